@@ -1,0 +1,159 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// One set of compiler settings for every target: Swift 6 language mode plus the upcoming features
+/// the server-side Swift projects we model ourselves on enable.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// Every WedSync service executable: one folder under `services/`, the shared service kit below it.
+let services: [(name: String, folder: String)] = [
+    ("wedsync-gateway", "gateway"),
+    ("wedsync-cache", "cache"),
+    ("wedsync-query-optimizer", "query-optimizer"),
+    ("wedsync-metrics", "metrics"),
+    ("wedsync-autoscaler", "autoscaler"),
+    ("wedsync-api", "api"),
+]
+
+let package = Package(
+    name: "wedsync-platform",
+    platforms: [.macOS(.v15)],
+    products: services.map { .executable(name: $0.name, targets: [$0.name]) } + [
+        .executable(name: "wedsync-bench", targets: ["wedsync-bench"]),
+        .library(name: "WedSyncServiceKit", targets: ["WedSyncServiceKit"]),
+        .library(name: "WedSyncModels", targets: ["WedSyncModels"]),
+        .library(name: "WedSyncPostgres", targets: ["WedSyncPostgres"]),
+        .library(name: "WedSyncRedis", targets: ["WedSyncRedis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["YAML", "CommandLineArguments"]),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+    ],
+    targets: [
+        // C libraries, wrapped once and used only through the Swift clients above them.
+        .systemLibrary(name: "CLibPQ", path: "shared/CLibPQ", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", path: "shared/CHiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        // The ground floor every service stands on.
+        .target(
+            name: "WedSyncModels",
+            path: "shared/Models",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WedSyncConnectionPool",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "shared/ConnectionPool",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WedSyncPostgres",
+            dependencies: [
+                "CLibPQ",
+                "WedSyncConnectionPool",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "shared/Postgres",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WedSyncRedis",
+            dependencies: [
+                "CHiredis",
+                "WedSyncConnectionPool",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "shared/Redis",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WedSyncServiceKit",
+            dependencies: [
+                "WedSyncModels",
+                "WedSyncPostgres",
+                "WedSyncRedis",
+                "WedSyncConnectionPool",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "shared/ServiceKit",
+            swiftSettings: swiftSettings
+        ),
+
+        // Benchmarks: a program that prints figures (run it through scripts/bench).
+        .executableTarget(
+            name: "wedsync-bench",
+            dependencies: [
+                "WedSyncPostgres",
+                "WedSyncRedis",
+                "WedSyncConnectionPool",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "tests/Benchmarks",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "WedSyncUnitTests",
+            dependencies: [
+                "WedSyncModels",
+                "WedSyncServiceKit",
+                "WedSyncConnectionPool",
+                "WedSyncPostgres",
+                "WedSyncRedis",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "tests/UnitTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WedSyncIntegrationTests",
+            dependencies: [
+                "WedSyncModels",
+                "WedSyncServiceKit",
+                "WedSyncPostgres",
+                "WedSyncRedis",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "tests/IntegrationTests",
+            swiftSettings: swiftSettings
+        ),
+    ] + services.map { service in
+        .executableTarget(
+            name: service.name,
+            dependencies: ["WedSyncServiceKit", "WedSyncModels"],
+            path: "services/\(service.folder)/Sources",
+            swiftSettings: swiftSettings
+        )
+    }
+)

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Shared helpers of scripts/stack, scripts/test and scripts/bench: installing what is missing, finding free ports,
+# and starting and stopping throwaway Redis and PostgreSQL servers. Source it; it defines functions only.
+
+WS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+ws_log() { printf '%s\n' "$*" >&2; }
+ws_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+ws_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# ws_ensure_packages PKG... — installs the Debian packages that are not installed yet (one apt-get run).
+ws_ensure_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    ws_log "installing: ${missing[*]}"
+    ws_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    ws_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || ws_die "apt-get could not install ${missing[*]}"
+}
+
+# The C libraries and servers every build and run needs.
+WS_BUILD_PACKAGES=(libpq-dev libhiredis-dev libcurl4-openssl-dev libsqlite3-dev)
+WS_SERVER_PACKAGES=(curl redis-server redis-tools postgresql-15 postgresql-contrib postgresql-15-hypopg)
+
+# ws_ensure_python_module MODULE PIP_NAME — installs a Python package when the module is missing.
+ws_ensure_python_module() {
+    python3 -c "import $1" 2>/dev/null && return 0
+    ws_log "installing Python package $2"
+    python3 -m pip install --quiet "$2" >/dev/null || ws_die "pip could not install $2"
+}
+
+# ws_free_port — prints a TCP port nobody listens on right now.
+ws_free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# ws_port_in_use PORT — succeeds when something listens on 127.0.0.1:PORT.
+ws_port_in_use() {
+    python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+s.settimeout(0.3)
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
+PY
+}
+
+# ws_start_redis DIR PORT — starts redis-server on 127.0.0.1:PORT with its files in DIR; waits for PONG.
+ws_start_redis() {
+    local dir="$1" port="$2" i
+    mkdir -p "$dir"
+    redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --pidfile "$dir/redis.pid" \
+        --logfile "$dir/redis.log" --dir "$dir" --save "" --appendonly no >/dev/null
+    for i in $(seq 1 100); do
+        [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ] && return 0
+        sleep 0.05
+    done
+    ws_log "redis-server did not start on port $port:"; tail -n 20 "$dir/redis.log" >&2
+    return 1
+}
+
+# ws_stop_redis DIR PORT — stops it (and makes sure the process is gone).
+ws_stop_redis() {
+    local dir="$1" port="$2" pid
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    pid="$(cat "$dir/redis.pid" 2>/dev/null || true)"
+    [ -n "$pid" ] && ws_wait_exit "$pid"
+    rm -f "$dir/redis.pid"
+}
+
+# ws_pg DIR CMD... — runs a PostgreSQL binary as the postgres user when we are root (PostgreSQL refuses root).
+ws_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+# ws_start_postgres DIR PORT [fast] — initialises a PostgreSQL 15 cluster in DIR/data if there is none, starts it on
+# 127.0.0.1:PORT with hypopg and pg_stat_statements preloaded, and creates the wedsync database. With "fast",
+# durability is traded for speed (tests only).
+ws_start_postgres() {
+    local dir="$1" port="$2" mode="${3:-}"
+    if [ "$(id -u)" -eq 0 ]; then
+        id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+    fi
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        ws_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust --locale=C --encoding=UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; return 1; }
+        cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'pg_stat_statements,hypopg'
+pg_stat_statements.track = all
+max_connections = 300
+shared_buffers = 256MB
+CONF
+        if [ "$mode" = "fast" ]; then
+            printf "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n" >>"$dir/data/postgresql.conf"
+        fi
+    fi
+    ws_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "-p $port" -w -t 60 start >/dev/null \
+        || { tail -n 20 "$dir/postgres.log" >&2; return 1; }
+    psql "host=127.0.0.1 port=$port user=postgres dbname=postgres" -qAt -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || return 1
+SELECT 'CREATE DATABASE wedsync' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'wedsync')\gexec
+SQL
+    psql "host=127.0.0.1 port=$port user=postgres dbname=wedsync" -qAt -v ON_ERROR_STOP=1 \
+        -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg; CREATE EXTENSION IF NOT EXISTS pg_trgm;' >/dev/null
+}
+
+# ws_stop_postgres DIR — stops the cluster in DIR/data (fast shutdown: sessions are ended).
+ws_stop_postgres() {
+    local dir="$1"
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    ws_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 \
+        || ws_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+# ws_wait_exit PID [SECONDS] — waits for a process to end.
+ws_wait_exit() {
+    local pid="$1" limit="${2:-10}" i
+    for i in $(seq 1 $((limit * 20))); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# ws_wait_http URL SECONDS — waits until URL answers 200; prints the last status seen on failure.
+ws_wait_http() {
+    local url="$1" limit="${2:-30}" code="" i
+    for i in $(seq 1 $((limit * 10))); do
+        code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$url" 2>/dev/null || true)"
+        [ "$code" = "200" ] && return 0
+        sleep 0.1
+    done
+    ws_log "$url answered '${code:-nothing}' after ${limit}s"
+    return 1
+}
+
+# ws_random_token — a 32-character secret.
+ws_random_token() {
+    head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32
+}
+
+# ws_services — the service executables that exist, in start order (dependencies first), as "name folder port".
+ws_services() {
+    local entry name folder port
+    for entry in "wedsync-api api 8090" "wedsync-cache cache 8081" "wedsync-query-optimizer query-optimizer 8082" \
+        "wedsync-metrics metrics 8083" "wedsync-autoscaler autoscaler 8084" "wedsync-gateway gateway 8080"; do
+        read -r name folder port <<<"$entry"
+        [ -d "$WS_ROOT/services/$folder/Sources" ] && echo "$name $folder $port"
+    done
+    return 0
+}

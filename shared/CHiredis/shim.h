@@ -1,0 +1,4 @@
+#ifndef WEDSYNC_CHIREDIS_SHIM_H
+#define WEDSYNC_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif

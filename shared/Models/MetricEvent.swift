@@ -1,0 +1,213 @@
+import Foundation
+
+/// One observation sent to the metrics service (`POST /v1/events`).
+///
+/// On the wire an event is a flat JSON object whose `type` names its kind:
+/// `{"type":"api_call","timestamp":"2026-06-13T14:00:00.000Z","route":"/api/clients","method":"GET",
+/// "status":200,"durationMs":12.5,"cache":"HIT"}`.
+public enum MetricEvent: Codable, Sendable, Equatable {
+    case apiCall(APICallEvent)
+    case databaseQuery(DatabaseQueryEvent)
+    case cacheOperation(CacheOperationEvent)
+    case systemSample(SystemSampleEvent)
+
+    /// The wire names of the event kinds.
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case apiCall = "api_call"
+        case databaseQuery = "db_query"
+        case cacheOperation = "cache_op"
+        case systemSample = "system"
+    }
+
+    private enum TypeKey: String, CodingKey { case type }
+
+    /// The event's kind.
+    public var kind: Kind {
+        switch self {
+        case .apiCall: .apiCall
+        case .databaseQuery: .databaseQuery
+        case .cacheOperation: .cacheOperation
+        case .systemSample: .systemSample
+        }
+    }
+
+    /// When the observation was made.
+    public var timestamp: Date {
+        switch self {
+        case .apiCall(let event): event.timestamp
+        case .databaseQuery(let event): event.timestamp
+        case .cacheOperation(let event): event.timestamp
+        case .systemSample(let event): event.timestamp
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: TypeKey.self)
+        let type = try container.decode(String.self, forKey: .type)
+        switch Kind(rawValue: type) {
+        case .apiCall: self = .apiCall(try APICallEvent(from: decoder))
+        case .databaseQuery: self = .databaseQuery(try DatabaseQueryEvent(from: decoder))
+        case .cacheOperation: self = .cacheOperation(try CacheOperationEvent(from: decoder))
+        case .systemSample: self = .systemSample(try SystemSampleEvent(from: decoder))
+        case nil:
+            let known = Kind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw DecodingError.dataCorruptedError(
+                forKey: .type,
+                in: container,
+                debugDescription: "unknown event type \"\(type)\" (expected one of: \(known))"
+            )
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: TypeKey.self)
+        try container.encode(kind.rawValue, forKey: .type)
+        switch self {
+        case .apiCall(let event): try event.encode(to: encoder)
+        case .databaseQuery(let event): try event.encode(to: encoder)
+        case .cacheOperation(let event): try event.encode(to: encoder)
+        case .systemSample(let event): try event.encode(to: encoder)
+        }
+    }
+}
+
+/// A batch of events, the body of `POST /v1/events`.
+public struct MetricEventBatch: Codable, Sendable, Equatable {
+    public var events: [MetricEvent]
+
+    public init(events: [MetricEvent]) {
+        self.events = events
+    }
+}
+
+/// How a cache answered a request, as the gateway's `x-cache` header says it.
+public enum CacheResult: String, Codable, Sendable, CaseIterable {
+    case hit = "HIT"
+    case miss = "MISS"
+    case stale = "STALE"
+    case revalidated = "REVALIDATED"
+    case bypass = "BYPASS"
+}
+
+/// One API call as the gateway or the API saw it.
+public struct APICallEvent: Codable, Sendable, Equatable {
+    public var timestamp: Date
+    /// The route template (`/api/clients/{id}`), never the raw path, so no identifier or name becomes a label.
+    public var route: String
+    public var method: String
+    public var status: Int
+    public var durationMs: Double
+    public var cache: CacheResult?
+    /// The organization id the call was made for, when known.
+    public var tenant: String?
+    public var requestId: String?
+
+    public init(
+        timestamp: Date,
+        route: String,
+        method: String,
+        status: Int,
+        durationMs: Double,
+        cache: CacheResult? = nil,
+        tenant: String? = nil,
+        requestId: String? = nil
+    ) {
+        self.timestamp = timestamp
+        self.route = route
+        self.method = method
+        self.status = status
+        self.durationMs = durationMs
+        self.cache = cache
+        self.tenant = tenant
+        self.requestId = requestId
+    }
+}
+
+/// One database query, reported by the service that ran it.
+public struct DatabaseQueryEvent: Codable, Sendable, Equatable {
+    public var timestamp: Date
+    /// The normalised statement (constants replaced by placeholders), never the bound values.
+    public var fingerprint: String
+    public var durationMs: Double
+    public var rows: Int
+    public var requestId: String?
+    public var route: String?
+
+    public init(
+        timestamp: Date,
+        fingerprint: String,
+        durationMs: Double,
+        rows: Int,
+        requestId: String? = nil,
+        route: String? = nil
+    ) {
+        self.timestamp = timestamp
+        self.fingerprint = fingerprint
+        self.durationMs = durationMs
+        self.rows = rows
+        self.requestId = requestId
+        self.route = route
+    }
+}
+
+/// One cache operation.
+public struct CacheOperationEvent: Codable, Sendable, Equatable {
+    /// What was done.
+    public enum Operation: String, Codable, Sendable {
+        case get, set, invalidate, refresh
+    }
+
+    public var timestamp: Date
+    public var operation: Operation
+    public var namespace: String
+    /// `L1`, `L2`, `L3` or `loader`.
+    public var tier: String
+    public var hit: Bool
+    public var durationMs: Double
+
+    public init(
+        timestamp: Date,
+        operation: Operation,
+        namespace: String,
+        tier: String,
+        hit: Bool,
+        durationMs: Double
+    ) {
+        self.timestamp = timestamp
+        self.operation = operation
+        self.namespace = namespace
+        self.tier = tier
+        self.hit = hit
+        self.durationMs = durationMs
+    }
+}
+
+/// One sample of a host's resources.
+public struct SystemSampleEvent: Codable, Sendable, Equatable {
+    public var timestamp: Date
+    public var host: String
+    /// CPU use across all cores, 0...1.
+    public var cpuUtilisation: Double
+    public var memoryUsedBytes: Int
+    public var memoryTotalBytes: Int
+    public var diskUsedBytes: Int
+    public var diskTotalBytes: Int
+
+    public init(
+        timestamp: Date,
+        host: String,
+        cpuUtilisation: Double,
+        memoryUsedBytes: Int,
+        memoryTotalBytes: Int,
+        diskUsedBytes: Int,
+        diskTotalBytes: Int
+    ) {
+        self.timestamp = timestamp
+        self.host = host
+        self.cpuUtilisation = cpuUtilisation
+        self.memoryUsedBytes = memoryUsedBytes
+        self.memoryTotalBytes = memoryTotalBytes
+        self.diskUsedBytes = diskUsedBytes
+        self.diskTotalBytes = diskTotalBytes
+    }
+}

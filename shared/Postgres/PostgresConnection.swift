@@ -1,0 +1,321 @@
+import CLibPQ
+import Foundation
+import NIOPosix
+import Synchronization
+import WedSyncConnectionPool
+
+/// One libpq connection.
+///
+/// Every libpq call blocks, so each runs on the pool's `NIOThreadPool`, never on an event loop or the Swift
+/// concurrency pool. Statements are prepared once per connection (the first time a SQL text is seen) and executed
+/// by name afterwards; the text format carries parameters and results.
+///
+/// A connection is used by one borrower at a time (the pool sees to that); the `Mutex` around the handle makes
+/// that safe to state to the compiler rather than a promise.
+public final class PostgresConnection: PoolableConnection {
+    private let handle: Mutex<Handle>
+    private let threadPool: NIOThreadPool
+
+    private init(handle: Handle, threadPool: NIOThreadPool) {
+        self.handle = Mutex(handle)
+        self.threadPool = threadPool
+    }
+
+    /// Opens a connection on `threadPool`.
+    static func connect(
+        configuration: PostgresConfiguration,
+        threadPool: NIOThreadPool,
+        preparedStatementLimit: Int
+    ) async throws(PostgresError) -> PostgresConnection {
+        let parameters = configuration.connectionParameters
+        let handle = try await run(on: threadPool) { () throws(PostgresError) -> Handle in
+            try Handle.connect(parameters: parameters, preparedStatementLimit: preparedStatementLimit)
+        }
+        return PostgresConnection(handle: handle, threadPool: threadPool)
+    }
+
+    // MARK: Statements
+
+    /// Runs a statement and returns all of its rows.
+    ///
+    /// - Parameter prepared: prepare the SQL text once on this connection and execute it by name (the default);
+    ///   `false` sends it unnamed, for one-off statements (`DECLARE`, DDL, ad hoc `EXPLAIN`).
+    public func query(_ query: PostgresQuery, prepared: Bool = true) async throws(PostgresError) -> PostgresRows {
+        try await Self.run(on: threadPool) { () throws(PostgresError) -> PostgresRows in
+            try self.handle.withLock { handle throws(PostgresError) -> PostgresRows in
+                try handle.execute(query, prepared: prepared)
+            }
+        }
+    }
+
+    /// Runs a statement and returns the rows it affected.
+    @discardableResult
+    public func execute(_ query: PostgresQuery, prepared: Bool = true) async throws(PostgresError) -> Int {
+        try await self.query(query, prepared: prepared).affectedRows
+    }
+
+    /// Runs one or more `;`-separated statements without parameters (migrations, `BEGIN`, `SET`).
+    public func simpleQuery(_ sql: String) async throws(PostgresError) {
+        try await Self.run(on: threadPool) { () throws(PostgresError) in
+            try self.handle.withLock { handle throws(PostgresError) in try handle.simpleQuery(sql) }
+        }
+    }
+
+    /// Whether a transaction is open on the connection (or failed and awaiting `ROLLBACK`).
+    public var isInTransaction: Bool {
+        handle.withLock { handle in
+            guard let connection = handle.connection else { return false }
+            let status = PQtransactionStatus(connection)
+            return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+        }
+    }
+
+    /// The server's version number (`150018` for 15.18).
+    public var serverVersion: Int {
+        handle.withLock { handle in handle.connection.map { Int(PQserverVersion($0)) } ?? 0 }
+    }
+
+    // MARK: PoolableConnection
+
+    public var isUsable: Bool {
+        handle.withLock { handle in handle.isUsable }
+    }
+
+    public func close() {
+        handle.withLock { handle in handle.close() }
+    }
+
+    func ping() async -> Bool {
+        do {
+            try await simpleQuery("SELECT 1")
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private static func run<Result: Sendable>(
+        on threadPool: NIOThreadPool,
+        _ body: @escaping @Sendable () throws(PostgresError) -> Result
+    ) async throws(PostgresError) -> Result {
+        do {
+            return try await threadPool.runIfActive { try body() }
+        } catch let error as PostgresError {
+            throw error
+        } catch {
+            throw PostgresError(.shutdown, "the client's threads have stopped")
+        }
+    }
+}
+
+// MARK: - libpq handle
+
+extension PostgresConnection {
+    /// The libpq connection and its cache of prepared statements; only touched with the mutex held.
+    struct Handle {
+        var connection: OpaquePointer?
+        /// SQL text → statement name, and the order they were prepared in (the oldest is deallocated first).
+        var prepared: [String: String] = [:]
+        var preparedOrder: [String] = []
+        var preparedCount = 0
+        let preparedStatementLimit: Int
+
+        static func connect(parameters: [(String, String)], preparedStatementLimit: Int) throws(PostgresError) -> Handle {
+            let keywords = parameters.map { strdup($0.0) } + [nil]
+            let values = parameters.map { strdup($0.1) } + [nil]
+            defer {
+                keywords.forEach { free($0) }
+                values.forEach { free($0) }
+            }
+            let connection = keywords.withUnsafeBufferPointer { keywords in
+                values.withUnsafeBufferPointer { values in
+                    keywords.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: keywords.count) {
+                        keywordPointer in
+                        values.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: values.count) {
+                            valuePointer in
+                            PQconnectdbParams(keywordPointer, valuePointer, 0)
+                        }
+                    }
+                }
+            }
+            guard let connection else {
+                throw PostgresError(.connectionFailed, "libpq could not allocate a connection")
+            }
+            guard PQstatus(connection) == CONNECTION_OK else {
+                let message = Self.errorMessage(connection)
+                PQfinish(connection)
+                throw PostgresError(.connectionFailed, message)
+            }
+            PQsetNoticeProcessor(connection, { _, _ in }, nil)
+            return Handle(connection: connection, preparedStatementLimit: preparedStatementLimit)
+        }
+
+        var isUsable: Bool {
+            guard let connection, PQstatus(connection) == CONNECTION_OK else { return false }
+            guard PQtransactionStatus(connection) == PQTRANS_IDLE else { return false }
+            // An idle connection's socket only turns readable when the server speaks unprompted: a notification,
+            // or a goodbye (server shutdown or restart, `pg_terminate_backend`, idle timeout). Read it and keep the
+            // connection only if it was a notification.
+            var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { return true }
+            guard PQconsumeInput(connection) == 1, PQstatus(connection) == CONNECTION_OK else { return false }
+            var sawNotification = false
+            while let notification = PQnotifies(connection) {
+                sawNotification = true
+                PQfreemem(notification)
+            }
+            return sawNotification
+        }
+
+        mutating func close() {
+            if let connection { PQfinish(connection) }
+            connection = nil
+            prepared.removeAll()
+            preparedOrder.removeAll()
+        }
+
+        mutating func simpleQuery(_ sql: String) throws(PostgresError) {
+            guard let connection else { throw PostgresError(.connectionLost, "the connection is closed") }
+            let result = PQexec(connection, sql)
+            defer { PQclear(result) }
+            _ = try rows(from: result)
+        }
+
+        mutating func execute(_ query: PostgresQuery, prepared usePrepared: Bool) throws(PostgresError) -> PostgresRows {
+            guard let connection else { throw PostgresError(.connectionLost, "the connection is closed") }
+            guard usePrepared else {
+                return try withParameters(query.binds) { (values) throws(PostgresError) -> PostgresRows in
+                    let result = PQexecParams(connection, query.sql, Int32(query.binds.count), nil, values, nil, nil, 0)
+                    defer { PQclear(result) }
+                    return try rows(from: result)
+                }
+            }
+            do {
+                return try executePrepared(query, on: connection)
+            } catch let error where error.sqlState == "0A000" && PQtransactionStatus(connection) == PQTRANS_IDLE {
+                // "cached plan must not change result type": the schema changed under a prepared statement.
+                // Prepare it afresh and try once more; inside a transaction the error has already aborted it.
+                forget(query.sql, on: connection)
+                return try executePrepared(query, on: connection)
+            }
+        }
+
+        private mutating func executePrepared(_ query: PostgresQuery, on connection: OpaquePointer) throws(PostgresError) -> PostgresRows {
+            let name = try statementName(for: query.sql, on: connection)
+            return try withParameters(query.binds) { (values) throws(PostgresError) -> PostgresRows in
+                let result = PQexecPrepared(connection, name, Int32(query.binds.count), values, nil, nil, 0)
+                defer { PQclear(result) }
+                return try rows(from: result)
+            }
+        }
+
+        private mutating func statementName(for sql: String, on connection: OpaquePointer) throws(PostgresError) -> String {
+            if let name = prepared[sql] { return name }
+            preparedCount += 1
+            let name = "wedsync_\(preparedCount)"
+            let result = PQprepare(connection, name, sql, 0, nil)
+            defer { PQclear(result) }
+            _ = try rows(from: result)
+            prepared[sql] = name
+            preparedOrder.append(sql)
+            if preparedOrder.count > preparedStatementLimit {
+                forget(preparedOrder[0], on: connection)
+            }
+            return name
+        }
+
+        private mutating func forget(_ sql: String, on connection: OpaquePointer) {
+            guard let name = prepared.removeValue(forKey: sql) else { return }
+            preparedOrder.removeAll { $0 == sql }
+            if PQtransactionStatus(connection) == PQTRANS_IDLE {
+                PQclear(PQexec(connection, "DEALLOCATE \(name)"))
+            }
+        }
+
+        private func withParameters<Result>(
+            _ binds: [String?],
+            _ body: (UnsafePointer<UnsafePointer<CChar>?>?) throws(PostgresError) -> Result
+        ) throws(PostgresError) -> Result {
+            if binds.isEmpty { return try body(nil) }
+            let values: [UnsafeMutablePointer<CChar>?] = binds.map { $0.map { strdup($0) } ?? nil }
+            defer { values.forEach { free($0) } }
+            return try values.withUnsafeBufferPointer { (buffer) throws(PostgresError) -> Result in
+                try buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                    (pointer) throws(PostgresError) -> Result in
+                    try body(pointer)
+                }
+            }
+        }
+
+        private func rows(from result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
+            guard let result else {
+                throw connectionError()
+            }
+            let status = PQresultStatus(result)
+            guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK || status == PGRES_EMPTY_QUERY else {
+                if let connection, PQstatus(connection) != CONNECTION_OK {
+                    throw connectionError()
+                }
+                throw Self.serverError(result)
+            }
+            let fieldCount = Int(PQnfields(result))
+            let columns = PostgresColumns(
+                (0..<fieldCount).map { field in
+                    PostgresColumn(
+                        name: String(cString: PQfname(result, Int32(field))),
+                        typeOID: UInt32(PQftype(result, Int32(field)))
+                    )
+                }
+            )
+            let rowCount = Int(PQntuples(result))
+            var rows: [PostgresRow] = []
+            rows.reserveCapacity(rowCount)
+            for row in 0..<Int32(rowCount) {
+                var values: [String?] = []
+                values.reserveCapacity(fieldCount)
+                for field in 0..<Int32(fieldCount) {
+                    if PQgetisnull(result, row, field) == 1 {
+                        values.append(nil)
+                    } else {
+                        let length = Int(PQgetlength(result, row, field))
+                        let bytes = UnsafeRawPointer(PQgetvalue(result, row, field)!)
+                        values.append(
+                            String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
+                        )
+                    }
+                }
+                rows.append(PostgresRow(columns: columns, values: values))
+            }
+            let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+            return PostgresRows(columns: columns, rows: rows, affectedRows: affected)
+        }
+
+        private func connectionError() -> PostgresError {
+            guard let connection else { return PostgresError(.connectionLost, "the connection is closed") }
+            return PostgresError(.connectionLost, Self.errorMessage(connection))
+        }
+
+        static func serverError(_ result: OpaquePointer) -> PostgresError {
+            func field(_ code: Character) -> String? {
+                guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+                return String(cString: value)
+            }
+            let detail = [field("D"), field("H").map { "hint: \($0)" }].compactMap { $0 }.joined(separator: "; ")
+            return PostgresError(
+                .server,
+                field("M") ?? "the server reported an error",
+                sqlState: field("C"),
+                detail: detail.isEmpty ? nil : detail
+            )
+        }
+
+        static func errorMessage(_ connection: OpaquePointer) -> String {
+            guard let message = PQerrorMessage(connection) else { return "unknown libpq error" }
+            return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+}
+
+// A handle is created on a thread-pool thread and handed to its connection once; from then on it is only touched
+// with the connection's mutex held.
+extension PostgresConnection.Handle: @unchecked Sendable {}

@@ -1,0 +1,38 @@
+/// Every failure of the Redis client. `description` never holds keys' values or credentials.
+public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kinds of failure. A growable set: switch with a `default`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let value: String
+        private init(_ value: String) { self.value = value }
+
+        /// The server could not be reached, or refused the credentials.
+        public static let connectionFailed = Code("connection_failed")
+        /// The connection dropped or timed out while in use.
+        public static let connectionLost = Code("connection_lost")
+        /// The server answered the command with an error (`WRONGTYPE`, `NOSCRIPT`...).
+        public static let server = Code("server_error")
+        /// No connection became free in time.
+        public static let poolTimeout = Code("pool_timeout")
+        /// The client has been shut down.
+        public static let shutdown = Code("shutdown")
+        /// The URL or options are not valid.
+        public static let invalidConfiguration = Code("invalid_configuration")
+        /// A reply did not have the shape the command promises.
+        public static let unexpectedReply = Code("unexpected_reply")
+
+        public var description: String { value }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "Redis \(code): \(message)" }
+
+    /// Whether the failure was of the connection rather than of the command, so the pool should drop it.
+    public var isConnectionFailure: Bool { code == .connectionFailed || code == .connectionLost }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import WedSyncModels
+import WedSyncPostgres
+import WedSyncRedis
+
+/// Assembles a WedSync service: its configuration, its dependencies (each checked by `/ready` and reported on
+/// `/metrics`), its routes, and the routes every service has.
+///
+/// ```swift
+/// let service = ServiceBuilder(configuration: configuration, summary: "The cache service")
+/// let redis = try service.redis()
+/// service.routes.get("/v1/cache/stats", RouteSpec(summary: "Statistics")) { _, _ in ... }
+/// try await service.buildApplication().runService()
+/// ```
+/// Dependencies are registered as services before the HTTP server, so on SIGTERM the server stops accepting and
+/// finishes its in-flight requests first, then the pools close.
+public final class ServiceBuilder {
+    public let configuration: ServiceConfiguration
+    public let logger: Logger
+    /// Where the service adds its own routes.
+    public let routes: ServiceRoutes
+
+    private var services: [any Service] = []
+    private var readinessChecks: [any ReadinessCheck] = []
+    private var metricsCollectors: [@Sendable () -> Void] = []
+    private let poolMetrics = PoolMetricsReporter()
+    private let startedAt = Date()
+    private var database: PostgresDatabase?
+    private var redisClient: RedisClient?
+
+    public init(configuration: ServiceConfiguration, summary: String, logger: Logger? = nil) {
+        PrometheusMetrics.bootstrap()
+        self.configuration = configuration
+        self.logger = logger ?? Logger(label: configuration.service)
+        let router = Router(context: ServiceRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: RequestMetricsMiddleware(slowRequestThreshold: configuration.slowRequestThreshold))
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+        self.routes = ServiceRoutes(
+            router: router,
+            document: OpenAPIDocument(title: configuration.service, version: WedSyncVersion.current, summary: summary),
+            adminToken: configuration.adminToken
+        )
+        Gauge(label: "process_start_time_seconds").record(startedAt.timeIntervalSince1970)
+        if configuration.adminToken == nil {
+            self.logger.warning("no admin.token configured: admin and mutating routes will answer 401")
+        }
+    }
+
+    // MARK: Dependencies
+
+    /// The service's PostgreSQL primary and replicas (`database.url`, `database.replica-urls`), created once.
+    /// The primary is a readiness dependency (`critical` as given); replicas never are critical, since reads fall
+    /// back to the primary.
+    public func postgres(critical: Bool = true) throws -> PostgresDatabase {
+        if let database { return database }
+        var primary = try PostgresConfiguration(url: configuration.databaseURL)
+        primary.statementTimeout = configuration.databaseStatementTimeout
+        primary.options["application_name"] = primary.options["application_name"] ?? configuration.service
+        let database = PostgresDatabase(
+            primary: PostgresPool(name: "primary", configuration: primary, poolConfiguration: configuration.databasePool, logger: logger),
+            replicas: try configuration.databaseReplicaURLs.enumerated().map { index, url in
+                var replica = try PostgresConfiguration(url: url)
+                replica.statementTimeout = configuration.databaseStatementTimeout
+                return PostgresPool(name: "replica-\(index + 1)", configuration: replica, poolConfiguration: configuration.databasePool, logger: logger)
+            }
+        )
+        addService(database)
+        addReadinessCheck(PostgresReadinessCheck(name: "database", pool: database.primary, critical: critical))
+        for replica in database.replicas {
+            addReadinessCheck(PostgresReadinessCheck(name: "database-\(replica.name)", pool: replica, critical: false))
+        }
+        let reporter = poolMetrics
+        addMetricsCollector {
+            for pool in database.pools { reporter.report(pool.statistics) }
+        }
+        self.database = database
+        return database
+    }
+
+    /// The service's Redis client (`redis.url`), created once. With several seed nodes it connects to the first;
+    /// cluster routing comes with the cache library.
+    public func redis(critical: Bool = true) throws -> RedisClient {
+        if let redisClient { return redisClient }
+        let seeds = try RedisConfiguration.seeds(from: configuration.redisURL)
+        let client = RedisClient(configuration: seeds[0], poolConfiguration: configuration.redisPool, logger: logger)
+        addService(client)
+        addReadinessCheck(RedisReadinessCheck(client: client, critical: critical))
+        let reporter = poolMetrics
+        addMetricsCollector { reporter.report(client.statistics) }
+        self.redisClient = client
+        return client
+    }
+
+    /// A client for another WedSync service, checked by `/ready` through its `/health`.
+    public func serviceClient(_ name: String, baseURL: String, critical: Bool, timeout: Duration = .seconds(5)) -> ServiceClient {
+        let client = ServiceClient(name: name, baseURL: baseURL, adminToken: configuration.adminToken, timeout: timeout)
+        addReadinessCheck(ServiceReadinessCheck(client: client, critical: critical))
+        return client
+    }
+
+    /// Runs `service` alongside the HTTP server: started before it, shut down after it.
+    public func addService(_ service: any Service) {
+        services.append(service)
+    }
+
+    /// Adds a dependency to `/ready`.
+    public func addReadinessCheck(_ check: any ReadinessCheck) {
+        readinessChecks.append(check)
+    }
+
+    /// Runs `collector` before each `/metrics` scrape, to publish state kept elsewhere as gauges.
+    public func addMetricsCollector(_ collector: @escaping @Sendable () -> Void) {
+        metricsCollectors.append(collector)
+    }
+
+    // MARK: Application
+
+    /// Adds the common routes and builds the Hummingbird application, ready to `runService()` (which handles
+    /// SIGTERM and SIGINT gracefully) or to test.
+    public func buildApplication() -> some ApplicationProtocol {
+        addCommonRoutes()
+        let logger = self.logger
+        return Application(
+            router: routes.router,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: configuration.service
+            ),
+            services: services,
+            onServerRunning: { channel in
+                logger.info(
+                    "listening",
+                    metadata: ["http.address": "\(channel.localAddress?.description ?? "?")"]
+                )
+            },
+            logger: logger
+        )
+    }
+
+    private func addCommonRoutes() {
+        let service = configuration.service
+        let startedAt = self.startedAt
+        routes.get(
+            APIPath.Common.health,
+            RouteSpec(summary: "Liveness: the process serves HTTP", tags: ["operations"], response: .of(HealthReport.self))
+        ) { _, _ in
+            HealthReport(service: service, version: WedSyncVersion.current, uptimeSeconds: Date().timeIntervalSince(startedAt))
+        }
+
+        let probe = ReadinessProbe(checks: readinessChecks, timeout: .seconds(2))
+        routes.add(
+            .get,
+            APIPath.Common.ready,
+            RouteSpec(
+                summary: "Readiness: every critical dependency answers",
+                description: "200 with a per-dependency report when every critical dependency is up (status "
+                    + "`degraded` when a non-critical one is down); 503 with the error envelope naming what is down.",
+                tags: ["operations"],
+                response: .of(ReadinessReport.self)
+            )
+        ) { _, _ in
+            let dependencies = await probe.run()
+            let down = dependencies.filter { $0.critical && $0.state == .down }
+            guard down.isEmpty else {
+                let names = down.map(\.name).joined(separator: ", ")
+                return Response.json(
+                    NotReadyResponse(
+                        error: .init(code: "not_ready", message: "not ready: \(names) down"),
+                        dependencies: dependencies
+                    ),
+                    status: .serviceUnavailable
+                )
+            }
+            let degraded = dependencies.contains { $0.state != .up }
+            return Response.json(
+                ReadinessReport(status: degraded ? "degraded" : "ready", service: service, dependencies: dependencies)
+            )
+        }
+
+        let collectors = metricsCollectors
+        routes.add(
+            .get,
+            APIPath.Common.metrics,
+            RouteSpec(
+                summary: "Prometheus metrics (text exposition format 0.0.4)",
+                tags: ["operations"],
+                responseContentType: "text/plain"
+            )
+        ) { _, _ in
+            for collector in collectors { collector() }
+            let body = PrometheusMetrics.render()
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(body.count)],
+                body: .init(byteBuffer: ByteBuffer(bytes: body))
+            )
+        }
+
+        routes.get(
+            APIPath.Common.logLevel,
+            RouteSpec(summary: "The process's log level", tags: ["operations"], access: .admin, response: .of(LogLevelSetting.self))
+        ) { _, _ in
+            LogLevelSetting(level: LogLevelControl.level.rawValue)
+        }
+        routes.put(
+            APIPath.Common.logLevel,
+            RouteSpec(
+                summary: "Change the process's log level without a restart",
+                tags: ["operations"],
+                requestBody: .of(LogLevelSetting.self),
+                response: .of(LogLevelSetting.self)
+            )
+        ) { request, context in
+            let setting = try await request.decodeJSON(LogLevelSetting.self, context: context)
+            guard let level = Logger.Level(rawValue: setting.level.lowercased()) else {
+                let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ServiceError.badRequest("level: expected one of \(levels)", code: "invalid_parameter")
+            }
+            LogLevelControl.level = level
+            context.logger.notice("log level changed", metadata: ["log.level": .string(level.rawValue)])
+            return LogLevelSetting(level: level.rawValue)
+        }
+
+        // The document describes itself too, so it is complete before it is rendered once.
+        let openAPISpec = RouteSpec(summary: "This document: every route of the service (OpenAPI 3.1)", tags: ["operations"])
+        routes.document.routes.append(.init(method: .get, path: APIPath.Common.openAPI, spec: openAPISpec))
+        let document = routes.document.json()
+        routes.register(.get, APIPath.Common.openAPI, openAPISpec) { _, _ in
+            Response.json(document)
+        }
+    }
+}
+
+/// The platform's version, reported by `/health` and the OpenAPI documents.
+public enum WedSyncVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,19 @@
+import Hummingbird
+import Logging
+
+/// The request context of every WedSync service: Hummingbird's core context, the request id, and the body size
+/// limit the service was configured with.
+public struct ServiceRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The request's id: the caller's `x-request-id` when it sent a sane one, otherwise a new one. It is in the
+    /// logger's metadata, in the response, and on every call the request makes to another service.
+    public var requestID: String
+    /// The largest request body the routes will read (413 above it).
+    public var maxUploadSize: Int
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.requestID = ""
+        self.maxUploadSize = 1 << 20
+    }
+}

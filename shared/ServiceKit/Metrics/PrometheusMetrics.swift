@@ -1,0 +1,125 @@
+import CoreMetrics
+import Prometheus
+import Synchronization
+
+/// The process's Prometheus registry, and the swift-metrics backend that writes to it.
+///
+/// swift-prometheus' own factory registers every metric with an empty help text, which `promtool check metrics`
+/// rejects; this factory takes the help text from a catalogue (``describe(_:help:)``) so that every metric family
+/// on `/metrics` has a `# HELP` line. Code records metrics through the swift-metrics API (`Counter`, `Timer`,
+/// `Gauge`) as usual.
+public enum PrometheusMetrics {
+    /// The registry `/metrics` renders.
+    public static let registry = PrometheusCollectorRegistry()
+
+    private static let helpTexts = Mutex<[String: String]>(Self.builtInHelp)
+    private static let bootstrapped = Mutex(false)
+
+    /// Installs the Prometheus backend for swift-metrics; safe to call more than once (only the first call acts).
+    public static func bootstrap() {
+        let first = bootstrapped.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first {
+            MetricsSystem.bootstrap(HelpfulPrometheusFactory(registry: registry))
+        }
+    }
+
+    /// Gives a metric family its help text. Call before the metric is first recorded.
+    public static func describe(_ name: String, help: String) {
+        helpTexts.withLock { $0[name] = help }
+    }
+
+    static func help(for name: String) -> String {
+        helpTexts.withLock { $0[name] } ?? "WedSync metric \(name)."
+    }
+
+    /// The text exposition of every registered metric.
+    public static func render() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+
+    private static let builtInHelp: [String: String] = [
+        "http_requests_total": "HTTP requests handled, by route template, method and status.",
+        "http_request_duration_seconds": "Time to handle an HTTP request, by route template and method.",
+        "http_requests_in_flight": "HTTP requests being handled now.",
+        "connection_pool_connections": "Connections of a pool, by state (in_use, idle).",
+        "connection_pool_waiting": "Borrowers waiting for a connection of a pool.",
+        "connection_pool_max_connections": "The most connections a pool may open.",
+        "connection_pool_acquires_total": "Connections borrowed from a pool.",
+        "connection_pool_acquire_timeouts_total": "Borrowers that gave up waiting for a connection.",
+        "connection_pool_connect_failures_total": "Failed attempts to open a pool connection.",
+        "connection_pool_acquire_p50_seconds": "Median time to borrow a connection over the last 1024 borrows.",
+        "connection_pool_acquire_p99_seconds": "99th percentile time to borrow a connection over the last 1024 borrows.",
+        "connection_pool_efficiency_ratio": "Share of borrows served at once from an idle connection.",
+        "dependency_up": "Whether a dependency answered the last readiness check (1) or not (0).",
+        "process_start_time_seconds": "Start time of the process since the Unix epoch.",
+    ]
+}
+
+/// swift-metrics → Prometheus, with help texts from ``PrometheusMetrics``.
+struct HelpfulPrometheusFactory: MetricsFactory {
+    let registry: PrometheusCollectorRegistry
+
+    /// Latency buckets from 0.5 ms to 10 s: the interesting range for an API answering phones.
+    static let durationBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        registry.makeCounter(name: label, labels: dimensions, help: PrometheusMetrics.help(for: label))
+    }
+
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        registry.makeCounter(name: label, labels: dimensions, help: PrometheusMetrics.help(for: label))
+    }
+
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        guard aggregate else {
+            return registry.makeGauge(name: label, labels: dimensions, help: PrometheusMetrics.help(for: label))
+        }
+        return registry.makeValueHistogram(
+            name: label,
+            labels: dimensions,
+            buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
+            help: PrometheusMetrics.help(for: label)
+        )
+    }
+
+    func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        registry.makeGauge(name: label, labels: dimensions, help: PrometheusMetrics.help(for: label))
+    }
+
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        registry.makeDurationHistogram(
+            name: label,
+            labels: dimensions,
+            buckets: Self.durationBuckets,
+            help: PrometheusMetrics.help(for: label)
+        )
+    }
+
+    func destroyCounter(_ handler: any CounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    func destroyRecorder(_ handler: any RecorderHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+        if let histogram = handler as? Prometheus.ValueHistogram { registry.unregisterValueHistogram(histogram) }
+    }
+
+    func destroyMeter(_ handler: any MeterHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+    }
+
+    func destroyTimer(_ handler: any TimerHandler) {
+        if let histogram = handler as? Prometheus.DurationHistogram { registry.unregisterDurationHistogram(histogram) }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+
+/// Counts and times every request by route template (never the raw path, so no id or name becomes a label), and
+/// logs it: at `debug` normally, at `warning` for a 5xx, at `notice` when slower than the configured threshold.
+struct RequestMetricsMiddleware: RouterMiddleware {
+    typealias Context = ServiceRequestContext
+
+    let slowRequestThreshold: Duration
+    let inFlight = Meter(label: "http_requests_in_flight")
+
+    func handle(
+        _ request: Request,
+        context: ServiceRequestContext,
+        next: (Request, ServiceRequestContext) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        inFlight.increment()
+        defer { inFlight.decrement() }
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            // The error middleware sits inside this one, so only a failure of the server itself lands here.
+            record(request: request, context: context, status: 500, elapsed: .now - start)
+            throw error
+        }
+        record(request: request, context: context, status: Int(response.status.code), elapsed: .now - start)
+        return response
+    }
+
+    private func record(request: Request, context: ServiceRequestContext, status: Int, elapsed: Duration) {
+        let route = Self.routeLabel(context.endpointPath)
+        let method = request.method.rawValue
+        Counter(label: "http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))])
+            .increment()
+        Metrics.Timer(label: "http_request_duration_seconds", dimensions: [("route", route), ("method", method)])
+            .recordNanoseconds(Int64(elapsed / .nanoseconds(1)))
+        let level: Logger.Level =
+            status >= 500 ? .warning : (elapsed > slowRequestThreshold ? .notice : .debug)
+        context.logger.log(
+            level: level,
+            "request",
+            metadata: [
+                "http.method": .string(method),
+                "http.route": .string(route),
+                "http.status": .stringConvertible(status),
+                "http.duration_ms": .string(String(format: "%.2f", Double(elapsed / .microseconds(1)) / 1000)),
+            ]
+        )
+    }
+
+    /// The matched route template (`/v1/things/{id}`, Hummingbird spells captures the OpenAPI way); requests that
+    /// matched no route share one label, so a scan of random paths cannot blow up the series count.
+    static func routeLabel(_ endpointPath: String?) -> String {
+        guard let endpointPath, endpointPath != "NotFound" else { return "unmatched" }
+        return endpointPath
+    }
+}

@@ -1,0 +1,63 @@
+import NIOHTTP1
+import WedSyncConnectionPool
+import WedSyncModels
+import WedSyncPostgres
+import WedSyncRedis
+
+/// A PostgreSQL pool answers `SELECT 1`.
+public struct PostgresReadinessCheck: ReadinessCheck {
+    public let name: String
+    public let isCritical: Bool
+    let pool: PostgresPool
+
+    public init(name: String, pool: PostgresPool, critical: Bool) {
+        self.name = name
+        self.pool = pool
+        self.isCritical = critical
+    }
+
+    public func check() async throws -> ReadinessOutcome {
+        try await pool.ping()
+        let statistics = pool.statistics
+        if statistics.waiting > 0, statistics.inUse == statistics.maximumSize {
+            return ReadinessOutcome(state: .degraded, detail: "pool exhausted: \(statistics.waiting) waiting")
+        }
+        return .up
+    }
+}
+
+/// Redis answers `PING`.
+public struct RedisReadinessCheck: ReadinessCheck {
+    public let name: String
+    public let isCritical: Bool
+    let client: RedisClient
+
+    public init(name: String = "redis", client: RedisClient, critical: Bool) {
+        self.name = name
+        self.client = client
+        self.isCritical = critical
+    }
+
+    public func check() async throws -> ReadinessOutcome {
+        try await client.ping()
+        return .up
+    }
+}
+
+/// Another WedSync service answers `GET /health`.
+public struct ServiceReadinessCheck: ReadinessCheck {
+    public let name: String
+    public let isCritical: Bool
+    let client: ServiceClient
+
+    public init(client: ServiceClient, critical: Bool) {
+        self.name = client.name
+        self.client = client
+        self.isCritical = critical
+    }
+
+    public func check() async throws -> ReadinessOutcome {
+        _ = try await client.send(.GET, "/health")
+        return .up
+    }
+}

@@ -1,0 +1,26 @@
+// wedsync-bench: programs that print figures (scripts/bench runs them beside pgbench and redis-benchmark).
+//
+//   wedsync-bench postgres --database-url URL [--seconds 5] [--concurrency 1,32]
+//   wedsync-bench redis --redis-url URL [--seconds 5] [--concurrency 1,32]
+//   wedsync-bench cursor-memory --database-url URL [--rows 1000000] [--buffered]
+//
+// Each prints one JSON object per measurement on standard output.
+import Foundation
+
+let arguments = BenchArguments(CommandLine.arguments)
+do {
+    switch arguments.command {
+    case "postgres":
+        try await PoolBenchmark.postgres(arguments)
+    case "redis":
+        try await PoolBenchmark.redis(arguments)
+    case "cursor-memory":
+        try await CursorMemoryProbe.run(arguments)
+    default:
+        FileHandle.standardError.write(Data("usage: wedsync-bench postgres|redis|cursor-memory [options]\n".utf8))
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("wedsync-bench: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import WedSyncModels
+
+@Suite("Shared models on the wire")
+struct ModelsCodingTests {
+    @Test("An API call event decodes from the documented JSON and keeps its camelCase names")
+    func apiCallEventRoundTrip() throws {
+        let json = #"{"type":"api_call","timestamp":"2026-06-13T14:00:00Z","route":"/api/clients","method":"GET","status":200,"durationMs":12.5,"cache":"HIT"}"#
+        let event = try WedSyncJSON.makeDecoder().decode(MetricEvent.self, from: Data(json.utf8))
+        guard case .apiCall(let call) = event else {
+            Issue.record("expected an api_call event, got \(event)")
+            return
+        }
+        #expect(call.route == "/api/clients")
+        #expect(call.status == 200)
+        #expect(call.durationMs == 12.5)
+        #expect(call.cache == .hit)
+        #expect(call.timestamp == Date(timeIntervalSince1970: 1_781_359_200))
+
+        let encoded = try WedSyncJSON.makeEncoder().encode(event)
+        let object = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        #expect(object["type"] as? String == "api_call")
+        #expect(object["durationMs"] as? Double == 12.5)
+        #expect(object["timestamp"] as? String == "2026-06-13T14:00:00.000Z")
+        #expect(try WedSyncJSON.makeDecoder().decode(MetricEvent.self, from: encoded) == event)
+    }
+
+    @Test("Dates keep millisecond precision through JSON")
+    func millisecondDates() throws {
+        let date = Date(timeIntervalSince1970: 1_781_359_200.123)
+        let sample = DatabaseQueryEvent(timestamp: date, fingerprint: "SELECT $1", durationMs: 1, rows: 1)
+        let decoded = try WedSyncJSON.makeDecoder().decode(
+            DatabaseQueryEvent.self,
+            from: WedSyncJSON.makeEncoder().encode(sample)
+        )
+        #expect(abs(decoded.timestamp.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.001)
+    }
+
+    @Test("An unknown event type is refused with a message that lists the known ones")
+    func unknownEventType() {
+        let json = #"{"type":"mystery","timestamp":"2026-06-13T14:00:00Z"}"#
+        #expect {
+            try WedSyncJSON.makeDecoder().decode(MetricEvent.self, from: Data(json.utf8))
+        } throws: { error in
+            "\(error)".contains("api_call") && "\(error)".contains("mystery")
+        }
+    }
+
+    @Test("A date that is not ISO-8601 is refused")
+    func badDate() {
+        let json = #"{"type":"api_call","timestamp":"13/06/2026","route":"/","method":"GET","status":200,"durationMs":1}"#
+        #expect(throws: DecodingError.self) {
+            try WedSyncJSON.makeDecoder().decode(MetricEvent.self, from: Data(json.utf8))
+        }
+    }
+
+    @Test("The error envelope has the documented shape")
+    func errorEnvelopeShape() throws {
+        let data = try WedSyncJSON.makeEncoder().encode(ErrorEnvelope(code: "not_found", message: "no such client"))
+        #expect(String(decoding: data, as: UTF8.self) == #"{"error":{"code":"not_found","message":"no such client"}}"#)
+    }
+
+    @Test("Invalidation, alert and scaling models round-trip")
+    func otherModelsRoundTrip() throws {
+        let at = Date(timeIntervalSince1970: 1_781_359_200)
+        let invalidation = InvalidationRequest(keys: ["k"], tags: ["client:42"], prefixes: ["org:7:"], reason: "update")
+        let alert = Alert(name: "RouteLatencyHigh", state: .firing, severity: .critical, labels: ["route": "/api/clients"], value: 250, startsAt: at)
+        let decision = ScalingDecision(target: "api", currentReplicas: 2, desiredReplicas: 4, reason: "p95", applied: true, at: at)
+        let encoder = WedSyncJSON.makeEncoder()
+        let decoder = WedSyncJSON.makeDecoder()
+        #expect(try decoder.decode(InvalidationRequest.self, from: encoder.encode(invalidation)) == invalidation)
+        #expect(try decoder.decode(Alert.self, from: encoder.encode(alert)) == alert)
+        #expect(try decoder.decode(ScalingDecision.self, from: encoder.encode(decision)) == decision)
+        #expect(decision.direction == .up)
+        #expect(alert.fingerprint == "RouteLatencyHigh,route=/api/clients")
+        #expect(AlertSeverity.warning < .critical)
+    }
+}

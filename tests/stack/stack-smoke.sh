@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Acceptance: `scripts/stack up` ends with every existing service answering /ready 200, and `scripts/stack down`
+# leaves no process behind. Runs the real scripts in a scratch state directory.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+
+export WEDSYNC_STACK_DIR="$(mktemp -d /tmp/wedsync-stack.XXXXXX)"
+chmod 755 "$WEDSYNC_STACK_DIR"
+fail() { ws_log "stack smoke test FAILED: $*"; "$WS_ROOT/scripts/stack" down >/dev/null 2>&1 || true; exit 1; }
+
+while read -r name folder port; do
+    ws_port_in_use "$port" && fail "port $port ($name) is already taken: stop your own stack first (scripts/stack down)"
+done < <(ws_services)
+
+"$WS_ROOT/scripts/stack" up || fail "scripts/stack up failed"
+
+count=0
+while read -r name folder port; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready")"
+    [ "$code" = "200" ] || fail "$name answered /ready with $code"
+    count=$((count + 1))
+done < <(ws_services)
+[ "$count" -ge 1 ] || fail "no service was started"
+grep -q '^WEDSYNC_ADMIN_TOKEN=' "$WEDSYNC_STACK_DIR/env" || fail ".stack/env has no admin token"
+( set -a; . "$WEDSYNC_STACK_DIR/env"; set +a; [ -n "$WEDSYNC_DATABASE_URL" ] && [ -n "$WEDSYNC_REDIS_URL" ] ) || fail ".stack/env cannot be sourced"
+
+pids="$(cat "$WEDSYNC_STACK_DIR"/pids/*.pid "$WEDSYNC_STACK_DIR/redis/redis.pid" 2>/dev/null | tr '\n' ' ')"
+pids+=" $(head -n 1 "$WEDSYNC_STACK_DIR/postgres/data/postmaster.pid" 2>/dev/null || true)"
+ports="$(grep -E '^(REDIS|POSTGRES)_PORT=' "$WEDSYNC_STACK_DIR/env" | cut -d= -f2 | tr '\n' ' ')"
+
+"$WS_ROOT/scripts/stack" down || fail "scripts/stack down failed"
+
+leftovers="$(ps -eo pid=,args= | grep -F "$WEDSYNC_STACK_DIR" | grep -v grep || true)"
+for pid in $pids; do
+    if kill -0 "$pid" 2>/dev/null; then leftovers+=$'\n'"process $pid: $(ps -o args= -p "$pid")"; fi
+done
+while read -r name folder port; do
+    if ws_port_in_use "$port"; then leftovers+=$'\n'"port $port ($name) still listening"; fi
+done < <(ws_services)
+for port in $ports; do
+    if ws_port_in_use "$port"; then leftovers+=$'\n'"port $port (redis or postgres) still listening"; fi
+done
+[ -z "${leftovers//[$'\n ']/}" ] || fail "processes left behind:$leftovers"
+
+rm -rf "$WEDSYNC_STACK_DIR"
+ws_log "stack smoke test passed: $count services ready, nothing left behind"
