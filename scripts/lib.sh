@@ -52,11 +52,26 @@ sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
 PY
 }
 
+# ws_detached CMD... — runs CMD as a clean daemon parent: every inherited descriptor above 2 closed (a caller waiting
+# for end-of-file, or for its child's exit through a socket as Foundation's Process does, would otherwise wait for
+# as long as the daemon lives), and the signal mask and dispositions reset (a caller whose threads block signals,
+# as test runners do, would otherwise leave the server deaf to SIGTERM).
+ws_detached() {
+    python3 -c '
+import os, signal, sys
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+for number in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+    signal.signal(number, signal.SIG_DFL)
+os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+os.execvp(sys.argv[1], sys.argv[1:])
+' "$@"
+}
+
 # ws_start_redis DIR PORT — starts redis-server on 127.0.0.1:PORT with its files in DIR; waits for PONG.
 ws_start_redis() {
     local dir="$1" port="$2" i
     mkdir -p "$dir"
-    redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --pidfile "$dir/redis.pid" \
+    ws_detached redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --pidfile "$dir/redis.pid" \
         --logfile "$dir/redis.log" --dir "$dir" --save "" --appendonly no >/dev/null
     for i in $(seq 1 100); do
         [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ] && return 0
@@ -66,21 +81,26 @@ ws_start_redis() {
     return 1
 }
 
-# ws_stop_redis DIR PORT — stops it (and makes sure the process is gone).
+# ws_stop_redis DIR PORT — stops it (and makes sure the process is gone, even if it asks for a password).
 ws_stop_redis() {
     local dir="$1" port="$2" pid
-    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
     pid="$(cat "$dir/redis.pid" 2>/dev/null || true)"
-    [ -n "$pid" ] && ws_wait_exit "$pid"
+    if [ -n "$pid" ] && ws_alive "$pid"; then
+        # SIGTERM is Redis' own clean shutdown, and needs no password.
+        kill -TERM "$pid" 2>/dev/null || true
+        ws_wait_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+    else
+        redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    fi
     rm -f "$dir/redis.pid"
 }
 
 # ws_pg DIR CMD... — runs a PostgreSQL binary as the postgres user when we are root (PostgreSQL refuses root).
 ws_pg() {
     if [ "$(id -u)" -eq 0 ]; then
-        (cd / && runuser -u postgres -- "$@")
+        (cd / && ws_detached runuser -u postgres -- "$@")
     else
-        (cd / && "$@")
+        (cd / && ws_detached "$@")
     fi
 }
 
@@ -127,11 +147,19 @@ ws_stop_postgres() {
         || ws_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
+# ws_alive PID — succeeds while the process runs (a zombie nobody has reaped yet counts as ended).
+ws_alive() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [ "${stat:0:1}" != "Z" ]
+}
+
 # ws_wait_exit PID [SECONDS] — waits for a process to end.
 ws_wait_exit() {
     local pid="$1" limit="${2:-10}" i
     for i in $(seq 1 $((limit * 20))); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        ws_alive "$pid" || return 0
         sleep 0.05
     done
     return 1

@@ -39,8 +39,11 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     /// Lends a connection to `body` and takes it back afterwards, whatever `body` does.
     ///
-    /// When `body` throws, the connection goes back to the pool only if it is still usable.
+    /// When `body` throws, the connection goes back to the pool only if `reusableAfter` says the error left it
+    /// usable (a client closes connections whose failure was of the connection itself) and it still
+    /// ``PoolableConnection/isUsable``.
     public func withConnection<Result>(
+        reusableAfter isReusable: (any Error) -> Bool = { _ in true },
         _ body: (Connection) async throws -> Result
     ) async throws -> Result {
         let connection = try await acquire()
@@ -49,7 +52,7 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
             release(connection)
             return result
         } catch {
-            release(connection)
+            release(connection, reusable: isReusable(error))
             throw error
         }
     }
@@ -105,20 +108,12 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         }
         let action = state.withLock { state -> ReleaseAction in
             state.leased -= 1
-            if state.isShutdown {
-                state.total -= 1
-                state.closed += 1
-                return .close
-            }
-            if var waiter = state.waiters.popFirst() {
-                state.leased += 1
-                waiter.timeout?.cancel()
-                waiter.timeout = nil
-                return .handOver(waiter)
-            }
-            state.idle.append(IdleConnection(connection: connection, since: .now))
-            return .keep
+            return state.offer(connection)
         }
+        perform(action, with: connection)
+    }
+
+    private func perform(_ action: ReleaseAction, with connection: Connection) {
         switch action {
         case .close: connection.close()
         case .handOver(let waiter): waiter.resume(with: .success(.connection(connection, idleFor: .zero)))
@@ -238,25 +233,9 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
                 let connection = try await factory.makeConnection()
                 let action = state.withLock { state -> ReleaseAction in
                     state.opened += 1
-                    if state.isShutdown {
-                        state.total -= 1
-                        state.closed += 1
-                        return .close
-                    }
-                    if var waiter = state.waiters.popFirst() {
-                        state.leased += 1
-                        waiter.timeout?.cancel()
-                        waiter.timeout = nil
-                        return .handOver(waiter)
-                    }
-                    state.idle.append(IdleConnection(connection: connection, since: .now))
-                    return .keep
+                    return state.offer(connection)
                 }
-                switch action {
-                case .close: connection.close()
-                case .handOver(let waiter): waiter.resume(with: .success(.connection(connection, idleFor: .zero)))
-                case .keep: break
-                }
+                perform(action, with: connection)
             } catch {
                 state.withLock {
                     $0.total -= 1
@@ -416,6 +395,24 @@ extension ConnectionPool {
                 return .granted(.openPermit)
             }
             return .mustWait
+        }
+
+        /// Puts a connection nobody holds back into circulation: to the first waiter, or onto the idle stack (or
+        /// closes it after shutdown).
+        mutating func offer(_ connection: Connection) -> ReleaseAction {
+            if isShutdown {
+                total -= 1
+                closed += 1
+                return .close
+            }
+            if var waiter = waiters.popFirst() {
+                leased += 1
+                waiter.timeout?.cancel()
+                waiter.timeout = nil
+                return .handOver(waiter)
+            }
+            idle.append(IdleConnection(connection: connection, since: .now))
+            return .keep
         }
 
         /// Gives back the place of a connection that was closed or never opened; the first waiter, if any, gets it.

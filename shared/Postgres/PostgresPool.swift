@@ -84,26 +84,28 @@ public final class PostgresPool: Service, Sendable {
     /// Lends a connection to `body`. A transaction `body` leaves open is rolled back; a connection that failed is
     /// closed rather than returned.
     public func withConnection<Result>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        let connection: PostgresConnection
         do {
-            connection = try await pool.acquire()
-        } catch let error as ConnectionPoolError {
-            switch error.code {
-            case .acquireTimeout: throw PostgresError(.poolTimeout, error.description)
-            default: throw PostgresError(.shutdown, error.description)
+            return try await pool.withConnection(reusableAfter: { !(($0 as? PostgresError)?.isConnectionFailure ?? false) }) {
+                connection in
+                do {
+                    let result = try await body(connection)
+                    await Self.rollBackIfOpen(connection)
+                    return result
+                } catch {
+                    await Self.rollBackIfOpen(connection)
+                    throw error
+                }
             }
+        } catch let error as ConnectionPoolError {
+            throw PostgresError(error.code == .acquireTimeout ? .poolTimeout : .shutdown, error.description)
         }
-        do {
-            let result = try await body(connection)
-            await release(connection, reusable: true)
-            return result
-        } catch let error as PostgresError {
-            await release(connection, reusable: !error.isConnectionFailure)
-            throw error
-        } catch {
-            await release(connection, reusable: true)
-            throw error
-        }
+    }
+
+    /// Ends a transaction the borrower left open, so the next borrower starts clean. Should that fail, the
+    /// connection is no longer usable and the pool closes it.
+    private static func rollBackIfOpen(_ connection: PostgresConnection) async {
+        guard connection.isInTransaction else { return }
+        try? await connection.simpleQuery("ROLLBACK")
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
@@ -153,18 +155,6 @@ public final class PostgresPool: Service, Sendable {
     /// Whether the last attempt to open a connection failed (the server is likely down); replicas in that state
     /// are skipped for reads.
     public var isUnreachable: Bool { reachability.lastConnectFailed.load(ordering: .relaxed) }
-
-    private func release(_ connection: PostgresConnection, reusable: Bool) async {
-        if reusable, connection.isInTransaction {
-            do {
-                try await connection.simpleQuery("ROLLBACK")
-            } catch {
-                pool.release(connection, reusable: false)
-                return
-            }
-        }
-        pool.release(connection, reusable: reusable)
-    }
 }
 
 extension PostgresPool {

@@ -120,25 +120,10 @@ public final class RedisClient: Service, Sendable {
 
     /// Lends a connection to `body` (for a sequence of commands on one connection, e.g. `WATCH`/`MULTI`/`EXEC`).
     public func withConnection<Result>(_ body: (RedisConnection) async throws -> Result) async throws -> Result {
-        let connection: RedisConnection
         do {
-            connection = try await pool.acquire()
+            return try await pool.withConnection(reusableAfter: { !(($0 as? RedisError)?.isConnectionFailure ?? false) }, body)
         } catch let error as ConnectionPoolError {
-            switch error.code {
-            case .acquireTimeout: throw RedisError(.poolTimeout, error.description)
-            default: throw RedisError(.shutdown, error.description)
-            }
-        }
-        do {
-            let result = try await body(connection)
-            pool.release(connection)
-            return result
-        } catch let error as RedisError {
-            pool.release(connection, reusable: !error.isConnectionFailure)
-            throw error
-        } catch {
-            pool.release(connection)
-            throw error
+            throw RedisError(error.code == .acquireTimeout ? .poolTimeout : .shutdown, error.description)
         }
     }
 

@@ -71,7 +71,7 @@ struct ConnectionPoolTests {
     @Test("200 concurrent borrowers never hold more than the maximum, and all are served")
     func maximumRespected() async throws {
         let factory = FakeFactory()
-        let pool = makePool(factory, maximum: 4)
+        let pool = makePool(factory, maximum: 4, acquireTimeout: .seconds(60))
         let tally = Tally()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<200 {

@@ -32,7 +32,7 @@ ports="$(grep -E '^(REDIS|POSTGRES)_PORT=' "$WEDSYNC_STACK_DIR/env" | cut -d= -f
 
 leftovers="$(ps -eo pid=,args= | grep -F "$WEDSYNC_STACK_DIR" | grep -v grep || true)"
 for pid in $pids; do
-    if kill -0 "$pid" 2>/dev/null; then leftovers+=$'\n'"process $pid: $(ps -o args= -p "$pid")"; fi
+    if ws_alive "$pid"; then leftovers+=$'\n'"process $pid: $(ps -o args= -p "$pid")"; fi
 done
 while read -r name folder port; do
     if ws_port_in_use "$port"; then leftovers+=$'\n'"port $port ($name) still listening"; fi

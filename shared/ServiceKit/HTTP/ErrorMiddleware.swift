@@ -35,28 +35,15 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     static func serviceError(from error: HTTPError, request: Request) -> ServiceError {
-        let code: String
-        let message: String
-        switch error.status {
-        case .notFound:
-            code = "not_found"
-            message = error.body ?? "no route matches \(request.method.rawValue) \(request.uri.path)"
-        case .contentTooLarge:
-            code = "payload_too_large"
-            message = error.body ?? "the request body is too large"
-        case .badRequest:
-            code = "bad_request"
-            message = error.body ?? "the request is malformed"
-        case .unauthorized:
-            code = "unauthorized"
-            message = error.body ?? "a valid bearer token is required"
-        case .methodNotAllowed:
-            code = "method_not_allowed"
-            message = error.body ?? "\(request.method.rawValue) is not allowed here"
-        default:
-            code = error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
-            message = error.body ?? error.status.reasonPhrase
-        }
-        return ServiceError(error.status, code: code, message: message, headers: error.headers)
+        let (code, fallback): (String, String) =
+            switch error.status {
+            case .notFound: ("not_found", "no route matches \(request.method.rawValue) \(request.uri.path)")
+            case .contentTooLarge: ("payload_too_large", "the request body is too large")
+            case .badRequest: ("bad_request", "the request is malformed")
+            case .unauthorized: ("unauthorized", "a valid bearer token is required")
+            case .methodNotAllowed: ("method_not_allowed", "\(request.method.rawValue) is not allowed here")
+            default: (error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"), error.status.reasonPhrase)
+            }
+        return ServiceError(error.status, code: code, message: error.body ?? fallback, headers: error.headers)
     }
 }

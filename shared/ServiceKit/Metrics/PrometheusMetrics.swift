@@ -69,37 +69,36 @@ struct HelpfulPrometheusFactory: MetricsFactory {
         .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
     ]
 
+    /// The metric's full name (units included, as WedSync names them: `..._seconds`, `..._total`) with its help.
+    private func descriptor(_ label: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: label, unitName: "", helpText: PrometheusMetrics.help(for: label))
+    }
+
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: PrometheusMetrics.help(for: label))
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
     }
 
     func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: PrometheusMetrics.help(for: label))
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
     }
 
     func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         guard aggregate else {
-            return registry.makeGauge(name: label, labels: dimensions, help: PrometheusMetrics.help(for: label))
+            return registry.makeGauge(descriptor: descriptor(label), labels: dimensions)
         }
         return registry.makeValueHistogram(
-            name: label,
+            descriptor: descriptor(label),
             labels: dimensions,
-            buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
-            help: PrometheusMetrics.help(for: label)
+            buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000]
         )
     }
 
     func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        registry.makeGauge(name: label, labels: dimensions, help: PrometheusMetrics.help(for: label))
+        registry.makeGauge(descriptor: descriptor(label), labels: dimensions)
     }
 
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        registry.makeDurationHistogram(
-            name: label,
-            labels: dimensions,
-            buckets: Self.durationBuckets,
-            help: PrometheusMetrics.help(for: label)
-        )
+        registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions, buckets: Self.durationBuckets)
     }
 
     func destroyCounter(_ handler: any CounterHandler) {

@@ -1,0 +1,136 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A WedSync executable started for real, as `scripts/stack` starts it, on a port of its own.
+final class ServiceProcess: @unchecked Sendable {
+    let name: String
+    let port: Int
+    let logPath: String
+    private let process = Process()
+
+    init(_ name: String, port: Int? = nil, environment: [String: String] = [:], arguments: [String] = []) throws {
+        self.name = name
+        self.port = try port ?? freePort()
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8)).log").path
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.binDirectory()).appendingPathComponent(name)
+        process.arguments = arguments
+        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("WEDSYNC_") }
+        variables["WEDSYNC_PORT"] = String(self.port)
+        variables.merge(environment) { _, new in new }
+        process.environment = variables
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Everything the process wrote so far.
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Waits until `path` answers `status` (by default: until `/health` answers at all).
+    func waitUntil(_ path: String = "/health", status: Int = 200, timeout: Duration = .seconds(30)) async throws {
+        let answered = await eventually(timeout: timeout) {
+            guard process.isRunning else { return false }
+            return (try? await HTTP.get("\(baseURL)\(path)").status) == status
+        }
+        guard answered else {
+            throw ServiceProcessError(message: "\(name) did not answer \(path) with \(status):\n\(log)")
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the exit status.
+    @discardableResult
+    func terminate(timeout: Duration = .seconds(15)) async throws -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, SIGTERM)
+        guard await eventually(timeout: timeout, { !process.isRunning }) else {
+            kill(process.processIdentifier, SIGKILL)
+            throw ServiceProcessError(message: "\(name) ignored SIGTERM for \(timeout)")
+        }
+        return process.terminationStatus
+    }
+
+    /// Waits for the process to exit on its own.
+    func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {
+        guard await eventually(timeout: timeout, { !process.isRunning }) else { return nil }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+}
+
+struct ServiceProcessError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Plain HTTP calls for tests.
+enum HTTP {
+    struct Answer: Sendable {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: ByteBuffer
+        var text: String { String(buffer: body) }
+        var data: Data { Data(body.readableBytesView) }
+    }
+
+    static func get(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
+        try await send(.GET, url, headers: headers)
+    }
+
+    static func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: String? = nil) async throws -> Answer {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return Answer(status: Int(response.status.code), headers: response.headers, body: try await response.body.collect(upTo: 16 << 20))
+    }
+}
+
+/// Runs a command with `input` on standard input; returns its exit status and combined output.
+func run(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> (status: Int32, output: String) {
+    try await offloaded { try runBlocking(executable, arguments, input: input) }
+}
+
+private func runBlocking(_ executable: String, _ arguments: [String], input: Data?) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    let stdin = Pipe()
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(input) }
+    try stdin.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port` right now.
+func acceptsConnections(port: Int) -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let result = withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    return result == 0
+}
