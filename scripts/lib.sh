@@ -33,8 +33,11 @@ WS_SERVER_PACKAGES=(curl redis-server redis-tools postgresql-15 postgresql-contr
 # ws_ensure_python_module MODULE PIP_NAME — installs a Python package when the module is missing.
 ws_ensure_python_module() {
     python3 -c "import $1" 2>/dev/null && return 0
+    python3 -m pip --version >/dev/null 2>&1 || ws_ensure_packages python3-pip
     ws_log "installing Python package $2"
-    python3 -m pip install --quiet "$2" >/dev/null || ws_die "pip could not install $2"
+    python3 -m pip install --quiet "$2" >/dev/null 2>&1 \
+        || python3 -m pip install --quiet --break-system-packages "$2" >/dev/null \
+        || ws_die "pip could not install $2"
 }
 
 # ws_free_port — prints a TCP port nobody listens on right now.

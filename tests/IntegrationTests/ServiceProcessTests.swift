@@ -54,6 +54,13 @@ struct ServiceProcessTests {
         #expect(metrics.status == 200)
         #expect(metrics.text.contains("http_requests_total"))
         #expect(metrics.text.contains("http_request_duration_seconds_bucket"))
+        // The pools' statistics are exported too (the database pool in the services that have one, Redis in those).
+        let pool = ["wedsync-api": "postgres-primary", "wedsync-query-optimizer": "postgres-primary", "wedsync-cache": "redis", "wedsync-gateway": "redis"][name]
+        if let pool {
+            #expect(metrics.text.contains(#"connection_pool_connections{pool="\#(pool)",state="idle"}"#))
+            #expect(metrics.text.contains(#"connection_pool_acquires_total{pool="\#(pool)"}"#))
+            #expect(metrics.text.contains(#"connection_pool_acquire_p99_seconds{pool="\#(pool)"}"#))
+        }
         let promtool = try await run("/usr/bin/promtool", ["check", "metrics"], input: metrics.data)
         #expect(promtool.status == 0, "promtool check metrics: \(promtool.output)")
 
