@@ -87,8 +87,8 @@ ws_start_redis() {
 # ws_stop_redis DIR PORT — stops it (and makes sure the process is gone, even if it asks for a password).
 ws_stop_redis() {
     local dir="$1" port="$2" pid
-    pid="$(cat "$dir/redis.pid" 2>/dev/null || true)"
-    if [ -n "$pid" ] && ws_alive "$pid"; then
+    pid="$(ws_pid_of "$dir/redis.pid" redis-server)"
+    if [ -n "$pid" ]; then
         # SIGTERM is Redis' own clean shutdown, and needs no password.
         kill -TERM "$pid" 2>/dev/null || true
         ws_wait_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
@@ -168,16 +168,30 @@ ws_wait_exit() {
     return 1
 }
 
-# ws_wait_http URL SECONDS — waits until URL answers 200; prints the last status seen on failure.
+# ws_wait_http URL SECONDS [PID] — waits until URL answers 200, for at most SECONDS (and no longer than PID lives,
+# when given); prints the last status seen on failure.
 ws_wait_http() {
-    local url="$1" limit="${2:-30}" code="" i
-    for i in $(seq 1 $((limit * 10))); do
+    local url="$1" limit="${2:-30}" pid="${3:-}" code="" deadline=$((SECONDS + ${2:-30}))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$url" 2>/dev/null || true)"
         [ "$code" = "200" ] && return 0
+        if [ -n "$pid" ] && ! ws_alive "$pid"; then
+            ws_log "the process behind $url has exited"
+            return 1
+        fi
         sleep 0.1
     done
     ws_log "$url answered '${code:-nothing}' after ${limit}s"
     return 1
+}
+
+# ws_pid_of FILE NAME — the pid in FILE if that process is alive and is NAME (a pid file that outlived a reboot
+# or crash may name somebody else's process by now); nothing otherwise.
+ws_pid_of() {
+    local pid
+    pid="$(cat "$1" 2>/dev/null || true)"
+    [ -n "$pid" ] && ws_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" && echo "$pid"
+    return 0
 }
 
 # ws_random_token — a 32-character secret.

@@ -59,6 +59,7 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     /// Borrows a connection. Prefer ``withConnection(_:)``; a caller of `acquire` must ``release(_:reusable:)``.
     public func acquire() async throws -> Connection {
+        try Task.checkCancellation()
         let start = ContinuousClock.now
         var waited = false
         while true {
@@ -145,6 +146,11 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
                 let outcome = state.withLock { state -> Result<Grant, any Error>? in
+                    // Checked under the lock `onCancel` takes too: a cancellation that came before this point
+                    // found no waiter to remove, so it must not be queued now.
+                    if Task.isCancelled {
+                        return .failure(CancellationError())
+                    }
                     if state.isShutdown {
                         return .failure(ConnectionPoolError(code: .shutdown, pool: name, message: "the pool has been shut down"))
                     }
@@ -237,10 +243,12 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
                 }
                 perform(action, with: connection)
             } catch {
-                state.withLock {
-                    $0.total -= 1
-                    $0.connectFailures += 1
+                let waiter = state.withLock { state -> Waiter? in
+                    state.connectFailures += 1
+                    return state.freePlace(maximum: configuration.maximumConnections)
                 }
+                // A borrower that queued behind this attempt tries for itself rather than waiting for a tick.
+                waiter?.resume(with: .success(.openPermit))
                 logger.debug(
                     "could not open a connection to keep the pool's minimum",
                     metadata: ["pool.name": "\(name)", "error": "\(error)"]
@@ -415,10 +423,16 @@ extension ConnectionPool {
             return .keep
         }
 
-        /// Gives back the place of a connection that was closed or never opened; the first waiter, if any, gets it.
+        /// Gives back the place of a borrowed connection that was closed or never opened; the first waiter, if any,
+        /// gets it.
         mutating func returnPermit(maximum: Int) -> Waiter? {
-            total -= 1
             leased -= 1
+            return freePlace(maximum: maximum)
+        }
+
+        /// Frees a place in the pool; the first waiter, if any, is given the right to open a connection in it.
+        mutating func freePlace(maximum: Int) -> Waiter? {
+            total -= 1
             guard !isShutdown, total < maximum, var waiter = waiters.popFirst() else { return nil }
             total += 1
             leased += 1

@@ -22,11 +22,14 @@ public final class PostgresConnection: PoolableConnection {
     }
 
     /// Opens a connection on `threadPool`.
+    ///
+    /// Every method below throws ``PostgresError``, or `CancellationError` when the calling task was cancelled
+    /// before the work started.
     static func connect(
         configuration: PostgresConfiguration,
         threadPool: NIOThreadPool,
         preparedStatementLimit: Int
-    ) async throws(PostgresError) -> PostgresConnection {
+    ) async throws -> PostgresConnection {
         let parameters = configuration.connectionParameters
         let handle = try await run(on: threadPool) { () throws(PostgresError) -> Handle in
             try Handle.connect(parameters: parameters, preparedStatementLimit: preparedStatementLimit)
@@ -40,7 +43,7 @@ public final class PostgresConnection: PoolableConnection {
     ///
     /// - Parameter prepared: prepare the SQL text once on this connection and execute it by name (the default);
     ///   `false` sends it unnamed, for one-off statements (`DECLARE`, DDL, ad hoc `EXPLAIN`).
-    public func query(_ query: PostgresQuery, prepared: Bool = true) async throws(PostgresError) -> PostgresRows {
+    public func query(_ query: PostgresQuery, prepared: Bool = true) async throws -> PostgresRows {
         try await Self.run(on: threadPool) { () throws(PostgresError) -> PostgresRows in
             try self.handle.withLock { handle throws(PostgresError) -> PostgresRows in
                 try handle.execute(query, prepared: prepared)
@@ -50,12 +53,12 @@ public final class PostgresConnection: PoolableConnection {
 
     /// Runs a statement and returns the rows it affected.
     @discardableResult
-    public func execute(_ query: PostgresQuery, prepared: Bool = true) async throws(PostgresError) -> Int {
+    public func execute(_ query: PostgresQuery, prepared: Bool = true) async throws -> Int {
         try await self.query(query, prepared: prepared).affectedRows
     }
 
     /// Runs one or more `;`-separated statements without parameters (migrations, `BEGIN`, `SET`).
-    public func simpleQuery(_ sql: String) async throws(PostgresError) {
+    public func simpleQuery(_ sql: String) async throws {
         try await Self.run(on: threadPool) { () throws(PostgresError) in
             try self.handle.withLock { handle throws(PostgresError) in try handle.simpleQuery(sql) }
         }
@@ -94,13 +97,17 @@ public final class PostgresConnection: PoolableConnection {
         }
     }
 
+    /// Runs `body` on the thread pool. Throws ``PostgresError``s, or `CancellationError` when the calling task was
+    /// cancelled before a thread picked the work up.
     private static func run<Result: Sendable>(
         on threadPool: NIOThreadPool,
         _ body: @escaping @Sendable () throws(PostgresError) -> Result
-    ) async throws(PostgresError) -> Result {
+    ) async throws -> Result {
         do {
             return try await threadPool.runIfActive { try body() }
         } catch let error as PostgresError {
+            throw error
+        } catch let error as CancellationError {
             throw error
         } catch {
             throw PostgresError(.shutdown, "the client's threads have stopped")
@@ -118,6 +125,8 @@ extension PostgresConnection {
         var prepared: [String: String] = [:]
         var preparedOrder: [String] = []
         var preparedCount = 0
+        /// Statements evicted inside a transaction, deallocated once the connection is idle again.
+        var pendingDeallocations: [String] = []
         let preparedStatementLimit: Int
 
         static func connect(parameters: [(String, String)], preparedStatementLimit: Int) throws(PostgresError) -> Handle {
@@ -211,6 +220,7 @@ extension PostgresConnection {
 
         private mutating func statementName(for sql: String, on connection: OpaquePointer) throws(PostgresError) -> String {
             if let name = prepared[sql] { return name }
+            deallocatePending(on: connection)
             preparedCount += 1
             let name = "wedsync_\(preparedCount)"
             let result = PQprepare(connection, name, sql, 0, nil)
@@ -227,9 +237,17 @@ extension PostgresConnection {
         private mutating func forget(_ sql: String, on connection: OpaquePointer) {
             guard let name = prepared.removeValue(forKey: sql) else { return }
             preparedOrder.removeAll { $0 == sql }
-            if PQtransactionStatus(connection) == PQTRANS_IDLE {
+            pendingDeallocations.append(name)
+            deallocatePending(on: connection)
+        }
+
+        /// `DEALLOCATE` outside a transaction only: inside one, a failure would abort the caller's transaction.
+        private mutating func deallocatePending(on connection: OpaquePointer) {
+            guard !pendingDeallocations.isEmpty, PQtransactionStatus(connection) == PQTRANS_IDLE else { return }
+            for name in pendingDeallocations {
                 PQclear(PQexec(connection, "DEALLOCATE \(name)"))
             }
+            pendingDeallocations.removeAll()
         }
 
         private func withParameters<Result>(
@@ -300,12 +318,13 @@ extension PostgresConnection {
                 guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
                 return String(cString: value)
             }
-            let detail = [field("D"), field("H").map { "hint: \($0)" }].compactMap { $0 }.joined(separator: "; ")
+            let detail = [field("M"), field("D"), field("H").map { "hint: \($0)" }].compactMap { $0 }
             return PostgresError(
-                .server,
-                field("M") ?? "the server reported an error",
-                sqlState: field("C"),
-                detail: detail.isEmpty ? nil : detail
+                server: field("C"),
+                constraint: field("n"),
+                table: field("t"),
+                column: field("c"),
+                serverMessage: detail.joined(separator: "; ")
             )
         }
 

@@ -178,6 +178,8 @@ extension PostgresPool {
                 )
                 reachability.lastConnectFailed.store(false, ordering: .relaxed)
                 return connection
+            } catch is CancellationError {
+                throw CancellationError()
             } catch {
                 reachability.lastConnectFailed.store(true, ordering: .relaxed)
                 throw error

@@ -59,7 +59,7 @@ struct HiredisContext: @unchecked Sendable {
         guard let raw else { throw RedisError(.connectionLost, errorMessage) }
         defer { freeReplyObject(raw) }
         let value = Self.value(of: raw.assumingMemoryBound(to: redisReply.self))
-        if case .error(let message) = value { throw RedisError(.server, message) }
+        if case .error(let message) = value { throw RedisError.reply(message) }
         return value
     }
 

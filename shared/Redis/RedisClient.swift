@@ -101,7 +101,7 @@ public final class RedisClient: Service, Sendable {
             if let sha = script.sha {
                 do {
                     return try await connection.send([RedisArgument("EVALSHA"), RedisArgument(sha)] + tail)
-                } catch let error as RedisError where error.code == .server && error.message.hasPrefix("NOSCRIPT") {
+                } catch let error as RedisError where error.replyKind == "NOSCRIPT" {
                     // The server forgot it: load it again below.
                 }
             }

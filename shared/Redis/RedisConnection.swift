@@ -12,7 +12,7 @@ public final class RedisConnection: PoolableConnection {
         self.threadPool = threadPool
     }
 
-    static func connect(configuration: RedisConfiguration, threadPool: NIOThreadPool) async throws(RedisError) -> RedisConnection {
+    static func connect(configuration: RedisConfiguration, threadPool: NIOThreadPool) async throws -> RedisConnection {
         let context = try await run(on: threadPool) { () throws(RedisError) -> HiredisContext in
             try HiredisContext.connect(configuration, commandTimeout: configuration.commandTimeout)
         }
@@ -20,14 +20,14 @@ public final class RedisConnection: PoolableConnection {
     }
 
     /// Sends one command and returns its reply; an error reply throws ``RedisError/Code/server``.
-    public func send(_ arguments: [RedisArgument]) async throws(RedisError) -> RedisValue {
+    public func send(_ arguments: [RedisArgument]) async throws -> RedisValue {
         try await Self.run(on: threadPool) { () throws(RedisError) -> RedisValue in
             try self.context.withLock { (context) throws(RedisError) -> RedisValue in try context.command(arguments) }
         }
     }
 
     /// Sends the commands in one write and reads their replies in order.
-    public func pipeline(_ commands: [[RedisArgument]]) async throws(RedisError) -> [RedisValue] {
+    public func pipeline(_ commands: [[RedisArgument]]) async throws -> [RedisValue] {
         guard !commands.isEmpty else { return [] }
         return try await Self.run(on: threadPool) { () throws(RedisError) -> [RedisValue] in
             try self.context.withLock { (context) throws(RedisError) -> [RedisValue] in try context.pipeline(commands) }
@@ -45,13 +45,17 @@ public final class RedisConnection: PoolableConnection {
         context.withLock { $0.free() }
     }
 
+    /// Runs `body` on the thread pool. Throws ``RedisError``s, or `CancellationError` when the calling task was
+    /// cancelled before a thread picked the work up.
     private static func run<Result: Sendable>(
         on threadPool: NIOThreadPool,
         _ body: @escaping @Sendable () throws(RedisError) -> Result
-    ) async throws(RedisError) -> Result {
+    ) async throws -> Result {
         do {
             return try await threadPool.runIfActive { try body() }
         } catch let error as RedisError {
+            throw error
+        } catch let error as CancellationError {
             throw error
         } catch {
             throw RedisError(.shutdown, "the client's threads have stopped")

@@ -1,4 +1,6 @@
-/// Every failure of the Redis client. `description` never holds keys' values or credentials.
+/// Every failure of the Redis client. `description` never holds keys, values or credentials: for an error reply it
+/// names only the reply's kind (`WRONGTYPE`, `NOSCRIPT`, `ERR`), since Redis quotes a command's arguments in the
+/// rest (`ERR unknown command 'X', with args beginning with: ...`), which is in ``serverMessage``.
 public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kinds of failure. A growable set: switch with a `default`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -24,11 +26,27 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var code: Code
+    /// A message free of data: safe to log.
     public var message: String
+    /// The server's whole error reply, which may quote arguments.
+    public var serverMessage: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, serverMessage: String? = nil) {
         self.code = code
         self.message = message
+        self.serverMessage = serverMessage
+    }
+
+    /// An error reply: its kind (the reply's first word) in the message, the rest kept aside.
+    static func reply(_ text: String) -> RedisError {
+        let kind = text.prefix { !$0.isWhitespace }
+        return RedisError(.server, "\(kind.isEmpty ? "ERR" : kind) reply", serverMessage: text)
+    }
+
+    /// The kind of an error reply (`NOSCRIPT`, `WRONGTYPE`, `MOVED`...), `nil` for other failures.
+    public var replyKind: String? {
+        guard code == .server, let serverMessage else { return nil }
+        return String(serverMessage.prefix { !$0.isWhitespace })
     }
 
     public var description: String { "Redis \(code): \(message)" }

@@ -62,12 +62,18 @@ public final class RedisSubscriber: Service, Sendable {
     public func run() async throws {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
-        try await withTaskCancellationOrGracefulShutdownHandler {
-            try await thread.runIfActive { self.subscribeLoop() }
-        } onCancelOrGracefulShutdown: {
-            self.stopped.store(true, ordering: .relaxed)
+        defer { continuation.finish() }
+        do {
+            try await withTaskCancellationOrGracefulShutdownHandler {
+                try await thread.runIfActive { self.subscribeLoop() }
+            } onCancelOrGracefulShutdown: {
+                self.stopped.store(true, ordering: .relaxed)
+            }
+        } catch {
+            // Cancelled before the thread picked the loop up: nothing ran, nothing to undo but the thread.
+            try? await thread.shutdownGracefully()
+            throw error
         }
-        continuation.finish()
         try await thread.shutdownGracefully()
     }
 
@@ -104,11 +110,15 @@ public final class RedisSubscriber: Service, Sendable {
             if !channels.isEmpty { try context.send(["SUBSCRIBE"] + channels.map { RedisArgument($0) }) }
             if !patterns.isEmpty { try context.send(["PSUBSCRIBE"] + patterns.map { RedisArgument($0) }) }
             var unconfirmed = channels.count + patterns.count
-            var lastHeard = ContinuousClock.now
+            let connectedAt = ContinuousClock.now
+            var lastHeard = connectedAt
             var pingSentAt: ContinuousClock.Instant?
             while !isStopped {
                 guard context.waitReadable(timeout: .milliseconds(100)) else {
                     let now = ContinuousClock.now
+                    if unconfirmed > 0, now - connectedAt > heartbeat * 2 {
+                        return "no confirmation of the subscription"
+                    }
                     if let pingSentAt {
                         if now - pingSentAt > heartbeat { return "no answer to a heartbeat PING" }
                     } else if now - lastHeard > heartbeat {
@@ -120,6 +130,13 @@ public final class RedisSubscriber: Service, Sendable {
                 lastHeard = .now
                 pingSentAt = nil
                 for reply in try context.readAvailable() {
+                    if case .error(let text) = reply {
+                        // A refused SUBSCRIBE (NOAUTH, NOPERM) would otherwise leave a connection that answers
+                        // heartbeats but delivers nothing. Drop it and try again, loudly.
+                        let refusal = RedisError.reply(text)
+                        logger.warning("redis refused the subscription", metadata: ["redis.reply": "\(refusal.message)"])
+                        return "the server refused: \(refusal.message)"
+                    }
                     guard let parts = reply.array, let kind = parts.first?.string else { continue }
                     switch kind {
                     case "subscribe", "psubscribe":
@@ -144,10 +161,8 @@ public final class RedisSubscriber: Service, Sendable {
                 }
             }
             return "stopped"
-        } catch let error as RedisError {
-            return error.message
         } catch {
-            return "\(error)"
+            return error.message
         }
     }
 

@@ -5,7 +5,7 @@ import Testing
 import WedSyncConnectionPool
 import WedSyncPostgres
 
-@Suite("PostgreSQL client against a real server")
+@Suite("PostgreSQL client against a real server", .timeLimit(.minutes(2)))
 struct PostgresPoolTests {
     static func makePool(
         maximum: Int = 4,
@@ -72,8 +72,19 @@ struct PostgresPoolTests {
             } catch let error as PostgresError {
                 #expect(error.code == .server)
                 #expect(error.sqlState == "23505")
+                #expect(error.description.contains("unique_violation"))
+                #expect(error.description.contains(table))
                 #expect(!error.description.contains("ava@example.com"))
                 #expect(error.debugDescription.contains("ava@example.com"))
+            }
+            // PostgreSQL quotes bad input in its message itself: still kept out of the description.
+            do {
+                _ = try await connection.query("SELECT \("ann@example.com")::uuid")
+                Issue.record("an email was accepted as a uuid")
+            } catch let error as PostgresError {
+                #expect(error.sqlState == "22P02")
+                #expect(!error.description.contains("ann@example.com"))
+                #expect(error.serverMessage?.contains("ann@example.com") == true)
             }
             // The connection is still good after a failed statement.
             let rows = try await connection.query("SELECT count(*)::int FROM \(unescaped: table)")

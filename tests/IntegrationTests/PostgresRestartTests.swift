@@ -4,7 +4,7 @@ import Testing
 import WedSyncConnectionPool
 import WedSyncPostgres
 
-@Suite("PostgreSQL client across a server restart", .serialized)
+@Suite("PostgreSQL client across a server restart", .serialized, .timeLimit(.minutes(2)))
 struct PostgresRestartTests {
     @Test("The pool recovers after PostgreSQL restarts mid-test")
     func recoversAfterRestart() async throws {

@@ -11,7 +11,7 @@ import WedSyncPostgres
 import WedSyncServiceKit
 
 /// The service kit over real HTTP on loopback: graceful shutdown and service-to-service calls.
-@Suite("Service kit over real HTTP")
+@Suite("Service kit over real HTTP", .timeLimit(.minutes(2)))
 struct ServiceKitLiveTests {
     static let token = "live-test-admin-token-0123456789"
 
@@ -141,11 +141,13 @@ struct ServiceKitLiveTests {
         }
 
         let nowhere = ServiceClient(name: "nowhere", baseURL: "http://127.0.0.1:\(try freePort())")
+        let start = ContinuousClock.now
         do {
             _ = try await nowhere.get("/health", as: HealthReport.self)
             Issue.record("a closed port answered")
         } catch {
             #expect(error.kind == .unreachable)
         }
+        #expect(ContinuousClock.now - start < .seconds(4), "a refused connection should not wait for the 5 s deadline")
     }
 }

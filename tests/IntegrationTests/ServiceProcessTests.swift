@@ -4,7 +4,7 @@ import Testing
 import WedSyncModels
 
 /// Every service executable, started for real on loopback with real dependencies, as `scripts/stack` runs it.
-@Suite("Service executables", .serialized)
+@Suite("Service executables", .serialized, .timeLimit(.minutes(2)))
 struct ServiceProcessTests {
     static let token = "process-test-admin-token-0123456789"
 

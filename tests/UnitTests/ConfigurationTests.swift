@@ -131,6 +131,21 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("Broken YAML is reported by position, without quoting the file (it may hold a secret)")
+    func brokenYAML() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-broken-\(UUID()).yaml")
+        try "port: 8080\nadmin:\n  token: \"s3cret-token-value-123\n  x: [\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        do {
+            _ = try await load(arguments: ["--config", file.path])
+            Issue.record("broken YAML was accepted")
+        } catch {
+            #expect(error.key == "config")
+            #expect(error.description.contains("not valid YAML"))
+            #expect(!error.description.contains("s3cret"))
+        }
+    }
+
     @Test("A password in a database URL never appears in an error")
     func passwordNotEchoed() async throws {
         do {

@@ -4,7 +4,7 @@ import Testing
 import WedSyncConnectionPool
 
 /// The pool's logic, over an in-memory connection (the real clients are covered by the integration tests).
-@Suite("Connection pool logic")
+@Suite("Connection pool logic", .timeLimit(.minutes(1)))
 struct ConnectionPoolTests {
     final class FakeConnection: PoolableConnection {
         let id: Int
@@ -33,8 +33,14 @@ struct ConnectionPoolTests {
         var pingCount: Int { pings.load(ordering: .relaxed) }
         var openedCount: Int { opened.load(ordering: .relaxed) }
 
+        /// How long a failing connect takes before it fails.
+        let failureDelayMilliseconds = Atomic(0)
+
         func makeConnection() async throws -> FakeConnection {
-            if failing.load(ordering: .relaxed) { throw FakeError() }
+            if failing.load(ordering: .relaxed) {
+                try await Task.sleep(for: .milliseconds(failureDelayMilliseconds.load(ordering: .relaxed)))
+                throw FakeError()
+            }
             try await Task.sleep(for: .milliseconds(1))
             return FakeConnection(id: opened.add(1, ordering: .relaxed).newValue)
         }
@@ -68,6 +74,23 @@ struct ConnectionPoolTests {
         )
     }
 
+    /// At rest, every connection the pool counts is idle: no borrow, open or waiter was lost track of.
+    func expectQuiescent(_ pool: ConnectionPool<FakeFactory>, sourceLocation: SourceLocation = #_sourceLocation) {
+        let statistics = pool.statistics
+        #expect(statistics.inUse == 0, "in use at rest", sourceLocation: sourceLocation)
+        #expect(statistics.waiting == 0, "waiting at rest", sourceLocation: sourceLocation)
+        #expect(statistics.size == statistics.idle, "size \(statistics.size) != idle \(statistics.idle)", sourceLocation: sourceLocation)
+    }
+
+    /// Polls `condition` until it holds (at most 10 s).
+    func waitFor(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<1000 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+
     @Test("200 concurrent borrowers never hold more than the maximum, and all are served")
     func maximumRespected() async throws {
         let factory = FakeFactory()
@@ -93,6 +116,7 @@ struct ConnectionPoolTests {
         #expect(statistics.acquires == 200)
         #expect(statistics.inUse == 0 && statistics.idle == 4 && statistics.waiting == 0)
         #expect(statistics.efficiency < 1)
+        expectQuiescent(pool)
     }
 
     @Test("A borrower that waits longer than the acquire timeout gets a clear error")
@@ -114,6 +138,8 @@ struct ConnectionPoolTests {
         pool.release(held)
         let again = try await pool.acquire()
         #expect(again === held)
+        pool.release(again)
+        expectQuiescent(pool)
     }
 
     @Test("Waiters are served in arrival order when connections come back")
@@ -133,6 +159,7 @@ struct ConnectionPoolTests {
         }
         let order = tally.order.withLock { $0 }
         #expect(order == [0, 1, 2, 3, 4])
+        expectQuiescent(pool)
     }
 
     @Test("An unusable connection is closed and replaced, not lent out")
@@ -149,24 +176,27 @@ struct ConnectionPoolTests {
         pool.release(second, reusable: false)
         #expect(second.isClosed)
         #expect(pool.statistics.size == 0)
+        expectQuiescent(pool)
     }
 
     @Test("A connection idle past the health-check delay is pinged; a failed ping replaces it")
     func pingAfterIdle() async throws {
         let factory = FakeFactory()
-        let pool = makePool(factory, maximum: 1, healthCheckAfterIdle: .milliseconds(20))
+        let pool = makePool(factory, maximum: 1, healthCheckAfterIdle: .milliseconds(300))
         let first = try await pool.acquire()
         pool.release(first)
         let again = try await pool.acquire()
         #expect(again === first)
         #expect(factory.pingCount == 0)
         pool.release(again)
-        try await Task.sleep(for: .milliseconds(40))
+        try await Task.sleep(for: .milliseconds(600))
         factory.pingSucceeds.store(false, ordering: .relaxed)
         let replaced = try await pool.acquire()
         #expect(factory.pingCount == 1)
         #expect(replaced !== first)
         #expect(first.isClosed)
+        pool.release(replaced)
+        expectQuiescent(pool)
     }
 
     @Test("A failed connect frees its place for the next borrower")
@@ -180,6 +210,48 @@ struct ConnectionPoolTests {
         factory.failing.store(false, ordering: .relaxed)
         let connection = try await pool.acquire()
         #expect(connection.id == 1)
+        pool.release(connection)
+        expectQuiescent(pool)
+    }
+
+    @Test("When the maintenance loop fails to open a connection, a borrower queued behind it is woken at once")
+    func failedTopUpWakesWaiter() async throws {
+        let factory = FakeFactory()
+        let pool = makePool(factory, minimum: 1, maximum: 1, acquireTimeout: .seconds(30))
+        factory.failing.store(true, ordering: .relaxed)
+        factory.failureDelayMilliseconds.store(300, ordering: .relaxed)
+        // The loop reserves the only place and spends 300 ms failing to fill it; a borrower arriving meanwhile
+        // queues. Unless the failure hands it the place, every later tick reserves the place again first and the
+        // borrower waits out its whole acquire timeout.
+        let maintenance = Task { await pool.runMaintenance() }
+        defer { maintenance.cancel() }
+        #expect(await waitFor { pool.statistics.size == 1 })
+        let start = ContinuousClock.now
+        do {
+            _ = try await pool.acquire()
+            Issue.record("a failing factory produced a connection")
+        } catch is FakeError {
+            // The waiter tried for itself and saw the real failure, not a pool timeout.
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(pool.statistics.inUse == 0)
+        #expect(pool.statistics.waiting == 0)
+    }
+
+    @Test("A borrower whose task is already cancelled is refused at once and never queued")
+    func alreadyCancelled() async throws {
+        let pool = makePool(FakeFactory(), maximum: 1, acquireTimeout: .seconds(30))
+        let held = try await pool.acquire()
+        let start = ContinuousClock.now
+        let borrower = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await pool.acquire()
+        }
+        await #expect(throws: CancellationError.self) { _ = try await borrower.value }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(pool.statistics.waiting == 0)
+        pool.release(held)
+        expectQuiescent(pool)
     }
 
     @Test("A cancelled waiter leaves the queue")
@@ -193,6 +265,7 @@ struct ConnectionPoolTests {
         #expect(pool.statistics.waiting == 0)
         pool.release(held)
         #expect(pool.statistics.idle == 1)
+        expectQuiescent(pool)
     }
 
     @Test("Maintenance opens the minimum and reaps idle connections above it")

@@ -6,7 +6,9 @@ source "$(dirname "$0")/../../scripts/lib.sh"
 
 export WEDSYNC_STACK_DIR="$(mktemp -d /tmp/wedsync-stack.XXXXXX)"
 chmod 755 "$WEDSYNC_STACK_DIR"
-fail() { ws_log "stack smoke test FAILED: $*"; "$WS_ROOT/scripts/stack" down >/dev/null 2>&1 || true; exit 1; }
+fail() { ws_log "stack smoke test FAILED: $*"; exit 1; }
+# Whatever happens, nothing this test started outlives it.
+trap '"$WS_ROOT/scripts/stack" down >/dev/null 2>&1 || true' EXIT
 
 while read -r name folder port; do
     ws_port_in_use "$port" && fail "port $port ($name) is already taken: stop your own stack first (scripts/stack down)"
@@ -16,7 +18,7 @@ done < <(ws_services)
 
 count=0
 while read -r name folder port; do
-    code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready")"
+    code="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready" || true)"
     [ "$code" = "200" ] || fail "$name answered /ready with $code"
     count=$((count + 1))
 done < <(ws_services)
@@ -24,9 +26,9 @@ done < <(ws_services)
 grep -q '^WEDSYNC_ADMIN_TOKEN=' "$WEDSYNC_STACK_DIR/env" || fail ".stack/env has no admin token"
 ( set -a; . "$WEDSYNC_STACK_DIR/env"; set +a; [ -n "$WEDSYNC_DATABASE_URL" ] && [ -n "$WEDSYNC_REDIS_URL" ] ) || fail ".stack/env cannot be sourced"
 
-pids="$(cat "$WEDSYNC_STACK_DIR"/pids/*.pid "$WEDSYNC_STACK_DIR/redis/redis.pid" 2>/dev/null | tr '\n' ' ')"
+pids="$(cat "$WEDSYNC_STACK_DIR"/pids/*.pid "$WEDSYNC_STACK_DIR/redis/redis.pid" 2>/dev/null | tr '\n' ' ' || true)"
 pids+=" $(head -n 1 "$WEDSYNC_STACK_DIR/postgres/data/postmaster.pid" 2>/dev/null || true)"
-ports="$(grep -E '^(REDIS|POSTGRES)_PORT=' "$WEDSYNC_STACK_DIR/env" | cut -d= -f2 | tr '\n' ' ')"
+ports="$(grep -E '^(REDIS|POSTGRES)_PORT=' "$WEDSYNC_STACK_DIR/env" | cut -d= -f2 | tr '\n' ' ' || true)"
 
 "$WS_ROOT/scripts/stack" down || fail "scripts/stack down failed"
 
@@ -42,5 +44,6 @@ for port in $ports; do
 done
 [ -z "${leftovers//[$'\n ']/}" ] || fail "processes left behind:$leftovers"
 
+trap - EXIT
 rm -rf "$WEDSYNC_STACK_DIR"
 ws_log "stack smoke test passed: $count services ready, nothing left behind"

@@ -100,10 +100,14 @@ public struct ServiceConfiguration: Sendable {
         let variables = EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "wedsync")
         var providers: [any ConfigProvider] = [flags, variables]
         if let path = Settings(reader: ConfigReader(providers: providers)).string("config"), !path.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw ConfigurationError(key: "config", message: "cannot read the YAML file \(path): no such readable file")
+            }
             do {
                 providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))
             } catch {
-                throw ConfigurationError(key: "config", message: "cannot read the YAML file \(path): \(error)")
+                // The parser's own description quotes the offending line, which may hold a secret: only say where.
+                throw ConfigurationError(key: "config", message: "\(path) is not valid YAML\(Self.location(of: error))")
             }
         }
         return try ServiceConfiguration(
@@ -111,6 +115,15 @@ public struct ServiceConfiguration: Sendable {
             defaultPort: defaultPort,
             settings: Settings(reader: ConfigReader(providers: providers))
         )
+    }
+}
+
+extension ServiceConfiguration {
+    /// ` at line L, column C` when the YAML parser's error says where, without any of the file's text.
+    static func location(of error: any Error) -> String {
+        let text = "\(error)"
+        guard let match = text.firstMatch(of: /(\d+):(\d+)/) else { return "" }
+        return " at line \(match.1), column \(match.2)"
     }
 }
 

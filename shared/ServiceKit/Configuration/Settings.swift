@@ -91,7 +91,8 @@ public struct Settings: Sendable {
         guard let components = URLComponents(string: text), ["http", "https"].contains(components.scheme ?? ""),
             let host = components.host, !host.isEmpty
         else {
-            throw ConfigurationError(key: key, message: "expected an http:// or https:// URL, got \"\(text)\"")
+            // The text is not echoed: a malformed URL may still carry credentials.
+            throw ConfigurationError(key: key, message: "expected an http:// or https:// URL with a host")
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
     }

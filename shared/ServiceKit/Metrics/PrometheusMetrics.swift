@@ -12,7 +12,7 @@ public enum PrometheusMetrics {
     /// The registry `/metrics` renders.
     public static let registry = PrometheusCollectorRegistry()
 
-    private static let helpTexts = Mutex<[String: String]>(Self.builtInHelp)
+    private static let helpTexts = Mutex<(texts: [String: String], used: Set<String>)>((Self.builtInHelp, []))
     private static let bootstrapped = Mutex(false)
 
     /// Installs the Prometheus backend for swift-metrics; safe to call more than once (only the first call acts).
@@ -26,13 +26,20 @@ public enum PrometheusMetrics {
         }
     }
 
-    /// Gives a metric family its help text. Call before the metric is first recorded.
+    /// Gives a metric family its help text. Only effective before the metric is first recorded: the registry
+    /// refuses two help texts for one family, so a late description is ignored rather than fatal.
     public static func describe(_ name: String, help: String) {
-        helpTexts.withLock { $0[name] = help }
+        helpTexts.withLock { state in
+            guard !state.used.contains(name) else { return }
+            state.texts[name] = help
+        }
     }
 
     static func help(for name: String) -> String {
-        helpTexts.withLock { $0[name] } ?? "WedSync metric \(name)."
+        helpTexts.withLock { state in
+            state.used.insert(name)
+            return state.texts[name] ?? "WedSync metric \(name)."
+        }
     }
 
     /// The text exposition of every registered metric.

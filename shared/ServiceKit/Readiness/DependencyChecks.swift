@@ -17,11 +17,13 @@ public struct PostgresReadinessCheck: ReadinessCheck {
     }
 
     public func check() async throws -> ReadinessOutcome {
-        try await pool.ping()
+        // A saturated pool is busy, not down: answering "degraded" at once keeps every replica from failing its
+        // readiness probe together (a ping would queue behind the waiters and time out) when capacity is needed.
         let statistics = pool.statistics
         if statistics.waiting > 0, statistics.inUse == statistics.maximumSize {
             return ReadinessOutcome(state: .degraded, detail: "pool exhausted: \(statistics.waiting) waiting")
         }
+        try await pool.ping()
         return .up
     }
 }
