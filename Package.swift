@@ -10,13 +10,15 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// Every WedSync service executable: one folder under `services/`, the shared service kit below it.
-let services: [(name: String, folder: String)] = [
-    ("wedsync-gateway", "gateway"),
-    ("wedsync-cache", "cache"),
-    ("wedsync-query-optimizer", "query-optimizer"),
-    ("wedsync-metrics", "metrics"),
-    ("wedsync-autoscaler", "autoscaler"),
-    ("wedsync-api", "api"),
+/// A service whose logic is a library (so tests can run it in process) has its executable in `Sources/<name>` and
+/// the library beside it in `Sources/<library>`.
+let services: [(name: String, folder: String, library: String?)] = [
+    ("wedsync-gateway", "gateway", nil),
+    ("wedsync-cache", "cache", nil),
+    ("wedsync-query-optimizer", "query-optimizer", nil),
+    ("wedsync-metrics", "metrics", nil),
+    ("wedsync-autoscaler", "autoscaler", nil),
+    ("wedsync-api", "api", "WedSyncAPI"),
 ]
 
 let package = Package(
@@ -40,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // C libraries, wrapped once and used only through the Swift clients above them.
@@ -68,6 +71,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ",
                 "WedSyncConnectionPool",
+                "WedSyncModels",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -105,6 +109,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             path: "shared/ServiceKit",
             swiftSettings: swiftSettings
@@ -117,7 +123,10 @@ let package = Package(
                 "WedSyncPostgres",
                 "WedSyncRedis",
                 "WedSyncConnectionPool",
+                "WedSyncModels",
+                "WedSyncAPI",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "tests/Benchmarks",
             swiftSettings: swiftSettings
@@ -131,6 +140,7 @@ let package = Package(
                 "WedSyncConnectionPool",
                 "WedSyncPostgres",
                 "WedSyncRedis",
+                "WedSyncAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "tests/UnitTests",
@@ -143,6 +153,7 @@ let package = Package(
                 "WedSyncServiceKit",
                 "WedSyncPostgres",
                 "WedSyncRedis",
+                "WedSyncAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -152,9 +163,29 @@ let package = Package(
     ] + services.map { service in
         .executableTarget(
             name: service.name,
-            dependencies: ["WedSyncServiceKit", "WedSyncModels"],
-            path: "services/\(service.folder)/Sources",
+            dependencies: ["WedSyncServiceKit", "WedSyncModels"]
+                + (service.library.map { [.target(name: $0), "WedSyncPostgres", "WedSyncConnectionPool", .product(name: "Logging", package: "swift-log")] } ?? []),
+            path: service.library == nil ? "services/\(service.folder)/Sources" : "services/\(service.folder)/Sources/\(service.name)",
             swiftSettings: swiftSettings
         )
+    } + services.compactMap { service in
+        service.library.map { library in
+            .target(
+                name: library,
+                dependencies: [
+                    "WedSyncServiceKit",
+                    "WedSyncModels",
+                    "WedSyncPostgres",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                ],
+                path: "services/\(service.folder)/Sources/\(library)",
+                swiftSettings: swiftSettings
+            )
+        }
     }
 )

@@ -19,7 +19,7 @@ public enum APIPath {
     /// The cache service (`wedsync-cache`).
     public enum Cache {
         public static let entries = "\(v1)/cache/entries"
-        public static let invalidations = "\(v1)/cache/invalidations"
+        public static let invalidations = "\(v1)/invalidations"
         public static let stats = "\(v1)/cache/stats"
     }
 

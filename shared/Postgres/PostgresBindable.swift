@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 
 /// A Swift value that can be bound to a statement parameter (`$1`), sent in PostgreSQL's text format.
 ///
@@ -81,4 +82,9 @@ extension Array: PostgresBindable where Element: PostgresBindable {
         }
         return text + "}"
     }
+}
+
+extension CalendarDay: PostgresBindable {
+    /// `YYYY-MM-DD`, as `date` reads it.
+    public var postgresText: String? { description }
 }

@@ -15,8 +15,11 @@ import WedSyncConnectionPool
 public final class PostgresConnection: PoolableConnection {
     private let handle: Mutex<Handle>
     private let threadPool: NIOThreadPool
+    /// libpq's cancel object: usable from any thread while the handle is busy, so it lives apart from it.
+    private let canceller: Canceller
 
     private init(handle: Handle, threadPool: NIOThreadPool) {
+        self.canceller = Canceller(handle.connection.flatMap { PQgetCancel($0) })
         self.handle = Mutex(handle)
         self.threadPool = threadPool
     }
@@ -43,11 +46,55 @@ public final class PostgresConnection: PoolableConnection {
     ///
     /// - Parameter prepared: prepare the SQL text once on this connection and execute it by name (the default);
     ///   `false` sends it unnamed, for one-off statements (`DECLARE`, DDL, ad hoc `EXPLAIN`).
+    ///
+    /// Cancelling the calling task cancels the statement on the server too (the statement then fails with
+    /// SQLSTATE `57014`), so a request whose client went away does not leave its query running.
     public func query(_ query: PostgresQuery, prepared: Bool = true) async throws -> PostgresRows {
-        try await Self.run(on: threadPool) { () throws(PostgresError) -> PostgresRows in
-            try self.handle.withLock { handle throws(PostgresError) -> PostgresRows in
-                try handle.execute(query, prepared: prepared)
+        try await withTaskCancellationHandler {
+            try await Self.run(on: threadPool) { () throws(PostgresError) -> PostgresRows in
+                try self.handle.withLock { handle throws(PostgresError) -> PostgresRows in
+                    try handle.execute(query, prepared: prepared)
+                }
             }
+        } onCancel: {
+            canceller.cancel()
+        }
+    }
+
+    /// Asks the server to cancel the statement running on this connection, if any. Safe from any thread.
+    public func cancelRunningStatement() {
+        canceller.cancel()
+    }
+
+    /// Runs `COPY table (columns) FROM STDIN` and feeds it the bytes `produce` writes (text or CSV format, as the
+    /// statement says), returning the number of rows loaded. Should `produce` throw, the copy is aborted, nothing of
+    /// it is kept, and the error is rethrown.
+    ///
+    /// ```swift
+    /// try await connection.copyIn("COPY guests (id, name) FROM STDIN") { writer in
+    ///     try await writer.write(Array("1\tAda\n2\tGrace\n".utf8))
+    /// }
+    /// ```
+    @discardableResult
+    public func copyIn(_ sql: String, _ produce: (PostgresCopyWriter) async throws -> Void) async throws -> Int {
+        try await Self.run(on: threadPool) { () throws(PostgresError) in
+            try self.handle.withLock { handle throws(PostgresError) in try handle.beginCopyIn(sql) }
+        }
+        let writer = PostgresCopyWriter { bytes in
+            try await Self.run(on: self.threadPool) { () throws(PostgresError) in
+                try self.handle.withLock { handle throws(PostgresError) in try handle.putCopyData(bytes) }
+            }
+        }
+        do {
+            try await produce(writer)
+        } catch {
+            _ = try? await Self.run(on: threadPool) { () throws(PostgresError) -> Int in
+                try self.handle.withLock { handle throws(PostgresError) -> Int in try handle.endCopy(abort: "aborted by the client") }
+            }
+            throw error
+        }
+        return try await Self.run(on: threadPool) { () throws(PostgresError) -> Int in
+            try self.handle.withLock { handle throws(PostgresError) -> Int in try handle.endCopy(abort: nil) }
         }
     }
 
@@ -86,6 +133,7 @@ public final class PostgresConnection: PoolableConnection {
 
     public func close() {
         handle.withLock { handle in handle.close() }
+        canceller.free()
     }
 
     func ping() async -> Bool {
@@ -188,6 +236,44 @@ extension PostgresConnection {
             let result = PQexec(connection, sql)
             defer { PQclear(result) }
             _ = try rows(from: result)
+        }
+
+        mutating func beginCopyIn(_ sql: String) throws(PostgresError) {
+            guard let connection else { throw PostgresError(.connectionLost, "the connection is closed") }
+            let result = PQexec(connection, sql)
+            defer { PQclear(result) }
+            guard let result, PQresultStatus(result) == PGRES_COPY_IN else {
+                _ = try rows(from: result)
+                throw PostgresError(.misuse, "the statement is not a COPY ... FROM STDIN")
+            }
+        }
+
+        func putCopyData(_ bytes: [UInt8]) throws(PostgresError) {
+            guard let connection else { throw PostgresError(.connectionLost, "the connection is closed") }
+            let status = bytes.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                    PQputCopyData(connection, $0, Int32(buffer.count))
+                }
+            }
+            guard status == 1 else { throw connectionError() }
+        }
+
+        /// Ends the copy (or aborts it with `abort` as the reason) and reads its outcome.
+        func endCopy(abort reason: String?) throws(PostgresError) -> Int {
+            guard let connection else { throw PostgresError(.connectionLost, "the connection is closed") }
+            guard PQputCopyEnd(connection, reason) == 1 else { throw connectionError() }
+            var loaded = 0
+            var failure: PostgresError?
+            while let result = PQgetResult(connection) {
+                defer { PQclear(result) }
+                do {
+                    loaded += try rows(from: result).affectedRows
+                } catch {
+                    failure = failure ?? error
+                }
+            }
+            if let failure { throw failure }
+            return loaded
         }
 
         mutating func execute(_ query: PostgresQuery, prepared usePrepared: Bool) throws(PostgresError) -> PostgresRows {
@@ -332,6 +418,52 @@ extension PostgresConnection {
             guard let message = PQerrorMessage(connection) else { return "unknown libpq error" }
             return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
         }
+    }
+}
+
+extension PostgresConnection {
+    /// libpq's `PGcancel` for one connection: `PQcancel` may run on any thread while the connection is busy.
+    final class Canceller: @unchecked Sendable {
+        private let lock: Mutex<UInt>
+
+        /// The pointer is kept as an address: `OpaquePointer` is not `Sendable`, and only this class touches it.
+        init(_ cancel: OpaquePointer?) {
+            lock = Mutex(cancel.map { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer($0))) } ?? 0)
+        }
+
+        private static func pointer(_ address: UInt) -> OpaquePointer? {
+            UnsafeRawPointer(bitPattern: address).map { OpaquePointer($0) }
+        }
+
+        func cancel() {
+            lock.withLock { address in
+                guard let cancel = Self.pointer(address) else { return }
+                var buffer = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(cancel, &buffer, Int32(buffer.count))
+            }
+        }
+
+        func free() {
+            lock.withLock { address in
+                if let cancel = Self.pointer(address) { PQfreeCancel(cancel) }
+                address = 0
+            }
+        }
+
+        deinit {
+            free()
+        }
+    }
+}
+
+/// Feeds bytes to a running `COPY ... FROM STDIN`; see ``PostgresConnection/copyIn(_:_:)``.
+public struct PostgresCopyWriter: Sendable {
+    let send: @Sendable ([UInt8]) async throws -> Void
+
+    /// Sends a chunk of rows in the statement's format. Chunks need not end on a row boundary.
+    public func write(_ bytes: [UInt8]) async throws {
+        guard !bytes.isEmpty else { return }
+        try await send(bytes)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 
 /// A Swift type a column value can be decoded into, from PostgreSQL's text output format.
 public protocol PostgresDecodable: Sendable {
@@ -103,5 +104,15 @@ extension Data: PostgresDecodable {
     public static func decode(postgresText text: String) throws(PostgresError) -> Data {
         guard let value = PostgresByteaFormat.decode(text) else { throw mismatch(text) }
         return value
+    }
+}
+
+extension CalendarDay: PostgresDecodable {
+    /// Reads a `date` (`YYYY-MM-DD`).
+    public static func decode(postgresText text: String) throws(PostgresError) -> CalendarDay {
+        guard let day = CalendarDay(text) else {
+            throw PostgresError(.decoding, "expected a date as YYYY-MM-DD")
+        }
+        return day
     }
 }

@@ -105,7 +105,13 @@ public final class PostgresPool: Service, Sendable {
     /// connection is no longer usable and the pool closes it.
     private static func rollBackIfOpen(_ connection: PostgresConnection) async {
         guard connection.isInTransaction else { return }
-        try? await connection.simpleQuery("ROLLBACK")
+        await rollBack(connection)
+    }
+
+    /// `ROLLBACK`, even when the calling task is cancelled (a cancelled request must still leave its connection
+    /// clean): it runs in a task of its own.
+    private static func rollBack(_ connection: PostgresConnection) async {
+        await Task { _ = try? await connection.simpleQuery("ROLLBACK") }.value
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
@@ -117,7 +123,7 @@ public final class PostgresPool: Service, Sendable {
                 try await connection.simpleQuery("COMMIT")
                 return result
             } catch {
-                try? await connection.simpleQuery("ROLLBACK")
+                await Self.rollBack(connection)
                 throw error
             }
         }
@@ -140,6 +146,12 @@ public final class PostgresPool: Service, Sendable {
             try await connection.simpleQuery("CLOSE wedsync_cursor")
             return result
         }
+    }
+
+    /// Loads rows with `COPY ... FROM STDIN` on a pooled connection; see ``PostgresConnection/copyIn(_:_:)``.
+    @discardableResult
+    public func copyIn(_ sql: String, _ produce: (PostgresCopyWriter) async throws -> Void) async throws -> Int {
+        try await withConnection { connection in try await connection.copyIn(sql, produce) }
     }
 
     /// One round trip, for readiness checks.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import WedSyncPostgres
 import Logging
 
 /// Turns every error a route or middleware throws into the WedSync error envelope, so that no 4xx or 5xx leaves a
@@ -22,6 +23,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return try Self.serviceError(from: error, request: request).response(from: request, context: context)
         } catch let error as DecodingError {
             return try ServiceError.badRequest(error.explanation, code: "invalid_body").response(from: request, context: context)
+        } catch let error as PostgresError {
+            return try Self.serviceError(from: error, context: context).response(from: request, context: context)
         } catch is CancellationError {
             return try ServiceError.unavailable("the request was cancelled", code: "cancelled")
                 .response(from: request, context: context)
@@ -32,6 +35,21 @@ struct ErrorMiddleware: RouterMiddleware {
             )
             return try ServiceError.internalError().response(from: request, context: context)
         }
+    }
+
+    /// A database that cannot be reached, or a pool with no free connection, is a 503 the client may retry; a
+    /// statement that ran out of time is a 503 too; anything else is a 500 whose details go to the log only.
+    static func serviceError(from error: PostgresError, context: ServiceRequestContext) -> ServiceError {
+        if error.isConnectionFailure || error.code == .poolTimeout || error.code == .shutdown {
+            context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
+            return .unavailable("the database is unavailable; retry shortly", code: "database_unavailable", retryAfterSeconds: 1)
+        }
+        if error.sqlState == "57014" {
+            context.logger.warning("statement timed out or was cancelled", metadata: ["error": "\(error)"])
+            return .unavailable("the query took too long; retry shortly", code: "query_timeout", retryAfterSeconds: 1)
+        }
+        context.logger.error("database error", metadata: ["error": "\(error)"])
+        return .internalError()
     }
 
     static func serviceError(from error: HTTPError, request: Request) -> ServiceError {

@@ -17,18 +17,22 @@ public struct WedSyncLogHandler: LogHandler {
     private let label: String
     private let format: LogFormat
     private let service: String
+    private let toStandardError: Bool
 
     /// Metadata keys whose values are replaced by `[redacted]` (matched case-insensitively, as substrings).
     static let sensitiveKeyFragments = ["authorization", "token", "password", "secret", "cookie", "email", "guest", "phone"]
 
-    public init(label: String, service: String, format: LogFormat) {
+    public init(label: String, service: String, format: LogFormat, toStandardError: Bool = false) {
         self.label = label
         self.service = service
         self.format = format
+        self.toStandardError = toStandardError
     }
 
     /// Installs the handler for the whole process; the first call wins (swift-log allows one bootstrap).
-    public static func bootstrap(service: String, format: LogFormat, level: Logger.Level) {
+    ///
+    /// - Parameter toStandardError: write to standard error, for commands whose standard output is their result.
+    public static func bootstrap(service: String, format: LogFormat, level: Logger.Level, toStandardError: Bool = false) {
         let first = bootstrapped.withLock { done in
             defer { done = true }
             return !done
@@ -36,7 +40,7 @@ public struct WedSyncLogHandler: LogHandler {
         guard first else { return }
         LogLevelControl.level = level
         LoggingSystem.bootstrap { label in
-            WedSyncLogHandler(label: label, service: service, format: format)
+            WedSyncLogHandler(label: label, service: service, format: format, toStandardError: toStandardError)
         }
     }
 
@@ -57,7 +61,7 @@ public struct WedSyncLogHandler: LogHandler {
         case .json: line = jsonLine(event: event, metadata: merged)
         case .text: line = textLine(event: event, metadata: merged)
         }
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        (toStandardError ? FileHandle.standardError : FileHandle.standardOutput).write(Data((line + "\n").utf8))
     }
 
     static func redacted(_ key: String, _ value: Logger.Metadata.Value) -> Logger.Metadata.Value {

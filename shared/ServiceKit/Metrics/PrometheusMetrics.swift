@@ -49,6 +49,10 @@ public enum PrometheusMetrics {
 
     private static let builtInHelp: [String: String] = [
         "http_requests_total": "HTTP requests handled, by route template, method and status.",
+        "wedsync_delivery_delivered_total": "Items a background delivery queue handed to their receiver, by queue.",
+        "wedsync_delivery_dropped_total": "Items a background delivery queue dropped, by queue and reason (overflow, undeliverable).",
+        "wedsync_delivery_failed_attempts_total": "Failed delivery attempts of a background delivery queue (retried), by queue.",
+        "wedsync_delivery_queued": "Items waiting in a background delivery queue, by queue.",
         "http_request_duration_seconds": "Time to handle an HTTP request, by route template and method.",
         "http_requests_in_flight": "HTTP requests being handled now.",
         "connection_pool_connections": "Connections of a pool, by state (in_use, idle).",

@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+import Synchronization
+import WedSyncPostgres
+import WedSyncServiceKit
+
+/// Suppliers' bearer tokens: issued at random, stored as SHA-256 digests only, looked up by digest.
+///
+/// Lookups are cached in process for a short time (`cacheTTL`), so a busy phone does not cost a database round
+/// trip per request; a revoked token stops working within that time.
+public final class TokenStore: Sendable {
+    /// The prefix of every token, so a leaked one is recognisable to secret scanners.
+    public static let prefix = "wsk_"
+
+    private let database: PostgresDatabase
+    private let cacheTTL: Duration
+    private let cacheCapacity: Int
+    private let cache = Mutex<[Data: (principal: Principal?, expires: ContinuousClock.Instant)]>([:])
+
+    public init(database: PostgresDatabase, cacheTTL: Duration = .seconds(30), cacheCapacity: Int = 10_000) {
+        self.database = database
+        self.cacheTTL = cacheTTL
+        self.cacheCapacity = cacheCapacity
+    }
+
+    /// The digest a token is stored and looked up by.
+    static func digest(of token: String) -> Data {
+        Data(SHA256.hash(data: Data(token.utf8)))
+    }
+
+    /// Issues a new token for the owner (else the first supplier) of `organization` and returns it: the only
+    /// time the token itself exists outside the caller.
+    public func issue(organization: Int, label: String = "cli") async throws -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = generator.next() }
+        let token = Self.prefix + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        let digest = Self.digest(of: token)
+        let inserted = try await database.write.execute(
+                """
+                INSERT INTO api_tokens (supplier_id, token_hash, label)
+                SELECT id, \(digest), \(label) FROM suppliers
+                WHERE organization_id = \(organization)
+                ORDER BY (role = 'owner') DESC, id
+                LIMIT 1
+                """
+            )
+        guard inserted == 1 else { throw ServiceError.notFound("organization \(organization) has no suppliers") }
+        return token
+    }
+
+    /// The principal of `token`, or `nil` when it is unknown or revoked.
+    public func authenticate(_ token: String) async throws -> Principal? {
+        guard token.hasPrefix(Self.prefix), token.utf8.count <= 128 else { return nil }
+        let digest = Self.digest(of: token)
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0[digest] }), cached.expires > now {
+            return cached.principal
+        }
+        let principal = try await database.readQuery(
+                """
+                SELECT s.id, s.organization_id, s.role, t.id
+                FROM api_tokens t JOIN suppliers s ON s.id = t.supplier_id
+                WHERE t.token_hash = \(digest) AND t.revoked_at IS NULL
+                """
+            ).first.map { row in
+                let (supplier, organization, role, tokenID) = try row.decode((Int, Int, String, Int).self)
+                return Principal(supplierId: supplier, organizationId: organization, role: role, tokenId: tokenID)
+            }
+        cache.withLock { cache in
+            if cache.count >= cacheCapacity { cache.removeAll(keepingCapacity: true) }
+            cache[digest] = (principal, now + cacheTTL)
+        }
+        return principal
+    }
+
+    /// Forgets every cached lookup (tests, and after revocations).
+    public func clearCache() {
+        cache.withLock { $0.removeAll() }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import WedSyncModels
+import WedSyncServiceKit
+
+/// What every API route needs: the database, the token store, and where writes and query timings are reported.
+public struct APIEnvironment: Sendable {
+    public let database: RecordingDatabase
+    public let tokens: TokenStore
+    public let invalidations: InvalidationNotifier
+    public let queryEvents: QueryEventReporter?
+    public let dashboard: DashboardRefresher
+
+    public init(
+        database: RecordingDatabase,
+        tokens: TokenStore,
+        invalidations: InvalidationNotifier,
+        queryEvents: QueryEventReporter?,
+        dashboard: DashboardRefresher
+    ) {
+        self.database = database
+        self.tokens = tokens
+        self.invalidations = invalidations
+        self.queryEvents = queryEvents
+        self.dashboard = dashboard
+    }
+
+    static let serverTiming = HTTPField.Name("Server-Timing")!
+
+    /// The caller, from `Authorization: Bearer <token>`: 401 without a token or with one that is unknown or revoked.
+    func principal(of request: Request) async throws -> Principal {
+        guard let header = request.headers[.authorization] else {
+            throw ServiceError.unauthorized("a supplier's bearer token is required")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw ServiceError.unauthorized("the Authorization header must be 'Bearer <token>'")
+        }
+        guard let principal = try await tokens.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+            throw ServiceError.unauthorized("the bearer token is not valid")
+        }
+        return principal
+    }
+
+    /// Runs an authenticated route: the caller's principal, a ``QueryLog`` for its statements, a `Server-Timing`
+    /// header (`db` and `app` durations) on the answer, and its query events reported.
+    func handle(
+        _ request: Request,
+        _ context: ServiceRequestContext,
+        route: String,
+        _ body: (Principal) async throws -> Response
+    ) async throws -> Response {
+        let log = QueryLog()
+        let started = ContinuousClock.now
+        var response = try await QueryLog.$current.withValue(log) {
+            let principal = try await principal(of: request)
+            return try await body(principal)
+        }
+        let total = (ContinuousClock.now - started).milliseconds
+        let queries = log.recorded.count
+        response.headers[Self.serverTiming] =
+            "db;dur=\(Self.format(log.totalMs));desc=\"\(queries) \(queries == 1 ? "query" : "queries")\", app;dur=\(Self.format(total))"
+        queryEvents?.report(log, requestID: context.requestID, route: route)
+        return response
+    }
+
+    static func format(_ milliseconds: Double) -> String {
+        String(format: "%.2f", milliseconds)
+    }
+
+    /// Reports a committed write: the cache tags it changed, and that the dashboard's counts are stale.
+    func committed(tags: [String], reason: String) {
+        invalidations.invalidate(tags: tags, reason: reason)
+        dashboard.markStale()
+    }
+}
+
+/// Reading and validating query parameters and path ids, with 400s that name the parameter.
+enum Parameters {
+    static func id(_ context: ServiceRequestContext, _ name: String = "id") throws -> Int {
+        guard let text = context.parameters.get(name), let id = Int(text), id > 0 else {
+            throw ServiceError.badRequest("\(name): expected a positive integer id", code: "invalid_parameter")
+        }
+        return id
+    }
+
+    static func optionalInt(_ request: Request, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ServiceError.badRequest(
+                "\(name): expected an integer from \(range.lowerBound) to \(range.upperBound)",
+                code: "invalid_parameter"
+            )
+        }
+        return value
+    }
+
+    static func requiredID(_ request: Request, _ name: String) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else {
+            throw ServiceError.badRequest("\(name): required", code: "invalid_parameter")
+        }
+        guard let id = Int(text), id > 0 else {
+            throw ServiceError.badRequest("\(name): expected a positive integer id", code: "invalid_parameter")
+        }
+        return id
+    }
+
+    static func day(_ request: Request, _ name: String) throws -> CalendarDay? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard let day = CalendarDay(text), (1900...2200).contains(day.year) else {
+            throw ServiceError.badRequest("\(name): expected a date as YYYY-MM-DD", code: "invalid_parameter")
+        }
+        return day
+    }
+
+    static func choice(_ request: Request, _ name: String, from choices: [String]) throws -> String? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard choices.contains(text) else {
+            throw ServiceError.badRequest("\(name): expected one of \(choices.joined(separator: ", "))", code: "invalid_parameter")
+        }
+        return text
+    }
+
+    /// A free-text field of a body, when present: trimmed, at most `limit` characters, and not empty when
+    /// `nonEmpty` (names).
+    static func text(_ value: String?, _ name: String, limit: Int = 200, nonEmpty: Bool = false) throws -> String? {
+        guard let value else { return nil }
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty || !nonEmpty else {
+            throw ServiceError.badRequest("\(name): must not be empty", code: "invalid_body")
+        }
+        guard trimmed.count <= limit else {
+            throw ServiceError.badRequest("\(name): at most \(limit) characters", code: "invalid_body")
+        }
+        guard !trimmed.unicodeScalars.contains(where: { $0.value < 32 && $0 != "\n" && $0 != "\t" }) else {
+            throw ServiceError.badRequest("\(name): must not contain control characters", code: "invalid_body")
+        }
+        return trimmed
+    }
+
+    static func email(_ value: String?, _ name: String) throws -> String? {
+        guard let email = try text(value, name, limit: 254) else { return nil }
+        let parts = email.split(separator: "@")
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(" ") else {
+            throw ServiceError.badRequest("\(name): expected an email address", code: "invalid_body")
+        }
+        return email
+    }
+}

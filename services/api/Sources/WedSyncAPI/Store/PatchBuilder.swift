@@ -1,0 +1,34 @@
+import WedSyncPostgres
+import WedSyncServiceKit
+
+/// The `SET` list of a partial update, from the fields a `PATCH` body carried. Column names come from the
+/// route's own code, never from the request; values are bound.
+struct PatchBuilder {
+    private(set) var fields: [String] = []
+    private var binds: [any PostgresBindable] = []
+
+    /// Sets `column` to `value` when the body carried it.
+    mutating func set(_ column: String, _ value: (any PostgresBindable)?) {
+        guard let value else { return }
+        fields.append(column)
+        binds.append(value)
+    }
+
+    /// 400 when the body changes nothing.
+    func validate() throws {
+        guard !fields.isEmpty else { throw ServiceError.badRequest("the body changes no field", code: "invalid_body") }
+    }
+
+    /// `UPDATE table SET ... , updated_at = now() WHERE id = ... AND organization_id = ...`.
+    func update(table: String, id: Int, organization: Int) -> PostgresQuery {
+        var binds = self.binds
+        let assignments = fields.enumerated().map { index, column in "\(column) = $\(index + 1)" }
+        binds.append(id)
+        binds.append(organization)
+        return PostgresQuery(
+            sql: "UPDATE \(table) SET \(assignments.joined(separator: ", ")), updated_at = now() "
+                + "WHERE id = $\(binds.count - 1) AND organization_id = $\(binds.count)",
+            binds: binds
+        )
+    }
+}

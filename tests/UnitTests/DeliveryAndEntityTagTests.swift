@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import WedSyncModels
+import WedSyncServiceKit
+
+@Suite("Entity tags and conditional requests (RFC 9110)")
+struct EntityTagTests {
+    @Test("Strong tags of bodies: equal bodies, equal tags")
+    func strong() {
+        let one = EntityTag.strong(of: Data("abc".utf8))
+        #expect(one == EntityTag.strong(of: Data("abc".utf8)))
+        #expect(one != EntityTag.strong(of: Data("abd".utf8)))
+        #expect(one.description.hasPrefix("\"") && !one.isWeak)
+    }
+
+    @Test("If-None-Match compares weakly, accepts lists and *, ignores garbage; If-Match compares strongly")
+    func matching() {
+        let tag = EntityTag(opaque: "v1")
+        #expect(tag.matches(ifNoneMatch: "\"v1\""))
+        #expect(tag.matches(ifNoneMatch: "W/\"v1\""))
+        #expect(tag.matches(ifNoneMatch: "\"v0\", \"v1\""))
+        #expect(tag.matches(ifNoneMatch: "*"))
+        #expect(!tag.matches(ifNoneMatch: "\"v2\""))
+        #expect(!tag.matches(ifNoneMatch: "v1"))
+        #expect(tag.matches(ifMatch: "\"v1\""))
+        #expect(!tag.matches(ifMatch: "W/\"v1\""))
+    }
+}
+
+@Suite("Background delivery: bounded, batched, retried")
+struct BackgroundDeliveryTests {
+    final class Receiver: Sendable {
+        let batches = Mutex<[[Int]]>([])
+        let failuresLeft: Mutex<Int>
+        init(failures: Int) { failuresLeft = Mutex(failures) }
+
+        func send(_ batch: [Int]) throws {
+            let fail = failuresLeft.withLock { left -> Bool in
+                defer { left -= 1 }
+                return left > 0
+            }
+            if fail { throw CancellationError() }
+            batches.withLock { $0.append(batch) }
+        }
+    }
+
+    private func run(_ delivery: BackgroundDelivery<Int>, until condition: @escaping @Sendable () -> Bool) async throws {
+        let task = Task { try await delivery.run() }
+        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    @Test("A full queue drops and counts instead of growing")
+    func overflow() {
+        let delivery = BackgroundDelivery<Int>(name: "test-overflow", configuration: .init(capacity: 3), logger: Logger(label: "test")) { _ in }
+        #expect(delivery.submit(contentsOf: [1, 2]) == 2)
+        #expect(delivery.submit(contentsOf: [3, 4, 5]) == 1)
+        #expect(!delivery.submit(6))
+        #expect(delivery.statistics.queued == 3)
+        #expect(delivery.statistics.droppedOverflow == 3)
+    }
+
+    @Test("Items go out in batches, in order; failures are retried")
+    func retries() async throws {
+        let receiver = Receiver(failures: 2)
+        let delivery = BackgroundDelivery<Int>(
+            name: "test-retry",
+            configuration: .init(batchSize: 4, initialBackoff: .milliseconds(1)),
+            logger: Logger(label: "test")
+        ) { try receiver.send($0) }
+        delivery.submit(contentsOf: Array(1...10))
+        try await run(delivery) { delivery.statistics.delivered == 10 }
+        #expect(receiver.batches.withLock { $0 } == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]])
+        #expect(delivery.statistics.failedAttempts == 2)
+    }
+
+    @Test("A batch that keeps failing is dropped after its attempts, and counted")
+    func undeliverable() async throws {
+        let receiver = Receiver(failures: .max)
+        let delivery = BackgroundDelivery<Int>(
+            name: "test-undeliverable",
+            configuration: .init(maximumAttempts: 3, initialBackoff: .milliseconds(1)),
+            logger: Logger(label: "test")
+        ) { try receiver.send($0) }
+        delivery.submit(contentsOf: [1, 2])
+        try await run(delivery) { delivery.statistics.droppedUndeliverable == 2 }
+        #expect(delivery.statistics.failedAttempts == 3)
+        #expect(delivery.statistics.queued == 0)
+    }
+}
+
+@Suite("Calendar days")
+struct CalendarDayTests {
+    @Test("Parses YYYY-MM-DD strictly, knows weekdays and month lengths")
+    func parsing() {
+        #expect(CalendarDay("2026-06-13")?.weekday == 6)
+        #expect(CalendarDay("2024-02-29") != nil)
+        #expect(CalendarDay("2026-02-29") == nil)
+        #expect(CalendarDay("2026-6-13") == nil)
+        #expect(CalendarDay("2026-06-13T00:00") == nil)
+        #expect(CalendarDay("1970-01-01")?.daysSinceEpoch == 0)
+        #expect(CalendarDay("2026-06-13")?.adding(days: 19).description == "2026-07-02")
+    }
+}
