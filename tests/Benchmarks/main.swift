@@ -3,6 +3,8 @@
 //   wedsync-bench postgres --database-url URL [--seconds 5] [--concurrency 1,32]
 //   wedsync-bench redis --redis-url URL [--seconds 5] [--concurrency 1,32]
 //   wedsync-bench cursor-memory --database-url URL [--rows 1000000] [--buffered]
+//   wedsync-bench api-clients --database-url URL --api-url URL [--samples 1000]
+//   wedsync-bench api-export --database-url URL --api-url URL --format csv|ndjson --pid PID [--org 1]
 //
 // Each prints one JSON object per measurement on standard output.
 import Foundation
@@ -16,8 +18,12 @@ do {
         try await PoolBenchmark.redis(arguments)
     case "cursor-memory":
         try await CursorMemoryProbe.run(arguments)
+    case "api-clients":
+        try await APIBenchmark.clients(arguments)
+    case "api-export":
+        try await APIBenchmark.export(arguments)
     default:
-        FileHandle.standardError.write(Data("usage: wedsync-bench postgres|redis|cursor-memory [options]\n".utf8))
+        FileHandle.standardError.write(Data("usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export [options]\n".utf8))
         exit(2)
     }
 } catch {

@@ -12,7 +12,7 @@ struct ServiceProcessTests {
         "wedsync-api", "wedsync-cache", "wedsync-query-optimizer", "wedsync-metrics", "wedsync-autoscaler", "wedsync-gateway",
     ]
 
-    /// Starts the API and the metrics service (the others' dependencies), then `name` pointing at them.
+    /// Starts the services `name` depends on, then `name` pointing at them.
     static func start(_ name: String, environment extra: [String: String] = [:]) async throws -> (ServiceProcess, [ServiceProcess]) {
         var environment = [
             "WEDSYNC_ADMIN_TOKEN": token,
@@ -25,6 +25,16 @@ struct ServiceProcessTests {
             try await api.waitUntil("/ready")
             environment["WEDSYNC_API_URL"] = api.baseURL
             dependencies.append(api)
+        }
+        if name == "wedsync-api" {
+            // The API reports its writes to the cache service and its queries to the metrics service.
+            let cache = try ServiceProcess("wedsync-cache", environment: environment)
+            let metrics = try ServiceProcess("wedsync-metrics", environment: environment)
+            try await cache.waitUntil("/ready")
+            try await metrics.waitUntil("/ready")
+            environment["WEDSYNC_CACHE_URL"] = cache.baseURL
+            environment["WEDSYNC_METRICS_URL"] = metrics.baseURL
+            dependencies += [cache, metrics]
         }
         if name == "wedsync-autoscaler" {
             let metrics = try ServiceProcess("wedsync-metrics", environment: environment)

@@ -24,6 +24,15 @@ while read -r name folder port; do
 done < <(ws_services)
 [ "$count" -ge 1 ] || fail "no service was started"
 grep -q '^WEDSYNC_ADMIN_TOKEN=' "$WEDSYNC_STACK_DIR/env" || fail ".stack/env has no admin token"
+# The API answers through the stack, on the seeded demo data, for the demo token.
+demo_token="$(grep '^WEDSYNC_DEMO_TOKEN=' "$WEDSYNC_STACK_DIR/env" | cut -d= -f2-)"
+[ -n "$demo_token" ] || fail ".stack/env has no demo token"
+clients="$(curl -s --max-time 10 -H "Authorization: Bearer $demo_token" http://127.0.0.1:8090/api/clients -w ' %{http_code}' || true)"
+[ "${clients##* }" = "200" ] || fail "the API answered /api/clients with ${clients##* }"
+dashboard="$(curl -s --max-time 10 -H "Authorization: Bearer $demo_token" http://127.0.0.1:8090/api/dashboard || true)"
+printf '%s' "$dashboard" | grep -q '"clients":[1-9]' || fail "the dashboard counts no clients: $dashboard"
+anonymous="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:8090/api/clients || true)"
+[ "$anonymous" = "401" ] || fail "the API answered an anonymous request with $anonymous"
 ( set -a; . "$WEDSYNC_STACK_DIR/env"; set +a; [ -n "$WEDSYNC_DATABASE_URL" ] && [ -n "$WEDSYNC_REDIS_URL" ] ) || fail ".stack/env cannot be sourced"
 
 pids="$(cat "$WEDSYNC_STACK_DIR"/pids/*.pid "$WEDSYNC_STACK_DIR/redis/redis.pid" 2>/dev/null | tr '\n' ' ' || true)"

@@ -8,13 +8,6 @@ import WedSyncServiceKit
 struct ClientRoutes {
     let environment: APIEnvironment
 
-    /// The columns of a ``Client``, guest count included (an index-only count on `guests_client_id_idx`).
-    static let columns = """
-        c.id, c.organization_id, c.partner1_first_name, c.partner1_last_name, c.partner2_first_name,
-        c.partner2_last_name, c.email, c.phone, c.wedding_date, c.venue_name, c.venue_city, c.status,
-        c.guest_estimate, (SELECT count(*) FROM guests g WHERE g.client_id = c.id) AS guest_count, c.notes, c.updated_at
-        """
-
     static func client(from row: PostgresRow) throws -> Client {
         Client(
             id: try row.decode(Int.self, at: 0),
@@ -125,30 +118,11 @@ struct ClientRoutes {
             return cursor
         }
 
-        // The query: one range scan of clients_org_wedding_date_idx, in page order, with a guest count each.
-        var binds: [any PostgresBindable] = [principal.organizationId, from, to]
-        var sql = """
-            SELECT \(Self.columns)
-            FROM clients c
-            WHERE c.organization_id = $1 AND c.wedding_date BETWEEN $2 AND $3 AND c.deleted_at IS NULL
-            """
-        if let status {
-            binds.append(status)
-            sql += " AND c.status = $\(binds.count)"
-        }
-        if let search {
-            binds.append(search)
-            sql += " AND c.search_name LIKE $\(binds.count)"
-        }
-        if let cursor {
-            binds.append(cursor.weddingDate)
-            binds.append(cursor.id)
-            sql += " AND (c.wedding_date, c.id) > ($\(binds.count - 1)::date, $\(binds.count)::bigint)"
-        }
-        binds.append(limit + 1)
-        sql += " ORDER BY c.wedding_date, c.id LIMIT $\(binds.count)"
-
-        let rows = try await environment.database.read(PostgresQuery(sql: sql, binds: binds))
+        let query = ClientQueries.page(
+            organization: principal.organizationId, from: from, to: to, status: status, search: search,
+            after: cursor.map { ($0.weddingDate, $0.id) }, limit: limit + 1
+        )
+        let rows = try await environment.database.read(query)
         var clients = try rows.map(Self.client(from:))
         var next: String?
         if clients.count > limit {
@@ -173,7 +147,7 @@ struct ClientRoutes {
     /// One live client of the caller's organization; 404 for anyone else's (the same answer as for no client).
     func fetch(id: Int, principal: Principal, primary: Bool) async throws -> Client {
         let query: PostgresQuery = """
-            SELECT \(unescaped: Self.columns)
+            SELECT \(unescaped: ClientQueries.columns)
             FROM clients c
             WHERE c.id = \(id) AND c.organization_id = \(principal.organizationId) AND c.deleted_at IS NULL
             """
@@ -224,7 +198,7 @@ struct ClientRoutes {
             // Lock the row, and check the precondition against what is committed now.
             let current = try await transaction.query(
                 """
-                SELECT \(unescaped: Self.columns) FROM clients c
+                SELECT \(unescaped: ClientQueries.columns) FROM clients c
                 WHERE c.id = \(id) AND c.organization_id = \(organization) AND c.deleted_at IS NULL
                 FOR UPDATE
                 """
@@ -240,7 +214,7 @@ struct ClientRoutes {
             _ = try await transaction.query(statement)
             try await Self.audit(transaction, principal: principal, entity: "client", id: id, action: "update", fields: changes.fields, requestID: context.requestID)
             let rows = try await transaction.query(
-                "SELECT \(unescaped: Self.columns) FROM clients c WHERE c.id = \(id)"
+                "SELECT \(unescaped: ClientQueries.columns) FROM clients c WHERE c.id = \(id)"
             )
             return try Self.client(from: rows[0])
         }

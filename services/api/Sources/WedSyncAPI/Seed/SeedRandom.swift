@@ -3,10 +3,10 @@ import Foundation
 /// SplitMix64: a small, fast, well-distributed generator whose whole state is one `UInt64`, so every row can have
 /// its own generator derived from the seed, the table and the row id, and the data is the same whatever order
 /// (or concurrency) it is generated in.
-struct SeedRandom: RandomNumberGenerator {
+public struct SeedRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         state = seed
     }
 
@@ -16,7 +16,7 @@ struct SeedRandom: RandomNumberGenerator {
         _ = next()
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
