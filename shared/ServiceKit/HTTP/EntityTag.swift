@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WedSyncModels
 
 /// An HTTP entity tag (RFC 9110 §8.8.3) and the comparisons conditional requests use.
 public struct EntityTag: Sendable, Hashable, CustomStringConvertible {
@@ -15,11 +16,7 @@ public struct EntityTag: Sendable, Hashable, CustomStringConvertible {
     /// A strong tag of `bytes`: the first 128 bits of their SHA-256, base64url. Equal bodies, equal tags.
     public static func strong(of bytes: some DataProtocol) -> EntityTag {
         let digest = SHA256.hash(data: bytes)
-        let encoded = Data(digest.prefix(16)).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-        return EntityTag(opaque: encoded)
+        return EntityTag(opaque: Data(digest.prefix(16)).base64URLEncodedString())
     }
 
     /// The field value: `"opaque"` or `W/"opaque"`.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Synchronization
+import WedSyncModels
 import WedSyncPostgres
 import WedSyncServiceKit
 
@@ -34,10 +35,7 @@ public final class TokenStore: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
-        let token = Self.prefix + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let token = Self.prefix + Data(bytes).base64URLEncodedString()
         let digest = Self.digest(of: token)
         let inserted = try await database.write.execute(
                 """

@@ -256,9 +256,7 @@ struct ClientCursor: CustomStringConvertible {
     }
 
     init?(_ text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard text.count <= 64, let data = Data(base64Encoded: base64), let plain = String(data: data, encoding: .utf8) else {
+        guard text.count <= 64, let data = Data(base64URLEncoded: text), let plain = String(data: data, encoding: .utf8) else {
             return nil
         }
         let parts = plain.split(separator: ".")
@@ -267,9 +265,6 @@ struct ClientCursor: CustomStringConvertible {
     }
 
     var description: String {
-        Data("\(weddingDate).\(id)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data("\(weddingDate).\(id)".utf8).base64URLEncodedString()
     }
 }
