@@ -12,13 +12,14 @@ let swiftSettings: [SwiftSetting] = [
 /// Every WedSync service executable: one folder under `services/`, the shared service kit below it.
 /// A service whose logic is a library (so tests can run it in process) has its executable in `Sources/<name>` and
 /// the library beside it in `Sources/<library>`.
-let services: [(name: String, folder: String, library: String?)] = [
-    ("wedsync-gateway", "gateway", nil),
-    ("wedsync-cache", "cache", nil),
-    ("wedsync-query-optimizer", "query-optimizer", nil),
-    ("wedsync-metrics", "metrics", nil),
-    ("wedsync-autoscaler", "autoscaler", nil),
-    ("wedsync-api", "api", "WedSyncAPI"),
+/// `uses` names the shared libraries beyond the service kit that the service (and its library) build on.
+let services: [(name: String, folder: String, library: String?, uses: [Target.Dependency])] = [
+    ("wedsync-gateway", "gateway", nil, []),
+    ("wedsync-cache", "cache", "WedSyncCacheService", ["WedSyncCacheKit", "WedSyncRedis"]),
+    ("wedsync-query-optimizer", "query-optimizer", nil, []),
+    ("wedsync-metrics", "metrics", nil, []),
+    ("wedsync-autoscaler", "autoscaler", nil, []),
+    ("wedsync-api", "api", "WedSyncAPI", []),
 ]
 
 let package = Package(
@@ -30,6 +31,7 @@ let package = Package(
         .library(name: "WedSyncModels", targets: ["WedSyncModels"]),
         .library(name: "WedSyncPostgres", targets: ["WedSyncPostgres"]),
         .library(name: "WedSyncRedis", targets: ["WedSyncRedis"]),
+        .library(name: "WedSyncCacheKit", targets: ["WedSyncCacheKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -43,6 +45,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // C libraries, wrapped once and used only through the Swift clients above them.
@@ -116,6 +120,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The multi-tier cache the cache service and the gateway embed: L1, L2 on Redis, tags, backplane.
+        .target(
+            name: "WedSyncCacheKit",
+            dependencies: [
+                "WedSyncModels",
+                "WedSyncRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            path: "shared/CacheKit",
+            swiftSettings: swiftSettings
+        ),
+
         // Benchmarks: a program that prints figures (run it through scripts/bench).
         .executableTarget(
             name: "wedsync-bench",
@@ -125,6 +147,7 @@ let package = Package(
                 "WedSyncConnectionPool",
                 "WedSyncModels",
                 "WedSyncAPI",
+                "WedSyncCacheKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -141,6 +164,8 @@ let package = Package(
                 "WedSyncPostgres",
                 "WedSyncRedis",
                 "WedSyncAPI",
+                "WedSyncCacheKit",
+                "WedSyncCacheService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "tests/UnitTests",
@@ -154,8 +179,11 @@ let package = Package(
                 "WedSyncPostgres",
                 "WedSyncRedis",
                 "WedSyncAPI",
+                "WedSyncCacheKit",
+                "WedSyncCacheService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "tests/IntegrationTests",
             swiftSettings: swiftSettings
@@ -163,7 +191,7 @@ let package = Package(
     ] + services.map { service in
         .executableTarget(
             name: service.name,
-            dependencies: ["WedSyncServiceKit", "WedSyncModels"]
+            dependencies: ["WedSyncServiceKit", "WedSyncModels"] + service.uses
                 + (service.library.map { [.target(name: $0), "WedSyncPostgres", "WedSyncConnectionPool", .product(name: "Logging", package: "swift-log")] } ?? []),
             path: service.library == nil ? "services/\(service.folder)/Sources" : "services/\(service.folder)/Sources/\(service.name)",
             swiftSettings: swiftSettings
@@ -172,7 +200,7 @@ let package = Package(
         service.library.map { library in
             .target(
                 name: library,
-                dependencies: [
+                dependencies: service.uses + [
                     "WedSyncServiceKit",
                     "WedSyncModels",
                     "WedSyncPostgres",

@@ -27,7 +27,7 @@ ws_ensure_packages() {
 }
 
 # The C libraries and servers every build and run needs.
-WS_BUILD_PACKAGES=(libpq-dev libhiredis-dev libcurl4-openssl-dev libsqlite3-dev)
+WS_BUILD_PACKAGES=(libpq-dev libhiredis-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev)
 WS_SERVER_PACKAGES=(curl redis-server redis-tools postgresql-15 postgresql-contrib postgresql-15-hypopg)
 
 # ws_ensure_python_module MODULE PIP_NAME — installs a Python package when the module is missing.

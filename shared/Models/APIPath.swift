@@ -18,9 +18,9 @@ public enum APIPath {
 
     /// The cache service (`wedsync-cache`).
     public enum Cache {
-        public static let entries = "\(v1)/cache/entries"
+        public static let entries = "\(v1)/entries"
         public static let invalidations = "\(v1)/invalidations"
-        public static let stats = "\(v1)/cache/stats"
+        public static let stats = "\(v1)/stats"
     }
 
     /// The metrics service (`wedsync-metrics`).

@@ -1,45 +1,9 @@
 import Foundation
 
-/// The metadata a cache entry carries in every tier.
-public struct CacheEntryMetadata: Codable, Sendable, Equatable {
-    public var key: String
-    public var namespace: String
-    public var tags: [String]
-    public var createdAt: Date
-    public var ttlSeconds: Double
-    /// Bumped on every write of the key, so a reader can tell two values of one key apart.
-    public var version: Int
-    public var contentType: String
-    public var compressed: Bool
-    public var sizeBytes: Int
-
-    public init(
-        key: String,
-        namespace: String,
-        tags: [String] = [],
-        createdAt: Date,
-        ttlSeconds: Double,
-        version: Int = 1,
-        contentType: String = "application/json",
-        compressed: Bool = false,
-        sizeBytes: Int
-    ) {
-        self.key = key
-        self.namespace = namespace
-        self.tags = tags
-        self.createdAt = createdAt
-        self.ttlSeconds = ttlSeconds
-        self.version = version
-        self.contentType = contentType
-        self.compressed = compressed
-        self.sizeBytes = sizeBytes
-    }
-
-    /// When the entry stops being fresh.
-    public var expiresAt: Date { createdAt.addingTimeInterval(ttlSeconds) }
-}
-
 /// A request to drop cache entries, by key, by tag and by key prefix (any combination).
+///
+/// Keys and prefixes are cache addresses, `namespace/key` (`schedules/2026-06-13`, `schedules/2026-06`). The body
+/// may give one prefix as `"prefix"` or several as `"prefixes"`.
 public struct InvalidationRequest: Codable, Sendable, Equatable {
     public var keys: [String]
     public var tags: [String]
@@ -54,6 +18,27 @@ public struct InvalidationRequest: Codable, Sendable, Equatable {
         self.reason = reason
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case keys, tags, prefixes, prefix, reason
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        keys = try container.decodeIfPresent([String].self, forKey: .keys) ?? []
+        tags = try container.decodeIfPresent([String].self, forKey: .tags) ?? []
+        prefixes = try container.decodeIfPresent([String].self, forKey: .prefixes) ?? []
+        if let prefix = try container.decodeIfPresent(String.self, forKey: .prefix) { prefixes.append(prefix) }
+        reason = try container.decodeIfPresent(String.self, forKey: .reason)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(keys, forKey: .keys)
+        try container.encode(tags, forKey: .tags)
+        try container.encode(prefixes, forKey: .prefixes)
+        try container.encodeIfPresent(reason, forKey: .reason)
+    }
+
     /// Whether the request names nothing to invalidate.
     public var isEmpty: Bool { keys.isEmpty && tags.isEmpty && prefixes.isEmpty }
 }
@@ -62,34 +47,45 @@ public struct InvalidationRequest: Codable, Sendable, Equatable {
 public struct InvalidationResult: Codable, Sendable, Equatable {
     public var invalidatedKeys: Int
     public var invalidatedTags: Int
-    public var invalidatedPrefixes: Int
+    /// Entries removed by prefix (in L2; L1 removals are counted in the statistics).
+    public var invalidatedByPrefix: Int
+    /// Whether every process was told: false while Redis is unreachable (the invalidation is applied here and
+    /// replayed to Redis and the other processes when it returns).
+    public var propagated: Bool
     public var at: Date
 
-    public init(invalidatedKeys: Int, invalidatedTags: Int, invalidatedPrefixes: Int, at: Date) {
+    public init(invalidatedKeys: Int, invalidatedTags: Int, invalidatedByPrefix: Int, propagated: Bool, at: Date) {
         self.invalidatedKeys = invalidatedKeys
         self.invalidatedTags = invalidatedTags
-        self.invalidatedPrefixes = invalidatedPrefixes
+        self.invalidatedByPrefix = invalidatedByPrefix
+        self.propagated = propagated
         self.at = at
     }
 }
 
-/// Counters of one cache tier.
+/// Counters and latency of one cache tier.
 public struct CacheTierStats: Codable, Sendable, Equatable {
-    /// `L1`, `L2` or `L3`.
+    /// `L1`, `L2` or `loader`.
     public var tier: String
     public var hits: Int
     public var misses: Int
-    public var entries: Int
-    public var bytes: Int
-    public var evictions: Int
+    /// Entries held (L1 only; L2 does not count its keys).
+    public var entries: Int?
+    public var bytes: Int?
+    public var evictions: Int?
+    /// Read latency percentiles of this tier, in microseconds.
+    public var p50Micros: Double
+    public var p99Micros: Double
 
-    public init(tier: String, hits: Int, misses: Int, entries: Int, bytes: Int, evictions: Int) {
+    public init(tier: String, hits: Int, misses: Int, entries: Int? = nil, bytes: Int? = nil, evictions: Int? = nil, p50Micros: Double, p99Micros: Double) {
         self.tier = tier
         self.hits = hits
         self.misses = misses
         self.entries = entries
         self.bytes = bytes
         self.evictions = evictions
+        self.p50Micros = p50Micros
+        self.p99Micros = p99Micros
     }
 
     /// Hits over lookups, 0 when there were none.
@@ -99,29 +95,78 @@ public struct CacheTierStats: Codable, Sendable, Equatable {
     }
 }
 
-/// The statistics of a cache, per tier and overall.
+/// The counters of one namespace.
+public struct CacheNamespaceStats: Codable, Sendable, Equatable {
+    public var namespace: String
+    public var lookups: Int
+    public var l1Hits: Int
+    public var l2Hits: Int
+    public var misses: Int
+    public var staleServed: Int
+    public var failSafeServed: Int
+    public var loads: Int
+    public var loadFailures: Int
+    public var writes: Int
+    /// Requests answered by a tier over all requests of the namespace.
+    public var hitRatio: Double
+    /// The namespace's configured TTL, in seconds.
+    public var ttlSeconds: Double
+
+    public init(
+        namespace: String, lookups: Int, l1Hits: Int, l2Hits: Int, misses: Int, staleServed: Int, failSafeServed: Int,
+        loads: Int, loadFailures: Int, writes: Int, hitRatio: Double, ttlSeconds: Double
+    ) {
+        self.namespace = namespace
+        self.lookups = lookups
+        self.l1Hits = l1Hits
+        self.l2Hits = l2Hits
+        self.misses = misses
+        self.staleServed = staleServed
+        self.failSafeServed = failSafeServed
+        self.loads = loads
+        self.loadFailures = loadFailures
+        self.writes = writes
+        self.hitRatio = hitRatio
+        self.ttlSeconds = ttlSeconds
+    }
+}
+
+/// The statistics of a cache, per tier, per namespace and overall.
 public struct CacheStats: Codable, Sendable, Equatable {
     public var tiers: [CacheTierStats]
-    public var loaderCalls: Int
+    public var namespaces: [CacheNamespaceStats]
+    public var loads: Int
+    public var loadFailures: Int
     public var staleServed: Int
     public var failSafeServed: Int
     /// Overall hit ratio: requests answered by any tier over all requests.
     public var hitRatio: Double
+    /// Whether L2 is reachable and the invalidation backplane subscribed.
+    public var l2Available: Bool
+    public var backplaneLive: Bool
     public var at: Date
 
     public init(
         tiers: [CacheTierStats],
-        loaderCalls: Int,
+        namespaces: [CacheNamespaceStats],
+        loads: Int,
+        loadFailures: Int,
         staleServed: Int,
         failSafeServed: Int,
         hitRatio: Double,
+        l2Available: Bool,
+        backplaneLive: Bool,
         at: Date
     ) {
         self.tiers = tiers
-        self.loaderCalls = loaderCalls
+        self.namespaces = namespaces
+        self.loads = loads
+        self.loadFailures = loadFailures
         self.staleServed = staleServed
         self.failSafeServed = failSafeServed
         self.hitRatio = hitRatio
+        self.l2Available = l2Available
+        self.backplaneLive = backplaneLive
         self.at = at
     }
 }

@@ -64,3 +64,73 @@ extension LogLevelSetting: OpenAPISchemaProviding {
         )
     }
 }
+
+extension InvalidationRequest: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "keys": .described(.array(.string()), "Addresses namespace/key."),
+                "tags": .array(.string()),
+                "prefix": .described(.string(), "One address prefix (namespace/...)."),
+                "prefixes": .array(.string()),
+                "reason": .described(.string(), "Why, for the log; never personal data."),
+            ],
+            required: []
+        )
+    }
+}
+
+extension InvalidationResult: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "invalidatedKeys": .integer(), "invalidatedTags": .integer(), "invalidatedByPrefix": .integer(),
+                "propagated": .described(.boolean, "False while Redis is down: replayed when it returns."),
+                "at": .string(format: "date-time"),
+            ],
+            required: ["invalidatedKeys", "invalidatedTags", "invalidatedByPrefix", "propagated", "at"]
+        )
+    }
+}
+
+extension CacheTierStats: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "tier": .string(enumeration: ["L1", "L2", "loader"]), "hits": .integer(), "misses": .integer(),
+                "entries": .integer(), "bytes": .integer(), "evictions": .integer(),
+                "p50Micros": .number, "p99Micros": .number,
+            ],
+            required: ["tier", "hits", "misses", "p50Micros", "p99Micros"]
+        )
+    }
+}
+
+extension CacheNamespaceStats: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "namespace": .string(), "lookups": .integer(), "l1Hits": .integer(), "l2Hits": .integer(),
+                "misses": .integer(), "staleServed": .integer(), "failSafeServed": .integer(), "loads": .integer(),
+                "loadFailures": .integer(), "writes": .integer(), "hitRatio": .number, "ttlSeconds": .number,
+            ],
+            required: ["namespace", "lookups", "l1Hits", "l2Hits", "misses", "hitRatio", "ttlSeconds"]
+        )
+    }
+}
+
+extension CacheStats: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "tiers": .array(.reference(CacheTierStats.openAPIName)),
+                "namespaces": .array(.reference(CacheNamespaceStats.openAPIName)),
+                "loads": .integer(), "loadFailures": .integer(), "staleServed": .integer(), "failSafeServed": .integer(),
+                "hitRatio": .number, "l2Available": .boolean, "backplaneLive": .boolean, "at": .string(format: "date-time"),
+            ],
+            required: ["tiers", "namespaces", "hitRatio", "l2Available", "backplaneLive", "at"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [CacheTierStats.self, CacheNamespaceStats.self] }
+}

@@ -1,8 +1,7 @@
+import WedSyncCacheService
 import WedSyncServiceKit
 
 /// `wedsync-cache`: the multi-tier cache service (port 8081).
-///
-/// In this release it serves the service kit's common routes and checks Redis, its L2 tier.
 @main
 struct CacheService {
     static func main() async {
@@ -11,7 +10,7 @@ struct CacheService {
             defaultPort: 8081,
             summary: "Multi-tier cache (in-process L1, Redis L2, CDN L3) with tag invalidation and stampede protection."
         ) { service in
-            _ = try service.redis(critical: true)
+            try CacheApplication.configure(service)
         }
     }
 }

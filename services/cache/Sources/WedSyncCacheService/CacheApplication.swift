@@ -1,0 +1,102 @@
+import Crypto
+import Foundation
+import Logging
+import WedSyncCacheKit
+import WedSyncModels
+import WedSyncRedis
+import WedSyncServiceKit
+
+/// The cache service on a ``ServiceBuilder``: the multi-tier cache on the service's Redis, its routes, and its
+/// health in `/ready` (Redis and the backplane are not critical: without them the cache serves from L1).
+public enum CacheApplication {
+    /// Builds the cache from the configuration, registers it and its routes, and returns it.
+    @discardableResult
+    public static func configure(_ service: ServiceBuilder) throws -> MultiTierCache {
+        let settings = try CacheSettings(service.configuration)
+        let redis = try service.redis(critical: false)
+        let seeds = try RedisConfiguration.seeds(from: service.configuration.redisURL)
+        let l2 = RedisL2Store(redis: redis, codec: settings.codec)
+        var configuration = settings.cache
+        configuration.backplane = seeds[0]
+        let cache = MultiTierCache(configuration: configuration, l2: l2, logger: service.logger)
+        service.addService(cache)
+        service.addReadinessCheck(
+            ClosureReadinessCheck(name: "backplane", critical: false) {
+                guard cache.isBackplaneLive else {
+                    return ReadinessOutcome(state: .degraded, detail: "invalidation backplane down: L1 entries kept briefly")
+                }
+                return .up
+            }
+        )
+        CacheRoutes(cache: cache).register(service.routes)
+        return cache
+    }
+}
+
+/// The cache service's own configuration keys.
+///
+/// | key | default | meaning |
+/// |---|---|---|
+/// | `cache.l1.max-entries` | `100000` | entries L1 holds |
+/// | `cache.l1.max-bytes` | `268435456` | bytes of values L1 holds |
+/// | `cache.ttl-seconds` | `300` | default TTL |
+/// | `cache.max-ttl-seconds` | `86400` | the longest TTL a writer may ask for |
+/// | `cache.stale-seconds` | `30` | stale-while-revalidate window |
+/// | `cache.fail-safe-seconds` | `3600` | how long past its TTL a value may stand in for a failing loader |
+/// | `cache.namespace-ttls` | none | per-namespace TTLs, `schedules=600,clients=120` |
+/// | `cache.negative-ttl-seconds` | none | remember absences this long (negative caching); off without it |
+/// | `cache.compress-above-bytes` | `1024` | L2 values from this size are deflated |
+/// | `cache.encryption-key` | none | base64 of a 32-byte key: L2 values are sealed with AES-GCM (secret) |
+/// | `cache.l2-retry-ms` | `1000` | after an L2 failure, how long to go on without it |
+/// | `cache.outage-l1-ttl-seconds` | `5` | while the backplane is down, the longest an entry stays in L1 |
+struct CacheSettings {
+    var cache: MultiTierCache.Configuration
+    var codec: L2Codec
+
+    init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
+        let settings = configuration.settings
+        let maximumTTL = try settings.double("cache.max-ttl-seconds", default: 86_400, in: 1...(7 * 86_400))
+        let negativeTTL = settings.string("cache.negative-ttl-seconds") == nil
+            ? nil : try settings.double("cache.negative-ttl-seconds", default: 30, in: 0.001...maximumTTL)
+        let policy = NamespacePolicy(
+            ttl: try settings.double("cache.ttl-seconds", default: 300, in: 0.001...maximumTTL),
+            maximumTTL: maximumTTL,
+            staleWhileRevalidate: try settings.double("cache.stale-seconds", default: 30, in: 0...86_400),
+            failSafe: try settings.double("cache.fail-safe-seconds", default: 3_600, in: 0...86_400),
+            negativeTTL: negativeTTL
+        )
+        var namespaces: [String: NamespacePolicy] = [:]
+        if let text = settings.string("cache.namespace-ttls") {
+            for part in text.split(separator: ",") {
+                let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard pair.count == 2, let ttl = Double(pair[1]), ttl > 0, ttl <= maximumTTL, (try? CacheAddress(namespace: pair[0], key: "k")) != nil else {
+                    throw ConfigurationError(key: "cache.namespace-ttls", message: "expected namespace=seconds pairs separated by commas")
+                }
+                var namespace = policy
+                namespace.ttl = ttl
+                namespaces[pair[0]] = namespace
+            }
+        }
+        let maximumEntries = try settings.int("cache.l1.max-entries", default: 100_000, in: 16...100_000_000)
+        let maximumBytes = try settings.int("cache.l1.max-bytes", default: 256 << 20, in: 1 << 16...(64 << 30))
+        cache = MultiTierCache.Configuration(
+            l1: L1Configuration(maximumEntries: maximumEntries, maximumBytes: maximumBytes),
+            namespaces: namespaces,
+            defaultPolicy: policy,
+            l2RetryInterval: try settings.milliseconds("cache.l2-retry-ms", default: .seconds(1), in: 10...600_000),
+            outageL1TTL: try settings.double("cache.outage-l1-ttl-seconds", default: 5, in: 0.001...3_600)
+        )
+        var key: SymmetricKey?
+        if let encoded = try settings.secret("cache.encryption-key", minimumLength: 40) {
+            guard let bytes = Data(base64Encoded: encoded), bytes.count == 32 else {
+                throw ConfigurationError(key: "cache.encryption-key", message: "expected the base64 of a 32-byte key")
+            }
+            key = SymmetricKey(data: bytes)
+        }
+        codec = L2Codec(
+            compressionThreshold: try settings.int("cache.compress-above-bytes", default: 1024, in: 0...Int.max),
+            encryptionKey: key,
+            maximumValueBytes: max(configuration.maxBodyBytes, 1 << 20)
+        )
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import WedSyncCacheKit
+import WedSyncModels
+import WedSyncServiceKit
+
+/// The cache service's HTTP API.
+///
+/// | route | access | |
+/// |---|---|---|
+/// | `GET /v1/entries/{namespace}/{key}` | public | the stored body with its content type, `x-cache-tier: L1\|L2`; 404 on a miss |
+/// | `PUT /v1/entries/{namespace}/{key}?ttl=&tags=` | admin | stores the raw body with its content type |
+/// | `DELETE /v1/entries/{namespace}/{key}` | admin | invalidates the key everywhere |
+/// | `POST /v1/invalidations` | admin | `{"tags":[...]}`, `{"keys":["ns/key"]}`, `{"prefix":"ns/..."}` |
+/// | `GET /v1/stats` | public | hit ratio, per tier hits, misses and latency, per namespace counters |
+struct CacheRoutes: Sendable {
+    let cache: MultiTierCache
+
+    static let entryPath = "\(APIPath.v1)/entries/{namespace}/{key}"
+    static let maximumTags = 64
+    static let tierHeader = HTTPField.Name("x-cache-tier")!
+    static let stateHeader = HTTPField.Name("x-cache-state")!
+    static let versionHeader = HTTPField.Name("x-cache-version")!
+
+    func register(_ routes: ServiceRoutes) {
+        routes.add(
+            .get,
+            Self.entryPath,
+            RouteSpec(
+                summary: "Read an entry: L1, then L2",
+                description: "Answers the stored body with its content type, `x-cache-tier` (`L1` or `L2`), `age` and "
+                    + "`x-cache-version`; 404 when no tier holds a fresh value.",
+                tags: ["entries"],
+                responseContentType: "application/octet-stream"
+            )
+        ) { _, context in
+            let address = try Self.address(context)
+            guard let lookup = try await Self.mapped({ () async throws(CacheKitError) in try await cache.get(address) }), !lookup.isNegative else {
+                throw ServiceError.notFound("no entry under this key")
+            }
+            let entry = lookup.entry
+            var headers: HTTPFields = [
+                .contentType: entry.contentType.isEmpty ? "application/octet-stream" : entry.contentType,
+                .contentLength: String(entry.body.readableBytes),
+                Self.tierHeader: lookup.tier.rawValue,
+                Self.stateHeader: lookup.state.rawValue,
+                Self.versionHeader: String(entry.version),
+            ]
+            headers[.age] = String(max(0, Int(Date().timeIntervalSince1970 - entry.createdAt)))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: entry.body))
+        }
+
+        routes.add(
+            .put,
+            Self.entryPath,
+            RouteSpec(
+                summary: "Store an entry in L1 and L2",
+                description: "Stores the raw body with its `Content-Type`. Other processes drop their L1 copies.",
+                tags: ["entries"],
+                queryParameters: [
+                    QueryParameter("ttl", schema: .number, description: "Seconds the entry is fresh (default: the namespace's TTL)."),
+                    QueryParameter("tags", description: "Comma-separated tags to invalidate the entry by."),
+                ],
+                response: .of(CacheWriteResult.self)
+            )
+        ) { request, context in
+            let address = try Self.address(context)
+            let query = request.uri.queryParameters
+            var ttl: Double?
+            if let text = query["ttl"] {
+                guard let value = Double(String(text)), value.isFinite, value > 0 else {
+                    throw ServiceError.badRequest("ttl: expected a positive number of seconds", code: "invalid_parameter")
+                }
+                ttl = value
+            }
+            let tags = try Self.tags(query["tags"].map(String.init))
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: context.maxUploadSize)
+            } catch let error as HTTPError where error.status == .contentTooLarge {
+                throw ServiceError.payloadTooLarge(limit: context.maxUploadSize)
+            }
+            let contentType = request.headers[.contentType] ?? "application/octet-stream"
+            let tiers = try await Self.mapped { () async throws(CacheKitError) in
+                try await cache.set(address, body: body, contentType: contentType, tags: tags, ttl: ttl)
+            }
+            return Response.json(CacheWriteResult(address: address.string, tiers: tiers.map(\.rawValue), bytes: body.readableBytes))
+        }
+
+        routes.delete(
+            Self.entryPath,
+            RouteSpec(summary: "Invalidate an entry in every tier and process", tags: ["entries"], response: .of(InvalidationResult.self))
+        ) { _, context in
+            let address = try Self.address(context)
+            return await cache.invalidate(InvalidationRequest(keys: [address.string]))
+        }
+
+        routes.post(
+            APIPath.Cache.invalidations,
+            RouteSpec(
+                summary: "Invalidate by tags, keys (`namespace/key`) or key prefix",
+                description: "When it answers, no read through this process sees an invalidated entry; other processes "
+                    + "drop theirs as the backplane message arrives. `propagated` is false while Redis is down (the "
+                    + "invalidation is replayed when it returns).",
+                tags: ["invalidation"],
+                requestBody: .of(InvalidationRequest.self),
+                response: .of(InvalidationResult.self)
+            )
+        ) { request, context in
+            let invalidation = try await request.decodeJSON(InvalidationRequest.self, context: context)
+            guard !invalidation.isEmpty else {
+                throw ServiceError.badRequest("name at least one tag, key or prefix", code: "invalid_body")
+            }
+            for key in invalidation.keys {
+                guard (try? CacheAddress(key)) != nil else {
+                    throw ServiceError.badRequest("keys: each key is an address namespace/key", code: "invalid_body")
+                }
+            }
+            guard invalidation.prefixes.allSatisfy({ !$0.isEmpty && $0.utf8.count <= CacheAddress.maximumKeyBytes }) else {
+                throw ServiceError.badRequest("prefix: expected 1 to \(CacheAddress.maximumKeyBytes) bytes", code: "invalid_body")
+            }
+            _ = try Self.tags(invalidation.tags.joined(separator: ","), limit: 10_000)
+            return await cache.invalidate(invalidation)
+        }
+
+        routes.get(
+            APIPath.Cache.stats,
+            RouteSpec(summary: "Hit ratio, per tier and per namespace counters, per tier read latency", tags: ["analytics"], response: .of(CacheStats.self))
+        ) { _, _ in
+            cache.statistics()
+        }
+    }
+
+    static func address(_ context: ServiceRequestContext) throws -> CacheAddress {
+        let namespace = context.parameters.get("namespace") ?? ""
+        let key = context.parameters.get("key").map { $0.removingPercentEncoding ?? $0 } ?? ""
+        do {
+            return try CacheAddress(namespace: namespace, key: key)
+        } catch {
+            throw ServiceError.badRequest(error.message, code: "invalid_key")
+        }
+    }
+
+    static func tags(_ text: String?, limit: Int = maximumTags) throws -> [String] {
+        guard let text, !text.isEmpty else { return [] }
+        let tags = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard tags.count <= limit else {
+            throw ServiceError.badRequest("tags: at most \(limit) tags", code: "invalid_parameter")
+        }
+        for tag in tags where tag.isEmpty || tag.utf8.count > 256 || tag.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            throw ServiceError.badRequest("tags: each tag is 1 to 256 bytes without control characters", code: "invalid_parameter")
+        }
+        return tags
+    }
+
+    /// Runs a cache call, answering its errors as the service's 4xx/5xx envelopes.
+    static func mapped<Result: Sendable>(_ body: () async throws(CacheKitError) -> Result) async throws(ServiceError) -> Result {
+        do {
+            return try await body()
+        } catch where error.code == .invalidKey {
+            throw ServiceError.badRequest(error.message, code: "invalid_key")
+        } catch {
+            throw ServiceError.unavailable(error.message, code: "cache_unavailable", retryAfterSeconds: 1)
+        }
+    }
+}
+
+/// What a `PUT` stored.
+struct CacheWriteResult: Codable, Sendable, OpenAPISchemaProviding {
+    var address: String
+    /// The tiers that hold the value (`L1`, `L2`).
+    var tiers: [String]
+    var bytes: Int
+
+    static var openAPISchema: JSONSchema {
+        .object(["address": .string(), "tiers": .array(.string(enumeration: ["L1", "L2"])), "bytes": .integer()], required: ["address", "tiers", "bytes"])
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// Replays a key trace through a cache policy and counts hits, so an operator can size L1 before a season
+/// (`wedsync-cache simulate`) and the benchmarks can compare the L1 policy with LRU on the same trace.
+public enum CacheSimulator {
+    public enum Policy: String, Sendable, CaseIterable {
+        /// The real L1 (``L1Cache``: sharded S3-FIFO), with the service's default shard count.
+        case s3fifo
+        /// Plain least-recently-used, the baseline.
+        case lru
+    }
+
+    /// Hits over accesses when `trace` is replayed through `policy` holding `capacity` keys; every miss inserts.
+    public static func hitRatio(_ trace: some Sequence<String>, capacity: Int, policy: Policy, shards: Int = L1Configuration().shards) -> Double {
+        var hits = 0
+        var accesses = 0
+        switch policy {
+        case .lru:
+            var lru = LRUCache(capacity: capacity)
+            for key in trace {
+                accesses += 1
+                if lru.access(key) { hits += 1 }
+            }
+        case .s3fifo:
+            let l1 = L1Cache<Bool>(configuration: L1Configuration(maximumEntries: capacity, maximumBytes: Int.max / 2, shards: shards))
+            for key in trace {
+                accesses += 1
+                if l1.get(key, now: 0) != nil {
+                    hits += 1
+                } else {
+                    l1.set(key, true, cost: 1, retainUntil: .infinity, now: 0)
+                }
+            }
+        }
+        return accesses == 0 ? 0 : Double(hits) / Double(accesses)
+    }
+}
+
+/// Keys drawn from a Zipf distribution over `0..<keys` (rank 0 the most popular), as in the published cache
+/// traces; deterministic for a seed.
+public struct ZipfGenerator: Sendable {
+    private let cumulative: [Double]
+    private var state: UInt64
+
+    public init(keys: Int, exponent: Double, seed: UInt64) {
+        var total = 0.0
+        var cumulative: [Double] = []
+        cumulative.reserveCapacity(keys)
+        for rank in 1...max(1, keys) {
+            total += 1 / pow(Double(rank), exponent)
+            cumulative.append(total)
+        }
+        self.cumulative = cumulative.map { $0 / total }
+        self.state = seed &+ 0x9E37_79B9_7F4A_7C15
+    }
+
+    /// The next key's rank.
+    public mutating func next() -> Int {
+        // splitmix64
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        let uniform = Double(z >> 11) / Double(1 << 53)
+        var low = 0
+        var high = cumulative.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] < uniform { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+}

@@ -1,0 +1,118 @@
+import Synchronization
+
+/// The in-process tier: a bounded map from keys to values, split into independently locked shards, each evicting
+/// by S3-FIFO (``L1Shard``).
+///
+/// A read takes only its shard's lock, for a dictionary lookup and a counter bump, so readers on different keys
+/// run in parallel and no read waits for a sweep: expired entries are dropped when a read or an eviction meets
+/// them, and ``reclaimExpired(now:budgetPerShard:)`` frees the rest one short shard step at a time.
+public final class L1Cache<Value: Sendable>: Sendable {
+    private final class Shard: Sendable {
+        let state: Mutex<L1Shard<Value>>
+        init(_ shard: L1Shard<Value>) { state = Mutex(shard) }
+    }
+
+    public let configuration: L1Configuration
+    private let shards: [Shard]
+    private let mask: Int
+    /// The shards in use: the configured number, halved until each holds at least 64 entries.
+    public let shardCount: Int
+
+    public init(configuration: L1Configuration = .init()) {
+        self.configuration = configuration
+        // Each shard keeps at least 64 entries: smaller shards would make the policy's queues too short to work.
+        var count = configuration.shards
+        while count > 1, configuration.maximumEntries / count < 64 { count /= 2 }
+        let entries = max(1, configuration.maximumEntries / count)
+        let bytes = max(1, configuration.maximumBytes / count)
+        shards = (0..<count).map { _ in
+            Shard(L1Shard(maximumEntries: entries, maximumBytes: bytes, smallShare: configuration.smallQueueShare))
+        }
+        mask = count - 1
+        shardCount = count
+    }
+
+    private func shard(for key: String) -> Shard {
+        // Mix the hash so that shards stay even when hashes differ only in their low bits.
+        var hash = UInt64(bitPattern: Int64(key.hashValue))
+        hash ^= hash >> 33
+        hash &*= 0xff51_afd7_ed55_8ccd
+        hash ^= hash >> 33
+        return shards[Int(hash & UInt64(mask))]
+    }
+
+    /// The value of `key` while it is retained; `inspect` (run under the shard's lock, so keep it short) may update
+    /// the stored value and answers whether it is still valid; invalid entries are dropped.
+    public func get(_ key: String, now: Double, inspect: @Sendable (inout Value) -> Bool = { _ in true }) -> Value? {
+        shard(for: key).state.withLock { $0.read(key, now: now, inspect: inspect) }
+    }
+
+    /// Stores `value` until `retainUntil` (seconds since 1970), costing `cost` bytes. Returns false when the value
+    /// is too large for the cache, or when `shouldReplace` (given the live value already there, under the shard's
+    /// lock) refuses: a writer holding an older version must not overwrite a newer one.
+    @discardableResult
+    public func set(
+        _ key: String,
+        _ value: Value,
+        cost: Int,
+        retainUntil: Double,
+        now: Double,
+        replacing shouldReplace: @Sendable (Value) -> Bool = { _ in true }
+    ) -> Bool {
+        shard(for: key).state.withLock {
+            $0.write(key, value: value, cost: cost, retainUntil: retainUntil, now: now, replacing: shouldReplace)
+        }
+    }
+
+    /// Whether `key` holds a retained entry, without counting a read.
+    public func contains(_ key: String, now: Double) -> Bool {
+        shard(for: key).state.withLock { $0.contains(key, now: now) }
+    }
+
+    @discardableResult
+    public func remove(_ key: String) -> Bool {
+        shard(for: key).state.withLock { $0.remove(key) }
+    }
+
+    /// Removes every entry whose key satisfies `predicate` (a prefix invalidation); returns how many.
+    @discardableResult
+    public func removeAll(where predicate: @Sendable (String) -> Bool) -> Int {
+        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.removeAll(where: predicate) } }
+    }
+
+    public func removeAll() {
+        for shard in shards { shard.state.withLock { $0.removeAll() } }
+    }
+
+    /// Frees entries past their retention, at most `budgetPerShard` examined per shard lock.
+    @discardableResult
+    public func reclaimExpired(now: Double, budgetPerShard: Int = 256) -> Int {
+        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.reclaimExpired(now: now, budget: budgetPerShard) } }
+    }
+
+    /// Entries, bytes, evictions and expirations now, summed over the shards.
+    public var statistics: L1Statistics {
+        var statistics = L1Statistics()
+        for shard in shards {
+            shard.state.withLock { state in
+                statistics.entries += state.count
+                statistics.bytes += state.bytes
+                statistics.evictions += state.evictions
+                statistics.expirations += state.expirations
+            }
+        }
+        return statistics
+    }
+}
+
+/// The size and churn of an ``L1Cache``.
+public struct L1Statistics: Sendable, Equatable {
+    public var entries = 0
+    public var bytes = 0
+    /// Entries dropped to make room.
+    public var evictions = 0
+    /// Entries dropped because their time was up.
+    public var expirations = 0
+
+    public init() {}
+}

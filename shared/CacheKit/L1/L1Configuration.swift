@@ -1,0 +1,21 @@
+/// Bounds and shape of an ``L1Cache``.
+public struct L1Configuration: Sendable, Equatable {
+    /// The most entries the cache holds, over all shards.
+    public var maximumEntries: Int
+    /// The most bytes of values (as the caller costs them) the cache holds, over all shards.
+    public var maximumBytes: Int
+    /// Independent shards, each behind its own lock, so that readers of different keys never wait for each other.
+    /// A power of two; capacity is divided evenly between them.
+    public var shards: Int
+    /// The share of each shard's capacity given to the small probationary queue (S3-FIFO's `S`, 10% in the paper).
+    public var smallQueueShare: Double
+
+    public init(maximumEntries: Int = 100_000, maximumBytes: Int = 256 << 20, shards: Int = 16, smallQueueShare: Double = 0.1) {
+        precondition(maximumEntries > 0 && maximumBytes > 0, "an L1 needs room for at least one entry")
+        precondition(shards > 0 && shards & (shards - 1) == 0, "shards must be a power of two")
+        self.maximumEntries = maximumEntries
+        self.maximumBytes = maximumBytes
+        self.shards = shards
+        self.smallQueueShare = smallQueueShare
+    }
+}

@@ -1,0 +1,249 @@
+import DequeModule
+
+/// One shard of an ``L1Cache``: S3-FIFO (Yang et al., SOSP 2023) over entries bounded by count and by bytes.
+///
+/// New keys enter a small FIFO `S`; when `S` is over its share, its oldest entry moves to the main FIFO `M` if it was
+/// read since it came in, and is otherwise dropped, its key remembered in a ghost FIFO `G`. A key found in `G` goes
+/// straight to `M`. `M` is a FIFO with reinsertion: an entry read since its last pass gets another round with its
+/// frequency lowered, the others are evicted. One-hit wonders and scans therefore never reach `M`, which is what
+/// makes S3-FIFO beat LRU on skewed and scan-polluted traces, while a hit only bumps a small counter (no list moves).
+///
+/// Removed entries leave tickets in the queues; a ticket whose stamp no longer matches its entry is skipped.
+struct L1Shard<Value: Sendable>: Sendable {
+    struct Slot {
+        var value: Value
+        var cost: Int
+        /// After this time (seconds since 1970) the entry is unusable and may be reclaimed.
+        var retainUntil: Double
+        var frequency: UInt8
+        var inMain: Bool
+        var stamp: UInt64
+    }
+
+    struct Ticket {
+        var key: String
+        var stamp: UInt64
+    }
+
+    let maximumEntries: Int
+    let maximumBytes: Int
+    let smallShare: Double
+
+    private(set) var slots: [String: Slot] = [:]
+    private var small = Deque<Ticket>()
+    private var main = Deque<Ticket>()
+    private var ghost = Deque<Int>()
+    private var ghostSet = Set<Int>()
+    private var smallBytes = 0
+    private var smallCount = 0
+    private(set) var bytes = 0
+    private var nextStamp: UInt64 = 0
+    private(set) var evictions = 0
+    private(set) var expirations = 0
+
+    init(maximumEntries: Int, maximumBytes: Int, smallShare: Double) {
+        self.maximumEntries = max(1, maximumEntries)
+        self.maximumBytes = max(1, maximumBytes)
+        self.smallShare = smallShare
+    }
+
+    var count: Int { slots.count }
+
+    /// Reads a usable entry, counting the read for the eviction policy. `inspect` may change the stored value
+    /// (e.g. remember that its tags were checked) and answers whether it is still valid; an invalid entry is removed.
+    mutating func read(_ key: String, now: Double, inspect: (inout Value) -> Bool) -> Value? {
+        guard let index = slots.index(forKey: key) else { return nil }
+        if slots.values[index].retainUntil <= now {
+            expirations += 1
+            drop(at: index)
+            return nil
+        }
+        guard inspect(&slots.values[index].value) else {
+            drop(at: index)
+            return nil
+        }
+        if slots.values[index].frequency < 3 { slots.values[index].frequency += 1 }
+        return slots.values[index].value
+    }
+
+    /// Whether `key` holds an entry right now, without counting a read.
+    func contains(_ key: String, now: Double) -> Bool {
+        guard let slot = slots[key] else { return false }
+        return slot.retainUntil > now
+    }
+
+    /// Stores `value`, evicting as needed. Returns false when the value alone is larger than the shard allows, or
+    /// when `shouldReplace` refuses to replace the live value already there.
+    @discardableResult
+    mutating func write(
+        _ key: String,
+        value: Value,
+        cost: Int,
+        retainUntil: Double,
+        now: Double,
+        replacing shouldReplace: (Value) -> Bool = { _ in true }
+    ) -> Bool {
+        if let existing = slots[key], existing.retainUntil > now, !shouldReplace(existing.value) { return false }
+        guard cost <= maximumBytes / 2 else {
+            remove(key)
+            return false
+        }
+        if let index = slots.index(forKey: key) {
+            let old = slots.values[index].cost
+            slots.values[index].value = value
+            slots.values[index].cost = cost
+            slots.values[index].retainUntil = retainUntil
+            bytes += cost - old
+            if !slots.values[index].inMain { smallBytes += cost - old }
+        } else {
+            nextStamp &+= 1
+            let hash = key.hashValue
+            let toMain = ghostSet.remove(hash) != nil
+            slots[key] = Slot(value: value, cost: cost, retainUntil: retainUntil, frequency: 0, inMain: toMain, stamp: nextStamp)
+            let ticket = Ticket(key: key, stamp: nextStamp)
+            if toMain {
+                main.append(ticket)
+            } else {
+                small.append(ticket)
+                smallBytes += cost
+                smallCount += 1
+            }
+            bytes += cost
+        }
+        while slots.count > maximumEntries || bytes > maximumBytes {
+            guard evictOne(now: now) else { break }
+        }
+        compactIfSparse()
+        return true
+    }
+
+    @discardableResult
+    mutating func remove(_ key: String) -> Bool {
+        guard let index = slots.index(forKey: key) else { return false }
+        drop(at: index)
+        return true
+    }
+
+    /// Removes every entry whose key satisfies `predicate`; returns how many.
+    mutating func removeAll(where predicate: (String) -> Bool) -> Int {
+        let doomed = slots.keys.filter(predicate)
+        for key in doomed { remove(key) }
+        return doomed.count
+    }
+
+    mutating func removeAll() {
+        slots.removeAll()
+        small.removeAll()
+        main.removeAll()
+        ghost.removeAll()
+        ghostSet.removeAll()
+        smallBytes = 0
+        smallCount = 0
+        bytes = 0
+    }
+
+    /// Reclaims up to `budget` entries past their retention, oldest tickets first; a bounded step, so a caller
+    /// sweeping shard by shard never holds a lock for long.
+    mutating func reclaimExpired(now: Double, budget: Int) -> Int {
+        var reclaimed = 0
+        var examined = 0
+        for queue in 0..<2 {
+            let tickets = queue == 0 ? Array(small.prefix(budget)) : Array(main.prefix(budget))
+            for ticket in tickets {
+                examined += 1
+                if examined > budget { return reclaimed }
+                if let slot = slots[ticket.key], slot.stamp == ticket.stamp, slot.retainUntil <= now {
+                    remove(ticket.key)
+                    expirations += 1
+                    reclaimed += 1
+                }
+            }
+        }
+        return reclaimed
+    }
+
+    // MARK: Eviction
+
+    private mutating func evictOne(now: Double) -> Bool {
+        let smallLimitBytes = Int(Double(maximumBytes) * smallShare)
+        let smallLimitCount = max(1, Int(Double(maximumEntries) * smallShare))
+        if !small.isEmpty, smallBytes >= smallLimitBytes || smallCount >= smallLimitCount || main.isEmpty {
+            if evictFromSmall(now: now) { return true }
+        }
+        if evictFromMain(now: now) { return true }
+        return evictFromSmall(now: now)
+    }
+
+    /// Pops `S` until one entry leaves the cache (dropped to the ghost) or moves to `M`. Returns whether an entry
+    /// left the cache.
+    private mutating func evictFromSmall(now: Double) -> Bool {
+        while let ticket = small.popFirst() {
+            guard let index = slots.index(forKey: ticket.key), slots.values[index].stamp == ticket.stamp,
+                !slots.values[index].inMain
+            else { continue }
+            let slot = slots.values[index]
+            smallBytes -= slot.cost
+            smallCount -= 1
+            if slot.frequency > 0, slot.retainUntil > now {
+                slots.values[index].inMain = true
+                slots.values[index].frequency = 0
+                main.append(ticket)
+                continue
+            }
+            slots.remove(at: index)
+            bytes -= slot.cost
+            if slot.retainUntil > now {
+                evictions += 1
+                remember(ghost: ticket.key.hashValue)
+            } else {
+                expirations += 1
+            }
+            return true
+        }
+        return false
+    }
+
+    private mutating func evictFromMain(now: Double) -> Bool {
+        while let ticket = main.popFirst() {
+            guard let index = slots.index(forKey: ticket.key), slots.values[index].stamp == ticket.stamp,
+                slots.values[index].inMain
+            else { continue }
+            let slot = slots.values[index]
+            if slot.frequency > 0, slot.retainUntil > now {
+                slots.values[index].frequency -= 1
+                main.append(ticket)
+                continue
+            }
+            slots.remove(at: index)
+            bytes -= slot.cost
+            if slot.retainUntil > now { evictions += 1 } else { expirations += 1 }
+            return true
+        }
+        return false
+    }
+
+    private mutating func remember(ghost hash: Int) {
+        guard ghostSet.insert(hash).inserted else { return }
+        ghost.append(hash)
+        while ghost.count > maximumEntries, let oldest = ghost.popFirst() {
+            ghostSet.remove(oldest)
+        }
+    }
+
+    private mutating func drop(at index: Dictionary<String, Slot>.Index) {
+        let slot = slots.values[index]
+        if !slot.inMain {
+            smallBytes -= slot.cost
+            smallCount -= 1
+        }
+        bytes -= slot.cost
+        slots.remove(at: index)
+    }
+
+    /// Rebuilds the queues when removals left more dead tickets than live entries, so they stay O(entries).
+    private mutating func compactIfSparse() {
+        guard small.count + main.count > 2 * slots.count + 64 else { return }
+        small = Deque(small.filter { ticket in slots[ticket.key].map { $0.stamp == ticket.stamp && !$0.inMain } ?? false })
+        main = Deque(main.filter { ticket in slots[ticket.key].map { $0.stamp == ticket.stamp && $0.inMain } ?? false })
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import WedSyncRedis
+
+/// The shared tier: entries in Redis (a single server or a Cluster, through ``RedisKeyRouting``), and the
+/// versions of tags and keys that make invalidation O(1) and safe against racing writers.
+///
+/// Keys, for an entry at address `ns/key` (the hash tag keeps all three in one slot):
+/// - `wsc:{ns/key}:m` the metadata record, `wsc:{ns/key}:d` the data, both expiring when the entry may no longer
+///   be served;
+/// - `wsc:{ns/key}:x` the key's version: raised by every write and invalidation of the key. A loader's write is
+///   conditional on the version it saw before loading, so a value loaded before an invalidation can never land
+///   after it;
+/// - `wsc:t:<tag>` a tag's version, raised by invalidating the tag.
+public final class RedisL2Store: Sendable {
+    public let redis: any RedisKeyRouting
+    public let codec: L2Codec
+    /// How long a key's version outlives its last change (longer than any entry's retention).
+    public let keyVersionRetention: Duration
+    /// How long a tag's version outlives its last change (longer than any entry's retention).
+    public let tagVersionRetention: Duration
+    /// The pub/sub channel of the invalidation backplane.
+    public static let channel = "wsc:invalidations"
+
+    public init(
+        redis: any RedisKeyRouting,
+        codec: L2Codec = .init(),
+        keyVersionRetention: Duration = .seconds(8 * 86_400),
+        tagVersionRetention: Duration = .seconds(30 * 86_400)
+    ) {
+        self.redis = redis
+        self.codec = codec
+        self.keyVersionRetention = keyVersionRetention
+        self.tagVersionRetention = tagVersionRetention
+    }
+
+    static func metadataKey(_ address: String) -> String { "wsc:{\(address)}:m" }
+    static func dataKey(_ address: String) -> String { "wsc:{\(address)}:d" }
+    static func versionKey(_ address: String) -> String { "wsc:{\(address)}:x" }
+    static func tagKey(_ tag: String) -> String { "wsc:t:\(tag)" }
+
+    /// What L2 holds for an address: the entry (if any, and readable) and the key's version now.
+    public struct Record: Sendable {
+        public var entry: CacheEntry?
+        public var keyVersion: UInt64
+    }
+
+    /// Reads an entry and its key's version in one round trip.
+    public func read(_ address: String) async throws -> Record {
+        let reply = try await redis.send(
+            ["MGET", RedisArgument(Self.metadataKey(address)), RedisArgument(Self.dataKey(address)), RedisArgument(Self.versionKey(address))],
+            routingKey: Self.metadataKey(address)
+        )
+        guard let values = reply.array, values.count == 3 else {
+            throw RedisError(.unexpectedReply, "MGET did not answer three values")
+        }
+        let keyVersion = UInt64(values[2].int ?? 0)
+        guard let metadata = values[0].bytes, let data = values[1].bytes else {
+            return Record(entry: nil, keyVersion: keyVersion)
+        }
+        return Record(entry: try codec.decode(metadata: metadata, data: data, address: address, version: keyVersion), keyVersion: keyVersion)
+    }
+
+    private static let writeScript = RedisScript(
+        """
+        local version = tonumber(redis.call('GET', KEYS[3]) or '0')
+        if ARGV[4] == 'set' then
+          version = redis.call('INCR', KEYS[3])
+        elseif tonumber(ARGV[4]) ~= version then
+          return -1
+        end
+        redis.call('PEXPIRE', KEYS[3], ARGV[5])
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+        redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+        return version
+        """
+    )
+
+    /// Writes an entry. With `expectedKeyVersion` (a loader's write) it lands only if the key's version is still
+    /// the one seen before loading; without (an explicit set) it raises the version. Returns the version written,
+    /// `nil` when the condition failed.
+    public func write(_ entry: CacheEntry, at address: String, expectedKeyVersion: UInt64?, now: Double) async throws -> UInt64? {
+        let records = try codec.encode(entry, address: address)
+        let retainMilliseconds = max(1, Int(((entry.retainUntil - now) * 1000).rounded(.up)))
+        let reply = try await redis.evaluate(
+            Self.writeScript,
+            keys: [Self.metadataKey(address), Self.dataKey(address), Self.versionKey(address)],
+            arguments: [
+                RedisArgument(records.metadata), RedisArgument(records.data), RedisArgument(retainMilliseconds),
+                RedisArgument(expectedKeyVersion.map { String($0) } ?? "set"),
+                RedisArgument(Self.milliseconds(keyVersionRetention)),
+            ]
+        )
+        guard let version = reply.int else { throw RedisError(.unexpectedReply, "the write script did not answer a version") }
+        return version < 0 ? nil : UInt64(version)
+    }
+
+    private static let invalidateKeyScript = RedisScript(
+        """
+        local version = redis.call('INCR', KEYS[3])
+        redis.call('PEXPIRE', KEYS[3], ARGV[1])
+        redis.call('DEL', KEYS[1], KEYS[2])
+        return version
+        """
+    )
+
+    /// Deletes the entries at `addresses` and raises their versions, so writes loaded before now are refused.
+    public func invalidate(addresses: [String]) async throws {
+        try await forEachConcurrently(addresses) { address in
+            _ = try await self.redis.evaluate(
+                Self.invalidateKeyScript,
+                keys: [Self.metadataKey(address), Self.dataKey(address), Self.versionKey(address)],
+                arguments: [RedisArgument(Self.milliseconds(self.keyVersionRetention))]
+            )
+        }
+    }
+
+    private static let bumpTagScript = RedisScript(
+        """
+        local version = redis.call('INCR', KEYS[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        return version
+        """
+    )
+
+    /// Raises the versions of `tags`: every entry carrying one becomes unreadable at once. Returns the new versions.
+    public func bump(tags: [String]) async throws -> [String: UInt64] {
+        try await mapConcurrently(tags) { tag in
+            let reply = try await self.redis.evaluate(
+                Self.bumpTagScript,
+                keys: [Self.tagKey(tag)],
+                arguments: [RedisArgument(Self.milliseconds(self.tagVersionRetention))]
+            )
+            guard let version = reply.int else { throw RedisError(.unexpectedReply, "INCR did not answer an integer") }
+            return UInt64(version)
+        }
+    }
+
+    /// The current versions of `tags` (0 for a tag never invalidated).
+    public func versions(of tags: [String]) async throws -> [String: UInt64] {
+        try await mapConcurrently(tags) { tag in
+            UInt64(try await self.redis.send(["GET", RedisArgument(Self.tagKey(tag))], routingKey: Self.tagKey(tag)).int ?? 0)
+        }
+    }
+
+    /// Deletes every entry whose address starts with `prefix` (raising each one's version); returns how many.
+    public func invalidate(prefix: String) async throws -> Int {
+        let pattern = "wsc:{\(Self.escapeGlob(prefix))*}:m"
+        let keys = try await redis.scanKeys(matching: pattern, count: 1000)
+        let addresses = keys.compactMap { key -> String? in
+            guard key.hasPrefix("wsc:{"), key.hasSuffix("}:m") else { return nil }
+            return String(key.dropFirst(5).dropLast(3))
+        }
+        try await invalidate(addresses: addresses)
+        return addresses.count
+    }
+
+    /// Sends a backplane message to every process.
+    public func publish(_ message: [UInt8]) async throws {
+        _ = try await redis.publish(message, to: Self.channel)
+    }
+
+    public func ping() async throws {
+        try await redis.ping()
+    }
+
+    // MARK: Helpers
+
+    static func escapeGlob(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if "*?[]\\".contains(character) { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration / .milliseconds(1))
+    }
+
+    private func forEachConcurrently(_ items: [String], _ body: @escaping @Sendable (String) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for item in items {
+                if running >= 16 {
+                    try await group.next()
+                    running -= 1
+                }
+                group.addTask { try await body(item) }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func mapConcurrently(_ items: [String], _ body: @escaping @Sendable (String) async throws -> UInt64) async throws -> [String: UInt64] {
+        guard items.count > 1 else {
+            guard let item = items.first else { return [:] }
+            return [item: try await body(item)]
+        }
+        return try await withThrowingTaskGroup(of: (String, UInt64).self) { group in
+            for item in Set(items) { group.addTask { (item, try await body(item)) } }
+            var results: [String: UInt64] = [:]
+            for try await (item, value) in group { results[item] = value }
+            return results
+        }
+    }
+}
+
+extension RedisL2Store {
+    /// The key's version alone (for a refresh that did not read the entry first).
+    public func keyVersion(of address: String) async throws -> UInt64 {
+        UInt64(try await redis.send(["GET", RedisArgument(Self.versionKey(address))], routingKey: Self.versionKey(address)).int ?? 0)
+    }
+}

@@ -1,0 +1,77 @@
+import Logging
+import Synchronization
+import ServiceLifecycle
+import WedSyncRedis
+
+extension MultiTierCache {
+    /// Runs the backplane, the background refreshes and the expiry sweep until graceful shutdown.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            if let subscriber {
+                group.addTask { try await subscriber.run() }
+                group.addTask { await self.listen(to: subscriber.events) }
+            }
+            group.addTask { await self.runBackgroundWork() }
+            group.addTask { await self.sweepExpired() }
+        }
+    }
+
+    private func listen(to events: AsyncStream<RedisSubscriberEvent>) async {
+        for await event in events {
+            switch event {
+            case .subscribed:
+                // Whatever was published while we were away is lost: forget every L1 entry and tag version.
+                await replayPending()
+                clearLocalState()
+                backplaneLive.store(true, ordering: .releasing)
+                logger.info("cache backplane live")
+            case .disconnected(let reason):
+                backplaneLive.store(false, ordering: .releasing)
+                clearLocalState()
+                logger.warning("cache backplane down: L1 cleared, new entries kept briefly", metadata: ["cache.reason": "\(reason)"])
+            case .message(_, _, let payload):
+                guard let message = BackplaneMessage.decode(payload) else {
+                    logger.warning("cache backplane: a message that is not ours was ignored")
+                    continue
+                }
+                guard message.origin != origin else { continue }
+                apply(addresses: message.addresses, tags: message.tags, bumping: [], prefixes: message.prefixes)
+            }
+        }
+    }
+
+    private func clearLocalState() {
+        coordination.withLock { state in
+            state.generation += 1
+            l1.removeAll()
+            tagVersions.removeAll()
+        }
+    }
+
+    /// Background refreshes, at most ``Configuration/backgroundConcurrency`` at once.
+    private func runBackgroundWork() async {
+        let limit = max(1, configuration.backgroundConcurrency)
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
+                for await job in self.background {
+                    if running >= limit {
+                        await group.next()
+                        running -= 1
+                    }
+                    group.addTask { await job() }
+                    running += 1
+                }
+            }
+        }
+    }
+
+    private func sweepExpired() async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                self.l1.reclaimExpired(now: self.now)
+            }
+        }
+    }
+}
