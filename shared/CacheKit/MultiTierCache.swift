@@ -1,3 +1,4 @@
+import DequeModule
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -45,14 +46,41 @@ public final class MultiTierCache: Service, Sendable {
     struct Flight: Sendable {
         let id: UInt64
         let generation: UInt64
+        /// The key's version the load started from: a caller arriving after the key changed must not join it.
+        let keyVersion: UInt64
         let task: Task<LoadOutcome, Never>
     }
 
+    /// What decides whether a value read earlier may still be stored now. Held under one lock with every commit
+    /// into L1, so a commit either lands before an invalidation (which then removes it) or is refused after it.
     struct Coordination {
-        /// Rises on every invalidation; a commit whose read began at an older generation is refused.
+        /// Rises on every invalidation by tag or prefix and every clear: a load that began before does not commit
+        /// (its tags were unknown until it returned, so its data may predate the invalidation).
         var generation: UInt64 = 1
+        /// Rises on prefix invalidations and clears: a promotion from L2 read before does not land.
+        var clearGeneration: UInt64 = 1
+        /// Per address, the lowest key version that may still be stored (raised by invalidations and sets, here or
+        /// in another process). Bounded: the oldest floors are forgotten, long after any read that could race them.
+        var floors: [String: UInt64] = [:]
+        var floorOrder = Deque<String>()
         var flights: [String: Flight] = [:]
         var nextFlight: UInt64 = 0
+
+        static let floorLimit = 100_000
+
+        func floor(of address: String) -> UInt64 { floors[address] ?? 0 }
+
+        mutating func raiseFloor(of address: String, to version: UInt64) {
+            if let known = floors[address] {
+                if version > known { floors[address] = version }
+                return
+            }
+            floors[address] = version
+            floorOrder.append(address)
+            while floorOrder.count > Self.floorLimit, let oldest = floorOrder.popFirst() {
+                floors.removeValue(forKey: oldest)
+            }
+        }
     }
 
     let coordination = Mutex(Coordination())
@@ -127,7 +155,7 @@ public final class MultiTierCache: Service, Sendable {
             }
         }
 
-        let generation = coordination.withLock { $0.generation }
+        let clearGeneration = coordination.withLock { $0.clearGeneration }
         var keyVersion: UInt64?
         if let l2, isL2Usable(now: now) {
             CacheNamespace.count(namespace.l2Lookups)
@@ -139,12 +167,12 @@ public final class MultiTierCache: Service, Sendable {
                 keyVersion = record.keyVersion
                 if let entry = record.entry, entry.retainUntil > now, await isCurrent(entry) {
                     if entry.isFresh(at: now) {
-                        promote(entry, to: address, namespace: namespace, generation: generation)
+                        promote(entry, to: address, namespace: namespace, clearGeneration: clearGeneration)
                         CacheNamespace.count(namespace.l2Hits)
                         return CacheLookup(entry: entry, tier: .l2, state: .fresh)
                     }
                     if let loader, entry.isServableStale(at: now) {
-                        promote(entry, to: address, namespace: namespace, generation: generation)
+                        promote(entry, to: address, namespace: namespace, clearGeneration: clearGeneration)
                         CacheNamespace.count(namespace.staleServed)
                         refreshInBackground(address, namespace: namespace, loader: loader)
                         return CacheLookup(entry: entry, tier: .l2, state: .stale)
@@ -235,9 +263,10 @@ public final class MultiTierCache: Service, Sendable {
                 if let version = try await l2.write(entry, at: address.string, expectedKeyVersion: nil, now: now) {
                     entry.version = version
                     tiers.append(.l2)
+                    // Other processes drop older copies; this version stays.
+                    try? await l2.publish(BackplaneMessage(origin: origin, keys: [address.string: version], tags: [:], prefixes: []).encoded())
                 }
                 markL2Healthy()
-                try? await l2.publish(BackplaneMessage(origin: origin, addresses: [address.string], tags: [:], prefixes: []).encoded())
             } catch {
                 markL2Failed(error)
             }
@@ -245,11 +274,11 @@ public final class MultiTierCache: Service, Sendable {
         CacheNamespace.count(namespace.writes)
         guard namespace.policy.useL1 else { return tiers }
         let stored = coordination.withLock { state -> Bool in
-            // A load of this key already running read older data: it must not land after this write.
-            if state.flights.removeValue(forKey: address.string) != nil { state.generation += 1 }
             if !tiers.contains(.l2) {
-                entry.version = (l1.get(address.string, now: now)?.version ?? 0) + 1
+                entry.version = max(state.floor(of: address.string), l1.get(address.string, now: now)?.version ?? 0) + 1
             }
+            // Loads and promotions of this key that read older data must not land after this write.
+            state.raiseFloor(of: address.string, to: entry.version)
             return storeInL1(entry, at: address)
         }
         if stored { tiers.insert(.l1, at: 0) }
@@ -287,11 +316,13 @@ public final class MultiTierCache: Service, Sendable {
         }
     }
 
-    /// Copies an entry read from L2 into L1, unless an invalidation ran since the read began.
-    func promote(_ entry: CacheEntry, to address: CacheAddress, namespace: CacheNamespace, generation: UInt64) {
+    /// Copies an entry read from L2 into L1, unless the key changed since (its floor rose past the entry's
+    /// version) or a prefix invalidation or clear ran. A tag invalidation needs no check here: the entry keeps
+    /// the tag versions it was read with, and the next L1 read finds them outdated.
+    func promote(_ entry: CacheEntry, to address: CacheAddress, namespace: CacheNamespace, clearGeneration: UInt64) {
         guard namespace.policy.useL1 else { return }
         coordination.withLock { state in
-            guard state.generation == generation else { return }
+            guard state.clearGeneration == clearGeneration, entry.version >= state.floor(of: address.string) else { return }
             _ = storeInL1(entry, at: address)
         }
     }

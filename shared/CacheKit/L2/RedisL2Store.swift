@@ -104,13 +104,17 @@ public final class RedisL2Store: Sendable {
     )
 
     /// Deletes the entries at `addresses` and raises their versions, so writes loaded before now are refused.
-    public func invalidate(addresses: [String]) async throws {
-        try await forEachConcurrently(addresses) { address in
-            _ = try await self.redis.evaluate(
+    /// Returns each address's new version.
+    @discardableResult
+    public func invalidate(addresses: [String]) async throws -> [String: UInt64] {
+        try await mapConcurrently(addresses) { address in
+            let reply = try await self.redis.evaluate(
                 Self.invalidateKeyScript,
                 keys: [Self.metadataKey(address), Self.dataKey(address), Self.versionKey(address)],
                 arguments: [RedisArgument(Self.milliseconds(self.keyVersionRetention))]
             )
+            guard let version = reply.int else { throw RedisError(.unexpectedReply, "the invalidation script did not answer a version") }
+            return UInt64(version)
         }
     }
 
@@ -178,30 +182,29 @@ public final class RedisL2Store: Sendable {
         Int(duration / .milliseconds(1))
     }
 
-    private func forEachConcurrently(_ items: [String], _ body: @escaping @Sendable (String) async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var running = 0
-            for item in items {
-                if running >= 16 {
-                    try await group.next()
-                    running -= 1
-                }
-                group.addTask { try await body(item) }
-                running += 1
-            }
-            try await group.waitForAll()
-        }
-    }
-
+    /// Runs `body` for each distinct item, at most 16 at a time, and collects the results.
     private func mapConcurrently(_ items: [String], _ body: @escaping @Sendable (String) async throws -> UInt64) async throws -> [String: UInt64] {
-        guard items.count > 1 else {
-            guard let item = items.first else { return [:] }
+        let distinct = Array(Set(items))
+        guard distinct.count > 1 else {
+            guard let item = distinct.first else { return [:] }
             return [item: try await body(item)]
         }
         return try await withThrowingTaskGroup(of: (String, UInt64).self) { group in
-            for item in Set(items) { group.addTask { (item, try await body(item)) } }
             var results: [String: UInt64] = [:]
-            for try await (item, value) in group { results[item] = value }
+            var next = 0
+            while next < min(16, distinct.count) {
+                let item = distinct[next]
+                group.addTask { (item, try await body(item)) }
+                next += 1
+            }
+            while let (item, value) = try await group.next() {
+                results[item] = value
+                if next < distinct.count {
+                    let item = distinct[next]
+                    group.addTask { (item, try await body(item)) }
+                    next += 1
+                }
+            }
             return results
         }
     }

@@ -11,14 +11,18 @@ extension MultiTierCache {
         keyVersion: UInt64?
     ) -> Flight {
         coordination.withLock { state in
-            if let flight = state.flights[address.string], flight.generation == state.generation { return flight }
+            if let flight = state.flights[address.string], flight.generation == state.generation,
+                flight.keyVersion >= state.floor(of: address.string)
+            {
+                return flight
+            }
             state.nextFlight += 1
             let id = state.nextFlight
             let generation = state.generation
             let task = Task {
                 await self.load(address, namespace: namespace, loader: loader, keyVersion: keyVersion, generation: generation, flight: id)
             }
-            let flight = Flight(id: id, generation: generation, task: task)
+            let flight = Flight(id: id, generation: generation, keyVersion: keyVersion ?? 0, task: task)
             state.flights[address.string] = flight
             return flight
         }
@@ -27,7 +31,9 @@ extension MultiTierCache {
     /// Starts a refresh of `address` in the background unless one is running.
     func refreshInBackground(_ address: CacheAddress, namespace: CacheNamespace, loader: @escaping CacheLoader) {
         let running = coordination.withLock { state in
-            state.flights[address.string].map { $0.generation == state.generation } ?? false
+            state.flights[address.string].map {
+                $0.generation == state.generation && $0.keyVersion >= state.floor(of: address.string)
+            } ?? false
         }
         guard !running else { return }
         backgroundContinuation.yield { [self] in
@@ -76,7 +82,7 @@ extension MultiTierCache {
         await learnVersions(of: entry.tags)
         let committed = coordination.withLock { state -> CacheEntry? in
             if state.flights[address.string]?.id == flight { state.flights.removeValue(forKey: address.string) }
-            guard state.generation == generation else { return nil }
+            guard state.generation == generation, entry.version >= state.floor(of: address.string) else { return nil }
             var snapshot = entry
             var versions: [UInt64] = []
             for tag in entry.tags {

@@ -5,8 +5,9 @@ import WedSyncModels
 struct BackplaneMessage: Codable, Sendable, Equatable {
     /// The sending process, which ignores its own messages.
     var origin: String
-    /// Addresses whose L1 copies must go (invalidated, or rewritten by an explicit set).
-    var addresses: [String]
+    /// Addresses and their key versions after the change (an invalidation or an explicit set): L1 copies older
+    /// than that must go, and nothing older may be stored again.
+    var keys: [String: UInt64]
     /// Tags and their new versions.
     var tags: [String: UInt64]
     /// Address prefixes whose L1 copies must go.

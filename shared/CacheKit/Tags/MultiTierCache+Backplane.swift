@@ -35,7 +35,7 @@ extension MultiTierCache {
                     continue
                 }
                 guard message.origin != origin else { continue }
-                apply(addresses: message.addresses, tags: message.tags, bumping: [], prefixes: message.prefixes)
+                apply(keys: message.keys, tags: message.tags, prefixes: message.prefixes)
             }
         }
     }
@@ -43,6 +43,7 @@ extension MultiTierCache {
     private func clearLocalState() {
         coordination.withLock { state in
             state.generation += 1
+            state.clearGeneration += 1
             l1.removeAll()
             tagVersions.removeAll()
         }

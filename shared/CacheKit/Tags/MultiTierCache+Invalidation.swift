@@ -23,20 +23,26 @@ extension MultiTierCache {
         let invalidation = PendingInvalidation(addresses: request.keys, tags: request.tags, prefixes: request.prefixes)
         let now = self.now
         var byPrefix = 0
-        var versions: [String: UInt64]?
+        var versions: L2Versions?
         if let l2, isL2Usable(now: now) {
             do {
-                (versions, byPrefix) = try await applyToL2(invalidation, l2: l2)
+                let applied = try await applyToL2(invalidation, l2: l2)
+                versions = applied.versions
+                byPrefix = applied.byPrefix
                 markL2Healthy()
             } catch {
                 markL2Failed(error)
             }
         }
-        apply(addresses: invalidation.addresses, tags: versions, bumping: invalidation.tags, prefixes: invalidation.prefixes)
+        if let versions {
+            apply(keys: versions.keys, tags: versions.tags, prefixes: invalidation.prefixes)
+        } else {
+            applyOffline(invalidation)
+        }
         var propagated = l2 == nil
         if let l2, let versions {
             do {
-                let message = BackplaneMessage(origin: origin, addresses: invalidation.addresses, tags: versions, prefixes: invalidation.prefixes)
+                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: invalidation.prefixes)
                 try await l2.publish(message.encoded())
                 propagated = true
             } catch {
@@ -58,27 +64,47 @@ extension MultiTierCache {
         await invalidate(InvalidationRequest(keys: [address.string]))
     }
 
-    /// The L2 side: delete the addresses and prefixes (raising their key versions), raise the tags' versions.
-    func applyToL2(_ invalidation: PendingInvalidation, l2: RedisL2Store) async throws -> (versions: [String: UInt64], byPrefix: Int) {
-        try await l2.invalidate(addresses: invalidation.addresses)
-        let versions = try await l2.bump(tags: invalidation.tags)
-        var byPrefix = 0
-        for prefix in invalidation.prefixes { byPrefix += try await l2.invalidate(prefix: prefix) }
-        return (versions, byPrefix)
+    /// The new versions of the keys and tags an invalidation changed in L2.
+    struct L2Versions {
+        var keys: [String: UInt64]
+        var tags: [String: UInt64]
     }
 
-    /// The local side, under the coordination lock so that no commit that read before it lands after it. `tags`
-    /// are the versions L2 gave; without them (Redis down) the `bumping` tags are raised locally.
-    func apply(addresses: [String], tags: [String: UInt64]?, bumping: [String], prefixes: [String]) {
+    /// The L2 side: delete the addresses and prefixes (raising their key versions), raise the tags' versions.
+    func applyToL2(_ invalidation: PendingInvalidation, l2: RedisL2Store) async throws -> (versions: L2Versions, byPrefix: Int) {
+        let keys = try await l2.invalidate(addresses: invalidation.addresses)
+        let tags = try await l2.bump(tags: invalidation.tags)
+        var byPrefix = 0
+        for prefix in invalidation.prefixes { byPrefix += try await l2.invalidate(prefix: prefix) }
+        return (L2Versions(keys: keys, tags: tags), byPrefix)
+    }
+
+    /// The local side of a change L2 has made (here or in another process), under the coordination lock so that no
+    /// commit that read before it lands after it: L1 copies of `keys` older than their new versions go, and no
+    /// older version may be stored again; `tags` move to their new versions; `prefixes` are dropped.
+    func apply(keys: [String: UInt64], tags: [String: UInt64], prefixes: [String]) {
+        let now = self.now
+        coordination.withLock { state in
+            if !tags.isEmpty || !prefixes.isEmpty { state.generation += 1 }
+            if !prefixes.isEmpty { state.clearGeneration += 1 }
+            for (address, version) in keys {
+                state.raiseFloor(of: address, to: version)
+                _ = l1.get(address, now: now) { $0.version >= version }
+            }
+            for (tag, version) in tags { tagVersions.merge(tag, version: version) }
+            for prefix in prefixes { l1.removeAll { $0.hasPrefix(prefix) } }
+        }
+    }
+
+    /// The local side of an invalidation Redis could not take: keys and prefixes dropped, tags raised here, and
+    /// every load in flight refused.
+    func applyOffline(_ invalidation: PendingInvalidation) {
         coordination.withLock { state in
             state.generation += 1
-            for address in addresses { l1.remove(address) }
-            if let tags {
-                for (tag, version) in tags { tagVersions.merge(tag, version: version) }
-            } else {
-                for tag in bumping { tagVersions.bump(tag) }
-            }
-            for prefix in prefixes { l1.removeAll { $0.hasPrefix(prefix) } }
+            state.clearGeneration += 1
+            for address in invalidation.addresses { l1.remove(address) }
+            for tag in invalidation.tags { tagVersions.bump(tag) }
+            for prefix in invalidation.prefixes { l1.removeAll { $0.hasPrefix(prefix) } }
         }
     }
 
@@ -104,8 +130,8 @@ extension MultiTierCache {
         for invalidation in queued {
             do {
                 let (versions, _) = try await applyToL2(invalidation, l2: l2)
-                apply(addresses: [], tags: versions, bumping: [], prefixes: [])
-                let message = BackplaneMessage(origin: origin, addresses: invalidation.addresses, tags: versions, prefixes: invalidation.prefixes)
+                apply(keys: versions.keys, tags: versions.tags, prefixes: [])
+                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: invalidation.prefixes)
                 try await l2.publish(message.encoded())
             } catch {
                 failed.append(invalidation)

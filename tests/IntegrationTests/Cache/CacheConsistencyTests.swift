@@ -1,0 +1,138 @@
+import Foundation
+import NIOCore
+import Synchronization
+import Testing
+import WedSyncCacheKit
+import WedSyncModels
+
+/// The data behind the cache in the consistency test: one version number per key, and the history of what each
+/// writer had acknowledged when.
+private final class Model: Sendable {
+    let keys: Int
+    private let versions: Mutex<[Int]>
+    private let acknowledgements: Mutex<[[(at: ContinuousClock.Instant, version: Int)]]>
+    let violations = Mutex<[String]>([])
+
+    init(keys: Int) {
+        self.keys = keys
+        versions = Mutex(Array(repeating: 0, count: keys))
+        acknowledgements = Mutex(Array(repeating: [], count: keys))
+    }
+
+    func current(_ key: Int) -> Int { versions.withLock { $0[key] } }
+
+    func write(_ key: Int) -> Int {
+        versions.withLock { versions in
+            versions[key] += 1
+            return versions[key]
+        }
+    }
+
+    func acknowledge(_ key: Int, version: Int) {
+        let now = ContinuousClock.now
+        acknowledgements.withLock { $0[key].append((now, version)) }
+    }
+
+    /// The newest version of `key` acknowledged at or before `instant`: no read that starts after may see less.
+    func floor(_ key: Int, at instant: ContinuousClock.Instant) -> Int {
+        acknowledgements.withLock { history in
+            history[key].last { $0.at <= instant }?.version ?? 0
+        }
+    }
+
+    func record(_ violation: String) {
+        violations.withLock { $0.append(violation) }
+    }
+}
+
+/// splitmix64: a seeded generator, so a failing run can be replayed from the seed it prints.
+private struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Cache consistency under concurrent readers and writers", .serialized, .timeLimit(.minutes(3)))
+struct CacheConsistencyTests {
+    @Test("No stale read after an acknowledged invalidation (randomized, with a checker); another process within 100 ms")
+    func noStaleReads() async throws {
+        let url = try TestEnvironment.redisURL()
+        let policy = NamespacePolicy(ttl: 60, staleWhileRevalidate: 0, failSafe: 0, eagerRefreshShare: 0)
+        let writerProcess = try RedisBackedCache(url: url, policy: policy)
+        let otherProcess = try RedisBackedCache(url: url, policy: policy)
+        try await writerProcess.ready()
+        try await otherProcess.ready()
+        let namespace = uniqueNamespace("consistency")
+        let model = Model(keys: 8)
+        let seed = UInt64.random(in: 0...UInt64.max)
+        let addresses = try (0..<model.keys).map { try CacheAddress(namespace: namespace, key: "k\($0)") }
+        let tags: @Sendable (Int) -> [String] = { key in ["key:\(namespace):\(key)", "group:\(namespace):\(key % 3)"] }
+
+        func loader(_ key: Int, _ delay: Int) -> CacheLoader {
+            {
+                let version = model.current(key)
+                if delay > 0 { try await Task.sleep(for: .microseconds(delay)) }
+                return CacheLoad(body: ByteBuffer(string: String(version)), contentType: "text/plain", tags: tags(key))
+            }
+        }
+
+        func reader(_ cache: MultiTierCache, index: Int, lag: Duration) async throws {
+            var random = SeededGenerator(state: seed &+ UInt64(index))
+            for _ in 0..<300 {
+                let key = Int.random(in: 0..<model.keys, using: &random)
+                let started = ContinuousClock.now
+                let floor = model.floor(key, at: started - lag)
+                let lookup = try await cache.get(addresses[key], loader: loader(key, Int.random(in: 0...3_000, using: &random)))
+                let seen = lookup.flatMap { Int($0.text) } ?? -1
+                if seen < floor {
+                    model.record("reader \(index) read \(seen) of k\(key) from \(lookup?.tier.rawValue ?? "-") after \(floor) was acknowledged")
+                }
+            }
+        }
+
+        /// Each key has one writer, so a key's writes are ordered as the model's versions are.
+        func writer(_ index: Int, of writers: Int) async throws {
+            var random = SeededGenerator(state: seed &+ 1_000 &+ UInt64(index))
+            let mine = (0..<model.keys).filter { $0 % writers == index }
+            for _ in 0..<120 {
+                let key = mine.randomElement(using: &random)!
+                let version = model.write(key)
+                let cache = writerProcess.cache
+                switch Int.random(in: 0..<5, using: &random) {
+                case 0: await cache.invalidate(InvalidationRequest(keys: [addresses[key].string]))
+                case 1: await cache.invalidate(InvalidationRequest(tags: [tags(key)[0]]))
+                case 2: await cache.invalidate(InvalidationRequest(tags: [tags(key)[1]]))
+                case 3: await cache.invalidate(InvalidationRequest(prefixes: [addresses[key].string]))
+                default:
+                    try await cache.set(addresses[key], body: ByteBuffer(string: String(version)), contentType: "text/plain", tags: tags(key))
+                }
+                model.acknowledge(key, version: version)
+                try await Task.sleep(for: .microseconds(Int.random(in: 0...2_000, using: &random)))
+            }
+        }
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<2 { group.addTask { try await writer(index, of: 2) } }
+            for index in 0..<5 { group.addTask { try await reader(writerProcess.cache, index: index, lag: .zero) } }
+            for index in 5..<8 { group.addTask { try await reader(otherProcess.cache, index: index, lag: .milliseconds(100)) } }
+            try await group.waitForAll()
+        }
+
+        let violations = model.violations.withLock { $0 }
+        #expect(violations.isEmpty, "seed \(seed): \(violations.prefix(5))")
+        // The test means something only if the cache served reads rather than loading every time.
+        let statistics = writerProcess.cache.statistics()
+        let l1 = statistics.tiers.first { $0.tier == "L1" }?.hits ?? 0
+        let other = otherProcess.cache.statistics()
+        let otherHits = (other.tiers.first { $0.tier == "L1" }?.hits ?? 0) + (other.tiers.first { $0.tier == "L2" }?.hits ?? 0)
+        #expect(l1 > 200, "L1 hits \(l1)")
+        #expect(otherHits > 100, "other process hits \(otherHits)")
+        await writerProcess.stop()
+        await otherProcess.stop()
+    }
+}

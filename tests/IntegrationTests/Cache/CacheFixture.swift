@@ -1,0 +1,50 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import WedSyncCacheKit
+import WedSyncConnectionPool
+import WedSyncRedis
+
+/// A ``MultiTierCache`` on a real Redis (L2 and backplane), as one process of a deployment holds it.
+final class RedisBackedCache: Sendable {
+    let cache: MultiTierCache
+    let redis: RedisClient
+    private let runner: Task<Void, any Error>
+
+    init(url: String, policy: NamespacePolicy = NamespacePolicy(ttl: 60), codec: L2Codec = .init(), l2RetryInterval: Duration = .milliseconds(200)) throws {
+        let configuration = try RedisConfiguration(url: url)
+        redis = RedisClient(configuration: configuration, poolConfiguration: .init(minimumConnections: 0, maximumConnections: 8), logger: Logger(label: "test"))
+        cache = MultiTierCache(
+            configuration: .init(defaultPolicy: policy, ttlJitter: 0, l2RetryInterval: l2RetryInterval, outageL1TTL: 1, backplane: configuration),
+            l2: RedisL2Store(redis: redis, codec: codec),
+            logger: Logger(label: "test")
+        )
+        let cache = self.cache
+        runner = Task { try await cache.run() }
+    }
+
+    /// Waits until the backplane is subscribed (so invalidations from others arrive).
+    func ready() async throws {
+        guard await eventually(timeout: .seconds(10), { cache.isBackplaneLive }) else {
+            throw ServiceProcessError(message: "the cache backplane never came up")
+        }
+    }
+
+    func stop() async {
+        runner.cancel()
+        _ = await runner.result
+        await redis.shutdown()
+    }
+
+    deinit { runner.cancel() }
+}
+
+/// A namespace no other test uses.
+func uniqueNamespace(_ prefix: String) -> String {
+    "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+}
+
+extension CacheLookup {
+    var text: String { String(buffer: entry.body) }
+}

@@ -1,0 +1,176 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+import WedSyncCacheKit
+import WedSyncModels
+import WedSyncRedis
+
+@Suite("Multi-tier cache on a real Redis", .serialized, .timeLimit(.minutes(3)))
+struct CacheRedisTests {
+    @Test("A value set in one process is read from L2 by another, then from its L1")
+    func sharedL2() async throws {
+        let url = try TestEnvironment.redisURL()
+        let (a, b) = (try RedisBackedCache(url: url), try RedisBackedCache(url: url))
+        try await a.ready()
+        try await b.ready()
+        let address = try CacheAddress(namespace: uniqueNamespace("shared"), key: "2026-06-13")
+        #expect(try await a.cache.set(address, body: ByteBuffer(string: "schedule"), contentType: "application/json", tags: ["day"]) == [.l1, .l2])
+        let first = try await b.cache.get(address)
+        #expect(first?.tier == .l2)
+        #expect(first?.text == "schedule")
+        #expect(first?.entry.contentType == "application/json")
+        #expect(try await b.cache.get(address)?.tier == .l1)
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("A tag invalidated in one process is unreadable in another within 100 ms, in L1 and L2")
+    func crossProcessTagInvalidation() async throws {
+        let url = try TestEnvironment.redisURL()
+        let (a, b) = (try RedisBackedCache(url: url), try RedisBackedCache(url: url))
+        try await a.ready()
+        try await b.ready()
+        let namespace = uniqueNamespace("tags")
+        var worst = Duration.zero
+        for round in 0..<20 {
+            let address = try CacheAddress(namespace: namespace, key: "k\(round)")
+            try await a.cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain", tags: ["client:\(round)", "org:1"])
+            _ = try await b.cache.get(address)
+            #expect(try await b.cache.get(address)?.tier == .l1, "b holds it in L1 before the invalidation")
+            let result = await a.cache.invalidate(InvalidationRequest(tags: ["client:\(round)"]))
+            #expect(result.propagated)
+            let acknowledged = ContinuousClock.now
+            #expect(try await a.cache.get(address) == nil, "the invalidating process never reads it after the acknowledgement")
+            while try await b.cache.get(address) != nil {
+                try await Task.sleep(for: .milliseconds(1))
+                if ContinuousClock.now - acknowledged > .seconds(2) { break }
+            }
+            worst = max(worst, ContinuousClock.now - acknowledged)
+        }
+        #expect(worst < .milliseconds(100), "worst propagation \(worst)")
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("Invalidation by key and by prefix reaches L2 and the other process")
+    func keysAndPrefixes() async throws {
+        let url = try TestEnvironment.redisURL()
+        let (a, b) = (try RedisBackedCache(url: url), try RedisBackedCache(url: url))
+        try await a.ready()
+        try await b.ready()
+        let namespace = uniqueNamespace("prefix")
+        let june = try (1...5).map { try CacheAddress(namespace: namespace, key: "2026-06-0\($0)") }
+        let july = try CacheAddress(namespace: namespace, key: "2026-07-01")
+        for address in june + [july] {
+            try await a.cache.set(address, body: ByteBuffer(string: address.key), contentType: "text/plain")
+            _ = try await b.cache.get(address)
+        }
+        let result = await a.cache.invalidate(InvalidationRequest(prefixes: ["\(namespace)/2026-06"]))
+        #expect(result.invalidatedByPrefix == 5)
+        #expect(await eventually(timeout: .seconds(1)) { (try? await b.cache.get(june[0])) == nil })
+        for address in june { #expect(try await b.cache.get(address) == nil) }
+        #expect(try await b.cache.get(july)?.text == "2026-07-01")
+        await a.cache.invalidate(InvalidationRequest(keys: [july.string]))
+        #expect(await eventually(timeout: .seconds(1)) { (try? await b.cache.get(july)) == nil })
+        #expect(try await a.redis.send("EXISTS", RedisArgument("wsc:{\(july.string)}:m")).int == 0)
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("1,000 concurrent misses of one key run the loader once, and the value reaches L2")
+    func stampede() async throws {
+        let holder = try RedisBackedCache(url: try TestEnvironment.redisURL())
+        try await holder.ready()
+        let cache = holder.cache
+        let address = try CacheAddress(namespace: uniqueNamespace("stampede"), key: "hot")
+        let calls = Atomic<Int>(0)
+        let loader: CacheLoader = {
+            calls.add(1, ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(200))
+            return CacheLoad(body: ByteBuffer(string: "loaded"))
+        }
+        let values = try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0..<1_000 { group.addTask { try await cache.get(address, loader: loader)?.text } }
+            return try await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(calls.load(ordering: .relaxed) == 1)
+        #expect(values.count == 1_000 && values.allSatisfy { $0 == "loaded" })
+        let other = try RedisBackedCache(url: try TestEnvironment.redisURL())
+        #expect(try await other.cache.get(address)?.tier == .l2)
+        await holder.stop()
+        await other.stop()
+    }
+
+    @Test("With an encryption key, Redis holds no plaintext; large values are stored compressed")
+    func atRest() async throws {
+        let key = SymmetricKey(size: .bits256)
+        let holder = try RedisBackedCache(url: try TestEnvironment.redisURL(), codec: L2Codec(compressionThreshold: 1024, encryptionKey: key))
+        let address = try CacheAddress(namespace: uniqueNamespace("sealed"), key: "guests")
+        let body = String(repeating: #"{"guest":"Ada Lovelace","table":7},"#, count: 300)
+        try await holder.cache.set(address, body: ByteBuffer(string: body), contentType: "application/json")
+        let raw = try await holder.redis.get("wsc:{\(address.string)}:d") ?? []
+        #expect(!raw.isEmpty)
+        #expect(!String(decoding: raw, as: UTF8.self).contains("Lovelace"))
+        #expect(raw.count < body.utf8.count / 4, "deflated before sealing")
+        let reader = try RedisBackedCache(url: try TestEnvironment.redisURL(), codec: L2Codec(encryptionKey: key))
+        #expect(try await reader.cache.get(address)?.text == body)
+        let wrongKey = try RedisBackedCache(url: try TestEnvironment.redisURL(), codec: L2Codec(encryptionKey: SymmetricKey(size: .bits256)))
+        #expect(try await wrongKey.cache.get(address) == nil, "a record that does not open is a miss, never an error")
+        await holder.stop()
+        await reader.stop()
+        await wrongKey.stop()
+    }
+
+    @Test("Redis killed mid-test: reads keep succeeding from L1 and the loader; when it returns, L2 is used again")
+    func redisDown() async throws {
+        let server = try await PrivateRedis.start()
+        let (a, b) = (try RedisBackedCache(url: server.url), try RedisBackedCache(url: server.url))
+        try await a.ready()
+        try await b.ready()
+        let namespace = uniqueNamespace("down")
+        let calls = Atomic<Int>(0)
+        let loader: CacheLoader = {
+            let call = calls.add(1, ordering: .relaxed).newValue
+            return CacheLoad(body: ByteBuffer(string: "v\(call)"), tags: ["org:1"])
+        }
+        let hot = try CacheAddress(namespace: namespace, key: "hot")
+        #expect(try await a.cache.get(hot, loader: loader)?.tier == .loader)
+
+        try await server.stop()
+        var failures = 0
+        for round in 0..<200 {
+            let address = try CacheAddress(namespace: namespace, key: "k\(round % 20)")
+            do {
+                guard try await a.cache.get(address, loader: loader) != nil else {
+                    failures += 1
+                    continue
+                }
+            } catch {
+                failures += 1
+            }
+        }
+        #expect(failures == 0)
+        #expect(await eventually(timeout: .seconds(5)) { !a.cache.isBackplaneLive })
+        #expect(!a.cache.isL2Available)
+        let loadsDuringOutage = calls.load(ordering: .relaxed)
+        #expect(loadsDuringOutage < 200, "L1 kept answering during the outage (\(loadsDuringOutage) loads)")
+        // An invalidation made while Redis is down applies here at once and is replayed when Redis returns.
+        let offline = await a.cache.invalidate(InvalidationRequest(tags: ["org:1"]))
+        #expect(!offline.propagated)
+
+        try await server.start()
+        #expect(await eventually(timeout: .seconds(10)) { a.cache.isBackplaneLive && b.cache.isBackplaneLive })
+        let after = try CacheAddress(namespace: namespace, key: "after")
+        #expect(await eventually(timeout: .seconds(5)) {
+            ((try? await a.cache.set(after, body: ByteBuffer(string: "back"), contentType: "text/plain")) ?? []).contains(.l2)
+        })
+        #expect(try await b.cache.get(after)?.tier == .l2)
+        #expect(a.cache.isL2Available)
+        #expect(try await a.redis.send("GET", RedisArgument("wsc:t:org:1")).int == 1, "the offline invalidation was replayed")
+        await a.stop()
+        await b.stop()
+    }
+}
