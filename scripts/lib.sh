@@ -98,6 +98,72 @@ ws_stop_redis() {
     rm -f "$dir/redis.pid"
 }
 
+# ws_free_cluster_port — a free port below 55536 whose cluster bus port (+10000) is free too.
+ws_free_cluster_port() {
+    python3 -c '
+import random, socket
+def free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while True:
+    port = random.randint(20000, 45000)
+    if free(port) and free(port + 10000):
+        print(port)
+        break
+'
+}
+
+# ws_start_redis_cluster DIR — starts a 3-primary Redis Cluster (no replicas) on free ports with its files in
+# DIR/<port>, creates it, and waits for cluster_state:ok. Prints the ports, space-separated.
+ws_start_redis_cluster() {
+    local dir="$1" ports=() port i
+    mkdir -p "$dir"
+    for i in 1 2 3; do
+        port="$(ws_free_cluster_port)"
+        mkdir -p "$dir/$port"
+        ws_detached redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --pidfile "$dir/$port/redis.pid" \
+            --logfile "$dir/$port/redis.log" --dir "$dir/$port" --save "" --appendonly no \
+            --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" --cluster-node-timeout 2000 >/dev/null
+        ports+=("$port")
+    done
+    for port in "${ports[@]}"; do
+        for i in $(seq 1 100); do
+            [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ] && break
+            sleep 0.05
+        done
+    done
+    redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 \
+        || { cat "$dir/create.log" >&2; return 1; }
+    for i in $(seq 1 200); do
+        local ok=0
+        for port in "${ports[@]}"; do
+            redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && ok=$((ok + 1))
+        done
+        if [ "$ok" -eq 3 ]; then
+            echo "${ports[*]}"
+            return 0
+        fi
+        sleep 0.05
+    done
+    ws_log "the Redis Cluster did not reach cluster_state:ok"
+    return 1
+}
+
+# ws_stop_redis_cluster DIR — stops every node ws_start_redis_cluster started in DIR.
+ws_stop_redis_cluster() {
+    local dir="$1" node
+    for node in "$dir"/*/; do
+        [ -f "$node/redis.pid" ] && ws_stop_redis "$node" "$(basename "$node")"
+    done
+    return 0
+}
+
 # ws_pg DIR CMD... — runs a PostgreSQL binary as the postgres user when we are root (PostgreSQL refuses root).
 ws_pg() {
     if [ "$(id -u)" -eq 0 ]; then

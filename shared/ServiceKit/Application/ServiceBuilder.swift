@@ -34,6 +34,7 @@ public final class ServiceBuilder {
     private let startedAt = Date()
     private var database: PostgresDatabase?
     private var redisClient: RedisClient?
+    private var redisRouter: (any RedisKeyRouting)?
 
     public init(configuration: ServiceConfiguration, summary: String, logger: Logger? = nil) {
         PrometheusMetrics.bootstrap()
@@ -86,8 +87,8 @@ public final class ServiceBuilder {
         return database
     }
 
-    /// The service's Redis client (`redis.url`), created once. With several seed nodes it connects to the first;
-    /// cluster routing comes with the cache library.
+    /// The service's Redis client (`redis.url`), created once, for a single server. With several seed nodes it
+    /// connects to the first; use ``redisRouting(critical:)`` for commands that must reach a cluster's right node.
     public func redis(critical: Bool = true) throws -> RedisClient {
         if let redisClient { return redisClient }
         let seeds = try RedisConfiguration.seeds(from: configuration.redisURL)
@@ -98,6 +99,27 @@ public final class ServiceBuilder {
         addMetricsCollector { reporter.report(client.statistics) }
         self.redisClient = client
         return client
+    }
+
+    /// The service's Redis as a key router (`redis.url`), created once: a ``RedisClusterClient`` when
+    /// `redis.cluster` is set or several seed nodes are given, otherwise the single server's ``redis(critical:)``.
+    public func redisRouting(critical: Bool = true) throws -> any RedisKeyRouting {
+        if let redisRouter { return redisRouter }
+        let seeds = try RedisConfiguration.seeds(from: configuration.redisURL)
+        let router: any RedisKeyRouting
+        if try configuration.settings.bool("redis.cluster", default: seeds.count > 1) {
+            let cluster = RedisClusterClient(seeds: seeds, poolConfiguration: configuration.redisPool, logger: logger)
+            addService(cluster)
+            addReadinessCheck(ClosureReadinessCheck(name: "redis", critical: critical) {
+                try await cluster.ping()
+                return .up
+            })
+            router = cluster
+        } else {
+            router = try redis(critical: critical)
+        }
+        redisRouter = router
+        return router
     }
 
     /// A client for another WedSync service, checked by `/ready` through its `/health`.

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 import WedSyncCacheKit
 import WedSyncConnectionPool
 import WedSyncRedis
@@ -47,4 +48,12 @@ func uniqueNamespace(_ prefix: String) -> String {
 
 extension CacheLookup {
     var text: String { String(buffer: entry.body) }
+}
+
+/// A counter closures can share.
+final class Counter: Sendable {
+    private let storage = Atomic<Int>(0)
+    var value: Int { storage.load(ordering: .relaxed) }
+    @discardableResult
+    func increment() -> Int { storage.add(1, ordering: .relaxed).newValue }
 }

@@ -73,3 +73,53 @@ final class PrivateRedis: Sendable {
         libshInBackground(#"ws_stop_redis "$1" "$2"; rm -rf "$1""#, directory, String(port))
     }
 }
+
+/// A 3-primary Redis Cluster of a test's own, for tests that move slots between nodes.
+final class PrivateRedisCluster: Sendable {
+    let directory: String
+    let ports: [Int]
+
+    private init(directory: String, ports: [Int]) {
+        self.directory = directory
+        self.ports = ports
+    }
+
+    static func start() async throws -> PrivateRedisCluster {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-cluster-\(UUID().uuidString.prefix(8))").path
+        let output = try await libsh(#"ws_start_redis_cluster "$1""#, directory)
+        let ports = output.split(separator: " ").compactMap { Int($0) }
+        guard ports.count == 3 else { throw ShellError(script: "ws_start_redis_cluster", status: 1, output: output) }
+        return PrivateRedisCluster(directory: directory, ports: ports)
+    }
+
+    var urls: String { ports.map { "redis://127.0.0.1:\($0)" }.joined(separator: ",") }
+
+    /// Runs `redis-cli -p port ARGS` and returns its output.
+    @discardableResult
+    func cli(_ port: Int, _ arguments: String...) async throws -> String {
+        let result = try await run("/usr/bin/redis-cli", ["-p", String(port)] + arguments)
+        guard result.status == 0 else { throw ShellError(script: "redis-cli \(arguments.joined(separator: " "))", status: result.status, output: result.output) }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func nodeID(_ port: Int) async throws -> String { try await cli(port, "CLUSTER", "MYID") }
+
+    /// The port of the primary serving `slot`.
+    func owner(of slot: Int) async throws -> Int {
+        for port in ports {
+            let nodes = try await cli(port, "CLUSTER", "NODES")
+            for line in nodes.split(separator: "\n") where line.contains("myself") {
+                for range in line.split(separator: " ").dropFirst(8) {
+                    let bounds = range.split(separator: "-").compactMap { Int($0) }
+                    if bounds.count == 2, (bounds[0]...bounds[1]).contains(slot) { return port }
+                    if bounds.count == 1, bounds[0] == slot { return port }
+                }
+            }
+        }
+        throw ShellError(script: "owner", status: 1, output: "no node serves slot \(slot)")
+    }
+
+    deinit {
+        libshInBackground(#"ws_stop_redis_cluster "$1"; rm -rf "$1""#, directory)
+    }
+}

@@ -108,3 +108,8 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -
     }
     return try await condition()
 }
+
+extension TestEnvironment {
+    /// The shared 3-primary Redis Cluster's seed URLs, comma-separated.
+    static func redisClusterURLs() throws -> String { try value("WEDSYNC_TEST_REDIS_CLUSTER_URLS") }
+}

@@ -13,7 +13,7 @@ public enum CacheApplication {
     @discardableResult
     public static func configure(_ service: ServiceBuilder) throws -> MultiTierCache {
         let settings = try CacheSettings(service.configuration)
-        let redis = try service.redis(critical: false)
+        let redis = try service.redisRouting(critical: false)
         let seeds = try RedisConfiguration.seeds(from: service.configuration.redisURL)
         let l2 = RedisL2Store(redis: redis, codec: settings.codec)
         var configuration = settings.cache

@@ -1,0 +1,113 @@
+import Foundation
+import NIOHTTP1
+import Testing
+import WedSyncModels
+
+/// Two `wedsync-cache` processes on one Redis, as two replicas behind a load balancer.
+@Suite("wedsync-cache processes", .serialized, .timeLimit(.minutes(2)))
+struct CacheServiceTests {
+    static let token = "cache-test-admin-token-0123456789"
+    var admin: [(String, String)] { [("Authorization", "Bearer \(Self.token)")] }
+
+    /// Two processes on the shared redis-server, or (`cluster`) on the shared Redis Cluster.
+    static func startPair(cluster: Bool = false) async throws -> (ServiceProcess, ServiceProcess) {
+        let redis = cluster ? try TestEnvironment.redisClusterURLs() : try TestEnvironment.redisURL()
+        let environment = ["WEDSYNC_ADMIN_TOKEN": token, "WEDSYNC_REDIS_URL": redis]
+        let first = try ServiceProcess("wedsync-cache", environment: environment)
+        let second = try ServiceProcess("wedsync-cache", environment: environment)
+        try await first.waitUntil("/ready")
+        try await second.waitUntil("/ready")
+        // /ready reports the backplane; wait until both hear invalidations.
+        for process in [first, second] {
+            _ = await eventually(timeout: .seconds(10)) {
+                ((try? await HTTP.get("\(process.baseURL)/ready"))?.text.contains(#""name":"backplane","state":"up""#)) ?? false
+            }
+        }
+        return (first, second)
+    }
+
+    @Test("A tag invalidated through one process is unreadable through the other within 100 ms", arguments: [false, true])
+    func tagAcrossProcesses(cluster: Bool) async throws {
+        let (first, second) = try await Self.startPair(cluster: cluster)
+        let namespace = uniqueNamespace("svc")
+        var worst = Duration.zero
+        for round in 0..<10 {
+            let path = "/v1/entries/\(namespace)/day-\(round)"
+            let put = try await HTTP.send(.PUT, "\(first.baseURL)\(path)?ttl=120&tags=client:\(round),org:1", headers: admin + [("Content-Type", "application/json")], body: #"{"round":\#(round)}"#)
+            #expect(put.status == 200, "\(put.text)")
+            let fromL2 = try await HTTP.get("\(second.baseURL)\(path)")
+            #expect(fromL2.status == 200)
+            #expect(fromL2.headers.first(name: "x-cache-tier") == "L2")
+            #expect(fromL2.headers.first(name: "content-type") == "application/json")
+            #expect(fromL2.text == #"{"round":\#(round)}"#)
+            #expect(try await HTTP.get("\(second.baseURL)\(path)").headers.first(name: "x-cache-tier") == "L1")
+
+            let invalidation = try await HTTP.send(.POST, "\(first.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["client:\#(round)"]}"#)
+            #expect(invalidation.status == 200)
+            let acknowledged = ContinuousClock.now
+            while try await HTTP.get("\(second.baseURL)\(path)").status == 200, ContinuousClock.now - acknowledged < .seconds(2) {}
+            worst = max(worst, ContinuousClock.now - acknowledged)
+            #expect(try await HTTP.get("\(first.baseURL)\(path)").status == 404)
+        }
+        #expect(worst < .milliseconds(100), "worst \(worst)")
+        try await first.terminate()
+        try await second.terminate()
+    }
+
+    @Test("PUT, GET, DELETE and invalidation by key and prefix; statistics count the tiers")
+    func entries() async throws {
+        let (first, second) = try await Self.startPair()
+        let namespace = uniqueNamespace("svc")
+        for day in ["2026-06-12", "2026-06-13", "2026-07-01"] {
+            let put = try await HTTP.send(.PUT, "\(first.baseURL)/v1/entries/\(namespace)/\(day)", headers: admin + [("Content-Type", "text/csv")], body: "day,\(day)")
+            #expect(put.status == 200)
+            struct Written: Decodable { var tiers: [String] }
+            #expect(try WedSyncJSON.makeDecoder().decode(Written.self, from: put.data).tiers == ["L1", "L2"])
+        }
+        #expect(try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-12").text == "day,2026-06-12")
+        let deleted = try await HTTP.send(.DELETE, "\(first.baseURL)/v1/entries/\(namespace)/2026-06-12", headers: admin)
+        #expect(deleted.status == 200)
+        #expect(await eventually(timeout: .seconds(1)) { (try? await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-12").status) == 404 })
+        let prefix = try await HTTP.send(.POST, "\(first.baseURL)/v1/invalidations", headers: admin, body: #"{"prefix":"\#(namespace)/2026-06"}"#)
+        let result = try WedSyncJSON.makeDecoder().decode(InvalidationResult.self, from: prefix.data)
+        #expect(result.invalidatedByPrefix == 1)
+        #expect(try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-13").status == 404)
+        #expect(try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-07-01").status == 200)
+
+        let stats = try WedSyncJSON.makeDecoder().decode(CacheStats.self, from: try await HTTP.get("\(second.baseURL)/v1/stats").data)
+        let l2 = try #require(stats.tiers.first { $0.tier == "L2" })
+        #expect(l2.hits >= 2)
+        #expect(l2.p99Micros > 0)
+        #expect(stats.hitRatio > 0)
+        #expect(stats.namespaces.contains { $0.namespace == namespace })
+        try await first.terminate()
+        try await second.terminate()
+    }
+
+    @Test("Bad input is a 4xx envelope; mutations need the admin token")
+    func badInput() async throws {
+        let (first, second) = try await Self.startPair()
+        let base = first.baseURL
+        let cases: [(HTTPMethod, String, [(String, String)], String?, Int, String)] = [
+            (.PUT, "/v1/entries/ns/k", [], "x", 401, "unauthorized"),
+            (.DELETE, "/v1/entries/ns/k", [], nil, 401, "unauthorized"),
+            (.POST, "/v1/invalidations", [], #"{"tags":["a"]}"#, 401, "unauthorized"),
+            (.PUT, "/v1/entries/bad%20ns/k", admin, "x", 400, "invalid_key"),
+            (.PUT, "/v1/entries/ns/k?ttl=-3", admin, "x", 400, "invalid_parameter"),
+            (.PUT, "/v1/entries/ns/k?ttl=soon", admin, "x", 400, "invalid_parameter"),
+            (.POST, "/v1/invalidations", admin, "{}", 400, "invalid_body"),
+            (.POST, "/v1/invalidations", admin, #"{"keys":["no-namespace"]}"#, 400, "invalid_body"),
+            (.POST, "/v1/invalidations", admin, #"{"tags":"a"}"#, 400, "invalid_body"),
+            (.POST, "/v1/invalidations", admin, "not json", 400, "invalid_body"),
+            (.GET, "/v1/entries/ns/missing", [], nil, 404, "not_found"),
+        ]
+        for (method, path, headers, body, status, code) in cases {
+            let answer = try await HTTP.send(method, "\(base)\(path)", headers: headers, body: body)
+            #expect(answer.status == status, "\(method) \(path): \(answer.text)")
+            let envelope = try? WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: answer.data)
+            #expect(envelope?.error.code == code, "\(method) \(path): \(answer.text)")
+        }
+        try await first.terminate()
+        try await second.terminate()
+    }
+}
