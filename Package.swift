@@ -15,7 +15,13 @@ let swiftSettings: [SwiftSetting] = [
 /// `uses` names the shared libraries beyond the service kit that the service (and its library) build on.
 let services: [(name: String, folder: String, library: String?, uses: [Target.Dependency])] = [
     ("wedsync-gateway", "gateway", nil, []),
-    ("wedsync-cache", "cache", "WedSyncCacheService", ["WedSyncCacheKit", "WedSyncRedis"]),
+    (
+        "wedsync-cache", "cache", "WedSyncCacheService",
+        [
+            "WedSyncCacheKit", "WedSyncRedis", .product(name: "Yams", package: "Yams"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]
+    ),
     ("wedsync-query-optimizer", "query-optimizer", nil, []),
     ("wedsync-metrics", "metrics", nil, []),
     ("wedsync-autoscaler", "autoscaler", nil, []),
@@ -47,6 +53,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries, wrapped once and used only through the Swift clients above them.

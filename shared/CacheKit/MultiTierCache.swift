@@ -285,6 +285,15 @@ public final class MultiTierCache: Service, Sendable {
         return tiers
     }
 
+    /// The keys of `namespace` L2 holds whose key matches the glob `pattern` (for re-warming); empty without L2.
+    public func keys(in namespace: String, matching pattern: String) async throws -> [String] {
+        guard let l2 else { return [] }
+        let prefix = "\(namespace)/"
+        return try await l2.addresses(matching: prefix + pattern).compactMap { address in
+            address.hasPrefix(prefix) ? String(address.dropFirst(prefix.count)) : nil
+        }
+    }
+
     // MARK: Internals
 
     func makeEntry(_ load: CacheLoad, namespace: CacheNamespace, now: Double) -> CacheEntry {

@@ -170,3 +170,95 @@ public struct CacheStats: Codable, Sendable, Equatable {
         self.at = at
     }
 }
+
+/// A warming job to start (`POST /v1/warm`): fetch URLs and store what they answer, in the background.
+///
+/// Give the entries one of three ways (they may be combined): `requests` (each a key and its URL), `urls` (the key
+/// is the URL's path and query), or `keys` with a `loaderURL` whose `{key}` is replaced by each key (URL-encoded).
+/// `pattern` adds every key of the namespace already in L2 that matches the glob, refreshed through `loaderURL`.
+public struct WarmRequest: Codable, Sendable, Equatable {
+    public struct Item: Codable, Sendable, Equatable {
+        public var key: String
+        public var url: String
+
+        public init(key: String, url: String) {
+            self.key = key
+            self.url = url
+        }
+    }
+
+    public var namespace: String
+    public var requests: [Item]?
+    public var urls: [String]?
+    public var keys: [String]?
+    public var pattern: String?
+    public var loaderURL: String?
+    /// Headers sent with every fetch (e.g. a supplier's `Authorization`); never echoed back or logged.
+    public var headers: [String: String]?
+    /// Fetches at once (default 8, at most 64).
+    public var concurrency: Int?
+    /// Seconds the entries stay fresh; by default the response's `CDN-Cache-Control`/`Cache-Control` max-age, else
+    /// the namespace's TTL.
+    public var ttl: Double?
+    /// A name for the job (a schedule's name when a schedule started it).
+    public var name: String?
+
+    public init(
+        namespace: String, requests: [Item]? = nil, urls: [String]? = nil, keys: [String]? = nil, pattern: String? = nil,
+        loaderURL: String? = nil, headers: [String: String]? = nil, concurrency: Int? = nil, ttl: Double? = nil, name: String? = nil
+    ) {
+        self.namespace = namespace
+        self.requests = requests
+        self.urls = urls
+        self.keys = keys
+        self.pattern = pattern
+        self.loaderURL = loaderURL
+        self.headers = headers
+        self.concurrency = concurrency
+        self.ttl = ttl
+        self.name = name
+    }
+}
+
+/// A warming job's progress (`GET /v1/jobs/{id}`).
+public struct WarmJob: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        case queued, running, completed, cancelled, failed
+    }
+
+    public var id: String
+    public var name: String?
+    public var namespace: String
+    public var state: State
+    public var total: Int
+    public var succeeded: Int
+    public var failed: Int
+    /// Bytes stored.
+    public var bytes: Int
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// Up to 10 failures, as `key: reason` (status codes and error kinds, never bodies or headers).
+    public var errors: [String]
+
+    public init(
+        id: String, name: String?, namespace: String, state: State, total: Int, succeeded: Int = 0, failed: Int = 0, bytes: Int = 0,
+        createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, errors: [String] = []
+    ) {
+        self.id = id
+        self.name = name
+        self.namespace = namespace
+        self.state = state
+        self.total = total
+        self.succeeded = succeeded
+        self.failed = failed
+        self.bytes = bytes
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.errors = errors
+    }
+
+    /// Items done (stored or failed) over all items, 1 for an empty job.
+    public var progress: Double { total == 0 ? 1 : Double(succeeded + failed) / Double(total) }
+}

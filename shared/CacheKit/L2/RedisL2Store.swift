@@ -148,12 +148,7 @@ public final class RedisL2Store: Sendable {
 
     /// Deletes every entry whose address starts with `prefix` (raising each one's version); returns how many.
     public func invalidate(prefix: String) async throws -> Int {
-        let pattern = "wsc:{\(Self.escapeGlob(prefix))*}:m"
-        let keys = try await redis.scanKeys(matching: pattern, count: 1000)
-        let addresses = keys.compactMap { key -> String? in
-            guard key.hasPrefix("wsc:{"), key.hasSuffix("}:m") else { return nil }
-            return String(key.dropFirst(5).dropLast(3))
-        }
+        let addresses = try await self.addresses(matching: "\(Self.escapeGlob(prefix))*")
         try await invalidate(addresses: addresses)
         return addresses.count
     }
@@ -214,5 +209,16 @@ extension RedisL2Store {
     /// The key's version alone (for a refresh that did not read the entry first).
     public func keyVersion(of address: String) async throws -> UInt64 {
         UInt64(try await redis.send(["GET", RedisArgument(Self.versionKey(address))], routingKey: Self.versionKey(address)).int ?? 0)
+    }
+}
+
+extension RedisL2Store {
+    /// The addresses of every entry L2 holds whose address matches the glob `pattern` (`schedules/2026-06-*`).
+    public func addresses(matching pattern: String) async throws -> [String] {
+        let keys = try await redis.scanKeys(matching: "wsc:{\(pattern)}:m", count: 1000)
+        return keys.compactMap { key in
+            guard key.hasPrefix("wsc:{"), key.hasSuffix("}:m") else { return nil }
+            return String(key.dropFirst(5).dropLast(3))
+        }
     }
 }

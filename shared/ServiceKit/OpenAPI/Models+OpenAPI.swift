@@ -134,3 +134,47 @@ extension CacheStats: OpenAPISchemaProviding {
 
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [CacheTierStats.self, CacheNamespaceStats.self] }
 }
+
+extension WarmRequest.Item: OpenAPISchemaProviding {
+    public static var openAPIName: String { "WarmRequestItem" }
+    public static var openAPISchema: JSONSchema {
+        .object(["key": .string(), "url": .string(format: "uri")], required: ["key", "url"])
+    }
+}
+
+extension WarmRequest: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "namespace": .string(),
+                "requests": .array(.reference(WarmRequest.Item.openAPIName)),
+                "urls": .array(.string(format: "uri")),
+                "keys": .array(.string()),
+                "pattern": .described(.string(), "A glob over the namespace's keys in L2, refreshed through loaderURL."),
+                "loaderURL": .described(.string(), "A URL containing {key}."),
+                "headers": .map(.string()),
+                "concurrency": .integer(minimum: 1, maximum: 64),
+                "ttl": .number,
+                "name": .string(),
+            ],
+            required: ["namespace"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [WarmRequest.Item.self] }
+}
+
+extension WarmJob: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "id": .string(), "name": .string(), "namespace": .string(),
+                "state": .string(enumeration: ["queued", "running", "completed", "cancelled", "failed"]),
+                "total": .integer(), "succeeded": .integer(), "failed": .integer(), "bytes": .integer(),
+                "createdAt": .string(format: "date-time"), "startedAt": .string(format: "date-time"),
+                "finishedAt": .string(format: "date-time"), "errors": .array(.string()),
+            ],
+            required: ["id", "namespace", "state", "total", "succeeded", "failed", "bytes", "createdAt", "errors"]
+        )
+    }
+}

@@ -123,3 +123,44 @@ final class PrivateRedisCluster: Sendable {
         libshInBackground(#"ws_stop_redis_cluster "$1"; rm -rf "$1""#, directory)
     }
 }
+
+/// `tests/support/http-receiver.py` on a port of its own: an origin to warm from and a webhook receiver that logs
+/// every request it gets (and can fail the first POSTs, to exercise retries).
+final class HTTPReceiver: @unchecked Sendable {
+    let port: Int
+    let logPath: String
+    private let process = Process()
+
+    init(failFirstPosts: Int = 0) async throws {
+        port = try freePort()
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("receiver-\(UUID().uuidString.prefix(8)).jsonl").path
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let script = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent()
+            .appendingPathComponent("tests/support/http-receiver.py").path
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, String(port), logPath, "--fail-first", String(failFirstPosts)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let port = self.port
+        guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
+            throw ServiceProcessError(message: "the HTTP receiver did not start")
+        }
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Every request logged so far.
+    var requests: [[String: String]] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return object.compactMapValues { value in (value as? String) ?? (value as? NSNumber).map { "\($0)" } }
+        }
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+}

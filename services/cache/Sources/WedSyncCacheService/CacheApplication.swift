@@ -28,7 +28,18 @@ public enum CacheApplication {
                 return .up
             }
         )
-        CacheRoutes(cache: cache).register(service.routes)
+        let warmer = Warmer(cache: cache, maximumValueBytes: settings.codec.maximumValueBytes, logger: service.logger)
+        service.addService(warmer)
+        if let path = settings.warmingFile {
+            service.addService(WarmingScheduler(schedules: try WarmingSchedule.load(path: path), warmer: warmer, logger: service.logger))
+        }
+        var cdn: CDNPurger?
+        if let url = settings.cdnPurgeURL {
+            let purger = CDNPurger(url: url, token: settings.cdnToken, logger: service.logger)
+            service.addService(purger.delivery)
+            cdn = purger
+        }
+        CacheRoutes(cache: cache, warmer: warmer, cdn: cdn).register(service.routes)
         return cache
     }
 }
@@ -49,9 +60,15 @@ public enum CacheApplication {
 /// | `cache.encryption-key` | none | base64 of a 32-byte key: L2 values are sealed with AES-GCM (secret) |
 /// | `cache.l2-retry-ms` | `1000` | after an L2 failure, how long to go on without it |
 /// | `cache.outage-l1-ttl-seconds` | `5` | while the backplane is down, the longest an entry stays in L1 |
+/// | `cache.cdn.purge-url` | none | L3: where purges by surrogate key are POSTed; no CDN purging without it |
+/// | `cache.cdn.token` | none | bearer token for the purge endpoint (secret) |
+/// | `cache.warming-file` | none | YAML file of scheduled warming jobs (``WarmingSchedule``) |
 struct CacheSettings {
     var cache: MultiTierCache.Configuration
     var codec: L2Codec
+    var cdnPurgeURL: String?
+    var cdnToken: String?
+    var warmingFile: String?
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
@@ -93,6 +110,9 @@ struct CacheSettings {
             }
             key = SymmetricKey(data: bytes)
         }
+        cdnPurgeURL = settings.string("cache.cdn.purge-url") == nil ? nil : try settings.httpURL("cache.cdn.purge-url", default: "")
+        cdnToken = try settings.secret("cache.cdn.token", minimumLength: 1)
+        warmingFile = settings.string("cache.warming-file")
         codec = L2Codec(
             compressionThreshold: try settings.int("cache.compress-above-bytes", default: 1024, in: 0...Int.max),
             encryptionKey: key,

@@ -15,8 +15,13 @@ import WedSyncServiceKit
 /// | `DELETE /v1/entries/{namespace}/{key}` | admin | invalidates the key everywhere |
 /// | `POST /v1/invalidations` | admin | `{"tags":[...]}`, `{"keys":["ns/key"]}`, `{"prefix":"ns/..."}` |
 /// | `GET /v1/stats` | public | hit ratio, per tier hits, misses and latency, per namespace counters |
+/// | `POST /v1/warm` | admin | starts a warming job (``WarmRequest``); 202 with the job |
+/// | `GET /v1/jobs`, `GET /v1/jobs/{id}` | public | warming jobs and their progress |
+/// | `DELETE /v1/jobs/{id}` | admin | cancels a job |
 struct CacheRoutes: Sendable {
     let cache: MultiTierCache
+    let warmer: Warmer
+    let cdn: CDNPurger?
 
     static let entryPath = "\(APIPath.v1)/entries/{namespace}/{key}"
     static let maximumTags = 64
@@ -97,6 +102,47 @@ struct CacheRoutes: Sendable {
             return await cache.invalidate(InvalidationRequest(keys: [address.string]))
         }
 
+        routes.add(
+            .post,
+            "\(APIPath.v1)/warm",
+            RouteSpec(
+                summary: "Start a warming job: fetch URLs in the background and store the answers",
+                description: "Entries come from `requests` (key and URL), `urls` (key = path and query), or `keys`/`pattern` "
+                    + "with a `loaderURL` containing `{key}`. Each answer is stored with its `Cache-Tag` tags and the TTL of "
+                    + "its `CDN-Cache-Control`/`Cache-Control`. 202 with the job; follow it at `/v1/jobs/{id}`.",
+                tags: ["warming"],
+                requestBody: .of(WarmRequest.self),
+                response: .of(WarmJob.self),
+                successStatus: 202
+            )
+        ) { request, context in
+            let warm = try await request.decodeJSON(WarmRequest.self, context: context)
+            return Response.json(try await warmer.submit(warm), status: .accepted)
+        }
+
+        routes.get(
+            "\(APIPath.v1)/jobs",
+            RouteSpec(summary: "Recent warming jobs, oldest first", tags: ["warming"], response: .arrayOf(WarmJob.self))
+        ) { _, _ in
+            warmer.all
+        }
+
+        routes.get(
+            "\(APIPath.v1)/jobs/{id}",
+            RouteSpec(summary: "A warming job's progress", tags: ["warming"], response: .of(WarmJob.self))
+        ) { _, context in
+            guard let job = warmer.job(context.parameters.get("id") ?? "") else { throw ServiceError.notFound("no such job") }
+            return job
+        }
+
+        routes.delete(
+            "\(APIPath.v1)/jobs/{id}",
+            RouteSpec(summary: "Cancel a warming job: no new fetch starts", tags: ["warming"], response: .of(WarmJob.self))
+        ) { _, context in
+            guard let job = warmer.cancel(context.parameters.get("id") ?? "") else { throw ServiceError.notFound("no such job") }
+            return job
+        }
+
         routes.post(
             APIPath.Cache.invalidations,
             RouteSpec(
@@ -122,7 +168,9 @@ struct CacheRoutes: Sendable {
                 throw ServiceError.badRequest("prefix: expected 1 to \(CacheAddress.maximumKeyBytes) bytes", code: "invalid_body")
             }
             _ = try Self.tags(invalidation.tags.joined(separator: ","), limit: 10_000)
-            return await cache.invalidate(invalidation)
+            let result = await cache.invalidate(invalidation)
+            cdn?.purge(tags: invalidation.tags)
+            return result
         }
 
         routes.get(

@@ -1,0 +1,284 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
+import WedSyncCacheKit
+import WedSyncModels
+import WedSyncServiceKit
+
+/// Warming jobs: fetch a list of URLs in the background, at bounded concurrency, and store each answer in the
+/// cache (L1 and L2) with the tags of its `Cache-Tag` header and the TTL of its `CDN-Cache-Control` or
+/// `Cache-Control` header. Jobs report progress and can be cancelled; the last ``retainedJobs`` are kept.
+final class Warmer: Service, Sendable {
+    /// One fetch of a job.
+    struct Fetch: Sendable {
+        var key: String
+        var url: String
+    }
+
+    struct Plan: Sendable {
+        var request: WarmRequest
+        var fetches: [Fetch]
+    }
+
+    private struct Running {
+        var job: WarmJob
+        var cancelled = false
+    }
+
+    static let retainedJobs = 200
+    static let maximumConcurrency = 64
+    static let maximumItems = 100_000
+    let cache: MultiTierCache
+    let http: HTTPClient
+    let maximumValueBytes: Int
+    let logger: Logger
+    private let jobs = Mutex<[String: Running]>([:])
+    private let order = Mutex<[String]>([])
+    private let queue: AsyncStream<(String, Plan)>
+    private let enqueue: AsyncStream<(String, Plan)>.Continuation
+
+    init(cache: MultiTierCache, http: HTTPClient = ServiceClient.sharedHTTPClient, maximumValueBytes: Int, logger: Logger) {
+        self.cache = cache
+        self.http = http
+        self.maximumValueBytes = maximumValueBytes
+        self.logger = logger
+        (queue, enqueue) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// Runs queued jobs, two at a time, until graceful shutdown (running jobs are cancelled).
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
+                for await (id, plan) in self.queue {
+                    if running >= 2 {
+                        await group.next()
+                        running -= 1
+                    }
+                    group.addTask { await self.execute(id, plan) }
+                    running += 1
+                }
+            }
+        }
+    }
+
+    // MARK: Jobs
+
+    /// Validates a request, resolves its keys and URLs, and queues it. Throws a 400 naming what is wrong.
+    func submit(_ request: WarmRequest) async throws(ServiceError) -> WarmJob {
+        let plan = try await resolve(request)
+        let id = UUID().uuidString.lowercased()
+        let job = WarmJob(id: id, name: request.name, namespace: request.namespace, state: .queued, total: plan.fetches.count, createdAt: Date())
+        jobs.withLock { $0[id] = Running(job: job) }
+        let evicted = order.withLock { order -> [String] in
+            order.append(id)
+            let excess = order.count - Self.retainedJobs
+            guard excess > 0 else { return [] }
+            defer { order.removeFirst(excess) }
+            return Array(order.prefix(excess))
+        }
+        jobs.withLock { jobs in for old in evicted where jobs[old]?.job.state != .running { jobs.removeValue(forKey: old) } }
+        enqueue.yield((id, plan))
+        logger.info("cache warming queued", metadata: ["cache.job": "\(id)", "cache.namespace": "\(request.namespace)", "cache.items": "\(plan.fetches.count)"])
+        return job
+    }
+
+    func job(_ id: String) -> WarmJob? {
+        jobs.withLock { $0[id]?.job }
+    }
+
+    var all: [WarmJob] {
+        let ids = order.withLock { $0 }
+        return jobs.withLock { jobs in ids.compactMap { jobs[$0]?.job } }
+    }
+
+    /// Stops a job: no new fetch starts; fetches in flight finish. `nil` for an unknown job.
+    func cancel(_ id: String) -> WarmJob? {
+        jobs.withLock { jobs -> WarmJob? in
+            guard var running = jobs[id] else { return nil }
+            running.cancelled = true
+            if running.job.state == .queued {
+                running.job.state = .cancelled
+                running.job.finishedAt = Date()
+            }
+            jobs[id] = running
+            return running.job
+        }
+    }
+
+    private func isCancelled(_ id: String) -> Bool {
+        jobs.withLock { $0[id]?.cancelled ?? true }
+    }
+
+    private func update(_ id: String, _ change: (inout WarmJob) -> Void) {
+        jobs.withLock { jobs in
+            if var running = jobs[id] {
+                change(&running.job)
+                jobs[id] = running
+            }
+        }
+    }
+
+    private func execute(_ id: String, _ plan: Plan) async {
+        guard !isCancelled(id) else { return }
+        update(id) {
+            $0.state = .running
+            $0.startedAt = Date()
+        }
+        let concurrency = min(Self.maximumConcurrency, max(1, plan.request.concurrency ?? 8))
+        await withTaskGroup(of: Void.self) { group in
+            var next = 0
+            var running = 0
+            while next < plan.fetches.count || running > 0 {
+                while running < concurrency, next < plan.fetches.count, !isCancelled(id), !Task.isCancelled {
+                    let fetch = plan.fetches[next]
+                    next += 1
+                    running += 1
+                    group.addTask { await self.warm(fetch, job: id, request: plan.request) }
+                }
+                guard running > 0 else { break }
+                await group.next()
+                running -= 1
+            }
+        }
+        let cancelled = isCancelled(id) || Task.isCancelled
+        update(id) { job in
+            job.finishedAt = Date()
+            if cancelled {
+                job.state = .cancelled
+            } else {
+                job.state = job.succeeded == 0 && job.failed > 0 ? .failed : .completed
+            }
+        }
+        if let job = job(id) {
+            logger.info(
+                "cache warming finished",
+                metadata: ["cache.job": "\(id)", "cache.state": "\(job.state.rawValue)", "cache.stored": "\(job.succeeded)", "cache.failed": "\(job.failed)"]
+            )
+        }
+    }
+
+    private func warm(_ fetch: Fetch, job id: String, request: WarmRequest) async {
+        do {
+            var outgoing = HTTPClientRequest(url: fetch.url)
+            outgoing.headers.add(name: "accept", value: "application/json")
+            for (name, value) in request.headers ?? [:] { outgoing.headers.replaceOrAdd(name: name, value: value) }
+            let response = try await http.execute(outgoing, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: maximumValueBytes)
+            guard response.status == .ok else { throw WarmFailure("HTTP \(response.status.code)") }
+            let tags = response.headers["cache-tag"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let ttl = request.ttl ?? Self.sharedMaxAge(response.headers)
+            let address: CacheAddress
+            do {
+                address = try CacheAddress(namespace: request.namespace, key: fetch.key)
+            } catch {
+                throw WarmFailure("invalid key")
+            }
+            let tiers = try await cache.set(
+                address,
+                body: body,
+                contentType: response.headers.first(name: "content-type") ?? "application/octet-stream",
+                tags: tags,
+                ttl: ttl
+            )
+            guard !tiers.isEmpty else { throw WarmFailure("not stored") }
+            update(id) {
+                $0.succeeded += 1
+                $0.bytes += body.readableBytes
+            }
+        } catch {
+            let reason = (error as? WarmFailure)?.reason ?? "\(type(of: error))"
+            update(id) { job in
+                job.failed += 1
+                if job.errors.count < 10 { job.errors.append("\(fetch.key): \(reason)") }
+            }
+        }
+    }
+
+    /// The shared TTL a response asks for: `CDN-Cache-Control` (RFC 9213) first, then `Cache-Control`'s
+    /// `s-maxage` or `max-age`; `nil` when it says nothing (the namespace's TTL applies).
+    static func sharedMaxAge(_ headers: HTTPHeaders) -> Double? {
+        func directive(_ name: String, in field: String) -> Double? {
+            for part in field.split(separator: ",") {
+                let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                if pair.count == 2, pair[0] == name, let seconds = Double(pair[1]), seconds > 0 { return seconds }
+            }
+            return nil
+        }
+        if let targeted = headers.first(name: "cdn-cache-control"), let seconds = directive("max-age", in: targeted) { return seconds }
+        guard let field = headers.first(name: "cache-control") else { return nil }
+        return directive("s-maxage", in: field) ?? directive("max-age", in: field)
+    }
+
+    // MARK: Validation
+
+    private func resolve(_ request: WarmRequest) async throws(ServiceError) -> Plan {
+        guard (try? CacheAddress(namespace: request.namespace, key: "k")) != nil else {
+            throw ServiceError.badRequest("namespace: 1 to 64 letters, digits, '-', '_' or '.'", code: "invalid_body")
+        }
+        if let concurrency = request.concurrency, !(1...Self.maximumConcurrency).contains(concurrency) {
+            throw ServiceError.badRequest("concurrency: 1 to \(Self.maximumConcurrency)", code: "invalid_body")
+        }
+        if let ttl = request.ttl, !(ttl.isFinite && ttl > 0) {
+            throw ServiceError.badRequest("ttl: a positive number of seconds", code: "invalid_body")
+        }
+        for (name, value) in request.headers ?? [:] where name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) || value.contains(where: { $0 == "\r" || $0 == "\n" }) {
+            throw ServiceError.badRequest("headers: names are letters, digits and '-'; values are one line", code: "invalid_body")
+        }
+        var fetches: [Fetch] = []
+        for (index, item) in (request.requests ?? []).enumerated() {
+            try Self.check(url: item.url, field: "requests[\(index)].url")
+            fetches.append(Fetch(key: item.key, url: item.url))
+        }
+        for (index, url) in (request.urls ?? []).enumerated() {
+            try Self.check(url: url, field: "urls[\(index)]")
+            guard let components = URLComponents(string: url) else { continue }
+            let key = components.percentEncodedPath + (components.percentEncodedQuery.map { "?\($0)" } ?? "")
+            fetches.append(Fetch(key: key.isEmpty ? "/" : key, url: url))
+        }
+        var keys = request.keys ?? []
+        if let pattern = request.pattern {
+            guard request.loaderURL != nil else { throw ServiceError.badRequest("pattern: needs a loaderURL", code: "invalid_body") }
+            do {
+                keys += try await cache.keys(in: request.namespace, matching: pattern)
+            } catch {
+                throw ServiceError.unavailable("pattern: the keys could not be listed from L2", code: "l2_unavailable", retryAfterSeconds: 1)
+            }
+        }
+        if !keys.isEmpty {
+            guard let template = request.loaderURL, template.contains("{key}") else {
+                throw ServiceError.badRequest("loaderURL: required with keys or a pattern, and must contain {key}", code: "invalid_body")
+            }
+            try Self.check(url: template.replacingOccurrences(of: "{key}", with: "k"), field: "loaderURL")
+            for key in keys {
+                let encoded = key.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+?#"))) ?? key
+                fetches.append(Fetch(key: key, url: template.replacingOccurrences(of: "{key}", with: encoded)))
+            }
+        }
+        guard !fetches.isEmpty else {
+            throw ServiceError.badRequest("name what to warm: requests, urls, or keys/pattern with a loaderURL", code: "invalid_body")
+        }
+        guard fetches.count <= Self.maximumItems else {
+            throw ServiceError.badRequest("at most \(Self.maximumItems) items a job", code: "invalid_body")
+        }
+        for fetch in fetches where (try? CacheAddress(namespace: request.namespace, key: fetch.key)) == nil {
+            throw ServiceError.badRequest("a key is 1 to \(CacheAddress.maximumKeyBytes) bytes without control characters", code: "invalid_body")
+        }
+        return Plan(request: request, fetches: fetches)
+    }
+
+    private static func check(url: String, field: String) throws(ServiceError) {
+        guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme ?? ""), components.host?.isEmpty == false else {
+            throw ServiceError.badRequest("\(field): expected an http:// or https:// URL", code: "invalid_body")
+        }
+    }
+}
+
+private struct WarmFailure: Error {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
+}

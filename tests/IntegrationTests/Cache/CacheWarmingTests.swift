@@ -1,0 +1,142 @@
+import Foundation
+import NIOHTTP1
+import Testing
+import WedSyncModels
+
+/// Warming jobs and CDN purges of a real `wedsync-cache` process, against a local origin and purge receiver.
+@Suite("wedsync-cache warming and CDN purge", .serialized, .timeLimit(.minutes(2)))
+struct CacheWarmingTests {
+    static let token = CacheServiceTests.token
+    var admin: [(String, String)] { [("Authorization", "Bearer \(Self.token)")] }
+
+    func start(_ extra: [String: String] = [:]) async throws -> ServiceProcess {
+        let environment = ["WEDSYNC_ADMIN_TOKEN": Self.token, "WEDSYNC_REDIS_URL": try TestEnvironment.redisURL()].merging(extra) { _, new in new }
+        let process = try ServiceProcess("wedsync-cache", environment: environment)
+        try await process.waitUntil("/ready")
+        return process
+    }
+
+    func job(_ process: ServiceProcess, _ id: String) async throws -> WarmJob {
+        try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: try await HTTP.get("\(process.baseURL)/v1/jobs/\(id)").data)
+    }
+
+    func finished(_ process: ServiceProcess, _ id: String) async throws -> WarmJob {
+        var current = try await job(process, id)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while [.queued, .running].contains(current.state), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            current = try await job(process, id)
+        }
+        return current
+    }
+
+    @Test("A job warms URLs at bounded concurrency with their Cache-Tag tags and TTL; failures are counted, not fatal")
+    func warmURLs() async throws {
+        let origin = try await HTTPReceiver()
+        let cache = try await start()
+        let namespace = uniqueNamespace("warm")
+        let urls = (1...40).map { "\(origin.baseURL)/item/\($0)" } + ["\(origin.baseURL)/missing"]
+        let body = try String(decoding: WedSyncJSON.makeEncoder().encode(
+            WarmRequest(namespace: namespace, urls: urls, headers: ["Authorization": "Bearer supplier-token"], concurrency: 4)
+        ), as: UTF8.self)
+        let started = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: body)
+        #expect(started.status == 202, "\(started.text)")
+        let job = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: started.data)
+        #expect(job.total == 41)
+        let done = try await finished(cache, job.id)
+        #expect(done.state == .completed)
+        #expect(done.succeeded == 40 && done.failed == 1)
+        #expect(done.errors == ["/missing: HTTP 404"])
+        #expect(done.bytes > 0)
+        #expect(origin.requests.filter { $0["method"] == "GET" }.allSatisfy { $0["authorization"] == "Bearer supplier-token" })
+
+        let hit = try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/%2Fitem%2F7")
+        #expect(hit.status == 200)
+        #expect(hit.text == #"{"item": 7}"#)
+        #expect(hit.headers.first(name: "x-cache-tier") == "L1")
+        // The origin's Cache-Tag became the entries' tags.
+        _ = try await HTTP.send(.POST, "\(cache.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["group:1"]}"#)
+        #expect(try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/%2Fitem%2F7").status == 404)
+        #expect(try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/%2Fitem%2F8").status == 200)
+        // The job never echoes the headers it was given.
+        #expect(!(try await HTTP.get("\(cache.baseURL)/v1/jobs").text.contains("supplier-token")))
+        try await cache.terminate()
+    }
+
+    @Test("Keys with a loader URL, and a key pattern over what L2 holds")
+    func warmKeys() async throws {
+        let origin = try await HTTPReceiver()
+        let cache = try await start()
+        let namespace = uniqueNamespace("warm")
+        let keys = (1...10).map(String.init)
+        let request = WarmRequest(namespace: namespace, keys: keys, loaderURL: "\(origin.baseURL)/item/{key}")
+        let started = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: String(decoding: try WedSyncJSON.makeEncoder().encode(request), as: UTF8.self))
+        let first = try await finished(cache, try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: started.data).id)
+        #expect(first.succeeded == 10)
+        #expect(try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/3").text == #"{"item": 3}"#)
+
+        let rewarm = WarmRequest(namespace: namespace, pattern: "1*", loaderURL: "\(origin.baseURL)/item/{key}")
+        let again = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: String(decoding: try WedSyncJSON.makeEncoder().encode(rewarm), as: UTF8.self))
+        let second = try await finished(cache, try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: again.data).id)
+        #expect(second.total == 2, "keys 1 and 10")
+        #expect(second.succeeded == 2)
+        try await cache.terminate()
+    }
+
+    @Test("A job can be cancelled: no new fetch starts")
+    func cancel() async throws {
+        let origin = try await HTTPReceiver()
+        let cache = try await start()
+        let urls = (1...200).map { "\(origin.baseURL)/item/\($0)?delay=50" }
+        let request = WarmRequest(namespace: uniqueNamespace("warm"), urls: urls, concurrency: 2)
+        let started = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: String(decoding: try WedSyncJSON.makeEncoder().encode(request), as: UTF8.self))
+        let id = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: started.data).id
+        #expect(await eventually(timeout: .seconds(10)) { ((try? await job(cache, id))?.succeeded ?? 0) >= 2 })
+        #expect(try await HTTP.send(.DELETE, "\(cache.baseURL)/v1/jobs/\(id)", headers: admin).status == 200)
+        let done = try await finished(cache, id)
+        #expect(done.state == .cancelled)
+        #expect(done.succeeded < 50)
+        let fetched = origin.requests.count
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(origin.requests.count == fetched, "nothing more was fetched after the cancellation settled")
+        try await cache.terminate()
+    }
+
+    @Test("Bad warming requests are 400s naming the field; unknown jobs 404")
+    func badRequests() async throws {
+        let cache = try await start()
+        for body in [
+            #"{"namespace":"n"}"#,
+            #"{"namespace":"bad ns","urls":["http://x/1"]}"#,
+            #"{"namespace":"n","urls":["ftp://x/1"]}"#,
+            #"{"namespace":"n","keys":["a"],"loaderURL":"http://x/no-placeholder"}"#,
+            #"{"namespace":"n","urls":["http://x/1"],"concurrency":0}"#,
+            #"{"urls":["http://x/1"]}"#,
+        ] {
+            let answer = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: body)
+            #expect(answer.status == 400, "\(body): \(answer.text)")
+            #expect((try? WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: answer.data))?.error.code == "invalid_body")
+        }
+        #expect(try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", body: #"{"namespace":"n","urls":["http://x/1"]}"#).status == 401)
+        #expect(try await HTTP.get("\(cache.baseURL)/v1/jobs/nope").status == 404)
+        try await cache.terminate()
+    }
+
+    @Test("Invalidated tags are purged from the CDN by surrogate key, retried until the endpoint accepts")
+    func cdnPurge() async throws {
+        let cdn = try await HTTPReceiver(failFirstPosts: 2)
+        let cache = try await start(["WEDSYNC_CACHE_CDN_PURGE_URL": "\(cdn.baseURL)/purge", "WEDSYNC_CACHE_CDN_TOKEN": "cdn-secret"])
+        let answer = try await HTTP.send(.POST, "\(cache.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["client:42","org:1"]}"#)
+        #expect(answer.status == 200)
+        #expect(await eventually(timeout: .seconds(10)) { cdn.requests.contains { $0["status"] == "200" } })
+        let posts = cdn.requests.filter { $0["method"] == "POST" }
+        #expect(posts.count == 3, "two refusals, then the delivery")
+        struct Purge: Decodable { var surrogateKeys: [String] }
+        let delivered = try #require(posts.last)
+        #expect(try JSONDecoder().decode(Purge.self, from: Data((delivered["body"] ?? "").utf8)).surrogateKeys == ["client:42", "org:1"])
+        #expect(delivered["path"] == "/purge")
+        #expect(delivered["authorization"] == "Bearer cdn-secret")
+        #expect(!cache.log.contains("cdn-secret"))
+        try await cache.terminate()
+    }
+}
