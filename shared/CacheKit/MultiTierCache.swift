@@ -101,7 +101,8 @@ public final class MultiTierCache: Service, Sendable {
         self.registry = NamespaceRegistry(
             policies: configuration.namespaces,
             defaultPolicy: configuration.defaultPolicy,
-            limit: configuration.maximumNamespaces
+            limit: configuration.maximumNamespaces,
+            clock: configuration.clock
         )
         if let backplane = configuration.backplane, l2 != nil {
             subscriber = RedisSubscriber(configuration: backplane, channels: [RedisL2Store.channel], heartbeat: .seconds(2), logger: logger)
@@ -141,6 +142,7 @@ public final class MultiTierCache: Service, Sendable {
             if let entry = found {
                 if entry.isFresh(at: now) {
                     CacheNamespace.count(namespace.l1Hits)
+                    if now - entry.createdAt > entry.ttl / 2 { CacheNamespace.count(namespace.lateHits) }
                     if let loader, shouldRefreshEarly(entry, namespace: namespace, now: now) {
                         refreshInBackground(address, namespace: namespace, loader: loader)
                     }
@@ -185,6 +187,7 @@ public final class MultiTierCache: Service, Sendable {
         }
 
         CacheNamespace.count(namespace.misses)
+        if fallback != nil { CacheNamespace.count(namespace.expiredMisses) }
         guard let loader else { return nil }
         let flight = joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: keyVersion)
         let outcome: LoadOutcome?
@@ -272,6 +275,7 @@ public final class MultiTierCache: Service, Sendable {
             }
         }
         CacheNamespace.count(namespace.writes)
+        CacheNamespace.count(namespace.bytesWritten, by: body.readableBytes)
         guard namespace.policy.useL1 else { return tiers }
         let stored = coordination.withLock { state -> Bool in
             if !tiers.contains(.l2) {

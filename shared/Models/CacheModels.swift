@@ -262,3 +262,57 @@ public struct WarmJob: Codable, Sendable, Equatable {
     /// Items done (stored or failed) over all items, 1 for an empty job.
     public var progress: Double { total == 0 ? 1 : Double(succeeded + failed) / Double(total) }
 }
+
+/// One change the cache's own statistics argue for (`GET /v1/recommendations`).
+public struct CacheRecommendation: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// Most misses are values that had just expired: a longer TTL keeps them.
+        case raiseTTL = "raise-ttl"
+        /// Entries are read only early in their life: a shorter TTL frees memory and loses no hits.
+        case lowerTTL = "lower-ttl"
+        /// L1 is full and recently evicted keys keep being asked for: a larger L1 would hit them.
+        case growL1 = "grow-l1"
+        /// Keys that miss again and again: warm them before they are asked for.
+        case warmKeys = "warm-keys"
+        /// Lookups or writes, and no hit at all: the namespace's caching does nothing.
+        case neverHit = "never-hit"
+    }
+
+    public var kind: Kind
+    public var namespace: String?
+    /// What to do and why, with the figures.
+    public var message: String
+    public var currentValue: Double?
+    public var suggestedValue: Double?
+    /// The share of lookups the change could turn into hits, when it can be estimated.
+    public var estimatedHitRatioGain: Double?
+    public var keys: [String]?
+
+    public init(
+        kind: Kind, namespace: String? = nil, message: String, currentValue: Double? = nil, suggestedValue: Double? = nil,
+        estimatedHitRatioGain: Double? = nil, keys: [String]? = nil
+    ) {
+        self.kind = kind
+        self.namespace = namespace
+        self.message = message
+        self.currentValue = currentValue
+        self.suggestedValue = suggestedValue
+        self.estimatedHitRatioGain = estimatedHitRatioGain
+        self.keys = keys
+    }
+}
+
+/// The recommendations and the data they rest on.
+public struct CacheRecommendations: Codable, Sendable, Equatable {
+    public var recommendations: [CacheRecommendation]
+    public var lookups: Int
+    public var hitRatio: Double
+    public var at: Date
+
+    public init(recommendations: [CacheRecommendation], lookups: Int, hitRatio: Double, at: Date) {
+        self.recommendations = recommendations
+        self.lookups = lookups
+        self.hitRatio = hitRatio
+        self.at = at
+    }
+}

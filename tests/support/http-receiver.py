@@ -4,7 +4,7 @@
     http-receiver.py PORT LOG [--fail-first N]
 
 GET /item/<n>[?delay=ms]   200 {"item": n} with Cache-Tag: item:<n>, group:<n % 2> and CDN-Cache-Control: max-age=120
-GET /missing               404
+GET anything else          404
 POST <any path>            503 for the first N posts, then 200 {}; every request is logged
 Each request is appended to LOG as one JSON line: method, path, whether it carried Authorization, body, status.
 """
@@ -47,7 +47,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlparse(self.path)
         entry = {"method": "GET", "path": self.path, "authorization": self.headers.get("Authorization")}
-        if url.path.startswith("/item/"):
+        if url.path.startswith("/item/") and url.path.split("/")[2].isdigit():
             delay = int(parse_qs(url.query).get("delay", ["0"])[0])
             if delay:
                 time.sleep(delay / 1000)

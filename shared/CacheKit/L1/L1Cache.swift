@@ -99,6 +99,7 @@ public final class L1Cache<Value: Sendable>: Sendable {
                 statistics.bytes += state.bytes
                 statistics.evictions += state.evictions
                 statistics.expirations += state.expirations
+                statistics.ghostHits += state.ghostHits
             }
         }
         return statistics
@@ -113,6 +114,9 @@ public struct L1Statistics: Sendable, Equatable {
     public var evictions = 0
     /// Entries dropped because their time was up.
     public var expirations = 0
+    /// Misses of keys evicted recently enough to be remembered (S3-FIFO's ghost queue, as large as the cache):
+    /// hits that doubling the cache would have added.
+    public var ghostHits = 0
 
     public init() {}
 }

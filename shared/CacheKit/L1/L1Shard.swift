@@ -40,6 +40,8 @@ struct L1Shard<Value: Sendable>: Sendable {
     private var nextStamp: UInt64 = 0
     private(set) var evictions = 0
     private(set) var expirations = 0
+    /// Inserts of keys still remembered by the ghost queue: misses a cache twice as large would have hit.
+    private(set) var ghostHits = 0
 
     init(maximumEntries: Int, maximumBytes: Int, smallShare: Double) {
         self.maximumEntries = max(1, maximumEntries)
@@ -99,6 +101,7 @@ struct L1Shard<Value: Sendable>: Sendable {
             nextStamp &+= 1
             let hash = key.hashValue
             let toMain = ghostSet.remove(hash) != nil
+            if toMain { ghostHits += 1 }
             slots[key] = Slot(value: value, cost: cost, retainUntil: retainUntil, frequency: 0, inMain: toMain, stamp: nextStamp)
             let ticket = Ticket(key: key, stamp: nextStamp)
             if toMain {

@@ -52,6 +52,7 @@ extension MultiTierCache {
         flight: UInt64
     ) async -> LoadOutcome {
         CacheNamespace.count(namespace.loads)
+        namespace.hotKeys.withLock { $0.record(address.key) }
         var expectedKeyVersion = keyVersion
         if expectedKeyVersion == nil, let l2, isL2Usable(now: now) {
             expectedKeyVersion = try? await l2.keyVersion(of: address.string)
@@ -72,6 +73,7 @@ extension MultiTierCache {
         var entry: CacheEntry
         if let loaded {
             entry = makeEntry(loaded, namespace: namespace, now: now)
+            CacheNamespace.count(namespace.bytesWritten, by: loaded.body.readableBytes)
         } else if let negativeTTL = namespace.policy.negativeTTL {
             entry = CacheEntry(body: ByteBuffer(), contentType: "", createdAt: now, ttl: negativeTTL, isNegative: true)
         } else {

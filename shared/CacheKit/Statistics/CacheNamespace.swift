@@ -17,14 +17,24 @@ public final class CacheNamespace: Sendable {
     let loads = ManagedAtomic(0)
     let loadFailures = ManagedAtomic(0)
     let writes = ManagedAtomic(0)
+    /// Misses where the key had a value that had only expired (a longer TTL would have hit).
+    let expiredMisses = ManagedAtomic(0)
+    /// Fresh hits in the second half of an entry's TTL (few of them: the TTL is longer than it needs to be).
+    let lateHits = ManagedAtomic(0)
+    /// Bytes of values stored (loads, sets, warming).
+    let bytesWritten = ManagedAtomic(0)
+    /// The keys loaded most often: misses that keep coming back, worth warming.
+    let hotKeys = Mutex(HeavyHitters(capacity: 32))
+    let createdAt: Double
 
-    init(name: String, policy: NamespacePolicy) {
+    init(name: String, policy: NamespacePolicy, createdAt: Double) {
         self.name = name
         self.policy = policy
+        self.createdAt = createdAt
     }
 
-    static func count(_ counter: ManagedAtomic<Int>) {
-        counter.wrappingIncrement(ordering: .relaxed)
+    static func count(_ counter: ManagedAtomic<Int>, by amount: Int = 1) {
+        counter.wrappingIncrement(by: amount, ordering: .relaxed)
     }
 
     var hitRatio: Double {
@@ -47,12 +57,14 @@ final class NamespaceRegistry: Sendable {
     private let writers = Mutex(())
     private let policies: [String: NamespacePolicy]
     private let defaultPolicy: NamespacePolicy
+    private let clock: @Sendable () -> Double
     let limit: Int
 
-    init(policies: [String: NamespacePolicy], defaultPolicy: NamespacePolicy, limit: Int) {
+    init(policies: [String: NamespacePolicy], defaultPolicy: NamespacePolicy, limit: Int, clock: @escaping @Sendable () -> Double) {
         self.policies = policies
         self.defaultPolicy = defaultPolicy
         self.limit = limit
+        self.clock = clock
         table = ManagedAtomic(Table([:]))
     }
 
@@ -64,7 +76,7 @@ final class NamespaceRegistry: Sendable {
             let current = table.load(ordering: .acquiring)
             if let existing = current.namespaces[name] { return existing }
             guard current.namespaces.count < limit || policies[name] != nil else { return nil }
-            let created = CacheNamespace(name: name, policy: policies[name] ?? defaultPolicy)
+            let created = CacheNamespace(name: name, policy: policies[name] ?? defaultPolicy, createdAt: clock())
             var namespaces = current.namespaces
             namespaces[name] = created
             table.store(Table(namespaces), ordering: .releasing)

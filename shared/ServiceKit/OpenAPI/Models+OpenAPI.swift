@@ -178,3 +178,30 @@ extension WarmJob: OpenAPISchemaProviding {
         )
     }
 }
+
+extension CacheRecommendation: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "kind": .string(enumeration: ["raise-ttl", "lower-ttl", "grow-l1", "warm-keys", "never-hit"]),
+                "namespace": .string(), "message": .string(), "currentValue": .number, "suggestedValue": .number,
+                "estimatedHitRatioGain": .number, "keys": .array(.string()),
+            ],
+            required: ["kind", "message"]
+        )
+    }
+}
+
+extension CacheRecommendations: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "recommendations": .array(.reference(CacheRecommendation.openAPIName)),
+                "lookups": .integer(), "hitRatio": .number, "at": .string(format: "date-time"),
+            ],
+            required: ["recommendations", "lookups", "hitRatio", "at"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [CacheRecommendation.self] }
+}

@@ -111,3 +111,41 @@ struct CacheServiceTests {
         try await second.terminate()
     }
 }
+
+@Suite("wedsync-cache simulate")
+struct CacheSimulateTests {
+    @Test("Replays a trace through the L1 policy and LRU and prints the hit ratios; bad arguments exit 2")
+    func simulate() async throws {
+        let binary = "\(try TestEnvironment.binDirectory())/wedsync-cache"
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trace-\(UUID().uuidString.prefix(6)).txt").path
+        // A hot set of 200 keys read three times a round, then a one-off scan twice the cache's size: LRU loses the
+        // hot set to every scan, S3-FIFO keeps it in its main queue.
+        var lines: [String] = []
+        for round in 0..<50 {
+            for _ in 0..<3 {
+                for key in 0..<200 { lines.append("hot\(key),\(round)") }
+            }
+            for key in 0..<2_000 { lines.append("scan\(round)-\(key)") }
+        }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try await run(binary, ["simulate", "--capacity", "1000", "--trace", path, "--policy", "all"])
+        #expect(result.status == 0, "\(result.output)")
+        let ratios = Dictionary(uniqueKeysWithValues: result.output.split(separator: "\n").compactMap { line -> (String, Double)? in
+            let fields = line.split(separator: " ")
+            guard let ratio = fields.last?.split(separator: "=").last.flatMap({ Double($0) }) else { return nil }
+            return (String(fields[0]), ratio)
+        })
+        let s3fifo = try #require(ratios["s3fifo"])
+        let lru = try #require(ratios["lru"])
+        #expect(result.output.contains("accesses=130000"))
+        #expect(lru < 0.16, "every scan flushes LRU's hot set: only the second and third reads of a round hit")
+        #expect(s3fifo > 0.2, "the hot set survives the scans")
+
+        for arguments in [["simulate"], ["simulate", "--capacity", "0", "--trace", path], ["simulate", "--capacity", "10", "--trace", "/nonexistent"], ["simulate", "--capacity", "10", "--trace", path, "--policy", "clock"]] {
+            let bad = try await run(binary, arguments)
+            #expect(bad.status == 2, "\(arguments): \(bad.output)")
+            #expect(bad.output.contains("wedsync-cache simulate:"))
+        }
+    }
+}

@@ -1,7 +1,11 @@
 import Foundation
+import Logging
+import WedSyncCacheKit
+@testable import WedSyncCacheService
 import NIOHTTP1
 import Testing
 import WedSyncModels
+import WedSyncServiceKit
 
 /// Warming jobs and CDN purges of a real `wedsync-cache` process, against a local origin and purge receiver.
 @Suite("wedsync-cache warming and CDN purge", .serialized, .timeLimit(.minutes(2)))
@@ -138,5 +142,39 @@ struct CacheWarmingTests {
         #expect(delivered["authorization"] == "Bearer cdn-secret")
         #expect(!cache.log.contains("cdn-secret"))
         try await cache.terminate()
+    }
+}
+
+@Suite("Scheduled warming", .timeLimit(.minutes(1)))
+struct ScheduledWarmingTests {
+    @Test("A cron schedule starts its job when it fires, with the firing day in its URLs")
+    func firesOnTime() async throws {
+        let origin = try await HTTPReceiver()
+        let cache = MultiTierCache(configuration: .init(ttlJitter: 0), logger: Logger(label: "test"))
+        let warmer = Warmer(cache: cache, maximumValueBytes: 1 << 20, logger: Logger(label: "test"))
+        let schedule = WarmingSchedule(
+            name: "every-minute",
+            cron: "* * * * *",
+            timezone: "UTC",
+            warm: WarmRequest(namespace: "scheduled", keys: ["{date}"], loaderURL: "\(origin.baseURL)/item/{key}")
+        )
+        // Stand 300 ms before the next minute, so the schedule fires at once.
+        let now = Date()
+        let offset = 60 - now.timeIntervalSince1970.truncatingRemainder(dividingBy: 60) - 0.3
+        let scheduler = WarmingScheduler(
+            schedules: [(schedule, try CronSchedule(schedule.cron), TimeZone(identifier: "UTC")!)],
+            warmer: warmer,
+            logger: Logger(label: "test"),
+            clock: { Date().addingTimeInterval(offset) }
+        )
+        let runners = [Task { try await warmer.run() }, Task { try await scheduler.run() }]
+        defer { for runner in runners { runner.cancel() } }
+        #expect(await eventually(timeout: .seconds(5)) { warmer.all.first?.state == .completed || warmer.all.first?.state == .failed })
+        let job = try #require(warmer.all.first)
+        #expect(job.name == "every-minute")
+        #expect(job.total == 1)
+        // The firing day (a date the origin cannot parse as an item) was put in the URL.
+        let day = String(ISO8601DateFormatter().string(from: Date().addingTimeInterval(offset + 1)).prefix(10))
+        #expect(origin.requests.first?["path"] == "/item/\(day)")
     }
 }

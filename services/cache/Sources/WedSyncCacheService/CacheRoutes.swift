@@ -15,6 +15,7 @@ import WedSyncServiceKit
 /// | `DELETE /v1/entries/{namespace}/{key}` | admin | invalidates the key everywhere |
 /// | `POST /v1/invalidations` | admin | `{"tags":[...]}`, `{"keys":["ns/key"]}`, `{"prefix":"ns/..."}` |
 /// | `GET /v1/stats` | public | hit ratio, per tier hits, misses and latency, per namespace counters |
+/// | `GET /v1/recommendations` | public | TTLs to raise or lower, L1 to grow (with the estimated gain), keys to warm |
 /// | `POST /v1/warm` | admin | starts a warming job (``WarmRequest``); 202 with the job |
 /// | `GET /v1/jobs`, `GET /v1/jobs/{id}` | public | warming jobs and their progress |
 /// | `DELETE /v1/jobs/{id}` | admin | cancels a job |
@@ -178,6 +179,17 @@ struct CacheRoutes: Sendable {
             RouteSpec(summary: "Hit ratio, per tier and per namespace counters, per tier read latency", tags: ["analytics"], response: .of(CacheStats.self))
         ) { _, _ in
             cache.statistics()
+        }
+
+        routes.get(
+            "\(APIPath.v1)/recommendations",
+            RouteSpec(
+                summary: "What the statistics argue for: TTLs to raise or lower, L1 to grow, keys to warm, namespaces never hit",
+                tags: ["analytics"],
+                response: .of(CacheRecommendations.self)
+            )
+        ) { _, _ in
+            cache.recommendations()
         }
     }
 

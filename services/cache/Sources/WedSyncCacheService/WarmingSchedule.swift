@@ -109,21 +109,24 @@ final class WarmingScheduler: Service, Sendable {
     let schedules: [(WarmingSchedule, CronSchedule, TimeZone)]
     let warmer: Warmer
     let logger: Logger
+    /// The wall clock; replaceable so a test can stand just before a firing.
+    let clock: @Sendable () -> Date
 
-    init(schedules: [(WarmingSchedule, CronSchedule, TimeZone)], warmer: Warmer, logger: Logger) {
+    init(schedules: [(WarmingSchedule, CronSchedule, TimeZone)], warmer: Warmer, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.schedules = schedules
         self.warmer = warmer
         self.logger = logger
+        self.clock = clock
     }
 
     func run() async throws {
         guard !schedules.isEmpty else { return }
         await cancelWhenGracefulShutdown {
-            var after = Date()
+            var after = self.clock()
             while !Task.isCancelled {
                 let upcoming = self.schedules.compactMap { entry in entry.1.next(after: after, in: entry.2).map { ($0, entry) } }
                 guard let soonest = upcoming.min(by: { $0.0 < $1.0 }) else { return }
-                let wait = soonest.0.timeIntervalSinceNow
+                let wait = soonest.0.timeIntervalSince(self.clock())
                 if wait > 0 {
                     do { try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1)) } catch { return }
                 }

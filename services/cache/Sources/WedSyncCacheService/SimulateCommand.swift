@@ -1,0 +1,66 @@
+import Foundation
+import WedSyncCacheKit
+
+/// `wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|all]`: replays a key trace (one key per
+/// line; of a CSV or space-separated line, the first field) through the real L1 policy or plain LRU and prints the
+/// hit ratio, so L1 can be sized before a season.
+public enum SimulateCommand {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Runs the command; returns the lines to print. Throws a ``Failure`` naming the bad argument.
+    public static func run(_ arguments: [String]) throws -> [String] {
+        var capacity: Int?
+        var trace: String?
+        var policy = "s3fifo"
+        var index = 0
+        while index < arguments.count {
+            let flag = arguments[index]
+            guard index + 1 < arguments.count else { throw Failure(description: "\(flag) needs a value") }
+            let value = arguments[index + 1]
+            switch flag {
+            case "--capacity":
+                guard let number = Int(value), number > 0 else { throw Failure(description: "--capacity: expected a positive number of entries") }
+                capacity = number
+            case "--trace":
+                trace = value
+            case "--policy":
+                guard ["s3fifo", "lru", "all"].contains(value) else { throw Failure(description: "--policy: expected s3fifo, lru or all") }
+                policy = value
+            default:
+                throw Failure(description: "unknown option \(flag)")
+            }
+            index += 2
+        }
+        guard let capacity, let trace else {
+            throw Failure(description: "usage: wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|all]")
+        }
+        guard let file = fopen(trace, "r") else { throw Failure(description: "--trace: cannot open the file") }
+        defer { fclose(file) }
+        let keys = TraceLines(file: file)
+        guard !keys.isEmpty else { throw Failure(description: "--trace: the file holds no keys") }
+        let policies: [CacheSimulator.Policy] = policy == "all" ? [.s3fifo, .lru] : [CacheSimulator.Policy(rawValue: policy)!]
+        return policies.map { policy in
+            let ratio = CacheSimulator.hitRatio(keys.keys, capacity: capacity, policy: policy)
+            return String(format: "%@ capacity=%d accesses=%d hit_ratio=%.4f", policy.rawValue, capacity, keys.keys.count, ratio)
+        }
+    }
+}
+
+/// The keys of a trace file, read once (a trace is replayed once per policy).
+private struct TraceLines {
+    var keys: [String] = []
+    var isEmpty: Bool { keys.isEmpty }
+
+    init(file: UnsafeMutablePointer<FILE>) {
+        var line: UnsafeMutablePointer<CChar>?
+        var size = 0
+        defer { free(line) }
+        while getline(&line, &size, file) > 0, let line {
+            let text = String(cString: line)
+            let key = text.prefix { $0 != "," && $0 != " " && $0 != "\t" && $0 != "\n" && $0 != "\r" }
+            if !key.isEmpty { keys.append(String(key)) }
+        }
+    }
+}
