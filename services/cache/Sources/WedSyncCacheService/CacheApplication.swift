@@ -39,6 +39,8 @@ public enum CacheApplication {
             service.addService(purger.delivery)
             cdn = purger
         }
+        let metrics = CacheMetricsReporter(cache: cache)
+        service.addMetricsCollector { metrics.report() }
         CacheRoutes(cache: cache, warmer: warmer, cdn: cdn).register(service.routes)
         return cache
     }
