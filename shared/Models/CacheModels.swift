@@ -180,10 +180,13 @@ public struct WarmRequest: Codable, Sendable, Equatable {
     public struct Item: Codable, Sendable, Equatable {
         public var key: String
         public var url: String
+        /// Headers of this fetch alone, over the job's (a supplier's own `Authorization`).
+        public var headers: [String: String]?
 
-        public init(key: String, url: String) {
+        public init(key: String, url: String, headers: [String: String]? = nil) {
             self.key = key
             self.url = url
+            self.headers = headers
         }
     }
 

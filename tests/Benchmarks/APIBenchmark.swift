@@ -67,9 +67,9 @@ enum APIBenchmark {
             "samples": samples,
             "organizations": organizations,
             "meanRows": Double(rows) / Double(samples),
-            "serverMs": summary(app),
-            "databaseMs": summary(db),
-            "roundTripMs": summary(roundTrip),
+            "serverMs": percentiles(app),
+            "databaseMs": percentiles(db),
+            "roundTripMs": percentiles(roundTrip),
             "plan": plan.joined(separator: "\n"),
             "seqScanOnClients": seqScanOnClients,
         ])
@@ -120,12 +120,6 @@ enum APIBenchmark {
             for part in parts where part.hasPrefix("dur=") { return Double(part.dropFirst(4)) ?? 0 }
         }
         return 0
-    }
-
-    static func summary(_ values: [Double]) -> [String: Double] {
-        let sorted = values.sorted()
-        func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)] }
-        return ["p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": sorted.last ?? 0]
     }
 
     static func peakResidentKilobytes(pid: String) -> Int {

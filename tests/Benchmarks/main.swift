@@ -5,6 +5,9 @@
 //   wedsync-bench cursor-memory --database-url URL [--rows 1000000] [--buffered]
 //   wedsync-bench api-clients --database-url URL --api-url URL [--samples 1000]
 //   wedsync-bench api-export --database-url URL --api-url URL --format csv|ndjson --pid PID [--org 1]
+//   wedsync-bench cache-l1 --redis-url URL [--seconds 5]
+//   wedsync-bench cache-l2 --redis-url URL [--samples 20000]
+//   wedsync-bench cache-warming --database-url URL --api-url URL --cache-url URL --admin-token T [--organizations 1000]
 //
 // Each prints one JSON object per measurement on standard output.
 import Foundation
@@ -22,8 +25,14 @@ do {
         try await APIBenchmark.clients(arguments)
     case "api-export":
         try await APIBenchmark.export(arguments)
+    case "cache-l1":
+        try await CacheBenchmark.l1(arguments)
+    case "cache-l2":
+        try await CacheBenchmark.l2(arguments)
+    case "cache-warming":
+        try await CacheBenchmark.warming(arguments)
     default:
-        FileHandle.standardError.write(Data("usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export [options]\n".utf8))
+        FileHandle.standardError.write(Data("usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export|cache-l1|cache-l2|cache-warming [options]\n".utf8))
         exit(2)
     }
 } catch {

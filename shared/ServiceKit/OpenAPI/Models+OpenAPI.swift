@@ -138,7 +138,7 @@ extension CacheStats: OpenAPISchemaProviding {
 extension WarmRequest.Item: OpenAPISchemaProviding {
     public static var openAPIName: String { "WarmRequestItem" }
     public static var openAPISchema: JSONSchema {
-        .object(["key": .string(), "url": .string(format: "uri")], required: ["key", "url"])
+        .object(["key": .string(), "url": .string(format: "uri"), "headers": .map(.string())], required: ["key", "url"])
     }
 }
 

@@ -17,6 +17,7 @@ final class Warmer: Service, Sendable {
     struct Fetch: Sendable {
         var key: String
         var url: String
+        var headers: [String: String] = [:]
     }
 
     struct Plan: Sendable {
@@ -166,7 +167,9 @@ final class Warmer: Service, Sendable {
         do {
             var outgoing = HTTPClientRequest(url: fetch.url)
             outgoing.headers.add(name: "accept", value: "application/json")
-            for (name, value) in request.headers ?? [:] { outgoing.headers.replaceOrAdd(name: name, value: value) }
+            for (name, value) in (request.headers ?? [:]).merging(fetch.headers, uniquingKeysWith: { _, own in own }) {
+                outgoing.headers.replaceOrAdd(name: name, value: value)
+            }
             let response = try await http.execute(outgoing, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: maximumValueBytes)
             guard response.status == .ok else { throw WarmFailure("HTTP \(response.status.code)") }
@@ -226,13 +229,12 @@ final class Warmer: Service, Sendable {
         if let ttl = request.ttl, !(ttl.isFinite && ttl > 0) {
             throw ServiceError.badRequest("ttl: a positive number of seconds", code: "invalid_body")
         }
-        for (name, value) in request.headers ?? [:] where name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) || value.contains(where: { $0 == "\r" || $0 == "\n" }) {
-            throw ServiceError.badRequest("headers: names are letters, digits and '-'; values are one line", code: "invalid_body")
-        }
+        try Self.check(headers: request.headers, field: "headers")
         var fetches: [Fetch] = []
         for (index, item) in (request.requests ?? []).enumerated() {
             try Self.check(url: item.url, field: "requests[\(index)].url")
-            fetches.append(Fetch(key: item.key, url: item.url))
+            try Self.check(headers: item.headers, field: "requests[\(index)].headers")
+            fetches.append(Fetch(key: item.key, url: item.url, headers: item.headers ?? [:]))
         }
         for (index, url) in (request.urls ?? []).enumerated() {
             try Self.check(url: url, field: "urls[\(index)]")
@@ -269,6 +271,12 @@ final class Warmer: Service, Sendable {
             throw ServiceError.badRequest("a key is 1 to \(CacheAddress.maximumKeyBytes) bytes without control characters", code: "invalid_body")
         }
         return Plan(request: request, fetches: fetches)
+    }
+
+    private static func check(headers: [String: String]?, field: String) throws(ServiceError) {
+        for (name, value) in headers ?? [:] where name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) || value.contains(where: { $0 == "\r" || $0 == "\n" }) {
+            throw ServiceError.badRequest("\(field): names are letters, digits and '-'; values are one line", code: "invalid_body")
+        }
     }
 
     private static func check(url: String, field: String) throws(ServiceError) {

@@ -67,7 +67,7 @@ struct WarmingSchedule: Sendable, Decodable {
         request.urls = request.urls?.map(fill)
         request.pattern = request.pattern.map(fill)
         request.loaderURL = request.loaderURL.map(fill)
-        request.requests = request.requests?.map { WarmRequest.Item(key: fill($0.key), url: fill($0.url)) }
+        request.requests = request.requests?.map { WarmRequest.Item(key: fill($0.key), url: fill($0.url), headers: $0.headers?.mapValues(fill)) }
         request.headers = request.headers?.mapValues(fill)
         return request
     }

@@ -1,0 +1,320 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import WedSyncAPI
+import WedSyncCacheKit
+import WedSyncConnectionPool
+import WedSyncModels
+import WedSyncPostgres
+import WedSyncRedis
+
+/// Benchmarks of the cache library and service (scripts/bench, suite `cache`).
+enum CacheBenchmark {
+    // MARK: L1
+
+    /// `cache-l1`: L1 read cost at 1 and 2 threads (the raw sharded S3-FIFO, and a full `MultiTierCache.get` hit),
+    /// hit ratio against LRU on Zipf(0.99) and Zipf mixed with scans, and the time to invalidate a tag carried by
+    /// 100,000 entries (in L1 and L2) on `--redis-url`.
+    static func l1(_ arguments: BenchArguments) async throws {
+        let seconds = Double(arguments.int("seconds", default: 5))
+        let entries = 100_000
+        let l1 = L1Cache<CacheEntry>(configuration: L1Configuration(maximumEntries: entries * 2, maximumBytes: 1 << 30))
+        let keys = (0..<entries).map { "schedules/org-\($0 % 1000)/2026-06-\($0 / 1000)" }
+        let value = CacheEntry(body: ByteBuffer(repeating: 0x61, count: 512), contentType: "application/json", createdAt: 0, ttl: .infinity)
+        for key in keys { l1.set(key, value, cost: value.cost, retainUntil: .infinity, now: 0) }
+        var zipf = ZipfGenerator(keys: entries, exponent: 0.99, seed: 42)
+        let order = (0..<(1 << 20)).map { _ in keys[zipf.next()] }
+
+        for threads in [1, 2] {
+            let operations = measureThreads(threads, seconds: seconds) { thread, stop in
+                var index = thread * 7919
+                var count = 0
+                let mask = order.count - 1
+                while !stop.load(ordering: .relaxed) {
+                    for _ in 0..<1024 {
+                        _ = l1.get(order[index & mask], now: 1)
+                        index &+= 1
+                    }
+                    count += 1024
+                }
+                return count
+            }
+            report([
+                "benchmark": "L1Cache.get (sharded S3-FIFO, 100,000 entries, Zipf 0.99 keys)", "threads": threads,
+                "nsPerOp": 1e9 * seconds * Double(threads) / Double(operations), "opsPerSecond": Double(operations) / seconds,
+            ])
+        }
+
+        let cache = MultiTierCache(configuration: .init(l1: L1Configuration(maximumEntries: entries * 2, maximumBytes: 1 << 30), ttlJitter: 0), logger: Logger(label: "bench"))
+        let addresses = try (0..<10_000).map { try CacheAddress(namespace: "schedules", key: "org-\($0)") }
+        for address in addresses {
+            try await cache.set(address, body: ByteBuffer(repeating: 0x61, count: 512), contentType: "application/json", tags: ["org:\(address.key)"])
+        }
+        for tasks in [1, 2] {
+            let started = ContinuousClock.now
+            let perTask = 500_000
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<tasks {
+                    group.addTask {
+                        var generator = ZipfGenerator(keys: addresses.count, exponent: 0.99, seed: UInt64(task))
+                        for _ in 0..<perTask {
+                            guard try await cache.get(addresses[generator.next()]) != nil else { throw BenchError("an L1 read missed") }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let elapsed = (ContinuousClock.now - started).seconds
+            report([
+                "benchmark": "MultiTierCache.get, L1 hit (tags checked, statistics kept)", "threads": tasks,
+                "nsPerOp": 1e9 * elapsed * Double(tasks) / Double(perTask * tasks), "opsPerSecond": Double(perTask * tasks) / elapsed,
+            ])
+        }
+
+        try await hitRatios()
+        try await tagInvalidation(redisURL: try arguments.string("redis-url"))
+    }
+
+    /// Spins `threads` OS threads running `body` for `seconds`; returns the operations they counted.
+    static func measureThreads(_ threads: Int, seconds: Double, _ body: @escaping @Sendable (Int, borrowing Atomic<Bool>) -> Int) -> Int {
+        final class Run: Sendable {
+            let stop = Atomic(false)
+            let total = Atomic(0)
+            let done = Atomic(0)
+        }
+        let run = Run()
+        for thread in 0..<threads {
+            Thread {
+                let count = body(thread, run.stop)
+                run.total.add(count, ordering: .relaxed)
+                run.done.add(1, ordering: .releasing)
+            }.start()
+        }
+        Thread.sleep(forTimeInterval: seconds)
+        run.stop.store(true, ordering: .relaxed)
+        while run.done.load(ordering: .acquiring) < threads { Thread.sleep(forTimeInterval: 0.001) }
+        return run.total.load(ordering: .relaxed)
+    }
+
+    static func hitRatios() async throws {
+        let universe = 100_000
+        let accesses = 1_000_000
+        var generator = ZipfGenerator(keys: universe, exponent: 0.99, seed: 7)
+        var zipf: [String] = []
+        var mixed: [String] = []
+        var scan = 0
+        zipf.reserveCapacity(accesses)
+        for index in 0..<accesses {
+            let key = "k\(generator.next())"
+            zipf.append(key)
+            mixed.append(key)
+            // Every 10,000 reads, a sequential scan of 5,000 keys read once (an export, a crawler).
+            if index % 10_000 == 0 {
+                for _ in 0..<5_000 {
+                    mixed.append("scan\(scan)")
+                    scan += 1
+                }
+            }
+        }
+        for (name, trace) in [("Zipf(0.99)", zipf), ("Zipf(0.99) + sequential scans", mixed)] {
+            for capacity in [1_000, 10_000] {
+                let l1 = CacheSimulator.hitRatio(trace, capacity: capacity, policy: .s3fifo)
+                let lru = CacheSimulator.hitRatio(trace, capacity: capacity, policy: .lru)
+                report([
+                    "benchmark": "hit ratio", "trace": name, "keys": universe, "accesses": trace.count, "capacity": capacity,
+                    "l1": l1, "lru": lru, "l1BeatsLRU": l1 > lru,
+                ])
+            }
+        }
+    }
+
+    static func tagInvalidation(redisURL: String) async throws {
+        let configuration = try RedisConfiguration(url: redisURL)
+        let redis = RedisClient(configuration: configuration, poolConfiguration: .init(minimumConnections: 0, maximumConnections: 32), logger: Logger(label: "bench"))
+        let cache = MultiTierCache(
+            configuration: .init(l1: L1Configuration(maximumEntries: 200_000, maximumBytes: 1 << 30), defaultPolicy: NamespacePolicy(ttl: 3_600), ttlJitter: 0),
+            l2: RedisL2Store(redis: redis),
+            logger: Logger(label: "bench")
+        )
+        let count = 100_000
+        let namespace = "bench-\(UInt32.random(in: 0...UInt32.max))"
+        let addresses = try (0..<count).map { try CacheAddress(namespace: namespace, key: "client-\($0)") }
+        let filled = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<32 {
+                group.addTask {
+                    for index in stride(from: worker, to: count, by: 32) {
+                        try await cache.set(addresses[index], body: ByteBuffer(string: #"{"client":\#(index)}"#), contentType: "application/json", tags: ["org:1", "client:\(index)"])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let fillSeconds = (ContinuousClock.now - filled).seconds
+        guard try await cache.get(addresses[count / 2]) != nil else { throw BenchError("an entry was not stored") }
+        let started = ContinuousClock.now
+        let result = await cache.invalidate(InvalidationRequest(tags: ["org:1"]))
+        let invalidation = ContinuousClock.now - started
+        guard result.propagated else { throw BenchError("Redis did not take the invalidation") }
+        // Every entry is unreadable at once, from L1 and from L2 (a second process with an empty L1 reads L2).
+        let other = MultiTierCache(configuration: .init(ttlJitter: 0), l2: RedisL2Store(redis: redis), logger: Logger(label: "bench"))
+        var readable = 0
+        for index in stride(from: 0, to: count, by: 97) {
+            if try await cache.get(addresses[index]) != nil { readable += 1 }
+            if try await other.get(addresses[index]) != nil { readable += 1 }
+        }
+        report([
+            "benchmark": "invalidate one tag carried by 100,000 entries (L1 and L2)", "entries": count,
+            "invalidationMicros": invalidation.seconds * 1e6, "stillReadable": readable, "fillSeconds": fillSeconds,
+        ])
+        _ = await cache.invalidate(InvalidationRequest(prefixes: ["\(namespace)/"]))
+        await redis.shutdown()
+    }
+
+    // MARK: L2
+
+    /// `cache-l2`: `--samples` sequential L2 reads (L1 off) of a 1 KB value: p50/p99 in µs, beside a raw `GET` of the
+    /// same bytes through the Redis client (scripts/bench prints `redis-benchmark -t get` beside both).
+    static func l2(_ arguments: BenchArguments) async throws {
+        let samples = arguments.int("samples", default: 20_000)
+        let configuration = try RedisConfiguration(url: try arguments.string("redis-url"))
+        let redis = RedisClient(configuration: configuration, poolConfiguration: .init(minimumConnections: 1, maximumConnections: 4), logger: Logger(label: "bench"))
+        let cache = MultiTierCache(
+            configuration: .init(namespaces: ["l2only": NamespacePolicy(ttl: 3_600, useL1: false)], ttlJitter: 0),
+            l2: RedisL2Store(redis: redis),
+            logger: Logger(label: "bench")
+        )
+        let address = try CacheAddress(namespace: "l2only", key: "schedule")
+        let body = ByteBuffer(bytes: (0..<1024).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try await cache.set(address, body: body, contentType: "application/json", tags: ["org:1", "day:2026-06-13"])
+        try await redis.set("bench:raw", value: Array(body.readableBytesView))
+        var tier: [Double] = []
+        var raw: [Double] = []
+        for index in 0..<(samples + 500) {
+            let started = ContinuousClock.now
+            guard try await cache.get(address)?.tier == .l2 else { throw BenchError("the read did not come from L2") }
+            let middle = ContinuousClock.now
+            _ = try await redis.get("bench:raw")
+            let end = ContinuousClock.now
+            guard index >= 500 else { continue }
+            tier.append((middle - started).seconds * 1e6)
+            raw.append((end - middle).seconds * 1e6)
+        }
+        report(["benchmark": "MultiTierCache L2 get (MGET of metadata, data, version; decode; tag check), 1 KB", "samples": samples, "micros": percentiles(tier)])
+        report(["benchmark": "RedisClient GET, 1 KB", "samples": samples, "micros": percentiles(raw)])
+        await redis.shutdown()
+    }
+
+    // MARK: Warming
+
+    /// `cache-warming`: on a seeded API, the first read of tomorrow's schedules by each of `--organizations`
+    /// suppliers, cold (cache-aside: a miss in the cache service, the API, a store) against after a warming job
+    /// filled the cache service with the same pages.
+    static func warming(_ arguments: BenchArguments) async throws {
+        let logger = Logger(label: "bench")
+        let pool = PostgresPool(name: "bench", configuration: try PostgresConfiguration(url: try arguments.string("database-url")), logger: logger)
+        defer { Task { await pool.shutdown() } }
+        let api = try arguments.string("api-url")
+        let cacheURL = try arguments.string("cache-url")
+        let admin = try arguments.string("admin-token")
+        let wanted = arguments.int("organizations", default: 1_000)
+        // "Tomorrow" is the busiest Saturday of the data set: the Friday evening before it, every supplier opens it.
+        let tomorrow = try await pool.query(
+            "SELECT wedding_date FROM clients WHERE extract(dow FROM wedding_date) = 6 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        )[0].decode(CalendarDay.self, at: 0)
+        let organizations = min(wanted, try await pool.query("SELECT count(*)::int FROM organizations")[0].decode(Int.self, at: 0))
+        let store = TokenStore(database: PostgresDatabase(primary: pool))
+        var tokens: [String] = []
+        for organization in 1...organizations {
+            tokens.append(try await store.issue(organization: organization, label: "bench"))
+        }
+        let url = { (organization: Int) in "\(api)/api/supplier-schedules?date=\(tomorrow)" }
+        func fetch(_ target: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: ByteBuffer? = nil) async throws -> (Int, ByteBuffer, HTTPHeaders) {
+            var request = HTTPClientRequest(url: target)
+            request.method = method
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            if let body { request.body = .bytes(body) }
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            return (Int(response.status.code), try await response.body.collect(upTo: 64 << 20), response.headers)
+        }
+
+        // Direct API reads, for reference (and so the API's connections and plans are warm for both passes).
+        var direct: [Double] = []
+        for (index, token) in tokens.enumerated() {
+            let started = ContinuousClock.now
+            let (status, _, _) = try await fetch(url(index + 1), headers: [("authorization", "Bearer \(token)")])
+            guard status == 200 else { throw BenchError("the API answered \(status)") }
+            direct.append((ContinuousClock.now - started).seconds * 1000)
+        }
+
+        // Cold: each supplier's first read misses the cache service, goes to the API and stores the page.
+        let run = UInt32.random(in: 0...UInt32.max)
+        var cold: [Double] = []
+        for (index, token) in tokens.enumerated() {
+            let key = "\(cacheURL)/v1/entries/schedules-cold-\(run)/org-\(index + 1):\(tomorrow)"
+            let started = ContinuousClock.now
+            let (status, _, _) = try await fetch(key)
+            guard status == 404 else { throw BenchError("a cold read hit (\(status))") }
+            let (apiStatus, page, headers) = try await fetch(url(index + 1), headers: [("authorization", "Bearer \(token)")])
+            guard apiStatus == 200 else { throw BenchError("the API answered \(apiStatus)") }
+            let tags = headers.first(name: "cache-tag")?.replacingOccurrences(of: " ", with: "") ?? ""
+            let (stored, _, _) = try await fetch(
+                "\(key)?ttl=600&tags=\(tags)", method: .PUT,
+                headers: [("authorization", "Bearer \(admin)"), ("content-type", "application/json")], body: page
+            )
+            guard stored == 200 else { throw BenchError("the cache service refused the page (\(stored))") }
+            cold.append((ContinuousClock.now - started).seconds * 1000)
+        }
+
+        // The warming job: every supplier's page of tomorrow, fetched with the supplier's own token.
+        let namespace = "schedules-\(run)"
+        let request = WarmRequest(
+            namespace: namespace,
+            requests: tokens.enumerated().map { index, token in
+                WarmRequest.Item(key: "org-\(index + 1):\(tomorrow)", url: url(index + 1), headers: ["Authorization": "Bearer \(token)"])
+            },
+            concurrency: 8,
+            name: "tomorrow's schedules"
+        )
+        let warmStarted = ContinuousClock.now
+        let (accepted, body, _) = try await fetch(
+            "\(cacheURL)/v1/warm", method: .POST, headers: [("authorization", "Bearer \(admin)"), ("content-type", "application/json")],
+            body: ByteBuffer(bytes: Array(try WedSyncJSON.makeEncoder().encode(request)))
+        )
+        guard accepted == 202 else { throw BenchError("the warming job was refused (\(accepted)): \(String(buffer: body))") }
+        var job = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: Data(body.readableBytesView))
+        while job.state == .queued || job.state == .running {
+            try await Task.sleep(for: .milliseconds(20))
+            let (_, progress, _) = try await fetch("\(cacheURL)/v1/jobs/\(job.id)")
+            job = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: Data(progress.readableBytesView))
+        }
+        let warmSeconds = (ContinuousClock.now - warmStarted).seconds
+        guard job.state == .completed, job.failed == 0 else { throw BenchError("the warming job ended \(job.state.rawValue) with \(job.failed) failures") }
+
+        // Warmed: the same first reads now hit.
+        var warmed: [Double] = []
+        for index in 0..<tokens.count {
+            let started = ContinuousClock.now
+            let (status, _, headers) = try await fetch("\(cacheURL)/v1/entries/\(namespace)/org-\(index + 1):\(tomorrow)")
+            guard status == 200, headers.first(name: "x-cache-tier") != nil else { throw BenchError("a warmed read missed (\(status))") }
+            warmed.append((ContinuousClock.now - started).seconds * 1000)
+        }
+        let coldP95 = percentiles(cold)["p95"] ?? 0
+        let warmP95 = percentiles(warmed)["p95"] ?? 0
+        report([
+            "benchmark": "first reads of tomorrow's schedules, cold vs warmed", "date": tomorrow.description, "reads": tokens.count,
+            "coldMs": percentiles(cold), "warmedMs": percentiles(warmed), "apiDirectMs": percentiles(direct),
+            "p95Reduction": coldP95 > 0 ? 1 - warmP95 / coldP95 : 0, "warmingSeconds": warmSeconds, "warmedBytes": job.bytes,
+        ])
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
