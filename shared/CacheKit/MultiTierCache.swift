@@ -404,6 +404,9 @@ public final class MultiTierCache: Service, Sendable {
     func markL2Healthy() {
         if l2DownUntil.exchange(0, ordering: .relaxed) != 0 {
             logger.notice("cache L2 is back")
+            // Invalidations made while it was unreachable go out now (also after a backplane reconnect, if the
+            // outage was long enough to drop the subscription).
+            backgroundContinuation.yield { [self] in await replayPending() }
         }
     }
 }

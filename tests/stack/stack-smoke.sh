@@ -34,6 +34,25 @@ printf '%s' "$dashboard" | grep -q '"clients":[1-9]' || fail "the dashboard coun
 anonymous="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:8090/api/clients || true)"
 [ "$anonymous" = "401" ] || fail "the API answered an anonymous request with $anonymous"
 ( set -a; . "$WEDSYNC_STACK_DIR/env"; set +a; [ -n "$WEDSYNC_DATABASE_URL" ] && [ -n "$WEDSYNC_REDIS_URL" ] ) || fail ".stack/env cannot be sourced"
+# The cache service holds an entry tagged with a client; changing that client through the API invalidates it.
+admin_token="$(grep '^WEDSYNC_ADMIN_TOKEN=' "$WEDSYNC_STACK_DIR/env" | cut -d= -f2-)"
+client_id="$(curl -s --max-time 10 -H "Authorization: Bearer $demo_token" 'http://127.0.0.1:8090/api/clients?limit=1' \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["clients"][0]["id"])')" || fail "no client to change"
+stored="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+    --data '{"smoke":true}' "http://127.0.0.1:8081/v1/entries/smoke/client-$client_id?tags=client:$client_id" || true)"
+[ "$stored" = "200" ] || fail "the cache service answered the PUT with $stored"
+[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:8081/v1/entries/smoke/client-$client_id")" = "200" ] \
+    || fail "the cache service did not answer the stored entry"
+patched="$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $demo_token" \
+    -H 'Content-Type: application/json' --data '{"notes":"stack smoke test"}' "http://127.0.0.1:8090/api/clients/$client_id" || true)"
+[ "$patched" = "200" ] || fail "the API answered the PATCH with $patched"
+invalidated=0
+for attempt in $(seq 1 100); do
+    code="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:8081/v1/entries/smoke/client-$client_id" || true)"
+    if [ "$code" = "404" ]; then invalidated=1; break; fi
+    sleep 0.05
+done
+[ "$invalidated" -eq 1 ] || fail "the API's write did not invalidate the cache service's entry tagged client:$client_id"
 
 pids="$(cat "$WEDSYNC_STACK_DIR"/pids/*.pid "$WEDSYNC_STACK_DIR/redis/redis.pid" 2>/dev/null | tr '\n' ' ' || true)"
 pids+=" $(head -n 1 "$WEDSYNC_STACK_DIR/postgres/data/postmaster.pid" 2>/dev/null || true)"

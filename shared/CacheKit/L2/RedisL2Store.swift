@@ -57,7 +57,9 @@ public final class RedisL2Store: Sendable {
         guard let metadata = values[0].bytes, let data = values[1].bytes else {
             return Record(entry: nil, keyVersion: keyVersion)
         }
-        return Record(entry: try codec.decode(metadata: metadata, data: data, address: address, version: keyVersion), keyVersion: keyVersion)
+        // A record that does not decode (damaged, written with another key, not ours) is a miss, not an outage:
+        // the next write of the key replaces it.
+        return Record(entry: try? codec.decode(metadata: metadata, data: data, address: address, version: keyVersion), keyVersion: keyVersion)
     }
 
     private static let writeScript = RedisScript(

@@ -87,3 +87,22 @@ struct WarmingScheduleTests {
         #expect(Warmer.sharedMaxAge(["Cache-Control": "no-store"]) == nil)
     }
 }
+
+@Suite("Infrastructure files")
+struct InfrastructureFileTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("The example warming schedules load and fill their templates")
+    func warmingFile() throws {
+        let schedules = try WarmingSchedule.load(path: Self.root.appendingPathComponent("infrastructure/cache-warming.yaml").path)
+        #expect(schedules.map(\.0.name) == ["tomorrow-schedules", "fortnight-ahead"])
+        let (friday, cron, zone) = schedules[0]
+        // Friday 2026-06-12 18:00 in London; the job warms Saturday's schedules.
+        let fires = try #require(cron.next(after: Date(timeIntervalSince1970: 1_781_200_000), in: zone))
+        let request = friday.request(firingAt: fires, in: zone, environment: ["WEDSYNC_DEMO_TOKEN": "demo"])
+        #expect(request.keys == ["2026-06-13"])
+        #expect(request.headers?["Authorization"] == "Bearer demo")
+        #expect(schedules[1].0.request(firingAt: fires, in: zone).keys?.count == 14)
+    }
+}
