@@ -21,7 +21,10 @@ public struct CacheEntry: Sendable {
     public var version: UInt64
     /// A remembered absence (negative caching): the loader said there is nothing under this key.
     public var isNegative: Bool
-    /// The ``TagVersions/epoch`` at which the tags were last found current (this process only).
+    /// In L1 only: the local stamps of ``tags`` when the entry was stored (``TagVersions/TagState/stamp``); the
+    /// entry is valid while they are unchanged.
+    var tagStamps: [UInt64] = []
+    /// In L1 only: the ``TagVersions/epoch`` at which the stamps were last found unchanged.
     var checkedEpoch: UInt64 = 0
 
     public init(

@@ -44,52 +44,101 @@ public final class MultiTierCache: Service, Sendable {
     let loaderLatency = LatencyHistogram()
 
     struct Flight: Sendable {
+        /// What the world looked like when a load began: a caller arriving after any of it changed must not join,
+        /// and the load commits only if none of it changed.
+        struct Start: Sendable {
+            let clearGeneration: UInt64
+            /// The address's floor.
+            let floor: UInt64
+            let prefixSequence: UInt64
+            /// ``TagVersions/epoch``: a joiner refuses the value if one of its tags changed since.
+            let stamp: UInt64
+        }
+
         let id: UInt64
-        let generation: UInt64
-        /// The key's version the load started from: a caller arriving after the key changed must not join it.
-        let keyVersion: UInt64
+        let start: Start
         let task: Task<LoadOutcome, Never>
     }
 
     /// What decides whether a value read earlier may still be stored now. Held under one lock with every commit
     /// into L1, so a commit either lands before an invalidation (which then removes it) or is refused after it.
     struct Coordination {
-        /// Rises on every invalidation by tag or prefix and every clear: a load that began before does not commit
-        /// (its tags were unknown until it returned, so its data may predate the invalidation).
-        var generation: UInt64 = 1
-        /// Rises on prefix invalidations and clears: a promotion from L2 read before does not land.
+        /// Rises when L1 is cleared (backplane outage) or too many floors or prefixes were forgotten: whatever was
+        /// read before does not land.
         var clearGeneration: UInt64 = 1
-        /// Per address, the lowest key version that may still be stored (raised by invalidations and sets, here or
-        /// in another process). Bounded: the oldest floors are forgotten, long after any read that could race them.
-        var floors: [String: UInt64] = [:]
-        var floorOrder = Deque<String>()
+        /// Per address, the lowest key version that may still be stored, raised by invalidations and sets here or
+        /// in another process. Bounded: the oldest (by last raise) are forgotten, which raises ``clearGeneration``.
+        var floors: [String: (version: UInt64, ticket: UInt64)] = [:]
+        var floorTickets = Deque<(address: String, ticket: UInt64)>()
+        var nextTicket: UInt64 = 0
+        /// Recent prefix invalidations, numbered; a read that began before one whose prefix matches does not land.
+        var prefixLog = Deque<(sequence: UInt64, prefix: String)>()
+        var prefixSequence: UInt64 = 0
         var flights: [String: Flight] = [:]
         var nextFlight: UInt64 = 0
+        /// Addresses with a background refresh queued or running.
+        var refreshing: Set<String> = []
 
         static let floorLimit = 100_000
+        static let prefixLogLimit = 1_000
 
-        func floor(of address: String) -> UInt64 { floors[address] ?? 0 }
+        func floor(of address: String) -> UInt64 { floors[address]?.version ?? 0 }
 
         mutating func raiseFloor(of address: String, to version: UInt64) {
-            if let known = floors[address] {
-                if version > known { floors[address] = version }
-                return
+            let known = floors[address]?.version ?? 0
+            guard version > known || floors[address] == nil else { return }
+            nextTicket += 1
+            floors[address] = (max(version, known), nextTicket)
+            floorTickets.append((address, nextTicket))
+            while floors.count > Self.floorLimit, let oldest = floorTickets.popFirst() {
+                guard floors[oldest.address]?.ticket == oldest.ticket else { continue }
+                floors.removeValue(forKey: oldest.address)
+                // A forgotten floor could let an older value of that key in: refuse everything read before.
+                clearGeneration += 1
             }
-            floors[address] = version
-            floorOrder.append(address)
-            while floorOrder.count > Self.floorLimit, let oldest = floorOrder.popFirst() {
-                floors.removeValue(forKey: oldest)
+            if floorTickets.count > 2 * Self.floorLimit + 1_024 {
+                let live = floors
+                floorTickets = Deque(floorTickets.filter { live[$0.address]?.ticket == $0.ticket })
             }
         }
+
+        mutating func logPrefix(_ prefix: String) {
+            prefixSequence += 1
+            prefixLog.append((prefixSequence, prefix))
+            if prefixLog.count > Self.prefixLogLimit {
+                prefixLog.removeFirst()
+                clearGeneration += 1
+            }
+        }
+
+        /// Whether a prefix invalidation matching `address` came after `sequence`.
+        func prefixInvalidated(_ address: String, since sequence: UInt64) -> Bool {
+            guard prefixSequence > sequence else { return false }
+            for entry in prefixLog.reversed() {
+                guard entry.sequence > sequence else { break }
+                if address.hasPrefix(entry.prefix) { return true }
+            }
+            return false
+        }
+
+        /// Whether a value of `address` at key `version`, read when the state was (`clearGeneration`,
+        /// `prefixSequence`), may still be stored.
+        func admits(_ address: String, version: UInt64, clearGeneration: UInt64, prefixSequence: UInt64) -> Bool {
+            clearGeneration == self.clearGeneration && version >= floor(of: address)
+                && !prefixInvalidated(address, since: prefixSequence)
+        }
     }
+
+    /// Marks versions this process made up while L2 was unreachable: they never compare with L2's.
+    static let localVersion: UInt64 = 1 << 63
 
     let coordination = Mutex(Coordination())
     /// Milliseconds since 1970 before which L2 is not tried (after a failure).
     let l2DownUntil = Atomic<Int64>(0)
     let backplaneLive: Atomic<Bool>
     /// Invalidations applied here that Redis and the other processes have not heard of yet.
-    let pending = Mutex<[PendingInvalidation]>([])
-    let droppedPending = Atomic<Int>(0)
+    let pending = Mutex(PendingInvalidations())
+    let pendingCount = Atomic<Int>(0)
     let background: AsyncStream<@Sendable () async -> Void>
     let backgroundContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
 
@@ -157,9 +206,9 @@ public final class MultiTierCache: Service, Sendable {
             }
         }
 
-        let clearGeneration = coordination.withLock { $0.clearGeneration }
+        let (clearGeneration, prefixSequence) = coordination.withLock { ($0.clearGeneration, $0.prefixSequence) }
         var keyVersion: UInt64?
-        if let l2, isL2Usable(now: now) {
+        if let l2, isL2Usable(now: now), !isPendingInvalidation(address.string) {
             CacheNamespace.count(namespace.l2Lookups)
             do {
                 let started = ContinuousClock.now
@@ -167,14 +216,14 @@ public final class MultiTierCache: Service, Sendable {
                 l2Latency.record(ContinuousClock.now - started)
                 markL2Healthy()
                 keyVersion = record.keyVersion
-                if let entry = record.entry, entry.retainUntil > now, await isCurrent(entry) {
+                if let entry = record.entry, entry.retainUntil > now, await isCurrentInL2(entry) {
                     if entry.isFresh(at: now) {
-                        promote(entry, to: address, namespace: namespace, clearGeneration: clearGeneration)
+                        promote(entry, to: address, namespace: namespace, clearGeneration: clearGeneration, prefixSequence: prefixSequence)
                         CacheNamespace.count(namespace.l2Hits)
                         return CacheLookup(entry: entry, tier: .l2, state: .fresh)
                     }
                     if let loader, entry.isServableStale(at: now) {
-                        promote(entry, to: address, namespace: namespace, clearGeneration: clearGeneration)
+                        promote(entry, to: address, namespace: namespace, clearGeneration: clearGeneration, prefixSequence: prefixSequence)
                         CacheNamespace.count(namespace.staleServed)
                         refreshInBackground(address, namespace: namespace, loader: loader)
                         return CacheLookup(entry: entry, tier: .l2, state: .stale)
@@ -189,12 +238,18 @@ public final class MultiTierCache: Service, Sendable {
         CacheNamespace.count(namespace.misses)
         if fallback != nil { CacheNamespace.count(namespace.expiredMisses) }
         guard let loader else { return nil }
-        let flight = joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: keyVersion)
-        let outcome: LoadOutcome?
-        if let fallback, fallback.entry.isFailSafe(at: now) {
-            outcome = await Self.value(of: flight, within: namespace.policy.softTimeout)
-        } else {
-            outcome = await flight.task.value
+        var (flight, joined) = joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: keyVersion)
+        var outcome: LoadOutcome?
+        for attempt in 0..<2 {
+            if let fallback, fallback.entry.isFailSafe(at: now) {
+                outcome = await Self.value(of: flight, within: namespace.policy.softTimeout)
+            } else {
+                outcome = await flight.task.value
+            }
+            // A load this read joined rather than started may have read its data before an invalidation of one
+            // of its tags that came before this read began: then load afresh (once).
+            guard attempt == 0, joined, case .value(let entry) = outcome, !tagsUnchanged(entry, since: flight.start.stamp) else { break }
+            (flight, joined) = joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: nil)
         }
         switch outcome {
         case .value(let entry):
@@ -259,31 +314,42 @@ public final class MultiTierCache: Service, Sendable {
         let namespace = try self.namespace(address.namespace)
         var entry = makeEntry(CacheLoad(body: body, contentType: contentType, tags: tags, ttl: ttl), namespace: namespace, now: now)
         await learnVersions(of: entry.tags)
-        entry.tagVersions = entry.tags.map { tagVersions.version(of: $0) ?? 0 }
+        guard let states = tagVersions.states(of: entry.tags) else { return [] }
+        entry.tagVersions = states.map(\.version)
+        entry.tagStamps = states.map(\.stamp)
+        CacheNamespace.count(namespace.writes)
+        CacheNamespace.count(namespace.bytesWritten, by: body.readableBytes)
         var tiers: [CacheTier] = []
-        if let l2, isL2Usable(now: now) {
+        // A tag invalidated while Redis was down has a made-up version: such an entry stays out of L2.
+        if let l2, isL2Usable(now: now), !states.contains(where: \.isOffline), !isPendingInvalidation(address.string) {
             do {
                 if let version = try await l2.write(entry, at: address.string, expectedKeyVersion: nil, now: now) {
                     entry.version = version
                     tiers.append(.l2)
                     // Other processes drop older copies; this version stays.
-                    try? await l2.publish(BackplaneMessage(origin: origin, keys: [address.string: version], tags: [:], prefixes: []).encoded())
+                    let message = BackplaneMessage(origin: origin, keys: [address.string: version], tags: [:], prefixes: [])
+                    try await l2.publish(message.encoded())
                 }
                 markL2Healthy()
             } catch {
                 markL2Failed(error)
             }
         }
-        CacheNamespace.count(namespace.writes)
-        CacheNamespace.count(namespace.bytesWritten, by: body.readableBytes)
         guard namespace.policy.useL1 else { return tiers }
+        let online = tiers.contains(.l2)
         let stored = coordination.withLock { state -> Bool in
-            if !tiers.contains(.l2) {
-                entry.version = max(state.floor(of: address.string), l1.get(address.string, now: now)?.version ?? 0) + 1
+            if online {
+                // An invalidation or a newer set of the key may have landed since the write: then this value is
+                // no longer the latest, and stays out of L1.
+                guard entry.version >= state.floor(of: address.string) else { return false }
+                state.raiseFloor(of: address.string, to: entry.version)
+            } else {
+                // Without L2 the version is made up here: marked, so no version from L2 compares with it (and, when
+                // L2 is down rather than absent, kept briefly).
+                state.nextTicket += 1
+                entry.version = Self.localVersion | state.nextTicket
             }
-            // Loads and promotions of this key that read older data must not land after this write.
-            state.raiseFloor(of: address.string, to: entry.version)
-            return storeInL1(entry, at: address)
+            return storeInL1(entry, at: address, briefly: l2 != nil && !online)
         }
         if stored { tiers.insert(.l1, at: 0) }
         return tiers
@@ -317,64 +383,79 @@ public final class MultiTierCache: Service, Sendable {
         )
     }
 
-    /// Puts `entry` in L1 unless a newer version is there. Call with the coordination lock held.
-    func storeInL1(_ entry: CacheEntry, at address: CacheAddress) -> Bool {
+    /// Puts `entry` (with its tags' stamps) in L1 unless a newer version is there; `briefly` caps its stay at
+    /// ``Configuration/outageL1TTL`` (as does a backplane outage). Call with the coordination lock held.
+    func storeInL1(_ entry: CacheEntry, at address: CacheAddress, briefly: Bool = false) -> Bool {
         let now = self.now
         var entry = entry
         entry.checkedEpoch = 0
-        let retainUntil = backplaneLive.load(ordering: .acquiring) ? entry.retainUntil : min(entry.retainUntil, now + configuration.outageL1TTL)
+        let capped = briefly || !backplaneLive.load(ordering: .acquiring)
+        let retainUntil = capped ? min(entry.retainUntil, now + configuration.outageL1TTL) : entry.retainUntil
         let version = entry.version
         return l1.set(address.string, entry, cost: entry.cost, retainUntil: retainUntil, now: now) { existing in
             existing.version <= version
         }
     }
 
-    /// Copies an entry read from L2 into L1, unless the key changed since (its floor rose past the entry's
-    /// version) or a prefix invalidation or clear ran. A tag invalidation needs no check here: the entry keeps
-    /// the tag versions it was read with, and the next L1 read finds them outdated.
-    func promote(_ entry: CacheEntry, to address: CacheAddress, namespace: CacheNamespace, clearGeneration: UInt64) {
+    /// Copies an entry read from L2 into L1, unless the key changed since the read began (its floor rose past the
+    /// entry's version, a matching prefix was invalidated, L1 was cleared) or one of its tags moved on.
+    func promote(_ entry: CacheEntry, to address: CacheAddress, namespace: CacheNamespace, clearGeneration: UInt64, prefixSequence: UInt64) {
         guard namespace.policy.useL1 else { return }
         coordination.withLock { state in
-            guard state.clearGeneration == clearGeneration, entry.version >= state.floor(of: address.string) else { return }
-            _ = storeInL1(entry, at: address)
+            guard state.admits(address.string, version: entry.version, clearGeneration: clearGeneration, prefixSequence: prefixSequence),
+                !isPendingInvalidation(address.string), tagVersions.matches(tags: entry.tags, versions: entry.tagVersions),
+                let states = tagVersions.states(of: entry.tags)
+            else { return }
+            var promoted = entry
+            promoted.tagStamps = states.map(\.stamp)
+            _ = storeInL1(promoted, at: address)
         }
     }
 
-    /// The L1 check of an entry's tags, skipped while no tag changed since it was last checked.
+    /// The L1 check of an entry's tags: their stamps unchanged since it was stored, skipped while nothing changed
+    /// since it was last checked.
     var isCurrentInL1: @Sendable (inout CacheEntry) -> Bool {
         let versions = tagVersions
         return { entry in
             guard !entry.tags.isEmpty else { return true }
             let epoch = versions.epoch
             if entry.checkedEpoch == epoch { return true }
-            guard versions.matches(tags: entry.tags, recorded: entry.tagVersions) else { return false }
+            guard versions.matches(tags: entry.tags, stamps: entry.tagStamps) else { return false }
             entry.checkedEpoch = epoch
             return true
         }
     }
 
     /// Whether an entry read from L2 still carries the current version of each of its tags.
-    func isCurrent(_ entry: CacheEntry) async -> Bool {
+    func isCurrentInL2(_ entry: CacheEntry) async -> Bool {
         guard !entry.tags.isEmpty else { return true }
         await learnVersions(of: entry.tags)
-        return tagVersions.matches(tags: entry.tags, recorded: entry.tagVersions)
+        return tagVersions.matches(tags: entry.tags, versions: entry.tagVersions)
     }
 
-    /// Makes sure this process knows the version of every tag in `tags`, asking L2 for those it does not.
+    /// Whether none of `entry`'s tags changed here after `stamp`.
+    func tagsUnchanged(_ entry: CacheEntry, since stamp: UInt64) -> Bool {
+        guard let states = tagVersions.states(of: entry.tags) else { return entry.tags.isEmpty }
+        return states.allSatisfy { $0.stamp <= stamp }
+    }
+
+    /// Makes sure this process knows every tag in `tags`, asking L2 for those it does not. Without L2 they are
+    /// made up here as offline states: usable in L1, never compared with L2's versions.
     func learnVersions(of tags: [String]) async {
         let unknown = tagVersions.unknown(tags)
         guard !unknown.isEmpty else { return }
         if let l2, isL2Usable(now: now) {
+            let clear = tagVersions.clearCount
             do {
-                for (tag, version) in try await l2.versions(of: unknown) { tagVersions.merge(tag, version: version) }
+                for (tag, state) in try await l2.versions(of: unknown) {
+                    tagVersions.merge(tag, version: state.version, sequence: state.sequence, fetchedAfterClear: clear)
+                }
                 return
             } catch {
                 markL2Failed(error)
             }
         }
-        // Without Redis, start from 0 here: invalidations made meanwhile bump it locally, and when the backplane
-        // returns every version is forgotten and learnt again.
-        for tag in unknown { tagVersions.merge(tag, version: 0) }
+        for tag in unknown { tagVersions.learnOffline(tag) }
     }
 
     func shouldRefreshEarly(_ entry: CacheEntry, namespace: CacheNamespace, now: Double) -> Bool {
@@ -394,7 +475,14 @@ public final class MultiTierCache: Service, Sendable {
     /// Whether this process hears every invalidation (always true without a backplane).
     public var isBackplaneLive: Bool { backplaneLive.load(ordering: .acquiring) }
 
+    /// Whether `error` means L2 is unreachable (as opposed to a cancelled call or a bad record).
+    static func isOutage(_ error: any Error) -> Bool {
+        guard let error = error as? RedisError else { return false }
+        return error.isConnectionFailure || error.code == .poolTimeout || error.replyKind == "CLUSTERDOWN"
+    }
+
     func markL2Failed(_ error: any Error) {
+        guard Self.isOutage(error) else { return }
         let retryAt = Int64((now + Double(configuration.l2RetryInterval / .milliseconds(1)) / 1000) * 1000)
         if l2DownUntil.exchange(retryAt, ordering: .relaxed) == 0 {
             logger.warning("cache L2 unavailable: serving from L1 and the loader", metadata: ["cache.error": "\(error)"])

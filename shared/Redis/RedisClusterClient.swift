@@ -26,6 +26,9 @@ public final class RedisClusterClient: Service, Sendable {
         var owners: [String?] = Array(repeating: nil, count: RedisClusterSlot.count)
         var nodes: [String: RedisClient] = [:]
         var stopped = false
+        /// Refreshes started, and the latest one whose map was applied: an older map answered late is dropped.
+        var refreshesStarted = 0
+        var refreshApplied = 0
     }
 
     public init(seeds: [RedisConfiguration], poolConfiguration: ConnectionPoolConfiguration = .init(), logger: Logger) {
@@ -75,12 +78,15 @@ public final class RedisClusterClient: Service, Sendable {
 
     /// Asks the seeds (then the known nodes) for `CLUSTER SLOTS` and replaces the map.
     public func refreshSlots() async throws {
-        let known = state.withLock { Array($0.nodes.keys) }
+        let (known, number) = state.withLock { state -> ([String], Int) in
+            state.refreshesStarted += 1
+            return (Array(state.nodes.keys), state.refreshesStarted)
+        }
         var lastError: any Error = RedisError(.connectionFailed, "no seed node answered CLUSTER SLOTS")
         for address in seeds.map(Self.address(of:)) + known {
             do {
                 let reply = try await client(for: address).send("CLUSTER", "SLOTS")
-                try apply(slots: reply)
+                try apply(slots: reply, refresh: number)
                 counters.withLock { $0.refreshes += 1 }
                 return
             } catch {
@@ -90,7 +96,7 @@ public final class RedisClusterClient: Service, Sendable {
         throw lastError
     }
 
-    private func apply(slots reply: RedisValue) throws {
+    private func apply(slots reply: RedisValue, refresh number: Int) throws {
         guard let ranges = reply.array else { throw RedisError(.unexpectedReply, "CLUSTER SLOTS did not answer an array") }
         var owners: [String?] = Array(repeating: nil, count: RedisClusterSlot.count)
         for range in ranges {
@@ -101,7 +107,11 @@ public final class RedisClusterClient: Service, Sendable {
             let address = "\(host.isEmpty ? seeds[0].host : host):\(port)"
             for slot in first...last { owners[slot] = address }
         }
-        state.withLock { $0.owners = owners }
+        state.withLock { state in
+            guard number > state.refreshApplied else { return }
+            state.refreshApplied = number
+            state.owners = owners
+        }
     }
 
     private static func address(of configuration: RedisConfiguration) -> String {
@@ -183,11 +193,12 @@ public final class RedisClusterClient: Service, Sendable {
     }
 
     private func follow(_ redirect: Redirect, slot: Int, address: inout String, asking: inout Bool) throws {
-        address = redirect.address
+        let target = redirect.resolved(String(address.prefix { $0 != ":" }))
+        address = target
         switch redirect.kind {
         case .moved:
             asking = false
-            state.withLock { $0.owners[redirect.slot] = redirect.address }
+            state.withLock { $0.owners[redirect.slot] = target }
             counters.withLock { $0.moved += 1 }
             requestRefresh.yield()
         case .ask:
@@ -214,6 +225,11 @@ public final class RedisClusterClient: Service, Sendable {
             self.slot = slot
             address = String(parts[2])
         }
+
+        /// The node's address, with `fallbackHost` when the server left its host out (`MOVED 3999 :6381`).
+        func resolved(_ fallbackHost: String) -> String {
+            address.hasPrefix(":") ? fallbackHost + address : address
+        }
     }
 
     /// Sends `arguments` on one connection of `client`, after `ASKING` when the slot is being imported there.
@@ -237,10 +253,10 @@ extension RedisClusterClient: RedisKeyRouting {
         // A redirection applies to every command of the pipeline (they share a slot), so the whole batch is
         // wrapped as one array and retried together.
         let reply = try await routed(key) { client, asking in
-            var batch = commands
-            if asking { batch.insert(["ASKING"], at: 0) }
+            // ASKING applies to the next command only: mid-migration, each command gets its own.
+            let batch = asking ? commands.flatMap { [["ASKING"], $0] } : commands
             var replies = try await client.pipeline(batch)
-            if asking { replies.removeFirst() }
+            if asking { replies = replies.enumerated().filter { $0.offset % 2 == 1 }.map(\.element) }
             if let redirect = replies.first(where: { if case .error(let text) = $0 { return text.hasPrefix("MOVED ") || text.hasPrefix("ASK ") } else { return false } }) {
                 return redirect
             }

@@ -32,8 +32,10 @@ struct L1Shard<Value: Sendable>: Sendable {
     private(set) var slots: [String: Slot] = [:]
     private var small = Deque<Ticket>()
     private var main = Deque<Ticket>()
-    private var ghost = Deque<Int>()
-    private var ghostSet = Set<Int>()
+    /// Hashes of keys recently dropped from `S`, each with the stamp of its latest entry: a popped ghost entry
+    /// whose stamp is outdated (the key came back and left again) does not erase the newer one.
+    private var ghost = Deque<(hash: Int, stamp: UInt64)>()
+    private var ghostStamps: [Int: UInt64] = [:]
     private var smallBytes = 0
     private var smallCount = 0
     private(set) var bytes = 0
@@ -100,7 +102,7 @@ struct L1Shard<Value: Sendable>: Sendable {
         } else {
             nextStamp &+= 1
             let hash = key.hashValue
-            let toMain = ghostSet.remove(hash) != nil
+            let toMain = ghostStamps.removeValue(forKey: hash) != nil
             if toMain { ghostHits += 1 }
             slots[key] = Slot(value: value, cost: cost, retainUntil: retainUntil, frequency: 0, inMain: toMain, stamp: nextStamp)
             let ticket = Ticket(key: key, stamp: nextStamp)
@@ -139,27 +141,30 @@ struct L1Shard<Value: Sendable>: Sendable {
         small.removeAll()
         main.removeAll()
         ghost.removeAll()
-        ghostSet.removeAll()
+        ghostStamps.removeAll()
         smallBytes = 0
         smallCount = 0
         bytes = 0
     }
 
-    /// Reclaims up to `budget` entries past their retention, oldest tickets first; a bounded step, so a caller
-    /// sweeping shard by shard never holds a lock for long.
+    /// Frees entries past their retention from the heads of the queues (where the oldest are), dropping dead
+    /// tickets on the way, examining at most `budget` tickets: a bounded step, so a caller sweeping shard by shard
+    /// never holds a lock for long. Expired entries further back go when an eviction or a read meets them.
     mutating func reclaimExpired(now: Double, budget: Int) -> Int {
         var reclaimed = 0
         var examined = 0
-        for queue in 0..<2 {
-            let tickets = queue == 0 ? Array(small.prefix(budget)) : Array(main.prefix(budget))
-            for ticket in tickets {
+        for inMain in [false, true] {
+            while examined < budget, let ticket = inMain ? main.first : small.first {
                 examined += 1
-                if examined > budget { return reclaimed }
-                if let slot = slots[ticket.key], slot.stamp == ticket.stamp, slot.retainUntil <= now {
-                    remove(ticket.key)
-                    expirations += 1
-                    reclaimed += 1
+                guard let slot = slots[ticket.key], slot.stamp == ticket.stamp, slot.inMain == inMain else {
+                    if inMain { main.removeFirst() } else { small.removeFirst() }
+                    continue
                 }
+                guard slot.retainUntil <= now else { break }
+                if inMain { main.removeFirst() } else { small.removeFirst() }
+                remove(ticket.key)
+                expirations += 1
+                reclaimed += 1
             }
         }
         return reclaimed
@@ -226,10 +231,11 @@ struct L1Shard<Value: Sendable>: Sendable {
     }
 
     private mutating func remember(ghost hash: Int) {
-        guard ghostSet.insert(hash).inserted else { return }
-        ghost.append(hash)
+        nextStamp &+= 1
+        ghostStamps[hash] = nextStamp
+        ghost.append((hash, nextStamp))
         while ghost.count > maximumEntries, let oldest = ghost.popFirst() {
-            ghostSet.remove(oldest)
+            if ghostStamps[oldest.hash] == oldest.stamp { ghostStamps.removeValue(forKey: oldest.hash) }
         }
     }
 

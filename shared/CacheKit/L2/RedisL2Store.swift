@@ -10,33 +10,35 @@ import WedSyncRedis
 /// - `wsc:{ns/key}:x` the key's version: raised by every write and invalidation of the key. A loader's write is
 ///   conditional on the version it saw before loading, so a value loaded before an invalidation can never land
 ///   after it;
-/// - `wsc:t:<tag>` a tag's version, raised by invalidating the tag.
+/// - `wsc:tv:<tag>` a tag's version (`v`) and the invalidation sequence number of its last invalidation (`s`);
+/// - `wsc:seq` the deployment's invalidation sequence: raised once by every invalidation of tags, before their
+///   versions. A load notes it before reading its data, and commits only if none of its tags was invalidated at a
+///   later sequence number, so data read before an invalidation is never stored after it, with no clocks involved.
 public final class RedisL2Store: Sendable {
     public let redis: any RedisKeyRouting
     public let codec: L2Codec
     /// How long a key's version outlives its last change (longer than any entry's retention).
     public let keyVersionRetention: Duration
-    /// How long a tag's version outlives its last change (longer than any entry's retention).
-    public let tagVersionRetention: Duration
     /// The pub/sub channel of the invalidation backplane.
     public static let channel = "wsc:invalidations"
 
     public init(
         redis: any RedisKeyRouting,
         codec: L2Codec = .init(),
-        keyVersionRetention: Duration = .seconds(8 * 86_400),
-        tagVersionRetention: Duration = .seconds(30 * 86_400)
+        keyVersionRetention: Duration = .seconds(8 * 86_400)
     ) {
         self.redis = redis
         self.codec = codec
         self.keyVersionRetention = keyVersionRetention
-        self.tagVersionRetention = tagVersionRetention
     }
 
     static func metadataKey(_ address: String) -> String { "wsc:{\(address)}:m" }
     static func dataKey(_ address: String) -> String { "wsc:{\(address)}:d" }
     static func versionKey(_ address: String) -> String { "wsc:{\(address)}:x" }
-    static func tagKey(_ tag: String) -> String { "wsc:t:\(tag)" }
+    /// Tag versions never expire: a version that fell back to 0 could make old entries valid again. One small hash
+    /// per tag ever invalidated.
+    static func tagKey(_ tag: String) -> String { "wsc:tv:\(tag)" }
+    static let sequenceKey = "wsc:seq"
 
     /// What L2 holds for an address: the entry (if any, and readable) and the key's version now.
     public struct Record: Sendable {
@@ -122,30 +124,40 @@ public final class RedisL2Store: Sendable {
 
     private static let bumpTagScript = RedisScript(
         """
-        local version = redis.call('INCR', KEYS[1])
-        redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
+        redis.call('HSET', KEYS[1], 's', ARGV[1])
         return version
         """
     )
 
-    /// Raises the versions of `tags`: every entry carrying one becomes unreadable at once. Returns the new versions.
-    public func bump(tags: [String]) async throws -> [String: UInt64] {
-        try await mapConcurrently(tags) { tag in
-            let reply = try await self.redis.evaluate(
-                Self.bumpTagScript,
-                keys: [Self.tagKey(tag)],
-                arguments: [RedisArgument(Self.milliseconds(self.tagVersionRetention))]
-            )
-            guard let version = reply.int else { throw RedisError(.unexpectedReply, "INCR did not answer an integer") }
+    /// Raises the versions of `tags`: every entry carrying one becomes unreadable at once. Takes one invalidation
+    /// sequence number first (so a load that noted an earlier one cannot commit data tagged with them), then
+    /// records it with each new version. Returns the new states.
+    public func bump(tags: [String]) async throws -> [String: TagVersion] {
+        guard !tags.isEmpty else { return [:] }
+        guard let sequence = try await redis.send(["INCR", RedisArgument(Self.sequenceKey)], routingKey: Self.sequenceKey).int else {
+            throw RedisError(.unexpectedReply, "INCR did not answer an integer")
+        }
+        let versions = try await mapConcurrently(tags) { tag in
+            let reply = try await self.redis.evaluate(Self.bumpTagScript, keys: [Self.tagKey(tag)], arguments: [RedisArgument(sequence)])
+            guard let version = reply.int else { throw RedisError(.unexpectedReply, "HINCRBY did not answer an integer") }
             return UInt64(version)
+        }
+        return versions.mapValues { TagVersion(version: $0, sequence: UInt64(sequence)) }
+    }
+
+    /// The current states of `tags` (version 0 and sequence 0 for a tag never invalidated).
+    public func versions(of tags: [String]) async throws -> [String: TagVersion] {
+        try await mapConcurrently(tags) { tag in
+            let reply = try await self.redis.send(["HMGET", RedisArgument(Self.tagKey(tag)), "v", "s"], routingKey: Self.tagKey(tag))
+            let values = reply.array ?? []
+            return TagVersion(version: UInt64(values.first?.int ?? 0), sequence: UInt64(values.dropFirst().first?.int ?? 0))
         }
     }
 
-    /// The current versions of `tags` (0 for a tag never invalidated).
-    public func versions(of tags: [String]) async throws -> [String: UInt64] {
-        try await mapConcurrently(tags) { tag in
-            UInt64(try await self.redis.send(["GET", RedisArgument(Self.tagKey(tag))], routingKey: Self.tagKey(tag)).int ?? 0)
-        }
+    /// The deployment's invalidation sequence number now.
+    public func currentSequence() async throws -> UInt64 {
+        UInt64(try await redis.send(["GET", RedisArgument(Self.sequenceKey)], routingKey: Self.sequenceKey).int ?? 0)
     }
 
     /// Deletes every entry whose address starts with `prefix` (raising each one's version); returns how many.
@@ -180,14 +192,17 @@ public final class RedisL2Store: Sendable {
     }
 
     /// Runs `body` for each distinct item, at most 16 at a time, and collects the results.
-    private func mapConcurrently(_ items: [String], _ body: @escaping @Sendable (String) async throws -> UInt64) async throws -> [String: UInt64] {
+    private func mapConcurrently<Value: Sendable>(
+        _ items: [String],
+        _ body: @escaping @Sendable (String) async throws -> Value
+    ) async throws -> [String: Value] {
         let distinct = Array(Set(items))
         guard distinct.count > 1 else {
             guard let item = distinct.first else { return [:] }
             return [item: try await body(item)]
         }
-        return try await withThrowingTaskGroup(of: (String, UInt64).self) { group in
-            var results: [String: UInt64] = [:]
+        return try await withThrowingTaskGroup(of: (String, Value).self) { group in
+            var results: [String: Value] = [:]
             var next = 0
             while next < min(16, distinct.count) {
                 let item = distinct[next]
@@ -222,5 +237,16 @@ extension RedisL2Store {
             guard key.hasPrefix("wsc:{"), key.hasSuffix("}:m") else { return nil }
             return String(key.dropFirst(5).dropLast(3))
         }
+    }
+}
+
+/// A tag's version in Redis and the invalidation sequence number it was raised at.
+public struct TagVersion: Sendable, Codable, Equatable {
+    public var version: UInt64
+    public var sequence: UInt64
+
+    public init(version: UInt64, sequence: UInt64) {
+        self.version = version
+        self.sequence = sequence
     }
 }

@@ -1,61 +1,75 @@
 import Logging
-import Synchronization
 import NIOCore
+import Synchronization
 
 extension MultiTierCache {
-    /// The load of `address` already running (started since the last invalidation), or a new one.
+    /// The load of `address` already running (if nothing about the key changed since it began), or a new one.
+    /// Returns whether it joined a load it did not start.
     func joinOrStartFlight(
         _ address: CacheAddress,
         namespace: CacheNamespace,
         loader: @escaping CacheLoader,
         keyVersion: UInt64?
-    ) -> Flight {
+    ) -> (Flight, joined: Bool) {
         coordination.withLock { state in
-            if let flight = state.flights[address.string], flight.generation == state.generation,
-                flight.keyVersion >= state.floor(of: address.string)
+            if let flight = state.flights[address.string], flight.start.clearGeneration == state.clearGeneration,
+                flight.start.floor == state.floor(of: address.string),
+                !state.prefixInvalidated(address.string, since: flight.start.prefixSequence)
             {
-                return flight
+                return (flight, true)
             }
             state.nextFlight += 1
             let id = state.nextFlight
-            let generation = state.generation
+            let start = Flight.Start(
+                clearGeneration: state.clearGeneration,
+                floor: state.floor(of: address.string),
+                prefixSequence: state.prefixSequence,
+                stamp: tagVersions.epoch
+            )
             let task = Task {
-                await self.load(address, namespace: namespace, loader: loader, keyVersion: keyVersion, generation: generation, flight: id)
+                await self.load(address, namespace: namespace, loader: loader, keyVersion: keyVersion, start: start, flight: id)
             }
-            let flight = Flight(id: id, generation: generation, keyVersion: keyVersion ?? 0, task: task)
+            let flight = Flight(id: id, start: start, task: task)
             state.flights[address.string] = flight
-            return flight
+            return (flight, false)
         }
     }
 
-    /// Starts a refresh of `address` in the background unless one is running.
+    /// Starts a refresh of `address` in the background unless one is queued or running.
     func refreshInBackground(_ address: CacheAddress, namespace: CacheNamespace, loader: @escaping CacheLoader) {
-        let running = coordination.withLock { state in
-            state.flights[address.string].map {
-                $0.generation == state.generation && $0.keyVersion >= state.floor(of: address.string)
-            } ?? false
-        }
-        guard !running else { return }
+        let queued = coordination.withLock { state in state.refreshing.insert(address.string).inserted }
+        guard queued else { return }
         backgroundContinuation.yield { [self] in
-            _ = await joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: nil).task.value
+            defer { _ = coordination.withLock { $0.refreshing.remove(address.string) } }
+            _ = await joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: nil).0.task.value
         }
     }
 
-    /// One load: runs the loader, then commits the value into L1 (if no invalidation ran since the load began) and
-    /// into L2 (if the key's version is still the one seen before loading).
+    /// One load. It notes the key's version and the deployment's invalidation sequence number before running the
+    /// loader, then commits into L1 only if neither the key nor any of the value's tags changed since (and into L2
+    /// only if the key's version there is still the one noted): data read before an invalidation never lands
+    /// after it.
     private func load(
         _ address: CacheAddress,
         namespace: CacheNamespace,
         loader: CacheLoader,
         keyVersion: UInt64?,
-        generation: UInt64,
+        start: Flight.Start,
         flight: UInt64
     ) async -> LoadOutcome {
         CacheNamespace.count(namespace.loads)
         namespace.hotKeys.withLock { $0.record(address.key) }
         var expectedKeyVersion = keyVersion
-        if expectedKeyVersion == nil, let l2, isL2Usable(now: now) {
-            expectedKeyVersion = try? await l2.keyVersion(of: address.string)
+        var sequenceAtStart: UInt64?
+        if let l2, isL2Usable(now: now) {
+            do {
+                async let sequence = l2.currentSequence()
+                if expectedKeyVersion == nil { expectedKeyVersion = try await l2.keyVersion(of: address.string) }
+                sequenceAtStart = try await sequence
+            } catch {
+                markL2Failed(error)
+                (expectedKeyVersion, sequenceAtStart) = (nil, nil)
+            }
         }
         let started = ContinuousClock.now
         let loaded: CacheLoad?
@@ -80,22 +94,29 @@ extension MultiTierCache {
             finish(flight, at: address)
             return .absent(nil)
         }
-        entry.version = expectedKeyVersion ?? 0
+        entry.version = expectedKeyVersion ?? start.floor
         await learnVersions(of: entry.tags)
+        let online = sequenceAtStart != nil && expectedKeyVersion != nil
         let committed = coordination.withLock { state -> CacheEntry? in
             if state.flights[address.string]?.id == flight { state.flights.removeValue(forKey: address.string) }
-            guard state.generation == generation, entry.version >= state.floor(of: address.string) else { return nil }
-            var snapshot = entry
-            var versions: [UInt64] = []
-            for tag in entry.tags {
-                guard let version = tagVersions.version(of: tag) else { return nil }
-                versions.append(version)
+            guard state.admits(address.string, version: entry.version, clearGeneration: start.clearGeneration, prefixSequence: start.prefixSequence),
+                !isPendingInvalidation(address.string), let states = tagVersions.states(of: entry.tags)
+            else { return nil }
+            if let sequenceAtStart {
+                // Every tag invalidated at or before the noted sequence number, none after it.
+                guard states.allSatisfy({ ($0.sequence ?? .max) <= sequenceAtStart }) else { return nil }
+            } else {
+                // Offline: every tag known here before the load began and unchanged since.
+                guard states.allSatisfy({ $0.stamp <= start.stamp }) else { return nil }
             }
-            snapshot.tagVersions = versions
-            if namespace.policy.useL1 { _ = storeInL1(snapshot, at: address) }
+            var snapshot = entry
+            snapshot.tagVersions = states.map(\.version)
+            snapshot.tagStamps = states.map(\.stamp)
+            // Loaded while L2 was unreachable: kept briefly (it could not be checked against L2's versions).
+            if namespace.policy.useL1 { _ = storeInL1(snapshot, at: address, briefly: l2 != nil && !online) }
             return snapshot
         }
-        if let committed, let expectedKeyVersion, let l2, isL2Usable(now: now) {
+        if let committed, online, let expectedKeyVersion, let l2, isL2Usable(now: now) {
             do {
                 _ = try await l2.write(committed, at: address.string, expectedKeyVersion: expectedKeyVersion, now: now)
                 markL2Healthy()

@@ -8,8 +8,8 @@ struct BackplaneMessage: Codable, Sendable, Equatable {
     /// Addresses and their key versions after the change (an invalidation or an explicit set): L1 copies older
     /// than that must go, and nothing older may be stored again.
     var keys: [String: UInt64]
-    /// Tags and their new versions.
-    var tags: [String: UInt64]
+    /// Tags and their new versions, with the invalidation sequence number they were raised at.
+    var tags: [String: TagVersion]
     /// Address prefixes whose L1 copies must go.
     var prefixes: [String]
 

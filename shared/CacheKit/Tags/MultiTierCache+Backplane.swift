@@ -35,14 +35,13 @@ extension MultiTierCache {
                     continue
                 }
                 guard message.origin != origin else { continue }
-                apply(keys: message.keys, tags: message.tags, prefixes: message.prefixes)
+                apply(keys: message.keys, tags: message.tags, prefixes: message.prefixes, remote: true)
             }
         }
     }
 
     private func clearLocalState() {
         coordination.withLock { state in
-            state.generation += 1
             state.clearGeneration += 1
             l1.removeAll()
             tagVersions.removeAll()
@@ -72,6 +71,10 @@ extension MultiTierCache {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 self.l1.reclaimExpired(now: self.now)
+                // Invalidations still waiting for Redis are retried every second once L2 answers.
+                if self.pendingCount.load(ordering: .acquiring) > 0, self.isL2Usable(now: self.now) {
+                    await self.replayPending()
+                }
             }
         }
     }

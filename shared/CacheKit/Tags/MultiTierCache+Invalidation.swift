@@ -1,32 +1,44 @@
+import Foundation
 import Logging
 import Synchronization
-import Foundation
 import WedSyncModels
 
 /// An invalidation applied in this process that Redis and the other processes have not heard of yet.
 struct PendingInvalidation: Sendable {
+    var id: UInt64
     var addresses: [String]
     var tags: [String]
     var prefixes: [String]
+
+    /// Whether it covers `address` (L2 may still hold it: it must not be read from there or stored again).
+    func covers(_ address: String) -> Bool {
+        addresses.contains(address) || prefixes.contains { address.hasPrefix($0) }
+    }
+}
+
+/// The invalidations waiting for Redis.
+struct PendingInvalidations {
+    var items: [PendingInvalidation] = []
+    var nextID: UInt64 = 0
+    var dropped = 0
 }
 
 extension MultiTierCache {
     /// The most invalidations kept for replay while Redis is down; beyond it the oldest are dropped (and counted):
-    /// every other process clears its L1 when the backplane returns anyway, so only L2 copies could outlive them.
+    /// every other process clears its L1 when its backplane returns anyway, so only L2 copies could outlive them.
     static let pendingLimit = 10_000
 
     /// Drops entries by address, by tag and by address prefix, in every tier and (over the backplane) in every
     /// process. When it returns, no read in this process sees a dropped entry; other processes drop theirs as soon
-    /// as the message arrives. Without Redis it is applied here and replayed when Redis returns.
+    /// as the message arrives. Without Redis it is applied here at once and replayed when Redis returns.
     @discardableResult
     public func invalidate(_ request: InvalidationRequest) async -> InvalidationResult {
-        let invalidation = PendingInvalidation(addresses: request.keys, tags: request.tags, prefixes: request.prefixes)
         let now = self.now
         var byPrefix = 0
         var versions: L2Versions?
         if let l2, isL2Usable(now: now) {
             do {
-                let applied = try await applyToL2(invalidation, l2: l2)
+                let applied = try await applyToL2(addresses: request.keys, tags: request.tags, prefixes: request.prefixes, l2: l2)
                 versions = applied.versions
                 byPrefix = applied.byPrefix
                 markL2Healthy()
@@ -34,22 +46,25 @@ extension MultiTierCache {
                 markL2Failed(error)
             }
         }
-        if let versions {
-            apply(keys: versions.keys, tags: versions.tags, prefixes: invalidation.prefixes)
-        } else {
-            applyOffline(invalidation)
-        }
         var propagated = l2 == nil
-        if let l2, let versions {
+        if let versions {
+            apply(keys: versions.keys, tags: versions.tags, prefixes: request.prefixes, remote: false)
             do {
-                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: invalidation.prefixes)
-                try await l2.publish(message.encoded())
+                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: request.prefixes)
+                try await l2?.publish(message.encoded())
                 propagated = true
             } catch {
                 markL2Failed(error)
+                // L2 has it; the other processes will hear of it when the replay applies and publishes it again.
+                remember(addresses: request.keys, tags: request.tags, prefixes: request.prefixes)
             }
+        } else if l2 != nil {
+            // Remembered first: from now until the replay, reads of these addresses skip L2 (which still holds them).
+            remember(addresses: request.keys, tags: request.tags, prefixes: request.prefixes)
+            applyOffline(addresses: request.keys, tags: request.tags, prefixes: request.prefixes)
+        } else {
+            applyOffline(addresses: request.keys, tags: request.tags, prefixes: request.prefixes)
         }
-        if !propagated { remember(invalidation) }
         return InvalidationResult(
             invalidatedKeys: request.keys.count,
             invalidatedTags: request.tags.count,
@@ -67,80 +82,98 @@ extension MultiTierCache {
     /// The new versions of the keys and tags an invalidation changed in L2.
     struct L2Versions {
         var keys: [String: UInt64]
-        var tags: [String: UInt64]
+        var tags: [String: TagVersion]
     }
 
     /// The L2 side: delete the addresses and prefixes (raising their key versions), raise the tags' versions.
-    func applyToL2(_ invalidation: PendingInvalidation, l2: RedisL2Store) async throws -> (versions: L2Versions, byPrefix: Int) {
-        let keys = try await l2.invalidate(addresses: invalidation.addresses)
-        let tags = try await l2.bump(tags: invalidation.tags)
+    func applyToL2(addresses: [String], tags: [String], prefixes: [String], l2: RedisL2Store) async throws -> (versions: L2Versions, byPrefix: Int) {
+        let keys = try await l2.invalidate(addresses: addresses)
+        let tagVersions = try await l2.bump(tags: tags)
         var byPrefix = 0
-        for prefix in invalidation.prefixes { byPrefix += try await l2.invalidate(prefix: prefix) }
-        return (L2Versions(keys: keys, tags: tags), byPrefix)
+        for prefix in prefixes { byPrefix += try await l2.invalidate(prefix: prefix) }
+        return (L2Versions(keys: keys, tags: tagVersions), byPrefix)
     }
 
-    /// The local side of a change L2 has made (here or in another process), under the coordination lock so that no
-    /// commit that read before it lands after it: L1 copies of `keys` older than their new versions go, and no
-    /// older version may be stored again; `tags` move to their new versions; `prefixes` are dropped.
-    func apply(keys: [String: UInt64], tags: [String: UInt64], prefixes: [String]) {
+    /// The local side of a change L2 has made (here, or in another process when `remote`), under the coordination
+    /// lock so that no commit that read before it lands after it: L1 copies of `keys` older than their new
+    /// versions go and no older version may be stored again; `tags` move on (from another process, only tags this
+    /// process has met: nothing here depends on the others); `prefixes` are dropped and logged.
+    func apply(keys: [String: UInt64], tags: [String: TagVersion], prefixes: [String], remote: Bool) {
         let now = self.now
         coordination.withLock { state in
-            if !tags.isEmpty || !prefixes.isEmpty { state.generation += 1 }
-            if !prefixes.isEmpty { state.clearGeneration += 1 }
             for (address, version) in keys {
                 state.raiseFloor(of: address, to: version)
-                _ = l1.get(address, now: now) { $0.version >= version }
+                _ = l1.get(address, now: now) { $0.version >= version && $0.version & Self.localVersion == 0 }
             }
-            for (tag, version) in tags { tagVersions.merge(tag, version: version) }
-            for prefix in prefixes { l1.removeAll { $0.hasPrefix(prefix) } }
+            for (tag, version) in tags {
+                tagVersions.merge(tag, version: version.version, sequence: version.sequence, onlyIfKnown: remote)
+            }
+            for prefix in prefixes {
+                state.logPrefix(prefix)
+                l1.removeAll { $0.hasPrefix(prefix) }
+            }
         }
     }
 
-    /// The local side of an invalidation Redis could not take: keys and prefixes dropped, tags raised here, and
-    /// every load in flight refused.
-    func applyOffline(_ invalidation: PendingInvalidation) {
+    /// The local side of an invalidation Redis could not take (or, without L2, every invalidation): keys and
+    /// prefixes dropped, and every load or promotion read before refused (there is no key version to compare);
+    /// tags raised here as offline states (nothing validated against L2 accepts them until the replay).
+    func applyOffline(addresses: [String], tags: [String], prefixes: [String]) {
         coordination.withLock { state in
-            state.generation += 1
-            state.clearGeneration += 1
-            for address in invalidation.addresses { l1.remove(address) }
-            for tag in invalidation.tags { tagVersions.bump(tag) }
-            for prefix in invalidation.prefixes { l1.removeAll { $0.hasPrefix(prefix) } }
+            if !addresses.isEmpty { state.clearGeneration += 1 }
+            for address in addresses { l1.remove(address) }
+            for tag in tags { tagVersions.bumpOffline(tag) }
+            for prefix in prefixes {
+                state.logPrefix(prefix)
+                l1.removeAll { $0.hasPrefix(prefix) }
+            }
         }
     }
 
-    func remember(_ invalidation: PendingInvalidation) {
+    func remember(addresses: [String], tags: [String], prefixes: [String]) {
         let dropped = pending.withLock { pending -> Int in
-            pending.append(invalidation)
-            let excess = pending.count - Self.pendingLimit
-            if excess > 0 { pending.removeFirst(excess) }
-            return max(0, excess)
+            pending.nextID += 1
+            pending.items.append(PendingInvalidation(id: pending.nextID, addresses: addresses, tags: tags, prefixes: prefixes))
+            let excess = max(0, pending.items.count - Self.pendingLimit)
+            if excess > 0 {
+                pending.items.removeFirst(excess)
+                pending.dropped += excess
+            }
+            return excess
         }
-        if dropped > 0 { droppedPending.add(dropped, ordering: .relaxed) }
+        pendingCount.store(pending.withLock { $0.items.count }, ordering: .releasing)
+        if dropped > 0 { logger.error("cache dropped invalidations waiting for Redis", metadata: ["cache.dropped": "\(dropped)"]) }
     }
 
-    /// Sends the invalidations Redis missed; those that still fail wait for the next attempt.
+    /// Whether an invalidation waiting for Redis covers `address`.
+    func isPendingInvalidation(_ address: String) -> Bool {
+        guard pendingCount.load(ordering: .acquiring) > 0 else { return false }
+        return pending.withLock { $0.items.contains { $0.covers(address) } }
+    }
+
+    /// Sends the invalidations Redis missed, oldest first; each leaves the queue only once L2 and the other
+    /// processes have it.
     func replayPending() async {
         guard let l2 else { return }
-        let queued = pending.withLock { pending in
-            defer { pending.removeAll() }
-            return pending
-        }
+        let queued = pending.withLock { $0.items }
         guard !queued.isEmpty else { return }
-        var failed: [PendingInvalidation] = []
+        var replayed = 0
         for invalidation in queued {
             do {
-                let (versions, _) = try await applyToL2(invalidation, l2: l2)
-                apply(keys: versions.keys, tags: versions.tags, prefixes: [])
+                let (versions, _) = try await applyToL2(addresses: invalidation.addresses, tags: invalidation.tags, prefixes: invalidation.prefixes, l2: l2)
+                apply(keys: versions.keys, tags: versions.tags, prefixes: [], remote: false)
                 let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: invalidation.prefixes)
                 try await l2.publish(message.encoded())
+                pending.withLock { pending in pending.items.removeAll { $0.id == invalidation.id } }
+                replayed += 1
             } catch {
-                failed.append(invalidation)
+                markL2Failed(error)
+                break
             }
         }
-        if !failed.isEmpty {
-            for invalidation in failed { remember(invalidation) }
-        } else {
-            logger.notice("cache replayed invalidations made while Redis was down", metadata: ["cache.invalidations": "\(queued.count)"])
+        pendingCount.store(pending.withLock { $0.items.count }, ordering: .releasing)
+        if replayed > 0 {
+            logger.notice("cache replayed invalidations made while Redis was down", metadata: ["cache.invalidations": "\(replayed)"])
         }
     }
 }

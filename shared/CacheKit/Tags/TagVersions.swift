@@ -1,82 +1,135 @@
 import Synchronization
 
-/// This process's view of every tag's version, the heart of O(1) tag invalidation.
+/// This process's view of every tag it has met: the heart of O(1) tag invalidation.
 ///
-/// Invalidating a tag increments its version (in Redis for every process, here for this one); an entry records the
-/// versions of its tags when it is written and is valid only while they all still match. Nothing is scanned or
-/// deleted, so a tag carried by 100,000 entries is invalidated as fast as one carried by one.
+/// Invalidating a tag raises its version in Redis (one `HINCRBY`) and records the deployment-wide invalidation
+/// sequence number it happened at (``sequence``). An entry in L2 records the versions of its tags and is valid
+/// only while they match. In this process each tag also has a local ``TagState/stamp``, renewed on every change
+/// this process learns of; an L1 entry records the stamps of its tags and is valid only while they are unchanged.
+/// Nothing is scanned or deleted: a tag carried by 100,000 entries is invalidated as fast as one carried by one.
 ///
-/// The map is sharded by tag, so readers checking tags do not contend. ``epoch`` rises on every change; an entry
-/// that was checked at the current epoch need not be checked again, which keeps the tag lookups off the hit path
-/// between invalidations. Versions only grow (``merge(_:version:)`` keeps the larger), so a late reply from Redis
-/// cannot undo an invalidation that arrived over the backplane first.
+/// The map is sharded by tag so readers do not contend; ``epoch`` (the last stamp handed out) rises on every
+/// change, so an L1 entry checked at the current epoch need not be checked again.
 public final class TagVersions: Sendable {
+    /// What this process knows of one tag.
+    public struct TagState: Sendable, Equatable {
+        /// The tag's version in Redis (or, for ``isOffline`` states, raised here while Redis was unreachable).
+        public var version: UInt64
+        /// The deployment-wide invalidation sequence number of the tag's last invalidation (0: never); `nil` for a
+        /// state made up here while Redis was unreachable, which no shared entry may be validated against.
+        public var sequence: UInt64?
+        /// Local: renewed whenever this process learns of a change.
+        public var stamp: UInt64
+
+        public var isOffline: Bool { sequence == nil }
+    }
+
     private final class Shard: Sendable {
-        let versions = Mutex<[String: UInt64]>([:])
+        let states = Mutex<[String: TagState]>([:])
     }
 
     private let shards: [Shard]
-    private let currentEpoch = Atomic<UInt64>(1)
+    private let stamps = Atomic<UInt64>(1)
+    private let clears = Atomic<UInt64>(0)
+    private let count = Atomic<Int>(0)
+    /// Past this many tags, the map is cleared (every L1 entry carrying a tag then fails its check once).
+    public let limit: Int
 
-    public init(shards: Int = 32) {
+    public init(shards: Int = 32, limit: Int = 1_000_000) {
         self.shards = (0..<max(1, shards)).map { _ in Shard() }
+        self.limit = limit
     }
 
     private func shard(_ tag: String) -> Shard {
         shards[Int(UInt(bitPattern: tag.hashValue) % UInt(shards.count))]
     }
 
-    /// Rises whenever any version changes or the map is cleared.
-    public var epoch: UInt64 { currentEpoch.load(ordering: .acquiring) }
+    private func nextStamp() -> UInt64 { stamps.add(1, ordering: .acquiringAndReleasing).newValue }
 
-    /// The version this process knows for `tag`, `nil` when it has not learnt it yet.
-    public func version(of tag: String) -> UInt64? {
-        shard(tag).versions.withLock { $0[tag] }
+    /// The last stamp handed out: it rises on every change.
+    public var epoch: UInt64 { stamps.load(ordering: .acquiring) }
+
+    /// How many times the map was cleared; a merge of versions fetched before a clear is dropped.
+    public var clearCount: UInt64 { clears.load(ordering: .acquiring) }
+
+    public func state(of tag: String) -> TagState? {
+        shard(tag).states.withLock { $0[tag] }
     }
 
-    /// Learns `version` for `tag`, keeping the larger of it and what was known.
-    public func merge(_ tag: String, version: UInt64) {
-        let changed = shard(tag).versions.withLock { versions -> Bool in
-            let known = versions[tag]
-            guard known.map({ version > $0 }) ?? true else { return false }
-            versions[tag] = version
-            return known != nil
+    /// Learns `tag`'s version and sequence from Redis (a fetch or a backplane message), keeping the newer of it
+    /// and what is known; a state made up offline is always replaced. `onlyIfKnown` skips tags this process never
+    /// met (nothing here can depend on them). `fetchedAfterClear` drops a fetch that started before a clear.
+    public func merge(_ tag: String, version: UInt64, sequence: UInt64, onlyIfKnown: Bool = false, fetchedAfterClear clear: UInt64? = nil) {
+        if let clear, clear != clearCount { return }
+        let inserted = shard(tag).states.withLock { states -> Bool in
+            if let known = states[tag] {
+                guard known.isOffline || version > known.version else { return false }
+                states[tag] = TagState(version: version, sequence: sequence, stamp: nextStamp())
+                return false
+            }
+            guard !onlyIfKnown else { return false }
+            states[tag] = TagState(version: version, sequence: sequence, stamp: nextStamp())
+            return true
         }
-        // Learning a first version changes no entry's validity; replacing one does.
-        if changed { currentEpoch.add(1, ordering: .releasing) }
+        if inserted, count.add(1, ordering: .relaxed).newValue > limit { removeAll() }
     }
 
-    /// Raises `tag` one version locally (for when Redis cannot be reached) and returns the new version.
-    @discardableResult
-    public func bump(_ tag: String) -> UInt64 {
-        let version = shard(tag).versions.withLock { versions -> UInt64 in
-            let next = (versions[tag] ?? 0) + 1
-            versions[tag] = next
-            return next
+    /// Raises `tag` locally while Redis cannot be reached. The state is offline: nothing validated against shared
+    /// versions accepts it until the invalidation reaches Redis and the real version is learnt.
+    public func bumpOffline(_ tag: String) {
+        shard(tag).states.withLock { states in
+            let version = (states[tag]?.version ?? 0) + 1
+            states[tag] = TagState(version: version, sequence: nil, stamp: nextStamp())
         }
-        currentEpoch.add(1, ordering: .releasing)
-        return version
     }
 
-    /// Forgets every version (after a backplane outage, when messages may have been missed); they are learnt again
+    /// Makes up a state for a tag met while Redis cannot be reached (an offline state, as ``bumpOffline(_:)``).
+    public func learnOffline(_ tag: String) {
+        shard(tag).states.withLock { states in
+            if states[tag] == nil { states[tag] = TagState(version: 0, sequence: nil, stamp: nextStamp()) }
+        }
+    }
+
+    /// Forgets every tag (after a backplane outage, when changes may have been missed); they are learnt again
     /// from Redis on demand.
     public func removeAll() {
-        for shard in shards { shard.versions.withLock { $0.removeAll() } }
-        currentEpoch.add(1, ordering: .releasing)
+        clears.add(1, ordering: .acquiringAndReleasing)
+        for shard in shards { shard.states.withLock { $0.removeAll() } }
+        count.store(0, ordering: .relaxed)
+        _ = nextStamp()
     }
 
-    /// Whether `recorded` (an entry's versions of `tags`, in order) still matches every known version. A tag whose
-    /// version is unknown here fails the check: the caller must learn it first.
-    public func matches(tags: [String], recorded: [UInt64]) -> Bool {
-        guard tags.count == recorded.count else { return false }
-        for (tag, version) in zip(tags, recorded) where self.version(of: tag) != version {
-            return false
+    /// The tags among `tags` this process does not know.
+    public func unknown(_ tags: [String]) -> [String] {
+        tags.filter { state(of: $0) == nil }
+    }
+
+    /// The states of `tags`, in order; `nil` if one is unknown.
+    public func states(of tags: [String]) -> [TagState]? {
+        var states: [TagState] = []
+        states.reserveCapacity(tags.count)
+        for tag in tags {
+            guard let state = state(of: tag) else { return nil }
+            states.append(state)
+        }
+        return states
+    }
+
+    /// Whether an L2 entry's recorded versions of `tags` are all current, against shared (not offline) states.
+    public func matches(tags: [String], versions: [UInt64]) -> Bool {
+        guard tags.count == versions.count else { return false }
+        for (tag, version) in zip(tags, versions) {
+            guard let state = state(of: tag), !state.isOffline, state.version == version else { return false }
         }
         return true
     }
 
-    /// The tags among `tags` whose versions this process does not know.
-    public func unknown(_ tags: [String]) -> [String] {
-        tags.filter { version(of: $0) == nil }
+    /// Whether an L1 entry's recorded stamps of `tags` are all unchanged.
+    public func matches(tags: [String], stamps: [UInt64]) -> Bool {
+        guard tags.count == stamps.count else { return false }
+        for (tag, stamp) in zip(tags, stamps) where state(of: tag)?.stamp != stamp {
+            return false
+        }
+        return true
     }
 }

@@ -37,10 +37,10 @@ struct CacheRedisTests {
         var worst = Duration.zero
         for round in 0..<20 {
             let address = try CacheAddress(namespace: namespace, key: "k\(round)")
-            try await a.cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain", tags: ["client:\(round)", "org:1"])
+            try await a.cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain", tags: ["\(namespace):client:\(round)", "\(namespace):org"])
             _ = try await b.cache.get(address)
             #expect(try await b.cache.get(address)?.tier == .l1, "b holds it in L1 before the invalidation")
-            let result = await a.cache.invalidate(InvalidationRequest(tags: ["client:\(round)"]))
+            let result = await a.cache.invalidate(InvalidationRequest(tags: ["\(namespace):client:\(round)"]))
             #expect(result.propagated)
             let acknowledged = ContinuousClock.now
             #expect(try await a.cache.get(address) == nil, "the invalidating process never reads it after the acknowledgement")
@@ -169,7 +169,7 @@ struct CacheRedisTests {
         })
         #expect(try await b.cache.get(after)?.tier == .l2)
         #expect(a.cache.isL2Available)
-        #expect(try await a.redis.send("GET", RedisArgument("wsc:t:org:1")).int == 1, "the offline invalidation was replayed")
+        #expect(try await a.redis.send("HGET", RedisArgument("wsc:tv:org:1"), "v").int == 1, "the offline invalidation was replayed")
         await a.stop()
         await b.stop()
     }

@@ -33,7 +33,7 @@ struct CacheServiceTests {
         var worst = Duration.zero
         for round in 0..<10 {
             let path = "/v1/entries/\(namespace)/day-\(round)"
-            let put = try await HTTP.send(.PUT, "\(first.baseURL)\(path)?ttl=120&tags=client:\(round),org:1", headers: admin + [("Content-Type", "application/json")], body: #"{"round":\#(round)}"#)
+            let put = try await HTTP.send(.PUT, "\(first.baseURL)\(path)?ttl=120&tags=\(namespace)-client:\(round),\(namespace)-org", headers: admin + [("Content-Type", "application/json")], body: #"{"round":\#(round)}"#)
             #expect(put.status == 200, "\(put.text)")
             let fromL2 = try await HTTP.get("\(second.baseURL)\(path)")
             #expect(fromL2.status == 200)
@@ -42,7 +42,7 @@ struct CacheServiceTests {
             #expect(fromL2.text == #"{"round":\#(round)}"#)
             #expect(try await HTTP.get("\(second.baseURL)\(path)").headers.first(name: "x-cache-tier") == "L1")
 
-            let invalidation = try await HTTP.send(.POST, "\(first.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["client:\#(round)"]}"#)
+            let invalidation = try await HTTP.send(.POST, "\(first.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["\#(namespace)-client:\#(round)"]}"#)
             #expect(invalidation.status == 200)
             let acknowledged = ContinuousClock.now
             while try await HTTP.get("\(second.baseURL)\(path)").status == 200, ContinuousClock.now - acknowledged < .seconds(2) {}

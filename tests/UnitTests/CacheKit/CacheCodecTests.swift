@@ -53,21 +53,40 @@ struct CacheCodecTests {
         #expect(throws: CacheKitError.self) { try codec.decode(metadata: records.metadata, data: records.data + [1], address: "ns/k", version: 1) }
     }
 
-    @Test("Tag versions only grow, and every change moves the epoch")
-    func tagVersions() {
+    @Test("Tag versions only grow; every change renews the tag's stamp and moves the epoch; offline states never match L2")
+    func tagVersions() throws {
         let versions = TagVersions()
-        #expect(versions.version(of: "t") == nil)
-        versions.merge("t", version: 4)
+        #expect(versions.state(of: "t") == nil)
+        versions.merge("t", version: 4, sequence: 10)
+        let first = try #require(versions.state(of: "t"))
         let epoch = versions.epoch
-        versions.merge("t", version: 2)
-        #expect(versions.version(of: "t") == 4)
+        versions.merge("t", version: 2, sequence: 7)
+        #expect(versions.state(of: "t") == first, "an older version arriving late changes nothing")
         #expect(versions.epoch == epoch)
-        #expect(versions.bump("t") == 5)
+        #expect(versions.matches(tags: ["t"], versions: [4]))
+        #expect(versions.matches(tags: ["t"], stamps: [first.stamp]))
+
+        versions.merge("t", version: 5, sequence: 12)
         #expect(versions.epoch > epoch)
-        #expect(versions.matches(tags: ["t"], recorded: [5]))
-        #expect(!versions.matches(tags: ["t"], recorded: [4]))
-        #expect(!versions.matches(tags: ["t", "unknown"], recorded: [5, 0]))
+        #expect(!versions.matches(tags: ["t"], versions: [4]))
+        #expect(!versions.matches(tags: ["t"], stamps: [first.stamp]))
+        #expect(!versions.matches(tags: ["t", "unknown"], versions: [5, 0]))
+
+        // Offline: raised here, matched by nothing from L2, replaced by the real version once learnt.
+        versions.bumpOffline("t")
+        let offline = try #require(versions.state(of: "t"))
+        #expect(offline.isOffline && offline.version == 6)
+        #expect(!versions.matches(tags: ["t"], versions: [6]))
+        versions.merge("t", version: 6, sequence: 15)
+        #expect(versions.state(of: "t")?.isOffline == false)
+        #expect(versions.state(of: "t")?.stamp != offline.stamp)
+
+        // Messages about tags never met here are ignored; a fetch that began before a clear is dropped.
+        versions.merge("other", version: 3, sequence: 20, onlyIfKnown: true)
+        #expect(versions.state(of: "other") == nil)
+        let clear = versions.clearCount
         versions.removeAll()
+        versions.merge("t", version: 1, sequence: 1, fetchedAfterClear: clear)
         #expect(versions.unknown(["t"]) == ["t"])
     }
 
