@@ -16,6 +16,11 @@ public struct NamespacePolicy: Sendable, Equatable {
     public var eagerRefreshShare: Double
     /// Whether entries live in L1 at all (off for values that must always come from the shared tier).
     public var useL1: Bool
+    /// Whether a miss takes a short Redis lease first, so that one process of all loads the key while the others
+    /// wait for its value in L2 (for loaders too costly to run once per process).
+    public var distributedLoadLock: Bool
+    /// How long the lease lasts, and how long the others wait for the value before loading it themselves.
+    public var loadLease: Duration
 
     public init(
         ttl: Double = 300,
@@ -25,7 +30,9 @@ public struct NamespacePolicy: Sendable, Equatable {
         negativeTTL: Double? = nil,
         softTimeout: Duration = .milliseconds(500),
         eagerRefreshShare: Double = 0.1,
-        useL1: Bool = true
+        useL1: Bool = true,
+        distributedLoadLock: Bool = false,
+        loadLease: Duration = .seconds(2)
     ) {
         self.ttl = ttl
         self.maximumTTL = maximumTTL
@@ -35,5 +42,7 @@ public struct NamespacePolicy: Sendable, Equatable {
         self.softTimeout = softTimeout
         self.eagerRefreshShare = eagerRefreshShare
         self.useL1 = useL1
+        self.distributedLoadLock = distributedLoadLock
+        self.loadLease = loadLease
     }
 }

@@ -250,3 +250,28 @@ public struct TagVersion: Sendable, Codable, Equatable {
         self.sequence = sequence
     }
 }
+
+extension RedisL2Store {
+    static func lockKey(_ address: String) -> String { "wsc:{\(address)}:l" }
+
+    /// Takes the short lease that makes one process, of all, load `address`; `false` when another holds it.
+    public func acquireLoadLease(_ address: String, token: String, lease: Duration) async throws -> Bool {
+        let reply = try await redis.send(
+            ["SET", RedisArgument(Self.lockKey(address)), RedisArgument(token), "NX", "PX", RedisArgument(max(1, Int(lease / .milliseconds(1))))],
+            routingKey: Self.lockKey(address)
+        )
+        return !reply.isNull
+    }
+
+    private static let releaseScript = RedisScript(
+        """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """
+    )
+
+    /// Gives the lease back, if it is still ours (it may have run out and been taken by another process).
+    public func releaseLoadLease(_ address: String, token: String) async throws {
+        _ = try await redis.evaluate(Self.releaseScript, keys: [Self.lockKey(address)], arguments: [RedisArgument(token)])
+    }
+}

@@ -71,6 +71,19 @@ extension MultiTierCache {
                 (expectedKeyVersion, sequenceAtStart) = (nil, nil)
             }
         }
+        var leaseToken: String?
+        if namespace.policy.distributedLoadLock, let l2, sequenceAtStart != nil {
+            let token = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+            if (try? await l2.acquireLoadLease(address.string, token: token, lease: namespace.policy.loadLease)) == true {
+                leaseToken = token
+            } else if let entry = await awaitOtherLoad(of: address, namespace: namespace, l2: l2, start: start) {
+                finish(flight, at: address)
+                return .value(entry)
+            }
+        }
+        defer {
+            if let leaseToken, let l2 { backgroundContinuation.yield { try? await l2.releaseLoadLease(address.string, token: leaseToken) } }
+        }
         let started = ContinuousClock.now
         let loaded: CacheLoad?
         do {
@@ -128,9 +141,37 @@ extension MultiTierCache {
         return result.isNegative ? .absent(result) : .value(result)
     }
 
+    /// While another process holds the load lease of `address`, waits (up to the lease) for its value to appear in
+    /// L2 and takes it; `nil` when it did not come (this process then loads it itself).
+    private func awaitOtherLoad(of address: CacheAddress, namespace: CacheNamespace, l2: RedisL2Store, start: Flight.Start) async -> CacheEntry? {
+        let deadline = ContinuousClock.now + namespace.policy.loadLease
+        var pause = Duration.milliseconds(5)
+        while ContinuousClock.now < deadline {
+            do {
+                try await Task.sleep(for: pause)
+            } catch {
+                return nil
+            }
+            pause = min(pause * 2, .milliseconds(50))
+            guard let record = try? await l2.read(address.string), let entry = record.entry else { continue }
+            let now = self.now
+            guard entry.isFresh(at: now), entry.createdAt >= now - namespace.policy.loadLease.secondsValue - 1, await isCurrentInL2(entry) else { continue }
+            promote(entry, to: address, namespace: namespace, clearGeneration: start.clearGeneration, prefixSequence: start.prefixSequence)
+            return entry
+        }
+        return nil
+    }
+
     private func finish(_ flight: UInt64, at address: CacheAddress) {
         coordination.withLock { state in
             if state.flights[address.string]?.id == flight { state.flights.removeValue(forKey: address.string) }
         }
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -89,7 +89,7 @@ struct CacheConsistencyTests {
             var done = 0
             while model.writersDone.load(ordering: .acquiring) < 2 || done < 100 {
                 done += 1
-                model.reads.add(1, ordering: .relaxed)
+                if model.writersDone.load(ordering: .acquiring) < 2 { model.reads.add(1, ordering: .relaxed) }
                 try await Task.sleep(for: .microseconds(Int.random(in: 0...500, using: &random)))
                 let key = Int.random(in: 0..<model.keys, using: &random)
                 let started = ContinuousClock.now
@@ -133,7 +133,7 @@ struct CacheConsistencyTests {
 
         let violations = model.violations.withLock { $0 }
         #expect(violations.isEmpty, "seed \(seed): \(violations.prefix(5))")
-        #expect(model.reads.load(ordering: .relaxed) > 2_000, "the readers raced the writers throughout")
+        #expect(model.reads.load(ordering: .relaxed) > 500, "the readers raced the writers throughout")
         // The test means something only if the cache served reads rather than loading every time.
         let statistics = writerProcess.cache.statistics()
         let l1 = statistics.tiers.first { $0.tier == "L1" }?.hits ?? 0

@@ -44,13 +44,16 @@ struct CacheRedisTests {
             #expect(result.propagated)
             let acknowledged = ContinuousClock.now
             #expect(try await a.cache.get(address) == nil, "the invalidating process never reads it after the acknowledgement")
-            while try await b.cache.get(address) != nil {
-                try await Task.sleep(for: .milliseconds(1))
-                if ContinuousClock.now - acknowledged > .seconds(2) { break }
+            var firstMiss: Duration?
+            while firstMiss == nil, ContinuousClock.now - acknowledged < .milliseconds(100) {
+                let started = ContinuousClock.now
+                if try await b.cache.get(address) == nil { firstMiss = started - acknowledged }
             }
-            worst = max(worst, ContinuousClock.now - acknowledged)
+            try await Task.sleep(until: acknowledged + .milliseconds(100))
+            #expect(try await b.cache.get(address) == nil, "still readable in the other process 100 ms after the acknowledgement")
+            worst = max(worst, firstMiss ?? .milliseconds(100))
         }
-        #expect(worst < .milliseconds(100), "worst propagation \(worst)")
+        print("cache: tag invalidation reached the other process within \(worst) (worst of 20)")
         await a.stop()
         await b.stop()
     }
@@ -170,6 +173,83 @@ struct CacheRedisTests {
         #expect(try await b.cache.get(after)?.tier == .l2)
         #expect(a.cache.isL2Available)
         #expect(try await a.redis.send("HGET", RedisArgument("wsc:tv:org:1"), "v").int == 1, "the offline invalidation was replayed")
+        await a.stop()
+        await b.stop()
+    }
+}
+
+@Suite("Multi-tier cache across processes and outages", .serialized, .timeLimit(.minutes(2)))
+struct CacheAcrossProcessesTests {
+    @Test("With the load lease, concurrent misses in two processes run the loader once in all")
+    func distributedStampede() async throws {
+        let url = try TestEnvironment.redisURL()
+        let policy = NamespacePolicy(ttl: 60, distributedLoadLock: true, loadLease: .seconds(3))
+        let (a, b) = (try RedisBackedCache(url: url, policy: policy), try RedisBackedCache(url: url, policy: policy))
+        try await a.ready()
+        try await b.ready()
+        let address = try CacheAddress(namespace: uniqueNamespace("lease"), key: "report")
+        let calls = Counter()
+        let loader: CacheLoader = {
+            calls.increment()
+            try await Task.sleep(for: .milliseconds(300))
+            return CacheLoad(body: ByteBuffer(string: "costly"))
+        }
+        let (cacheA, cacheB) = (a.cache, b.cache)
+        let values = try await withThrowingTaskGroup(of: String?.self) { group in
+            for index in 0..<200 {
+                let cache = index % 2 == 0 ? cacheA : cacheB
+                group.addTask { try await cache.get(address, loader: loader).map { String(buffer: $0.entry.body) } }
+            }
+            return try await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(calls.value == 1)
+        #expect(values.count == 200 && values.allSatisfy { $0 == "costly" })
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("Without the lease, each process loads once (single flight is per process)")
+    func perProcessStampede() async throws {
+        let url = try TestEnvironment.redisURL()
+        let (a, b) = (try RedisBackedCache(url: url), try RedisBackedCache(url: url))
+        let address = try CacheAddress(namespace: uniqueNamespace("nolease"), key: "report")
+        let calls = Counter()
+        let loader: CacheLoader = {
+            calls.increment()
+            try await Task.sleep(for: .milliseconds(300))
+            return CacheLoad(body: ByteBuffer(string: "costly"))
+        }
+        let (cacheA, cacheB) = (a.cache, b.cache)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<100 {
+                let cache = index % 2 == 0 ? cacheA : cacheB
+                group.addTask { _ = try await cache.get(address, loader: loader) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(calls.value == 2)
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("After its subscription drops, a process serves nothing it held before: an invalidation it missed is not served")
+    func missedInvalidation() async throws {
+        let server = try await PrivateRedis.start()
+        let (a, b) = (try RedisBackedCache(url: server.url), try RedisBackedCache(url: server.url))
+        try await a.ready()
+        try await b.ready()
+        let address = try CacheAddress(namespace: "missed", key: "schedule")
+        try await a.cache.set(address, body: ByteBuffer(string: "old"), contentType: "text/plain", tags: ["day:13"])
+        _ = try await b.cache.get(address)
+        #expect(try await b.cache.get(address)?.tier == .l1)
+
+        // Drop every pub/sub connection: b will not hear the invalidation a makes next.
+        _ = try await a.redis.send("CLIENT", "KILL", "TYPE", "pubsub")
+        await a.cache.invalidate(InvalidationRequest(tags: ["day:13"]))
+        #expect(await eventually(timeout: .seconds(10)) { b.cache.isBackplaneLive })
+        // Whatever b held before the drop is gone from its L1, and the L2 copy fails its tag check.
+        #expect(b.cache.l1.statistics.entries == 0)
+        #expect(try await b.cache.get(address) == nil)
         await a.stop()
         await b.stop()
     }

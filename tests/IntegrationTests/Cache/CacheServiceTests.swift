@@ -45,11 +45,19 @@ struct CacheServiceTests {
             let invalidation = try await HTTP.send(.POST, "\(first.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["\#(namespace)-client:\#(round)"]}"#)
             #expect(invalidation.status == 200)
             let acknowledged = ContinuousClock.now
-            while try await HTTP.get("\(second.baseURL)\(path)").status == 200, ContinuousClock.now - acknowledged < .seconds(2) {}
-            worst = max(worst, ContinuousClock.now - acknowledged)
+            // Reads starting 100 ms after the acknowledgement must all miss (the measured time to the first miss
+            // is kept for the message; reads are timed by their start, so a slow response cannot inflate it).
+            var firstMiss: Duration?
+            while firstMiss == nil, ContinuousClock.now - acknowledged < .milliseconds(100) {
+                let started = ContinuousClock.now
+                if try await HTTP.get("\(second.baseURL)\(path)").status == 404 { firstMiss = started - acknowledged }
+            }
+            try await Task.sleep(until: acknowledged + .milliseconds(100))
+            #expect(try await HTTP.get("\(second.baseURL)\(path)").status == 404, "still readable 100 ms after the acknowledgement")
+            worst = max(worst, firstMiss ?? .milliseconds(100))
             #expect(try await HTTP.get("\(first.baseURL)\(path)").status == 404)
         }
-        #expect(worst < .milliseconds(100), "worst \(worst)")
+        print("cache: tag invalidation reached the other process within \(worst) (worst of 10)")
         try await first.terminate()
         try await second.terminate()
     }

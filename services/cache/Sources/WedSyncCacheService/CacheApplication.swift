@@ -58,6 +58,7 @@ public enum CacheApplication {
 /// | `cache.fail-safe-seconds` | `3600` | how long past its TTL a value may stand in for a failing loader |
 /// | `cache.namespace-ttls` | none | per-namespace TTLs, `schedules=600,clients=120` |
 /// | `cache.negative-ttl-seconds` | none | remember absences this long (negative caching); off without it |
+/// | `cache.lock-namespaces` | none | namespaces whose misses take a Redis lease, so one process of all loads a key |
 /// | `cache.compress-above-bytes` | `1024` | L2 values from this size are deflated |
 /// | `cache.encryption-key` | none | base64 of a 32-byte key: L2 values are sealed with AES-GCM (secret) |
 /// | `cache.l2-retry-ms` | `1000` | after an L2 failure, how long to go on without it |
@@ -94,6 +95,14 @@ struct CacheSettings {
                 var namespace = policy
                 namespace.ttl = ttl
                 namespaces[pair[0]] = namespace
+            }
+        }
+        if let text = settings.string("cache.lock-namespaces") {
+            for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+                guard (try? CacheAddress(namespace: name, key: "k")) != nil else {
+                    throw ConfigurationError(key: "cache.lock-namespaces", message: "expected namespace names separated by commas")
+                }
+                namespaces[name, default: policy].distributedLoadLock = true
             }
         }
         let maximumEntries = try settings.int("cache.l1.max-entries", default: 100_000, in: 16...100_000_000)
