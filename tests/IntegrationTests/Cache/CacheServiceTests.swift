@@ -157,3 +157,42 @@ struct CacheSimulateTests {
         }
     }
 }
+
+@Suite("wedsync-cache with Redis down", .timeLimit(.minutes(2)))
+struct CacheServiceOutageTests {
+    @Test("Redis down: /ready says degraded, reads and writes go on from L1, and L2 is used again when Redis returns")
+    func degraded() async throws {
+        let redis = try await PrivateRedis.start()
+        let admin = [("Authorization", "Bearer \(CacheServiceTests.token)")]
+        let cache = try ServiceProcess(
+            "wedsync-cache",
+            environment: ["WEDSYNC_ADMIN_TOKEN": CacheServiceTests.token, "WEDSYNC_REDIS_URL": redis.url, "WEDSYNC_CACHE_OUTAGE_L1_TTL_SECONDS": "60"]
+        )
+        try await cache.waitUntil("/ready")
+        try await redis.stop()
+        #expect(await eventually(timeout: .seconds(10)) {
+            ((try? await HTTP.get("\(cache.baseURL)/ready"))?.text.contains(#""status":"degraded""#)) ?? false
+        })
+        let ready = try await HTTP.get("\(cache.baseURL)/ready")
+        #expect(ready.status == 200)
+        let put = try await HTTP.send(.PUT, "\(cache.baseURL)/v1/entries/outage/k", headers: admin + [("Content-Type", "text/plain")], body: "during")
+        #expect(put.status == 200)
+        struct Written: Decodable { var tiers: [String] }
+        #expect(try WedSyncJSON.makeDecoder().decode(Written.self, from: put.data).tiers == ["L1"])
+        let read = try await HTTP.get("\(cache.baseURL)/v1/entries/outage/k")
+        #expect(read.status == 200 && read.text == "during")
+        #expect(try await HTTP.get("\(cache.baseURL)/v1/entries/outage/missing").status == 404, "a miss is a miss, not an error")
+        let invalidation = try await HTTP.send(.POST, "\(cache.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["t"]}"#)
+        #expect(invalidation.status == 200 && invalidation.text.contains(#""propagated":false"#))
+
+        try await redis.start()
+        #expect(await eventually(timeout: .seconds(15)) {
+            ((try? await HTTP.get("\(cache.baseURL)/ready"))?.text.contains(#""status":"ready""#)) ?? false
+        })
+        #expect(await eventually(timeout: .seconds(5)) {
+            guard let put = try? await HTTP.send(.PUT, "\(cache.baseURL)/v1/entries/outage/after", headers: admin, body: "back") else { return false }
+            return put.text.contains("L2")
+        })
+        try await cache.terminate()
+    }
+}

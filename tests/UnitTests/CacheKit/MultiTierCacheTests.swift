@@ -261,3 +261,49 @@ func eventuallyTrue(_ condition: () async -> Bool) async -> Bool {
     }
     return await condition()
 }
+
+@Suite("Cache configuration and TTLs")
+struct CacheTTLTests {
+    @Test("Default TTLs get up to the configured jitter, shorter never longer; an explicit TTL is kept, capped at the namespace's maximum")
+    func jitter() async throws {
+        let clock = ManualClock()
+        let cache = MultiTierCache(
+            configuration: .init(defaultPolicy: NamespacePolicy(ttl: 100, maximumTTL: 500), ttlJitter: 0.2, clock: { clock.now }),
+            logger: Logger(label: "test")
+        )
+        var ttls: [Double] = []
+        for index in 0..<200 {
+            let address = try CacheAddress(namespace: "jitter", key: "k\(index)")
+            try await cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain")
+            ttls.append(try #require(try await cache.get(address)).entry.ttl)
+        }
+        #expect(ttls.allSatisfy { $0 > 80 && $0 <= 100 })
+        #expect(Set(ttls.map { Int($0) }).count > 10, "spread, so entries written together do not expire together")
+        let explicit = try CacheAddress(namespace: "jitter", key: "explicit")
+        try await cache.set(explicit, body: ByteBuffer(string: "v"), contentType: "text/plain", ttl: 42)
+        #expect(try await cache.get(explicit)?.entry.ttl == 42)
+        try await cache.set(explicit, body: ByteBuffer(string: "v"), contentType: "text/plain", ttl: 10_000)
+        #expect(try await cache.get(explicit)?.entry.ttl == 500)
+    }
+
+    @Test("Namespaces get their own TTLs")
+    func namespaceTTLs() async throws {
+        let cache = MultiTierCache(
+            configuration: .init(namespaces: ["schedules": NamespacePolicy(ttl: 600)], defaultPolicy: NamespacePolicy(ttl: 30), ttlJitter: 0),
+            logger: Logger(label: "test")
+        )
+        #expect(try cache.namespace("schedules").policy.ttl == 600)
+        #expect(try cache.namespace("clients").policy.ttl == 30)
+        let address = try CacheAddress(namespace: "schedules", key: "d")
+        try await cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain")
+        #expect(try await cache.get(address)?.entry.ttl == 600)
+    }
+
+    @Test("The number of namespaces is bounded")
+    func namespaceLimit() throws {
+        let cache = MultiTierCache(configuration: .init(maximumNamespaces: 3), logger: Logger(label: "test"))
+        for name in ["a", "b", "c"] { _ = try cache.namespace(name) }
+        #expect(throws: CacheKitError.self) { try cache.namespace("d") }
+        #expect(try cache.namespace("a").name == "a")
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import Testing
 @testable import WedSyncCacheService
+import WedSyncCacheKit
 import WedSyncModels
 import WedSyncServiceKit
 
@@ -104,5 +105,50 @@ struct InfrastructureFileTests {
         #expect(request.keys == ["2026-06-13"])
         #expect(request.headers?["Authorization"] == "Bearer demo")
         #expect(schedules[1].0.request(firingAt: fires, in: zone).keys?.count == 14)
+    }
+}
+
+@Suite("Cache service settings")
+struct CacheSettingsTests {
+    func settings(_ environment: [String: String]) async throws -> CacheSettings {
+        try CacheSettings(try await ServiceConfiguration.load(service: "wedsync-cache", defaultPort: 8081, arguments: ["wedsync-cache"], environment: environment))
+    }
+
+    @Test("Per-namespace TTLs, lease namespaces, the encryption key and the CDN are read from their keys")
+    func keys() async throws {
+        let key = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+        let settings = try await settings([
+            "WEDSYNC_CACHE_NAMESPACE_TTLS": "schedules=600, clients=120",
+            "WEDSYNC_CACHE_LOCK_NAMESPACES": "reports",
+            "WEDSYNC_CACHE_ENCRYPTION_KEY": key,
+            "WEDSYNC_CACHE_CDN_PURGE_URL": "http://cdn.internal/purge",
+            "WEDSYNC_CACHE_NEGATIVE_TTL_SECONDS": "15",
+        ])
+        #expect(settings.cache.namespaces["schedules"]?.ttl == 600)
+        #expect(settings.cache.namespaces["clients"]?.ttl == 120)
+        #expect(settings.cache.namespaces["reports"]?.distributedLoadLock == true)
+        #expect(settings.cache.defaultPolicy.negativeTTL == 15)
+        #expect(settings.codec.encryptionKey != nil)
+        #expect(settings.cdnPurgeURL == "http://cdn.internal/purge")
+    }
+
+    @Test("Bad values stop the service naming the key, never echoing a secret")
+    func badValues() async throws {
+        for (variable, value, key) in [
+            ("WEDSYNC_CACHE_NAMESPACE_TTLS", "schedules", "cache.namespace-ttls"),
+            ("WEDSYNC_CACHE_NAMESPACE_TTLS", "bad ns=10", "cache.namespace-ttls"),
+            ("WEDSYNC_CACHE_ENCRYPTION_KEY", "not-base64-but-long-enough-to-pass-the-length-check", "cache.encryption-key"),
+            ("WEDSYNC_CACHE_TTL_SECONDS", "-1", "cache.ttl-seconds"),
+            ("WEDSYNC_CACHE_CDN_PURGE_URL", "ftp://cdn", "cache.cdn.purge-url"),
+            ("WEDSYNC_CACHE_LOCK_NAMESPACES", "a/b", "cache.lock-namespaces"),
+        ] {
+            do {
+                _ = try await settings([variable: value])
+                Issue.record("\(variable)=\(value) was accepted")
+            } catch let error as ConfigurationError {
+                #expect(error.key == key)
+                #expect(!error.description.contains("not-base64"))
+            }
+        }
     }
 }
