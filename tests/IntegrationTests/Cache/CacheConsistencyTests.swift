@@ -65,10 +65,7 @@ struct CacheConsistencyTests {
     func noStaleReads() async throws {
         let url = try TestEnvironment.redisURL()
         let policy = NamespacePolicy(ttl: 60, staleWhileRevalidate: 0, failSafe: 0, eagerRefreshShare: 0)
-        let writerProcess = try RedisBackedCache(url: url, policy: policy)
-        let otherProcess = try RedisBackedCache(url: url, policy: policy)
-        try await writerProcess.ready()
-        try await otherProcess.ready()
+        let (writerProcess, otherProcess) = try await RedisBackedCache.pair(url: url, policy: policy)
         let namespace = uniqueNamespace("consistency")
         let model = Model(keys: 8)
         let seed = UInt64.random(in: 0...UInt64.max)

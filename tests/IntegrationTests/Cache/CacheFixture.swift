@@ -32,6 +32,14 @@ final class RedisBackedCache: Sendable {
         }
     }
 
+    /// Two processes on one Redis, both subscribed to the backplane.
+    static func pair(url: String, policy: NamespacePolicy = NamespacePolicy(ttl: 60)) async throws -> (RedisBackedCache, RedisBackedCache) {
+        let (a, b) = (try RedisBackedCache(url: url, policy: policy), try RedisBackedCache(url: url, policy: policy))
+        try await a.ready()
+        try await b.ready()
+        return (a, b)
+    }
+
     func stop() async {
         runner.cancel()
         _ = await runner.result

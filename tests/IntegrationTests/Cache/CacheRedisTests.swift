@@ -12,10 +12,7 @@ import WedSyncRedis
 struct CacheRedisTests {
     @Test("A value set in one process is read from L2 by another, then from its L1")
     func sharedL2() async throws {
-        let url = try TestEnvironment.redisURL()
-        let (a, b) = (try RedisBackedCache(url: url), try RedisBackedCache(url: url))
-        try await a.ready()
-        try await b.ready()
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
         let address = try CacheAddress(namespace: uniqueNamespace("shared"), key: "2026-06-13")
         #expect(try await a.cache.set(address, body: ByteBuffer(string: "schedule"), contentType: "application/json", tags: ["day"]) == [.l1, .l2])
         let first = try await b.cache.get(address)
@@ -29,10 +26,7 @@ struct CacheRedisTests {
 
     @Test("A tag invalidated in one process is unreadable in another within 100 ms, in L1 and L2")
     func crossProcessTagInvalidation() async throws {
-        let url = try TestEnvironment.redisURL()
-        let (a, b) = (try RedisBackedCache(url: url), try RedisBackedCache(url: url))
-        try await a.ready()
-        try await b.ready()
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
         let namespace = uniqueNamespace("tags")
         var worst = Duration.zero
         for round in 0..<20 {
@@ -60,10 +54,7 @@ struct CacheRedisTests {
 
     @Test("Invalidation by key and by prefix reaches L2 and the other process")
     func keysAndPrefixes() async throws {
-        let url = try TestEnvironment.redisURL()
-        let (a, b) = (try RedisBackedCache(url: url), try RedisBackedCache(url: url))
-        try await a.ready()
-        try await b.ready()
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
         let namespace = uniqueNamespace("prefix")
         let june = try (1...5).map { try CacheAddress(namespace: namespace, key: "2026-06-0\($0)") }
         let july = try CacheAddress(namespace: namespace, key: "2026-07-01")
@@ -130,9 +121,7 @@ struct CacheRedisTests {
     @Test("Redis killed mid-test: reads keep succeeding from L1 and the loader; when it returns, L2 is used again")
     func redisDown() async throws {
         let server = try await PrivateRedis.start()
-        let (a, b) = (try RedisBackedCache(url: server.url), try RedisBackedCache(url: server.url))
-        try await a.ready()
-        try await b.ready()
+        let (a, b) = try await RedisBackedCache.pair(url: server.url)
         let namespace = uniqueNamespace("down")
         let calls = Atomic<Int>(0)
         let loader: CacheLoader = {
@@ -182,11 +171,8 @@ struct CacheRedisTests {
 struct CacheAcrossProcessesTests {
     @Test("With the load lease, concurrent misses in two processes run the loader once in all")
     func distributedStampede() async throws {
-        let url = try TestEnvironment.redisURL()
         let policy = NamespacePolicy(ttl: 60, distributedLoadLock: true, loadLease: .seconds(3))
-        let (a, b) = (try RedisBackedCache(url: url, policy: policy), try RedisBackedCache(url: url, policy: policy))
-        try await a.ready()
-        try await b.ready()
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL(), policy: policy)
         let address = try CacheAddress(namespace: uniqueNamespace("lease"), key: "report")
         let calls = Counter()
         let loader: CacheLoader = {
@@ -210,8 +196,8 @@ struct CacheAcrossProcessesTests {
 
     @Test("Without the lease, each process loads once (single flight is per process)")
     func perProcessStampede() async throws {
-        let url = try TestEnvironment.redisURL()
-        let (a, b) = (try RedisBackedCache(url: url), try RedisBackedCache(url: url))
+        // Both subscribed first: a (re)subscription clears L1 and refuses loads begun before it.
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
         let address = try CacheAddress(namespace: uniqueNamespace("nolease"), key: "report")
         let calls = Counter()
         let loader: CacheLoader = {
@@ -235,9 +221,7 @@ struct CacheAcrossProcessesTests {
     @Test("After its subscription drops, a process serves nothing it held before: an invalidation it missed is not served")
     func missedInvalidation() async throws {
         let server = try await PrivateRedis.start()
-        let (a, b) = (try RedisBackedCache(url: server.url), try RedisBackedCache(url: server.url))
-        try await a.ready()
-        try await b.ready()
+        let (a, b) = try await RedisBackedCache.pair(url: server.url)
         let address = try CacheAddress(namespace: "missed", key: "schedule")
         try await a.cache.set(address, body: ByteBuffer(string: "old"), contentType: "text/plain", tags: ["day:13"])
         _ = try await b.cache.get(address)
