@@ -21,6 +21,9 @@ public struct CacheEntry: Sendable {
     public var version: UInt64
     /// A remembered absence (negative caching): the loader said there is nothing under this key.
     public var isNegative: Bool
+    /// The deployment's invalidation sequence number (``RedisL2Store``, `wsc:seq`) noted before the value was read
+    /// or written: a prefix invalidation at a later number covering the entry's address makes it invalid.
+    public var sequence: UInt64 = 0
     /// In L1 only: the local stamps of ``tags`` when the entry was stored (``TagVersions/TagState/stamp``); the
     /// entry is valid while they are unchanged.
     var tagStamps: [UInt64] = []

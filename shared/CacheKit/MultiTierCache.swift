@@ -139,6 +139,7 @@ public final class MultiTierCache: Service, Sendable {
     /// Invalidations applied here that Redis and the other processes have not heard of yet.
     let pending = Mutex(PendingInvalidations())
     let pendingCount = Atomic<Int>(0)
+    let sharedPrefixes = Mutex(SharedPrefixLog())
     let background: AsyncStream<@Sendable () async -> Void>
     let backgroundContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
 
@@ -216,7 +217,7 @@ public final class MultiTierCache: Service, Sendable {
                 l2Latency.record(ContinuousClock.now - started)
                 markL2Healthy()
                 keyVersion = record.keyVersion
-                if let entry = record.entry, entry.retainUntil > now, await isCurrentInL2(entry) {
+                if let entry = record.entry, entry.retainUntil > now, await isCurrentInL2(entry, at: address) {
                     if entry.isFresh(at: now) {
                         promote(entry, to: address, namespace: namespace, clearGeneration: clearGeneration, prefixSequence: prefixSequence)
                         CacheNamespace.count(namespace.l2Hits)
@@ -323,6 +324,7 @@ public final class MultiTierCache: Service, Sendable {
         // A tag invalidated while Redis was down has a made-up version: such an entry stays out of L2.
         if let l2, isL2Usable(now: now), !states.contains(where: \.isOffline), !isPendingInvalidation(address.string) {
             do {
+                entry.sequence = try await l2.currentSequence()
                 if let version = try await l2.write(entry, at: address.string, expectedKeyVersion: nil, now: now) {
                     entry.version = version
                     tiers.append(.l2)
@@ -426,8 +428,10 @@ public final class MultiTierCache: Service, Sendable {
         }
     }
 
-    /// Whether an entry read from L2 still carries the current version of each of its tags.
-    func isCurrentInL2(_ entry: CacheEntry) async -> Bool {
+    /// Whether an entry read from L2 still carries the current version of each of its tags, and no prefix
+    /// invalidation covering it came after its data was read.
+    func isCurrentInL2(_ entry: CacheEntry, at address: CacheAddress) async -> Bool {
+        if sharedPrefixes.withLock({ $0.invalidates(address.string, after: entry.sequence) }) { return false }
         guard !entry.tags.isEmpty else { return true }
         await learnVersions(of: entry.tags)
         return tagVersions.matches(tags: entry.tags, versions: entry.tagVersions)

@@ -27,7 +27,7 @@ public struct L2Codec: Sendable {
     }
 
     private static let magic: UInt8 = 0xC1
-    private static let format: UInt8 = 1
+    private static let format: UInt8 = 2
 
     /// The metadata and data records of `entry`, stored at `address`.
     public func encode(_ entry: CacheEntry, address: String) throws -> (metadata: [UInt8], data: [UInt8]) {
@@ -56,6 +56,7 @@ public struct L2Codec: Sendable {
         for number in [entry.createdAt, entry.ttl, entry.staleGrace, entry.failSafe] {
             header.writeInteger(number.bitPattern)
         }
+        header.writeInteger(entry.sequence)
         header.writeInteger(UInt32(clamping: entry.body.readableBytes))
         try header.writeShortString(entry.contentType)
         header.writeInteger(UInt16(clamping: entry.tags.count))
@@ -74,7 +75,7 @@ public struct L2Codec: Sendable {
             let flags = header.readInteger(as: UInt8.self),
             let created = header.readInteger(as: UInt64.self), let ttl = header.readInteger(as: UInt64.self),
             let grace = header.readInteger(as: UInt64.self), let failSafe = header.readInteger(as: UInt64.self),
-            let size = header.readInteger(as: UInt32.self),
+            let sequence = header.readInteger(as: UInt64.self), let size = header.readInteger(as: UInt32.self),
             let contentType = header.readShortString(), let tagCount = header.readInteger(as: UInt16.self)
         else { throw CacheKitError(.codec, "the metadata record is damaged") }
         var tags: [String] = []
@@ -110,7 +111,7 @@ public struct L2Codec: Sendable {
             }
         }
         guard body.readableBytes == Int(size) else { throw CacheKitError(.codec, "the record's size does not match") }
-        return CacheEntry(
+        var entry = CacheEntry(
             body: body,
             contentType: contentType,
             tags: tags,
@@ -122,6 +123,8 @@ public struct L2Codec: Sendable {
             version: version,
             isNegative: flags & Flag.negative != 0
         )
+        entry.sequence = sequence
+        return entry
     }
 }
 

@@ -160,6 +160,47 @@ public final class RedisL2Store: Sendable {
         UInt64(try await redis.send(["GET", RedisArgument(Self.sequenceKey)], routingKey: Self.sequenceKey).int ?? 0)
     }
 
+    static let prefixLogKey = "wsc:prefixes"
+    /// How long a prefix invalidation is remembered: longer than any entry lives.
+    static let prefixLogRetention: Duration = .seconds(8 * 86_400)
+    static let prefixLogLimit = 10_000
+
+    private static let prefixLogScript = RedisScript(
+        """
+        redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1] .. ' ' .. ARGV[3])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2] - ARGV[4])
+        redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -1 - tonumber(ARGV[5]))
+        return 1
+        """
+    )
+
+    /// Records a prefix invalidation under a new invalidation sequence number (returned): an entry whose data was
+    /// read at an earlier number and whose address starts with `prefix` is invalid from now on, in every process,
+    /// even if it reaches L2 after the deletion below (a load elsewhere that read before).
+    public func recordPrefixInvalidation(_ prefix: String, now: Double) async throws -> UInt64 {
+        guard let sequence = try await redis.send(["INCR", RedisArgument(Self.sequenceKey)], routingKey: Self.sequenceKey).int else {
+            throw RedisError(.unexpectedReply, "INCR did not answer an integer")
+        }
+        _ = try await redis.evaluate(
+            Self.prefixLogScript,
+            keys: [Self.prefixLogKey],
+            arguments: [
+                RedisArgument(sequence), RedisArgument(Int(now * 1000)), RedisArgument(prefix),
+                RedisArgument(Int(Self.prefixLogRetention / .milliseconds(1))), RedisArgument(Self.prefixLogLimit),
+            ]
+        )
+        return UInt64(sequence)
+    }
+
+    /// The prefix invalidations still remembered, oldest first.
+    public func prefixInvalidations() async throws -> [PrefixInvalidation] {
+        let reply = try await redis.send(["ZRANGE", RedisArgument(Self.prefixLogKey), "0", "-1"], routingKey: Self.prefixLogKey)
+        return (reply.array ?? []).compactMap { member in
+            guard let text = member.string, let space = text.firstIndex(of: " "), let sequence = UInt64(text[..<space]) else { return nil }
+            return PrefixInvalidation(prefix: String(text[text.index(after: space)...]), sequence: sequence)
+        }.sorted { $0.sequence < $1.sequence }
+    }
+
     /// Deletes every entry whose address starts with `prefix` (raising each one's version); returns how many.
     public func invalidate(prefix: String) async throws -> Int {
         let addresses = try await self.addresses(matching: "\(Self.escapeGlob(prefix))*")
@@ -273,5 +314,16 @@ extension RedisL2Store {
     /// Gives the lease back, if it is still ours (it may have run out and been taken by another process).
     public func releaseLoadLease(_ address: String, token: String) async throws {
         _ = try await redis.evaluate(Self.releaseScript, keys: [Self.lockKey(address)], arguments: [RedisArgument(token)])
+    }
+}
+
+/// A prefix invalidation and the invalidation sequence number it was made at.
+public struct PrefixInvalidation: Sendable, Codable, Equatable {
+    public var prefix: String
+    public var sequence: UInt64
+
+    public init(prefix: String, sequence: UInt64) {
+        self.prefix = prefix
+        self.sequence = sequence
     }
 }

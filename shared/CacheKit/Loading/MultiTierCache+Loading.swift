@@ -108,6 +108,7 @@ extension MultiTierCache {
             return .absent(nil)
         }
         entry.version = expectedKeyVersion ?? start.floor
+        entry.sequence = sequenceAtStart ?? 0
         await learnVersions(of: entry.tags)
         let online = sequenceAtStart != nil && expectedKeyVersion != nil
         let committed = coordination.withLock { state -> CacheEntry? in
@@ -155,7 +156,8 @@ extension MultiTierCache {
             pause = min(pause * 2, .milliseconds(50))
             guard let record = try? await l2.read(address.string), let entry = record.entry else { continue }
             let now = self.now
-            guard entry.isFresh(at: now), entry.createdAt >= now - namespace.policy.loadLease.secondsValue - 1, await isCurrentInL2(entry) else { continue }
+            guard entry.isFresh(at: now), entry.createdAt >= now - namespace.policy.loadLease.secondsValue - 1, await isCurrentInL2(entry, at: address)
+            else { continue }
             promote(entry, to: address, namespace: namespace, clearGeneration: start.clearGeneration, prefixSequence: start.prefixSequence)
             return entry
         }

@@ -10,8 +10,8 @@ struct BackplaneMessage: Codable, Sendable, Equatable {
     var keys: [String: UInt64]
     /// Tags and their new versions, with the invalidation sequence number they were raised at.
     var tags: [String: TagVersion]
-    /// Address prefixes whose L1 copies must go.
-    var prefixes: [String]
+    /// Address prefixes whose L1 copies must go, with their invalidation sequence numbers.
+    var prefixes: [PrefixInvalidation]
 
     func encoded() throws -> [UInt8] {
         Array(try WedSyncJSON.makeEncoder().encode(self))

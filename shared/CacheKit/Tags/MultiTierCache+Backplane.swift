@@ -10,6 +10,8 @@ extension MultiTierCache {
             if let subscriber {
                 group.addTask { try await subscriber.run() }
                 group.addTask { await self.listen(to: subscriber.events) }
+            } else {
+                group.addTask { await self.loadPrefixInvalidations() }
             }
             group.addTask { await self.runBackgroundWork() }
             group.addTask { await self.sweepExpired() }
@@ -20,8 +22,10 @@ extension MultiTierCache {
         for await event in events {
             switch event {
             case .subscribed:
-                // Whatever was published while we were away is lost: forget every L1 entry and tag version.
+                // Whatever was published while we were away is lost: forget every L1 entry and tag version, and
+                // read the prefix invalidations made meanwhile from Redis.
                 await replayPending()
+                await loadPrefixInvalidations()
                 clearLocalState()
                 backplaneLive.store(true, ordering: .releasing)
                 logger.info("cache backplane live")
@@ -37,6 +41,17 @@ extension MultiTierCache {
                 guard message.origin != origin else { continue }
                 apply(keys: message.keys, tags: message.tags, prefixes: message.prefixes, remote: true)
             }
+        }
+    }
+
+    /// Learns the prefix invalidations Redis remembers (made while this process was away or not yet running).
+    func loadPrefixInvalidations() async {
+        guard let l2 else { return }
+        do {
+            let invalidations = try await l2.prefixInvalidations()
+            sharedPrefixes.withLock { $0.replace(with: invalidations) }
+        } catch {
+            markL2Failed(error)
         }
     }
 

@@ -48,9 +48,9 @@ extension MultiTierCache {
         }
         var propagated = l2 == nil
         if let versions {
-            apply(keys: versions.keys, tags: versions.tags, prefixes: request.prefixes, remote: false)
+            apply(keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes, remote: false)
             do {
-                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: request.prefixes)
+                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes)
                 try await l2?.publish(message.encoded())
                 propagated = true
             } catch {
@@ -79,27 +79,34 @@ extension MultiTierCache {
         await invalidate(InvalidationRequest(keys: [address.string]))
     }
 
-    /// The new versions of the keys and tags an invalidation changed in L2.
+    /// The new versions of the keys and tags an invalidation changed in L2, and its prefixes' sequence numbers.
     struct L2Versions {
         var keys: [String: UInt64]
         var tags: [String: TagVersion]
+        var prefixes: [PrefixInvalidation]
     }
 
-    /// The L2 side: delete the addresses and prefixes (raising their key versions), raise the tags' versions.
+    /// The L2 side: delete the addresses (raising their key versions), raise the tags' versions, record each prefix
+    /// invalidation and delete what it covers.
     func applyToL2(addresses: [String], tags: [String], prefixes: [String], l2: RedisL2Store) async throws -> (versions: L2Versions, byPrefix: Int) {
         let keys = try await l2.invalidate(addresses: addresses)
         let tagVersions = try await l2.bump(tags: tags)
         var byPrefix = 0
-        for prefix in prefixes { byPrefix += try await l2.invalidate(prefix: prefix) }
-        return (L2Versions(keys: keys, tags: tagVersions), byPrefix)
+        var recorded: [PrefixInvalidation] = []
+        for prefix in prefixes {
+            recorded.append(PrefixInvalidation(prefix: prefix, sequence: try await l2.recordPrefixInvalidation(prefix, now: now)))
+            byPrefix += try await l2.invalidate(prefix: prefix)
+        }
+        return (L2Versions(keys: keys, tags: tagVersions, prefixes: recorded), byPrefix)
     }
 
     /// The local side of a change L2 has made (here, or in another process when `remote`), under the coordination
     /// lock so that no commit that read before it lands after it: L1 copies of `keys` older than their new
     /// versions go and no older version may be stored again; `tags` move on (from another process, only tags this
     /// process has met: nothing here depends on the others); `prefixes` are dropped and logged.
-    func apply(keys: [String: UInt64], tags: [String: TagVersion], prefixes: [String], remote: Bool) {
+    func apply(keys: [String: UInt64], tags: [String: TagVersion], prefixes: [PrefixInvalidation], remote: Bool) {
         let now = self.now
+        if !prefixes.isEmpty { sharedPrefixes.withLock { log in for prefix in prefixes { log.add(prefix) } } }
         coordination.withLock { state in
             for (address, version) in keys {
                 state.raiseFloor(of: address, to: version)
@@ -108,7 +115,8 @@ extension MultiTierCache {
             for (tag, version) in tags {
                 tagVersions.merge(tag, version: version.version, sequence: version.sequence, onlyIfKnown: remote)
             }
-            for prefix in prefixes {
+            for invalidation in prefixes {
+                let prefix = invalidation.prefix
                 state.logPrefix(prefix)
                 l1.removeAll { $0.hasPrefix(prefix) }
             }
@@ -161,8 +169,8 @@ extension MultiTierCache {
         for invalidation in queued {
             do {
                 let (versions, _) = try await applyToL2(addresses: invalidation.addresses, tags: invalidation.tags, prefixes: invalidation.prefixes, l2: l2)
-                apply(keys: versions.keys, tags: versions.tags, prefixes: [], remote: false)
-                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: invalidation.prefixes)
+                apply(keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes, remote: false)
+                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes)
                 try await l2.publish(message.encoded())
                 pending.withLock { pending in pending.items.removeAll { $0.id == invalidation.id } }
                 replayed += 1

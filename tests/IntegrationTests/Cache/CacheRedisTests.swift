@@ -218,6 +218,36 @@ struct CacheAcrossProcessesTests {
         await b.stop()
     }
 
+    @Test("A value read before a prefix invalidation and written to L2 after it (a load elsewhere) is refused everywhere")
+    func latePrefixWriter() async throws {
+        let url = try TestEnvironment.redisURL()
+        let (a, b) = try await RedisBackedCache.pair(url: url)
+        let namespace = uniqueNamespace("late")
+        let address = try CacheAddress(namespace: namespace, key: "2026-06-13")
+        let store = RedisL2Store(redis: a.redis)
+        // A load elsewhere notes the sequence and the key's version, then reads its (soon outdated) data...
+        let before = try await store.currentSequence()
+        let keyVersion = try await store.keyVersion(of: address.string)
+        // ...the prefix is invalidated meanwhile: the scan finds nothing under it to delete or bump...
+        await a.cache.invalidate(InvalidationRequest(prefixes: ["\(namespace)/2026-06"]))
+        // ...and then the load writes what it read. The conditional write lands: only the sequence can tell.
+        var late = CacheEntry(body: ByteBuffer(string: "old"), contentType: "text/plain", createdAt: Date().timeIntervalSince1970, ttl: 60)
+        late.sequence = before
+        #expect(try await store.write(late, at: address.string, expectedKeyVersion: keyVersion, now: Date().timeIntervalSince1970) != nil)
+        #expect(try await a.cache.get(address) == nil)
+        #expect(await eventually(timeout: .seconds(1)) { (try? await b.cache.get(address)) == nil })
+        // A process started later learns the prefix invalidation from Redis when it connects.
+        let c = try RedisBackedCache(url: url)
+        try await c.ready()
+        #expect(try await c.cache.get(address) == nil)
+        // What is written after the invalidation is served.
+        try await a.cache.set(address, body: ByteBuffer(string: "new"), contentType: "text/plain")
+        #expect(try await c.cache.get(address).map { String(buffer: $0.entry.body) } == "new")
+        await a.stop()
+        await b.stop()
+        await c.stop()
+    }
+
     @Test("After its subscription drops, a process serves nothing it held before: an invalidation it missed is not served")
     func missedInvalidation() async throws {
         let server = try await PrivateRedis.start()
