@@ -20,9 +20,12 @@ import WedSyncRedis
 /// one background refresh runs; one within its fail-safe window is served when the loader fails or exceeds its soft
 /// timeout. Hot entries read near the end of their TTL are refreshed before they expire.
 ///
-/// **Consistency.** Tags are versioned (``TagVersions``): invalidating one is O(1) in every tier. Every commit into
-/// L1 (a promotion from L2, a load) happens under one lock and only if no invalidation ran since its read began, so
-/// a value read before an invalidation is never stored after it; in L2 the same holds through key versions
+/// **Consistency.** Tags are versioned (``TagVersions``): invalidating one is O(1) in every tier. A load notes the
+/// key's version and the deployment's invalidation sequence number before its loader reads, and commits only if
+/// neither the key, nor a prefix covering it, nor any of the value's tags was invalidated after that; a promotion
+/// from L2 lands only if the key did not change since its read. Every commit into L1 is checked under one lock
+/// (``Coordination``), so a value read before an acknowledged invalidation is never stored after it; in L2 the
+/// same holds through conditional writes on the key's version and the sequence numbers entries carry
 /// (``RedisL2Store``). Other processes hear of every invalidation over the backplane; while it is down this process
 /// clears its L1 and keeps new entries only briefly, and clears again when it returns.
 ///
