@@ -51,6 +51,8 @@ public final class MultiTierCache: Service, Sendable {
         /// and the load commits only if none of it changed.
         struct Start: Sendable {
             let clearGeneration: UInt64
+            /// ``Coordination/nextTicket``: a floor of the address's bucket forgotten since refuses the load.
+            let ticket: UInt64
             /// The address's floor.
             let floor: UInt64
             let prefixSequence: UInt64
@@ -70,8 +72,10 @@ public final class MultiTierCache: Service, Sendable {
         /// read before does not land.
         var clearGeneration: UInt64 = 1
         /// Per address, the lowest key version that may still be stored, raised by invalidations and sets here or
-        /// in another process. Bounded: the oldest (by last raise) are forgotten, which raises ``clearGeneration``.
+        /// in another process. Bounded: the oldest (by last raise) are forgotten, and the ticket at which a floor was
+        /// forgotten is kept for its hash bucket, so what was read before in that bucket does not land.
         var floors: [String: (version: UInt64, ticket: UInt64)] = [:]
+        var forgotten = [UInt64](repeating: 0, count: Self.forgottenBuckets)
         var floorTickets = Deque<(address: String, ticket: UInt64)>()
         var nextTicket: UInt64 = 0
         /// Recent prefix invalidations, numbered; a read that began before one whose prefix matches does not land.
@@ -84,6 +88,9 @@ public final class MultiTierCache: Service, Sendable {
 
         static let floorLimit = 100_000
         static let prefixLogLimit = 1_000
+        static let forgottenBuckets = 4_096
+
+        static func bucket(_ address: String) -> Int { address.hashValue & (forgottenBuckets - 1) }
 
         func floor(of address: String) -> UInt64 { floors[address]?.version ?? 0 }
 
@@ -96,8 +103,8 @@ public final class MultiTierCache: Service, Sendable {
             while floors.count > Self.floorLimit, let oldest = floorTickets.popFirst() {
                 guard floors[oldest.address]?.ticket == oldest.ticket else { continue }
                 floors.removeValue(forKey: oldest.address)
-                // A forgotten floor could let an older value of that key in: refuse everything read before.
-                clearGeneration += 1
+                // A forgotten floor could let an older value of that key in: refuse what its bucket read before.
+                forgotten[Self.bucket(oldest.address)] = nextTicket
             }
             if floorTickets.count > 2 * Self.floorLimit + 1_024 {
                 let live = floors
@@ -124,11 +131,13 @@ public final class MultiTierCache: Service, Sendable {
             return false
         }
 
-        /// Whether a value of `address` at key `version`, read when the state was (`clearGeneration`,
-        /// `prefixSequence`), may still be stored.
-        func admits(_ address: String, version: UInt64, clearGeneration: UInt64, prefixSequence: UInt64) -> Bool {
-            clearGeneration == self.clearGeneration && version >= floor(of: address)
-                && !prefixInvalidated(address, since: prefixSequence)
+        /// What a read notes before it begins, for ``admits(_:version:since:)``.
+        var snapshot: Flight.Start { Flight.Start(clearGeneration: clearGeneration, ticket: nextTicket, floor: 0, prefixSequence: prefixSequence, stamp: 0) }
+
+        /// Whether a value of `address` at key `version`, read when the state was `start`, may still be stored.
+        func admits(_ address: String, version: UInt64, since start: Flight.Start) -> Bool {
+            start.clearGeneration == clearGeneration && forgotten[Self.bucket(address)] <= start.ticket
+                && version >= floor(of: address) && !prefixInvalidated(address, since: start.prefixSequence)
         }
     }
 
@@ -143,8 +152,14 @@ public final class MultiTierCache: Service, Sendable {
     let pending = Mutex(PendingInvalidations())
     let pendingCount = Atomic<Int>(0)
     let sharedPrefixes = Mutex(SharedPrefixLog())
-    let background: AsyncStream<@Sendable () async -> Void>
-    let backgroundContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
+    /// Work for the background: a refresh (of `address`) or a replay.
+    struct BackgroundJob: Sendable {
+        var address: String?
+        var run: @Sendable () async -> Void
+    }
+
+    let background: AsyncStream<BackgroundJob>
+    let backgroundContinuation: AsyncStream<BackgroundJob>.Continuation
 
     public init(configuration: Configuration = .init(), l2: RedisL2Store? = nil, logger: Logger) {
         self.configuration = configuration
@@ -210,7 +225,7 @@ public final class MultiTierCache: Service, Sendable {
             }
         }
 
-        let (clearGeneration, prefixSequence) = coordination.withLock { ($0.clearGeneration, $0.prefixSequence) }
+        let readStart = coordination.withLock { $0.snapshot }
         var keyVersion: UInt64?
         if let l2, isL2Usable(now: now), !isPendingInvalidation(address.string) {
             CacheNamespace.count(namespace.l2Lookups)
@@ -222,12 +237,12 @@ public final class MultiTierCache: Service, Sendable {
                 keyVersion = record.keyVersion
                 if let entry = record.entry, entry.retainUntil > now, await isCurrentInL2(entry, at: address) {
                     if entry.isFresh(at: now) {
-                        promote(entry, to: address, namespace: namespace, clearGeneration: clearGeneration, prefixSequence: prefixSequence)
+                        promote(entry, to: address, namespace: namespace, readStart: readStart)
                         CacheNamespace.count(namespace.l2Hits)
                         return CacheLookup(entry: entry, tier: .l2, state: .fresh)
                     }
                     if let loader, entry.isServableStale(at: now) {
-                        promote(entry, to: address, namespace: namespace, clearGeneration: clearGeneration, prefixSequence: prefixSequence)
+                        promote(entry, to: address, namespace: namespace, readStart: readStart)
                         CacheNamespace.count(namespace.staleServed)
                         refreshInBackground(address, namespace: namespace, loader: loader)
                         return CacheLookup(entry: entry, tier: .l2, state: .stale)
@@ -252,11 +267,13 @@ public final class MultiTierCache: Service, Sendable {
             }
             // A load this read joined rather than started may have read its data before an invalidation of one
             // of its tags that came before this read began: then load afresh (once).
-            guard attempt == 0, joined, case .value(let entry) = outcome, !tagsUnchanged(entry, since: flight.start.stamp) else { break }
+            // (A committed value is safe for every joiner: its commit saw every invalidation learnt before they joined.)
+            guard attempt == 0, joined, case .value(let entry, committed: false) = outcome, !tagsUnchanged(entry, since: flight.start.stamp)
+            else { break }
             (flight, joined) = joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: nil)
         }
         switch outcome {
-        case .value(let entry):
+        case .value(let entry, _):
             return CacheLookup(entry: entry, tier: .loader, state: .fresh)
         case .absent(let negative):
             return negative.map { CacheLookup(entry: $0, tier: .loader, state: .fresh) }
@@ -354,7 +371,8 @@ public final class MultiTierCache: Service, Sendable {
                 state.nextTicket += 1
                 entry.version = Self.localVersion | state.nextTicket
             }
-            return storeInL1(entry, at: address, briefly: l2 != nil && !online)
+            // An online set replaces a value set here while L2 was down (its made-up version is higher).
+            return storeInL1(entry, at: address, briefly: l2 != nil && !online, replacingLocal: online)
         }
         if stored { tiers.insert(.l1, at: 0) }
         return tiers
@@ -390,7 +408,7 @@ public final class MultiTierCache: Service, Sendable {
 
     /// Puts `entry` (with its tags' stamps) in L1 unless a newer version is there; `briefly` caps its stay at
     /// ``Configuration/outageL1TTL`` (as does a backplane outage). Call with the coordination lock held.
-    func storeInL1(_ entry: CacheEntry, at address: CacheAddress, briefly: Bool = false) -> Bool {
+    func storeInL1(_ entry: CacheEntry, at address: CacheAddress, briefly: Bool = false, replacingLocal: Bool = false) -> Bool {
         let now = self.now
         var entry = entry
         entry.checkedEpoch = 0
@@ -398,16 +416,16 @@ public final class MultiTierCache: Service, Sendable {
         let retainUntil = capped ? min(entry.retainUntil, now + configuration.outageL1TTL) : entry.retainUntil
         let version = entry.version
         return l1.set(address.string, entry, cost: entry.cost, retainUntil: retainUntil, now: now) { existing in
-            existing.version <= version
+            existing.version <= version || (replacingLocal && existing.version & Self.localVersion != 0)
         }
     }
 
     /// Copies an entry read from L2 into L1, unless the key changed since the read began (its floor rose past the
     /// entry's version, a matching prefix was invalidated, L1 was cleared) or one of its tags moved on.
-    func promote(_ entry: CacheEntry, to address: CacheAddress, namespace: CacheNamespace, clearGeneration: UInt64, prefixSequence: UInt64) {
+    func promote(_ entry: CacheEntry, to address: CacheAddress, namespace: CacheNamespace, readStart: Flight.Start) {
         guard namespace.policy.useL1 else { return }
         coordination.withLock { state in
-            guard state.admits(address.string, version: entry.version, clearGeneration: clearGeneration, prefixSequence: prefixSequence),
+            guard state.admits(address.string, version: entry.version, since: readStart),
                 !isPendingInvalidation(address.string), tagVersions.matches(tags: entry.tags, versions: entry.tagVersions),
                 let states = tagVersions.states(of: entry.tags)
             else { return }
@@ -436,6 +454,8 @@ public final class MultiTierCache: Service, Sendable {
     func isCurrentInL2(_ entry: CacheEntry, at address: CacheAddress) async -> Bool {
         if sharedPrefixes.withLock({ $0.invalidates(address.string, after: entry.sequence) }) { return false }
         guard !entry.tags.isEmpty else { return true }
+        // A tag this process invalidated while Redis was down: L2 has not heard of it yet.
+        if entry.tags.contains(where: isPendingTag) { return false }
         await learnVersions(of: entry.tags)
         return tagVersions.matches(tags: entry.tags, versions: entry.tagVersions)
     }
@@ -446,15 +466,17 @@ public final class MultiTierCache: Service, Sendable {
         return states.allSatisfy { $0.stamp <= stamp }
     }
 
-    /// Makes sure this process knows every tag in `tags`, asking L2 for those it does not. Without L2 they are
-    /// made up here as offline states: usable in L1, never compared with L2's versions.
+    /// Makes sure this process knows every tag in `tags`, asking L2 for those it does not know (or only made up
+    /// while L2 was unreachable). Without L2 they are made up here as offline states: usable in L1, never compared
+    /// with L2's versions. A tag this process invalidated while Redis was down stays offline until the replay.
     func learnVersions(of tags: [String]) async {
-        let unknown = tagVersions.unknown(tags)
-        guard !unknown.isEmpty else { return }
+        for tag in tags where isPendingTag(tag) && tagVersions.state(of: tag) == nil { tagVersions.bumpOffline(tag) }
+        let wanted = tagVersions.toFetch(tags, isPending: isPendingTag)
+        guard !wanted.isEmpty else { return }
         if let l2, isL2Usable(now: now) {
             let clear = tagVersions.clearCount
             do {
-                for (tag, state) in try await l2.versions(of: unknown) {
+                for (tag, state) in try await l2.versions(of: wanted) {
                     tagVersions.merge(tag, version: state.version, sequence: state.sequence, fetchedAfterClear: clear)
                 }
                 return
@@ -462,7 +484,7 @@ public final class MultiTierCache: Service, Sendable {
                 markL2Failed(error)
             }
         }
-        for tag in unknown { tagVersions.learnOffline(tag) }
+        for tag in wanted where tagVersions.state(of: tag) == nil { tagVersions.learnOffline(tag) }
     }
 
     func shouldRefreshEarly(_ entry: CacheEntry, namespace: CacheNamespace, now: Double) -> Bool {
@@ -501,7 +523,7 @@ public final class MultiTierCache: Service, Sendable {
             logger.notice("cache L2 is back")
             // Invalidations made while it was unreachable go out now (also after a backplane reconnect, if the
             // outage was long enough to drop the subscription).
-            backgroundContinuation.yield { [self] in await replayPending() }
+            backgroundContinuation.yield(BackgroundJob(address: nil) { [self] in await replayPending() })
         }
     }
 }

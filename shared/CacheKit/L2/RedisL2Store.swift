@@ -122,11 +122,17 @@ public final class RedisL2Store: Sendable {
         }
     }
 
+    // Two invalidations of one tag may run their scripts in either order: the sequence kept is the larger, so a
+    // tag's sequence never goes back below one a load could have noted.
     private static let bumpTagScript = RedisScript(
         """
         local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
-        redis.call('HSET', KEYS[1], 's', ARGV[1])
-        return version
+        local sequence = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
+        if tonumber(ARGV[1]) > sequence then
+          sequence = tonumber(ARGV[1])
+          redis.call('HSET', KEYS[1], 's', ARGV[1])
+        end
+        return {version, sequence}
         """
     )
 
@@ -138,12 +144,13 @@ public final class RedisL2Store: Sendable {
         guard let sequence = try await redis.send(["INCR", RedisArgument(Self.sequenceKey)], routingKey: Self.sequenceKey).int else {
             throw RedisError(.unexpectedReply, "INCR did not answer an integer")
         }
-        let versions = try await mapConcurrently(tags) { tag in
+        return try await mapConcurrently(tags) { tag in
             let reply = try await self.redis.evaluate(Self.bumpTagScript, keys: [Self.tagKey(tag)], arguments: [RedisArgument(sequence)])
-            guard let version = reply.int else { throw RedisError(.unexpectedReply, "HINCRBY did not answer an integer") }
-            return UInt64(version)
+            guard let values = reply.array, values.count == 2, let version = values[0].int, let recorded = values[1].int else {
+                throw RedisError(.unexpectedReply, "the tag script did not answer a version and a sequence")
+            }
+            return TagVersion(version: UInt64(version), sequence: UInt64(recorded))
         }
-        return versions.mapValues { TagVersion(version: $0, sequence: UInt64(sequence)) }
     }
 
     /// The current states of `tags` (version 0 and sequence 0 for a tag never invalidated).

@@ -40,7 +40,8 @@ public struct CacheLookup: Sendable {
 
 /// The outcome of one load, shared by every caller that waited for it.
 enum LoadOutcome: Sendable {
-    case value(CacheEntry)
+    /// The value, and whether it was committed (stored in L1 and checked against every invalidation).
+    case value(CacheEntry, committed: Bool)
     /// Nothing under the key; the negative entry when the namespace caches negatives.
     case absent(CacheEntry?)
     case failed

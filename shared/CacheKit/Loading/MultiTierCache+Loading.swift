@@ -12,9 +12,8 @@ extension MultiTierCache {
         keyVersion: UInt64?
     ) -> (Flight, joined: Bool) {
         coordination.withLock { state in
-            if let flight = state.flights[address.string], flight.start.clearGeneration == state.clearGeneration,
-                flight.start.floor == state.floor(of: address.string),
-                !state.prefixInvalidated(address.string, since: flight.start.prefixSequence)
+            if let flight = state.flights[address.string], flight.start.floor == state.floor(of: address.string),
+                state.admits(address.string, version: flight.start.floor, since: flight.start)
             {
                 return (flight, true)
             }
@@ -22,6 +21,7 @@ extension MultiTierCache {
             let id = state.nextFlight
             let start = Flight.Start(
                 clearGeneration: state.clearGeneration,
+                ticket: state.nextTicket,
                 floor: state.floor(of: address.string),
                 prefixSequence: state.prefixSequence,
                 stamp: tagVersions.epoch
@@ -39,9 +39,18 @@ extension MultiTierCache {
     func refreshInBackground(_ address: CacheAddress, namespace: CacheNamespace, loader: @escaping CacheLoader) {
         let queued = coordination.withLock { state in state.refreshing.insert(address.string).inserted }
         guard queued else { return }
-        backgroundContinuation.yield { [self] in
+        let job = BackgroundJob(address: address.string) { [self] in
             defer { _ = coordination.withLock { $0.refreshing.remove(address.string) } }
             _ = await joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: nil).0.task.value
+        }
+        switch backgroundContinuation.yield(job) {
+        case .dropped(let dropped):
+            // The queue is full and let its oldest job go: that address may be refreshed again later.
+            if let other = dropped.address { _ = coordination.withLock { $0.refreshing.remove(other) } }
+        case .terminated:
+            _ = coordination.withLock { $0.refreshing.remove(address.string) }
+        default:
+            break
         }
     }
 
@@ -74,15 +83,22 @@ extension MultiTierCache {
         var leaseToken: String?
         if namespace.policy.distributedLoadLock, let l2, sequenceAtStart != nil {
             let token = String(UInt64.random(in: 1...UInt64.max), radix: 36)
-            if (try? await l2.acquireLoadLease(address.string, token: token, lease: namespace.policy.loadLease)) == true {
-                leaseToken = token
-            } else if let entry = await awaitOtherLoad(of: address, namespace: namespace, l2: l2, start: start) {
-                finish(flight, at: address)
-                return .value(entry)
+            do {
+                if try await l2.acquireLoadLease(address.string, token: token, lease: namespace.policy.loadLease) {
+                    leaseToken = token
+                } else if let entry = await awaitOtherLoad(of: address, namespace: namespace, l2: l2, start: start) {
+                    finish(flight, at: address)
+                    return .value(entry, committed: false)
+                }
+            } catch {
+                // No lease to be had: load here rather than wait for nobody.
+                markL2Failed(error)
             }
         }
         defer {
-            if let leaseToken, let l2 { backgroundContinuation.yield { try? await l2.releaseLoadLease(address.string, token: leaseToken) } }
+            if let leaseToken, let l2 {
+                backgroundContinuation.yield(BackgroundJob(address: nil) { try? await l2.releaseLoadLease(address.string, token: leaseToken) })
+            }
         }
         let started = ContinuousClock.now
         let loaded: CacheLoad?
@@ -113,7 +129,7 @@ extension MultiTierCache {
         let online = sequenceAtStart != nil && expectedKeyVersion != nil
         let committed = coordination.withLock { state -> CacheEntry? in
             if state.flights[address.string]?.id == flight { state.flights.removeValue(forKey: address.string) }
-            guard state.admits(address.string, version: entry.version, clearGeneration: start.clearGeneration, prefixSequence: start.prefixSequence),
+            guard state.admits(address.string, version: entry.version, since: start),
                 !isPendingInvalidation(address.string), let states = tagVersions.states(of: entry.tags)
             else { return nil }
             if let sequenceAtStart {
@@ -139,7 +155,7 @@ extension MultiTierCache {
             }
         }
         let result = committed ?? entry
-        return result.isNegative ? .absent(result) : .value(result)
+        return result.isNegative ? .absent(result) : .value(result, committed: committed != nil)
     }
 
     /// While another process holds the load lease of `address`, waits (up to the lease) for its value to appear in
@@ -158,7 +174,7 @@ extension MultiTierCache {
             let now = self.now
             guard entry.isFresh(at: now), entry.createdAt >= now - namespace.policy.loadLease.secondsValue - 1, await isCurrentInL2(entry, at: address)
             else { continue }
-            promote(entry, to: address, namespace: namespace, clearGeneration: start.clearGeneration, prefixSequence: start.prefixSequence)
+            promote(entry, to: address, namespace: namespace, readStart: start)
             return entry
         }
         return nil

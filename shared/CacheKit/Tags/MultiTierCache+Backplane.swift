@@ -10,9 +10,8 @@ extension MultiTierCache {
             if let subscriber {
                 group.addTask { try await subscriber.run() }
                 group.addTask { await self.listen(to: subscriber.events) }
-            } else {
-                group.addTask { await self.loadPrefixInvalidations() }
             }
+            group.addTask { await self.loadPrefixInvalidations() }
             group.addTask { await self.runBackgroundWork() }
             group.addTask { await self.sweepExpired() }
         }
@@ -55,12 +54,15 @@ extension MultiTierCache {
         }
     }
 
-    private func clearLocalState() {
+    func clearLocalState() {
         coordination.withLock { state in
             state.clearGeneration += 1
             l1.removeAll()
             tagVersions.removeAll()
         }
+        // What this process invalidated while Redis was down stays invalid here until the replay.
+        let waiting = pending.withLock { Array($0.tagCounts.keys) }
+        for tag in waiting { tagVersions.bumpOffline(tag) }
     }
 
     /// Background refreshes, at most ``Configuration/backgroundConcurrency`` at once.
@@ -74,7 +76,7 @@ extension MultiTierCache {
                         await group.next()
                         running -= 1
                     }
-                    group.addTask { await job() }
+                    group.addTask { await job.run() }
                     running += 1
                 }
             }
@@ -83,8 +85,15 @@ extension MultiTierCache {
 
     private func sweepExpired() async {
         await cancelWhenGracefulShutdown {
+            var forgottenAt = self.now
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
+                // While the backplane is down, nothing learnt from L2 is trusted for longer than an L1 entry lives.
+                if self.subscriber != nil, !self.isBackplaneLive, self.now - forgottenAt >= self.configuration.outageL1TTL {
+                    forgottenAt = self.now
+                    await self.loadPrefixInvalidations()
+                    self.clearLocalState()
+                }
                 self.l1.reclaimExpired(now: self.now)
                 // Invalidations still waiting for Redis are retried every second once L2 answers.
                 if self.pendingCount.load(ordering: .acquiring) > 0, self.isL2Usable(now: self.now) {

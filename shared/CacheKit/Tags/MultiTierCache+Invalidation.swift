@@ -21,6 +21,23 @@ struct PendingInvalidations {
     var items: [PendingInvalidation] = []
     var nextID: UInt64 = 0
     var dropped = 0
+    /// How many waiting invalidations name each tag: until they reach Redis, such a tag stays offline here.
+    var tagCounts: [String: Int] = [:]
+
+    mutating func append(_ invalidation: PendingInvalidation) {
+        items.append(invalidation)
+        for tag in invalidation.tags { tagCounts[tag, default: 0] += 1 }
+    }
+
+    mutating func remove(where shouldRemove: (PendingInvalidation) -> Bool) {
+        for invalidation in items where shouldRemove(invalidation) {
+            for tag in invalidation.tags {
+                tagCounts[tag, default: 1] -= 1
+                if tagCounts[tag] == 0 { tagCounts.removeValue(forKey: tag) }
+            }
+        }
+        items.removeAll(where: shouldRemove)
+    }
 }
 
 extension MultiTierCache {
@@ -103,7 +120,7 @@ extension MultiTierCache {
     /// The local side of a change L2 has made (here, or in another process when `remote`), under the coordination
     /// lock so that no commit that read before it lands after it: L1 copies of `keys` older than their new
     /// versions go and no older version may be stored again; `tags` move on (from another process, only tags this
-    /// process has met: nothing here depends on the others); `prefixes` are dropped and logged.
+    /// process is itself still waiting to send, which only the replay may settle); `prefixes` are dropped and logged.
     func apply(keys: [String: UInt64], tags: [String: TagVersion], prefixes: [PrefixInvalidation], remote: Bool) {
         let now = self.now
         if !prefixes.isEmpty { sharedPrefixes.withLock { log in for prefix in prefixes { log.add(prefix) } } }
@@ -112,8 +129,9 @@ extension MultiTierCache {
                 state.raiseFloor(of: address, to: version)
                 _ = l1.get(address, now: now) { $0.version >= version && $0.version & Self.localVersion == 0 }
             }
-            for (tag, version) in tags {
-                tagVersions.merge(tag, version: version.version, sequence: version.sequence, onlyIfKnown: remote)
+            for (tag, version) in tags where !(remote && isPendingTag(tag)) {
+                // Tags not yet met are recorded too: a fetch of one may be in flight, and must not win over this.
+                tagVersions.merge(tag, version: version.version, sequence: version.sequence)
             }
             for invalidation in prefixes {
                 let prefix = invalidation.prefix
@@ -141,16 +159,23 @@ extension MultiTierCache {
     func remember(addresses: [String], tags: [String], prefixes: [String]) {
         let dropped = pending.withLock { pending -> Int in
             pending.nextID += 1
-            pending.items.append(PendingInvalidation(id: pending.nextID, addresses: addresses, tags: tags, prefixes: prefixes))
+            pending.append(PendingInvalidation(id: pending.nextID, addresses: addresses, tags: tags, prefixes: prefixes))
             let excess = max(0, pending.items.count - Self.pendingLimit)
             if excess > 0 {
-                pending.items.removeFirst(excess)
+                let oldest = Set(pending.items.prefix(excess).map(\.id))
+                pending.remove { oldest.contains($0.id) }
                 pending.dropped += excess
             }
             return excess
         }
         pendingCount.store(pending.withLock { $0.items.count }, ordering: .releasing)
         if dropped > 0 { logger.error("cache dropped invalidations waiting for Redis", metadata: ["cache.dropped": "\(dropped)"]) }
+    }
+
+    /// Whether an invalidation waiting for Redis names `tag`.
+    func isPendingTag(_ tag: String) -> Bool {
+        guard pendingCount.load(ordering: .acquiring) > 0 else { return false }
+        return pending.withLock { $0.tagCounts[tag] != nil }
     }
 
     /// Whether an invalidation waiting for Redis covers `address`.
@@ -172,7 +197,7 @@ extension MultiTierCache {
                 apply(keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes, remote: false)
                 let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes)
                 try await l2.publish(message.encoded())
-                pending.withLock { pending in pending.items.removeAll { $0.id == invalidation.id } }
+                pending.withLock { pending in pending.remove { $0.id == invalidation.id } }
                 replayed += 1
             } catch {
                 markL2Failed(error)

@@ -6,13 +6,20 @@
 /// before the invalidation and writes to L2 after the scan passed is refused on read.
 struct SharedPrefixLog: Sendable {
     private(set) var items: [PrefixInvalidation] = []
+    /// The newest sequence number forgotten to keep the log bounded: an entry read before it is refused, since a
+    /// forgotten invalidation might have covered it.
+    private(set) var forgottenThrough: UInt64 = 0
     static let limit = RedisL2Store.prefixLogLimit
 
     mutating func add(_ invalidation: PrefixInvalidation) {
         guard !items.contains(invalidation) else { return }
         let index = items.lastIndex { $0.sequence <= invalidation.sequence }.map { $0 + 1 } ?? 0
         items.insert(invalidation, at: index)
-        if items.count > Self.limit { items.removeFirst(items.count - Self.limit) }
+        if items.count > Self.limit {
+            let excess = items.count - Self.limit
+            forgottenThrough = max(forgottenThrough, items[excess - 1].sequence)
+            items.removeFirst(excess)
+        }
     }
 
     mutating func replace(with invalidations: [PrefixInvalidation]) {
@@ -21,6 +28,7 @@ struct SharedPrefixLog: Sendable {
 
     /// Whether a prefix invalidation after `sequence` covers `address`.
     func invalidates(_ address: String, after sequence: UInt64) -> Bool {
+        if sequence < forgottenThrough { return true }
         for item in items.reversed() {
             guard item.sequence > sequence else { return false }
             if address.hasPrefix(item.prefix) { return true }

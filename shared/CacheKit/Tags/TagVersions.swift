@@ -60,8 +60,10 @@ public final class TagVersions: Sendable {
     /// and what is known; a state made up offline is always replaced. `onlyIfKnown` skips tags this process never
     /// met (nothing here can depend on them). `fetchedAfterClear` drops a fetch that started before a clear.
     public func merge(_ tag: String, version: UInt64, sequence: UInt64, onlyIfKnown: Bool = false, fetchedAfterClear clear: UInt64? = nil) {
-        if let clear, clear != clearCount { return }
         let inserted = shard(tag).states.withLock { states -> Bool in
+            // Checked under the shard's lock: a clear counts first, then empties the shards one by one, so a fetch
+            // from before it either lands before its shard is emptied or is dropped here.
+            if let clear, clear != clearCount { return false }
             if let known = states[tag] {
                 guard known.isOffline || version > known.version else { return false }
                 states[tag] = TagState(version: version, sequence: sequence, stamp: nextStamp())
@@ -80,6 +82,15 @@ public final class TagVersions: Sendable {
         shard(tag).states.withLock { states in
             let version = (states[tag]?.version ?? 0) + 1
             states[tag] = TagState(version: version, sequence: nil, stamp: nextStamp())
+        }
+    }
+
+    /// Tags among `tags` to ask Redis about: unknown ones, and offline ones (made up while Redis was unreachable)
+    /// that `isPending` does not hold back.
+    public func toFetch(_ tags: [String], isPending: (String) -> Bool) -> [String] {
+        tags.filter { tag in
+            guard let state = state(of: tag) else { return !isPending(tag) }
+            return state.isOffline && !isPending(tag)
         }
     }
 
