@@ -173,7 +173,13 @@ public final class MultiTierCache: Service, Sendable {
             clock: configuration.clock
         )
         if let backplane = configuration.backplane, l2 != nil {
-            subscriber = RedisSubscriber(configuration: backplane, channels: [RedisL2Store.channel], heartbeat: .seconds(2), logger: logger)
+            subscriber = RedisSubscriber(
+                configuration: backplane,
+                fallbacks: configuration.backplaneFallbacks,
+                channels: [RedisL2Store.channel],
+                heartbeat: .seconds(2),
+                logger: logger
+            )
             backplaneLive = Atomic(false)
         } else {
             subscriber = nil

@@ -21,6 +21,8 @@ extension MultiTierCache {
         public var backgroundConcurrency: Int
         /// The backplane's connection; `nil` runs without one (a single process, or no Redis at all).
         public var backplane: RedisConfiguration?
+        /// Other nodes the backplane may subscribe on when `backplane` cannot be reached (a cluster's other seeds).
+        public var backplaneFallbacks: [RedisConfiguration] = []
         /// Seconds since 1970; replaceable so tests can move time.
         public var clock: @Sendable () -> Double
 

@@ -21,7 +21,10 @@ public enum RedisSubscriberEvent: Sendable, Equatable {
 /// It runs on a thread of its own (hiredis blocks), polls the socket so that it can stop promptly, and sends a
 /// `PING` when the line has been quiet for a heartbeat interval so that a half-open connection is noticed.
 public final class RedisSubscriber: Service, Sendable {
+    /// The node it subscribes on first; ``fallbacks`` are tried in turn when it cannot be reached.
     public let configuration: RedisConfiguration
+    /// Other nodes to subscribe on (a cluster's other seeds: cluster buses forward every `PUBLISH` to every node).
+    public let fallbacks: [RedisConfiguration]
     public let channels: [String]
     public let patterns: [String]
     /// The subscription's events; iterate it from one task.
@@ -39,6 +42,7 @@ public final class RedisSubscriber: Service, Sendable {
     ///   - maximumBackoff: the longest wait between reconnection attempts (they start at 50 ms and double).
     public init(
         configuration: RedisConfiguration,
+        fallbacks: [RedisConfiguration] = [],
         channels: [String],
         patterns: [String] = [],
         heartbeat: Duration = .seconds(5),
@@ -47,6 +51,7 @@ public final class RedisSubscriber: Service, Sendable {
     ) {
         precondition(!channels.isEmpty || !patterns.isEmpty, "subscribe to at least one channel or pattern")
         self.configuration = configuration
+        self.fallbacks = fallbacks
         self.channels = channels
         self.patterns = patterns
         self.heartbeat = heartbeat
@@ -81,18 +86,23 @@ public final class RedisSubscriber: Service, Sendable {
 
     private func subscribeLoop() {
         var backoff = Duration.milliseconds(50)
+        let nodes = [configuration] + fallbacks
+        var node = 0
         while !isStopped {
             var context: HiredisContext
             do {
-                context = try HiredisContext.connect(configuration, commandTimeout: nil)
+                context = try HiredisContext.connect(nodes[node % nodes.count], commandTimeout: nil)
             } catch {
-                logger.debug("redis subscriber cannot connect", metadata: ["redis.error": "\(error)"])
+                logger.debug("redis subscriber cannot connect", metadata: ["redis.error": "\(error)", "redis.node": "\(nodes[node % nodes.count])"])
+                node += 1
                 pause(backoff)
                 backoff = min(backoff * 2, maximumBackoff)
                 continue
             }
             let reason = listen(on: &context, resetBackoff: { backoff = .milliseconds(50) })
             context.free()
+            // The next attempt goes to the next node: this one may be the one that failed.
+            node += 1
             if subscribed.exchange(false, ordering: .relaxed) {
                 logger.warning("redis subscription lost", metadata: ["redis.reason": "\(reason)"])
                 continuation.yield(.disconnected(reason: reason))

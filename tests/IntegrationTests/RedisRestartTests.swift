@@ -42,6 +42,30 @@ struct RedisRestartTests {
         }
     }
 
+    @Test("A subscriber whose first node cannot be reached subscribes on the next one")
+    func fallsBack() async throws {
+        let server = try await PrivateRedis.start()
+        let unreachable = RedisConfiguration(host: "127.0.0.1", port: try freePort())
+        let subscriber = RedisSubscriber(
+            configuration: unreachable,
+            fallbacks: [try RedisConfiguration(url: server.url)],
+            channels: ["wedsync:fallback"],
+            heartbeat: .seconds(1),
+            maximumBackoff: .milliseconds(100),
+            logger: Logger(label: "test")
+        )
+        let publisher = RedisClient(configuration: try RedisConfiguration(url: server.url), poolConfiguration: .init(minimumConnections: 0, maximumConnections: 1), logger: Logger(label: "test"))
+        defer { Task { await publisher.shutdown() } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await subscriber.run() }
+            var events = subscriber.events.makeAsyncIterator()
+            #expect(await events.next() == .subscribed)
+            try await publisher.publish(Array("hello".utf8), to: "wedsync:fallback")
+            #expect(await events.next() == .message(channel: "wedsync:fallback", pattern: nil, payload: Array("hello".utf8)))
+            group.cancelAll()
+        }
+    }
+
     @Test("The client works again as soon as the server is back")
     func clientRecovers() async throws {
         let server = try await PrivateRedis.start()

@@ -18,6 +18,7 @@ public enum CacheApplication {
         let l2 = RedisL2Store(redis: redis, codec: settings.codec)
         var configuration = settings.cache
         configuration.backplane = seeds[0]
+        configuration.backplaneFallbacks = Array(seeds.dropFirst())
         let cache = MultiTierCache(configuration: configuration, l2: l2, logger: service.logger)
         service.addService(cache)
         service.addReadinessCheck(
