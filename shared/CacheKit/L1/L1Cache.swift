@@ -32,9 +32,9 @@ public final class L1Cache<Value: Sendable>: Sendable {
         shardCount = count
     }
 
-    private func shard(for key: String) -> Shard {
+    private func shard(for key: HashedKey) -> Shard {
         // Mix the hash so that shards stay even when hashes differ only in their low bits.
-        var hash = UInt64(bitPattern: Int64(key.hashValue))
+        var hash = UInt64(bitPattern: Int64(key.hash))
         hash ^= hash >> 33
         hash &*= 0xff51_afd7_ed55_8ccd
         hash ^= hash >> 33
@@ -44,7 +44,8 @@ public final class L1Cache<Value: Sendable>: Sendable {
     /// The value of `key` while it is retained; `inspect` (run under the shard's lock, so keep it short) may update
     /// the stored value and answers whether it is still valid; invalid entries are dropped.
     public func get(_ key: String, now: Double, inspect: @Sendable (inout Value) -> Bool = { _ in true }) -> Value? {
-        shard(for: key).state.withLock { $0.read(key, now: now, inspect: inspect) }
+        let key = HashedKey(key)
+        return shard(for: key).state.withLock { $0.read(key, now: now, inspect: inspect) }
     }
 
     /// Stores `value` until `retainUntil` (seconds since 1970), costing `cost` bytes. Returns false when the value
@@ -59,19 +60,22 @@ public final class L1Cache<Value: Sendable>: Sendable {
         now: Double,
         replacing shouldReplace: @Sendable (Value) -> Bool = { _ in true }
     ) -> Bool {
-        shard(for: key).state.withLock {
+        let key = HashedKey(key)
+        return shard(for: key).state.withLock {
             $0.write(key, value: value, cost: cost, retainUntil: retainUntil, now: now, replacing: shouldReplace)
         }
     }
 
     /// Whether `key` holds a retained entry, without counting a read.
     public func contains(_ key: String, now: Double) -> Bool {
-        shard(for: key).state.withLock { $0.contains(key, now: now) }
+        let key = HashedKey(key)
+        return shard(for: key).state.withLock { $0.contains(key, now: now) }
     }
 
     @discardableResult
     public func remove(_ key: String) -> Bool {
-        shard(for: key).state.withLock { $0.remove(key) }
+        let key = HashedKey(key)
+        return shard(for: key).state.withLock { $0.remove(key) }
     }
 
     /// Removes every entry whose key satisfies `predicate` (a prefix invalidation); returns how many.

@@ -9,6 +9,21 @@ import DequeModule
 /// makes S3-FIFO beat LRU on skewed and scan-polluted traces, while a hit only bumps a small counter (no list moves).
 ///
 /// Removed entries leave tickets in the queues; a ticket whose stamp no longer matches its entry is skipped.
+/// A key with its hash computed once: the shard is chosen from it and the shard's dictionary reuses it, so a
+/// read hashes the key's bytes once instead of twice.
+struct HashedKey: Hashable, Sendable {
+    let key: String
+    let hash: Int
+
+    init(_ key: String) {
+        self.key = key
+        self.hash = key.hashValue
+    }
+
+    static func == (left: HashedKey, right: HashedKey) -> Bool { left.hash == right.hash && left.key == right.key }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+}
+
 struct L1Shard<Value: Sendable>: Sendable {
     struct Slot {
         var value: Value
@@ -21,7 +36,7 @@ struct L1Shard<Value: Sendable>: Sendable {
     }
 
     struct Ticket {
-        var key: String
+        var key: HashedKey
         var stamp: UInt64
     }
 
@@ -29,7 +44,7 @@ struct L1Shard<Value: Sendable>: Sendable {
     let maximumBytes: Int
     let smallShare: Double
 
-    private(set) var slots: [String: Slot] = [:]
+    private(set) var slots: [HashedKey: Slot] = [:]
     private var small = Deque<Ticket>()
     private var main = Deque<Ticket>()
     /// Hashes of keys recently dropped from `S`, each with the stamp of its latest entry: a popped ghost entry
@@ -55,7 +70,7 @@ struct L1Shard<Value: Sendable>: Sendable {
 
     /// Reads a usable entry, counting the read for the eviction policy. `inspect` may change the stored value
     /// (e.g. remember that its tags were checked) and answers whether it is still valid; an invalid entry is removed.
-    mutating func read(_ key: String, now: Double, inspect: (inout Value) -> Bool) -> Value? {
+    mutating func read(_ key: HashedKey, now: Double, inspect: (inout Value) -> Bool) -> Value? {
         guard let index = slots.index(forKey: key) else { return nil }
         if slots.values[index].retainUntil <= now {
             expirations += 1
@@ -71,7 +86,7 @@ struct L1Shard<Value: Sendable>: Sendable {
     }
 
     /// Whether `key` holds an entry right now, without counting a read.
-    func contains(_ key: String, now: Double) -> Bool {
+    func contains(_ key: HashedKey, now: Double) -> Bool {
         guard let slot = slots[key] else { return false }
         return slot.retainUntil > now
     }
@@ -80,7 +95,7 @@ struct L1Shard<Value: Sendable>: Sendable {
     /// when `shouldReplace` refuses to replace the live value already there.
     @discardableResult
     mutating func write(
-        _ key: String,
+        _ key: HashedKey,
         value: Value,
         cost: Int,
         retainUntil: Double,
@@ -101,7 +116,7 @@ struct L1Shard<Value: Sendable>: Sendable {
             if !slots.values[index].inMain { smallBytes += cost - old }
         } else {
             nextStamp &+= 1
-            let hash = key.hashValue
+            let hash = key.hash
             let toMain = ghostStamps.removeValue(forKey: hash) != nil
             if toMain { ghostHits += 1 }
             slots[key] = Slot(value: value, cost: cost, retainUntil: retainUntil, frequency: 0, inMain: toMain, stamp: nextStamp)
@@ -123,7 +138,7 @@ struct L1Shard<Value: Sendable>: Sendable {
     }
 
     @discardableResult
-    mutating func remove(_ key: String) -> Bool {
+    mutating func remove(_ key: HashedKey) -> Bool {
         guard let index = slots.index(forKey: key) else { return false }
         drop(at: index)
         return true
@@ -131,7 +146,7 @@ struct L1Shard<Value: Sendable>: Sendable {
 
     /// Removes every entry whose key satisfies `predicate`; returns how many.
     mutating func removeAll(where predicate: (String) -> Bool) -> Int {
-        let doomed = slots.keys.filter(predicate)
+        let doomed = slots.keys.filter { predicate($0.key) }
         for key in doomed { remove(key) }
         return doomed.count
     }
@@ -202,7 +217,7 @@ struct L1Shard<Value: Sendable>: Sendable {
             bytes -= slot.cost
             if slot.retainUntil > now {
                 evictions += 1
-                remember(ghost: ticket.key.hashValue)
+                remember(ghost: ticket.key.hash)
             } else {
                 expirations += 1
             }
@@ -239,7 +254,7 @@ struct L1Shard<Value: Sendable>: Sendable {
         }
     }
 
-    private mutating func drop(at index: Dictionary<String, Slot>.Index) {
+    private mutating func drop(at index: Dictionary<HashedKey, Slot>.Index) {
         let slot = slots.values[index]
         if !slot.inMain {
             smallBytes -= slot.cost
