@@ -14,7 +14,7 @@ let swiftSettings: [SwiftSetting] = [
 /// the library beside it in `Sources/<library>`.
 /// `uses` names the shared libraries beyond the service kit that the service (and its library) build on.
 let services: [(name: String, folder: String, library: String?, uses: [Target.Dependency])] = [
-    ("wedsync-gateway", "gateway", nil, []),
+    ("wedsync-gateway", "gateway", "WedSyncGateway", [.product(name: "HTTPTypes", package: "swift-http-types")]),
     (
         "wedsync-cache", "cache", "WedSyncCacheService",
         [
@@ -54,6 +54,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C libraries, wrapped once and used only through the Swift clients above them.
@@ -173,6 +174,7 @@ let package = Package(
                 "WedSyncAPI",
                 "WedSyncCacheKit",
                 "WedSyncCacheService",
+                "WedSyncGateway",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "tests/UnitTests",
