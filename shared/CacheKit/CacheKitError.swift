@@ -7,8 +7,6 @@ public struct CacheKitError: Error, Sendable, Equatable, CustomStringConvertible
 
         /// A stored record could not be read back (damaged, not ours, wrong key).
         public static let codec = Code("codec")
-        /// L2 could not be reached or answered unexpectedly.
-        public static let l2Unavailable = Code("l2_unavailable")
         /// A key, namespace or tag is not acceptable.
         public static let invalidKey = Code("invalid_key")
         /// The loader failed and there was nothing to fall back on.

@@ -66,12 +66,6 @@ public final class L1Cache<Value: Sendable>: Sendable {
         }
     }
 
-    /// Whether `key` holds a retained entry, without counting a read.
-    public func contains(_ key: String, now: Double) -> Bool {
-        let key = HashedKey(key)
-        return shard(for: key).state.withLock { $0.contains(key, now: now) }
-    }
-
     @discardableResult
     public func remove(_ key: String) -> Bool {
         let key = HashedKey(key)

@@ -85,12 +85,6 @@ struct L1Shard<Value: Sendable>: Sendable {
         return slots.values[index].value
     }
 
-    /// Whether `key` holds an entry right now, without counting a read.
-    func contains(_ key: HashedKey, now: Double) -> Bool {
-        guard let slot = slots[key] else { return false }
-        return slot.retainUntil > now
-    }
-
     /// Stores `value`, evicting as needed. Returns false when the value alone is larger than the shard allows, or
     /// when `shouldReplace` refuses to replace the live value already there.
     @discardableResult

@@ -110,11 +110,6 @@ public final class TagVersions: Sendable {
         _ = nextStamp()
     }
 
-    /// The tags among `tags` this process does not know.
-    public func unknown(_ tags: [String]) -> [String] {
-        tags.filter { state(of: $0) == nil }
-    }
-
     /// The states of `tags`, in order; `nil` if one is unknown.
     public func states(of tags: [String]) -> [TagState]? {
         var states: [TagState] = []

@@ -81,7 +81,7 @@ struct CacheRoutes: Sendable {
                 }
                 ttl = value
             }
-            let tags = try Self.tags(query["tags"].map(String.init))
+            let tags = try Self.validated(tags: (query["tags"].map(String.init) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: context.maxUploadSize)
@@ -168,7 +168,7 @@ struct CacheRoutes: Sendable {
             guard invalidation.prefixes.allSatisfy({ !$0.isEmpty && $0.utf8.count <= CacheAddress.maximumKeyBytes }) else {
                 throw ServiceError.badRequest("prefix: expected 1 to \(CacheAddress.maximumKeyBytes) bytes", code: "invalid_body")
             }
-            _ = try Self.tags(invalidation.tags.joined(separator: ","), limit: 10_000)
+            _ = try Self.validated(tags: invalidation.tags, limit: 10_000)
             let result = await cache.invalidate(invalidation)
             cdn?.purge(tags: invalidation.tags)
             return result
@@ -203,9 +203,8 @@ struct CacheRoutes: Sendable {
         }
     }
 
-    static func tags(_ text: String?, limit: Int = maximumTags) throws -> [String] {
-        guard let text, !text.isEmpty else { return [] }
-        let tags = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    /// The tags, if each is 1 to 256 bytes without control characters and there are at most `limit`.
+    static func validated(tags: [String], limit: Int = maximumTags) throws -> [String] {
         guard tags.count <= limit else {
             throw ServiceError.badRequest("tags: at most \(limit) tags", code: "invalid_parameter")
         }

@@ -30,6 +30,12 @@ final class Warmer: Service, Sendable {
         var cancelled = false
     }
 
+    /// Every retained job, and their ids in submission order.
+    private struct Jobs {
+        var byID: [String: Running] = [:]
+        var order: [String] = []
+    }
+
     static let retainedJobs = 200
     static let maximumConcurrency = 64
     static let maximumItems = 100_000
@@ -37,8 +43,7 @@ final class Warmer: Service, Sendable {
     let http: HTTPClient
     let maximumValueBytes: Int
     let logger: Logger
-    private let jobs = Mutex<[String: Running]>([:])
-    private let order = Mutex<[String]>([])
+    private let jobs = Mutex(Jobs())
     private let queue: AsyncStream<(String, Plan)>
     private let enqueue: AsyncStream<(String, Plan)>.Continuation
 
@@ -74,52 +79,53 @@ final class Warmer: Service, Sendable {
         let plan = try await resolve(request)
         let id = UUID().uuidString.lowercased()
         let job = WarmJob(id: id, name: request.name, namespace: request.namespace, state: .queued, total: plan.fetches.count, createdAt: Date())
-        jobs.withLock { $0[id] = Running(job: job) }
-        let evicted = order.withLock { order -> [String] in
-            order.append(id)
-            let excess = order.count - Self.retainedJobs
-            guard excess > 0 else { return [] }
-            defer { order.removeFirst(excess) }
-            return Array(order.prefix(excess))
+        jobs.withLock { jobs in
+            jobs.byID[id] = Running(job: job)
+            jobs.order.append(id)
+            // Only finished jobs are forgotten: a running one stays until it ends and a later submission evicts it.
+            while jobs.order.count > Self.retainedJobs, let oldest = jobs.order.first,
+                jobs.byID[oldest].map({ ![.queued, .running].contains($0.job.state) }) ?? true
+            {
+                jobs.order.removeFirst()
+                jobs.byID.removeValue(forKey: oldest)
+            }
         }
-        jobs.withLock { jobs in for old in evicted where jobs[old]?.job.state != .running { jobs.removeValue(forKey: old) } }
         enqueue.yield((id, plan))
         logger.info("cache warming queued", metadata: ["cache.job": "\(id)", "cache.namespace": "\(request.namespace)", "cache.items": "\(plan.fetches.count)"])
         return job
     }
 
     func job(_ id: String) -> WarmJob? {
-        jobs.withLock { $0[id]?.job }
+        jobs.withLock { $0.byID[id]?.job }
     }
 
     var all: [WarmJob] {
-        let ids = order.withLock { $0 }
-        return jobs.withLock { jobs in ids.compactMap { jobs[$0]?.job } }
+        jobs.withLock { jobs in jobs.order.compactMap { jobs.byID[$0]?.job } }
     }
 
     /// Stops a job: no new fetch starts; fetches in flight finish. `nil` for an unknown job.
     func cancel(_ id: String) -> WarmJob? {
         jobs.withLock { jobs -> WarmJob? in
-            guard var running = jobs[id] else { return nil }
+            guard var running = jobs.byID[id] else { return nil }
             running.cancelled = true
             if running.job.state == .queued {
                 running.job.state = .cancelled
                 running.job.finishedAt = Date()
             }
-            jobs[id] = running
+            jobs.byID[id] = running
             return running.job
         }
     }
 
     private func isCancelled(_ id: String) -> Bool {
-        jobs.withLock { $0[id]?.cancelled ?? true }
+        jobs.withLock { $0.byID[id]?.cancelled ?? true }
     }
 
     private func update(_ id: String, _ change: (inout WarmJob) -> Void) {
         jobs.withLock { jobs in
-            if var running = jobs[id] {
+            if var running = jobs.byID[id] {
                 change(&running.job)
-                jobs[id] = running
+                jobs.byID[id] = running
             }
         }
     }
