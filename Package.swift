@@ -14,7 +14,14 @@ let swiftSettings: [SwiftSetting] = [
 /// the library beside it in `Sources/<library>`.
 /// `uses` names the shared libraries beyond the service kit that the service (and its library) build on.
 let services: [(name: String, folder: String, library: String?, uses: [Target.Dependency])] = [
-    ("wedsync-gateway", "gateway", "WedSyncGateway", [.product(name: "HTTPTypes", package: "swift-http-types")]),
+    (
+        "wedsync-gateway", "gateway", "WedSyncGateway",
+        [
+            "WedSyncCacheKit", "WedSyncRedis", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Yams", package: "Yams"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "CompressNIO", package: "compress-nio"),
+        ]
+    ),
     (
         "wedsync-cache", "cache", "WedSyncCacheService",
         [
@@ -190,8 +197,10 @@ let package = Package(
                 "WedSyncAPI",
                 "WedSyncCacheKit",
                 "WedSyncCacheService",
+                "WedSyncGateway",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "tests/IntegrationTests",

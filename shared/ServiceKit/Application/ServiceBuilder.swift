@@ -139,6 +139,12 @@ public final class ServiceBuilder {
         readinessChecks.append(check)
     }
 
+    /// Adds a middleware inside the common ones (request id, metrics, errors, body limit): it sees every request,
+    /// matched by a route or not, and may answer it without calling the router (the gateway's proxy does).
+    public func addMiddleware(_ middleware: some RouterMiddleware<ServiceRequestContext>) {
+        routes.router.add(middleware: middleware)
+    }
+
     /// Runs `collector` before each `/metrics` scrape, to publish state kept elsewhere as gauges.
     public func addMetricsCollector(_ collector: @escaping @Sendable () -> Void) {
         metricsCollectors.append(collector)

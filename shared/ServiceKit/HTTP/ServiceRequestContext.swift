@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The request context of every WedSync service: Hummingbird's core context, the request id, and the body size
 /// limit the service was configured with.
@@ -10,10 +11,13 @@ public struct ServiceRequestContext: RequestContext {
     public var requestID: String
     /// The largest request body the routes will read (413 above it).
     public var maxUploadSize: Int
+    /// The peer's address (the client, or the last proxy before this service).
+    public var remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.maxUploadSize = 1 << 20
+        self.remoteAddress = source.channel.remoteAddress
     }
 }

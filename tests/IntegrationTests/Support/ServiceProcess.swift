@@ -88,12 +88,17 @@ enum HTTP {
         try await send(.GET, url, headers: headers)
     }
 
-    static func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: String? = nil) async throws -> Answer {
+    /// A client that hands bodies over as sent (no decompression) and follows no redirect.
+    static let raw = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow, decompression: .disabled))
+
+    static func send(
+        _ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: String? = nil, client: HTTPClient = .shared
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await client.execute(request, timeout: .seconds(10))
         return Answer(status: Int(response.status.code), headers: response.headers, body: try await response.body.collect(upTo: 16 << 20))
     }
 }

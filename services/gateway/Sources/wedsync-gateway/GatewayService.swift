@@ -1,9 +1,12 @@
+import WedSyncGateway
 import WedSyncServiceKit
 
 /// `wedsync-gateway`: the reverse proxy, response cache and front door every supplier's phone talks to (port 8080).
 ///
-/// In this release it serves the service kit's common routes and checks its dependencies: Redis (its shared L2
-/// cache) and the WedSync API it fronts.
+/// ```
+/// wedsync-gateway                                   routes from gateway.routes-file (or /api/** to api.url)
+/// wedsync-gateway --upstream http://HOST:PORT --public   a standards-following shared cache in front of one origin
+/// ```
 @main
 struct GatewayService {
     static func main() async {
@@ -12,8 +15,7 @@ struct GatewayService {
             defaultPort: 8080,
             summary: "Reverse proxy with an RFC 9111 cache, tenant isolation and load balancing in front of the WedSync API."
         ) { service in
-            _ = try service.redis(critical: true)
-            _ = service.serviceClient("api", baseURL: service.configuration.apiURL, critical: true)
+            try GatewayApplication.configure(service)
         }
     }
 }

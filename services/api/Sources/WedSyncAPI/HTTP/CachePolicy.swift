@@ -37,8 +37,10 @@ public struct CachePolicy: Sendable {
             .cacheControl: "private, no-cache",
             .vary: Self.tenantHeader,
         ]
+        // `public`: the request carries the supplier's token, and RFC 9111 §3.5 lets a shared cache store such a
+        // response only when told so; `Vary: X-Tenant-Id` (set by the gateway from the token) keeps tenants apart.
         headers[Self.cdnCacheControl] =
-            "max-age=\(sharedMaxAge), stale-while-revalidate=\(staleWhileRevalidate), stale-if-error=\(staleIfError)"
+            "public, max-age=\(sharedMaxAge), stale-while-revalidate=\(staleWhileRevalidate), stale-if-error=\(staleIfError)"
         if !tags.isEmpty { headers[Self.cacheTag] = tags.joined(separator: ", ") }
         return headers
     }

@@ -123,8 +123,13 @@ public struct SharedCachePolicy: Sendable {
     /// §4.2.3: the current age of a stored response, from its `Age` and `Date` fields, when the request was sent
     /// (`requestedAt`) and the response received (`receivedAt`), at `now`. Seconds.
     public static func currentAge(response: HTTPFields, requestedAt: Date, receivedAt: Date, now: Date) -> Int {
-        let ageValue = response[.age].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) } ?? 0
-        let dateValue = response[.date].flatMap(HTTPDate.parse) ?? receivedAt
+        currentAge(age: response[.age], date: response[.date], requestedAt: requestedAt, receivedAt: receivedAt, now: now)
+    }
+
+    /// §4.2.3 from the response's `Age` and `Date` values.
+    public static func currentAge(age: String?, date: String?, requestedAt: Date, receivedAt: Date, now: Date) -> Int {
+        let ageValue = age.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) } ?? 0
+        let dateValue = date.flatMap(HTTPDate.parse) ?? receivedAt
         let apparentAge = max(0, receivedAt.timeIntervalSince(dateValue))
         let responseDelay = max(0, receivedAt.timeIntervalSince(requestedAt))
         let correctedAgeValue = Double(ageValue) + responseDelay

@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import WedSyncCacheKit
+import WedSyncModels
+import WedSyncServiceKit
+
+/// The gateway's admin API (admin bearer token): its upstream pools, which the autoscaler changes at run time, and
+/// purges of the response cache.
+struct GatewayAdminRoutes {
+    let pools: UpstreamRegistry
+    let cache: ResponseCache?
+
+    static let replicaPath = "/admin/upstreams/{pool}/replicas/{address}"
+
+    func register(_ routes: ServiceRoutes) {
+        let pools = self.pools
+        let cache = self.cache
+        routes.get(
+            "/admin/upstreams",
+            RouteSpec(summary: "Every upstream pool and the state of its replicas", tags: ["upstreams"], access: .admin, response: .of(UpstreamsStatus.self))
+        ) { _, _ in
+            UpstreamsStatus(pools: pools.all.map { $0.status() })
+        }
+
+        routes.put(
+            Self.replicaPath,
+            RouteSpec(
+                summary: "Register a replica (`host:port`) in a pool",
+                description: "It takes requests at once and is health-checked with the rest. Registering a draining replica "
+                    + "stops the drain. Answers the pool.",
+                tags: ["upstreams"],
+                response: .of(UpstreamPoolStatus.self)
+            )
+        ) { _, context in
+            let (pool, address) = try Self.replica(context, pools: pools)
+            pool.add(address)
+            return pool.status()
+        }
+
+        routes.add(
+            .delete,
+            Self.replicaPath,
+            RouteSpec(
+                summary: "Drain a replica and remove it from its pool",
+                description: "No new request goes to it; in-flight ones finish (up to the pool's drain timeout), then it is "
+                    + "removed. 202 at once, or with `?wait=true` 200 once it is gone. Answers the pool.",
+                tags: ["upstreams"],
+                queryParameters: [QueryParameter("wait", schema: .boolean, description: "Answer only once the replica is removed.")],
+                response: .of(UpstreamPoolStatus.self),
+                successStatus: 202
+            )
+        ) { request, context in
+            let (pool, address) = try Self.replica(context, pools: pools)
+            guard pool.status().replicas.contains(where: { $0.address == address.address }) else {
+                throw ServiceError.notFound("the \(pool.name) pool has no replica \(address.address)")
+            }
+            if request.uri.queryParameters.get("wait") == "true" {
+                _ = await pool.drain(address.address)
+                return Response.json(pool.status(), status: .ok)
+            }
+            Task { _ = await pool.drain(address.address) }
+            return Response.json(pool.status(), status: .accepted)
+        }
+
+        routes.post(
+            "/admin/purge",
+            RouteSpec(
+                summary: "Purge stored responses by Cache-Tag tags or by URL",
+                description: "Every gateway sharing the Redis drops them (over the cache backplane). A URL purges every "
+                    + "variant of it for every tenant.",
+                tags: ["cache"],
+                requestBody: .of(PurgeRequest.self),
+                response: .of(PurgeResult.self)
+            )
+        ) { request, context in
+            let purge = try await request.decodeJSON(PurgeRequest.self, context: context)
+            guard !purge.tags.isEmpty || !purge.urls.isEmpty else {
+                throw ServiceError.badRequest("give tags or urls to purge", code: "invalid_body")
+            }
+            guard purge.tags.count + purge.urls.count <= 1_000 else {
+                throw ServiceError.badRequest("at most 1000 tags and urls in one purge", code: "invalid_body")
+            }
+            if let bad = purge.tags.first(where: { $0.isEmpty || $0.utf8.count > 128 || !$0.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F } }) {
+                throw ServiceError.badRequest("tag \(bad.prefix(40)) is not 1 to 128 printable characters without spaces", code: "invalid_body")
+            }
+            let targets = try purge.urls.map { url -> String in
+                guard let target = GatewayProxy.sameOriginTarget(url) else {
+                    throw ServiceError.badRequest("url \(url.prefix(60)) is neither a path nor an http(s) URL", code: "invalid_body")
+                }
+                return target
+            }
+            guard let cache else { return PurgeResult(tags: purge.tags, urls: targets, propagated: false) }
+            let propagated = await cache.invalidate(targets: targets, tags: purge.tags)
+            return PurgeResult(tags: purge.tags, urls: targets, propagated: propagated)
+        }
+
+        if let cache {
+            routes.get(
+                "/admin/cache/stats",
+                RouteSpec(summary: "The response cache's statistics per tier", tags: ["cache"], access: .admin, response: .of(CacheStats.self))
+            ) { _, _ in
+                cache.cache.statistics()
+            }
+        }
+    }
+
+    static func replica(_ context: ServiceRequestContext, pools: UpstreamRegistry) throws(ServiceError) -> (UpstreamPool, UpstreamAddress) {
+        let name = context.parameters.get("pool") ?? ""
+        guard let pool = pools[name] else { throw ServiceError.notFound("no upstream pool \(name.prefix(60))") }
+        let text = context.parameters.get("address") ?? ""
+        guard let address = UpstreamAddress("http://" + text), address.address == text || "\(address.host):\(address.port)" == text else {
+            throw ServiceError.badRequest("a replica is host:port, got \(text.prefix(60))", code: "invalid_parameter")
+        }
+        return (pool, address)
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOHTTP1
+import WedSyncCacheKit
+import WedSyncModels
+import WedSyncRedis
+import WedSyncServiceKit
+
+/// The gateway on a ``ServiceBuilder``: upstream pools and their health checks, the response cache on the
+/// service's Redis (not critical: without it the cache lives in L1 only), tenant authentication, rate limits,
+/// metrics, the admin API, and the proxy that takes every request the gateway does not answer itself.
+public enum GatewayApplication {
+    @discardableResult
+    public static func configure(_ service: ServiceBuilder) throws -> GatewayProxy {
+        let settings = try GatewaySettings(service.configuration)
+        let logger = service.logger
+        let pools = UpstreamRegistry(settings.routesFile.pools.map(UpstreamPool.init))
+        let client = UpstreamClient(connectTimeout: settings.connectTimeout, logger: logger)
+        service.addService(HealthChecker(pools: pools, client: client, logger: logger))
+
+        var responseCache: ResponseCache?
+        var redis: (any RedisKeyRouting)?
+        if settings.cacheEnabled {
+            var l2: RedisL2Store?
+            var configuration = settings.cache
+            if settings.useRedis {
+                let router = try service.redisRouting(critical: false)
+                redis = router
+                let seeds = try RedisConfiguration.seeds(from: service.configuration.redisURL)
+                l2 = RedisL2Store(redis: router, codec: L2Codec(compressionThreshold: Int.max, maximumValueBytes: settings.maximumObjectBytes + (1 << 16)))
+                configuration.backplane = seeds[0]
+                configuration.backplaneFallbacks = Array(seeds.dropFirst())
+            }
+            let cache = MultiTierCache(configuration: configuration, l2: l2, logger: logger)
+            service.addService(cache)
+            responseCache = ResponseCache(
+                cache: cache, maximumObjectBytes: settings.maximumObjectBytes, keepSeconds: settings.keepSeconds,
+                maximumTTL: settings.cache.defaultPolicy.maximumTTL, logger: logger
+            )
+            if l2 != nil {
+                service.addReadinessCheck(
+                    ClosureReadinessCheck(name: "backplane", critical: false) {
+                        guard cache.isBackplaneLive else {
+                            return ReadinessOutcome(state: .degraded, detail: "purge backplane down: L1 entries kept briefly")
+                        }
+                        return .up
+                    }
+                )
+            }
+        } else if settings.useRedis, settings.routesFile.routes.contains(where: { $0.rateLimit?.global == true }) {
+            redis = try service.redisRouting(critical: false)
+        }
+
+        var events: BackgroundDelivery<MetricEvent>?
+        if settings.events {
+            let metrics = service.serviceClient("metrics", baseURL: service.configuration.metricsURL, critical: false)
+            let delivery = BackgroundDelivery<MetricEvent>(name: "gateway-events", logger: logger) { batch in
+                _ = try await metrics.send(.POST, APIPath.Metrics.events, json: MetricEventBatch(events: batch))
+            }
+            service.addService(delivery)
+            events = delivery
+        }
+
+        let proxy = GatewayProxy(
+            routes: RouteTable(settings.routesFile.routes),
+            pools: pools,
+            client: client,
+            cache: responseCache,
+            authenticator: TenantAuthenticator(client: client, pools: pools, validFor: settings.tokenValidFor, refusedFor: settings.tokenRefusedFor),
+            rateLimiter: RateLimiter(redis: redis, logger: logger),
+            metrics: GatewayMetrics(events: events),
+            logger: logger
+        )
+        service.addMiddleware(GatewayProxyMiddleware(proxy: proxy))
+        GatewayAdminRoutes(pools: pools, cache: responseCache).register(service.routes)
+        for pool in pools.all {
+            let name = pool.name
+            service.addReadinessCheck(
+                ClosureReadinessCheck(name: "upstream-\(name)", critical: false) {
+                    let replicas = pool.status().replicas
+                    let serving = replicas.filter { $0.state == "healthy" || $0.state == "probing" }.count
+                    if serving == 0 { return ReadinessOutcome(state: .degraded, detail: "no healthy replica in \(name)") }
+                    return serving == replicas.count ? .up : ReadinessOutcome(state: .degraded, detail: "\(serving) of \(replicas.count) replicas healthy")
+                }
+            )
+        }
+        logger.info(
+            "gateway configured",
+            metadata: ["gateway.routes": "\(settings.routesFile.routes.count)", "gateway.pools": "\(pools.all.map(\.name).joined(separator: ","))"]
+        )
+        return proxy
+    }
+}
+
+/// Sends every request that is not one of the gateway's own paths to the proxy.
+struct GatewayProxyMiddleware: RouterMiddleware {
+    typealias Context = ServiceRequestContext
+    let proxy: GatewayProxy
+
+    func handle(_ request: Request, context: ServiceRequestContext, next: (Request, ServiceRequestContext) async throws -> Response) async throws -> Response {
+        if GatewayProxy.isOwnPath(request.uri.path) { return try await next(request, context) }
+        return await proxy.handle(request, context: context)
+    }
+}
+
+/// The gateway's configuration keys.
+///
+/// | key | default | meaning |
+/// |---|---|---|
+/// | `upstream` | none | plain mode: one catch-all route to this origin (with `--public`: no tenant auth) |
+/// | `public` | `false` | the plain mode's route is public |
+/// | `gateway.routes-file` | none | the routes file (`infrastructure/gateway.yaml`); without it `/api/**` goes to `api.url` |
+/// | `gateway.connect-timeout-ms` | `1000` | opening a connection to a replica |
+/// | `gateway.cache.enabled` | `true` | the RFC 9111 response cache |
+/// | `gateway.cache.redis` | `true` | L2 in Redis (`redis.url`) and purges over its backplane |
+/// | `gateway.cache.l1-max-entries` / `l1-max-bytes` | `100000` / `268435456` | L1's bounds |
+/// | `gateway.cache.max-object-bytes` | `8388608` | larger responses stream through, unstored |
+/// | `gateway.cache.keep-seconds` | `600` | how long a stale response with a validator is kept to be revalidated |
+/// | `gateway.cache.max-ttl-seconds` | `86400` | the longest any response is kept |
+/// | `gateway.auth.valid-seconds` / `refused-seconds` | `30` / `5` | how long a token's introspection is remembered |
+/// | `gateway.events` | `true` | push one `api_call` event per request to the metrics service (`metrics.url`) |
+struct GatewaySettings {
+    var routesFile: GatewayRoutesFile
+    var connectTimeout: Duration
+    var cacheEnabled: Bool
+    var useRedis: Bool
+    var cache: MultiTierCache.Configuration
+    var maximumObjectBytes: Int
+    var keepSeconds: Double
+    var tokenValidFor: Duration
+    var tokenRefusedFor: Duration
+    var events: Bool
+
+    init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
+        let settings = configuration.settings
+        if let upstream = settings.string("upstream") {
+            guard let address = UpstreamAddress(upstream), upstream.contains("://") else {
+                throw ConfigurationError(key: "upstream", message: "expected http://host:port")
+            }
+            let isPublic = try settings.bool("public", default: false)
+            routesFile = GatewayRoutesFile(
+                pools: [UpstreamPoolConfiguration(name: "origin", replicas: [address])],
+                routes: [GatewayRoute(name: "origin", pattern: RoutePattern("/**")!, upstream: "origin", access: isPublic ? .public : .tenant)]
+            )
+        } else if let path = settings.string("gateway.routes-file"), !path.isEmpty {
+            let api = UpstreamAddress(configuration.apiURL).map { [$0] } ?? []
+            routesFile = try GatewayRoutesFile.load(path: path, defaultReplicas: ["api": api])
+        } else {
+            guard let api = UpstreamAddress(configuration.apiURL) else {
+                throw ConfigurationError(key: "api.url", message: "expected http://host:port")
+            }
+            routesFile = GatewayRoutesFile(
+                pools: [UpstreamPoolConfiguration(name: "api", replicas: [api])],
+                routes: [GatewayRoute(name: "api", pattern: RoutePattern("/api/**")!, upstream: "api")]
+            )
+        }
+        connectTimeout = try settings.milliseconds("gateway.connect-timeout-ms", default: .seconds(1), in: 10...60_000)
+        cacheEnabled = try settings.bool("gateway.cache.enabled", default: true)
+        useRedis = try settings.bool("gateway.cache.redis", default: true)
+        maximumObjectBytes = try settings.int("gateway.cache.max-object-bytes", default: 8 << 20, in: 1024...(512 << 20))
+        keepSeconds = try settings.double("gateway.cache.keep-seconds", default: 600, in: 0...86_400)
+        let maximumTTL = try settings.double("gateway.cache.max-ttl-seconds", default: 86_400, in: 1...(30 * 86_400))
+        cache = MultiTierCache.Configuration(
+            l1: L1Configuration(
+                maximumEntries: try settings.int("gateway.cache.l1-max-entries", default: 100_000, in: 16...100_000_000),
+                maximumBytes: try settings.int("gateway.cache.l1-max-bytes", default: 256 << 20, in: 1 << 16...(64 << 30))
+            ),
+            defaultPolicy: NamespacePolicy(ttl: 60, maximumTTL: maximumTTL, staleWhileRevalidate: 0, failSafe: 0),
+            ttlJitter: 0
+        )
+        tokenValidFor = .seconds(try settings.double("gateway.auth.valid-seconds", default: 30, in: 0...3_600))
+        tokenRefusedFor = .seconds(try settings.double("gateway.auth.refused-seconds", default: 5, in: 0...3_600))
+        events = try settings.bool("gateway.events", default: true)
+    }
+}

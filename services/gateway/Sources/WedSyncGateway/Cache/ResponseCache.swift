@@ -1,0 +1,173 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import WedSyncCacheKit
+import WedSyncModels
+
+/// The gateway's response store on the multi-tier cache (L1 in this process, L2 in the Redis every gateway
+/// replica shares): keys by upstream pool, tenant and target; `Vary` through variant markers (§4.1); tags from the
+/// upstream's `Cache-Tag` plus one per target URI, so a purge by tag or URL, or an unsafe request (§4.4), drops
+/// every variant in every gateway at once through the cache's backplane.
+public final class ResponseCache: Sendable {
+    public let cache: MultiTierCache
+    /// Responses above this many body bytes are passed through, never stored.
+    public let maximumObjectBytes: Int
+    /// How long past its freshness and stale windows a response with a validator is kept, to be revalidated
+    /// with a cheap conditional request rather than fetched again.
+    public let keepSeconds: Double
+    public let maximumTTL: Double
+    let logger: Logger
+
+    /// The cache namespace of every stored response.
+    public static let namespace = "gw"
+    /// Request fields the gateway accounts for itself: the tenant is part of every key, and the body's encoding is
+    /// negotiated by the gateway (it asks the upstream for gzip and decompresses for clients that refuse it).
+    static let handledVaryFields: Set<String> = ["accept-encoding", "x-tenant-id"]
+    static let maximumTags = 64
+
+    public init(cache: MultiTierCache, maximumObjectBytes: Int, keepSeconds: Double, maximumTTL: Double, logger: Logger) {
+        self.cache = cache
+        self.maximumObjectBytes = maximumObjectBytes
+        self.keepSeconds = keepSeconds
+        self.maximumTTL = maximumTTL
+        self.logger = logger
+    }
+
+    /// The key of `target` (path and query) fetched from `pool` for `tenant` (`nil` on public routes). Long
+    /// targets are hashed so every key fits the cache's limit.
+    public static func primaryKey(pool: String, tenant: String?, target: String) -> String {
+        let key = "\(pool)|\(tenant ?? "-")|\(target)"
+        if key.utf8.count <= 900, !key.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return key }
+        return "\(pool)|\(tenant ?? "-")|#\(digest(target))"
+    }
+
+    /// The tag every stored variant of `target` carries, whatever its tenant: purging it drops them all.
+    public static func uriTag(_ target: String) -> String {
+        "uri:\(digest(target))"
+    }
+
+    static func digest(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The values `request` has for the fields `names` (absent and empty differ).
+    static func varyValues(_ names: [String], in request: (String) -> [String]) -> [String] {
+        names.map { name in
+            let values = request(name)
+            return values.isEmpty ? "\u{1}" : values.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",")
+        }
+    }
+
+    static func variantKey(_ primary: String, names: [String], values: [String]) -> String {
+        "\(primary)|v\(digest(zip(names, values).map { "\($0)\u{0}\($1)" }.joined(separator: "\u{0}")))"
+    }
+
+    /// The `Vary` names of a response the gateway must match requests on (`nil` for `Vary: *`).
+    static func varyNames(_ vary: [String]) -> [String]? {
+        var names = Set<String>()
+        for value in vary {
+            for part in value.split(separator: ",") {
+                let name = part.trimmingCharacters(in: .whitespaces).lowercased()
+                if name == "*" { return nil }
+                if !name.isEmpty, !handledVaryFields.contains(name) { names.insert(name) }
+            }
+        }
+        return names.sorted()
+    }
+
+    /// Tags from the `Cache-Tag` (or `Surrogate-Key`) values: comma or space separated, printable, at most 128
+    /// bytes each, at most 64.
+    static func tags(from values: [String]) -> [String] {
+        var tags: [String] = []
+        for value in values {
+            for part in value.split(whereSeparator: { $0 == "," || $0 == " " }) {
+                let tag = String(part)
+                guard tag.utf8.count <= 128, tag.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !tags.contains(tag) else { continue }
+                tags.append(tag)
+                if tags.count == maximumTags { return tags }
+            }
+        }
+        return tags
+    }
+
+    // MARK: Lookup
+
+    /// A stored response for the request under `primaryKey` whose `Vary` fields match; `request` gives the
+    /// request's values of a field (lowercase name).
+    public func lookup(_ primaryKey: String, request: (String) -> [String]) async -> (response: StoredResponse, key: String, tier: CacheTier)? {
+        guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey),
+            let found = try? await cache.get(address), let stored = StoredResponse(decoding: found.entry.body)
+        else { return nil }
+        guard stored.isVariantMarker else {
+            guard stored.varyNames.isEmpty || Self.varyValues(stored.varyNames, in: request) == stored.varyValues else { return nil }
+            return (stored, primaryKey, found.tier)
+        }
+        let values = Self.varyValues(stored.varyNames, in: request)
+        let key = Self.variantKey(primaryKey, names: stored.varyNames, values: values)
+        guard let variantAddress = try? CacheAddress(namespace: Self.namespace, key: key),
+            let variant = try? await cache.get(variantAddress), let response = StoredResponse(decoding: variant.entry.body),
+            response.varyNames == stored.varyNames, response.varyValues == values
+        else { return nil }
+        return (response, key, variant.tier)
+    }
+
+    // MARK: Store
+
+    /// How long the cache keeps `response`: its freshness and stale windows, plus the keep time when it has a
+    /// validator; 0 when keeping it would be of no use.
+    func retention(of response: StoredResponse) -> Double {
+        let freshness = response.freshness
+        let hasValidator = response.validator != nil || response.header("etag") != nil || response.header("last-modified") != nil
+        let fresh = freshness.requiresRevalidation ? 0 : Double(freshness.lifetime)
+        let stale = freshness.mustRevalidateWhenStale ? 0 : Double(max(freshness.staleWhileRevalidate, freshness.staleIfError))
+        let seconds = fresh + stale + (hasValidator ? keepSeconds : 0)
+        return min(maximumTTL, seconds)
+    }
+
+    /// Stores `response` for the request under `primaryKey` (whose field values `request` gives), tagged with its
+    /// `Cache-Tag` tags and the target's URI tag. Returns whether it was stored.
+    @discardableResult
+    public func store(_ response: StoredResponse, primaryKey: String, target: String, request: (String) -> [String]) async -> Bool {
+        let ttl = retention(of: response)
+        guard ttl >= 1, response.body.readableBytes <= maximumObjectBytes else { return false }
+        var tags = Self.tags(from: response.headers("cache-tag") + response.headers("surrogate-key"))
+        tags.append(Self.uriTag(target))
+        var record = response
+        record.varyValues = Self.varyValues(response.varyNames, in: request)
+        var key = primaryKey
+        do {
+            if !response.varyNames.isEmpty {
+                let marker = StoredResponse(
+                    status: response.status, headers: [], body: ByteBuffer(), requestedAt: response.requestedAt,
+                    receivedAt: response.receivedAt, freshness: response.freshness, varyNames: response.varyNames, isVariantMarker: true
+                )
+                try await cache.set(
+                    CacheAddress(namespace: Self.namespace, key: primaryKey), body: marker.encoded(),
+                    contentType: StoredResponse.contentType, tags: tags, ttl: max(ttl, keepSeconds)
+                )
+                key = Self.variantKey(primaryKey, names: response.varyNames, values: record.varyValues)
+            }
+            let tiers = try await cache.set(
+                CacheAddress(namespace: Self.namespace, key: key), body: record.encoded(),
+                contentType: StoredResponse.contentType, tags: tags, ttl: ttl
+            )
+            return !tiers.isEmpty
+        } catch {
+            logger.debug("response not stored", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    // MARK: Invalidation
+
+    /// Drops every stored variant of each target (path and query) and everything tagged with `tags`, in every
+    /// gateway sharing the Redis. Returns whether the other processes were told.
+    @discardableResult
+    public func invalidate(targets: [String] = [], tags: [String] = []) async -> Bool {
+        let all = tags + targets.map(Self.uriTag)
+        guard !all.isEmpty else { return true }
+        let result = await cache.invalidate(InvalidationRequest(tags: all, reason: "gateway purge"))
+        return result.propagated
+    }
+}

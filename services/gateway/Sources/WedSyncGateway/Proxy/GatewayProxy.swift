@@ -1,0 +1,230 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import WedSyncCacheKit
+import WedSyncModels
+import WedSyncServiceKit
+
+/// The gateway's request path: match a route, authenticate the tenant, apply rate limits, answer from the cache
+/// or forward to the route's upstream pool, and stamp the response with `x-cache`, `x-response-time` and
+/// `Server-Timing`.
+public final class GatewayProxy: Sendable {
+    public let routes: RouteTable
+    public let pools: UpstreamRegistry
+    public let client: UpstreamClient
+    public let cache: ResponseCache?
+    public let authenticator: TenantAuthenticator
+    public let rateLimiter: RateLimiter?
+    public let policy: SharedCachePolicy
+    public let metrics: GatewayMetrics
+    let logger: Logger
+
+    /// In-flight upstream fetches and revalidations of cacheable requests, by key: concurrent misses wait for one.
+    let flights = Mutex<[String: Task<FetchOutcome, Never>]>([:])
+    /// Keys whose last answer could not be stored: their requests go upstream at once instead of queueing behind
+    /// one another (Varnish's hit-for-miss), until the time given.
+    let uncacheable = Mutex<[String: ContinuousClock.Instant]>([:])
+    static let uncacheableFor = Duration.seconds(10)
+
+    public init(
+        routes: RouteTable,
+        pools: UpstreamRegistry,
+        client: UpstreamClient,
+        cache: ResponseCache?,
+        authenticator: TenantAuthenticator,
+        rateLimiter: RateLimiter?,
+        policy: SharedCachePolicy = SharedCachePolicy(),
+        metrics: GatewayMetrics,
+        logger: Logger
+    ) {
+        self.routes = routes
+        self.pools = pools
+        self.client = client
+        self.cache = cache
+        self.authenticator = authenticator
+        self.rateLimiter = rateLimiter
+        self.policy = policy
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The paths the gateway answers itself, never forwarded.
+    public static func isOwnPath(_ path: String) -> Bool {
+        path == APIPath.Common.health || path == APIPath.Common.ready || path == APIPath.Common.metrics
+            || path == APIPath.Common.openAPI || path.hasPrefix("/admin/") || path.hasPrefix("/v1/admin/")
+    }
+
+    /// What one request went through, for the timing headers and the metrics.
+    struct Exchange {
+        let started = ContinuousClock.now
+        var cache: Duration?
+        var upstream: Duration?
+        var result = "BYPASS"
+        var tier: CacheTier?
+    }
+
+    /// Handles one request the router did not take.
+    public func handle(_ request: Request, context: ServiceRequestContext) async -> Response {
+        var exchange = Exchange()
+        let path = request.uri.path
+        let target = request.head.path ?? path
+        let method = request.method
+        guard let route = routes.route(method: method, path: path[...]) else {
+            return finish(Self.error(.notFound, "no_route", "no gateway route takes \(method.rawValue) \(path)"), route: nil, method: method, exchange: exchange)
+        }
+        var response: Response
+        do {
+            response = try await forward(request, target: target, route: route, context: context, exchange: &exchange)
+        } catch {
+            var headers = HTTPFields()
+            headers.append(contentsOf: error.headers)
+            response = Self.error(error.status, error.code, error.message, headers: headers)
+        }
+        return finish(response, route: route, method: method, exchange: exchange)
+    }
+
+    private func forward(_ request: Request, target: String, route: GatewayRoute, context: ServiceRequestContext, exchange: inout Exchange) async throws(ServiceError) -> Response {
+        var tenant: String?
+        if route.access == .tenant {
+            guard let token = TenantAuthenticator.bearerToken(request.headers[.authorization]) else {
+                throw ServiceError(.unauthorized, code: "unauthorized", message: "a supplier's bearer token is required", headers: [.wwwAuthenticate: "Bearer"])
+            }
+            switch try await authenticator.verify(token: token, pool: route.upstream) {
+            case .refused:
+                throw ServiceError(.unauthorized, code: "invalid_token", message: "the bearer token is not valid", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+            case .tenant(let introspection):
+                tenant = String(introspection.organizationId)
+            }
+        }
+        let clientAddress = context.remoteAddress?.ipAddress
+        if let rateLimiter, let limits = route.rateLimit {
+            try await rateLimiter.admit(route: route, limits: limits, tenant: tenant, client: clientAddress)
+        }
+        guard let pool = pools[route.upstream] else {
+            throw ServiceError(.serviceUnavailable, code: "no_upstream", message: "the route's upstream pool \(route.upstream) is not configured")
+        }
+        let incoming = IncomingRequest(request: request, target: target, tenant: tenant, clientAddress: clientAddress, requestID: context.requestID)
+        if route.cache, let cache, method(request.method, isOneOf: [.get, .head]) {
+            return try await cached(incoming, route: route, pool: pool, cache: cache, exchange: &exchange)
+        }
+        let upstream = try await send(incoming, to: pool, route: route, dropConditionals: false, acceptGzip: false, exchange: &exchange)
+        if let cache, !method(request.method, isOneOf: [.get, .head, .options, .trace]), (200..<400).contains(upstream.status) {
+            // §4.4: a successful unsafe request invalidates the target and the URIs its Location fields name.
+            let targets = [target] + ["location", "content-location"].compactMap { Self.sameOriginTarget(upstream.headers.first(name: $0)) }
+            Task { await cache.invalidate(targets: targets) }
+        }
+        return Self.passThrough(upstream, method: request.method)
+    }
+
+    private func method(_ method: HTTPRequest.Method, isOneOf methods: [HTTPRequest.Method]) -> Bool {
+        methods.contains(method)
+    }
+
+    /// Sends the request to its pool: the client's body streams through.
+    func send(
+        _ incoming: IncomingRequest, to pool: UpstreamPool, route: GatewayRoute, method: HTTPMethod? = nil, dropConditionals: Bool,
+        acceptGzip: Bool, extraHeaders: [(String, String)] = [], exchange: inout Exchange
+    ) async throws(ServiceError) -> UpstreamResponse {
+        var headers = ProxyHeaders.upstreamRequestFields(
+            incoming.request.headers, clientAddress: incoming.clientAddress, requestID: incoming.requestID, dropConditionals: dropConditionals
+        )
+        if let tenant = incoming.tenant { headers.add(name: "X-Tenant-Id", value: tenant) }
+        if acceptGzip { headers.replaceOrAdd(name: "accept-encoding", value: "gzip") }
+        for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
+        let outgoingMethod = method ?? HTTPMethod(rawValue: incoming.request.method.rawValue)
+        var body: HTTPClientRequest.Body?
+        let length = incoming.request.headers[.contentLength].flatMap { Int64($0) }
+        let hasBody = (length ?? 0) > 0 || incoming.request.headers[.transferEncoding] != nil
+        if hasBody, method == nil {
+            body = .stream(incoming.request.body, length: length.map { .known($0) } ?? .unknown)
+        }
+        let idempotent = [.GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE].contains(outgoingMethod)
+        let request = ForwardRequest(method: outgoingMethod, target: incoming.target, headers: headers, body: body, isReplayable: idempotent && body == nil)
+        let response = try await client.send(request, to: pool, timeout: route.timeout, retries: route.retries)
+        exchange.upstream = (exchange.upstream ?? .zero) + response.elapsed
+        return response
+    }
+
+    /// An upstream answer streamed to the client as it comes.
+    static func passThrough(_ upstream: UpstreamResponse, method: HTTPRequest.Method) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in ProxyHeaders.endToEnd(upstream.headers) {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        let status = HTTPResponse.Status(code: upstream.status)
+        if method == .head || upstream.status == 204 || upstream.status == 304 {
+            return Response(status: status, headers: fields, body: ResponseBody())
+        }
+        return Response(status: status, headers: fields, body: ResponseBody(asyncSequence: upstream.body))
+    }
+
+    /// The path and query of a `Location`/`Content-Location` value on this origin (relative, or absolute with
+    /// any host: the gateway fronts one origin per route), for §4.4 invalidation.
+    static func sameOriginTarget(_ value: String?) -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        if value.hasPrefix("/") { return value.hasPrefix("//") ? nil : value }
+        guard let range = value.range(of: "://") else { return nil }
+        let rest = value[range.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return "/" }
+        return String(rest[slash...])
+    }
+
+    /// Adds the timing headers, records the metrics, returns the response.
+    private func finish(_ response: Response, route: GatewayRoute?, method: HTTPRequest.Method, exchange: Exchange) -> Response {
+        var response = response
+        let total = ContinuousClock.now - exchange.started
+        let totalMs = Self.milliseconds(total)
+        response.headers[GatewayHeaders.responseTime] = String(format: "%.3f", totalMs)
+        var timing: [String] = []
+        if let cache = exchange.cache {
+            timing.append(String(format: "cache;dur=%.3f", Self.milliseconds(cache)) + (exchange.tier.map { ";desc=\"\($0.rawValue.uppercased())\"" } ?? ""))
+        }
+        if let upstream = exchange.upstream { timing.append(String(format: "upstream;dur=%.3f", Self.milliseconds(upstream))) }
+        timing.append(String(format: "total;dur=%.3f", totalMs))
+        response.headers[GatewayHeaders.serverTiming] = timing.joined(separator: ", ")
+        if route != nil, response.headers[GatewayHeaders.cache] == nil { response.headers[GatewayHeaders.cache] = exchange.result }
+        metrics.record(route: route?.pattern.template ?? "unmatched", method: method, status: Int(response.status.code), cache: route == nil ? "NONE" : (response.headers[GatewayHeaders.cache] ?? exchange.result), duration: total)
+        return response
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration / .nanoseconds(1)) / 1e6
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) -> Response {
+        var response = Response.json(ErrorEnvelope(code: code, message: message), status: status)
+        response.headers.append(contentsOf: headers)
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+}
+
+/// What the proxy keeps of a client's request while it works on it.
+struct IncomingRequest: Sendable {
+    let request: Request
+    /// Path and query as sent.
+    let target: String
+    let tenant: String?
+    let clientAddress: String?
+    let requestID: String
+
+    /// The request's values of a field (lowercase name); the tenant's for `x-tenant-id`.
+    func values(_ name: String) -> [String] {
+        if name == ProxyHeaders.tenant { return tenant.map { [$0] } ?? [] }
+        guard let field = HTTPField.Name(name) else { return [] }
+        return request.headers[values: field]
+    }
+}
+
+/// The response fields the gateway sets.
+public enum GatewayHeaders {
+    public static let cache = HTTPField.Name("x-cache")!
+    public static let cacheTier = HTTPField.Name("x-cache-tier")!
+    public static let responseTime = HTTPField.Name("x-response-time")!
+    public static let serverTiming = HTTPField.Name("Server-Timing")!
+}

@@ -1,0 +1,107 @@
+import CompressNIO
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+
+/// Header rules of a proxy (RFC 9110 §7.6.1) and the gateway's content coding.
+enum ProxyHeaders {
+    /// Fields that belong to one connection and are never forwarded.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade",
+    ]
+
+    /// The hop-by-hop fields of a message: the fixed ones and those its `Connection` lists.
+    static func connectionFields(_ connection: [String]) -> Set<String> {
+        var fields = hopByHop
+        for value in connection {
+            for name in value.split(separator: ",") { fields.insert(name.trimmingCharacters(in: .whitespaces).lowercased()) }
+        }
+        return fields
+    }
+
+    /// The tenant field: set by the gateway from the token, never taken from a client.
+    static let tenant = "x-tenant-id"
+
+    /// The request fields sent upstream: end-to-end fields only, without `Host` (the upstream's own is sent), the
+    /// body framing (set from the body) or any `X-Tenant-Id`; with `X-Forwarded-*` and the request id added.
+    static func upstreamRequestFields(_ fields: HTTPFields, clientAddress: String?, requestID: String, dropConditionals: Bool) -> HTTPHeaders {
+        let drop = connectionFields(fields[values: .connection]).union(["host", "content-length", tenant, "x-request-id"])
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(fields.count + 4)
+        var forwardedFor: String?
+        for field in fields {
+            let name = field.name.canonicalName
+            if drop.contains(name) { continue }
+            if dropConditionals, name == "if-none-match" || name == "if-modified-since" { continue }
+            if name == "x-forwarded-for" {
+                forwardedFor = forwardedFor.map { "\($0), \(field.value)" } ?? field.value
+                continue
+            }
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        if let clientAddress {
+            headers.add(name: "x-forwarded-for", value: forwardedFor.map { "\($0), \(clientAddress)" } ?? clientAddress)
+        } else if let forwardedFor {
+            headers.add(name: "x-forwarded-for", value: forwardedFor)
+        }
+        if let host = fields[HTTPField.Name("Host")!] { headers.add(name: "x-forwarded-host", value: host) }
+        headers.add(name: "x-forwarded-proto", value: "http")
+        headers.add(name: "x-request-id", value: requestID)
+        return headers
+    }
+
+    /// The upstream's end-to-end response fields, lowercased, without those the gateway sets itself.
+    static func endToEnd(_ headers: HTTPHeaders) -> [(name: String, value: String)] {
+        let drop = connectionFields(headers[canonicalForm: "connection"].map(String.init))
+        var fields: [(name: String, value: String)] = []
+        fields.reserveCapacity(headers.count)
+        for (name, value) in headers {
+            let lower = name.lowercased()
+            if drop.contains(lower) || lower == "x-request-id" { continue }
+            fields.append((lower, value))
+        }
+        return fields
+    }
+
+    /// Whether the client takes gzip (`Accept-Encoding` lists `gzip` or `*` with a non-zero weight).
+    static func acceptsGzip(_ values: [String]) -> Bool {
+        for value in values {
+            for item in value.split(separator: ",") {
+                let parts = item.split(separator: ";")
+                let coding = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+                guard coding == "gzip" || coding == "x-gzip" || coding == "*" else { continue }
+                let weight = parts.dropFirst().first { $0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("q=") }
+                    .flatMap { Double($0.trimmingCharacters(in: .whitespaces).dropFirst(2)) } ?? 1
+                if weight > 0 { return true }
+            }
+        }
+        return false
+    }
+
+    /// JSON, text, JavaScript, XML and SVG: the bodies gzip shrinks.
+    static func isCompressible(_ contentType: String?) -> Bool {
+        guard let contentType = contentType?.lowercased() else { return false }
+        return contentType.hasPrefix("text/") || contentType.contains("json") || contentType.contains("javascript")
+            || contentType.contains("xml") || contentType.hasPrefix("image/svg")
+    }
+
+    /// Bodies from this size are compressed.
+    static let compressionThreshold = 1024
+
+    static func gzip(_ body: ByteBuffer) -> ByteBuffer? {
+        var source = body
+        return try? source.compress(with: .gzip())
+    }
+
+    static func gunzip(_ body: ByteBuffer, maximumSize: Int) -> ByteBuffer? {
+        var source = body
+        return try? source.decompress(with: .gzip(), maxSize: maximumSize)
+    }
+
+    /// A strong tag made weak (the gateway changed the body's coding, so the bytes are no longer the upstream's).
+    static func weakened(_ etag: String) -> String {
+        etag.hasPrefix("W/") ? etag : "W/" + etag
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import HTTPTypes
+import Logging
+import Synchronization
+import WedSyncRedis
+import WedSyncServiceKit
+
+/// Rate limits per tenant and per client address with GCRA (the generic cell rate algorithm): each key keeps one
+/// number, its theoretical arrival time; a request is let in when that time is no further ahead of now than the
+/// burst allows. Counted in this process, or, for routes marked `global`, by one atomic Redis script shared by
+/// every gateway replica (falling back to this process's count while Redis is unreachable). Routes marked
+/// wedding-day critical are counted apart, so a flood elsewhere never spends their budget.
+public final class RateLimiter: Sendable {
+    let redis: (any RedisKeyRouting)?
+    let logger: Logger
+    private let local = Mutex<[String: Double]>([:])
+    static let maximumLocalKeys = 200_000
+
+    /// `{tat, now}` in milliseconds from Redis's own clock, so every gateway agrees on time.
+    static let script = RedisScript(
+        """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local interval = tonumber(ARGV[1])
+        local tolerance = tonumber(ARGV[2])
+        local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if tat < now then tat = now end
+        if tat - now > tolerance then
+          return {0, tat - now - tolerance}
+        end
+        local new = tat + interval
+        redis.call('SET', KEYS[1], string.format('%d', new), 'PX', math.max(1, new - now))
+        return {1, math.floor((tolerance - (new - now)) / interval)}
+        """
+    )
+
+    public init(redis: (any RedisKeyRouting)?, logger: Logger) {
+        self.redis = redis
+        self.logger = logger
+    }
+
+    /// What one check found.
+    struct Decision: Equatable {
+        var allowed: Bool
+        /// Requests left in the burst (when allowed), or seconds until one is (when not).
+        var remaining: Int
+        var retryAfter: Double
+    }
+
+    /// Lets the request in, or throws 429 with `Retry-After` and `RateLimit-*` fields.
+    public func admit(route: GatewayRoute, limits: RateLimitPolicy, tenant: String?, client: String?) async throws(ServiceError) {
+        let bucket = route.critical ? "critical:\(route.name)" : "standard"
+        if let limit = limits.tenant, let tenant {
+            try await check("gw:rl:{t:\(bucket):\(tenant)}", limit: limit, global: limits.global, scope: "tenant")
+        }
+        if let limit = limits.client, let client {
+            try await check("gw:rl:{c:\(bucket):\(client)}", limit: limit, global: limits.global, scope: "client")
+        }
+    }
+
+    private func check(_ key: String, limit: RateLimitPolicy.Limit, global: Bool, scope: String) async throws(ServiceError) {
+        let decision: Decision
+        if global, let redis {
+            do {
+                decision = try await checkGlobal(key, limit: limit, redis: redis)
+            } catch {
+                logger.debug("global rate limit unavailable: counting locally", metadata: ["error": "\(error)"])
+                decision = checkLocal(key, limit: limit, now: Date().timeIntervalSince1970)
+            }
+        } else {
+            decision = checkLocal(key, limit: limit, now: Date().timeIntervalSince1970)
+        }
+        guard !decision.allowed else { return }
+        let retryAfter = max(1, Int(decision.retryAfter.rounded(.up)))
+        var headers: HTTPFields = [.retryAfter: String(retryAfter)]
+        headers[HTTPField.Name("RateLimit-Limit")!] = String(limit.burst)
+        headers[HTTPField.Name("RateLimit-Remaining")!] = "0"
+        headers[HTTPField.Name("RateLimit-Reset")!] = String(retryAfter)
+        headers[HTTPField.Name("RateLimit-Policy")!] = "\(limit.burst);w=\(max(1, Int((Double(limit.burst) / limit.rate).rounded(.up))));scope=\(scope)"
+        throw ServiceError(.tooManyRequests, code: "rate_limited", message: "too many requests for this \(scope): retry in \(retryAfter) s", headers: headers)
+    }
+
+    /// GCRA in this process. `now` in seconds.
+    func checkLocal(_ key: String, limit: RateLimitPolicy.Limit, now: Double) -> Decision {
+        let interval = 1 / limit.rate
+        let tolerance = interval * Double(max(0, limit.burst - 1))
+        return local.withLock { table in
+            if table.count >= Self.maximumLocalKeys { table = table.filter { $0.value > now } }
+            let tat = max(table[key] ?? 0, now)
+            if tat - now > tolerance { return Decision(allowed: false, remaining: 0, retryAfter: tat - now - tolerance) }
+            let next = tat + interval
+            table[key] = next
+            return Decision(allowed: true, remaining: Int((tolerance - (next - now)) / interval), retryAfter: 0)
+        }
+    }
+
+    func checkGlobal(_ key: String, limit: RateLimitPolicy.Limit, redis: any RedisKeyRouting) async throws -> Decision {
+        let interval = max(1, Int((1000 / limit.rate).rounded()))
+        let tolerance = interval * max(0, limit.burst - 1)
+        let reply = try await redis.evaluate(Self.script, keys: [key], arguments: [RedisArgument(interval), RedisArgument(tolerance)])
+        guard let parts = reply.array, parts.count == 2, let allowed = parts[0].int, let value = parts[1].int else {
+            throw RedisError(.unexpectedReply, "the rate limit script did not answer two integers")
+        }
+        return allowed == 1
+            ? Decision(allowed: true, remaining: value, retryAfter: 0)
+            : Decision(allowed: false, remaining: 0, retryAfter: Double(value) / 1000)
+    }
+}

@@ -1,0 +1,123 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import WedSyncModels
+import WedSyncServiceKit
+
+/// Turns a supplier's bearer token into its organization, through the API's `GET /api/auth/introspect`.
+///
+/// Answers are cached briefly by the token's SHA-256 (the token itself is never kept, logged or used as a key):
+/// an active token for `validFor`, a refused one for `refusedFor`. Concurrent checks of one token share one call.
+public final class TenantAuthenticator: Sendable {
+    /// What a token stands for.
+    public enum Verdict: Sendable, Equatable {
+        case tenant(TokenIntrospection)
+        case refused
+    }
+
+    let client: UpstreamClient
+    let pools: UpstreamRegistry
+    let path: String
+    let validFor: Duration
+    let refusedFor: Duration
+    let maximumEntries: Int
+    let timeout: Duration
+
+    private struct Remembered {
+        var verdict: Verdict
+        var until: ContinuousClock.Instant
+    }
+
+    private let remembered = Mutex<[Data: Remembered]>([:])
+    private let flights = Mutex<[Data: Task<Verdict, any Error>]>([:])
+
+    public init(
+        client: UpstreamClient,
+        pools: UpstreamRegistry,
+        path: String = "/api/auth/introspect",
+        validFor: Duration = .seconds(30),
+        refusedFor: Duration = .seconds(5),
+        maximumEntries: Int = 100_000,
+        timeout: Duration = .seconds(2)
+    ) {
+        self.client = client
+        self.pools = pools
+        self.path = path
+        self.validFor = validFor
+        self.refusedFor = refusedFor
+        self.maximumEntries = maximumEntries
+        self.timeout = timeout
+    }
+
+    /// The bearer token of an `Authorization` value, if it is one.
+    public static func bearerToken(_ authorization: String?) -> Substring? {
+        guard let authorization else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].count <= 4096 else { return nil }
+        return parts[1]
+    }
+
+    /// What `token` stands for, asking `pool` when it is not remembered. Throws (503) when the API cannot say.
+    public func verify(token: Substring, pool: String) async throws(ServiceError) -> Verdict {
+        let key = Data(SHA256.hash(data: Data(token.utf8)))
+        let now = ContinuousClock.now
+        if let known = remembered.withLock({ $0[key] }), known.until > now { return known.verdict }
+        let task = flights.withLock { flights -> Task<Verdict, any Error> in
+            if let running = flights[key] { return running }
+            let authorization = "Bearer \(token)"
+            let task = Task { try await self.introspect(authorization: authorization, pool: pool) }
+            flights[key] = task
+            return task
+        }
+        do {
+            let verdict = try await task.value
+            remember(verdict, for: key)
+            flights.withLock { $0[key] = nil }
+            return verdict
+        } catch {
+            flights.withLock { $0[key] = nil }
+            throw (error as? ServiceError)
+                ?? ServiceError.unavailable("the token could not be checked: the API did not answer", code: "auth_unavailable", retryAfterSeconds: 1)
+        }
+    }
+
+    private func remember(_ verdict: Verdict, for key: Data) {
+        let until = ContinuousClock.now + (verdict == .refused ? refusedFor : validFor)
+        remembered.withLock { remembered in
+            if remembered.count >= maximumEntries {
+                let now = ContinuousClock.now
+                remembered = remembered.filter { $0.value.until > now }
+                if remembered.count >= maximumEntries { remembered.removeAll(keepingCapacity: true) }
+            }
+            remembered[key] = Remembered(verdict: verdict, until: until)
+        }
+    }
+
+    private func introspect(authorization: String, pool name: String) async throws -> Verdict {
+        guard let pool = pools[name] else {
+            throw ServiceError.unavailable("no upstream pool \(name) to check tokens with", code: "auth_unavailable")
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "authorization", value: authorization)
+        headers.add(name: "accept", value: "application/json")
+        let response = try await client.send(
+            ForwardRequest(method: .GET, target: path, headers: headers, isReplayable: true), to: pool, timeout: timeout, retries: 1
+        )
+        let body = try await response.body.collect(upTo: 64 << 10)
+        switch response.status {
+        case 200:
+            guard let introspection = try? WedSyncJSON.makeDecoder().decode(TokenIntrospection.self, from: Data(body.readableBytesView)) else {
+                throw ServiceError.unavailable("the API's introspection answer was not understood", code: "auth_unavailable")
+            }
+            return introspection.active ? .tenant(introspection) : .refused
+        case 401, 403, 404:
+            return .refused
+        default:
+            throw ServiceError.unavailable("the token could not be checked: the API answered \(response.status)", code: "auth_unavailable", retryAfterSeconds: 1)
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+import CompressNIO
+import WedSyncGateway
+
+/// The gateway's response cache against RFC 9111 (and RFC 5861, RFC 9213), one row per rule: a scripted origin
+/// answers, the gateway (a real process, L2 on the test Redis) is asked twice, and the second answer's `x-cache`
+/// and the number of requests that reached the origin show whether the rule held.
+@Suite("Gateway: RFC 9111 shared-cache rules", .serialized)
+struct GatewayCacheRuleTests {
+    struct Rule: Sendable, CustomTestStringConvertible {
+        var rule: String
+        var headers: [(String, String)]
+        var first: [(String, String)] = []
+        var second: [(String, String)]? = nil
+        var secondMethod: HTTPMethod = .GET
+        /// Seconds between the two requests (for rules about staleness; by default long enough for the first
+        /// answer to be stored).
+        var wait: Double = 0.15
+        /// What the origin does once the first answer is in.
+        var then: Then = .same
+        var expected: String
+        var status = 200
+        var originRequests: Int
+
+        enum Then: Sendable { case same, fail503, post }
+
+        var testDescription: String { rule }
+    }
+
+    static let run = UUID().uuidString.prefix(8)
+
+    static let rules: [Rule] = [
+        Rule(rule: "§4.2.1 max-age makes a stored response fresh", headers: [("Cache-Control", "max-age=60")], expected: "HIT", originRequests: 1),
+        Rule(rule: "§5.2.2.10 s-maxage overrides max-age in a shared cache", headers: [("Cache-Control", "max-age=0, s-maxage=60")], expected: "HIT", originRequests: 1),
+        Rule(
+            rule: "§5.3 Expires after Date makes it fresh",
+            headers: [("Expires", HTTPDate.format(Date().addingTimeInterval(120))), ("Date", HTTPDate.format(Date()))], expected: "HIT", originRequests: 1
+        ),
+        Rule(rule: "§5.3 an invalid Expires means already expired", headers: [("Expires", "0")], expected: "MISS", originRequests: 2),
+        Rule(rule: "RFC 9213 CDN-Cache-Control governs this cache over Cache-Control", headers: [("Cache-Control", "no-store"), ("CDN-Cache-Control", "max-age=60")], expected: "HIT", originRequests: 1),
+        Rule(rule: "§5.2.2.5 no-store is never stored", headers: [("Cache-Control", "no-store, max-age=60")], expected: "MISS", originRequests: 2),
+        Rule(rule: "§5.2.2.7 private is never stored by a shared cache", headers: [("Cache-Control", "private, max-age=60")], expected: "MISS", originRequests: 2),
+        Rule(rule: "§5.2.2.4 no-cache is validated on every use", headers: [("Cache-Control", "no-cache"), ("ETag", "\"v1\"")], expected: "REVALIDATED", originRequests: 2),
+        Rule(rule: "§3.5 a request with Authorization is not stored without public, s-maxage or must-revalidate", headers: [("Cache-Control", "max-age=60")], first: [("Authorization", "Bearer x")], second: [("Authorization", "Bearer x")], expected: "MISS", originRequests: 2),
+        Rule(rule: "§3.5 public lets a response to Authorization be stored", headers: [("Cache-Control", "public, max-age=60")], first: [("Authorization", "Bearer x")], second: [("Authorization", "Bearer x")], expected: "HIT", originRequests: 1),
+        Rule(rule: "§4.1 Vary: the same field value uses the stored variant", headers: [("Cache-Control", "max-age=60"), ("Vary", "X-Lang")], first: [("X-Lang", "en")], second: [("X-Lang", "en")], expected: "HIT", originRequests: 1),
+        Rule(rule: "§4.1 Vary: another field value is another variant", headers: [("Cache-Control", "max-age=60"), ("Vary", "X-Lang")], first: [("X-Lang", "en")], second: [("X-Lang", "fr")], expected: "MISS", originRequests: 2),
+        Rule(rule: "§4.1 Vary: * is never reused", headers: [("Cache-Control", "max-age=60"), ("Vary", "*")], expected: "MISS", originRequests: 2),
+        Rule(rule: "a Set-Cookie response is never shared", headers: [("Cache-Control", "max-age=60"), ("Set-Cookie", "session=abc")], expected: "MISS", originRequests: 2),
+        Rule(
+            rule: "§4.2.2 heuristic freshness from Last-Modified", headers: [("Last-Modified", HTTPDate.format(Date().addingTimeInterval(-10 * 86_400)))],
+            expected: "HIT", originRequests: 1
+        ),
+        Rule(rule: "no freshness and no validator: not reused", headers: [("X-Nothing", "1")], expected: "MISS", originRequests: 2),
+        Rule(rule: "§4.2.3 Age the response arrived with counts", headers: [("Cache-Control", "max-age=60"), ("Age", "120")], expected: "MISS", originRequests: 2),
+        Rule(rule: "§4.3.2 a matching If-None-Match is answered 304 from the cache", headers: [("Cache-Control", "max-age=60"), ("ETag", "\"v7\"")], second: [("If-None-Match", "\"v7\"")], expected: "HIT", status: 304, originRequests: 1),
+        Rule(rule: "§5.2.1.1 a request's max-age=0 makes it validate", headers: [("Cache-Control", "max-age=60"), ("ETag", "\"v2\"")], second: [("Cache-Control", "max-age=0")], expected: "REVALIDATED", originRequests: 2),
+        Rule(rule: "§5.2.1.5 a request's no-store bypasses the cache", headers: [("Cache-Control", "max-age=60")], second: [("Cache-Control", "no-store")], expected: "BYPASS", originRequests: 2),
+        Rule(rule: "§4.3.5 HEAD is answered from a stored GET", headers: [("Cache-Control", "max-age=60")], secondMethod: .HEAD, expected: "HIT", originRequests: 1),
+        Rule(rule: "§4.4 a successful unsafe request invalidates the target", headers: [("Cache-Control", "max-age=60")], then: .post, expected: "MISS", originRequests: 2),
+        Rule(rule: "§4.2.4 must-revalidate: stale is validated, never served", headers: [("Cache-Control", "max-age=1, must-revalidate, stale-while-revalidate=60, stale-if-error=60"), ("ETag", "\"m1\"")], wait: 2.2, expected: "REVALIDATED", originRequests: 2),
+        Rule(rule: "RFC 5861 stale-while-revalidate serves stale and refreshes in the background", headers: [("Cache-Control", "max-age=1, stale-while-revalidate=60")], wait: 2.2, expected: "STALE", originRequests: 2),
+        Rule(rule: "RFC 5861 stale-if-error serves stale while the origin fails", headers: [("Cache-Control", "max-age=1, stale-if-error=60")], wait: 2.2, then: .fail503, expected: "STALE", originRequests: 2),
+        Rule(rule: "without stale-if-error the origin's failure is passed on", headers: [("Cache-Control", "max-age=1")], wait: 2.2, then: .fail503, expected: "MISS", status: 503, originRequests: 2),
+    ]
+
+    @Test("Each rule", arguments: rules)
+    func rule(_ rule: Rule) async throws {
+        let fixture = try await GatewayFixture.shared()
+        let path = "/rule-\(Self.run)-\(Self.rules.firstIndex { $0.rule == rule.rule }!)"
+        fixture.origin.set(path, headers: rule.headers)
+        let first = try await HTTP.get(fixture.gateway.baseURL + path, headers: rule.first)
+        #expect(first.status == 200, "\(rule.rule): first answer \(first.status)")
+        if rule.wait > 0 { try await Task.sleep(for: .milliseconds(Int(rule.wait * 1000))) }
+        switch rule.then {
+        case .same: break
+        case .fail503: fixture.origin.set(path, status: 503, headers: [("Cache-Control", "no-store")], body: "{\"error\":{\"code\":\"down\",\"message\":\"down\"}}")
+        case .post:
+            let post = try await HTTP.send(.POST, fixture.gateway.baseURL + path, body: "{}")
+            #expect(post.status == 200)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let second = try await HTTP.send(rule.secondMethod, fixture.gateway.baseURL + path, headers: rule.second ?? rule.first)
+        #expect(second.headers.first(name: "x-cache") == rule.expected, "\(rule.rule): x-cache \(second.headers.first(name: "x-cache") ?? "none")")
+        #expect(second.status == rule.status, "\(rule.rule): status \(second.status)")
+        let reached = await eventually(timeout: .seconds(5)) { fixture.origin.requests(path).filter { $0.method == "GET" || $0.method == "HEAD" }.count >= rule.originRequests }
+        #expect(reached)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(fixture.origin.requests(path).filter { $0.method == "GET" || $0.method == "HEAD" }.count == rule.originRequests, "\(rule.rule): origin requests")
+        if rule.expected == "REVALIDATED" {
+            #expect(fixture.origin.requests(path).last?.headers[.ifNoneMatch] != nil, "\(rule.rule): the validation was conditional")
+        }
+        if rule.expected == "HIT" {
+            #expect(second.headers.first(name: "x-cache-tier") == "L1")
+        }
+    }
+
+    @Test("§4.2.3 Age includes the age the response arrived with, and time spent in the cache")
+    func age() async throws {
+        let fixture = try await GatewayFixture.shared()
+        let path = "/age-\(Self.run)"
+        fixture.origin.set(path, headers: [("Cache-Control", "max-age=600"), ("Age", "100")])
+        _ = try await HTTP.get(fixture.gateway.baseURL + path)
+        try await Task.sleep(for: .milliseconds(1100))
+        let second = try await HTTP.get(fixture.gateway.baseURL + path)
+        #expect(second.headers.first(name: "x-cache") == "HIT")
+        #expect((second.headers.first(name: "age").flatMap(Int.init) ?? 0) >= 101)
+    }
+
+    @Test("§5.2.1.7 only-if-cached with nothing stored answers 504")
+    func onlyIfCached() async throws {
+        let fixture = try await GatewayFixture.shared()
+        let path = "/only-\(Self.run)"
+        fixture.origin.set(path, headers: [("Cache-Control", "max-age=60")])
+        let answer = try await HTTP.get(fixture.gateway.baseURL + path, headers: [("Cache-Control", "only-if-cached")])
+        #expect(answer.status == 504)
+        #expect(answer.text.contains("only_if_cached"))
+        #expect(fixture.origin.count(path) == 0)
+    }
+
+    @Test("Concurrent misses of one URL reach the origin once (request coalescing)")
+    func coalescing() async throws {
+        let fixture = try await GatewayFixture.shared()
+        let path = "/coalesce-\(Self.run)"
+        fixture.origin.set(path, .init(headers: [("Cache-Control", "max-age=60")], delay: .milliseconds(400)))
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<25 { group.addTask { try await HTTP.get(fixture.gateway.baseURL + path).status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.allSatisfy { $0 == 200 })
+        #expect(fixture.origin.count(path) == 1)
+    }
+
+    @Test("JSON above 1 KB is gzipped once and kept so; a client without gzip gets it decompressed, with Vary: Accept-Encoding")
+    func gzip() async throws {
+        let fixture = try await GatewayFixture.shared()
+        let path = "/gzip-\(Self.run)"
+        let body = "{\"guests\":[" + (0..<200).map { "{\"id\":\($0),\"table\":\"table \($0 % 12)\"}" }.joined(separator: ",") + "]}"
+        fixture.origin.set(path, status: 200, headers: [("Cache-Control", "max-age=60"), ("ETag", "\"g1\"")], body: body)
+        let zipped = try await HTTP.send(.GET, fixture.gateway.baseURL + path, headers: [("Accept-Encoding", "gzip, br")], client: HTTP.raw)
+        #expect(zipped.headers.first(name: "content-encoding") == "gzip")
+        #expect(zipped.body.readableBytes < body.utf8.count / 3)
+        #expect(zipped.headers.first(name: "vary")?.lowercased().contains("accept-encoding") == true)
+        #expect(zipped.headers.first(name: "etag") == "W/\"g1\"")
+        var compressed = zipped.body
+        #expect(String(buffer: try compressed.decompress(with: .gzip(), maxSize: 1 << 20)) == body)
+        let plain = try await HTTP.send(.GET, fixture.gateway.baseURL + path, headers: [("Accept-Encoding", "identity")], client: HTTP.raw)
+        #expect(plain.headers.first(name: "x-cache") == "HIT")
+        #expect(plain.headers.first(name: "content-encoding") == nil)
+        #expect(plain.text == body)
+        #expect(plain.headers.first(name: "etag") == "\"g1\"")
+        #expect(fixture.origin.count(path) == 1)
+        #expect(fixture.origin.requests(path).first?.headers[.acceptEncoding] == "gzip")
+    }
+
+    @Test("A second gateway process reads the first one's response from L2, and a purge by tag or URL reaches it")
+    func secondGateway() async throws {
+        let fixture = try await GatewayFixture.shared()
+        let other = try await GatewayProcess.plain(upstream: fixture.origin.base)
+        defer { Task { try? await other.terminate() } }
+        let tagged = "/purge-tag-\(Self.run)"
+        let byURL = "/purge-url-\(Self.run)?page=2"
+        fixture.origin.set(tagged, headers: [("Cache-Control", "max-age=600"), ("Cache-Tag", "wedding:\(Self.run), guests")])
+        fixture.origin.set(byURL, headers: [("Cache-Control", "max-age=600")])
+        for path in [tagged, byURL] {
+            #expect(try await HTTP.get(fixture.gateway.baseURL + path).headers.first(name: "x-cache") == "MISS")
+            try await Task.sleep(for: .milliseconds(150))
+            let shared = try await HTTP.get(other.baseURL + path)
+            #expect(shared.headers.first(name: "x-cache") == "HIT")
+            #expect(shared.headers.first(name: "x-cache-tier") == "L2")
+            #expect(try await HTTP.get(other.baseURL + path).headers.first(name: "x-cache-tier") == "L1")
+        }
+        let refused = try await HTTP.send(.POST, fixture.gateway.baseURL + "/admin/purge", body: "{\"tags\":[\"wedding:\(Self.run)\"]}")
+        #expect(refused.status == 401)
+        let purge = try await HTTP.send(.POST, fixture.gateway.baseURL + "/admin/purge", headers: GatewayProcess.admin + [("Content-Type", "application/json")], body: "{\"tags\":[\"wedding:\(Self.run)\"],\"urls\":[\"\(byURL)\"]}")
+        #expect(purge.status == 200, "\(purge.text)")
+        #expect(purge.text.contains("\"propagated\":true"))
+        for path in [tagged, byURL] {
+            let dropped = await eventually(timeout: .seconds(5)) {
+                (try? await HTTP.get(other.baseURL + path, headers: [("Cache-Control", "only-if-cached")]).status) == 504
+            }
+            #expect(dropped, "\(path) still served by the second gateway after the purge")
+        }
+        let bad = try await HTTP.send(.POST, fixture.gateway.baseURL + "/admin/purge", headers: GatewayProcess.admin + [("Content-Type", "application/json")], body: "{\"tags\":[]}")
+        #expect(bad.status == 400)
+        #expect(bad.text.contains("invalid_body"))
+    }
+
+    @Test("stale-if-error: with the origin down (connections refused), the stored response is served stale")
+    func originDown() async throws {
+        let origin = try await ScriptedOrigin.start(name: "doomed")
+        let gateway = try await GatewayProcess.plain(upstream: origin.base)
+        defer { Task { try? await gateway.terminate() } }
+        let path = "/down-\(Self.run)"
+        origin.set(path, headers: [("Cache-Control", "max-age=1, stale-if-error=300")])
+        #expect(try await HTTP.get(gateway.baseURL + path).headers.first(name: "x-cache") == "MISS")
+        await origin.stop()
+        try await Task.sleep(for: .milliseconds(2200))
+        let stale = try await HTTP.get(gateway.baseURL + path)
+        #expect(stale.status == 200)
+        #expect(stale.headers.first(name: "x-cache") == "STALE")
+        let unknown = try await HTTP.get(gateway.baseURL + "/never-\(Self.run)")
+        #expect(unknown.status == 502)
+        #expect(unknown.text.contains("upstream_unavailable"))
+    }
+}
+
+/// One scripted origin and one gateway in front of it, shared by the rule tests.
+final class GatewayFixture: Sendable {
+    let origin: ScriptedOrigin
+    let gateway: ServiceProcess
+
+    private init(origin: ScriptedOrigin, gateway: ServiceProcess) {
+        self.origin = origin
+        self.gateway = gateway
+    }
+
+    private static let instance = Mutex<Task<GatewayFixture, any Error>?>(nil)
+
+    static func shared() async throws -> GatewayFixture {
+        let task = instance.withLock { task in
+            if let task { return task }
+            let created = Task {
+                let origin = try await ScriptedOrigin.start()
+                return GatewayFixture(origin: origin, gateway: try await GatewayProcess.plain(upstream: origin.base))
+            }
+            task = created
+            return created
+        }
+        return try await task.value
+    }
+}

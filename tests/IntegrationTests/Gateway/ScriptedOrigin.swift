@@ -1,0 +1,165 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// An origin server for gateway tests, real HTTP on loopback: each path answers what the test scripted, honours
+/// `If-None-Match` against the scripted `ETag` with a 304, and every request it gets is recorded.
+final class ScriptedOrigin: Sendable {
+    struct Reply: Sendable {
+        var status = 200
+        var headers: [(String, String)] = []
+        var body = "{\"ok\":true}"
+        var delay: Duration?
+    }
+
+    struct Seen: Sendable {
+        var method: String
+        var target: String
+        var headers: HTTPFields
+    }
+
+    let port: Int
+    var base: String { "http://127.0.0.1:\(port)" }
+    /// The `/health` answer: 200 while true, 503 otherwise.
+    let healthy = Mutex(true)
+    private let replies = Mutex<[String: Reply]>([:])
+    private let seen = Mutex<[Seen]>([])
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    /// The body of every 200 adds this origin's name, so tests can tell replicas apart.
+    let name: String
+
+    private init(port: Int, name: String) {
+        self.port = port
+        self.name = name
+    }
+
+    static func start(name: String = "origin", port: Int? = nil) async throws -> ScriptedOrigin {
+        let origin = ScriptedOrigin(port: try port ?? freePort(), name: name)
+        try await origin.start()
+        return origin
+    }
+
+    /// Serves (again, after ``stop()``) on the same port.
+    func start() async throws {
+        let router = Router()
+        router.add(middleware: OriginResponder(origin: self))
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: name),
+            logger: Logger(label: "origin")
+        )
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "origin")))
+        task.withLock { $0 = Task { try await group.run() } }
+        let port = self.port
+        guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
+            throw ServiceProcessError(message: "the scripted origin did not listen on \(port)")
+        }
+    }
+
+    /// Stops at once: the listener and every open connection close.
+    func stop() async {
+        let running = task.withLock { task -> Task<Void, any Error>? in
+            defer { task = nil }
+            return task
+        }
+        running?.cancel()
+        _ = try? await running?.value
+        let port = self.port
+        _ = await eventually(timeout: .seconds(5)) { !acceptsConnections(port: port) }
+    }
+
+    func set(_ path: String, _ reply: Reply) {
+        replies.withLock { $0[path] = reply }
+    }
+
+    func set(_ path: String, status: Int = 200, headers: [(String, String)], body: String = "{\"ok\":true}") {
+        set(path, Reply(status: status, headers: headers, body: body))
+    }
+
+    /// Requests for `target` (path and query) so far.
+    func requests(_ target: String) -> [Seen] {
+        seen.withLock { $0.filter { $0.target == target } }
+    }
+
+    func count(_ target: String) -> Int { requests(target).count }
+
+    var total: Int { seen.withLock { $0.count } }
+
+    fileprivate func answer(_ request: Request) async -> Response {
+        let target = request.head.path ?? request.uri.path
+        if request.uri.path == "/health" {
+            let healthy = healthy.withLock { $0 }
+            return Response(status: healthy ? .ok : .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
+        }
+        seen.withLock { $0.append(Seen(method: request.method.rawValue, target: target, headers: request.headers)) }
+        let path = request.uri.path
+        guard let reply = replies.withLock({ $0[target] ?? $0[path] }) else {
+            return Response(status: .notFound, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":{\"code\":\"not_found\",\"message\":\"unscripted\"}}")))
+        }
+        if let delay = reply.delay { try? await Task.sleep(for: delay) }
+        var headers = HTTPFields()
+        for (name, value) in reply.headers {
+            if let name = HTTPField.Name(name) { headers.append(HTTPField(name: name, value: value)) }
+        }
+        if let etag = headers[.eTag], let condition = request.headers[.ifNoneMatch],
+            condition.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == etag.replacingOccurrences(of: "W/", with: "") })
+        {
+            return Response(status: .notModified, headers: headers)
+        }
+        if headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        let body = reply.body.replacingOccurrences(of: "{origin}", with: name)
+        return Response(status: .init(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+private struct OriginResponder: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let origin: ScriptedOrigin
+
+    func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
+        await origin.answer(request)
+    }
+}
+
+/// A `wedsync-gateway` process for tests.
+enum GatewayProcess {
+    static let adminToken = "gateway-test-admin-token-0123456789"
+
+    /// A gateway in plain mode in front of `upstream` (public unless told otherwise), its L2 on the test Redis.
+    static func plain(upstream: String, public isPublic: Bool = true, environment: [String: String] = [:]) async throws -> ServiceProcess {
+        var arguments = ["--upstream", upstream]
+        if isPublic { arguments.append("--public") }
+        return try await start(arguments: arguments, environment: environment)
+    }
+
+    /// A gateway with a routes file.
+    static func routed(_ routesFile: String, environment: [String: String] = [:]) async throws -> ServiceProcess {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString.prefix(8)).yaml").path
+        try routesFile.write(toFile: path, atomically: true, encoding: .utf8)
+        return try await start(arguments: [], environment: environment.merging(["WEDSYNC_GATEWAY_ROUTES_FILE": path]) { $1 })
+    }
+
+    static func start(arguments: [String], environment: [String: String]) async throws -> ServiceProcess {
+        var variables = [
+            "WEDSYNC_REDIS_URL": try TestEnvironment.redisURL(),
+            "WEDSYNC_ADMIN_TOKEN": adminToken,
+            "WEDSYNC_GATEWAY_EVENTS": "false",
+            "WEDSYNC_LOG_LEVEL": "warning",
+        ]
+        variables.merge(environment) { $1 }
+        let process = try ServiceProcess("wedsync-gateway", environment: variables, arguments: arguments)
+        try await process.waitUntil()
+        // Until the purge backplane is subscribed, L1 keeps entries only briefly (and is cleared when it connects).
+        _ = await eventually(timeout: .seconds(10)) {
+            guard let ready = try? await HTTP.get(process.baseURL + "/ready") else { return false }
+            return ready.status == 200 && !ready.text.contains("degraded")
+        }
+        return process
+    }
+
+    static var admin: [(String, String)] { [("Authorization", "Bearer \(adminToken)")] }
+}
