@@ -66,6 +66,7 @@ public final class GatewayProxy: Sendable {
         var upstream: Duration?
         var result = "BYPASS"
         var tier: CacheTier?
+        var tenant: String?
     }
 
     /// Handles one request the router did not take.
@@ -75,7 +76,7 @@ public final class GatewayProxy: Sendable {
         let target = request.head.path ?? path
         let method = request.method
         guard let route = routes.route(method: method, path: path[...]) else {
-            return finish(Self.error(.notFound, "no_route", "no gateway route takes \(method.rawValue) \(path)"), route: nil, method: method, exchange: exchange)
+            return finish(Self.error(.notFound, "no_route", "no gateway route takes \(method.rawValue) \(path)"), route: nil, method: method, exchange: exchange, requestID: context.requestID)
         }
         var response: Response
         do {
@@ -85,7 +86,7 @@ public final class GatewayProxy: Sendable {
             headers.append(contentsOf: error.headers)
             response = Self.error(error.status, error.code, error.message, headers: headers)
         }
-        return finish(response, route: route, method: method, exchange: exchange)
+        return finish(response, route: route, method: method, exchange: exchange, requestID: context.requestID)
     }
 
     private func forward(_ request: Request, target: String, route: GatewayRoute, context: ServiceRequestContext, exchange: inout Exchange) async throws(ServiceError) -> Response {
@@ -99,6 +100,7 @@ public final class GatewayProxy: Sendable {
                 throw ServiceError(.unauthorized, code: "invalid_token", message: "the bearer token is not valid", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
             case .tenant(let introspection):
                 tenant = String(introspection.organizationId)
+                exchange.tenant = tenant
             }
         }
         let clientAddress = context.remoteAddress?.ipAddress
@@ -175,7 +177,7 @@ public final class GatewayProxy: Sendable {
     }
 
     /// Adds the timing headers, records the metrics, returns the response.
-    private func finish(_ response: Response, route: GatewayRoute?, method: HTTPRequest.Method, exchange: Exchange) -> Response {
+    private func finish(_ response: Response, route: GatewayRoute?, method: HTTPRequest.Method, exchange: Exchange, requestID: String) -> Response {
         var response = response
         let total = ContinuousClock.now - exchange.started
         let totalMs = Self.milliseconds(total)
@@ -188,7 +190,11 @@ public final class GatewayProxy: Sendable {
         timing.append(String(format: "total;dur=%.3f", totalMs))
         response.headers[GatewayHeaders.serverTiming] = timing.joined(separator: ", ")
         if route != nil, response.headers[GatewayHeaders.cache] == nil { response.headers[GatewayHeaders.cache] = exchange.result }
-        metrics.record(route: route?.pattern.template ?? "unmatched", method: method, status: Int(response.status.code), cache: route == nil ? "NONE" : (response.headers[GatewayHeaders.cache] ?? exchange.result), duration: total)
+        metrics.record(
+            route: route?.pattern.template ?? "unmatched", method: method, status: Int(response.status.code),
+            cache: route == nil ? "NONE" : (response.headers[GatewayHeaders.cache] ?? exchange.result), duration: total,
+            tenant: exchange.tenant, requestID: requestID
+        )
         return response
     }
 
