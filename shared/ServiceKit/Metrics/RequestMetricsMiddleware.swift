@@ -10,6 +10,18 @@ struct RequestMetricsMiddleware: RouterMiddleware {
 
     let slowRequestThreshold: Duration
     let inFlight = Meter(label: "http_requests_in_flight")
+    let handles = MetricHandles<Labels> { labels in
+        (
+            Counter(label: "http_requests_total", dimensions: [("route", labels.route), ("method", labels.method), ("status", String(labels.status))]),
+            Metrics.Timer(label: "http_request_duration_seconds", dimensions: [("route", labels.route), ("method", labels.method)])
+        )
+    }
+
+    struct Labels: Hashable, Sendable {
+        var route: String
+        var method: String
+        var status: Int
+    }
 
     func handle(
         _ request: Request,
@@ -34,12 +46,12 @@ struct RequestMetricsMiddleware: RouterMiddleware {
     private func record(request: Request, context: ServiceRequestContext, status: Int, elapsed: Duration) {
         let route = Self.routeLabel(context.endpointPath)
         let method = request.method.rawValue
-        Counter(label: "http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))])
-            .increment()
-        Metrics.Timer(label: "http_request_duration_seconds", dimensions: [("route", route), ("method", method)])
-            .recordNanoseconds(Int64(elapsed / .nanoseconds(1)))
+        let (counter, timer) = handles(Labels(route: route, method: method, status: status))
+        counter.increment()
+        timer.recordNanoseconds(Int64(elapsed / .nanoseconds(1)))
         let level: Logger.Level =
             status >= 500 ? .warning : (elapsed > slowRequestThreshold ? .notice : .debug)
+        guard level >= context.logger.logLevel else { return }
         context.logger.log(
             level: level,
             "request",

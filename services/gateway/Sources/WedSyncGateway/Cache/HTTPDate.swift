@@ -10,6 +10,7 @@ public enum HTTPDate {
 
     /// The date, or `nil` when the text is not an HTTP-date.
     public static func parse(_ text: String) -> Date? {
+        if let date = parseFixdate(Array(text.utf8)) { return date }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let date = parseFixdate(Array(trimmed.utf8)) { return date }
         for format in obsoleteFormats {

@@ -128,7 +128,7 @@ public struct SharedCachePolicy: Sendable {
 
     /// §4.2.3 from the response's `Age` and `Date` values.
     public static func currentAge(age: String?, date: String?, requestedAt: Date, receivedAt: Date, now: Date) -> Int {
-        let ageValue = age.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) } ?? 0
+        let ageValue = age.flatMap { Int($0) ?? Int($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) } ?? 0
         let dateValue = date.flatMap(HTTPDate.parse) ?? receivedAt
         let apparentAge = max(0, receivedAt.timeIntervalSince(dateValue))
         let responseDelay = max(0, receivedAt.timeIntervalSince(requestedAt))

@@ -11,21 +11,32 @@ public final class GatewayMetrics: Sendable {
     /// Delivers the events; `nil` when no metrics service is configured.
     public let events: BackgroundDelivery<MetricEvent>?
 
+    struct Labels: Hashable, Sendable {
+        var route: String
+        var method: String
+        var statusClass: Int
+        var cache: String
+    }
+
+    let handles = MetricHandles<Labels> { labels in
+        (
+            Counter(
+                label: "gateway_requests_total",
+                dimensions: [("route", labels.route), ("method", labels.method), ("status_class", "\(labels.statusClass)xx"), ("cache", labels.cache)]
+            ),
+            Metrics.Timer(label: "gateway_request_duration_seconds", dimensions: [("route", labels.route), ("method", labels.method), ("cache", labels.cache)])
+        )
+    }
+
     public init(events: BackgroundDelivery<MetricEvent>?) {
         self.events = events
     }
 
     /// Records one request. `route` is the template from the routes file, never a raw path.
     public func record(route: String, method: HTTPRequest.Method, status: Int, cache: String, duration: Duration, tenant: String? = nil, requestID: String? = nil) {
-        let statusClass = "\(status / 100)xx"
-        Counter(
-            label: "gateway_requests_total",
-            dimensions: [("route", route), ("method", method.rawValue), ("status_class", statusClass), ("cache", cache)]
-        ).increment()
-        Metrics.Timer(
-            label: "gateway_request_duration_seconds",
-            dimensions: [("route", route), ("method", method.rawValue), ("cache", cache)]
-        ).recordNanoseconds(Int64(duration / .nanoseconds(1)))
+        let (counter, timer) = handles(Labels(route: route, method: method.rawValue, statusClass: status / 100, cache: cache))
+        counter.increment()
+        timer.recordNanoseconds(Int64(duration / .nanoseconds(1)))
         if let events {
             events.submit(
                 .apiCall(

@@ -180,15 +180,16 @@ public final class GatewayProxy: Sendable {
     private func finish(_ response: Response, route: GatewayRoute?, method: HTTPRequest.Method, exchange: Exchange, requestID: String) -> Response {
         var response = response
         let total = ContinuousClock.now - exchange.started
-        let totalMs = Self.milliseconds(total)
-        response.headers[GatewayHeaders.responseTime] = String(format: "%.3f", totalMs)
-        var timing: [String] = []
+        response.headers[GatewayHeaders.responseTime] = Self.format(milliseconds: total)
+        var timing = ""
         if let cache = exchange.cache {
-            timing.append(String(format: "cache;dur=%.3f", Self.milliseconds(cache)) + (exchange.tier.map { ";desc=\"\($0.rawValue.uppercased())\"" } ?? ""))
+            timing += "cache;dur=" + Self.format(milliseconds: cache)
+            if let tier = exchange.tier { timing += tier == .l1 ? ";desc=\"L1\"" : ";desc=\"\(tier.rawValue.uppercased())\"" }
+            timing += ", "
         }
-        if let upstream = exchange.upstream { timing.append(String(format: "upstream;dur=%.3f", Self.milliseconds(upstream))) }
-        timing.append(String(format: "total;dur=%.3f", totalMs))
-        response.headers[GatewayHeaders.serverTiming] = timing.joined(separator: ", ")
+        if let upstream = exchange.upstream { timing += "upstream;dur=" + Self.format(milliseconds: upstream) + ", " }
+        timing += "total;dur=" + Self.format(milliseconds: total)
+        response.headers[GatewayHeaders.serverTiming] = timing
         if route != nil, response.headers[GatewayHeaders.cache] == nil { response.headers[GatewayHeaders.cache] = exchange.result }
         metrics.record(
             route: route?.pattern.template ?? "unmatched", method: method, status: Int(response.status.code),
@@ -198,8 +199,13 @@ public final class GatewayProxy: Sendable {
         return response
     }
 
-    static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration / .nanoseconds(1)) / 1e6
+    /// `duration` in milliseconds with three decimals (`12.345`), without Foundation's formatter (it is on every
+    /// response).
+    static func format(milliseconds duration: Duration) -> String {
+        let micros = max(0, Int64(duration / .microseconds(1)))
+        let fraction = micros % 1000
+        let padding = fraction < 10 ? "00" : (fraction < 100 ? "0" : "")
+        return "\(micros / 1000).\(padding)\(fraction)"
     }
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) -> Response {

@@ -67,6 +67,8 @@ enum ProxyHeaders {
 
     /// Whether the client takes gzip (`Accept-Encoding` lists `gzip` or `*` with a non-zero weight).
     static func acceptsGzip(_ values: [String]) -> Bool {
+        // The usual field (`gzip, deflate, br`): gzip named, no weights anywhere.
+        if values.count == 1, !values[0].utf8.contains(UInt8(ascii: ";")), containsGzip(values[0].utf8) { return true }
         for value in values {
             for item in value.split(separator: ",") {
                 let parts = item.split(separator: ";")
@@ -76,6 +78,16 @@ enum ProxyHeaders {
                     .flatMap { Double($0.trimmingCharacters(in: .whitespaces).dropFirst(2)) } ?? 1
                 if weight > 0 { return true }
             }
+        }
+        return false
+    }
+
+    private static func containsGzip(_ bytes: String.UTF8View) -> Bool {
+        let needle = Array("gzip".utf8)
+        var matched = 0
+        for byte in bytes {
+            matched = byte | 0x20 == needle[matched] ? matched + 1 : (byte | 0x20 == needle[0] ? 1 : 0)
+            if matched == needle.count { return true }
         }
         return false
     }
