@@ -43,6 +43,13 @@ stored="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X PUT -H "Authori
 [ "$stored" = "200" ] || fail "the cache service answered the PUT with $stored"
 [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:8081/v1/entries/smoke/client-$client_id")" = "200" ] \
     || fail "the cache service did not answer the stored entry"
+# The gateway answers the same client's page from its cache (second request a HIT, L1)...
+gateway_page="http://127.0.0.1:8080/api/clients?limit=1"
+curl -s --max-time 10 -o /dev/null -H "Authorization: Bearer $demo_token" "$gateway_page" || fail "the gateway did not answer"
+sleep 0.3
+hit="$(curl -s --max-time 10 -o /dev/null -D - -H "Authorization: Bearer $demo_token" "$gateway_page" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-cache" {print $2}')"
+[ "$hit" = "HIT" ] || fail "the gateway answered a repeated page with x-cache '$hit'"
+[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$gateway_page")" = "401" ] || fail "the gateway let an anonymous request through"
 patched="$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $demo_token" \
     -H 'Content-Type: application/json' --data '{"notes":"stack smoke test"}' "http://127.0.0.1:8090/api/clients/$client_id" || true)"
 [ "$patched" = "200" ] || fail "the API answered the PATCH with $patched"
@@ -53,6 +60,14 @@ for attempt in $(seq 1 100); do
     sleep 0.05
 done
 [ "$invalidated" -eq 1 ] || fail "the API's write did not invalidate the cache service's entry tagged client:$client_id"
+# ...and the same invalidation, over the cache backplane, purged the gateway's copy of the page.
+purged=0
+for attempt in $(seq 1 100); do
+    code="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $demo_token" -H 'Cache-Control: only-if-cached' "$gateway_page" || true)"
+    if [ "$code" = "504" ]; then purged=1; break; fi
+    sleep 0.05
+done
+[ "$purged" -eq 1 ] || fail "the API's write did not purge the gateway's page tagged client:$client_id"
 
 pids="$(cat "$WEDSYNC_STACK_DIR"/pids/*.pid "$WEDSYNC_STACK_DIR/redis/redis.pid" 2>/dev/null | tr '\n' ' ' || true)"
 pids+=" $(head -n 1 "$WEDSYNC_STACK_DIR/postgres/data/postmaster.pid" 2>/dev/null || true)"

@@ -22,7 +22,7 @@ import WedSyncConnectionPool
 /// | `redis.url` | `redis://127.0.0.1:6379` | Redis, or several comma-separated cluster seed nodes |
 /// | `redis.pool.max` | 16 | connections to Redis |
 /// | `api.url`, `cache.url`, `metrics.url` | `http://127.0.0.1:8090`, `:8081`, `:8083` | the other services |
-/// | `http.max-body-bytes` | 1048576 | largest request body (413 above) |
+/// | `http.max-body-bytes` | 1048576 (gateway: 67108864) | largest request body (413 above); the gateway streams bodies through |
 /// | `http.slow-request-ms` | 1000 | requests slower than this are logged at `notice` |
 /// | `log.level` | `info` | `trace`...`critical` |
 /// | `log.format` | `text` | `text` or `json` (JSON lines) |
@@ -77,7 +77,8 @@ public struct ServiceConfiguration: Sendable {
         self.apiURL = try settings.httpURL("api.url", default: "http://127.0.0.1:8090")
         self.cacheURL = try settings.httpURL("cache.url", default: "http://127.0.0.1:8081")
         self.metricsURL = try settings.httpURL("metrics.url", default: "http://127.0.0.1:8083")
-        self.maxBodyBytes = try settings.int("http.max-body-bytes", default: 1 << 20, in: 1024...(1 << 30))
+        // The gateway streams request bodies through to its upstream rather than reading them: a larger default.
+        self.maxBodyBytes = try settings.int("http.max-body-bytes", default: service == "wedsync-gateway" ? 64 << 20 : 1 << 20, in: 1024...(1 << 30))
         self.slowRequestThreshold = try settings.milliseconds("http.slow-request-ms", default: .seconds(1))
         let level = try settings.choice(
             "log.level",

@@ -159,6 +159,26 @@ struct GatewayCacheRuleTests {
         #expect(fixture.origin.requests(path).first?.headers[.acceptEncoding] == "gzip")
     }
 
+    @Test("Bodies stream through: a 12 MB response above the object limit passes unstored, a 20 MB upload reaches the origin whole")
+    func streaming() async throws {
+        let fixture = try await GatewayFixture.shared()
+        let path = "/big-\(Self.run)"
+        let big = String(repeating: "0123456789abcdef", count: 12 << 16)
+        fixture.origin.set(path, status: 200, headers: [("Cache-Control", "max-age=60"), ("Content-Type", "application/octet-stream")], body: big)
+        for _ in 0..<2 {
+            let answer = try await HTTP.send(.GET, fixture.gateway.baseURL + path, client: HTTP.raw)
+            #expect(answer.status == 200)
+            #expect(answer.body.readableBytes == big.utf8.count)
+            #expect(answer.headers.first(name: "x-cache") == "MISS")
+        }
+        #expect(fixture.origin.count(path) == 2)
+        let upload = "/upload-\(Self.run)"
+        fixture.origin.set(upload, headers: [("Cache-Control", "no-store")])
+        let posted = try await HTTP.send(.POST, fixture.gateway.baseURL + upload, headers: [("Content-Type", "application/octet-stream")], body: String(repeating: "x", count: 20 << 20), client: HTTP.raw)
+        #expect(posted.status == 200)
+        #expect(fixture.origin.requests(upload).first?.bodyBytes == 20 << 20)
+    }
+
     @Test("A second gateway process reads the first one's response from L2, and a purge by tag or URL reaches it")
     func secondGateway() async throws {
         let fixture = try await GatewayFixture.shared()

@@ -20,6 +20,7 @@ final class ScriptedOrigin: Sendable {
         var method: String
         var target: String
         var headers: HTTPFields
+        var bodyBytes: Int
     }
 
     let port: Int
@@ -95,7 +96,8 @@ final class ScriptedOrigin: Sendable {
             let healthy = healthy.withLock { $0 }
             return Response(status: healthy ? .ok : .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
         }
-        seen.withLock { $0.append(Seen(method: request.method.rawValue, target: target, headers: request.headers)) }
+        let received = (try? await request.body.collect(upTo: 256 << 20))?.readableBytes ?? -1
+        seen.withLock { $0.append(Seen(method: request.method.rawValue, target: target, headers: request.headers, bodyBytes: received)) }
         let path = request.uri.path
         guard let reply = replies.withLock({ $0[target] ?? $0[path] }) else {
             return Response(status: .notFound, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":{\"code\":\"not_found\",\"message\":\"unscripted\"}}")))
