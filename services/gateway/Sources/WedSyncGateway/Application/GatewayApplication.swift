@@ -16,7 +16,8 @@ public enum GatewayApplication {
         let settings = try GatewaySettings(service.configuration)
         let logger = service.logger
         let pools = UpstreamRegistry(settings.routesFile.pools.map(UpstreamPool.init))
-        let client = UpstreamClient(connectTimeout: settings.connectTimeout, logger: logger)
+        let client = UpstreamClient(connectTimeout: settings.connectTimeout, readTimeout: settings.readTimeout, logger: logger)
+        service.addService(client)
         service.addService(HealthChecker(pools: pools, client: client, logger: logger))
 
         var responseCache: ResponseCache?
@@ -54,7 +55,8 @@ public enum GatewayApplication {
 
         var events: BackgroundDelivery<MetricEvent>?
         if settings.events {
-            let metrics = service.serviceClient("metrics", baseURL: service.configuration.metricsURL, critical: false)
+            // Best effort: the events never decide readiness.
+            let metrics = ServiceClient(name: "metrics", baseURL: service.configuration.metricsURL, adminToken: service.configuration.adminToken)
             let delivery = BackgroundDelivery<MetricEvent>(name: "gateway-events", logger: logger) { batch in
                 _ = try await metrics.send(.POST, APIPath.Metrics.events, json: MetricEventBatch(events: batch))
             }
@@ -67,7 +69,9 @@ public enum GatewayApplication {
             pools: pools,
             client: client,
             cache: responseCache,
-            authenticator: TenantAuthenticator(client: client, pools: pools, validFor: settings.tokenValidFor, refusedFor: settings.tokenRefusedFor),
+            authenticator: TenantAuthenticator(
+                client: client, pools: pools, pool: settings.authUpstream, validFor: settings.tokenValidFor, refusedFor: settings.tokenRefusedFor
+            ),
             rateLimiter: RateLimiter(redis: redis, logger: logger),
             metrics: GatewayMetrics(events: events),
             logger: logger
@@ -112,6 +116,8 @@ struct GatewayProxyMiddleware: RouterMiddleware {
 /// | `public` | `false` | the plain mode's route is public |
 /// | `gateway.routes-file` | none | the routes file (`infrastructure/gateway.yaml`); without it `/api/**` goes to `api.url` |
 /// | `gateway.connect-timeout-ms` | `1000` | opening a connection to a replica |
+/// | `gateway.read-timeout-ms` | `30000` | the longest wait between two reads of an upstream response |
+/// | `gateway.auth.upstream` | `api` (else the first pool) | the pool whose `/api/auth/introspect` checks tokens |
 /// | `gateway.cache.enabled` | `true` | the RFC 9111 response cache |
 /// | `gateway.cache.redis` | `true` | L2 in Redis (`redis.url`) and purges over its backplane |
 /// | `gateway.cache.l1-max-entries` / `l1-max-bytes` | `100000` / `268435456` | L1's bounds |
@@ -123,6 +129,8 @@ struct GatewayProxyMiddleware: RouterMiddleware {
 struct GatewaySettings {
     var routesFile: GatewayRoutesFile
     var connectTimeout: Duration
+    var readTimeout: Duration
+    var authUpstream: String
     var cacheEnabled: Bool
     var useRedis: Bool
     var cache: MultiTierCache.Configuration
@@ -156,6 +164,12 @@ struct GatewaySettings {
             )
         }
         connectTimeout = try settings.milliseconds("gateway.connect-timeout-ms", default: .seconds(1), in: 10...60_000)
+        readTimeout = try settings.milliseconds("gateway.read-timeout-ms", default: .seconds(30), in: 10...3_600_000)
+        let poolNames = routesFile.pools.map(\.name)
+        authUpstream = settings.string("gateway.auth.upstream") ?? (poolNames.contains("api") ? "api" : poolNames.first ?? "api")
+        guard poolNames.contains(authUpstream) else {
+            throw ConfigurationError(key: "gateway.auth.upstream", message: "no upstream pool named \(authUpstream)")
+        }
         cacheEnabled = try settings.bool("gateway.cache.enabled", default: true)
         useRedis = try settings.bool("gateway.cache.redis", default: true)
         maximumObjectBytes = try settings.int("gateway.cache.max-object-bytes", default: 8 << 20, in: 1024...(512 << 20))

@@ -51,11 +51,12 @@ public final class ResponseCache: Sendable {
         SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The values `request` has for the fields `names` (absent and empty differ).
+    /// Digests of the values `request` has for the fields `names` (absent and empty differ): the record keeps
+    /// these, never the values, which may be credentials (`Vary: Authorization`).
     static func varyValues(_ names: [String], in request: (String) -> [String]) -> [String] {
         names.map { name in
             let values = request(name)
-            return values.isEmpty ? "\u{1}" : values.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",")
+            return values.isEmpty ? "-" : digest(values.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ","))
         }
     }
 

@@ -128,13 +128,19 @@ public struct SharedCachePolicy: Sendable {
 
     /// §4.2.3 from the response's `Age` and `Date` values.
     public static func currentAge(age: String?, date: String?, requestedAt: Date, receivedAt: Date, now: Date) -> Int {
-        let ageValue = age.flatMap { Int($0) ?? Int($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) } ?? 0
+        // §1.2.2: a delta-seconds beyond 2^31 counts as 2^31 (and the sum below cannot overflow).
+        let limit = CacheControl.maximumDeltaSeconds
+        let ageValue = age.flatMap { text -> Int? in
+            let digits = text.trimmingCharacters(in: .whitespaces)
+            guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+            return digits.count > 10 ? limit : min(limit, Int(digits) ?? limit)
+        } ?? 0
         let dateValue = date.flatMap(HTTPDate.parse) ?? receivedAt
         let apparentAge = max(0, receivedAt.timeIntervalSince(dateValue))
         let responseDelay = max(0, receivedAt.timeIntervalSince(requestedAt))
         let correctedAgeValue = Double(ageValue) + responseDelay
         let correctedInitialAge = max(apparentAge, correctedAgeValue)
         let residentTime = max(0, now.timeIntervalSince(receivedAt))
-        return Int(correctedInitialAge + residentTime)
+        return Int(min(Double(limit), correctedInitialAge + residentTime))
     }
 }

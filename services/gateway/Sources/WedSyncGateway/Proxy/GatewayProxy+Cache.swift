@@ -22,9 +22,9 @@ enum FetchOutcome: Sendable {
 
 /// The unread rest of an upstream body that was read in part; used by one request only.
 final class BodyRest: @unchecked Sendable {
-    var iterator: HTTPClientResponse.Body.AsyncIterator
+    var iterator: ResponseBodyStream.AsyncIterator
 
-    init(_ iterator: HTTPClientResponse.Body.AsyncIterator) {
+    init(_ iterator: ResponseBodyStream.AsyncIterator) {
         self.iterator = iterator
     }
 }
@@ -47,7 +47,10 @@ extension GatewayProxy {
         // `max-age=0` (a reload) always validates: ages are whole seconds, so a response stored a moment ago is 0.
         if let maxAge = directives.maxAge, maxAge == 0 || age > maxAge { return .validate }
         let lifetime = freshness.lifetime
-        if age + (directives.minFresh ?? 0) < lifetime { return .fresh }
+        let (wanted, overflow) = age.addingReportingOverflow(directives.minFresh ?? 0)
+        if !overflow, wanted < lifetime { return .fresh }
+        // Fresh, but not for as long as the request's min-fresh asks: validate.
+        guard age >= lifetime else { return .validate }
         guard !freshness.mustRevalidateWhenStale else { return .validate }
         let staleness = age - lifetime
         if directives.maxStaleUnlimited || directives.maxStale.map({ staleness <= $0 }) == true { return .staleAccepted }
@@ -84,7 +87,7 @@ extension GatewayProxy {
             let upstream = try await send(incoming, to: pool, route: route, dropConditionals: false, acceptGzip: false, exchange: &exchange)
             return Self.passThrough(upstream, method: incoming.request.method)
         }
-        let primary = ResponseCache.primaryKey(pool: pool.name, tenant: incoming.tenant, target: incoming.target)
+        let primary = ResponseCache.primaryKey(pool: pool.name, tenant: incoming.cacheScope, target: incoming.target)
         let lookupStarted = ContinuousClock.now
         let found = await cache.lookup(primary, request: incoming.values)
         exchange.cache = ContinuousClock.now - lookupStarted
@@ -111,7 +114,7 @@ extension GatewayProxy {
                 if directives.onlyIfCached {
                     throw ServiceError(.gatewayTimeout, code: "only_if_cached", message: "the stored response needs validation and the request allows only the cache")
                 }
-                let (outcome, upstream, _) = await flight("\(found.key)#r", incoming: incoming, primary: primary, cache: cache) { [self] in
+                let (outcome, upstream, leader) = await flight("\(found.key)#r", incoming: incoming, primary: primary, cache: cache) { [self] in
                     await self.fetch(incoming, route: route, pool: pool, cache: cache, conditional: stored)
                 }
                 exchange.upstream = upstream
@@ -122,7 +125,7 @@ extension GatewayProxy {
                 case .shared(let response, _) where response.varyValues == ResponseCache.varyValues(response.varyNames, in: incoming.values):
                     exchange.result = "MISS"
                     return serve(response, to: incoming, result: "MISS", tier: nil)
-                case .own(let response, _, _) where response.status >= 500 && Self.mayServeOnError(stored, age: Self.age(of: stored)):
+                case .own(let response, _, _) where leader && response.status >= 500 && Self.mayServeOnError(stored, age: Self.age(of: stored)):
                     exchange.result = "STALE"
                     return serve(stored, to: incoming, result: "STALE", tier: found.tier)
                 case .failed where Self.mayServeOnError(stored, age: Self.age(of: stored)):
@@ -130,10 +133,10 @@ extension GatewayProxy {
                     return serve(stored, to: incoming, result: "STALE", tier: found.tier)
                 case .failed(let error):
                     throw error
-                case .own(let response, let prefix, let rest):
+                case .own(let response, let prefix, let rest) where leader:
                     exchange.result = "MISS"
                     return Self.ownResponse(response, prefix: prefix, rest: rest, method: incoming.request.method)
-                case .shared:
+                case .own, .shared:
                     exchange.result = "MISS"
                     return try await direct(incoming, route: route, pool: pool, exchange: &exchange)
                 }
@@ -266,7 +269,7 @@ extension GatewayProxy {
         if let declared = upstream.headers.first(name: "content-length").flatMap(Int.init), declared > cache.maximumObjectBytes {
             return (.own(upstream, prefix: [], rest: nil), exchange.upstream)
         }
-        var iterator = upstream.body.makeAsyncIterator()
+        var iterator = upstream.streamedBody.makeAsyncIterator()
         var body = ByteBuffer()
         do {
             while let chunk = try await iterator.next() {
@@ -292,7 +295,8 @@ extension GatewayProxy {
         let kept: Set<String> = ["content-length", "content-encoding", "transfer-encoding"]
         let replaced = Set(fields.map(\.name)).subtracting(kept)
         var updated = stored
-        updated.headers = stored.headers.filter { !replaced.contains($0.name) } + fields.filter { !kept.contains($0.name) }
+        // The stored Age described the old copy: the 304 (with its own Age, if any) starts the clock again.
+        updated.headers = stored.headers.filter { !replaced.contains($0.name) && $0.name != "age" } + fields.filter { !kept.contains($0.name) }
         if stored.compressedHere, let etag = fields.first(where: { $0.name == "etag" })?.value {
             updated.validator = etag
             updated.headers = updated.headers.map { $0.name == "etag" ? ("etag", ProxyHeaders.weakened(etag)) : $0 }
@@ -379,6 +383,9 @@ extension GatewayProxy {
             guard let name = HTTPField.Name(field.name) else { continue }
             if decompressed, stored.compressedHere, field.name == "etag", let validator = stored.validator {
                 fields.append(HTTPField(name: name, value: validator))
+            } else if decompressed, field.name == "etag" {
+                // The upstream's own gzip, decompressed here: no longer its bytes.
+                fields.append(HTTPField(name: name, value: ProxyHeaders.weakened(field.value)))
             } else {
                 fields.append(HTTPField(name: name, value: field.value))
             }

@@ -90,35 +90,43 @@ public final class GatewayProxy: Sendable {
     }
 
     private func forward(_ request: Request, target: String, route: GatewayRoute, context: ServiceRequestContext, exchange: inout Exchange) async throws(ServiceError) -> Response {
+        let clientAddress = context.remoteAddress?.ipAddress
+        // Per-address limits come first: a flood of made-up tokens must not turn into a flood of introspections.
+        if let rateLimiter, let limits = route.rateLimit {
+            try await rateLimiter.admit(route: route, limits: limits, client: clientAddress)
+        }
         var tenant: String?
         if route.access == .tenant {
             guard let token = TenantAuthenticator.bearerToken(request.headers[.authorization]) else {
                 throw ServiceError(.unauthorized, code: "unauthorized", message: "a supplier's bearer token is required", headers: [.wwwAuthenticate: "Bearer"])
             }
-            switch try await authenticator.verify(token: token, pool: route.upstream) {
+            switch try await authenticator.verify(token: token) {
             case .refused:
                 throw ServiceError(.unauthorized, code: "invalid_token", message: "the bearer token is not valid", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
             case .tenant(let introspection):
                 tenant = String(introspection.organizationId)
                 exchange.tenant = tenant
             }
-        }
-        let clientAddress = context.remoteAddress?.ipAddress
-        if let rateLimiter, let limits = route.rateLimit {
-            try await rateLimiter.admit(route: route, limits: limits, tenant: tenant, client: clientAddress)
+            if let rateLimiter, let limits = route.rateLimit, let tenant {
+                try await rateLimiter.admit(route: route, limits: limits, tenant: tenant)
+            }
         }
         guard let pool = pools[route.upstream] else {
             throw ServiceError(.serviceUnavailable, code: "no_upstream", message: "the route's upstream pool \(route.upstream) is not configured")
         }
-        let incoming = IncomingRequest(request: request, target: target, tenant: tenant, clientAddress: clientAddress, requestID: context.requestID)
+        // On a public route a request with credentials is stored (when the response allows it, §3.5) for those
+        // credentials only: an upstream that answers per caller must not have one caller's answer reach another.
+        let scope = tenant ?? request.headers[.authorization].map { "auth:" + ResponseCache.digest($0) }
+        let incoming = IncomingRequest(request: request, target: target, tenant: tenant, cacheScope: scope, clientAddress: clientAddress, requestID: context.requestID)
         if route.cache, let cache, method(request.method, isOneOf: [.get, .head]) {
             return try await cached(incoming, route: route, pool: pool, cache: cache, exchange: &exchange)
         }
         let upstream = try await send(incoming, to: pool, route: route, dropConditionals: false, acceptGzip: false, exchange: &exchange)
         if let cache, !method(request.method, isOneOf: [.get, .head, .options, .trace]), (200..<400).contains(upstream.status) {
             // §4.4: a successful unsafe request invalidates the target and the URIs its Location fields name.
+            // Done before answering, so the writer's next read cannot see the old response.
             let targets = [target] + ["location", "content-location"].compactMap { Self.sameOriginTarget(upstream.headers.first(name: $0)) }
-            Task { await cache.invalidate(targets: targets) }
+            await cache.invalidate(targets: targets)
         }
         return Self.passThrough(upstream, method: request.method)
     }
@@ -162,7 +170,7 @@ public final class GatewayProxy: Sendable {
         if method == .head || upstream.status == 204 || upstream.status == 304 {
             return Response(status: status, headers: fields, body: ResponseBody())
         }
-        return Response(status: status, headers: fields, body: ResponseBody(asyncSequence: upstream.body))
+        return Response(status: status, headers: fields, body: ResponseBody(asyncSequence: upstream.streamedBody))
     }
 
     /// The path and query of a `Location`/`Content-Location` value on this origin (relative, or absolute with
@@ -222,6 +230,9 @@ struct IncomingRequest: Sendable {
     /// Path and query as sent.
     let target: String
     let tenant: String?
+    /// What the cache keys the request's responses by beyond the URL: the tenant, or on a public route a digest of
+    /// the credentials the request carries; `nil` when it carries none.
+    let cacheScope: String?
     let clientAddress: String?
     let requestID: String
 

@@ -59,7 +59,8 @@ enum ProxyHeaders {
         fields.reserveCapacity(headers.count)
         for (name, value) in headers {
             let lower = name.lowercased()
-            if drop.contains(lower) || lower == "x-request-id" { continue }
+            // The gateway's own fields are its to set: an upstream's x-cache never becomes a metric label.
+            if drop.contains(lower) || lower == "x-request-id" || lower == "x-cache" || lower == "x-cache-tier" { continue }
             fields.append((lower, value))
         }
         return fields
@@ -72,7 +73,8 @@ enum ProxyHeaders {
         for value in values {
             for item in value.split(separator: ",") {
                 let parts = item.split(separator: ";")
-                let coding = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+                guard let first = parts.first else { continue }
+                let coding = first.trimmingCharacters(in: .whitespaces).lowercased()
                 guard coding == "gzip" || coding == "x-gzip" || coding == "*" else { continue }
                 let weight = parts.dropFirst().first { $0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("q=") }
                     .flatMap { Double($0.trimmingCharacters(in: .whitespaces).dropFirst(2)) } ?? 1

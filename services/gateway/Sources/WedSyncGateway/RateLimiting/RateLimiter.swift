@@ -47,15 +47,21 @@ public final class RateLimiter: Sendable {
         var retryAfter: Double
     }
 
-    /// Lets the request in, or throws 429 with `Retry-After` and `RateLimit-*` fields.
-    public func admit(route: GatewayRoute, limits: RateLimitPolicy, tenant: String?, client: String?) async throws(ServiceError) {
-        let bucket = route.critical ? "critical:\(route.name)" : "standard"
-        if let limit = limits.tenant, let tenant {
-            try await check("gw:rl:{t:\(bucket):\(tenant)}", limit: limit, global: limits.global, scope: "tenant")
-        }
-        if let limit = limits.client, let client {
-            try await check("gw:rl:{c:\(bucket):\(client)}", limit: limit, global: limits.global, scope: "client")
-        }
+    /// Lets the request of a client address in, or throws 429 with `Retry-After` and `RateLimit-*` fields.
+    public func admit(route: GatewayRoute, limits: RateLimitPolicy, client: String?) async throws(ServiceError) {
+        guard let limit = limits.client, let client else { return }
+        try await check("gw:rl:{c:\(Self.bucket(route)):\(client)}", limit: limit, global: limits.global, scope: "client")
+    }
+
+    /// Lets the request of a tenant in, or throws 429.
+    public func admit(route: GatewayRoute, limits: RateLimitPolicy, tenant: String) async throws(ServiceError) {
+        guard let limit = limits.tenant else { return }
+        try await check("gw:rl:{t:\(Self.bucket(route)):\(tenant)}", limit: limit, global: limits.global, scope: "tenant")
+    }
+
+    /// Critical routes count apart, each on its own; every other route shares one budget.
+    static func bucket(_ route: GatewayRoute) -> String {
+        route.critical ? "critical:\(route.name)" : "standard"
     }
 
     private func check(_ key: String, limit: RateLimitPolicy.Limit, global: Bool, scope: String) async throws(ServiceError) {

@@ -21,6 +21,8 @@ public final class TenantAuthenticator: Sendable {
 
     let client: UpstreamClient
     let pools: UpstreamRegistry
+    /// The pool asked, whatever route the request came by.
+    let pool: String
     let path: String
     let validFor: Duration
     let refusedFor: Duration
@@ -38,6 +40,7 @@ public final class TenantAuthenticator: Sendable {
     public init(
         client: UpstreamClient,
         pools: UpstreamRegistry,
+        pool: String = "api",
         path: String = "/api/auth/introspect",
         validFor: Duration = .seconds(30),
         refusedFor: Duration = .seconds(5),
@@ -46,6 +49,7 @@ public final class TenantAuthenticator: Sendable {
     ) {
         self.client = client
         self.pools = pools
+        self.pool = pool
         self.path = path
         self.validFor = validFor
         self.refusedFor = refusedFor
@@ -61,15 +65,15 @@ public final class TenantAuthenticator: Sendable {
         return parts[1]
     }
 
-    /// What `token` stands for, asking `pool` when it is not remembered. Throws (503) when the API cannot say.
-    public func verify(token: Substring, pool: String) async throws(ServiceError) -> Verdict {
+    /// What `token` stands for, asking the auth pool when it is not remembered. Throws (503) when the API cannot say.
+    public func verify(token: Substring) async throws(ServiceError) -> Verdict {
         let key = Data(SHA256.hash(data: Data(token.utf8)))
         let now = ContinuousClock.now
         if let known = remembered.withLock({ $0[key] }), known.until > now { return known.verdict }
         let task = flights.withLock { flights -> Task<Verdict, any Error> in
             if let running = flights[key] { return running }
             let authorization = "Bearer \(token)"
-            let task = Task { try await self.introspect(authorization: authorization, pool: pool) }
+            let task = Task { try await self.introspect(authorization: authorization) }
             flights[key] = task
             return task
         }
@@ -97,9 +101,9 @@ public final class TenantAuthenticator: Sendable {
         }
     }
 
-    private func introspect(authorization: String, pool name: String) async throws -> Verdict {
-        guard let pool = pools[name] else {
-            throw ServiceError.unavailable("no upstream pool \(name) to check tokens with", code: "auth_unavailable")
+    private func introspect(authorization: String) async throws -> Verdict {
+        guard let pool = pools[self.pool] else {
+            throw ServiceError.unavailable("no upstream pool \(self.pool) to check tokens with", code: "auth_unavailable")
         }
         var headers = HTTPHeaders()
         headers.add(name: "authorization", value: authorization)

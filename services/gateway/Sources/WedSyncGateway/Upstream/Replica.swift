@@ -92,11 +92,30 @@ public final class Replica: Sendable {
         }
     }
 
-    /// Ends a request: `latency` is the time to the response head (`nil` when there was none), `failed` whether it
-    /// counts against the replica (connection error, timeout, 5xx).
+    /// Ends a request whose body is done: records its outcome and releases it.
     func finish(latency: Duration?, failed: Bool, at now: ContinuousClock.Instant, configuration: UpstreamPoolConfiguration) {
+        record(latency: latency, failed: failed, at: now, configuration: configuration)
+        release()
+    }
+
+    /// The request's body is done (or was never started): it no longer counts as in flight.
+    func release() {
+        state.withLock { $0.outstanding = max(0, $0.outstanding - 1) }
+    }
+
+    /// A request given up by its caller (the client went away): it says nothing of the replica, and a trial it was
+    /// lets the next request be the trial.
+    func abandon(_ admission: Admission) {
         state.withLock { state in
             state.outstanding = max(0, state.outstanding - 1)
+            if admission == .trial, case .halfOpen = state.circuit { state.circuit = .halfOpen(trialInFlight: false) }
+        }
+    }
+
+    /// Records a request's outcome at its response head: `latency` the time to it (`nil` when there was none),
+    /// `failed` whether it counts against the replica (connection error, timeout, 5xx).
+    func record(latency: Duration?, failed: Bool, at now: ContinuousClock.Instant, configuration: UpstreamPoolConfiguration) {
+        state.withLock { state in
             if let latency {
                 let sample = Double(latency / .nanoseconds(1)) / 1e9
                 let elapsed = Double((now - state.lastSample) / .nanoseconds(1)) / 1e9
@@ -178,5 +197,24 @@ public final class Replica: Sendable {
                 ejections: state.ejections
             )
         }
+    }
+}
+
+/// A request's hold on its replica while the response body streams: released once, when the body is done or when
+/// the last copy of the response is dropped, so draining waits for streaming bodies too.
+final class ReplicaLease: Sendable {
+    let replica: Replica
+    private let released = Atomic(false)
+
+    init(_ replica: Replica) {
+        self.replica = replica
+    }
+
+    func release() {
+        if !released.exchange(true, ordering: .acquiringAndReleasing) { replica.release() }
+    }
+
+    deinit {
+        release()
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
 import WedSyncServiceKit
 
 /// A request on its way to an upstream: what the client sent, with the hop-by-hop fields gone and the gateway's
@@ -38,12 +39,46 @@ public struct UpstreamResponse: Sendable {
     public var elapsed: Duration
     /// Attempts made, the answering one included.
     public var attempts: Int
+    /// Holds the replica as in flight until the body is done (or the response dropped).
+    let lease: ReplicaLease
+
+    /// The body, releasing the replica when it ends.
+    var streamedBody: ResponseBodyStream { ResponseBodyStream(body: body, lease: lease) }
+}
+
+/// An upstream body that releases its replica when it ends, fails, or is dropped.
+struct ResponseBodyStream: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let body: HTTPClientResponse.Body
+    let lease: ReplicaLease
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: HTTPClientResponse.Body.AsyncIterator
+        let lease: ReplicaLease
+
+        mutating func next() async throws -> ByteBuffer? {
+            do {
+                guard let chunk = try await base.next() else {
+                    lease.release()
+                    return nil
+                }
+                return chunk
+            } catch {
+                lease.release()
+                throw error
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: body.makeAsyncIterator(), lease: lease)
+    }
 }
 
 /// Sends requests to a pool's replicas: picks one, applies the route's timeout, and retries a replayable request
 /// on another replica after a connection failure or a 502/503/504, within the pool's retry budget. Every outcome
 /// feeds the replica's latency average and circuit.
-public final class UpstreamClient: Sendable {
+public final class UpstreamClient: Service, Sendable {
     let http: HTTPClient
     let logger: Logger
 
@@ -51,15 +86,20 @@ public final class UpstreamClient: Sendable {
     static let retriableStatuses: Set<Int> = [502, 503, 504]
 
     /// A client with keep-alive pools of up to `connectionsPerReplica` connections, `connectTimeout` to open one,
+    /// `readTimeout` between two reads of a response,
     /// no redirect following and no decompression (the gateway passes bodies as they are).
-    public init(connectTimeout: Duration, connectionsPerReplica: Int = 256, logger: Logger) {
+    public init(connectTimeout: Duration, readTimeout: Duration = .seconds(30), connectionsPerReplica: Int = 256, logger: Logger) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerReplica
         configuration.connectionPool.idleTimeout = .seconds(60)
-        configuration.timeout = .init(connect: .nanoseconds(Int64(connectTimeout / .nanoseconds(1))))
+        // The read timeout bounds a stall between two reads of a response (the route's timeout ends at its head).
+        configuration.timeout = .init(
+            connect: .nanoseconds(Int64(connectTimeout / .nanoseconds(1))),
+            read: .nanoseconds(Int64(readTimeout / .nanoseconds(1)))
+        )
         configuration.httpVersion = .http1Only
         self.http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
         self.logger = logger
@@ -67,6 +107,13 @@ public final class UpstreamClient: Sendable {
 
     public func shutdown() async {
         try? await http.shutdown()
+    }
+
+    /// Keeps the client until graceful shutdown, then closes its connections (register it before the services
+    /// that use it, so it stops after them).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
     }
 
     /// Sends `request` to `pool` within `timeout` (to the response head, per attempt), making up to `retries`
@@ -79,7 +126,7 @@ public final class UpstreamClient: Sendable {
         pool.recordRequest()
         while true {
             attempt += 1
-            guard let (replica, _) = pool.pick(excluding: tried) else {
+            guard let (replica, admission) = pool.pick(excluding: tried) else {
                 throw lastError ?? ServiceError(.serviceUnavailable, code: "no_upstream", message: "the \(pool.name) pool has no replica to take the request")
             }
             tried.insert(replica.address.address)
@@ -92,9 +139,10 @@ public final class UpstreamClient: Sendable {
                 let response = try await http.execute(outgoing, deadline: .now() + TimeAmount.nanoseconds(Int64(timeout / .nanoseconds(1))), logger: logger)
                 let status = Int(response.status.code)
                 let now = ContinuousClock.now
-                replica.finish(latency: now - attemptStart, failed: status >= 500, at: now, configuration: pool.configuration)
+                replica.record(latency: now - attemptStart, failed: status >= 500, at: now, configuration: pool.configuration)
                 if request.isReplayable, Self.retriableStatuses.contains(status), attempt <= retries, pool.hasAlternative(to: tried), pool.allowRetry() {
                     _ = try? await response.body.collect(upTo: 1 << 20)
+                    replica.release()
                     lastError = ServiceError(.badGateway, code: "upstream_error", message: "the upstream answered \(status)")
                     continue
                 }
@@ -104,12 +152,13 @@ public final class UpstreamClient: Sendable {
                     body: response.body,
                     replica: replica.address.address,
                     elapsed: now - started,
-                    attempts: attempt
+                    attempts: attempt,
+                    lease: ReplicaLease(replica)
                 )
             } catch {
                 let now = ContinuousClock.now
                 if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
-                    replica.finish(latency: nil, failed: false, at: now, configuration: pool.configuration)
+                    replica.abandon(admission)
                     throw ServiceError(.badGateway, code: "cancelled", message: "the request was cancelled")
                 }
                 replica.finish(latency: nil, failed: true, at: now, configuration: pool.configuration)
