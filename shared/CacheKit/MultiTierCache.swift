@@ -260,6 +260,12 @@ public final class MultiTierCache: Service, Sendable {
             }
         }
 
+        // A load that ended while this read was at L2 has committed its value to L1: use it rather than load again
+        // (under load, a slow L2 read would otherwise outlast the flight it should have joined).
+        if loader != nil, namespace.policy.useL1, let entry = l1.get(address.string, now: now, inspect: isCurrentInL1), entry.isFresh(at: now) {
+            CacheNamespace.count(namespace.l1Hits)
+            return CacheLookup(entry: entry, tier: .l1, state: .fresh)
+        }
         CacheNamespace.count(namespace.misses)
         if fallback != nil { CacheNamespace.count(namespace.expiredMisses) }
         guard let loader else { return nil }

@@ -142,6 +142,7 @@ final class HTTPReceiver: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        ChildProcesses.register(process.processIdentifier)
         let port = self.port
         guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
             throw ServiceProcessError(message: "the HTTP receiver did not start")
@@ -161,6 +162,7 @@ final class HTTPReceiver: @unchecked Sendable {
 
     deinit {
         if process.isRunning { process.terminate() }
+        ChildProcesses.unregister(process.processIdentifier)
         try? FileManager.default.removeItem(atPath: logPath)
     }
 }

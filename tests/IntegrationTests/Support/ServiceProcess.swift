@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// A WedSync executable started for real, as `scripts/stack` starts it, on a port of its own.
 final class ServiceProcess: @unchecked Sendable {
@@ -25,6 +26,7 @@ final class ServiceProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
+        ChildProcesses.register(process.processIdentifier)
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -65,6 +67,7 @@ final class ServiceProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        ChildProcesses.unregister(process.processIdentifier)
         try? FileManager.default.removeItem(atPath: logPath)
     }
 }
@@ -138,4 +141,27 @@ func acceptsConnections(port: Int) -> Bool {
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     return result == 0
+}
+
+/// Every child process the tests started, killed when the test process exits: fixtures shared through statics are
+/// never deinitialized, and their processes must not outlive the run.
+enum ChildProcesses {
+    private static let pids = Mutex<Set<Int32>>([])
+    private static let installed: Bool = {
+        atexit { ChildProcesses.killAll() }
+        return true
+    }()
+
+    static func register(_ pid: Int32) {
+        _ = installed
+        pids.withLock { _ = $0.insert(pid) }
+    }
+
+    static func unregister(_ pid: Int32) {
+        pids.withLock { _ = $0.remove(pid) }
+    }
+
+    static func killAll() {
+        for pid in pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+    }
 }
