@@ -47,8 +47,16 @@ public final class ResponseCache: Sendable {
         "uri:\(digest(target))"
     }
 
+    /// The first 96 bits of the SHA-256 of `text`, in hex.
     static func digest(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var digits: [UInt8] = []
+        digits.reserveCapacity(24)
+        for byte in SHA256.hash(data: Array(text.utf8)).prefix(12) {
+            digits.append(hex[Int(byte >> 4)])
+            digits.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: digits, as: UTF8.self)
     }
 
     /// Digests of the values `request` has for the fields `names` (absent and empty differ): the record keeps

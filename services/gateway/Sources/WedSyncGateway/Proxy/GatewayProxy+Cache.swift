@@ -151,7 +151,8 @@ extension GatewayProxy {
             return try await direct(incoming, route: route, pool: pool, exchange: &exchange)
         }
         let (outcome, upstream, leader) = await flight("\(primary)#f", incoming: incoming, primary: primary, cache: cache) { [self] in
-            // A flight that ended (and stored its answer) between this request's lookup and now: use what it stored.
+            // A flight that ended (and stored its answer) between this request's lookup and now: use what it stored
+            // (looked up again rather than remembered, so an invalidation since then is honoured).
             if let stored = await cache.lookup(primary, request: incoming.values),
                 Self.usability(of: stored.response, age: Self.age(of: stored.response), request: directives, pragmaNoCache: pragmaNoCache) == .fresh
             {
