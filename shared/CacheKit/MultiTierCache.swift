@@ -334,20 +334,38 @@ public final class MultiTierCache: Service, Sendable {
 
     // MARK: Writes
 
+    /// The deployment's invalidation sequence now, or `nil` without a reachable L2. A writer that reads its value
+    /// from a source of its own notes it before the read and passes it to ``set(_:body:contentType:tags:ttl:readAt:)``,
+    /// so a value read before an invalidation of one of its tags is not stored after it.
+    public func invalidationSequence() async -> UInt64? {
+        guard let l2, isL2Usable(now: now) else { return nil }
+        do {
+            let sequence = try await l2.currentSequence()
+            markL2Healthy()
+            return sequence
+        } catch {
+            markL2Failed(error)
+            return nil
+        }
+    }
+
     /// Stores a value under `address` in both tiers (L2 first) and tells the other processes to drop their copies.
-    /// Returns the tiers that hold it.
+    /// Returns the tiers that hold it: none when `readAt` (the ``invalidationSequence()`` noted before the value was
+    /// read) shows one of its tags was invalidated since.
     @discardableResult
     public func set(
         _ address: CacheAddress,
         body: ByteBuffer,
         contentType: String,
         tags: [String] = [],
-        ttl: Double? = nil
+        ttl: Double? = nil,
+        readAt: UInt64? = nil
     ) async throws(CacheKitError) -> [CacheTier] {
         let namespace = try self.namespace(address.namespace)
         var entry = makeEntry(CacheLoad(body: body, contentType: contentType, tags: tags, ttl: ttl), namespace: namespace, now: now)
         await learnVersions(of: entry.tags)
         guard let states = tagVersions.states(of: entry.tags) else { return [] }
+        if let readAt, !states.allSatisfy({ ($0.sequence ?? .max) <= readAt }) { return [] }
         entry.tagVersions = states.map(\.version)
         entry.tagStamps = states.map(\.stamp)
         CacheNamespace.count(namespace.writes)
@@ -356,7 +374,7 @@ public final class MultiTierCache: Service, Sendable {
         // A tag invalidated while Redis was down has a made-up version: such an entry stays out of L2.
         if let l2, isL2Usable(now: now), !states.contains(where: \.isOffline), !isPendingInvalidation(address.string) {
             do {
-                entry.sequence = try await l2.currentSequence()
+                if let readAt { entry.sequence = readAt } else { entry.sequence = try await l2.currentSequence() }
                 if let version = try await l2.write(entry, at: address.string, expectedKeyVersion: nil, now: now) {
                     entry.version = version
                     tiers.append(.l2)

@@ -184,6 +184,26 @@ struct GatewayCacheRuleTests {
         #expect(fixture.origin.requests(upload).first?.bodyBytes == 20 << 20)
     }
 
+    @Test("A response read before an invalidation of its tag is not stored after it")
+    func raceWithInvalidation() async throws {
+        let fixture = try await GatewayFixture.shared()
+        let path = "/race-\(Self.run)"
+        fixture.origin.set(path, .init(headers: [("Cache-Control", "max-age=600"), ("Cache-Tag", "race:\(Self.run)")], delay: .milliseconds(600)))
+        let slow = Task { try await HTTP.get(fixture.gateway.baseURL + path) }
+        try await Task.sleep(for: .milliseconds(200))
+        let purge = try await HTTP.send(
+            .POST, fixture.gateway.baseURL + "/admin/purge", headers: GatewayProcess.admin + [("Content-Type", "application/json")],
+            body: "{\"tags\":[\"race:\(Self.run)\"]}"
+        )
+        #expect(purge.status == 200)
+        #expect(try await slow.value.status == 200)
+        try await Task.sleep(for: .milliseconds(200))
+        fixture.origin.set(path, headers: [("Cache-Control", "max-age=600"), ("Cache-Tag", "race:\(Self.run)")])
+        let next = try await HTTP.get(fixture.gateway.baseURL + path)
+        #expect(next.headers.first(name: "x-cache") == "MISS", "the answer read before the purge was stored after it")
+        #expect(fixture.origin.count(path) == 2)
+    }
+
     @Test("A second gateway process reads the first one's response from L2, and a purge by tag or URL reaches it")
     func secondGateway() async throws {
         let fixture = try await GatewayFixture.shared()

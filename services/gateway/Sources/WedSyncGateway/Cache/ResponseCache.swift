@@ -153,13 +153,13 @@ public final class ResponseCache: Sendable {
                 )
                 try await cache.set(
                     CacheAddress(namespace: Self.namespace, key: primaryKey), body: marker.encoded(),
-                    contentType: StoredResponse.contentType, tags: tags, ttl: max(ttl, keepSeconds)
+                    contentType: StoredResponse.contentType, tags: tags, ttl: max(ttl, keepSeconds), readAt: response.readAt
                 )
                 key = Self.variantKey(primaryKey, names: response.varyNames, values: record.varyValues)
             }
             let tiers = try await cache.set(
                 CacheAddress(namespace: Self.namespace, key: key), body: record.encoded(),
-                contentType: StoredResponse.contentType, tags: tags, ttl: ttl
+                contentType: StoredResponse.contentType, tags: tags, ttl: ttl, readAt: response.readAt
             )
             return !tiers.isEmpty
         } catch {

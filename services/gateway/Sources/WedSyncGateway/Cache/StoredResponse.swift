@@ -24,6 +24,9 @@ public struct StoredResponse: Sendable {
     public var validator: String?
     /// Only the `Vary` names: look again under the variant's key.
     public var isVariantMarker: Bool
+    /// The cache's invalidation sequence noted before the upstream was asked (not stored): a response read before an
+    /// invalidation of one of its tags is not stored after it.
+    public var readAt: UInt64?
 
     public init(
         status: Int,

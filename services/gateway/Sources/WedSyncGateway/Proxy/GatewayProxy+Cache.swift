@@ -244,21 +244,31 @@ extension GatewayProxy {
             if let etag = conditional.validator ?? conditional.header("etag") { validators.append(("if-none-match", etag)) }
             if let modified = conditional.header("last-modified") { validators.append(("if-modified-since", modified)) }
         }
+        // Noted before the upstream is asked (in parallel with it): what it answers is stored only if none of its
+        // tags was invalidated meanwhile.
+        async let readAt = cache.cache.invalidationSequence()
         let upstream: UpstreamResponse
         do {
             upstream = try await send(
                 incoming, to: pool, route: route, method: .GET, dropConditionals: true, acceptGzip: true, extraHeaders: validators, exchange: &exchange
             )
         } catch {
+            _ = await readAt
             return (.failed(error), exchange.upstream)
         }
+        let sequence = await readAt
         let receivedAt = Date()
         var fields = ProxyHeaders.endToEnd(upstream.headers)
         if !fields.contains(where: { $0.name == "date" }) { fields.append(("date", HTTPDate.format(receivedAt))) }
 
         if upstream.status == 304, let conditional {
             _ = try? await upstream.body.collect(upTo: 1 << 16)
-            return (revalidated(conditional, with: fields, incoming: incoming, requestedAt: requestedAt, receivedAt: receivedAt), exchange.upstream)
+            var outcome = revalidated(conditional, with: fields, incoming: incoming, requestedAt: requestedAt, receivedAt: receivedAt)
+            if case .notModified(var updated, let storable) = outcome {
+                updated.readAt = sequence
+                outcome = .notModified(updated, storable: storable)
+            }
+            return (outcome, exchange.upstream)
         }
         let responseFields = Self.fields(fields)
         let decision = policy.decide(method: .get, request: incoming.request.headers, status: upstream.status, response: responseFields, receivedAt: receivedAt)
@@ -283,10 +293,11 @@ extension GatewayProxy {
         } catch {
             return (.failed(ServiceError(.badGateway, code: "upstream_reset", message: "the upstream broke off its response")), exchange.upstream)
         }
-        let stored = Self.makeStored(
+        var stored = Self.makeStored(
             status: upstream.status, fields: fields, body: body, requestedAt: requestedAt, receivedAt: receivedAt, freshness: freshness,
             varyNames: varyNames, directives: policy.directives(of: responseFields), incoming: incoming
         )
+        stored.readAt = sequence
         return (.shared(stored, storable: true), exchange.upstream)
     }
 
