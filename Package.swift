@@ -30,7 +30,7 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
         ]
     ),
     ("wedsync-query-optimizer", "query-optimizer", nil, []),
-    ("wedsync-metrics", "metrics", nil, []),
+    ("wedsync-metrics", "metrics", "WedSyncMetrics", ["CSQLite", .product(name: "Histogram", package: "hdrhistogram-swift")]),
     ("wedsync-autoscaler", "autoscaler", nil, []),
     ("wedsync-api", "api", "WedSyncAPI", []),
 ]
@@ -62,11 +62,13 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C libraries, wrapped once and used only through the Swift clients above them.
         .systemLibrary(name: "CLibPQ", path: "shared/CLibPQ", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", path: "shared/CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "shared/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
 
         // The ground floor every service stands on.
         .target(
@@ -182,7 +184,9 @@ let package = Package(
                 "WedSyncCacheKit",
                 "WedSyncCacheService",
                 "WedSyncGateway",
+                "WedSyncMetrics",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "tests/UnitTests",
             swiftSettings: swiftSettings

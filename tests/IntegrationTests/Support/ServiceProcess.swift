@@ -59,6 +59,13 @@ final class ServiceProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Kills it with SIGKILL (no chance to flush anything) and waits for it to be gone.
+    func kill9() async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        _ = await eventually(timeout: .seconds(10)) { !process.isRunning }
+    }
+
     /// Waits for the process to exit on its own.
     func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {
         guard await eventually(timeout: timeout, { !process.isRunning }) else { return nil }

@@ -1,8 +1,10 @@
+import WedSyncMetrics
 import WedSyncServiceKit
 
 /// `wedsync-metrics`: metric ingestion, percentiles, alerts and capacity planning (port 8083).
 ///
-/// In this release it serves the service kit's common routes; its storage arrives with its own issue.
+/// In this release: durable ingestion of event batches, 10-second HdrHistogram buckets in SQLite, and summary,
+/// slow-endpoint and series queries.
 @main
 struct MetricsService {
     static func main() async {
@@ -10,6 +12,8 @@ struct MetricsService {
             service: "wedsync-metrics",
             defaultPort: 8083,
             summary: "Ingests API, database, cache and system metrics; percentiles, alerts, regressions and capacity."
-        ) { _ in }
+        ) { service in
+            try MetricsApplication.configure(service)
+        }
     }
 }

@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import WedSyncModels
+import WedSyncServiceKit
+
+/// `POST /v1/events` and the query routes.
+struct MetricsRoutes {
+    let ingestor: EventIngestor
+    let queries: MetricsQueries
+
+    func register(_ routes: ServiceRoutes) {
+        let ingestor = self.ingestor
+        let queries = self.queries
+        routes.add(
+            .post,
+            APIPath.Metrics.events,
+            RouteSpec(
+                summary: "Ingest a batch of events",
+                description: "Answers 200 once every event of the batch is durably stored (SQLite WAL). 400 names the first "
+                    + "bad field (`events[3].durationMs`); 503 with `Retry-After` when too much waits to be stored.",
+                tags: ["ingestion"],
+                access: .public,
+                requestBody: .of(MetricEventBatch.self),
+                response: .of(EventsAccepted.self)
+            )
+        ) { request, context in
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let bytes = Array(body.readableBytesView)
+            let events = try EventValidation.decode(Data(bytes))
+            try await ingestor.submit(body: bytes, events: events)
+            return Response.json(EventsAccepted(accepted: events.count))
+        }
+
+        routes.get(
+            APIPath.Metrics.summary,
+            RouteSpec(
+                summary: "Per series over a range: p50/p95/p99, rate, error rate, cache hit ratio",
+                tags: ["queries"],
+                queryParameters: [QueryParameter("range", description: "1h (default), 24h, 7d, or any Nm/Nh/Nd up to 7d.")],
+                response: .of(MetricsSummary.self)
+            )
+        ) { request, _ in
+            try queries.summary(range: request.uri.queryParameters.get("range") ?? "1h")
+        }
+
+        routes.get(
+            "\(APIPath.v1)/endpoints/slow",
+            RouteSpec(
+                summary: "The slowest API routes of a range, by p95",
+                tags: ["queries"],
+                queryParameters: [
+                    QueryParameter("range", description: "1h (default), 24h or 7d."),
+                    QueryParameter("limit", schema: .integer(minimum: 1, maximum: 100), description: "How many (default 10)."),
+                ],
+                response: .arrayOf(SeriesSummary.self)
+            )
+        ) { request, _ in
+            let limitText = request.uri.queryParameters.get("limit") ?? "10"
+            guard let limit = Int(limitText), (1...100).contains(limit) else {
+                throw ServiceError.badRequest("limit: a whole number from 1 to 100", code: "invalid_parameter")
+            }
+            return try queries.slowEndpoints(range: request.uri.queryParameters.get("range") ?? "1h", limit: limit)
+        }
+
+        routes.get(
+            "\(APIPath.v1)/series",
+            RouteSpec(
+                summary: "One metric of one route over time",
+                tags: ["queries"],
+                queryParameters: [
+                    QueryParameter("metric", required: true, description: "p50, p95, p99, rate, error_rate, cache_hit_ratio or count."),
+                    QueryParameter("route", required: true, description: "The route template (or fingerprint)."),
+                    QueryParameter("method", description: "Only this method."),
+                    QueryParameter("range", description: "1h (default), 24h or 7d."),
+                    QueryParameter("step", schema: .integer(minimum: 10), description: "Seconds per point, a multiple of 10 (default 60)."),
+                ],
+                response: .of(MetricSeries.self)
+            )
+        ) { request, _ in
+            let parameters = request.uri.queryParameters
+            guard let metric = parameters.get("metric"), let route = parameters.get("route") else {
+                throw ServiceError.badRequest("metric and route are required", code: "invalid_parameter")
+            }
+            guard let step = Int64(parameters.get("step") ?? "60") else {
+                throw ServiceError.badRequest("step: a number of seconds", code: "invalid_parameter")
+            }
+            return try queries.series(metric: metric, route: route, method: parameters.get("method"), range: parameters.get("range") ?? "1h", step: step)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import WedSyncAPI
+import WedSyncModels
+
+/// The metrics service as a real process on a SQLite file of its own.
+@Suite("Metrics service: durable ingestion, percentiles, queries", .serialized)
+struct MetricsServiceTests {
+    static let run = UUID().uuidString.prefix(8)
+
+    static func start(database: String, port: Int? = nil) async throws -> ServiceProcess {
+        let process = try ServiceProcess(
+            "wedsync-metrics", port: port,
+            environment: ["WEDSYNC_METRICS_DATABASE": database, "WEDSYNC_METRICS_FLUSH_INTERVAL_MS": "300", "WEDSYNC_LOG_LEVEL": "warning"]
+        )
+        try await process.waitUntil("/ready")
+        return process
+    }
+
+    static func databasePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("metrics-test-\(UUID().uuidString.prefix(8)).sqlite3").path
+    }
+
+    static func batch(route: String, durations: [Double], at date: Date = Date()) -> String {
+        let stamp = ISO8601.format(date)
+        let events = durations.enumerated().map { index, duration in
+            #"{"type":"api_call","timestamp":"\#(stamp)","route":"\#(route)","method":"GET","status":\#(index % 50 == 0 ? 503 : 200),"durationMs":\#(duration),"cache":"\#(index % 4 == 0 ? "MISS" : "HIT")"}"#
+        }
+        return #"{"events":[\#(events.joined(separator: ","))]}"#
+    }
+
+    static func post(_ service: ServiceProcess, _ body: String) async throws -> HTTP.Answer {
+        try await HTTP.send(.POST, service.baseURL + APIPath.Metrics.events, headers: [("Content-Type", "application/json")], body: body)
+    }
+
+    static func summary(_ service: ServiceProcess, route: String) async throws -> SeriesSummary? {
+        let answer = try await HTTP.get(service.baseURL + APIPath.Metrics.summary + "?range=1h")
+        return try WedSyncJSON.makeDecoder().decode(MetricsSummary.self, from: answer.data).series.first { $0.route == route }
+    }
+
+    @Test("Percentiles from the service match the exact percentiles of the same samples within 1%")
+    func percentiles() async throws {
+        let path = Self.databasePath()
+        let service = try await Self.start(database: path)
+        let route = "/api/percentiles-\(Self.run)"
+        var generator = SeedRandom(seed: 42)
+        let values = (0..<20_000).map { _ in (Double.random(in: 0.2..<4, using: &generator) * Double.random(in: 1..<60, using: &generator) * 1000).rounded() / 1000 }
+        for start in stride(from: 0, to: values.count, by: 1000) {
+            let answer = try await Self.post(service, Self.batch(route: route, durations: Array(values[start..<start + 1000])))
+            #expect(answer.status == 200, "\(answer.text)")
+            #expect(answer.text == #"{"accepted":1000}"#)
+        }
+        let series = try #require(try await Self.summary(service, route: route))
+        #expect(series.count == 20_000)
+        let sorted = values.sorted()
+        for (percentile, measured) in [(50.0, series.p50Ms), (95, series.p95Ms), (99, series.p99Ms)] {
+            let exact = sorted[Int((percentile / 100 * Double(sorted.count)).rounded(.up)) - 1]
+            #expect(abs(measured - exact) / exact < 0.01, "p\(percentile): \(measured) against \(exact)")
+        }
+        #expect(abs(series.errorRate - 0.02) < 0.0001)
+        #expect(abs((series.cacheHitRatio ?? 0) - 0.75) < 0.0001)
+        let slow = try await HTTP.get(service.baseURL + "/v1/endpoints/slow?limit=5")
+        #expect(slow.status == 200)
+        #expect(slow.text.contains(route))
+        let points = try await HTTP.get(service.baseURL + "/v1/series?metric=p95&route=\(route)&range=1h&step=60")
+        let decoded = try WedSyncJSON.makeDecoder().decode(MetricSeries.self, from: points.data)
+        #expect(decoded.points.count == 60)
+        #expect(decoded.points.map(\.count).reduce(0, +) == 20_000)
+        try await service.terminate()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    @Test("SIGKILL right after an acknowledged batch loses none of it, and a restart counts nothing twice")
+    func sigkill() async throws {
+        let path = Self.databasePath()
+        var service = try await Self.start(database: path)
+        let port = service.port
+        let route = "/api/durable-\(Self.run)"
+        #expect(try await Self.post(service, Self.batch(route: route, durations: Array(repeating: 5, count: 500))).status == 200)
+        // A flush writes that batch's buckets and forgets it from the journal.
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(try await Self.post(service, Self.batch(route: route, durations: Array(repeating: 7, count: 500))).status == 200)
+        await service.kill9()
+        service = try await Self.start(database: path, port: port)
+        #expect(try await Self.summary(service, route: route)?.count == 1000)
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(try await Self.summary(service, route: route)?.count == 1000, "a flush after the replay counted the batch twice")
+        await service.kill9()
+        service = try await Self.start(database: path, port: port)
+        #expect(try await Self.summary(service, route: route)?.count == 1000)
+        try await service.terminate()
+        service = try await Self.start(database: path, port: port)
+        #expect(try await Self.summary(service, route: route)?.count == 1000, "a graceful stop and start changed the count")
+        try await service.terminate()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    @Test("Bad input is a 400 naming the field, never a 500")
+    func badInput() async throws {
+        let path = Self.databasePath()
+        let service = try await Self.start(database: path)
+        let stamp = ISO8601.format(Date())
+        for (body, fragment) in [
+            (#"{"events":[{"type":"api_call","timestamp":"\#(stamp)","route":"/a","method":"GET","status":200,"durationMs":"slow"}]}"#, "events[0].durationMs"),
+            (#"{"events":[{"type":"api_call","timestamp":"yesterday","route":"/a","method":"GET","status":200,"durationMs":1}]}"#, "events[0].timestamp"),
+            ("{", "invalid_body"),
+        ] {
+            let answer = try await Self.post(service, body)
+            #expect(answer.status == 400)
+            #expect(answer.text.contains(fragment), "\(answer.text)")
+        }
+        for query in ["/v1/summary?range=forever", "/v1/series?metric=p95", "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7", "/v1/endpoints/slow?limit=0"] {
+            let answer = try await HTTP.get(service.baseURL + query)
+            #expect(answer.status == 400, "\(query): \(answer.status)")
+            #expect(answer.text.contains("invalid_parameter"))
+        }
+        try await service.terminate()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}

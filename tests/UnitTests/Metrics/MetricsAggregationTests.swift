@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Histogram
+import Testing
+import WedSyncAPI
+import WedSyncModels
+import WedSyncServiceKit
+@testable import WedSyncMetrics
+
+/// Buckets, percentiles and validation of the metrics service, without a server.
+@Suite("Metrics: buckets, percentiles, validation")
+struct MetricsAggregationTests {
+    /// Exact percentile by the nearest-rank method.
+    static func exact(_ sorted: [Double], _ percentile: Double) -> Double {
+        sorted[max(0, Int((percentile / 100 * Double(sorted.count)).rounded(.up)) - 1)]
+    }
+
+    static func samples(_ count: Int, seed: UInt64) -> [Double] {
+        var generator = SeedRandom(seed: seed)
+        // Log-normal around 20 ms with a long tail, as request latencies are.
+        return (0..<count).map { _ in
+            let u1 = Double.random(in: Double.ulpOfOne..<1, using: &generator)
+            let u2 = Double.random(in: 0..<1, using: &generator)
+            let normal = (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+            return (exp(3 + 0.9 * normal) * 1000).rounded() / 1000
+        }
+    }
+
+    @Test("p50, p95, p99 within 1% of the exact values, and the same after storage encoding")
+    func percentiles() {
+        let values = Self.samples(200_000, seed: 7)
+        var bucket = SeriesBucket()
+        for value in values { bucket.record(durationMs: value, failed: false, cacheHit: nil) }
+        let sorted = values.sorted()
+        let decoded = SeriesBucket.decodeDurations(bucket.encodedDurations())
+        for percentile in [50.0, 95, 99, 99.9] {
+            let exact = Self.exact(sorted, percentile)
+            #expect(abs(bucket.percentileMs(percentile) - exact) / exact < 0.01, "p\(percentile): \(bucket.percentileMs(percentile)) vs \(exact)")
+            #expect(abs(Double(decoded.valueAtPercentile(percentile)) / 1000 - exact) / exact < 0.01)
+        }
+    }
+
+    @Test("Events fold into 10-second buckets per series; counts, errors and cache hits add up")
+    func folding() {
+        let aggregator = Aggregator()
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        var events: [MetricEvent] = []
+        for index in 0..<30 {
+            let status = index % 10 == 0 ? 503 : 200
+            let cache: CacheResult = index % 2 == 0 ? .hit : .miss
+            let call = APICallEvent(
+                timestamp: start.addingTimeInterval(Double(index)), route: "/api/clients", method: "GET", status: status, durationMs: Double(index), cache: cache
+            )
+            events.append(.apiCall(call))
+        }
+        aggregator.add(events)
+        let buckets = aggregator.takeClosed(before: .max)
+        #expect(buckets.count == 3)
+        #expect(buckets.map(\.2.count).reduce(0, +) == 30)
+        #expect(buckets.map(\.2.errors).reduce(0, +) == 3)
+        #expect(buckets.map(\.2.cacheHits).reduce(0, +) == 15)
+        #expect(Set(buckets.map(\.1)).allSatisfy { $0 % 10 == 0 })
+        #expect(aggregator.takeClosed(before: .max).isEmpty)
+    }
+
+    @Test("Series beyond the bound count as other")
+    func seriesBound() {
+        let aggregator = Aggregator(maximumSeries: 10)
+        let now = Date()
+        aggregator.add((0..<20).map { .apiCall(APICallEvent(timestamp: now, route: "/r/\($0)", method: "GET", status: 200, durationMs: 1)) })
+        let series = Set(aggregator.takeClosed(before: .max).map(\.0.name))
+        #expect(series.count == 11)
+        #expect(series.contains("other"))
+    }
+
+    @Test("A bad event is refused naming its field", arguments: [
+        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200,"durationMs":"x"}]}"#, "events[0].durationMs: expected a number"),
+        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200}]}"#, "events[0].durationMs: missing"),
+        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200,"durationMs":1},{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":700,"durationMs":1}]}"#, "events[1].status"),
+        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"BREW","status":200,"durationMs":1}]}"#, "events[0].method"),
+        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200,"durationMs":-1}]}"#, "events[0].durationMs"),
+        (#"{"events":[{"type":"api_call","timestamp":"2020-01-01T00:00:00Z","route":"/a","method":"GET","status":200,"durationMs":1}]}"#, "events[0].timestamp"),
+        (#"{"events":[{"type":"teapot","timestamp":"NOW"}]}"#, "events[0].type"),
+        (#"{"events":[]}"#, "events: give at least one"),
+        (#"not json"#, "body"),
+    ])
+    func validation(body: String, message: String) {
+        let text = body.replacingOccurrences(of: "NOW", with: ISO8601.format(Date()))
+        #expect(throws: ServiceError.self) { try EventValidation.decode(Data(text.utf8)) }
+        do {
+            _ = try EventValidation.decode(Data(text.utf8))
+        } catch {
+            #expect(error.status == .badRequest)
+            #expect(error.message.contains(message) || (message == "body" && error.code == "invalid_body"), "\(error.message)")
+        }
+    }
+}
