@@ -47,8 +47,54 @@ public enum ISO8601 {
     }
 
     /// Parses `2026-06-13T14:00:00Z` or `2026-06-13T14:00:00.123Z`; `nil` when the text is not such a date.
+    /// The usual UTC forms are read by hand (the metrics service parses hundreds of thousands a second); others
+    /// (offsets such as `+02:00`) go through Foundation.
     public static func parse(_ text: String) -> Date? {
+        if let date = parseUTC(text.utf8) { return date }
+        // Only a time with an offset (`+02:00`) goes on to Foundation, which is lenient about the rest.
+        let tail = Array(text.utf8.suffix(6))
+        guard tail.count == 6, tail[0] == UInt8(ascii: "+") || tail[0] == UInt8(ascii: "-"), tail[3] == UInt8(ascii: ":") else { return nil }
         if let date = try? withFraction.parse(text) { return date }
         return try? withoutFraction.parse(text)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`.
+    static func parseUTC(_ bytes: String.UTF8View) -> Date? {
+        var iterator = bytes.makeIterator()
+        func digits(_ count: Int) -> Int? {
+            var value = 0
+            for _ in 0..<count {
+                guard let byte = iterator.next(), byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        func expect(_ character: Character) -> Bool { iterator.next() == character.asciiValue }
+        guard let year = digits(4), expect("-"), let month = digits(2), expect("-"), let day = digits(2), expect("T"),
+            let hour = digits(2), expect(":"), let minute = digits(2), expect(":"), let second = digits(2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var fraction = 0.0
+        var next = iterator.next()
+        if next == UInt8(ascii: ".") {
+            var scale = 0.1
+            var any = false
+            next = iterator.next()
+            while let byte = next, byte >= 48, byte <= 57 {
+                fraction += Double(byte - 48) * scale
+                scale /= 10
+                any = true
+                next = iterator.next()
+            }
+            guard any else { return nil }
+        }
+        guard next == UInt8(ascii: "Z"), iterator.next() == nil else { return nil }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let days = era * 146_097 + yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear - 719_468
+        return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3_600 + minute * 60 + second) + fraction)
     }
 }

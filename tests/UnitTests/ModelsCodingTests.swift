@@ -76,4 +76,24 @@ struct ModelsCodingTests {
         #expect(alert.fingerprint == "RouteLatencyHigh,route=/api/clients")
         #expect(AlertSeverity.warning < .critical)
     }
+
+    @Test("ISO-8601: the hand-written UTC parser agrees with Foundation, and refuses what is not a date")
+    func iso8601() throws {
+        let formatter = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+        var seconds = -2_000_000_000.0
+        while seconds < 4_000_000_000 {
+            let date = Date(timeIntervalSince1970: (seconds * 1000).rounded() / 1000)
+            let text = date.formatted(formatter)
+            let parsed = try #require(ISO8601.parse(text), "\(text)")
+            let foundation = try formatter.parse(text)
+            #expect(abs(parsed.timeIntervalSince1970 - foundation.timeIntervalSince1970) < 0.000001, "\(text)")
+            seconds += 7_777_777.123
+        }
+        #expect(ISO8601.parse("2026-06-13T14:00:00Z")?.timeIntervalSince1970 == 1_781_359_200)
+        #expect(ISO8601.parse("2024-02-29T23:59:59.5Z")?.timeIntervalSince1970 == 1_709_251_199.5)
+        #expect(ISO8601.parse("2026-06-13T16:00:00+02:00")?.timeIntervalSince1970 == 1_781_359_200)
+        for bad in ["", "2026-06-13", "2026-13-01T00:00:00Z", "2026-06-13T25:00:00Z", "2026-06-13T14:00:00.Z", "2026-06-13T14:00:00Zjunk", "yesterday"] {
+            #expect(ISO8601.parse(bad) == nil, "\(bad)")
+        }
+    }
 }
