@@ -94,4 +94,48 @@ struct MetricsAggregationTests {
             #expect(error.message.contains(message) || (message == "body" && error.code == "invalid_body"), "\(error.message)")
         }
     }
+
+    @Test("The fast batch reader gives exactly what JSONDecoder gives, and leaves to it what it does not take")
+    func fastReader() throws {
+        var generator = SeedRandom(seed: 11)
+        let now = Date()
+        var events: [MetricEvent] = []
+        for index in 0..<2_000 {
+            let stamp = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000 - Double(index * 137)).rounded() / 1000)
+            let duration = (Double.random(in: 0..<5_000, using: &generator) * 1000).rounded() / 1000
+            switch index % 4 {
+            case 0:
+                events.append(.apiCall(APICallEvent(
+                    timestamp: stamp, route: "/api/r\(index % 7)/{id}", method: ["GET", "POST"][index % 2], status: [200, 404, 503][index % 3],
+                    durationMs: duration, cache: index % 5 == 0 ? nil : CacheResult.allCases[index % 5], tenant: index % 3 == 0 ? nil : "\(index)",
+                    requestId: index % 2 == 0 ? "req-\(index)" : nil)))
+            case 1:
+                events.append(.databaseQuery(DatabaseQueryEvent(timestamp: stamp, fingerprint: "SELECT * FROM t WHERE a = $\(index % 3)", durationMs: duration, rows: index, requestId: nil, route: index % 2 == 0 ? "/api/x" : nil)))
+            case 2:
+                events.append(.cacheOperation(CacheOperationEvent(timestamp: stamp, operation: .get, namespace: "gw", tier: "l1", hit: index % 2 == 0, durationMs: duration)))
+            default:
+                events.append(.systemSample(SystemSampleEvent(timestamp: stamp, host: "h\(index)", cpuUtilisation: 0.25, memoryUsedBytes: index, memoryTotalBytes: index * 2, diskUsedBytes: 1, diskTotalBytes: 10)))
+            }
+        }
+        let body = Array(try WedSyncJSON.makeEncoder().encode(MetricEventBatch(events: events)))
+        let fast = try #require(EventBatchParser.parse(body))
+        let slow = try WedSyncJSON.makeDecoder().decode(MetricEventBatch.self, from: Data(body)).events
+        #expect(fast == slow)
+        // Spacing, other number forms, unknown fields and nulls the reader takes.
+        let stamp = ISO8601.format(now)
+        let spaced = Array(#" { "events" : [ { "type" : "api_call" , "timestamp" : "\#(stamp)" , "route" : "/a" , "method" : "GET" , "status" : 2e2 , "durationMs" : -0 , "x" : 1 , "tenant" : null } ] , "note" : null } "#.utf8)
+        let parsed = try #require(EventBatchParser.parse(spaced))
+        #expect(parsed == (try WedSyncJSON.makeDecoder().decode(MetricEventBatch.self, from: Data(spaced))).events)
+        // What it leaves to JSONDecoder: escapes, nested values, a wrong type; the result is the same either way.
+        for text in [
+            #"{"events":[{"type":"api_call","timestamp":"\#(stamp)","route":"/a\/b","method":"GET","status":200,"durationMs":1}]}"#,
+            #"{"events":[{"type":"api_call","timestamp":"\#(stamp)","route":"/a","method":"GET","status":200,"durationMs":1,"extra":{"a":[1]}}]}"#,
+        ] {
+            #expect(EventBatchParser.parse(Array(text.utf8)) == nil)
+            let decoded = try EventValidation.decode(Data(text.utf8))
+            #expect(decoded == (try WedSyncJSON.makeDecoder().decode(MetricEventBatch.self, from: Data(text.utf8))).events)
+        }
+        #expect(EventBatchParser.parse(Array(#"{"events":[{"type":"api_call","timestamp":"\#(stamp)","route":"/a","method":"GET","status":"200","durationMs":1}]}"#.utf8)) == nil)
+        #expect(EventBatchParser.parse(Array(#"{"events":[]} x"#.utf8)) == nil)
+    }
 }

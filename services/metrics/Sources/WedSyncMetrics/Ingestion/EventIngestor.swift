@@ -49,9 +49,9 @@ public final class EventIngestor: Service, Sendable {
         let (batches, boundary, through) = try store.pendingBatches()
         var events = 0
         for batch in batches {
-            guard let decoded = try? WedSyncJSON.makeDecoder().decode(MetricEventBatch.self, from: Data(batch.body)) else { continue }
-            aggregator.add(decoded.events, notBefore: batch.id <= through ? boundary : nil)
-            events += decoded.events.count
+            guard let decoded = EventBatchParser.parse(batch.body) ?? (try? EventValidation.slowDecode(Data(batch.body)))?.events else { continue }
+            aggregator.add(decoded, notBefore: batch.id <= through ? boundary : nil)
+            events += decoded.count
         }
         state.withLock { $0.lastFolded = max($0.lastFolded, batches.last?.id ?? through) }
         if !batches.isEmpty {
