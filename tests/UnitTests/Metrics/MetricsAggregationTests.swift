@@ -40,7 +40,7 @@ struct MetricsAggregationTests {
         }
     }
 
-    @Test("Events fold into 10-second buckets per series; counts, errors and cache hits add up")
+    @Test("Events fall into 10-second buckets per series; counts, errors and cache hits add up")
     func folding() {
         let aggregator = Aggregator()
         let start = Date(timeIntervalSince1970: 1_780_000_000)
@@ -53,22 +53,19 @@ struct MetricsAggregationTests {
             )
             events.append(.apiCall(call))
         }
-        aggregator.add(events)
-        let buckets = aggregator.takeClosed(before: .max)
+        let buckets = aggregator.deltas(of: events)
         #expect(buckets.count == 3)
-        #expect(buckets.map(\.2.count).reduce(0, +) == 30)
-        #expect(buckets.map(\.2.errors).reduce(0, +) == 3)
-        #expect(buckets.map(\.2.cacheHits).reduce(0, +) == 15)
-        #expect(Set(buckets.map(\.1)).allSatisfy { $0 % 10 == 0 })
-        #expect(aggregator.takeClosed(before: .max).isEmpty)
+        #expect(buckets.values.map(\.count).reduce(0, +) == 30)
+        #expect(buckets.values.map(\.errors).reduce(0, +) == 3)
+        #expect(buckets.values.map(\.cacheHits).reduce(0, +) == 15)
+        #expect(buckets.keys.allSatisfy { $0.start % 10 == 0 })
     }
 
     @Test("Series beyond the bound count as other")
     func seriesBound() {
         let aggregator = Aggregator(maximumSeries: 10)
         let now = Date()
-        aggregator.add((0..<20).map { .apiCall(APICallEvent(timestamp: now, route: "/r/\($0)", method: "GET", status: 200, durationMs: 1)) })
-        let series = Set(aggregator.takeClosed(before: .max).map(\.0.name))
+        let series = Set(aggregator.deltas(of: (0..<20).map { .apiCall(APICallEvent(timestamp: now, route: "/r/\($0)", method: "GET", status: 200, durationMs: 1)) }).keys.map(\.series.name))
         #expect(series.count == 11)
         #expect(series.contains("other"))
     }

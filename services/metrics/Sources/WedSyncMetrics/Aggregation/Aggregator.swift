@@ -2,15 +2,17 @@ import Foundation
 import Synchronization
 import WedSyncModels
 
-/// Folds events into 10-second buckets per series, in memory until ``takeClosed(before:)`` hands them to storage.
-/// The number of series is bounded: events of series beyond ``maximumSeries`` count under one `other` series.
+/// Folds events into 10-second buckets per series. The ingestor adds each group of batches to the buckets it
+/// touches and writes those buckets whole in the commit that acknowledges the batches; recent buckets stay here so
+/// a commit need not read them back. The number of series is bounded: events of series beyond ``maximumSeries``
+/// count under one `other` series per kind.
 public final class Aggregator: Sendable {
     public static let bucketSeconds: Int64 = 10
     public let maximumSeries: Int
 
-    struct BucketKey: Hashable {
-        var series: SeriesKey
-        var start: Int64
+    public struct BucketKey: Hashable, Sendable {
+        public var series: SeriesKey
+        public var start: Int64
     }
 
     private struct State {
@@ -49,50 +51,45 @@ public final class Aggregator: Sendable {
         }
     }
 
-    /// Adds `events` (those at or after `notBefore`, seconds since 1970, when given).
-    public func add(_ events: [MetricEvent], notBefore: Int64? = nil) {
+    /// What `events` add to each bucket they fall in (nothing is changed here yet).
+    public func deltas(of events: [MetricEvent]) -> [BucketKey: SeriesBucket] {
+        var deltas: [BucketKey: SeriesBucket] = [:]
+        var series: [SeriesKey: SeriesKey] = [:]
+        for event in events {
+            guard let (key, duration, failed, hit) = Self.sample(of: event) else { continue }
+            let bounded = series[key] ?? admit(key)
+            series[key] = bounded
+            deltas[BucketKey(series: bounded, start: Self.bucketStart(event.timestamp)), default: SeriesBucket()]
+                .record(durationMs: duration, failed: failed, cacheHit: hit)
+        }
+        return deltas
+    }
+
+    /// `series`, or its kind's `other` series once the bound is reached.
+    private func admit(_ series: SeriesKey) -> SeriesKey {
         state.withLock { state in
-            for event in events {
-                guard let (series, duration, failed, hit) = Self.sample(of: event) else { continue }
-                let start = Self.bucketStart(event.timestamp)
-                if let notBefore, start < notBefore { continue }
-                var key = series
-                if !state.known.contains(series) {
-                    if state.known.count >= maximumSeries {
-                        key = SeriesKey(kind: series.kind, name: "other", method: "")
-                    } else {
-                        state.known.insert(series)
-                    }
-                }
-                state.buckets[BucketKey(series: key, start: start), default: SeriesBucket()].record(durationMs: duration, failed: failed, cacheHit: hit)
-            }
+            if state.known.contains(series) { return series }
+            guard state.known.count < maximumSeries else { return SeriesKey(kind: series.kind, name: "other", method: "") }
+            state.known.insert(series)
+            return series
         }
     }
 
-    /// Removes and returns every bucket that starts before `boundary`.
-    func takeClosed(before boundary: Int64) -> [(SeriesKey, Int64, SeriesBucket)] {
+    /// The bucket as this process holds it, if it does.
+    func bucket(_ key: BucketKey) -> SeriesBucket? {
+        state.withLock { $0.buckets[key] }
+    }
+
+    /// Keeps `buckets` as they now stand in storage.
+    func keep(_ buckets: [(BucketKey, SeriesBucket)]) {
         state.withLock { state in
-            var closed: [(SeriesKey, Int64, SeriesBucket)] = []
-            for (key, bucket) in state.buckets where key.start < boundary {
-                closed.append((key.series, key.start, bucket))
-            }
-            for (series, start, _) in closed { state.buckets[BucketKey(series: series, start: start)] = nil }
-            return closed
+            for (key, bucket) in buckets { state.buckets[key] = bucket }
         }
     }
 
-    /// Puts buckets back (their flush failed), adding to whatever arrived meanwhile.
-    func restore(_ buckets: [(SeriesKey, Int64, SeriesBucket)]) {
-        state.withLock { state in
-            for (series, start, bucket) in buckets { state.buckets[BucketKey(series: series, start: start), default: SeriesBucket()].add(bucket) }
-        }
-    }
-
-    /// Copies of the buckets in `[from, to)` still in memory.
-    func open(from: Int64, to: Int64) -> [(SeriesKey, Int64, SeriesBucket)] {
-        state.withLock { state in
-            state.buckets.compactMap { key, bucket in (key.start >= from && key.start < to) ? (key.series, key.start, bucket) : nil }
-        }
+    /// Forgets the buckets that start before `boundary` (they are in storage).
+    func forget(before boundary: Int64) {
+        state.withLock { state in state.buckets = state.buckets.filter { $0.key.start >= boundary } }
     }
 
     /// Records that `series` exists (from storage, after a restart).

@@ -4,8 +4,7 @@ import Logging
 import WedSyncModels
 import WedSyncServiceKit
 
-/// The metrics service on a ``ServiceBuilder``: the SQLite store (its journal replayed before serving), the
-/// ingestor, and the routes.
+/// The metrics service on a ``ServiceBuilder``: the SQLite store, the ingestor, and the routes.
 public enum MetricsApplication {
     @discardableResult
     public static func configure(_ service: ServiceBuilder) throws -> EventIngestor {
@@ -27,7 +26,7 @@ public enum MetricsApplication {
 /// |---|---|---|
 /// | `metrics.database` | `$TMPDIR/wedsync-metrics-PORT.sqlite3` | the SQLite file (WAL mode); set it in production |
 /// | `metrics.durability` | `full` | `full`: an acknowledged batch survives power loss; `normal`: a crash of the process |
-/// | `metrics.flush-interval-ms` | `10000` | how often closed 10-second buckets are written |
+/// | `metrics.flush-interval-ms` | `10000` | how often old buckets are let go from memory and pruned from storage |
 /// | `metrics.max-series` | `10000` | series beyond this count as `other` |
 struct MetricsSettings {
     var databasePath: String

@@ -16,7 +16,7 @@ struct MetricsRoutes {
             APIPath.Metrics.events,
             RouteSpec(
                 summary: "Ingest a batch of events",
-                description: "Answers 200 once every event of the batch is durably stored (SQLite WAL). 400 names the first "
+                description: "Answers 200 once every event of the batch is durably stored in its buckets (SQLite WAL). 400 names the first "
                     + "bad field (`events[3].durationMs`); 503 with `Retry-After` when too much waits to be stored.",
                 tags: ["ingestion"],
                 access: .public,
@@ -27,7 +27,7 @@ struct MetricsRoutes {
             let body = try await request.body.collect(upTo: context.maxUploadSize)
             let bytes = Array(body.readableBytesView)
             let events = try EventValidation.decode(Data(bytes))
-            try await ingestor.submit(body: bytes, events: events)
+            try await ingestor.submit(bytes: bytes.count, events: events)
             return Response.json(EventsAccepted(accepted: events.count))
         }
 

@@ -5,20 +5,21 @@ import Synchronization
 import WedSyncModels
 import WedSyncServiceKit
 
-/// Takes validated batches, commits them to the journal (many requests' batches in one transaction: group commit),
-/// folds them into the aggregator, and only then acknowledges them. Closed buckets are flushed on an interval and
-/// on shutdown. The queue is bounded by bytes: beyond it, `submit` refuses with 503 and `Retry-After`.
+/// Takes validated batches and adds them to their buckets, many requests' batches in one transaction (group
+/// commit), acknowledging them only once that commit is done. The queue is bounded by bytes: beyond it, `submit`
+/// refuses with 503 and `Retry-After`. Buckets older than two minutes are forgotten here (they are in storage) and
+/// those past the retention are dropped from storage, on an interval.
 public final class EventIngestor: Service, Sendable {
     public let store: MetricsStore
     public let aggregator: Aggregator
     let flushInterval: Duration
-    /// How far behind now a bucket must end before it is flushed.
-    let grace: Int64
+    /// How long buckets are kept in storage.
+    let retention: Int64
     let maximumQueuedBytes: Int
     let logger: Logger
 
     private struct Pending {
-        var body: [UInt8]
+        var bytes: Int
         var events: [MetricEvent]
         var continuation: CheckedContinuation<Void, any Error>
     }
@@ -26,7 +27,6 @@ public final class EventIngestor: Service, Sendable {
     private struct State {
         var pending: [Pending] = []
         var queuedBytes = 0
-        var lastFolded: Int64 = 0
         var stopped = false
     }
 
@@ -34,41 +34,32 @@ public final class EventIngestor: Service, Sendable {
     private let wakeUp: AsyncStream<Void>.Continuation
     private let wakeUps: AsyncStream<Void>
 
-    public init(store: MetricsStore, aggregator: Aggregator, flushInterval: Duration = .seconds(10), grace: Int64 = 5, maximumQueuedBytes: Int = 64 << 20, logger: Logger) {
+    public init(store: MetricsStore, aggregator: Aggregator, flushInterval: Duration = .seconds(10), retention: Duration = .seconds(7 * 86_400), maximumQueuedBytes: Int = 64 << 20, logger: Logger) {
         self.store = store
         self.aggregator = aggregator
         self.flushInterval = flushInterval
-        self.grace = grace
+        self.retention = Int64(retention / .seconds(1))
         self.maximumQueuedBytes = maximumQueuedBytes
         self.logger = logger
         (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Folds in the journal rows a crash left behind. Call once, before serving.
+    /// Learns the series already stored (the bound on series holds across restarts). Call once, before serving.
     public func recover() throws {
-        let (batches, boundary, through) = try store.pendingBatches()
-        var events = 0
-        for batch in batches {
-            guard let decoded = EventBatchParser.parse(batch.body) ?? (try? EventValidation.slowDecode(Data(batch.body)))?.events else { continue }
-            aggregator.add(decoded, notBefore: batch.id <= through ? boundary : nil)
-            events += decoded.count
-        }
-        state.withLock { $0.lastFolded = max($0.lastFolded, batches.last?.id ?? through) }
-        if !batches.isEmpty {
-            logger.notice("journal replayed", metadata: ["metrics.batches": "\(batches.count)", "metrics.events": "\(events)"])
-        }
+        for series in try store.series(since: Aggregator.bucketStart(Date()) - 7 * 86_400) { aggregator.know(series) }
     }
 
     /// Commits and folds in one batch; returns once it is durable. Throws 503 when the queue is full.
-    public func submit(body: [UInt8], events: [MetricEvent]) async throws {
+    /// `bytes` is the size of the request body, counted against the queue's bound.
+    public func submit(bytes: Int, events: [MetricEvent]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let refusal = state.withLock { state -> ServiceError? in
                 if state.stopped { return ServiceError.unavailable("the metrics service is stopping", retryAfterSeconds: 1) }
-                guard state.queuedBytes + body.count <= maximumQueuedBytes else {
+                guard state.queuedBytes + bytes <= maximumQueuedBytes else {
                     return ServiceError.unavailable("too many events waiting to be stored: retry shortly", code: "overloaded", retryAfterSeconds: 1)
                 }
-                state.pending.append(Pending(body: body, events: events, continuation: continuation))
-                state.queuedBytes += body.count
+                state.pending.append(Pending(bytes: bytes, events: events, continuation: continuation))
+                state.queuedBytes += bytes
                 return nil
             }
             if let refusal {
@@ -92,7 +83,7 @@ public final class EventIngestor: Service, Sendable {
             for await _ in wakeUps {
                 commitPending()
                 if ContinuousClock.now >= nextFlush {
-                    flush(boundary: Aggregator.bucketStart(Date().addingTimeInterval(-Double(grace))))
+                    tidy()
                     nextFlush = ContinuousClock.now + flushInterval
                 }
                 if state.withLock({ $0.stopped }) { break }
@@ -102,10 +93,9 @@ public final class EventIngestor: Service, Sendable {
             self.wakeUp.yield()
         }
         commitPending()
-        flush(boundary: .max)
     }
 
-    /// Commits every waiting batch in one transaction, folds them in, and acknowledges them.
+    /// Adds every waiting batch to its buckets in one transaction, and acknowledges them.
     func commitPending() {
         let batch = state.withLock { state -> [Pending] in
             defer {
@@ -115,10 +105,10 @@ public final class EventIngestor: Service, Sendable {
             return state.pending
         }
         guard !batch.isEmpty else { return }
+        let deltas = aggregator.deltas(of: batch.flatMap(\.events))
         do {
-            let ids = try store.append(batch.map { ($0.body, $0.events.map(\.timestamp.timeIntervalSince1970).max() ?? 0) })
-            for item in batch { aggregator.add(item.events) }
-            state.withLock { $0.lastFolded = max($0.lastFolded, ids.last ?? 0) }
+            let written = try store.add(deltas, held: aggregator.bucket)
+            aggregator.keep(written)
             for item in batch { item.continuation.resume() }
         } catch {
             logger.error("events not stored", metadata: ["error": "\(error)"])
@@ -128,15 +118,14 @@ public final class EventIngestor: Service, Sendable {
         }
     }
 
-    /// Writes the buckets that start before `boundary` and forgets the journal rows they cover.
-    func flush(boundary: Int64) {
-        let through = state.withLock { $0.lastFolded }
-        let closed = aggregator.takeClosed(before: boundary)
+    /// Forgets old buckets here and drops those past the retention from storage.
+    func tidy() {
+        let now = Aggregator.bucketStart(Date())
+        aggregator.forget(before: now - 120)
         do {
-            try store.flush(closed, boundary: boundary == .max ? Int64.max / 2 : boundary, through: through)
+            try store.prune(before: now - retention)
         } catch {
-            aggregator.restore(closed)
-            logger.error("buckets not flushed", metadata: ["error": "\(error)"])
+            logger.warning("old buckets not pruned", metadata: ["error": "\(error)"])
         }
     }
 }

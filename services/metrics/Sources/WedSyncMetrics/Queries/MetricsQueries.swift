@@ -29,9 +29,9 @@ public struct MetricsQueries: Sendable {
         return seconds
     }
 
-    /// Every bucket in `[from, to)`, stored or in memory.
+    /// Every bucket in `[from, to)` (storage holds every acknowledged event).
     func buckets(from: Int64, to: Int64) throws -> [(SeriesKey, Int64, SeriesBucket)] {
-        try store.buckets(from: from, to: to) + aggregator.open(from: from, to: to)
+        try store.buckets(from: from, to: to)
     }
 
     public func summary(range: String, now: Date = Date()) throws -> MetricsSummary {
