@@ -30,7 +30,7 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
         ]
     ),
     ("wedsync-query-optimizer", "query-optimizer", nil, []),
-    ("wedsync-metrics", "metrics", "WedSyncMetrics", ["CSQLite", .product(name: "Histogram", package: "hdrhistogram-swift")]),
+    ("wedsync-metrics", "metrics", "WedSyncMetrics", ["CSQLite", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Yams", package: "Yams")]),
     ("wedsync-autoscaler", "autoscaler", nil, []),
     ("wedsync-api", "api", "WedSyncAPI", []),
 ]

@@ -1,0 +1,101 @@
+import Foundation
+import WedSyncModels
+import WedSyncServiceKit
+import Yams
+
+/// The alert rules file (`metrics.alerts-file`, `infrastructure/alerts.yaml`).
+///
+/// ```yaml
+/// rules:
+///   - name: RouteLatencyHigh
+///     metric: p99                 # p50, p95, p99, error_rate, cache_hit_ratio, rate
+///     route: /api/clients         # optional: every API route when absent
+///     condition: "> 200"          # milliseconds for latencies, a share for ratios
+///     resolve: "< 150"            # optional hysteresis
+///     window: 5m
+///     for: 2m
+///     keep-firing-for: 5m
+///     severity: critical
+///     labels: {team: platform}
+///     annotations: {summary: "p99 above 200 ms"}
+/// ```
+public enum AlertRulesFile {
+    struct File: Decodable {
+        var rules: [Rule]
+    }
+
+    struct Rule: Decodable {
+        var name: String
+        var metric: String
+        var route: String?
+        var condition: String
+        var resolve: String?
+        var window: String?
+        var `for`: String?
+        var keepFiringFor: String?
+        var severity: AlertSeverity?
+        var labels: [String: String]?
+        var annotations: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, metric, route, condition, resolve, window, labels, annotations, severity
+            case `for` = "for"
+            case keepFiringFor = "keep-firing-for"
+        }
+    }
+
+    static let metrics: Set<String> = ["p50", "p95", "p99", "error_rate", "cache_hit_ratio", "rate"]
+
+    public static func parse(_ text: String) throws(ConfigurationError) -> [AlertRule] {
+        let file: File
+        do {
+            file = try YAMLDecoder().decode(File.self, from: text)
+        } catch {
+            throw ConfigurationError(key: "metrics.alerts-file", message: "not a rules file: \(error)".prefix(200).description)
+        }
+        var names = Set<String>()
+        return try file.rules.map { rule throws(ConfigurationError) -> AlertRule in
+            func fail(_ message: String) -> ConfigurationError { ConfigurationError(key: "metrics.alerts-file", message: "rule \(rule.name): \(message)") }
+            guard !rule.name.isEmpty, names.insert(rule.name).inserted else { throw fail("names must be present and unique") }
+            guard metrics.contains(rule.metric) else { throw fail("metric must be one of \(metrics.sorted().joined(separator: ", "))") }
+            guard let (comparison, threshold) = condition(rule.condition) else { throw fail("condition must be like \"> 200\" or \"< 0.8\"") }
+            var resolve: Double?
+            if let text = rule.resolve {
+                guard let (_, value) = condition(text) else { throw fail("resolve must be like \"< 150\"") }
+                guard comparison == .above ? value <= threshold : value >= threshold else { throw fail("resolve must be on the good side of the threshold") }
+                resolve = value
+            }
+            func duration(_ text: String?, _ field: String, _ defaultValue: Duration) throws(ConfigurationError) -> Duration {
+                guard let text else { return defaultValue }
+                guard let value = Self.duration(text) else { throw fail("\(field) must be like 30s, 5m or 1h") }
+                return value
+            }
+            return AlertRule(
+                name: rule.name, metric: rule.metric, route: rule.route, comparison: comparison, threshold: threshold, resolveThreshold: resolve,
+                window: try duration(rule.window, "window", .seconds(300)), for: try duration(rule.for, "for", .seconds(60)),
+                keepFiringFor: try duration(rule.keepFiringFor, "keep-firing-for", .seconds(120)), severity: rule.severity ?? .warning,
+                labels: rule.labels ?? [:], annotations: rule.annotations ?? [:]
+            )
+        }
+    }
+
+    /// `> 200`, `<0.8`.
+    static func condition(_ text: String) -> (AlertRule.Comparison, Double)? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let first = trimmed.first, let comparison = AlertRule.Comparison(rawValue: String(first)),
+            let value = Double(trimmed.dropFirst().trimmingCharacters(in: .whitespaces)), value.isFinite
+        else { return nil }
+        return (comparison, value)
+    }
+
+    /// `30s`, `5m`, `1h`, `0s`.
+    static func duration(_ text: String) -> Duration? {
+        guard let unit = text.last, let value = Int(text.dropLast()), value >= 0 else { return nil }
+        switch unit {
+        case "s": return .seconds(value)
+        case "m": return .seconds(value * 60)
+        case "h": return .seconds(value * 3_600)
+        default: return nil
+        }
+    }
+}
