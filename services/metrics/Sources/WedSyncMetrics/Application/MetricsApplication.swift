@@ -15,7 +15,19 @@ public enum MetricsApplication {
         try ingestor.recover()
         service.addService(ingestor)
         let queries = MetricsQueries(store: store, aggregator: aggregator)
-        MetricsRoutes(ingestor: ingestor, queries: queries).register(service.routes)
+        var receivers: [AlertReceiver] = []
+        if let url = settings.webhookURL { receivers.append(AlertReceiver(name: "webhook", channel: .webhook, url: url)) }
+        if let url = settings.slackURL { receivers.append(AlertReceiver(name: "slack", channel: .slack, url: url, severities: settings.slackSeverities)) }
+        let notifier = AlertNotifier(
+            receivers: receivers, externalURL: "http://\(service.configuration.host):\(service.configuration.port)",
+            initialBackoff: settings.retryBackoff, logger: service.logger
+        )
+        let alerts = AlertEngine(
+            rules: settings.rules, queries: queries, notifier: notifier, interval: settings.evaluationInterval,
+            repeatInterval: settings.repeatInterval, logger: service.logger
+        )
+        service.addService(alerts)
+        MetricsRoutes(ingestor: ingestor, queries: queries, alerts: alerts, notifier: notifier).register(service.routes)
         return ingestor
     }
 }
@@ -28,11 +40,25 @@ public enum MetricsApplication {
 /// | `metrics.durability` | `full` | `full`: an acknowledged batch survives power loss; `normal`: a crash of the process |
 /// | `metrics.flush-interval-ms` | `10000` | how often old buckets are let go from memory and pruned from storage |
 /// | `metrics.max-series` | `10000` | series beyond this count as `other` |
+/// | `metrics.alerts-file` | none | alert rules (`infrastructure/alerts.yaml`); no alerting without it |
+/// | `metrics.alerts.webhook-url` | none | receives every notification in Alertmanager's webhook format (secret) |
+/// | `metrics.alerts.slack-url` | none | a Slack incoming webhook (secret) |
+/// | `metrics.alerts.slack-severities` | `warning,critical` | the severities sent to Slack |
+/// | `metrics.alerts.evaluation-ms` | `15000` | how often the rules are evaluated |
+/// | `metrics.alerts.repeat-seconds` | `14400` | how often a firing alert is notified again |
+/// | `metrics.alerts.retry-ms` | `500` | the first retry's backoff (doubled each time, 5 attempts) |
 struct MetricsSettings {
     var databasePath: String
     var synchronous: SQLiteDatabase.Synchronous
     var flushInterval: Duration
     var maximumSeries: Int
+    var rules: [AlertRule]
+    var webhookURL: String?
+    var slackURL: String?
+    var slackSeverities: Set<AlertSeverity>
+    var evaluationInterval: Duration
+    var repeatInterval: Duration
+    var retryBackoff: Duration
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
@@ -42,5 +68,25 @@ struct MetricsSettings {
         synchronous = try settings.choice("metrics.durability", from: ["full", "normal"], default: "full") == "full" ? .full : .normal
         flushInterval = try settings.milliseconds("metrics.flush-interval-ms", default: .seconds(10), in: 100...600_000)
         maximumSeries = try settings.int("metrics.max-series", default: 10_000, in: 10...1_000_000)
+        if let path = settings.string("metrics.alerts-file"), !path.isEmpty {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigurationError(key: "metrics.alerts-file", message: "cannot read \(path)")
+            }
+            rules = try AlertRulesFile.parse(text)
+        } else {
+            rules = []
+        }
+        webhookURL = try settings.secret("metrics.alerts.webhook-url", minimumLength: 8) == nil ? nil : settings.httpURL("metrics.alerts.webhook-url", default: "")
+        slackURL = try settings.secret("metrics.alerts.slack-url", minimumLength: 8) == nil ? nil : settings.httpURL("metrics.alerts.slack-url", default: "")
+        let severities = settings.string("metrics.alerts.slack-severities") ?? "warning,critical"
+        slackSeverities = Set(try severities.split(separator: ",").map { name throws(ConfigurationError) -> AlertSeverity in
+            guard let severity = AlertSeverity(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigurationError(key: "metrics.alerts.slack-severities", message: "expected severities among info, warning, critical")
+            }
+            return severity
+        })
+        evaluationInterval = try settings.milliseconds("metrics.alerts.evaluation-ms", default: .seconds(15), in: 50...3_600_000)
+        repeatInterval = .seconds(try settings.int("metrics.alerts.repeat-seconds", default: 14_400, in: 1...604_800))
+        retryBackoff = try settings.milliseconds("metrics.alerts.retry-ms", default: .milliseconds(500), in: 1...60_000)
     }
 }

@@ -75,3 +75,53 @@ extension MetricSeries: OpenAPISchemaProviding {
 
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [SeriesPoint.self] }
 }
+
+extension Alert: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "name": .string(), "state": .described(.string(), "inactive, pending, firing or resolved"), "severity": .string(),
+                "labels": .object([:], required: []), "annotations": .object([:], required: []), "value": .number,
+                "startsAt": .string(format: "date-time"), "endsAt": .string(format: "date-time"),
+            ],
+            required: ["name", "state", "severity", "labels", "annotations", "value", "startsAt"]
+        )
+    }
+}
+
+extension NotificationRecord: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "id": .integer(), "receiver": .string(), "channel": .string(), "alertName": .string(), "status": .string(), "alerts": .integer(),
+                "attempts": .integer(), "delivered": .boolean, "lastError": .string(), "createdAt": .string(format: "date-time"),
+                "updatedAt": .string(format: "date-time"),
+            ],
+            required: ["id", "receiver", "channel", "alertName", "status", "alerts", "attempts", "delivered", "createdAt", "updatedAt"]
+        )
+    }
+}
+
+extension Silence: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "id": .string(), "matchers": .object([:], required: []), "startsAt": .string(format: "date-time"),
+                "endsAt": .string(format: "date-time"), "createdBy": .string(), "comment": .string(),
+            ],
+            required: ["id", "matchers", "startsAt", "endsAt", "createdBy", "comment"]
+        )
+    }
+}
+
+extension SilenceRequest: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "matchers": .described(.object([:], required: []), "label=value pairs; alertname is the rule"),
+                "startsAt": .string(format: "date-time"), "endsAt": .string(format: "date-time"), "createdBy": .string(), "comment": .string(),
+            ],
+            required: ["matchers", "endsAt", "createdBy", "comment"]
+        )
+    }
+}

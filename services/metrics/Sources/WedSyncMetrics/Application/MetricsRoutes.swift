@@ -7,10 +7,45 @@ import WedSyncServiceKit
 struct MetricsRoutes {
     let ingestor: EventIngestor
     let queries: MetricsQueries
+    let alerts: AlertEngine
+    let notifier: AlertNotifier
 
     func register(_ routes: ServiceRoutes) {
         let ingestor = self.ingestor
         let queries = self.queries
+        let alerts = self.alerts
+        let notifier = self.notifier
+        routes.get(
+            APIPath.Metrics.alerts,
+            RouteSpec(summary: "Alerts pending, firing or just resolved", tags: ["alerts"], response: .arrayOf(Alert.self))
+        ) { _, _ in
+            alerts.alerts()
+        }
+        routes.get(
+            "\(APIPath.v1)/notifications",
+            RouteSpec(summary: "Notifications sent, newest first: attempts, delivered, last error", tags: ["alerts"], response: .arrayOf(NotificationRecord.self))
+        ) { _, _ in
+            notifier.notifications
+        }
+        routes.get("\(APIPath.v1)/silences", RouteSpec(summary: "Silences", tags: ["alerts"], response: .arrayOf(Silence.self))) { _, _ in
+            alerts.silences
+        }
+        routes.post(
+            "\(APIPath.v1)/silences",
+            RouteSpec(
+                summary: "Silence alerts whose labels match (alertname matches the rule)",
+                tags: ["alerts"], requestBody: .of(SilenceRequest.self), response: .of(Silence.self), successStatus: 201
+            )
+        ) { request, context in
+            let silence = try await request.decodeJSON(SilenceRequest.self, context: context)
+            guard !silence.matchers.isEmpty else { throw ServiceError.badRequest("matchers: give at least one", code: "invalid_body") }
+            guard silence.endsAt > (silence.startsAt ?? Date()) else { throw ServiceError.badRequest("endsAt: after startsAt", code: "invalid_body") }
+            return alerts.addSilence(silence)
+        }
+        routes.delete("\(APIPath.v1)/silences/{id}", RouteSpec(summary: "Remove a silence", tags: ["alerts"], response: .arrayOf(Silence.self))) { _, context in
+            guard alerts.removeSilence(context.parameters.get("id") ?? "") else { throw ServiceError.notFound("no such silence") }
+            return alerts.silences
+        }
         routes.add(
             .post,
             APIPath.Metrics.events,

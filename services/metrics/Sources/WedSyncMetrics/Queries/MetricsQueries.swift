@@ -35,7 +35,14 @@ public struct MetricsQueries: Sendable {
     }
 
     public func summary(range: String, now: Date = Date()) throws -> MetricsSummary {
-        let seconds = try Self.seconds(of: range)
+        var summary = try summary(seconds: try Self.seconds(of: range), now: now)
+        summary.range = range
+        return summary
+    }
+
+    /// Every series over the last `seconds` (whole buckets) before `now`.
+    public func summary(seconds: Int64, now: Date = Date()) throws -> MetricsSummary {
+        let range = "\(seconds)s"
         let to = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
         let from = to - seconds
         var merged: [SeriesKey: SeriesBucket] = [:]

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import WedSyncModels
+import WedSyncServiceKit
+
+/// Evaluates the alert rules on an interval against the aggregated series: one alert per rule and API route
+/// (and method). Alerts that fire or resolve in one evaluation are notified as one group per rule; firing alerts
+/// are notified again every `repeatInterval`; silenced ones are not notified.
+public final class AlertEngine: Service, Sendable {
+    public let rules: [AlertRule]
+    let queries: MetricsQueries
+    let notifier: AlertNotifier
+    let interval: Duration
+    let repeatInterval: Duration
+    let clock: @Sendable () -> Date
+    let logger: Logger
+
+    struct Instance {
+        var rule: Int
+        var labels: [String: String]
+        var tracker = AlertTracker()
+        var lastNotified: Date?
+    }
+
+    private let instances = Mutex<[String: Instance]>([:])
+    private let silenceList = Mutex<[Silence]>([])
+
+    public init(
+        rules: [AlertRule], queries: MetricsQueries, notifier: AlertNotifier, interval: Duration = .seconds(15),
+        repeatInterval: Duration = .seconds(4 * 3_600), clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+    ) {
+        self.rules = rules
+        self.queries = queries
+        self.notifier = notifier
+        self.interval = interval
+        self.repeatInterval = repeatInterval
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        guard !rules.isEmpty else { return }
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                try evaluate(at: clock())
+            } catch {
+                logger.warning("alert rules not evaluated", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// The value of `metric` in a series' summary.
+    static func value(_ metric: String, of series: SeriesSummary) -> Double? {
+        switch metric {
+        case "p50": series.p50Ms
+        case "p95": series.p95Ms
+        case "p99": series.p99Ms
+        case "error_rate": series.errorRate
+        case "cache_hit_ratio": series.cacheHitRatio
+        case "rate": series.ratePerSecond
+        default: nil
+        }
+    }
+
+    /// One evaluation of every rule at `now`.
+    public func evaluate(at now: Date) throws {
+        var groups: [String: (status: String, severity: AlertSeverity, alerts: [Alert])] = [:]
+        for (index, rule) in rules.enumerated() {
+            let seconds = max(Aggregator.bucketSeconds, Int64(rule.window / .seconds(1)))
+            let summary = try queries.summary(seconds: seconds, now: now)
+            let series = summary.series.filter { $0.kind == "api" && (rule.route == nil || $0.route == rule.route) }
+            var values: [String: (labels: [String: String], value: Double?)] = [:]
+            for item in series {
+                let labels = rule.labels.merging(["route": item.route, "method": item.method]) { $1 }
+                values["\(rule.name)|\(item.method)|\(item.route)"] = (labels, Self.value(rule.metric, of: item))
+            }
+            let notices = instances.withLock { instances -> [(Alert, AlertTracker.Transition?)] in
+                for (key, found) in values where instances[key] == nil { instances[key] = Instance(rule: index, labels: found.labels) }
+                var notices: [(Alert, AlertTracker.Transition?)] = []
+                for (key, var instance) in instances where instance.rule == index {
+                    let transition = instance.tracker.evaluate(values[key]?.value, at: now, rule: rule)
+                    let repeatDue = instance.tracker.state == .firing && transition == nil
+                        && instance.lastNotified.map { now.timeIntervalSince($0) >= Double(repeatInterval / .milliseconds(1)) / 1000 } == true
+                    if transition != nil || repeatDue {
+                        instance.lastNotified = now
+                        notices.append((alert(rule, instance, at: now), transition ?? .fired))
+                    }
+                    if instance.tracker.state == .inactive, values[key] == nil {
+                        instances[key] = nil
+                    } else {
+                        instances[key] = instance
+                    }
+                }
+                return notices
+            }
+            let silences = silenceList.withLock { $0 }
+            for (alert, transition) in notices where !silences.contains(where: { $0.silences(alert, at: now) }) {
+                let status = transition == .resolved ? "resolved" : "firing"
+                groups["\(rule.name)|\(status)", default: (status, rule.severity, [])].alerts.append(alert)
+            }
+        }
+        for (key, group) in groups.sorted(by: { $0.key < $1.key }) {
+            let rule = String(key.split(separator: "|")[0])
+            notifier.notify(rule: rule, status: group.status, severity: group.severity, alerts: group.alerts.sorted { $0.fingerprint < $1.fingerprint })
+        }
+    }
+
+    private func alert(_ rule: AlertRule, _ instance: Instance, at now: Date) -> Alert {
+        Alert(
+            name: rule.name, state: instance.tracker.state, severity: rule.severity, labels: instance.labels, annotations: rule.annotations,
+            value: instance.tracker.value ?? 0, startsAt: instance.tracker.activeSince ?? instance.tracker.firedAt ?? now,
+            endsAt: instance.tracker.state == .resolved ? instance.tracker.resolvedAt : nil
+        )
+    }
+
+    /// Every alert that is pending, firing or just resolved.
+    public func alerts(at now: Date? = nil) -> [Alert] {
+        let now = now ?? clock()
+        return instances.withLock { instances in
+            instances.values.filter { $0.tracker.state != .inactive }.map { alert(rules[$0.rule], $0, at: now) }
+        }.sorted { $0.fingerprint < $1.fingerprint }
+    }
+
+    // MARK: Silences
+
+    public var silences: [Silence] { silenceList.withLock { $0 } }
+
+    public func addSilence(_ request: SilenceRequest) -> Silence {
+        let silence = Silence(
+            id: UUID().uuidString.lowercased(), matchers: request.matchers, startsAt: request.startsAt ?? clock(), endsAt: request.endsAt,
+            createdBy: request.createdBy, comment: request.comment
+        )
+        silenceList.withLock { $0.append(silence) }
+        return silence
+    }
+
+    public func removeSilence(_ id: String) -> Bool {
+        silenceList.withLock { list in
+            let before = list.count
+            list.removeAll { $0.id == id }
+            return list.count != before
+        }
+    }
+}

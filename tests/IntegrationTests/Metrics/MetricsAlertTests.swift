@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import WedSyncModels
+
+/// Alerts end to end: a metrics process with a rules file, events that breach, and real deliveries to local
+/// receivers (the webhook in Alertmanager's format, Slack), retried when the receiver fails; silences.
+@Suite("Metrics service: alerts, notifications, silences", .serialized)
+struct MetricsAlertTests {
+    static let run = UUID().uuidString.prefix(8)
+
+    @Test("A breach fires, a webhook and Slack get it (Slack after two failures, retried), a silence holds one rule back, and the alert resolves")
+    func notifications() async throws {
+        let webhook = try await HTTPReceiver()
+        let slack = try await HTTPReceiver(failFirstPosts: 2)
+        let slow = "/api/slow-\(Self.run)"
+        let quiet = "/api/quiet-\(Self.run)"
+        let rules = """
+            rules:
+              - name: Slow\(Self.run)
+                metric: p99
+                route: \(slow)
+                condition: "> 100"
+                window: 10s
+                for: 0s
+                keep-firing-for: 1s
+                severity: critical
+                labels: {team: platform}
+                annotations: {summary: "p99 above 100 ms"}
+              - name: Quiet\(Self.run)
+                metric: p99
+                route: \(quiet)
+                condition: "> 100"
+                window: 10s
+                for: 0s
+                severity: critical
+            """
+        let rulesPath = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-\(Self.run).yaml").path
+        try rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let database = MetricsServiceTests.databasePath()
+        let service = try ServiceProcess(
+            "wedsync-metrics",
+            environment: [
+                "WEDSYNC_METRICS_DATABASE": database, "WEDSYNC_METRICS_ALERTS_FILE": rulesPath,
+                "WEDSYNC_METRICS_ALERTS_WEBHOOK_URL": webhook.baseURL + "/hooks/alertmanager", "WEDSYNC_METRICS_ALERTS_SLACK_URL": slack.baseURL + "/hooks/slack",
+                "WEDSYNC_METRICS_ALERTS_EVALUATION_MS": "200", "WEDSYNC_METRICS_ALERTS_RETRY_MS": "100", "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken,
+                "WEDSYNC_LOG_LEVEL": "error",
+            ]
+        )
+        try await service.waitUntil("/ready")
+        let silence = try await HTTP.send(
+            .POST, service.baseURL + "/v1/silences", headers: GatewayProcess.admin + [("Content-Type", "application/json")],
+            body: #"{"matchers":{"alertname":"Quiet\#(Self.run)"},"endsAt":"\#(ISO8601.format(Date().addingTimeInterval(3600)))","createdBy":"test","comment":"maintenance"}"#
+        )
+        #expect(silence.status == 201, "\(silence.text)")
+        #expect(try await HTTP.send(.POST, service.baseURL + "/v1/silences", body: "{}").status == 401)
+        for route in [slow, quiet] {
+            let answer = try await MetricsServiceTests.post(service, MetricsServiceTests.batch(route: route, durations: Array(repeating: 450, count: 50)))
+            #expect(answer.status == 200)
+        }
+        let fired = await eventually(timeout: .seconds(10)) {
+            webhook.requests.contains { ($0["body"] ?? "").contains("\"status\":\"firing\"") }
+        }
+        #expect(fired)
+        let payload = try #require(webhook.requests.first { ($0["body"] ?? "").contains("\"status\":\"firing\"") }?["body"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])
+        #expect(json["version"] as? String == "4")
+        #expect(json["receiver"] as? String == "webhook")
+        #expect((json["groupLabels"] as? [String: String])?["alertname"] == "Slow\(Self.run)")
+        let alert = try #require((json["alerts"] as? [[String: Any]])?.first)
+        #expect((alert["labels"] as? [String: String])?["route"] == slow)
+        #expect((alert["labels"] as? [String: String])?["team"] == "platform")
+        #expect((alert["annotations"] as? [String: String])?["summary"] == "p99 above 100 ms")
+        #expect(alert["endsAt"] as? String == "0001-01-01T00:00:00Z")
+        // Slack failed twice, then took it.
+        let slackDelivered = await eventually(timeout: .seconds(10)) {
+            let records = (try? await HTTP.get(service.baseURL + "/v1/notifications")).flatMap { try? WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: $0.data) } ?? []
+            return records.contains { $0.channel == "slack" && $0.delivered && $0.attempts == 3 }
+        }
+        #expect(slackDelivered)
+        #expect(slack.requests.filter { ($0["body"] ?? "").contains("FIRING") }.count == 3)
+        // The silenced rule fires too, but nobody hears of it.
+        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(service.baseURL + "/v1/alerts").data)
+        #expect(alerts.contains { $0.name == "Quiet\(Self.run)" && $0.state == .firing })
+        #expect(!webhook.requests.contains { ($0["body"] ?? "").contains("Quiet\(Self.run)") })
+        // Once the slow bucket is past the window (and keep-firing-for has passed), it resolves.
+        let resolved = await eventually(timeout: .seconds(25)) {
+            webhook.requests.contains { ($0["body"] ?? "").contains("\"status\":\"resolved\"") && ($0["body"] ?? "").contains("Slow\(Self.run)") }
+        }
+        #expect(resolved)
+        let firings = webhook.requests.filter { ($0["body"] ?? "").contains("\"status\":\"firing\"") && ($0["body"] ?? "").contains("Slow\(Self.run)") }
+        #expect(firings.count == 1, "one firing notification, no flapping or repeats")
+        try await service.terminate()
+    }
+
+    @Test("A receiver that never answers: five attempts, the failure recorded")
+    func failingReceiver() async throws {
+        let route = "/api/unheard-\(Self.run)"
+        let rulesPath = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-fail-\(Self.run).yaml").path
+        try "rules: [{name: Unheard\(Self.run), metric: p99, route: \(route), condition: '> 1', window: 10s, for: 0s}]".write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let service = try ServiceProcess(
+            "wedsync-metrics",
+            environment: [
+                "WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(), "WEDSYNC_METRICS_ALERTS_FILE": rulesPath,
+                "WEDSYNC_METRICS_ALERTS_WEBHOOK_URL": "http://127.0.0.1:9/nobody", "WEDSYNC_METRICS_ALERTS_EVALUATION_MS": "200",
+                "WEDSYNC_METRICS_ALERTS_RETRY_MS": "50", "WEDSYNC_LOG_LEVEL": "error",
+            ]
+        )
+        try await service.waitUntil("/ready")
+        #expect(try await MetricsServiceTests.post(service, MetricsServiceTests.batch(route: route, durations: [50, 60])).status == 200)
+        let recorded = await eventually(timeout: .seconds(15)) {
+            let records = (try? await HTTP.get(service.baseURL + "/v1/notifications")).flatMap { try? WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: $0.data) } ?? []
+            return records.contains { $0.alertName == "Unheard\(Self.run)" && $0.attempts == 5 && !$0.delivered && $0.lastError != nil }
+        }
+        #expect(recorded)
+        let text = try await HTTP.get(service.baseURL + "/v1/notifications").text
+        #expect(!text.contains("127.0.0.1:9"), "the receiver's URL is a secret")
+        try await service.terminate()
+    }
+}
