@@ -28,21 +28,96 @@ public struct SeriesKey: Hashable, Sendable, Comparable, CustomStringConvertible
     public static func < (lhs: SeriesKey, rhs: SeriesKey) -> Bool { lhs.description < rhs.description }
 }
 
-/// One series over one bucket of time: how many, how many failed, how many cache lookups hit, and the durations in
-/// an HdrHistogram (microseconds, 3 significant digits: any percentile within 0.1% of the recorded value).
+/// Durations as HdrHistogram counts them (3 significant digits: every value is kept to within 0.1%), stored
+/// sparsely: only the histogram slots that hold something, so a bucket costs a few kilobytes rather than the
+/// 188 KB of a full histogram up to an hour.
+public struct SparseDurations: Sendable, Equatable {
+    /// Slot (the lowest value it stands for) → count.
+    private(set) var counts: [UInt64: UInt64] = [:]
+    public private(set) var total: UInt64 = 0
+    public private(set) var min: UInt64 = .max
+    public private(set) var max: UInt64 = 0
+
+    /// The slot layout of the histogram the counts follow (never recorded into).
+    static let layout = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: SeriesBucket.highestMicros, numberOfSignificantValueDigits: .three)
+
+    public init() {}
+
+    public mutating func record(_ value: UInt64, count: UInt64 = 1) {
+        let value = Swift.min(Swift.max(value, 1), SeriesBucket.highestMicros)
+        counts[Self.layout.lowestEquivalentForValue(value), default: 0] &+= count
+        total &+= count
+        min = Swift.min(min, value)
+        max = Swift.max(max, value)
+    }
+
+    public mutating func add(_ other: SparseDurations) {
+        for (slot, count) in other.counts { counts[slot, default: 0] &+= count }
+        total &+= other.total
+        min = Swift.min(min, other.min)
+        max = Swift.max(max, other.max)
+    }
+
+    /// The value at `percentile` (0 to 100), as HdrHistogram's `valueAtPercentile` answers it; 0 when empty.
+    public func value(atPercentile percentile: Double) -> UInt64 {
+        guard total > 0 else { return 0 }
+        if percentile <= 0 { return min }
+        if percentile >= 100 { return max }
+        let wanted = Swift.max(1, UInt64((percentile.nextDown * Double(total) / 100).rounded(.up)))
+        var running: UInt64 = 0
+        for slot in counts.keys.sorted() {
+            running &+= counts[slot] ?? 0
+            if running >= wanted { return Swift.max(Swift.min(Self.layout.highestEquivalentForValue(slot), max), min) }
+        }
+        return max
+    }
+
+    /// `min`, `max`, then (slot, count) pairs, 8 bytes each, little-endian.
+    func encoded() -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16 + counts.count * 16)
+        func append(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        append(total == 0 ? 0 : min)
+        append(max)
+        for (slot, count) in counts {
+            append(slot)
+            append(count)
+        }
+        return bytes
+    }
+
+    init(decoding bytes: [UInt8]) {
+        func read(_ offset: Int) -> UInt64 {
+            bytes[offset..<offset + 8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        }
+        guard bytes.count >= 16 else { return }
+        var offset = 16
+        while offset + 16 <= bytes.count {
+            let slot = read(offset)
+            let count = read(offset + 8)
+            if slot >= 1, slot <= SeriesBucket.highestMicros, count > 0 {
+                counts[slot, default: 0] &+= count
+                total &+= count
+            }
+            offset += 16
+        }
+        guard total > 0 else { return }
+        min = Swift.max(1, read(0))
+        max = Swift.max(min, Swift.min(read(8), SeriesBucket.highestMicros))
+    }
+}
+
+/// One series over one bucket of time: how many, how many failed, how many cache lookups hit, and the durations
+/// (microseconds, HdrHistogram slots).
 public struct SeriesBucket: Sendable {
     public var count: Int = 0
     public var errors: Int = 0
     public var cacheLookups: Int = 0
     public var cacheHits: Int = 0
-    public var durations = SeriesBucket.emptyHistogram()
+    public var durations = SparseDurations()
 
     /// Up to one hour, in microseconds.
     public static let highestMicros: UInt64 = 3_600_000_000
-
-    static func emptyHistogram() -> Histogram<UInt64> {
-        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: highestMicros, numberOfSignificantValueDigits: .three)
-    }
 
     public init() {}
 
@@ -53,8 +128,8 @@ public struct SeriesBucket: Sendable {
             cacheLookups += 1
             if cacheHit { cacheHits += 1 }
         }
-        let micros = UInt64(max(1, min(Double(Self.highestMicros), (durationMs * 1000).rounded())))
-        _ = durations.record(micros)
+        let micros = durationMs.isFinite ? UInt64(Swift.max(1, Swift.min(Double(Self.highestMicros), (durationMs * 1000).rounded()))) : Self.highestMicros
+        durations.record(micros)
     }
 
     public mutating func add(_ other: SeriesBucket) {
@@ -67,30 +142,12 @@ public struct SeriesBucket: Sendable {
 
     /// The duration at `percentile` (0 to 100), milliseconds.
     public func percentileMs(_ percentile: Double) -> Double {
-        count == 0 ? 0 : Double(durations.valueAtPercentile(percentile)) / 1000
+        count == 0 ? 0 : Double(durations.value(atPercentile: percentile)) / 1000
     }
 
     // MARK: Storage
 
-    /// The histogram as (value, count) pairs of its non-empty buckets, 8 + 8 bytes each.
-    func encodedDurations() -> [UInt8] {
-        var bytes: [UInt8] = []
-        for item in durations.recordedValues() {
-            withUnsafeBytes(of: item.value.littleEndian) { bytes.append(contentsOf: $0) }
-            withUnsafeBytes(of: UInt64(item.count).littleEndian) { bytes.append(contentsOf: $0) }
-        }
-        return bytes
-    }
+    func encodedDurations() -> [UInt8] { durations.encoded() }
 
-    static func decodeDurations(_ bytes: [UInt8]) -> Histogram<UInt64> {
-        var histogram = emptyHistogram()
-        var offset = 0
-        while offset + 16 <= bytes.count {
-            let value = bytes[offset..<offset + 8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-            let count = bytes[offset + 8..<offset + 16].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-            _ = histogram.record(value, count: count)
-            offset += 16
-        }
-        return histogram
-    }
+    static func decodeDurations(_ bytes: [UInt8]) -> SparseDurations { SparseDurations(decoding: bytes) }
 }

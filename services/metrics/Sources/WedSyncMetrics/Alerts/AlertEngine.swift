@@ -41,14 +41,14 @@ public final class AlertEngine: Service, Sendable {
     }
 
     public func run() async throws {
-        guard !rules.isEmpty else { return }
+        // A service that returns ends the whole service group: without rules, just wait for the shutdown.
+        guard !rules.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                try evaluate(at: clock())
-            } catch {
-                logger.warning("alert rules not evaluated", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: interval)
+            evaluate(at: clock())
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
     }
 
@@ -65,12 +65,19 @@ public final class AlertEngine: Service, Sendable {
         }
     }
 
-    /// One evaluation of every rule at `now`.
-    public func evaluate(at now: Date) throws {
+    /// One evaluation of every rule at `now`; a rule whose series cannot be read is skipped this time.
+    public func evaluate(at now: Date) {
         var groups: [String: (status: String, severity: AlertSeverity, alerts: [Alert])] = [:]
         for (index, rule) in rules.enumerated() {
             let seconds = max(Aggregator.bucketSeconds, Int64(rule.window / .seconds(1)))
-            let summary = try queries.summary(seconds: seconds, now: now)
+            let summary: MetricsSummary
+            do {
+                summary = try queries.summary(seconds: seconds, now: now)
+            } catch {
+                logger.warning("alert rule not evaluated", metadata: ["alert.rule": "\(rule.name)", "error": "\(error)"])
+                continue
+            }
+            let silences = silenceList.withLock { $0 }
             let series = summary.series.filter { $0.kind == "api" && (rule.route == nil || $0.route == rule.route) }
             var values: [String: (labels: [String: String], value: Double?)] = [:]
             for item in series {
@@ -85,8 +92,18 @@ public final class AlertEngine: Service, Sendable {
                     let repeatDue = instance.tracker.state == .firing && transition == nil
                         && instance.lastNotified.map { now.timeIntervalSince($0) >= Double(repeatInterval / .milliseconds(1)) / 1000 } == true
                     if transition != nil || repeatDue {
+                        let notice = alert(rule, instance, at: now)
+                        // Silenced: not sent, and not counted as sent (it goes out when the silence ends).
+                        if !silences.contains(where: { $0.silences(notice, at: now) }) {
+                            instance.lastNotified = transition == .resolved ? nil : now
+                            notices.append((notice, transition ?? .fired))
+                        }
+                    } else if instance.tracker.state == .firing, instance.lastNotified == nil,
+                        !silences.contains(where: { $0.silences(alert(rule, instance, at: now), at: now) })
+                    {
+                        // Fired while silenced, and the silence is over: tell it now.
                         instance.lastNotified = now
-                        notices.append((alert(rule, instance, at: now), transition ?? .fired))
+                        notices.append((alert(rule, instance, at: now), .fired))
                     }
                     if instance.tracker.state == .inactive, values[key] == nil {
                         instances[key] = nil
@@ -96,15 +113,14 @@ public final class AlertEngine: Service, Sendable {
                 }
                 return notices
             }
-            let silences = silenceList.withLock { $0 }
-            for (alert, transition) in notices where !silences.contains(where: { $0.silences(alert, at: now) }) {
+            for (alert, transition) in notices {
                 let status = transition == .resolved ? "resolved" : "firing"
-                groups["\(rule.name)|\(status)", default: (status, rule.severity, [])].alerts.append(alert)
+                groups["\(index)|\(status)", default: (status, rule.severity, [])].alerts.append(alert)
             }
         }
         for (key, group) in groups.sorted(by: { $0.key < $1.key }) {
-            let rule = String(key.split(separator: "|")[0])
-            notifier.notify(rule: rule, status: group.status, severity: group.severity, alerts: group.alerts.sorted { $0.fingerprint < $1.fingerprint })
+            guard let index = Int(key.split(separator: "|")[0]) else { continue }
+            notifier.notify(rule: rules[index].name, status: group.status, severity: group.severity, alerts: group.alerts.sorted { $0.fingerprint < $1.fingerprint })
         }
     }
 

@@ -162,11 +162,16 @@ public final class AlertNotifier: Sendable {
     static func slackPayload(rule: String, status: String, severity: AlertSeverity, alerts: [Alert]) -> Data {
         let icon = status == "firing" ? (severity == .critical ? ":red_circle:" : ":large_orange_circle:") : ":white_check_mark:"
         let title = "\(icon) [\(status.uppercased()):\(alerts.count)] \(rule) (\(severity.rawValue))"
-        let lines = alerts.map { alert -> String in
-            let where_ = alert.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            let summary = alert.annotations["summary"].map { " — \($0)" } ?? ""
-            return "• \(where_): \(String(format: "%.3g", alert.value))\(summary)"
+        // Labels come from ingested events: escaped, so a route cannot ping a channel or carry a link.
+        func escaped(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
         }
+        var lines = alerts.prefix(20).map { alert -> String in
+            let where_ = alert.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\(escaped($0.value))" }.joined(separator: " ")
+            let summary = alert.annotations["summary"].map { " — \(escaped($0))" } ?? ""
+            return "• \(String(where_.prefix(200))): \(String(format: "%.3g", alert.value))\(summary)"
+        }
+        if alerts.count > 20 { lines.append("… and \(alerts.count - 20) more") }
         let payload: [String: Any] = [
             "text": title,
             "blocks": [

@@ -92,6 +92,7 @@ public final class EventIngestor: Service, Sendable {
             self.state.withLock { $0.stopped = true }
             self.wakeUp.yield()
         }
+        state.withLock { $0.stopped = true }
         commitPending()
     }
 

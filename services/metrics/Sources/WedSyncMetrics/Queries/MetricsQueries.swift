@@ -15,7 +15,7 @@ public struct MetricsQueries: Sendable {
 
     /// `1h`, `24h`, `7d` (and any `Nm`, `Nh`, `Nd` up to 7 days), in seconds.
     public static func seconds(of range: String) throws(ServiceError) -> Int64 {
-        guard let unit = range.last, let value = Int64(range.dropLast()), value > 0 else {
+        guard let unit = range.last, let value = Int64(range.dropLast()), value > 0, value <= 7 * 86_400 else {
             throw ServiceError.badRequest("range: like 1h, 24h or 7d", code: "invalid_parameter")
         }
         let seconds: Int64
@@ -81,7 +81,7 @@ public struct MetricsQueries: Sendable {
         let to = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
         let from = to - seconds
         var steps: [Int64: SeriesBucket] = [:]
-        for (series, start, bucket) in try buckets(from: from, to: to) where series.name == route && (method == nil || series.method == method) {
+        for (series, start, bucket) in try buckets(from: from, to: to) where series.kind == "api" && series.name == route && (method == nil || series.method == method) {
             steps[from + (start - from) / step * step, default: SeriesBucket()].add(bucket)
         }
         let points = stride(from: from, to: to, by: Int(step)).map { start -> SeriesPoint in
