@@ -135,4 +135,19 @@ struct GatewayRoutingTests {
         #expect(pool.pick(excluding: ["b:2"])?.0.address.host == "a")
         #expect(pool.pick(excluding: ["a:1", "b:2"]) == nil, "a retry needs another replica")
     }
+
+    @Test("HTTP-date: IMF-fixdate formatted and parsed by hand, the obsolete forms accepted")
+    func httpDate() throws {
+        let date = Date(timeIntervalSince1970: 784_111_777)
+        #expect(HTTPDate.format(date) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") == date)
+        #expect(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT") == date)
+        #expect(HTTPDate.parse("Sun Nov  6 08:49:37 1994") == date)
+        #expect(HTTPDate.parse("Sun, 31 Feb 1994 08:49:37 GMT") == nil)
+        #expect(HTTPDate.parse("0") == nil)
+        for seconds in stride(from: -86_400 * 400, to: 4_000_000_000, by: 9_876_543) {
+            let date = Date(timeIntervalSince1970: Double(seconds))
+            #expect(HTTPDate.parse(HTTPDate.format(date)) == date)
+        }
+    }
 }

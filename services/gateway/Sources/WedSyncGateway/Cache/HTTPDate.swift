@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 
 /// HTTP-date (RFC 9110 §5.6.7): the IMF-fixdate a sender must generate, and the obsolete RFC 850 and asctime
 /// forms a recipient must accept. The IMF-fixdate is parsed and formatted by hand (it is on every cache hit);
@@ -42,18 +43,8 @@ public enum HTTPDate {
             let hour = number(17..<19), let minute = number(20..<22), let second = number(23..<25),
             (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
-        let days = daysFromCivil(year: year, month: month + 1, day: day)
+        guard let days = CalendarDay(year: year, month: month + 1, day: day)?.daysSinceEpoch else { return nil }
         return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3_600 + minute * 60 + second))
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 
     /// The IMF-fixdate of `date`.
@@ -65,16 +56,7 @@ public enum HTTPDate {
             rest += 86_400
             days -= 1
         }
-        // Civil from days (Hinnant).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CalendarDay.civilDate(fromDays: days)
         let weekday = ((days % 7) + 7) % 7
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(Self.days[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(rest / 3_600)):\(two(rest % 3_600 / 60)):\(two(rest % 60)) GMT"
