@@ -29,7 +29,7 @@ final class ScriptedOrigin: Sendable {
     let healthy = Mutex(true)
     private let replies = Mutex<[String: Reply]>([:])
     private let seen = Mutex<[Seen]>([])
-    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let task = Mutex<(task: Task<Void, any Error>, group: ServiceGroup)?>(nil)
     /// The body of every 200 adds this origin's name, so tests can tell replicas apart.
     let name: String
 
@@ -54,21 +54,23 @@ final class ScriptedOrigin: Sendable {
             logger: Logger(label: "origin")
         )
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "origin")))
-        task.withLock { $0 = Task { try await group.run() } }
+        task.withLock { $0 = (Task { try await group.run() }, group) }
         let port = self.port
         guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
             throw ServiceProcessError(message: "the scripted origin did not listen on \(port)")
         }
     }
 
-    /// Stops at once: the listener and every open connection close.
+    /// Stops: the listener closes, requests in flight finish, idle connections close. (A graceful shutdown:
+    /// cancelling the server while it accepts connections can trip an assertion in NIO's async channel.)
     func stop() async {
-        let running = task.withLock { task -> Task<Void, any Error>? in
+        let running = task.withLock { task -> (task: Task<Void, any Error>, group: ServiceGroup)? in
             defer { task = nil }
             return task
         }
-        running?.cancel()
-        _ = try? await running?.value
+        guard let running else { return }
+        await running.group.triggerGracefulShutdown()
+        _ = try? await running.task.value
         let port = self.port
         _ = await eventually(timeout: .seconds(5)) { !acceptsConnections(port: port) }
     }
