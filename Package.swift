@@ -30,7 +30,7 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
         ]
     ),
     ("wedsync-query-optimizer", "query-optimizer", nil, []),
-    ("wedsync-metrics", "metrics", "WedSyncMetrics", ["CSQLite", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Yams", package: "Yams")]),
+    ("wedsync-metrics", "metrics", "WedSyncMetrics", ["CSQLite", "CCurl", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Yams", package: "Yams")]),
     ("wedsync-autoscaler", "autoscaler", nil, []),
     ("wedsync-api", "api", "WedSyncAPI", []),
 ]
@@ -69,6 +69,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "shared/CLibPQ", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", path: "shared/CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CSQLite", path: "shared/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", path: "shared/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // The ground floor every service stands on.
         .target(

@@ -119,4 +119,50 @@ struct MetricsAlertTests {
         #expect(!text.contains("127.0.0.1:9"), "the receiver's URL is a secret")
         try await service.terminate()
     }
+
+    @Test("Routing by severity: a critical alert is mailed over SMTP (after a refusal, retried), a warning is not")
+    func email() async throws {
+        let smtp = try await SMTPReceiver(failFirst: 1)
+        let critical = "/api/mail-critical-\(Self.run)"
+        let warning = "/api/mail-warning-\(Self.run)"
+        let rulesPath = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-mail-\(Self.run).yaml").path
+        try """
+            rules:
+              - {name: Paged\(Self.run), metric: p99, route: \(critical), condition: '> 100', window: 10s, for: 0s, severity: critical,
+                 annotations: {summary: "Saturday is slow", runbook: "https://runbooks.example/latency"}}
+              - {name: Noted\(Self.run), metric: p99, route: \(warning), condition: '> 100', window: 10s, for: 0s, severity: warning}
+            """.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let service = try ServiceProcess(
+            "wedsync-metrics",
+            environment: [
+                "WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(), "WEDSYNC_METRICS_ALERTS_FILE": rulesPath,
+                "WEDSYNC_METRICS_ALERTS_SMTP_URL": smtp.url, "WEDSYNC_METRICS_ALERTS_EMAIL_TO": "oncall@wedsync.test, ops@wedsync.test",
+                "WEDSYNC_METRICS_ALERTS_EMAIL_FROM": "alerts@wedsync.test", "WEDSYNC_METRICS_ALERTS_EVALUATION_MS": "200",
+                "WEDSYNC_METRICS_ALERTS_RETRY_MS": "100", "WEDSYNC_LOG_LEVEL": "error",
+            ]
+        )
+        try await service.waitUntil("/ready")
+        for route in [critical, warning] {
+            #expect(try await MetricsServiceTests.post(service, MetricsServiceTests.batch(route: route, durations: Array(repeating: 300, count: 20))).status == 200)
+        }
+        let mailed = await eventually(timeout: .seconds(15)) { !smtp.messages.isEmpty }
+        #expect(mailed)
+        let message = try #require(smtp.messages.first)
+        #expect(message.from == "alerts@wedsync.test")
+        #expect(Set(message.to) == ["oncall@wedsync.test", "ops@wedsync.test"])
+        #expect(message.data.contains("Subject: [FIRING:1] Paged\(Self.run) (critical)"))
+        #expect(message.data.contains("route=\(critical)"))
+        #expect(message.data.contains("summary: Saturday is slow"))
+        #expect(message.data.contains("Content-Type: text/plain; charset=utf-8"))
+        let records = try WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: try await HTTP.get(service.baseURL + "/v1/notifications").data)
+        let record = try #require(records.first { $0.channel == "email" && $0.alertName == "Paged\(Self.run)" })
+        #expect(record.delivered && record.attempts == 2, "the 451 was retried: \(record)")
+        // The warning fired too, but email takes critical alerts only.
+        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(service.baseURL + "/v1/alerts").data)
+        #expect(alerts.contains { $0.name == "Noted\(Self.run)" && $0.state == .firing })
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(!smtp.messages.contains { $0.data.contains("Noted\(Self.run)") })
+        #expect(!records.contains { $0.channel == "email" && $0.alertName == "Noted\(Self.run)" })
+        try await service.terminate()
+    }
 }

@@ -166,3 +166,48 @@ final class HTTPReceiver: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: logPath)
     }
 }
+
+/// `tests/support/smtp-receiver.py` (aiosmtpd) on a port of its own: keeps every message it accepts, and can refuse
+/// the first ones with a temporary failure (451), to exercise retries.
+final class SMTPReceiver: @unchecked Sendable {
+    let port: Int
+    let logPath: String
+    private let process = Process()
+
+    init(failFirst: Int = 0) async throws {
+        port = try freePort()
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString.prefix(8)).jsonl").path
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let script = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent()
+            .appendingPathComponent("tests/support/smtp-receiver.py").path
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, String(port), logPath, "--fail-first", String(failFirst)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        ChildProcesses.register(process.processIdentifier)
+        let port = self.port
+        guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
+            throw ServiceProcessError(message: "the SMTP receiver did not start (is the aiosmtpd Python package installed?)")
+        }
+    }
+
+    var url: String { "smtp://127.0.0.1:\(port)" }
+
+    /// Every message accepted so far: envelope sender, recipients, and the message as sent.
+    var messages: [(from: String, to: [String], data: String)] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let from = object["from"] as? String, let to = object["to"] as? [String], let data = object["data"] as? String
+            else { return nil }
+            return (from, to, data)
+        }
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        ChildProcesses.unregister(process.processIdentifier)
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+}

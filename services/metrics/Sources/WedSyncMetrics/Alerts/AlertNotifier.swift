@@ -8,24 +8,32 @@ import Synchronization
 import WedSyncModels
 import WedSyncServiceKit
 
-/// Where notifications go: a generic webhook (Alertmanager's payload, version 4) or a Slack incoming webhook, for
-/// the severities listed. The URL is a secret: it is never logged or shown.
+/// Where notifications go, for the severities listed: a generic webhook (Alertmanager's payload, version 4), a
+/// Slack incoming webhook, or email over SMTP. URLs are secrets: they are never logged or shown.
 public struct AlertReceiver: Sendable {
-    public enum Channel: String, Sendable {
-        case webhook
-        case slack
+    public enum Destination: Sendable {
+        case webhook(url: String)
+        case slack(url: String)
+        case email(SMTPMailer)
     }
 
     public var name: String
-    public var channel: Channel
-    public var url: String
+    public var destination: Destination
     public var severities: Set<AlertSeverity>
 
-    public init(name: String, channel: Channel, url: String, severities: Set<AlertSeverity> = Set(AlertSeverity.allCases)) {
+    public init(name: String, destination: Destination, severities: Set<AlertSeverity> = Set(AlertSeverity.allCases)) {
         self.name = name
-        self.channel = channel
-        self.url = url
+        self.destination = destination
         self.severities = severities
+    }
+
+    /// `webhook`, `slack` or `email`.
+    public var channel: String {
+        switch destination {
+        case .webhook: "webhook"
+        case .slack: "slack"
+        case .email: "email"
+        }
     }
 }
 
@@ -59,10 +67,15 @@ public final class AlertNotifier: Sendable {
         guard !alerts.isEmpty else { return [] }
         var ids: [Int] = []
         for receiver in receivers where receiver.severities.contains(severity) {
-            let body: Data
-            switch receiver.channel {
-            case .webhook: body = Self.alertmanagerPayload(receiver: receiver.name, rule: rule, status: status, alerts: alerts, externalURL: externalURL)
-            case .slack: body = Self.slackPayload(rule: rule, status: status, severity: severity, alerts: alerts)
+            let message: Message
+            switch receiver.destination {
+            case .webhook(let url):
+                message = .http(url: url, body: Self.alertmanagerPayload(receiver: receiver.name, rule: rule, status: status, alerts: alerts, externalURL: externalURL))
+            case .slack(let url):
+                message = .http(url: url, body: Self.slackPayload(rule: rule, status: status, severity: severity, alerts: alerts))
+            case .email(let mailer):
+                let mail = Self.emailMessage(rule: rule, status: status, severity: severity, alerts: alerts, externalURL: externalURL)
+                message = .email(mailer, subject: mail.subject, body: mail.body)
             }
             let now = Date()
             let id = records.withLock { records -> Int in
@@ -70,7 +83,7 @@ public final class AlertNotifier: Sendable {
                 records.next += 1
                 records.list.append(
                     NotificationRecord(
-                        id: id, receiver: receiver.name, channel: receiver.channel.rawValue, alertName: rule, status: status, alerts: alerts.count,
+                        id: id, receiver: receiver.name, channel: receiver.channel, alertName: rule, status: status, alerts: alerts.count,
                         attempts: 0, delivered: false, lastError: nil, createdAt: now, updatedAt: now
                     )
                 )
@@ -78,26 +91,46 @@ public final class AlertNotifier: Sendable {
                 return id
             }
             ids.append(id)
-            Task { await self.deliver(id: id, to: receiver, body: body) }
+            Task { await self.deliver(id: id, to: receiver, message: message) }
         }
         return ids
     }
 
-    private func deliver(id: Int, to receiver: AlertReceiver, body: Data) async {
-        var backoff = initialBackoff
-        for attempt in 1...maximumAttempts {
-            var error: String?
+    /// What one receiver is sent.
+    enum Message {
+        case http(url: String, body: Data)
+        case email(SMTPMailer, subject: String, body: String)
+    }
+
+    /// One attempt: nil when delivered, else why not (never the URL).
+    private func attempt(_ message: Message) async -> String? {
+        switch message {
+        case .http(let url, let body):
             do {
-                var request = HTTPClientRequest(url: receiver.url)
+                var request = HTTPClientRequest(url: url)
                 request.method = .POST
                 request.headers.add(name: "content-type", value: "application/json")
                 request.body = .bytes(ByteBuffer(bytes: body))
                 let response = try await ServiceClient.sharedHTTPClient.execute(request, timeout: .seconds(10))
                 _ = try? await response.body.collect(upTo: 1 << 16)
-                if !(200..<300).contains(Int(response.status.code)) { error = "the receiver answered \(response.status.code)" }
-            } catch let failure {
-                error = "the receiver could not be reached (\(type(of: failure)))"
+                return (200..<300).contains(Int(response.status.code)) ? nil : "the receiver answered \(response.status.code)"
+            } catch {
+                return "the receiver could not be reached (\(type(of: error)))"
             }
+        case .email(let mailer, let subject, let body):
+            do {
+                try await mailer.send(subject: subject, body: body)
+                return nil
+            } catch {
+                return error.replyCode > 0 ? "the SMTP server answered \(error.replyCode): \(error.description)" : "SMTP: \(error.description)"
+            }
+        }
+    }
+
+    private func deliver(id: Int, to receiver: AlertReceiver, message: Message) async {
+        var backoff = initialBackoff
+        for attempt in 1...maximumAttempts {
+            let error = await self.attempt(message)
             update(id) { record in
                 record.attempts = attempt
                 record.delivered = error == nil
@@ -156,6 +189,21 @@ public final class AlertNotifier: Sendable {
             },
         ]
         return (try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])) ?? Data("{}".utf8)
+    }
+
+    /// An email: the subject says status, count, rule and severity; the body has a line per alert with its labels,
+    /// value and annotations.
+    static func emailMessage(rule: String, status: String, severity: AlertSeverity, alerts: [Alert], externalURL: String) -> (subject: String, body: String) {
+        let subject = "[\(status.uppercased()):\(alerts.count)] \(rule) (\(severity.rawValue))"
+        var lines = ["\(alerts.count) alert\(alerts.count == 1 ? "" : "s") \(status) for rule \(rule), severity \(severity.rawValue).", ""]
+        for alert in alerts.prefix(100) {
+            let labels = alert.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            lines.append("- \(String(labels.prefix(300))): value \(String(format: "%.4g", alert.value)), since \(ISO8601.format(alert.startsAt))")
+            for (key, value) in alert.annotations.sorted(by: { $0.key < $1.key }) { lines.append("    \(key): \(String(value.prefix(500)))") }
+        }
+        if alerts.count > 100 { lines.append("... and \(alerts.count - 100) more") }
+        lines += ["", "Alerts: \(externalURL)/v1/alerts", "Silence: POST \(externalURL)/v1/silences"]
+        return (subject, lines.joined(separator: "\n"))
     }
 
     /// A Slack incoming-webhook message: one line of text and a block per alert.

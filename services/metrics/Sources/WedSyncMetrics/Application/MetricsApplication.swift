@@ -16,8 +16,11 @@ public enum MetricsApplication {
         service.addService(ingestor)
         let queries = MetricsQueries(store: store, aggregator: aggregator)
         var receivers: [AlertReceiver] = []
-        if let url = settings.webhookURL { receivers.append(AlertReceiver(name: "webhook", channel: .webhook, url: url)) }
-        if let url = settings.slackURL { receivers.append(AlertReceiver(name: "slack", channel: .slack, url: url, severities: settings.slackSeverities)) }
+        if let url = settings.webhookURL {
+            receivers.append(AlertReceiver(name: "webhook", destination: .webhook(url: url), severities: settings.webhookSeverities))
+        }
+        if let url = settings.slackURL { receivers.append(AlertReceiver(name: "slack", destination: .slack(url: url), severities: settings.slackSeverities)) }
+        if let mailer = settings.mailer { receivers.append(AlertReceiver(name: "email", destination: .email(mailer), severities: settings.emailSeverities)) }
         let notifier = AlertNotifier(
             receivers: receivers, externalURL: "http://\(service.configuration.host):\(service.configuration.port)",
             initialBackoff: settings.retryBackoff, logger: service.logger
@@ -43,7 +46,12 @@ public enum MetricsApplication {
 /// | `metrics.alerts-file` | none | alert rules (`infrastructure/alerts.yaml`); no alerting without it |
 /// | `metrics.alerts.webhook-url` | none | receives every notification in Alertmanager's webhook format (secret) |
 /// | `metrics.alerts.slack-url` | none | a Slack incoming webhook (secret) |
+/// | `metrics.alerts.webhook-severities` | `info,warning,critical` | the severities sent to the webhook |
 /// | `metrics.alerts.slack-severities` | `warning,critical` | the severities sent to Slack |
+/// | `metrics.alerts.smtp-url` | none | `smtp://[user:password@]host:port` (or `smtps://`): email through libcurl (secret) |
+/// | `metrics.alerts.email-from` | `alerts@wedsync.local` | the sender |
+/// | `metrics.alerts.email-to` | none | comma-separated recipients; email is sent only with both this and the SMTP URL |
+/// | `metrics.alerts.email-severities` | `critical` | the severities sent by email |
 /// | `metrics.alerts.evaluation-ms` | `15000` | how often the rules are evaluated |
 /// | `metrics.alerts.repeat-seconds` | `14400` | how often a firing alert is notified again |
 /// | `metrics.alerts.retry-ms` | `500` | the first retry's backoff (doubled each time, 5 attempts) |
@@ -55,7 +63,10 @@ struct MetricsSettings {
     var rules: [AlertRule]
     var webhookURL: String?
     var slackURL: String?
+    var webhookSeverities: Set<AlertSeverity>
     var slackSeverities: Set<AlertSeverity>
+    var mailer: SMTPMailer?
+    var emailSeverities: Set<AlertSeverity>
     var evaluationInterval: Duration
     var repeatInterval: Duration
     var retryBackoff: Duration
@@ -78,15 +89,39 @@ struct MetricsSettings {
         }
         webhookURL = try settings.secret("metrics.alerts.webhook-url", minimumLength: 8) == nil ? nil : settings.httpURL("metrics.alerts.webhook-url", default: "")
         slackURL = try settings.secret("metrics.alerts.slack-url", minimumLength: 8) == nil ? nil : settings.httpURL("metrics.alerts.slack-url", default: "")
-        let severities = settings.string("metrics.alerts.slack-severities") ?? "warning,critical"
-        slackSeverities = Set(try severities.split(separator: ",").map { name throws(ConfigurationError) -> AlertSeverity in
-            guard let severity = AlertSeverity(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw ConfigurationError(key: "metrics.alerts.slack-severities", message: "expected severities among info, warning, critical")
+        func severities(_ key: String, default defaultValue: String) throws(ConfigurationError) -> Set<AlertSeverity> {
+            Set(try (settings.string(key) ?? defaultValue).split(separator: ",").map { name throws(ConfigurationError) -> AlertSeverity in
+                guard let severity = AlertSeverity(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ConfigurationError(key: key, message: "expected severities among info, warning, critical")
+                }
+                return severity
+            })
+        }
+        webhookSeverities = try severities("metrics.alerts.webhook-severities", default: "info,warning,critical")
+        slackSeverities = try severities("metrics.alerts.slack-severities", default: "warning,critical")
+        emailSeverities = try severities("metrics.alerts.email-severities", default: "critical")
+        let recipients = (settings.string("metrics.alerts.email-to") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let from = settings.string("metrics.alerts.email-from") ?? "alerts@wedsync.local"
+        for address in recipients + [from] where !Self.isMailAddress(address) {
+            throw ConfigurationError(key: "metrics.alerts.email-to", message: "not an email address (one of the recipients or the sender)")
+        }
+        if let url = try settings.secret("metrics.alerts.smtp-url", minimumLength: 8), !recipients.isEmpty {
+            guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
+                throw ConfigurationError(key: "metrics.alerts.smtp-url", message: "expected smtp://host:port or smtps://host:port")
             }
-            return severity
-        })
+            mailer = SMTPMailer(url: url, from: from, recipients: recipients)
+        } else {
+            mailer = nil
+        }
         evaluationInterval = try settings.milliseconds("metrics.alerts.evaluation-ms", default: .seconds(15), in: 50...3_600_000)
         repeatInterval = .seconds(try settings.int("metrics.alerts.repeat-seconds", default: 14_400, in: 1...604_800))
         retryBackoff = try settings.milliseconds("metrics.alerts.retry-ms", default: .milliseconds(500), in: 1...60_000)
+    }
+
+    /// `local@domain`, without spaces, line breaks or angle brackets (it goes into SMTP commands and headers).
+    static func isMailAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty && text.count <= 254
+            && !text.contains { $0.isWhitespace || "<>\"(),;:\\[]".contains($0) || !$0.isASCII }
     }
 }
