@@ -74,12 +74,19 @@ struct MetricsAggregationTests {
             )
             events.append(.apiCall(call))
         }
-        let buckets = aggregator.deltas(of: events)
+        let all = aggregator.deltas(of: events)
+        let buckets = all.filter { $0.key.resolution == 10 }
         #expect(buckets.count == 3)
         #expect(buckets.values.map(\.count).reduce(0, +) == 30)
         #expect(buckets.values.map(\.errors).reduce(0, +) == 3)
         #expect(buckets.values.map(\.cacheHits).reduce(0, +) == 15)
         #expect(buckets.keys.allSatisfy { $0.start % 10 == 0 })
+        // Rolled up: the 30 seconds straddle a minute boundary (second 40 of a minute onwards) within one hour.
+        let minutes = all.filter { $0.key.resolution == 60 }
+        #expect(minutes.count == 2 && minutes.keys.allSatisfy { $0.start % 60 == 0 })
+        #expect(minutes.values.map(\.count).reduce(0, +) == 30)
+        let hours = all.filter { $0.key.resolution == 3_600 }
+        #expect(hours.count == 1 && hours.first?.value.count == 30 && hours.first?.value.errors == 3)
     }
 
     @Test("Series beyond the bound count as other")

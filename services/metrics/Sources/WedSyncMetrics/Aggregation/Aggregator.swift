@@ -2,17 +2,22 @@ import Foundation
 import Synchronization
 import WedSyncModels
 
-/// Folds events into 10-second buckets per series. The ingestor adds each group of batches to the buckets it
-/// touches and writes those buckets whole in the commit that acknowledges the batches; recent buckets stay here so
-/// a commit need not read them back. The number of series is bounded: events of series beyond ``maximumSeries``
+/// Folds events into 10-second buckets per series, rolled up into 1-minute and 1-hour buckets. The ingestor adds
+/// each group of batches to the buckets it touches, at every resolution, and writes those buckets whole in the
+/// commit that acknowledges the batches (so a rollup is never behind what was acknowledged, late events included);
+/// recent buckets stay here so a commit need not read them back. The number of series is bounded: events of series beyond ``maximumSeries``
 /// count under one `other` series per kind.
 public final class Aggregator: Sendable {
     public static let bucketSeconds: Int64 = 10
+    /// The resolutions kept, in seconds, finest first.
+    public static let resolutions: [Int64] = [10, 60, 3_600]
     public let maximumSeries: Int
 
     public struct BucketKey: Hashable, Sendable {
         public var series: SeriesKey
         public var start: Int64
+        /// The bucket's length in seconds, one of ``Aggregator/resolutions``.
+        public var resolution: Int64 = Aggregator.bucketSeconds
     }
 
     private struct State {
@@ -62,7 +67,19 @@ public final class Aggregator: Sendable {
             deltas[BucketKey(series: bounded, start: Self.bucketStart(event.timestamp)), default: SeriesBucket()]
                 .record(durationMs: duration, failed: failed, cacheHit: hit)
         }
+        var rollups: [BucketKey: SeriesBucket] = [:]
+        for (key, delta) in deltas {
+            for resolution in Self.resolutions.dropFirst() {
+                rollups[BucketKey(series: key.series, start: Self.start(of: key.start, resolution: resolution), resolution: resolution), default: SeriesBucket()].add(delta)
+            }
+        }
+        deltas.merge(rollups) { $1 }
         return deltas
+    }
+
+    /// The start of the `resolution`-second bucket that holds second `seconds`.
+    public static func start(of seconds: Int64, resolution: Int64) -> Int64 {
+        seconds - ((seconds % resolution) + resolution) % resolution
     }
 
     /// `series`, or its kind's `other` series once the bound is reached.
@@ -87,9 +104,9 @@ public final class Aggregator: Sendable {
         }
     }
 
-    /// Forgets the buckets that start before `boundary` (they are in storage).
+    /// Forgets the buckets that ended before `boundary` (they are in storage).
     func forget(before boundary: Int64) {
-        state.withLock { state in state.buckets = state.buckets.filter { $0.key.start >= boundary } }
+        state.withLock { state in state.buckets = state.buckets.filter { $0.key.start + $0.key.resolution >= boundary } }
     }
 
     /// Records that `series` exists (from storage, after a restart).

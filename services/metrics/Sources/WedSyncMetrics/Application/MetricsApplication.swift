@@ -11,10 +11,10 @@ public enum MetricsApplication {
         let settings = try MetricsSettings(service.configuration)
         let store = try MetricsStore(path: settings.databasePath, synchronous: settings.synchronous)
         let aggregator = Aggregator(maximumSeries: settings.maximumSeries)
-        let ingestor = EventIngestor(store: store, aggregator: aggregator, flushInterval: settings.flushInterval, logger: service.logger)
+        let ingestor = EventIngestor(store: store, aggregator: aggregator, flushInterval: settings.flushInterval, retention: settings.retention, logger: service.logger)
         try ingestor.recover()
         service.addService(ingestor)
-        let queries = MetricsQueries(store: store, aggregator: aggregator)
+        let queries = MetricsQueries(store: store, aggregator: aggregator, retention: settings.retention)
         var receivers: [AlertReceiver] = []
         if let url = settings.webhookURL {
             receivers.append(AlertReceiver(name: "webhook", destination: .webhook(url: url), severities: settings.webhookSeverities))
@@ -42,6 +42,9 @@ public enum MetricsApplication {
 /// | `metrics.database` | `$TMPDIR/wedsync-metrics-PORT.sqlite3` | the SQLite file (WAL mode); set it in production |
 /// | `metrics.durability` | `full` | `full`: an acknowledged batch survives power loss; `normal`: a crash of the process |
 /// | `metrics.flush-interval-ms` | `10000` | how often old buckets are let go from memory and pruned from storage |
+/// | `metrics.retention.10s-hours` | `48` | how long the 10-second buckets are kept |
+/// | `metrics.retention.1m-days` | `15` | how long the 1-minute rollups are kept |
+/// | `metrics.retention.1h-days` | `400` | how long the hourly rollups are kept (capacity planning reads seasons from them) |
 /// | `metrics.max-series` | `10000` | series beyond this count as `other` |
 /// | `metrics.alerts-file` | none | alert rules (`infrastructure/alerts.yaml`); no alerting without it |
 /// | `metrics.alerts.webhook-url` | none | receives every notification in Alertmanager's webhook format (secret) |
@@ -60,6 +63,7 @@ struct MetricsSettings {
     var synchronous: SQLiteDatabase.Synchronous
     var flushInterval: Duration
     var maximumSeries: Int
+    var retention: RetentionPolicy
     var rules: [AlertRule]
     var webhookURL: String?
     var slackURL: String?
@@ -79,6 +83,11 @@ struct MetricsSettings {
         synchronous = try settings.choice("metrics.durability", from: ["full", "normal"], default: "full") == "full" ? .full : .normal
         flushInterval = try settings.milliseconds("metrics.flush-interval-ms", default: .seconds(10), in: 100...600_000)
         maximumSeries = try settings.int("metrics.max-series", default: 10_000, in: 10...1_000_000)
+        retention = RetentionPolicy(
+            tenSeconds: .seconds(3_600 * (try settings.int("metrics.retention.10s-hours", default: 48, in: 1...2_400))),
+            oneMinute: .seconds(86_400 * (try settings.int("metrics.retention.1m-days", default: 15, in: 1...400))),
+            oneHour: .seconds(86_400 * (try settings.int("metrics.retention.1h-days", default: 400, in: 7...3_650)))
+        )
         if let path = settings.string("metrics.alerts-file"), !path.isEmpty {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigurationError(key: "metrics.alerts-file", message: "cannot read \(path)")

@@ -14,7 +14,7 @@ public final class EventIngestor: Service, Sendable {
     public let aggregator: Aggregator
     let flushInterval: Duration
     /// How long buckets are kept in storage.
-    let retention: Int64
+    let retention: RetentionPolicy
     let maximumQueuedBytes: Int
     let logger: Logger
 
@@ -34,11 +34,11 @@ public final class EventIngestor: Service, Sendable {
     private let wakeUp: AsyncStream<Void>.Continuation
     private let wakeUps: AsyncStream<Void>
 
-    public init(store: MetricsStore, aggregator: Aggregator, flushInterval: Duration = .seconds(10), retention: Duration = .seconds(7 * 86_400), maximumQueuedBytes: Int = 64 << 20, logger: Logger) {
+    public init(store: MetricsStore, aggregator: Aggregator, flushInterval: Duration = .seconds(10), retention: RetentionPolicy = RetentionPolicy(), maximumQueuedBytes: Int = 64 << 20, logger: Logger) {
         self.store = store
         self.aggregator = aggregator
         self.flushInterval = flushInterval
-        self.retention = Int64(retention / .seconds(1))
+        self.retention = retention
         self.maximumQueuedBytes = maximumQueuedBytes
         self.logger = logger
         (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -124,7 +124,7 @@ public final class EventIngestor: Service, Sendable {
         let now = Aggregator.bucketStart(Date())
         aggregator.forget(before: now - 120)
         do {
-            try store.prune(before: now - retention)
+            for resolution in Aggregator.resolutions { try store.prune(resolution: resolution, before: now - retention.keeps(resolution)) }
         } catch {
             logger.warning("old buckets not pruned", metadata: ["error": "\(error)"])
         }

@@ -3,19 +3,26 @@ import Histogram
 import WedSyncModels
 import WedSyncServiceKit
 
-/// Answers summaries and series from stored buckets plus those still in memory.
+/// Answers summaries and series from the stored buckets, reading each stretch of time at the coarsest resolution
+/// that covers it exactly (whole hours from the hourly rollups, whole minutes from the minute ones, the rest from
+/// 10-second buckets).
 public struct MetricsQueries: Sendable {
     let store: MetricsStore
     let aggregator: Aggregator
+    let retention: RetentionPolicy
 
-    public init(store: MetricsStore, aggregator: Aggregator) {
+    public init(store: MetricsStore, aggregator: Aggregator, retention: RetentionPolicy = RetentionPolicy()) {
         self.store = store
         self.aggregator = aggregator
+        self.retention = retention
     }
 
-    /// `1h`, `24h`, `7d` (and any `Nm`, `Nh`, `Nd` up to 7 days), in seconds.
+    /// The longest range a query may ask for: a year and a month, as the hourly rollups are kept by default.
+    public static let longestRange: Int64 = 400 * 86_400
+
+    /// `1h`, `24h`, `7d` (and any `Nm`, `Nh`, `Nd` up to 400 days), in seconds.
     public static func seconds(of range: String) throws(ServiceError) -> Int64 {
-        guard let unit = range.last, let value = Int64(range.dropLast()), value > 0, value <= 7 * 86_400 else {
+        guard let unit = range.last, let value = Int64(range.dropLast()), value > 0, value <= longestRange else {
             throw ServiceError.badRequest("range: like 1h, 24h or 7d", code: "invalid_parameter")
         }
         let seconds: Int64
@@ -25,13 +32,51 @@ public struct MetricsQueries: Sendable {
         case "d": seconds = value * 86_400
         default: throw ServiceError.badRequest("range: like 1h, 24h or 7d", code: "invalid_parameter")
         }
-        guard seconds <= 7 * 86_400 else { throw ServiceError.badRequest("range: at most 7d", code: "invalid_parameter") }
+        guard seconds <= longestRange else { throw ServiceError.badRequest("range: at most 400d", code: "invalid_parameter") }
         return seconds
     }
 
-    /// Every bucket in `[from, to)` (storage holds every acknowledged event).
-    func buckets(from: Int64, to: Int64) throws -> [(SeriesKey, Int64, SeriesBucket)] {
-        try store.buckets(from: from, to: to)
+    /// A stretch of storage to read: the buckets of `resolution` that start in `[from, to)`.
+    struct Segment: Equatable {
+        var resolution: Int64
+        var from: Int64
+        var to: Int64
+    }
+
+    /// The segments that cover `[from, to)` (multiples of 10 seconds) exactly: whole hours from the hourly rollups,
+    /// whole minutes from the minute ones, the rest from 10-second buckets. A piece older than a resolution's
+    /// retention is read from the next coarser resolution instead, rounded out to its buckets.
+    static func plan(from: Int64, to: Int64, now: Int64, retention: RetentionPolicy) -> [Segment] {
+        let levels = Array(Aggregator.resolutions.reversed())
+        var segments: [Segment] = []
+        func cover(_ from: Int64, _ to: Int64, _ level: Int) {
+            guard from < to else { return }
+            let resolution = levels[level]
+            guard level + 1 < levels.count else {
+                segments.append(Segment(resolution: resolution, from: from, to: to))
+                return
+            }
+            let first = Aggregator.start(of: from + resolution - 1, resolution: resolution)
+            let last = Aggregator.start(of: to, resolution: resolution)
+            if first < last { segments.append(Segment(resolution: resolution, from: first, to: last)) }
+            for (pieceFrom, pieceTo) in first < last ? [(from, first), (last, to)] : [(from, to)] where pieceFrom < pieceTo {
+                if retention.holds(levels[level + 1], start: pieceFrom, now: now) {
+                    cover(pieceFrom, pieceTo, level + 1)
+                } else {
+                    let outer = Aggregator.start(of: pieceFrom, resolution: resolution)
+                    segments.append(Segment(resolution: resolution, from: outer, to: outer + resolution))
+                }
+            }
+        }
+        cover(from, to, 0)
+        return segments
+    }
+
+    /// Every bucket that covers `[from, to)` (storage holds every acknowledged event), at mixed resolutions.
+    func buckets(from: Int64, to: Int64, now: Date) throws -> [(SeriesKey, Int64, SeriesBucket)] {
+        try Self.plan(from: from, to: to, now: Int64(now.timeIntervalSince1970), retention: retention).flatMap { segment in
+            try store.buckets(resolution: segment.resolution, from: segment.from, to: segment.to)
+        }
     }
 
     public func summary(range: String, now: Date = Date()) throws -> MetricsSummary {
@@ -46,7 +91,7 @@ public struct MetricsQueries: Sendable {
         let to = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
         let from = to - seconds
         var merged: [SeriesKey: SeriesBucket] = [:]
-        for (series, _, bucket) in try buckets(from: from, to: to) { merged[series, default: SeriesBucket()].add(bucket) }
+        for (series, _, bucket) in try buckets(from: from, to: to, now: now) { merged[series, default: SeriesBucket()].add(bucket) }
         let series = merged.map { key, bucket in Self.summary(key, bucket, seconds: Double(seconds)) }
             .sorted { $0.count != $1.count ? $0.count > $1.count : ($0.route, $0.method) < ($1.route, $1.method) }
         return MetricsSummary(range: range, from: Date(timeIntervalSince1970: Double(from)), to: Date(timeIntervalSince1970: Double(to)), series: series)
@@ -78,10 +123,16 @@ public struct MetricsQueries: Sendable {
         guard step >= Aggregator.bucketSeconds, step % Aggregator.bucketSeconds == 0, seconds / step <= 2_000 else {
             throw ServiceError.badRequest("step: a multiple of 10 seconds, at most 2000 points in the range", code: "invalid_parameter")
         }
-        let to = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
-        let from = to - seconds
+        // Points at multiples of the step (as Prometheus puts them), each read at the coarsest resolution that
+        // divides the step and is still kept that far back.
+        let to = Aggregator.start(of: Aggregator.bucketStart(now) + Aggregator.bucketSeconds + step - 1, resolution: step)
+        let from = to - (seconds + step - 1) / step * step
+        let nowSeconds = Int64(now.timeIntervalSince1970)
+        let resolution = Aggregator.resolutions.reversed().first { step % $0 == 0 && retention.holds($0, start: from, now: nowSeconds) }
+            ?? Aggregator.resolutions.reversed().first { step % $0 == 0 } ?? Aggregator.bucketSeconds
         var steps: [Int64: SeriesBucket] = [:]
-        for (series, start, bucket) in try buckets(from: from, to: to) where series.kind == "api" && series.name == route && (method == nil || series.method == method) {
+        for (series, start, bucket) in try store.buckets(resolution: resolution, from: from, to: to)
+        where series.kind == "api" && series.name == route && (method == nil || series.method == method) {
             steps[from + (start - from) / step * step, default: SeriesBucket()].add(bucket)
         }
         let points = stride(from: from, to: to, by: Int(step)).map { start -> SeriesPoint in

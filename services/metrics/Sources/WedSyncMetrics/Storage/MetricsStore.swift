@@ -1,7 +1,8 @@
 import Foundation
 import WedSyncModels
 
-/// The metrics service's SQLite file: the aggregated buckets, one row per series and 10-second bucket.
+/// The metrics service's SQLite file: the aggregated buckets, one row per resolution (10 s, 1 min, 1 h), series
+/// and bucket.
 ///
 /// A batch is acknowledged once the buckets it touched are committed with its events in them, so a crash loses
 /// nothing acknowledged and a restart has nothing to replay.
@@ -25,10 +26,10 @@ public final class MetricsStore: Sendable {
     func add(_ deltas: [Aggregator.BucketKey: SeriesBucket], held: (Aggregator.BucketKey) -> SeriesBucket?) throws -> [(Aggregator.BucketKey, SeriesBucket)] {
         try database.transaction { connection in
             let select = try connection.prepare(
-                "SELECT count, errors, cache_lookups, cache_hits, durations FROM buckets WHERE resolution = 10 AND start = ? AND series = ?"
+                "SELECT count, errors, cache_lookups, cache_hits, durations FROM buckets WHERE resolution = ? AND start = ? AND series = ?"
             )
             let upsert = try connection.prepare(
-                "INSERT OR REPLACE INTO buckets (resolution, series, start, count, errors, cache_lookups, cache_hits, durations) VALUES (10, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT OR REPLACE INTO buckets (resolution, series, start, count, errors, cache_lookups, cache_hits, durations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             )
             var written: [(Aggregator.BucketKey, SeriesBucket)] = []
             for (key, delta) in deltas {
@@ -37,12 +38,12 @@ public final class MetricsStore: Sendable {
                     bucket = current
                 } else {
                     bucket = SeriesBucket()
-                    try select.bind([.integer(key.start), .text(key.series.description)])
+                    try select.bind([.integer(key.resolution), .integer(key.start), .text(key.series.description)])
                     if try select.step() { bucket = Self.bucket(from: select, offset: 0) }
                 }
                 bucket.add(delta)
                 try upsert.bind([
-                    .text(key.series.description), .integer(key.start), .integer(Int64(bucket.count)), .integer(Int64(bucket.errors)),
+                    .integer(key.resolution), .text(key.series.description), .integer(key.start), .integer(Int64(bucket.count)), .integer(Int64(bucket.errors)),
                     .integer(Int64(bucket.cacheLookups)), .integer(Int64(bucket.cacheHits)), .blob(bucket.encodedDurations()),
                 ])
                 while try upsert.step() {}
@@ -62,13 +63,13 @@ public final class MetricsStore: Sendable {
         return bucket
     }
 
-    /// The stored 10-second buckets in `[from, to)`.
-    func buckets(from: Int64, to: Int64) throws -> [(SeriesKey, Int64, SeriesBucket)] {
+    /// The stored buckets of `resolution` seconds that start in `[from, to)`.
+    func buckets(resolution: Int64 = Aggregator.bucketSeconds, from: Int64, to: Int64) throws -> [(SeriesKey, Int64, SeriesBucket)] {
         try database.read { connection in
             let rows = try connection.prepare(
-                "SELECT series, start, count, errors, cache_lookups, cache_hits, durations FROM buckets WHERE resolution = 10 AND start >= ? AND start < ?"
+                "SELECT series, start, count, errors, cache_lookups, cache_hits, durations FROM buckets WHERE resolution = ? AND start >= ? AND start < ?"
             )
-            try rows.bind([.integer(from), .integer(to)])
+            try rows.bind([.integer(resolution), .integer(from), .integer(to)])
             var result: [(SeriesKey, Int64, SeriesBucket)] = []
             while try rows.step() {
                 guard let series = SeriesKey(rows.text(0)) else { continue }
@@ -78,10 +79,10 @@ public final class MetricsStore: Sendable {
         }
     }
 
-    /// Every series stored since `since`.
+    /// Every series stored since `since` (by the hourly rollups).
     func series(since: Int64) throws -> [SeriesKey] {
         try database.read { connection in
-            let rows = try connection.prepare("SELECT DISTINCT series FROM buckets WHERE resolution = 10 AND start >= ?")
+            let rows = try connection.prepare("SELECT DISTINCT series FROM buckets WHERE resolution = 3600 AND start >= ?")
             try rows.bind([.integer(since)])
             var result: [SeriesKey] = []
             while try rows.step() { if let key = SeriesKey(rows.text(0)) { result.append(key) } }
@@ -89,8 +90,10 @@ public final class MetricsStore: Sendable {
         }
     }
 
-    /// Drops buckets older than `before` (retention).
-    func prune(before: Int64) throws {
-        try database.read { connection in try connection.run("DELETE FROM buckets WHERE resolution = 10 AND start < ?", [.integer(before)]) }
+    /// Drops the buckets of `resolution` that start before `before` (retention).
+    func prune(resolution: Int64, before: Int64) throws {
+        try database.read { connection in
+            try connection.run("DELETE FROM buckets WHERE resolution = ? AND start < ?", [.integer(resolution), .integer(before)])
+        }
     }
 }
