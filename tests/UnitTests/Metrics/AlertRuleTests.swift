@@ -73,7 +73,15 @@ struct AlertRuleTests {
     func rulesFile() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../infrastructure/alerts.yaml").path
         let rules = try AlertRulesFile.parse(try String(contentsOfFile: path, encoding: .utf8))
-        #expect(rules.map(\.name) == ["RouteLatencyHigh", "ErrorRateHigh", "CacheHitRatioLow"])
+        #expect(
+            rules.map(\.name) == [
+                "RouteLatencyHigh", "ErrorRateHigh", "CacheHitRatioLow", "APIAvailabilityFastBurn", "APIAvailabilitySlowBurn", "ClientsLatencyFastBurn",
+                "ClientsLatencySlowBurn",
+            ]
+        )
+        #expect(rules[3].window == .seconds(3_600) && rules[3].shortWindow == .seconds(300) && rules[3].threshold == 14.4)
+        #expect(rules[4].window == .seconds(21_600) && rules[4].shortWindow == .seconds(1_800) && rules[4].threshold == 6)
+        #expect(rules[5].objective?.latencyMs == 300 && rules[5].route == "/api/clients" && rules[5].labels["slo"] == "ClientsLatency")
         #expect(rules[0].comparison == .above && rules[0].threshold == 200 && rules[0].resolveThreshold == 150)
         #expect(rules[0].for == .seconds(120) && rules[0].keepFiringFor == .seconds(300) && rules[0].severity == .critical)
         #expect(rules[2].comparison == .below)
@@ -83,6 +91,9 @@ struct AlertRuleTests {
             ("rules: [{name: a, metric: p99, condition: '> 100', resolve: '< 200'}]", "good side"),
             ("rules: [{name: a, metric: p99, condition: '> 1', for: 5 minutes}]", "for must be"),
             ("rules: [{name: a, metric: p99, condition: '> 1'}, {name: a, metric: p95, condition: '> 1'}]", "unique"),
+            ("slos: [{name: a, objective: 99.9}]", "objective must be"),
+            ("slos: [{name: a, objective: 0.99, latency-ms: -3}]", "latency-ms"),
+            ("rules: [{name: aFastBurn, metric: p99, condition: '> 1'}]\nslos: [{name: a, objective: 0.99}]", "another rule"),
         ] {
             do {
                 _ = try AlertRulesFile.parse(text)

@@ -72,6 +72,12 @@ public struct SparseDurations: Sendable, Equatable {
         return max
     }
 
+    /// How many values were above `value` (to within the slots' 0.1%: a slot counts when its lowest value is).
+    public func count(above value: UInt64) -> UInt64 {
+        guard max > value else { return 0 }
+        return counts.reduce(0) { $1.key > value ? $0 &+ $1.value : $0 }
+    }
+
     /// `min`, `max`, then (slot, count) pairs, 8 bytes each, little-endian.
     func encoded() -> [UInt8] {
         var bytes: [UInt8] = []

@@ -52,37 +52,34 @@ public final class AlertEngine: Service, Sendable {
         }
     }
 
-    /// The value of `metric` in a series' summary.
-    static func value(_ metric: String, of series: SeriesSummary) -> Double? {
-        switch metric {
-        case "p50": series.p50Ms
-        case "p95": series.p95Ms
-        case "p99": series.p99Ms
-        case "error_rate": series.errorRate
-        case "cache_hit_ratio": series.cacheHitRatio
-        case "rate": series.ratePerSecond
-        default: nil
-        }
-    }
-
     /// One evaluation of every rule at `now`; a rule whose series cannot be read is skipped this time.
     public func evaluate(at now: Date) {
         var groups: [String: (status: String, severity: AlertSeverity, alerts: [Alert])] = [:]
+        // Rules share windows: each window is read once per evaluation.
+        var windows: [Int64: [SeriesKey: SeriesBucket]] = [:]
+        func merged(_ window: Duration) throws -> [SeriesKey: SeriesBucket] {
+            let seconds = max(Aggregator.bucketSeconds, Int64(window / .seconds(1)))
+            if let found = windows[seconds] { return found }
+            let series = try queries.merged(seconds: seconds, now: now).series
+            windows[seconds] = series
+            return series
+        }
         for (index, rule) in rules.enumerated() {
-            let seconds = max(Aggregator.bucketSeconds, Int64(rule.window / .seconds(1)))
-            let summary: MetricsSummary
+            let long: [SeriesKey: SeriesBucket]
+            let short: [SeriesKey: SeriesBucket]
             do {
-                summary = try queries.summary(seconds: seconds, now: now)
+                long = try merged(rule.window)
+                short = try rule.shortWindow.map(merged) ?? [:]
             } catch {
                 logger.warning("alert rule not evaluated", metadata: ["alert.rule": "\(rule.name)", "error": "\(error)"])
                 continue
             }
             let silences = silenceList.withLock { $0 }
-            let series = summary.series.filter { $0.kind == "api" && (rule.route == nil || $0.route == rule.route) }
+            let seconds = Double(max(Aggregator.bucketSeconds, Int64(rule.window / .seconds(1))))
             var values: [String: (labels: [String: String], value: Double?)] = [:]
-            for item in series {
-                let labels = rule.labels.merging(["route": item.route, "method": item.method]) { $1 }
-                values["\(rule.name)|\(item.method)|\(item.route)"] = (labels, Self.value(rule.metric, of: item))
+            for (key, bucket) in long where key.kind == "api" && (rule.route == nil || key.name == rule.route) {
+                let labels = rule.labels.merging(["route": key.name, "method": key.method]) { $1 }
+                values["\(rule.name)|\(key.method)|\(key.name)"] = (labels, rule.value(long: bucket, short: short[key], seconds: seconds))
             }
             let notices = instances.withLock { instances -> [(Alert, AlertTracker.Transition?)] in
                 for (key, found) in values where instances[key] == nil { instances[key] = Instance(rule: index, labels: found.labels) }

@@ -11,8 +11,38 @@ public struct AlertRule: Sendable, Equatable {
         case below = "<"
     }
 
+    /// What an SLO rule measures: the share of requests that are bad (failed, or slower than a latency) against the
+    /// share the objective allows.
+    public struct Objective: Sendable, Equatable {
+        /// The share of good requests promised, e.g. 0.999.
+        public var target: Double
+        /// A request slower than this is bad (a latency SLO); `nil`: a request is bad when it fails with a 5xx.
+        public var latencyMs: Double?
+        /// The SLO's name, the `slo` label of its alerts.
+        public var name: String
+
+        public init(name: String, target: Double, latencyMs: Double? = nil) {
+            self.name = name
+            self.target = target
+            self.latencyMs = latencyMs
+        }
+
+        /// The share of `bucket`'s requests that are bad; `nil` without requests.
+        public func badRatio(_ bucket: SeriesBucket) -> Double? {
+            guard bucket.count > 0 else { return nil }
+            guard let latencyMs else { return Double(bucket.errors) / Double(bucket.count) }
+            return Double(bucket.durations.count(above: UInt64((latencyMs * 1000).rounded()))) / Double(bucket.count)
+        }
+
+        /// How fast the error budget burns: the bad share over the share allowed (1 spends the budget exactly over
+        /// the SLO period).
+        public func burnRate(_ bucket: SeriesBucket) -> Double? {
+            badRatio(bucket).map { $0 / (1 - target) }
+        }
+    }
+
     public var name: String
-    /// `p50`, `p95`, `p99`, `error_rate`, `cache_hit_ratio` or `rate`.
+    /// `p50`, `p95`, `p99`, `error_rate`, `cache_hit_ratio`, `rate`, or `burn_rate` (an SLO rule).
     public var metric: String
     /// Only series of this route template (every API route when `nil`; each route is its own alert).
     public var route: String?
@@ -22,6 +52,11 @@ public struct AlertRule: Sendable, Equatable {
     public var resolveThreshold: Double?
     /// The window the metric is computed over (the last N seconds of buckets).
     public var window: Duration
+    /// For a burn-rate rule: the short window that must burn too (a multiwindow alert resets quickly once the
+    /// burning stops).
+    public var shortWindow: Duration?
+    /// For a burn-rate rule: the objective whose budget burns.
+    public var objective: Objective?
     public var `for`: Duration
     public var keepFiringFor: Duration
     public var severity: AlertSeverity
@@ -30,8 +65,8 @@ public struct AlertRule: Sendable, Equatable {
 
     public init(
         name: String, metric: String, route: String? = nil, comparison: Comparison, threshold: Double, resolveThreshold: Double? = nil,
-        window: Duration = .seconds(300), for: Duration = .seconds(60), keepFiringFor: Duration = .seconds(120),
-        severity: AlertSeverity = .warning, labels: [String: String] = [:], annotations: [String: String] = [:]
+        window: Duration = .seconds(300), shortWindow: Duration? = nil, objective: Objective? = nil, for: Duration = .seconds(60),
+        keepFiringFor: Duration = .seconds(120), severity: AlertSeverity = .warning, labels: [String: String] = [:], annotations: [String: String] = [:]
     ) {
         self.name = name
         self.metric = metric
@@ -40,11 +75,53 @@ public struct AlertRule: Sendable, Equatable {
         self.threshold = threshold
         self.resolveThreshold = resolveThreshold
         self.window = window
+        self.shortWindow = shortWindow
+        self.objective = objective
         self.for = `for`
         self.keepFiringFor = keepFiringFor
         self.severity = severity
         self.labels = labels
         self.annotations = annotations
+    }
+
+    /// The two burn-rate rules of an SLO, as the Google SRE workbook pages on them: 14.4 times the budget over
+    /// 1 hour and 5 minutes (2% of a 30-day budget spent in an hour), and 6 times over 6 hours and 30 minutes (5%
+    /// in six hours).
+    public static func burnRateRules(
+        for objective: Objective, route: String?, severity: AlertSeverity, labels: [String: String], annotations: [String: String]
+    ) -> [AlertRule] {
+        [("FastBurn", 14.4, 3_600, 300, 120), ("SlowBurn", 6.0, 21_600, 1_800, 900)].map { suffix, factor, long, short, `for` in
+            AlertRule(
+                name: objective.name + suffix, metric: "burn_rate", route: route, comparison: .above, threshold: factor,
+                window: .seconds(long), shortWindow: .seconds(short), objective: objective, for: .seconds(`for`), keepFiringFor: .seconds(short / 2),
+                severity: severity, labels: labels.merging(["slo": objective.name, "burn": factor > 10 ? "fast" : "slow"]) { $1 },
+                annotations: annotations.merging([
+                    "summary": annotations["summary"] ?? "\(objective.name): the error budget burns \(factor)x too fast",
+                    "objective": String(objective.target),
+                ]) { old, _ in old }
+            )
+        }
+    }
+
+    /// The rule's value from the buckets merged over its window (and over its short window, for a burn rate):
+    /// a burn-rate rule takes the lower of the two burns, so it holds only while both windows burn.
+    func value(long: SeriesBucket?, short: SeriesBucket?, seconds: Double) -> Double? {
+        if let objective {
+            guard let long = long.flatMap(objective.burnRate) else { return nil }
+            guard shortWindow != nil else { return long }
+            guard let short = short.flatMap(objective.burnRate) else { return nil }
+            return min(long, short)
+        }
+        guard let long, long.count > 0 else { return nil }
+        switch metric {
+        case "p50": return long.percentileMs(50)
+        case "p95": return long.percentileMs(95)
+        case "p99": return long.percentileMs(99)
+        case "error_rate": return Double(long.errors) / Double(long.count)
+        case "cache_hit_ratio": return long.cacheLookups == 0 ? nil : Double(long.cacheHits) / Double(long.cacheLookups)
+        case "rate": return Double(long.count) / seconds
+        default: return nil
+        }
     }
 
     /// Whether `value` breaches the threshold.

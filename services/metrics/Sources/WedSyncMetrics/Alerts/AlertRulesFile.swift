@@ -18,10 +18,32 @@ import Yams
 ///     severity: critical
 ///     labels: {team: platform}
 ///     annotations: {summary: "p99 above 200 ms"}
+/// slos:
+///   - name: ClientsAvailable      # alerts ClientsAvailableFastBurn and ClientsAvailableSlowBurn
+///     route: /api/clients         # optional: each API route its own SLO when absent
+///     objective: 0.999            # the share of good requests
+///     latency-ms: 300             # optional: a latency SLO (slower is bad); else a 5xx is bad
+///     severity: critical
 /// ```
 public enum AlertRulesFile {
     struct File: Decodable {
-        var rules: [Rule]
+        var rules: [Rule]?
+        var slos: [SLO]?
+    }
+
+    struct SLO: Decodable {
+        var name: String
+        var route: String?
+        var objective: Double
+        var latencyMs: Double?
+        var severity: AlertSeverity?
+        var labels: [String: String]?
+        var annotations: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, route, objective, severity, labels, annotations
+            case latencyMs = "latency-ms"
+        }
     }
 
     struct Rule: Decodable {
@@ -54,7 +76,7 @@ public enum AlertRulesFile {
             throw ConfigurationError(key: "metrics.alerts-file", message: "not a rules file: \(error)".prefix(200).description)
         }
         var names = Set<String>()
-        return try file.rules.map { rule throws(ConfigurationError) -> AlertRule in
+        let rules = try (file.rules ?? []).map { rule throws(ConfigurationError) -> AlertRule in
             func fail(_ message: String) -> ConfigurationError { ConfigurationError(key: "metrics.alerts-file", message: "rule \(rule.name): \(message)") }
             guard !rule.name.isEmpty, names.insert(rule.name).inserted else { throw fail("names must be present and unique") }
             guard metrics.contains(rule.metric) else { throw fail("metric must be one of \(metrics.sorted().joined(separator: ", "))") }
@@ -77,6 +99,20 @@ public enum AlertRulesFile {
                 labels: rule.labels ?? [:], annotations: rule.annotations ?? [:]
             )
         }
+        var objectives: [AlertRule] = []
+        for slo in file.slos ?? [] {
+            func fail(_ message: String) -> ConfigurationError { ConfigurationError(key: "metrics.alerts-file", message: "slo \(slo.name): \(message)") }
+            guard !slo.name.isEmpty else { throw fail("names must be present") }
+            guard slo.objective > 0, slo.objective < 1 else { throw fail("objective must be a share between 0 and 1, like 0.999") }
+            if let latency = slo.latencyMs, !(latency > 0 && latency.isFinite) { throw fail("latency-ms must be a positive number") }
+            let generated = AlertRule.burnRateRules(
+                for: AlertRule.Objective(name: slo.name, target: slo.objective, latencyMs: slo.latencyMs), route: slo.route,
+                severity: slo.severity ?? .critical, labels: slo.labels ?? [:], annotations: slo.annotations ?? [:]
+            )
+            for rule in generated where !names.insert(rule.name).inserted { throw fail("\(rule.name) is also the name of another rule") }
+            objectives += generated
+        }
+        return rules + objectives
     }
 
     /// `> 200`, `<0.8`.

@@ -88,13 +88,20 @@ public struct MetricsQueries: Sendable {
     /// Every series over the last `seconds` (whole buckets) before `now`.
     public func summary(seconds: Int64, now: Date = Date()) throws -> MetricsSummary {
         let range = "\(seconds)s"
+        let (merged, from, to) = try merged(seconds: seconds, now: now)
+        let series = merged.map { key, bucket in Self.summary(key, bucket, seconds: Double(seconds)) }
+            .sorted { $0.count != $1.count ? $0.count > $1.count : ($0.route, $0.method) < ($1.route, $1.method) }
+        return MetricsSummary(range: range, from: Date(timeIntervalSince1970: Double(from)), to: Date(timeIntervalSince1970: Double(to)), series: series)
+    }
+
+    /// Every series' buckets over the last `seconds` (whole 10-second buckets, the current one included) before
+    /// `now`, merged; with the range's bounds.
+    public func merged(seconds: Int64, now: Date = Date()) throws -> (series: [SeriesKey: SeriesBucket], from: Int64, to: Int64) {
         let to = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
         let from = to - seconds
         var merged: [SeriesKey: SeriesBucket] = [:]
         for (series, _, bucket) in try buckets(from: from, to: to, now: now) { merged[series, default: SeriesBucket()].add(bucket) }
-        let series = merged.map { key, bucket in Self.summary(key, bucket, seconds: Double(seconds)) }
-            .sorted { $0.count != $1.count ? $0.count > $1.count : ($0.route, $0.method) < ($1.route, $1.method) }
-        return MetricsSummary(range: range, from: Date(timeIntervalSince1970: Double(from)), to: Date(timeIntervalSince1970: Double(to)), series: series)
+        return (merged, from, to)
     }
 
     static func summary(_ key: SeriesKey, _ bucket: SeriesBucket, seconds: Double) -> SeriesSummary {
