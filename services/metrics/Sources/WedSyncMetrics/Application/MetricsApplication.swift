@@ -30,7 +30,10 @@ public enum MetricsApplication {
             repeatInterval: settings.repeatInterval, logger: service.logger
         )
         service.addService(alerts)
-        MetricsRoutes(ingestor: ingestor, queries: queries, alerts: alerts, notifier: notifier).register(service.routes)
+        let figures = LiveFiguresBuilder(queries: queries, alerts: alerts)
+        MetricsRoutes(
+            ingestor: ingestor, queries: queries, alerts: alerts, notifier: notifier, figures: figures, streamInterval: settings.streamInterval, maximumStreams: 64
+        ).register(service.routes)
         return ingestor
     }
 }
@@ -46,6 +49,7 @@ public enum MetricsApplication {
 /// | `metrics.retention.1m-days` | `15` | how long the 1-minute rollups are kept |
 /// | `metrics.retention.1h-days` | `400` | how long the hourly rollups are kept (capacity planning reads seasons from them) |
 /// | `metrics.max-series` | `10000` | series beyond this count as `other` |
+/// | `metrics.stream-interval-ms` | `2000` | how often `/v1/stream` (and so the dashboard) sends figures |
 /// | `metrics.alerts-file` | none | alert rules (`infrastructure/alerts.yaml`); no alerting without it |
 /// | `metrics.alerts.webhook-url` | none | receives every notification in Alertmanager's webhook format (secret) |
 /// | `metrics.alerts.slack-url` | none | a Slack incoming webhook (secret) |
@@ -64,6 +68,7 @@ struct MetricsSettings {
     var flushInterval: Duration
     var maximumSeries: Int
     var retention: RetentionPolicy
+    var streamInterval: Duration
     var rules: [AlertRule]
     var webhookURL: String?
     var slackURL: String?
@@ -83,6 +88,7 @@ struct MetricsSettings {
         synchronous = try settings.choice("metrics.durability", from: ["full", "normal"], default: "full") == "full" ? .full : .normal
         flushInterval = try settings.milliseconds("metrics.flush-interval-ms", default: .seconds(10), in: 100...600_000)
         maximumSeries = try settings.int("metrics.max-series", default: 10_000, in: 10...1_000_000)
+        streamInterval = try settings.milliseconds("metrics.stream-interval-ms", default: .seconds(2), in: 100...60_000)
         retention = RetentionPolicy(
             tenSeconds: .seconds(3_600 * (try settings.int("metrics.retention.10s-hours", default: 48, in: 1...2_400))),
             oneMinute: .seconds(86_400 * (try settings.int("metrics.retention.1m-days", default: 15, in: 1...400))),

@@ -125,3 +125,119 @@ extension SilenceRequest: OpenAPISchemaProviding {
         )
     }
 }
+
+extension LivePoint: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "start": .string(format: "date-time"), "count": .integer(), "ratePerSecond": .number, "p50Ms": .number, "p95Ms": .number,
+                "p99Ms": .number, "errorRate": .number, "cacheHitRatio": .number,
+            ],
+            required: ["start", "count", "ratePerSecond"]
+        )
+    }
+}
+
+extension CacheTierFigure: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(["tier": .string(), "lookups": .integer(), "hitRatio": .number], required: ["tier", "lookups"])
+    }
+}
+
+extension DatabaseFigures: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            ["ratePerSecond": .number, "p95Ms": .number, "poolUtilisation": .number, "slowest": .array(.reference(SeriesSummary.openAPIName))],
+            required: ["ratePerSecond", "slowest"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [SeriesSummary.self] }
+}
+
+extension LiveFigures: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "at": .string(format: "date-time"), "overall": .reference(SeriesSummary.openAPIName), "history": .array(.reference(LivePoint.openAPIName)),
+                "routes": .array(.reference(SeriesSummary.openAPIName)), "cacheTiers": .array(.reference(CacheTierFigure.openAPIName)),
+                "database": .reference(DatabaseFigures.openAPIName), "alerts": .array(.reference(Alert.openAPIName)),
+                "budgets": .array(.reference(BudgetStatus.openAPIName)), "forecast": .reference(CapacityForecast.openAPIName),
+            ],
+            required: ["at", "overall", "history", "routes", "cacheTiers", "database", "alerts", "budgets"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
+        [SeriesSummary.self, LivePoint.self, CacheTierFigure.self, DatabaseFigures.self, Alert.self, BudgetStatus.self, CapacityForecast.self]
+    }
+}
+
+extension BudgetCheck: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "metric": .described(.string(), "p95, p99 (milliseconds) or error_rate (a share)"), "limit": .number, "value": .number,
+                "status": .described(.string(), "ok, breached or no_data"),
+            ],
+            required: ["metric", "limit", "status"]
+        )
+    }
+}
+
+extension BudgetStatus: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "route": .string(), "method": .string(), "status": .described(.string(), "ok, breached or no_data"), "count": .integer(),
+                "checks": .array(.reference(BudgetCheck.openAPIName)),
+            ],
+            required: ["route", "status", "count", "checks"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [BudgetCheck.self] }
+}
+
+extension BudgetReport: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "range": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"), "breached": .integer(),
+                "budgets": .array(.reference(BudgetStatus.openAPIName)),
+            ],
+            required: ["range", "from", "to", "breached", "budgets"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [BudgetStatus.self] }
+}
+
+extension RouteForecast: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            ["route": .string(), "method": .string(), "currentPeakRatePerSecond": .number, "peakRatePerSecond": .number],
+            required: ["route", "method", "currentPeakRatePerSecond", "peakRatePerSecond"]
+        )
+    }
+}
+
+extension CapacityForecast: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "generatedAt": .string(format: "date-time"), "nextSaturday": .string(format: "date"), "inSeason": .boolean, "weeksOfHistory": .integer(),
+                "currentPeakRatePerSecond": .number, "peakRatePerSecond": .number, "peakP95Ms": .number, "trendPerWeek": .number,
+                "saturdayFactor": .number, "seasonFactor": .number, "currentReplicas": .integer(), "perReplicaRatePerSecond": .number,
+                "replicasNeeded": .integer(), "budgetBreachAt": .string(format: "date"), "routes": .array(.reference(RouteForecast.openAPIName)),
+                "method": .string(),
+            ],
+            required: [
+                "generatedAt", "nextSaturday", "inSeason", "weeksOfHistory", "currentPeakRatePerSecond", "peakRatePerSecond", "trendPerWeek",
+                "saturdayFactor", "seasonFactor", "currentReplicas", "perReplicaRatePerSecond", "replicasNeeded", "routes", "method",
+            ]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [RouteForecast.self] }
+}

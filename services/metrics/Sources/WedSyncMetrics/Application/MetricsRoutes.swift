@@ -1,20 +1,35 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
+import ServiceLifecycle
+import Synchronization
 import WedSyncModels
 import WedSyncServiceKit
 
-/// `POST /v1/events` and the query routes.
+/// `POST /v1/events`, the query routes, the live stream and the dashboard.
 struct MetricsRoutes {
     let ingestor: EventIngestor
     let queries: MetricsQueries
     let alerts: AlertEngine
     let notifier: AlertNotifier
+    let figures: LiveFiguresBuilder
+    let streamInterval: Duration
+    /// Streams open at once at most; more get 503.
+    let maximumStreams: Int
+    let openStreams = StreamCount()
+
+    /// How many live streams are open.
+    final class StreamCount: Sendable {
+        let value = Atomic<Int>(0)
+    }
 
     func register(_ routes: ServiceRoutes) {
         let ingestor = self.ingestor
         let queries = self.queries
         let alerts = self.alerts
         let notifier = self.notifier
+        registerLive(routes)
         routes.get(
             APIPath.Metrics.alerts,
             RouteSpec(summary: "Alerts pending, firing or just resolved", tags: ["alerts"], response: .arrayOf(Alert.self))
@@ -120,6 +135,67 @@ struct MetricsRoutes {
                 throw ServiceError.badRequest("step: a number of seconds", code: "invalid_parameter")
             }
             return try queries.series(metric: metric, route: route, method: parameters.get("method"), range: parameters.get("range") ?? "1h", step: step)
+        }
+    }
+
+    /// `GET /v1/stream` (Server-Sent Events) and the dashboard that reads it at `GET /`.
+    private func registerLive(_ routes: ServiceRoutes) {
+        let figures = self.figures
+        let interval = self.streamInterval
+        let maximumStreams = self.maximumStreams
+        let openStreams = self.openStreams
+        routes.get(
+            "\(APIPath.v1)/figures",
+            RouteSpec(summary: "The live figures now (what /v1/stream sends)", tags: ["dashboard"], response: .of(LiveFigures.self))
+        ) { _, _ in
+            try figures.figures()
+        }
+        routes.add(.get, "/", RouteSpec(summary: "The live dashboard (HTML, no external assets)", tags: ["dashboard"], responseContentType: "text/html")) { _, _ in
+            let page = ByteBuffer(string: DashboardPage.render(figures: try? WedSyncJSON.makeEncoder().encode(try figures.figures())))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache", .contentLength: String(page.readableBytes)],
+                body: .init(byteBuffer: page)
+            )
+        }
+        routes.add(
+            .get,
+            "\(APIPath.v1)/stream",
+            RouteSpec(
+                summary: "Live figures as Server-Sent Events",
+                description: "An `event: figures` with a LiveFigures JSON object at once and then every interval (`metrics.stream-interval-ms`); "
+                    + "the stream ends after an hour or at shutdown, and EventSource reconnects by itself. 503 when too many streams are open.",
+                tags: ["dashboard"],
+                response: .of(LiveFigures.self),
+                responseContentType: "text/event-stream"
+            )
+        ) { _, _ in
+            guard openStreams.value.add(1, ordering: .relaxed).newValue <= maximumStreams else {
+                openStreams.value.subtract(1, ordering: .relaxed)
+                throw ServiceError.unavailable("too many live streams are open", code: "too_many_streams", retryAfterSeconds: 10)
+            }
+            let encoder = WedSyncJSON.makeEncoder()
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
+                body: ResponseBody { writer in
+                    defer { openStreams.value.subtract(1, ordering: .relaxed) }
+                    try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                    let ends = ContinuousClock.now + .seconds(3_600)
+                    while !Task.isCancelled, !Task.isShuttingDownGracefully, ContinuousClock.now < ends {
+                        var message = "event: figures\n"
+                        do {
+                            let data = try encoder.encode(try figures.figures())
+                            message += "data: " + String(decoding: data, as: UTF8.self) + "\n\n"
+                        } catch {
+                            message = "event: unavailable\ndata: {\"error\":{\"code\":\"storage_unavailable\",\"message\":\"the figures could not be read\"}}\n\n"
+                        }
+                        try await writer.write(ByteBuffer(string: message))
+                        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                    }
+                    try await writer.finish(nil)
+                }
+            )
         }
     }
 }

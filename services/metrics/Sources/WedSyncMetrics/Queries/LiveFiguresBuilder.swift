@@ -1,0 +1,88 @@
+import Foundation
+import WedSyncModels
+
+/// Makes the ``LiveFigures`` that `/v1/stream` sends and the dashboard draws, from the last ten minutes of
+/// 10-second buckets (one read of storage) and the alert engine's state.
+public struct LiveFiguresBuilder: Sendable {
+    let queries: MetricsQueries
+    let alerts: AlertEngine
+    let budgets: @Sendable (Date) -> [BudgetStatus]
+    let forecast: @Sendable (Date) -> CapacityForecast?
+    let poolUtilisation: @Sendable () -> Double?
+
+    public init(
+        queries: MetricsQueries, alerts: AlertEngine, budgets: @escaping @Sendable (Date) -> [BudgetStatus] = { _ in [] },
+        forecast: @escaping @Sendable (Date) -> CapacityForecast? = { _ in nil }, poolUtilisation: @escaping @Sendable () -> Double? = { nil }
+    ) {
+        self.queries = queries
+        self.alerts = alerts
+        self.budgets = budgets
+        self.forecast = forecast
+        self.poolUtilisation = poolUtilisation
+    }
+
+    /// The figures at `now`.
+    public func figures(at now: Date = Date()) throws -> LiveFigures {
+        let to = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
+        let from = to - 600
+        let rows = try queries.store.buckets(resolution: Aggregator.bucketSeconds, from: from, to: to)
+        var points: [Int64: SeriesBucket] = [:]
+        var lastMinute = SeriesBucket()
+        var routes: [SeriesKey: SeriesBucket] = [:]
+        var statements: [SeriesKey: SeriesBucket] = [:]
+        var tiers: [String: (lookups: Int, hits: Int)] = [:]
+        for (series, start, bucket) in rows {
+            let recent = start >= to - 300
+            switch series.kind {
+            case "api":
+                points[start, default: SeriesBucket()].add(bucket)
+                if start >= to - 60 { lastMinute.add(bucket) }
+                if recent {
+                    routes[series, default: SeriesBucket()].add(bucket)
+                    if bucket.cacheLookups > 0 {
+                        tiers["responses", default: (0, 0)].lookups += bucket.cacheLookups
+                        tiers["responses", default: (0, 0)].hits += bucket.cacheHits
+                    }
+                }
+            case "db" where recent:
+                statements[series, default: SeriesBucket()].add(bucket)
+            case "cache" where recent && bucket.cacheLookups > 0:
+                let tier = series.name.split(separator: "/").last.map(String.init) ?? series.name
+                tiers[tier, default: (0, 0)].lookups += bucket.cacheLookups
+                tiers[tier, default: (0, 0)].hits += bucket.cacheHits
+            default:
+                break
+            }
+        }
+        let history = stride(from: from, to: to, by: Int(Aggregator.bucketSeconds)).map { start -> LivePoint in
+            let bucket = points[start] ?? SeriesBucket()
+            let answered = bucket.count > 0
+            return LivePoint(
+                start: Date(timeIntervalSince1970: Double(start)), count: bucket.count, ratePerSecond: Double(bucket.count) / Double(Aggregator.bucketSeconds),
+                p50Ms: answered ? bucket.percentileMs(50) : nil, p95Ms: answered ? bucket.percentileMs(95) : nil, p99Ms: answered ? bucket.percentileMs(99) : nil,
+                errorRate: answered ? Double(bucket.errors) / Double(bucket.count) : nil,
+                cacheHitRatio: bucket.cacheLookups > 0 ? Double(bucket.cacheHits) / Double(bucket.cacheLookups) : nil
+            )
+        }
+        let busiest = routes.map { MetricsQueries.summary($0.key, $0.value, seconds: 300) }
+            .sorted { $0.count != $1.count ? $0.count > $1.count : ($0.route, $0.method) < ($1.route, $1.method) }
+        let allStatements = statements.values.reduce(into: SeriesBucket()) { $0.add($1) }
+        let slowest = statements.map { MetricsQueries.summary($0.key, $0.value, seconds: 300) }.sorted { $0.p95Ms > $1.p95Ms }
+        let tierOrder = ["L1": 0, "L2": 1, "L3": 2, "responses": 3]
+        return LiveFigures(
+            at: now,
+            overall: MetricsQueries.summary(SeriesKey(kind: "api", name: "*", method: "*"), lastMinute, seconds: 60),
+            history: history,
+            routes: Array(busiest.prefix(12)),
+            cacheTiers: tiers.map { CacheTierFigure(tier: $0.key, lookups: $0.value.lookups, hitRatio: $0.value.lookups == 0 ? nil : Double($0.value.hits) / Double($0.value.lookups)) }
+                .sorted { (tierOrder[$0.tier] ?? 9, $0.tier) < (tierOrder[$1.tier] ?? 9, $1.tier) },
+            database: DatabaseFigures(
+                ratePerSecond: Double(allStatements.count) / 300, p95Ms: allStatements.count > 0 ? allStatements.percentileMs(95) : nil,
+                poolUtilisation: poolUtilisation(), slowest: Array(slowest.prefix(5))
+            ),
+            alerts: alerts.alerts(at: now),
+            budgets: budgets(now),
+            forecast: forecast(now)
+        )
+    }
+}
