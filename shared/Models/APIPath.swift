@@ -29,6 +29,9 @@ public enum APIPath {
         public static let summary = "\(v1)/summary"
         public static let alerts = "\(v1)/alerts"
         public static let capacity = "\(v1)/capacity"
+        public static let budgets = "\(v1)/budgets"
+        public static let regressions = "\(v1)/regressions"
+        public static let releases = "\(v1)/releases"
     }
 
     /// The autoscaler (`wedsync-autoscaler`).

@@ -30,9 +30,19 @@ public enum MetricsApplication {
             repeatInterval: settings.repeatInterval, logger: service.logger
         )
         service.addService(alerts)
-        let figures = LiveFiguresBuilder(queries: queries, alerts: alerts)
+        let budgets = BudgetBook(range: settings.budgetRange, budgets: settings.budgets, queries: queries)
+        let capacity = CapacityPlanner(
+            queries: queries, p95BudgetMs: settings.capacityBudgetMs, currentReplicas: settings.capacityReplicas, replicaRatePerSecond: settings.replicaRate
+        )
+        let figures = LiveFiguresBuilder(
+            queries: queries, alerts: alerts, budgets: { now in (try? budgets.report(at: now).budgets) ?? [] },
+            forecast: { now in (try? capacity.forecast(at: now)) ?? nil }
+        )
         MetricsRoutes(
-            ingestor: ingestor, queries: queries, alerts: alerts, notifier: notifier, figures: figures, streamInterval: settings.streamInterval, maximumStreams: 64
+            ingestor: ingestor, queries: queries, alerts: alerts, notifier: notifier, budgets: budgets, regressions: RegressionDetector(queries: queries),
+            capacity: capacity,
+            figures: figures, streamInterval: settings.streamInterval,
+            maximumStreams: 64
         ).register(service.routes)
         return ingestor
     }
@@ -50,6 +60,10 @@ public enum MetricsApplication {
 /// | `metrics.retention.1h-days` | `400` | how long the hourly rollups are kept (capacity planning reads seasons from them) |
 /// | `metrics.max-series` | `10000` | series beyond this count as `other` |
 /// | `metrics.stream-interval-ms` | `2000` | how often `/v1/stream` (and so the dashboard) sends figures |
+/// | `metrics.budgets-file` | none | performance budgets per route (`infrastructure/budgets.yaml`) |
+/// | `metrics.capacity.p95-budget-ms` | `200` | the p95 a replica must keep at its load, for capacity planning |
+/// | `metrics.capacity.replicas` | `1` | the API replicas now serving |
+/// | `metrics.capacity.replica-rps` | measured | requests per second one replica serves within the budget (from a benchmark) |
 /// | `metrics.alerts-file` | none | alert rules (`infrastructure/alerts.yaml`); no alerting without it |
 /// | `metrics.alerts.webhook-url` | none | receives every notification in Alertmanager's webhook format (secret) |
 /// | `metrics.alerts.slack-url` | none | a Slack incoming webhook (secret) |
@@ -69,6 +83,11 @@ struct MetricsSettings {
     var maximumSeries: Int
     var retention: RetentionPolicy
     var streamInterval: Duration
+    var budgets: [PerformanceBudget]
+    var budgetRange: String
+    var capacityBudgetMs: Double
+    var capacityReplicas: Int
+    var replicaRate: Double?
     var rules: [AlertRule]
     var webhookURL: String?
     var slackURL: String?
@@ -94,6 +113,18 @@ struct MetricsSettings {
             oneMinute: .seconds(86_400 * (try settings.int("metrics.retention.1m-days", default: 15, in: 1...400))),
             oneHour: .seconds(86_400 * (try settings.int("metrics.retention.1h-days", default: 400, in: 7...3_650)))
         )
+        capacityBudgetMs = Double(try settings.int("metrics.capacity.p95-budget-ms", default: 200, in: 1...600_000))
+        capacityReplicas = try settings.int("metrics.capacity.replicas", default: 1, in: 1...10_000)
+        replicaRate = settings.string("metrics.capacity.replica-rps") == nil
+            ? nil : Double(try settings.int("metrics.capacity.replica-rps", default: 1, in: 1...10_000_000))
+        if let path = settings.string("metrics.budgets-file"), !path.isEmpty {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigurationError(key: "metrics.budgets-file", message: "cannot read \(path)")
+            }
+            (budgetRange, budgets) = try BudgetsFile.parse(text)
+        } else {
+            (budgetRange, budgets) = ("1h", [])
+        }
         if let path = settings.string("metrics.alerts-file"), !path.isEmpty {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigurationError(key: "metrics.alerts-file", message: "cannot read \(path)")

@@ -241,3 +241,56 @@ extension CapacityForecast: OpenAPISchemaProviding {
 
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [RouteForecast.self] }
 }
+
+extension ReleaseMarker: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(["version": .string(), "service": .string(), "at": .string(format: "date-time")], required: ["version", "at"])
+    }
+}
+
+extension ReleaseMarkerRequest: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(["version": .string(), "service": .string(), "at": .string(format: "date-time")], required: ["version"])
+    }
+}
+
+extension LatencyWindow: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "label": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"), "count": .integer(), "p50Ms": .number,
+                "p95Ms": .number, "p99Ms": .number,
+            ],
+            required: ["label", "from", "to", "count", "p50Ms", "p95Ms", "p99Ms"]
+        )
+    }
+}
+
+extension RegressionFinding: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "route": .string(), "method": .string(), "baseline": .reference(LatencyWindow.openAPIName), "current": .reference(LatencyWindow.openAPIName),
+                "test": .string(), "u": .number, "z": .number, "pValue": .number, "effectSize": .described(.number, "Cliff's delta, -1 to 1"),
+                "magnitude": .described(.string(), "negligible, small, medium or large"), "p95Ratio": .number, "regressed": .boolean,
+            ],
+            required: ["route", "method", "baseline", "current", "test", "u", "z", "pValue", "effectSize", "magnitude", "p95Ratio", "regressed"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [LatencyWindow.self] }
+}
+
+extension RegressionReport: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "baseline": .string(), "release": .reference(ReleaseMarker.openAPIName), "significance": .number,
+                "findings": .array(.reference(RegressionFinding.openAPIName)),
+            ],
+            required: ["baseline", "significance", "findings"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [ReleaseMarker.self, RegressionFinding.self] }
+}

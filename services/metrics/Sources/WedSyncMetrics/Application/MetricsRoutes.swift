@@ -13,6 +13,9 @@ struct MetricsRoutes {
     let queries: MetricsQueries
     let alerts: AlertEngine
     let notifier: AlertNotifier
+    let budgets: BudgetBook
+    let regressions: RegressionDetector
+    let capacity: CapacityPlanner
     let figures: LiveFiguresBuilder
     let streamInterval: Duration
     /// Streams open at once at most; more get 503.
@@ -30,6 +33,34 @@ struct MetricsRoutes {
         let alerts = self.alerts
         let notifier = self.notifier
         registerLive(routes)
+        registerRegressions(routes)
+        let capacity = self.capacity
+        routes.get(
+            APIPath.Metrics.capacity,
+            RouteSpec(
+                summary: "Capacity forecast: next Saturday's peak, the replicas it needs, and when the budget breaks at current replicas",
+                description: "Read by the autoscaler. 404 `no_history` before any hour of API traffic is stored.",
+                tags: ["capacity"],
+                response: .of(CapacityForecast.self)
+            )
+        ) { _, _ in
+            guard let forecast = try capacity.forecast() else {
+                throw ServiceError(.notFound, code: "no_history", message: "no hourly history of API traffic yet")
+            }
+            return forecast
+        }
+        let budgets = self.budgets
+        routes.get(
+            APIPath.Metrics.budgets,
+            RouteSpec(
+                summary: "Every performance budget held to the measurements: ok, breached or no_data per route and check",
+                tags: ["budgets"],
+                queryParameters: [QueryParameter("range", description: "The budgets file's range by default (1h); any Nm/Nh/Nd.")],
+                response: .of(BudgetReport.self)
+            )
+        ) { request, _ in
+            try budgets.report(range: request.uri.queryParameters.get("range").map { String($0) })
+        }
         routes.get(
             APIPath.Metrics.alerts,
             RouteSpec(summary: "Alerts pending, firing or just resolved", tags: ["alerts"], response: .arrayOf(Alert.self))
@@ -195,6 +226,58 @@ struct MetricsRoutes {
                     }
                     try await writer.finish(nil)
                 }
+            )
+        }
+    }
+
+    /// Release markers and regression reports.
+    private func registerRegressions(_ routes: ServiceRoutes) {
+        let regressions = self.regressions
+        let store = self.queries.store
+        routes.post(
+            APIPath.Metrics.releases,
+            RouteSpec(
+                summary: "Mark a release: regressions are judged against the window before the latest marker",
+                tags: ["regressions"], requestBody: .of(ReleaseMarkerRequest.self), response: .of(ReleaseMarker.self), successStatus: 201
+            )
+        ) { request, context in
+            let body = try await request.decodeJSON(ReleaseMarkerRequest.self, context: context)
+            let version = body.version.trimmingCharacters(in: .whitespaces)
+            guard !version.isEmpty, version.count <= 100 else { throw ServiceError.badRequest("version: 1 to 100 characters", code: "invalid_body") }
+            if let service = body.service, service.isEmpty || service.count > 100 {
+                throw ServiceError.badRequest("service: 1 to 100 characters", code: "invalid_body")
+            }
+            let at = body.at ?? Date()
+            guard abs(at.timeIntervalSinceNow) <= 7 * 86_400 else { throw ServiceError.badRequest("at: within 7 days of now", code: "invalid_body") }
+            let marker = ReleaseMarker(version: version, service: body.service, at: at)
+            try store.addRelease(marker)
+            return marker
+        }
+        routes.get(APIPath.Metrics.releases, RouteSpec(summary: "Release markers, latest first", tags: ["regressions"], response: .arrayOf(ReleaseMarker.self))) { request, _ in
+            try store.releases(service: request.uri.queryParameters.get("service").map { String($0) })
+        }
+        routes.get(
+            APIPath.Metrics.regressions,
+            RouteSpec(
+                summary: "Routes whose latency regressed against a baseline (Mann-Whitney U, Cliff's delta)",
+                description: "Every API route with 30 or more requests on both sides, regressions first. `baseline=release` compares the window "
+                    + "after the latest release marker with the window before it; `baseline=week` the last window with the same window a week earlier.",
+                tags: ["regressions"],
+                queryParameters: [
+                    QueryParameter("baseline", description: "release (default) or week."),
+                    QueryParameter("window", description: "1h by default; Nm or Nh up to 24h."),
+                    QueryParameter("route", description: "Only this route template."),
+                    QueryParameter("service", description: "The release markers of this service only."),
+                ],
+                response: .of(RegressionReport.self)
+            )
+        ) { request, _ in
+            let parameters = request.uri.queryParameters
+            let window = try MetricsQueries.seconds(of: parameters.get("window").map { String($0) } ?? "1h")
+            guard window <= 86_400 else { throw ServiceError.badRequest("window: at most 24h", code: "invalid_parameter") }
+            return try regressions.report(
+                baseline: parameters.get("baseline").map { String($0) } ?? "release", window: window, route: parameters.get("route").map { String($0) },
+                service: parameters.get("service").map { String($0) }
             )
         }
     }

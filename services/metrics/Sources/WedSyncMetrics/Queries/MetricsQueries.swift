@@ -99,9 +99,14 @@ public struct MetricsQueries: Sendable {
     public func merged(seconds: Int64, now: Date = Date()) throws -> (series: [SeriesKey: SeriesBucket], from: Int64, to: Int64) {
         let to = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
         let from = to - seconds
+        return (try merged(from: from, to: to, now: now), from, to)
+    }
+
+    /// Every series' buckets in `[from, to)` (seconds, multiples of 10), merged.
+    public func merged(from: Int64, to: Int64, now: Date = Date()) throws -> [SeriesKey: SeriesBucket] {
         var merged: [SeriesKey: SeriesBucket] = [:]
         for (series, _, bucket) in try buckets(from: from, to: to, now: now) { merged[series, default: SeriesBucket()].add(bucket) }
-        return (merged, from, to)
+        return merged
     }
 
     static func summary(_ key: SeriesKey, _ bucket: SeriesBucket, seconds: Double) -> SeriesSummary {

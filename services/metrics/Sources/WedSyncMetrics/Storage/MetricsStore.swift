@@ -17,8 +17,36 @@ public final class MetricsStore: Sendable {
                 resolution INTEGER NOT NULL, series TEXT NOT NULL, start INTEGER NOT NULL,
                 count INTEGER NOT NULL, errors INTEGER NOT NULL, cache_lookups INTEGER NOT NULL, cache_hits INTEGER NOT NULL,
                 durations BLOB NOT NULL, PRIMARY KEY (resolution, start, series)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS releases (at REAL NOT NULL, version TEXT NOT NULL, service TEXT);
+            CREATE INDEX IF NOT EXISTS releases_at ON releases (at);
             """
         )
+    }
+
+    /// Records a release marker.
+    func addRelease(_ marker: ReleaseMarker) throws {
+        try database.transaction { connection in
+            try connection.run(
+                "INSERT INTO releases (at, version, service) VALUES (?, ?, ?)",
+                [.real(marker.at.timeIntervalSince1970), .text(marker.version), marker.service.map { .text($0) } ?? .null]
+            )
+        }
+    }
+
+    /// The latest release markers first (of `service`, or of any, when `nil`), at or before `before`.
+    func releases(service: String? = nil, before: Date = .distantFuture, limit: Int = 50) throws -> [ReleaseMarker] {
+        try database.read { connection in
+            let rows = try connection.prepare(
+                "SELECT at, version, service FROM releases WHERE at <= ? AND (? IS NULL OR service = ?) ORDER BY at DESC LIMIT ?"
+            )
+            let filter: SQLiteValue = service.map { .text($0) } ?? .null
+            try rows.bind([.real(before.timeIntervalSince1970), filter, filter, .integer(Int64(limit))])
+            var markers: [ReleaseMarker] = []
+            while try rows.step() {
+                markers.append(ReleaseMarker(version: rows.text(1), service: rows.isNull(2) ? nil : rows.text(2), at: Date(timeIntervalSince1970: rows.double(0))))
+            }
+            return markers
+        }
     }
 
     /// Adds `deltas` to their buckets (taking each bucket from `held` when this process holds it, else from
@@ -74,6 +102,22 @@ public final class MetricsStore: Sendable {
             while try rows.step() {
                 guard let series = SeriesKey(rows.text(0)) else { continue }
                 result.append((series, rows.int(1), Self.bucket(from: rows, offset: 2)))
+            }
+            return result
+        }
+    }
+
+    /// The request counts of the buckets of `resolution` that start in `[from, to)`, without their histograms.
+    func counts(resolution: Int64, kind: String, from: Int64, to: Int64) throws -> [(SeriesKey, Int64, Int)] {
+        try database.read { connection in
+            let rows = try connection.prepare(
+                "SELECT series, start, count FROM buckets WHERE resolution = ? AND start >= ? AND start < ? AND series >= ? AND series < ?"
+            )
+            try rows.bind([.integer(resolution), .integer(from), .integer(to), .text(kind + "|"), .text(kind + "}")])
+            var result: [(SeriesKey, Int64, Int)] = []
+            while try rows.step() {
+                guard let series = SeriesKey(rows.text(0)) else { continue }
+                result.append((series, rows.int(1), Int(rows.int(2))))
             }
             return result
         }
