@@ -73,18 +73,24 @@ public enum BudgetCheckCommand {
         return value
     }
 
+    /// A service that is not listening yet gets five seconds to start; then the check gives up (exit 2).
     private static func get<Value: Decodable>(_ url: String) async throws(Failure) -> Value {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let result: Result<Value, Failure>
         do {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(90))
             let body = try await response.body.collect(upTo: 64 << 20)
-            guard response.status.code == 200 else {
-                throw Failure(description: "\(url) answered \(response.status.code): \(String(buffer: body).prefix(300))")
+            if response.status.code == 200 {
+                result = .success(try WedSyncJSON.makeDecoder().decode(Value.self, from: Data(body.readableBytesView)))
+            } else {
+                result = .failure(Failure(description: "\(url) answered \(response.status.code): \(String(buffer: body).prefix(300))"))
             }
-            return try WedSyncJSON.makeDecoder().decode(Value.self, from: Data(body.readableBytesView))
-        } catch let failure as Failure {
-            throw failure
         } catch {
-            throw Failure(description: "\(url) could not be read: \(error)")
+            result = .failure(Failure(description: "\(url) could not be read: \(error)"))
         }
+        try? await client.shutdown()
+        return try result.get()
     }
 }

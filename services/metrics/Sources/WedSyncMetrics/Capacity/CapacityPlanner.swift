@@ -20,7 +20,7 @@ public final class CapacityPlanner: Sendable {
     public let currentReplicas: Int
     /// Requests per second one replica serves within the budget, when measured elsewhere (a benchmark).
     public let replicaRatePerSecond: Double?
-    private let cached = Mutex<(at: Date, forecast: CapacityForecast?)?>(nil)
+    private let cached = Mutex<(at: Date, forecast: CapacityForecast)?>(nil)
 
     public init(queries: MetricsQueries, p95BudgetMs: Double = 200, currentReplicas: Int = 1, replicaRatePerSecond: Double? = nil) {
         self.queries = queries
@@ -42,10 +42,10 @@ public final class CapacityPlanner: Sendable {
     static func date(_ seconds: Int64) -> String { CalendarDay(daysSinceEpoch: Int(seconds / 86_400)).description }
 
     /// The forecast at `now`, kept for five minutes (the dashboard asks every few seconds); `nil` without any
-    /// hourly history.
+    /// hourly history (not kept: the first traffic gives a forecast at once).
     public func forecast(at now: Date = Date()) throws -> CapacityForecast? {
         if let cached = cached.withLock({ $0 }), abs(now.timeIntervalSince(cached.at)) < 300 { return cached.forecast }
-        let forecast = try compute(at: now)
+        guard let forecast = try compute(at: now) else { return nil }
         cached.withLock { $0 = (now, forecast) }
         return forecast
     }
