@@ -30,7 +30,10 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
         ]
     ),
     ("wedsync-query-optimizer", "query-optimizer", nil, []),
-    ("wedsync-metrics", "metrics", "WedSyncMetrics", ["CSQLite", "CCurl", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Yams", package: "Yams")]),
+    ("wedsync-metrics", "metrics", "WedSyncMetrics", [
+            "CSQLite", "CCurl", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Yams", package: "Yams"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
     ("wedsync-autoscaler", "autoscaler", nil, []),
     ("wedsync-api", "api", "WedSyncAPI", []),
 ]

@@ -75,13 +75,13 @@ struct AlertRuleTests {
         let rules = try AlertRulesFile.parse(try String(contentsOfFile: path, encoding: .utf8))
         #expect(
             rules.map(\.name) == [
-                "RouteLatencyHigh", "ErrorRateHigh", "CacheHitRatioLow", "APIAvailabilityFastBurn", "APIAvailabilitySlowBurn", "ClientsLatencyFastBurn",
+                "RouteLatencyHigh", "ErrorRateHigh", "CacheHitRatioLow", "PoolSaturated", "ServiceDown", "DiskAlmostFull", "APIAvailabilityFastBurn", "APIAvailabilitySlowBurn", "ClientsLatencyFastBurn",
                 "ClientsLatencySlowBurn",
             ]
         )
-        #expect(rules[3].window == .seconds(3_600) && rules[3].shortWindow == .seconds(300) && rules[3].threshold == 14.4)
-        #expect(rules[4].window == .seconds(21_600) && rules[4].shortWindow == .seconds(1_800) && rules[4].threshold == 6)
-        #expect(rules[5].objective?.latencyMs == 300 && rules[5].route == "/api/clients" && rules[5].labels["slo"] == "ClientsLatency")
+        #expect(rules[6].window == .seconds(3_600) && rules[6].shortWindow == .seconds(300) && rules[6].threshold == 14.4)
+        #expect(rules[7].window == .seconds(21_600) && rules[7].shortWindow == .seconds(1_800) && rules[7].threshold == 6)
+        #expect(rules[8].objective?.latencyMs == 300 && rules[8].route == "/api/clients" && rules[8].labels["slo"] == "ClientsLatency")
         #expect(rules[0].comparison == .above && rules[0].threshold == 200 && rules[0].resolveThreshold == 150)
         #expect(rules[0].for == .seconds(120) && rules[0].keepFiringFor == .seconds(300) && rules[0].severity == .critical)
         #expect(rules[2].comparison == .below)

@@ -65,22 +65,30 @@ public final class AlertEngine: Service, Sendable {
             return series
         }
         for (index, rule) in rules.enumerated() {
-            let long: [SeriesKey: SeriesBucket]
-            let short: [SeriesKey: SeriesBucket]
+            let seconds = max(Aggregator.bucketSeconds, Int64(rule.window / .seconds(1)))
+            var values: [String: (labels: [String: String], value: Double?)] = [:]
             do {
-                long = try merged(rule.window)
-                short = try rule.shortWindow.map(merged) ?? [:]
+                if AlertRule.gaugeMetrics.contains(rule.metric) {
+                    // A gauge rule: one alert per gauge series (host, service and pool), on its mean over the window.
+                    let end = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
+                    for (series, summary) in try queries.store.gauges(from: end - seconds, to: end, prefix: rule.metric) {
+                        let (name, labels) = GaugeSample.parse(series)
+                        guard name == rule.metric else { continue }
+                        values["\(rule.name)|\(series)"] = (rule.labels.merging(labels) { $1 }, summary.mean)
+                    }
+                } else {
+                    let long = try merged(rule.window)
+                    let short = try rule.shortWindow.map(merged) ?? [:]
+                    for (key, bucket) in long where key.kind == "api" && (rule.route == nil || key.name == rule.route) {
+                        let labels = rule.labels.merging(["route": key.name, "method": key.method]) { $1 }
+                        values["\(rule.name)|\(key.method)|\(key.name)"] = (labels, rule.value(long: bucket, short: short[key], seconds: Double(seconds)))
+                    }
+                }
             } catch {
                 logger.warning("alert rule not evaluated", metadata: ["alert.rule": "\(rule.name)", "error": "\(error)"])
                 continue
             }
             let silences = silenceList.withLock { $0 }
-            let seconds = Double(max(Aggregator.bucketSeconds, Int64(rule.window / .seconds(1))))
-            var values: [String: (labels: [String: String], value: Double?)] = [:]
-            for (key, bucket) in long where key.kind == "api" && (rule.route == nil || key.name == rule.route) {
-                let labels = rule.labels.merging(["route": key.name, "method": key.method]) { $1 }
-                values["\(rule.name)|\(key.method)|\(key.name)"] = (labels, rule.value(long: bucket, short: short[key], seconds: seconds))
-            }
             let notices = instances.withLock { instances -> [(Alert, AlertTracker.Transition?)] in
                 for (key, found) in values where instances[key] == nil { instances[key] = Instance(rule: index, labels: found.labels) }
                 var notices: [(Alert, AlertTracker.Transition?)] = []

@@ -42,7 +42,8 @@ public struct AlertRule: Sendable, Equatable {
     }
 
     public var name: String
-    /// `p50`, `p95`, `p99`, `error_rate`, `cache_hit_ratio`, `rate`, or `burn_rate` (an SLO rule).
+    /// `p50`, `p95`, `p99`, `error_rate`, `cache_hit_ratio`, `rate`, `burn_rate` (an SLO rule), or a gauge
+    /// (``gaugeMetrics``).
     public var metric: String
     /// Only series of this route template (every API route when `nil`; each route is its own alert).
     public var route: String?
@@ -123,6 +124,9 @@ public struct AlertRule: Sendable, Equatable {
         default: return nil
         }
     }
+
+    /// Metrics read from stored gauges (system samples and scraped pools) rather than from request buckets.
+    public static let gaugeMetrics: Set<String> = ["pool_utilisation", "pool_waiting", "cpu_utilisation", "memory_utilisation", "disk_utilisation", "up"]
 
     /// Whether `value` breaches the threshold.
     func breaches(_ value: Double) -> Bool {

@@ -8,7 +8,8 @@ import Yams
 /// ```yaml
 /// rules:
 ///   - name: RouteLatencyHigh
-///     metric: p99                 # p50, p95, p99, error_rate, cache_hit_ratio, rate
+///     metric: p99                 # p50, p95, p99, error_rate, cache_hit_ratio, rate; or a gauge: pool_utilisation,
+///                                 # pool_waiting, cpu_utilisation, memory_utilisation, disk_utilisation, up
 ///     route: /api/clients         # optional: every API route when absent
 ///     condition: "> 200"          # milliseconds for latencies, a share for ratios
 ///     resolve: "< 150"            # optional hysteresis
@@ -66,7 +67,7 @@ public enum AlertRulesFile {
         }
     }
 
-    static let metrics: Set<String> = ["p50", "p95", "p99", "error_rate", "cache_hit_ratio", "rate"]
+    static let metrics: Set<String> = Set(["p50", "p95", "p99", "error_rate", "cache_hit_ratio", "rate"]).union(AlertRule.gaugeMetrics)
 
     public static func parse(_ text: String) throws(ConfigurationError) -> [AlertRule] {
         let file: File

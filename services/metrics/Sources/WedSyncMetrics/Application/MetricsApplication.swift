@@ -11,7 +11,11 @@ public enum MetricsApplication {
         let settings = try MetricsSettings(service.configuration)
         let store = try MetricsStore(path: settings.databasePath, synchronous: settings.synchronous)
         let aggregator = Aggregator(maximumSeries: settings.maximumSeries)
-        let ingestor = EventIngestor(store: store, aggregator: aggregator, flushInterval: settings.flushInterval, retention: settings.retention, logger: service.logger)
+        let exposition = MetricsExposition()
+        let ingestor = EventIngestor(
+            store: store, aggregator: aggregator, flushInterval: settings.flushInterval, retention: settings.retention, exposition: exposition,
+            logger: service.logger
+        )
         try ingestor.recover()
         service.addService(ingestor)
         let queries = MetricsQueries(store: store, aggregator: aggregator, retention: settings.retention)
@@ -30,13 +34,24 @@ public enum MetricsApplication {
             repeatInterval: settings.repeatInterval, logger: service.logger
         )
         service.addService(alerts)
+        service.addMetricsCollector { exposition.collect(queries: queries, alerts: alerts.alerts()) }
+        if let interval = settings.systemSampleInterval {
+            service.addService(
+                SystemSampler(ingestor: ingestor, interval: interval, diskPath: (settings.databasePath as NSString).deletingLastPathComponent, logger: service.logger)
+            )
+        }
+        service.addService(MetricsScraper(targets: settings.scrapeTargets, store: store, interval: settings.scrapeInterval, logger: service.logger))
         let budgets = BudgetBook(range: settings.budgetRange, budgets: settings.budgets, queries: queries)
         let capacity = CapacityPlanner(
             queries: queries, p95BudgetMs: settings.capacityBudgetMs, currentReplicas: settings.capacityReplicas, replicaRatePerSecond: settings.replicaRate
         )
         let figures = LiveFiguresBuilder(
             queries: queries, alerts: alerts, budgets: { now in (try? budgets.report(at: now).budgets) ?? [] },
-            forecast: { now in (try? capacity.forecast(at: now)) ?? nil }
+            forecast: { now in (try? capacity.forecast(at: now)) ?? nil },
+            poolUtilisation: {
+                let end = Aggregator.bucketStart(Date()) + Aggregator.bucketSeconds
+                return (try? store.gauges(from: end - 300, to: end, prefix: "pool_utilisation{"))?.values.map(\.last).max()
+            }
         )
         MetricsRoutes(
             ingestor: ingestor, queries: queries, alerts: alerts, notifier: notifier, budgets: budgets, regressions: RegressionDetector(queries: queries),
@@ -64,6 +79,9 @@ public enum MetricsApplication {
 /// | `metrics.capacity.p95-budget-ms` | `200` | the p95 a replica must keep at its load, for capacity planning |
 /// | `metrics.capacity.replicas` | `1` | the API replicas now serving |
 /// | `metrics.capacity.replica-rps` | measured | requests per second one replica serves within the budget (from a benchmark) |
+/// | `metrics.scrape-targets` | none | `name=http://host:port,...`: services whose `/metrics` are scraped for pool use and `up` |
+/// | `metrics.scrape-interval-ms` | `15000` | how often they are scraped |
+/// | `metrics.system-sample-ms` | `10000` | how often this host's CPU, memory and disk are sampled from `/proc` (0: never) |
 /// | `metrics.alerts-file` | none | alert rules (`infrastructure/alerts.yaml`); no alerting without it |
 /// | `metrics.alerts.webhook-url` | none | receives every notification in Alertmanager's webhook format (secret) |
 /// | `metrics.alerts.slack-url` | none | a Slack incoming webhook (secret) |
@@ -83,6 +101,9 @@ struct MetricsSettings {
     var maximumSeries: Int
     var retention: RetentionPolicy
     var streamInterval: Duration
+    var scrapeTargets: [MetricsScraper.Target]
+    var scrapeInterval: Duration
+    var systemSampleInterval: Duration?
     var budgets: [PerformanceBudget]
     var budgetRange: String
     var capacityBudgetMs: Double
@@ -108,6 +129,10 @@ struct MetricsSettings {
         flushInterval = try settings.milliseconds("metrics.flush-interval-ms", default: .seconds(10), in: 100...600_000)
         maximumSeries = try settings.int("metrics.max-series", default: 10_000, in: 10...1_000_000)
         streamInterval = try settings.milliseconds("metrics.stream-interval-ms", default: .seconds(2), in: 100...60_000)
+        scrapeTargets = try MetricsScraper.targets(settings.string("metrics.scrape-targets") ?? "")
+        scrapeInterval = try settings.milliseconds("metrics.scrape-interval-ms", default: .seconds(15), in: 100...3_600_000)
+        let sampling = try settings.milliseconds("metrics.system-sample-ms", default: .seconds(10), in: 0...3_600_000)
+        systemSampleInterval = sampling == .zero ? nil : sampling
         retention = RetentionPolicy(
             tenSeconds: .seconds(3_600 * (try settings.int("metrics.retention.10s-hours", default: 48, in: 1...2_400))),
             oneMinute: .seconds(86_400 * (try settings.int("metrics.retention.1m-days", default: 15, in: 1...400))),

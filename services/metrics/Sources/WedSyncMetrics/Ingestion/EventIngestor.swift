@@ -16,6 +16,8 @@ public final class EventIngestor: Service, Sendable {
     /// How long buckets are kept in storage.
     let retention: RetentionPolicy
     let maximumQueuedBytes: Int
+    /// Counts what each commit stored, for `/metrics`.
+    let exposition: MetricsExposition?
     let logger: Logger
 
     private struct Pending {
@@ -34,12 +36,15 @@ public final class EventIngestor: Service, Sendable {
     private let wakeUp: AsyncStream<Void>.Continuation
     private let wakeUps: AsyncStream<Void>
 
-    public init(store: MetricsStore, aggregator: Aggregator, flushInterval: Duration = .seconds(10), retention: RetentionPolicy = RetentionPolicy(), maximumQueuedBytes: Int = 64 << 20, logger: Logger) {
+    public init(store: MetricsStore, aggregator: Aggregator, flushInterval: Duration = .seconds(10), retention: RetentionPolicy = RetentionPolicy(),
+        maximumQueuedBytes: Int = 64 << 20, exposition: MetricsExposition? = nil, logger: Logger
+    ) {
         self.store = store
         self.aggregator = aggregator
         self.flushInterval = flushInterval
         self.retention = retention
         self.maximumQueuedBytes = maximumQueuedBytes
+        self.exposition = exposition
         self.logger = logger
         (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -106,10 +111,13 @@ public final class EventIngestor: Service, Sendable {
             return state.pending
         }
         guard !batch.isEmpty else { return }
-        let deltas = aggregator.deltas(of: batch.flatMap(\.events))
+        let events = batch.flatMap(\.events)
+        let deltas = aggregator.deltas(of: events)
         do {
             let written = try store.add(deltas, held: aggregator.bucket)
             aggregator.keep(written)
+            try store.addGauges(Self.gauges(of: events))
+            exposition?.count(deltas)
             for item in batch { item.continuation.resume() }
         } catch {
             logger.error("events not stored", metadata: ["error": "\(error)"])
@@ -119,12 +127,29 @@ public final class EventIngestor: Service, Sendable {
         }
     }
 
+    /// The gauges of the system samples among `events`.
+    static func gauges(of events: [MetricEvent]) -> [GaugeSample] {
+        events.flatMap { event -> [GaugeSample] in
+            guard case .systemSample(let sample) = event else { return [] }
+            let host = ["host": sample.host]
+            func share(_ used: Int, _ total: Int) -> Double { total > 0 ? Double(used) / Double(total) : 0 }
+            return [
+                GaugeSample(name: "cpu_utilisation", labels: host, at: sample.timestamp, value: sample.cpuUtilisation),
+                GaugeSample(name: "memory_utilisation", labels: host, at: sample.timestamp, value: share(sample.memoryUsedBytes, sample.memoryTotalBytes)),
+                GaugeSample(name: "disk_utilisation", labels: host, at: sample.timestamp, value: share(sample.diskUsedBytes, sample.diskTotalBytes)),
+            ]
+        }
+    }
+
     /// Forgets old buckets here and drops those past the retention from storage.
     func tidy() {
         let now = Aggregator.bucketStart(Date())
         aggregator.forget(before: now - 120)
         do {
-            for resolution in Aggregator.resolutions { try store.prune(resolution: resolution, before: now - retention.keeps(resolution)) }
+            for resolution in Aggregator.resolutions {
+                try store.prune(resolution: resolution, before: now - retention.keeps(resolution))
+                try store.pruneGauges(resolution: resolution, before: now - retention.keeps(resolution))
+            }
         } catch {
             logger.warning("old buckets not pruned", metadata: ["error": "\(error)"])
         }

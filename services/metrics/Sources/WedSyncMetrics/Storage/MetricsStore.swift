@@ -17,10 +17,68 @@ public final class MetricsStore: Sendable {
                 resolution INTEGER NOT NULL, series TEXT NOT NULL, start INTEGER NOT NULL,
                 count INTEGER NOT NULL, errors INTEGER NOT NULL, cache_lookups INTEGER NOT NULL, cache_hits INTEGER NOT NULL,
                 durations BLOB NOT NULL, PRIMARY KEY (resolution, start, series)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS gauges (
+                resolution INTEGER NOT NULL, series TEXT NOT NULL, start INTEGER NOT NULL,
+                count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL,
+                PRIMARY KEY (resolution, start, series)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS releases (at REAL NOT NULL, version TEXT NOT NULL, service TEXT);
             CREATE INDEX IF NOT EXISTS releases_at ON releases (at);
             """
         )
+    }
+
+    /// Adds gauge samples (system figures, scraped pool use) to their buckets at every resolution, in one
+    /// transaction.
+    func addGauges(_ samples: [GaugeSample]) throws {
+        guard !samples.isEmpty else { return }
+        try database.transaction { connection in
+            let upsert = try connection.prepare(
+                """
+                INSERT INTO gauges (resolution, series, start, count, sum, min, max, last) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+                ON CONFLICT (resolution, start, series) DO UPDATE SET count = count + 1, sum = sum + excluded.sum,
+                    min = MIN(min, excluded.min), max = MAX(max, excluded.max), last = excluded.last
+                """
+            )
+            for sample in samples.sorted(by: { $0.at < $1.at }) {
+                let seconds = Int64(sample.at.timeIntervalSince1970.rounded(.down))
+                for resolution in Aggregator.resolutions {
+                    try upsert.bind([
+                        .integer(resolution), .text(sample.series), .integer(Aggregator.start(of: seconds, resolution: resolution)), .real(sample.value),
+                        .real(sample.value), .real(sample.value), .real(sample.value),
+                    ])
+                    while try upsert.step() {}
+                }
+            }
+        }
+    }
+
+    /// Every gauge series' mean, maximum and last value over the 10-second buckets in `[from, to)`.
+    func gauges(from: Int64, to: Int64, prefix: String = "") throws -> [String: GaugeSummary] {
+        try database.read { connection in
+            let rows = try connection.prepare(
+                """
+                SELECT series, SUM(sum), SUM(count), MAX(max), MIN(min),
+                    (SELECT latest.last FROM gauges latest WHERE latest.resolution = 10 AND latest.series = gauges.series AND latest.start < ?
+                     ORDER BY latest.start DESC LIMIT 1)
+                FROM gauges WHERE resolution = 10 AND start >= ? AND start < ? AND series >= ? AND series < ? GROUP BY series
+                """
+            )
+            try rows.bind([.integer(to), .integer(from), .integer(to), .text(prefix), .text(prefix + "\u{10FFFF}")])
+            var result: [String: GaugeSummary] = [:]
+            while try rows.step() {
+                let count = rows.double(2)
+                guard count > 0 else { continue }
+                result[rows.text(0)] = GaugeSummary(mean: rows.double(1) / count, max: rows.double(3), min: rows.double(4), last: rows.double(5))
+            }
+            return result
+        }
+    }
+
+    /// Drops the gauge buckets of `resolution` that start before `before`.
+    func pruneGauges(resolution: Int64, before: Int64) throws {
+        try database.read { connection in
+            try connection.run("DELETE FROM gauges WHERE resolution = ? AND start < ?", [.integer(resolution), .integer(before)])
+        }
     }
 
     /// Records a release marker.
