@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import WedSyncModels
@@ -86,9 +87,9 @@ public final class EventIngestor: Service, Sendable {
         var nextFlush = ContinuousClock.now + flushInterval
         await withGracefulShutdownHandler {
             for await _ in wakeUps {
-                commitPending()
+                await offload { self.commitPending() }
                 if ContinuousClock.now >= nextFlush {
-                    tidy()
+                    await offload { self.tidy() }
                     nextFlush = ContinuousClock.now + flushInterval
                 }
                 if state.withLock({ $0.stopped }) { break }
@@ -99,6 +100,16 @@ public final class EventIngestor: Service, Sendable {
         }
         state.withLock { $0.stopped = true }
         commitPending()
+    }
+
+    /// Runs blocking SQLite work on NIO's thread pool, off the two threads of the Swift concurrency pool that serve
+    /// requests; in place once the pool is shutting down.
+    private func offload(_ work: @escaping @Sendable () -> Void) async {
+        do {
+            try await NIOThreadPool.singleton.runIfActive(work)
+        } catch {
+            work()
+        }
     }
 
     /// Adds every waiting batch to its buckets in one transaction, and acknowledges them.

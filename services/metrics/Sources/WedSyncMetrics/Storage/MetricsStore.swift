@@ -76,7 +76,7 @@ public final class MetricsStore: Sendable {
 
     /// Drops the gauge buckets of `resolution` that start before `before`.
     func pruneGauges(resolution: Int64, before: Int64) throws {
-        try database.read { connection in
+        try database.transaction { connection in
             try connection.run("DELETE FROM gauges WHERE resolution = ? AND start < ?", [.integer(resolution), .integer(before)])
         }
     }
@@ -194,7 +194,7 @@ public final class MetricsStore: Sendable {
 
     /// Drops the buckets of `resolution` that start before `before` (retention).
     func prune(resolution: Int64, before: Int64) throws {
-        try database.read { connection in
+        try database.transaction { connection in
             try connection.run("DELETE FROM buckets WHERE resolution = ? AND start < ?", [.integer(resolution), .integer(before)])
         }
     }

@@ -9,13 +9,18 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public var description: String { "SQLite error \(code): \(message)" }
 }
 
-/// One SQLite connection in WAL mode, used by one caller at a time (every call takes its lock).
+/// A SQLite file in WAL mode through two connections: one that writes (``transaction(_:)``, ``execute(_:)``) and
+/// one that only reads (``read(_:)``), each used by one caller at a time. In WAL mode a reader sees the last
+/// commit and never waits for a writer, so queries and the dashboard do not hold up the commits that acknowledge
+/// events.
 ///
 /// `synchronous = FULL` makes each commit reach the disk before it returns (durable across power loss);
 /// `NORMAL` in WAL mode survives a crash of the process (the test's SIGKILL) but not of the machine.
 public final class SQLiteDatabase: @unchecked Sendable {
     private let handle: OpaquePointer
     private let lock = Mutex(())
+    private let readHandle: OpaquePointer
+    private let readLock = Mutex(())
     public let path: String
 
     public enum Synchronous: String, Sendable {
@@ -32,16 +37,26 @@ public final class SQLiteDatabase: @unchecked Sendable {
             if let db { sqlite3_close(db) }
             throw SQLiteError(code: status, message: "\(path): \(message)")
         }
+        var reader: OpaquePointer?
+        let readStatus = sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
+        guard readStatus == SQLITE_OK, let reader else {
+            if let reader { sqlite3_close(reader) }
+            sqlite3_close(db)
+            throw SQLiteError(code: readStatus, message: "\(path): cannot open for reading")
+        }
         self.handle = db
+        self.readHandle = reader
         self.path = path
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = \(synchronous.rawValue)")
         try execute("PRAGMA busy_timeout = 5000")
         try execute("PRAGMA foreign_keys = ON")
+        sqlite3_busy_timeout(readHandle, 5000)
     }
 
     deinit {
         sqlite3_close_v2(handle)
+        sqlite3_close_v2(readHandle)
     }
 
     /// Runs statements without results (DDL, PRAGMAs).
@@ -74,9 +89,9 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with the connection, outside any explicit transaction (each statement commits on its own).
+    /// Runs `body` with the reading connection (a write through it fails: SQLite opened it read-only).
     public func read<Value>(_ body: (Connection) throws -> Value) throws -> Value {
-        try lock.withLock { _ in try body(Connection(handle: handle)) }
+        try readLock.withLock { _ in try body(Connection(handle: readHandle)) }
     }
 
     /// The connection inside ``transaction(_:)`` or ``read(_:)``.
