@@ -124,6 +124,25 @@ final class PrivateRedisCluster: Sendable {
     }
 }
 
+/// Starts `tests/support/SCRIPT PORT LOG --fail-first N` on a free port with an empty log, and waits until it
+/// accepts connections; returns the port and the log's path.
+private func startPeer(_ process: Process, script: String, failFirst: Int, what: String) async throws -> (port: Int, logPath: String) {
+    let port = try freePort()
+    let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("peer-\(UUID().uuidString.prefix(8)).jsonl").path
+    _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+    let path = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent().appendingPathComponent("tests/support/\(script)").path
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", path, String(port), logPath, "--fail-first", String(failFirst)]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    ChildProcesses.register(process.processIdentifier)
+    guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
+        throw ServiceProcessError(message: "\(what) did not start")
+    }
+    return (port, logPath)
+}
+
 /// `tests/support/http-receiver.py` on a port of its own: an origin to warm from and a webhook receiver that logs
 /// every request it gets (and can fail the first POSTs, to exercise retries).
 final class HTTPReceiver: @unchecked Sendable {
@@ -132,21 +151,7 @@ final class HTTPReceiver: @unchecked Sendable {
     private let process = Process()
 
     init(failFirstPosts: Int = 0) async throws {
-        port = try freePort()
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("receiver-\(UUID().uuidString.prefix(8)).jsonl").path
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let script = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent()
-            .appendingPathComponent("tests/support/http-receiver.py").path
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, String(port), logPath, "--fail-first", String(failFirstPosts)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        ChildProcesses.register(process.processIdentifier)
-        let port = self.port
-        guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
-            throw ServiceProcessError(message: "the HTTP receiver did not start")
-        }
+        (port, logPath) = try await startPeer(process, script: "http-receiver.py", failFirst: failFirstPosts, what: "the HTTP receiver")
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -175,21 +180,9 @@ final class SMTPReceiver: @unchecked Sendable {
     private let process = Process()
 
     init(failFirst: Int = 0) async throws {
-        port = try freePort()
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString.prefix(8)).jsonl").path
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let script = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent()
-            .appendingPathComponent("tests/support/smtp-receiver.py").path
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, String(port), logPath, "--fail-first", String(failFirst)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        ChildProcesses.register(process.processIdentifier)
-        let port = self.port
-        guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
-            throw ServiceProcessError(message: "the SMTP receiver did not start (is the aiosmtpd Python package installed?)")
-        }
+        (port, logPath) = try await startPeer(
+            process, script: "smtp-receiver.py", failFirst: failFirst, what: "the SMTP receiver (is the aiosmtpd Python package installed?)"
+        )
     }
 
     var url: String { "smtp://127.0.0.1:\(port)" }

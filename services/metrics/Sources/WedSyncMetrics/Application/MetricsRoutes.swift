@@ -117,7 +117,7 @@ struct MetricsRoutes {
             RouteSpec(
                 summary: "Per series over a range: p50/p95/p99, rate, error rate, cache hit ratio",
                 tags: ["queries"],
-                queryParameters: [QueryParameter("range", description: "1h (default), 24h, 7d, or any Nm/Nh/Nd up to 7d.")],
+                queryParameters: [QueryParameter("range", description: "1h (default), 24h, 7d, or any Nm/Nh/Nd up to 400d.")],
                 response: .of(MetricsSummary.self)
             )
         ) { request, _ in
