@@ -113,7 +113,9 @@ struct MetricsServiceTests {
             #expect(answer.status == 400)
             #expect(answer.text.contains(fragment), "\(answer.text)")
         }
-        for query in ["/v1/summary?range=forever", "/v1/summary?range=99999999999999999d", "/v1/series?metric=p95", "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7", "/v1/endpoints/slow?limit=0"] {
+        for query in ["/v1/summary?range=forever", "/v1/summary?range=99999999999999999d", "/v1/series?metric=p95", "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7",
+            "/v1/series?metric=p95&route=/a&step=9223372036854775800", "/v1/series?metric=p95&route=/a&range=1h&step=7200", "/v1/endpoints/slow?limit=0",
+        ] {
             let answer = try await HTTP.get(service.baseURL + query)
             #expect(answer.status == 400, "\(query): \(answer.status)")
             #expect(answer.text.contains("invalid_parameter"))

@@ -143,6 +143,18 @@ struct MetricsAnalysisTests {
         let now = Date(timeIntervalSince1970: Double(CalendarDay(year: 2026, month: 8, day: 19)!.daysSinceEpoch) * 86_400 + 43_200)
         let thisWeek = CapacityPlanner.weekIndex(Int64(now.timeIntervalSince1970))
         try Self.history(store: store, weeks: 30, lastWeek: thisWeek - 1)
+        // This week so far (Monday to Wednesday noon) at a tenth of the traffic: a week under way is not fitted.
+        var partial: [Aggregator.BucketKey: SeriesBucket] = [:]
+        for hour in 0..<(2 * 24 + 12) {
+            var bucket = SeriesBucket()
+            bucket.count = 900
+            bucket.durations.record(21_000, count: 900)
+            partial[Aggregator.BucketKey(
+                series: SeriesKey(kind: "api", name: "/api/clients", method: "GET"), start: CapacityPlanner.firstMonday + thisWeek * CapacityPlanner.week + Int64(hour) * 3_600,
+                resolution: 3_600
+            )] = bucket
+        }
+        _ = try store.add(partial) { _ in nil }
         let planner = CapacityPlanner(queries: MetricsQueries(store: store, aggregator: Aggregator()), p95BudgetMs: 200, currentReplicas: 1)
         let forecast = try #require(try planner.forecast(at: now))
         #expect(forecast.nextSaturday == "2026-08-22" && forecast.inSeason)
@@ -157,18 +169,25 @@ struct MetricsAnalysisTests {
         #expect(abs(forecast.perReplicaRatePerSecond - 360) < 5, "\(forecast.perReplicaRatePerSecond)")
         #expect(forecast.replicasNeeded == Int((expected * 1.2 / 360).rounded(.up)))
         #expect(abs((forecast.peakP95Ms ?? 0) - (20 + 0.5 * expected)) < 3)
-        // 154.5 x 1.03^k passes 360 at k = 29: past the season's end, when the halving pushes it out of reach.
-        var breach: String?
-        for k in 0..<26 {
-            let saturday = CapacityPlanner.saturday(ofWeek: thisWeek + Int64(k))
-            if 75 * pow(1.03, Double(k + 1)) * (CapacityPlanner.inSeason(saturday) ? 2 : 1) > 360 { breach = CapacityPlanner.date(saturday); break }
-        }
-        #expect(forecast.budgetBreachAt == breach)
+        // 154.5 x 1.03^k would pass 360 only past the season's end, when the halving keeps it out of reach.
+        #expect(forecast.budgetBreachAt == nil)
+        // At 170 requests/s a replica, the growth breaks the budget a few Saturdays on.
+        let modest = try #require(
+            try CapacityPlanner(queries: MetricsQueries(store: store, aggregator: Aggregator()), p95BudgetMs: 200, currentReplicas: 1, replicaRatePerSecond: 170)
+                .forecast(at: now)
+        )
+        let breach = (0..<26).first { k in
+            75 * pow(1.03, Double(k + 1)) * (CapacityPlanner.inSeason(CapacityPlanner.saturday(ofWeek: thisWeek + Int64(k))) ? 2 : 1) > 170
+        }.map { CapacityPlanner.date(CapacityPlanner.saturday(ofWeek: thisWeek + Int64($0))) }
+        #expect(breach != nil && modest.budgetBreachAt == breach, "\(String(describing: modest.budgetBreachAt)) vs \(String(describing: breach))")
         let busier = CapacityPlanner(queries: MetricsQueries(store: store, aggregator: Aggregator()), p95BudgetMs: 200, currentReplicas: 1, replicaRatePerSecond: 100)
         let tight = try #require(try busier.forecast(at: now))
         #expect(tight.replicasNeeded == Int((expected * 1.2 / 100).rounded(.up)))
         #expect(tight.budgetBreachAt == "2026-08-22", "at 100 requests/s a replica, next Saturday already breaks the budget")
         #expect(tight.routes.first?.route == "/api/clients")
+        // Over budget at every measured hour, with no line to say where it would hold: broken already.
+        let overloaded = try #require(try CapacityPlanner(queries: MetricsQueries(store: store, aggregator: Aggregator()), p95BudgetMs: 10).forecast(at: now))
+        #expect(overloaded.budgetBreachAt == "2026-08-22" && overloaded.replicasNeeded >= 2)
         #expect(try CapacityPlanner(queries: MetricsQueries(store: try Self.store(), aggregator: Aggregator())).forecast(at: now) == nil)
     }
 }

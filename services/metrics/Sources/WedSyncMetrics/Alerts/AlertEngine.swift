@@ -47,7 +47,12 @@ public final class AlertEngine: Service, Sendable {
             return
         }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            evaluate(at: clock())
+            let now = clock()
+            do {
+                try await Blocking.run { self.evaluate(at: now) }
+            } catch {
+                evaluate(at: now)
+            }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
     }

@@ -5,6 +5,13 @@ import NIOPosix
 /// libcurl's process-wide initialisation, done once, thread-safely, before the first transfer.
 private let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
+/// Threads of their own for mail: a hung SMTP server holds one of these, never the threads that commit events.
+private let mailThreads: NIOThreadPool = {
+    let pool = NIOThreadPool(numberOfThreads: 2)
+    pool.start()
+    return pool
+}()
+
 /// Why a mail was not sent.
 public struct SMTPError: Error, CustomStringConvertible, Sendable {
     /// libcurl's message for the failure (never the URL, which may carry credentials).
@@ -13,9 +20,9 @@ public struct SMTPError: Error, CustomStringConvertible, Sendable {
     public var replyCode: Int
 }
 
-/// Sends mail over SMTP (`smtp://`, or `smtps://` for implicit TLS; STARTTLS is used when the server offers it)
-/// through libcurl. Each send is one blocking libcurl transfer on NIO's thread pool, never on the Swift
-/// concurrency pool.
+/// Sends mail over SMTP (`smtp://`, or `smtps://` for implicit TLS) through libcurl. STARTTLS is used when the
+/// server offers it, and required when the URL carries credentials (they never cross the network in the clear).
+/// Each send is one blocking libcurl transfer on two threads kept for mail, never on the Swift concurrency pool.
 public struct SMTPMailer: Sendable {
     /// `smtp://[user:password@]host[:port]`: a secret, never logged.
     public var url: String
@@ -32,12 +39,19 @@ public struct SMTPMailer: Sendable {
         self.timeout = timeout
     }
 
+    /// Whether the URL names a user (`smtp://user:password@host`).
+    var hasCredentials: Bool {
+        guard let schemeEnd = url.range(of: "://") else { return false }
+        let authority = url[schemeEnd.upperBound...].prefix { $0 != "/" }
+        return authority.contains("@")
+    }
+
     /// Sends a plain-text UTF-8 message.
     public func send(subject: String, body: String, date: Date = Date()) async throws(SMTPError) {
         let message = Self.message(from: from, to: recipients, subject: subject, body: body, date: date)
         let outcome: Result<Void, SMTPError>
         do {
-            outcome = try await NIOThreadPool.singleton.runIfActive { self.transfer(message) }
+            outcome = try await mailThreads.runIfActive { self.transfer(message) }
         } catch {
             throw SMTPError(description: "the thread pool is shutting down", replyCode: 0)
         }
@@ -97,7 +111,7 @@ public struct SMTPMailer: Sendable {
         set(ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipientList))
         set(ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1))
         set(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
-        set(ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_TRY.rawValue)))
+        set(ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int((hasCredentials ? CURLUSESSL_ALL : CURLUSESSL_TRY).rawValue)))
         set(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, milliseconds))
         set(ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(milliseconds, 5_000)))
         set(ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps"))

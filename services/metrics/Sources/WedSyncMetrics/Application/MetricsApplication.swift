@@ -51,7 +51,8 @@ public enum MetricsApplication {
             poolUtilisation: {
                 let end = Aggregator.bucketStart(Date()) + Aggregator.bucketSeconds
                 return (try? store.gauges(from: end - 300, to: end, prefix: "pool_utilisation{"))?.values.map(\.last).max()
-            }
+            },
+            reuseFor: min(.seconds(1), settings.streamInterval / 2)
         )
         MetricsRoutes(
             ingestor: ingestor, queries: queries, alerts: alerts, notifier: notifier, budgets: budgets, regressions: RegressionDetector(queries: queries),

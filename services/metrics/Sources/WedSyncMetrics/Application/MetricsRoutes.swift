@@ -44,7 +44,7 @@ struct MetricsRoutes {
                 response: .of(CapacityForecast.self)
             )
         ) { _, _ in
-            guard let forecast = try capacity.forecast() else {
+            guard let forecast = try await Blocking.run({ try capacity.forecast() }) else {
                 throw ServiceError(.notFound, code: "no_history", message: "no hourly history of API traffic yet")
             }
             return forecast
@@ -59,7 +59,8 @@ struct MetricsRoutes {
                 response: .of(BudgetReport.self)
             )
         ) { request, _ in
-            try budgets.report(range: request.uri.queryParameters.get("range").map { String($0) })
+            let range = request.uri.queryParameters.get("range").map { String($0) }
+            return try await Blocking.run { try budgets.report(range: range) }
         }
         routes.get(
             APIPath.Metrics.alerts,
@@ -121,7 +122,8 @@ struct MetricsRoutes {
                 response: .of(MetricsSummary.self)
             )
         ) { request, _ in
-            try queries.summary(range: request.uri.queryParameters.get("range") ?? "1h")
+            let range = request.uri.queryParameters.get("range").map { String($0) } ?? "1h"
+            return try await Blocking.run { try queries.summary(range: range) }
         }
 
         routes.get(
@@ -140,7 +142,8 @@ struct MetricsRoutes {
             guard let limit = Int(limitText), (1...100).contains(limit) else {
                 throw ServiceError.badRequest("limit: a whole number from 1 to 100", code: "invalid_parameter")
             }
-            return try queries.slowEndpoints(range: request.uri.queryParameters.get("range") ?? "1h", limit: limit)
+            let range = request.uri.queryParameters.get("range").map { String($0) } ?? "1h"
+            return try await Blocking.run { try queries.slowEndpoints(range: range, limit: limit) }
         }
 
         routes.get(
@@ -165,7 +168,9 @@ struct MetricsRoutes {
             guard let step = Int64(parameters.get("step") ?? "60") else {
                 throw ServiceError.badRequest("step: a number of seconds", code: "invalid_parameter")
             }
-            return try queries.series(metric: metric, route: route, method: parameters.get("method"), range: parameters.get("range") ?? "1h", step: step)
+            let method = parameters.get("method").map { String($0) }
+            let range = parameters.get("range").map { String($0) } ?? "1h"
+            return try await Blocking.run { try queries.series(metric: metric, route: route, method: method, range: range, step: step) }
         }
     }
 
@@ -179,10 +184,11 @@ struct MetricsRoutes {
             "\(APIPath.v1)/figures",
             RouteSpec(summary: "The live figures now (what /v1/stream sends)", tags: ["dashboard"], response: .of(LiveFigures.self))
         ) { _, _ in
-            try figures.figures()
+            try await Blocking.run { try figures.figures() }
         }
         routes.add(.get, "/", RouteSpec(summary: "The live dashboard (HTML, no external assets)", tags: ["dashboard"], responseContentType: "text/html")) { _, _ in
-            let page = ByteBuffer(string: DashboardPage.render(figures: try? WedSyncJSON.makeEncoder().encode(try figures.figures())))
+            let initial = try? await Blocking.run { try WedSyncJSON.makeEncoder().encode(try figures.figures()) }
+            let page = ByteBuffer(string: DashboardPage.render(figures: initial))
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache", .contentLength: String(page.readableBytes)],
@@ -216,7 +222,7 @@ struct MetricsRoutes {
                     while !Task.isCancelled, !Task.isShuttingDownGracefully, ContinuousClock.now < ends {
                         var message = "event: figures\n"
                         do {
-                            let data = try encoder.encode(try figures.figures())
+                            let data = try await Blocking.run { try encoder.encode(try figures.figures()) }
                             message += "data: " + String(decoding: data, as: UTF8.self) + "\n\n"
                         } catch {
                             message = "event: unavailable\ndata: {\"error\":{\"code\":\"storage_unavailable\",\"message\":\"the figures could not be read\"}}\n\n"
@@ -250,11 +256,12 @@ struct MetricsRoutes {
             let at = body.at ?? Date()
             guard abs(at.timeIntervalSinceNow) <= 7 * 86_400 else { throw ServiceError.badRequest("at: within 7 days of now", code: "invalid_body") }
             let marker = ReleaseMarker(version: version, service: body.service, at: at)
-            try store.addRelease(marker)
+            try await Blocking.run { try store.addRelease(marker) }
             return marker
         }
         routes.get(APIPath.Metrics.releases, RouteSpec(summary: "Release markers, latest first", tags: ["regressions"], response: .arrayOf(ReleaseMarker.self))) { request, _ in
-            try store.releases(service: request.uri.queryParameters.get("service").map { String($0) })
+            let service = request.uri.queryParameters.get("service").map { String($0) }
+            return try await Blocking.run { try store.releases(service: service) }
         }
         routes.get(
             APIPath.Metrics.regressions,
@@ -275,10 +282,10 @@ struct MetricsRoutes {
             let parameters = request.uri.queryParameters
             let window = try MetricsQueries.seconds(of: parameters.get("window").map { String($0) } ?? "1h")
             guard window <= 86_400 else { throw ServiceError.badRequest("window: at most 24h", code: "invalid_parameter") }
-            return try regressions.report(
-                baseline: parameters.get("baseline").map { String($0) } ?? "release", window: window, route: parameters.get("route").map { String($0) },
-                service: parameters.get("service").map { String($0) }
-            )
+            let baseline = parameters.get("baseline").map { String($0) } ?? "release"
+            let route = parameters.get("route").map { String($0) }
+            let service = parameters.get("service").map { String($0) }
+            return try await Blocking.run { try regressions.report(baseline: baseline, window: window, route: route, service: service) }
         }
     }
 }

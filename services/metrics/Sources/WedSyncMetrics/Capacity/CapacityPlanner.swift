@@ -13,7 +13,9 @@ import WedSyncServiceKit
 ///   serves, within the p95 budget, the most per replica that was measured within it, or what the fitted line
 ///   allows up to the budget (at most three times the measured).
 /// - Replicas needed carry 20% headroom; the breach date is the first of the next 26 Saturdays whose forecast
-///   exceeds what the current replicas serve within the budget.
+///   exceeds what the current replicas serve within the budget. When no hour was within the budget and no line
+///   says where it would be, the budget counts as broken already (next Saturday).
+/// - Only whole weeks are fitted: not the one under way, nor a first week the history began in the middle of.
 public final class CapacityPlanner: Sendable {
     let queries: MetricsQueries
     public let p95BudgetMs: Double
@@ -69,9 +71,17 @@ public final class CapacityPlanner: Sendable {
                 otherPeak[week] = max(otherPeak[week] ?? 0, rate)
             }
         }
-        let ratios = saturdayPeak.compactMap { week, peak in otherPeak[week].flatMap { $0 > 0 ? peak / $0 : nil } }.sorted()
+        // Only whole weeks: not the one under way (its Saturday may be half over), nor a first week the history
+        // began in the middle of. A history shorter than a week has only those, and uses them.
+        let nowSeconds = Int64(now.timeIntervalSince1970)
+        let thisWeek = Self.weekIndex(nowSeconds)
+        let firstHour = hours.keys.min() ?? end
+        let firstWeek = Self.weekIndex(firstHour)
+        let allWeeks = Set(saturdayPeak.keys).union(otherPeak.keys)
+        let whole = allWeeks.filter { $0 < thisWeek && ($0 != firstWeek || firstHour == Self.firstMonday + firstWeek * Self.week) }
+        let weeks = (whole.isEmpty ? allWeeks : whole).sorted()
+        let ratios = weeks.compactMap { week in saturdayPeak[week].flatMap { peak in otherPeak[week].flatMap { $0 > 0 ? peak / $0 : nil } } }.sorted()
         let saturdayFactor = ratios.isEmpty ? 1 : ratios[ratios.count / 2]
-        let weeks = Set(saturdayPeak.keys).union(otherPeak.keys).sorted()
         let points: [(week: Double, season: Double, log: Double)] = weeks.compactMap { week in
             let peak = saturdayPeak[week] ?? (otherPeak[week] ?? 0) * saturdayFactor
             guard peak > 0 else { return nil }
@@ -80,8 +90,7 @@ public final class CapacityPlanner: Sendable {
         guard !points.isEmpty else { return nil }
         let fit = Self.fit(points)
 
-        let nowSeconds = Int64(now.timeIntervalSince1970)
-        var nextWeek = Self.weekIndex(nowSeconds)
+        var nextWeek = thisWeek
         if Self.saturday(ofWeek: nextWeek) + 86_400 <= nowSeconds { nextWeek += 1 }
         func forecast(week: Int64) -> Double {
             exp(fit.a + fit.b * Double(week) + fit.c * (Self.inSeason(Self.saturday(ofWeek: week)) ? 1 : 0))
@@ -98,10 +107,24 @@ public final class CapacityPlanner: Sendable {
             let fitted = (p95BudgetMs - latency.alpha) / latency.beta / replicas
             perReplica = max(perReplica, min(fitted, 3 * max(perReplica, latency.withinBudget / replicas)))
         }
+        if replicaRatePerSecond == nil, perReplica <= 0, latency.beta > 0, p95BudgetMs > latency.alpha {
+            // No hour kept p95 within the budget, but the fitted line says where it would be kept.
+            perReplica = (p95BudgetMs - latency.alpha) / latency.beta / replicas
+        }
+        guard peak.isFinite, peak >= 0 else { return nil }
         let peakP95: Double? = latency.points >= 5 && latency.beta > 0 ? latency.alpha + latency.beta * peak : nil
-        let needed = perReplica > 0 ? max(1, Int((peak * 1.2 / perReplica).rounded(.up))) : max(1, currentReplicas)
-        let breach = perReplica > 0
-            ? (0..<26).lazy.map { nextWeek + Int64($0) }.first { forecast(week: $0) > perReplica * replicas }.map { Self.date(Self.saturday(ofWeek: $0)) } : nil
+        let needed: Int
+        let breach: String?
+        if perReplica > 0, perReplica.isFinite {
+            needed = max(1, Int(min(1_000_000, (peak * 1.2 / perReplica).rounded(.up))))
+            breach = (0..<26).lazy.map { nextWeek + Int64($0) }.first { forecast(week: $0) > perReplica * replicas }.map { Self.date(Self.saturday(ofWeek: $0)) }
+        } else {
+            // Nothing measured was within the budget: the budget is broken already. Scale the replicas with the
+            // load, at least one more than now.
+            let growth = currentPeak > 0 ? peak / currentPeak : 1
+            needed = max(currentReplicas + 1, Int(min(1_000_000, (Double(currentReplicas) * growth * 1.2).rounded(.up))))
+            breach = Self.date(Self.saturday(ofWeek: nextWeek))
+        }
 
         // The busiest routes scale with the whole.
         var routePeaks: [SeriesKey: Int] = [:]

@@ -98,7 +98,8 @@ public final class MetricsScraper: Service, Sendable {
             return all
         }
         do {
-            try store.addGauges(samples)
+            let store = self.store
+            try await Blocking.run { try store.addGauges(samples) }
         } catch {
             logger.warning("scraped gauges not stored", metadata: ["error": "\(error)"])
         }

@@ -10,9 +10,10 @@ import WedSyncServiceKit
 ///   `wedsync_route_errors_total`, `wedsync_route_cache_lookups_total`, `wedsync_route_cache_hits_total`), per cache
 ///   namespace and tier (`wedsync_cache_lookups_total`, `wedsync_cache_hits_total`), and statements
 ///   (`wedsync_db_queries_total`), counted at each commit;
-/// - gauges of each route's latency quantiles over the last five minutes (`wedsync_route_latency_seconds{quantile}`),
-///   of the latest gauges (`wedsync_pool_utilisation_ratio`, `wedsync_host_cpu_utilisation_ratio`, ...), and of the
-///   alerts firing (`wedsync_alerts_firing`), set at each scrape. Series gone from the window are removed.
+/// - gauges of each route's latency percentiles over the last five minutes (`wedsync_route_latency_p50_seconds`,
+///   `_p95_`, `_p99_`), of the latest stored gauges (`wedsync_pool_utilisation_ratio`, `wedsync_pool_waiting`,
+///   `wedsync_host_cpu_utilisation_ratio`, `_memory_`, `_disk_`, `wedsync_scrape_up`), and of the alerts firing
+///   (`wedsync_alerts_firing`), set at each scrape. Series gone from the window are removed.
 public final class MetricsExposition: Sendable {
     let registry: PrometheusCollectorRegistry
     private let gauges = Mutex<[String: Gauge]>([:])
@@ -30,9 +31,22 @@ public final class MetricsExposition: Sendable {
         "wedsync_cache_lookups_total": "Cache lookups, by namespace and tier.",
         "wedsync_cache_hits_total": "Cache hits, by namespace and tier.",
         "wedsync_db_queries_total": "Database statements reported.",
-        "wedsync_route_latency_seconds": "API latency quantiles over the last five minutes, by route template and method.",
-        "wedsync_gauge": "The latest reading of a stored gauge (pool use, host CPU, memory and disk), by gauge and labels.",
+        "wedsync_route_latency_p50_seconds": "API latency, median over the last five minutes, by route template and method.",
+        "wedsync_route_latency_p95_seconds": "API latency, 95th percentile over the last five minutes, by route template and method.",
+        "wedsync_route_latency_p99_seconds": "API latency, 99th percentile over the last five minutes, by route template and method.",
+        "wedsync_pool_utilisation_ratio": "Connections in use over the most allowed, of each scraped service's pools.",
+        "wedsync_pool_waiting": "Borrowers waiting for a connection, of each scraped service's pools.",
+        "wedsync_host_cpu_utilisation_ratio": "CPU use of a host, from its system samples.",
+        "wedsync_host_memory_utilisation_ratio": "Memory in use of a host, from its system samples.",
+        "wedsync_host_disk_utilisation_ratio": "Disk in use of a host, from its system samples.",
+        "wedsync_scrape_up": "Whether a scrape target answered its last /metrics scrape (1) or not (0).",
         "wedsync_alerts_firing": "Alerts firing now, by rule and severity.",
+    ]
+
+    /// The name each stored gauge has on `/metrics`.
+    static let exposedName = [
+        "pool_utilisation": "wedsync_pool_utilisation_ratio", "pool_waiting": "wedsync_pool_waiting", "cpu_utilisation": "wedsync_host_cpu_utilisation_ratio",
+        "memory_utilisation": "wedsync_host_memory_utilisation_ratio", "disk_utilisation": "wedsync_host_disk_utilisation_ratio", "up": "wedsync_scrape_up",
     ]
 
     /// Counts the 10-second deltas of one commit.
@@ -73,8 +87,8 @@ public final class MetricsExposition: Sendable {
         }
         if let (series, _, _) = try? queries.merged(seconds: 300, now: now) {
             for (key, bucket) in series where key.kind == "api" && bucket.count > 0 {
-                for quantile in [0.5, 0.95, 0.99] {
-                    set("wedsync_route_latency_seconds", [("route", key.name), ("method", key.method), ("quantile", String(quantile))], bucket.percentileMs(quantile * 100) / 1000)
+                for percentile in [50, 95, 99] {
+                    set("wedsync_route_latency_p\(percentile)_seconds", [("route", key.name), ("method", key.method)], bucket.percentileMs(Double(percentile)) / 1000)
                 }
             }
         }
@@ -82,7 +96,8 @@ public final class MetricsExposition: Sendable {
         if let latest = try? queries.store.gauges(from: end - 300, to: end) {
             for (series, summary) in latest {
                 let (name, labels) = GaugeSample.parse(series)
-                set("wedsync_gauge", [("gauge", name)] + labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, summary.last)
+                guard let exposed = Self.exposedName[name] else { continue }
+                set(exposed, labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, summary.last)
             }
         }
         var firing: [String: Int] = [:]

@@ -53,6 +53,8 @@ public final class EventIngestor: Service, Sendable {
     /// Learns the series already stored (the bound on series holds across restarts). Call once, before serving.
     public func recover() throws {
         for series in try store.series(since: Aggregator.bucketStart(Date()) - 7 * 86_400) { aggregator.know(series) }
+        let known = try store.gaugeSeries(since: Aggregator.bucketStart(Date()) - 7 * 86_400)
+        gaugeSeries.withLock { $0 = Set(known.prefix(Self.maximumGaugeSeries)) }
     }
 
     /// Commits and folds in one batch; returns once it is durable. Throws 503 when the queue is full.
@@ -125,15 +127,33 @@ public final class EventIngestor: Service, Sendable {
         let events = batch.flatMap(\.events)
         let deltas = aggregator.deltas(of: events)
         do {
-            let written = try store.add(deltas, held: aggregator.bucket)
+            // Buckets and gauges in one commit: a batch is stored whole or not at all, so a retried batch never
+            // counts twice.
+            let written = try store.add(deltas, gauges: admitGauges(Self.gauges(of: events)), held: aggregator.bucket)
             aggregator.keep(written)
-            try store.addGauges(Self.gauges(of: events))
             exposition?.count(deltas)
             for item in batch { item.continuation.resume() }
         } catch {
             logger.error("events not stored", metadata: ["error": "\(error)"])
             for item in batch {
                 item.continuation.resume(throwing: ServiceError.unavailable("the events could not be stored", code: "storage_unavailable", retryAfterSeconds: 1))
+            }
+        }
+    }
+
+    /// The gauge series this process accepts from events: bounded, like the request series, so made-up hosts in
+    /// posted system samples cannot grow storage or `/metrics` without end. Beyond the bound a sample is dropped.
+    static let maximumGaugeSeries = 1_000
+    private let gaugeSeries = Mutex<Set<String>>([])
+
+    private func admitGauges(_ samples: [GaugeSample]) -> [GaugeSample] {
+        guard !samples.isEmpty else { return [] }
+        return gaugeSeries.withLock { known in
+            samples.filter { sample in
+                if known.contains(sample.series) { return true }
+                guard known.count < Self.maximumGaugeSeries else { return false }
+                known.insert(sample.series)
+                return true
             }
         }
     }

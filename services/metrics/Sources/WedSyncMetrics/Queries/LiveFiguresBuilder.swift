@@ -1,19 +1,30 @@
 import Foundation
+import Synchronization
 import WedSyncModels
 
 /// Makes the ``LiveFigures`` that `/v1/stream` sends and the dashboard draws, from the last ten minutes of
-/// 10-second buckets (one read of storage) and the alert engine's state.
+/// 10-second buckets (one read of storage) and the alert engine's state. Figures are made at most once per
+/// `reuseFor` and shared: every open stream sends the same ones.
 public struct LiveFiguresBuilder: Sendable {
+    final class Latest: Sendable {
+        let figures = Mutex<LiveFigures?>(nil)
+    }
+
+    let latest = Latest()
     let queries: MetricsQueries
     let alerts: AlertEngine
     let budgets: @Sendable (Date) -> [BudgetStatus]
     let forecast: @Sendable (Date) -> CapacityForecast?
     let poolUtilisation: @Sendable () -> Double?
+    /// How long figures once made are sent again rather than made anew.
+    let reuseFor: Duration
 
     public init(
         queries: MetricsQueries, alerts: AlertEngine, budgets: @escaping @Sendable (Date) -> [BudgetStatus] = { _ in [] },
-        forecast: @escaping @Sendable (Date) -> CapacityForecast? = { _ in nil }, poolUtilisation: @escaping @Sendable () -> Double? = { nil }
+        forecast: @escaping @Sendable (Date) -> CapacityForecast? = { _ in nil }, poolUtilisation: @escaping @Sendable () -> Double? = { nil },
+        reuseFor: Duration = .seconds(1)
     ) {
+        self.reuseFor = reuseFor
         self.queries = queries
         self.alerts = alerts
         self.budgets = budgets
@@ -21,8 +32,18 @@ public struct LiveFiguresBuilder: Sendable {
         self.poolUtilisation = poolUtilisation
     }
 
+    /// The figures now: those made less than `reuseFor` ago, or new ones.
+    public func figures() throws -> LiveFigures {
+        let now = Date()
+        let reuse = Double(reuseFor / .milliseconds(1)) / 1000
+        if let figures = latest.figures.withLock({ $0 }), abs(now.timeIntervalSince(figures.at)) < reuse { return figures }
+        let figures = try figures(at: now)
+        latest.figures.withLock { $0 = figures }
+        return figures
+    }
+
     /// The figures at `now`.
-    public func figures(at now: Date = Date()) throws -> LiveFigures {
+    public func figures(at now: Date) throws -> LiveFigures {
         let to = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
         let from = to - 600
         let rows = try queries.store.buckets(resolution: Aggregator.bucketSeconds, from: from, to: to)

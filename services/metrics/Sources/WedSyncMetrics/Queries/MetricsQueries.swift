@@ -63,8 +63,12 @@ public struct MetricsQueries: Sendable {
                 if retention.holds(levels[level + 1], start: pieceFrom, now: now) {
                     cover(pieceFrom, pieceTo, level + 1)
                 } else {
-                    let outer = Aggregator.start(of: pieceFrom, resolution: resolution)
-                    segments.append(Segment(resolution: resolution, from: outer, to: outer + resolution))
+                    segments.append(
+                        Segment(
+                            resolution: resolution, from: Aggregator.start(of: pieceFrom, resolution: resolution),
+                            to: Aggregator.start(of: pieceTo + resolution - 1, resolution: resolution)
+                        )
+                    )
                 }
             }
         }
@@ -102,10 +106,15 @@ public struct MetricsQueries: Sendable {
         return (try merged(from: from, to: to, now: now), from, to)
     }
 
-    /// Every series' buckets in `[from, to)` (seconds, multiples of 10), merged.
+    /// Every series' buckets in `[from, to)` (seconds, multiples of 10), merged as they are read (a long range
+    /// never holds all its rows at once).
     public func merged(from: Int64, to: Int64, now: Date = Date()) throws -> [SeriesKey: SeriesBucket] {
         var merged: [SeriesKey: SeriesBucket] = [:]
-        for (series, _, bucket) in try buckets(from: from, to: to, now: now) { merged[series, default: SeriesBucket()].add(bucket) }
+        for segment in Self.plan(from: from, to: to, now: Int64(now.timeIntervalSince1970), retention: retention) {
+            try store.visitBuckets(resolution: segment.resolution, from: segment.from, to: segment.to) { series, _, bucket in
+                merged[series, default: SeriesBucket()].add(bucket)
+            }
+        }
         return merged
     }
 
@@ -132,16 +141,18 @@ public struct MetricsQueries: Sendable {
             throw ServiceError.badRequest("metric: one of \(Self.metrics.joined(separator: ", "))", code: "invalid_parameter")
         }
         let seconds = try Self.seconds(of: range)
-        guard step >= Aggregator.bucketSeconds, step % Aggregator.bucketSeconds == 0, seconds / step <= 2_000 else {
-            throw ServiceError.badRequest("step: a multiple of 10 seconds, at most 2000 points in the range", code: "invalid_parameter")
+        guard step >= Aggregator.bucketSeconds, step <= seconds, step % Aggregator.bucketSeconds == 0, seconds / step <= 2_000 else {
+            throw ServiceError.badRequest("step: a multiple of 10 seconds, no longer than the range, at most 2000 points in it", code: "invalid_parameter")
         }
         // Points at multiples of the step (as Prometheus puts them), each read at the coarsest resolution that
         // divides the step and is still kept that far back.
         let to = Aggregator.start(of: Aggregator.bucketStart(now) + Aggregator.bucketSeconds + step - 1, resolution: step)
         let from = to - (seconds + step - 1) / step * step
         let nowSeconds = Int64(now.timeIntervalSince1970)
+        // Without one that divides the step so far back, the coarsest still kept: each of its buckets counts in the
+        // step it starts in, rather than the step showing nothing.
         let resolution = Aggregator.resolutions.reversed().first { step % $0 == 0 && retention.holds($0, start: from, now: nowSeconds) }
-            ?? Aggregator.resolutions.reversed().first { step % $0 == 0 } ?? Aggregator.bucketSeconds
+            ?? Aggregator.resolutions.reversed().first { retention.holds($0, start: from, now: nowSeconds) } ?? Aggregator.resolutions.last!
         var steps: [Int64: SeriesBucket] = [:]
         for (series, start, bucket) in try store.buckets(resolution: resolution, from: from, to: to)
         where series.kind == "api" && series.name == route && (method == nil || series.method == method) {

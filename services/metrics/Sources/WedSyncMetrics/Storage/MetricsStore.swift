@@ -25,29 +25,64 @@ public final class MetricsStore: Sendable {
             CREATE INDEX IF NOT EXISTS releases_at ON releases (at);
             """
         )
+        try migrate()
+    }
+
+    /// The schema's version (`PRAGMA user_version`): 2 since the rollups.
+    static let schemaVersion: Int64 = 2
+
+    /// Brings a file of an older version up to date: version 1 kept only 10-second buckets, so their 1-minute and
+    /// 1-hour rollups are written from them, an hour at a time, before the service takes events.
+    func migrate() throws {
+        let version = try database.read { connection -> Int64 in
+            let row = try connection.prepare("PRAGMA user_version")
+            return try row.step() ? row.int(0) : 0
+        }
+        guard version < Self.schemaVersion else { return }
+        let range = try database.read { connection -> (Int64, Int64)? in
+            let row = try connection.prepare("SELECT MIN(start), MAX(start), (SELECT COUNT(*) FROM buckets WHERE resolution > 10) FROM buckets WHERE resolution = 10")
+            guard try row.step(), !row.isNull(0), row.int(2) == 0 else { return nil }
+            return (row.int(0), row.int(1))
+        }
+        if let (low, high) = range {
+            for hour in stride(from: Aggregator.start(of: low, resolution: 3_600), through: high, by: 3_600) {
+                var rollups: [Aggregator.BucketKey: SeriesBucket] = [:]
+                for (series, start, bucket) in try buckets(resolution: 10, from: hour, to: hour + 3_600) {
+                    for resolution in Aggregator.resolutions.dropFirst() {
+                        rollups[Aggregator.BucketKey(series: series, start: Aggregator.start(of: start, resolution: resolution), resolution: resolution), default: SeriesBucket()]
+                            .add(bucket)
+                    }
+                }
+                _ = try add(rollups) { _ in nil }
+            }
+        }
+        try database.execute("PRAGMA user_version = \(Self.schemaVersion)")
     }
 
     /// Adds gauge samples (system figures, scraped pool use) to their buckets at every resolution, in one
     /// transaction.
     func addGauges(_ samples: [GaugeSample]) throws {
         guard !samples.isEmpty else { return }
-        try database.transaction { connection in
-            let upsert = try connection.prepare(
-                """
-                INSERT INTO gauges (resolution, series, start, count, sum, min, max, last) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
-                ON CONFLICT (resolution, start, series) DO UPDATE SET count = count + 1, sum = sum + excluded.sum,
-                    min = MIN(min, excluded.min), max = MAX(max, excluded.max), last = excluded.last
-                """
-            )
-            for sample in samples.sorted(by: { $0.at < $1.at }) {
-                let seconds = Int64(sample.at.timeIntervalSince1970.rounded(.down))
-                for resolution in Aggregator.resolutions {
-                    try upsert.bind([
-                        .integer(resolution), .text(sample.series), .integer(Aggregator.start(of: seconds, resolution: resolution)), .real(sample.value),
-                        .real(sample.value), .real(sample.value), .real(sample.value),
-                    ])
-                    while try upsert.step() {}
-                }
+        try database.transaction { connection in try Self.upsert(samples, connection) }
+    }
+
+    private static func upsert(_ samples: [GaugeSample], _ connection: SQLiteDatabase.Connection) throws {
+        guard !samples.isEmpty else { return }
+        let upsert = try connection.prepare(
+            """
+            INSERT INTO gauges (resolution, series, start, count, sum, min, max, last) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+            ON CONFLICT (resolution, start, series) DO UPDATE SET count = count + 1, sum = sum + excluded.sum,
+                min = MIN(min, excluded.min), max = MAX(max, excluded.max), last = excluded.last
+            """
+        )
+        for sample in samples.sorted(by: { $0.at < $1.at }) {
+            let seconds = Int64(sample.at.timeIntervalSince1970.rounded(.down))
+            for resolution in Aggregator.resolutions {
+                try upsert.bind([
+                    .integer(resolution), .text(sample.series), .integer(Aggregator.start(of: seconds, resolution: resolution)), .real(sample.value),
+                    .real(sample.value), .real(sample.value), .real(sample.value),
+                ])
+                while try upsert.step() {}
             }
         }
     }
@@ -70,6 +105,17 @@ public final class MetricsStore: Sendable {
                 guard count > 0 else { continue }
                 result[rows.text(0)] = GaugeSummary(mean: rows.double(1) / count, max: rows.double(3), min: rows.double(4), last: rows.double(5))
             }
+            return result
+        }
+    }
+
+    /// Every gauge series stored since `since` (by the hourly rollups).
+    func gaugeSeries(since: Int64) throws -> [String] {
+        try database.read { connection in
+            let rows = try connection.prepare("SELECT DISTINCT series FROM gauges WHERE resolution = 3600 AND start >= ?")
+            try rows.bind([.integer(since)])
+            var result: [String] = []
+            while try rows.step() { result.append(rows.text(0)) }
             return result
         }
     }
@@ -109,8 +155,11 @@ public final class MetricsStore: Sendable {
 
     /// Adds `deltas` to their buckets (taking each bucket from `held` when this process holds it, else from
     /// storage) and writes the results in one transaction; returns them.
-    func add(_ deltas: [Aggregator.BucketKey: SeriesBucket], held: (Aggregator.BucketKey) -> SeriesBucket?) throws -> [(Aggregator.BucketKey, SeriesBucket)] {
+    func add(
+        _ deltas: [Aggregator.BucketKey: SeriesBucket], gauges: [GaugeSample] = [], held: (Aggregator.BucketKey) -> SeriesBucket?
+    ) throws -> [(Aggregator.BucketKey, SeriesBucket)] {
         try database.transaction { connection in
+            try Self.upsert(gauges, connection)
             let select = try connection.prepare(
                 "SELECT count, errors, cache_lookups, cache_hits, durations FROM buckets WHERE resolution = ? AND start = ? AND series = ?"
             )
@@ -151,17 +200,22 @@ public final class MetricsStore: Sendable {
 
     /// The stored buckets of `resolution` seconds that start in `[from, to)`.
     func buckets(resolution: Int64 = Aggregator.bucketSeconds, from: Int64, to: Int64) throws -> [(SeriesKey, Int64, SeriesBucket)] {
+        var result: [(SeriesKey, Int64, SeriesBucket)] = []
+        try visitBuckets(resolution: resolution, from: from, to: to) { result.append(($0, $1, $2)) }
+        return result
+    }
+
+    /// Hands each stored bucket of `resolution` seconds that starts in `[from, to)` to `visit`, as it is read.
+    func visitBuckets(resolution: Int64, from: Int64, to: Int64, _ visit: (SeriesKey, Int64, SeriesBucket) throws -> Void) throws {
         try database.read { connection in
             let rows = try connection.prepare(
                 "SELECT series, start, count, errors, cache_lookups, cache_hits, durations FROM buckets WHERE resolution = ? AND start >= ? AND start < ?"
             )
             try rows.bind([.integer(resolution), .integer(from), .integer(to)])
-            var result: [(SeriesKey, Int64, SeriesBucket)] = []
             while try rows.step() {
                 guard let series = SeriesKey(rows.text(0)) else { continue }
-                result.append((series, rows.int(1), Self.bucket(from: rows, offset: 2)))
+                try visit(series, rows.int(1), Self.bucket(from: rows, offset: 2))
             }
-            return result
         }
     }
 
