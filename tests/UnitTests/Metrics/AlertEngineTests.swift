@@ -55,13 +55,16 @@ struct AlertEngineTests {
     static let availability = AlertRule.Objective(name: "Avail", target: 0.999)
 
     @Test("Fast burn: 20% failing (200x the budget) fires after its for; once the failures stop it resolves on the short window, long before the hour clears")
-    func fastBurn() throws {
+    func fastBurn() async throws {
         let setup = try Setup(rules: AlertRule.burnRateRules(for: Self.availability, route: nil, severity: .critical, labels: [:], annotations: [:]))
-        var states: [Int: AlertState?] = [:]
-        for minute in 0..<40 {
-            try setup.traffic(minute: minute, bad: minute >= 10 && minute < 20 ? 120 : 0)
-            setup.evaluate(at: Double(minute) + 1)
-            states[minute + 1] = setup.state("AvailFastBurn", at: Double(minute) + 1)
+        let states = try await onOwnThread { () -> [Int: AlertState?] in
+            var states: [Int: AlertState?] = [:]
+            for minute in 0..<40 {
+                try setup.traffic(minute: minute, bad: minute >= 10 && minute < 20 ? 120 : 0)
+                setup.evaluate(at: Double(minute) + 1)
+                states[minute + 1] = setup.state("AvailFastBurn", at: Double(minute) + 1)
+            }
+            return states
         }
         #expect(states[10] == .some(nil), "healthy traffic: no alert")
         // One bad minute is 4% of the 5-minute window and 1.8% of the 11 minutes of the hour so far: both over
@@ -98,14 +101,16 @@ struct AlertEngineTests {
     }
 
     @Test("A latency SLO counts requests slower than its threshold as bad")
-    func latencyObjective() throws {
+    func latencyObjective() async throws {
         let objective = AlertRule.Objective(name: "Quick", target: 0.99, latencyMs: 300)
         let setup = try Setup(rules: AlertRule.burnRateRules(for: objective, route: "/api/clients", severity: .warning, labels: [:], annotations: [:]))
-        for minute in 0..<10 {
-            // 30% of requests at 450 ms: burn 30 over the budget of 1%.
-            try setup.traffic(minute: minute, bad: minute >= 3 ? 180 : 0, slowMs: 450)
-            try setup.traffic(route: "/api/other", minute: minute, bad: 300, slowMs: 450)
-            setup.evaluate(at: Double(minute) + 1)
+        try await onOwnThread {
+            for minute in 0..<10 {
+                // 30% of requests at 450 ms: burn 30 over the budget of 1%.
+                try setup.traffic(minute: minute, bad: minute >= 3 ? 180 : 0, slowMs: 450)
+                try setup.traffic(route: "/api/other", minute: minute, bad: 300, slowMs: 450)
+                setup.evaluate(at: Double(minute) + 1)
+            }
         }
         let alerts = setup.engine.alerts(at: Self.origin.addingTimeInterval(600))
         #expect(alerts.first { $0.name == "QuickFastBurn" }?.state == .firing)
