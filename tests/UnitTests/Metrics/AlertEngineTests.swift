@@ -60,7 +60,7 @@ struct AlertEngineTests {
         let states = try await onOwnThread { () -> [Int: AlertState?] in
             var states: [Int: AlertState?] = [:]
             for minute in 0..<40 {
-                try setup.traffic(minute: minute, bad: minute >= 10 && minute < 20 ? 120 : 0)
+                try setup.traffic(minute: minute, perMinute: 100, bad: minute >= 10 && minute < 20 ? 20 : 0)
                 setup.evaluate(at: Double(minute) + 1)
                 states[minute + 1] = setup.state("AvailFastBurn", at: Double(minute) + 1)
             }
@@ -79,14 +79,16 @@ struct AlertEngineTests {
         #expect(setup.notifier.notifications.filter { $0.alertName == "AvailFastBurn" }.map(\.status) == ["resolved", "firing"])
     }
 
-    @Test("Slow burn: 1% failing for hours (10x) fires the 6-hour rule and never the fast one")
+    @Test("Slow burn: 10% failing for hours against 99% (10x) fires the 6-hour rule and never the fast one")
     func slowBurn() async throws {
-        let setup = try Setup(rules: AlertRule.burnRateRules(for: Self.availability, route: nil, severity: .critical, labels: [:], annotations: [:]))
+        let objective = AlertRule.Objective(name: "Avail", target: 0.99)
+        let setup = try Setup(rules: AlertRule.burnRateRules(for: objective, route: nil, severity: .critical, labels: [:], annotations: [:]))
         let (firedAt, fastSeen) = try await onOwnThread { () -> (Int?, Bool) in
             var firedAt: Int?
             var fastSeen = false
             for minute in 0..<(7 * 60) {
-                try setup.traffic(minute: minute, perMinute: 100, bad: 1)
+                // Ten a minute, one failing: a burn of 10 against a 99% objective, give or take a window's edges.
+                try setup.traffic(minute: minute, perMinute: 10, bad: 1)
                 guard minute % 5 == 4 else { continue }
                 setup.evaluate(at: Double(minute) + 1)
                 if firedAt == nil, setup.state("AvailSlowBurn", at: Double(minute) + 1) == .firing { firedAt = minute + 1 }
