@@ -162,7 +162,7 @@ struct CacheRedisTests {
         #expect(try await b.cache.get(after)?.tier == .l2)
         #expect(a.cache.isL2Available)
         // The replay runs on resubscribe and on a one-second retry, so it may land just after L2 is back.
-        let replayed = await eventually(timeout: .seconds(5)) {
+        let replayed = await eventually(timeout: .seconds(15)) {
             (try? await a.redis.send("HGET", RedisArgument("wsc:tv:org:1"), "v").int) == 1
         }
         #expect(replayed, "the offline invalidation was replayed")

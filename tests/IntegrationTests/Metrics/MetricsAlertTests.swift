@@ -23,7 +23,7 @@ struct MetricsAlertTests {
                 metric: p99
                 route: \(slow)
                 condition: "> 100"
-                window: 10s
+                window: 20s
                 for: 0s
                 keep-firing-for: 1s
                 severity: critical
@@ -33,7 +33,7 @@ struct MetricsAlertTests {
                 metric: p99
                 route: \(quiet)
                 condition: "> 100"
-                window: 10s
+                window: 20s
                 for: 0s
                 severity: critical
             """
@@ -85,8 +85,9 @@ struct MetricsAlertTests {
         let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(service.baseURL + "/v1/alerts").data)
         #expect(alerts.contains { $0.name == "Quiet\(Self.run)" && $0.state == .firing })
         #expect(!webhook.requests.contains { ($0["body"] ?? "").contains("Quiet\(Self.run)") })
-        // Once the slow bucket is past the window (and keep-firing-for has passed), it resolves.
-        let resolved = await eventually(timeout: .seconds(25)) {
+        // Once the slow bucket is past the window (and keep-firing-for has passed), it resolves. (A 20-second
+        // window sees a bucket for 10 to 20 seconds: long enough for a loaded machine to evaluate it.)
+        let resolved = await eventually(timeout: .seconds(45)) {
             webhook.requests.contains { ($0["body"] ?? "").contains("\"status\":\"resolved\"") && ($0["body"] ?? "").contains("Slow\(Self.run)") }
         }
         #expect(resolved)
@@ -99,7 +100,7 @@ struct MetricsAlertTests {
     func failingReceiver() async throws {
         let route = "/api/unheard-\(Self.run)"
         let rulesPath = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-fail-\(Self.run).yaml").path
-        try "rules: [{name: Unheard\(Self.run), metric: p99, route: \(route), condition: '> 1', window: 10s, for: 0s}]".write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        try "rules: [{name: Unheard\(Self.run), metric: p99, route: \(route), condition: '> 1', window: 20s, for: 0s}]".write(toFile: rulesPath, atomically: true, encoding: .utf8)
         let service = try ServiceProcess(
             "wedsync-metrics",
             environment: [
@@ -125,12 +126,13 @@ struct MetricsAlertTests {
         let smtp = try await SMTPReceiver(failFirst: 1)
         let critical = "/api/mail-critical-\(Self.run)"
         let warning = "/api/mail-warning-\(Self.run)"
+        // A minute's window: a loaded machine may take seconds between posting and evaluating.
         let rulesPath = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-mail-\(Self.run).yaml").path
         try """
             rules:
-              - {name: Paged\(Self.run), metric: p99, route: \(critical), condition: '> 100', window: 10s, for: 0s, severity: critical,
+              - {name: Paged\(Self.run), metric: p99, route: \(critical), condition: '> 100', window: 1m, for: 0s, severity: critical,
                  annotations: {summary: "Saturday is slow", runbook: "https://runbooks.example/latency"}}
-              - {name: Noted\(Self.run), metric: p99, route: \(warning), condition: '> 100', window: 10s, for: 0s, severity: warning}
+              - {name: Noted\(Self.run), metric: p99, route: \(warning), condition: '> 100', window: 1m, for: 0s, severity: warning}
             """.write(toFile: rulesPath, atomically: true, encoding: .utf8)
         let service = try ServiceProcess(
             "wedsync-metrics",
