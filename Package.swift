@@ -29,7 +29,7 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
             .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]
     ),
-    ("wedsync-query-optimizer", "query-optimizer", nil, []),
+    ("wedsync-query-optimizer", "query-optimizer", "WedSyncQueryOptimizer", [.product(name: "HTTPTypes", package: "swift-http-types")]),
     ("wedsync-metrics", "metrics", "WedSyncMetrics", [
             "CSQLite", "CCurl", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Yams", package: "Yams"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -189,6 +189,7 @@ let package = Package(
                 "WedSyncCacheService",
                 "WedSyncGateway",
                 "WedSyncMetrics",
+                "WedSyncQueryOptimizer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -19,7 +19,7 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
     }
 
     /// A statement from already-encoded parameters (text format).
-    init(sql: String, encodedBinds: [String?]) {
+    public init(sql: String, encodedBinds: [String?]) {
         self.sql = sql
         self.binds = encodedBinds
     }

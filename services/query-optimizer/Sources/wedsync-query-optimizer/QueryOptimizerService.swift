@@ -1,8 +1,10 @@
+import WedSyncQueryOptimizer
 import WedSyncServiceKit
 
 /// `wedsync-query-optimizer`: plan analysis and proven index recommendations on the real PostgreSQL (port 8082).
 ///
-/// In this release it serves the service kit's common routes and checks the database it analyses.
+/// In this release: `POST /v1/analyze` (EXPLAIN ANALYZE in a rolled-back, read-only transaction, findings, and
+/// index recommendations proven with hypopg).
 @main
 struct QueryOptimizerService {
     static func main() async {
@@ -11,7 +13,7 @@ struct QueryOptimizerService {
             defaultPort: 8082,
             summary: "EXPLAIN analysis, index recommendations proven with hypothetical indexes, N+1 and index health."
         ) { service in
-            _ = try service.postgres(critical: true)
+            try QueryOptimizerApplication.configure(service)
         }
     }
 }

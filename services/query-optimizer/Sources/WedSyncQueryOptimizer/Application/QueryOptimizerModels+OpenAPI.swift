@@ -1,0 +1,68 @@
+import WedSyncModels
+import WedSyncServiceKit
+
+extension AnalyzeRequest: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "sql": .described(.string(), "one statement, with $1, $2... for its parameters"),
+                "params": .array(.oneOf([.string(), .number, .boolean])),
+                "analyze": .described(.boolean, "false: plain EXPLAIN, nothing runs (default true)"),
+                "allowWrite": .described(.boolean, "explain-analyze a write, rolled back; needs the admin token"),
+                "recommend": .described(.boolean, "try hypothetical indexes (default true)"),
+            ],
+            required: ["sql"]
+        )
+    }
+}
+
+extension PlanNode: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "nodeType": .string(), "relation": .string(), "alias": .string(), "indexName": .string(), "joinType": .string(), "startupCost": .number,
+                "totalCost": .number, "planRows": .number, "actualRows": .number, "actualLoops": .number, "actualTotalTimeMs": .number, "filter": .string(),
+                "rowsRemovedByFilter": .number, "indexCondition": .string(), "joinCondition": .string(), "sortKey": .array(.string()), "sortMethod": .string(),
+                "sortSpaceType": .string(), "hashBatches": .number, "sharedHitBlocks": .number, "sharedReadBlocks": .number, "tempWrittenBlocks": .number,
+                "children": .array(.reference(PlanNode.openAPIName)),
+            ],
+            required: ["nodeType", "startupCost", "totalCost", "planRows", "children"]
+        )
+    }
+}
+
+extension PlanFinding: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            ["kind": .string(), "severity": .string(enumeration: ["info", "warning", "critical"]), "node": .string(), "message": .string()],
+            required: ["kind", "severity", "node", "message"]
+        )
+    }
+}
+
+extension IndexRecommendation: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "table": .string(), "columns": .array(.string()), "predicate": .string(), "costBefore": .number, "costAfter": .number, "improvement": .number,
+                "estimatedSizeBytes": .integer(), "createStatement": .string(),
+            ],
+            required: ["table", "columns", "costBefore", "costAfter", "improvement", "estimatedSizeBytes", "createStatement"]
+        )
+    }
+}
+
+extension AnalyzeResponse: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "analyzed": .boolean, "plan": .reference(PlanNode.openAPIName), "totalCost": .number, "executionTimeMs": .number, "planningTimeMs": .number,
+                "indexUsage": .boolean, "fullTableScan": .boolean, "findings": .array(.reference(PlanFinding.openAPIName)),
+                "recommendations": .array(.reference(IndexRecommendation.openAPIName)),
+            ],
+            required: ["analyzed", "plan", "totalCost", "indexUsage", "fullTableScan", "findings", "recommendations"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [PlanNode.self, PlanFinding.self, IndexRecommendation.self] }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import WedSyncPostgres
+
+/// Reads what the analysis needs from PostgreSQL's catalog for the tables of a plan.
+public enum CatalogReader {
+    /// Sizes, single-column foreign keys and index key columns of `tables` (names as the plan gives them).
+    public static func facts(for tables: Set<String>, on connection: PostgresConnection) async throws -> CatalogFacts {
+        guard !tables.isEmpty else { return CatalogFacts() }
+        let names = "{" + tables.sorted().map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+        var facts = CatalogFacts()
+        let sizes = try await connection.query(
+            PostgresQuery(
+                sql: """
+                    SELECT c.relname, GREATEST(c.reltuples, COALESCE(s.n_live_tup, 0))::float8 FROM pg_class c
+                    LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+                    WHERE c.relkind IN ('r', 'p', 'm') AND c.relname = ANY($1::text[]) AND pg_table_is_visible(c.oid)
+                    """,
+                binds: [names]
+            ),
+            prepared: false
+        )
+        for row in sizes { facts.rows[try row.decode(String.self, at: 0)] = try row.decode(Double.self, at: 1) }
+        let keys = try await connection.query(
+            PostgresQuery(
+                sql: """
+                    SELECT t.relname, a.attname FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+                    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+                    WHERE k.contype = 'f' AND array_length(k.conkey, 1) = 1 AND t.relname = ANY($1::text[]) AND pg_table_is_visible(t.oid)
+                    """,
+                binds: [names]
+            ),
+            prepared: false
+        )
+        for row in keys { facts.foreignKeys[try row.decode(String.self, at: 0), default: []].insert(try row.decode(String.self, at: 1)) }
+        let indexes = try await connection.query(
+            PostgresQuery(
+                sql: """
+                    SELECT t.relname, i.relname,
+                        COALESCE((SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                            JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum WHERE k.ord <= x.indnkeyatts), ''),
+                        x.indpred IS NOT NULL
+                    FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+                    WHERE t.relname = ANY($1::text[]) AND pg_table_is_visible(t.oid)
+                    """,
+                binds: [names]
+            ),
+            prepared: false
+        )
+        for row in indexes {
+            let columns = try row.decode(String.self, at: 2)
+            facts.indexes[try row.decode(String.self, at: 0), default: []].append(
+                CatalogFacts.Index(
+                    name: try row.decode(String.self, at: 1), columns: columns.isEmpty ? [] : columns.split(separator: ",").map(String.init),
+                    isPartial: try row.decode(Bool.self, at: 3)
+                )
+            )
+        }
+        return facts
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import HTTPTypes
+import WedSyncModels
+import WedSyncPostgres
+import WedSyncServiceKit
+
+/// Runs `EXPLAIN` on the target database: always inside a transaction that is rolled back, under a statement
+/// timeout, read-only unless a write was allowed (by an admin); with ANALYZE the statement really runs.
+public struct ExplainRunner: Sendable {
+    public let pool: PostgresPool
+    /// The statement timeout of each EXPLAIN.
+    public let timeout: Duration
+
+    public init(pool: PostgresPool, timeout: Duration = .seconds(10)) {
+        self.pool = pool
+        self.timeout = timeout
+    }
+
+    /// Whether `sql` only reads: one statement starting with SELECT, WITH (no data-modifying part), VALUES or TABLE.
+    /// The transaction is read-only besides, so a statement that slips past still cannot write.
+    public static func isReadOnly(_ sql: String) -> Bool {
+        let words = PredicateColumns.tokenize(strippingComments(sql)).compactMap { token -> String? in
+            if case .identifier(let word) = token { return word.lowercased() }
+            return nil
+        }
+        guard let first = words.first, ["select", "with", "values", "table"].contains(first) else { return false }
+        return !words.contains { ["insert", "update", "delete", "merge", "into", "truncate", "copy", "lock"].contains($0) }
+    }
+
+    static func strippingComments(_ sql: String) -> String {
+        var text = sql
+        while let start = text.range(of: "/*"), let end = text.range(of: "*/", range: start.upperBound..<text.endIndex) {
+            text.removeSubrange(start.lowerBound..<end.upperBound)
+        }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.range(of: "--").map { String(line[..<$0.lowerBound]) } ?? String(line)
+        }.joined(separator: "\n")
+    }
+
+    /// The plan of `sql` with `params`, on a connection of its own; `body` may use the same connection (and its
+    /// transaction) before it is rolled back, to try hypothetical indexes.
+    public func explain<Extra: Sendable>(
+        _ sql: String, params: [String?], analyze: Bool, allowWrite: Bool,
+        then body: @Sendable (PostgresConnection, ExplainOutput) async throws -> Extra
+    ) async throws -> (ExplainOutput, Extra) {
+        try await pool.withConnection { connection in
+            try await connection.simpleQuery(allowWrite ? "BEGIN" : "BEGIN READ ONLY")
+            do {
+                try await connection.simpleQuery("SET LOCAL statement_timeout = \(Int(timeout / .milliseconds(1)))")
+                let output = try await Self.plan(sql, params: params, analyze: analyze, on: connection)
+                let extra = try await body(connection, output)
+                try await connection.simpleQuery("ROLLBACK")
+                return (output, extra)
+            } catch {
+                try? await connection.simpleQuery("ROLLBACK")
+                throw Self.clientError(error)
+            }
+        }
+    }
+
+    /// One `EXPLAIN (FORMAT JSON)` on `connection`, with ANALYZE and BUFFERS when `analyze`.
+    static func plan(_ sql: String, params: [String?], analyze: Bool, on connection: PostgresConnection) async throws -> ExplainOutput {
+        let options = analyze ? "ANALYZE, BUFFERS, FORMAT JSON" : "FORMAT JSON"
+        let rows = try await connection.query(PostgresQuery(sql: "EXPLAIN (\(options)) \(sql)", encodedBinds: params), prepared: false)
+        guard let row = rows.first else { throw ExplainOutput.Malformed(description: "EXPLAIN gave no rows") }
+        return try ExplainOutput(json: try row.decode(String.self, at: 0))
+    }
+
+    /// The statement's own failures are the caller's: a 4xx naming PostgreSQL's complaint.
+    static func clientError(_ error: any Error) -> any Error {
+        guard let error = error as? PostgresError, error.code == .server, let state = error.sqlState else { return error }
+        switch state {
+        case "57014":
+            return ServiceError(.unprocessableContent, code: "statement_timeout", message: "the statement ran past the timeout: explain it with \"analyze\": false")
+        case "25006":
+            return ServiceError(.forbidden, code: "write_refused", message: "the statement writes; a write is explained only with allowWrite and the admin token")
+        case let state where state.hasPrefix("42") || state.hasPrefix("22") || state.hasPrefix("08P01") || state == "0A000":
+            return ServiceError.badRequest("the statement was refused: \(error.message.prefix(300))", code: "invalid_sql")
+        default:
+            return error
+        }
+    }
+}

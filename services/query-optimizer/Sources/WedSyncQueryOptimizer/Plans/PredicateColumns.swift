@@ -1,0 +1,155 @@
+/// The columns a plan's conditions compare, read from PostgreSQL's deparsed expressions:
+/// `((organization_id = $1) AND (wedding_date >= $2))`, `(g.client_id = c.id)`, `((status)::text = 'active'::text)`.
+public struct PredicateColumns: Sendable, Equatable {
+    /// A comparison of a column: `=`, a range operator, or `LIKE`.
+    public struct Comparison: Sendable, Hashable {
+        /// The alias or table before the dot, when there is one.
+        public var qualifier: String?
+        public var column: String
+        public var op: String
+        /// The other side when it is a literal constant (`'active'::text`, `3`), for partial indexes.
+        public var constant: String?
+        /// The other side when it is a column (`c.id`): a join.
+        public var otherQualifier: String?
+        public var otherColumn: String?
+    }
+
+    public static let rangeOperators: Set<String> = [">", "<", ">=", "<="]
+
+    /// Every comparison in `expression` whose left side is a column.
+    public static func comparisons(in expression: String) -> [Comparison] {
+        let tokens = tokenize(expression)
+        var result: [Comparison] = []
+        var index = 0
+        while index < tokens.count {
+            guard case .identifier(let first) = tokens[index] else {
+                index += 1
+                continue
+            }
+            // qualifier.column, then optional ")", casts, then the operator.
+            var cursor = index + 1
+            var qualifier: String?
+            var column = first
+            if cursor + 1 < tokens.count, tokens[cursor] == .symbol("."), case .identifier(let second) = tokens[cursor + 1] {
+                qualifier = first
+                column = second
+                cursor += 2
+            }
+            while cursor < tokens.count, tokens[cursor] == .symbol(")") { cursor += 1 }
+            while cursor + 1 < tokens.count, tokens[cursor] == .symbol("::"), case .identifier = tokens[cursor + 1] {
+                cursor += 2
+                // Types of two words: `character varying`, `timestamp with time zone`.
+                while cursor < tokens.count, case .identifier(let word) = tokens[cursor], !keywords.contains(word.lowercased()) { cursor += 1 }
+            }
+            guard cursor < tokens.count, case .symbol(let op) = tokens[cursor], comparisonOperators.contains(op) || op == "~~" else {
+                index += 1
+                continue
+            }
+            guard !keywords.contains(column.lowercased()) else {
+                index = cursor + 1
+                continue
+            }
+            var comparison = Comparison(qualifier: qualifier, column: column, op: op == "~~" ? "LIKE" : op)
+            var right = cursor + 1
+            while right < tokens.count, tokens[right] == .symbol("(") { right += 1 }
+            if right < tokens.count {
+                switch tokens[right] {
+                case .literal(let text): comparison.constant = text
+                case .number(let text): comparison.constant = text
+                case .identifier(let name):
+                    if right + 2 < tokens.count, tokens[right + 1] == .symbol("."), case .identifier(let other) = tokens[right + 2] {
+                        comparison.otherQualifier = name
+                        comparison.otherColumn = other
+                    } else if !keywords.contains(name.lowercased()) {
+                        comparison.otherColumn = name
+                    }
+                default: break
+                }
+            }
+            result.append(comparison)
+            index = cursor + 1
+        }
+        return result
+    }
+
+    static let comparisonOperators: Set<String> = ["=", ">", "<", ">=", "<=", "<>"]
+    static let keywords: Set<String> = ["and", "or", "not", "null", "true", "false", "any", "all", "is", "in", "array", "with", "time", "zone", "without"]
+
+    enum Token: Equatable {
+        case identifier(String)
+        case literal(String)
+        case number(String)
+        case parameter(String)
+        case symbol(String)
+    }
+
+    static func tokenize(_ text: String) -> [Token] {
+        var tokens: [Token] = []
+        let characters = Array(text)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            if character.isWhitespace {
+                index += 1
+            } else if character == "'" {
+                var value = "'"
+                index += 1
+                while index < characters.count {
+                    value.append(characters[index])
+                    if characters[index] == "'" {
+                        if index + 1 < characters.count, characters[index + 1] == "'" {
+                            value.append("'")
+                            index += 2
+                            continue
+                        }
+                        index += 1
+                        break
+                    }
+                    index += 1
+                }
+                tokens.append(.literal(value))
+            } else if character == "\"" {
+                var value = ""
+                index += 1
+                while index < characters.count, characters[index] != "\"" {
+                    value.append(characters[index])
+                    index += 1
+                }
+                index += 1
+                tokens.append(.identifier(value))
+            } else if character == "$" {
+                var value = "$"
+                index += 1
+                while index < characters.count, characters[index].isNumber {
+                    value.append(characters[index])
+                    index += 1
+                }
+                tokens.append(.parameter(value))
+            } else if character.isNumber {
+                var value = ""
+                while index < characters.count, characters[index].isNumber || characters[index] == "." {
+                    value.append(characters[index])
+                    index += 1
+                }
+                tokens.append(.number(value))
+            } else if character.isLetter || character == "_" {
+                var value = ""
+                while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
+                    value.append(characters[index])
+                    index += 1
+                }
+                tokens.append(.identifier(value))
+            } else {
+                let pair = index + 1 < characters.count ? String([character, characters[index + 1]]) : ""
+                if ["::", ">=", "<=", "<>", "!=", "~~"].contains(pair) {
+                    tokens.append(.symbol(pair == "!=" ? "<>" : pair))
+                    index += 2
+                } else {
+                    tokens.append(.symbol(String(character)))
+                    index += 1
+                }
+            }
+        }
+        return tokens
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import Testing
+import WedSyncModels
+import WedSyncPostgres
+
+/// `POST /v1/analyze` on a real PostgreSQL 15 with hypopg, on a schema this suite creates without the right
+/// indexes: a million clients, half of them with a guest list.
+@Suite("Query optimizer: plan analysis and proven index recommendations", .serialized, .timeLimit(.minutes(5)))
+struct QueryOptimizerAnalyzeTests {
+    static let clientsQuery = """
+        SELECT c.*, g.guest_count FROM clients c LEFT JOIN guest_lists g ON c.id = g.client_id
+        WHERE c.organization_id = $1 AND c.wedding_date BETWEEN $2 AND $3
+        """
+
+    /// The database, made once for the suite.
+    final class Fixture: Sendable {
+        let url: String
+        let pool: PostgresPool
+        let service: ServiceProcess
+
+        init() async throws {
+            let server = try TestEnvironment.databaseURL()
+            let name = "qo_\(UUID().uuidString.prefix(8).lowercased())"
+            let logger = Logger(label: "test")
+            let admin = PostgresPool(name: "admin", configuration: try PostgresConfiguration(url: server), logger: logger)
+            try await admin.withConnection { try await $0.simpleQuery("CREATE DATABASE \(name)") }
+            await admin.shutdown()
+            url = server.replacingOccurrences(of: "/wedsync", with: "/\(name)")
+            pool = PostgresPool(name: "fixture", configuration: try PostgresConfiguration(url: url), logger: logger)
+            try await pool.withConnection { connection in
+                try await connection.simpleQuery(
+                    """
+                    CREATE EXTENSION IF NOT EXISTS hypopg;
+                    CREATE TABLE clients (id bigint PRIMARY KEY, organization_id bigint NOT NULL, name text NOT NULL, wedding_date date NOT NULL,
+                        status text NOT NULL, budget integer NOT NULL);
+                    CREATE TABLE guest_lists (id bigint PRIMARY KEY, client_id bigint NOT NULL UNIQUE, guest_count integer NOT NULL);
+                    INSERT INTO clients SELECT g, 1 + g % 1000, 'client ' || g, date '2026-01-01' + (g % 730),
+                        (ARRAY['active', 'archived', 'lead'])[1 + g % 3], g % 5000 FROM generate_series(1, 1000000) g;
+                    INSERT INTO guest_lists SELECT g, g, 20 + g % 280 FROM generate_series(1, 1000000, 2) g;
+                    ALTER TABLE guest_lists ADD FOREIGN KEY (client_id) REFERENCES clients (id);
+                    ANALYZE clients; ANALYZE guest_lists;
+                    """
+                )
+            }
+            service = try ServiceProcess(
+                "wedsync-query-optimizer",
+                environment: ["WEDSYNC_DATABASE_URL": url, "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken, "WEDSYNC_LOG_LEVEL": "warning"]
+            )
+            try await service.waitUntil("/ready")
+        }
+    }
+
+    static let fixture = Task { try await Fixture() }
+
+    static func analyze(_ body: String, admin: Bool = false) async throws -> HTTP.Answer {
+        let fixture = try await Self.fixture.value
+        return try await HTTP.send(
+            .POST, fixture.service.baseURL + "/v1/analyze", headers: (admin ? GatewayProcess.admin : []) + [("Content-Type", "application/json")], body: body
+        )
+    }
+
+    static func request(_ sql: String, _ params: String = "[]", extra: String = "") -> String {
+        let encoded = String(decoding: try! JSONEncoder().encode(sql), as: UTF8.self)
+        return #"{"sql":\#(encoded),"params":\#(params)\#(extra)}"#
+    }
+
+    @Test("The clients query: a full scan and a recommended clients (organization_id, wedding_date); once created, used, no full scan, under 50 ms")
+    func clientsQuery() async throws {
+        let fixture = try await Self.fixture.value
+        let params = #"[7, "2026-06-01", "2026-06-30"]"#
+        let before = try await Self.analyze(Self.request(Self.clientsQuery, params))
+        #expect(before.status == 200, "\(before.text)")
+        let first = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: before.data)
+        #expect(first.analyzed && first.fullTableScan)
+        #expect(first.executionTimeMs != nil && first.planningTimeMs != nil)
+        #expect(first.findings.contains { $0.kind == "seq_scan_selective" && $0.node.hasSuffix("on clients") }, "\(first.findings)")
+        let recommendation = try #require(first.recommendations.first, "\(first)")
+        #expect(recommendation.table == "clients")
+        #expect(recommendation.columns == ["organization_id", "wedding_date"], "equality first, then the range")
+        #expect(recommendation.costAfter <= recommendation.costBefore / 2)
+        #expect(recommendation.estimatedSizeBytes > 1_000_000)
+        #expect(recommendation.createStatement.hasPrefix("CREATE INDEX CONCURRENTLY"))
+        #expect(recommendation.createStatement.contains("ON clients (organization_id, wedding_date)"))
+        #expect(!first.recommendations.contains { $0.predicate != nil }, "a parameter's value is no reason for a partial index")
+
+        try await fixture.pool.withConnection { connection in
+            try await connection.simpleQuery(recommendation.createStatement)
+            try await connection.simpleQuery("ANALYZE clients")
+        }
+        let after = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: try await Self.analyze(Self.request(Self.clientsQuery, params)).data)
+        #expect(after.indexUsage)
+        #expect(!after.fullTableScan, "\(after.plan)")
+        #expect((after.executionTimeMs ?? .infinity) < 50, "\(after.executionTimeMs ?? -1) ms at 1,000,000 clients")
+        #expect(!after.recommendations.contains { $0.table == "clients" && $0.columns.first == "organization_id" }, "already covered by the new index")
+    }
+
+    @Test("Writes change nothing: refused without the token, explained and rolled back with it; a hidden write is refused too")
+    func writes() async throws {
+        let fixture = try await Self.fixture.value
+        let delete = Self.request("DELETE FROM clients WHERE id = $1", "[42]")
+        let refused = try await Self.analyze(delete)
+        #expect(refused.status == 403 && refused.text.contains("write_refused"))
+        let hidden = try await Self.analyze(Self.request("WITH gone AS (DELETE FROM clients WHERE id = 43 RETURNING id) SELECT * FROM gone"))
+        #expect(hidden.status == 403)
+        let noToken = try await Self.analyze(Self.request("DELETE FROM clients WHERE id = $1", "[42]", extra: #","allowWrite":true"#))
+        #expect(noToken.status == 401)
+        let explained = try await Self.analyze(Self.request("DELETE FROM clients WHERE id = $1", "[42]", extra: #","allowWrite":true"#), admin: true)
+        #expect(explained.status == 200, "\(explained.text)")
+        let plan = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: explained.data)
+        #expect(plan.analyzed && plan.plan.nodeType == "ModifyTable")
+        let still = try await fixture.pool.query("SELECT count(*)::bigint FROM clients WHERE id IN (42, 43)")
+        #expect(try still.first?.decode(Int64.self, at: 0) == 2, "the DELETE ran only inside a transaction that was rolled back")
+        // A function that writes, behind a SELECT: the transaction is read-only.
+        try await fixture.pool.withConnection { try await $0.simpleQuery("CREATE SEQUENCE IF NOT EXISTS qo_probe") }
+        let sneaky = try await Self.analyze(Self.request("SELECT nextval('qo_probe')"))
+        #expect(sneaky.status == 403, "\(sneaky.text)")
+    }
+
+    @Test("Plain EXPLAIN on request, bad input as 4xx: not JSON, no SQL, a syntax error, a missing table")
+    func badInput() async throws {
+        let plain = try await Self.analyze(Self.request("SELECT count(*) FROM clients WHERE budget > $1", "[4000]", extra: #","analyze":false"#))
+        #expect(plain.status == 200)
+        let response = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: plain.data)
+        #expect(!response.analyzed && response.executionTimeMs == nil && response.plan.actualRows == nil)
+        for (body, status, code) in [
+            ("not json", 400, "invalid_body"), (#"{"sql":""}"#, 400, "invalid_body"), (Self.request("SELEC 1"), 403, "write_refused"),
+            (Self.request("SELECT * FROM clients WHERE"), 400, "invalid_sql"), (Self.request("SELECT * FROM no_such_table"), 400, "invalid_sql"),
+            (Self.request("SELECT $1::int", #"[{"a":1}]"#), 400, "invalid_body"),
+        ] {
+            let answer = try await Self.analyze(body)
+            #expect(answer.status == status, "\(body): \(answer.status) \(answer.text)")
+            #expect(answer.text.contains(code), "\(body): \(answer.text)")
+        }
+    }
+}
