@@ -1,8 +1,8 @@
 /// The admin bearer token check of admin and mutating routes.
-public enum AdminAuthorization {
+enum AdminAuthorization {
     /// Passes when `header` is `Bearer <expected>`; the comparison takes the same time wherever the first
     /// difference is, so the token cannot be guessed byte by byte from response times.
-    public static func verify(_ header: String?, expected: String?) throws(ServiceError) {
+    static func verify(_ header: String?, expected: String?) throws(ServiceError) {
         guard let expected else {
             throw ServiceError.unauthorized("admin routes are disabled: the service has no admin.token configured")
         }

@@ -46,7 +46,10 @@ struct QueryOptimizerAnalyzeTests {
             }
             service = try ServiceProcess(
                 "wedsync-query-optimizer",
-                environment: ["WEDSYNC_DATABASE_URL": url, "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken, "WEDSYNC_LOG_LEVEL": "warning"]
+                environment: [
+                    "WEDSYNC_DATABASE_URL": url, "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken, "WEDSYNC_OPTIMIZER_STATEMENT_TIMEOUT_MS": "2000",
+                    "WEDSYNC_LOG_LEVEL": "warning",
+                ]
             )
             try await service.waitUntil("/ready")
         }
@@ -54,7 +57,7 @@ struct QueryOptimizerAnalyzeTests {
 
     static let fixture = Task { try await Fixture() }
 
-    static func analyze(_ body: String, admin: Bool = false) async throws -> HTTP.Answer {
+    static func analyze(_ body: String, admin: Bool = true) async throws -> HTTP.Answer {
         let fixture = try await Self.fixture.value
         return try await HTTP.send(
             .POST, fixture.service.baseURL + "/v1/analyze", headers: (admin ? GatewayProcess.admin : []) + [("Content-Type", "application/json")], body: body
@@ -104,18 +107,35 @@ struct QueryOptimizerAnalyzeTests {
         #expect(refused.status == 403 && refused.text.contains("write_refused"))
         let hidden = try await Self.analyze(Self.request("WITH gone AS (DELETE FROM clients WHERE id = 43 RETURNING id) SELECT * FROM gone"))
         #expect(hidden.status == 403)
-        let noToken = try await Self.analyze(Self.request("DELETE FROM clients WHERE id = $1", "[42]", extra: #","allowWrite":true"#))
-        #expect(noToken.status == 401)
+        let noToken = try await Self.analyze(Self.request("SELECT 1"), admin: false)
+        #expect(noToken.status == 401, "it runs queries on the database: admin only")
+        #expect(try await Self.analyze(Self.request("SELECT 1; DELETE FROM clients WHERE id = 44")).status == 403)
+        let stacked = try await Self.analyze(Self.request("SELECT 1; SELECT 2"))
+        #expect(stacked.status == 400 && stacked.text.contains("invalid_sql"), "one statement at a time: \(stacked.text)")
         let explained = try await Self.analyze(Self.request("DELETE FROM clients WHERE id = $1", "[42]", extra: #","allowWrite":true"#), admin: true)
         #expect(explained.status == 200, "\(explained.text)")
         let plan = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: explained.data)
         #expect(plan.analyzed && plan.plan.nodeType == "ModifyTable")
-        let still = try await fixture.pool.query("SELECT count(*)::bigint FROM clients WHERE id IN (42, 43)")
-        #expect(try still.first?.decode(Int64.self, at: 0) == 2, "the DELETE ran only inside a transaction that was rolled back")
+        let still = try await fixture.pool.query("SELECT count(*)::bigint FROM clients WHERE id IN (42, 43, 44)")
+        #expect(try still.first?.decode(Int64.self, at: 0) == 3, "the DELETE ran only inside a transaction that was rolled back")
         // A function that writes, behind a SELECT: the transaction is read-only.
         try await fixture.pool.withConnection { try await $0.simpleQuery("CREATE SEQUENCE IF NOT EXISTS qo_probe") }
         let sneaky = try await Self.analyze(Self.request("SELECT nextval('qo_probe')"))
         #expect(sneaky.status == 403, "\(sneaky.text)")
+    }
+
+    @Test("A statement past the timeout is a 422; what outlives a rollback (advisory locks) is cleared before the connection is reused")
+    func timeoutAndSessionState() async throws {
+        let fixture = try await Self.fixture.value
+        let slow = try await Self.analyze(Self.request("SELECT pg_sleep(5)"))
+        #expect(slow.status == 422 && slow.text.contains("statement_timeout"), "\(slow.text)")
+        // Lifting the timeout from inside the statement does not carry over to the next one.
+        _ = try await Self.analyze(Self.request("SELECT 1 WHERE (SELECT set_config('statement_timeout', '0', false)) IS NOT NULL"))
+        #expect(try await Self.analyze(Self.request("SELECT pg_sleep(5)")).status == 422)
+        #expect(try await Self.analyze(Self.request("SELECT pg_advisory_lock(4242)")).status == 200)
+        let free = try await fixture.pool.query("SELECT pg_try_advisory_lock(4242)")
+        #expect(try free.first?.decode(Bool.self, at: 0) == true, "the lock the statement took was released")
+        _ = try await fixture.pool.query("SELECT pg_advisory_unlock_all()")
     }
 
     @Test("Plain EXPLAIN on request, bad input as 4xx: not JSON, no SQL, a syntax error, a missing table")

@@ -21,6 +21,11 @@ struct QueryOptimizerPlanTests {
         let like = PredicateColumns.comparisons(in: "((name)::text ~~ 'Smith%'::text)")
         #expect(like.first?.op == "LIKE")
         #expect(PredicateColumns.comparisons(in: "(x IS NULL)").isEmpty)
+        #expect(PredicateColumns.comparisons(in: "(lower((email)::text) = 'x'::text)").isEmpty, "neither the function nor the cast's type is a column")
+        #expect(PredicateColumns.comparisons(in: "(('a'::text = (status)::text))").isEmpty)
+        #expect(PredicateColumns.comparisons(in: "(\"Odd \"\"name\"\"\" = 3)").first?.column == "Odd \"name\"")
+        let stamp = PredicateColumns.comparisons(in: "((created_at)::timestamp with time zone >= now())")
+        #expect(stamp.first?.column == "created_at" && stamp.first?.op == ">=")
         #expect(PredicateColumns.comparisons(in: "('it''s' = name)").isEmpty, "a literal on the left is not a column")
     }
 
@@ -93,6 +98,11 @@ struct QueryOptimizerPlanTests {
         #expect(clients.contains { $0.predicate == "status = 'active'" && $0.columns == ["organization_id", "wedding_date"] }, "a literal in the SQL: partial")
         #expect(!clients.contains { $0.predicate?.contains("organization_id") == true }, "a parameter's value: no partial index")
         #expect(found.contains { $0.table == "guest_lists" && $0.columns == ["client_id"] })
+        // An int4 parameter shows unquoted (`= 1`); `$1` in the SQL is no literal 1.
+        let unquoted = PlanNode(nodeType: "Seq Scan", relation: "clients", alias: "c", filter: "((c.status = 'lead'::text) AND (c.budget = 1))")
+        let fromParameter = advisor.candidates(unquoted, catalog: CatalogFacts(), sql: "SELECT * FROM clients c WHERE c.status = 'lead' AND c.budget = $1")
+        #expect(fromParameter.contains { $0.predicate == "status = 'lead'" })
+        #expect(!fromParameter.contains { $0.predicate?.contains("budget") == true })
         let covered = CatalogFacts(indexes: ["clients": [CatalogFacts.Index(name: "x", columns: ["status", "organization_id", "wedding_date", "name"], isPartial: false)]])
         #expect(!advisor.candidates(output.plan, catalog: covered, sql: sql).contains { $0.table == "clients" && $0.predicate == nil && $0.columns.first == "status" })
         #expect(found[0].statement(concurrently: true).hasPrefix("CREATE INDEX CONCURRENTLY idx_clients_status_organization_id_wedding_date ON clients ("))

@@ -14,7 +14,7 @@ public enum QueryOptimizerApplication {
             runner: ExplainRunner(pool: database.primary, timeout: settings.statementTimeout), advisor: IndexAdvisor(minimumImprovement: settings.minimumImprovement),
             logger: service.logger
         )
-        QueryOptimizerRoutes(analyzer: analyzer, adminToken: service.configuration.adminToken).register(service.routes)
+        QueryOptimizerRoutes(analyzer: analyzer).register(service.routes)
     }
 }
 

@@ -7,20 +7,18 @@ import WedSyncServiceKit
 /// `POST /v1/analyze`.
 struct QueryOptimizerRoutes {
     let analyzer: StatementAnalyzer
-    let adminToken: String?
 
     func register(_ routes: ServiceRoutes) {
         let analyzer = self.analyzer
-        let adminToken = self.adminToken
         routes.post(
             APIPath.QueryOptimizer.analyze,
             RouteSpec(
                 summary: "Explain a statement on the target database: the plan, findings, and index recommendations proven with hypopg",
                 description: "Runs `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` (or plain `EXPLAIN` with `analyze` false) inside a transaction that "
-                    + "is always rolled back, read-only, under a statement timeout. A statement that writes is refused (403 `write_refused`) unless "
-                    + "`allowWrite` is set and the admin token given.",
+                    + "is always rolled back, read-only, under a statement timeout. It runs any query on the target database, so it takes the admin "
+                    + "token; a statement that writes is refused (403 `write_refused`) unless `allowWrite` is set as well.",
                 tags: ["analysis"],
-                access: .public,
+                access: .admin,
                 requestBody: .of(AnalyzeRequest.self),
                 response: .of(AnalyzeResponse.self)
             )
@@ -29,9 +27,7 @@ struct QueryOptimizerRoutes {
             let sql = body.sql.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !sql.isEmpty, sql.utf8.count <= 100_000 else { throw ServiceError.badRequest("sql: a statement of 1 to 100,000 bytes", code: "invalid_body") }
             guard (body.params ?? []).count <= 1_000 else { throw ServiceError.badRequest("params: at most 1,000", code: "invalid_body") }
-            if body.allowWrite == true {
-                try AdminAuthorization.verify(request.headers[.authorization], expected: adminToken)
-            } else if !ExplainRunner.isReadOnly(sql) {
+            if body.allowWrite != true, !ExplainRunner.isReadOnly(sql) {
                 throw ServiceError(.forbidden, code: "write_refused", message: "only SELECT is explained without allowWrite and the admin token")
             }
             var checked = body

@@ -1,7 +1,8 @@
 import Foundation
 import WedSyncPostgres
 
-/// Reads what the analysis needs from PostgreSQL's catalog for the tables of a plan.
+/// Reads what the analysis needs from PostgreSQL's catalog for the tables of a plan. Only valid B-tree indexes
+/// count as covering a candidate; an expression key stands as `(expression)`, which no column matches.
 public enum CatalogReader {
     /// Sizes, single-column foreign keys and index key columns of `tables` (names as the plan gives them).
     public static func facts(for tables: Set<String>, on connection: PostgresConnection) async throws -> CatalogFacts {
@@ -36,11 +37,12 @@ public enum CatalogReader {
             PostgresQuery(
                 sql: """
                     SELECT t.relname, i.relname,
-                        COALESCE((SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
-                            JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum WHERE k.ord <= x.indnkeyatts), ''),
+                        COALESCE((SELECT string_agg(COALESCE(a.attname, '(expression)'), ',' ORDER BY k.ord)
+                            FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                            LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum AND k.attnum > 0 WHERE k.ord <= x.indnkeyatts), ''),
                         x.indpred IS NOT NULL
-                    FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
-                    WHERE t.relname = ANY($1::text[]) AND pg_table_is_visible(t.oid)
+                    FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am m ON m.oid = i.relam
+                    WHERE t.relname = ANY($1::text[]) AND pg_table_is_visible(t.oid) AND x.indisvalid AND m.amname = 'btree'
                     """,
                 binds: [names]
             ),

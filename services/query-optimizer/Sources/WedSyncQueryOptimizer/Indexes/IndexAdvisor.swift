@@ -40,6 +40,13 @@ public struct IndexAdvisor: Sendable {
     /// constant too (`'7'::bigint`), and an index for one value of a parameter serves nobody else.
     public func candidates(_ plan: PlanNode, catalog: CatalogFacts, sql: String) -> [Candidate] {
         let aliases = PlanAnalyzer.aliases(plan)
+        // The constants the statement itself writes (not `$1` and its kin).
+        let literals = Set(PredicateColumns.tokenize(sql).compactMap { token -> String? in
+            switch token {
+            case .literal(let text), .number(let text): text
+            default: nil
+            }
+        })
         var equality: [String: [String]] = [:]
         var range: [String: [String]] = [:]
         var constants: [String: [(column: String, text: String)]] = [:]
@@ -58,7 +65,7 @@ public struct IndexAdvisor: Sendable {
                         if let otherTable = comparison.otherQualifier.flatMap({ aliases[$0] }) { add(other, to: &joins, otherTable) }
                     } else if comparison.op == "=" {
                         add(comparison.column, to: &equality, table)
-                        if let constant = comparison.constant, sql.contains(Self.literal(of: constant)) {
+                        if let constant = comparison.constant, literals.contains(Self.literal(of: constant)) {
                             constants[table, default: []].append((comparison.column, constant))
                         }
                     } else if PredicateColumns.rangeOperators.contains(comparison.op) || comparison.op == "LIKE" {
@@ -70,7 +77,8 @@ public struct IndexAdvisor: Sendable {
                 let words = key.split(separator: " ")
                 guard let first = words.first else { continue }
                 let parts = first.split(separator: ".").map(String.init)
-                let column = parts.last!.trimmingCharacters(in: CharacterSet(charactersIn: "()\""))
+                guard let last = parts.last else { continue }
+                let column = last.trimmingCharacters(in: CharacterSet(charactersIn: "()\""))
                 let relations = Set(aliases.values)
                 let table = parts.count == 2 ? aliases[parts[0]] : (relations.count == 1 ? relations.first : nil)
                 if let table, column.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { add(column, to: &sorts, table) }
@@ -120,18 +128,28 @@ public struct IndexAdvisor: Sendable {
         let before = try await ExplainRunner.plan(sql, params: params, analyze: false, on: connection).plan.totalCost
         var kept: [IndexRecommendation] = []
         for candidate in candidates {
-            let created = try await connection.query(
-                PostgresQuery(sql: "SELECT indexrelid::bigint FROM hypopg_create_index($1)", binds: [candidate.statement(concurrently: false)]), prepared: false
-            )
-            guard let oid = try created.first?.decode(Int64.self, at: 0) else { continue }
-            let after = try await ExplainRunner.plan(sql, params: params, analyze: false, on: connection).plan.totalCost
-            let size = try await connection.query(PostgresQuery(sql: "SELECT hypopg_relation_size($1::oid)::bigint", binds: [oid]), prepared: false)
+            // Each try under a savepoint: a candidate PostgreSQL refuses (a column the plan's text misled us
+            // about) is skipped, not the whole analysis.
+            var tried: (after: Double, size: Int64)?
+            try await connection.simpleQuery("SAVEPOINT candidate")
+            do {
+                let created = try await connection.query(
+                    PostgresQuery(sql: "SELECT indexrelid::bigint FROM hypopg_create_index($1)", binds: [candidate.statement(concurrently: false)]), prepared: false
+                )
+                let oid = try created.first?.decode(Int64.self, at: 0) ?? 0
+                let after = try await ExplainRunner.plan(sql, params: params, analyze: false, on: connection).plan.totalCost
+                let size = try await connection.query(PostgresQuery(sql: "SELECT hypopg_relation_size($1::oid)::bigint", binds: [oid]), prepared: false)
+                tried = (after, try size.first?.decode(Int64.self, at: 0) ?? 0)
+                try await connection.simpleQuery("RELEASE SAVEPOINT candidate")
+            } catch let error as PostgresError where error.code == .server && error.sqlState != "57014" {
+                try await connection.simpleQuery("ROLLBACK TO SAVEPOINT candidate")
+            }
             _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
-            guard before > 0, after <= before * (1 - minimumImprovement) else { continue }
+            guard let (after, size) = tried, before > 0, after.isFinite, after <= before * (1 - minimumImprovement) else { continue }
             kept.append(
                 IndexRecommendation(
                     table: candidate.table, columns: candidate.columns, predicate: candidate.predicate, costBefore: before, costAfter: after,
-                    improvement: 1 - after / before, estimatedSizeBytes: Int(try size.first?.decode(Int64.self, at: 0) ?? 0),
+                    improvement: 1 - after / before, estimatedSizeBytes: Int(size),
                     createStatement: candidate.statement(concurrently: true) + ";"
                 )
             )

@@ -39,22 +39,49 @@ public struct ExplainRunner: Sendable {
 
     /// The plan of `sql` with `params`, on a connection of its own; `body` may use the same connection (and its
     /// transaction) before it is rolled back, to try hypothetical indexes.
+    ///
+    /// The caller's statement runs under a savepoint that is rolled back at once, so settings it changes
+    /// (`set_config('statement_timeout', ...)`) do not outlive it; the timeout is set again for `body`. After the
+    /// transaction, what outlives a rollback is cleared: advisory locks and hypothetical indexes. A connection that
+    /// cannot be cleared is closed rather than returned to the pool.
     public func explain<Extra: Sendable>(
         _ sql: String, params: [String?], analyze: Bool, allowWrite: Bool,
         then body: @Sendable (PostgresConnection, ExplainOutput) async throws -> Extra
     ) async throws -> (ExplainOutput, Extra) {
         try await pool.withConnection { connection in
+            let milliseconds = Int(timeout / .milliseconds(1))
             try await connection.simpleQuery(allowWrite ? "BEGIN" : "BEGIN READ ONLY")
             do {
-                try await connection.simpleQuery("SET LOCAL statement_timeout = \(Int(timeout / .milliseconds(1)))")
-                let output = try await Self.plan(sql, params: params, analyze: analyze, on: connection)
+                try await connection.simpleQuery("SET LOCAL statement_timeout = \(milliseconds); SAVEPOINT caller")
+                let output: ExplainOutput
+                do {
+                    output = try await Self.plan(sql, params: params, analyze: analyze, on: connection)
+                } catch {
+                    throw Self.clientError(error)
+                }
+                try await connection.simpleQuery("ROLLBACK TO SAVEPOINT caller; SET LOCAL statement_timeout = \(milliseconds)")
                 let extra = try await body(connection, output)
                 try await connection.simpleQuery("ROLLBACK")
+                try await Self.clearSession(connection)
                 return (output, extra)
             } catch {
                 try? await connection.simpleQuery("ROLLBACK")
-                throw Self.clientError(error)
+                try? await Self.clearSession(connection)
+                throw error
             }
+        }
+    }
+
+    /// Clears what a rollback leaves: advisory locks the statement took, hypothetical indexes; closes the
+    /// connection when that fails, so the pool opens a clean one.
+    static func clearSession(_ connection: PostgresConnection) async throws {
+        do {
+            try await connection.simpleQuery(
+                "SELECT pg_advisory_unlock_all(); SELECT hypopg_reset() WHERE EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg')"
+            )
+        } catch {
+            connection.close()
+            throw error
         }
     }
 
@@ -69,13 +96,18 @@ public struct ExplainRunner: Sendable {
     /// The statement's own failures are the caller's: a 4xx naming PostgreSQL's complaint.
     static func clientError(_ error: any Error) -> any Error {
         guard let error = error as? PostgresError, error.code == .server, let state = error.sqlState else { return error }
+        let message = String(error.message.prefix(300))
         switch state {
         case "57014":
             return ServiceError(.unprocessableContent, code: "statement_timeout", message: "the statement ran past the timeout: explain it with \"analyze\": false")
         case "25006":
             return ServiceError(.forbidden, code: "write_refused", message: "the statement writes; a write is explained only with allowWrite and the admin token")
-        case let state where state.hasPrefix("42") || state.hasPrefix("22") || state.hasPrefix("08P01") || state == "0A000":
-            return ServiceError.badRequest("the statement was refused: \(error.message.prefix(300))", code: "invalid_sql")
+        case let state where ["42", "22", "21", "0A"].contains(state.prefix(2)) || state == "08P01":
+            return ServiceError.badRequest("the statement was refused: \(message)", code: "invalid_sql")
+        case let state where ["23", "54", "P0", "2F", "38", "39", "40"].contains(state.prefix(2)):
+            return ServiceError(.unprocessableContent, code: "statement_failed", message: "the statement failed: \(message)")
+        case let state where state.hasPrefix("53"):
+            return ServiceError.unavailable("the database is short of resources: \(message)", code: "database_busy", retryAfterSeconds: 5)
         default:
             return error
         }

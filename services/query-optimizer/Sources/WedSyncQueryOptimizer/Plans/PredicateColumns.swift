@@ -22,7 +22,10 @@ public struct PredicateColumns: Sendable, Equatable {
         var result: [Comparison] = []
         var index = 0
         while index < tokens.count {
-            guard case .identifier(let first) = tokens[index] else {
+            // A type after `::` or a function's name is not a column.
+            guard case .identifier(let first) = tokens[index], index == 0 || tokens[index - 1] != .symbol("::"),
+                index + 1 >= tokens.count || tokens[index + 1] != .symbol("(")
+            else {
                 index += 1
                 continue
             }
@@ -38,8 +41,10 @@ public struct PredicateColumns: Sendable, Equatable {
             while cursor < tokens.count, tokens[cursor] == .symbol(")") { cursor += 1 }
             while cursor + 1 < tokens.count, tokens[cursor] == .symbol("::"), case .identifier = tokens[cursor + 1] {
                 cursor += 2
-                // Types of two words: `character varying`, `timestamp with time zone`.
-                while cursor < tokens.count, case .identifier(let word) = tokens[cursor], !keywords.contains(word.lowercased()) { cursor += 1 }
+                // Types of several words: `character varying`, `timestamp with time zone`.
+                while cursor < tokens.count, case .identifier(let word) = tokens[cursor], !["and", "or", "not", "is", "in"].contains(word.lowercased()) {
+                    cursor += 1
+                }
             }
             guard cursor < tokens.count, case .symbol(let op) = tokens[cursor], comparisonOperators.contains(op) || op == "~~" else {
                 index += 1
@@ -111,7 +116,12 @@ public struct PredicateColumns: Sendable, Equatable {
             } else if character == "\"" {
                 var value = ""
                 index += 1
-                while index < characters.count, characters[index] != "\"" {
+                while index < characters.count {
+                    if characters[index] == "\"" {
+                        // `""` inside a quoted identifier is one quote.
+                        guard index + 1 < characters.count, characters[index + 1] == "\"" else { break }
+                        index += 1
+                    }
                     value.append(characters[index])
                     index += 1
                 }
