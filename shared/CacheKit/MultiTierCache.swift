@@ -151,6 +151,9 @@ public final class MultiTierCache: Service, Sendable {
     /// Invalidations applied here that Redis and the other processes have not heard of yet.
     let pending = Mutex(PendingInvalidations())
     let pendingCount = Atomic<Int>(0)
+    /// Whether a replay of pending invalidations is under way: the subscription, the one-second retry and L2's
+    /// recovery each start one, and two at once would apply the same invalidation twice.
+    let replaying = Atomic<Bool>(false)
     let sharedPrefixes = Mutex(SharedPrefixLog())
     /// Work for the background: a refresh (of `address`) or a replay.
     struct BackgroundJob: Sendable {

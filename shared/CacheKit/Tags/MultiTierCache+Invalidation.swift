@@ -186,8 +186,12 @@ extension MultiTierCache {
 
     /// Sends the invalidations Redis missed, oldest first; each leaves the queue only once L2 and the other
     /// processes have it.
+    /// One replay at a time: another caller finds it under way and leaves it to finish (what it misses, the next
+    /// one-second retry sends).
     func replayPending() async {
         guard let l2 else { return }
+        guard replaying.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        defer { replaying.store(false, ordering: .releasing) }
         let queued = pending.withLock { $0.items }
         guard !queued.isEmpty else { return }
         var replayed = 0

@@ -146,6 +146,22 @@ public struct SeriesBucket: Sendable {
         durations.add(other.durations)
     }
 
+    /// One metric of the bucket over `seconds`: `p50`, `p95`, `p99` (milliseconds), `rate` (per second),
+    /// `error_rate`, `cache_hit_ratio` (shares) or `count`; `nil` without requests (or lookups) or for another name.
+    public func value(of metric: String, seconds: Double) -> Double? {
+        guard count > 0 else { return nil }
+        switch metric {
+        case "p50": return percentileMs(50)
+        case "p95": return percentileMs(95)
+        case "p99": return percentileMs(99)
+        case "rate": return Double(count) / seconds
+        case "error_rate": return Double(errors) / Double(count)
+        case "cache_hit_ratio": return cacheLookups == 0 ? nil : Double(cacheHits) / Double(cacheLookups)
+        case "count": return Double(count)
+        default: return nil
+        }
+    }
+
     /// The duration at `percentile` (0 to 100), milliseconds.
     public func percentileMs(_ percentile: Double) -> Double {
         count == 0 ? 0 : Double(durations.value(atPercentile: percentile)) / 1000

@@ -113,16 +113,7 @@ public struct AlertRule: Sendable, Equatable {
             guard let short = short.flatMap(objective.burnRate) else { return nil }
             return min(long, short)
         }
-        guard let long, long.count > 0 else { return nil }
-        switch metric {
-        case "p50": return long.percentileMs(50)
-        case "p95": return long.percentileMs(95)
-        case "p99": return long.percentileMs(99)
-        case "error_rate": return Double(long.errors) / Double(long.count)
-        case "cache_hit_ratio": return long.cacheLookups == 0 ? nil : Double(long.cacheHits) / Double(long.cacheLookups)
-        case "rate": return Double(long.count) / seconds
-        default: return nil
-        }
+        return long?.value(of: metric, seconds: seconds)
     }
 
     /// Metrics read from stored gauges (system samples and scraped pools) rather than from request buckets.

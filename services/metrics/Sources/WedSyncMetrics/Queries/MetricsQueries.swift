@@ -76,13 +76,6 @@ public struct MetricsQueries: Sendable {
         return segments
     }
 
-    /// Every bucket that covers `[from, to)` (storage holds every acknowledged event), at mixed resolutions.
-    func buckets(from: Int64, to: Int64, now: Date) throws -> [(SeriesKey, Int64, SeriesBucket)] {
-        try Self.plan(from: from, to: to, now: Int64(now.timeIntervalSince1970), retention: retention).flatMap { segment in
-            try store.buckets(resolution: segment.resolution, from: segment.from, to: segment.to)
-        }
-    }
-
     public func summary(range: String, now: Date = Date()) throws -> MetricsSummary {
         var summary = try summary(seconds: try Self.seconds(of: range), now: now)
         summary.range = range
@@ -162,15 +155,7 @@ public struct MetricsQueries: Sendable {
             guard let bucket = steps[start], bucket.count > 0 else {
                 return SeriesPoint(start: Date(timeIntervalSince1970: Double(start)), value: metric == "count" || metric == "rate" ? 0 : nil, count: 0)
             }
-            let value: Double? = switch metric {
-            case "p50": bucket.percentileMs(50)
-            case "p95": bucket.percentileMs(95)
-            case "p99": bucket.percentileMs(99)
-            case "rate": Double(bucket.count) / Double(step)
-            case "error_rate": Double(bucket.errors) / Double(bucket.count)
-            case "cache_hit_ratio": bucket.cacheLookups == 0 ? nil : Double(bucket.cacheHits) / Double(bucket.cacheLookups)
-            default: Double(bucket.count)
-            }
+            let value = bucket.value(of: metric, seconds: Double(step))
             return SeriesPoint(start: Date(timeIntervalSince1970: Double(start)), value: value, count: bucket.count)
         }
         return MetricSeries(metric: metric, route: route, stepSeconds: Int(step), points: points)
