@@ -29,7 +29,13 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
             .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]
     ),
-    ("wedsync-query-optimizer", "query-optimizer", "WedSyncQueryOptimizer", [.product(name: "HTTPTypes", package: "swift-http-types")]),
+    (
+        "wedsync-query-optimizer", "query-optimizer", "WedSyncQueryOptimizer",
+        [
+            .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]
+    ),
     ("wedsync-metrics", "metrics", "WedSyncMetrics", [
             "CSQLite", "CCurl", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Yams", package: "Yams"),
             .product(name: "Prometheus", package: "swift-prometheus"),

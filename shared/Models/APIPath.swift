@@ -43,5 +43,11 @@ public enum APIPath {
     public enum QueryOptimizer {
         public static let analyze = "\(v1)/analyze"
         public static let report = "\(v1)/report"
+        public static let queryEvents = "\(v1)/query-events"
+        public static let nPlusOne = "\(v1)/n-plus-one"
+        public static let workload = "\(v1)/workload"
+        public static let indexes = "\(v1)/indexes"
+        public static let tables = "\(v1)/tables"
+        public static let connections = "\(v1)/connections"
     }
 }

@@ -10,6 +10,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
     case databaseQuery(DatabaseQueryEvent)
     case cacheOperation(CacheOperationEvent)
     case systemSample(SystemSampleEvent)
+    case finding(FindingEvent)
 
     /// The wire names of the event kinds.
     public enum Kind: String, Codable, Sendable, CaseIterable {
@@ -17,6 +18,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
         case databaseQuery = "db_query"
         case cacheOperation = "cache_op"
         case systemSample = "system"
+        case finding
     }
 
     private enum TypeKey: String, CodingKey { case type }
@@ -28,6 +30,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
         case .databaseQuery: .databaseQuery
         case .cacheOperation: .cacheOperation
         case .systemSample: .systemSample
+        case .finding: .finding
         }
     }
 
@@ -38,6 +41,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
         case .databaseQuery(let event): event.timestamp
         case .cacheOperation(let event): event.timestamp
         case .systemSample(let event): event.timestamp
+        case .finding(let event): event.timestamp
         }
     }
 
@@ -49,6 +53,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
         case .databaseQuery: self = .databaseQuery(try DatabaseQueryEvent(from: decoder))
         case .cacheOperation: self = .cacheOperation(try CacheOperationEvent(from: decoder))
         case .systemSample: self = .systemSample(try SystemSampleEvent(from: decoder))
+        case .finding: self = .finding(try FindingEvent(from: decoder))
         case nil:
             let known = Kind.allCases.map(\.rawValue).joined(separator: ", ")
             throw DecodingError.dataCorruptedError(
@@ -67,6 +72,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
         case .databaseQuery(let event): try event.encode(to: encoder)
         case .cacheOperation(let event): try event.encode(to: encoder)
         case .systemSample(let event): try event.encode(to: encoder)
+        case .finding(let event): try event.encode(to: encoder)
         }
     }
 }
@@ -209,5 +215,27 @@ public struct SystemSampleEvent: Codable, Sendable, Equatable {
         self.memoryTotalBytes = memoryTotalBytes
         self.diskUsedBytes = diskUsedBytes
         self.diskTotalBytes = diskTotalBytes
+    }
+}
+
+/// How many findings of one kind an analysis has open right now (the query optimizer's N+1 patterns, unused
+/// indexes...): stored as the gauge `findings{source,kind,severity}`, so alert rules can fire on it.
+public struct FindingEvent: Codable, Sendable, Equatable {
+    public var timestamp: Date
+    /// The service that found them (`query-optimizer`).
+    public var source: String
+    /// `n_plus_one`, `unused_index`...
+    public var kind: String
+    /// `info`, `warning` or `critical`.
+    public var severity: String
+    /// Findings of this kind open now; 0 once they are gone.
+    public var count: Int
+
+    public init(timestamp: Date, source: String, kind: String, severity: String, count: Int) {
+        self.timestamp = timestamp
+        self.source = source
+        self.kind = kind
+        self.severity = severity
+        self.count = count
     }
 }

@@ -89,6 +89,10 @@ public struct PlanNode: Codable, Sendable, Equatable {
     public var sharedHitBlocks: Double?
     public var sharedReadBlocks: Double?
     public var tempWrittenBlocks: Double?
+    /// The columns and expressions the node returns (with `VERBOSE`): `c.id`, `c.name`.
+    public var output: [String]?
+    /// An index-only scan's rows that had to be fetched from the table (pages not all-visible).
+    public var heapFetches: Double?
     public var children: [PlanNode]
 
     public init(
@@ -96,7 +100,7 @@ public struct PlanNode: Codable, Sendable, Equatable {
         totalCost: Double = 0, planRows: Double = 0, actualRows: Double? = nil, actualLoops: Double? = nil, actualTotalTimeMs: Double? = nil,
         filter: String? = nil, rowsRemovedByFilter: Double? = nil, indexCondition: String? = nil, joinCondition: String? = nil, sortKey: [String]? = nil,
         sortMethod: String? = nil, sortSpaceType: String? = nil, hashBatches: Double? = nil, sharedHitBlocks: Double? = nil, sharedReadBlocks: Double? = nil,
-        tempWrittenBlocks: Double? = nil, children: [PlanNode] = []
+        tempWrittenBlocks: Double? = nil, output: [String]? = nil, heapFetches: Double? = nil, children: [PlanNode] = []
     ) {
         self.nodeType = nodeType
         self.relation = relation
@@ -120,6 +124,8 @@ public struct PlanNode: Codable, Sendable, Equatable {
         self.sharedHitBlocks = sharedHitBlocks
         self.sharedReadBlocks = sharedReadBlocks
         self.tempWrittenBlocks = tempWrittenBlocks
+        self.output = output
+        self.heapFetches = heapFetches
         self.children = children
     }
 
@@ -130,7 +136,7 @@ public struct PlanNode: Codable, Sendable, Equatable {
 /// Something in a plan worth acting on.
 public struct PlanFinding: Codable, Sendable, Equatable {
     /// `seq_scan_selective`, `row_estimate_off`, `sort_spill`, `hash_spill`, `nested_loop_many_loops`,
-    /// `missing_fk_index` or `index_only_scan_possible`.
+    /// `missing_fk_index`, `index_only_scan_possible` or `index_only_heap_fetches`.
     public var kind: String
     /// `info`, `warning` or `critical`.
     public var severity: String

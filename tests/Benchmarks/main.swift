@@ -9,6 +9,7 @@
 //   wedsync-bench cache-l2 --redis-url URL [--samples 20000]
 //   wedsync-bench cache-warming --database-url URL --api-url URL --cache-url URL --admin-token T [--organizations 1000]
 //   wedsync-bench metrics-ingest --metrics-url URL --pid PID [--seconds 10] [--concurrency 4] [--batch 1000]
+//   wedsync-bench optimizer --database-url URL --optimizer-url URL --admin-token T [--samples 20] [--rounds 3]
 //
 // Each prints one JSON object per measurement on standard output.
 import Foundation
@@ -34,8 +35,10 @@ do {
         try await CacheBenchmark.warming(arguments)
     case "metrics-ingest":
         try await MetricsBenchmark.ingest(arguments)
+    case "optimizer":
+        try await OptimizerBenchmark.run(arguments)
     default:
-        FileHandle.standardError.write(Data("usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export|cache-l1|cache-l2|cache-warming|metrics-ingest [options]\n".utf8))
+        FileHandle.standardError.write(Data("usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export|cache-l1|cache-l2|cache-warming|metrics-ingest|optimizer [options]\n".utf8))
         exit(2)
     }
 } catch {

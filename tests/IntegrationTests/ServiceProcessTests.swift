@@ -27,16 +27,21 @@ struct ServiceProcessTests {
             dependencies.append(api)
         }
         if name == "wedsync-api" {
-            // The API reports its writes to the cache service and its queries to the metrics service.
+            // The API reports its writes to the cache service, and its queries to the metrics service and the
+            // query optimizer.
             let cache = try ServiceProcess("wedsync-cache", environment: environment)
             let metrics = try ServiceProcess("wedsync-metrics", environment: environment)
+            let optimizer = try ServiceProcess("wedsync-query-optimizer", environment: environment)
             try await cache.waitUntil("/ready")
             try await metrics.waitUntil("/ready")
+            try await optimizer.waitUntil("/ready")
             environment["WEDSYNC_CACHE_URL"] = cache.baseURL
             environment["WEDSYNC_METRICS_URL"] = metrics.baseURL
-            dependencies += [cache, metrics]
+            environment["WEDSYNC_OPTIMIZER_URL"] = optimizer.baseURL
+            dependencies += [cache, metrics, optimizer]
         }
-        if name == "wedsync-autoscaler" {
+        if name == "wedsync-autoscaler" || name == "wedsync-query-optimizer" {
+            // The autoscaler reads the metrics service; the optimizer sends its findings there.
             let metrics = try ServiceProcess("wedsync-metrics", environment: environment)
             try await metrics.waitUntil("/ready")
             environment["WEDSYNC_METRICS_URL"] = metrics.baseURL

@@ -69,6 +69,19 @@ for attempt in $(seq 1 100); do
 done
 [ "$purged" -eq 1 ] || fail "the API's write did not purge the gateway's page tagged client:$client_id"
 
+# The API reports its requests' statements to the query optimizer, whose report covers the stack's database.
+seen=0
+for _ in $(seq 1 100); do
+    requests="$(curl -s --max-time 5 -H "Authorization: Bearer $admin_token" http://127.0.0.1:8082/v1/n-plus-one \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["requestsSeen"])' 2>/dev/null || echo 0)"
+    if [ "${requests:-0}" -gt 0 ]; then seen=1; break; fi
+    sleep 0.1
+done
+[ "$seen" -eq 1 ] || fail "the query optimizer received no query events from the API"
+report="$(curl -s --max-time 60 -H "Authorization: Bearer $admin_token" 'http://127.0.0.1:8082/v1/report?recommend=false' -w ' %{http_code}' || true)"
+[ "${report##* }" = "200" ] && [[ "$report" == *'"connections"'* ]] && [[ "$report" == *'"findings"'* ]] \
+    || fail "the query optimizer's report did not answer: ${report:0:300}"
+
 pids="$(cat "$WEDSYNC_STACK_DIR"/pids/*.pid "$WEDSYNC_STACK_DIR/redis/redis.pid" 2>/dev/null | tr '\n' ' ' || true)"
 pids+=" $(head -n 1 "$WEDSYNC_STACK_DIR/postgres/data/postmaster.pid" 2>/dev/null || true)"
 ports="$(grep -E '^(REDIS|POSTGRES)_PORT=' "$WEDSYNC_STACK_DIR/env" | cut -d= -f2 | tr '\n' ' ' || true)"

@@ -44,6 +44,8 @@ public struct ServiceConfiguration: Sendable {
     public var apiURL: String
     public var cacheURL: String
     public var metricsURL: String
+    /// The query optimizer, which takes the API's query events for N+1 detection.
+    public var optimizerURL: String
     public var maxBodyBytes: Int
     public var slowRequestThreshold: Duration
     public var logLevel: Logger.Level
@@ -77,6 +79,7 @@ public struct ServiceConfiguration: Sendable {
         self.apiURL = try settings.httpURL("api.url", default: "http://127.0.0.1:8090")
         self.cacheURL = try settings.httpURL("cache.url", default: "http://127.0.0.1:8081")
         self.metricsURL = try settings.httpURL("metrics.url", default: "http://127.0.0.1:8083")
+        self.optimizerURL = try settings.httpURL("optimizer.url", default: "http://127.0.0.1:8082")
         // The gateway streams request bodies through to its upstream rather than reading them: a larger default.
         self.maxBodyBytes = try settings.int("http.max-body-bytes", default: service == "wedsync-gateway" ? 64 << 20 : 1 << 20, in: 1024...(1 << 30))
         self.slowRequestThreshold = try settings.milliseconds("http.slow-request-ms", default: .seconds(1))

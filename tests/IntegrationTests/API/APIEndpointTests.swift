@@ -335,7 +335,7 @@ struct APIEndpointTests {
         #expect(matched, "dashboard \(String(describing: dashboard)) against clients \(counted.clients), guests \(counted.guests)")
     }
 
-    @Test("Requests report their statements to the metrics service with the request id and route")
+    @Test("Requests report their statements to the metrics service and the query optimizer with the request id and route")
     func queryEvents() async throws {
         let api = try await APIFixture.shared()
         let requestID = "query-events-\(UUID().uuidString.prefix(8))"
@@ -347,5 +347,11 @@ struct APIEndpointTests {
                 return query.requestId == requestID && query.route == "/api/clients" && query.fingerprint.contains("FROM clients c")
             }
         })
+        #expect(await eventually {
+            api.receiver.events(at: APIPath.QueryOptimizer.queryEvents).contains { event in
+                guard case .databaseQuery(let query) = event else { return false }
+                return query.requestId == requestID && query.route == "/api/clients"
+            }
+        }, "the optimizer's copy, for N+1 detection")
     }
 }

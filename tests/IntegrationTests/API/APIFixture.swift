@@ -83,6 +83,7 @@ final class APIFixture: Sendable {
                 "WEDSYNC_DATABASE_URL": url,
                 "WEDSYNC_CACHE_URL": receiver.base,
                 "WEDSYNC_METRICS_URL": receiver.base,
+                "WEDSYNC_OPTIMIZER_URL": receiver.base,
                 "WEDSYNC_API_DASHBOARD_REFRESH_MS": "500",
                 "WEDSYNC_LOG_LEVEL": "warning",
             ]
@@ -159,8 +160,11 @@ final class Receiver: Sendable {
     }
 
     /// The metric events received so far.
-    var events: [MetricEvent] {
-        bodies.withLock { $0 }.filter { $0.path == APIPath.Metrics.events }.flatMap {
+    var events: [MetricEvent] { events(at: APIPath.Metrics.events) }
+
+    /// The events posted to `path` so far.
+    func events(at path: String) -> [MetricEvent] {
+        bodies.withLock { $0 }.filter { $0.path == path }.flatMap {
             (try? WedSyncJSON.makeDecoder().decode(MetricEventBatch.self, from: $0.body).events) ?? []
         }
     }

@@ -5,8 +5,8 @@ import Testing
 import WedSyncModels
 import WedSyncPostgres
 
-/// `POST /v1/analyze` on a real PostgreSQL 15 with hypopg, on a schema this suite creates without the right
-/// indexes: a million clients, half of them with a guest list.
+/// `POST /v1/analyze` on a real PostgreSQL 15 with hypopg, on a schema made without the right indexes
+/// (``QueryOptimizerFixture``): a million clients, half of them with a guest list, and their payments.
 @Suite("Query optimizer: plan analysis and proven index recommendations", .serialized, .timeLimit(.minutes(5)))
 struct QueryOptimizerAnalyzeTests {
     static let clientsQuery = """
@@ -14,48 +14,7 @@ struct QueryOptimizerAnalyzeTests {
         WHERE c.organization_id = $1 AND c.wedding_date BETWEEN $2 AND $3
         """
 
-    /// The database, made once for the suite.
-    final class Fixture: Sendable {
-        let url: String
-        let pool: PostgresPool
-        let service: ServiceProcess
-
-        init() async throws {
-            let server = try TestEnvironment.databaseURL()
-            let name = "qo_\(UUID().uuidString.prefix(8).lowercased())"
-            let logger = Logger(label: "test")
-            let admin = PostgresPool(name: "admin", configuration: try PostgresConfiguration(url: server), logger: logger)
-            try await admin.withConnection { try await $0.simpleQuery("CREATE DATABASE \(name)") }
-            await admin.shutdown()
-            url = server.replacingOccurrences(of: "/wedsync", with: "/\(name)")
-            pool = PostgresPool(name: "fixture", configuration: try PostgresConfiguration(url: url), logger: logger)
-            try await pool.withConnection { connection in
-                try await connection.simpleQuery(
-                    """
-                    CREATE EXTENSION IF NOT EXISTS hypopg;
-                    CREATE TABLE clients (id bigint PRIMARY KEY, organization_id bigint NOT NULL, name text NOT NULL, wedding_date date NOT NULL,
-                        status text NOT NULL, budget integer NOT NULL);
-                    CREATE TABLE guest_lists (id bigint PRIMARY KEY, client_id bigint NOT NULL UNIQUE, guest_count integer NOT NULL);
-                    INSERT INTO clients SELECT g, 1 + g % 1000, 'client ' || g, date '2026-01-01' + (g % 730),
-                        (ARRAY['active', 'archived', 'lead'])[1 + g % 3], g % 5000 FROM generate_series(1, 1000000) g;
-                    INSERT INTO guest_lists SELECT g, g, 20 + g % 280 FROM generate_series(1, 1000000, 2) g;
-                    ALTER TABLE guest_lists ADD FOREIGN KEY (client_id) REFERENCES clients (id);
-                    ANALYZE clients; ANALYZE guest_lists;
-                    """
-                )
-            }
-            service = try ServiceProcess(
-                "wedsync-query-optimizer",
-                environment: [
-                    "WEDSYNC_DATABASE_URL": url, "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken, "WEDSYNC_OPTIMIZER_STATEMENT_TIMEOUT_MS": "2000",
-                    "WEDSYNC_LOG_LEVEL": "warning",
-                ]
-            )
-            try await service.waitUntil("/ready")
-        }
-    }
-
-    static let fixture = Task { try await Fixture() }
+    static var fixture: Task<QueryOptimizerFixture, any Error> { QueryOptimizerFixture.shared }
 
     static func analyze(_ body: String, admin: Bool = true) async throws -> HTTP.Answer {
         let fixture = try await Self.fixture.value
@@ -99,6 +58,33 @@ struct QueryOptimizerAnalyzeTests {
         #expect(!after.recommendations.contains { $0.table == "clients" && $0.columns.first == "organization_id" }, "already covered by the new index")
     }
 
+    /// Each finding, on a real query built to show it.
+    @Test("Every finding on a real query built to trigger it", arguments: [
+        ("row_estimate_off", "SELECT * FROM clients WHERE organization_id = 8 AND id % 1000 = 7", "on clients"),
+        ("sort_spill", "SELECT * FROM clients WHERE id <= 50000 ORDER BY name", "Sort"),
+        ("hash_spill", "SELECT count(*) FROM clients c JOIN guest_lists g ON g.client_id + 0 = c.id WHERE c.id <= 200000", "Hash"),
+        (
+            "nested_loop_many_loops",
+            "SELECT c.id, g.guest_count FROM clients c CROSS JOIN LATERAL (SELECT guest_count FROM guest_lists WHERE client_id = c.id LIMIT 1) g WHERE c.id <= 5000",
+            "Nested Loop"
+        ),
+        ("missing_fk_index", "SELECT c.name, p.amount FROM clients c JOIN payments p ON p.client_id = c.id WHERE c.id <= 1000", "Hash Join"),
+        ("index_only_scan_possible", "SELECT paid_on, amount FROM payments WHERE paid_on BETWEEN '2026-03-01' AND '2026-03-10'", "on payments"),
+        ("seq_scan_selective", "SELECT * FROM payments WHERE amount = 517", "Seq Scan on payments"),
+    ])
+    func finding(kind: String, sql: String, node: String) async throws {
+        let answer = try await Self.analyze(Self.request(sql, extra: #","recommend":false"#))
+        #expect(answer.status == 200, "\(answer.text)")
+        let response = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: answer.data)
+        let found = response.findings.filter { $0.kind == kind }
+        #expect(found.contains { $0.node.contains(node) }, "\(kind) on \(node): \(response.findings)")
+        switch kind {
+        case "missing_fk_index": #expect(found.contains { $0.message.contains("payments.client_id") })
+        case "index_only_scan_possible": #expect(found.contains { $0.message.contains("ON payments (paid_on) INCLUDE (amount)") }, "\(found)")
+        default: break
+        }
+    }
+
     @Test("Writes change nothing: refused without the token, explained and rolled back with it; a hidden write is refused too")
     func writes() async throws {
         let fixture = try await Self.fixture.value
@@ -112,12 +98,14 @@ struct QueryOptimizerAnalyzeTests {
         #expect(try await Self.analyze(Self.request("SELECT 1; DELETE FROM clients WHERE id = 44")).status == 403)
         let stacked = try await Self.analyze(Self.request("SELECT 1; SELECT 2"))
         #expect(stacked.status == 400 && stacked.text.contains("invalid_sql"), "one statement at a time: \(stacked.text)")
-        let explained = try await Self.analyze(Self.request("DELETE FROM clients WHERE id = $1", "[42]", extra: #","allowWrite":true"#), admin: true)
+        let explained = try await Self.analyze(Self.request("DELETE FROM payments WHERE id = $1", "[42]", extra: #","allowWrite":true"#), admin: true)
         #expect(explained.status == 200, "\(explained.text)")
         let plan = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: explained.data)
         #expect(plan.analyzed && plan.plan.nodeType == "ModifyTable")
         let still = try await fixture.pool.query("SELECT count(*)::bigint FROM clients WHERE id IN (42, 43, 44)")
-        #expect(try still.first?.decode(Int64.self, at: 0) == 3, "the DELETE ran only inside a transaction that was rolled back")
+        #expect(try still.first?.decode(Int64.self, at: 0) == 3, "nothing hidden or refused ran")
+        let payment = try await fixture.pool.query("SELECT count(*)::bigint FROM payments WHERE id = 42")
+        #expect(try payment.first?.decode(Int64.self, at: 0) == 1, "the DELETE ran only inside a transaction that was rolled back")
         // A function that writes, behind a SELECT: the transaction is read-only.
         try await fixture.pool.withConnection { try await $0.simpleQuery("CREATE SEQUENCE IF NOT EXISTS qo_probe") }
         let sneaky = try await Self.analyze(Self.request("SELECT nextval('qo_probe')"))

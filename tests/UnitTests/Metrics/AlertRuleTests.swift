@@ -75,13 +75,14 @@ struct AlertRuleTests {
         let rules = try AlertRulesFile.parse(try String(contentsOfFile: path, encoding: .utf8))
         #expect(
             rules.map(\.name) == [
-                "RouteLatencyHigh", "ErrorRateHigh", "CacheHitRatioLow", "PoolSaturated", "ServiceDown", "DiskAlmostFull", "APIAvailabilityFastBurn", "APIAvailabilitySlowBurn", "ClientsLatencyFastBurn",
-                "ClientsLatencySlowBurn",
+                "RouteLatencyHigh", "ErrorRateHigh", "CacheHitRatioLow", "PoolSaturated", "ServiceDown", "DiskAlmostFull", "NPlusOneQueries", "DatabaseCritical",
+                "APIAvailabilityFastBurn", "APIAvailabilitySlowBurn", "ClientsLatencyFastBurn", "ClientsLatencySlowBurn",
             ]
         )
-        #expect(rules[6].window == .seconds(3_600) && rules[6].shortWindow == .seconds(300) && rules[6].threshold == 14.4)
-        #expect(rules[7].window == .seconds(21_600) && rules[7].shortWindow == .seconds(1_800) && rules[7].threshold == 6)
-        #expect(rules[8].objective?.latencyMs == 300 && rules[8].route == "/api/clients" && rules[8].labels["slo"] == "ClientsLatency")
+        #expect(rules[6].metric == "findings" && rules[6].match == ["kind": "n_plus_one"] && rules[7].match == ["severity": "critical"])
+        #expect(rules[8].window == .seconds(3_600) && rules[8].shortWindow == .seconds(300) && rules[8].threshold == 14.4)
+        #expect(rules[9].window == .seconds(21_600) && rules[9].shortWindow == .seconds(1_800) && rules[9].threshold == 6)
+        #expect(rules[10].objective?.latencyMs == 300 && rules[10].route == "/api/clients" && rules[10].labels["slo"] == "ClientsLatency")
         #expect(rules[0].comparison == .above && rules[0].threshold == 200 && rules[0].resolveThreshold == 150)
         #expect(rules[0].for == .seconds(120) && rules[0].keepFiringFor == .seconds(300) && rules[0].severity == .critical)
         #expect(rules[2].comparison == .below)
@@ -91,6 +92,7 @@ struct AlertRuleTests {
             ("rules: [{name: a, metric: p99, condition: '> 100', resolve: '< 200'}]", "good side"),
             ("rules: [{name: a, metric: p99, condition: '> 1', for: 5 minutes}]", "for must be"),
             ("rules: [{name: a, metric: p99, condition: '> 1'}, {name: a, metric: p95, condition: '> 1'}]", "unique"),
+            ("rules: [{name: a, metric: p99, match: {kind: x}, condition: '> 1'}]", "gauge metrics only"),
             ("slos: [{name: a, objective: 99.9}]", "objective must be"),
             ("slos: [{name: a, objective: 0.99, latency-ms: -3}]", "latency-ms"),
             ("rules: [{name: aFastBurn, metric: p99, condition: '> 1'}]\nslos: [{name: a, objective: 0.99}]", "another rule"),

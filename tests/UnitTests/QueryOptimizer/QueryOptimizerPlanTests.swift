@@ -108,4 +108,43 @@ struct QueryOptimizerPlanTests {
         #expect(found[0].statement(concurrently: true).hasPrefix("CREATE INDEX CONCURRENTLY idx_clients_status_organization_id_wedding_date ON clients ("))
         #expect(IndexAdvisor.Candidate.quoted("Weird Name") == "\"Weird Name\"")
     }
+
+    @Test("Column references leave out functions, types and keywords")
+    func columnReferences() {
+        let found = PredicateColumns.columnReferences(in: "lower((c.name)::character varying) || count(*) + c.budget * 2 AND status IS NOT NULL")
+        #expect(found.map { ($0.qualifier ?? "") + "." + $0.column } == ["c.name", "c.budget", ".status"])
+    }
+
+    @Test("Index-only opportunities: INCLUDE for a few missing columns, VACUUM when none is missing or the heap is fetched")
+    func indexOnly() {
+        let index = CatalogFacts.Index(name: "payments_paid_on", columns: ["paid_on"])
+        let catalog = CatalogFacts(rows: ["payments": 200_000], indexes: ["payments": [index]], allVisibleShare: ["payments": 0])
+        let bitmap = PlanNode(
+            nodeType: "Bitmap Heap Scan", relation: "payments", alias: "payments", planRows: 5_000, actualRows: 5_480, actualLoops: 1,
+            output: ["paid_on", "amount"],
+            children: [PlanNode(nodeType: "Bitmap Index Scan", indexName: "payments_paid_on")]
+        )
+        let include = PlanAnalyzer().findings(bitmap, catalog: catalog).filter { $0.kind == "index_only_scan_possible" }
+        #expect(include.count == 1 && include[0].message.contains("CREATE INDEX CONCURRENTLY ON payments (paid_on) INCLUDE (amount)"), "\(include)")
+        // Every column in the index (a key or INCLUDE): a VACUUM is what it needs.
+        var covering = catalog
+        covering.indexes["payments"] = [CatalogFacts.Index(name: "payments_paid_on", columns: ["paid_on"], included: ["amount"])]
+        let vacuum = PlanAnalyzer().findings(bitmap, catalog: covering).filter { $0.kind == "index_only_scan_possible" }
+        #expect(vacuum.count == 1 && vacuum[0].message.contains("VACUUM payments"), "\(vacuum)")
+        // A few rows, too many missing columns, or no output columns (no VERBOSE): no finding.
+        var few = bitmap
+        few.actualRows = 3
+        var wide = bitmap
+        wide.output = ["id", "client_id", "amount", "paid_on", "method"]
+        var blind = bitmap
+        blind.output = nil
+        for node in [few, wide, blind] {
+            #expect(!PlanAnalyzer().findings(node, catalog: catalog).contains { $0.kind == "index_only_scan_possible" })
+        }
+        let indexOnly = PlanNode(nodeType: "Index Only Scan", relation: "payments", indexName: "payments_paid_on", planRows: 5_000, actualRows: 5_000, actualLoops: 1, heapFetches: 5_000)
+        #expect(PlanAnalyzer().findings(indexOnly, catalog: catalog).map(\.kind) == ["index_only_heap_fetches"])
+        var clean = indexOnly
+        clean.heapFetches = 0
+        #expect(PlanAnalyzer().findings(clean, catalog: catalog).isEmpty)
+    }
 }

@@ -10,7 +10,7 @@ import WedSyncServiceKit
 /// |---|---|---|
 /// | `api.migrate-on-start` | `true` | apply pending migrations before serving |
 /// | `api.dashboard-refresh-ms` | `60000` | how often the dashboard's materialized view is refreshed |
-/// | `api.query-events` | `true` | report each request's statements to the metrics service |
+/// | `api.query-events` | `true` | report each request's statements to the metrics service (`metrics.url`) and the query optimizer (`optimizer.url`, for N+1 detection) |
 /// | `api.token-cache-ms` | `30000` | how long a token lookup is trusted |
 public enum APIApplication {
     /// Everything the API registered, for tests and commands.
@@ -35,8 +35,15 @@ public enum APIApplication {
         var queryEvents: QueryEventReporter?
         if try settings.bool("api.query-events", default: true) {
             let metrics = service.serviceClient("metrics", baseURL: configuration.metricsURL, critical: false, timeout: .seconds(2))
-            let reporter = QueryEventReporter(client: metrics, logger: service.logger)
-            service.addService(reporter.delivery)
+            let optimizer = service.serviceClient("query-optimizer", baseURL: configuration.optimizerURL, critical: false, timeout: .seconds(2))
+            let reporter = QueryEventReporter(
+                destinations: [
+                    .init(name: "metrics", client: metrics, path: APIPath.Metrics.events),
+                    .init(name: "optimizer", client: optimizer, path: APIPath.QueryOptimizer.queryEvents),
+                ],
+                logger: service.logger
+            )
+            for delivery in reporter.deliveries { service.addService(delivery) }
             queryEvents = reporter
         }
 

@@ -1,10 +1,10 @@
 import WedSyncQueryOptimizer
 import WedSyncServiceKit
 
-/// `wedsync-query-optimizer`: plan analysis and proven index recommendations on the real PostgreSQL (port 8082).
+/// `wedsync-query-optimizer`: plan, workload, N+1, index, table and connection analysis of the real PostgreSQL (port 8082).
 ///
-/// In this release: `POST /v1/analyze` (EXPLAIN ANALYZE in a rolled-back, read-only transaction, findings, and
-/// index recommendations proven with hypopg).
+/// `POST /v1/analyze`, `GET /v1/workload`, `POST /v1/query-events` and `GET /v1/n-plus-one`, `GET /v1/indexes`,
+/// `/v1/tables`, `/v1/connections`, and `GET /v1/report` (JSON or HTML); findings go to the metrics service.
 @main
 struct QueryOptimizerService {
     static func main() async {

@@ -3,18 +3,37 @@ import NIOHTTP1
 import WedSyncModels
 import WedSyncServiceKit
 
-/// Reports the statements each request ran (fingerprint, duration, rows, request id, route) to the metrics
-/// service (`POST /v1/events`), batched and in the background, so N+1 patterns and slow queries can be found.
+/// Reports the statements each request ran (fingerprint, duration, rows, request id, route), batched and in the
+/// background: to the metrics service (`POST /v1/events`) for slow-query figures, and to the query optimizer
+/// (`POST /v1/query-events`) for N+1 detection. Each destination has a queue of its own, so one that is down
+/// never holds back the other.
 public final class QueryEventReporter: Sendable {
-    public let delivery: BackgroundDelivery<MetricEvent>
+    /// A service the events go to.
+    public struct Destination: Sendable {
+        public var name: String
+        public var client: ServiceClient
+        /// The path events are posted to, as a ``MetricEventBatch``.
+        public var path: String
 
-    public init(client: ServiceClient, configuration: BackgroundDelivery<MetricEvent>.Configuration = .init(), logger: Logger) {
-        delivery = BackgroundDelivery(name: "query-events", configuration: configuration, logger: logger) { batch in
-            _ = try await client.send(.POST, APIPath.Metrics.events, json: MetricEventBatch(events: batch))
+        public init(name: String, client: ServiceClient, path: String) {
+            self.name = name
+            self.client = client
+            self.path = path
         }
     }
 
-    /// Queues one event per statement of `log`.
+    /// One queue per destination, run by the service group.
+    public let deliveries: [BackgroundDelivery<MetricEvent>]
+
+    public init(destinations: [Destination], configuration: BackgroundDelivery<MetricEvent>.Configuration = .init(), logger: Logger) {
+        deliveries = destinations.map { destination in
+            BackgroundDelivery(name: "query-events-\(destination.name)", configuration: configuration, logger: logger) { batch in
+                _ = try await destination.client.send(.POST, destination.path, json: MetricEventBatch(events: batch))
+            }
+        }
+    }
+
+    /// Queues one event per statement of `log` for every destination.
     public func report(_ log: QueryLog, requestID: String?, route: String) {
         let events = log.recorded.map { entry in
             MetricEvent.databaseQuery(
@@ -28,6 +47,6 @@ public final class QueryEventReporter: Sendable {
                 )
             )
         }
-        delivery.submit(contentsOf: events)
+        for delivery in deliveries { delivery.submit(contentsOf: events) }
     }
 }

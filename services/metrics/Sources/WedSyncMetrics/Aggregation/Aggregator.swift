@@ -51,7 +51,7 @@ public final class Aggregator: Sendable {
             return (SeriesKey(kind: "db", name: query.fingerprint, method: ""), query.durationMs, false, nil)
         case .cacheOperation(let operation):
             return (SeriesKey(kind: "cache", name: "\(operation.namespace)/\(operation.tier)", method: operation.operation.rawValue), operation.durationMs, false, operation.hit)
-        case .systemSample:
+        case .systemSample, .finding:
             return nil
         }
     }

@@ -78,7 +78,7 @@ public final class AlertEngine: Service, Sendable {
                     let end = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
                     for (series, summary) in try queries.store.gauges(from: end - seconds, to: end, prefix: rule.metric) {
                         let (name, labels) = GaugeSample.parse(series)
-                        guard name == rule.metric else { continue }
+                        guard name == rule.metric, rule.match.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
                         values["\(rule.name)|\(series)"] = (rule.labels.merging(labels) { $1 }, summary.mean)
                     }
                 } else {

@@ -47,6 +47,8 @@ public struct AlertRule: Sendable, Equatable {
     public var metric: String
     /// Only series of this route template (every API route when `nil`; each route is its own alert).
     public var route: String?
+    /// For a gauge rule: only series whose labels have these values (`kind: n_plus_one`).
+    public var match: [String: String]
     public var comparison: Comparison
     public var threshold: Double
     /// Where the value must come back to before the alert may resolve; the threshold itself when `nil`.
@@ -65,13 +67,14 @@ public struct AlertRule: Sendable, Equatable {
     public var annotations: [String: String]
 
     public init(
-        name: String, metric: String, route: String? = nil, comparison: Comparison, threshold: Double, resolveThreshold: Double? = nil,
+        name: String, metric: String, route: String? = nil, match: [String: String] = [:], comparison: Comparison, threshold: Double, resolveThreshold: Double? = nil,
         window: Duration = .seconds(300), shortWindow: Duration? = nil, objective: Objective? = nil, for: Duration = .seconds(60),
         keepFiringFor: Duration = .seconds(120), severity: AlertSeverity = .warning, labels: [String: String] = [:], annotations: [String: String] = [:]
     ) {
         self.name = name
         self.metric = metric
         self.route = route
+        self.match = match
         self.comparison = comparison
         self.threshold = threshold
         self.resolveThreshold = resolveThreshold
@@ -116,8 +119,11 @@ public struct AlertRule: Sendable, Equatable {
         return long?.value(of: metric, seconds: seconds)
     }
 
-    /// Metrics read from stored gauges (system samples and scraped pools) rather than from request buckets.
-    public static let gaugeMetrics: Set<String> = ["pool_utilisation", "pool_waiting", "cpu_utilisation", "memory_utilisation", "disk_utilisation", "up"]
+    /// Metrics read from stored gauges (system samples, scraped pools, reported findings) rather than from request
+    /// buckets.
+    public static let gaugeMetrics: Set<String> = [
+        "pool_utilisation", "pool_waiting", "cpu_utilisation", "memory_utilisation", "disk_utilisation", "up", "findings",
+    ]
 
     /// Whether `value` breaches the threshold.
     func breaches(_ value: Double) -> Bool {

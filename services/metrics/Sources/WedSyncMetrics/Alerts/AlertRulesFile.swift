@@ -9,8 +9,9 @@ import Yams
 /// rules:
 ///   - name: RouteLatencyHigh
 ///     metric: p99                 # p50, p95, p99, error_rate, cache_hit_ratio, rate; or a gauge: pool_utilisation,
-///                                 # pool_waiting, cpu_utilisation, memory_utilisation, disk_utilisation, up
+///                                 # pool_waiting, cpu_utilisation, memory_utilisation, disk_utilisation, up, findings
 ///     route: /api/clients         # optional: every API route when absent
+///     match: {kind: n_plus_one}   # optional, gauges only: series with these label values
 ///     condition: "> 200"          # milliseconds for latencies, a share for ratios
 ///     resolve: "< 150"            # optional hysteresis
 ///     window: 5m
@@ -51,6 +52,7 @@ public enum AlertRulesFile {
         var name: String
         var metric: String
         var route: String?
+        var match: [String: String]?
         var condition: String
         var resolve: String?
         var window: String?
@@ -61,7 +63,7 @@ public enum AlertRulesFile {
         var annotations: [String: String]?
 
         enum CodingKeys: String, CodingKey {
-            case name, metric, route, condition, resolve, window, labels, annotations, severity
+            case name, metric, route, match, condition, resolve, window, labels, annotations, severity
             case `for` = "for"
             case keepFiringFor = "keep-firing-for"
         }
@@ -82,6 +84,7 @@ public enum AlertRulesFile {
             guard !rule.name.isEmpty, names.insert(rule.name).inserted else { throw fail("names must be present and unique") }
             guard metrics.contains(rule.metric) else { throw fail("metric must be one of \(metrics.sorted().joined(separator: ", "))") }
             guard let (comparison, threshold) = condition(rule.condition) else { throw fail("condition must be like \"> 200\" or \"< 0.8\"") }
+            if rule.match?.isEmpty == false, !AlertRule.gaugeMetrics.contains(rule.metric) { throw fail("match applies to gauge metrics only") }
             var resolve: Double?
             if let text = rule.resolve {
                 guard let (_, value) = condition(text) else { throw fail("resolve must be like \"< 150\"") }
@@ -94,7 +97,7 @@ public enum AlertRulesFile {
                 return value
             }
             return AlertRule(
-                name: rule.name, metric: rule.metric, route: rule.route, comparison: comparison, threshold: threshold, resolveThreshold: resolve,
+                name: rule.name, metric: rule.metric, route: rule.route, match: rule.match ?? [:], comparison: comparison, threshold: threshold, resolveThreshold: resolve,
                 window: try duration(rule.window, "window", .seconds(300)), for: try duration(rule.for, "for", .seconds(60)),
                 keepFiringFor: try duration(rule.keepFiringFor, "keep-firing-for", .seconds(120)), severity: rule.severity ?? .warning,
                 labels: rule.labels ?? [:], annotations: rule.annotations ?? [:]

@@ -10,16 +10,7 @@ import WedSyncServiceKit
 /// answered (`up{service}`), and each connection pool's use (`pool_utilisation{service,pool}`, in use over the
 /// most allowed) and waiting borrowers (`pool_waiting{service,pool}`).
 public final class MetricsScraper: Service, Sendable {
-    public struct Target: Sendable, Equatable {
-        public var name: String
-        /// The service's base URL; `/metrics` is appended.
-        public var url: String
-
-        public init(name: String, url: String) {
-            self.name = name
-            self.url = url
-        }
-    }
+    public typealias Target = ScrapeTarget
 
     public let targets: [Target]
     let store: MetricsStore
@@ -35,45 +26,16 @@ public final class MetricsScraper: Service, Sendable {
 
     /// `api=http://127.0.0.1:8090,cache=http://127.0.0.1:8081`.
     public static func targets(_ text: String) throws(ConfigurationError) -> [Target] {
-        try text.split(separator: ",").map { item throws(ConfigurationError) -> Target in
-            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") else {
-                throw ConfigurationError(key: "metrics.scrape-targets", message: "expected name=http://host:port, comma-separated")
-            }
-            return Target(name: parts[0], url: parts[1].hasSuffix("/") ? String(parts[1].dropLast()) : parts[1])
-        }
+        try ScrapeTarget.list(text, key: "metrics.scrape-targets")
     }
 
     /// The gauges worth keeping from one scrape of `service`.
     static func gauges(service: String, exposition text: String, at date: Date) -> [GaugeSample] {
-        var inUse: [String: Double] = [:]
-        var maximum: [String: Double] = [:]
-        var waiting: [String: Double] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard line.hasPrefix("connection_pool_"), let space = line.lastIndex(of: " ") ?? nil else { continue }
-            var head = String(line[..<space])
-            var valueText = String(line[line.index(after: space)...])
-            // A sample may carry a timestamp after its value.
-            if !head.hasSuffix("}"), let inner = head.lastIndex(of: " ") {
-                valueText = String(head[head.index(after: inner)...])
-                head = String(head[..<inner])
-            }
-            guard let value = Double(valueText), value.isFinite else { continue }
-            let (name, labels) = GaugeSample.parse(head)
-            let pool = labels["pool"] ?? "default"
-            switch name {
-            case "connection_pool_connections" where labels["state"] == "in_use": inUse[pool] = value
-            case "connection_pool_max_connections": maximum[pool] = value
-            case "connection_pool_waiting": waiting[pool] = value
-            default: break
-            }
-        }
         var samples: [GaugeSample] = [GaugeSample(name: "up", labels: ["service": service], at: date, value: 1)]
-        for (pool, maximum) in maximum where maximum > 0 {
-            samples.append(GaugeSample(name: "pool_utilisation", labels: ["service": service, "pool": pool], at: date, value: (inUse[pool] ?? 0) / maximum))
-        }
-        for (pool, count) in waiting {
-            samples.append(GaugeSample(name: "pool_waiting", labels: ["service": service, "pool": pool], at: date, value: count))
+        for pool in PrometheusText.pools(in: text) {
+            let labels = ["service": service, "pool": pool.pool]
+            if let utilisation = pool.utilisation { samples.append(GaugeSample(name: "pool_utilisation", labels: labels, at: date, value: utilisation)) }
+            samples.append(GaugeSample(name: "pool_waiting", labels: labels, at: date, value: pool.waiting))
         }
         return samples
     }

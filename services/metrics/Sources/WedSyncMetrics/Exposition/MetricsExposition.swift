@@ -41,12 +41,14 @@ public final class MetricsExposition: Sendable {
         "wedsync_host_disk_utilisation_ratio": "Disk in use of a host, from its system samples.",
         "wedsync_scrape_up": "Whether a scrape target answered its last /metrics scrape (1) or not (0).",
         "wedsync_alerts_firing": "Alerts firing now, by rule and severity.",
+        "wedsync_findings": "Findings open now, as their source last reported them, by source, kind and severity.",
     ]
 
     /// The name each stored gauge has on `/metrics`.
     static let exposedName = [
         "pool_utilisation": "wedsync_pool_utilisation_ratio", "pool_waiting": "wedsync_pool_waiting", "cpu_utilisation": "wedsync_host_cpu_utilisation_ratio",
         "memory_utilisation": "wedsync_host_memory_utilisation_ratio", "disk_utilisation": "wedsync_host_disk_utilisation_ratio", "up": "wedsync_scrape_up",
+        "findings": "wedsync_findings",
     ]
 
     /// Counts the 10-second deltas of one commit.

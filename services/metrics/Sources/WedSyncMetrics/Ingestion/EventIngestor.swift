@@ -158,9 +158,13 @@ public final class EventIngestor: Service, Sendable {
         }
     }
 
-    /// The gauges of the system samples among `events`.
+    /// The gauges of the system samples and findings among `events`.
     static func gauges(of events: [MetricEvent]) -> [GaugeSample] {
         events.flatMap { event -> [GaugeSample] in
+            if case .finding(let finding) = event {
+                let labels = ["source": finding.source, "kind": finding.kind, "severity": finding.severity]
+                return [GaugeSample(name: "findings", labels: labels, at: finding.timestamp, value: Double(finding.count))]
+            }
             guard case .systemSample(let sample) = event else { return [] }
             let host = ["host": sample.host]
             func share(_ used: Int, _ total: Int) -> Double { total > 0 ? Double(used) / Double(total) : 0 }

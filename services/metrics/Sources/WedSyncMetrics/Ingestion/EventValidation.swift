@@ -69,6 +69,11 @@ enum EventValidation {
             guard sample.memoryUsedBytes >= 0, sample.memoryTotalBytes >= sample.memoryUsedBytes else { return "memoryUsedBytes: from 0 to memoryTotalBytes" }
             guard sample.diskUsedBytes >= 0, sample.diskTotalBytes >= sample.diskUsedBytes else { return "diskUsedBytes: from 0 to diskTotalBytes" }
             return name("host", sample.host)
+        case .finding(let finding):
+            if let problem = name("source", finding.source) ?? name("kind", finding.kind) { return problem }
+            guard ["info", "warning", "critical"].contains(finding.severity) else { return "severity: info, warning or critical" }
+            guard finding.count >= 0 else { return "count: must not be negative" }
+            return nil
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncServiceKit
 
 /// One reading of a gauge: a system figure (`cpu_utilisation{host=…}`) or a scraped one
 /// (`pool_utilisation{service=api,pool=postgres}`). The series is the name and its labels, sorted, in the
@@ -25,34 +26,7 @@ public struct GaugeSample: Sendable, Equatable {
 
     /// The name and labels of a series written by ``series(_:_:)``.
     public static func parse(_ series: String) -> (name: String, labels: [String: String]) {
-        guard let open = series.firstIndex(of: "{"), series.hasSuffix("}") else { return (series, [:]) }
-        let name = String(series[..<open])
-        var labels: [String: String] = [:]
-        var rest = Substring(series[series.index(after: open)..<series.index(before: series.endIndex)])
-        while let equals = rest.firstIndex(of: "=") {
-            let key = String(rest[..<equals])
-            rest = rest[rest.index(after: equals)...]
-            guard rest.first == "\"" else { break }
-            rest = rest.dropFirst()
-            var value = ""
-            var escaped = false
-            while let character = rest.first {
-                rest = rest.dropFirst()
-                if escaped {
-                    value.append(character == "n" ? "\n" : character)
-                    escaped = false
-                } else if character == "\\" {
-                    escaped = true
-                } else if character == "\"" {
-                    break
-                } else {
-                    value.append(character)
-                }
-            }
-            labels[key] = value
-            if rest.first == "," { rest = rest.dropFirst() }
-        }
-        return (name, labels)
+        PrometheusText.series(series)
     }
 }
 

@@ -5,16 +5,29 @@ import WedSyncModels
 import WedSyncPostgres
 import WedSyncServiceKit
 
-/// The query optimizer on a ``ServiceBuilder``: `POST /v1/analyze` on the configured database (`database.url`).
+/// The query optimizer on a ``ServiceBuilder``: plan analysis, workload analysis, N+1 detection and index, table
+/// and connection health of the configured database (`database.url`), and its findings sent to the metrics service.
 public enum QueryOptimizerApplication {
     public static func configure(_ service: ServiceBuilder) throws {
         let settings = try QueryOptimizerSettings(service.configuration)
         let database = try service.postgres(critical: true)
-        let analyzer = StatementAnalyzer(
-            runner: ExplainRunner(pool: database.primary, timeout: settings.statementTimeout), advisor: IndexAdvisor(minimumImprovement: settings.minimumImprovement),
-            logger: service.logger
+        let runner = ExplainRunner(pool: database.primary, timeout: settings.statementTimeout)
+        let advisor = IndexAdvisor(minimumImprovement: settings.minimumImprovement)
+        let analyzer = StatementAnalyzer(runner: runner, advisor: advisor, logger: service.logger)
+        var workload = WorkloadAdvisor(runner: runner, advisor: advisor, logger: service.logger)
+        workload.statements = settings.workloadStatements
+        workload.minimumImprovement = settings.workloadMinimumImprovement
+        let detector = NPlusOneDetector(threshold: settings.nPlusOneThreshold, window: settings.nPlusOneWindow)
+        let metrics = settings.reportInterval.map { _ in
+            service.serviceClient("metrics", baseURL: service.configuration.metricsURL, critical: false, timeout: .seconds(5))
+        }
+        let reporter = OptimizerReporter(
+            runner: runner, workload: workload, detector: detector,
+            connections: ConnectionHealthReader(targets: settings.poolTargets, longTransaction: settings.longTransaction), slowQueryMs: settings.slowQueryMs,
+            metrics: metrics, interval: settings.reportInterval, logger: service.logger
         )
-        QueryOptimizerRoutes(analyzer: analyzer).register(service.routes)
+        service.addService(reporter)
+        QueryOptimizerRoutes(analyzer: analyzer, detector: detector, workload: workload, reporter: reporter).register(service.routes)
     }
 }
 
@@ -22,15 +35,42 @@ public enum QueryOptimizerApplication {
 ///
 /// | key | default | meaning |
 /// |---|---|---|
-/// | `optimizer.statement-timeout-ms` | `10000` | the statement timeout of each EXPLAIN (ANALYZE runs the statement) |
-/// | `optimizer.minimum-improvement` | `50` | the share of the planner's cost (percent) an index must save to be recommended |
+/// | `optimizer.statement-timeout-ms` | `10000` | the statement timeout of each statement the optimizer runs (ANALYZE runs the caller's) |
+/// | `optimizer.minimum-improvement` | `50` | the share of a statement's cost (percent) an index must save to be recommended |
+/// | `optimizer.workload.statements` | `50` | the top statements (by total time) planned for workload recommendations |
+/// | `optimizer.workload.minimum-improvement` | `2` | the share of the workload's time (percent) an index must save |
+/// | `optimizer.n-plus-one.threshold` | `5` | a request running one statement this many times is an N+1 |
+/// | `optimizer.n-plus-one.window-seconds` | `900` | how far back requests are kept |
+/// | `optimizer.slow-query-ms` | `100` | a statement slower than this on average is a finding |
+/// | `optimizer.long-transaction-seconds` | `60` | a transaction open longer is a finding |
+/// | `optimizer.pool-targets` | none | `api=http://host:port,...`: services whose pools (`/metrics`) are read |
+/// | `optimizer.report-interval-seconds` | `60` | how often findings go to the metrics service (`metrics.url`); 0: never |
 struct QueryOptimizerSettings {
     var statementTimeout: Duration
     var minimumImprovement: Double
+    var workloadStatements: Int
+    var workloadMinimumImprovement: Double
+    var nPlusOneThreshold: Int
+    var nPlusOneWindow: Duration
+    var slowQueryMs: Double
+    var longTransaction: Duration
+    var poolTargets: [ConnectionHealthReader.Target]
+    var reportInterval: Duration?
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
         statementTimeout = try settings.milliseconds("optimizer.statement-timeout-ms", default: .seconds(10), in: 10...600_000)
         minimumImprovement = Double(try settings.int("optimizer.minimum-improvement", default: 50, in: 1...99)) / 100
+        workloadStatements = try settings.int("optimizer.workload.statements", default: 50, in: 1...500)
+        workloadMinimumImprovement = Double(try settings.int("optimizer.workload.minimum-improvement", default: 2, in: 1...99)) / 100
+        nPlusOneThreshold = try settings.int("optimizer.n-plus-one.threshold", default: 5, in: 2...10_000)
+        nPlusOneWindow = .seconds(try settings.int("optimizer.n-plus-one.window-seconds", default: 900, in: 10...86_400))
+        slowQueryMs = Double(try settings.int("optimizer.slow-query-ms", default: 100, in: 1...3_600_000))
+        longTransaction = .seconds(try settings.int("optimizer.long-transaction-seconds", default: 60, in: 1...86_400))
+        poolTargets = try settings.string("optimizer.pool-targets").map { text throws(ConfigurationError) in
+            try ScrapeTarget.list(text, key: "optimizer.pool-targets")
+        } ?? []
+        let interval = try settings.int("optimizer.report-interval-seconds", default: 60, in: 0...86_400)
+        reportInterval = interval == 0 ? nil : .seconds(interval)
     }
 }

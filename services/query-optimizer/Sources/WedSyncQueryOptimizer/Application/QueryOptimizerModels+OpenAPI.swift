@@ -24,6 +24,7 @@ extension PlanNode: OpenAPISchemaProviding {
                 "totalCost": .number, "planRows": .number, "actualRows": .number, "actualLoops": .number, "actualTotalTimeMs": .number, "filter": .string(),
                 "rowsRemovedByFilter": .number, "indexCondition": .string(), "joinCondition": .string(), "sortKey": .array(.string()), "sortMethod": .string(),
                 "sortSpaceType": .string(), "hashBatches": .number, "sharedHitBlocks": .number, "sharedReadBlocks": .number, "tempWrittenBlocks": .number,
+                "output": .array(.string()), "heapFetches": .number,
                 "children": .array(.reference(PlanNode.openAPIName)),
             ],
             required: ["nodeType", "startupCost", "totalCost", "planRows", "children"]

@@ -1,22 +1,31 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import WedSyncModels
 import WedSyncServiceKit
 
-/// `POST /v1/analyze`.
+/// The optimizer's routes: `POST /v1/analyze`, `POST /v1/query-events`, and the reports (`/v1/workload`,
+/// `/v1/n-plus-one`, `/v1/indexes`, `/v1/tables`, `/v1/connections`, `/v1/report`). Everything that reads the
+/// database takes the admin token: plans, statements and schema are not for everyone.
 struct QueryOptimizerRoutes {
     let analyzer: StatementAnalyzer
+    let detector: NPlusOneDetector
+    let workload: WorkloadAdvisor
+    let reporter: OptimizerReporter
 
     func register(_ routes: ServiceRoutes) {
         let analyzer = self.analyzer
+        let detector = self.detector
+        let workload = self.workload
+        let reporter = self.reporter
         routes.post(
             APIPath.QueryOptimizer.analyze,
             RouteSpec(
                 summary: "Explain a statement on the target database: the plan, findings, and index recommendations proven with hypopg",
-                description: "Runs `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` (or plain `EXPLAIN` with `analyze` false) inside a transaction that "
-                    + "is always rolled back, read-only, under a statement timeout. It runs any query on the target database, so it takes the admin "
-                    + "token; a statement that writes is refused (403 `write_refused`) unless `allowWrite` is set as well.",
+                description: "Runs `EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)` (or plain `EXPLAIN` with `analyze` false) inside a transaction "
+                    + "that is always rolled back, read-only, under a statement timeout. It runs any query on the target database, so it takes the "
+                    + "admin token; a statement that writes is refused (403 `write_refused`) unless `allowWrite` is set as well.",
                 tags: ["analysis"],
                 access: .admin,
                 requestBody: .of(AnalyzeRequest.self),
@@ -34,5 +43,127 @@ struct QueryOptimizerRoutes {
             checked.sql = sql.hasSuffix(";") ? String(sql.dropLast()) : sql
             return try await analyzer.analyze(checked)
         }
+
+        routes.post(
+            APIPath.QueryOptimizer.queryEvents,
+            RouteSpec(
+                summary: "Take the statements requests ran (the API's query events), for N+1 detection",
+                description: "The body of the metrics service's `POST /v1/events`; only `db_query` events with a `requestId` are kept.",
+                tags: ["n-plus-one"],
+                access: .public,
+                requestBody: NamedSchema(schema: .object(["events": .array(.any)], required: ["events"])),
+                response: NamedSchema(schema: .object(["accepted": .integer(minimum: 0)], required: ["accepted"]))
+            )
+        ) { request, context in
+            let batch = try await request.decodeJSON(MetricEventBatch.self, context: context)
+            guard batch.events.count <= 10_000 else { throw ServiceError.badRequest("events: at most 10,000 a batch", code: "invalid_body") }
+            detector.record(batch.events)
+            return QueryEventsAccepted(accepted: batch.events.count)
+        }
+
+        routes.get(
+            APIPath.QueryOptimizer.nPlusOne,
+            RouteSpec(summary: "Requests that ran one statement the threshold's times or more, by route and statement", tags: ["n-plus-one"], access: .admin, response: .of(NPlusOneReport.self))
+        ) { _, _ in
+            detector.report()
+        }
+
+        routes.get(
+            APIPath.QueryOptimizer.workload,
+            RouteSpec(
+                summary: "The top statements of pg_stat_statements and index recommendations across the workload",
+                description: "Each of the top statements by total time is planned generically with hypothetical indexes (hypopg) in a rolled-back "
+                    + "transaction; indexes are chosen greedily by the share of the workload's time they save.",
+                tags: ["workload"],
+                access: .admin,
+                queryParameters: [
+                    QueryParameter("top", schema: .integer(minimum: 1, maximum: 100), description: "statements in each top list (default 10)"),
+                    QueryParameter("recommend", schema: .boolean, description: "plan the workload for recommendations (default true)"),
+                ],
+                response: .of(WorkloadReport.self)
+            )
+        ) { request, _ in
+            let top = try Self.integer(request, "top", default: 10, in: 1...100)
+            let recommend = try Self.flag(request, "recommend", default: true)
+            do {
+                return try await workload.report(top: top, recommend: recommend)
+            } catch let error as StatementStatistics.Unavailable {
+                throw ServiceError(.conflict, code: "extension_missing", message: error.description)
+            }
+        }
+
+        routes.get(
+            APIPath.QueryOptimizer.indexes,
+            RouteSpec(summary: "Unused, duplicate and redundant indexes, and the index cache hit ratio", tags: ["health"], access: .admin, response: .of(IndexHealthReport.self))
+        ) { _, _ in
+            try await reporter.runner.transaction { try await IndexHealthReader().read(on: $0) }
+        }
+
+        routes.get(
+            APIPath.QueryOptimizer.tables,
+            RouteSpec(summary: "Each table's scans, cache hit ratio and estimated bloat", tags: ["health"], access: .admin, response: .of(TableHealthReport.self))
+        ) { _, _ in
+            let reader = reporter.tables
+            return try await reporter.runner.transaction { try await reader.read(on: $0) }
+        }
+
+        routes.get(
+            APIPath.QueryOptimizer.connections,
+            RouteSpec(
+                summary: "Connections by state, lock waits, long transactions, the services' pools, and whether the pool is the bottleneck",
+                tags: ["health"], access: .admin, response: .of(ConnectionHealthReport.self)
+            )
+        ) { _, _ in
+            let reader = reporter.connections
+            return try await reporter.runner.transaction { try await reader.read(on: $0) }
+        }
+
+        routes.add(
+            .get,
+            APIPath.QueryOptimizer.report,
+            RouteSpec(
+                summary: "Everything above for the configured database, with its findings: JSON, or a page with format=html (or Accept: text/html)",
+                tags: ["report"],
+                access: .admin,
+                queryParameters: [
+                    QueryParameter("format", schema: .string(enumeration: ["json", "html"]), description: "json (default) or html"),
+                    QueryParameter("recommend", schema: .boolean, description: "plan the workload for recommendations (default true)"),
+                ],
+                response: .of(OptimizerReport.self)
+            )
+        ) { request, _ in
+            let format = request.uri.queryParameters.get("format").map { String($0) }
+            guard format == nil || format == "json" || format == "html" else { throw ServiceError.badRequest("format: json or html", code: "invalid_query") }
+            let html = format == "html" || (format == nil && (request.headers[.accept] ?? "").contains("text/html"))
+            let report = await reporter.report(recommend: try Self.flag(request, "recommend", default: true))
+            guard html else { return Response.json(report) }
+            let page = ByteBuffer(string: ReportPage.render(report))
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentLength: String(page.readableBytes)],
+                body: .init(byteBuffer: page)
+            )
+        }
     }
+
+    static func integer(_ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw ServiceError.badRequest("\(name): an integer from \(range.lowerBound) to \(range.upperBound)", code: "invalid_query")
+        }
+        return number
+    }
+
+    static func flag(_ request: Request, _ name: String, default value: Bool) throws -> Bool {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        switch text {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw ServiceError.badRequest("\(name): true or false", code: "invalid_query")
+        }
+    }
+}
+
+/// What `POST /v1/query-events` answers.
+struct QueryEventsAccepted: Codable, Sendable {
+    var accepted: Int
 }

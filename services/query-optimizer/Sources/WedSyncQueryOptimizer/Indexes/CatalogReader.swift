@@ -12,7 +12,8 @@ public enum CatalogReader {
         let sizes = try await connection.query(
             PostgresQuery(
                 sql: """
-                    SELECT c.relname, GREATEST(c.reltuples, COALESCE(s.n_live_tup, 0))::float8 FROM pg_class c
+                    SELECT c.relname, GREATEST(c.reltuples, COALESCE(s.n_live_tup, 0))::float8,
+                        CASE WHEN c.relpages > 0 THEN least(c.relallvisible::float8 / c.relpages, 1) END FROM pg_class c
                     LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
                     WHERE c.relkind IN ('r', 'p', 'm') AND c.relname = ANY($1::text[]) AND pg_table_is_visible(c.oid)
                     """,
@@ -20,7 +21,11 @@ public enum CatalogReader {
             ),
             prepared: false
         )
-        for row in sizes { facts.rows[try row.decode(String.self, at: 0)] = try row.decode(Double.self, at: 1) }
+        for row in sizes {
+            let table = try row.decode(String.self, at: 0)
+            facts.rows[table] = try row.decode(Double.self, at: 1)
+            facts.allVisibleShare[table] = try row.decode(Double?.self, at: 2)
+        }
         let keys = try await connection.query(
             PostgresQuery(
                 sql: """
@@ -40,7 +45,10 @@ public enum CatalogReader {
                         COALESCE((SELECT string_agg(COALESCE(a.attname, '(expression)'), ',' ORDER BY k.ord)
                             FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
                             LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum AND k.attnum > 0 WHERE k.ord <= x.indnkeyatts), ''),
-                        x.indpred IS NOT NULL
+                        x.indpred IS NOT NULL,
+                        COALESCE((SELECT string_agg(a.attname, ',' ORDER BY k.ord)
+                            FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                            JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum WHERE k.ord > x.indnkeyatts), '')
                     FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am m ON m.oid = i.relam
                     WHERE t.relname = ANY($1::text[]) AND pg_table_is_visible(t.oid) AND x.indisvalid AND m.amname = 'btree'
                     """,
@@ -50,10 +58,11 @@ public enum CatalogReader {
         )
         for row in indexes {
             let columns = try row.decode(String.self, at: 2)
+            let included = try row.decode(String.self, at: 4)
             facts.indexes[try row.decode(String.self, at: 0), default: []].append(
                 CatalogFacts.Index(
                     name: try row.decode(String.self, at: 1), columns: columns.isEmpty ? [] : columns.split(separator: ",").map(String.init),
-                    isPartial: try row.decode(Bool.self, at: 3)
+                    isPartial: try row.decode(Bool.self, at: 3), included: included.isEmpty ? [] : included.split(separator: ",").map(String.init)
                 )
             )
         }

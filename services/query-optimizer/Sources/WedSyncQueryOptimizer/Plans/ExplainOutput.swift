@@ -33,6 +33,7 @@ public struct ExplainOutput: Sendable, Equatable {
             joinCondition: text("Hash Cond") ?? text("Merge Cond") ?? text("Join Filter"), sortKey: object["Sort Key"] as? [String],
             sortMethod: text("Sort Method"), sortSpaceType: text("Sort Space Type"), hashBatches: number("Hash Batches"),
             sharedHitBlocks: number("Shared Hit Blocks"), sharedReadBlocks: number("Shared Read Blocks"), tempWrittenBlocks: number("Temp Written Blocks"),
+            output: object["Output"] as? [String], heapFetches: number("Heap Fetches"),
             children: (object["Plans"] as? [[String: Any]] ?? []).map(node)
         )
     }

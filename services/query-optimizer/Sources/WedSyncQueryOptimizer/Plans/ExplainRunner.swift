@@ -28,13 +28,7 @@ public struct ExplainRunner: Sendable {
     }
 
     static func strippingComments(_ sql: String) -> String {
-        var text = sql
-        while let start = text.range(of: "/*"), let end = text.range(of: "*/", range: start.upperBound..<text.endIndex) {
-            text.removeSubrange(start.lowerBound..<end.upperBound)
-        }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.range(of: "--").map { String(line[..<$0.lowerBound]) } ?? String(line)
-        }.joined(separator: "\n")
+        StatementFingerprint.withoutComments(sql)
     }
 
     /// The plan of `sql` with `params`, on a connection of its own; `body` may use the same connection (and its
@@ -48,22 +42,35 @@ public struct ExplainRunner: Sendable {
         _ sql: String, params: [String?], analyze: Bool, allowWrite: Bool,
         then body: @Sendable (PostgresConnection, ExplainOutput) async throws -> Extra
     ) async throws -> (ExplainOutput, Extra) {
+        let milliseconds = Int(timeout / .milliseconds(1))
+        return try await transaction(allowWrite: allowWrite) { connection in
+            try await connection.simpleQuery("SAVEPOINT caller")
+            let output: ExplainOutput
+            do {
+                output = try await Self.plan(sql, params: params, analyze: analyze, verbose: true, on: connection)
+            } catch {
+                throw Self.clientError(error)
+            }
+            try await connection.simpleQuery("ROLLBACK TO SAVEPOINT caller; SET LOCAL statement_timeout = \(milliseconds)")
+            return (output, try await body(connection, output))
+        }
+    }
+
+    /// `body` on a connection of its own, inside a transaction (read-only unless `allowWrite`) under the statement
+    /// timeout, always rolled back; then what outlives a rollback is cleared (advisory locks, hypothetical
+    /// indexes, prepared statements), or the connection closed.
+    public func transaction<Result: Sendable>(
+        allowWrite: Bool = false, _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
         try await pool.withConnection { connection in
             let milliseconds = Int(timeout / .milliseconds(1))
             try await connection.simpleQuery(allowWrite ? "BEGIN" : "BEGIN READ ONLY")
             do {
-                try await connection.simpleQuery("SET LOCAL statement_timeout = \(milliseconds); SAVEPOINT caller")
-                let output: ExplainOutput
-                do {
-                    output = try await Self.plan(sql, params: params, analyze: analyze, on: connection)
-                } catch {
-                    throw Self.clientError(error)
-                }
-                try await connection.simpleQuery("ROLLBACK TO SAVEPOINT caller; SET LOCAL statement_timeout = \(milliseconds)")
-                let extra = try await body(connection, output)
+                try await connection.simpleQuery("SET LOCAL statement_timeout = \(milliseconds)")
+                let result = try await body(connection)
                 try await connection.simpleQuery("ROLLBACK")
                 try await Self.clearSession(connection)
-                return (output, extra)
+                return result
             } catch {
                 try? await connection.simpleQuery("ROLLBACK")
                 try? await Self.clearSession(connection)
@@ -72,22 +79,30 @@ public struct ExplainRunner: Sendable {
         }
     }
 
-    /// Clears what a rollback leaves: advisory locks the statement took, hypothetical indexes; closes the
-    /// connection when that fails, so the pool opens a clean one.
+    /// Clears what a rollback leaves: the prepared statement of generic plans, advisory locks the statement took,
+    /// hypothetical indexes; closes the connection when that fails, so the pool opens a clean one. (Only the
+    /// optimizer's own prepared statement goes: the connection's cache of prepared statements stays valid.)
     static func clearSession(_ connection: PostgresConnection) async throws {
         do {
-            try await connection.simpleQuery(
-                "SELECT pg_advisory_unlock_all(); SELECT hypopg_reset() WHERE EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg')"
+            let state = try await connection.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = 'wedsync_generic'),
+                    EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'), pg_advisory_unlock_all() IS NULL
+                """,
+                prepared: false
             )
+            if try state.first?.decode(Bool.self, at: 0) == true { try await connection.simpleQuery("DEALLOCATE wedsync_generic") }
+            if try state.first?.decode(Bool.self, at: 1) == true { _ = try await connection.query("SELECT hypopg_reset()", prepared: false) }
         } catch {
             connection.close()
             throw error
         }
     }
 
-    /// One `EXPLAIN (FORMAT JSON)` on `connection`, with ANALYZE and BUFFERS when `analyze`.
-    static func plan(_ sql: String, params: [String?], analyze: Bool, on connection: PostgresConnection) async throws -> ExplainOutput {
-        let options = analyze ? "ANALYZE, BUFFERS, FORMAT JSON" : "FORMAT JSON"
+    /// One `EXPLAIN (FORMAT JSON)` on `connection`, with ANALYZE and BUFFERS when `analyze`, and each node's output
+    /// columns when `verbose`.
+    static func plan(_ sql: String, params: [String?], analyze: Bool, verbose: Bool = false, on connection: PostgresConnection) async throws -> ExplainOutput {
+        let options = (analyze ? "ANALYZE, BUFFERS, " : "") + (verbose ? "VERBOSE, " : "") + "FORMAT JSON"
         let rows = try await connection.query(PostgresQuery(sql: "EXPLAIN (\(options)) \(sql)", encodedBinds: params), prepared: false)
         guard let row = rows.first else { throw ExplainOutput.Malformed(description: "EXPLAIN gave no rows") }
         return try ExplainOutput(json: try row.decode(String.self, at: 0))

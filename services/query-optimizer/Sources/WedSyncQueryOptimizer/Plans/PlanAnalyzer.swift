@@ -62,6 +62,62 @@ public struct PlanAnalyzer: Sendable {
             }
         }
         findings += missingForeignKeyIndexes(plan, catalog: catalog)
+        findings += indexOnlyOpportunities(plan, catalog: catalog)
+        return findings
+    }
+
+    /// An index scan returning this many rows (over all loops) is worth making index-only.
+    public var indexOnlyRows: Double = 100
+    /// At most this many columns are proposed for `INCLUDE`.
+    public var includeColumns = 3
+
+    /// Index scans (and bitmap scans over one index) that visit the table only for a few columns the index lacks,
+    /// or for none: with those columns in `INCLUDE`, or with the table vacuumed, the index alone would answer.
+    /// Index-only scans that still fetch most rows from the table want a VACUUM. Needs the plan's output columns
+    /// (`EXPLAIN VERBOSE`).
+    func indexOnlyOpportunities(_ plan: PlanNode, catalog: CatalogFacts) -> [PlanFinding] {
+        var findings: [PlanFinding] = []
+        for node in plan.allNodes {
+            guard let relation = node.relation else { continue }
+            let rows = (node.actualRows ?? node.planRows) * (node.actualLoops ?? 1)
+            let visible = catalog.allVisibleShare[relation].map { " (\(Self.percent($0)) of its pages are all-visible)" } ?? ""
+            if node.nodeType == "Index Only Scan", let fetches = node.heapFetches, rows >= indexOnlyRows * 10, fetches > rows / 2 {
+                findings.append(PlanFinding(
+                    kind: "index_only_heap_fetches", severity: "info", node: Self.label(node),
+                    message: "the index-only scan fetched \(Int(fetches)) of \(Int(rows)) rows from the table\(visible): VACUUM \(relation) so the visibility map lets the index answer alone"
+                ))
+            }
+            let scanned: String?
+            switch node.nodeType {
+            case "Index Scan": scanned = node.indexName
+            case "Bitmap Heap Scan" where node.children.count == 1 && node.children[0].nodeType == "Bitmap Index Scan": scanned = node.children[0].indexName
+            default: scanned = nil
+            }
+            guard let scanned, rows >= indexOnlyRows, let output = node.output,
+                let index = catalog.indexes[relation]?.first(where: { $0.name == scanned }), !index.columns.contains("(expression)")
+            else { continue }
+            let own: Set<String?> = [nil, relation, node.alias]
+            var needed: [String] = []
+            for expression in output + [node.filter].compactMap({ $0 }) {
+                for reference in PredicateColumns.columnReferences(in: expression) where own.contains(reference.qualifier) && !needed.contains(reference.column) {
+                    needed.append(reference.column)
+                }
+            }
+            let missing = needed.filter { !index.columns.contains($0) && !index.included.contains($0) }
+            if missing.isEmpty {
+                findings.append(PlanFinding(
+                    kind: "index_only_scan_possible", severity: "info", node: Self.label(node),
+                    message: "\(scanned) holds every column this scan needs, yet the scan reads the table\(visible): VACUUM \(relation) (or tune its autovacuum) and the planner can use an index-only scan"
+                ))
+            } else if missing.count <= includeColumns, !index.isPartial {
+                let quoted = IndexAdvisor.Candidate.quoted
+                let keys = index.columns.map(quoted).joined(separator: ", ")
+                findings.append(PlanFinding(
+                    kind: "index_only_scan_possible", severity: "info", node: Self.label(node),
+                    message: "the scan visits \(relation) only for \(missing.joined(separator: ", ")): CREATE INDEX CONCURRENTLY ON \(quoted(relation)) (\(keys)) INCLUDE (\(missing.map(quoted).joined(separator: ", "))) lets an index-only scan answer it (and can replace \(scanned) unless it enforces a constraint)"
+                ))
+            }
+        }
         return findings
     }
 
@@ -112,8 +168,18 @@ public struct PlanAnalyzer: Sendable {
 public struct CatalogFacts: Sendable, Equatable {
     public struct Index: Sendable, Equatable {
         public var name: String
+        /// The key columns in order; an expression key is `(expression)`.
         public var columns: [String]
         public var isPartial: Bool
+        /// The `INCLUDE` columns.
+        public var included: [String]
+
+        public init(name: String, columns: [String], isPartial: Bool = false, included: [String] = []) {
+            self.name = name
+            self.columns = columns
+            self.isPartial = isPartial
+            self.included = included
+        }
     }
 
     /// Estimated rows per table (`pg_class.reltuples`).
@@ -122,11 +188,17 @@ public struct CatalogFacts: Sendable, Equatable {
     public var foreignKeys: [String: Set<String>] = [:]
     /// Each table's indexes and their key columns in order.
     public var indexes: [String: [Index]] = [:]
+    /// The share of each table's pages the visibility map marks all-visible (`relallvisible / relpages`): what an
+    /// index-only scan can answer without visiting the table.
+    public var allVisibleShare: [String: Double] = [:]
 
-    public init(rows: [String: Double] = [:], foreignKeys: [String: Set<String>] = [:], indexes: [String: [Index]] = [:]) {
+    public init(
+        rows: [String: Double] = [:], foreignKeys: [String: Set<String>] = [:], indexes: [String: [Index]] = [:], allVisibleShare: [String: Double] = [:]
+    ) {
         self.rows = rows
         self.foreignKeys = foreignKeys
         self.indexes = indexes
+        self.allVisibleShare = allVisibleShare
     }
 
     /// Whether an existing index already leads with `columns` (the same leading columns, in order).

@@ -77,6 +77,36 @@ public struct PredicateColumns: Sendable, Equatable {
         return result
     }
 
+    /// Every column `expression` refers to, with its qualifier when it has one: not a function's name, a type
+    /// after `::`, or a keyword. `(c.budget * 2)` and `lower((c.name)::text)` refer to `c.budget` and `c.name`.
+    public static func columnReferences(in expression: String) -> [(qualifier: String?, column: String)] {
+        let tokens = tokenize(expression)
+        var result: [(qualifier: String?, column: String)] = []
+        var index = 0
+        while index < tokens.count {
+            if tokens[index] == .symbol("::") {
+                index += 1
+                while index < tokens.count, case .identifier(let word) = tokens[index], !["and", "or", "not", "is", "in"].contains(word.lowercased()) {
+                    index += 1
+                }
+                continue
+            }
+            guard case .identifier(let first) = tokens[index] else {
+                index += 1
+                continue
+            }
+            if index + 2 < tokens.count, tokens[index + 1] == .symbol("."), case .identifier(let second) = tokens[index + 2] {
+                if index + 3 >= tokens.count || tokens[index + 3] != .symbol("(") { result.append((first, second)) }
+                index += 3
+                continue
+            }
+            let isCall = index + 1 < tokens.count && tokens[index + 1] == .symbol("(")
+            if !isCall, !keywords.contains(first.lowercased()) { result.append((nil, first)) }
+            index += 1
+        }
+        return result
+    }
+
     static let comparisonOperators: Set<String> = ["=", ">", "<", ">=", "<=", "<>"]
     static let keywords: Set<String> = ["and", "or", "not", "null", "true", "false", "any", "all", "is", "in", "array", "with", "time", "zone", "without"]
 

@@ -1,0 +1,58 @@
+import Foundation
+import WedSyncModels
+import WedSyncPostgres
+
+/// Reads the configured database's top-level statements from `pg_stat_statements`, without the optimizer's own
+/// (EXPLAIN, catalog and statistics reads: anything naming a `pg_` relation or function) and without
+/// transaction control, utility statements and DDL, which no index serves.
+public enum StatementStatistics {
+    /// Why the workload cannot be read.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The first words of statements an index can serve.
+    static let served: Set<String> = ["select", "with", "insert", "update", "delete", "values", "table", "merge"]
+
+    /// Every statement the extension holds for the database, most execution time first.
+    public static func read(on connection: PostgresConnection, limit: Int = 5_000) async throws -> [WorkloadStatement] {
+        guard try await !connection.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", prepared: false).isEmpty else {
+            throw Unavailable(description: "pg_stat_statements is not installed in the target database: add it to shared_preload_libraries and CREATE EXTENSION pg_stat_statements")
+        }
+        let rows = try await connection.query(
+            PostgresQuery(
+                sql: """
+                    SELECT s.queryid::text, s.query, s.calls::bigint, s.total_exec_time::float8, s.mean_exec_time::float8, s.rows::bigint,
+                        s.shared_blks_hit::bigint, s.shared_blks_read::bigint
+                    FROM pg_stat_statements s
+                    WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.toplevel AND s.calls > 0
+                        AND s.query !~* '^\\s*(explain|prepare|execute|deallocate|begin|start|commit|end|rollback|abort|savepoint|release|set|reset|show|create|alter|drop|vacuum|analyze|grant|revoke|lock|truncate|copy|listen|notify|discard|checkpoint|do|call)\\M'
+                        AND s.query !~* '\\m(pg_\\w+|hypopg\\w*|current_database|current_setting)\\M'
+                    ORDER BY s.total_exec_time DESC LIMIT $1
+                    """,
+                binds: [limit]
+            ),
+            prepared: false
+        )
+        var statements: [WorkloadStatement] = []
+        for row in rows {
+            // Only statements an index can serve. PostgreSQL keeps a utility statement's text as written (an
+            // `ALTER ROLE ... PASSWORD` included), so anything else never leaves this function; the first word is
+            // read past comments and parentheses, which the SQL filter above cannot do.
+            guard let first = StatementFingerprint.firstKeyword(try row.decode(String.self, at: 1)), Self.served.contains(first) else { continue }
+            let hits = try row.decode(Int64.self, at: 6)
+            let reads = try row.decode(Int64.self, at: 7)
+            statements.append(WorkloadStatement(
+                queryId: try row.decode(String.self, at: 0), query: try row.decode(String.self, at: 1), calls: Int(try row.decode(Int64.self, at: 2)),
+                totalTimeMs: try row.decode(Double.self, at: 3), meanTimeMs: try row.decode(Double.self, at: 4), rows: Int(try row.decode(Int64.self, at: 5)),
+                shareOfTotalTime: 0, cacheHitRatio: hits + reads > 0 ? Double(hits) / Double(hits + reads) : nil
+            ))
+        }
+        let total = statements.reduce(0) { $0 + $1.totalTimeMs }
+        return statements.map { statement in
+            var statement = statement
+            statement.shareOfTotalTime = total > 0 ? statement.totalTimeMs / total : 0
+            return statement
+        }
+    }
+}
