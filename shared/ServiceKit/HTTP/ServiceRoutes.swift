@@ -20,6 +20,10 @@ public final class ServiceRoutes {
         self.adminToken = adminToken
     }
 
+    /// The admin token check, for a public route that takes some requests only from an admin or a service (the
+    /// metrics service's `finding` events).
+    public var admin: AdminCheck { AdminCheck(token: adminToken) }
+
     /// Registers a route whose handler builds the `Response` itself (text, streams, proxied bodies).
     public func add(
         _ method: HTTPRequest.Method,
@@ -107,5 +111,15 @@ public final class ServiceRoutes {
         handler: @escaping @Sendable (Request, ServiceRequestContext) async throws -> Output
     ) {
         add(.delete, path, spec, handler: handler)
+    }
+}
+
+/// Checks a request for the admin bearer token (``ServiceRoutes/admin``).
+public struct AdminCheck: Sendable {
+    let token: String?
+
+    /// Throws 401 unless `request` carries the admin bearer token.
+    public func verify(_ request: Request) throws(ServiceError) {
+        try AdminAuthorization.verify(request.headers[.authorization], expected: token)
     }
 }

@@ -29,25 +29,42 @@ struct CacheRedisTests {
         let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
         let namespace = uniqueNamespace("tags")
         var worst = Duration.zero
+        var retried = 0
         for round in 0..<20 {
-            let address = try CacheAddress(namespace: namespace, key: "k\(round)")
-            try await a.cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain", tags: ["\(namespace):client:\(round)", "\(namespace):org"])
-            _ = try await b.cache.get(address)
-            #expect(try await b.cache.get(address)?.tier == .l1, "b holds it in L1 before the invalidation")
-            let result = await a.cache.invalidate(InvalidationRequest(tags: ["\(namespace):client:\(round)"]))
-            #expect(result.propagated)
-            let acknowledged = ContinuousClock.now
-            #expect(try await a.cache.get(address) == nil, "the invalidating process never reads it after the acknowledgement")
-            var firstMiss: Duration?
-            while firstMiss == nil, ContinuousClock.now - acknowledged < .milliseconds(100) {
-                let started = ContinuousClock.now
-                if try await b.cache.get(address) == nil { firstMiss = started - acknowledged }
+            // A round whose own process stalled (a gap of over 30 ms between two L1 reads, which take microseconds,
+            // or a sleep that overslept as long) says nothing about the invalidation: it is run again, twice at most.
+            // An invalidation that does not arrive fails every attempt.
+            for attempt in 0..<3 {
+                let address = try CacheAddress(namespace: namespace, key: "k\(round)-\(attempt)")
+                let tag = "\(namespace):client:\(round)-\(attempt)"
+                try await a.cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain", tags: [tag, "\(namespace):org"])
+                _ = try await b.cache.get(address)
+                #expect(try await b.cache.get(address)?.tier == .l1, "b holds it in L1 before the invalidation")
+                let result = await a.cache.invalidate(InvalidationRequest(tags: [tag]))
+                #expect(result.propagated)
+                let acknowledged = ContinuousClock.now
+                #expect(try await a.cache.get(address) == nil, "the invalidating process never reads it after the acknowledgement")
+                var firstMiss: Duration?
+                var stalled = false
+                var last = ContinuousClock.now
+                while firstMiss == nil, ContinuousClock.now - acknowledged < .milliseconds(100) {
+                    let started = ContinuousClock.now
+                    if started - last > .milliseconds(30) { stalled = true }
+                    if try await b.cache.get(address) == nil { firstMiss = started - acknowledged }
+                    last = ContinuousClock.now
+                }
+                try await Task.sleep(until: acknowledged + .milliseconds(100))
+                if ContinuousClock.now - (acknowledged + .milliseconds(100)) > .milliseconds(30) { stalled = true }
+                let gone = try await b.cache.get(address) == nil
+                if gone || !stalled || attempt == 2 {
+                    #expect(gone, "still readable in the other process 100 ms after the acknowledgement (round \(round), attempt \(attempt + 1))")
+                    worst = max(worst, firstMiss ?? .milliseconds(100))
+                    break
+                }
+                retried += 1
             }
-            try await Task.sleep(until: acknowledged + .milliseconds(100))
-            #expect(try await b.cache.get(address) == nil, "still readable in the other process 100 ms after the acknowledgement")
-            worst = max(worst, firstMiss ?? .milliseconds(100))
         }
-        print("cache: tag invalidation reached the other process within \(worst) (worst of 20)")
+        print("cache: tag invalidation reached the other process within \(worst) (worst of 20; \(retried) stalled rounds run again)")
         await a.stop()
         await b.stop()
     }

@@ -73,7 +73,7 @@ final class QueryOptimizerFixture: Sendable {
         metrics = try ServiceProcess(
             "wedsync-metrics",
             environment: [
-                "WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(), "WEDSYNC_METRICS_ALERTS_FILE": rules,
+                "WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(), "WEDSYNC_METRICS_ALERTS_FILE": rules, "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken,
                 "WEDSYNC_METRICS_ALERTS_EVALUATION_MS": "200", "WEDSYNC_METRICS_SYSTEM_SAMPLE_MS": "0", "WEDSYNC_LOG_LEVEL": "error",
             ]
         )

@@ -51,6 +51,8 @@ struct QueryOptimizerReportTests {
             .POST, fixture.service.baseURL + APIPath.QueryOptimizer.queryEvents, headers: [("Content-Type", "application/json")], body: #"{"events":[{"type":"nope"}]}"#
         )
         #expect(bad.status == 400 && bad.text.contains("\"error\""), "\(bad.text)")
+        let huge = try await fixture.post((0..<5).map { _ in Self.query(repeated, request: "huge-\(Self.tag)", route: route, ms: 1e300) })
+        #expect(huge.status == 400 && huge.text.contains("events[0].durationMs"), "\(huge.text)")
     }
 
     @Test("Workload from pg_stat_statements: top statements, one index serving two statements rather than one each, and the next for a third")
@@ -66,7 +68,11 @@ struct QueryOptimizerReportTests {
         }
         // A statement whose parameter's type PostgreSQL cannot tell cannot be planned, and is counted as such.
         try await fixture.pool.withConnection { try await $0.simpleQuery("SELECT 'probe \(Self.tag)'") }
+        // `SELECT ... INTO` is a utility statement: PostgreSQL keeps its text, constants and all.
+        try await fixture.pool.withConnection { try await $0.simpleQuery("SELECT 'Probe Guest \(Self.tag)'::text AS name INTO TEMP probe_\(Self.tag)") }
 
+        let raw = try await HTTP.send(.GET, fixture.service.baseURL + APIPath.QueryOptimizer.workload + "?top=100&recommend=false", headers: GatewayProcess.admin)
+        #expect(raw.text.contains("probe_\(Self.tag)") && !raw.text.contains("Probe Guest"), "a kept constant is folded before it leaves")
         let report = try await fixture.get(APIPath.QueryOptimizer.workload + "?top=20", as: WorkloadReport.self)
         let first = try #require(report.topByTotalTime.first { $0.query == both }, "\(report.topByTotalTime.map(\.query))")
         let second = try #require(report.topByTotalTime.first { $0.query == sum })
@@ -141,7 +147,13 @@ struct QueryOptimizerReportTests {
                 try await connection.simpleQuery("ROLLBACK")
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        let locked = await eventually(timeout: .seconds(5)) {
+            let rows = try? await fixture.pool.query(
+                "SELECT count(*)::bigint FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'notes' AND l.mode = 'ExclusiveLock' AND l.granted"
+            )
+            return (try? rows?.first?.decode(Int64.self, at: 0)) == 1
+        }
+        #expect(locked)
         let waited = Task {
             try await waiter.withConnection { connection in
                 try await connection.simpleQuery("BEGIN; SELECT 1 FROM notes WHERE id = 9 FOR UPDATE; ROLLBACK")
@@ -170,6 +182,9 @@ struct QueryOptimizerReportTests {
         let fixture = try await QueryOptimizerFixture.shared.value
         let route = "/api/x/</td><script>alert(1)</script>-\(Self.tag)"
         #expect(try await fixture.post((0..<7).map { _ in Self.query("SELECT * FROM notes WHERE client_id = $1", request: "report-\(Self.tag)", route: route) }).status == 200)
+        // A `<` joined to a prepended mark (U+0600) is one grapheme in Swift, and still a `<` to the browser.
+        let prepended = "/api/y/\u{0600}<img src=x onerror=alert(2)>-\(Self.tag)"
+        #expect(try await fixture.post((0..<5).map { _ in Self.query("SELECT * FROM notes WHERE id = $1", request: "prepend-\(Self.tag)", route: prepended) }).status == 200)
 
         let report = try await fixture.get(APIPath.QueryOptimizer.report, as: OptimizerReport.self)
         #expect(report.errors.isEmpty, "\(report.errors)")
@@ -184,6 +199,8 @@ struct QueryOptimizerReportTests {
         #expect(page.status == 200 && (page.headers.first { $0.0.lowercased() == "content-type" }?.1 ?? "").hasPrefix("text/html"))
         #expect(page.text.contains("<h1>Query optimizer report: qo_") && page.text.contains("<h2>N+1 requests</h2>") && page.text.contains("notes_created_again"))
         #expect(page.text.contains("&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;") && !page.text.contains("<script>alert(1)"), "text from events is escaped")
+        #expect(page.text.contains("&lt;img src=x onerror=alert(2)&gt;") && page.data.range(of: Data("<img".utf8)) == nil, "no raw <img, byte for byte")
+        #expect(page.headers.first { $0.0.lowercased() == "content-security-policy" }?.1 == "default-src 'none'; style-src 'unsafe-inline'")
         #expect(try await HTTP.send(.GET, fixture.service.baseURL + APIPath.QueryOptimizer.report + "?format=pdf", headers: GatewayProcess.admin).status == 400)
         #expect(try await HTTP.send(.GET, fixture.service.baseURL + APIPath.QueryOptimizer.report).status == 401)
 
@@ -199,6 +216,9 @@ struct QueryOptimizerReportTests {
             return alerts.contains { $0.name.hasPrefix("NPlusOne") && $0.state == .firing && $0.labels["kind"] == "n_plus_one" }
         }
         #expect(fired)
+        let spoof = #"{"events":[{"type":"finding","timestamp":"\#(ISO8601.format(Date()))","source":"x","kind":"lock_waits","severity":"critical","count":9}]}"#
+        let refused = try await HTTP.send(.POST, fixture.metrics.baseURL + APIPath.Metrics.events, headers: [("Content-Type", "application/json")], body: spoof)
+        #expect(refused.status == 401, "findings fire alerts: only a service with the admin token reports them")
         let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(fixture.metrics.baseURL + "/v1/alerts").data)
         #expect(!alerts.contains { $0.labels["kind"] == "bloated_table" }, "the rule matches kind n_plus_one only")
     }

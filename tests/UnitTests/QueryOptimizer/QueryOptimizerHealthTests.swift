@@ -15,6 +15,9 @@ struct QueryOptimizerHealthTests {
         let tricky = "SELECT count(*) FROM g WHERE a = '--x'\nAND name = 'Ann Smith' /* it's */ AND b = E'O\\'Brien' AND c = $$Ann$$ AND d = $q$x$q$ AND e::text = $1"
         #expect(StatementFingerprint.normalize(tricky) == "SELECT count(*) FROM g WHERE a = ? AND name = ? AND b = ? AND c = ? AND d = ? AND e::text = $1")
         #expect(StatementFingerprint.firstKeyword("/* deploy */ (ALTER ROLE app PASSWORD 'x')") == "alter")
+        #expect(StatementFingerprint.normalize("/* a /* nested 'x' */ still */ SELECT 1e-5, a$b, -2.5 FROM \"Weird\"\"Name\" WHERE x = 'never closed") == #"SELECT ?, a$b, - ? FROM "Weird""Name" WHERE x = ?"#)
+        #expect(StatementFingerprint.normalize("SELECT $tag$ Ann's $$ $tag$, $1 FROM t") == "SELECT ?, $1 FROM t")
+        #expect(SQLLexer.tokens("a::text >= b != c") == [.identifier("a"), .symbol("::"), .identifier("text"), .symbol(">="), .identifier("b"), .symbol("<>"), .identifier("c")])
         #expect(StatementFingerprint.firstKeyword("-- a\n  ( SELECT 1)") == "select")
         #expect(StatementFingerprint.normalize("SELECT g.id, t2.x FROM t2 WHERE a = $1 AND b IN (1, 2.5)") == "SELECT g.id, t2.x FROM t2 WHERE a = $1 AND b IN (?, ?)")
         #expect(StatementFingerprint.batchedForm(of: "SELECT * FROM guests g WHERE g.wedding_id = $1").hasPrefix("SELECT * FROM guests g WHERE g.wedding_id = ANY($1)"))

@@ -28,6 +28,7 @@ struct MetricsRoutes {
     }
 
     func register(_ routes: ServiceRoutes) {
+        let admin = routes.admin
         let ingestor = self.ingestor
         let queries = self.queries
         let alerts = self.alerts
@@ -99,7 +100,8 @@ struct MetricsRoutes {
             RouteSpec(
                 summary: "Ingest a batch of events",
                 description: "Answers 200 once every event of the batch is durably stored in its buckets (SQLite WAL). 400 names the first "
-                    + "bad field (`events[3].durationMs`); 503 with `Retry-After` when too much waits to be stored.",
+                    + "bad field (`events[3].durationMs`); 503 with `Retry-After` when too much waits to be stored. A batch with `finding` events "
+                    + "needs the admin token (401 without).",
                 tags: ["ingestion"],
                 access: .public,
                 requestBody: .of(MetricEventBatch.self),
@@ -109,6 +111,8 @@ struct MetricsRoutes {
             let body = try await request.body.collect(upTo: context.maxUploadSize)
             let bytes = Array(body.readableBytesView)
             let events = try EventValidation.decode(Data(bytes))
+            // Findings fire alerts (DatabaseCritical): only a service holding the admin token may report them.
+            if events.contains(where: { $0.kind == .finding }) { try admin.verify(request) }
             try await ingestor.submit(bytes: bytes.count, events: events)
             return Response.json(EventsAccepted(accepted: events.count))
         }

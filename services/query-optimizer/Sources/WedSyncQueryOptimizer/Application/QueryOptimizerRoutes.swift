@@ -57,6 +57,7 @@ struct QueryOptimizerRoutes {
         ) { request, context in
             let batch = try await request.decodeJSON(MetricEventBatch.self, context: context)
             guard batch.events.count <= 10_000 else { throw ServiceError.badRequest("events: at most 10,000 a batch", code: "invalid_body") }
+            if let problem = NPlusOneDetector.problem(in: batch.events) { throw ServiceError.badRequest(problem, code: "invalid_body") }
             detector.record(batch.events)
             return QueryEventsAccepted(accepted: batch.events.count)
         }
@@ -139,7 +140,11 @@ struct QueryOptimizerRoutes {
             guard html else { return Response.json(report) }
             let page = ByteBuffer(string: ReportPage.render(report))
             return Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentLength: String(page.readableBytes)],
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentLength: String(page.readableBytes),
+                    .contentSecurityPolicy: ReportPage.contentSecurityPolicy,
+                ],
                 body: .init(byteBuffer: page)
             )
         }

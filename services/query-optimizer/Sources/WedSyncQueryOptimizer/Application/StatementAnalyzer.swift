@@ -38,7 +38,19 @@ public struct StatementAnalyzer: Sendable {
                         message: "CREATE EXTENSION hypopg in the target database to get index recommendations proven with hypothetical indexes"
                     ))
                 } else {
-                    recommendations = try await advisor.recommend(sql, params: params, plan: output.plan, catalog: catalog, on: connection)
+                    // Under a savepoint: hypopg in a schema off the search path, or refusing, costs the recommendations only.
+                    try await connection.simpleQuery("SAVEPOINT advisor")
+                    do {
+                        recommendations = try await advisor.recommend(sql, params: params, plan: output.plan, catalog: catalog, on: connection)
+                        try await connection.simpleQuery("RELEASE SAVEPOINT advisor")
+                    } catch let error as PostgresError where error.code == .server && error.sqlState != "57014" {
+                        try await connection.simpleQuery("ROLLBACK TO SAVEPOINT advisor")
+                        logger.warning("index recommendations failed", metadata: ["error": "\(error)"])
+                        findings.append(PlanFinding(
+                            kind: "hypopg_unusable", severity: "info", node: "database",
+                            message: "hypopg is installed but could not be used (SQLSTATE \(error.sqlState ?? "")): keep its schema on the search_path"
+                        ))
+                    }
                 }
             }
             return (findings, recommendations)

@@ -41,6 +41,23 @@ public final class NPlusOneDetector: Sendable {
         self.maximumRequests = maximumRequests
     }
 
+    /// The first query event of `events` this detector refuses, as `events[3].durationMs: ...`; `nil` when all are
+    /// fine. The bounds are the metrics service's: a duration from 0 to an hour, a fingerprint of 1 to 100,000
+    /// bytes, a request id and a route of at most 256.
+    public static func problem(in events: [MetricEvent]) -> String? {
+        for (index, event) in events.enumerated() {
+            guard case .databaseQuery(let query) = event else { continue }
+            guard query.durationMs.isFinite, (0...3_600_000).contains(query.durationMs) else {
+                return "events[\(index)].durationMs: milliseconds from 0 to 3,600,000"
+            }
+            guard !query.fingerprint.isEmpty, query.fingerprint.utf8.count <= 100_000 else { return "events[\(index)].fingerprint: 1 to 100,000 bytes" }
+            guard query.rows >= 0 else { return "events[\(index)].rows: must not be negative" }
+            if let id = query.requestId, id.utf8.count > 256 { return "events[\(index)].requestId: at most 256 bytes" }
+            if let route = query.route, route.isEmpty || route.utf8.count > 256 { return "events[\(index)].route: 1 to 256 bytes" }
+        }
+        return nil
+    }
+
     /// Takes the query events among `events`; those without a request id cannot be told apart and are skipped. A
     /// timestamp in the future counts as now, so no request outlives the window.
     public func record(_ events: [MetricEvent], now: Date = Date()) {

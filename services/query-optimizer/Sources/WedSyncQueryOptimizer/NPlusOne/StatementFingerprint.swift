@@ -5,150 +5,47 @@ import Foundation
 /// makes sure a constant (a guest's name in a literal) never reaches a report, and that statements differing
 /// only in their constants group together.
 ///
-/// One lexer reads comments (`--`, nested `/* */`), strings (`'...'` with `''`, `E'...'` with backslash escapes),
-/// dollar quotes (`$$...$$`, `$tag$...$tag$`), quoted identifiers and numbers, so a quote inside a comment or
-/// a comment marker inside a string is read as what it is.
+/// It reads the statement with ``SQLLexer``, so a quote inside a comment or a comment marker inside a string is
+/// read as what it is.
 public enum StatementFingerprint {
-    /// A piece of a statement.
-    enum Piece: Equatable {
-        case word(String)
-        case constant
-        case parameter(String)
-        case symbol(Character)
-    }
-
-    /// The statement's pieces, without comments and whitespace; at most `limit` of them.
-    static func pieces(_ sql: String, limit: Int = 100_000) -> [Piece] {
-        let characters = Array(sql)
-        var pieces: [Piece] = []
-        var index = 0
-        func at(_ offset: Int) -> Character? { index + offset < characters.count ? characters[index + offset] : nil }
-        /// Skips a quoted run from the opening quote at `index`; `backslashes`: `\x` escapes (E-strings).
-        func skipQuoted(_ quote: Character, backslashes: Bool) {
-            index += 1
-            while index < characters.count {
-                let character = characters[index]
-                if backslashes, character == "\\" {
-                    index += 2
-                    continue
-                }
-                if character == quote {
-                    if at(1) == quote {
-                        index += 2
-                        continue
-                    }
-                    index += 1
-                    return
-                }
-                index += 1
-            }
-        }
-        while index < characters.count, pieces.count < limit {
-            let character = characters[index]
-            if character.isWhitespace {
-                index += 1
-            } else if character == "-", at(1) == "-" {
-                while index < characters.count, characters[index] != "\n" { index += 1 }
-            } else if character == "/", at(1) == "*" {
-                var depth = 0
-                while index < characters.count {
-                    if characters[index] == "/", at(1) == "*" {
-                        depth += 1
-                        index += 2
-                    } else if characters[index] == "*", at(1) == "/" {
-                        depth -= 1
-                        index += 2
-                        if depth == 0 { break }
-                    } else {
-                        index += 1
-                    }
-                }
-            } else if character == "'" {
-                skipQuoted("'", backslashes: false)
-                pieces.append(.constant)
-            } else if (character == "E" || character == "e"), at(1) == "'", !(pieces.last.map { if case .word = $0 { true } else { false } } ?? false) {
-                index += 1
-                skipQuoted("'", backslashes: true)
-                pieces.append(.constant)
-            } else if character == "\"" {
-                let start = index
-                skipQuoted("\"", backslashes: false)
-                pieces.append(.word(String(characters[start..<min(index, characters.count)])))
-            } else if character == "$", let next = at(1), next.isNumber {
-                var text = "$"
-                index += 1
-                while index < characters.count, characters[index].isNumber {
-                    text.append(characters[index])
-                    index += 1
-                }
-                pieces.append(.parameter(text))
-            } else if character == "$" {
-                // A dollar quote: `$tag$` (the tag letters, digits, underscores) up to the same tag.
-                var end = index + 1
-                while end < characters.count, characters[end].isLetter || characters[end].isNumber || characters[end] == "_" { end += 1 }
-                guard end < characters.count, characters[end] == "$" else {
-                    pieces.append(.symbol(character))
-                    index += 1
-                    continue
-                }
-                let tag = Array(characters[index...end])
-                index = end + 1
-                while index < characters.count {
-                    if characters[index] == "$", index + tag.count <= characters.count, Array(characters[index..<(index + tag.count)]) == tag {
-                        index += tag.count
-                        break
-                    }
-                    index += 1
-                }
-                pieces.append(.constant)
-            } else if character.isLetter || character == "_" {
-                let start = index
-                while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" || characters[index] == "$" {
-                    index += 1
-                }
-                pieces.append(.word(String(characters[start..<index])))
-            } else if character.isNumber || (character == "." && at(1)?.isNumber == true) {
-                while index < characters.count, characters[index].isNumber || characters[index] == "." || characters[index] == "e" || characters[index] == "E" {
-                    if (characters[index] == "e" || characters[index] == "E"), at(1) == "-" || at(1) == "+" { index += 1 }
-                    index += 1
-                }
-                pieces.append(.constant)
-            } else {
-                pieces.append(.symbol(character))
-                index += 1
-            }
-        }
-        return pieces
-    }
-
     /// `SELECT * FROM guests WHERE name = 'Ann' AND id = 42` → `SELECT * FROM guests WHERE name = ? AND id = ?`.
     public static func normalize(_ sql: String, limit: Int = 1_000) -> String {
         var result = ""
         var length = 0
-        var previous: Piece?
-        for piece in pieces(sql, limit: limit) {
-            let text: String
-            switch piece {
-            case .word(let word): text = word
-            case .constant: text = "?"
+        var previous: SQLLexer.Token?
+        // A statement longer than this many scalars is cut before it is read: the fingerprint is a prefix anyway.
+        let input = sql.unicodeScalars.count > limit * 16 ? String(String.UnicodeScalarView(sql.unicodeScalars.prefix(limit * 16))) : sql
+        for token in SQLLexer.tokens(input, limit: limit) {
+            var text: String
+            switch token {
+            case .identifier(let name): text = IndexAdvisor.Candidate.quoted(name) == name || isWord(name) ? name : IndexAdvisor.Candidate.quoted(name)
+            case .literal, .number: text = "?"
             case .parameter(let name): text = name
-            case .symbol(let symbol): text = String(symbol)
+            case .symbol(let symbol): text = symbol
             }
-            // No space around `.`, before `,` `)` `::`-halves and `(` after a word (a call), or after `(`.
+            // No space before `.`, `,`, `)`, `::`, `[`; none after `.`, `(`, `::`, `[`; none before a call's `(`.
             var glued = false
-            if case .symbol(let symbol) = piece, [".", ",", ")", ":", "["].contains(symbol) { glued = true }
-            if case .symbol(let symbol)? = previous, [".", "(", ":", "["].contains(symbol) { glued = true }
-            if case .symbol("(") = piece, case .word(let word)? = previous, !Self.keywords.contains(word.lowercased()) { glued = true }
+            if case .symbol(let symbol) = token, [".", ",", ")", "::", "["].contains(symbol) { glued = true }
+            if case .symbol(let symbol)? = previous, [".", "(", "::", "["].contains(symbol) { glued = true }
+            if case .symbol("(") = token, case .identifier(let word)? = previous, !Self.keywords.contains(word.lowercased()) { glued = true }
             if !result.isEmpty, !glued {
                 result.append(" ")
                 length += 1
             }
+            // A long name is cut to the room left, so no fingerprint outgrows `limit`.
+            if text.count > limit - length { text = String(text.prefix(max(0, limit - length))) }
             result += text
             length += text.count
-            previous = piece
+            previous = token
             if length >= limit { break }
         }
         return result
+    }
+
+    /// A name as a statement may write it unquoted: letters, digits, underscores and `$` (keywords in capitals included).
+    static func isWord(_ name: String) -> Bool {
+        guard let first = name.first, first.isLetter || first == "_" else { return false }
+        return name.allSatisfy { ($0.isLetter && $0.isASCII) || $0.isNumber || $0 == "_" || $0 == "$" }
     }
 
     /// Words after which `(` opens a list or a subquery, not a call's arguments.
@@ -160,56 +57,14 @@ public enum StatementFingerprint {
     /// The statement's first keyword, lower case, past comments and opening parentheses: `select`, `with`,
     /// `alter`...; `nil` for an empty statement.
     public static func firstKeyword(_ sql: String) -> String? {
-        for piece in pieces(sql, limit: 64) {
-            switch piece {
-            case .word(let word): return word.lowercased()
+        for token in SQLLexer.tokens(sql, limit: 64) {
+            switch token {
+            case .identifier(let word): return word.lowercased()
             case .symbol("("): continue
             default: return nil
             }
         }
         return nil
-    }
-
-    /// The text without its comments (quotes respected), for checks that read words.
-    public static func withoutComments(_ sql: String) -> String {
-        var result = ""
-        let characters = Array(sql)
-        var index = 0
-        var quote: Character?
-        while index < characters.count {
-            let character = characters[index]
-            let next = index + 1 < characters.count ? characters[index + 1] : nil
-            if let open = quote {
-                result.append(character)
-                if character == open { quote = nil }
-                index += 1
-            } else if character == "'" || character == "\"" {
-                quote = character
-                result.append(character)
-                index += 1
-            } else if character == "-", next == "-" {
-                while index < characters.count, characters[index] != "\n" { index += 1 }
-            } else if character == "/", next == "*" {
-                var depth = 0
-                while index < characters.count {
-                    if characters[index] == "/", index + 1 < characters.count, characters[index + 1] == "*" {
-                        depth += 1
-                        index += 2
-                    } else if characters[index] == "*", index + 1 < characters.count, characters[index + 1] == "/" {
-                        depth -= 1
-                        index += 2
-                        if depth == 0 { break }
-                    } else {
-                        index += 1
-                    }
-                }
-                result.append(" ")
-            } else {
-                result.append(character)
-                index += 1
-            }
-        }
-        return result
     }
 
     /// The one statement an N+1's repeated statement should become: its first `column = $n` as

@@ -19,16 +19,12 @@ public struct ExplainRunner: Sendable {
     /// Whether `sql` only reads: one statement starting with SELECT, WITH (no data-modifying part), VALUES or TABLE.
     /// The transaction is read-only besides, so a statement that slips past still cannot write.
     public static func isReadOnly(_ sql: String) -> Bool {
-        let words = PredicateColumns.tokenize(strippingComments(sql)).compactMap { token -> String? in
+        let words = SQLLexer.tokens(sql).compactMap { token -> String? in
             if case .identifier(let word) = token { return word.lowercased() }
             return nil
         }
         guard let first = words.first, ["select", "with", "values", "table"].contains(first) else { return false }
         return !words.contains { ["insert", "update", "delete", "merge", "into", "truncate", "copy", "lock"].contains($0) }
-    }
-
-    static func strippingComments(_ sql: String) -> String {
-        StatementFingerprint.withoutComments(sql)
     }
 
     /// The plan of `sql` with `params`, on a connection of its own; `body` may use the same connection (and its
@@ -87,12 +83,17 @@ public struct ExplainRunner: Sendable {
             let state = try await connection.query(
                 """
                 SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = 'wedsync_generic'),
-                    EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'), pg_advisory_unlock_all() IS NULL
+                    (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hypopg'),
+                    pg_advisory_unlock_all() IS NULL
                 """,
                 prepared: false
             )
             if try state.first?.decode(Bool.self, at: 0) == true { try await connection.simpleQuery("DEALLOCATE wedsync_generic") }
-            if try state.first?.decode(Bool.self, at: 1) == true { _ = try await connection.query("SELECT hypopg_reset()", prepared: false) }
+            // Schema-qualified: hypopg may live in a schema off the search path.
+            if let schema = try state.first?.decode(String?.self, at: 1) {
+                // (A plain string: an interpolated `PostgresQuery` would bind the schema as a parameter.)
+                _ = try await connection.query(PostgresQuery(sql: "SELECT " + IndexAdvisor.Candidate.quoted(schema) + ".hypopg_reset()"), prepared: false)
+            }
         } catch {
             connection.close()
             throw error

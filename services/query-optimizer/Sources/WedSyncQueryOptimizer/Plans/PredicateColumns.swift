@@ -110,86 +110,9 @@ public struct PredicateColumns: Sendable, Equatable {
     static let comparisonOperators: Set<String> = ["=", ">", "<", ">=", "<=", "<>"]
     static let keywords: Set<String> = ["and", "or", "not", "null", "true", "false", "any", "all", "is", "in", "array", "with", "time", "zone", "without"]
 
-    enum Token: Equatable {
-        case identifier(String)
-        case literal(String)
-        case number(String)
-        case parameter(String)
-        case symbol(String)
-    }
+    typealias Token = SQLLexer.Token
 
     static func tokenize(_ text: String) -> [Token] {
-        var tokens: [Token] = []
-        let characters = Array(text)
-        var index = 0
-        while index < characters.count {
-            let character = characters[index]
-            if character.isWhitespace {
-                index += 1
-            } else if character == "'" {
-                var value = "'"
-                index += 1
-                while index < characters.count {
-                    value.append(characters[index])
-                    if characters[index] == "'" {
-                        if index + 1 < characters.count, characters[index + 1] == "'" {
-                            value.append("'")
-                            index += 2
-                            continue
-                        }
-                        index += 1
-                        break
-                    }
-                    index += 1
-                }
-                tokens.append(.literal(value))
-            } else if character == "\"" {
-                var value = ""
-                index += 1
-                while index < characters.count {
-                    if characters[index] == "\"" {
-                        // `""` inside a quoted identifier is one quote.
-                        guard index + 1 < characters.count, characters[index + 1] == "\"" else { break }
-                        index += 1
-                    }
-                    value.append(characters[index])
-                    index += 1
-                }
-                index += 1
-                tokens.append(.identifier(value))
-            } else if character == "$" {
-                var value = "$"
-                index += 1
-                while index < characters.count, characters[index].isNumber {
-                    value.append(characters[index])
-                    index += 1
-                }
-                tokens.append(.parameter(value))
-            } else if character.isNumber {
-                var value = ""
-                while index < characters.count, characters[index].isNumber || characters[index] == "." {
-                    value.append(characters[index])
-                    index += 1
-                }
-                tokens.append(.number(value))
-            } else if character.isLetter || character == "_" {
-                var value = ""
-                while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
-                    value.append(characters[index])
-                    index += 1
-                }
-                tokens.append(.identifier(value))
-            } else {
-                let pair = index + 1 < characters.count ? String([character, characters[index + 1]]) : ""
-                if ["::", ">=", "<=", "<>", "!=", "~~"].contains(pair) {
-                    tokens.append(.symbol(pair == "!=" ? "<>" : pair))
-                    index += 2
-                } else {
-                    tokens.append(.symbol(String(character)))
-                    index += 1
-                }
-            }
-        }
-        return tokens
+        SQLLexer.tokens(text)
     }
 }

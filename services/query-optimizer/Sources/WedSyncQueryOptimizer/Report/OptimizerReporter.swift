@@ -149,8 +149,9 @@ public final class OptimizerReporter: Service, Sendable {
 
     /// One event per kind: how many findings of it the report has (0 for those it has none of). Kinds of a
     /// section that failed are left out: not knowing is no reason for their alerts to resolve.
-    public static func events(of findings: [ReportFinding], failed sections: Set<String> = [], at date: Date) -> [MetricEvent] {
-        kinds.filter { !sections.contains($0.section) }.map { kind, severity, _ in
+    /// `unknown` kinds were not looked for (workload recommendations in the periodic report) and are left out too.
+    public static func events(of findings: [ReportFinding], failed sections: Set<String> = [], unknown: Set<String> = [], at date: Date) -> [MetricEvent] {
+        kinds.filter { !sections.contains($0.section) && !unknown.contains($0.kind) }.map { kind, severity, _ in
             .finding(FindingEvent(timestamp: date, source: "query-optimizer", kind: kind, severity: severity, count: findings.count { $0.kind == kind }))
         }
     }
@@ -174,7 +175,10 @@ public final class OptimizerReporter: Service, Sendable {
         let report = await report(recommend: false)
         guard !Task.isCancelled else { return }
         do {
-            _ = try await metrics.send(.POST, APIPath.Metrics.events, json: MetricEventBatch(events: Self.events(of: report.findings, failed: Set(report.errors.keys), at: report.generatedAt)))
+            _ = try await metrics.send(.POST, APIPath.Metrics.events, json: MetricEventBatch(
+                    events: Self.events(of: report.findings, failed: Set(report.errors.keys), unknown: ["workload_index"], at: report.generatedAt)
+                )
+            )
         } catch {
             logger.warning("findings not sent to the metrics service", metadata: ["error": "\(error)"])
         }
@@ -186,7 +190,10 @@ public final class OptimizerReporter: Service, Sendable {
         return String(String(describing: error).prefix(300))
     }
 
-    static func milliseconds(_ value: Double) -> String { value >= 100 ? "\(Int(value.rounded())) ms" : "\(Double(Int(value * 10)) / 10) ms" }
+    static func milliseconds(_ value: Double) -> String {
+        guard value.isFinite, value < 1e12 else { return "a very long time" }
+        return value >= 100 ? "\(Int(value.rounded())) ms" : "\(Double(Int(value * 10)) / 10) ms"
+    }
 
     static func bytes(_ value: Int) -> String {
         value >= 1 << 30 ? "\(value >> 30) GB" : value >= 1 << 20 ? "\(value >> 20) MB" : value >= 1 << 10 ? "\(value >> 10) kB" : "\(value) B"

@@ -98,20 +98,23 @@ public enum ReportPage {
     static func number(_ value: Int) -> String { String(value) }
     static func ratio(_ value: Double?) -> String { value.map { "\(Double(Int($0 * 1000)) / 10)%" } ?? "n/a" }
 
-    /// Text as HTML: `&`, `<`, `>`, `"` and `'` escaped.
+    /// Text as HTML: `&`, `<`, `>`, `"` and `'` escaped, scalar by scalar (a `<` joined to a combining or
+    /// prepended mark in one grapheme is still a `<` to the browser).
     public static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.append(character)
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": result.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": result.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": result.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": result.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": result.append(contentsOf: "&#39;".unicodeScalars)
+            default: result.append(scalar)
             }
         }
-        return result
+        return String(result)
     }
+
+    /// The page's `Content-Security-Policy`: nothing loads and no script runs, whatever the text.
+    public static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'"
 }

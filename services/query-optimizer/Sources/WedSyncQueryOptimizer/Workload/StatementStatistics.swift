@@ -14,12 +14,21 @@ public enum StatementStatistics {
     /// The first words of statements an index can serve.
     static let served: Set<String> = ["select", "with", "insert", "update", "delete", "values", "table", "merge"]
 
+    /// A statement as the report shows it (constants folded, in case PostgreSQL kept them: `SELECT ... INTO` is a
+    /// utility statement whose text stays as written), and the text as PostgreSQL keeps it, for planning only.
+    public struct Entry: Sendable {
+        public var statement: WorkloadStatement
+        public var text: String
+    }
+
     /// Every statement the extension holds for the database, most execution time first.
-    public static func read(on connection: PostgresConnection, limit: Int = 5_000) async throws -> [WorkloadStatement] {
+    public static func read(on connection: PostgresConnection, limit: Int = 5_000) async throws -> [Entry] {
         guard try await !connection.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", prepared: false).isEmpty else {
             throw Unavailable(description: "pg_stat_statements is not installed in the target database: add it to shared_preload_libraries and CREATE EXTENSION pg_stat_statements")
         }
-        let rows = try await connection.query(
+        let rows: PostgresRows
+        do {
+            rows = try await connection.query(
             PostgresQuery(
                 sql: """
                     SELECT s.queryid::text, s.query, s.calls::bigint, s.total_exec_time::float8, s.mean_exec_time::float8, s.rows::bigint,
@@ -33,26 +42,34 @@ public enum StatementStatistics {
                 binds: [limit]
             ),
             prepared: false
-        )
-        var statements: [WorkloadStatement] = []
+            )
+        } catch let error as PostgresError where ["55000", "42P01", "42883", "42501"].contains(error.sqlState ?? "") {
+            // Created but not loaded (shared_preload_libraries), in a schema off the search path, or not readable.
+            throw Unavailable(
+                description: "pg_stat_statements cannot be read (SQLSTATE \(error.sqlState ?? "")): load it with shared_preload_libraries, keep its schema on the search_path, and grant pg_read_all_stats"
+            )
+        }
+        var entries: [Entry] = []
         for row in rows {
             // Only statements an index can serve. PostgreSQL keeps a utility statement's text as written (an
             // `ALTER ROLE ... PASSWORD` included), so anything else never leaves this function; the first word is
             // read past comments and parentheses, which the SQL filter above cannot do.
-            guard let first = StatementFingerprint.firstKeyword(try row.decode(String.self, at: 1)), Self.served.contains(first) else { continue }
+            let text = try row.decode(String.self, at: 1)
+            guard let first = StatementFingerprint.firstKeyword(text), Self.served.contains(first) else { continue }
             let hits = try row.decode(Int64.self, at: 6)
             let reads = try row.decode(Int64.self, at: 7)
-            statements.append(WorkloadStatement(
-                queryId: try row.decode(String.self, at: 0), query: try row.decode(String.self, at: 1), calls: Int(try row.decode(Int64.self, at: 2)),
+            let statement = WorkloadStatement(
+                queryId: try row.decode(String.self, at: 0), query: StatementFingerprint.normalize(text), calls: Int(try row.decode(Int64.self, at: 2)),
                 totalTimeMs: try row.decode(Double.self, at: 3), meanTimeMs: try row.decode(Double.self, at: 4), rows: Int(try row.decode(Int64.self, at: 5)),
                 shareOfTotalTime: 0, cacheHitRatio: hits + reads > 0 ? Double(hits) / Double(hits + reads) : nil
-            ))
+            )
+            entries.append(Entry(statement: statement, text: text))
         }
-        let total = statements.reduce(0) { $0 + $1.totalTimeMs }
-        return statements.map { statement in
-            var statement = statement
-            statement.shareOfTotalTime = total > 0 ? statement.totalTimeMs / total : 0
-            return statement
+        let total = entries.reduce(0) { $0 + $1.statement.totalTimeMs }
+        return entries.map { entry in
+            var entry = entry
+            entry.statement.shareOfTotalTime = total > 0 ? entry.statement.totalTimeMs / total : 0
+            return entry
         }
     }
 }

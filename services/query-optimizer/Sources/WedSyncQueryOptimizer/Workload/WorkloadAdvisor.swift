@@ -45,6 +45,8 @@ public struct WorkloadAdvisor: Sendable {
     /// A planned statement.
     struct Planned {
         var statement: WorkloadStatement
+        /// The text PostgreSQL keeps, which is what is planned.
+        var text: String
         var tables: Set<String>
         var baseline: Double
         var current: Double
@@ -67,7 +69,8 @@ public struct WorkloadAdvisor: Sendable {
         }
         defer { if recommend { running.leave() } }
         return try await runner.transaction { connection in
-            let all = try await StatementStatistics.read(on: connection)
+            let entries = try await StatementStatistics.read(on: connection)
+            let all = entries.map(\.statement)
             let totalTime = all.reduce(0) { $0 + $1.totalTimeMs }
             func report(planned: Int, unplannable: Int, recommendations: [WorkloadRecommendation]) -> WorkloadReport {
                 WorkloadReport(
@@ -83,14 +86,14 @@ public struct WorkloadAdvisor: Sendable {
             var planned: [Planned] = []
             var plans: [(PlanNode, String)] = []
             var unplannable = 0
-            for statement in all.prefix(count) where ContinuousClock.now < deadline {
-                guard let output = try await Self.genericPlan(statement.query, on: connection) else {
+            for entry in entries.prefix(count) where ContinuousClock.now < deadline {
+                guard let output = try await Self.genericPlan(entry.text, on: connection) else {
                     unplannable += 1
                     continue
                 }
                 let tables = Set(output.plan.allNodes.compactMap(\.relation))
-                planned.append(Planned(statement: statement, tables: tables, baseline: output.plan.totalCost, current: output.plan.totalCost))
-                plans.append((output.plan, statement.query))
+                planned.append(Planned(statement: entry.statement, text: entry.text, tables: tables, baseline: output.plan.totalCost, current: output.plan.totalCost))
+                plans.append((output.plan, entry.text))
             }
             var recommendations: [WorkloadRecommendation] = []
             if hypopg, !planned.isEmpty {
@@ -104,7 +107,7 @@ public struct WorkloadAdvisor: Sendable {
                 candidates = Array(candidates.prefix(candidatesLimit))
                 _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
                 recommendations = try await Self.choose(
-                    candidates, for: &planned, minimum: minimum, maximum: maximum, deadline: deadline, on: connection, logger: logger
+                    candidates, for: &planned, workloadTime: totalTime, minimum: minimum, maximum: maximum, deadline: deadline, on: connection, logger: logger
                 )
             }
             return report(planned: planned.count, unplannable: unplannable, recommendations: recommendations)
@@ -115,11 +118,10 @@ public struct WorkloadAdvisor: Sendable {
     /// (savings only shrink as indexes are added, so a candidate's last saving bounds its next); a chosen one stays
     /// as a hypothetical index for the rounds after it.
     static func choose(
-        _ candidates: [IndexAdvisor.Candidate], for planned: inout [Planned], minimum: Double, maximum: Int, deadline: ContinuousClock.Instant,
-        on connection: PostgresConnection, logger: Logger
+        _ candidates: [IndexAdvisor.Candidate], for planned: inout [Planned], workloadTime total: Double, minimum: Double, maximum: Int,
+        deadline: ContinuousClock.Instant, on connection: PostgresConnection, logger: Logger
     ) async throws -> [WorkloadRecommendation] {
-        // A statement's weight: its share of the planned statements' time.
-        let total = planned.reduce(0) { $0 + $1.statement.totalTimeMs }
+        // A statement's weight: its share of the whole workload's time (what `workloadImprovement` says).
         guard total > 0 else { return [] }
         // Each candidate's saving when last tried, the round it was tried in, and what that trial found.
         var bounds = candidates.map { (candidate: $0, saving: Double.infinity, round: -1, costs: [Int: Double](), size: Int64(0)) }
@@ -156,9 +158,12 @@ public struct WorkloadAdvisor: Sendable {
             }
             guard let picked, bounds[picked.index].saving >= minimum else { break }
             let candidate = bounds[picked.index].candidate
+            // Every cut counts from now on (so it is never credited again); a cut of a tenth or more is "served".
             var served: [WorkloadRecommendation.Served] = []
-            for (index, after) in picked.costs where after < planned[index].current * 0.9 {
-                served.append(.init(queryId: planned[index].statement.queryId, costBefore: planned[index].current, costAfter: after))
+            for (index, after) in picked.costs where after < planned[index].current {
+                if after < planned[index].current * 0.9 {
+                    served.append(.init(queryId: planned[index].statement.queryId, costBefore: planned[index].current, costAfter: after))
+                }
                 planned[index].current = after
             }
             served.sort { a, b in
@@ -191,13 +196,13 @@ public struct WorkloadAdvisor: Sendable {
             )
             oid = try created.first?.decode(Int64.self, at: 0) ?? 0
             try await connection.simpleQuery("RELEASE SAVEPOINT candidate")
-        } catch let error as PostgresError where error.code == .server && error.sqlState != "57014" {
+        } catch let error as PostgresError where error.code == .server && !Task.isCancelled {
             try await connection.simpleQuery("ROLLBACK TO SAVEPOINT candidate")
             return nil
         }
         var costs: [Int: Double] = [:]
         for (index, statement) in planned.enumerated() where statement.tables.contains(candidate.table) {
-            if let output = try await genericPlan(statement.statement.query, on: connection) { costs[index] = output.plan.totalCost }
+            if let output = try await genericPlan(statement.text, on: connection) { costs[index] = output.plan.totalCost }
         }
         let size = try await connection.query(PostgresQuery(sql: "SELECT hypopg_relation_size($1::oid)::bigint", binds: [oid]), prepared: false)
         _ = try await connection.query(PostgresQuery(sql: "SELECT hypopg_drop_index($1::oid)", binds: [oid]), prepared: false)
@@ -222,8 +227,9 @@ public struct WorkloadAdvisor: Sendable {
             try await connection.simpleQuery("DEALLOCATE wedsync_generic; RELEASE SAVEPOINT generic")
             guard let row = rows.first else { return nil }
             return try ExplainOutput(json: try row.decode(String.self, at: 0))
-        } catch let error as PostgresError where error.code == .server && error.sqlState != "57014" {
-            // A prepared statement outlives a rolled-back savepoint.
+        } catch let error as PostgresError where error.code == .server && !Task.isCancelled {
+            // One statement too slow to plan (57014) or refused is unplannable, not the end of the analysis. A
+            // prepared statement outlives a rolled-back savepoint.
             try await connection.simpleQuery("ROLLBACK TO SAVEPOINT generic")
             let prepared = try await connection.query("SELECT 1 FROM pg_prepared_statements WHERE name = 'wedsync_generic'", prepared: false)
             if !prepared.isEmpty { try await connection.simpleQuery("DEALLOCATE wedsync_generic") }
