@@ -26,12 +26,12 @@ struct GatewayProtectionTests {
                 upstream: app
                 access: public
                 critical: true
-                rate-limit: {client: {rate: 0.5, burst: 3}, global: true}
+                rate-limit: {client: {rate: 0.01, burst: 3}, global: true}
               - name: rest
                 match: /rl/**
                 upstream: app
                 access: public
-                rate-limit: {client: {rate: 0.5, burst: 3}, global: true}
+                rate-limit: {client: {rate: 0.01, burst: 3}, global: true}
             """
         let first = try await GatewayProcess.routed(routes)
         let second = try await GatewayProcess.routed(routes)

@@ -97,7 +97,8 @@ struct QueryOptimizerRoutes {
             APIPath.QueryOptimizer.indexes,
             RouteSpec(summary: "Unused, duplicate and redundant indexes, and the index cache hit ratio", tags: ["health"], access: .admin, response: .of(IndexHealthReport.self))
         ) { _, _ in
-            try await reporter.runner.transaction { try await IndexHealthReader().read(on: $0) }
+            let reader = reporter.indexes
+            return try await reporter.runner.transaction { try await reader.read(on: $0) }
         }
 
         routes.get(

@@ -105,10 +105,19 @@ public struct WorkloadAdvisor: Sendable {
                     }
                 }
                 candidates = Array(candidates.prefix(candidatesLimit))
-                _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
-                recommendations = try await Self.choose(
-                    candidates, for: &planned, workloadTime: totalTime, minimum: minimum, maximum: maximum, deadline: deadline, on: connection, logger: logger
-                )
+                // Under a savepoint: hypopg off the search path (or refusing) costs the recommendations, not the report.
+                try await connection.simpleQuery("SAVEPOINT recommendations")
+                do {
+                    _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
+                    recommendations = try await Self.choose(
+                        candidates, for: &planned, workloadTime: totalTime, minimum: minimum, maximum: maximum, deadline: deadline, on: connection,
+                        logger: logger
+                    )
+                    try await connection.simpleQuery("RELEASE SAVEPOINT recommendations")
+                } catch let error as PostgresError where error.code == .server && error.sqlState == "42883" {
+                    try await connection.simpleQuery("ROLLBACK TO SAVEPOINT recommendations")
+                    logger.warning("hypopg could not be used: no workload recommendations", metadata: ["error": "\(error)"])
+                }
             }
             return report(planned: planned.count, unplannable: unplannable, recommendations: recommendations)
         }
