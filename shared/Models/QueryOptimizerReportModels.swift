@@ -62,7 +62,8 @@ public struct NPlusOneReport: Codable, Sendable, Equatable {
 public struct WorkloadStatement: Codable, Sendable, Equatable {
     /// `pg_stat_statements.queryid`, as text.
     public var queryId: String
-    /// The normalised text PostgreSQL keeps (constants as `$n`).
+    /// The text PostgreSQL keeps (its constants as `$n`), with any constant it kept folded to `?` and whitespace
+    /// made single spaces.
     public var query: String
     public var calls: Int
     public var totalTimeMs: Double
@@ -133,7 +134,8 @@ public struct WorkloadReport: Codable, Sendable, Equatable {
     public var topByTotalTime: [WorkloadStatement]
     public var topByMeanTime: [WorkloadStatement]
     public var topByCalls: [WorkloadStatement]
-    /// Statements planned for the recommendations, and those that could not be (their parameters' types unknown).
+    /// Statements planned for the recommendations, and those that could not be (a parameter's type unknown, a plan
+    /// past the statement timeout, a statement PostgreSQL refused).
     public var planned: Int
     public var unplannable: Int
     /// Chosen greedily: each the one that saves the most of what the ones before it left.

@@ -1,4 +1,7 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 
 /// A service whose `/metrics` another service reads: the metrics service's scrape targets, the query optimizer's
 /// pool targets.
@@ -20,6 +23,17 @@ public struct ScrapeTarget: Sendable, Equatable {
                 throw ConfigurationError(key: key, message: "expected name=http://host:port, comma-separated")
             }
             return ScrapeTarget(name: parts[0], url: parts[1].hasSuffix("/") ? String(parts[1].dropLast()) : parts[1])
+        }
+    }
+
+    /// The target's `/metrics` text; `nil` when it does not answer 200 within `timeout` (up to 16 MB read).
+    public func exposition(timeout: Duration) async -> String? {
+        do {
+            let response = try await ServiceClient.sharedHTTPClient.execute(HTTPClientRequest(url: url + "/metrics"), timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
+            let body = try await response.body.collect(upTo: 16 << 20)
+            return response.status == .ok ? String(buffer: body) : nil
+        } catch {
+            return nil
         }
     }
 }

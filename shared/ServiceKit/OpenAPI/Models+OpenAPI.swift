@@ -205,3 +205,9 @@ extension CacheRecommendations: OpenAPISchemaProviding {
 
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [CacheRecommendation.self] }
 }
+
+extension EventsAccepted: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(["accepted": .integer()], required: ["accepted"])
+    }
+}

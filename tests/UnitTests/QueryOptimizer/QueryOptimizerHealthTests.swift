@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import Testing
 import WedSyncModels
+import WedSyncPostgres
 import WedSyncServiceKit
 @testable import WedSyncQueryOptimizer
 
@@ -103,10 +105,10 @@ struct QueryOptimizerHealthTests {
             ServicePoolHealth(service: "api", pool: "primary", up: true, inUse: inUse, idle: 10 - inUse, maximum: 10, waiting: waiting, acquireTimeouts: 0, acquireP99Ms: 1)
         }
         let lock = DatabaseSession(pid: 1, state: "active", applicationName: "", transactionSeconds: 2, waitEventType: "Lock", waitEvent: "tuple", query: "?")
-        #expect(reader.verdict(maxConnections: 100, connections: 12, byState: [:], waiting: [], long: [], pools: [pool(inUse: 10, waiting: 4)]).bottleneck == "pool")
-        #expect(reader.verdict(maxConnections: 100, connections: 12, byState: [:], waiting: [lock], long: [], pools: [pool(inUse: 10, waiting: 4)]).bottleneck == "database")
-        #expect(reader.verdict(maxConnections: 100, connections: 95, byState: [:], waiting: [], long: [], pools: [pool(inUse: 3, waiting: 0)]).bottleneck == "database")
-        #expect(reader.verdict(maxConnections: 100, connections: 12, byState: [:], waiting: [], long: [], pools: [pool(inUse: 3, waiting: 0)]).bottleneck == "none")
+        #expect(reader.verdict(maxConnections: 100, connections: 12, waiting: [], long: [], pools: [pool(inUse: 10, waiting: 4)]).bottleneck == "pool")
+        #expect(reader.verdict(maxConnections: 100, connections: 12, waiting: [lock], long: [], pools: [pool(inUse: 10, waiting: 4)]).bottleneck == "database")
+        #expect(reader.verdict(maxConnections: 100, connections: 95, waiting: [], long: [], pools: [pool(inUse: 3, waiting: 0)]).bottleneck == "database")
+        #expect(reader.verdict(maxConnections: 100, connections: 12, waiting: [], long: [], pools: [pool(inUse: 3, waiting: 0)]).bottleneck == "none")
     }
 
     @Test("Pool figures from a service's /metrics")
@@ -135,10 +137,48 @@ struct QueryOptimizerHealthTests {
         #expect(events.count == OptimizerReporter.kinds.count)
         let partial = OptimizerReporter.events(of: findings, failed: ["connections"], at: Date())
         #expect(partial.count == OptimizerReporter.kinds.count - 4, "a failed section's kinds are not reported as 0")
+        let periodic = OptimizerReporter.events(of: findings, unknown: ["workload_index"], at: Date())
+        #expect(periodic.count == OptimizerReporter.kinds.count - 1, "workload indexes not looked for are not reported as 0")
         let counts = events.compactMap { event -> (String, Int)? in
             guard case .finding(let finding) = event else { return nil }
             return (finding.kind, finding.count)
         }
         #expect(counts.first { $0.0 == "n_plus_one" }?.1 == 2 && counts.filter { $0.0 != "n_plus_one" }.allSatisfy { $0.1 == 0 })
+    }
+
+    @Test("A report's sections become findings, most severe first: slow statements, workload indexes, long transactions, the verdict")
+    func findings() throws {
+        let slow = WorkloadStatement(queryId: "7", query: "SELECT ?", calls: 3, totalTimeMs: 900, meanTimeMs: 300, rows: 1, shareOfTotalTime: 1, cacheHitRatio: 1)
+        let quick = WorkloadStatement(queryId: "8", query: "SELECT ?", calls: 3, totalTimeMs: 3, meanTimeMs: 1, rows: 1, shareOfTotalTime: 0, cacheHitRatio: 1)
+        let index = WorkloadRecommendation(
+            table: "clients", columns: ["organization_id"], predicate: nil, workloadImprovement: 0.4, estimatedSizeBytes: 1, createStatement: "CREATE INDEX ...;",
+            served: [.init(queryId: "7", costBefore: 100, costAfter: 1)]
+        )
+        let long = DatabaseSession(pid: 42, state: "idle in transaction", applicationName: "", transactionSeconds: 90, waitEventType: nil, waitEvent: nil, query: "UPDATE ?")
+        let pool = ServicePoolHealth(service: "api", pool: "primary", up: true, inUse: 10, idle: 0, maximum: 10, waiting: 3, acquireTimeouts: 0, acquireP99Ms: 1)
+        let report = OptimizerReport(
+            generatedAt: Date(), database: "d", findings: [],
+            workload: WorkloadReport(
+                statements: 2, totalTimeMs: 903, topByTotalTime: [slow, quick], topByMeanTime: [slow, quick], topByCalls: [slow, quick], planned: 2, unplannable: 0,
+                recommendations: [index]
+            ),
+            nPlusOne: NPlusOneReport(threshold: 5, windowSeconds: 900, requestsSeen: 0, requestsFlagged: 0, patterns: []), indexes: nil, tables: nil,
+            connections: ConnectionHealthReport(
+                maxConnections: 100, connections: 12, byState: ["idle in transaction": 1], waiting: [], longTransactions: [long], pools: [pool],
+                verdict: ConnectionHealthReader().verdict(maxConnections: 100, connections: 12, waiting: [], long: [], pools: [pool])
+            ),
+            errors: [:]
+        )
+        let reporter = OptimizerReporter(
+            runner: ExplainRunner(pool: PostgresPool(name: "unused", configuration: try PostgresConfiguration(url: "postgres://u@127.0.0.1:9/d"), logger: Logger(label: "test"))),
+            workload: WorkloadAdvisor(
+                runner: ExplainRunner(pool: PostgresPool(name: "unused", configuration: try PostgresConfiguration(url: "postgres://u@127.0.0.1:9/d"), logger: Logger(label: "test"))),
+                advisor: IndexAdvisor(), logger: Logger(label: "test")
+            ),
+            detector: NPlusOneDetector(), connections: ConnectionHealthReader(), slowQueryMs: 100, metrics: nil, interval: nil, logger: Logger(label: "test")
+        )
+        let found = reporter.findings(of: report)
+        #expect(found.map(\.kind) == ["pool_bottleneck", "slow_query", "workload_index", "long_transaction"], "\(found)")
+        #expect(found[1].subject == "query 7" && found[2].message.contains("40%") && found[3].subject == "pid 42")
     }
 }

@@ -26,12 +26,6 @@ extension MetricEventBatch: OpenAPISchemaProviding {
     }
 }
 
-extension EventsAccepted: OpenAPISchemaProviding {
-    public static var openAPISchema: JSONSchema {
-        .object(["accepted": .integer()], required: ["accepted"])
-    }
-}
-
 extension SeriesSummary: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(

@@ -45,14 +45,10 @@ public final class MetricsScraper: Service, Sendable {
         let samples = await withTaskGroup(of: [GaugeSample].self) { group in
             for target in targets {
                 group.addTask {
-                    do {
-                        let response = try await ServiceClient.sharedHTTPClient.execute(HTTPClientRequest(url: target.url + "/metrics"), timeout: .seconds(5))
-                        let body = try await response.body.collect(upTo: 16 << 20)
-                        guard response.status == .ok else { return [GaugeSample(name: "up", labels: ["service": target.name], at: date, value: 0)] }
-                        return Self.gauges(service: target.name, exposition: String(buffer: body), at: date)
-                    } catch {
+                    guard let text = await target.exposition(timeout: .seconds(5)) else {
                         return [GaugeSample(name: "up", labels: ["service": target.name], at: date, value: 0)]
                     }
+                    return Self.gauges(service: target.name, exposition: text, at: date)
                 }
             }
             var all: [GaugeSample] = []

@@ -71,7 +71,7 @@ enum EventValidation {
             return name("host", sample.host)
         case .finding(let finding):
             if let problem = name("source", finding.source) ?? name("kind", finding.kind) { return problem }
-            guard ["info", "warning", "critical"].contains(finding.severity) else { return "severity: info, warning or critical" }
+            guard AlertSeverity(rawValue: finding.severity) != nil else { return "severity: info, warning or critical" }
             guard finding.count >= 0 else { return "count: must not be negative" }
             return nil
         }

@@ -27,7 +27,7 @@ public enum QueryOptimizerApplication {
             metrics: metrics, interval: settings.reportInterval, logger: service.logger
         )
         service.addService(reporter)
-        QueryOptimizerRoutes(analyzer: analyzer, detector: detector, workload: workload, reporter: reporter).register(service.routes)
+        QueryOptimizerRoutes(analyzer: analyzer, reporter: reporter).register(service.routes)
     }
 }
 

@@ -10,15 +10,13 @@ import WedSyncServiceKit
 /// database takes the admin token: plans, statements and schema are not for everyone.
 struct QueryOptimizerRoutes {
     let analyzer: StatementAnalyzer
-    let detector: NPlusOneDetector
-    let workload: WorkloadAdvisor
     let reporter: OptimizerReporter
 
     func register(_ routes: ServiceRoutes) {
         let analyzer = self.analyzer
-        let detector = self.detector
-        let workload = self.workload
         let reporter = self.reporter
+        let detector = reporter.detector
+        let workload = reporter.workload
         routes.post(
             APIPath.QueryOptimizer.analyze,
             RouteSpec(
@@ -52,14 +50,14 @@ struct QueryOptimizerRoutes {
                 tags: ["n-plus-one"],
                 access: .public,
                 requestBody: NamedSchema(schema: .object(["events": .array(.any)], required: ["events"])),
-                response: NamedSchema(schema: .object(["accepted": .integer(minimum: 0)], required: ["accepted"]))
+                response: .of(EventsAccepted.self)
             )
         ) { request, context in
             let batch = try await request.decodeJSON(MetricEventBatch.self, context: context)
             guard batch.events.count <= 10_000 else { throw ServiceError.badRequest("events: at most 10,000 a batch", code: "invalid_body") }
             if let problem = NPlusOneDetector.problem(in: batch.events) { throw ServiceError.badRequest(problem, code: "invalid_body") }
             detector.record(batch.events)
-            return QueryEventsAccepted(accepted: batch.events.count)
+            return EventsAccepted(accepted: batch.events.count)
         }
 
         routes.get(
@@ -97,16 +95,14 @@ struct QueryOptimizerRoutes {
             APIPath.QueryOptimizer.indexes,
             RouteSpec(summary: "Unused, duplicate and redundant indexes, and the index cache hit ratio", tags: ["health"], access: .admin, response: .of(IndexHealthReport.self))
         ) { _, _ in
-            let reader = reporter.indexes
-            return try await reporter.runner.transaction { try await reader.read(on: $0) }
+            try await reporter.indexHealth()
         }
 
         routes.get(
             APIPath.QueryOptimizer.tables,
             RouteSpec(summary: "Each table's scans, cache hit ratio and estimated bloat", tags: ["health"], access: .admin, response: .of(TableHealthReport.self))
         ) { _, _ in
-            let reader = reporter.tables
-            return try await reporter.runner.transaction { try await reader.read(on: $0) }
+            try await reporter.tableHealth()
         }
 
         routes.get(
@@ -116,8 +112,7 @@ struct QueryOptimizerRoutes {
                 tags: ["health"], access: .admin, response: .of(ConnectionHealthReport.self)
             )
         ) { _, _ in
-            let reader = reporter.connections
-            return try await reporter.runner.transaction { try await reader.read(on: $0) }
+            try await reporter.connectionHealth()
         }
 
         routes.add(
@@ -167,9 +162,4 @@ struct QueryOptimizerRoutes {
         default: throw ServiceError.badRequest("\(name): true or false", code: "invalid_query")
         }
     }
-}
-
-/// What `POST /v1/query-events` answers.
-struct QueryEventsAccepted: Codable, Sendable {
-    var accepted: Int
 }

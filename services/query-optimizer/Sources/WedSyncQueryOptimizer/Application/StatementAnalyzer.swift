@@ -31,7 +31,7 @@ public struct StatementAnalyzer: Sendable {
             var findings = analyzer.findings(output.plan, catalog: catalog)
             var recommendations: [IndexRecommendation] = []
             if recommend {
-                if try await connection.query("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'", prepared: false).isEmpty {
+                if try await !CatalogReader.hasExtension("hypopg", on: connection) {
                     logger.warning("hypopg is not installed in the target database: no recommendations")
                     findings.append(PlanFinding(
                         kind: "hypopg_missing", severity: "info", node: "database",

@@ -27,7 +27,8 @@ public struct ConnectionHealthReader: Sendable {
         self.longTransaction = longTransaction
     }
 
-    public func read(on connection: PostgresConnection) async throws -> ConnectionHealthReport {
+    /// The database's side, on `connection`, with the services' `pools` read before (``readPools()``).
+    public func read(on connection: PostgresConnection, pools: [ServicePoolHealth]) async throws -> ConnectionHealthReport {
         let seconds = Double(longTransaction / .milliseconds(1)) / 1000
         let server = try await connection.query(
             "SELECT current_setting('max_connections')::int, (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int",
@@ -67,12 +68,11 @@ public struct ConnectionHealthReader: Sendable {
         }
         var byState: [String: Int] = [:]
         for row in states { byState[try row.decode(String.self, at: 0)] = try row.decode(Int.self, at: 1) }
-        let pools = await readPools()
         let maximum = try server.first?.decode(Int.self, at: 0) ?? 0
         let connections = try server.first?.decode(Int.self, at: 1) ?? 0
         return ConnectionHealthReport(
             maxConnections: maximum, connections: connections, byState: byState, waiting: waiting, longTransactions: long, pools: pools,
-            verdict: verdict(maxConnections: maximum, connections: connections, byState: byState, waiting: waiting, long: long, pools: pools)
+            verdict: verdict(maxConnections: maximum, connections: connections, waiting: waiting, long: long, pools: pools)
         )
     }
 
@@ -82,18 +82,12 @@ public struct ConnectionHealthReader: Sendable {
             for target in targets {
                 group.addTask {
                     let down = [ServicePoolHealth(service: target.name, pool: "-", up: false, inUse: 0, idle: 0, maximum: 0, waiting: 0, acquireTimeouts: 0, acquireP99Ms: nil)]
-                    do {
-                        let response = try await ServiceClient.sharedHTTPClient.execute(HTTPClientRequest(url: target.url + "/metrics"), timeout: .seconds(3))
-                        let body = try await response.body.collect(upTo: 16 << 20)
-                        guard response.status == .ok else { return down }
-                        return PrometheusText.pools(in: String(buffer: body)).map { pool in
+                    guard let text = await target.exposition(timeout: .seconds(3)) else { return down }
+                    return PrometheusText.pools(in: text).map { pool in
                             ServicePoolHealth(
                                 service: target.name, pool: pool.pool, up: true, inUse: pool.inUse, idle: pool.idle, maximum: pool.maximum, waiting: pool.waiting,
                                 acquireTimeouts: pool.acquireTimeouts, acquireP99Ms: pool.acquireP99Seconds.map { $0 * 1000 }
                             )
-                        }
-                    } catch {
-                        return down
                     }
                 }
             }
@@ -107,7 +101,7 @@ public struct ConnectionHealthReader: Sendable {
     /// database has connections to spare and no lock waits: raising the pool's size helps. The database is
     /// when it is out of connections, or sessions wait on locks: a bigger pool would only queue there instead.
     public func verdict(
-        maxConnections: Int, connections: Int, byState: [String: Int], waiting: [DatabaseSession], long: [DatabaseSession], pools: [ServicePoolHealth]
+        maxConnections: Int, connections: Int, waiting: [DatabaseSession], long: [DatabaseSession], pools: [ServicePoolHealth]
     ) -> BottleneckVerdict {
         var database: [String] = []
         if maxConnections > 0, Double(connections) >= Double(maxConnections) * connectionShare {

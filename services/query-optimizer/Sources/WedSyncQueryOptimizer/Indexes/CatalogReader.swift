@@ -4,6 +4,11 @@ import WedSyncPostgres
 /// Reads what the analysis needs from PostgreSQL's catalog for the tables of a plan. Only valid B-tree indexes
 /// count as covering a candidate; an expression key stands as `(expression)`, which no column matches.
 public enum CatalogReader {
+    /// Whether the extension `name` is installed in the database.
+    public static func hasExtension(_ name: String, on connection: PostgresConnection) async throws -> Bool {
+        try await !connection.query(PostgresQuery(sql: "SELECT 1 FROM pg_extension WHERE extname = $1", binds: [name]), prepared: false).isEmpty
+    }
+
     /// Sizes, single-column foreign keys and index key columns of `tables` (names as the plan gives them).
     public static func facts(for tables: Set<String>, on connection: PostgresConnection) async throws -> CatalogFacts {
         guard !tables.isEmpty else { return CatalogFacts() }

@@ -41,7 +41,7 @@ public struct IndexAdvisor: Sendable {
     public func candidates(_ plan: PlanNode, catalog: CatalogFacts, sql: String) -> [Candidate] {
         let aliases = PlanAnalyzer.aliases(plan)
         // The constants the statement itself writes (not `$1` and its kin).
-        let literals = Set(PredicateColumns.tokenize(sql).compactMap { token -> String? in
+        let literals = Set(SQLLexer.tokens(sql).compactMap { token -> String? in
             switch token {
             case .literal(let text), .number(let text): text
             default: nil

@@ -18,7 +18,7 @@ public enum StatementFingerprint {
         for token in SQLLexer.tokens(input, limit: limit) {
             var text: String
             switch token {
-            case .identifier(let name): text = IndexAdvisor.Candidate.quoted(name) == name || isWord(name) ? name : IndexAdvisor.Candidate.quoted(name)
+            case .identifier(let name): text = isWord(name) ? name : IndexAdvisor.Candidate.quoted(name)
             case .literal, .number: text = "?"
             case .parameter(let name): text = name
             case .symbol(let symbol): text = symbol

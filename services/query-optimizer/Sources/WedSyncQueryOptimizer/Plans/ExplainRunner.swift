@@ -4,11 +4,12 @@ import WedSyncModels
 import WedSyncPostgres
 import WedSyncServiceKit
 
-/// Runs `EXPLAIN` on the target database: always inside a transaction that is rolled back, under a statement
-/// timeout, read-only unless a write was allowed (by an admin); with ANALYZE the statement really runs.
+/// Runs everything the optimizer does on the target database: always inside a transaction that is rolled back,
+/// under a statement timeout, read-only unless a write was allowed (by an admin). `EXPLAIN` of a caller's
+/// statement (with ANALYZE it really runs), the workload's generic plans, and the health readers' catalog reads.
 public struct ExplainRunner: Sendable {
     public let pool: PostgresPool
-    /// The statement timeout of each EXPLAIN.
+    /// The statement timeout of each statement the optimizer runs.
     public let timeout: Duration
 
     public init(pool: PostgresPool, timeout: Duration = .seconds(10)) {
@@ -32,8 +33,8 @@ public struct ExplainRunner: Sendable {
     ///
     /// The caller's statement runs under a savepoint that is rolled back at once, so settings it changes
     /// (`set_config('statement_timeout', ...)`) do not outlive it; the timeout is set again for `body`. After the
-    /// transaction, what outlives a rollback is cleared: advisory locks and hypothetical indexes. A connection that
-    /// cannot be cleared is closed rather than returned to the pool.
+    /// transaction, what outlives a rollback is cleared (``clearSession(_:)``). A connection that cannot be cleared
+    /// is closed rather than returned to the pool.
     public func explain<Extra: Sendable>(
         _ sql: String, params: [String?], analyze: Bool, allowWrite: Bool,
         then body: @Sendable (PostgresConnection, ExplainOutput) async throws -> Extra

@@ -18,7 +18,7 @@ public struct PredicateColumns: Sendable, Equatable {
 
     /// Every comparison in `expression` whose left side is a column.
     public static func comparisons(in expression: String) -> [Comparison] {
-        let tokens = tokenize(expression)
+        let tokens = SQLLexer.tokens(expression)
         var result: [Comparison] = []
         var index = 0
         while index < tokens.count {
@@ -80,7 +80,7 @@ public struct PredicateColumns: Sendable, Equatable {
     /// Every column `expression` refers to, with its qualifier when it has one: not a function's name, a type
     /// after `::`, or a keyword. `(c.budget * 2)` and `lower((c.name)::text)` refer to `c.budget` and `c.name`.
     public static func columnReferences(in expression: String) -> [(qualifier: String?, column: String)] {
-        let tokens = tokenize(expression)
+        let tokens = SQLLexer.tokens(expression)
         var result: [(qualifier: String?, column: String)] = []
         var index = 0
         while index < tokens.count {
@@ -110,9 +110,4 @@ public struct PredicateColumns: Sendable, Equatable {
     static let comparisonOperators: Set<String> = ["=", ">", "<", ">=", "<=", "<>"]
     static let keywords: Set<String> = ["and", "or", "not", "null", "true", "false", "any", "all", "is", "in", "array", "with", "time", "zone", "without"]
 
-    typealias Token = SQLLexer.Token
-
-    static func tokenize(_ text: String) -> [Token] {
-        SQLLexer.tokens(text)
-    }
 }

@@ -50,19 +50,35 @@ public final class OptimizerReporter: Service, Sendable {
             }
         }
         let workload = await section("workload") { try await self.workload.report(recommend: recommend) }
-        let indexReader = indexes
-        let tableReader = tables
-        let connectionReader = connections
-        let indexes = await section("indexes") { try await runner.transaction { try await indexReader.read(on: $0) } }
-        let tables = await section("tables") { try await runner.transaction { try await tableReader.read(on: $0) } }
-        let connections = await section("connections") { try await runner.transaction { try await connectionReader.read(on: $0) } }
-        let database = (try? await runner.transaction { try await $0.query("SELECT current_database()", prepared: false).first?.decode(String.self, at: 0) }) ?? nil
+        let indexes = await section("indexes") { try await indexHealth() }
+        let tables = await section("tables") { try await tableHealth() }
+        let connections = await section("connections") { try await connectionHealth() }
         var report = OptimizerReport(
-            generatedAt: now, database: database ?? "unknown", findings: [], workload: workload, nPlusOne: detector.report(now: now), indexes: indexes,
+            generatedAt: now, database: runner.pool.configuration.database, findings: [], workload: workload, nPlusOne: detector.report(now: now), indexes: indexes,
             tables: tables, connections: connections, errors: errors
         )
         report.findings = findings(of: report)
         return report
+    }
+
+    /// Unused, duplicate and redundant indexes (`GET /v1/indexes`).
+    public func indexHealth() async throws -> IndexHealthReport {
+        let reader = indexes
+        return try await runner.transaction { try await reader.read(on: $0) }
+    }
+
+    /// Each table's scans, cache use and bloat (`GET /v1/tables`).
+    public func tableHealth() async throws -> TableHealthReport {
+        let reader = tables
+        return try await runner.transaction { try await reader.read(on: $0) }
+    }
+
+    /// Connections and pools (`GET /v1/connections`): the services' pools are read first, so no connection is held
+    /// while they answer.
+    public func connectionHealth() async throws -> ConnectionHealthReport {
+        let reader = connections
+        let pools = await reader.readPools()
+        return try await runner.transaction { try await reader.read(on: $0, pools: pools) }
     }
 
     /// Every kind a report can find, with its severity and the section it comes from, so a kind that is gone is
@@ -99,7 +115,8 @@ public final class OptimizerReporter: Service, Sendable {
         }
         for index in report.indexes?.unused ?? [] {
             let quoted = IndexAdvisor.Candidate.quoted
-            let schema = index.table.split(separator: ".", maxSplits: 1).count == 2 ? String(index.table.split(separator: ".")[0]) : "public"
+            let parts = index.table.split(separator: ".", maxSplits: 1)
+            let schema = parts.count == 2 ? String(parts[0]) : "public"
             found.append(ReportFinding(
                 kind: "unused_index", severity: "info", subject: index.index,
                 message: "never scanned since the statistics reset; \(Self.bytes(index.sizeBytes)) to keep up on every write: DROP INDEX CONCURRENTLY \(quoted(schema)).\(quoted(index.index)); if no replica reads it"
@@ -143,8 +160,8 @@ public final class OptimizerReporter: Service, Sendable {
             default: break
             }
         }
-        let order = ["critical": 0, "warning": 1, "info": 2]
-        return found.enumerated().sorted { ((order[$0.element.severity] ?? 3), $0.offset) < ((order[$1.element.severity] ?? 3), $1.offset) }.map(\.element)
+        func rank(_ finding: ReportFinding) -> Int { [AlertSeverity.critical, .warning, .info].firstIndex { $0.rawValue == finding.severity } ?? 3 }
+        return found.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
     }
 
     /// One event per kind: how many findings of it the report has (0 for those it has none of). Kinds of a

@@ -23,7 +23,7 @@ public enum StatementStatistics {
 
     /// Every statement the extension holds for the database, most execution time first.
     public static func read(on connection: PostgresConnection, limit: Int = 5_000) async throws -> [Entry] {
-        guard try await !connection.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", prepared: false).isEmpty else {
+        guard try await CatalogReader.hasExtension("pg_stat_statements", on: connection) else {
             throw Unavailable(description: "pg_stat_statements is not installed in the target database: add it to shared_preload_libraries and CREATE EXTENSION pg_stat_statements")
         }
         let rows: PostgresRows

@@ -82,7 +82,7 @@ public struct WorkloadAdvisor: Sendable {
             }
             guard recommend else { return report(planned: 0, unplannable: 0, recommendations: []) }
             try await connection.simpleQuery("SET LOCAL plan_cache_mode = force_generic_plan")
-            let hypopg = try await !connection.query("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'", prepared: false).isEmpty
+            let hypopg = try await CatalogReader.hasExtension("hypopg", on: connection)
             var planned: [Planned] = []
             var plans: [(PlanNode, String)] = []
             var unplannable = 0
@@ -222,7 +222,7 @@ public struct WorkloadAdvisor: Sendable {
     /// indexes count) and explained with nulls under `plan_cache_mode = force_generic_plan`. `nil` when it cannot
     /// be planned (a parameter whose type PostgreSQL cannot tell, several statements, a statement that is gone).
     static func genericPlan(_ sql: String, on connection: PostgresConnection) async throws -> ExplainOutput? {
-        let tokens = PredicateColumns.tokenize(sql)
+        let tokens = SQLLexer.tokens(sql)
         guard !tokens.contains(.symbol(";")) else { return nil }
         let parameters = tokens.compactMap { token -> Int? in
             if case .parameter(let text) = token { return Int(text.dropFirst()) }
