@@ -206,12 +206,17 @@ struct APIEndpointTests {
             #expect(tags.contains("org:1"), "\(path): \(tags)")
             #expect(answer.headers.first(name: "server-timing")?.contains("db;dur=") == true)
 
+            // Other suites write to the same organization: a 200 is right only when the representation changed
+            // meanwhile (a new ETag); the same ETag must be a 304.
+            func unchanged(_ answer: HTTP.Answer) -> Bool { answer.status != 200 || answer.headers.first(name: "etag") == etag }
             let again = try await api.get(path, token: api.tokenOne, headers: [("If-None-Match", etag)])
-            #expect(again.status == 304, "\(path)")
-            #expect(again.body.readableBytes == 0)
-            #expect(again.headers.first(name: "etag") == etag)
+            if unchanged(again) {
+                #expect(again.status == 304, "\(path)")
+                #expect(again.body.readableBytes == 0)
+                #expect(again.headers.first(name: "etag") == etag)
+            }
             let listed = try await api.get(path, token: api.tokenOne, headers: [("If-None-Match", "\"other\", \(etag)")])
-            #expect(listed.status == 304)
+            if unchanged(listed) { #expect(listed.status == 304, "\(path): a list naming the ETag") }
             let stale = try await api.get(path, token: api.tokenOne, headers: [("If-None-Match", "\"something-else\"")])
             #expect(stale.status == 200)
         }
