@@ -148,6 +148,8 @@ public final class MultiTierCache: Service, Sendable {
     /// Milliseconds since 1970 before which L2 is not tried (after a failure).
     let l2DownUntil = Atomic<Int64>(0)
     let backplaneLive: Atomic<Bool>
+    /// Subscriptions of the backplane so far (each one after a drop cleared what the process held).
+    let backplaneSessionCount = Atomic<Int>(0)
     /// Invalidations applied here that Redis and the other processes have not heard of yet.
     let pending = Mutex(PendingInvalidations())
     let pendingCount = Atomic<Int>(0)
@@ -536,6 +538,10 @@ public final class MultiTierCache: Service, Sendable {
 
     /// Whether this process hears every invalidation (always true without a backplane).
     public var isBackplaneLive: Bool { backplaneLive.load(ordering: .acquiring) }
+
+    /// How many times the backplane subscription has started: one more after each drop and resubscription, once
+    /// local state was cleared.
+    public var backplaneSessions: Int { backplaneSessionCount.load(ordering: .acquiring) }
 
     /// Whether `error` means L2 is unreachable (as opposed to a cancelled call or a bad record).
     static func isOutage(_ error: any Error) -> Bool {

@@ -27,6 +27,7 @@ extension MultiTierCache {
                 await loadPrefixInvalidations()
                 clearLocalState()
                 backplaneLive.store(true, ordering: .releasing)
+                backplaneSessionCount.add(1, ordering: .releasing)
                 logger.info("cache backplane live")
             case .disconnected(let reason):
                 backplaneLive.store(false, ordering: .releasing)
