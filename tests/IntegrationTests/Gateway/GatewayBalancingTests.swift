@@ -16,7 +16,7 @@ struct GatewayBalancingTests {
         upstreams:
           app:
             replicas: [\(replicas.map { "\"\($0.base)\"" }.joined(separator: ", "))]
-            health-interval-ms: 1000
+            health-interval-ms: 200
             health-timeout-ms: 500
             unhealthy-threshold: 2
             consecutive-failures: 2

@@ -42,8 +42,8 @@ public final class NPlusOneDetector: Sendable {
     }
 
     /// The first query event of `events` this detector refuses, as `events[3].durationMs: ...`; `nil` when all are
-    /// fine. The bounds are the metrics service's: a duration from 0 to an hour, a fingerprint of 1 to 100,000
-    /// bytes, a request id and a route of at most 256.
+    /// fine: a duration from 0 to an hour (as the metrics service takes it), a fingerprint of 1 to 100,000 bytes (it
+    /// is folded and cut to 1,000 characters before it is kept), a request id and a route of at most 256.
     public static func problem(in events: [MetricEvent]) -> String? {
         for (index, event) in events.enumerated() {
             guard case .databaseQuery(let query) = event else { continue }
