@@ -260,6 +260,12 @@ ws_pid_of() {
     return 0
 }
 
+# ws_grant_optimizer_role DATABASE_URL ROLE [PASSWORD] — creates (or updates) the query optimizer's least-privilege
+# role in the database of DATABASE_URL (infrastructure/postgres/optimizer-role.sql), as the URL's user (the owner).
+ws_grant_optimizer_role() {
+    psql "$1" -qAt -v ON_ERROR_STOP=1 -v role="$2" -v password="${3:-}" -f "$WS_ROOT/infrastructure/postgres/optimizer-role.sql" >/dev/null
+}
+
 # ws_random_token — a 32-character secret.
 ws_random_token() {
     head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32

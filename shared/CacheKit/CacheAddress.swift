@@ -7,6 +7,8 @@ public struct CacheAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The longest key accepted, in UTF-8 bytes.
     public static let maximumKeyBytes = 1024
+    /// The gateway's stored responses: tenants' pages, never served by the cache service whatever it is told.
+    public static let gatewayNamespace = "gw"
 
     /// Validates both parts: a namespace of 1 to 64 letters, digits, `-`, `_` or `.`; a key of 1 to 1,024 bytes
     /// without control characters.

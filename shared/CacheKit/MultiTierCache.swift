@@ -193,7 +193,7 @@ public final class MultiTierCache: Service, Sendable {
         (background, backgroundContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
     }
 
-    /// The namespace called `name` (created with the default policy on first use); throws once too many exist.
+    /// The namespace called `name` (created with its policy on first use); throws once too many exist.
     public func namespace(_ name: String) throws(CacheKitError) -> CacheNamespace {
         guard let namespace = registry.namespace(name) else {
             throw CacheKitError(.invalidKey, "too many namespaces (at most \(registry.limit))")
@@ -208,8 +208,21 @@ public final class MultiTierCache: Service, Sendable {
     /// Reads `address`: from L1, else L2, else `loader` (once, however many callers miss together). `nil` when
     /// nobody has it (no loader, or the loader found nothing). Throws only when the loader failed and no old value
     /// could stand in.
+    ///
+    /// A plain read (no loader) of a namespace that does not exist yet creates it only when it finds a value
+    /// (another process wrote it): reads of made-up namespaces find nothing, so they never take one of the
+    /// bounded places of namespaces.
     public func get(_ address: CacheAddress, loader: CacheLoader? = nil) async throws(CacheKitError) -> CacheLookup? {
-        let namespace = try self.namespace(address.namespace)
+        if loader == nil, registry.existing(address.namespace) == nil {
+            let standIn = registry.standIn(address.namespace)
+            let lookup = try await get(address, namespace: standIn, loader: nil)
+            if lookup != nil, let kept = registry.namespace(address.namespace) { kept.absorb(standIn) }
+            return lookup
+        }
+        return try await get(address, namespace: try self.namespace(address.namespace), loader: loader)
+    }
+
+    private func get(_ address: CacheAddress, namespace: CacheNamespace, loader: CacheLoader?) async throws(CacheKitError) -> CacheLookup? {
         let now = self.now
         CacheNamespace.count(namespace.lookups)
         var fallback: (entry: CacheEntry, tier: CacheTier)?

@@ -5,6 +5,9 @@
 public enum APIPath {
     /// The current API version prefix.
     public static let v1 = "/v1"
+    /// The response field in which every service names the route template that answered (`/api/clients/{id}`):
+    /// the gateway labels its metrics and events with the upstream's own template, and strips the field.
+    public static let routeHeader = "x-wedsync-route"
 
     /// Routes every service answers.
     public enum Common {

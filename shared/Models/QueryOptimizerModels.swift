@@ -11,13 +11,18 @@ public struct AnalyzeRequest: Codable, Sendable, Equatable {
     public var allowWrite: Bool?
     /// Try hypothetical indexes and recommend those that cut the cost. Default true.
     public var recommend: Bool?
+    /// A statement timeout for this statement, shorter than the service's (`optimizer.statement-timeout-ms`).
+    public var timeoutMs: Double?
 
-    public init(sql: String, params: [AnalyzeParameter]? = nil, analyze: Bool? = nil, allowWrite: Bool? = nil, recommend: Bool? = nil) {
+    public init(
+        sql: String, params: [AnalyzeParameter]? = nil, analyze: Bool? = nil, allowWrite: Bool? = nil, recommend: Bool? = nil, timeoutMs: Double? = nil
+    ) {
         self.sql = sql
         self.params = params
         self.analyze = analyze
         self.allowWrite = allowWrite
         self.recommend = recommend
+        self.timeoutMs = timeoutMs
     }
 }
 

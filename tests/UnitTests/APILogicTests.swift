@@ -62,7 +62,7 @@ struct APILogicTests {
 
     @Test("Invalidations queued together merge into one request, each tag once")
     func mergeInvalidations() {
-        let merged = InvalidationNotifier.merge([
+        let merged = InvalidationOutbox.merge([
             InvalidationRequest(tags: ["client:1", "org:1:clients"], reason: "client updated"),
             InvalidationRequest(tags: ["client:1", "guest-list:3"], reason: "guest added"),
         ])
@@ -72,7 +72,7 @@ struct APILogicTests {
 
     @Test("Query fingerprints collapse whitespace and hold no values")
     func fingerprints() {
-        #expect(QueryLog.fingerprint(of: "SELECT *\n   FROM clients\tWHERE id = $1") == "SELECT * FROM clients WHERE id = $1")
+        #expect(DatabaseQueryEvent.fingerprint(of: "SELECT *\n   FROM clients\tWHERE id = $1") == "SELECT * FROM clients WHERE id = $1")
     }
 }
 

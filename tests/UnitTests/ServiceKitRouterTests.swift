@@ -35,7 +35,7 @@ struct ServiceKitRouterTests {
         let service = ServiceBuilder(configuration: configuration, summary: "test")
         service.routes.post(
             "/v1/echo",
-            RouteSpec(summary: "Echo a body", requestBody: .of(Echo.self), response: .of(Echo.self))
+            RouteSpec(summary: "Echo a body", access: .admin, requestBody: .of(Echo.self), response: .of(Echo.self))
         ) { request, context in
             try await request.decodeJSON(Echo.self, context: context)
         }
@@ -45,17 +45,17 @@ struct ServiceKitRouterTests {
         ) { request, context in
             try await request.decodeJSON(Echo.self, context: context)
         }
-        service.routes.get("/v1/things/{id}", RouteSpec(summary: "A thing")) { _, context -> Echo in
+        service.routes.get("/v1/things/{id}", RouteSpec(summary: "A thing", access: .public)) { _, context -> Echo in
             guard let id = context.parameters.get("id", as: Int.self) else {
                 throw ServiceError.badRequest("id: expected an integer", code: "invalid_parameter")
             }
             guard id == 1 else { throw ServiceError.notFound("no thing \(id)") }
             return Echo(name: "thing", count: id)
         }
-        service.routes.get("/v1/boom", RouteSpec(summary: "Fails unexpectedly")) { _, _ -> Echo in
+        service.routes.get("/v1/boom", RouteSpec(summary: "Fails unexpectedly", access: .public)) { _, _ -> Echo in
             throw Boom()
         }
-        service.routes.get("/v1/request-id", RouteSpec(summary: "The request id as the handler sees it")) { _, context in
+        service.routes.get("/v1/request-id", RouteSpec(summary: "The request id as the handler sees it", access: .public)) { _, context in
             ["context": context.requestID, "taskLocal": RequestID.current ?? ""]
         }
         return service
@@ -229,7 +229,7 @@ struct ServiceKitRouterTests {
         // The registry is the process's, shared with every other test: this test's route is its own.
         let probe = "/v1/probe-\(UUID().uuidString.prefix(8).lowercased())"
         let service = try await Self.makeService()
-        service.routes.get("\(probe)/{name}", RouteSpec(summary: "A probe")) { _, context -> Echo in
+        service.routes.get("\(probe)/{name}", RouteSpec(summary: "A probe", access: .public)) { _, context -> Echo in
             guard context.parameters.get("name") == "ok" else { throw ServiceError.notFound() }
             return Echo(name: "ok", count: 1)
         }

@@ -33,6 +33,17 @@ public final class CacheNamespace: Sendable {
         self.createdAt = createdAt
     }
 
+    /// Adds a stand-in's counters (``NamespaceRegistry/standIn(_:)``) to this namespace's.
+    func absorb(_ other: CacheNamespace) {
+        let counters: [(ManagedAtomic<Int>, ManagedAtomic<Int>)] = [
+            (lookups, other.lookups), (l1Hits, other.l1Hits), (l2Hits, other.l2Hits), (l2Lookups, other.l2Lookups),
+            (misses, other.misses), (staleServed, other.staleServed), (failSafeServed, other.failSafeServed), (loads, other.loads),
+            (loadFailures, other.loadFailures), (writes, other.writes), (expiredMisses, other.expiredMisses), (lateHits, other.lateHits),
+            (bytesWritten, other.bytesWritten),
+        ]
+        for (mine, theirs) in counters { Self.count(mine, by: theirs.load(ordering: .relaxed)) }
+    }
+
     static func count(_ counter: ManagedAtomic<Int>, by amount: Int = 1) {
         counter.wrappingIncrement(by: amount, ordering: .relaxed)
     }
@@ -66,6 +77,17 @@ final class NamespaceRegistry: Sendable {
         self.limit = limit
         self.clock = clock
         table = ManagedAtomic(Table([:]))
+    }
+
+    /// The namespace called `name`, if it exists.
+    func existing(_ name: String) -> CacheNamespace? {
+        table.load(ordering: .acquiring).namespaces[name]
+    }
+
+    /// A namespace with `name`'s policy that is not kept: for a read of a namespace that does not exist, which may
+    /// find nothing (a made-up name must not take one of the ``limit`` places).
+    func standIn(_ name: String) -> CacheNamespace {
+        CacheNamespace(name: name, policy: policies[name] ?? defaultPolicy, createdAt: clock())
     }
 
     /// The namespace called `name`, created on first use; `nil` once ``limit`` namespaces exist (names come from

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
 import NIOCore
@@ -45,14 +46,20 @@ public final class ServiceBuilder {
         router.add(middleware: RequestMetricsMiddleware(slowRequestThreshold: configuration.slowRequestThreshold))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+        let methods = RouteMethods()
+        router.add(middleware: MethodNotAllowedMiddleware(methods: methods))
         self.routes = ServiceRoutes(
             router: router,
             document: OpenAPIDocument(title: configuration.service, version: WedSyncVersion.current, summary: summary),
-            adminToken: configuration.adminToken
+            credentials: configuration.credentials,
+            methods: methods
         )
         Gauge(label: "process_start_time_seconds").record(startedAt.timeIntervalSince1970)
         if configuration.adminToken == nil {
             self.logger.warning("no admin.token configured: admin and mutating routes will answer 401")
+        }
+        if configuration.serviceToken == nil {
+            self.logger.notice("no service.token configured: calls to other services carry no credential")
         }
     }
 
@@ -122,10 +129,12 @@ public final class ServiceBuilder {
         return router
     }
 
-    /// A client for another WedSync service, checked by `/ready` through its `/health`.
-    public func serviceClient(_ name: String, baseURL: String, critical: Bool, timeout: Duration = .seconds(5)) -> ServiceClient {
-        let client = ServiceClient(name: name, baseURL: baseURL, adminToken: configuration.adminToken, timeout: timeout)
-        addReadinessCheck(ServiceReadinessCheck(client: client, critical: critical))
+    /// A client for another WedSync service that presents this service's own credential (`service.token`), checked
+    /// by `/ready` through its `/health` unless `checked` is false (a best-effort destination such as the metrics
+    /// service's events).
+    public func serviceClient(_ name: String, baseURL: String, critical: Bool, checked: Bool = true, timeout: Duration = .seconds(5)) -> ServiceClient {
+        let client = ServiceClient(name: name, baseURL: baseURL, token: configuration.serviceToken, timeout: timeout)
+        if checked { addReadinessCheck(ServiceReadinessCheck(client: client, critical: critical)) }
         return client
     }
 
@@ -159,9 +168,11 @@ public final class ServiceBuilder {
         let logger = self.logger
         return Application(
             router: routes.router,
+            server: .limitedHTTP1(configuration.http),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
-                serverName: configuration.service
+                serverName: configuration.service,
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.http.maximumConnections, logger: logger)
             ),
             services: services,
             onServerRunning: { channel in
@@ -179,24 +190,32 @@ public final class ServiceBuilder {
         let startedAt = self.startedAt
         routes.get(
             APIPath.Common.health,
-            RouteSpec(summary: "Liveness: the process serves HTTP", tags: ["operations"], response: .of(HealthReport.self))
+            RouteSpec(summary: "Liveness: the process serves HTTP", tags: ["operations"], access: .public, response: .of(HealthReport.self))
         ) { _, _ in
             HealthReport(service: service, version: WedSyncVersion.current, uptimeSeconds: Date().timeIntervalSince(startedAt))
         }
 
         let probe = ReadinessProbe(checks: readinessChecks, timeout: .seconds(2))
+        let credentials = routes.credentials
         routes.add(
             .get,
             APIPath.Common.ready,
             RouteSpec(
                 summary: "Readiness: every critical dependency answers",
                 description: "200 with a per-dependency report when every critical dependency is up (status "
-                    + "`degraded` when a non-critical one is down); 503 with the error envelope naming what is down.",
+                    + "`degraded` when a non-critical one is down); 503 with the error envelope naming what is down. "
+                    + "Each dependency's detail (why it is down) is only for the monitor and admin tokens: others see "
+                    + "names and states.",
                 tags: ["operations"],
+                access: .public,
                 response: .of(ReadinessReport.self)
             )
-        ) { _, _ in
-            let dependencies = await probe.run()
+        ) { request, _ in
+            var dependencies = await probe.run()
+            if credentials.identify(request.headers[.authorization]).isOperator == false {
+                // Raw dependency errors name hosts and users: not for anyone who can reach the port.
+                for index in dependencies.indices { dependencies[index].detail = nil }
+            }
             let down = dependencies.filter { $0.critical && $0.state == .down }
             guard down.isEmpty else {
                 let names = down.map(\.name).joined(separator: ", ")
@@ -221,6 +240,7 @@ public final class ServiceBuilder {
             RouteSpec(
                 summary: "Prometheus metrics (text exposition format 0.0.4)",
                 tags: ["operations"],
+                access: .public,
                 responseContentType: "text/plain"
             )
         ) { _, _ in
@@ -244,6 +264,7 @@ public final class ServiceBuilder {
             RouteSpec(
                 summary: "Change the process's log level without a restart",
                 tags: ["operations"],
+                access: .admin,
                 requestBody: .of(LogLevelSetting.self),
                 response: .of(LogLevelSetting.self)
             )
@@ -259,7 +280,7 @@ public final class ServiceBuilder {
         }
 
         // The document describes itself too, so it is complete before it is rendered once.
-        let openAPISpec = RouteSpec(summary: "This document: every route of the service (OpenAPI 3.1)", tags: ["operations"])
+        let openAPISpec = RouteSpec(summary: "This document: every route of the service (OpenAPI 3.1)", tags: ["operations"], access: .public)
         routes.document.routes.append(.init(method: .get, path: APIPath.Common.openAPI, spec: openAPISpec))
         let document = routes.document.json()
         routes.register(.get, APIPath.Common.openAPI, openAPISpec) { _, _ in

@@ -19,31 +19,34 @@ public struct ServiceClient: Sendable {
     /// `http://host:port`, without a trailing slash.
     public let baseURL: String
     public let timeout: Duration
-    private let adminToken: String?
+    /// The bearer token sent on every call: this service's own credential (`service.token`), or the CDN's.
+    private let token: String?
     private let http: HTTPClient
     private let maximumResponseBytes: Int
 
     public init(
         name: String,
         baseURL: String,
-        adminToken: String? = nil,
+        token: String? = nil,
         timeout: Duration = .seconds(5),
         maximumResponseBytes: Int = 16 << 20,
         httpClient: HTTPClient = ServiceClient.sharedHTTPClient
     ) {
         self.name = name
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.adminToken = adminToken
+        self.token = token
         self.timeout = timeout
         self.maximumResponseBytes = maximumResponseBytes
         self.http = httpClient
     }
 
     /// The process's HTTP client for service-to-service calls: keep-alive connections pooled per host (up to 32),
-    /// a 1 s connect timeout, and no retrying of refused connections, so a peer that is down is reported
-    /// `unreachable` at once rather than when the caller's deadline runs out. Lives as long as the process.
+    /// a 1 s connect timeout, no retrying of refused connections (a peer that is down is reported `unreachable` at
+    /// once rather than when the caller's deadline runs out), and no redirects followed (an answer cannot send a
+    /// service to an address nobody allowed). Lives as long as the process.
     public static let sharedHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
         configuration.timeout = .init(connect: .seconds(1), read: .seconds(30))
@@ -104,7 +107,7 @@ public struct ServiceClient: Sendable {
             request.body = .bytes(body)
             if let contentType { request.headers.add(name: "content-type", value: contentType) }
         }
-        if let adminToken { request.headers.add(name: "authorization", value: "Bearer \(adminToken)") }
+        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
         if let requestID = RequestID.current { request.headers.add(name: RequestID.headerName, value: requestID) }
         let deadline = timeout ?? self.timeout
         let prepared = request
@@ -196,6 +199,13 @@ public struct ServiceClientError: Error, Sendable, CustomStringConvertible {
         } else {
             self.init(service: service, kind: .unreachable, message: "\(error)")
         }
+    }
+
+    /// Whether the receiver refused the request for good: a 4xx other than 408 (timeout) and 429 (slow down).
+    /// Sending the same request again would be refused again.
+    public var isPermanentRefusal: Bool {
+        guard kind == .remote, let status else { return false }
+        return (400..<500).contains(status) && status != 408 && status != 429
     }
 
     public var description: String {

@@ -14,6 +14,10 @@ import WedSyncConnectionPool
 /// | `host` | `127.0.0.1` | address to listen on (`0.0.0.0` in containers) |
 /// | `port` | the service's own | port to listen on (0 picks a free one) |
 /// | `admin.token` | none | bearer token for admin and mutating routes (≥ 16 chars); without it they answer 401 |
+/// | `monitor.token` | none | bearer token for read-only operator routes (dashboards, summaries, statistics) |
+/// | `service.token` | none | this service's own credential, sent on its calls to other services |
+/// | `service.callers` | none | services that may call this one: `name=sha256:<hex digest of its token>`, comma-separated |
+/// | `outbound.allowed-origins` | the services' URLs | origins a caller may name as an address to fetch (warming, replicas) |
 /// | `database.url` | `postgres://postgres@127.0.0.1:5432/wedsync` | the PostgreSQL primary |
 /// | `database.replica-urls` | none | read replicas (a list, or comma-separated) |
 /// | `database.pool.min` / `.max` | 1 / 10 | connections per PostgreSQL pool |
@@ -24,6 +28,9 @@ import WedSyncConnectionPool
 /// | `api.url`, `cache.url`, `metrics.url` | `http://127.0.0.1:8090`, `:8081`, `:8083` | the other services |
 /// | `http.max-body-bytes` | 1048576 (gateway: 67108864) | largest request body (413 above); the gateway streams bodies through |
 /// | `http.slow-request-ms` | 1000 | requests slower than this are logged at `notice` |
+/// | `http.idle-timeout-ms`, `http.header-timeout-ms` | 60000, 10000 | idle keep-alive connections; reading a request's head |
+/// | `http.max-header-bytes`, `http.max-connections` | 32768, 4096 | request head size (431 above); open connections |
+/// | `http.max-streams-per-client` | 4 | long-lived streams (Server-Sent Events) one client address may hold |
 /// | `log.level` | `info` | `trace`...`critical` |
 /// | `log.format` | `text` | `text` or `json` (JSON lines) |
 public struct ServiceConfiguration: Sendable {
@@ -33,6 +40,14 @@ public struct ServiceConfiguration: Sendable {
     public var port: Int
     /// Never logged.
     public var adminToken: String?
+    /// The read-only operators' token; never logged.
+    public var monitorToken: String?
+    /// This service's own credential for its calls to other services; never logged.
+    public var serviceToken: String?
+    /// The services that may call this one, by the SHA-256 digest of their tokens.
+    public var serviceCallers: [String: [UInt8]]
+    /// Origins (`http://host:port`) a caller may name as an address this service then connects to.
+    public var allowedOrigins: [String]
     /// May hold a password: never logged.
     public var databaseURL: String
     public var databaseReplicaURLs: [String]
@@ -48,6 +63,8 @@ public struct ServiceConfiguration: Sendable {
     public var optimizerURL: String
     public var maxBodyBytes: Int
     public var slowRequestThreshold: Duration
+    /// Timeouts and bounds of the HTTP server.
+    public var http: HTTPServerLimits
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     /// Every source, for the service's own keys.
@@ -60,6 +77,12 @@ public struct ServiceConfiguration: Sendable {
         self.host = settings.string("host") ?? "127.0.0.1"
         self.port = try settings.int("port", default: defaultPort, in: 0...65535)
         self.adminToken = try settings.secret("admin.token")
+        self.monitorToken = try settings.secret("monitor.token")
+        self.serviceToken = try settings.secret("service.token")
+        switch ServiceCredentials.parseCallers((settings.string("service.callers") ?? "").split(separator: ",").map(String.init)) {
+        case .success(let callers): self.serviceCallers = callers
+        case .failure(let error): throw ConfigurationError(key: "service.callers", message: error.message)
+        }
         self.databaseURL = try settings.postgresURL("database.url", default: "postgres://postgres@127.0.0.1:5432/wedsync")
         self.databaseReplicaURLs = try settings.postgresURLs("database.replica-urls")
         let databaseMaximum = try settings.int("database.pool.max", default: 10, in: 1...1000)
@@ -83,6 +106,15 @@ public struct ServiceConfiguration: Sendable {
         // The gateway streams request bodies through to its upstream rather than reading them: a larger default.
         self.maxBodyBytes = try settings.int("http.max-body-bytes", default: service == "wedsync-gateway" ? 64 << 20 : 1 << 20, in: 1024...(1 << 30))
         self.slowRequestThreshold = try settings.milliseconds("http.slow-request-ms", default: .seconds(1))
+        self.http = HTTPServerLimits(
+            idleTimeout: try settings.milliseconds("http.idle-timeout-ms", default: .seconds(60), in: 100...86_400_000),
+            headerReadTimeout: try settings.milliseconds("http.header-timeout-ms", default: .seconds(10), in: 100...3_600_000),
+            maximumHeaderBytes: try settings.int("http.max-header-bytes", default: 32 << 10, in: 1024...(1 << 20)),
+            maximumConnections: try settings.int("http.max-connections", default: 4096, in: 1...1_000_000),
+            maximumStreamsPerClient: try settings.int("http.max-streams-per-client", default: 4, in: 1...10_000)
+        )
+        let ownServices = [apiURL, cacheURL, metricsURL, optimizerURL]
+        self.allowedOrigins = try settings.origins("outbound.allowed-origins", default: ownServices)
         let level = try settings.choice(
             "log.level",
             from: Logger.Level.allCases.map(\.rawValue),
@@ -90,6 +122,11 @@ public struct ServiceConfiguration: Sendable {
         )
         self.logLevel = Logger.Level(rawValue: level) ?? .info
         self.logFormat = LogFormat(rawValue: try settings.choice("log.format", from: ["text", "json"], default: "text")) ?? .text
+    }
+
+    /// What the service checks callers against, and presents to other services.
+    public var credentials: ServiceCredentials {
+        ServiceCredentials(adminToken: adminToken, monitorToken: monitorToken, serviceToken: serviceToken, callers: serviceCallers)
     }
 
     /// Reads the configuration of `service` from the command line, the environment and the YAML file, in that
@@ -128,6 +165,35 @@ extension ServiceConfiguration {
         let text = "\(error)"
         guard let match = text.firstMatch(of: /(\d+):(\d+)/) else { return "" }
         return " at line \(match.1), column \(match.2)"
+    }
+}
+
+/// The HTTP server's timeouts and bounds, against slow and greedy clients (`http.*`).
+public struct HTTPServerLimits: Sendable {
+    /// A keep-alive connection with no request in progress for this long is closed; so is one whose request
+    /// body stops arriving for this long.
+    public var idleTimeout: Duration
+    /// A request's head must arrive in full within this long of its first byte (slowloris).
+    public var headerReadTimeout: Duration
+    /// The largest request head (request line and headers); larger ones are refused with 431.
+    public var maximumHeaderBytes: Int
+    /// Open connections at most; beyond it new ones wait in the listen backlog.
+    public var maximumConnections: Int
+    /// Long-lived streams (Server-Sent Events) one client address may hold at once.
+    public var maximumStreamsPerClient: Int
+
+    public init(
+        idleTimeout: Duration = .seconds(60),
+        headerReadTimeout: Duration = .seconds(10),
+        maximumHeaderBytes: Int = 32 << 10,
+        maximumConnections: Int = 4096,
+        maximumStreamsPerClient: Int = 4
+    ) {
+        self.idleTimeout = idleTimeout
+        self.headerReadTimeout = headerReadTimeout
+        self.maximumHeaderBytes = maximumHeaderBytes
+        self.maximumConnections = maximumConnections
+        self.maximumStreamsPerClient = maximumStreamsPerClient
     }
 }
 

@@ -1,4 +1,5 @@
 import Configuration
+import Crypto
 import Foundation
 import WedSyncPostgres
 import WedSyncRedis
@@ -85,6 +86,15 @@ public struct Settings: Sendable {
         return value
     }
 
+    /// A 256-bit key given as base64 (a secret), for AES-GCM.
+    public func symmetricKey(_ key: String) throws(ConfigurationError) -> SymmetricKey? {
+        guard let encoded = try secret(key, minimumLength: 40) else { return nil }
+        guard let bytes = Data(base64Encoded: encoded), bytes.count == 32 else {
+            throw ConfigurationError(key: key, message: "expected the base64 of a 32-byte key")
+        }
+        return SymmetricKey(data: bytes)
+    }
+
     /// An `http://` or `https://` base URL, without a trailing slash.
     public func httpURL(_ key: String, default defaultValue: String) throws(ConfigurationError) -> String {
         let text = (string(key) ?? defaultValue).trimmingCharacters(in: .whitespaces)
@@ -95,6 +105,19 @@ public struct Settings: Sendable {
             throw ConfigurationError(key: key, message: "expected an http:// or https:// URL with a host")
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    /// Origins (`http://host:port`, a YAML list or comma-separated): where a caller-named address may point.
+    public func origins(_ key: String, default defaultValue: [String]) throws(ConfigurationError) -> [String] {
+        guard let text = string(key) else { return defaultValue.compactMap(AllowedOrigins.origin(of:)) }
+        var origins: [String] = []
+        for part in text.split(separator: ",") {
+            guard let origin = AllowedOrigins.origin(of: part.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigurationError(key: key, message: "expected http://host:port origins, comma-separated")
+            }
+            origins.append(origin)
+        }
+        return origins
     }
 
     /// A PostgreSQL URL, validated (a secret: it may hold a password).

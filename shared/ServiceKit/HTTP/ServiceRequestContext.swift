@@ -13,6 +13,9 @@ public struct ServiceRequestContext: RequestContext {
     public var maxUploadSize: Int
     /// The peer's address (the client, or the last proxy before this service).
     public var remoteAddress: SocketAddress?
+    /// The caller, once a route for services, monitors or the admin checked its credential (``RouteAccess``);
+    /// `nil` on public and tenant routes.
+    public var identity: CallerIdentity?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

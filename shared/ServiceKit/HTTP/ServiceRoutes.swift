@@ -2,27 +2,29 @@ import HTTPTypes
 import Hummingbird
 
 /// A service's routes: each is registered with Hummingbird and described in the service's OpenAPI document in one
-/// call, and its access rule (public, or admin bearer token) is enforced before the handler runs.
+/// call, and its access rule (``RouteAccess``) is enforced before the handler runs: a route for services, monitors
+/// or the admin answers 401 without a known credential and 403 to a caller it is not for, and its handler finds
+/// the caller in ``ServiceRequestContext/identity``.
 ///
 /// ```swift
-/// routes.get("/v1/cache/stats", RouteSpec(summary: "Cache statistics", response: .of(CacheStats.self))) { _, _ in
-///     await cache.statistics()
+/// routes.get("/v1/stats", RouteSpec(summary: "Cache statistics", access: .monitor, response: .of(CacheStats.self))) { _, _ in
+///     cache.statistics()
 /// }
 /// ```
 public final class ServiceRoutes {
     let router: Router<ServiceRequestContext>
     var document: OpenAPIDocument
-    private let adminToken: String?
+    /// What callers are checked against.
+    public let credentials: ServiceCredentials
+    /// Each registered path template and its methods, for 405 answers (``MethodNotAllowedMiddleware``).
+    let methods: RouteMethods
 
-    init(router: Router<ServiceRequestContext>, document: OpenAPIDocument, adminToken: String?) {
+    init(router: Router<ServiceRequestContext>, document: OpenAPIDocument, credentials: ServiceCredentials, methods: RouteMethods) {
         self.router = router
         self.document = document
-        self.adminToken = adminToken
+        self.credentials = credentials
+        self.methods = methods
     }
-
-    /// The admin token check, for a public route that takes some requests only from an admin or a service (the
-    /// metrics service's `finding` events).
-    public var admin: AdminCheck { AdminCheck(token: adminToken) }
 
     /// Registers a route whose handler builds the `Response` itself (text, streams, proxied bodies).
     public func add(
@@ -42,10 +44,13 @@ public final class ServiceRoutes {
         _ spec: RouteSpec,
         responder: @escaping @Sendable (Request, ServiceRequestContext) async throws -> Response
     ) {
-        if spec.effectiveAccess(for: method) == .admin {
-            let token = adminToken
+        methods.add(method, path)
+        let access = spec.access
+        if access.needsIdentity {
+            let credentials = self.credentials
             router.on(RouterPath(path), method: method) { request, context in
-                try AdminAuthorization.verify(request.headers[.authorization], expected: token)
+                var context = context
+                context.identity = try Self.authorize(request, access: access, credentials: credentials)
                 return try await responder(request, context)
             }
         } else {
@@ -77,7 +82,30 @@ public final class ServiceRoutes {
         add(.get, path, spec, handler: handler)
     }
 
-    /// A JSON `POST` route (admin-only unless the spec says otherwise).
+    /// The caller of `request`, if `access` lets it in: 401 without a known credential, 403 when the caller is not
+    /// one the route is for.
+    static func authorize(_ request: Request, access: RouteAccess, credentials: ServiceCredentials) throws(ServiceError) -> CallerIdentity {
+        if access.level == .admin, !credentials.hasAdmin {
+            throw ServiceError.unauthorized("admin routes are disabled: the service has no admin.token configured")
+        }
+        // Monitoring pages are opened in browsers too: they may answer a Basic challenge (a field of its own, which
+        // browsers read where they skip a combined one) with the token as password.
+        var challenge: HTTPFields = [.wwwAuthenticate: "Bearer"]
+        if access.level == .monitor { challenge.append(HTTPField(name: .wwwAuthenticate, value: #"Basic realm="wedsync monitor""#)) }
+        switch credentials.identify(request.headers[.authorization]) {
+        case .anonymous:
+            throw ServiceError(.unauthorized, code: "unauthorized", message: "this route needs a bearer token (\(access))", headers: challenge)
+        case .invalid:
+            throw ServiceError(.unauthorized, code: "unauthorized", message: "the bearer token is not valid", headers: challenge)
+        case .identified(let identity):
+            guard access.allows(identity) else {
+                throw ServiceError.forbidden("this route is for \(access), not \(identity)")
+            }
+            return identity
+        }
+    }
+
+    /// A JSON `POST` route.
     public func post<Output: Encodable & Sendable>(
         _ path: String,
         _ spec: RouteSpec,
@@ -86,7 +114,7 @@ public final class ServiceRoutes {
         add(.post, path, spec, handler: handler)
     }
 
-    /// A JSON `PUT` route (admin-only unless the spec says otherwise).
+    /// A JSON `PUT` route.
     public func put<Output: Encodable & Sendable>(
         _ path: String,
         _ spec: RouteSpec,
@@ -95,7 +123,7 @@ public final class ServiceRoutes {
         add(.put, path, spec, handler: handler)
     }
 
-    /// A JSON `PATCH` route (admin-only unless the spec says otherwise).
+    /// A JSON `PATCH` route.
     public func patch<Output: Encodable & Sendable>(
         _ path: String,
         _ spec: RouteSpec,
@@ -104,22 +132,12 @@ public final class ServiceRoutes {
         add(.patch, path, spec, handler: handler)
     }
 
-    /// A JSON `DELETE` route (admin-only unless the spec says otherwise).
+    /// A JSON `DELETE` route.
     public func delete<Output: Encodable & Sendable>(
         _ path: String,
         _ spec: RouteSpec,
         handler: @escaping @Sendable (Request, ServiceRequestContext) async throws -> Output
     ) {
         add(.delete, path, spec, handler: handler)
-    }
-}
-
-/// Checks a request for the admin bearer token (``ServiceRoutes/admin``).
-public struct AdminCheck: Sendable {
-    let token: String?
-
-    /// Throws 401 unless `request` carries the admin bearer token.
-    public func verify(_ request: Request) throws(ServiceError) {
-        try AdminAuthorization.verify(request.headers[.authorization], expected: token)
     }
 }

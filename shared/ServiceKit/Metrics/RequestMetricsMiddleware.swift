@@ -1,7 +1,9 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
+import WedSyncModels
 
 /// Counts and times every request by route template (never the raw path, so no id or name becomes a label), and
 /// logs it: at `debug` normally, at `warning` for a 5xx, at `notice` when slower than the configured threshold.
@@ -31,7 +33,7 @@ struct RequestMetricsMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         inFlight.increment()
         defer { inFlight.decrement() }
-        let response: Response
+        var response: Response
         do {
             response = try await next(request, context)
         } catch {
@@ -40,8 +42,12 @@ struct RequestMetricsMiddleware: RouterMiddleware {
             throw error
         }
         record(request: request, context: context, status: Int(response.status.code), elapsed: .now - start)
+        if let template = context.endpointPath, template != "NotFound" { response.headers[Self.routeField] = template }
         return response
     }
+
+    /// ``APIPath/routeHeader``.
+    static let routeField = HTTPField.Name(APIPath.routeHeader)!
 
     private func record(request: Request, context: ServiceRequestContext, status: Int, elapsed: Duration) {
         let route = Self.routeLabel(context.endpointPath)
@@ -65,9 +71,10 @@ struct RequestMetricsMiddleware: RouterMiddleware {
     }
 
     /// The matched route template (`/v1/things/{id}`, Hummingbird spells captures the OpenAPI way); requests that
-    /// matched no route share one label, so a scan of random paths cannot blow up the series count.
+    /// matched no route share one label (``MetricEventBounds/unmatchedRoute``), so a scan of random paths cannot
+    /// blow up the series count.
     static func routeLabel(_ endpointPath: String?) -> String {
-        guard let endpointPath, endpointPath != "NotFound" else { return "unmatched" }
+        guard let endpointPath, endpointPath != "NotFound" else { return MetricEventBounds.unmatchedRoute }
         return endpointPath
     }
 }

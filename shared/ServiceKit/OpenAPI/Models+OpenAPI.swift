@@ -211,3 +211,28 @@ extension EventsAccepted: OpenAPISchemaProviding {
         .object(["accepted": .integer()], required: ["accepted"])
     }
 }
+
+extension MetricEventBatch: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "events": .described(
+                    .array(
+                        .object(
+                            [
+                                "type": .described(.string(), "api_call, db_query, cache_op or system"),
+                                "timestamp": .string(format: "date-time"),
+                                "route": .string(), "method": .string(), "status": .integer(), "durationMs": .number,
+                                "cache": .described(.string(), "HIT, MISS, STALE, REVALIDATED or BYPASS"),
+                                "tenant": .string(), "requestId": .string(), "fingerprint": .string(), "rows": .integer(),
+                            ],
+                            required: ["type", "timestamp"]
+                        )
+                    ),
+                    "1 to 10000 events; the fields each type needs are checked and a bad one is named in the 400"
+                )
+            ],
+            required: ["events"]
+        )
+    }
+}

@@ -35,10 +35,21 @@ struct OpenAPIDocument {
                 "schemas": .object(components.mapValues(\.json)),
                 "securitySchemes": [
                     "adminToken": [
-                        "type": "http",
-                        "scheme": "bearer",
-                        "description": "The service's admin token (admin.token / WEDSYNC_ADMIN_TOKEN).",
-                    ]
+                        "type": "http", "scheme": "bearer",
+                        "description": "Operators' writes: the admin token (admin.token / WEDSYNC_ADMIN_TOKEN).",
+                    ],
+                    "monitorToken": [
+                        "type": "http", "scheme": "bearer",
+                        "description": "Read-only operators: the monitor token (monitor.token / WEDSYNC_MONITOR_TOKEN).",
+                    ],
+                    "serviceToken": [
+                        "type": "http", "scheme": "bearer",
+                        "description": "Another WedSync service: its own token (service.token), known here by its digest (service.callers).",
+                    ],
+                    "tenantToken": [
+                        "type": "http", "scheme": "bearer",
+                        "description": "A supplier's token, issued by the API (`wedsync-api token --org N`).",
+                    ],
                 ],
             ],
         ]
@@ -91,9 +102,21 @@ struct OpenAPIDocument {
         if spec.requestBody != nil {
             responses["413"] = ["description": "The body is too large.", "content": error]
         }
-        if spec.effectiveAccess(for: route.method) == .admin {
-            operation["security"] = [["adminToken": []]]
-            responses["401"] = ["description": "The admin bearer token is missing or wrong.", "content": error]
+        operation["x-access"] = .string(spec.access.description)
+        let schemes: [String]
+        switch spec.access.level {
+        case .public: schemes = []
+        case .tenant: schemes = ["tenantToken"]
+        case .service: schemes = ["serviceToken", "adminToken"]
+        case .monitor: schemes = spec.access.services.isEmpty ? ["monitorToken", "adminToken"] : ["monitorToken", "serviceToken", "adminToken"]
+        case .admin: schemes = ["adminToken"]
+        }
+        if !schemes.isEmpty {
+            operation["security"] = .array(schemes.map { [$0: []] })
+            responses["401"] = ["description": "The bearer token is missing or not valid.", "content": error]
+        }
+        if spec.access.needsIdentity {
+            responses["403"] = ["description": .string("The caller's identity may not call this route (\(spec.access))."), "content": error]
         }
         responses["default"] = ["description": "An error, in the WedSync error envelope.", "content": error]
         operation["responses"] = .object(responses)

@@ -1,20 +1,12 @@
 import HTTPTypes
 
-/// Who may call a route.
-public enum RouteAccess: String, Sendable {
-    /// Anyone who can reach the service.
-    case `public`
-    /// Only callers with `Authorization: Bearer <admin.token>`.
-    case admin
-}
-
 /// What the OpenAPI document says about a route, and who may call it.
 public struct RouteSpec: Sendable {
     public var summary: String
     public var description: String?
     public var tags: [String]
-    /// `nil` applies the default: `GET` and `HEAD` are public, every other method needs the admin token.
-    public var access: RouteAccess?
+    /// Who may call the route: every route says so.
+    public var access: RouteAccess
     public var queryParameters: [QueryParameter]
     /// The body's schema, for routes that read one.
     public var requestBody: NamedSchema?
@@ -27,7 +19,7 @@ public struct RouteSpec: Sendable {
         summary: String,
         description: String? = nil,
         tags: [String] = [],
-        access: RouteAccess? = nil,
+        access: RouteAccess,
         queryParameters: [QueryParameter] = [],
         requestBody: NamedSchema? = nil,
         response: NamedSchema? = nil,
@@ -43,12 +35,6 @@ public struct RouteSpec: Sendable {
         self.response = response
         self.responseContentType = responseContentType
         self.successStatus = successStatus
-    }
-
-    /// The access rule that applies to `method`.
-    public func effectiveAccess(for method: HTTPRequest.Method) -> RouteAccess {
-        if let access { return access }
-        return method == .get || method == .head ? .public : .admin
     }
 }
 

@@ -25,7 +25,7 @@ final class APIFixture: Sendable {
     let tokenOne: String
     let tokenTwo: String
 
-    static let adminToken = "api-test-admin-token-0123456789"
+    static let adminToken = TestCredentials.admin
 
     private init(
         base: String, databaseName: String, database: PostgresPool, receiver: Receiver,

@@ -61,7 +61,10 @@ private struct SeededGenerator: RandomNumberGenerator {
 
 @Suite("Cache consistency under concurrent readers and writers", .serialized, .timeLimit(.minutes(3)))
 struct CacheConsistencyTests {
-    @Test("No stale read after an acknowledged invalidation (randomized, with a checker); another process within 100 ms")
+    /// The other process learns of invalidations over the backplane: within milliseconds on an idle machine, but a
+    /// machine running the whole suite has stalled it past 100 ms. A second is a bound no such stall reaches, and an
+    /// invalidation that never arrives still shows (the stale entry would stay for the TTL, a minute).
+    @Test("No stale read after an acknowledged invalidation (randomized, with a checker); another process within 1 s")
     func noStaleReads() async throws {
         let url = try TestEnvironment.redisURL()
         let policy = NamespacePolicy(ttl: 60, staleWhileRevalidate: 0, failSafe: 0, eagerRefreshShare: 0)
@@ -124,7 +127,7 @@ struct CacheConsistencyTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<2 { group.addTask { try await writer(index, of: 2) } }
             for index in 0..<5 { group.addTask { try await reader(writerProcess.cache, index: index, lag: .zero) } }
-            for index in 5..<8 { group.addTask { try await reader(otherProcess.cache, index: index, lag: .milliseconds(100)) } }
+            for index in 5..<8 { group.addTask { try await reader(otherProcess.cache, index: index, lag: .seconds(1)) } }
             try await group.waitForAll()
         }
 

@@ -6,13 +6,13 @@ import WedSyncModels
 /// Two `wedsync-cache` processes on one Redis, as two replicas behind a load balancer.
 @Suite("wedsync-cache processes", .serialized, .timeLimit(.minutes(2)))
 struct CacheServiceTests {
-    static let token = "cache-test-admin-token-0123456789"
+    static let token = TestCredentials.admin
     var admin: [(String, String)] { [("Authorization", "Bearer \(Self.token)")] }
 
-    /// Two processes on the shared redis-server, or (`cluster`) on the shared Redis Cluster.
-    static func startPair(cluster: Bool = false) async throws -> (ServiceProcess, ServiceProcess) {
+    /// Two processes on the shared redis-server, or (`cluster`) on the shared Redis Cluster, serving `namespaces`.
+    static func startPair(cluster: Bool = false, namespaces: [String]) async throws -> (ServiceProcess, ServiceProcess) {
         let redis = cluster ? try TestEnvironment.redisClusterURLs() : try TestEnvironment.redisURL()
-        let environment = ["WEDSYNC_ADMIN_TOKEN": token, "WEDSYNC_REDIS_URL": redis]
+        let environment = ["WEDSYNC_REDIS_URL": redis, "WEDSYNC_CACHE_NAMESPACES": namespaces.joined(separator: ",")]
         let first = try ServiceProcess("wedsync-cache", environment: environment)
         let second = try ServiceProcess("wedsync-cache", environment: environment)
         try await first.waitUntil("/ready")
@@ -28,19 +28,19 @@ struct CacheServiceTests {
 
     @Test("A tag invalidated through one process is unreadable through the other within 100 ms", arguments: [false, true])
     func tagAcrossProcesses(cluster: Bool) async throws {
-        let (first, second) = try await Self.startPair(cluster: cluster)
         let namespace = uniqueNamespace("svc")
+        let (first, second) = try await Self.startPair(cluster: cluster, namespaces: [namespace])
         var worst = Duration.zero
         for round in 0..<10 {
             let path = "/v1/entries/\(namespace)/day-\(round)"
             let put = try await HTTP.send(.PUT, "\(first.baseURL)\(path)?ttl=120&tags=\(namespace)-client:\(round),\(namespace)-org", headers: admin + [("Content-Type", "application/json")], body: #"{"round":\#(round)}"#)
             #expect(put.status == 200, "\(put.text)")
-            let fromL2 = try await HTTP.get("\(second.baseURL)\(path)")
+            let fromL2 = try await HTTP.get("\(second.baseURL)\(path)", headers: admin)
             #expect(fromL2.status == 200)
             #expect(fromL2.headers.first(name: "x-cache-tier") == "L2")
             #expect(fromL2.headers.first(name: "content-type") == "application/json")
             #expect(fromL2.text == #"{"round":\#(round)}"#)
-            #expect(try await HTTP.get("\(second.baseURL)\(path)").headers.first(name: "x-cache-tier") == "L1")
+            #expect(try await HTTP.get("\(second.baseURL)\(path)", headers: admin).headers.first(name: "x-cache-tier") == "L1")
 
             let invalidation = try await HTTP.send(.POST, "\(first.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["\#(namespace)-client:\#(round)"]}"#)
             #expect(invalidation.status == 200)
@@ -50,12 +50,12 @@ struct CacheServiceTests {
             var firstMiss: Duration?
             while firstMiss == nil, ContinuousClock.now - acknowledged < .milliseconds(100) {
                 let started = ContinuousClock.now
-                if try await HTTP.get("\(second.baseURL)\(path)").status == 404 { firstMiss = started - acknowledged }
+                if try await HTTP.get("\(second.baseURL)\(path)", headers: admin).status == 404 { firstMiss = started - acknowledged }
             }
             try await Task.sleep(until: acknowledged + .milliseconds(100))
-            #expect(try await HTTP.get("\(second.baseURL)\(path)").status == 404, "still readable 100 ms after the acknowledgement")
+            #expect(try await HTTP.get("\(second.baseURL)\(path)", headers: admin).status == 404, "still readable 100 ms after the acknowledgement")
             worst = max(worst, firstMiss ?? .milliseconds(100))
-            #expect(try await HTTP.get("\(first.baseURL)\(path)").status == 404)
+            #expect(try await HTTP.get("\(first.baseURL)\(path)", headers: admin).status == 404)
         }
         print("cache: tag invalidation reached the other process within \(worst) (worst of 10)")
         try await first.terminate()
@@ -64,25 +64,25 @@ struct CacheServiceTests {
 
     @Test("PUT, GET, DELETE and invalidation by key and prefix; statistics count the tiers")
     func entries() async throws {
-        let (first, second) = try await Self.startPair()
         let namespace = uniqueNamespace("svc")
+        let (first, second) = try await Self.startPair(namespaces: [namespace])
         for day in ["2026-06-12", "2026-06-13", "2026-07-01"] {
             let put = try await HTTP.send(.PUT, "\(first.baseURL)/v1/entries/\(namespace)/\(day)", headers: admin + [("Content-Type", "text/csv")], body: "day,\(day)")
             #expect(put.status == 200)
             struct Written: Decodable { var tiers: [String] }
             #expect(try WedSyncJSON.makeDecoder().decode(Written.self, from: put.data).tiers == ["L1", "L2"])
         }
-        #expect(try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-12").text == "day,2026-06-12")
+        #expect(try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-12", headers: admin).text == "day,2026-06-12")
         let deleted = try await HTTP.send(.DELETE, "\(first.baseURL)/v1/entries/\(namespace)/2026-06-12", headers: admin)
         #expect(deleted.status == 200)
-        #expect(await eventually(timeout: .seconds(1)) { (try? await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-12").status) == 404 })
+        #expect(await eventually(timeout: .seconds(1)) { (try? await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-12", headers: admin).status) == 404 })
         let prefix = try await HTTP.send(.POST, "\(first.baseURL)/v1/invalidations", headers: admin, body: #"{"prefix":"\#(namespace)/2026-06"}"#)
         let result = try WedSyncJSON.makeDecoder().decode(InvalidationResult.self, from: prefix.data)
         #expect(result.invalidatedByPrefix == 1)
-        #expect(try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-13").status == 404)
-        #expect(try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-07-01").status == 200)
+        #expect(try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-13", headers: admin).status == 404)
+        #expect(try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-07-01", headers: admin).status == 200)
 
-        let stats = try WedSyncJSON.makeDecoder().decode(CacheStats.self, from: try await HTTP.get("\(second.baseURL)/v1/stats").data)
+        let stats = try WedSyncJSON.makeDecoder().decode(CacheStats.self, from: try await HTTP.get("\(second.baseURL)/v1/stats", headers: TestCredentials.asMonitor).data)
         let l2 = try #require(stats.tiers.first { $0.tier == "L2" })
         #expect(l2.hits >= 2)
         #expect(l2.p99Micros > 0)
@@ -94,7 +94,7 @@ struct CacheServiceTests {
 
     @Test("Bad input is a 4xx envelope; mutations need the admin token")
     func badInput() async throws {
-        let (first, second) = try await Self.startPair()
+        let (first, second) = try await Self.startPair(namespaces: ["ns"])
         let base = first.baseURL
         let cases: [(HTTPMethod, String, [(String, String)], String?, Int, String)] = [
             (.PUT, "/v1/entries/ns/k", [], "x", 401, "unauthorized"),
@@ -107,7 +107,16 @@ struct CacheServiceTests {
             (.POST, "/v1/invalidations", admin, #"{"keys":["no-namespace"]}"#, 400, "invalid_body"),
             (.POST, "/v1/invalidations", admin, #"{"tags":"a"}"#, 400, "invalid_body"),
             (.POST, "/v1/invalidations", admin, "not json", 400, "invalid_body"),
-            (.GET, "/v1/entries/ns/missing", [], nil, 404, "not_found"),
+            (.GET, "/v1/entries/ns/missing", admin, nil, 404, "not_found"),
+            (.GET, "/v1/entries/ns/missing", [], nil, 401, "unauthorized"),
+            (.GET, "/v1/entries/undeclared/k", admin, nil, 404, "unknown_namespace"),
+            (.PUT, "/v1/entries/undeclared/k", admin, "x", 404, "unknown_namespace"),
+            (.GET, "/v1/entries/gw/api%7C1%7C%2Fapi%2Fdashboard", admin, nil, 404, "unknown_namespace"),
+            (.GET, "/v1/stats", [], nil, 401, "unauthorized"),
+            (.GET, "/v1/stats", TestCredentials.asService("wedsync-gateway"), nil, 403, "forbidden"),
+            (.POST, "/v1/invalidations", TestCredentials.asService("wedsync-gateway"), #"{"tags":["a"]}"#, 403, "forbidden"),
+            (.PUT, "/v1/entries/ns/k", [("Authorization", "Bearer not-a-known-token-0123456789")], "x", 401, "unauthorized"),
+            (.PATCH, "/v1/entries/ns/k", admin, "x", 405, "method_not_allowed"),
         ]
         for (method, path, headers, body, status, code) in cases {
             let answer = try await HTTP.send(method, "\(base)\(path)", headers: headers, body: body)
@@ -163,10 +172,10 @@ struct CacheServiceOutageTests {
     @Test("Redis down: /ready says degraded, reads and writes go on from L1, and L2 is used again when Redis returns")
     func degraded() async throws {
         let redis = try await PrivateRedis.start()
-        let admin = [("Authorization", "Bearer \(CacheServiceTests.token)")]
+        let admin = TestCredentials.asAdmin
         let cache = try ServiceProcess(
             "wedsync-cache",
-            environment: ["WEDSYNC_ADMIN_TOKEN": CacheServiceTests.token, "WEDSYNC_REDIS_URL": redis.url, "WEDSYNC_CACHE_OUTAGE_L1_TTL_SECONDS": "60"]
+            environment: ["WEDSYNC_REDIS_URL": redis.url, "WEDSYNC_CACHE_OUTAGE_L1_TTL_SECONDS": "60", "WEDSYNC_CACHE_NAMESPACES": "outage"]
         )
         try await cache.waitUntil("/ready")
         try await redis.stop()
@@ -179,9 +188,9 @@ struct CacheServiceOutageTests {
         #expect(put.status == 200)
         struct Written: Decodable { var tiers: [String] }
         #expect(try WedSyncJSON.makeDecoder().decode(Written.self, from: put.data).tiers == ["L1"])
-        let read = try await HTTP.get("\(cache.baseURL)/v1/entries/outage/k")
+        let read = try await HTTP.get("\(cache.baseURL)/v1/entries/outage/k", headers: admin)
         #expect(read.status == 200 && read.text == "during")
-        #expect(try await HTTP.get("\(cache.baseURL)/v1/entries/outage/missing").status == 404, "a miss is a miss, not an error")
+        #expect(try await HTTP.get("\(cache.baseURL)/v1/entries/outage/missing", headers: admin).status == 404, "a miss is a miss, not an error")
         let invalidation = try await HTTP.send(.POST, "\(cache.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["t"]}"#)
         #expect(invalidation.status == 200 && invalidation.text.contains(#""propagated":false"#))
 

@@ -27,18 +27,21 @@ struct GatewayProtectionTests {
                 access: public
                 critical: true
                 rate-limit: {client: {rate: 0.01, burst: 3}, global: true}
-              - name: rest
+              - name: rest-\(Self.run)
                 match: /rl/**
                 upstream: app
                 access: public
                 rate-limit: {client: {rate: 0.01, burst: 3}, global: true}
             """
-        let first = try await GatewayProcess.routed(routes)
-        let second = try await GatewayProcess.routed(routes)
+        // A Redis of its own: the limits' keys are per route bucket and client address, the same in every run.
+        let redis = try await PrivateRedis.start()
+        let first = try await GatewayProcess.routed(routes, environment: ["WEDSYNC_REDIS_URL": redis.url])
+        let second = try await GatewayProcess.routed(routes, environment: ["WEDSYNC_REDIS_URL": redis.url])
         defer {
             Task {
                 try? await first.terminate()
                 try? await second.terminate()
+                try? await redis.stop()
             }
         }
         var statuses: [Int] = []

@@ -131,7 +131,9 @@ private struct OriginResponder: RouterMiddleware {
 
 /// A `wedsync-gateway` process for tests.
 enum GatewayProcess {
-    static let adminToken = "gateway-test-admin-token-0123456789"
+    static let adminToken = TestCredentials.admin
+    /// The key every test gateway seals its L2 records with, as every gateway of one deployment shares one.
+    static let encryptionKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
     /// A gateway in plain mode in front of `upstream` (public unless told otherwise), its L2 on the test Redis.
     static func plain(upstream: String, public isPublic: Bool = true, environment: [String: String] = [:]) async throws -> ServiceProcess {
@@ -150,7 +152,7 @@ enum GatewayProcess {
     static func start(arguments: [String], environment: [String: String]) async throws -> ServiceProcess {
         var variables = [
             "WEDSYNC_REDIS_URL": try TestEnvironment.redisURL(),
-            "WEDSYNC_ADMIN_TOKEN": adminToken,
+            "WEDSYNC_CACHE_ENCRYPTION_KEY": encryptionKey,
             "WEDSYNC_GATEWAY_EVENTS": "false",
             "WEDSYNC_LOG_LEVEL": "warning",
         ]

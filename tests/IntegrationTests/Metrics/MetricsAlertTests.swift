@@ -76,13 +76,13 @@ struct MetricsAlertTests {
         #expect(alert["endsAt"] as? String == "0001-01-01T00:00:00Z")
         // Slack failed twice, then took it.
         let slackDelivered = await eventually(timeout: .seconds(20)) {
-            let records = (try? await HTTP.get(service.baseURL + "/v1/notifications")).flatMap { try? WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: $0.data) } ?? []
+            let records = (try? await HTTP.get(service.baseURL + "/v1/notifications", headers: TestCredentials.asMonitor)).flatMap { try? WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: $0.data) } ?? []
             return records.contains { $0.channel == "slack" && $0.delivered && $0.attempts == 3 }
         }
         #expect(slackDelivered)
         #expect(slack.requests.filter { ($0["body"] ?? "").contains("FIRING") }.count == 3)
         // The silenced rule fires too, but nobody hears of it.
-        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(service.baseURL + "/v1/alerts").data)
+        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(service.baseURL + "/v1/alerts", headers: TestCredentials.asMonitor).data)
         #expect(alerts.contains { $0.name == "Quiet\(Self.run)" && $0.state == .firing })
         #expect(!webhook.requests.contains { ($0["body"] ?? "").contains("Quiet\(Self.run)") })
         // Once the slow bucket is past the window (and keep-firing-for has passed), it resolves. (A 20-second
@@ -112,11 +112,11 @@ struct MetricsAlertTests {
         try await service.waitUntil("/ready")
         #expect(try await MetricsServiceTests.post(service, MetricsServiceTests.batch(route: route, durations: [50, 60])).status == 200)
         let recorded = await eventually(timeout: .seconds(15)) {
-            let records = (try? await HTTP.get(service.baseURL + "/v1/notifications")).flatMap { try? WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: $0.data) } ?? []
+            let records = (try? await HTTP.get(service.baseURL + "/v1/notifications", headers: TestCredentials.asMonitor)).flatMap { try? WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: $0.data) } ?? []
             return records.contains { $0.alertName == "Unheard\(Self.run)" && $0.attempts == 5 && !$0.delivered && $0.lastError != nil }
         }
         #expect(recorded)
-        let text = try await HTTP.get(service.baseURL + "/v1/notifications").text
+        let text = try await HTTP.get(service.baseURL + "/v1/notifications", headers: TestCredentials.asMonitor).text
         #expect(!text.contains("127.0.0.1:9"), "the receiver's URL is a secret")
         try await service.terminate()
     }
@@ -158,18 +158,18 @@ struct MetricsAlertTests {
         #expect(message.data.contains("Content-Type: text/plain; charset=utf-8"))
         // The record is updated once libcurl returns, a moment after the server kept the message.
         func emailRecord() async throws -> NotificationRecord? {
-            let records = try WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: try await HTTP.get(service.baseURL + "/v1/notifications").data)
+            let records = try WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: try await HTTP.get(service.baseURL + "/v1/notifications", headers: TestCredentials.asMonitor).data)
             return records.first { $0.channel == "email" && $0.alertName == "Paged\(Self.run)" }
         }
         _ = await eventually(timeout: .seconds(10)) { (try? await emailRecord())??.delivered == true }
         let record = try #require(try await emailRecord())
         #expect(record.delivered && record.attempts == 2, "the 451 was retried: \(record)")
         // The warning fired too, but email takes critical alerts only.
-        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(service.baseURL + "/v1/alerts").data)
+        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(service.baseURL + "/v1/alerts", headers: TestCredentials.asMonitor).data)
         #expect(alerts.contains { $0.name == "Noted\(Self.run)" && $0.state == .firing })
         try await Task.sleep(for: .milliseconds(600))
         #expect(!smtp.messages.contains { $0.data.contains("Noted\(Self.run)") })
-        let later = try WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: try await HTTP.get(service.baseURL + "/v1/notifications").data)
+        let later = try WedSyncJSON.makeDecoder().decode([NotificationRecord].self, from: try await HTTP.get(service.baseURL + "/v1/notifications", headers: TestCredentials.asMonitor).data)
         #expect(!later.contains { $0.channel == "email" && $0.alertName == "Noted\(Self.run)" })
         try await service.terminate()
     }

@@ -36,23 +36,26 @@ struct MetricsAnalysisServiceTests {
         let start = Date().addingTimeInterval(-600)
         #expect(try await MetricsServiceTests.post(service, Self.events(route: fast, durations: (0..<200).map { 10 + Double($0 % 40) }, from: start, seconds: 500)).status == 200)
         #expect(try await MetricsServiceTests.post(service, Self.events(route: slow, durations: (0..<200).map { 50 + Double($0 % 100) * 3 }, from: start, seconds: 500)).status == 200)
-        let report = try WedSyncJSON.makeDecoder().decode(BudgetReport.self, from: try await HTTP.get(service.baseURL + "/v1/budgets").data)
+        let report = try WedSyncJSON.makeDecoder().decode(BudgetReport.self, from: try await HTTP.get(service.baseURL + "/v1/budgets", headers: TestCredentials.asMonitor).data)
         #expect(report.budgets.map(\.status) == ["ok", "breached", "no_data"])
         #expect(report.breached == 1)
         #expect(report.budgets[1].checks.first { $0.metric == "p95" }?.status == "breached")
-        #expect(try await HTTP.get(service.baseURL + "/v1/budgets?range=forever").status == 400)
+        #expect(try await HTTP.get(service.baseURL + "/v1/budgets?range=forever", headers: TestCredentials.asMonitor).status == 400)
 
         let binary = try TestEnvironment.binDirectory() + "/wedsync-metrics"
-        let breached = try await run(binary, ["check-budgets", "--url", service.baseURL])
+        let monitor = ["WEDSYNC_MONITOR_TOKEN": TestCredentials.monitor]
+        let anonymous = try await run(binary, ["check-budgets", "--url", service.baseURL])
+        #expect(anonymous.status == 2 && anonymous.output.contains("401"), "budgets are monitoring data: \(anonymous.output)")
+        let breached = try await run(binary, ["check-budgets", "--url", service.baseURL], environment: monitor)
         #expect(breached.status == 1, "\(breached.output)")
         #expect(breached.output.contains("FAIL GET \(slow) p95"))
         #expect(breached.output.contains("ok   GET \(fast) p95"))
         let onlyFast = FileManager.default.temporaryDirectory.appendingPathComponent("budgets-fast-\(Self.tag).yaml").path
         try "budgets: [{route: \(fast), method: GET, p95: 100, p99: 100}]".write(toFile: onlyFast, atomically: true, encoding: .utf8)
-        let holds = try await run(binary, ["check-budgets", "--url", service.baseURL, "--file", onlyFast])
+        let holds = try await run(binary, ["check-budgets", "--url", service.baseURL, "--file", onlyFast], environment: monitor)
         #expect(holds.status == 0, "\(holds.output)")
         #expect(holds.output.contains("every budget holds"))
-        let strict = try await run(binary, ["check-budgets", "--url", service.baseURL, "--fail-on-no-data"])
+        let strict = try await run(binary, ["check-budgets", "--url", service.baseURL, "--fail-on-no-data"], environment: monitor)
         #expect(strict.output.contains("FAIL * /api/idle-\(Self.tag): no requests"))
         #expect(try await run(binary, ["check-budgets", "--url", "http://127.0.0.1:9"]).status == 2)
         #expect(try await run(binary, ["check-budgets", "--bogus"]).status == 2)
@@ -68,7 +71,7 @@ struct MetricsAnalysisServiceTests {
             environment: ["WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(), "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken, "WEDSYNC_LOG_LEVEL": "error"]
         )
         try await service.waitUntil("/ready")
-        #expect(try await HTTP.get(service.baseURL + "/v1/regressions").status == 404, "no marker yet")
+        #expect(try await HTTP.get(service.baseURL + "/v1/regressions", headers: TestCredentials.asMonitor).status == 404, "no marker yet")
         let release = Date().addingTimeInterval(-300)
         let durations = MetricsAggregationSamples.lognormal(600)
         for (name, factor) in [(route, 1.6), (steady, 1.0)] {
@@ -80,7 +83,7 @@ struct MetricsAnalysisServiceTests {
         let marked = try await HTTP.send(.POST, service.baseURL + "/v1/releases", headers: GatewayProcess.admin + [("Content-Type", "application/json")], body: body)
         #expect(marked.status == 201, "\(marked.text)")
         #expect(try await HTTP.send(.POST, service.baseURL + "/v1/releases", headers: GatewayProcess.admin + [("Content-Type", "application/json")], body: #"{"version":""}"#).status == 400)
-        let answer = try await HTTP.get(service.baseURL + "/v1/regressions?baseline=release&window=5m")
+        let answer = try await HTTP.get(service.baseURL + "/v1/regressions?baseline=release&window=5m", headers: TestCredentials.asMonitor)
         #expect(answer.status == 200, "\(answer.text)")
         let report = try WedSyncJSON.makeDecoder().decode(RegressionReport.self, from: answer.data)
         #expect(report.release?.version == "2026.12.1")
@@ -88,7 +91,7 @@ struct MetricsAnalysisServiceTests {
         #expect(slowed.regressed && slowed.pValue < 0.001 && slowed.effectSize > 0.147)
         #expect(slowed.baseline.count == 600 && slowed.current.count == 600)
         #expect(report.findings.first { $0.route == steady }?.regressed == false)
-        #expect(try await HTTP.get(service.baseURL + "/v1/regressions?baseline=yesterday").status == 400)
+        #expect(try await HTTP.get(service.baseURL + "/v1/regressions?baseline=yesterday", headers: TestCredentials.asMonitor).status == 400)
         try await service.terminate()
     }
 
@@ -96,11 +99,11 @@ struct MetricsAnalysisServiceTests {
     func capacity() async throws {
         let service = try ServiceProcess("wedsync-metrics", environment: ["WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(), "WEDSYNC_LOG_LEVEL": "error"])
         try await service.waitUntil("/ready")
-        let empty = try await HTTP.get(service.baseURL + "/v1/capacity")
+        let empty = try await HTTP.get(service.baseURL + "/v1/capacity", headers: TestCredentials.asMonitor)
         #expect(empty.status == 404 && empty.text.contains("no_history"))
         #expect(try await MetricsServiceTests.post(service, Self.events(route: "/api/cap-\(Self.tag)", durations: Array(repeating: 20, count: 900), from: Date().addingTimeInterval(-900), seconds: 880)).status == 200)
         // The 404 was not kept: the first traffic gives a forecast at once.
-        let answer = try await HTTP.get(service.baseURL + "/v1/capacity")
+        let answer = try await HTTP.get(service.baseURL + "/v1/capacity", headers: TestCredentials.asMonitor)
         #expect(answer.status == 200, "\(answer.text)")
         let forecast = try WedSyncJSON.makeDecoder().decode(CapacityForecast.self, from: answer.data)
         #expect(forecast.weeksOfHistory == 1 && forecast.replicasNeeded >= 1)

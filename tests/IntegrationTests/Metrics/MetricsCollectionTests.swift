@@ -35,11 +35,11 @@ struct MetricsCollectionTests {
 
         // The ghost never answers: its `up` is 0 and the gauge rule fires for it alone.
         let fired = await eventually(timeout: .seconds(15)) {
-            let alerts = (try? await HTTP.get(metrics.baseURL + "/v1/alerts")).flatMap { try? WedSyncJSON.makeDecoder().decode([Alert].self, from: $0.data) } ?? []
+            let alerts = (try? await HTTP.get(metrics.baseURL + "/v1/alerts", headers: TestCredentials.asMonitor)).flatMap { try? WedSyncJSON.makeDecoder().decode([Alert].self, from: $0.data) } ?? []
             return alerts.contains { $0.name == "Down\(Self.tag)" && $0.state == .firing && $0.labels["service"] == "ghost" }
         }
         #expect(fired)
-        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(metrics.baseURL + "/v1/alerts").data)
+        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(metrics.baseURL + "/v1/alerts", headers: TestCredentials.asMonitor).data)
         #expect(!alerts.contains { $0.labels["service"] == "api" }, "the API answers its scrapes")
 
         let exposition = await eventually(timeout: .seconds(10)) {
@@ -64,7 +64,7 @@ struct MetricsCollectionTests {
         #expect(promtool.status == 0, "promtool check metrics: \(promtool.output)")
 
         // The dashboard's pool figure comes from the scrape.
-        let figures = try WedSyncJSON.makeDecoder().decode(LiveFigures.self, from: try await HTTP.get(metrics.baseURL + "/v1/figures").data)
+        let figures = try WedSyncJSON.makeDecoder().decode(LiveFigures.self, from: try await HTTP.get(metrics.baseURL + "/v1/figures", headers: TestCredentials.asMonitor).data)
         #expect(figures.database.poolUtilisation != nil)
         try await metrics.terminate()
         try await api.terminate()

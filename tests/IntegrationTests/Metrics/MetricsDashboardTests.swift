@@ -52,7 +52,7 @@ struct MetricsDashboardTests {
         try await service.waitUntil("/ready")
         for batch in try Self.traffic(now: Date()) { #expect(try await MetricsServiceTests.post(service, batch).status == 200) }
 
-        let page = try await HTTP.get(service.baseURL + "/")
+        let page = try await HTTP.get(service.baseURL + "/", headers: TestCredentials.asMonitor)
         #expect(page.status == 200)
         #expect(page.headers.first { $0.0.lowercased() == "content-type" }?.1.hasPrefix("text/html") == true)
         for external in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url(http"] {
@@ -61,7 +61,11 @@ struct MetricsDashboardTests {
         #expect(!page.text.contains("</script><img"), "inlined figures cannot close the script")
 
         let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=412,1900"]
-        let dom = try await run(Self.chromium, flags + ["--dump-dom", service.baseURL + "/"])
+        // A browser opens the dashboard with the monitor token as the password of HTTP Basic.
+        let dashboard = "http://monitor:\(TestCredentials.monitor)@127.0.0.1:\(service.port)/"
+        let anonymousDOM = try await run(Self.chromium, flags + ["--dump-dom", service.baseURL + "/"])
+        #expect(!anonymousDOM.output.contains("chart-latency"), "no dashboard without the monitor token")
+        let dom = try await run(Self.chromium, flags + ["--dump-dom", dashboard])
         #expect(dom.status == 0)
         func points(_ id: String) -> Int? {
             guard let range = dom.output.range(of: "id=\"\(id)\"") else { return nil }
@@ -79,7 +83,7 @@ struct MetricsDashboardTests {
 
         let screenshot = try Self.artifactsDirectory().appendingPathComponent("metrics-dashboard.png")
         try? FileManager.default.removeItem(at: screenshot)
-        let shot = try await run(Self.chromium, flags + ["--screenshot=\(screenshot.path)", service.baseURL + "/"])
+        let shot = try await run(Self.chromium, flags + ["--screenshot=\(screenshot.path)", dashboard])
         #expect(shot.status == 0, "\(shot.output.suffix(500))")
         let png = try Data(contentsOf: screenshot)
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG")
@@ -97,6 +101,7 @@ struct MetricsDashboardTests {
         #expect(try await MetricsServiceTests.post(service, MetricsServiceTests.batch(route: "/api/live-\(Self.tag)", durations: [12, 14, 16, 500])).status == 200)
         var request = HTTPClientRequest(url: service.baseURL + "/v1/stream")
         request.headers.add(name: "accept", value: "text/event-stream")
+        request.headers.add(name: "authorization", value: "Bearer \(TestCredentials.monitor)")
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         #expect(response.status.code == 200)
         #expect(response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true)

@@ -32,12 +32,15 @@ struct MetricsServiceTests {
         return #"{"events":[\#(events.joined(separator: ","))]}"#
     }
 
-    static func post(_ service: ServiceProcess, _ body: String) async throws -> HTTP.Answer {
-        try await HTTP.send(.POST, service.baseURL + APIPath.Metrics.events, headers: [("Content-Type", "application/json")], body: body)
+    /// Posts events as the gateway does, with its own service credential.
+    static func post(_ service: ServiceProcess, _ body: String, as sender: String = "wedsync-gateway") async throws -> HTTP.Answer {
+        try await HTTP.send(
+            .POST, service.baseURL + APIPath.Metrics.events, headers: [("Content-Type", "application/json")] + TestCredentials.asService(sender), body: body
+        )
     }
 
     static func summary(_ service: ServiceProcess, route: String) async throws -> SeriesSummary? {
-        let answer = try await HTTP.get(service.baseURL + APIPath.Metrics.summary + "?range=1h")
+        let answer = try await HTTP.get(service.baseURL + APIPath.Metrics.summary + "?range=1h", headers: TestCredentials.asMonitor)
         return try WedSyncJSON.makeDecoder().decode(MetricsSummary.self, from: answer.data).series.first { $0.route == route }
     }
 
@@ -62,10 +65,10 @@ struct MetricsServiceTests {
         }
         #expect(abs(series.errorRate - 0.02) < 0.0001)
         #expect(abs((series.cacheHitRatio ?? 0) - 0.75) < 0.0001)
-        let slow = try await HTTP.get(service.baseURL + "/v1/endpoints/slow?limit=5")
+        let slow = try await HTTP.get(service.baseURL + "/v1/endpoints/slow?limit=5", headers: TestCredentials.asMonitor)
         #expect(slow.status == 200)
         #expect(slow.text.contains(route))
-        let points = try await HTTP.get(service.baseURL + "/v1/series?metric=p95&route=\(route)&range=1h&step=60")
+        let points = try await HTTP.get(service.baseURL + "/v1/series?metric=p95&route=\(route)&range=1h&step=60", headers: TestCredentials.asMonitor)
         let decoded = try WedSyncJSON.makeDecoder().decode(MetricSeries.self, from: points.data)
         #expect(decoded.points.count == 60)
         #expect(decoded.points.map(\.count).reduce(0, +) == 20_000)
@@ -116,7 +119,7 @@ struct MetricsServiceTests {
         for query in ["/v1/summary?range=forever", "/v1/summary?range=99999999999999999d", "/v1/series?metric=p95", "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7",
             "/v1/series?metric=p95&route=/a&step=9223372036854775800", "/v1/series?metric=p95&route=/a&range=1h&step=7200", "/v1/endpoints/slow?limit=0",
         ] {
-            let answer = try await HTTP.get(service.baseURL + query)
+            let answer = try await HTTP.get(service.baseURL + query, headers: TestCredentials.asMonitor)
             #expect(answer.status == 400, "\(query): \(answer.status)")
             #expect(answer.text.contains("invalid_parameter"))
         }

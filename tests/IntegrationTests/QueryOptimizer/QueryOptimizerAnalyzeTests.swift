@@ -115,15 +115,55 @@ struct QueryOptimizerAnalyzeTests {
     @Test("A statement past the timeout is a 422; what outlives a rollback (advisory locks) is cleared before the connection is reused")
     func timeoutAndSessionState() async throws {
         let fixture = try await Self.fixture.value
-        let slow = try await Self.analyze(Self.request("SELECT pg_sleep(5)"))
+        let short = #","timeoutMs":500"#
+        let slow = try await Self.analyze(Self.request("SELECT pg_sleep(5)", extra: short))
         #expect(slow.status == 422 && slow.text.contains("statement_timeout"), "\(slow.text)")
-        // Lifting the timeout from inside the statement does not carry over to the next one.
-        _ = try await Self.analyze(Self.request("SELECT 1 WHERE (SELECT set_config('statement_timeout', '0', false)) IS NOT NULL"))
-        #expect(try await Self.analyze(Self.request("SELECT pg_sleep(5)")).status == 422)
+        // Changing settings from inside the statement is refused outright.
+        let lifted = try await Self.analyze(Self.request("SELECT 1 WHERE (SELECT set_config('statement_timeout', '0', false)) IS NOT NULL"))
+        #expect(lifted.status == 400 && lifted.text.contains("function_refused"), "\(lifted.text)")
+        #expect(try await Self.analyze(Self.request("SELECT pg_sleep(5)", extra: short)).status == 422)
         #expect(try await Self.analyze(Self.request("SELECT pg_advisory_lock(4242)")).status == 200)
         let free = try await fixture.pool.query("SELECT pg_try_advisory_lock(4242)")
         #expect(try free.first?.decode(Bool.self, at: 0) == true, "the lock the statement took was released")
         _ = try await fixture.pool.query("SELECT pg_advisory_unlock_all()")
+    }
+
+    @Test("As its own role, the optimizer cannot act beyond its transaction; errors carry the SQLSTATE, never data; huge estimates saturate")
+    func leastPrivilege() async throws {
+        let fixture = try await Self.fixture.value
+        let role = try await fixture.pool.query(
+            "SELECT rolsuper, rolcreaterole, rolcreatedb, pg_has_role(rolname, 'pg_read_all_stats', 'member') FROM pg_roles WHERE rolname = \(fixture.role)"
+        )
+        let (superuser, createsRoles, createsDatabases, readsStatistics) = try #require(try role.first?.decode((Bool, Bool, Bool, Bool).self))
+        #expect(!superuser && !createsRoles && !createsDatabases && readsStatistics, "no superuser; reads other roles' statistics")
+        // A session of the test's own, which the statements below try to end: it outlives them all.
+        let held = PostgresPool(name: "held", configuration: try PostgresConfiguration(url: fixture.url), logger: Logger(label: "test"))
+        defer { Task { await held.shutdown() } }
+        let victim = try await held.query("SELECT pg_backend_pid()").first?.decode(Int.self, at: 0) ?? 0
+        // Refused before anything runs: signals, files, configuration, other sessions, settings beyond the statement.
+        for sql in [
+            "SELECT pg_terminate_backend(\(victim))", "SELECT pg_cancel_backend(pid) FROM pg_stat_activity",
+            "SELECT pg_reload_conf()", "SELECT pg_read_file('/etc/passwd')", "SELECT pg_ls_dir('.')", "SELECT lo_import('/etc/passwd')",
+            "SELECT * FROM dblink('dbname=postgres', 'SELECT 1') AS t(a int)", "SELECT set_config('work_mem', '1GB', false)",
+            "SELECT \"PG_RELOAD_CONF\"()",
+        ] {
+            let answer = try await Self.analyze(Self.request(sql))
+            #expect(answer.status == 400 && answer.text.contains("function_refused"), "\(sql): \(answer.text)")
+        }
+        // What the deny-list does not name, the role cannot do: permission denied, as a 403 with the SQLSTATE.
+        for sql in ["SELECT rolpassword FROM pg_authid", "SELECT * FROM pg_hba_file_rules"] {
+            let answer = try await Self.analyze(Self.request(sql))
+            #expect(answer.status == 403 && answer.text.contains("42501"), "\(sql): \(answer.text)")
+        }
+        #expect(try await held.query("SELECT pg_backend_pid()").first?.decode(Int.self, at: 0) == victim, "the session was not ended")
+        // A failing cast quotes its input in PostgreSQL's own message: the answer gives the SQLSTATE and condition only.
+        let leak = try await Self.analyze(Self.request("SELECT string_agg(name, ',')::int FROM clients WHERE id <= 3"))
+        #expect(leak.status == 400 && leak.text.contains("22P02") && !leak.text.contains("client 1"), "\(leak.text)")
+        // Seven cross-joined series: the planner estimates more rows than Int holds; the answer is a plan, not a crash.
+        let series = (1...7).map { "generate_series(1, 1000) s\($0)" }.joined(separator: ", ")
+        let huge = try await Self.analyze(Self.request("SELECT 1 FROM \(series) LIMIT 1", extra: #","recommend":false"#))
+        #expect(huge.status == 200, "\(huge.text)")
+        #expect(try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: huge.data).plan.planRows >= 1)
     }
 
     @Test("Plain EXPLAIN on request, bad input as 4xx: not JSON, no SQL, a syntax error, a missing table")

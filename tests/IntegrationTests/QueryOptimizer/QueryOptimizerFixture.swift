@@ -12,10 +12,15 @@ import WedSyncPostgres
 ///   `work_mem`, so sorts and hashes spill on modest inputs.
 /// - A metrics service (its alert rules fire on the optimizer's findings), and a WedSync API on the shared test
 ///   database, whose pools the optimizer reads.
-/// - The optimizer: a 2-second statement timeout, transactions open over a second count as long, findings sent
-///   every second.
+/// - The optimizer, as its own least-privilege role (`infrastructure/postgres/optimizer-role.sql`): a 20-second
+///   statement timeout (a test of the timeout asks for less), transactions open over a second count as long,
+///   findings sent every second.
 final class QueryOptimizerFixture: Sendable {
+    /// The database, as its owner (a superuser).
     let url: String
+    /// The optimizer's role, and the database as that role.
+    let role: String
+    let optimizerURL: String
     let pool: PostgresPool
     let service: ServiceProcess
     let metrics: ServiceProcess
@@ -65,6 +70,10 @@ final class QueryOptimizerFixture: Sendable {
             try await connection.simpleQuery("SELECT 1")
             try await connection.simpleQuery("ANALYZE clients; ANALYZE guest_lists; ANALYZE payments; ANALYZE notes")
         }
+        // The optimizer connects as its own least-privilege role, made by the shipped script, as the stack makes it.
+        role = "\(name)_optimizer"
+        try await libsh(#"ws_grant_optimizer_role "$1" "$2""#, url, role)
+        optimizerURL = url.replacingOccurrences(of: "postgres://postgres@", with: "postgres://\(role)@")
         let rules = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-optimizer-\(name).yaml").path
         try """
             rules:
@@ -89,7 +98,7 @@ final class QueryOptimizerFixture: Sendable {
         service = try ServiceProcess(
             "wedsync-query-optimizer",
             environment: [
-                "WEDSYNC_DATABASE_URL": url, "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken, "WEDSYNC_OPTIMIZER_STATEMENT_TIMEOUT_MS": "2000",
+                "WEDSYNC_DATABASE_URL": optimizerURL, "WEDSYNC_OPTIMIZER_STATEMENT_TIMEOUT_MS": "20000",
                 "WEDSYNC_OPTIMIZER_LONG_TRANSACTION_SECONDS": "1", "WEDSYNC_OPTIMIZER_REPORT_INTERVAL_SECONDS": "1",
                 "WEDSYNC_OPTIMIZER_POOL_TARGETS": "api=\(api.baseURL),ghost=http://127.0.0.1:9", "WEDSYNC_METRICS_URL": metrics.baseURL,
                 "WEDSYNC_LOG_LEVEL": "warning",
@@ -105,10 +114,13 @@ final class QueryOptimizerFixture: Sendable {
         return try WedSyncJSON.makeDecoder().decode(Value.self, from: answer.data)
     }
 
-    /// Posts `events` as the API reports them.
+    /// Posts `events` as the API reports them, with the API's own credential.
     func post(_ events: [MetricEvent]) async throws -> HTTP.Answer {
         let body = String(decoding: try WedSyncJSON.makeEncoder().encode(MetricEventBatch(events: events)), as: UTF8.self)
-        return try await HTTP.send(.POST, service.baseURL + APIPath.QueryOptimizer.queryEvents, headers: [("Content-Type", "application/json")], body: body)
+        return try await HTTP.send(
+            .POST, service.baseURL + APIPath.QueryOptimizer.queryEvents,
+            headers: [("Content-Type", "application/json")] + TestCredentials.asService("wedsync-api"), body: body
+        )
     }
 
     struct Failure: Error, CustomStringConvertible {

@@ -48,9 +48,16 @@ struct QueryOptimizerReportTests {
 
         #expect(try await HTTP.send(.GET, fixture.service.baseURL + APIPath.QueryOptimizer.nPlusOne).status == 401)
         let bad = try await HTTP.send(
-            .POST, fixture.service.baseURL + APIPath.QueryOptimizer.queryEvents, headers: [("Content-Type", "application/json")], body: #"{"events":[{"type":"nope"}]}"#
+            .POST, fixture.service.baseURL + APIPath.QueryOptimizer.queryEvents,
+            headers: [("Content-Type", "application/json")] + TestCredentials.asService("wedsync-api"), body: #"{"events":[{"type":"nope"}]}"#
         )
         #expect(bad.status == 400 && bad.text.contains("\"error\""), "\(bad.text)")
+        // Only the API reports query events: anyone else cannot make NPlusOneQueries fire.
+        let valid = String(decoding: try WedSyncJSON.makeEncoder().encode(MetricEventBatch(events: [Self.query(repeated, request: "spoof-\(Self.tag)", route: route)])), as: UTF8.self)
+        for (headers, status) in [([(String, String)](), 401), (TestCredentials.asService("wedsync-gateway"), 403), (TestCredentials.asMonitor, 403)] {
+            let refused = try await HTTP.send(.POST, fixture.service.baseURL + APIPath.QueryOptimizer.queryEvents, headers: [("Content-Type", "application/json")] + headers, body: valid)
+            #expect(refused.status == status, "\(refused.text)")
+        }
         let huge = try await fixture.post((0..<5).map { _ in Self.query(repeated, request: "huge-\(Self.tag)", route: route, ms: 1e300) })
         #expect(huge.status == 400 && huge.text.contains("events[0].durationMs"), "\(huge.text)")
     }
@@ -212,14 +219,20 @@ struct QueryOptimizerReportTests {
         }
         #expect(exposed)
         let fired = await eventually(timeout: .seconds(20)) {
-            let alerts = (try? await HTTP.get(fixture.metrics.baseURL + "/v1/alerts")).flatMap { try? WedSyncJSON.makeDecoder().decode([Alert].self, from: $0.data) } ?? []
+            let alerts = (try? await HTTP.get(fixture.metrics.baseURL + "/v1/alerts", headers: TestCredentials.asMonitor)).flatMap { try? WedSyncJSON.makeDecoder().decode([Alert].self, from: $0.data) } ?? []
             return alerts.contains { $0.name.hasPrefix("NPlusOne") && $0.state == .firing && $0.labels["kind"] == "n_plus_one" }
         }
         #expect(fired)
         let spoof = #"{"events":[{"type":"finding","timestamp":"\#(ISO8601.format(Date()))","source":"x","kind":"lock_waits","severity":"critical","count":9}]}"#
         let refused = try await HTTP.send(.POST, fixture.metrics.baseURL + APIPath.Metrics.events, headers: [("Content-Type", "application/json")], body: spoof)
-        #expect(refused.status == 401, "findings fire alerts: only a service with the admin token reports them")
-        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(fixture.metrics.baseURL + "/v1/alerts").data)
+        #expect(refused.status == 401, "findings fire alerts: anonymous callers cannot report them")
+        for sender in ["wedsync-api", "wedsync-gateway"] {
+            let forbidden = try await HTTP.send(
+                .POST, fixture.metrics.baseURL + APIPath.Metrics.events, headers: [("Content-Type", "application/json")] + TestCredentials.asService(sender), body: spoof
+            )
+            #expect(forbidden.status == 403, "only the query optimizer (or the admin) reports findings, not \(sender)")
+        }
+        let alerts = try WedSyncJSON.makeDecoder().decode([Alert].self, from: try await HTTP.get(fixture.metrics.baseURL + "/v1/alerts", headers: TestCredentials.asMonitor).data)
         #expect(!alerts.contains { $0.labels["kind"] == "bloated_table" }, "the rule matches kind n_plus_one only")
     }
 }

@@ -1,5 +1,19 @@
 import Foundation
 
+/// Runs `start` with a free port, up to three times with another port when it fails: a port free when picked may be
+/// bound by another test before the server binds it.
+func onFreePort<Server>(_ start: (Int) async throws -> Server) async throws -> Server {
+    var lastError: (any Error)?
+    for _ in 0..<3 {
+        do {
+            return try await start(try freePort())
+        } catch {
+            lastError = error
+        }
+    }
+    throw lastError!
+}
+
 /// A PostgreSQL 15 cluster of a test's own, for tests that restart or stop the server.
 final class PrivatePostgres: Sendable {
     let directory: String
@@ -10,11 +24,19 @@ final class PrivatePostgres: Sendable {
         self.port = port
     }
 
+    /// Starts one on a free port; another port is tried when the one picked was taken meanwhile (a port is free
+    /// when picked, and another test may bind it before the server does).
     static func start() async throws -> PrivatePostgres {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-pg-\(UUID().uuidString.prefix(8))").path
-        let port = try freePort()
-        try await libsh(#"ws_start_postgres "$1" "$2" fast"#, directory, String(port))
-        return PrivatePostgres(directory: directory, port: port)
+        try await onFreePort { port in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-pg-\(UUID().uuidString.prefix(8))").path
+            do {
+                try await libsh(#"ws_start_postgres "$1" "$2" fast"#, directory, String(port))
+            } catch {
+                libshInBackground(#"ws_stop_postgres "$1"; rm -rf "$1""#, directory)
+                throw error
+            }
+            return PrivatePostgres(directory: directory, port: port)
+        }
     }
 
     var url: String { "postgres://postgres@127.0.0.1:\(port)/wedsync" }
@@ -48,10 +70,16 @@ final class PrivateRedis: Sendable {
     }
 
     static func start() async throws -> PrivateRedis {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-redis-\(UUID().uuidString.prefix(8))").path
-        let port = try freePort()
-        try await libsh(#"ws_start_redis "$1" "$2""#, directory, String(port))
-        return PrivateRedis(directory: directory, port: port)
+        try await onFreePort { port in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-redis-\(UUID().uuidString.prefix(8))").path
+            do {
+                try await libsh(#"ws_start_redis "$1" "$2""#, directory, String(port))
+            } catch {
+                libshInBackground(#"ws_stop_redis "$1" "$2"; rm -rf "$1""#, directory, String(port))
+                throw error
+            }
+            return PrivateRedis(directory: directory, port: port)
+        }
     }
 
     var url: String { "redis://127.0.0.1:\(port)" }

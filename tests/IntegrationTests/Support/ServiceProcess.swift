@@ -20,6 +20,7 @@ final class ServiceProcess: @unchecked Sendable {
         process.arguments = arguments
         var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("WEDSYNC_") }
         variables["WEDSYNC_PORT"] = String(self.port)
+        variables.merge(TestCredentials.environment(for: name)) { _, new in new }
         variables.merge(environment) { _, new in new }
         process.environment = variables
         let log = FileHandle(forWritingAtPath: logPath)
@@ -113,15 +114,17 @@ enum HTTP {
     }
 }
 
-/// Runs a command with `input` on standard input; returns its exit status and combined output.
-func run(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> (status: Int32, output: String) {
-    try await offloaded { try runBlocking(executable, arguments, input: input) }
+/// Runs a command with `input` on standard input and `environment` added to the test's; returns its exit status and
+/// combined output.
+func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    try await offloaded { try runBlocking(executable, arguments, input: input, environment: environment) }
 }
 
-private func runBlocking(_ executable: String, _ arguments: [String], input: Data?) throws -> (status: Int32, output: String) {
+private func runBlocking(_ executable: String, _ arguments: [String], input: Data?, environment: [String: String]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
@@ -137,17 +140,67 @@ private func runBlocking(_ executable: String, _ arguments: [String], input: Dat
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port` right now.
 func acceptsConnections(port: Int) -> Bool {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { return false }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let result = withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    guard let connection = try? RawHTTPConnection(port: port) else { return false }
+    connection.close()
+    return true
+}
+
+/// A blocking TCP client on loopback, for tests that need to stop reading or close mid-response.
+final class RawHTTPConnection: @unchecked Sendable {
+    private let descriptor: Int32
+
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            _ = Glibc.close(descriptor)
+            throw POSIXError(.ECONNREFUSED)
+        }
     }
-    return result == 0
+
+    /// Reads until the server closes the connection (`closed`), or `timeout` passes with nothing new.
+    func receiveUntilClosed(timeout: Int = 20) -> (text: String, closed: Bool) {
+        var limit = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count <= 0 { return (String(decoding: received, as: UTF8.self), count == 0) }
+            received += buffer[0..<count]
+        }
+    }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count else { throw POSIXError(.EIO) }
+    }
+
+    /// Reads until at least `count` bytes have arrived.
+    func receive(atLeast count: Int) throws -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while received.count < count {
+            let n = read(descriptor, &buffer, buffer.count)
+            guard n > 0 else { throw POSIXError(.ECONNRESET) }
+            received += buffer[0..<n]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    /// An orderly close (FIN), as a browser tab or an app closing its connection.
+    func close() {
+        _ = Glibc.close(descriptor)
+    }
 }
 
 /// Every child process the tests started, killed when the test process exits: fixtures shared through statics are
@@ -172,3 +225,4 @@ enum ChildProcesses {
         for pid in pids.withLock({ $0 }) { kill(pid, SIGKILL) }
     }
 }
+

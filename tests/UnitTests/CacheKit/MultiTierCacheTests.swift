@@ -311,4 +311,18 @@ struct CacheTTLTests {
         #expect(throws: CacheKitError.self) { try cache.namespace("d") }
         #expect(try cache.namespace("a").name == "a")
     }
+
+    @Test("Reads never create namespaces: made-up names cannot use up the bound")
+    func readsCreateNoNamespace() async throws {
+        let cache = MultiTierCache(configuration: .init(maximumNamespaces: 3, ttlJitter: 0), logger: Logger(label: "test"))
+        for index in 0..<1_024 {
+            #expect(try await cache.get(try CacheAddress(namespace: "made-up-\(index)", key: "k")) == nil)
+        }
+        #expect(cache.statistics().namespaces.isEmpty)
+        for name in ["a", "b", "c"] {
+            let tiers = try await cache.set(try CacheAddress(namespace: name, key: "k"), body: ByteBuffer(string: "v"), contentType: "text/plain")
+            #expect(tiers == [.l1])
+        }
+        #expect(cache.statistics().namespaces.map(\.namespace) == ["a", "b", "c"])
+    }
 }

@@ -45,6 +45,8 @@ struct RecommendationTests {
     @Test("A namespace with lookups and no hit is reported")
     func neverHit() async throws {
         let cache = makeCache(policy: NamespacePolicy(ttl: 60), clock: ManualClock())
+        // A namespace exists once written: reads alone never create one.
+        try await cache.set(try CacheAddress(namespace: "exports", key: "written"), body: ByteBuffer(string: "x"), contentType: "text/plain")
         for index in 0..<60 { _ = try await cache.get(try CacheAddress(namespace: "exports", key: "k\(index)")) }
         #expect(kinds(cache, "exports") == [.neverHit])
     }

@@ -101,8 +101,9 @@ struct InfrastructureFileTests {
         let (friday, cron, zone) = schedules[0]
         // Friday 2026-06-12 18:00 in London; the job warms Saturday's schedules.
         let fires = try #require(cron.next(after: Date(timeIntervalSince1970: 1_781_200_000), in: zone))
-        let request = friday.request(firingAt: fires, in: zone, environment: ["WEDSYNC_DEMO_TOKEN": "demo"])
+        let request = friday.request(firingAt: fires, in: zone, environment: ["WEDSYNC_DEMO_TOKEN": "demo", "WEDSYNC_API_URL": "http://api:8090"])
         #expect(request.keys == ["2026-06-13"])
+        #expect(request.loaderURL == "http://api:8090/api/supplier-schedules?date={key}", "the API where the stack runs it")
         #expect(request.headers?["Authorization"] == "Bearer demo")
         #expect(schedules[1].0.request(firingAt: fires, in: zone).keys?.count == 14)
     }

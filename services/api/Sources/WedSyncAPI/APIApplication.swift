@@ -29,8 +29,8 @@ public enum APIApplication {
         }
 
         let cache = service.serviceClient("cache", baseURL: configuration.cacheURL, critical: false, timeout: .seconds(2))
-        let invalidations = InvalidationNotifier(client: cache, logger: service.logger)
-        service.addService(invalidations.delivery)
+        let invalidations = InvalidationOutbox(pool: database.write, client: cache, logger: service.logger)
+        service.addService(invalidations)
 
         var queryEvents: QueryEventReporter?
         if try settings.bool("api.query-events", default: true) {
@@ -51,7 +51,7 @@ public enum APIApplication {
             pool: database.write,
             interval: try settings.milliseconds("api.dashboard-refresh-ms", default: .seconds(60), in: 100...86_400_000),
             logger: service.logger,
-            onRefresh: { invalidations.invalidate(tags: ["dashboard"], reason: "dashboard refreshed") }
+            onRefresh: { await invalidations.record(tags: ["dashboard"], reason: "dashboard refreshed") }
         )
         service.addService(dashboard)
 
@@ -68,7 +68,10 @@ public enum APIApplication {
         ClientRoutes(environment: environment).register(service.routes)
         GuestRoutes(environment: environment).register(service.routes)
         PlanningRoutes(environment: environment).register(service.routes)
-        ExportRoutes(environment: environment, logger: service.logger).register(service.routes)
+        ExportRoutes(
+            environment: environment, logger: service.logger,
+            streams: StreamSlots(maximum: 16, maximumPerClient: configuration.http.maximumStreamsPerClient)
+        ).register(service.routes)
         return Components(environment: environment, database: database)
     }
 }

@@ -29,11 +29,22 @@ public enum CacheApplication {
                 return .up
             }
         )
-        let warmer = Warmer(cache: cache, maximumValueBytes: settings.codec.maximumValueBytes, logger: service.logger)
-        service.addService(warmer)
-        if let path = settings.warmingFile {
-            service.addService(WarmingScheduler(schedules: try WarmingSchedule.load(path: path), warmer: warmer, logger: service.logger))
+        let schedules = try settings.warmingFile.map(WarmingSchedule.load(path:)) ?? []
+        let namespaces = try ServedNamespaces(settings.namespaces.map(Set.init) ?? settings.namedNamespaces.union(schedules.map(\.0.warm.namespace)))
+        for (schedule, _, _) in schedules where !namespaces.names.contains(schedule.warm.namespace) {
+            throw ConfigurationError(key: "cache.warming-file", message: "schedule \(schedule.name): namespace \(schedule.warm.namespace) is not in cache.namespaces")
         }
+        let warmer = Warmer(
+            cache: cache, namespaces: namespaces, origins: AllowedOrigins(service.configuration.allowedOrigins),
+            maximumValueBytes: settings.codec.maximumValueBytes, logger: service.logger
+        )
+        service.addService(warmer)
+        if !schedules.isEmpty {
+            service.addService(WarmingScheduler(schedules: schedules, warmer: warmer, logger: service.logger))
+        }
+        // Declared namespaces exist from the start: their statistics count every read, here and in every replica.
+        for name in namespaces.names { _ = try cache.namespace(name) }
+        service.logger.info("serving namespaces", metadata: ["cache.namespaces": .string(namespaces.names.sorted().joined(separator: ","))])
         var cdn: CDNPurger?
         if let url = settings.cdnPurgeURL {
             let purger = CDNPurger(url: url, token: settings.cdnToken, logger: service.logger)
@@ -42,7 +53,7 @@ public enum CacheApplication {
         }
         let metrics = CacheMetricsReporter(cache: cache)
         service.addMetricsCollector { metrics.report() }
-        CacheRoutes(cache: cache, warmer: warmer, cdn: cdn).register(service.routes)
+        CacheRoutes(cache: cache, namespaces: namespaces, warmer: warmer, cdn: cdn).register(service.routes)
         return cache
     }
 }
@@ -51,6 +62,7 @@ public enum CacheApplication {
 ///
 /// | key | default | meaning |
 /// |---|---|---|
+/// | `cache.namespaces` | the namespaces the other keys and the warming file name | the namespaces served over HTTP (never `gw`) |
 /// | `cache.l1.max-entries` | `100000` | entries L1 holds |
 /// | `cache.l1.max-bytes` | `268435456` | bytes of values L1 holds |
 /// | `cache.ttl-seconds` | `300` | default TTL |
@@ -73,6 +85,10 @@ struct CacheSettings {
     var cdnPurgeURL: String?
     var cdnToken: String?
     var warmingFile: String?
+    /// `cache.namespaces`, when given.
+    var namespaces: [String]?
+    /// The namespaces `cache.namespace-ttls` and `cache.lock-namespaces` name.
+    var namedNamespaces: Set<String> = []
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
@@ -96,6 +112,7 @@ struct CacheSettings {
                 var namespace = policy
                 namespace.ttl = ttl
                 namespaces[pair[0]] = namespace
+                namedNamespaces.insert(pair[0])
             }
         }
         if let text = settings.string("cache.lock-namespaces") {
@@ -104,7 +121,15 @@ struct CacheSettings {
                     throw ConfigurationError(key: "cache.lock-namespaces", message: "expected namespace names separated by commas")
                 }
                 namespaces[name, default: policy].distributedLoadLock = true
+                namedNamespaces.insert(name)
             }
+        }
+        if let text = settings.string("cache.namespaces") {
+            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard names.allSatisfy({ (try? CacheAddress(namespace: $0, key: "k")) != nil }) else {
+                throw ConfigurationError(key: "cache.namespaces", message: "expected namespace names separated by commas")
+            }
+            self.namespaces = names
         }
         let maximumEntries = try settings.int("cache.l1.max-entries", default: 100_000, in: 16...100_000_000)
         let maximumBytes = try settings.int("cache.l1.max-bytes", default: 256 << 20, in: 1 << 16...(64 << 30))
@@ -115,13 +140,7 @@ struct CacheSettings {
             l2RetryInterval: try settings.milliseconds("cache.l2-retry-ms", default: .seconds(1), in: 10...600_000),
             outageL1TTL: try settings.double("cache.outage-l1-ttl-seconds", default: 5, in: 0.001...3_600)
         )
-        var key: SymmetricKey?
-        if let encoded = try settings.secret("cache.encryption-key", minimumLength: 40) {
-            guard let bytes = Data(base64Encoded: encoded), bytes.count == 32 else {
-                throw ConfigurationError(key: "cache.encryption-key", message: "expected the base64 of a 32-byte key")
-            }
-            key = SymmetricKey(data: bytes)
-        }
+        let key = try settings.symmetricKey("cache.encryption-key")
         cdnPurgeURL = settings.string("cache.cdn.purge-url") == nil ? nil : try settings.httpURL("cache.cdn.purge-url", default: "")
         cdnToken = try settings.secret("cache.cdn.token", minimumLength: 1)
         warmingFile = settings.string("cache.warming-file")

@@ -10,17 +10,20 @@ import WedSyncServiceKit
 ///
 /// | route | access | |
 /// |---|---|---|
-/// | `GET /v1/entries/{namespace}/{key}` | public | the stored body with its content type, `x-cache-tier: L1\|L2`; 404 on a miss |
-/// | `PUT /v1/entries/{namespace}/{key}?ttl=&tags=` | admin | stores the raw body with its content type |
-/// | `DELETE /v1/entries/{namespace}/{key}` | admin | invalidates the key everywhere |
-/// | `POST /v1/invalidations` | admin | `{"tags":[...]}`, `{"keys":["ns/key"]}`, `{"prefix":"ns/..."}` |
-/// | `GET /v1/stats` | public | hit ratio, per tier hits, misses and latency, per namespace counters |
-/// | `GET /v1/recommendations` | public | TTLs to raise or lower, L1 to grow (with the estimated gain), keys to warm |
+/// | `GET /v1/entries/{namespace}/{key}` | service:* | the stored body with its content type, `x-cache-tier: L1\|L2`; 404 on a miss |
+/// | `PUT /v1/entries/{namespace}/{key}?ttl=&tags=` | service:* | stores the raw body with its content type |
+/// | `DELETE /v1/entries/{namespace}/{key}` | service:* | invalidates the key everywhere |
+/// | `POST /v1/invalidations` | service:wedsync-api | `{"tags":[...]}`, `{"keys":["ns/key"]}`, `{"prefix":"ns/..."}` |
+/// | `GET /v1/stats` | monitor | hit ratio, per tier hits, misses and latency, per namespace counters |
+/// | `GET /v1/recommendations` | monitor | TTLs to raise or lower, L1 to grow (with the estimated gain), keys to warm |
 /// | `POST /v1/warm` | admin | starts a warming job (``WarmRequest``); 202 with the job |
-/// | `GET /v1/jobs`, `GET /v1/jobs/{id}` | public | warming jobs and their progress |
-/// | `DELETE /v1/jobs/{id}` | admin | cancels a job |
+/// | `GET /v1/jobs`, `GET /v1/jobs/{id}` | monitor | warming jobs and their progress |
+/// | `DELETE /v1/jobs/{id}` | admin | cancels a job and forgets it |
+///
+/// Entries live only in the served namespaces (``ServedNamespaces``): any other is a 404, and never the gateway's.
 struct CacheRoutes: Sendable {
     let cache: MultiTierCache
+    let namespaces: ServedNamespaces
     let warmer: Warmer
     let cdn: CDNPurger?
 
@@ -38,11 +41,11 @@ struct CacheRoutes: Sendable {
                 summary: "Read an entry: L1, then L2",
                 description: "Answers the stored body with its content type, `x-cache-tier` (`L1` or `L2`), `age` and "
                     + "`x-cache-version`; 404 when no tier holds a fresh value.",
-                tags: ["entries"],
+                tags: ["entries"], access: .anyService,
                 responseContentType: "application/octet-stream"
             )
         ) { _, context in
-            let address = try Self.address(context)
+            let address = try address(context)
             guard let lookup = try await Self.mapped({ () async throws(CacheKitError) in try await cache.get(address) }), !lookup.isNegative else {
                 throw ServiceError.notFound("no entry under this key")
             }
@@ -64,7 +67,7 @@ struct CacheRoutes: Sendable {
             RouteSpec(
                 summary: "Store an entry in L1 and L2",
                 description: "Stores the raw body with its `Content-Type`. Other processes drop their L1 copies.",
-                tags: ["entries"],
+                tags: ["entries"], access: .anyService,
                 queryParameters: [
                     QueryParameter("ttl", schema: .number, description: "Seconds the entry is fresh (default: the namespace's TTL)."),
                     QueryParameter("tags", description: "Comma-separated tags to invalidate the entry by."),
@@ -72,7 +75,7 @@ struct CacheRoutes: Sendable {
                 response: .of(CacheWriteResult.self)
             )
         ) { request, context in
-            let address = try Self.address(context)
+            let address = try address(context)
             let query = request.uri.queryParameters
             var ttl: Double?
             if let text = query["ttl"] {
@@ -97,9 +100,9 @@ struct CacheRoutes: Sendable {
 
         routes.delete(
             Self.entryPath,
-            RouteSpec(summary: "Invalidate an entry in every tier and process", tags: ["entries"], response: .of(InvalidationResult.self))
+            RouteSpec(summary: "Invalidate an entry in every tier and process", tags: ["entries"], access: .anyService, response: .of(InvalidationResult.self))
         ) { _, context in
-            let address = try Self.address(context)
+            let address = try address(context)
             return await cache.invalidate(InvalidationRequest(keys: [address.string]))
         }
 
@@ -111,7 +114,7 @@ struct CacheRoutes: Sendable {
                 description: "Entries come from `requests` (key and URL), `urls` (key = path and query), or `keys`/`pattern` "
                     + "with a `loaderURL` containing `{key}`. Each answer is stored with its `Cache-Tag` tags and the TTL of "
                     + "its `CDN-Cache-Control`/`Cache-Control`. 202 with the job; follow it at `/v1/jobs/{id}`.",
-                tags: ["warming"],
+                tags: ["warming"], access: .admin,
                 requestBody: .of(WarmRequest.self),
                 response: .of(WarmJob.self),
                 successStatus: 202
@@ -123,14 +126,14 @@ struct CacheRoutes: Sendable {
 
         routes.get(
             "\(APIPath.v1)/jobs",
-            RouteSpec(summary: "Recent warming jobs, oldest first", tags: ["warming"], response: .arrayOf(WarmJob.self))
+            RouteSpec(summary: "Recent warming jobs, oldest first", tags: ["warming"], access: .monitor, response: .arrayOf(WarmJob.self))
         ) { _, _ in
             warmer.all
         }
 
         routes.get(
             "\(APIPath.v1)/jobs/{id}",
-            RouteSpec(summary: "A warming job's progress", tags: ["warming"], response: .of(WarmJob.self))
+            RouteSpec(summary: "A warming job's progress", tags: ["warming"], access: .monitor, response: .of(WarmJob.self))
         ) { _, context in
             guard let job = warmer.job(context.parameters.get("id") ?? "") else { throw ServiceError.notFound("no such job") }
             return job
@@ -138,7 +141,10 @@ struct CacheRoutes: Sendable {
 
         routes.delete(
             "\(APIPath.v1)/jobs/{id}",
-            RouteSpec(summary: "Cancel a warming job: no new fetch starts", tags: ["warming"], response: .of(WarmJob.self))
+            RouteSpec(
+                summary: "Cancel a warming job and forget it: no new fetch starts, fetches in flight finish",
+                tags: ["warming"], access: .admin, response: .of(WarmJob.self)
+            )
         ) { _, context in
             guard let job = warmer.cancel(context.parameters.get("id") ?? "") else { throw ServiceError.notFound("no such job") }
             return job
@@ -151,7 +157,7 @@ struct CacheRoutes: Sendable {
                 description: "When it answers, no read through this process sees an invalidated entry; other processes "
                     + "drop theirs as the backplane message arrives. `propagated` is false while Redis is down (the "
                     + "invalidation is replayed when it returns).",
-                tags: ["invalidation"],
+                tags: ["invalidation"], access: .service("wedsync-api"),
                 requestBody: .of(InvalidationRequest.self),
                 response: .of(InvalidationResult.self)
             )
@@ -161,9 +167,10 @@ struct CacheRoutes: Sendable {
                 throw ServiceError.badRequest("name at least one tag, key or prefix", code: "invalid_body")
             }
             for key in invalidation.keys {
-                guard (try? CacheAddress(key)) != nil else {
+                guard let address = try? CacheAddress(key) else {
                     throw ServiceError.badRequest("keys: each key is an address namespace/key", code: "invalid_body")
                 }
+                try namespaces.check(address.namespace)
             }
             guard invalidation.prefixes.allSatisfy({ !$0.isEmpty && $0.utf8.count <= CacheAddress.maximumKeyBytes }) else {
                 throw ServiceError.badRequest("prefix: expected 1 to \(CacheAddress.maximumKeyBytes) bytes", code: "invalid_body")
@@ -176,7 +183,7 @@ struct CacheRoutes: Sendable {
 
         routes.get(
             APIPath.Cache.stats,
-            RouteSpec(summary: "Hit ratio, per tier and per namespace counters, per tier read latency", tags: ["analytics"], response: .of(CacheStats.self))
+            RouteSpec(summary: "Hit ratio, per tier and per namespace counters, per tier read latency", tags: ["analytics"], access: .monitor, response: .of(CacheStats.self))
         ) { _, _ in
             cache.statistics()
         }
@@ -185,7 +192,7 @@ struct CacheRoutes: Sendable {
             "\(APIPath.v1)/recommendations",
             RouteSpec(
                 summary: "What the statistics argue for: TTLs to raise or lower, L1 to grow, keys to warm, namespaces never hit",
-                tags: ["analytics"],
+                tags: ["analytics"], access: .monitor,
                 response: .of(CacheRecommendations.self)
             )
         ) { _, _ in
@@ -193,14 +200,18 @@ struct CacheRoutes: Sendable {
         }
     }
 
-    static func address(_ context: ServiceRequestContext) throws -> CacheAddress {
+    /// The entry the route names, in a served namespace (404 otherwise).
+    func address(_ context: ServiceRequestContext) throws -> CacheAddress {
         let namespace = context.parameters.get("namespace") ?? ""
         let key = context.parameters.get("key").map { $0.removingPercentEncoding ?? $0 } ?? ""
+        let address: CacheAddress
         do {
-            return try CacheAddress(namespace: namespace, key: key)
+            address = try CacheAddress(namespace: namespace, key: key)
         } catch {
             throw ServiceError.badRequest(error.message, code: "invalid_key")
         }
+        try namespaces.check(address.namespace)
+        return address
     }
 
     /// The tags, if each is 1 to 256 bytes without control characters and there are at most `limit`.

@@ -12,6 +12,10 @@ import WedSyncServiceKit
 /// Warming jobs: fetch a list of URLs in the background, at bounded concurrency, and store each answer in the
 /// cache (L1 and L2) with the tags of its `Cache-Tag` header and the TTL of its `CDN-Cache-Control` or
 /// `Cache-Control` header. Jobs report progress and can be cancelled; the last ``retainedJobs`` are kept.
+///
+/// Every URL must point at an allowed origin (`outbound.allowed-origins`: by default the stack's own services), and
+/// redirects are not followed, so a caller cannot make the cache service connect anywhere else. Entries land only in
+/// served namespaces (``ServedNamespaces``), which only services and the admin can read.
 final class Warmer: Service, Sendable {
     /// One fetch of a job.
     struct Fetch: Sendable {
@@ -40,6 +44,8 @@ final class Warmer: Service, Sendable {
     static let maximumConcurrency = 64
     static let maximumItems = 100_000
     let cache: MultiTierCache
+    let namespaces: ServedNamespaces
+    let origins: AllowedOrigins
     let http: HTTPClient
     let maximumValueBytes: Int
     let logger: Logger
@@ -47,8 +53,13 @@ final class Warmer: Service, Sendable {
     private let queue: AsyncStream<(String, Plan)>
     private let enqueue: AsyncStream<(String, Plan)>.Continuation
 
-    init(cache: MultiTierCache, http: HTTPClient = ServiceClient.sharedHTTPClient, maximumValueBytes: Int, logger: Logger) {
+    init(
+        cache: MultiTierCache, namespaces: ServedNamespaces, origins: AllowedOrigins, http: HTTPClient = ServiceClient.sharedHTTPClient,
+        maximumValueBytes: Int, logger: Logger
+    ) {
         self.cache = cache
+        self.namespaces = namespaces
+        self.origins = origins
         self.http = http
         self.maximumValueBytes = maximumValueBytes
         self.logger = logger
@@ -103,20 +114,21 @@ final class Warmer: Service, Sendable {
         jobs.withLock { jobs in jobs.order.compactMap { jobs.byID[$0]?.job } }
     }
 
-    /// Stops a job: no new fetch starts; fetches in flight finish. `nil` for an unknown job.
+    /// Stops a job and forgets it: no new fetch starts, fetches in flight finish, and it is no longer listed.
+    /// Returns the job as it was when cancelled; `nil` for an unknown job.
     func cancel(_ id: String) -> WarmJob? {
         jobs.withLock { jobs -> WarmJob? in
-            guard var running = jobs.byID[id] else { return nil }
-            running.cancelled = true
-            if running.job.state == .queued {
+            guard var running = jobs.byID.removeValue(forKey: id) else { return nil }
+            jobs.order.removeAll { $0 == id }
+            if [.queued, .running].contains(running.job.state) {
                 running.job.state = .cancelled
                 running.job.finishedAt = Date()
             }
-            jobs.byID[id] = running
             return running.job
         }
     }
 
+    /// A forgotten job is a cancelled one.
     private func isCancelled(_ id: String) -> Bool {
         jobs.withLock { $0.byID[id]?.cancelled ?? true }
     }
@@ -229,6 +241,9 @@ final class Warmer: Service, Sendable {
         guard (try? CacheAddress(namespace: request.namespace, key: "k")) != nil else {
             throw ServiceError.badRequest("namespace: 1 to 64 letters, digits, '-', '_' or '.'", code: "invalid_body")
         }
+        guard namespaces.names.contains(request.namespace) else {
+            throw ServiceError.badRequest("namespace: not one this service serves (cache.namespaces)", code: "unknown_namespace")
+        }
         if let concurrency = request.concurrency, !(1...Self.maximumConcurrency).contains(concurrency) {
             throw ServiceError.badRequest("concurrency: 1 to \(Self.maximumConcurrency)", code: "invalid_body")
         }
@@ -238,12 +253,12 @@ final class Warmer: Service, Sendable {
         try Self.check(headers: request.headers, field: "headers")
         var fetches: [Fetch] = []
         for (index, item) in (request.requests ?? []).enumerated() {
-            try Self.check(url: item.url, field: "requests[\(index)].url")
+            try check(url: item.url, field: "requests[\(index)].url")
             try Self.check(headers: item.headers, field: "requests[\(index)].headers")
             fetches.append(Fetch(key: item.key, url: item.url, headers: item.headers ?? [:]))
         }
         for (index, url) in (request.urls ?? []).enumerated() {
-            try Self.check(url: url, field: "urls[\(index)]")
+            try check(url: url, field: "urls[\(index)]")
             guard let components = URLComponents(string: url) else { continue }
             let key = components.percentEncodedPath + (components.percentEncodedQuery.map { "?\($0)" } ?? "")
             fetches.append(Fetch(key: key.isEmpty ? "/" : key, url: url))
@@ -261,7 +276,7 @@ final class Warmer: Service, Sendable {
             guard let template = request.loaderURL, template.contains("{key}") else {
                 throw ServiceError.badRequest("loaderURL: required with keys or a pattern, and must contain {key}", code: "invalid_body")
             }
-            try Self.check(url: template.replacingOccurrences(of: "{key}", with: "k"), field: "loaderURL")
+            try check(url: template.replacingOccurrences(of: "{key}", with: "k"), field: "loaderURL")
             for key in keys {
                 let encoded = key.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+?#"))) ?? key
                 fetches.append(Fetch(key: key, url: template.replacingOccurrences(of: "{key}", with: encoded)))
@@ -285,10 +300,11 @@ final class Warmer: Service, Sendable {
         }
     }
 
-    private static func check(url: String, field: String) throws(ServiceError) {
+    private func check(url: String, field: String) throws(ServiceError) {
         guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme ?? ""), components.host?.isEmpty == false else {
             throw ServiceError.badRequest("\(field): expected an http:// or https:// URL", code: "invalid_body")
         }
+        try origins.check(url, field: field)
     }
 }
 

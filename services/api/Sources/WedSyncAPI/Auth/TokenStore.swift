@@ -8,21 +8,22 @@ import WedSyncServiceKit
 /// Suppliers' bearer tokens: issued at random, stored as SHA-256 digests only, looked up by digest.
 ///
 /// Lookups are cached in process for a short time (`cacheTTL`), so a busy phone does not cost a database round
-/// trip per request; a revoked token stops working within that time.
+/// trip per request; a revoked token stops working within that time. Known and unknown tokens are remembered in
+/// two bounded LRUs (``TokenVerdictCache``), so made-up tokens evict only each other.
 public final class TokenStore: Sendable {
     /// The prefix of every token, so a leaked one is recognisable to secret scanners.
     public static let prefix = "wsk_"
 
     private let database: PostgresDatabase
-    private let cacheTTL: Duration
-    private let cacheCapacity: Int
-    private let cache = Mutex<[Data: (principal: Principal?, expires: ContinuousClock.Instant)]>([:])
+    private let cache: TokenVerdictCache<Principal>
 
-    public init(database: PostgresDatabase, cacheTTL: Duration = .seconds(30), cacheCapacity: Int = 10_000) {
+    public init(database: PostgresDatabase, cacheTTL: Duration = .seconds(30), cacheCapacity: Int = 10_000, refusalCapacity: Int = 10_000) {
         self.database = database
-        self.cacheTTL = cacheTTL
-        self.cacheCapacity = cacheCapacity
+        self.cache = TokenVerdictCache(acceptedCapacity: cacheCapacity, refusedCapacity: refusalCapacity, acceptedFor: cacheTTL, refusedFor: cacheTTL)
     }
+
+    /// How many known and unknown tokens are remembered.
+    public var cachedCounts: (accepted: Int, refused: Int) { cache.counts }
 
     /// The digest a token is stored and looked up by.
     static func digest(of token: String) -> Data {
@@ -54,9 +55,11 @@ public final class TokenStore: Sendable {
     public func authenticate(_ token: String) async throws -> Principal? {
         guard token.hasPrefix(Self.prefix), token.utf8.count <= 128 else { return nil }
         let digest = Self.digest(of: token)
-        let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[digest] }), cached.expires > now {
-            return cached.principal
+        let key = TokenVerdictCache<Principal>.digest(of: token)
+        switch cache.verdict(for: key) {
+        case .accepted(let principal): return principal
+        case .refused: return nil
+        case nil: break
         }
         let principal = try await database.readQuery(
                 """
@@ -68,15 +71,12 @@ public final class TokenStore: Sendable {
                 let (supplier, organization, role, tokenID) = try row.decode((Int, Int, String, Int).self)
                 return Principal(supplierId: supplier, organizationId: organization, role: role, tokenId: tokenID)
             }
-        cache.withLock { cache in
-            if cache.count >= cacheCapacity { cache.removeAll(keepingCapacity: true) }
-            cache[digest] = (principal, now + cacheTTL)
-        }
+        cache.remember(principal.map { .accepted($0) } ?? .refused, for: key)
         return principal
     }
 
     /// Forgets every cached lookup (tests, and after revocations).
     public func clearCache() {
-        cache.withLock { $0.removeAll() }
+        cache.removeAll()
     }
 }

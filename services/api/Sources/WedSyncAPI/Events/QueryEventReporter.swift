@@ -27,9 +27,9 @@ public final class QueryEventReporter: Sendable {
 
     public init(destinations: [Destination], configuration: BackgroundDelivery<MetricEvent>.Configuration = .init(), logger: Logger) {
         deliveries = destinations.map { destination in
-            BackgroundDelivery(name: "query-events-\(destination.name)", configuration: configuration, logger: logger) { batch in
-                _ = try await destination.client.send(.POST, destination.path, json: MetricEventBatch(events: batch))
-            }
+            BackgroundDelivery.metricEvents(
+                name: "query-events-\(destination.name)", client: destination.client, path: destination.path, configuration: configuration, logger: logger
+            )
         }
     }
 

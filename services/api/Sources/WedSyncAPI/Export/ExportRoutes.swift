@@ -13,6 +13,8 @@ import WedSyncServiceKit
 struct ExportRoutes {
     let environment: APIEnvironment
     let logger: Logger
+    /// Exports streaming at once, in all and per client: each holds a read connection for as long as it runs.
+    let streams: StreamSlots
 
     /// One exportable table.
     struct Export: Sendable {
@@ -86,7 +88,7 @@ struct ExportRoutes {
                     + "server-side cursor; the query is cancelled when the client disconnects. `kind` is `clients`, "
                     + "`guests` or `budget-items`.",
                 tags: ["exports"],
-                access: .public,
+                access: .tenant,
                 queryParameters: [
                     QueryParameter("format", schema: .string(enumeration: ExportFormat.allCases.map(\.rawValue)), description: "Overrides Accept.")
                 ],
@@ -104,11 +106,15 @@ struct ExportRoutes {
                 )
             }
             let principal = try await environment.principal(of: request)
-            return stream(export, format: format, organization: principal.organizationId, request: request, context: context)
+            // Per organization: every supplier's phone comes through the gateway's one address.
+            let slot = try streams.acquire(client: "org:\(principal.organizationId)")
+            return stream(export, format: format, organization: principal.organizationId, slot: slot, request: request, context: context)
         }
     }
 
-    private func stream(_ export: Export, format: ExportFormat, organization: Int, request: Request, context: ServiceRequestContext) -> Response {
+    private func stream(
+        _ export: Export, format: ExportFormat, organization: Int, slot: StreamSlot, request: Request, context: ServiceRequestContext
+    ) -> Response {
         var headers: HTTPFields = [.contentType: format.contentType, .cacheControl: "no-store"]
         if format == .csv { headers[.contentDisposition] = "attachment; filename=\"\(export.name).csv\"" }
         let pool = environment.database.database.read
@@ -119,6 +125,8 @@ struct ExportRoutes {
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
+                // Held while the export runs; a response dropped before its body runs gives it back too.
+                withExtendedLifetime(slot) {}
                 let log = QueryLog()
                 let started = ContinuousClock.now
                 var encoder = ExportEncoder(format: format, columns: export.columns.map { ($0.name, $0.type) })

@@ -9,14 +9,14 @@ import WedSyncServiceKit
 public struct APIEnvironment: Sendable {
     public let database: RecordingDatabase
     public let tokens: TokenStore
-    public let invalidations: InvalidationNotifier
+    public let invalidations: InvalidationOutbox
     public let queryEvents: QueryEventReporter?
     public let dashboard: DashboardRefresher
 
     public init(
         database: RecordingDatabase,
         tokens: TokenStore,
-        invalidations: InvalidationNotifier,
+        invalidations: InvalidationOutbox,
         queryEvents: QueryEventReporter?,
         dashboard: DashboardRefresher
     ) {
@@ -70,9 +70,10 @@ public struct APIEnvironment: Sendable {
         String(format: "%.2f", milliseconds)
     }
 
-    /// Reports a committed write: the cache tags it changed, and that the dashboard's counts are stale.
-    func committed(tags: [String], reason: String) {
-        invalidations.invalidate(tags: tags, reason: reason)
+    /// Reports a committed write whose transaction recorded the cache tags it changed
+    /// (``InvalidationOutbox/record(_:tags:reason:)``): they are sent now, and the dashboard's counts are stale.
+    func committed() {
+        invalidations.wake()
         dashboard.markStale()
     }
 }

@@ -42,7 +42,7 @@ struct ClientRoutes {
                 summary: "The caller's clients with a wedding in a date range, with their guest counts",
                 description: "Keyset-paginated in wedding date order; `nextCursor` fetches the next page.",
                 tags: ["clients"],
-                access: .public,
+                access: .tenant,
                 queryParameters: [
                     QueryParameter("from", schema: .string(format: "date"), description: "First wedding date (default: today)."),
                     QueryParameter("to", schema: .string(format: "date"), description: "Last wedding date (default: from + 90 days)."),
@@ -62,7 +62,7 @@ struct ClientRoutes {
         routes.add(
             .get,
             "/api/clients/{id}",
-            RouteSpec(summary: "One of the caller's clients", tags: ["clients"], access: .public, response: .of(Client.self))
+            RouteSpec(summary: "One of the caller's clients", tags: ["clients"], access: .tenant, response: .of(Client.self))
         ) { request, context in
             try await environment.handle(request, context, route: "/api/clients/{id}") { principal in
                 let id = try Parameters.id(context)
@@ -78,7 +78,7 @@ struct ClientRoutes {
                 summary: "Change one of the caller's clients",
                 description: "Send `If-Match` with the client's ETag to refuse a change made on stale data (412).",
                 tags: ["clients"],
-                access: .public,
+                access: .tenant,
                 requestBody: .of(ClientPatch.self),
                 response: .of(Client.self)
             )
@@ -216,9 +216,10 @@ struct ClientRoutes {
             let rows = try await transaction.query(
                 "SELECT \(unescaped: ClientQueries.columns) FROM clients c WHERE c.id = \(id)"
             )
+            try await InvalidationOutbox.record(transaction, tags: ["client:\(id)", "org:\(organization):clients"], reason: "client updated")
             return try Self.client(from: rows[0])
         }
-        environment.committed(tags: ["client:\(id)", "org:\(organization):clients"], reason: "client updated")
+        environment.committed()
         let body = try WedSyncJSON.makeEncoder().encode(updated)
         var response = Response.json(updated)
         response.headers[.eTag] = EntityTag.strong(of: body).description

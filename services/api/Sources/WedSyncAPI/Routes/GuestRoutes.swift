@@ -36,7 +36,7 @@ struct GuestRoutes {
             RouteSpec(
                 summary: "A client's guest lists with their guests",
                 tags: ["guests"],
-                access: .public,
+                access: .tenant,
                 queryParameters: [QueryParameter("client_id", schema: .integer(minimum: 1), required: true, description: "The client.")],
                 response: .of(GuestListsResponse.self)
             )
@@ -55,7 +55,7 @@ struct GuestRoutes {
             RouteSpec(
                 summary: "Add a guest to one of the caller's guest lists",
                 tags: ["guests"],
-                access: .public,
+                access: .tenant,
                 requestBody: .of(GuestCreate.self),
                 response: .of(Guest.self),
                 successStatus: 201
@@ -73,7 +73,7 @@ struct GuestRoutes {
             RouteSpec(
                 summary: "Change a guest: RSVP, dietary needs, table...",
                 tags: ["guests"],
-                access: .public,
+                access: .tenant,
                 requestBody: .of(GuestPatch.self),
                 response: .of(Guest.self)
             )
@@ -154,9 +154,10 @@ struct GuestRoutes {
             guard let row = rows.first else { throw ServiceError.notFound("no guest list \(body.guestListId)") }
             let guest = try Self.guest(from: row)
             try await ClientRoutes.audit(transaction, principal: principal, entity: "guest", id: guest.id, action: "create", fields: [], requestID: requestID)
+            try await InvalidationOutbox.record(transaction, tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"], reason: "guest added")
             return guest
         }
-        environment.committed(tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"], reason: "guest added")
+        environment.committed()
         var response = Response.json(guest, status: .created)
         response.headers[.location] = "/api/guests/\(guest.id)"
         response.headers[.cacheControl] = "no-store"
@@ -181,9 +182,11 @@ struct GuestRoutes {
                 + "dietary_requirements, table_number, plus_one, updated_at"
             guard let row = try await transaction.query(statement).first else { throw ServiceError.notFound("no guest \(id)") }
             try await ClientRoutes.audit(transaction, principal: principal, entity: "guest", id: id, action: "update", fields: changes.fields, requestID: requestID)
-            return try Self.guest(from: row)
+            let guest = try Self.guest(from: row)
+            try await InvalidationOutbox.record(transaction, tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"], reason: "guest updated")
+            return guest
         }
-        environment.committed(tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"], reason: "guest updated")
+        environment.committed()
         var response = Response.json(guest)
         response.headers[.cacheControl] = "no-store"
         return response

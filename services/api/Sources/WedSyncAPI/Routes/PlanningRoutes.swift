@@ -16,7 +16,7 @@ struct PlanningRoutes {
             RouteSpec(
                 summary: "A client's journeys through the supplier's workflows",
                 tags: ["planning"],
-                access: .public,
+                access: .tenant,
                 queryParameters: [QueryParameter("client_id", schema: .integer(minimum: 1), required: true, description: "The client.")],
                 response: .of(JourneyInstancesResponse.self)
             )
@@ -38,7 +38,7 @@ struct PlanningRoutes {
             RouteSpec(
                 summary: "The organization's schedules of a day, each with its run sheet",
                 tags: ["planning"],
-                access: .public,
+                access: .tenant,
                 queryParameters: [
                     QueryParameter("date", schema: .string(format: "date"), required: true, description: "The day."),
                     QueryParameter("supplier_id", schema: .integer(minimum: 1), description: "Only this supplier's."),
@@ -66,7 +66,7 @@ struct PlanningRoutes {
                 summary: "The organization's counts: clients, upcoming weddings, guests and RSVPs",
                 description: "From a materialized view refreshed in the background; `refreshedAt` says when.",
                 tags: ["planning"],
-                access: .public,
+                access: .tenant,
                 response: .of(DashboardCounts.self)
             )
         ) { request, context in
@@ -87,7 +87,7 @@ struct PlanningRoutes {
                 summary: "The supplier and organization of the caller's bearer token",
                 description: "401 when the token is unknown or revoked. Never cached by a shared cache.",
                 tags: ["auth"],
-                access: .public,
+                access: .tenant,
                 response: .of(TokenIntrospection.self)
             )
         ) { request, context in

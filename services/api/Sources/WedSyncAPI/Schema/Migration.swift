@@ -15,5 +15,5 @@ public struct Migration: Sendable {
 
 extension Migration {
     /// Every migration of the WedSync API, oldest first.
-    public static let all: [Migration] = [.initialSchema, .dashboardCounts]
+    public static let all: [Migration] = [.initialSchema, .dashboardCounts, .invalidationOutbox]
 }

@@ -12,7 +12,7 @@ public final class DashboardRefresher: Service, Sendable {
     private let debounce: Duration
     private let logger: Logger
     private let stale = Atomic(false)
-    private let onRefresh: @Sendable () -> Void
+    private let onRefresh: @Sendable () async -> Void
 
     static let lockKey = 8_090_002
 
@@ -21,7 +21,7 @@ public final class DashboardRefresher: Service, Sendable {
         interval: Duration = .seconds(60),
         debounce: Duration = .seconds(5),
         logger: Logger,
-        onRefresh: @escaping @Sendable () -> Void = {}
+        onRefresh: @escaping @Sendable () async -> Void = {}
     ) {
         self.pool = pool
         self.interval = interval
@@ -50,7 +50,7 @@ public final class DashboardRefresher: Service, Sendable {
             try await connection.simpleQuery("SELECT pg_advisory_unlock(\(Self.lockKey))")
             return true
         }
-        if refreshed { onRefresh() }
+        if refreshed { await onRefresh() }
         return refreshed
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WedSyncModels
 
 /// The statements one request ran, with their durations: the request's `Server-Timing` and its query events
 /// (for N+1 and slow-query detection) are made from it.
@@ -7,7 +8,8 @@ import Synchronization
 /// Carried as a task-local, so the data access code records into whichever request it serves.
 public final class QueryLog: Sendable {
     public struct Entry: Sendable {
-        /// The statement with its whitespace collapsed; parameters are `$n`, so it holds no data.
+        /// The statement as an event's fingerprint (``DatabaseQueryEvent/fingerprint(of:)``: whitespace folded,
+        /// bounded); parameters are `$n`, so it holds no data.
         public var fingerprint: String
         public var durationMs: Double
         public var rows: Int
@@ -28,17 +30,12 @@ public final class QueryLog: Sendable {
 
     func record(sql: String, duration: Duration, rows: Int) {
         let entry = Entry(
-            fingerprint: Self.fingerprint(of: sql),
+            fingerprint: DatabaseQueryEvent.fingerprint(of: sql),
             durationMs: duration.milliseconds,
             rows: rows,
             at: Date()
         )
         entries.withLock { $0.append(entry) }
-    }
-
-    /// The statement text with runs of whitespace made one space.
-    static func fingerprint(of sql: String) -> String {
-        sql.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 }
 

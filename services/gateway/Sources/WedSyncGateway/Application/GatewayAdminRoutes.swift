@@ -5,19 +5,22 @@ import WedSyncModels
 import WedSyncServiceKit
 
 /// The gateway's admin API (admin bearer token): its upstream pools, which the autoscaler changes at run time, and
-/// purges of the response cache.
+/// purges of the response cache. A replica added at run time must be at an allowed origin (`outbound.allowed-origins`,
+/// by default the stack's services and the routes file's replicas), so no token can point the gateway elsewhere.
 struct GatewayAdminRoutes {
     let pools: UpstreamRegistry
     let cache: ResponseCache?
+    let origins: AllowedOrigins
 
     static let replicaPath = "/admin/upstreams/{pool}/replicas/{address}"
 
     func register(_ routes: ServiceRoutes) {
         let pools = self.pools
         let cache = self.cache
+        let origins = self.origins
         routes.get(
             "/admin/upstreams",
-            RouteSpec(summary: "Every upstream pool and the state of its replicas", tags: ["upstreams"], access: .admin, response: .of(UpstreamsStatus.self))
+            RouteSpec(summary: "Every upstream pool and the state of its replicas", tags: ["upstreams"], access: .monitor, response: .of(UpstreamsStatus.self))
         ) { _, _ in
             UpstreamsStatus(pools: pools.all.map { $0.status() })
         }
@@ -28,11 +31,12 @@ struct GatewayAdminRoutes {
                 summary: "Register a replica (`host:port`) in a pool",
                 description: "It takes requests at once and is health-checked with the rest. Registering a draining replica "
                     + "stops the drain. Answers the pool.",
-                tags: ["upstreams"],
+                tags: ["upstreams"], access: .admin,
                 response: .of(UpstreamPoolStatus.self)
             )
         ) { _, context in
             let (pool, address) = try Self.replica(context, pools: pools)
+            try origins.check("http://\(address.address)", field: "address")
             pool.add(address)
             return pool.status()
         }
@@ -44,7 +48,7 @@ struct GatewayAdminRoutes {
                 summary: "Drain a replica and remove it from its pool",
                 description: "No new request goes to it; in-flight ones finish (up to the pool's drain timeout), then it is "
                     + "removed. 202 at once, or with `?wait=true` 200 once it is gone. Answers the pool.",
-                tags: ["upstreams"],
+                tags: ["upstreams"], access: .admin,
                 queryParameters: [QueryParameter("wait", schema: .boolean, description: "Answer only once the replica is removed.")],
                 response: .of(UpstreamPoolStatus.self),
                 successStatus: 202
@@ -68,7 +72,7 @@ struct GatewayAdminRoutes {
                 summary: "Purge stored responses by Cache-Tag tags or by URL",
                 description: "Every gateway sharing the Redis drops them (over the cache backplane). A URL purges every "
                     + "variant of it for every tenant.",
-                tags: ["cache"],
+                tags: ["cache"], access: .admin,
                 requestBody: .of(PurgeRequest.self),
                 response: .of(PurgeResult.self)
             )
@@ -97,7 +101,7 @@ struct GatewayAdminRoutes {
         if let cache {
             routes.get(
                 "/admin/cache/stats",
-                RouteSpec(summary: "The response cache's statistics per tier", tags: ["cache"], access: .admin, response: .of(CacheStats.self))
+                RouteSpec(summary: "The response cache's statistics per tier", tags: ["cache"], access: .monitor, response: .of(CacheStats.self))
             ) { _, _ in
                 cache.cache.statistics()
             }

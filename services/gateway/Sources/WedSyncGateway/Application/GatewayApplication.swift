@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -29,7 +30,19 @@ public enum GatewayApplication {
                 let router = try service.redisRouting(critical: false)
                 redis = router
                 let seeds = try RedisConfiguration.seeds(from: service.configuration.redisURL)
-                l2 = RedisL2Store(redis: router, codec: L2Codec(compressionThreshold: Int.max, maximumValueBytes: settings.maximumObjectBytes + (1 << 16)))
+                let key: SymmetricKey
+                if let configured = settings.encryptionKey {
+                    key = configured
+                } else {
+                    // Sealed whatever happens: without a shared key, this process's own, so Redis alone never
+                    // reveals a tenant's page (other gateways then cannot read these records, and miss).
+                    key = SymmetricKey(size: .bits256)
+                    logger.warning("no cache.encryption-key: L2 records are sealed with a key of this process only, so gateways do not share them")
+                }
+                l2 = RedisL2Store(
+                    redis: router,
+                    codec: L2Codec(compressionThreshold: Int.max, encryptionKey: key, maximumValueBytes: settings.maximumObjectBytes + (1 << 16))
+                )
                 configuration.backplane = seeds[0]
                 configuration.backplaneFallbacks = Array(seeds.dropFirst())
             }
@@ -56,10 +69,8 @@ public enum GatewayApplication {
         var events: BackgroundDelivery<MetricEvent>?
         if settings.events {
             // Best effort: the events never decide readiness.
-            let metrics = ServiceClient(name: "metrics", baseURL: service.configuration.metricsURL, adminToken: service.configuration.adminToken)
-            let delivery = BackgroundDelivery<MetricEvent>(name: "gateway-events", logger: logger) { batch in
-                _ = try await metrics.send(.POST, APIPath.Metrics.events, json: MetricEventBatch(events: batch))
-            }
+            let metrics = service.serviceClient("metrics", baseURL: service.configuration.metricsURL, critical: false, checked: false)
+            let delivery = BackgroundDelivery.metricEvents(name: "gateway-events", client: metrics, path: APIPath.Metrics.events, logger: logger)
             service.addService(delivery)
             events = delivery
         }
@@ -77,7 +88,10 @@ public enum GatewayApplication {
             logger: logger
         )
         service.addMiddleware(GatewayProxyMiddleware(proxy: proxy))
-        GatewayAdminRoutes(pools: pools, cache: responseCache).register(service.routes)
+        let replicas = settings.routesFile.pools.flatMap(\.replicas).map(\.baseURL)
+        GatewayAdminRoutes(
+            pools: pools, cache: responseCache, origins: AllowedOrigins(service.configuration.allowedOrigins + replicas)
+        ).register(service.routes)
         for pool in pools.all {
             let name = pool.name
             service.addReadinessCheck(
@@ -120,6 +134,7 @@ struct GatewayProxyMiddleware: RouterMiddleware {
 /// | `gateway.auth.upstream` | `api` (else the first pool) | the pool whose `/api/auth/introspect` checks tokens |
 /// | `gateway.cache.enabled` | `true` | the RFC 9111 response cache |
 /// | `gateway.cache.redis` | `true` | L2 in Redis (`redis.url`) and purges over its backplane |
+/// | `cache.encryption-key` | none | base64 of 32 bytes: L2 records sealed with AES-GCM (without it, with a key of the process's own) |
 /// | `gateway.cache.l1-max-entries` / `l1-max-bytes` | `100000` / `268435456` | L1's bounds |
 /// | `gateway.cache.max-object-bytes` | `8388608` | larger responses stream through, unstored |
 /// | `gateway.cache.keep-seconds` | `600` | how long a stale response with a validator is kept to be revalidated |
@@ -134,6 +149,7 @@ struct GatewaySettings {
     var cacheEnabled: Bool
     var useRedis: Bool
     var cache: MultiTierCache.Configuration
+    var encryptionKey: SymmetricKey?
     var maximumObjectBytes: Int
     var keepSeconds: Double
     var tokenValidFor: Duration
@@ -172,6 +188,7 @@ struct GatewaySettings {
         }
         cacheEnabled = try settings.bool("gateway.cache.enabled", default: true)
         useRedis = try settings.bool("gateway.cache.redis", default: true)
+        encryptionKey = try settings.symmetricKey("cache.encryption-key")
         maximumObjectBytes = try settings.int("gateway.cache.max-object-bytes", default: 8 << 20, in: 1024...(512 << 20))
         keepSeconds = try settings.double("gateway.cache.keep-seconds", default: 600, in: 0...86_400)
         let maximumTTL = try settings.double("gateway.cache.max-ttl-seconds", default: 86_400, in: 1...(30 * 86_400))

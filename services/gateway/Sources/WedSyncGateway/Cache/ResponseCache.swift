@@ -20,7 +20,7 @@ public final class ResponseCache: Sendable {
     let logger: Logger
 
     /// The cache namespace of every stored response.
-    public static let namespace = "gw"
+    public static let namespace = CacheAddress.gatewayNamespace
     /// Request fields the gateway accounts for itself: the tenant is part of every key, and the body's encoding is
     /// negotiated by the gateway (it asks the upstream for gzip and decompresses for clients that refuse it).
     static let handledVaryFields: Set<String> = ["accept-encoding", "x-tenant-id"]

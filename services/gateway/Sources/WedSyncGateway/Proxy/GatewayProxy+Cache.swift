@@ -302,8 +302,10 @@ extension GatewayProxy {
     }
 
     /// §4.3.4: a stored response updated by a 304: its fields replaced by those the 304 carries (but not the
-    /// body's framing or coding), its freshness computed again.
+    /// body's framing or coding, and never a `Set-Cookie`: the updated response is shared, by every request waiting
+    /// on this revalidation and by the store), its freshness computed again.
     func revalidated(_ stored: StoredResponse, with fields: [(name: String, value: String)], incoming: IncomingRequest, requestedAt: Date, receivedAt: Date) -> FetchOutcome {
+        let fields = fields.filter { $0.name != "set-cookie" }
         let kept: Set<String> = ["content-length", "content-encoding", "transfer-encoding"]
         let replaced = Set(fields.map(\.name)).subtracting(kept)
         var updated = stored

@@ -22,6 +22,8 @@ public final class GatewayProxy: Sendable {
     public let rateLimiter: RateLimiter?
     public let policy: SharedCachePolicy
     public let metrics: GatewayMetrics
+    /// The upstreams' route templates, for labelling what the gateway answers itself.
+    let templates = RouteTemplates()
     let logger: Logger
 
     /// In-flight upstream fetches and revalidations of cacheable requests, by key: concurrent misses wait for one.
@@ -76,7 +78,10 @@ public final class GatewayProxy: Sendable {
         let target = request.head.path ?? path
         let method = request.method
         guard let route = routes.route(method: method, path: path[...]) else {
-            return finish(Self.error(.notFound, "no_route", "no gateway route takes \(method.rawValue) \(path)"), route: nil, method: method, exchange: exchange, requestID: context.requestID)
+            return finish(
+                Self.error(.notFound, "no_route", "no gateway route takes \(method.rawValue) \(path)"), route: nil, path: path, method: method,
+                exchange: exchange, requestID: context.requestID
+            )
         }
         var response: Response
         do {
@@ -86,7 +91,7 @@ public final class GatewayProxy: Sendable {
             headers.append(contentsOf: error.headers)
             response = Self.error(error.status, error.code, error.message, headers: headers)
         }
-        return finish(response, route: route, method: method, exchange: exchange, requestID: context.requestID)
+        return finish(response, route: route, path: path, method: method, exchange: exchange, requestID: context.requestID)
     }
 
     private func forward(_ request: Request, target: String, route: GatewayRoute, context: ServiceRequestContext, exchange: inout Exchange) async throws(ServiceError) -> Response {
@@ -184,8 +189,23 @@ public final class GatewayProxy: Sendable {
         return String(rest[slash...])
     }
 
+    /// The route label of a request's metrics and event: the upstream's own route template (its ``APIPath/routeHeader``,
+    /// taken off the response, or one learned from earlier answers), else the routes file's pattern, else
+    /// ``MetricEventBounds/unmatchedRoute``.
+    private func label(route: GatewayRoute?, path: String, response: inout Response) -> String {
+        if let template = response.headers[GatewayHeaders.route] {
+            response.headers[GatewayHeaders.route] = nil
+            if MetricEventBounds.isValidRoute(template) {
+                templates.learn(template)
+                return template
+            }
+        }
+        guard let route else { return MetricEventBounds.unmatchedRoute }
+        return templates.match(path[...]) ?? route.pattern.template
+    }
+
     /// Adds the timing headers, records the metrics, returns the response.
-    private func finish(_ response: Response, route: GatewayRoute?, method: HTTPRequest.Method, exchange: Exchange, requestID: String) -> Response {
+    private func finish(_ response: Response, route: GatewayRoute?, path: String, method: HTTPRequest.Method, exchange: Exchange, requestID: String) -> Response {
         var response = response
         let total = ContinuousClock.now - exchange.started
         response.headers[GatewayHeaders.responseTime] = Self.format(milliseconds: total)
@@ -200,7 +220,7 @@ public final class GatewayProxy: Sendable {
         response.headers[GatewayHeaders.serverTiming] = timing
         if route != nil, response.headers[GatewayHeaders.cache] == nil { response.headers[GatewayHeaders.cache] = exchange.result }
         metrics.record(
-            route: route?.pattern.template ?? "unmatched", method: method, status: Int(response.status.code),
+            route: label(route: route, path: path, response: &response), method: method, status: Int(response.status.code),
             cache: route == nil ? "NONE" : (response.headers[GatewayHeaders.cache] ?? exchange.result), duration: total,
             tenant: exchange.tenant, requestID: requestID
         )
@@ -250,4 +270,6 @@ public enum GatewayHeaders {
     public static let cacheTier = HTTPField.Name("x-cache-tier")!
     public static let responseTime = HTTPField.Name("x-response-time")!
     public static let serverTiming = HTTPField.Name("Server-Timing")!
+    /// The upstream's route template (``APIPath/routeHeader``): read for the metrics, never passed on.
+    public static let route = HTTPField.Name(APIPath.routeHeader)!
 }

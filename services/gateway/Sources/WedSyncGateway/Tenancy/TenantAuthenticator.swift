@@ -11,7 +11,8 @@ import WedSyncServiceKit
 /// Turns a supplier's bearer token into its organization, through the API's `GET /api/auth/introspect`.
 ///
 /// Answers are cached briefly by the token's SHA-256 (the token itself is never kept, logged or used as a key):
-/// an active token for `validFor`, a refused one for `refusedFor`. Concurrent checks of one token share one call.
+/// an active token for `validFor`, a refused one for `refusedFor`, in two bounded LRUs so that a flood of made-up
+/// tokens evicts only refusals (``TokenVerdictCache``). Concurrent checks of one token share one call.
 public final class TenantAuthenticator: Sendable {
     /// What a token stands for.
     public enum Verdict: Sendable, Equatable {
@@ -24,18 +25,10 @@ public final class TenantAuthenticator: Sendable {
     /// The pool asked, whatever route the request came by.
     let pool: String
     let path: String
-    let validFor: Duration
-    let refusedFor: Duration
-    let maximumEntries: Int
     let timeout: Duration
 
-    private struct Remembered {
-        var verdict: Verdict
-        var until: ContinuousClock.Instant
-    }
-
-    private let remembered = Mutex<[Data: Remembered]>([:])
-    private let flights = Mutex<[Data: Task<Verdict, any Error>]>([:])
+    private let remembered: TokenVerdictCache<TokenIntrospection>
+    private let flights = Mutex<[SHA256.Digest: Task<Verdict, any Error>]>([:])
 
     public init(
         client: UpstreamClient,
@@ -45,17 +38,21 @@ public final class TenantAuthenticator: Sendable {
         validFor: Duration = .seconds(30),
         refusedFor: Duration = .seconds(5),
         maximumEntries: Int = 100_000,
+        maximumRefusals: Int = 10_000,
         timeout: Duration = .seconds(2)
     ) {
         self.client = client
         self.pools = pools
         self.pool = pool
         self.path = path
-        self.validFor = validFor
-        self.refusedFor = refusedFor
-        self.maximumEntries = maximumEntries
+        self.remembered = TokenVerdictCache(
+            acceptedCapacity: maximumEntries, refusedCapacity: maximumRefusals, acceptedFor: validFor, refusedFor: refusedFor
+        )
         self.timeout = timeout
     }
+
+    /// How many accepted and refused tokens are remembered.
+    public var rememberedCounts: (accepted: Int, refused: Int) { remembered.counts }
 
     /// The bearer token of an `Authorization` value, if it is one.
     public static func bearerToken(_ authorization: String?) -> Substring? {
@@ -67,9 +64,12 @@ public final class TenantAuthenticator: Sendable {
 
     /// What `token` stands for, asking the auth pool when it is not remembered. Throws (503) when the API cannot say.
     public func verify(token: Substring) async throws(ServiceError) -> Verdict {
-        let key = Data(SHA256.hash(data: Data(token.utf8)))
-        let now = ContinuousClock.now
-        if let known = remembered.withLock({ $0[key] }), known.until > now { return known.verdict }
+        let key = TokenVerdictCache<TokenIntrospection>.digest(of: token)
+        switch remembered.verdict(for: key) {
+        case .accepted(let introspection): return .tenant(introspection)
+        case .refused: return .refused
+        case nil: break
+        }
         let task = flights.withLock { flights -> Task<Verdict, any Error> in
             if let running = flights[key] { return running }
             let authorization = "Bearer \(token)"
@@ -79,25 +79,16 @@ public final class TenantAuthenticator: Sendable {
         }
         do {
             let verdict = try await task.value
-            remember(verdict, for: key)
+            switch verdict {
+            case .tenant(let introspection): remembered.remember(.accepted(introspection), for: key)
+            case .refused: remembered.remember(.refused, for: key)
+            }
             flights.withLock { $0[key] = nil }
             return verdict
         } catch {
             flights.withLock { $0[key] = nil }
             throw (error as? ServiceError)
                 ?? ServiceError.unavailable("the token could not be checked: the API did not answer", code: "auth_unavailable", retryAfterSeconds: 1)
-        }
-    }
-
-    private func remember(_ verdict: Verdict, for key: Data) {
-        let until = ContinuousClock.now + (verdict == .refused ? refusedFor : validFor)
-        remembered.withLock { remembered in
-            if remembered.count >= maximumEntries {
-                let now = ContinuousClock.now
-                remembered = remembered.filter { $0.value.until > now }
-                if remembered.count >= maximumEntries { remembered.removeAll(keepingCapacity: true) }
-            }
-            remembered[key] = Remembered(verdict: verdict, until: until)
         }
     }
 

@@ -15,6 +15,9 @@ public final class UpstreamPool: Sendable {
         var requests = 0
         var retries = 0
         var refused = 0
+        /// Since start, for the status (the window's counts reset every ``UpstreamPool/budgetWindow``).
+        var totalRetries = 0
+        var totalRefused = 0
     }
 
     private let replicas: Mutex<[Replica]>
@@ -76,14 +79,22 @@ public final class UpstreamPool: Sendable {
         budget.withLock { budget in
             rollWindow(&budget)
             let allowed = Double(budget.retries) < Double(configuration.minimumRetries) + configuration.retryBudget * Double(budget.requests)
-            if allowed { budget.retries += 1 } else { budget.refused += 1 }
+            if allowed {
+                budget.retries += 1
+                budget.totalRetries += 1
+            } else {
+                budget.refused += 1
+                budget.totalRefused += 1
+            }
             return allowed
         }
     }
 
     private func rollWindow(_ budget: inout Budget) {
         let now = ContinuousClock.now
-        if now - budget.windowStart > Self.budgetWindow { budget = Budget(windowStart: now) }
+        if now - budget.windowStart > Self.budgetWindow {
+            budget = Budget(windowStart: now, totalRetries: budget.totalRetries, totalRefused: budget.totalRefused)
+        }
     }
 
     // MARK: Membership
@@ -116,7 +127,7 @@ public final class UpstreamPool: Sendable {
     }
 
     public func status(now: ContinuousClock.Instant = .now) -> UpstreamPoolStatus {
-        let (retries, refused) = budget.withLock { ($0.retries, $0.refused) }
+        let (retries, refused) = budget.withLock { ($0.totalRetries, $0.totalRefused) }
         return UpstreamPoolStatus(name: name, replicas: members.map { $0.status(at: now) }, retries: retries, retriesRefused: refused)
     }
 }

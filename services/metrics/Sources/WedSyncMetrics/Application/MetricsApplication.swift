@@ -58,7 +58,7 @@ public enum MetricsApplication {
             ingestor: ingestor, queries: queries, alerts: alerts, notifier: notifier, budgets: budgets, regressions: RegressionDetector(queries: queries),
             capacity: capacity,
             figures: figures, streamInterval: settings.streamInterval,
-            maximumStreams: 64
+            streams: StreamSlots(maximum: 64, maximumPerClient: service.configuration.http.maximumStreamsPerClient)
         ).register(service.routes)
         return ingestor
     }

@@ -3,12 +3,13 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 import WedSyncModels
 import WedSyncServiceKit
 
 /// `POST /v1/events`, the query routes, the live stream and the dashboard.
 struct MetricsRoutes {
+    /// The only service that reports `finding` events.
+    static let findingsSource = "wedsync-query-optimizer"
     let ingestor: EventIngestor
     let queries: MetricsQueries
     let alerts: AlertEngine
@@ -18,17 +19,10 @@ struct MetricsRoutes {
     let capacity: CapacityPlanner
     let figures: LiveFiguresBuilder
     let streamInterval: Duration
-    /// Streams open at once at most; more get 503.
-    let maximumStreams: Int
-    let openStreams = StreamCount()
-
-    /// How many live streams are open.
-    final class StreamCount: Sendable {
-        let value = Atomic<Int>(0)
-    }
+    /// The live streams open at once, in all and per client.
+    let streams: StreamSlots
 
     func register(_ routes: ServiceRoutes) {
-        let admin = routes.admin
         let ingestor = self.ingestor
         let queries = self.queries
         let alerts = self.alerts
@@ -41,7 +35,7 @@ struct MetricsRoutes {
             RouteSpec(
                 summary: "Capacity forecast: next Saturday's peak, the replicas it needs, and when the budget breaks at current replicas",
                 description: "Read by the autoscaler. 404 `no_history` before any hour of API traffic is stored.",
-                tags: ["capacity"],
+                tags: ["capacity"], access: .monitor(orService: "wedsync-autoscaler"),
                 response: .of(CapacityForecast.self)
             )
         ) { _, _ in
@@ -55,7 +49,7 @@ struct MetricsRoutes {
             APIPath.Metrics.budgets,
             RouteSpec(
                 summary: "Every performance budget held to the measurements: ok, breached or no_data per route and check",
-                tags: ["budgets"],
+                tags: ["budgets"], access: .monitor,
                 queryParameters: [QueryParameter("range", description: "The budgets file's range by default (1h); any Nm/Nh/Nd.")],
                 response: .of(BudgetReport.self)
             )
@@ -65,24 +59,24 @@ struct MetricsRoutes {
         }
         routes.get(
             APIPath.Metrics.alerts,
-            RouteSpec(summary: "Alerts pending, firing or just resolved", tags: ["alerts"], response: .arrayOf(Alert.self))
+            RouteSpec(summary: "Alerts pending, firing or just resolved", tags: ["alerts"], access: .monitor, response: .arrayOf(Alert.self))
         ) { _, _ in
             alerts.alerts()
         }
         routes.get(
             "\(APIPath.v1)/notifications",
-            RouteSpec(summary: "Notifications sent, newest first: attempts, delivered, last error", tags: ["alerts"], response: .arrayOf(NotificationRecord.self))
+            RouteSpec(summary: "Notifications sent, newest first: attempts, delivered, last error", tags: ["alerts"], access: .monitor, response: .arrayOf(NotificationRecord.self))
         ) { _, _ in
             notifier.notifications
         }
-        routes.get("\(APIPath.v1)/silences", RouteSpec(summary: "Silences", tags: ["alerts"], response: .arrayOf(Silence.self))) { _, _ in
+        routes.get("\(APIPath.v1)/silences", RouteSpec(summary: "Silences", tags: ["alerts"], access: .monitor, response: .arrayOf(Silence.self))) { _, _ in
             alerts.silences
         }
         routes.post(
             "\(APIPath.v1)/silences",
             RouteSpec(
                 summary: "Silence alerts whose labels match (alertname matches the rule)",
-                tags: ["alerts"], requestBody: .of(SilenceRequest.self), response: .of(Silence.self), successStatus: 201
+                tags: ["alerts"], access: .admin, requestBody: .of(SilenceRequest.self), response: .of(Silence.self), successStatus: 201
             )
         ) { request, context in
             let silence = try await request.decodeJSON(SilenceRequest.self, context: context)
@@ -90,7 +84,7 @@ struct MetricsRoutes {
             guard silence.endsAt > (silence.startsAt ?? Date()) else { throw ServiceError.badRequest("endsAt: after startsAt", code: "invalid_body") }
             return alerts.addSilence(silence)
         }
-        routes.delete("\(APIPath.v1)/silences/{id}", RouteSpec(summary: "Remove a silence", tags: ["alerts"], response: .arrayOf(Silence.self))) { _, context in
+        routes.delete("\(APIPath.v1)/silences/{id}", RouteSpec(summary: "Remove a silence", tags: ["alerts"], access: .admin, response: .arrayOf(Silence.self))) { _, context in
             guard alerts.removeSilence(context.parameters.get("id") ?? "") else { throw ServiceError.notFound("no such silence") }
             return alerts.silences
         }
@@ -101,9 +95,9 @@ struct MetricsRoutes {
                 summary: "Ingest a batch of events",
                 description: "Answers 200 once every event of the batch is durably stored in its buckets (SQLite WAL). 400 names the first "
                     + "bad field (`events[3].durationMs`); 503 with `Retry-After` when too much waits to be stored. A batch with `finding` events "
-                    + "needs the admin token (401 without).",
+                    + "comes from the query optimizer or the admin (403 otherwise).",
                 tags: ["ingestion"],
-                access: .public,
+                access: .anyService,
                 requestBody: .of(MetricEventBatch.self),
                 response: .of(EventsAccepted.self)
             )
@@ -111,8 +105,12 @@ struct MetricsRoutes {
             let body = try await request.body.collect(upTo: context.maxUploadSize)
             let bytes = Array(body.readableBytesView)
             let events = try EventValidation.decode(Data(bytes))
-            // Findings fire alerts (DatabaseCritical): only a service holding the admin token may report them.
-            if events.contains(where: { $0.kind == .finding }) { try admin.verify(request) }
+            // Findings fire alerts (DatabaseCritical): only the service that finds them, or the admin, reports them.
+            if events.contains(where: { $0.kind == .finding }),
+                context.identity != .admin, context.identity != .service(Self.findingsSource)
+            {
+                throw ServiceError.forbidden("finding events come from \(Self.findingsSource) or the admin")
+            }
             try await ingestor.submit(bytes: bytes.count, events: events)
             return Response.json(EventsAccepted(accepted: events.count))
         }
@@ -121,7 +119,7 @@ struct MetricsRoutes {
             APIPath.Metrics.summary,
             RouteSpec(
                 summary: "Per series over a range: p50/p95/p99, rate, error rate, cache hit ratio",
-                tags: ["queries"],
+                tags: ["queries"], access: .monitor,
                 queryParameters: [QueryParameter("range", description: "1h (default), 24h, 7d, or any Nm/Nh/Nd up to 400d.")],
                 response: .of(MetricsSummary.self)
             )
@@ -134,7 +132,7 @@ struct MetricsRoutes {
             "\(APIPath.v1)/endpoints/slow",
             RouteSpec(
                 summary: "The slowest API routes of a range, by p95",
-                tags: ["queries"],
+                tags: ["queries"], access: .monitor,
                 queryParameters: [
                     QueryParameter("range", description: "1h (default), 24h or 7d."),
                     QueryParameter("limit", schema: .integer(minimum: 1, maximum: 100), description: "How many (default 10)."),
@@ -154,7 +152,7 @@ struct MetricsRoutes {
             "\(APIPath.v1)/series",
             RouteSpec(
                 summary: "One metric of one route over time",
-                tags: ["queries"],
+                tags: ["queries"], access: .monitor,
                 queryParameters: [
                     QueryParameter("metric", required: true, description: "p50, p95, p99, rate, error_rate, cache_hit_ratio or count."),
                     QueryParameter("route", required: true, description: "The route template (or fingerprint)."),
@@ -182,15 +180,14 @@ struct MetricsRoutes {
     private func registerLive(_ routes: ServiceRoutes) {
         let figures = self.figures
         let interval = self.streamInterval
-        let maximumStreams = self.maximumStreams
-        let openStreams = self.openStreams
+        let streams = self.streams
         routes.get(
             "\(APIPath.v1)/figures",
-            RouteSpec(summary: "The live figures now (what /v1/stream sends)", tags: ["dashboard"], response: .of(LiveFigures.self))
+            RouteSpec(summary: "The live figures now (what /v1/stream sends)", tags: ["dashboard"], access: .monitor, response: .of(LiveFigures.self))
         ) { _, _ in
             try await Blocking.run { try figures.figures() }
         }
-        routes.add(.get, "/", RouteSpec(summary: "The live dashboard (HTML, no external assets)", tags: ["dashboard"], responseContentType: "text/html")) { _, _ in
+        routes.add(.get, "/", RouteSpec(summary: "The live dashboard (HTML, no external assets)", tags: ["dashboard"], access: .monitor, responseContentType: "text/html")) { _, _ in
             let initial = try? await Blocking.run { try WedSyncJSON.makeEncoder().encode(try figures.figures()) }
             let page = ByteBuffer(string: DashboardPage.render(figures: initial))
             return Response(
@@ -206,21 +203,19 @@ struct MetricsRoutes {
                 summary: "Live figures as Server-Sent Events",
                 description: "An `event: figures` with a LiveFigures JSON object at once and then every interval (`metrics.stream-interval-ms`); "
                     + "the stream ends after an hour or at shutdown, and EventSource reconnects by itself. 503 when too many streams are open.",
-                tags: ["dashboard"],
+                tags: ["dashboard"], access: .monitor,
                 response: .of(LiveFigures.self),
                 responseContentType: "text/event-stream"
             )
-        ) { _, _ in
-            guard openStreams.value.add(1, ordering: .relaxed).newValue <= maximumStreams else {
-                openStreams.value.subtract(1, ordering: .relaxed)
-                throw ServiceError.unavailable("too many live streams are open", code: "too_many_streams", retryAfterSeconds: 10)
-            }
+        ) { _, context in
+            let slot = try streams.acquire(client: StreamSlots.client(context.remoteAddress))
             let encoder = WedSyncJSON.makeEncoder()
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
                 body: ResponseBody { writer in
-                    defer { openStreams.value.subtract(1, ordering: .relaxed) }
+                    // Held while the stream runs; a response dropped before its body runs gives it back too.
+                    withExtendedLifetime(slot) {}
                     try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
                     let ends = ContinuousClock.now + .seconds(3_600)
                     while !Task.isCancelled, !Task.isShuttingDownGracefully, ContinuousClock.now < ends {
@@ -248,7 +243,7 @@ struct MetricsRoutes {
             APIPath.Metrics.releases,
             RouteSpec(
                 summary: "Mark a release: regressions are judged against the window before the latest marker",
-                tags: ["regressions"], requestBody: .of(ReleaseMarkerRequest.self), response: .of(ReleaseMarker.self), successStatus: 201
+                tags: ["regressions"], access: .admin, requestBody: .of(ReleaseMarkerRequest.self), response: .of(ReleaseMarker.self), successStatus: 201
             )
         ) { request, context in
             let body = try await request.decodeJSON(ReleaseMarkerRequest.self, context: context)
@@ -263,7 +258,7 @@ struct MetricsRoutes {
             try await Blocking.run { try store.addRelease(marker) }
             return marker
         }
-        routes.get(APIPath.Metrics.releases, RouteSpec(summary: "Release markers, latest first", tags: ["regressions"], response: .arrayOf(ReleaseMarker.self))) { request, _ in
+        routes.get(APIPath.Metrics.releases, RouteSpec(summary: "Release markers, latest first", tags: ["regressions"], access: .monitor, response: .arrayOf(ReleaseMarker.self))) { request, _ in
             let service = request.uri.queryParameters.get("service").map { String($0) }
             return try await Blocking.run { try store.releases(service: service) }
         }
@@ -273,7 +268,7 @@ struct MetricsRoutes {
                 summary: "Routes whose latency regressed against a baseline (Mann-Whitney U, Cliff's delta)",
                 description: "Every API route with 30 or more requests on both sides, regressions first. `baseline=release` compares the window "
                     + "after the latest release marker with the window before it; `baseline=week` the last window with the same window a week earlier.",
-                tags: ["regressions"],
+                tags: ["regressions"], access: .monitor,
                 queryParameters: [
                     QueryParameter("baseline", description: "release (default) or week."),
                     QueryParameter("window", description: "1h by default; Nm or Nh up to 24h."),

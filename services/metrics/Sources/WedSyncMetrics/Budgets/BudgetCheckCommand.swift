@@ -13,13 +13,18 @@ import WedSyncServiceKit
 /// With `--file`, the file's budgets are checked against the service's summary over the range; without it, the
 /// service's own budgets (`GET /v1/budgets`). Prints one line per check; exits 0 when every budget holds, 1 on a
 /// breach (or, with `--fail-on-no-data`, a route without measurements), 2 when the check could not be made.
+/// Budgets and summaries are monitoring data: the command presents `WEDSYNC_MONITOR_TOKEN` (else
+/// `WEDSYNC_ADMIN_TOKEN`) from its environment, never from its arguments (a process list shows those).
 public enum BudgetCheckCommand {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
 
     /// Runs the check; returns the lines to print and the exit status.
-    public static func run(_ arguments: [String]) async throws(Failure) -> (lines: [String], status: Int32) {
+    public static func run(
+        _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws(Failure) -> (lines: [String], status: Int32) {
+        let token = environment["WEDSYNC_MONITOR_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["WEDSYNC_ADMIN_TOKEN"]
         var url = "http://127.0.0.1:8083"
         var file: String?
         var range: String?
@@ -44,10 +49,10 @@ public enum BudgetCheckCommand {
             } catch {
                 throw Failure(description: error.description)
             }
-            let summary: MetricsSummary = try await get("\(base)\(APIPath.Metrics.summary)?range=\(range ?? parsed.range)")
+            let summary: MetricsSummary = try await get("\(base)\(APIPath.Metrics.summary)?range=\(range ?? parsed.range)", token: token)
             report = PerformanceBudget.report(parsed.budgets, summaries: summary)
         } else {
-            report = try await get("\(base)\(APIPath.Metrics.budgets)\(range.map { "?range=\($0)" } ?? "")")
+            report = try await get("\(base)\(APIPath.Metrics.budgets)\(range.map { "?range=\($0)" } ?? "")", token: token)
         }
         var lines: [String] = []
         for budget in report.budgets {
@@ -74,13 +79,15 @@ public enum BudgetCheckCommand {
     }
 
     /// A service that is not listening yet gets five seconds to start; then the check gives up (exit 2).
-    private static func get<Value: Decodable>(_ url: String) async throws(Failure) -> Value {
+    private static func get<Value: Decodable>(_ url: String, token: String?) async throws(Failure) -> Value {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let result: Result<Value, Failure>
         do {
-            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(90))
+            var request = HTTPClientRequest(url: url)
+            if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
+            let response = try await client.execute(request, timeout: .seconds(90))
             let body = try await response.body.collect(upTo: 64 << 20)
             if response.status.code == 200 {
                 result = .success(try WedSyncJSON.makeDecoder().decode(Value.self, from: Data(body.readableBytesView)))

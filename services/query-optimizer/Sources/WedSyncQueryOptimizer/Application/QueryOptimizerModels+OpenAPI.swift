@@ -10,6 +10,7 @@ extension AnalyzeRequest: OpenAPISchemaProviding {
                 "analyze": .described(.boolean, "false: plain EXPLAIN, nothing runs (default true)"),
                 "allowWrite": .described(.boolean, "explain-analyze a write, rolled back; needs the admin token"),
                 "recommend": .described(.boolean, "try hypothetical indexes (default true)"),
+                "timeoutMs": .described(.number, "a shorter statement timeout for this statement, 1 to 3600000 ms"),
             ],
             required: ["sql"]
         )

@@ -23,7 +23,10 @@ struct QueryOptimizerRoutes {
                 summary: "Explain a statement on the target database: the plan, findings, and index recommendations proven with hypopg",
                 description: "Runs `EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)` (or plain `EXPLAIN` with `analyze` false) inside a transaction "
                     + "that is always rolled back, read-only, under a statement timeout. It runs any query on the target database, so it takes the "
-                    + "admin token; a statement that writes is refused (403 `write_refused`) unless `allowWrite` is set as well.",
+                    + "admin token; a statement that writes is refused (403 `write_refused`) unless `allowWrite` is set as well. A statement "
+                    + "calling a function that acts beyond the transaction (signals, files, configuration, dblink) is refused (400 "
+                    + "`function_refused`); the optimizer's database role could not do most of it anyway. Errors give the SQLSTATE, never the "
+                    + "values involved. `timeoutMs` shortens the statement timeout for this statement.",
                 tags: ["analysis"],
                 access: .admin,
                 requestBody: .of(AnalyzeRequest.self),
@@ -37,6 +40,14 @@ struct QueryOptimizerRoutes {
             if body.allowWrite != true, !ExplainRunner.isReadOnly(sql) {
                 throw ServiceError(.forbidden, code: "write_refused", message: "only SELECT is explained without allowWrite and the admin token")
             }
+            if let function = ExplainRunner.refusedFunction(in: sql) {
+                throw ServiceError.badRequest(
+                    "sql: \(function)() is not explained here: it acts beyond the rolled-back transaction", code: "function_refused"
+                )
+            }
+            if let timeout = body.timeoutMs, !(timeout.isFinite && timeout >= 1 && timeout <= 3_600_000) {
+                throw ServiceError.badRequest("timeoutMs: 1 to 3600000 milliseconds", code: "invalid_body")
+            }
             var checked = body
             checked.sql = sql.hasSuffix(";") ? String(sql.dropLast()) : sql
             return try await analyzer.analyze(checked)
@@ -48,13 +59,15 @@ struct QueryOptimizerRoutes {
                 summary: "Take the statements requests ran (the API's query events), for N+1 detection",
                 description: "The body of the metrics service's `POST /v1/events`; only `db_query` events with a `requestId` are kept.",
                 tags: ["n-plus-one"],
-                access: .public,
-                requestBody: NamedSchema(schema: .object(["events": .array(.any)], required: ["events"])),
+                access: .service("wedsync-api"),
+                requestBody: .of(MetricEventBatch.self),
                 response: .of(EventsAccepted.self)
             )
         ) { request, context in
             let batch = try await request.decodeJSON(MetricEventBatch.self, context: context)
-            guard batch.events.count <= 10_000 else { throw ServiceError.badRequest("events: at most 10,000 a batch", code: "invalid_body") }
+            guard batch.events.count <= MetricEventBounds.maximumEvents else {
+                throw ServiceError.badRequest("events: at most \(MetricEventBounds.maximumEvents) a batch", code: "invalid_body")
+            }
             if let problem = NPlusOneDetector.problem(in: batch.events) { throw ServiceError.badRequest(problem, code: "invalid_body") }
             detector.record(batch.events)
             return EventsAccepted(accepted: batch.events.count)
@@ -62,7 +75,7 @@ struct QueryOptimizerRoutes {
 
         routes.get(
             APIPath.QueryOptimizer.nPlusOne,
-            RouteSpec(summary: "Requests that ran one statement the threshold's times or more, by route and statement", tags: ["n-plus-one"], access: .admin, response: .of(NPlusOneReport.self))
+            RouteSpec(summary: "Requests that ran one statement the threshold's times or more, by route and statement", tags: ["n-plus-one"], access: .monitor, response: .of(NPlusOneReport.self))
         ) { _, _ in
             detector.report()
         }
@@ -74,7 +87,7 @@ struct QueryOptimizerRoutes {
                 description: "Each of the top statements by total time is planned generically with hypothetical indexes (hypopg) in a rolled-back "
                     + "transaction; indexes are chosen greedily by the share of the workload's time they save.",
                 tags: ["workload"],
-                access: .admin,
+                access: .monitor,
                 queryParameters: [
                     QueryParameter("top", schema: .integer(minimum: 1, maximum: 100), description: "statements in each top list (default 10)"),
                     QueryParameter("recommend", schema: .boolean, description: "plan the workload for recommendations (default true)"),
@@ -93,14 +106,14 @@ struct QueryOptimizerRoutes {
 
         routes.get(
             APIPath.QueryOptimizer.indexes,
-            RouteSpec(summary: "Unused, duplicate and redundant indexes, and the index cache hit ratio", tags: ["health"], access: .admin, response: .of(IndexHealthReport.self))
+            RouteSpec(summary: "Unused, duplicate and redundant indexes, and the index cache hit ratio", tags: ["health"], access: .monitor, response: .of(IndexHealthReport.self))
         ) { _, _ in
             try await reporter.indexHealth()
         }
 
         routes.get(
             APIPath.QueryOptimizer.tables,
-            RouteSpec(summary: "Each table's scans, cache hit ratio and estimated bloat", tags: ["health"], access: .admin, response: .of(TableHealthReport.self))
+            RouteSpec(summary: "Each table's scans, cache hit ratio and estimated bloat", tags: ["health"], access: .monitor, response: .of(TableHealthReport.self))
         ) { _, _ in
             try await reporter.tableHealth()
         }
@@ -109,7 +122,7 @@ struct QueryOptimizerRoutes {
             APIPath.QueryOptimizer.connections,
             RouteSpec(
                 summary: "Connections by state, lock waits, long transactions, the services' pools, and whether the pool is the bottleneck",
-                tags: ["health"], access: .admin, response: .of(ConnectionHealthReport.self)
+                tags: ["health"], access: .monitor, response: .of(ConnectionHealthReport.self)
             )
         ) { _, _ in
             try await reporter.connectionHealth()
@@ -121,7 +134,7 @@ struct QueryOptimizerRoutes {
             RouteSpec(
                 summary: "Everything above for the configured database, with its findings: JSON, or a page with format=html (or Accept: text/html)",
                 tags: ["report"],
-                access: .admin,
+                access: .monitor,
                 queryParameters: [
                     QueryParameter("format", schema: .string(enumeration: ["json", "html"]), description: "json (default) or html"),
                     QueryParameter("recommend", schema: .boolean, description: "plan the workload for recommendations (default true)"),

@@ -25,7 +25,10 @@ public struct StatementAnalyzer: Sendable {
         let analyzer = self.analyzer
         let logger = self.logger
         let sql = request.sql
-        let (output, extra) = try await runner.explain(sql, params: params, analyze: analyze, allowWrite: request.allowWrite == true) { connection, output in
+        let (output, extra) = try await runner.explain(
+            sql, params: params, analyze: analyze, allowWrite: request.allowWrite == true,
+            statementTimeout: request.timeoutMs.map { .milliseconds(Int(saturating: $0)) }
+        ) { connection, output in
             let tables = Set(output.plan.allNodes.compactMap(\.relation))
             let catalog = try await CatalogReader.facts(for: tables, on: connection)
             var findings = analyzer.findings(output.plan, catalog: catalog)

@@ -111,7 +111,7 @@ public struct ConnectionHealthReader: Sendable {
             database.append("\(waiting.count) session(s) wait on locks: find the blocking transaction (pg_blocking_pids) and keep transactions short")
         }
         if let first = long.first, let seconds = first.transactionSeconds {
-            database.append("\(long.count) transaction(s) open for over \(Int(Double(longTransaction / .seconds(1)))) s, the longest \(Int(seconds)) s (\(first.state)): they hold locks and stop VACUUM")
+            database.append("\(long.count) transaction(s) open for over \(Int(saturating: Double(longTransaction / .seconds(1)))) s, the longest \(Int(saturating: seconds)) s (\(first.state)): they hold locks and stop VACUUM")
         }
         var saturated: [String] = []
         // Database pools only (`primary`, `replica-n`): a Redis pool is no client of this database. Saturated: all
@@ -119,8 +119,8 @@ public struct ConnectionHealthReader: Sendable {
         for pool in pools where pool.up && pool.maximum > 0 && !pool.pool.hasPrefix("redis") {
             let slow = (pool.acquireP99Ms ?? 0) >= slowAcquireMs
             guard pool.waiting > 0 || pool.inUse / pool.maximum >= saturatedShare || slow else { continue }
-            var reason = "\(pool.service)/\(pool.pool): \(Int(pool.inUse)) of \(Int(pool.maximum)) connections in use, \(Int(pool.waiting)) waiting"
-            if slow, let p99 = pool.acquireP99Ms { reason += ", borrowing took \(Int(p99)) ms at p99" }
+            var reason = "\(pool.service)/\(pool.pool): \(Int(saturating: pool.inUse)) of \(Int(saturating: pool.maximum)) connections in use, \(Int(saturating: pool.waiting)) waiting"
+            if slow, let p99 = pool.acquireP99Ms { reason += ", borrowing took \(Int(saturating: p99)) ms at p99" }
             saturated.append(reason)
         }
         if !database.isEmpty {

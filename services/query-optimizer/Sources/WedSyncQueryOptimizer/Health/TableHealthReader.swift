@@ -73,9 +73,9 @@ public struct TableHealthReader: Sendable {
     public func health(_ figures: Figures) -> TableHealth {
         let bloatPages: Int
         if let width = figures.rowWidth, figures.pages > 0 {
-            let tuple = (24 + Int(width.rounded(.up)) + 7) / 8 * 8 + 4
+            let tuple = (24 + Int(saturating: width.rounded(.up)) + 7) / 8 * 8 + 4
             let usable = Double(figures.blockSize - 24) * Double(figures.fillFactor) / 100
-            let needed = Int((Double(figures.liveRows * tuple) / usable).rounded(.up))
+            let needed = Int(saturating: (Double(figures.liveRows * tuple) / usable).rounded(.up))
             bloatPages = max(0, figures.pages - max(needed, 1))
         } else {
             bloatPages = 0

@@ -41,19 +41,11 @@ public final class NPlusOneDetector: Sendable {
         self.maximumRequests = maximumRequests
     }
 
-    /// The first query event of `events` this detector refuses, as `events[3].durationMs: ...`; `nil` when all are
-    /// fine: a duration from 0 to an hour (as the metrics service takes it), a fingerprint of 1 to 100,000 bytes (it
-    /// is folded and cut to 1,000 characters before it is kept), a request id and a route of at most 256.
-    public static func problem(in events: [MetricEvent]) -> String? {
+    /// The first event of `events` the shared event contract refuses (``MetricEvent/problem(now:)``, the check the
+    /// API made before sending it), as `events[3].durationMs: ...`; `nil` when all are fine.
+    public static func problem(in events: [MetricEvent], now: Date = Date()) -> String? {
         for (index, event) in events.enumerated() {
-            guard case .databaseQuery(let query) = event else { continue }
-            guard query.durationMs.isFinite, (0...3_600_000).contains(query.durationMs) else {
-                return "events[\(index)].durationMs: milliseconds from 0 to 3,600,000"
-            }
-            guard !query.fingerprint.isEmpty, query.fingerprint.utf8.count <= 100_000 else { return "events[\(index)].fingerprint: 1 to 100,000 bytes" }
-            guard query.rows >= 0 else { return "events[\(index)].rows: must not be negative" }
-            if let id = query.requestId, id.utf8.count > 256 { return "events[\(index)].requestId: at most 256 bytes" }
-            if let route = query.route, route.isEmpty || route.utf8.count > 256 { return "events[\(index)].route: 1 to 256 bytes" }
+            if let problem = event.problem(now: now) { return "events[\(index)].\(problem)" }
         }
         return nil
     }
@@ -142,7 +134,7 @@ public final class NPlusOneDetector: Sendable {
             return pattern
         }.sorted { $0.totalTimeMs != $1.totalTimeMs ? $0.totalTimeMs > $1.totalTimeMs : $0.fingerprint < $1.fingerprint }
         return NPlusOneReport(
-            threshold: threshold, windowSeconds: Int(window / .seconds(1)), requestsSeen: seen, requestsFlagged: flagged, patterns: patterns
+            threshold: threshold, windowSeconds: Int(saturating: window / .seconds(1)), requestsSeen: seen, requestsFlagged: flagged, patterns: patterns
         )
     }
 }

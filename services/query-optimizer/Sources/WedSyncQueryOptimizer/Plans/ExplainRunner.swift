@@ -28,6 +28,33 @@ public struct ExplainRunner: Sendable {
         return !words.contains { ["insert", "update", "delete", "merge", "into", "truncate", "copy", "lock"].contains($0) }
     }
 
+    /// Functions a statement explained here may not call, whatever its role may do: they signal other sessions,
+    /// read or write files, reload or change the server's configuration, open sessions elsewhere (dblink, foreign
+    /// data), or take locks and resources beyond the transaction. The optimizer's role lacks most of these rights
+    /// anyway (`infrastructure/postgres/optimizer-role.sql`); this refusal answers at once with a 400, before
+    /// anything runs, and covers what a role can do to its own sessions (ending them).
+    public static let refusedFunctions: Set<String> = [
+        "pg_terminate_backend", "pg_cancel_backend", "pg_signal_backend", "pg_reload_conf", "pg_rotate_logfile", "pg_promote",
+        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_ls_logdir", "pg_ls_waldir", "pg_ls_tmpdir",
+        "pg_ls_archive_statusdir", "pg_file_write", "pg_file_rename", "pg_file_unlink", "lo_import", "lo_export",
+        "lo_from_bytea", "lo_put", "lo_create", "lo_unlink", "pg_switch_wal", "pg_create_restore_point", "pg_start_backup",
+        "pg_backup_start", "pg_create_physical_replication_slot", "pg_create_logical_replication_slot", "pg_drop_replication_slot",
+        "pg_replication_origin_create", "pg_log_backend_memory_contexts", "set_config", "pg_sleep_until",
+        "pg_notify", "dblink", "dblink_exec", "dblink_connect", "dblink_connect_u", "dblink_send_query", "dblink_open",
+        "pg_stat_reset", "pg_stat_statements_reset", "pg_stat_reset_shared", "pg_stat_reset_single_table_counters",
+        "hypopg_create_index", "hypopg_drop_index", "hypopg_reset", "txid_current", "pg_current_xact_id",
+    ]
+
+    /// The first function of ``refusedFunctions`` that `sql` calls (a name followed by `(`), if any.
+    public static func refusedFunction(in sql: String) -> String? {
+        let tokens = SQLLexer.tokens(sql)
+        for (index, token) in tokens.enumerated() where index + 1 < tokens.count {
+            guard case .identifier(let name) = token, tokens[index + 1] == .symbol("(") else { continue }
+            if refusedFunctions.contains(name.lowercased()) { return name.lowercased() }
+        }
+        return nil
+    }
+
     /// The plan of `sql` with `params`, on a connection of its own; `body` may use the same connection (and its
     /// transaction) before it is rolled back, to try hypothetical indexes.
     ///
@@ -35,13 +62,15 @@ public struct ExplainRunner: Sendable {
     /// (`set_config('statement_timeout', ...)`) do not outlive it; the timeout is set again for `body`. After the
     /// transaction, what outlives a rollback is cleared (``clearSession(_:)``). A connection that cannot be cleared
     /// is closed rather than returned to the pool.
+    /// `statementTimeout` bounds the caller's statement when shorter than the runner's own timeout.
     public func explain<Extra: Sendable>(
-        _ sql: String, params: [String?], analyze: Bool, allowWrite: Bool,
+        _ sql: String, params: [String?], analyze: Bool, allowWrite: Bool, statementTimeout: Duration? = nil,
         then body: @Sendable (PostgresConnection, ExplainOutput) async throws -> Extra
     ) async throws -> (ExplainOutput, Extra) {
-        let milliseconds = Int(timeout / .milliseconds(1))
+        let milliseconds = Int(saturating: timeout / .milliseconds(1))
+        let statementMilliseconds = statementTimeout.map { min(milliseconds, max(1, Int(saturating: $0 / .milliseconds(1)))) } ?? milliseconds
         return try await transaction(allowWrite: allowWrite) { connection in
-            try await connection.simpleQuery("SAVEPOINT caller")
+            try await connection.simpleQuery("SET LOCAL statement_timeout = \(statementMilliseconds); SAVEPOINT caller")
             let output: ExplainOutput
             do {
                 output = try await Self.plan(sql, params: params, analyze: analyze, verbose: true, on: connection)
@@ -60,7 +89,7 @@ public struct ExplainRunner: Sendable {
         allowWrite: Bool = false, _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await pool.withConnection { connection in
-            let milliseconds = Int(timeout / .milliseconds(1))
+            let milliseconds = Int(saturating: timeout / .milliseconds(1))
             try await connection.simpleQuery(allowWrite ? "BEGIN" : "BEGIN READ ONLY")
             do {
                 try await connection.simpleQuery("SET LOCAL statement_timeout = \(milliseconds)")
@@ -110,15 +139,19 @@ public struct ExplainRunner: Sendable {
         return try ExplainOutput(json: try row.decode(String.self, at: 0))
     }
 
-    /// The statement's own failures are the caller's: a 4xx naming PostgreSQL's complaint.
+    /// The statement's own failures are the caller's: a 4xx with the SQLSTATE and its condition name, never the
+    /// server's own text (it quotes the values involved: a cast of `string_agg(email, ',')` to int would echo
+    /// every email). ``PostgresError/message`` is that data-free description.
     static func clientError(_ error: any Error) -> any Error {
         guard let error = error as? PostgresError, error.code == .server, let state = error.sqlState else { return error }
-        let message = String(error.message.prefix(300))
+        let message = "SQLSTATE \(state): " + String(error.message.prefix(300))
         switch state {
         case "57014":
             return ServiceError(.unprocessableContent, code: "statement_timeout", message: "the statement ran past the timeout: explain it with \"analyze\": false")
         case "25006":
             return ServiceError(.forbidden, code: "write_refused", message: "the statement writes; a write is explained only with allowWrite and the admin token")
+        case "42501":
+            return ServiceError(.forbidden, code: "permission_denied", message: "the optimizer's role may not do that: \(message)")
         case let state where ["42", "22", "21", "0A"].contains(state.prefix(2)) || state == "08P01":
             return ServiceError.badRequest("the statement was refused: \(message)", code: "invalid_sql")
         case let state where ["23", "54", "P0", "2F", "38", "39", "40"].contains(state.prefix(2)):

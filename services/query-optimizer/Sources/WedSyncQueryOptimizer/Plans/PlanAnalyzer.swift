@@ -27,7 +27,7 @@ public struct PlanAnalyzer: Sendable {
                 if node.filter != nil, read > 0, kept / read <= selectiveShare {
                     findings.append(PlanFinding(
                         kind: "seq_scan_selective", severity: "critical", node: label,
-                        message: "reads all \(Int(read)) rows of \(relation) to keep \(Int(kept)) (\(Self.percent(kept / read))) by \(node.filter ?? "a filter"): an index on the filtered columns would read only those"
+                        message: "reads all \(Int(saturating: read)) rows of \(relation) to keep \(Int(saturating: kept)) (\(Self.percent(kept / read))) by \(node.filter ?? "a filter"): an index on the filtered columns would read only those"
                     ))
                 }
             }
@@ -38,7 +38,7 @@ public struct PlanAnalyzer: Sendable {
                 if factor > estimateFactor, max(node.planRows, actual) >= 100 {
                     findings.append(PlanFinding(
                         kind: "row_estimate_off", severity: "warning", node: label,
-                        message: "estimated \(Int(node.planRows)) rows, found \(Int(actual)) (\(Int(factor.rounded()))x off): run ANALYZE on the table, or raise its statistics target for the columns involved"
+                        message: "estimated \(Int(saturating: node.planRows)) rows, found \(Int(saturating: actual)) (\(Int(saturating: factor.rounded()))x off): run ANALYZE on the table, or raise its statistics target for the columns involved"
                     ))
                 }
             }
@@ -51,13 +51,13 @@ public struct PlanAnalyzer: Sendable {
             if node.nodeType == "Hash", let batches = node.hashBatches, batches > 1 {
                 findings.append(PlanFinding(
                     kind: "hash_spill", severity: "warning", node: label,
-                    message: "the hash took \(Int(batches)) batches, spilling to disk: raise work_mem, or filter the hashed side earlier"
+                    message: "the hash took \(Int(saturating: batches)) batches, spilling to disk: raise work_mem, or filter the hashed side earlier"
                 ))
             }
             if node.nodeType == "Nested Loop", node.children.count == 2, let loops = node.children[1].actualLoops, loops >= manyLoops {
                 findings.append(PlanFinding(
                     kind: "nested_loop_many_loops", severity: "warning", node: label,
-                    message: "the inner side (\(Self.label(node.children[1]))) ran \(Int(loops)) times: a hash join or an index on the inner join column would do it once"
+                    message: "the inner side (\(Self.label(node.children[1]))) ran \(Int(saturating: loops)) times: a hash join or an index on the inner join column would do it once"
                 ))
             }
         }
@@ -84,7 +84,7 @@ public struct PlanAnalyzer: Sendable {
             if node.nodeType == "Index Only Scan", let fetches = node.heapFetches, rows >= indexOnlyRows * 10, fetches > rows / 2 {
                 findings.append(PlanFinding(
                     kind: "index_only_heap_fetches", severity: "info", node: Self.label(node),
-                    message: "the index-only scan fetched \(Int(fetches)) of \(Int(rows)) rows from the table\(visible): VACUUM \(relation) so the visibility map lets the index answer alone"
+                    message: "the index-only scan fetched \(Int(saturating: fetches)) of \(Int(saturating: rows)) rows from the table\(visible): VACUUM \(relation) so the visibility map lets the index answer alone"
                 ))
             }
             let scanned: String?
@@ -160,7 +160,7 @@ public struct PlanAnalyzer: Sendable {
     }
 
     static func percent(_ share: Double) -> String {
-        share < 0.001 ? "under 0.1%" : "\(Double(Int(share * 1000)) / 10)%"
+        share < 0.001 ? "under 0.1%" : "\(Double(Int(saturating: share * 1000)) / 10)%"
     }
 }
 

@@ -109,7 +109,7 @@ public final class OptimizerReporter: Service, Sendable {
             for recommendation in workload.recommendations {
                 found.append(ReportFinding(
                     kind: "workload_index", severity: "warning", subject: recommendation.table,
-                    message: "\(recommendation.createStatement) saves about \(Int((recommendation.workloadImprovement * 100).rounded()))% of the workload's time, serving \(recommendation.served.count) statement(s)"
+                    message: "\(recommendation.createStatement) saves about \(Int(saturating: (recommendation.workloadImprovement * 100).rounded()))% of the workload's time, serving \(recommendation.served.count) statement(s)"
                 ))
             }
         }
@@ -133,11 +133,11 @@ public final class OptimizerReporter: Service, Sendable {
                 let message: String
                 switch kind {
                 case "sequential_scans_dominate":
-                    message = "\(Int((table.sequentialScanShare * 100).rounded()))% of \(table.sequentialScans + table.indexScans) scans read the whole table (\(table.rows) rows): see the workload's recommendations"
+                    message = "\(Int(saturating: (table.sequentialScanShare * 100).rounded()))% of \(table.sequentialScans + table.indexScans) scans read the whole table (\(table.rows) rows): see the workload's recommendations"
                 case "bloated":
-                    message = "about \(Self.bytes(table.estimatedBloatBytes)) (\(Int((table.bloatShare * 100).rounded()))%) is dead space (\(table.deadRows) dead rows): VACUUM it, and tune its autovacuum; pg_repack to give the space back"
+                    message = "about \(Self.bytes(table.estimatedBloatBytes)) (\(Int(saturating: (table.bloatShare * 100).rounded()))%) is dead space (\(table.deadRows) dead rows): VACUUM it, and tune its autovacuum; pg_repack to give the space back"
                 default:
-                    message = "only \(Int(((table.cacheHitRatio ?? 0) * 100).rounded()))% of its block reads hit shared buffers: more shared_buffers, or less of it read"
+                    message = "only \(Int(saturating: ((table.cacheHitRatio ?? 0) * 100).rounded()))% of its block reads hit shared buffers: more shared_buffers, or less of it read"
                 }
                 found.append(ReportFinding(kind: kind == "bloated" ? "bloated_table" : kind, severity: "warning", subject: table.table, message: message))
             }
@@ -149,7 +149,7 @@ public final class OptimizerReporter: Service, Sendable {
             for session in connections.longTransactions {
                 found.append(ReportFinding(
                     kind: "long_transaction", severity: "warning", subject: "pid \(session.pid)",
-                    message: "a transaction open \(Int(session.transactionSeconds ?? 0)) s (\(session.state)): \(String(session.query.prefix(200)))"
+                    message: "a transaction open \(Int(saturating: session.transactionSeconds ?? 0)) s (\(session.state)): \(String(session.query.prefix(200)))"
                 ))
             }
             switch connections.verdict.bottleneck {
@@ -209,7 +209,7 @@ public final class OptimizerReporter: Service, Sendable {
 
     static func milliseconds(_ value: Double) -> String {
         guard value.isFinite, value < 1e12 else { return "a very long time" }
-        return value >= 100 ? "\(Int(value.rounded())) ms" : "\(Double(Int(value * 10)) / 10) ms"
+        return value >= 100 ? "\(Int(saturating: value.rounded())) ms" : "\(Double(Int(saturating: value * 10)) / 10) ms"
     }
 
     static func bytes(_ value: Int) -> String {

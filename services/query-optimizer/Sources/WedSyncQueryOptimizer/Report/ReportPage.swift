@@ -33,7 +33,7 @@ public enum ReportPage {
             html += "<h2>Workload</h2><p>\(workload.statements) statements, \(escape(OptimizerReporter.milliseconds(workload.totalTimeMs))) in all; \(workload.planned) planned for recommendations.</p>"
             html += "<h3>Recommended indexes</h3>"
             html += table(["Index", "Saves", "Statements served", "Size"], workload.recommendations.map { recommendation in
-                [code(recommendation.createStatement), "\(Int((recommendation.workloadImprovement * 100).rounded()))%", number(recommendation.served.count),
+                [code(recommendation.createStatement), "\(Int(saturating: (recommendation.workloadImprovement * 100).rounded()))%", number(recommendation.served.count),
                  escape(OptimizerReporter.bytes(recommendation.estimatedSizeBytes))]
             })
             html += "<h3>Most total time</h3>" + statements(workload.topByTotalTime)
@@ -54,8 +54,8 @@ public enum ReportPage {
             html += "<h2>Tables</h2><p>Table cache hit ratio: \(ratio(tables.tableCacheHitRatio)).</p>"
             html += table(["Table", "Rows", "Size", "Sequential scans", "Cache hits", "Bloat", "Findings"], tables.tables.map { table in
                 [escape(table.table), number(table.rows), escape(OptimizerReporter.bytes(table.sizeBytes)),
-                 "\(table.sequentialScans) (\(Int((table.sequentialScanShare * 100).rounded()))%)", ratio(table.cacheHitRatio),
-                 "\(escape(OptimizerReporter.bytes(table.estimatedBloatBytes))) (\(Int((table.bloatShare * 100).rounded()))%)", escape(table.findings.joined(separator: ", "))]
+                 "\(table.sequentialScans) (\(Int(saturating: (table.sequentialScanShare * 100).rounded()))%)", ratio(table.cacheHitRatio),
+                 "\(escape(OptimizerReporter.bytes(table.estimatedBloatBytes))) (\(Int(saturating: (table.bloatShare * 100).rounded()))%)", escape(table.findings.joined(separator: ", "))]
             })
         }
         if let connections = report.connections {
@@ -64,8 +64,8 @@ public enum ReportPage {
             html += table(["State", "Connections"], connections.byState.sorted { $0.key < $1.key }.map { [escape($0.key), number($0.value)] })
             html += "<h3>Service pools</h3>"
             html += table(["Service", "Pool", "In use", "Maximum", "Waiting", "Acquire timeouts", "Acquire p99"], connections.pools.map { pool in
-                [escape(pool.service), escape(pool.pool), pool.up ? number(Int(pool.inUse)) : "down", number(Int(pool.maximum)), number(Int(pool.waiting)),
-                 number(Int(pool.acquireTimeouts)), pool.acquireP99Ms.map { escape(OptimizerReporter.milliseconds($0)) } ?? ""]
+                [escape(pool.service), escape(pool.pool), pool.up ? number(Int(saturating: pool.inUse)) : "down", number(Int(saturating: pool.maximum)), number(Int(saturating: pool.waiting)),
+                 number(Int(saturating: pool.acquireTimeouts)), pool.acquireP99Ms.map { escape(OptimizerReporter.milliseconds($0)) } ?? ""]
             })
             html += "<h3>Waiting and long transactions</h3>"
             html += table(["pid", "State", "Application", "Open for", "Waiting on", "Statement"], (connections.waiting + connections.longTransactions).map { session in
@@ -82,7 +82,7 @@ public enum ReportPage {
     static func statements(_ statements: [WorkloadStatement]) -> String {
         table(["Statement", "Calls", "Total", "Mean", "Share", "Cache hits"], statements.map { statement in
             [code(String(statement.query.prefix(400))), number(statement.calls), escape(OptimizerReporter.milliseconds(statement.totalTimeMs)),
-             escape(OptimizerReporter.milliseconds(statement.meanTimeMs)), "\(Int((statement.shareOfTotalTime * 100).rounded()))%", ratio(statement.cacheHitRatio)]
+             escape(OptimizerReporter.milliseconds(statement.meanTimeMs)), "\(Int(saturating: (statement.shareOfTotalTime * 100).rounded()))%", ratio(statement.cacheHitRatio)]
         })
     }
 
@@ -96,7 +96,7 @@ public enum ReportPage {
 
     static func code(_ text: String) -> String { "<code>\(escape(text))</code>" }
     static func number(_ value: Int) -> String { String(value) }
-    static func ratio(_ value: Double?) -> String { value.map { "\(Double(Int($0 * 1000)) / 10)%" } ?? "n/a" }
+    static func ratio(_ value: Double?) -> String { value.map { "\(Double(Int(saturating: $0 * 1000)) / 10)%" } ?? "n/a" }
 
     /// Text as HTML: `&`, `<`, `>`, `"` and `'` escaped, scalar by scalar (a `<` joined to a combining or
     /// prepended mark in one grapheme is still a `<` to the browser).

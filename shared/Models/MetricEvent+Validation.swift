@@ -1,0 +1,152 @@
+import Foundation
+
+/// The bounds of the event contract, one set for the services that send events and the metrics service that
+/// stores them: a sender checks each event before it queues it (``MetricEvent/problem(now:)``), and the receiver
+/// checks it again on arrival with the same function.
+public enum MetricEventBounds {
+    /// Events in one `POST /v1/events`.
+    public static let maximumEvents = 10_000
+    /// Bytes of a name (route, fingerprint, namespace, tier, host, source, kind): they become series keys.
+    public static let maximumNameBytes = 256
+    /// The longest duration, in milliseconds (an hour).
+    public static let maximumDurationMs = 3_600_000.0
+    /// How old an event may be, and how far ahead of the receiver's clock.
+    public static let maximumAge: TimeInterval = 7 * 86_400
+    public static let maximumSkew: TimeInterval = 300
+    /// The HTTP methods an `api_call` may name.
+    public static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    /// The route of a request that matched no route template: a valid label, one for all such requests, so a scan
+    /// of made-up paths cannot create series.
+    public static let unmatchedRoute = "/{unmatched}"
+
+    /// Whether `value` is a valid name: 1 to 256 bytes, no control characters and no `|` (the series key separator).
+    public static func isValidName(_ value: String) -> Bool {
+        !value.isEmpty && value.utf8.count <= maximumNameBytes && !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "|") })
+    }
+
+    /// Whether `route` is a valid route label: a valid name that starts with `/`.
+    public static func isValidRoute(_ route: String) -> Bool {
+        route.hasPrefix("/") && isValidName(route)
+    }
+}
+
+extension MetricEvent {
+    /// What is wrong with the event, as `field: reason`; `nil` when nothing is. The metrics service refuses a batch
+    /// holding such an event with a 400 naming it (`events[3].durationMs: ...`).
+    public func problem(now: Date = Date()) -> String? {
+        let age = now.timeIntervalSince(timestamp)
+        if age > MetricEventBounds.maximumAge { return "timestamp: older than 7 days" }
+        if age < -MetricEventBounds.maximumSkew { return "timestamp: more than 5 minutes in the future" }
+        func duration(_ value: Double) -> String? {
+            value.isFinite && value >= 0 && value <= MetricEventBounds.maximumDurationMs
+                ? nil : "durationMs: must be a number of milliseconds from 0 to 3600000"
+        }
+        func name(_ field: String, _ value: String) -> String? {
+            MetricEventBounds.isValidName(value) ? nil : "\(field): 1 to 256 printable characters, no |"
+        }
+        switch self {
+        case .apiCall(let call):
+            if let problem = name("route", call.route) { return problem }
+            guard call.route.hasPrefix("/") else { return "route: a route template starting with /" }
+            guard MetricEventBounds.methods.contains(call.method) else {
+                return "method: one of \(MetricEventBounds.methods.sorted().joined(separator: ", "))"
+            }
+            guard (100...599).contains(call.status) else { return "status: an HTTP status from 100 to 599" }
+            if let tenant = call.tenant, let problem = name("tenant", tenant) { return problem }
+            if let requestID = call.requestId, let problem = name("requestId", requestID) { return problem }
+            return duration(call.durationMs)
+        case .databaseQuery(let query):
+            if let problem = name("fingerprint", query.fingerprint) { return problem }
+            guard query.rows >= 0 else { return "rows: must not be negative" }
+            if let route = query.route, !MetricEventBounds.isValidRoute(route) { return "route: a route template starting with /" }
+            if let requestID = query.requestId, let problem = name("requestId", requestID) { return problem }
+            return duration(query.durationMs)
+        case .cacheOperation(let operation):
+            if let problem = name("namespace", operation.namespace) ?? name("tier", operation.tier) { return problem }
+            return duration(operation.durationMs)
+        case .systemSample(let sample):
+            guard sample.cpuUtilisation.isFinite, (0...1).contains(sample.cpuUtilisation) else { return "cpuUtilisation: a share from 0 to 1" }
+            guard sample.memoryUsedBytes >= 0, sample.memoryTotalBytes >= sample.memoryUsedBytes else { return "memoryUsedBytes: from 0 to memoryTotalBytes" }
+            guard sample.diskUsedBytes >= 0, sample.diskTotalBytes >= sample.diskUsedBytes else { return "diskUsedBytes: from 0 to diskTotalBytes" }
+            return name("host", sample.host)
+        case .finding(let finding):
+            if let problem = name("source", finding.source) ?? name("kind", finding.kind) { return problem }
+            guard AlertSeverity(rawValue: finding.severity) != nil else { return "severity: info, warning or critical" }
+            guard finding.count >= 0 else { return "count: must not be negative" }
+            return nil
+        }
+    }
+}
+
+extension DatabaseQueryEvent {
+    /// A statement's text as an event's fingerprint: whitespace runs folded to one space, `|` (the series key
+    /// separator, and SQL's concatenation operator) written `¦`, and control characters dropped. A text longer than
+    /// 256 bytes loses its select list first (`SELECT … FROM clients c WHERE ...`: the tables and conditions say
+    /// more about a statement than its columns), and is then cut at a character boundary with a hash of the whole
+    /// text appended, so two long statements that share a beginning stay two fingerprints.
+    public static func fingerprint(of statement: String) -> String {
+        var folded = ""
+        folded.reserveCapacity(min(statement.utf8.count, 512))
+        var pendingSpace = false
+        for scalar in statement.unicodeScalars {
+            if scalar.properties.isWhitespace || scalar.value < 0x20 || scalar.value == 0x7F {
+                pendingSpace = !folded.isEmpty
+                continue
+            }
+            if pendingSpace {
+                folded.unicodeScalars.append(" ")
+                pendingSpace = false
+            }
+            folded.unicodeScalars.append(scalar == "|" ? "\u{A6}" : scalar)
+        }
+        if folded.isEmpty { return "(empty)" }
+        guard folded.utf8.count > MetricEventBounds.maximumNameBytes else { return folded }
+        folded = Self.elidingSelectList(folded)
+        guard folded.utf8.count > MetricEventBounds.maximumNameBytes else { return folded }
+        let suffix = " #" + String(Self.fnv1a(statement), radix: 16)
+        var cut = ""
+        for character in folded {
+            guard cut.utf8.count + character.utf8.count + suffix.utf8.count <= MetricEventBounds.maximumNameBytes else { break }
+            cut.append(character)
+        }
+        return cut + suffix
+    }
+
+    /// `SELECT a, b, (SELECT ...) FROM t ...` → `SELECT … FROM t ...`: the select list up to the first `FROM` outside
+    /// parentheses and quotes, elided. Anything else is returned as it is.
+    static func elidingSelectList(_ text: String) -> String {
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.count > 7, String(String.UnicodeScalarView(scalars[0..<7])).uppercased() == "SELECT " else { return text }
+        var depth = 0
+        var quote: Unicode.Scalar?
+        var index = 7
+        while index < scalars.count {
+            let scalar = scalars[index]
+            if let open = quote {
+                if scalar == open { quote = nil }
+            } else if scalar == "'" || scalar == "\"" {
+                quote = scalar
+            } else if scalar == "(" {
+                depth += 1
+            } else if scalar == ")" {
+                depth -= 1
+            } else if depth == 0, scalar == " ", index + 6 <= scalars.count,
+                String(String.UnicodeScalarView(scalars[index..<index + 6])).uppercased() == " FROM "
+            {
+                return "SELECT …" + String(String.UnicodeScalarView(scalars[index...]))
+            }
+            index += 1
+        }
+        return text
+    }
+
+    /// FNV-1a over the UTF-8 bytes: stable across processes and runs (Swift's `Hasher` is seeded per process).
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}
