@@ -272,6 +272,10 @@ ws_random_token() {
 }
 
 # ws_services — the service executables that exist, in start order (dependencies first), as "name folder port".
+# ws_env_value FILE KEY — the last value of KEY in an env file (KEY=value lines, as scripts/stack writes .stack/env);
+# empty when the file or the key is missing.
+ws_env_value() { { grep -E "^$2=" "$1" 2>/dev/null || true; } | tail -n 1 | cut -d= -f2-; }
+
 ws_services() {
     local entry name folder port
     for entry in "wedsync-api api 8090" "wedsync-cache cache 8081" "wedsync-query-optimizer query-optimizer 8082" \

@@ -26,12 +26,14 @@ public struct CacheAddress: Sendable, Hashable, CustomStringConvertible {
         self.string = "\(namespace)/\(key)"
     }
 
-    /// Parses `namespace/key`.
+    /// Parses `namespace/key`, at the first `/` (a byte, not a character: `/` followed by a combining mark is still
+    /// the separator).
     public init(_ address: String) throws(CacheKitError) {
-        guard let slash = address.firstIndex(of: "/") else {
+        let parts = address.utf8.split(separator: UInt8(ascii: "/"), maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
             throw CacheKitError(.invalidKey, "an address is namespace/key")
         }
-        try self.init(namespace: String(address[..<slash]), key: String(address[address.index(after: slash)...]))
+        try self.init(namespace: String(decoding: parts[0], as: UTF8.self), key: String(decoding: parts[1], as: UTF8.self))
     }
 
     public var description: String { string }

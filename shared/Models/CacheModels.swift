@@ -221,6 +221,33 @@ public struct WarmRequest: Codable, Sendable, Equatable {
         self.ttl = ttl
         self.name = name
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case namespace, requests, urls, keys, pattern, loaderURL, headers, concurrency, ttl, name
+    }
+
+    /// `keys`, `pattern` and `loaderURL` are absent or a value, never null: which of them a request carries says
+    /// what it asks for (keys and a pattern need a loader URL), so a null would leave that unsaid.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        for key in [CodingKeys.keys, .pattern, .loaderURL] where container.contains(key) {
+            if try container.decodeNil(forKey: key) {
+                throw DecodingError.valueNotFound(
+                    String.self, .init(codingPath: container.codingPath + [key], debugDescription: "absent or a value, not null")
+                )
+            }
+        }
+        namespace = try container.decode(String.self, forKey: .namespace)
+        requests = try container.decodeIfPresent([Item].self, forKey: .requests)
+        urls = try container.decodeIfPresent([String].self, forKey: .urls)
+        keys = try container.decodeIfPresent([String].self, forKey: .keys)
+        pattern = try container.decodeIfPresent(String.self, forKey: .pattern)
+        loaderURL = try container.decodeIfPresent(String.self, forKey: .loaderURL)
+        headers = try container.decodeIfPresent([String: String].self, forKey: .headers)
+        concurrency = try container.decodeIfPresent(Int.self, forKey: .concurrency)
+        ttl = try container.decodeIfPresent(Double.self, forKey: .ttl)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+    }
 }
 
 /// A warming job's progress (`GET /v1/jobs/{id}`).

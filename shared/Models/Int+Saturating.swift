@@ -1,4 +1,7 @@
 extension Int {
+    /// The largest integer every JSON client holds exactly (2^53 - 1): the bound of ids and counts in documents.
+    public static let maximumJSONSafe = 9_007_199_254_740_991
+
     /// `value` rounded toward zero, clamped to `Int`'s range (`NaN` is 0): for numbers that come from a planner, a
     /// client or a clock, which may exceed any integer (`Int(1e300)` traps).
     public init(saturating value: Double) {

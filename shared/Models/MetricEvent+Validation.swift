@@ -1,16 +1,20 @@
 import Foundation
 
 /// The bounds of the event contract, one set for the services that send events and the metrics service that
-/// stores them: a sender checks each event before it queues it (``MetricEvent/problem(now:)``), and the receiver
+/// stores them: a sender checks each event before it queues it (``MetricEvent/problem``), and the receiver
 /// checks it again on arrival with the same function.
 public enum MetricEventBounds {
     /// Events in one `POST /v1/events`.
     public static let maximumEvents = 10_000
-    /// Bytes of a name (route, fingerprint, namespace, tier, host, source, kind): they become series keys.
-    public static let maximumNameBytes = 256
+    /// Unicode code points of a name (route, fingerprint, namespace, tier, host, source, kind): they become series
+    /// keys. Code points, as JSON Schema's `maxLength` counts them (so at most 1 KiB of UTF-8).
+    public static let maximumNameLength = 256
+    /// The largest count or size an event carries: 2^53 - 1, which every JSON client holds exactly.
+    public static let maximumInteger = Int.maximumJSONSafe
     /// The longest duration, in milliseconds (an hour).
     public static let maximumDurationMs = 3_600_000.0
-    /// How old an event may be, and how far ahead of the receiver's clock.
+    /// How old an event may be, and how far ahead of the receiver's clock, to be stored: others are taken and skipped
+    /// (nothing keeps them, and they are no sender's mistake to retry), never refused.
     public static let maximumAge: TimeInterval = 7 * 86_400
     public static let maximumSkew: TimeInterval = 300
     /// The HTTP methods an `api_call` may name.
@@ -19,9 +23,17 @@ public enum MetricEventBounds {
     /// of made-up paths cannot create series.
     public static let unmatchedRoute = "/{unmatched}"
 
-    /// Whether `value` is a valid name: 1 to 256 bytes, no control characters and no `|` (the series key separator).
+    /// Whether `value` is a valid name: 1 to 256 code points, no control characters and no `|` (the series key
+    /// separator).
     public static func isValidName(_ value: String) -> Bool {
-        !value.isEmpty && value.utf8.count <= maximumNameBytes && !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "|") })
+        let scalars = value.unicodeScalars
+        return !scalars.isEmpty && scalars.count <= maximumNameLength && !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "|") })
+    }
+
+    /// Whether an event made at `timestamp` is recent enough to store, and not ahead of `now` by more than the skew.
+    public static func isStorable(_ timestamp: Date, now: Date) -> Bool {
+        let age = now.timeIntervalSince(timestamp)
+        return age <= maximumAge && age >= -maximumSkew
     }
 
     /// Whether `route` is a valid route label: a valid name that starts with `/`.
@@ -32,11 +44,12 @@ public enum MetricEventBounds {
 
 extension MetricEvent {
     /// What is wrong with the event, as `field: reason`; `nil` when nothing is. The metrics service refuses a batch
-    /// holding such an event with a 400 naming it (`events[3].durationMs: ...`).
-    public func problem(now: Date = Date()) -> String? {
-        let age = now.timeIntervalSince(timestamp)
-        if age > MetricEventBounds.maximumAge { return "timestamp: older than 7 days" }
-        if age < -MetricEventBounds.maximumSkew { return "timestamp: more than 5 minutes in the future" }
+    /// holding such an event with a 400 naming it (`events[3].durationMs: ...`). (How old it is is not wrong: an event
+    /// outside the stored window is taken and skipped, ``MetricEventBounds/isStorable(_:now:)``.)
+    public var problem: String? {
+        func whole(_ field: String, _ value: Int) -> String? {
+            (0...MetricEventBounds.maximumInteger).contains(value) ? nil : "\(field): a whole number from 0 to 2^53 - 1"
+        }
         func duration(_ value: Double) -> String? {
             value.isFinite && value >= 0 && value <= MetricEventBounds.maximumDurationMs
                 ? nil : "durationMs: must be a number of milliseconds from 0 to 3600000"
@@ -56,8 +69,7 @@ extension MetricEvent {
             if let requestID = call.requestId, let problem = name("requestId", requestID) { return problem }
             return duration(call.durationMs)
         case .databaseQuery(let query):
-            if let problem = name("fingerprint", query.fingerprint) { return problem }
-            guard query.rows >= 0 else { return "rows: must not be negative" }
+            if let problem = name("fingerprint", query.fingerprint) ?? whole("rows", query.rows) { return problem }
             if let route = query.route, !MetricEventBounds.isValidRoute(route) { return "route: a route template starting with /" }
             if let requestID = query.requestId, let problem = name("requestId", requestID) { return problem }
             return duration(query.durationMs)
@@ -66,14 +78,13 @@ extension MetricEvent {
             return duration(operation.durationMs)
         case .systemSample(let sample):
             guard sample.cpuUtilisation.isFinite, (0...1).contains(sample.cpuUtilisation) else { return "cpuUtilisation: a share from 0 to 1" }
-            guard sample.memoryUsedBytes >= 0, sample.memoryTotalBytes >= sample.memoryUsedBytes else { return "memoryUsedBytes: from 0 to memoryTotalBytes" }
-            guard sample.diskUsedBytes >= 0, sample.diskTotalBytes >= sample.diskUsedBytes else { return "diskUsedBytes: from 0 to diskTotalBytes" }
-            return name("host", sample.host)
+            // (Used above total reads as full: a host's counters are not read at one instant.)
+            return whole("memoryUsedBytes", sample.memoryUsedBytes) ?? whole("memoryTotalBytes", sample.memoryTotalBytes)
+                ?? whole("diskUsedBytes", sample.diskUsedBytes) ?? whole("diskTotalBytes", sample.diskTotalBytes) ?? name("host", sample.host)
         case .finding(let finding):
             if let problem = name("source", finding.source) ?? name("kind", finding.kind) { return problem }
             guard AlertSeverity(rawValue: finding.severity) != nil else { return "severity: info, warning or critical" }
-            guard finding.count >= 0 else { return "count: must not be negative" }
-            return nil
+            return whole("count", finding.count)
         }
     }
 }
@@ -81,9 +92,10 @@ extension MetricEvent {
 extension DatabaseQueryEvent {
     /// A statement's text as an event's fingerprint: whitespace runs folded to one space, `|` (the series key
     /// separator, and SQL's concatenation operator) written `¦`, and control characters dropped. A text longer than
-    /// 256 bytes loses its select list first (`SELECT … FROM clients c WHERE ...`: the tables and conditions say
+    /// 256 characters loses its select list first (`SELECT … FROM clients c WHERE ...`: the tables and conditions say
     /// more about a statement than its columns), and is then cut at a character boundary with a hash of the whole
-    /// text appended, so two long statements that share a beginning stay two fingerprints.
+    /// text appended, so two long statements that share a beginning stay two fingerprints. (256 code points: at most
+    /// 1 KiB.)
     public static func fingerprint(of statement: String) -> String {
         var folded = ""
         folded.reserveCapacity(min(statement.utf8.count, 512))
@@ -100,16 +112,14 @@ extension DatabaseQueryEvent {
             folded.unicodeScalars.append(scalar == "|" ? "\u{A6}" : scalar)
         }
         if folded.isEmpty { return "(empty)" }
-        guard folded.utf8.count > MetricEventBounds.maximumNameBytes else { return folded }
+        let limit = MetricEventBounds.maximumNameLength
+        guard folded.unicodeScalars.count > limit else { return folded }
         folded = Self.elidingSelectList(folded)
-        guard folded.utf8.count > MetricEventBounds.maximumNameBytes else { return folded }
+        guard folded.unicodeScalars.count > limit else { return folded }
         let suffix = " #" + String(Self.fnv1a(statement), radix: 16)
-        var cut = ""
-        for character in folded {
-            guard cut.utf8.count + character.utf8.count + suffix.utf8.count <= MetricEventBounds.maximumNameBytes else { break }
-            cut.append(character)
-        }
-        return cut + suffix
+        var cut = String.UnicodeScalarView(folded.unicodeScalars.prefix(limit - suffix.unicodeScalars.count))
+        cut.append(contentsOf: suffix.unicodeScalars)
+        return String(cut)
     }
 
     /// `SELECT a, b, (SELECT ...) FROM t ...` → `SELECT … FROM t ...`: the select list up to the first `FROM` outside

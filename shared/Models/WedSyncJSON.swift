@@ -36,30 +36,24 @@ public enum WedSyncJSON {
     }
 }
 
-/// ISO-8601 formatting and parsing as WedSync uses it (UTC, `Z`, optional fractional seconds).
+/// ISO-8601 formatting and parsing as WedSync uses it: written in UTC (`Z`, milliseconds), read with an offset too.
 public enum ISO8601 {
     private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
-    private static let withoutFraction = Date.ISO8601FormatStyle(timeZone: .gmt)
 
     /// Formats a date as `2026-06-13T14:00:00.000Z`.
     public static func format(_ date: Date) -> String {
         date.formatted(withFraction)
     }
 
-    /// Parses `2026-06-13T14:00:00Z` or `2026-06-13T14:00:00.123Z`; `nil` when the text is not such a date.
-    /// The usual UTC forms are read by hand (the metrics service parses hundreds of thousands a second); others
-    /// (offsets such as `+02:00`) go through Foundation.
+    /// Parses an RFC 3339 date-time, `2026-06-13T14:00:00Z`, with fractional seconds (`.123`) or an offset
+    /// (`+02:00`) as well; `nil` when the text is not such a date. Read by hand, for any year from 0000 to 9999 (the
+    /// metrics service parses hundreds of thousands a second).
     public static func parse(_ text: String) -> Date? {
-        if let date = parseUTC(text.utf8) { return date }
-        // Only a time with an offset (`+02:00`) goes on to Foundation, which is lenient about the rest.
-        let tail = Array(text.utf8.suffix(6))
-        guard tail.count == 6, tail[0] == UInt8(ascii: "+") || tail[0] == UInt8(ascii: "-"), tail[3] == UInt8(ascii: ":") else { return nil }
-        if let date = try? withFraction.parse(text) { return date }
-        return try? withoutFraction.parse(text)
+        parseRFC3339(text.utf8)
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`.
-    static func parseUTC(_ bytes: String.UTF8View) -> Date? {
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`: a fraction of 1 to 9 digits (nanoseconds at most).
+    static func parseRFC3339(_ bytes: String.UTF8View) -> Date? {
         var iterator = bytes.makeIterator()
         func digits(_ count: Int) -> Int? {
             var value = 0
@@ -78,18 +72,26 @@ public enum ISO8601 {
         var next = iterator.next()
         if next == UInt8(ascii: ".") {
             var scale = 0.1
-            var any = false
+            var count = 0
             next = iterator.next()
             while let byte = next, byte >= 48, byte <= 57 {
                 fraction += Double(byte - 48) * scale
                 scale /= 10
-                any = true
+                count += 1
                 next = iterator.next()
             }
-            guard any else { return nil }
+            guard (1...9).contains(count) else { return nil }
         }
-        guard next == UInt8(ascii: "Z"), iterator.next() == nil else { return nil }
+        var offset = 0
+        if next == UInt8(ascii: "+") || next == UInt8(ascii: "-") {
+            let sign = next == UInt8(ascii: "+") ? 1 : -1
+            guard let hours = digits(2), expect(":"), let minutes = digits(2), hours < 24, minutes < 60 else { return nil }
+            offset = sign * (hours * 3_600 + minutes * 60)
+        } else if next != UInt8(ascii: "Z") {
+            return nil
+        }
+        guard iterator.next() == nil else { return nil }
         guard let days = CalendarDay(year: year, month: month, day: day)?.daysSinceEpoch else { return nil }
-        return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3_600 + minute * 60 + second) + fraction)
+        return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3_600 + minute * 60 + second - offset) + fraction)
     }
 }

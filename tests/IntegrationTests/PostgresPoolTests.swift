@@ -143,9 +143,15 @@ struct PostgresPoolTests {
         let pool = try Self.makePool(maximum: 1, acquireTimeout: .milliseconds(200))
         defer { Task { await pool.shutdown() } }
         let holderDone = Peak()
+        let gaveUp = Flag()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                _ = try await pool.query("SELECT pg_sleep(1)")
+                // Holds the only connection until the second borrower has given up (or for a minute, should it not).
+                try await pool.withConnection { connection in
+                    _ = try await connection.query("SELECT 1")
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while !gaveUp.isRaised, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                }
                 holderDone.value.store(1, ordering: .relaxed)
             }
             #expect(await eventually { pool.statistics.inUse == 1 })
@@ -158,6 +164,7 @@ struct PostgresPoolTests {
             }
             // It gave up while the only connection was still busy, not once it came free.
             #expect(holderDone.value.load(ordering: .relaxed) == 0)
+            gaveUp.raise()
             try await group.waitForAll()
         }
         #expect(pool.statistics.acquireTimeouts == 1)

@@ -47,18 +47,26 @@ struct ServiceKitLiveTests {
         let port = try freePort()
         let service = ServiceBuilder(configuration: try await Self.configuration(port: port), summary: "test")
         let database = try service.postgres()
+        // The slow request holds its connection until the shutdown has begun (or for a minute, should the test fail
+        // first): it is surely in flight then, however the machine schedules it.
+        let shutdownBegun = Flag()
         service.routes.get("/v1/slow", RouteSpec(summary: "Takes a while", access: .public)) { _, _ -> [String: Int] in
-            let rows = try await database.read.query("SELECT 7::int AS answer, pg_sleep(0.5)")
-            return ["answer": try rows[0].decode(Int.self, at: 0)]
+            try await database.read.withConnection { connection in
+                let deadline = ContinuousClock.now + .seconds(60)
+                while !shutdownBegun.isRaised, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                let rows = try await connection.query("SELECT 7::int AS answer, pg_sleep(0.1)")
+                return ["answer": try rows[0].decode(Int.self, at: 0)]
+            }
         }
         try await Self.serve(service) { base, group in
             let slow = Task { try await HTTP.get("\(base)/v1/slow") }
-            #expect(await eventually { database.primary.statistics.inUse == 1 })
+            #expect(await eventually(timeout: .seconds(30)) { database.primary.statistics.inUse == 1 })
             await group.triggerGracefulShutdown()
+            #expect(await eventually(timeout: .seconds(30)) { !acceptsConnections(port: port) })
+            shutdownBegun.raise()
             let answer = try await slow.value
             #expect(answer.status == 200)
             #expect(try JSONDecoder().decode([String: Int].self, from: answer.data) == ["answer": 7])
-            #expect(await eventually { !acceptsConnections(port: port) })
         }
         #expect(await eventually { database.primary.statistics.size == 0 })
         await #expect(throws: (any Error).self) { _ = try await database.primary.query("SELECT 1") }
@@ -105,8 +113,12 @@ struct ServiceKitLiveTests {
         upstream.routes.get("/v1/whoami", RouteSpec(summary: "Echo what arrived", access: .public)) { request, context in
             ["requestID": context.requestID, "authorization": request.headers[.authorization] == "Bearer \(Self.token)" ? "admin" : "none"]
         }
+        // Answers only once the test has seen the caller give up (or after 30 s): no deadline is met by chance, and the
+        // shutdown afterwards waits for nothing.
+        let callerGaveUp = Flag()
         upstream.routes.get("/v1/sleepy", RouteSpec(summary: "Answers late", access: .public)) { _, _ -> [String: String] in
-            try await Task.sleep(for: .seconds(5))
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !callerGaveUp.isRaised, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
             return [:]
         }
         try await Self.serve(upstream) { base, _ in
@@ -128,10 +140,11 @@ struct ServiceKitLiveTests {
 
             do {
                 _ = try await ServiceClient(name: "upstream", baseURL: base, timeout: .milliseconds(500)).get("/v1/sleepy", as: [String: String].self)
-                Issue.record("a 5 s answer beat a 500 ms deadline")
+                Issue.record("an answer held back until the caller gave up beat a 500 ms deadline")
             } catch let error as ServiceClientError {
                 #expect(error.kind == .timeout)
             }
+            callerGaveUp.raise()
 
             do {
                 _ = try await client.get("/health", as: [Int].self)
@@ -141,7 +154,9 @@ struct ServiceKitLiveTests {
             }
         }
 
-        let nowhere = ServiceClient(name: "nowhere", baseURL: "http://127.0.0.1:\(try freePort())")
+        // A refused connection is reported at once, not after the deadline: a bound far from both, which a loaded
+        // machine cannot miss.
+        let nowhere = ServiceClient(name: "nowhere", baseURL: "http://127.0.0.1:\(try freePort())", timeout: .seconds(60))
         let start = ContinuousClock.now
         do {
             _ = try await nowhere.get("/health", as: HealthReport.self)
@@ -149,6 +164,8 @@ struct ServiceKitLiveTests {
         } catch {
             #expect(error.kind == .unreachable)
         }
-        #expect(ContinuousClock.now - start < .seconds(4), "a refused connection should not wait for the 5 s deadline")
+        let refusedAfter = ContinuousClock.now - start
+        #expect(refusedAfter < .seconds(30), "a refused connection should not wait for the 60 s deadline")
+        print("service client: a refused connection reported after \(refusedAfter)")
     }
 }

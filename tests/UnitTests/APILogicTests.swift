@@ -53,6 +53,14 @@ struct APILogicTests {
         #expect(ClientCursor("garbage!") == nil)
         #expect(ClientCursor(Data("2026-02-30.1".utf8).base64EncodedString()) == nil)
         #expect(ClientCursor(Data("2026-06-13.-5".utf8).base64EncodedString()) == nil)
+        // Before 1970 and the largest id: issued, so taken back, and matching the documented pattern.
+        let pattern = try! Regex(#"^-?[0-9]{1,5}\.[1-9][0-9]{0,15}$"#)
+        for (day, id) in [("1900-01-01", 1), ("1969-12-31", 9_007_199_254_740_991), ("2199-12-31", 7)] {
+            let issued = ClientCursor(weddingDate: CalendarDay(day)!, id: id).description
+            #expect(issued.wholeMatch(of: pattern) != nil, "\(issued)")
+            #expect(ClientCursor(issued)?.weddingDate == CalendarDay(day) && ClientCursor(issued)?.id == id)
+        }
+        #expect(ClientCursor("-.5") == nil && ClientCursor("--1.5") == nil && ClientCursor("1.05") == nil && ClientCursor("+1.5") == nil)
     }
 
     @Test("LIKE wildcards in a search are escaped")

@@ -278,11 +278,7 @@ struct ConnectionPoolTests {
         let connections = [try await pool.acquire(), try await pool.acquire(), try await pool.acquire(), try await pool.acquire()]
         #expect(pool.statistics.size == 4)
         for connection in connections { pool.release(connection) }
-        var waited = Duration.zero
-        while pool.statistics.size > 2, waited < .seconds(2) {
-            try await Task.sleep(for: .milliseconds(10))
-            waited += .milliseconds(10)
-        }
+        #expect(await waitFor { pool.statistics.size <= 2 })
         #expect(pool.statistics.size == 2)
     }
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Acceptance: `scripts/stack up` ends with every existing service answering /ready 200, and `scripts/stack down`
+# Acceptance: `scripts/stack up` ends with every existing service answering /ready 200, the services work together
+# (tenant pages, invalidations, query events), schemathesis finds nothing wrong with any of them
+# (tests/stack/fuzz.sh; WEDSYNC_FUZZ_EXAMPLES examples per operation, 10 by default), and `scripts/stack down`
 # leaves no process behind. Runs the real scripts in a scratch state directory, on free ports: a stack of the
 # user's own on the default ports may be running meanwhile.
 set -euo pipefail
@@ -13,7 +15,7 @@ fail() { ws_log "stack smoke test FAILED: $*"; exit 1; }
 trap '"$WS_ROOT/scripts/stack" down >/dev/null 2>&1 || true' EXIT
 
 "$WS_ROOT/scripts/stack" up || fail "scripts/stack up failed"
-env_value() { { grep -E "^$1=" "$WEDSYNC_STACK_DIR/env" || true; } | tail -n 1 | cut -d= -f2-; }
+env_value() { ws_env_value "$WEDSYNC_STACK_DIR/env" "$1"; }
 port_of() { env_value "PORT_${1//-/_}"; }
 api="http://127.0.0.1:$(port_of wedsync-api)"
 cache="http://127.0.0.1:$(port_of wedsync-cache)"
@@ -34,7 +36,7 @@ done < <(ws_services)
 grep -q '^WEDSYNC_ADMIN_TOKEN=' "$WEDSYNC_STACK_DIR/env" || fail ".stack/env has no admin token"
 grep -q '^WEDSYNC_MONITOR_TOKEN=' "$WEDSYNC_STACK_DIR/env" || fail ".stack/env has no monitor token"
 # The API answers through the stack, on the seeded demo data, for the demo token.
-demo_token="$(grep '^WEDSYNC_DEMO_TOKEN=' "$WEDSYNC_STACK_DIR/env" | cut -d= -f2-)"
+demo_token="$(env_value WEDSYNC_DEMO_TOKEN)"
 [ -n "$demo_token" ] || fail ".stack/env has no demo token"
 clients="$(curl -s --max-time 10 -H "Authorization: Bearer $demo_token" $api/api/clients -w ' %{http_code}' || true)"
 [ "${clients##* }" = "200" ] || fail "the API answered /api/clients with ${clients##* }"
@@ -44,7 +46,7 @@ anonymous="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' $api/api/client
 [ "$anonymous" = "401" ] || fail "the API answered an anonymous request with $anonymous"
 ( set -a; . "$WEDSYNC_STACK_DIR/env"; set +a; [ -n "$WEDSYNC_DATABASE_URL" ] && [ -n "$WEDSYNC_REDIS_URL" ] ) || fail ".stack/env cannot be sourced"
 # The cache service holds an entry tagged with a client; changing that client through the API invalidates it.
-admin_token="$(grep '^WEDSYNC_ADMIN_TOKEN=' "$WEDSYNC_STACK_DIR/env" | cut -d= -f2-)"
+admin_token="$(env_value WEDSYNC_ADMIN_TOKEN)"
 client_id="$(curl -s --max-time 10 -H "Authorization: Bearer $demo_token" "$api/api/clients?limit=1" \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["clients"][0]["id"])')" || fail "no client to change"
 stored="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
@@ -95,6 +97,14 @@ done
 report="$(curl -s --max-time 60 -H "Authorization: Bearer $admin_token" "$optimizer/v1/report?recommend=false" -w ' %{http_code}' || true)"
 [ "${report##* }" = "200" ] && [[ "$report" == *'"connections"'* ]] && [[ "$report" == *'"findings"'* ]] \
     || fail "the query optimizer's report did not answer: ${report:0:300}"
+
+# Every service's /openapi.json fuzzed, with its credential and without: no 5xx, every answer as documented. And
+# docs/security.md's route table is this stack's.
+fuzz_reports="$WS_ROOT/.build/fuzz-reports"
+rm -rf "$fuzz_reports"
+"$WS_ROOT/tests/stack/fuzz.sh" "$WEDSYNC_STACK_DIR/env" "$fuzz_reports" "${WEDSYNC_FUZZ_EXAMPLES:-10}" \
+    || fail "fuzzing found failures (reports: $fuzz_reports)"
+"$WS_ROOT/scripts/security-doc" "$WEDSYNC_STACK_DIR/env" --check || fail "docs/security.md is not the stack's"
 
 pids="$(cat "$WEDSYNC_STACK_DIR"/pids/*.pid "$WEDSYNC_STACK_DIR/redis/redis.pid" 2>/dev/null | tr '\n' ' ' || true)"
 pids+=" $(head -n 1 "$WEDSYNC_STACK_DIR/postgres/data/postmaster.pid" 2>/dev/null || true)"

@@ -31,6 +31,29 @@ public struct AllowedOrigins: Sendable {
         return origins.contains(origin) || origins.contains(String(origin[..<origin.lastIndex(of: ":")!]) + ":*")
     }
 
+    /// The origins as a regular expression alternative (`(http://a:1|http://b:2)`), for the document of a URL field
+    /// that takes them. `http://host:*` is any port of the host.
+    public func pattern() -> String {
+        Self.alternatives(origins.sorted())
+    }
+
+    /// The `http` origins as `host:port` alternatives (`(a:1|b:2)`), for the document of an address field that the
+    /// service reaches over plain HTTP.
+    public func plainAddressPattern() -> String {
+        Self.alternatives(origins.filter { $0.hasPrefix("http://") }.sorted().map { String($0.dropFirst("http://".count)) })
+    }
+
+    /// A port, 1 to 65535, as a regular expression.
+    static let portPattern = "([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+
+    private static func alternatives(_ origins: [String]) -> String {
+        let alternatives = origins.map { origin -> String in
+            let text = origin.replacingOccurrences(of: ".", with: "\\.")
+            return text.hasSuffix(":*") ? String(text.dropLast()) + portPattern : text
+        }
+        return alternatives.isEmpty ? "(?!)" : "(" + alternatives.joined(separator: "|") + ")"
+    }
+
     /// Throws a 400 naming `field` unless `url` points at an allowed origin.
     public func check(_ url: String, field: String) throws(ServiceError) {
         guard allows(url) else {

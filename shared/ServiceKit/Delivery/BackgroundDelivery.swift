@@ -280,7 +280,7 @@ public final class BackgroundDelivery<Item: Sendable>: Service, Sendable {
 extension BackgroundDelivery where Item == MetricEvent {
     /// A queue of events for a service that takes ``MetricEventBatch``es (`POST /v1/events` of the metrics service,
     /// `POST /v1/query-events` of the query optimizer): each event is checked against the shared contract
-    /// (``MetricEvent/problem(now:)``) before it is queued, as the receiver will check it.
+    /// (``MetricEvent/problem``) before it is queued, as the receiver will check it.
     public static func metricEvents(
         name: String,
         client: ServiceClient,
@@ -288,7 +288,7 @@ extension BackgroundDelivery where Item == MetricEvent {
         configuration: Configuration = .init(),
         logger: Logger
     ) -> BackgroundDelivery<MetricEvent> {
-        BackgroundDelivery(name: name, configuration: configuration, logger: logger, check: { $0.problem() }) { batch in
+        BackgroundDelivery(name: name, configuration: configuration, logger: logger, check: { $0.problem }) { batch in
             _ = try await client.send(.POST, path, json: MetricEventBatch(events: batch))
         }
     }

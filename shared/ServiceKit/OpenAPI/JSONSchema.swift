@@ -18,6 +18,10 @@ public indirect enum JSONSchema: Sendable, Hashable {
     case any
     /// A schema with a description.
     case described(JSONSchema, String)
+    /// A schema with more JSON Schema keywords (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `minItems`, `maxItems`...): what the route's validation refuses, said in the document, so that a request the
+    /// document allows is one the route takes.
+    case constrained(JSONSchema, [String: JSONValue])
 
     /// The schema as JSON.
     public var json: JSONValue {
@@ -59,11 +63,47 @@ public indirect enum JSONSchema: Sendable, Hashable {
             guard case .object(var object) = schema.json else { return schema.json }
             object["description"] = .string(description)
             return .object(object)
+        case .constrained(let schema, let keywords):
+            guard case .object(var object) = schema.json else { return schema.json }
+            object.merge(keywords) { _, new in new }
+            return .object(object)
         }
+    }
+
+    /// A string of `length` Unicode code points (what JSON Schema counts, and what the routes count), matching
+    /// `pattern` when given.
+    public static func text(_ length: ClosedRange<Int>, pattern: String? = nil, format: String? = nil) -> JSONSchema {
+        var keywords: [String: JSONValue] = ["minLength": .number(Double(length.lowerBound)), "maxLength": .number(Double(length.upperBound))]
+        if let pattern { keywords["pattern"] = .string(pattern) }
+        return .constrained(.string(format: format), keywords)
+    }
+
+    /// A number within `range`.
+    public static func number(in range: ClosedRange<Double>) -> JSONSchema {
+        .constrained(.number, ["minimum": .number(range.lowerBound), "maximum": .number(range.upperBound)])
+    }
+
+    /// An integer within `range` (JSON-safe: at most 2^53 - 1, which every client's number type holds exactly).
+    public static func integer(in range: ClosedRange<Int>) -> JSONSchema {
+        .integer(minimum: range.lowerBound, maximum: range.upperBound)
+    }
+
+    /// An array of `items` with `count` elements.
+    public static func array(_ items: JSONSchema, count: ClosedRange<Int>) -> JSONSchema {
+        .constrained(.array(items), ["minItems": .number(Double(count.lowerBound)), "maxItems": .number(Double(count.upperBound))])
     }
 
     /// An ISO-8601 date-time string.
     public static var dateTime: JSONSchema { .string(format: "date-time") }
+
+    /// An RFC 3339 date-time as requests may send it: `2026-06-13T14:00:00Z`, with fractional seconds or an offset
+    /// (what ``ISO8601/parse(_:)`` reads).
+    public static var requestDateTime: JSONSchema {
+        .constrained(
+            .string(format: "date-time"),
+            ["pattern": .string(#"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"#)]
+        )
+    }
 }
 
 /// A type whose JSON shape is published in the OpenAPI document, under `components/schemas/<openAPIName>`.

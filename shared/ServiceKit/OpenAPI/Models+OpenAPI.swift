@@ -65,21 +65,6 @@ extension LogLevelSetting: OpenAPISchemaProviding {
     }
 }
 
-extension InvalidationRequest: OpenAPISchemaProviding {
-    public static var openAPISchema: JSONSchema {
-        .object(
-            [
-                "keys": .described(.array(.string()), "Addresses namespace/key."),
-                "tags": .array(.string()),
-                "prefix": .described(.string(), "One address prefix (namespace/...)."),
-                "prefixes": .array(.string()),
-                "reason": .described(.string(), "Why, for the log; never personal data."),
-            ],
-            required: []
-        )
-    }
-}
-
 extension InvalidationResult: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
@@ -135,35 +120,6 @@ extension CacheStats: OpenAPISchemaProviding {
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [CacheTierStats.self, CacheNamespaceStats.self] }
 }
 
-extension WarmRequest.Item: OpenAPISchemaProviding {
-    public static var openAPIName: String { "WarmRequestItem" }
-    public static var openAPISchema: JSONSchema {
-        .object(["key": .string(), "url": .string(format: "uri"), "headers": .map(.string())], required: ["key", "url"])
-    }
-}
-
-extension WarmRequest: OpenAPISchemaProviding {
-    public static var openAPISchema: JSONSchema {
-        .object(
-            [
-                "namespace": .string(),
-                "requests": .array(.reference(WarmRequest.Item.openAPIName)),
-                "urls": .array(.string(format: "uri")),
-                "keys": .array(.string()),
-                "pattern": .described(.string(), "A glob over the namespace's keys in L2, refreshed through loaderURL."),
-                "loaderURL": .described(.string(), "A URL containing {key}."),
-                "headers": .map(.string()),
-                "concurrency": .integer(minimum: 1, maximum: 64),
-                "ttl": .number,
-                "name": .string(),
-            ],
-            required: ["namespace"]
-        )
-    }
-
-    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [WarmRequest.Item.self] }
-}
-
 extension WarmJob: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
@@ -208,30 +164,56 @@ extension CacheRecommendations: OpenAPISchemaProviding {
 
 extension EventsAccepted: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
-        .object(["accepted": .integer()], required: ["accepted"])
+        .object(["accepted": .integer(minimum: 0), "skipped": .integer(minimum: 1)], required: ["accepted"])
     }
 }
 
 extension MetricEventBatch: OpenAPISchemaProviding {
+    /// The event contract (``MetricEventBounds``, ``MetricEvent/problem``) as JSON Schema: one object per kind,
+    /// told apart by `type`.
     public static var openAPISchema: JSONSchema {
-        .object(
-            [
-                "events": .described(
-                    .array(
-                        .object(
-                            [
-                                "type": .described(.string(), "api_call, db_query, cache_op or system"),
-                                "timestamp": .string(format: "date-time"),
-                                "route": .string(), "method": .string(), "status": .integer(), "durationMs": .number,
-                                "cache": .described(.string(), "HIT, MISS, STALE, REVALIDATED or BYPASS"),
-                                "tenant": .string(), "requestId": .string(), "fingerprint": .string(), "rows": .integer(),
-                            ],
-                            required: ["type", "timestamp"]
-                        )
-                    ),
-                    "1 to 10000 events; the fields each type needs are checked and a bad one is named in the 400"
-                )
-            ],
+        let name = JSONSchema.text(1...MetricEventBounds.maximumNameLength, pattern: #"^[^\u0000-\u001F\u007F|]*$"#)
+        let route = JSONSchema.text(1...MetricEventBounds.maximumNameLength, pattern: #"^/[^\u0000-\u001F\u007F|]*$"#)
+        let whole = JSONSchema.integer(in: 0...MetricEventBounds.maximumInteger)
+        let duration = JSONSchema.number(in: 0...MetricEventBounds.maximumDurationMs)
+        func event(_ kind: MetricEvent.Kind, _ fields: [String: JSONSchema], required: [String], optional: [String: JSONSchema] = [:]) -> JSONSchema {
+            var properties = fields.merging(optional.mapValues { JSONSchema.nullable($0) }) { first, _ in first }
+            properties["type"] = .string(enumeration: [kind.rawValue])
+            properties["timestamp"] = .described(.requestDateTime, "events older than 7 days or over 5 minutes ahead are taken and skipped")
+            return .object(properties, required: ["type", "timestamp"] + required)
+        }
+        let kinds: [JSONSchema] = [
+            event(
+                .apiCall,
+                ["route": route, "method": .string(enumeration: MetricEventBounds.methods.sorted()), "status": .integer(minimum: 100, maximum: 599), "durationMs": duration],
+                required: ["route", "method", "status", "durationMs"],
+                optional: ["cache": .string(enumeration: CacheResult.allCases.map(\.rawValue)), "tenant": name, "requestId": name]
+            ),
+            event(
+                .databaseQuery, ["fingerprint": name, "durationMs": duration, "rows": whole], required: ["fingerprint", "durationMs", "rows"],
+                optional: ["requestId": name, "route": route]
+            ),
+            event(
+                .cacheOperation,
+                ["operation": .string(enumeration: ["get", "set", "invalidate", "refresh"]), "namespace": name, "tier": name, "hit": .boolean, "durationMs": duration],
+                required: ["operation", "namespace", "tier", "hit", "durationMs"]
+            ),
+            event(
+                .systemSample,
+                [
+                    "host": name, "cpuUtilisation": .number(in: 0...1), "memoryUsedBytes": whole, "memoryTotalBytes": whole, "diskUsedBytes": whole,
+                    "diskTotalBytes": whole,
+                ],
+                required: ["host", "cpuUtilisation", "memoryUsedBytes", "memoryTotalBytes", "diskUsedBytes", "diskTotalBytes"]
+            ),
+            event(
+                .finding,
+                ["source": name, "kind": name, "severity": .string(enumeration: AlertSeverity.allCases.map(\.rawValue)), "count": whole],
+                required: ["source", "kind", "severity", "count"]
+            ),
+        ]
+        return .object(
+            ["events": .described(.array(.oneOf(kinds), count: 1...MetricEventBounds.maximumEvents), "1 to 10000 events; a bad one is named in the 400")],
             required: ["events"]
         )
     }

@@ -65,7 +65,7 @@ struct OpenAPIDocument {
         if !spec.tags.isEmpty { operation["tags"] = .array(spec.tags.map(JSONValue.string)) }
 
         var parameters: [JSONValue] = pathParameters.map { name in
-            ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string"]]
+            ["name": .string(name), "in": "path", "required": true, "schema": (spec.pathParameters[name] ?? .string()).json]
         }
         for query in spec.queryParameters {
             parameters.append([
@@ -88,13 +88,17 @@ struct OpenAPIDocument {
 
         var responses: [String: JSONValue] = [:]
         var success: [String: JSONValue] = ["description": "Success."]
-        if let response = spec.response {
-            components.merge(response.components) { first, _ in first }
-            success["content"] = .object([spec.responseContentType: ["schema": response.schema.json]])
-        } else if spec.responseContentType != "application/json" {
-            success["content"] = .object([spec.responseContentType: ["schema": ["type": "string"]]])
+        var content: [String: JSONValue] = [:]
+        for answer in [ResponseContent(spec.responseContentType, schema: spec.response)] + spec.otherResponses {
+            if let schema = answer.schema {
+                components.merge(schema.components) { first, _ in first }
+                content[answer.contentType] = ["schema": schema.schema.json]
+            } else if answer.contentType != "application/json" {
+                content[answer.contentType] = ["schema": ["type": "string"]]
+            }
         }
-        responses[String(spec.successStatus)] = .object(success)
+        if !content.isEmpty { success["content"] = .object(content) }
+        for status in [spec.successStatus] + spec.otherSuccessStatuses { responses[String(status)] = .object(success) }
         let error: JSONValue = ["application/json": ["schema": ["$ref": "#/components/schemas/ErrorEnvelope"]]]
         if spec.requestBody != nil || !spec.queryParameters.isEmpty || !pathParameters.isEmpty {
             responses["400"] = ["description": "The request is malformed.", "content": error]

@@ -8,12 +8,18 @@ public struct RouteSpec: Sendable {
     /// Who may call the route: every route says so.
     public var access: RouteAccess
     public var queryParameters: [QueryParameter]
+    /// The schemas of the path's parameters, by name (a plain string when not given).
+    public var pathParameters: [String: JSONSchema]
     /// The body's schema, for routes that read one.
     public var requestBody: NamedSchema?
     /// The success body's schema.
     public var response: NamedSchema?
     public var responseContentType: String
+    /// Other content types the success answer comes in (chosen by `Accept` or a `format` parameter).
+    public var otherResponses: [ResponseContent]
     public var successStatus: Int
+    /// Other success statuses the route answers with the same body (200 when asked to wait, 202 otherwise, say).
+    public var otherSuccessStatuses: [Int]
 
     public init(
         summary: String,
@@ -21,20 +27,38 @@ public struct RouteSpec: Sendable {
         tags: [String] = [],
         access: RouteAccess,
         queryParameters: [QueryParameter] = [],
+        pathParameters: [String: JSONSchema] = [:],
         requestBody: NamedSchema? = nil,
         response: NamedSchema? = nil,
         responseContentType: String = "application/json",
-        successStatus: Int = 200
+        otherResponses: [ResponseContent] = [],
+        successStatus: Int = 200,
+        otherSuccessStatuses: [Int] = []
     ) {
         self.summary = summary
         self.description = description
         self.tags = tags
         self.access = access
         self.queryParameters = queryParameters
+        self.pathParameters = pathParameters
         self.requestBody = requestBody
         self.response = response
         self.responseContentType = responseContentType
+        self.otherResponses = otherResponses
         self.successStatus = successStatus
+        self.otherSuccessStatuses = otherSuccessStatuses
+    }
+}
+
+/// One more content type of a route's success answer.
+public struct ResponseContent: Sendable {
+    public var contentType: String
+    /// Its schema; `nil` for text described by the route's prose.
+    public var schema: NamedSchema?
+
+    public init(_ contentType: String, schema: NamedSchema? = nil) {
+        self.contentType = contentType
+        self.schema = schema
     }
 }
 
@@ -69,6 +93,31 @@ public struct NamedSchema: Sendable {
         var components: [String: JSONSchema] = [:]
         collect(type, into: &components)
         return NamedSchema(schema: .reference(type.openAPIName), components: components)
+    }
+
+    /// A stream of Server-Sent Events, each named by its `event` field and carrying in `data` the JSON of its type
+    /// (OpenAPI 3.1 has a text/event-stream schema describe each event, as `{event, data, id, retry}`).
+    public static func serverSentEvents(_ events: [String: any OpenAPISchemaProviding.Type]) -> NamedSchema {
+        var components: [String: JSONSchema] = [:]
+        for type in events.values { collect(type, into: &components) }
+        let payload = JSONSchema.oneOf(events.values.map { .reference($0.openAPIName) }.sorted { "\($0)" < "\($1)" })
+        let data = JSONSchema.constrained(.string(), ["contentMediaType": "application/json", "contentSchema": payload.json])
+        let event = JSONSchema.object(
+            ["event": .string(enumeration: events.keys.sorted()), "data": data, "id": .string(), "retry": .integer(minimum: 0)],
+            required: ["event", "data"]
+        )
+        return NamedSchema(schema: event, components: components)
+    }
+
+    /// A stream of Server-Sent Events named `events`, each carrying a JSON value in `data`.
+    public static func serverSentEvents(named events: [String]) -> NamedSchema {
+        let data = JSONSchema.constrained(.string(), ["contentMediaType": "application/json"])
+        return NamedSchema(
+            schema: .object(
+                ["event": .string(enumeration: events.sorted()), "data": data, "id": .string(), "retry": .integer(minimum: 0)],
+                required: ["event", "data"]
+            )
+        )
     }
 
     /// An array of `type`.

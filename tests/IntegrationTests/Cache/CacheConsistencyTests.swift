@@ -13,6 +13,7 @@ private final class Model: Sendable {
     private let acknowledgements: Mutex<[[(at: ContinuousClock.Instant, version: Int)]]>
     let violations = Mutex<[String]>([])
     let writersDone = Atomic<Int>(0)
+    private let finishedAt = Mutex<ContinuousClock.Instant?>(nil)
     let reads = Atomic<Int>(0)
 
     init(keys: Int) {
@@ -42,6 +43,18 @@ private final class Model: Sendable {
         }
     }
 
+    /// Called by each writer when it is done; the last one notes the time.
+    func writerFinished(of writers: Int) {
+        if writersDone.add(1, ordering: .releasing).newValue == writers {
+            finishedAt.withLock { $0 = ContinuousClock.now }
+        }
+    }
+
+    /// Whether the writers finished at least `lag` ago: from then on a reader's floor is every key's final version.
+    func settled(for lag: Duration) -> Bool {
+        finishedAt.withLock { $0.map { ContinuousClock.now >= $0 + lag } ?? false }
+    }
+
     func record(_ violation: String) {
         violations.withLock { $0.append(violation) }
     }
@@ -61,10 +74,11 @@ private struct SeededGenerator: RandomNumberGenerator {
 
 @Suite("Cache consistency under concurrent readers and writers", .serialized, .timeLimit(.minutes(3)))
 struct CacheConsistencyTests {
-    /// The other process learns of invalidations over the backplane: within milliseconds on an idle machine, but a
-    /// machine running the whole suite has stalled it past 100 ms. A second is a bound no such stall reaches, and an
-    /// invalidation that never arrives still shows (the stale entry would stay for the TTL, a minute).
-    @Test("No stale read after an acknowledged invalidation (randomized, with a checker); another process within 1 s")
+    /// The other process learns of invalidations over the backplane: within milliseconds on an idle machine, but the
+    /// whole suite's load has stalled its subscriber past a second. Its readers are held to what was acknowledged
+    /// five seconds before they started, and read until five seconds after the last write, so an invalidation that
+    /// never arrives still shows (the stale entry would stay for the TTL, a minute).
+    @Test("No stale read after an acknowledged invalidation (randomized, with a checker); another process within 5 s")
     func noStaleReads() async throws {
         let url = try TestEnvironment.redisURL()
         let policy = NamespacePolicy(ttl: 60, staleWhileRevalidate: 0, failSafe: 0, eagerRefreshShare: 0)
@@ -85,11 +99,16 @@ struct CacheConsistencyTests {
 
         func reader(_ cache: MultiTierCache, index: Int, lag: Duration) async throws {
             var random = SeededGenerator(state: seed &+ UInt64(index))
-            // Reads go on for as long as the writers write, so every read races some write.
-            var done = 0
-            while model.writersDone.load(ordering: .acquiring) < 2 || done < 100 {
-                done += 1
-                if model.writersDone.load(ordering: .acquiring) < 2 { model.reads.add(1, ordering: .relaxed) }
+            // Reads go on for as long as the writers write (counted: the writers wait for them), so every read
+            // races some write; then 100 more, with nothing changing, which a working cache answers from memory, and
+            // on until the lag has passed.
+            var afterwards = 0
+            while afterwards < 100 || !model.settled(for: lag) {
+                if model.writersDone.load(ordering: .acquiring) < 2 {
+                    model.reads.add(1, ordering: .relaxed)
+                } else {
+                    afterwards += 1
+                }
                 try await Task.sleep(for: .microseconds(Int.random(in: 0...500, using: &random)))
                 let key = Int.random(in: 0..<model.keys, using: &random)
                 let started = ContinuousClock.now
@@ -102,11 +121,14 @@ struct CacheConsistencyTests {
             }
         }
 
-        /// Each key has one writer, so a key's writes are ordered as the model's versions are.
+        /// Each key has one writer, so a key's writes are ordered as the model's versions are. A writer is paced by
+        /// the readers (five reads started per write), so however a loaded machine schedules the tasks, reads race
+        /// writes throughout: at least 595 of them before the last write.
         func writer(_ index: Int, of writers: Int) async throws {
             var random = SeededGenerator(state: seed &+ 1_000 &+ UInt64(index))
             let mine = (0..<model.keys).filter { $0 % writers == index }
-            for _ in 0..<120 {
+            for iteration in 0..<120 {
+                while model.reads.load(ordering: .relaxed) < iteration * 5 { try await Task.sleep(for: .milliseconds(1)) }
                 let key = mine.randomElement(using: &random)!
                 let version = model.write(key)
                 let cache = writerProcess.cache
@@ -121,26 +143,28 @@ struct CacheConsistencyTests {
                 model.acknowledge(key, version: version)
                 try await Task.sleep(for: .microseconds(Int.random(in: 0...2_000, using: &random)))
             }
-            model.writersDone.add(1, ordering: .releasing)
+            model.writerFinished(of: writers)
         }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<2 { group.addTask { try await writer(index, of: 2) } }
             for index in 0..<5 { group.addTask { try await reader(writerProcess.cache, index: index, lag: .zero) } }
-            for index in 5..<8 { group.addTask { try await reader(otherProcess.cache, index: index, lag: .seconds(1)) } }
+            for index in 5..<8 { group.addTask { try await reader(otherProcess.cache, index: index, lag: .seconds(5)) } }
             try await group.waitForAll()
         }
 
         let violations = model.violations.withLock { $0 }
         #expect(violations.isEmpty, "seed \(seed): \(violations.prefix(5))")
         #expect(model.reads.load(ordering: .relaxed) > 500, "the readers raced the writers throughout")
-        // The test means something only if the cache served reads rather than loading every time.
+        // The test means something only if the cache served reads rather than loading every time. Once the writers
+        // stop, each process loads a key at most a few times (a load that raced the last invalidation is not kept),
+        // so of the 500 and 300 quiet reads nearly all are hits, whatever the machine's load made of the race.
         let statistics = writerProcess.cache.statistics()
         let l1 = statistics.tiers.first { $0.tier == "L1" }?.hits ?? 0
         let other = otherProcess.cache.statistics()
         let otherHits = (other.tiers.first { $0.tier == "L1" }?.hits ?? 0) + (other.tiers.first { $0.tier == "L2" }?.hits ?? 0)
-        #expect(l1 > 500, "L1 hits \(l1)")
-        #expect(otherHits > 300, "other process hits \(otherHits)")
+        #expect(l1 > 400, "L1 hits \(l1)")
+        #expect(otherHits > 200, "other process hits \(otherHits)")
         await writerProcess.stop()
         await otherProcess.stop()
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import WedSyncCacheKit
 @testable import WedSyncCacheService
@@ -95,11 +96,12 @@ struct CacheWarmingTests {
         let origin = try await HTTPReceiver()
         let namespace = uniqueNamespace("warm")
         let cache = try await start(namespaces: [namespace], origins: [origin.baseURL])
-        let urls = (1...200).map { "\(origin.baseURL)/item/\($0)?delay=50" }
+        // Each fetch takes half a second: the 200 would take 50 s, so a job stopped at once has done a handful.
+        let urls = (1...200).map { "\(origin.baseURL)/item/\($0)?delay=500" }
         let request = WarmRequest(namespace: namespace, urls: urls, concurrency: 2)
         let started = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: String(decoding: try WedSyncJSON.makeEncoder().encode(request), as: UTF8.self))
         let id = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: started.data).id
-        #expect(await eventually(timeout: .seconds(10)) { ((try? await job(cache, id))?.succeeded ?? 0) >= 2 })
+        #expect(await eventually(timeout: .seconds(30)) { ((try? await job(cache, id))?.succeeded ?? 0) >= 2 })
         let cancelled = try await HTTP.send(.DELETE, "\(cache.baseURL)/v1/jobs/\(id)", headers: admin)
         #expect(cancelled.status == 200)
         let done = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: cancelled.data)
@@ -107,9 +109,11 @@ struct CacheWarmingTests {
         #expect(done.succeeded < 50)
         // Cancelled and forgotten: no longer listed, and its id answers 404.
         #expect(try await HTTP.get("\(cache.baseURL)/v1/jobs/\(id)", headers: TestCredentials.asMonitor).status == 404)
-        // At most the fetches the job had already decided on (its concurrency, 2) arrive after the answer.
+        // At most the fetches the job had already decided on (its concurrency, 2) arrive after the answer. The origin
+        // logs a fetch when it answers it, half a second after it began: one begun after the cancellation would show
+        // within the pause.
         let fetched = origin.requests.count
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .milliseconds(1500))
         #expect(origin.requests.count <= fetched + 2, "no new fetch started after the cancellation")
         try await cache.terminate()
     }
@@ -117,17 +121,19 @@ struct CacheWarmingTests {
     @Test("Bad warming requests are 400s naming the field; unknown jobs 404")
     func badRequests() async throws {
         let cache = try await start(namespaces: ["n"], origins: ["http://x"])
-        for body in [
-            #"{"namespace":"n"}"#,
-            #"{"namespace":"bad ns","urls":["http://x/1"]}"#,
-            #"{"namespace":"n","urls":["ftp://x/1"]}"#,
-            #"{"namespace":"n","keys":["a"],"loaderURL":"http://x/no-placeholder"}"#,
-            #"{"namespace":"n","urls":["http://x/1"],"concurrency":0}"#,
-            #"{"urls":["http://x/1"]}"#,
+        for (body, code) in [
+            (#"{"namespace":"n"}"#, "invalid_body"),
+            (#"{"namespace":"bad ns","urls":["http://x/1"]}"#, "unknown_namespace"),
+            (#"{"namespace":"n","urls":["ftp://x/1"]}"#, "invalid_body"),
+            (#"{"namespace":"n","keys":["a"],"loaderURL":"http://x/no-placeholder"}"#, "invalid_body"),
+            (#"{"namespace":"n","keys":["a"]}"#, "invalid_body"),
+            (#"{"namespace":"n","urls":["http://x/1"],"concurrency":0}"#, "invalid_body"),
+            (#"{"namespace":"n","urls":["http://x/1"],"headers":{"X Bad":"v"}}"#, "invalid_body"),
+            (#"{"urls":["http://x/1"]}"#, "invalid_body"),
         ] {
             let answer = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: body)
             #expect(answer.status == 400, "\(body): \(answer.text)")
-            #expect((try? WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: answer.data))?.error.code == "invalid_body")
+            #expect((try? WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: answer.data))?.error.code == code, "\(body): \(answer.text)")
         }
         #expect(try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", body: #"{"namespace":"n","urls":["http://x/1"]}"#).status == 401)
         #expect(try await HTTP.get("\(cache.baseURL)/v1/jobs/nope", headers: TestCredentials.asMonitor).status == 404)
@@ -182,15 +188,24 @@ struct ScheduledWarmingTests {
             timezone: "UTC",
             warm: WarmRequest(namespace: "scheduled", keys: ["{date}"], loaderURL: "\(origin.baseURL)/item/{key}")
         )
-        // Stand 2 s before the next minute, so the schedule fires soon (a margin a loaded machine needs: started
-        // after the boundary, the scheduler would wait for the following minute).
-        let now = Date()
-        let offset = 60 - now.timeIntervalSince1970.truncatingRemainder(dividingBy: 60) - 2
+        // The scheduler's clock stands 2 s before a minute when the scheduler first reads it (however late it
+        // starts on a loaded machine), and runs on from there.
+        let clockStart = Mutex<(real: Date, virtual: Date)?>(nil)
+        let clock: @Sendable () -> Date = {
+            clockStart.withLock { origin in
+                if origin == nil {
+                    let now = Date()
+                    let minute = (now.timeIntervalSince1970 / 60).rounded(.up) * 60 + 60
+                    origin = (now, Date(timeIntervalSince1970: minute - 2))
+                }
+                return origin!.virtual.addingTimeInterval(Date().timeIntervalSince(origin!.real))
+            }
+        }
         let scheduler = WarmingScheduler(
             schedules: [(schedule, try CronSchedule(schedule.cron), TimeZone(identifier: "UTC")!)],
             warmer: warmer,
             logger: Logger(label: "test"),
-            clock: { Date().addingTimeInterval(offset) }
+            clock: clock
         )
         let runners = [Task { try await warmer.run() }, Task { try await scheduler.run() }]
         defer { for runner in runners { runner.cancel() } }
@@ -199,7 +214,8 @@ struct ScheduledWarmingTests {
         #expect(job.name == "every-minute")
         #expect(job.total == 1)
         // The firing day (a date the origin cannot parse as an item) was put in the URL.
-        let day = String(ISO8601DateFormatter().string(from: Date().addingTimeInterval(offset + 1)).prefix(10))
+        let fired = try #require(clockStart.withLock { $0 }).virtual.addingTimeInterval(2)
+        let day = String(ISO8601DateFormatter().string(from: fired).prefix(10))
         #expect(origin.requests.first?["path"] == "/item/\(day)")
     }
 }

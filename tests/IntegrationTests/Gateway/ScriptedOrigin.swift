@@ -38,25 +38,45 @@ final class ScriptedOrigin: Sendable {
         self.name = name
     }
 
+    /// Starts one on `port`, or on a free port (another one when the first was taken meanwhile).
     static func start(name: String = "origin", port: Int? = nil) async throws -> ScriptedOrigin {
-        let origin = ScriptedOrigin(port: try port ?? freePort(), name: name)
-        try await origin.start()
-        return origin
+        if let port {
+            let origin = ScriptedOrigin(port: port, name: name)
+            try await origin.start()
+            return origin
+        }
+        return try await onFreePort { port in
+            let origin = ScriptedOrigin(port: port, name: name)
+            try await origin.start()
+            return origin
+        }
     }
 
     /// Serves (again, after ``stop()``) on the same port.
     func start() async throws {
         let router = Router()
         router.add(middleware: OriginResponder(origin: self))
+        // Listening (or failing to) is an event the server reports: waited for, not polled against a deadline.
+        let (listening, listened) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingNewest(1))
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: name),
+            onServerRunning: { _ in listened.yield(true) },
             logger: Logger(label: "origin")
         )
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "origin")))
-        task.withLock { $0 = (Task { try await group.run() }, group) }
-        let port = self.port
-        guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
+        task.withLock {
+            $0 = (Task {
+                defer { listened.yield(false) }
+                try await group.run()
+            }, group)
+        }
+        var events = listening.makeAsyncIterator()
+        guard await events.next() == true else {
+            _ = task.withLock { task -> Void? in
+                task = nil
+                return nil
+            }
             throw ServiceProcessError(message: "the scripted origin did not listen on \(port)")
         }
     }

@@ -116,12 +116,19 @@ struct MetricsServiceTests {
             #expect(answer.status == 400)
             #expect(answer.text.contains(fragment), "\(answer.text)")
         }
-        for query in ["/v1/summary?range=forever", "/v1/summary?range=99999999999999999d", "/v1/series?metric=p95", "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7",
-            "/v1/series?metric=p95&route=/a&step=9223372036854775800", "/v1/series?metric=p95&route=/a&range=1h&step=7200", "/v1/endpoints/slow?limit=0",
+        for query in ["/v1/summary?range=forever", "/v1/summary?range=99999999999999999d", "/v1/summary?range=0h", "/v1/series?metric=p95",
+            "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7", "/v1/series?metric=p95&route=/a&step=99999999999999999999",
+            "/v1/endpoints/slow?limit=0",
         ] {
             let answer = try await HTTP.get(service.baseURL + query, headers: TestCredentials.asMonitor)
             #expect(answer.status == 400, "\(query): \(answer.status)")
             #expect(answer.text.contains("invalid_parameter"))
+        }
+        // A step longer than the range is the range; one that would give over 2,000 points is made longer.
+        for (query, step) in [("range=1h&step=7200", 3_600), ("range=7d&step=10", 310), ("range=999999d&step=60", 17_280)] {
+            let answer = try await HTTP.get(service.baseURL + "/v1/series?metric=p95&route=/a&\(query)", headers: TestCredentials.asMonitor)
+            #expect(answer.status == 200, "\(query): \(answer.text)")
+            #expect(try WedSyncJSON.makeDecoder().decode(MetricSeries.self, from: answer.data).stepSeconds == step, "\(query)")
         }
         try await service.terminate()
         try? FileManager.default.removeItem(atPath: path)

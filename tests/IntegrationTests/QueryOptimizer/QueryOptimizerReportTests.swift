@@ -103,7 +103,7 @@ struct QueryOptimizerReportTests {
         )
 
         let bad = try await HTTP.send(.GET, fixture.service.baseURL + APIPath.QueryOptimizer.workload + "?top=0", headers: GatewayProcess.admin)
-        #expect(bad.status == 400 && bad.text.contains("invalid_query"))
+        #expect(bad.status == 400 && bad.text.contains("invalid_parameter"))
     }
 
     @Test("Index and table health: unused, duplicate and redundant indexes; bloat; tables read by sequential scans; cache hit ratios")
@@ -147,14 +147,18 @@ struct QueryOptimizerReportTests {
         #expect(calm.pools.contains { $0.service == "api" && $0.up && $0.maximum > 0 }, "\(calm.pools)")
         #expect(calm.pools.contains { $0.service == "ghost" && !$0.up })
 
+        // The lock is held until the test has seen what it needs (or, should the test fail first, for a minute).
+        let release = Flag()
+        defer { release.raise() }
         let held = Task {
             try await holder.withConnection { connection in
                 try await connection.simpleQuery("BEGIN; LOCK TABLE notes IN EXCLUSIVE MODE")
-                try await Task.sleep(for: .seconds(8))
+                let deadline = ContinuousClock.now + .seconds(60)
+                while !release.isRaised, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
                 try await connection.simpleQuery("ROLLBACK")
             }
         }
-        let locked = await eventually(timeout: .seconds(5)) {
+        let locked = await eventually(timeout: .seconds(30)) {
             let rows = try? await fixture.pool.query(
                 "SELECT count(*)::bigint FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'notes' AND l.mode = 'ExclusiveLock' AND l.granted"
             )
@@ -167,7 +171,7 @@ struct QueryOptimizerReportTests {
             }
         }
         var found: ConnectionHealthReport?
-        let seen = await eventually(timeout: .seconds(6)) {
+        let seen = await eventually(timeout: .seconds(30)) {
             guard let report = try? await fixture.get(APIPath.QueryOptimizer.connections, as: ConnectionHealthReport.self) else { return false }
             found = report
             return report.waiting.contains { $0.query.contains("FOR UPDATE") } && report.longTransactions.contains { $0.state == "idle in transaction" }
@@ -178,6 +182,7 @@ struct QueryOptimizerReportTests {
         #expect(busy.longTransactions.contains { $0.state == "idle in transaction" && ($0.transactionSeconds ?? 0) >= 1 }, "\(busy.longTransactions)")
         #expect(busy.byState["idle in transaction", default: 0] >= 1)
         #expect(busy.verdict.bottleneck == "database" && busy.verdict.reasons.contains { $0.contains("wait on locks") }, "\(busy.verdict)")
+        release.raise()
         try await held.value
         try await waited.value
         await holder.shutdown()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The real servers and binaries `scripts/test` provides. A test that needs one and does not find it fails (it is
 /// never skipped), so a run without servers cannot pass by accident.
@@ -107,6 +108,13 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -
         try? await Task.sleep(for: .milliseconds(20))
     }
     return try await condition()
+}
+
+/// A flag one task raises and others poll: a gate that holds work back until the test has seen what it needs.
+final class Flag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    var isRaised: Bool { raised.load(ordering: .acquiring) }
+    func raise() { raised.store(true, ordering: .releasing) }
 }
 
 extension TestEnvironment {

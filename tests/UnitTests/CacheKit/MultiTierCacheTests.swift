@@ -17,9 +17,11 @@ final class CountingLoader: Sendable {
     private let calls = Atomic<Int>(0)
     var count: Int { calls.load(ordering: .relaxed) }
 
-    func load(tags: [String] = [], delay: Duration = .zero) -> CacheLoader {
+    /// A loader that waits `delay`, and first for `gate` to open when one is given.
+    func load(tags: [String] = [], delay: Duration = .zero, gate: AsyncGate? = nil) -> CacheLoader {
         { [self] in
             let call = calls.add(1, ordering: .relaxed).newValue
+            if let gate { await gate.wait() }
             if delay > .zero { try await Task.sleep(for: delay) }
             return CacheLoad(body: ByteBuffer(string: "v\(call)"), contentType: "text/plain", tags: tags)
         }
@@ -71,15 +73,19 @@ struct MultiTierCacheTests {
         let clock = ManualClock()
         let cache = makeCache(policy: NamespacePolicy(ttl: 10, staleWhileRevalidate: 30, failSafe: 0, eagerRefreshShare: 0), clock: clock)
         let loader = CountingLoader()
-        let load = loader.load(delay: .milliseconds(50))
+        // The refresh cannot finish before the gate opens, after the second stale read: both reads are served stale
+        // during it, however the machine schedules the refresh.
+        let refresh = AsyncGate()
+        let load = loader.load(gate: refresh)
         try await withRunning(cache) {
-            #expect(try await cache.get(address, loader: load)?.text == "v1")
+            #expect(try await cache.get(address, loader: loader.load())?.text == "v1")
             clock.advance(15)
             let stale = try await cache.get(address, loader: load)
             #expect(stale?.state == .stale)
             #expect(stale?.text == "v1")
             // More stale reads during the refresh do not start more loads.
-            _ = try await cache.get(address, loader: load)
+            #expect(try await cache.get(address, loader: load)?.state == .stale)
+            refresh.open()
             #expect(await eventuallyTrue { (try? await cache.get(address))?.text == "v2" })
             #expect(loader.count == 2)
             clock.advance(100)
@@ -257,9 +263,9 @@ final class AsyncGate: Sendable {
     }
 }
 
-/// Polls `condition` every 10 ms for up to 5 s.
+/// Polls `condition` every 10 ms for up to 15 s (a condition that holds costs no more than its first poll).
 func eventuallyTrue(_ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(5)
+    let deadline = ContinuousClock.now + .seconds(15)
     while ContinuousClock.now < deadline {
         if await condition() { return true }
         try? await Task.sleep(for: .milliseconds(10))

@@ -1,8 +1,10 @@
 import Foundation
+import HTTPTypes
 import Logging
 import Testing
 import WedSyncAPI
 import WedSyncModels
+import WedSyncServiceKit
 @testable import WedSyncMetrics
 
 /// The alert engine over real stored buckets (SQLite) with an injected clock: multiwindow burn-rate SLO alerts and
@@ -137,5 +139,27 @@ struct AlertEngineTests {
         // A second evaluation with the same state sends nothing new (the repeat interval is hours).
         setup.evaluate(at: 2)
         #expect(setup.notifier.notifications.count == sent.count)
+    }
+
+    @Test("Silences stay bounded: one ended longer ago than the retention is let go, and past the bound a new one is a 409")
+    func silencesBounded() throws {
+        let engine = try Setup(rules: []).engine
+        let now = Date()
+        let old = try engine.addSilence(
+            SilenceRequest(matchers: ["alertname": "A"], startsAt: now.addingTimeInterval(-7 * 86_400), endsAt: now.addingTimeInterval(-6 * 86_400), createdBy: "ops", comment: "old")
+        )
+        let ended = try engine.addSilence(
+            SilenceRequest(matchers: ["alertname": "B"], endsAt: now.addingTimeInterval(-3_600), createdBy: "ops", comment: "just ended")
+        )
+        #expect(!engine.silences.contains { $0.id == old.id }, "a silence ended 6 days ago is kept past the 120-hour retention")
+        #expect(engine.silences.contains { $0.id == ended.id })
+        for index in engine.silences.count..<AlertEngine.maximumSilences {
+            _ = try engine.addSilence(SilenceRequest(matchers: ["alertname": "N\(index)"], endsAt: now.addingTimeInterval(3_600), createdBy: "ops", comment: ""))
+        }
+        #expect(engine.silences.count == AlertEngine.maximumSilences)
+        let refused = #expect(throws: ServiceError.self) {
+            try engine.addSilence(SilenceRequest(matchers: ["alertname": "X"], endsAt: now.addingTimeInterval(3_600), createdBy: "ops", comment: ""))
+        }
+        #expect(refused?.code == "silence_limit" && refused?.status == .conflict)
     }
 }

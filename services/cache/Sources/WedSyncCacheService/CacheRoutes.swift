@@ -28,7 +28,7 @@ struct CacheRoutes: Sendable {
     let cdn: CDNPurger?
 
     static let entryPath = "\(APIPath.v1)/entries/{namespace}/{key}"
-    static let maximumTags = 64
+    static let entryParameters = ["namespace": CacheFields.namespaceSchema, "key": CacheFields.key.schema]
     static let tierHeader = HTTPField.Name("x-cache-tier")!
     static let stateHeader = HTTPField.Name("x-cache-state")!
     static let versionHeader = HTTPField.Name("x-cache-version")!
@@ -42,7 +42,8 @@ struct CacheRoutes: Sendable {
                 description: "Answers the stored body with its content type, `x-cache-tier` (`L1` or `L2`), `age` and "
                     + "`x-cache-version`; 404 when no tier holds a fresh value.",
                 tags: ["entries"], access: .anyService,
-                responseContentType: "application/octet-stream"
+                pathParameters: Self.entryParameters,
+                responseContentType: "*/*"
             )
         ) { _, context in
             let address = try address(context)
@@ -69,9 +70,10 @@ struct CacheRoutes: Sendable {
                 description: "Stores the raw body with its `Content-Type`. Other processes drop their L1 copies.",
                 tags: ["entries"], access: .anyService,
                 queryParameters: [
-                    QueryParameter("ttl", schema: .number, description: "Seconds the entry is fresh (default: the namespace's TTL)."),
-                    QueryParameter("tags", description: "Comma-separated tags to invalidate the entry by."),
+                    QueryParameter("ttl", schema: CacheFields.ttlSchema, description: "Seconds the entry is fresh (default: the namespace's TTL)."),
+                    QueryParameter("tags", schema: CacheFields.tagsSchema, description: "Comma-separated tags to invalidate the entry by (at most 64)."),
                 ],
+                pathParameters: Self.entryParameters,
                 response: .of(CacheWriteResult.self)
             )
         ) { request, context in
@@ -84,7 +86,7 @@ struct CacheRoutes: Sendable {
                 }
                 ttl = value
             }
-            let tags = try Self.validated(tags: (query["tags"].map(String.init) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            let tags = try CacheFields.tags(query: query["tags"].map(String.init))
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: context.maxUploadSize)
@@ -100,7 +102,10 @@ struct CacheRoutes: Sendable {
 
         routes.delete(
             Self.entryPath,
-            RouteSpec(summary: "Invalidate an entry in every tier and process", tags: ["entries"], access: .anyService, response: .of(InvalidationResult.self))
+            RouteSpec(
+                summary: "Invalidate an entry in every tier and process", tags: ["entries"], access: .anyService, pathParameters: Self.entryParameters,
+                response: .of(InvalidationResult.self)
+            )
         ) { _, context in
             let address = try address(context)
             return await cache.invalidate(InvalidationRequest(keys: [address.string]))
@@ -115,7 +120,7 @@ struct CacheRoutes: Sendable {
                     + "with a `loaderURL` containing `{key}`. Each answer is stored with its `Cache-Tag` tags and the TTL of "
                     + "its `CDN-Cache-Control`/`Cache-Control`. 202 with the job; follow it at `/v1/jobs/{id}`.",
                 tags: ["warming"], access: .admin,
-                requestBody: .of(WarmRequest.self),
+                requestBody: CacheFields.warmSchema(origins: warmer.origins, namespaces: namespaces),
                 response: .of(WarmJob.self),
                 successStatus: 202
             )
@@ -158,7 +163,7 @@ struct CacheRoutes: Sendable {
                     + "drop theirs as the backplane message arrives. `propagated` is false while Redis is down (the "
                     + "invalidation is replayed when it returns).",
                 tags: ["invalidation"], access: .service("wedsync-api"),
-                requestBody: .of(InvalidationRequest.self),
+                requestBody: CacheFields.invalidationSchema,
                 response: .of(InvalidationResult.self)
             )
         ) { request, context in
@@ -166,16 +171,16 @@ struct CacheRoutes: Sendable {
             guard !invalidation.isEmpty else {
                 throw ServiceError.badRequest("name at least one tag, key or prefix", code: "invalid_body")
             }
+            // (`prefixes` holds the single `prefix` too: up to the documented number, and one.)
+            guard invalidation.keys.count <= CacheFields.maximumInvalidationTags, invalidation.prefixes.count <= CacheFields.maximumInvalidationPrefixes + 1 else {
+                throw ServiceError.badRequest("keys, prefixes: too many in one request", code: "invalid_body")
+            }
             for key in invalidation.keys {
-                guard let address = try? CacheAddress(key) else {
-                    throw ServiceError.badRequest("keys: each key is an address namespace/key", code: "invalid_body")
-                }
-                try namespaces.check(address.namespace)
+                try namespaces.check(try CacheFields.address(key, field: "keys").namespace)
             }
-            guard invalidation.prefixes.allSatisfy({ !$0.isEmpty && $0.utf8.count <= CacheAddress.maximumKeyBytes }) else {
-                throw ServiceError.badRequest("prefix: expected 1 to \(CacheAddress.maximumKeyBytes) bytes", code: "invalid_body")
-            }
-            _ = try Self.validated(tags: invalidation.tags, limit: 10_000)
+            for prefix in invalidation.prefixes { try CacheFields.prefix.check(prefix, "prefix") }
+            if let reason = invalidation.reason { try CacheFields.reason.check(reason, "reason") }
+            _ = try CacheFields.validated(tags: invalidation.tags, limit: CacheFields.maximumInvalidationTags, code: "invalid_body")
             let result = await cache.invalidate(invalidation)
             cdn?.purge(tags: invalidation.tags)
             return result
@@ -204,25 +209,9 @@ struct CacheRoutes: Sendable {
     func address(_ context: ServiceRequestContext) throws -> CacheAddress {
         let namespace = context.parameters.get("namespace") ?? ""
         let key = context.parameters.get("key").map { $0.removingPercentEncoding ?? $0 } ?? ""
-        let address: CacheAddress
-        do {
-            address = try CacheAddress(namespace: namespace, key: key)
-        } catch {
-            throw ServiceError.badRequest(error.message, code: "invalid_key")
-        }
+        let address = try CacheFields.address(namespace: namespace, key: key)
         try namespaces.check(address.namespace)
         return address
-    }
-
-    /// The tags, if each is 1 to 256 bytes without control characters and there are at most `limit`.
-    static func validated(tags: [String], limit: Int = maximumTags) throws -> [String] {
-        guard tags.count <= limit else {
-            throw ServiceError.badRequest("tags: at most \(limit) tags", code: "invalid_parameter")
-        }
-        for tag in tags where tag.isEmpty || tag.utf8.count > 256 || tag.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-            throw ServiceError.badRequest("tags: each tag is 1 to 256 bytes without control characters", code: "invalid_parameter")
-        }
-        return tags
     }
 
     /// Runs a cache call, answering its errors as the service's 4xx/5xx envelopes.

@@ -238,9 +238,6 @@ final class Warmer: Service, Sendable {
     // MARK: Validation
 
     private func resolve(_ request: WarmRequest) async throws(ServiceError) -> Plan {
-        guard (try? CacheAddress(namespace: request.namespace, key: "k")) != nil else {
-            throw ServiceError.badRequest("namespace: 1 to 64 letters, digits, '-', '_' or '.'", code: "invalid_body")
-        }
         guard namespaces.names.contains(request.namespace) else {
             throw ServiceError.badRequest("namespace: not one this service serves (cache.namespaces)", code: "unknown_namespace")
         }
@@ -250,9 +247,15 @@ final class Warmer: Service, Sendable {
         if let ttl = request.ttl, !(ttl.isFinite && ttl > 0) {
             throw ServiceError.badRequest("ttl: a positive number of seconds", code: "invalid_body")
         }
+        if let name = request.name { try CacheFields.jobName.check(name, "name") }
         try Self.check(headers: request.headers, field: "headers")
+        let most = CacheFields.maximumWarmList
+        guard (request.requests?.count ?? 0) <= most, (request.urls?.count ?? 0) <= most, (request.keys?.count ?? 0) <= most else {
+            throw ServiceError.badRequest("requests, urls, keys: at most \(most) each", code: "invalid_body")
+        }
         var fetches: [Fetch] = []
         for (index, item) in (request.requests ?? []).enumerated() {
+            try CacheFields.key.check(item.key, "requests[\(index)].key")
             try check(url: item.url, field: "requests[\(index)].url")
             try Self.check(headers: item.headers, field: "requests[\(index)].headers")
             fetches.append(Fetch(key: item.key, url: item.url, headers: item.headers ?? [:]))
@@ -264,7 +267,13 @@ final class Warmer: Service, Sendable {
             fetches.append(Fetch(key: key.isEmpty ? "/" : key, url: url))
         }
         var keys = request.keys ?? []
+        for (index, key) in keys.enumerated() { try CacheFields.key.check(key, "keys[\(index)]") }
+        if let template = request.loaderURL {
+            guard template.contains("{key}") else { throw ServiceError.badRequest("loaderURL: must contain {key}", code: "invalid_body") }
+            try check(url: template.replacingOccurrences(of: "{key}", with: "k"), field: "loaderURL")
+        }
         if let pattern = request.pattern {
+            try CacheFields.pattern.check(pattern, "pattern")
             guard request.loaderURL != nil else { throw ServiceError.badRequest("pattern: needs a loaderURL", code: "invalid_body") }
             do {
                 keys += try await cache.keys(in: request.namespace, matching: pattern)
@@ -272,17 +281,16 @@ final class Warmer: Service, Sendable {
                 throw ServiceError.unavailable("pattern: the keys could not be listed from L2", code: "l2_unavailable", retryAfterSeconds: 1)
             }
         }
-        if !keys.isEmpty {
-            guard let template = request.loaderURL, template.contains("{key}") else {
-                throw ServiceError.badRequest("loaderURL: required with keys or a pattern, and must contain {key}", code: "invalid_body")
+        if !keys.isEmpty || request.keys != nil {
+            guard let template = request.loaderURL else {
+                throw ServiceError.badRequest("loaderURL: required with keys or a pattern", code: "invalid_body")
             }
-            try check(url: template.replacingOccurrences(of: "{key}", with: "k"), field: "loaderURL")
             for key in keys {
                 let encoded = key.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+?#"))) ?? key
                 fetches.append(Fetch(key: key, url: template.replacingOccurrences(of: "{key}", with: encoded)))
             }
         }
-        guard !fetches.isEmpty else {
+        guard request.pattern != nil || !fetches.isEmpty else {
             throw ServiceError.badRequest("name what to warm: requests, urls, or keys/pattern with a loaderURL", code: "invalid_body")
         }
         guard fetches.count <= Self.maximumItems else {
@@ -295,13 +303,21 @@ final class Warmer: Service, Sendable {
     }
 
     private static func check(headers: [String: String]?, field: String) throws(ServiceError) {
-        for (name, value) in headers ?? [:] where name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) || value.contains(where: { $0 == "\r" || $0 == "\n" }) {
-            throw ServiceError.badRequest("\(field): names are letters, digits and '-'; values are one line", code: "invalid_body")
+        guard (headers?.count ?? 0) <= 32 else { throw ServiceError.badRequest("\(field): at most 32", code: "invalid_body") }
+        for (name, value) in headers ?? [:] {
+            guard (1...64).contains(name.unicodeScalars.count),
+                name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
+            else {
+                throw ServiceError.badRequest("\(field): names are 1 to 64 ASCII letters, digits and '-'", code: "invalid_body")
+            }
+            try CacheFields.headerValue.check(value, "\(field).\(name)")
         }
     }
 
     private func check(url: String, field: String) throws(ServiceError) {
-        guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme ?? ""), components.host?.isEmpty == false else {
+        guard url.unicodeScalars.count <= CacheFields.maximumURLLength, let components = URLComponents(string: url),
+            ["http", "https"].contains(components.scheme ?? ""), components.host?.isEmpty == false
+        else {
             throw ServiceError.badRequest("\(field): expected an http:// or https:// URL", code: "invalid_body")
         }
         try origins.check(url, field: field)

@@ -16,7 +16,7 @@ enum ExportFormat: String, CaseIterable, Sendable {
 
     /// `?format=` wins; otherwise the first `Accept` type that names a format; otherwise JSON.
     static func negotiate(format: String?, accept: String?) -> ExportFormat? {
-        if let format { return ExportFormat(rawValue: format.lowercased()) }
+        if let format { return ExportFormat(rawValue: format) }
         guard let accept else { return .json }
         for part in accept.split(separator: ",") {
             let type = part.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased()

@@ -92,7 +92,12 @@ struct ExportRoutes {
                 queryParameters: [
                     QueryParameter("format", schema: .string(enumeration: ExportFormat.allCases.map(\.rawValue)), description: "Overrides Accept.")
                 ],
-                responseContentType: "text/csv"
+                pathParameters: ["kind": .string(enumeration: Self.exports.keys.sorted())],
+                response: NamedSchema(schema: .array(.map(.any))),
+                otherResponses: [
+                    ResponseContent("text/csv"), ResponseContent("application/x-ndjson"),
+                    ResponseContent("text/event-stream", schema: .serverSentEvents(named: ["row", "progress", "done"])),
+                ]
             )
         ) { request, context in
             let kind = context.parameters.get("kind") ?? ""

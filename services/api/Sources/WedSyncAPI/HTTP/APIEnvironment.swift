@@ -78,31 +78,21 @@ public struct APIEnvironment: Sendable {
     }
 }
 
-/// Reading and validating query parameters and path ids, with 400s that name the parameter.
+/// Reading and validating query parameters, path ids and body fields, with 400s that name them, by the rules of
+/// ``APIFields`` (the same rules the OpenAPI document states).
 enum Parameters {
     static func id(_ context: ServiceRequestContext, _ name: String = "id") throws -> Int {
-        guard let text = context.parameters.get(name), let id = Int(text), id > 0 else {
+        guard let text = context.parameters.get(name), let id = Int(text), APIFields.ids.contains(id) else {
             throw ServiceError.badRequest("\(name): expected a positive integer id", code: "invalid_parameter")
         }
         return id
-    }
-
-    static func optionalInt(_ request: Request, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let text = request.uri.queryParameters.get(name) else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw ServiceError.badRequest(
-                "\(name): expected an integer from \(range.lowerBound) to \(range.upperBound)",
-                code: "invalid_parameter"
-            )
-        }
-        return value
     }
 
     static func requiredID(_ request: Request, _ name: String) throws -> Int {
         guard let text = request.uri.queryParameters.get(name) else {
             throw ServiceError.badRequest("\(name): required", code: "invalid_parameter")
         }
-        guard let id = Int(text), id > 0 else {
+        guard let id = Int(text), APIFields.ids.contains(id) else {
             throw ServiceError.badRequest("\(name): expected a positive integer id", code: "invalid_parameter")
         }
         return id
@@ -110,10 +100,10 @@ enum Parameters {
 
     static func day(_ request: Request, _ name: String) throws -> CalendarDay? {
         guard let text = request.uri.queryParameters.get(name) else { return nil }
-        guard let day = CalendarDay(text), (1900...2200).contains(day.year) else {
+        guard let day = CalendarDay(text) else {
             throw ServiceError.badRequest("\(name): expected a date as YYYY-MM-DD", code: "invalid_parameter")
         }
-        return day
+        return try APIFields.check(day, name, code: "invalid_parameter")
     }
 
     static func choice(_ request: Request, _ name: String, from choices: [String]) throws -> String? {
@@ -124,29 +114,14 @@ enum Parameters {
         return text
     }
 
-    /// A free-text field of a body, when present: trimmed, at most `limit` characters, and not empty when
-    /// `nonEmpty` (names).
-    static func text(_ value: String?, _ name: String, limit: Int = 200, nonEmpty: Bool = false) throws -> String? {
+    /// A text field of a body, when present: checked by `rule` as sent, stored without surrounding whitespace.
+    static func text(_ value: String?, _ name: String, _ rule: TextRule) throws -> String? {
         guard let value else { return nil }
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty || !nonEmpty else {
-            throw ServiceError.badRequest("\(name): must not be empty", code: "invalid_body")
-        }
-        guard trimmed.count <= limit else {
-            throw ServiceError.badRequest("\(name): at most \(limit) characters", code: "invalid_body")
-        }
-        guard !trimmed.unicodeScalars.contains(where: { $0.value < 32 && $0 != "\n" && $0 != "\t" }) else {
-            throw ServiceError.badRequest("\(name): must not contain control characters", code: "invalid_body")
-        }
-        return trimmed
+        return try rule.check(value, name).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func email(_ value: String?, _ name: String) throws -> String? {
-        guard let email = try text(value, name, limit: 254) else { return nil }
-        let parts = email.split(separator: "@")
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(" ") else {
-            throw ServiceError.badRequest("\(name): expected an email address", code: "invalid_body")
-        }
-        return email
+        guard let value else { return nil }
+        return try EmailRule.check(value, name)
     }
 }

@@ -33,13 +33,16 @@ extension ClientPage: OpenAPISchemaProviding {
 }
 
 extension ClientPatch: OpenAPISchemaProviding {
+    /// Every field optional: absent or `null` leaves it as it is (a patch naming none changes nothing).
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "partner1FirstName": .string(), "partner1LastName": .string(), "partner2FirstName": .string(),
-                "partner2LastName": .string(), "email": .string(format: "email"), "phone": .string(), "weddingDate": .date,
-                "venueName": .string(), "venueCity": .string(), "status": .string(enumeration: Client.statuses),
-                "guestEstimate": .integer(minimum: 0, maximum: 10_000), "notes": .string(),
+                "partner1FirstName": .nullable(APIFields.personName.schema), "partner1LastName": .nullable(APIFields.personName.schema),
+                "partner2FirstName": .nullable(APIFields.optionalName.schema), "partner2LastName": .nullable(APIFields.optionalName.schema),
+                "email": .nullable(EmailRule.schema), "phone": .nullable(APIFields.phone.schema), "weddingDate": .nullable(APIFields.daySchema),
+                "venueName": .nullable(APIFields.optionalName.schema), "venueCity": .nullable(APIFields.optionalName.schema),
+                "status": .nullable(.string(enumeration: Client.statuses)), "guestEstimate": .nullable(.integer(in: APIFields.guestEstimate)),
+                "notes": .nullable(APIFields.notes.schema),
             ],
             required: []
         )
@@ -81,9 +84,10 @@ extension GuestCreate: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "guestListId": .id, "firstName": .string(), "lastName": .string(), "email": .string(format: "email"),
-                "rsvpStatus": .string(enumeration: Guest.rsvpStatuses), "dietaryRequirements": .string(),
-                "tableNumber": .integer(minimum: 1, maximum: 500), "plusOne": .boolean,
+                "guestListId": APIFields.idSchema, "firstName": APIFields.personName.schema, "lastName": APIFields.personName.schema,
+                "email": .nullable(EmailRule.schema), "rsvpStatus": .nullable(.string(enumeration: Guest.rsvpStatuses)),
+                "dietaryRequirements": .nullable(APIFields.dietaryRequirements.schema), "tableNumber": .nullable(.integer(in: APIFields.tableNumber)),
+                "plusOne": .nullable(.boolean),
             ],
             required: ["guestListId", "firstName", "lastName"]
         )
@@ -94,9 +98,10 @@ extension GuestPatch: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "firstName": .string(), "lastName": .string(), "email": .string(format: "email"),
-                "rsvpStatus": .string(enumeration: Guest.rsvpStatuses), "dietaryRequirements": .string(),
-                "tableNumber": .integer(minimum: 1, maximum: 500), "plusOne": .boolean,
+                "firstName": .nullable(APIFields.personName.schema), "lastName": .nullable(APIFields.personName.schema),
+                "email": .nullable(EmailRule.schema), "rsvpStatus": .nullable(.string(enumeration: Guest.rsvpStatuses)),
+                "dietaryRequirements": .nullable(APIFields.dietaryRequirements.schema), "tableNumber": .nullable(.integer(in: APIFields.tableNumber)),
+                "plusOne": .nullable(.boolean),
             ],
             required: []
         )

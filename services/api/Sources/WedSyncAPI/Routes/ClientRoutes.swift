@@ -31,8 +31,6 @@ struct ClientRoutes {
 
     static let defaultLimit = 50
     static let maximumLimit = 200
-    /// The widest date range one request may ask for.
-    static let maximumRangeDays = 3 * 366
 
     func register(_ routes: ServiceRoutes) {
         routes.add(
@@ -44,12 +42,12 @@ struct ClientRoutes {
                 tags: ["clients"],
                 access: .tenant,
                 queryParameters: [
-                    QueryParameter("from", schema: .string(format: "date"), description: "First wedding date (default: today)."),
-                    QueryParameter("to", schema: .string(format: "date"), description: "Last wedding date (default: from + 90 days)."),
+                    QueryParameter("from", schema: APIFields.daySchema, description: "First wedding date (default: today)."),
+                    QueryParameter("to", schema: APIFields.daySchema, description: "Last wedding date (default: from + 90 days); before from, an empty page."),
                     QueryParameter("status", schema: .string(enumeration: Client.statuses), description: "Only this status."),
-                    QueryParameter("q", description: "Part of a partner's name (3 to 100 characters)."),
+                    QueryParameter("q", schema: APIFields.search.schema, description: "Part of a partner's name (3 to 100 characters)."),
                     QueryParameter("limit", schema: .integer(minimum: 1, maximum: Self.maximumLimit), description: "Page size (default 50)."),
-                    QueryParameter("cursor", description: "The previous page's nextCursor."),
+                    QueryParameter("cursor", schema: ClientCursor.schema, description: "The previous page's nextCursor."),
                 ],
                 response: .of(ClientPage.self)
             )
@@ -62,7 +60,9 @@ struct ClientRoutes {
         routes.add(
             .get,
             "/api/clients/{id}",
-            RouteSpec(summary: "One of the caller's clients", tags: ["clients"], access: .tenant, response: .of(Client.self))
+            RouteSpec(
+                summary: "One of the caller's clients", tags: ["clients"], access: .tenant, pathParameters: ["id": APIFields.idSchema], response: .of(Client.self)
+            )
         ) { request, context in
             try await environment.handle(request, context, route: "/api/clients/{id}") { principal in
                 let id = try Parameters.id(context)
@@ -79,6 +79,7 @@ struct ClientRoutes {
                 description: "Send `If-Match` with the client's ETag to refuse a change made on stale data (412).",
                 tags: ["clients"],
                 access: .tenant,
+                pathParameters: ["id": APIFields.idSchema],
                 requestBody: .of(ClientPatch.self),
                 response: .of(Client.self)
             )
@@ -93,23 +94,15 @@ struct ClientRoutes {
 
     private func list(_ request: Request, _ principal: Principal) async throws -> Response {
         let today = CalendarDay(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400))
+        // Any range: a page is bounded by its limit (keyset pagination on the organization's wedding dates), and an
+        // empty range (to before from) is an empty page.
         let from = try Parameters.day(request, "from") ?? today
         let to = try Parameters.day(request, "to") ?? from.adding(days: 90)
-        guard from <= to else {
-            throw ServiceError.badRequest("from: must not be after to", code: "invalid_parameter")
-        }
-        guard to.daysSinceEpoch - from.daysSinceEpoch <= Self.maximumRangeDays else {
-            throw ServiceError.badRequest("to: the range may span at most \(Self.maximumRangeDays) days", code: "invalid_parameter")
-        }
         let status = try Parameters.choice(request, "status", from: Client.statuses)
-        let limit = try Parameters.optionalInt(request, "limit", in: 1...Self.maximumLimit) ?? Self.defaultLimit
+        let limit = try request.integerQuery("limit", in: 1...Self.maximumLimit) ?? Self.defaultLimit
         var search: String?
         if let q = request.uri.queryParameters.get("q") {
-            let trimmed = q.trimmingCharacters(in: .whitespaces).lowercased()
-            guard (3...100).contains(trimmed.count) else {
-                throw ServiceError.badRequest("q: expected 3 to 100 characters", code: "invalid_parameter")
-            }
-            search = "%" + Self.escapeLike(trimmed) + "%"
+            search = "%" + Self.escapeLike(try APIFields.search.check(q, "q", code: "invalid_parameter").lowercased()) + "%"
         }
         let cursor = try request.uri.queryParameters.get("cursor").map { text in
             guard let cursor = ClientCursor(text) else {
@@ -164,20 +157,17 @@ struct ClientRoutes {
         principal: Principal
     ) async throws -> Response {
         var changes = PatchBuilder()
-        changes.set("partner1_first_name", try Parameters.text(patch.partner1FirstName, "partner1FirstName", nonEmpty: true))
-        changes.set("partner1_last_name", try Parameters.text(patch.partner1LastName, "partner1LastName", nonEmpty: true))
-        changes.set("partner2_first_name", try Parameters.text(patch.partner2FirstName, "partner2FirstName"))
-        changes.set("partner2_last_name", try Parameters.text(patch.partner2LastName, "partner2LastName"))
+        changes.set("partner1_first_name", try Parameters.text(patch.partner1FirstName, "partner1FirstName", APIFields.personName))
+        changes.set("partner1_last_name", try Parameters.text(patch.partner1LastName, "partner1LastName", APIFields.personName))
+        changes.set("partner2_first_name", try Parameters.text(patch.partner2FirstName, "partner2FirstName", APIFields.optionalName))
+        changes.set("partner2_last_name", try Parameters.text(patch.partner2LastName, "partner2LastName", APIFields.optionalName))
         changes.set("email", try Parameters.email(patch.email, "email"))
-        changes.set("phone", try Parameters.text(patch.phone, "phone", limit: 40))
+        changes.set("phone", try Parameters.text(patch.phone, "phone", APIFields.phone))
         if let date = patch.weddingDate {
-            guard (1900...2200).contains(date.year) else {
-                throw ServiceError.badRequest("weddingDate: expected a year from 1900 to 2200", code: "invalid_body")
-            }
-            changes.set("wedding_date", date)
+            changes.set("wedding_date", try APIFields.check(date, "weddingDate"))
         }
-        changes.set("venue_name", try Parameters.text(patch.venueName, "venueName"))
-        changes.set("venue_city", try Parameters.text(patch.venueCity, "venueCity"))
+        changes.set("venue_name", try Parameters.text(patch.venueName, "venueName", APIFields.optionalName))
+        changes.set("venue_city", try Parameters.text(patch.venueCity, "venueCity", APIFields.optionalName))
         if let status = patch.status {
             guard Client.statuses.contains(status) else {
                 throw ServiceError.badRequest("status: expected one of \(Client.statuses.joined(separator: ", "))", code: "invalid_body")
@@ -185,13 +175,9 @@ struct ClientRoutes {
             changes.set("status", status)
         }
         if let estimate = patch.guestEstimate {
-            guard (0...10_000).contains(estimate) else {
-                throw ServiceError.badRequest("guestEstimate: expected 0 to 10000", code: "invalid_body")
-            }
-            changes.set("guest_estimate", estimate)
+            changes.set("guest_estimate", try APIFields.check(estimate, in: APIFields.guestEstimate, "guestEstimate"))
         }
-        changes.set("notes", try Parameters.text(patch.notes, "notes", limit: 5_000))
-        try changes.validate()
+        changes.set("notes", try Parameters.text(patch.notes, "notes", APIFields.notes))
 
         let organization = principal.organizationId
         let updated = try await environment.database.transaction { transaction -> Client in
@@ -210,6 +196,8 @@ struct ClientRoutes {
                     throw ServiceError(.preconditionFailed, code: "precondition_failed", message: "the client changed since that ETag")
                 }
             }
+            // An empty patch changes nothing: the client as it is, with no write.
+            guard !changes.isEmpty else { return try Self.client(from: row) }
             let statement = changes.update(table: "clients", id: id, organization: organization)
             _ = try await transaction.query(statement)
             try await Self.audit(transaction, principal: principal, entity: "client", id: id, action: "update", fields: changes.fields, requestID: context.requestID)
@@ -219,7 +207,7 @@ struct ClientRoutes {
             try await InvalidationOutbox.record(transaction, tags: ["client:\(id)", "org:\(organization):clients"], reason: "client updated")
             return try Self.client(from: rows[0])
         }
-        environment.committed()
+        if !changes.isEmpty { environment.committed() }
         let body = try WedSyncJSON.makeEncoder().encode(updated)
         var response = Response.json(updated)
         response.headers[.eTag] = EntityTag.strong(of: body).description
@@ -246,7 +234,7 @@ struct ClientRoutes {
     }
 }
 
-/// The position after the last client of a page: its wedding date and id, as `YYYY-MM-DD.id` in base64url.
+/// The position after the last client of a page: its wedding date and id, as `DAYS.ID`.
 struct ClientCursor: CustomStringConvertible {
     var weddingDate: CalendarDay
     var id: Int
@@ -256,16 +244,22 @@ struct ClientCursor: CustomStringConvertible {
         self.id = id
     }
 
+    /// `DAYS.ID`: the wedding date as days since 1970-01-01 (negative before it: the API takes years from 1900) and the
+    /// last client's id (up to 2^53 - 1: 16 digits), both as the page ended.
+    static let schema = JSONSchema.text(3...23, pattern: #"^-?[0-9]{1,5}\.[1-9][0-9]{0,15}$"#)
+
     init?(_ text: String) {
-        guard text.count <= 64, let data = Data(base64URLEncoded: text), let plain = String(data: data, encoding: .utf8) else {
-            return nil
-        }
-        let parts = plain.split(separator: ".")
-        guard parts.count == 2, let day = CalendarDay(parts[0]), let id = Int(parts[1]), id > 0 else { return nil }
-        self.init(weddingDate: day, id: id)
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        let day = parts[0].hasPrefix("-") ? parts[0].dropFirst() : parts[0]
+        guard (1...5).contains(day.count), (1...16).contains(parts[1].count), !parts[1].hasPrefix("0"),
+            [day, parts[1]].allSatisfy({ $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
+            let days = Int(parts[0]), let id = Int(parts[1])
+        else { return nil }
+        self.init(weddingDate: CalendarDay(daysSinceEpoch: days), id: id)
     }
 
     var description: String {
-        Data("\(weddingDate).\(id)".utf8).base64URLEncodedString()
+        "\(weddingDate.daysSinceEpoch).\(id)"
     }
 }

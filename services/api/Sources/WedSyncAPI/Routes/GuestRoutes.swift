@@ -37,7 +37,7 @@ struct GuestRoutes {
                 summary: "A client's guest lists with their guests",
                 tags: ["guests"],
                 access: .tenant,
-                queryParameters: [QueryParameter("client_id", schema: .integer(minimum: 1), required: true, description: "The client.")],
+                queryParameters: [QueryParameter("client_id", schema: APIFields.idSchema, required: true, description: "The client.")],
                 response: .of(GuestListsResponse.self)
             )
         ) { request, context in
@@ -74,6 +74,7 @@ struct GuestRoutes {
                 summary: "Change a guest: RSVP, dietary needs, table...",
                 tags: ["guests"],
                 access: .tenant,
+                pathParameters: ["id": APIFields.idSchema],
                 requestBody: .of(GuestPatch.self),
                 response: .of(Guest.self)
             )
@@ -120,22 +121,18 @@ struct GuestRoutes {
     }
 
     private func validatedTable(_ value: Int?) throws -> Int? {
-        guard let value else { return nil }
-        guard (1...500).contains(value) else {
-            throw ServiceError.badRequest("tableNumber: expected 1 to 500", code: "invalid_body")
-        }
-        return value
+        try value.map { value throws in try APIFields.check(value, in: APIFields.tableNumber, "tableNumber") }
     }
 
     private func create(_ body: GuestCreate, principal: Principal, requestID: String) async throws -> Response {
-        guard body.guestListId > 0 else {
+        guard APIFields.ids.contains(body.guestListId) else {
             throw ServiceError.badRequest("guestListId: expected a positive integer id", code: "invalid_body")
         }
-        let first = try Parameters.text(body.firstName, "firstName", nonEmpty: true)!
-        let last = try Parameters.text(body.lastName, "lastName", nonEmpty: true)!
+        let first = try Parameters.text(body.firstName, "firstName", APIFields.personName)!
+        let last = try Parameters.text(body.lastName, "lastName", APIFields.personName)!
         let email = try Parameters.email(body.email, "email")
         let rsvp = try validatedRSVP(body.rsvpStatus) ?? "pending"
-        let dietary = try Parameters.text(body.dietaryRequirements, "dietaryRequirements", limit: 500)
+        let dietary = try Parameters.text(body.dietaryRequirements, "dietaryRequirements", APIFields.dietaryRequirements)
         let table = try validatedTable(body.tableNumber)
         let organization = principal.organizationId
 
@@ -166,15 +163,24 @@ struct GuestRoutes {
 
     private func update(id: Int, patch: GuestPatch, principal: Principal, requestID: String) async throws -> Response {
         var changes = PatchBuilder()
-        changes.set("first_name", try Parameters.text(patch.firstName, "firstName", nonEmpty: true))
-        changes.set("last_name", try Parameters.text(patch.lastName, "lastName", nonEmpty: true))
+        changes.set("first_name", try Parameters.text(patch.firstName, "firstName", APIFields.personName))
+        changes.set("last_name", try Parameters.text(patch.lastName, "lastName", APIFields.personName))
         changes.set("email", try Parameters.email(patch.email, "email"))
         changes.set("rsvp_status", try validatedRSVP(patch.rsvpStatus))
-        changes.set("dietary_requirements", try Parameters.text(patch.dietaryRequirements, "dietaryRequirements", limit: 500))
+        changes.set("dietary_requirements", try Parameters.text(patch.dietaryRequirements, "dietaryRequirements", APIFields.dietaryRequirements))
         changes.set("table_number", try validatedTable(patch.tableNumber))
         changes.set("plus_one", patch.plusOne)
-        try changes.validate()
         let organization = principal.organizationId
+        guard !changes.isEmpty else {
+            // An empty patch changes nothing: the guest as it is, with no write.
+            let rows = try await environment.database.readPrimary(
+                "SELECT \(unescaped: Self.columns) FROM guests g WHERE g.id = \(id) AND g.organization_id = \(organization)"
+            )
+            guard let row = rows.first else { throw ServiceError.notFound("no guest \(id)") }
+            var response = Response.json(try Self.guest(from: row))
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
 
         let guest = try await environment.database.transaction { transaction -> Guest in
             var statement = changes.update(table: "guests", id: id, organization: organization)

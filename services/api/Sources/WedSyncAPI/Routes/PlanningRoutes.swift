@@ -17,7 +17,7 @@ struct PlanningRoutes {
                 summary: "A client's journeys through the supplier's workflows",
                 tags: ["planning"],
                 access: .tenant,
-                queryParameters: [QueryParameter("client_id", schema: .integer(minimum: 1), required: true, description: "The client.")],
+                queryParameters: [QueryParameter("client_id", schema: APIFields.idSchema, required: true, description: "The client.")],
                 response: .of(JourneyInstancesResponse.self)
             )
         ) { request, context in
@@ -40,8 +40,8 @@ struct PlanningRoutes {
                 tags: ["planning"],
                 access: .tenant,
                 queryParameters: [
-                    QueryParameter("date", schema: .string(format: "date"), required: true, description: "The day."),
-                    QueryParameter("supplier_id", schema: .integer(minimum: 1), description: "Only this supplier's."),
+                    QueryParameter("date", schema: APIFields.daySchema, required: true, description: "The day."),
+                    QueryParameter("supplier_id", schema: APIFields.idSchema, description: "Only this supplier's."),
                 ],
                 response: .of(SupplierSchedulesResponse.self)
             )
@@ -50,7 +50,7 @@ struct PlanningRoutes {
                 guard let date = try Parameters.day(request, "date") else {
                     throw ServiceError.badRequest("date: required (YYYY-MM-DD)", code: "invalid_parameter")
                 }
-                let supplier = try Parameters.optionalInt(request, "supplier_id", in: 1...Int.max)
+                let supplier = try request.integerQuery("supplier_id", in: APIFields.ids)
                 let schedules = try await schedules(date: date, supplier: supplier, principal: principal)
                 let organization = principal.organizationId
                 let tags = ["org:\(organization)", "org:\(organization):schedules:\(date)"]

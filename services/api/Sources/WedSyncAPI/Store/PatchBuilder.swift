@@ -14,10 +14,8 @@ struct PatchBuilder {
         binds.append(value)
     }
 
-    /// 400 when the body changes nothing.
-    func validate() throws {
-        guard !fields.isEmpty else { throw ServiceError.badRequest("the body changes no field", code: "invalid_body") }
-    }
+    /// Whether the body changed nothing: an empty merge patch (RFC 7396) leaves the resource as it is.
+    var isEmpty: Bool { fields.isEmpty }
 
     /// `UPDATE table SET ... , updated_at = now() WHERE id = ... AND organization_id = ...`.
     func update(table: String, id: Int, organization: Int) -> PostgresQuery {

@@ -18,6 +18,9 @@ struct GatewayAdminRoutes {
         let pools = self.pools
         let cache = self.cache
         let origins = self.origins
+        let poolSchema = JSONSchema.string(enumeration: pools.all.map(\.name))
+        // The replicas that may be registered: host:port of the allowed plain-HTTP origins.
+        let allowedAddressSchema = JSONSchema.text(3...262, pattern: "^" + origins.plainAddressPattern() + "$")
         routes.get(
             "/admin/upstreams",
             RouteSpec(summary: "Every upstream pool and the state of its replicas", tags: ["upstreams"], access: .monitor, response: .of(UpstreamsStatus.self))
@@ -30,8 +33,9 @@ struct GatewayAdminRoutes {
             RouteSpec(
                 summary: "Register a replica (`host:port`) in a pool",
                 description: "It takes requests at once and is health-checked with the rest. Registering a draining replica "
-                    + "stops the drain. Answers the pool.",
+                    + "stops the drain. Answers the pool. Only an allowed origin (outbound.allowed-origins) may be registered.",
                 tags: ["upstreams"], access: .admin,
+                pathParameters: ["pool": poolSchema, "address": allowedAddressSchema],
                 response: .of(UpstreamPoolStatus.self)
             )
         ) { _, context in
@@ -50,15 +54,18 @@ struct GatewayAdminRoutes {
                     + "removed. 202 at once, or with `?wait=true` 200 once it is gone. Answers the pool.",
                 tags: ["upstreams"], access: .admin,
                 queryParameters: [QueryParameter("wait", schema: .boolean, description: "Answer only once the replica is removed.")],
+                pathParameters: ["pool": poolSchema, "address": allowedAddressSchema],
                 response: .of(UpstreamPoolStatus.self),
-                successStatus: 202
+                successStatus: 202,
+                otherSuccessStatuses: [200]
             )
         ) { request, context in
+            let wait = try request.booleanQuery("wait", default: false)
             let (pool, address) = try Self.replica(context, pools: pools)
             guard pool.status().replicas.contains(where: { $0.address == address.address }) else {
                 throw ServiceError.notFound("the \(pool.name) pool has no replica \(address.address)")
             }
-            if request.uri.queryParameters.get("wait") == "true" {
+            if wait {
                 _ = await pool.drain(address.address)
                 return Response.json(pool.status(), status: .ok)
             }
@@ -81,14 +88,16 @@ struct GatewayAdminRoutes {
             guard !purge.tags.isEmpty || !purge.urls.isEmpty else {
                 throw ServiceError.badRequest("give tags or urls to purge", code: "invalid_body")
             }
-            guard purge.tags.count + purge.urls.count <= 1_000 else {
-                throw ServiceError.badRequest("at most 1000 tags and urls in one purge", code: "invalid_body")
+            guard purge.tags.count <= PurgeRequest.maximumItems, purge.urls.count <= PurgeRequest.maximumItems else {
+                throw ServiceError.badRequest("at most \(PurgeRequest.maximumItems) tags and as many urls in one purge", code: "invalid_body")
             }
             if let bad = purge.tags.first(where: { $0.isEmpty || $0.utf8.count > 128 || !$0.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F } }) {
                 throw ServiceError.badRequest("tag \(bad.prefix(40)) is not 1 to 128 printable characters without spaces", code: "invalid_body")
             }
             let targets = try purge.urls.map { url -> String in
-                guard let target = GatewayProxy.sameOriginTarget(url) else {
+                guard url.unicodeScalars.count <= 2_048, !url.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }),
+                    Self.hasPlainScheme(url), let target = GatewayProxy.sameOriginTarget(url)
+                else {
                     throw ServiceError.badRequest("url \(url.prefix(60)) is neither a path nor an http(s) URL", code: "invalid_body")
                 }
                 return target
@@ -108,10 +117,19 @@ struct GatewayAdminRoutes {
         }
     }
 
+    /// A path, or a URL whose scheme is letters, digits, `+`, `.` and `-` starting with a letter.
+    static func hasPlainScheme(_ url: String) -> Bool {
+        guard let separator = url.range(of: "://"), !url.hasPrefix("/") else { return true }
+        let scheme = url[..<separator.lowerBound].unicodeScalars
+        guard let first = scheme.first, first.isASCII, first.properties.isAlphabetic else { return false }
+        return scheme.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+.-".unicodeScalars.contains($0)) }
+    }
+
     static func replica(_ context: ServiceRequestContext, pools: UpstreamRegistry) throws(ServiceError) -> (UpstreamPool, UpstreamAddress) {
         let name = context.parameters.get("pool") ?? ""
         guard let pool = pools[name] else { throw ServiceError.notFound("no upstream pool \(name.prefix(60))") }
-        let text = context.parameters.get("address") ?? ""
+        let raw = context.parameters.get("address") ?? ""
+        let text = raw.removingPercentEncoding ?? raw
         guard let address = UpstreamAddress("http://" + text), address.address == text || "\(address.host):\(address.port)" == text else {
             throw ServiceError.badRequest("a replica is host:port, got \(text.prefix(60))", code: "invalid_parameter")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -154,12 +155,25 @@ public final class AlertEngine: Service, Sendable {
 
     public var silences: [Silence] { silenceList.withLock { $0 } }
 
-    public func addSilence(_ request: SilenceRequest) -> Silence {
+    /// Silences kept at most (as Alertmanager's `--silences.max-silences`); a silence that ended is let go after
+    /// ``silenceRetention`` (Alertmanager's 120 hours), so the list stays bounded however many are made.
+    public static let maximumSilences = 1_000
+    public static let silenceRetention: TimeInterval = 120 * 3_600
+
+    /// Adds a silence; a 409 `silence_limit` when ``maximumSilences`` are kept.
+    public func addSilence(_ request: SilenceRequest) throws(ServiceError) -> Silence {
+        let now = clock()
         let silence = Silence(
-            id: UUID().uuidString.lowercased(), matchers: request.matchers, startsAt: request.startsAt ?? clock(), endsAt: request.endsAt,
+            id: UUID().uuidString.lowercased(), matchers: request.matchers, startsAt: request.startsAt ?? now, endsAt: request.endsAt,
             createdBy: request.createdBy, comment: request.comment
         )
-        silenceList.withLock { $0.append(silence) }
+        try silenceList.withLock { list throws(ServiceError) in
+            list.removeAll { now.timeIntervalSince($0.endsAt) > Self.silenceRetention }
+            guard list.count < Self.maximumSilences else {
+                throw ServiceError(.conflict, code: "silence_limit", message: "\(Self.maximumSilences) silences are kept: delete one first")
+            }
+            list.append(silence)
+        }
         return silence
     }
 

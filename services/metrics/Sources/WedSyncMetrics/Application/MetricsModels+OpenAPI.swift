@@ -84,11 +84,19 @@ extension Silence: OpenAPISchemaProviding {
 }
 
 extension SilenceRequest: OpenAPISchemaProviding {
+    /// A matcher's label, a matcher's value, and the author and comment.
+    static let labelRule = TextRule.name(100)
+    static let valueRule = TextRule(0...1_000)
+    static let textRule = TextRule.freeText(1_000)
+
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "matchers": .described(.object([:], required: []), "label=value pairs; alertname is the rule"),
-                "startsAt": .string(format: "date-time"), "endsAt": .string(format: "date-time"), "createdBy": .string(), "comment": .string(),
+                "matchers": .described(
+                    .constrained(.map(valueRule.schema), ["minProperties": 1, "maxProperties": 100, "propertyNames": labelRule.schema.json]),
+                    "label=value pairs; alertname is the rule"
+                ),
+                "startsAt": .nullable(.requestDateTime), "endsAt": .requestDateTime, "createdBy": textRule.schema, "comment": textRule.schema,
             ],
             required: ["matchers", "endsAt", "createdBy", "comment"]
         )
@@ -218,8 +226,11 @@ extension ReleaseMarker: OpenAPISchemaProviding {
 }
 
 extension ReleaseMarkerRequest: OpenAPISchemaProviding {
+    /// A version or a service's name.
+    static let nameRule = TextRule.name(100)
+
     public static var openAPISchema: JSONSchema {
-        .object(["version": .string(), "service": .string(), "at": .string(format: "date-time")], required: ["version"])
+        .object(["version": nameRule.schema, "service": .nullable(nameRule.schema), "at": .nullable(.requestDateTime)], required: ["version"])
     }
 }
 

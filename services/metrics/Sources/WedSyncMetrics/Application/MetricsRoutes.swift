@@ -50,7 +50,7 @@ struct MetricsRoutes {
             RouteSpec(
                 summary: "Every performance budget held to the measurements: ok, breached or no_data per route and check",
                 tags: ["budgets"], access: .monitor,
-                queryParameters: [QueryParameter("range", description: "The budgets file's range by default (1h); any Nm/Nh/Nd.")],
+                queryParameters: [QueryParameter("range", schema: MetricsQueries.rangeSchema, description: "The budgets file's range by default (1h); any Nm/Nh/Nd.")],
                 response: .of(BudgetReport.self)
             )
         ) { request, _ in
@@ -80,9 +80,16 @@ struct MetricsRoutes {
             )
         ) { request, context in
             let silence = try await request.decodeJSON(SilenceRequest.self, context: context)
+            // As Alertmanager: at least one matcher (none would silence everything). A silence that has already ended
+            // is kept like any other, and holds nothing back.
             guard !silence.matchers.isEmpty else { throw ServiceError.badRequest("matchers: give at least one", code: "invalid_body") }
-            guard silence.endsAt > (silence.startsAt ?? Date()) else { throw ServiceError.badRequest("endsAt: after startsAt", code: "invalid_body") }
-            return alerts.addSilence(silence)
+            for (label, value) in silence.matchers {
+                try SilenceRequest.labelRule.check(label, "matchers")
+                try SilenceRequest.valueRule.check(value, "matchers.\(label)")
+            }
+            try SilenceRequest.textRule.check(silence.createdBy, "createdBy")
+            try SilenceRequest.textRule.check(silence.comment, "comment")
+            return try alerts.addSilence(silence)
         }
         routes.delete("\(APIPath.v1)/silences/{id}", RouteSpec(summary: "Remove a silence", tags: ["alerts"], access: .admin, response: .arrayOf(Silence.self))) { _, context in
             guard alerts.removeSilence(context.parameters.get("id") ?? "") else { throw ServiceError.notFound("no such silence") }
@@ -95,7 +102,8 @@ struct MetricsRoutes {
                 summary: "Ingest a batch of events",
                 description: "Answers 200 once every event of the batch is durably stored in its buckets (SQLite WAL). 400 names the first "
                     + "bad field (`events[3].durationMs`); 503 with `Retry-After` when too much waits to be stored. A batch with `finding` events "
-                    + "comes from the query optimizer or the admin (403 otherwise).",
+                    + "comes from the query optimizer or the admin (403 otherwise). Events older than 7 days, or more than 5 minutes ahead, are "
+                    + "taken and not kept (`skipped`).",
                 tags: ["ingestion"],
                 access: .anyService,
                 requestBody: .of(MetricEventBatch.self),
@@ -111,8 +119,11 @@ struct MetricsRoutes {
             {
                 throw ServiceError.forbidden("finding events come from \(Self.findingsSource) or the admin")
             }
-            try await ingestor.submit(bytes: bytes.count, events: events)
-            return Response.json(EventsAccepted(accepted: events.count))
+            // Events outside the stored window (older than 7 days, or ahead of this clock) are taken and not kept.
+            let now = Date()
+            let storable = events.filter { MetricEventBounds.isStorable($0.timestamp, now: now) }
+            if !storable.isEmpty { try await ingestor.submit(bytes: bytes.count, events: storable) }
+            return Response.json(EventsAccepted(accepted: events.count, skipped: events.count - storable.count))
         }
 
         routes.get(
@@ -120,7 +131,7 @@ struct MetricsRoutes {
             RouteSpec(
                 summary: "Per series over a range: p50/p95/p99, rate, error rate, cache hit ratio",
                 tags: ["queries"], access: .monitor,
-                queryParameters: [QueryParameter("range", description: "1h (default), 24h, 7d, or any Nm/Nh/Nd up to 400d.")],
+                queryParameters: [QueryParameter("range", schema: MetricsQueries.rangeSchema, description: MetricsQueries.rangeDescription)],
                 response: .of(MetricsSummary.self)
             )
         ) { request, _ in
@@ -134,16 +145,13 @@ struct MetricsRoutes {
                 summary: "The slowest API routes of a range, by p95",
                 tags: ["queries"], access: .monitor,
                 queryParameters: [
-                    QueryParameter("range", description: "1h (default), 24h or 7d."),
+                    QueryParameter("range", schema: MetricsQueries.rangeSchema, description: MetricsQueries.rangeDescription),
                     QueryParameter("limit", schema: .integer(minimum: 1, maximum: 100), description: "How many (default 10)."),
                 ],
                 response: .arrayOf(SeriesSummary.self)
             )
         ) { request, _ in
-            let limitText = request.uri.queryParameters.get("limit") ?? "10"
-            guard let limit = Int(limitText), (1...100).contains(limit) else {
-                throw ServiceError.badRequest("limit: a whole number from 1 to 100", code: "invalid_parameter")
-            }
+            let limit = try request.integerQuery("limit", in: 1...100) ?? 10
             let range = request.uri.queryParameters.get("range").map { String($0) } ?? "1h"
             return try await Blocking.run { try queries.slowEndpoints(range: range, limit: limit) }
         }
@@ -154,11 +162,14 @@ struct MetricsRoutes {
                 summary: "One metric of one route over time",
                 tags: ["queries"], access: .monitor,
                 queryParameters: [
-                    QueryParameter("metric", required: true, description: "p50, p95, p99, rate, error_rate, cache_hit_ratio or count."),
-                    QueryParameter("route", required: true, description: "The route template (or fingerprint)."),
-                    QueryParameter("method", description: "Only this method."),
-                    QueryParameter("range", description: "1h (default), 24h or 7d."),
-                    QueryParameter("step", schema: .integer(minimum: 10), description: "Seconds per point, a multiple of 10 (default 60)."),
+                    QueryParameter("metric", schema: .string(enumeration: MetricsQueries.metrics), required: true, description: "What each point is."),
+                    QueryParameter("route", schema: MetricsQueries.routeRule.schema, required: true, description: "The route template (or fingerprint)."),
+                    QueryParameter("method", schema: MetricsQueries.methodRule.schema, description: "Only this method."),
+                    QueryParameter("range", schema: MetricsQueries.rangeSchema, description: MetricsQueries.rangeDescription),
+                    QueryParameter(
+                        "step", schema: .constrained(.integer(in: MetricsQueries.steps), ["multipleOf": 10]),
+                        description: "Seconds per point, a multiple of 10 (default 60); longer when the range would hold more than 2,000 points, and at most the range."
+                    ),
                 ],
                 response: .of(MetricSeries.self)
             )
@@ -167,10 +178,9 @@ struct MetricsRoutes {
             guard let metric = parameters.get("metric"), let route = parameters.get("route") else {
                 throw ServiceError.badRequest("metric and route are required", code: "invalid_parameter")
             }
-            guard let step = Int64(parameters.get("step") ?? "60") else {
-                throw ServiceError.badRequest("step: a number of seconds", code: "invalid_parameter")
-            }
-            let method = parameters.get("method").map { String($0) }
+            try MetricsQueries.routeRule.check(String(route), "route", code: "invalid_parameter")
+            let step = Int64(try request.integerQuery("step", in: MetricsQueries.steps) ?? 60)
+            let method = try parameters.get("method").map { try MetricsQueries.methodRule.check(String($0), "method", code: "invalid_parameter") }
             let range = parameters.get("range").map { String($0) } ?? "1h"
             return try await Blocking.run { try queries.series(metric: metric, route: route, method: method, range: range, step: step) }
         }
@@ -204,7 +214,7 @@ struct MetricsRoutes {
                 description: "An `event: figures` with a LiveFigures JSON object at once and then every interval (`metrics.stream-interval-ms`); "
                     + "the stream ends after an hour or at shutdown, and EventSource reconnects by itself. 503 when too many streams are open.",
                 tags: ["dashboard"], access: .monitor,
-                response: .of(LiveFigures.self),
+                response: .serverSentEvents(["figures": LiveFigures.self, "unavailable": ErrorEnvelope.self]),
                 responseContentType: "text/event-stream"
             )
         ) { _, context in
@@ -216,16 +226,18 @@ struct MetricsRoutes {
                 body: ResponseBody { writer in
                     // Held while the stream runs; a response dropped before its body runs gives it back too.
                     withExtendedLifetime(slot) {}
-                    try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
                     let ends = ContinuousClock.now + .seconds(3_600)
+                    // The reconnection delay rides on the first event (a block of its own would be an empty event).
+                    var retry = "retry: 2000\n"
                     while !Task.isCancelled, !Task.isShuttingDownGracefully, ContinuousClock.now < ends {
-                        var message = "event: figures\n"
+                        var message = retry + "event: figures\n"
                         do {
                             let data = try await Blocking.run { try encoder.encode(try figures.figures()) }
                             message += "data: " + String(decoding: data, as: UTF8.self) + "\n\n"
                         } catch {
-                            message = "event: unavailable\ndata: {\"error\":{\"code\":\"storage_unavailable\",\"message\":\"the figures could not be read\"}}\n\n"
+                            message = retry + "event: unavailable\ndata: {\"error\":{\"code\":\"storage_unavailable\",\"message\":\"the figures could not be read\"}}\n\n"
                         }
+                        retry = ""
                         try await writer.write(ByteBuffer(string: message))
                         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
                     }
@@ -247,14 +259,9 @@ struct MetricsRoutes {
             )
         ) { request, context in
             let body = try await request.decodeJSON(ReleaseMarkerRequest.self, context: context)
-            let version = body.version.trimmingCharacters(in: .whitespaces)
-            guard !version.isEmpty, version.count <= 100 else { throw ServiceError.badRequest("version: 1 to 100 characters", code: "invalid_body") }
-            if let service = body.service, service.isEmpty || service.count > 100 {
-                throw ServiceError.badRequest("service: 1 to 100 characters", code: "invalid_body")
-            }
-            let at = body.at ?? Date()
-            guard abs(at.timeIntervalSinceNow) <= 7 * 86_400 else { throw ServiceError.badRequest("at: within 7 days of now", code: "invalid_body") }
-            let marker = ReleaseMarker(version: version, service: body.service, at: at)
+            let version = try ReleaseMarkerRequest.nameRule.check(body.version, "version").trimmingCharacters(in: .whitespaces)
+            if let service = body.service { try ReleaseMarkerRequest.nameRule.check(service, "service") }
+            let marker = ReleaseMarker(version: version, service: body.service, at: body.at ?? Date())
             try await Blocking.run { try store.addRelease(marker) }
             return marker
         }
@@ -270,20 +277,19 @@ struct MetricsRoutes {
                     + "after the latest release marker with the window before it; `baseline=week` the last window with the same window a week earlier.",
                 tags: ["regressions"], access: .monitor,
                 queryParameters: [
-                    QueryParameter("baseline", description: "release (default) or week."),
-                    QueryParameter("window", description: "1h by default; Nm or Nh up to 24h."),
-                    QueryParameter("route", description: "Only this route template."),
-                    QueryParameter("service", description: "The release markers of this service only."),
+                    QueryParameter("baseline", schema: .string(enumeration: ["release", "week"]), description: "release (default) or week."),
+                    QueryParameter("window", schema: MetricsQueries.rangeSchema, description: "1h by default; any Nm/Nh/Nd, 24h at most."),
+                    QueryParameter("route", schema: MetricsQueries.routeRule.schema, description: "Only this route template."),
+                    QueryParameter("service", schema: MetricsQueries.serviceRule.schema, description: "The release markers of this service only."),
                 ],
                 response: .of(RegressionReport.self)
             )
         ) { request, _ in
             let parameters = request.uri.queryParameters
-            let window = try MetricsQueries.seconds(of: parameters.get("window").map { String($0) } ?? "1h")
-            guard window <= 86_400 else { throw ServiceError.badRequest("window: at most 24h", code: "invalid_parameter") }
+            let window = try MetricsQueries.seconds(of: parameters.get("window").map { String($0) } ?? "1h", field: "window", longest: 86_400)
             let baseline = parameters.get("baseline").map { String($0) } ?? "release"
-            let route = parameters.get("route").map { String($0) }
-            let service = parameters.get("service").map { String($0) }
+            let route = try parameters.get("route").map { try MetricsQueries.routeRule.check(String($0), "route", code: "invalid_parameter") }
+            let service = try parameters.get("service").map { try MetricsQueries.serviceRule.check(String($0), "service", code: "invalid_parameter") }
             return try await Blocking.run { try regressions.report(baseline: baseline, window: window, route: route, service: service) }
         }
     }

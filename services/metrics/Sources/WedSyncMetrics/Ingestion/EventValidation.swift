@@ -3,11 +3,11 @@ import WedSyncModels
 import WedSyncServiceKit
 
 /// Decodes and checks a `POST /v1/events` body; every refusal is a 400 naming the field (`events[3].durationMs`).
-/// Each event is checked by the shared contract (``MetricEvent/problem(now:)``), the same check its sender made.
+/// Each event is checked by the shared contract (``MetricEvent/problem``), the same check its sender made.
 enum EventValidation {
     static let maximumEvents = MetricEventBounds.maximumEvents
 
-    static func decode(_ body: Data, now: Date = Date()) throws(ServiceError) -> [MetricEvent] {
+    static func decode(_ body: Data) throws(ServiceError) -> [MetricEvent] {
         let batch: MetricEventBatch
         if let events = EventBatchParser.parse(Array(body)) {
             batch = MetricEventBatch(events: events)
@@ -19,7 +19,7 @@ enum EventValidation {
             throw ServiceError.badRequest("events: at most \(maximumEvents) events in one batch", code: "invalid_event")
         }
         for (index, event) in batch.events.enumerated() {
-            if let problem = event.problem(now: now) { throw ServiceError.badRequest("events[\(index)].\(problem)", code: "invalid_event") }
+            if let problem = event.problem { throw ServiceError.badRequest("events[\(index)].\(problem)", code: "invalid_event") }
         }
         return batch.events
     }

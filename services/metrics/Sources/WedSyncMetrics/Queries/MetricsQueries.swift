@@ -19,21 +19,35 @@ public struct MetricsQueries: Sendable {
 
     /// The longest range a query may ask for: a year and a month, as the hourly rollups are kept by default.
     public static let longestRange: Int64 = 400 * 86_400
+    /// Points one series answer holds at most.
+    public static let maximumPoints: Int64 = 2_000
 
-    /// `1h`, `24h`, `7d` (and any `Nm`, `Nh`, `Nd` up to 400 days), in seconds.
-    public static func seconds(of range: String) throws(ServiceError) -> Int64 {
-        guard let unit = range.last, let value = Int64(range.dropLast()), value > 0, value <= longestRange else {
-            throw ServiceError.badRequest("range: like 1h, 24h or 7d", code: "invalid_parameter")
+    /// The spelling of a range: a whole number of minutes, hours or days.
+    public static let rangeSchema = JSONSchema.text(2...7, pattern: "^[1-9][0-9]{0,5}[mhd]$")
+    static let rangeDescription = "Minutes, hours or days, like 15m, 1h (the default), 24h or 7d; at most 400 days are read."
+    /// Seconds per point of a series: a multiple of 10 up to the longest range.
+    static let steps = 10...Int(longestRange)
+    /// A route template (or fingerprint), a method and a service, as a query names them.
+    static let routeRule = TextRule(1...256)
+    static let methodRule = TextRule(1...16)
+    static let serviceRule = TextRule(1...100)
+
+    /// `1h`, `24h`, `7d` (any `Nm`, `Nh`, `Nd` of up to six digits), in seconds, at most `longest` (400 days: no
+    /// data is kept longer, so a longer range reads the same).
+    public static func seconds(of range: String, field: String = "range", longest: Int64 = longestRange) throws(ServiceError) -> Int64 {
+        guard let unit = range.last, range.count >= 2, range.count <= 7, range.first != "0",
+            range.dropLast().allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(range.dropLast())
+        else {
+            throw ServiceError.badRequest("\(field): like 1h, 24h or 7d", code: "invalid_parameter")
         }
         let seconds: Int64
         switch unit {
         case "m": seconds = value * 60
         case "h": seconds = value * 3_600
         case "d": seconds = value * 86_400
-        default: throw ServiceError.badRequest("range: like 1h, 24h or 7d", code: "invalid_parameter")
+        default: throw ServiceError.badRequest("\(field): like 1h, 24h or 7d", code: "invalid_parameter")
         }
-        guard seconds <= longestRange else { throw ServiceError.badRequest("range: at most 400d", code: "invalid_parameter") }
-        return seconds
+        return min(seconds, longest)
     }
 
     /// A stretch of storage to read: the buckets of `resolution` that start in `[from, to)`.
@@ -134,9 +148,14 @@ public struct MetricsQueries: Sendable {
             throw ServiceError.badRequest("metric: one of \(Self.metrics.joined(separator: ", "))", code: "invalid_parameter")
         }
         let seconds = try Self.seconds(of: range)
-        guard step >= Aggregator.bucketSeconds, step <= seconds, step % Aggregator.bucketSeconds == 0, seconds / step <= 2_000 else {
-            throw ServiceError.badRequest("step: a multiple of 10 seconds, no longer than the range, at most 2000 points in it", code: "invalid_parameter")
+        guard step >= Aggregator.bucketSeconds, step <= Self.longestRange, step % Aggregator.bucketSeconds == 0 else {
+            throw ServiceError.badRequest("step: a multiple of 10 seconds, at most 400 days", code: "invalid_parameter")
         }
+        // As Grafana does: a step longer than the range is the range (one point), and one that would give more than
+        // 2,000 points is made longer (the response says which step it used).
+        let longest = max(Aggregator.bucketSeconds, seconds / Aggregator.bucketSeconds * Aggregator.bucketSeconds)
+        let shortest = (seconds + Self.maximumPoints * Aggregator.bucketSeconds - 1) / (Self.maximumPoints * Aggregator.bucketSeconds) * Aggregator.bucketSeconds
+        let step = min(longest, max(step, shortest))
         // Points at multiples of the step (as Prometheus puts them), each read at the coarsest resolution that
         // divides the step and is still kept that far back.
         let to = Aggregator.start(of: Aggregator.bucketStart(now) + Aggregator.bucketSeconds + step - 1, resolution: step)

@@ -2,15 +2,20 @@ import WedSyncModels
 import WedSyncServiceKit
 
 extension AnalyzeRequest: OpenAPISchemaProviding {
+    /// One statement of up to 100,000 characters, line breaks and tabs allowed.
+    static let sqlRule = TextRule(1...100_000, multiline: true, needsContent: true)
+    /// A text parameter: PostgreSQL takes no NUL in text.
+    static let parameterRule = TextRule(0...100_000, multiline: true)
+
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "sql": .described(.string(), "one statement, with $1, $2... for its parameters"),
-                "params": .array(.oneOf([.string(), .number, .boolean])),
-                "analyze": .described(.boolean, "false: plain EXPLAIN, nothing runs (default true)"),
-                "allowWrite": .described(.boolean, "explain-analyze a write, rolled back; needs the admin token"),
-                "recommend": .described(.boolean, "try hypothetical indexes (default true)"),
-                "timeoutMs": .described(.number, "a shorter statement timeout for this statement, 1 to 3600000 ms"),
+                "sql": .described(sqlRule.schema, "one statement, with $1, $2... for its parameters"),
+                "params": .nullable(.array(.oneOf([parameterRule.schema, .number, .boolean, .constrained(.any, ["type": "null"])]), count: 0...1_000)),
+                "analyze": .described(.nullable(.boolean), "false: plain EXPLAIN, nothing runs (default true)"),
+                "allowWrite": .described(.nullable(.boolean), "explain-analyze a write, rolled back; needs the admin token"),
+                "recommend": .described(.nullable(.boolean), "try hypothetical indexes (default true)"),
+                "timeoutMs": .described(.nullable(.number(in: 1...3_600_000)), "a shorter statement timeout for this statement, 1 to 3600000 ms"),
             ],
             required: ["sql"]
         )

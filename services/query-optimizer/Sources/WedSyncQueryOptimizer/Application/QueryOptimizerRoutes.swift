@@ -34,9 +34,9 @@ struct QueryOptimizerRoutes {
             )
         ) { request, context in
             let body = try await request.decodeJSON(AnalyzeRequest.self, context: context)
-            let sql = body.sql.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !sql.isEmpty, sql.utf8.count <= 100_000 else { throw ServiceError.badRequest("sql: a statement of 1 to 100,000 bytes", code: "invalid_body") }
+            let sql = try AnalyzeRequest.sqlRule.check(body.sql, "sql").trimmingCharacters(in: .whitespacesAndNewlines)
             guard (body.params ?? []).count <= 1_000 else { throw ServiceError.badRequest("params: at most 1,000", code: "invalid_body") }
+            for case .string(let text) in body.params ?? [] { try AnalyzeRequest.parameterRule.check(text, "params") }
             if body.allowWrite != true, !ExplainRunner.isReadOnly(sql) {
                 throw ServiceError(.forbidden, code: "write_refused", message: "only SELECT is explained without allowWrite and the admin token")
             }
@@ -65,8 +65,8 @@ struct QueryOptimizerRoutes {
             )
         ) { request, context in
             let batch = try await request.decodeJSON(MetricEventBatch.self, context: context)
-            guard batch.events.count <= MetricEventBounds.maximumEvents else {
-                throw ServiceError.badRequest("events: at most \(MetricEventBounds.maximumEvents) a batch", code: "invalid_body")
+            guard (1...MetricEventBounds.maximumEvents).contains(batch.events.count) else {
+                throw ServiceError.badRequest("events: 1 to \(MetricEventBounds.maximumEvents) a batch", code: "invalid_body")
             }
             if let problem = NPlusOneDetector.problem(in: batch.events) { throw ServiceError.badRequest(problem, code: "invalid_body") }
             detector.record(batch.events)
@@ -95,8 +95,8 @@ struct QueryOptimizerRoutes {
                 response: .of(WorkloadReport.self)
             )
         ) { request, _ in
-            let top = try Self.integer(request, "top", default: 10, in: 1...100)
-            let recommend = try Self.flag(request, "recommend", default: true)
+            let top = try request.integerQuery("top", in: 1...100) ?? 10
+            let recommend = try request.booleanQuery("recommend", default: true)
             do {
                 return try await workload.report(top: top, recommend: recommend)
             } catch let error as StatementStatistics.Unavailable {
@@ -139,13 +139,14 @@ struct QueryOptimizerRoutes {
                     QueryParameter("format", schema: .string(enumeration: ["json", "html"]), description: "json (default) or html"),
                     QueryParameter("recommend", schema: .boolean, description: "plan the workload for recommendations (default true)"),
                 ],
-                response: .of(OptimizerReport.self)
+                response: .of(OptimizerReport.self),
+                otherResponses: [ResponseContent("text/html")]
             )
         ) { request, _ in
             let format = request.uri.queryParameters.get("format").map { String($0) }
-            guard format == nil || format == "json" || format == "html" else { throw ServiceError.badRequest("format: json or html", code: "invalid_query") }
+            guard format == nil || format == "json" || format == "html" else { throw ServiceError.badRequest("format: json or html", code: "invalid_parameter") }
             let html = format == "html" || (format == nil && (request.headers[.accept] ?? "").contains("text/html"))
-            let report = await reporter.report(recommend: try Self.flag(request, "recommend", default: true))
+            let report = await reporter.report(recommend: try request.booleanQuery("recommend", default: true))
             guard html else { return Response.json(report) }
             let page = ByteBuffer(string: ReportPage.render(report))
             return Response(
@@ -156,23 +157,6 @@ struct QueryOptimizerRoutes {
                 ],
                 body: .init(byteBuffer: page)
             )
-        }
-    }
-
-    static func integer(_ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
-        guard let text = request.uri.queryParameters.get(name) else { return value }
-        guard let number = Int(text), range.contains(number) else {
-            throw ServiceError.badRequest("\(name): an integer from \(range.lowerBound) to \(range.upperBound)", code: "invalid_query")
-        }
-        return number
-    }
-
-    static func flag(_ request: Request, _ name: String, default value: Bool) throws -> Bool {
-        guard let text = request.uri.queryParameters.get(name) else { return value }
-        switch text {
-        case "true", "1": return true
-        case "false", "0": return false
-        default: throw ServiceError.badRequest("\(name): true or false", code: "invalid_query")
         }
     }
 }

@@ -41,11 +41,11 @@ public final class NPlusOneDetector: Sendable {
         self.maximumRequests = maximumRequests
     }
 
-    /// The first event of `events` the shared event contract refuses (``MetricEvent/problem(now:)``, the check the
+    /// The first event of `events` the shared event contract refuses (``MetricEvent/problem``, the check the
     /// API made before sending it), as `events[3].durationMs: ...`; `nil` when all are fine.
-    public static func problem(in events: [MetricEvent], now: Date = Date()) -> String? {
+    public static func problem(in events: [MetricEvent]) -> String? {
         for (index, event) in events.enumerated() {
-            if let problem = event.problem(now: now) { return "events[\(index)].\(problem)" }
+            if let problem = event.problem { return "events[\(index)].\(problem)" }
         }
         return nil
     }

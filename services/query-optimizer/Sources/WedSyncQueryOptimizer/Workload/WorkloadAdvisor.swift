@@ -1,3 +1,4 @@
+import HTTPTypes
 import Foundation
 import Logging
 import Synchronization
@@ -64,7 +65,9 @@ public struct WorkloadAdvisor: Sendable {
         let deadline = ContinuousClock.now + timeLimit
         if recommend {
             guard running.enter() else {
-                throw ServiceError.unavailable("a workload analysis is already running", code: "analysis_running", retryAfterSeconds: 10)
+                // The caller's request conflicts with one in progress (409, as Kubernetes answers a conflicting write),
+                // not a failure of the service.
+                throw ServiceError(.conflict, code: "analysis_running", message: "a workload analysis is already running", headers: [.retryAfter: "10"])
             }
         }
         defer { if recommend { running.leave() } }
