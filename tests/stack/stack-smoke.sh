@@ -59,7 +59,11 @@ stored="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X PUT -H "Authori
 # The gateway answers the same client's page from its cache (second request a HIT, L1)...
 gateway_page="$gateway/api/clients?limit=1"
 curl -s --max-time 10 -o /dev/null -H "Authorization: Bearer $demo_token" "$gateway_page" || fail "the gateway did not answer"
-sleep 0.3
+# The gateway stores a page just after answering it: wait until it is stored (only-if-cached never reaches the API).
+for _ in $(seq 1 150); do
+    [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $demo_token" -H 'Cache-Control: only-if-cached' "$gateway_page")" = "200" ] && break
+    sleep 0.1
+done
 hit="$(curl -s --max-time 10 -o /dev/null -D - -H "Authorization: Bearer $demo_token" "$gateway_page" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-cache" {print $2}')"
 [ "$hit" = "HIT" ] || fail "the gateway answered a repeated page with x-cache '$hit'"
 [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$gateway_page")" = "401" ] || fail "the gateway let an anonymous request through"

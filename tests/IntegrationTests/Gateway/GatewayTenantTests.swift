@@ -1,9 +1,11 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import Testing
 import WedSyncModels
+import WedSyncRedis
 
 /// Tenant isolation through two gateway processes in front of the real demo API (PostgreSQL, seeded with two
 /// organizations): one organization's bodies never reach the other, a forged `X-Tenant-Id` changes nothing, and a
@@ -21,7 +23,7 @@ struct GatewayTenantTests {
         return stats.namespaces.first { $0.namespace == "gw" }?.lookups ?? 0
     }
 
-    @Test("Two organizations hammering the same URLs through two gateways only ever get their own data")
+    @Test("Two organizations hammering the same URLs through two gateways only ever get their own data; Redis holds their pages sealed")
     func isolation() async throws {
         let api = try await APIFixture.shared()
         let environment = ["WEDSYNC_API_URL": api.base]
@@ -77,6 +79,16 @@ struct GatewayTenantTests {
         let hit = try await HTTP.get(second.baseURL + urls[0], headers: [("Authorization", "Bearer \(api.tokenTwo)")])
         #expect(hit.headers.first(name: "x-cache") == "HIT")
         #expect(Self.organizations(in: hit.text) == [2])
+
+        // What the gateways stored in L2 is sealed: Redis alone shows no tenant's page.
+        let redis = RedisClient(configuration: try RedisConfiguration(url: try TestEnvironment.redisURL()), logger: Logger(label: "test"))
+        let records = try await redis.scanKeys(matching: "wsc:{gw/*}:d", count: 1_000)
+        #expect(!records.isEmpty, "the gateways stored their pages in L2")
+        for record in records {
+            let raw = String(decoding: try await redis.get(record) ?? [], as: UTF8.self)
+            #expect(!raw.contains("organizationId") && !raw.contains("api|"), "\(record) holds plaintext")
+        }
+        await redis.shutdown()
     }
 
     @Test("A missing or invalid token is refused with 401 before any cache lookup; a forged X-Tenant-Id alone opens nothing")

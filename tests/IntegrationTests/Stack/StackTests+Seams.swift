@@ -33,7 +33,7 @@ extension StackTests {
         return drops
     }
 
-    @Test("1,000 requests through the gateway: counted per API route template in /v1/summary, every shipped budget has data, nothing dropped")
+    @Test("1,000 requests through the gateway: counted per API route template in /v1/summary, every shipped budget has data, the optimizer sees the statements, nothing dropped")
     func eventsArrivePerTemplate() async throws {
         let stack = try await StackFixture.shared.value
         let tenants = [stack.tenantA, stack.tenantB]
@@ -43,6 +43,7 @@ extension StackTests {
             ids.append(try WedSyncJSON.makeDecoder().decode(ClientPage.self, from: page.data).clients.map(\.id))
         }
         let before = try await StackTests.counts(stack)
+        let seenBefore = try await StackTests.requestsSeen(by: stack.optimizer)
         // Five API routes, two tenants; paced under the shipped per-address rate limit (100/s), so every answer is
         // the API's (or the cache's) and none a 429.
         var requests: [(path: String, template: String, token: String)] = []
@@ -102,12 +103,23 @@ extension StackTests {
             MetricsSummary.self, from: try await HTTP.get(stack.metrics.baseURL + "/v1/summary?range=1h", headers: TestCredentials.asMonitor).data
         )
         #expect(statements.series.contains { $0.kind == "db" && $0.count > 0 })
+        // ...and at the query optimizer, which saw the requests' statements (those the gateway did not answer itself).
+        let seen = await eventually(timeout: .seconds(30)) {
+            ((try? await StackTests.requestsSeen(by: stack.optimizer)) ?? 0) > seenBefore
+        }
+        #expect(seen, "the query optimizer saw none of the requests' statements")
         for service in [stack.gateway, stack.api, stack.cache, stack.optimizer] {
             let drops = try await StackTests.drops(service)
             for (series, value) in drops { #expect(value == 0, "\(service.name): \(series) = \(value)") }
         }
         let gatewayDrops = try await StackTests.drops(stack.gateway)
         #expect(gatewayDrops.keys.contains { $0.contains(#"queue="gateway-events""#) && $0.contains(#"reason="rejected""#) }, "the rejected count is exposed")
+    }
+
+    /// The requests whose statements the query optimizer has seen in its N+1 window.
+    static func requestsSeen(by optimizer: ServiceProcess) async throws -> Int {
+        let answer = try await HTTP.get(optimizer.baseURL + APIPath.QueryOptimizer.nPlusOne, headers: TestCredentials.asMonitor)
+        return try WedSyncJSON.makeDecoder().decode(NPlusOneReport.self, from: answer.data).requestsSeen
     }
 
     /// Reads `page` through the gateway with `only-if-cached`: whether the gateway still holds it.

@@ -92,6 +92,13 @@ struct EventContractTests {
         #expect(delivery.submit(contentsOf: [good, bad, good]) == 2)
         #expect(delivery.statistics.invalid == 1)
         #expect(delivery.statistics.queued == 2)
+        let running = Task { try await delivery.run() }
+        for _ in 0..<1_000 where delivery.statistics.delivered < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        running.cancel()
+        _ = try? await running.value
+        let events = sent.all.flatMap { $0 }
+        #expect(events.count == 2, "the two good events went")
+        #expect(events.allSatisfy { $0.problem == nil })
     }
 
     @Test("Fingerprints: whitespace folded, | and control characters gone, at most 256 characters, the select list elided first, long statements kept apart")

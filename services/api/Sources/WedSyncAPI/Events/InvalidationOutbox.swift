@@ -95,6 +95,10 @@ public final class InvalidationOutbox: Service, Sendable {
         }
     }
 
+    /// Refusals that say the outbox is misconfigured (an unknown credential, a wrong URL), not that the request is
+    /// bad: the rows stay, and are sent again once configuration is mended.
+    static let refusalsFixedByConfiguration: Set<Int> = [401, 403, 404, 405]
+
     /// Sends and deletes every waiting row; `false` when the cache service or the database failed (try later).
     @discardableResult
     func relay() async -> Bool {
@@ -116,9 +120,10 @@ public final class InvalidationOutbox: Service, Sendable {
             do {
                 _ = try await client.send(.POST, APIPath.Cache.invalidations, json: request)
                 deliveredCounter.increment(by: rows.count)
-            } catch where error.isPermanentRefusal && error.status != 401 && error.status != 403 {
+            } catch where error.isPermanentRefusal && !Self.refusalsFixedByConfiguration.contains(error.status ?? 0) {
                 // A request the cache service will never take (a tag it refuses): drop it, counted and said. A
-                // credential it does not know is not such a case: that is fixed by configuration, so it waits.
+                // credential it does not know, or a URL that is not its invalidations route, is not such a case:
+                // that is fixed by configuration, so the rows wait.
                 rejectedCounter.increment(by: rows.count)
                 logger.error("invalidations refused by the cache service: dropped", metadata: ["delivery.items": "\(rows.count)", "error": "\(error)"])
             } catch {
