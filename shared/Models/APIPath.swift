@@ -37,11 +37,6 @@ public enum APIPath {
         public static let releases = "\(v1)/releases"
     }
 
-    /// The autoscaler (`wedsync-autoscaler`).
-    public enum Autoscaler {
-        public static let decisions = "\(v1)/decisions"
-    }
-
     /// The query optimizer (`wedsync-query-optimizer`).
     public enum QueryOptimizer {
         public static let analyze = "\(v1)/analyze"

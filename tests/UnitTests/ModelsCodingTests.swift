@@ -61,18 +61,15 @@ struct ModelsCodingTests {
         #expect(String(decoding: data, as: UTF8.self) == #"{"error":{"code":"not_found","message":"no such client"}}"#)
     }
 
-    @Test("Invalidation, alert and scaling models round-trip")
+    @Test("Invalidation and alert models round-trip")
     func otherModelsRoundTrip() throws {
         let at = Date(timeIntervalSince1970: 1_781_359_200)
         let invalidation = InvalidationRequest(keys: ["k"], tags: ["client:42"], prefixes: ["org:7:"], reason: "update")
         let alert = Alert(name: "RouteLatencyHigh", state: .firing, severity: .critical, labels: ["route": "/api/clients"], value: 250, startsAt: at)
-        let decision = ScalingDecision(target: "api", currentReplicas: 2, desiredReplicas: 4, reason: "p95", applied: true, at: at)
         let encoder = WedSyncJSON.makeEncoder()
         let decoder = WedSyncJSON.makeDecoder()
         #expect(try decoder.decode(InvalidationRequest.self, from: encoder.encode(invalidation)) == invalidation)
         #expect(try decoder.decode(Alert.self, from: encoder.encode(alert)) == alert)
-        #expect(try decoder.decode(ScalingDecision.self, from: encoder.encode(decision)) == decision)
-        #expect(decision.direction == .up)
         #expect(alert.fingerprint == "RouteLatencyHigh,route=/api/clients")
         #expect(AlertSeverity.warning < .critical)
     }
