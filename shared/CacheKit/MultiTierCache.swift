@@ -46,6 +46,12 @@ public final class MultiTierCache: Service, Sendable {
     let l2Latency = LatencyHistogram()
     let loaderLatency = LatencyHistogram()
 
+    /// What a read that missed both tiers goes on with: a value a load just committed, or a load.
+    enum StoredOrFlight: Sendable {
+        case stored(CacheEntry)
+        case flight(Flight, joined: Bool)
+    }
+
     struct Flight: Sendable {
         /// What the world looked like when a load began: a caller arriving after any of it changed must not join,
         /// and the load commits only if none of it changed.
@@ -278,16 +284,24 @@ public final class MultiTierCache: Service, Sendable {
             }
         }
 
+        guard let loader else {
+            CacheNamespace.count(namespace.misses)
+            if fallback != nil { CacheNamespace.count(namespace.expiredMisses) }
+            return nil
+        }
         // A load that ended while this read was at L2 has committed its value to L1: use it rather than load again
         // (under load, a slow L2 read would otherwise outlast the flight it should have joined).
-        if loader != nil, namespace.policy.useL1, let entry = l1.get(address.string, now: now, inspect: isCurrentInL1), entry.isFresh(at: now) {
+        var flight: Flight
+        var joined: Bool
+        switch storedOrFlight(address, namespace: namespace, loader: loader, keyVersion: keyVersion) {
+        case .stored(let entry):
             CacheNamespace.count(namespace.l1Hits)
             return CacheLookup(entry: entry, tier: .l1, state: .fresh)
+        case .flight(let running, let wasRunning):
+            (flight, joined) = (running, wasRunning)
         }
         CacheNamespace.count(namespace.misses)
         if fallback != nil { CacheNamespace.count(namespace.expiredMisses) }
-        guard let loader else { return nil }
-        var (flight, joined) = joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: keyVersion)
         var outcome: LoadOutcome?
         for attempt in 0..<2 {
             if let fallback, fallback.entry.isFailSafe(at: now) {

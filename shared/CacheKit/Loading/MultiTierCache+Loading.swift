@@ -12,27 +12,58 @@ extension MultiTierCache {
         keyVersion: UInt64?
     ) -> (Flight, joined: Bool) {
         coordination.withLock { state in
-            if let flight = state.flights[address.string], flight.start.floor == state.floor(of: address.string),
-                state.admits(address.string, version: flight.start.floor, since: flight.start)
-            {
-                return (flight, true)
-            }
-            state.nextFlight += 1
-            let id = state.nextFlight
-            let start = Flight.Start(
-                clearGeneration: state.clearGeneration,
-                ticket: state.nextTicket,
-                floor: state.floor(of: address.string),
-                prefixSequence: state.prefixSequence,
-                stamp: tagVersions.epoch
-            )
-            let task = Task {
-                await self.load(address, namespace: namespace, loader: loader, keyVersion: keyVersion, start: start, flight: id)
-            }
-            let flight = Flight(id: id, start: start, task: task)
-            state.flights[address.string] = flight
-            return (flight, false)
+            joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: keyVersion, in: &state)
         }
+    }
+
+    /// A read's way to the loader after missing L1 and L2: the value in L1 if it is fresh there now, else the load
+    /// running or a new one. Both are decided under the lock every load commits under, so a load that ends
+    /// between the read's look at L1 and here is used rather than run again.
+    func storedOrFlight(
+        _ address: CacheAddress,
+        namespace: CacheNamespace,
+        loader: @escaping CacheLoader,
+        keyVersion: UInt64?
+    ) -> StoredOrFlight {
+        coordination.withLock { state in
+            if namespace.policy.useL1, state.flights[address.string] == nil {
+                let now = self.now
+                if let entry = l1.get(address.string, now: now, inspect: isCurrentInL1), entry.isFresh(at: now) {
+                    return .stored(entry)
+                }
+            }
+            let (flight, joined) = joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: keyVersion, in: &state)
+            return .flight(flight, joined: joined)
+        }
+    }
+
+    private func joinOrStartFlight(
+        _ address: CacheAddress,
+        namespace: CacheNamespace,
+        loader: @escaping CacheLoader,
+        keyVersion: UInt64?,
+        in state: inout Coordination
+    ) -> (Flight, joined: Bool) {
+        if let flight = state.flights[address.string], flight.start.floor == state.floor(of: address.string),
+            state.admits(address.string, version: flight.start.floor, since: flight.start)
+        {
+            return (flight, true)
+        }
+        state.nextFlight += 1
+        let id = state.nextFlight
+        let start = Flight.Start(
+            clearGeneration: state.clearGeneration,
+            ticket: state.nextTicket,
+            floor: state.floor(of: address.string),
+            prefixSequence: state.prefixSequence,
+            stamp: tagVersions.epoch
+        )
+        let task = Task {
+            await self.load(address, namespace: namespace, loader: loader, keyVersion: keyVersion, start: start, flight: id)
+        }
+        let flight = Flight(id: id, start: start, task: task)
+        state.flights[address.string] = flight
+        return (flight, false)
     }
 
     /// Starts a refresh of `address` in the background unless one is queued or running.

@@ -70,7 +70,7 @@ final class StackFixture: Sendable {
         let url = { (port: Int) in "http://127.0.0.1:\(port)" }
         let root = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent().path
         let common = [
-            "WEDSYNC_REDIS_URL": try TestEnvironment.redisURL(),
+            "WEDSYNC_REDIS_URL": try TestEnvironment.stackRedisURL(),
             "WEDSYNC_API_URL": url(ports.api), "WEDSYNC_CACHE_URL": url(ports.cache), "WEDSYNC_METRICS_URL": url(ports.metrics),
             "WEDSYNC_OPTIMIZER_URL": url(ports.optimizer), "WEDSYNC_CACHE_ENCRYPTION_KEY": GatewayProcess.encryptionKey,
             "WEDSYNC_LOG_LEVEL": "warning",

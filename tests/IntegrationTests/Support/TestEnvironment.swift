@@ -18,6 +18,8 @@ enum TestEnvironment {
     static func databaseURL() throws -> String { try value("WEDSYNC_TEST_DATABASE_URL") }
     /// The shared redis-server.
     static func redisURL() throws -> String { try value("WEDSYNC_TEST_REDIS_URL") }
+    /// The redis-server of the whole-stack deployment (``StackFixture``), which nothing else uses.
+    static func stackRedisURL() throws -> String { try value("WEDSYNC_TEST_STACK_REDIS_URL") }
     /// Where `swift build` put the executables.
     static func binDirectory() throws -> String { try value("WEDSYNC_TEST_BIN_DIR") }
     /// `scripts/`, whose `lib.sh` starts and stops servers.

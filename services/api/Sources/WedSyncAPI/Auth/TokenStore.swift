@@ -54,13 +54,14 @@ public final class TokenStore: Sendable {
     /// The principal of `token`, or `nil` when it is unknown or revoked.
     public func authenticate(_ token: String) async throws -> Principal? {
         guard token.hasPrefix(Self.prefix), token.utf8.count <= 128 else { return nil }
-        let digest = Self.digest(of: token)
+        // One hash serves both: the verdict cache's key, and (as bytes) the stored digest the query compares.
         let key = TokenVerdictCache<Principal>.digest(of: token)
         switch cache.verdict(for: key) {
         case .accepted(let principal): return principal
         case .refused: return nil
         case nil: break
         }
+        let digest = Data(key)
         let principal = try await database.readQuery(
                 """
                 SELECT s.id, s.organization_id, s.role, t.id
