@@ -44,6 +44,50 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
     ("wedsync-api", "api", "WedSyncAPI", []),
 ]
 
+/// Tests live beside what they test, one target a room (`services/<folder>/Tests`, `shared/<Lib>/Tests`), so
+/// `swift test --filter <target>` runs one room's tests and a compile error in one room stops only its own.
+/// `tests/Flows` holds the flows across services: the whole stack, and contracts between a sender and a receiver.
+let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])] = [
+    ("WedSyncModelsTests", "shared/Models/Tests", ["WedSyncModels"]),
+    ("WedSyncConnectionPoolTests", "shared/ConnectionPool/Tests", ["WedSyncConnectionPool"]),
+    ("WedSyncPostgresTests", "shared/Postgres/Tests", ["WedSyncPostgres", "WedSyncConnectionPool"]),
+    ("WedSyncRedisTests", "shared/Redis/Tests", ["WedSyncRedis", "WedSyncConnectionPool"]),
+    (
+        "WedSyncServiceKitTests", "shared/ServiceKit/Tests",
+        [
+            "WedSyncServiceKit", "WedSyncModels", "WedSyncPostgres", "WedSyncConnectionPool",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
+    ),
+    (
+        "WedSyncCacheKitTests", "shared/CacheKit/Tests",
+        ["WedSyncCacheKit", "WedSyncModels", "WedSyncRedis", "WedSyncConnectionPool", .product(name: "Crypto", package: "swift-crypto")]
+    ),
+    ("WedSyncAPITests", "services/api/Tests", ["WedSyncAPI", "WedSyncModels", "WedSyncPostgres", "WedSyncServiceKit"]),
+    ("WedSyncCacheServiceTests", "services/cache/Tests", ["WedSyncCacheService", "WedSyncCacheKit", "WedSyncModels", "WedSyncServiceKit"]),
+    (
+        "WedSyncGatewayTests", "services/gateway/Tests",
+        [
+            "WedSyncGateway", "WedSyncCacheKit", "WedSyncModels", "WedSyncServiceKit",
+            .product(name: "CompressNIO", package: "compress-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
+    ),
+    (
+        "WedSyncMetricsTests", "services/metrics/Tests",
+        ["WedSyncMetrics", "WedSyncModels", "WedSyncServiceKit", .product(name: "Histogram", package: "hdrhistogram-swift")]
+    ),
+    ("WedSyncQueryOptimizerTests", "services/query-optimizer/Tests", ["WedSyncQueryOptimizer", "WedSyncModels", "WedSyncPostgres", "WedSyncServiceKit"]),
+    (
+        "WedSyncFlowTests", "tests/Flows",
+        [
+            "WedSyncAPI", "WedSyncCacheKit", "WedSyncMetrics", "WedSyncQueryOptimizer", "WedSyncModels", "WedSyncPostgres",
+            "WedSyncRedis", "WedSyncServiceKit",
+        ]
+    ),
+]
+
 let package = Package(
     name: "wedsync-platform",
     platforms: [.macOS(.v15)],
@@ -83,7 +127,7 @@ let package = Package(
         // The ground floor every service stands on.
         .target(
             name: "WedSyncModels",
-            path: "shared/Models",
+            path: "shared/Models/Sources",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -94,7 +138,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "shared/ConnectionPool",
+            path: "shared/ConnectionPool/Sources",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -107,7 +151,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "shared/Postgres",
+            path: "shared/Postgres/Sources",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -119,7 +163,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "shared/Redis",
+            path: "shared/Redis/Sources",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -144,7 +188,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
-            path: "shared/ServiceKit",
+            path: "shared/ServiceKit/Sources",
             swiftSettings: swiftSettings
         ),
 
@@ -162,7 +206,7 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
-            path: "shared/CacheKit",
+            path: "shared/CacheKit/Sources",
             swiftSettings: swiftSettings
         ),
 
@@ -176,6 +220,8 @@ let package = Package(
                 "WedSyncModels",
                 "WedSyncAPI",
                 "WedSyncCacheKit",
+                "WedSyncCacheService",
+                "WedSyncQueryOptimizer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -183,46 +229,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(
-            name: "WedSyncUnitTests",
+        // What every room's tests share: the test environment, the process launchers, the private servers.
+        .target(
+            name: "WedSyncTestSupport",
             dependencies: [
-                "WedSyncModels",
                 "WedSyncServiceKit",
-                "WedSyncConnectionPool",
-                "WedSyncPostgres",
-                "WedSyncRedis",
-                "WedSyncAPI",
-                "WedSyncCacheKit",
-                "WedSyncCacheService",
-                "WedSyncGateway",
-                "WedSyncMetrics",
-                "WedSyncQueryOptimizer",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ],
-            path: "tests/UnitTests",
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "WedSyncIntegrationTests",
-            dependencies: [
-                "WedSyncModels",
-                "WedSyncServiceKit",
-                "WedSyncPostgres",
-                "WedSyncRedis",
-                "WedSyncAPI",
-                "WedSyncCacheKit",
-                "WedSyncCacheService",
-                "WedSyncGateway",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "tests/IntegrationTests",
+            path: "tests/TestSupport",
+            exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
-    ] + services.map { service in
+    ] + roomTests.map { room in
+        .testTarget(
+            name: room.name,
+            dependencies: ["WedSyncTestSupport"] + room.dependencies,
+            path: room.path,
+            swiftSettings: swiftSettings
+        )
+    } + services.map { service in
         .executableTarget(
             name: service.name,
             dependencies: ["WedSyncServiceKit", "WedSyncModels"] + service.uses

@@ -271,11 +271,11 @@ ws_random_token() {
     head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32
 }
 
-# ws_services — the service executables that exist, in start order (dependencies first), as "name folder port".
 # ws_env_value FILE KEY — the last value of KEY in an env file (KEY=value lines, as scripts/stack writes .stack/env);
 # empty when the file or the key is missing.
 ws_env_value() { { grep -E "^$2=" "$1" 2>/dev/null || true; } | tail -n 1 | cut -d= -f2-; }
 
+# ws_services — the service executables that exist, in start order (dependencies first), as "name folder port".
 ws_services() {
     local entry name folder port
     for entry in "wedsync-api api 8090" "wedsync-cache cache 8081" "wedsync-query-optimizer query-optimizer 8082" \
@@ -284,4 +284,13 @@ ws_services() {
         [ -d "$WS_ROOT/services/$folder/Sources" ] && echo "$name $folder $port"
     done
     return 0
+}
+
+# ws_build_services CONFIGURATION — builds each service executable by product (release or debug), in the repository
+# root: what a deployment runs, and nothing else (not the benchmark program, not the tests).
+ws_build_services() {
+    local name folder port
+    while read -r name folder port; do
+        (cd "$WS_ROOT" && swift build -c "$1" --product "$name") || return 1
+    done < <(ws_services)
 }

@@ -6,6 +6,7 @@ import NIOHTTP1
 import Synchronization
 import WedSyncAPI
 import WedSyncCacheKit
+import WedSyncCacheService
 import WedSyncConnectionPool
 import WedSyncModels
 import WedSyncPostgres

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import WedSyncModels
 import WedSyncPostgres
+import WedSyncQueryOptimizer
 
 /// The query optimizer on a database of a million clients without the right indexes (scripts/bench makes it):
 ///

@@ -173,12 +173,3 @@ extension DashboardCounts: OpenAPISchemaProviding {
         return .object(properties, required: counts + ["organizationId", "refreshedAt"])
     }
 }
-
-extension TokenIntrospection: OpenAPISchemaProviding {
-    public static var openAPISchema: JSONSchema {
-        .object(
-            ["active": .boolean, "supplierId": .id, "organizationId": .id, "role": .string(enumeration: ["owner", "admin", "member"])],
-            required: ["active", "supplierId", "organizationId", "role"]
-        )
-    }
-}

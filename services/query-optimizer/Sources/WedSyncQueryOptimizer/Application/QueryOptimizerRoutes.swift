@@ -36,6 +36,9 @@ struct QueryOptimizerRoutes {
             let body = try await request.decodeJSON(AnalyzeRequest.self, context: context)
             let sql = try AnalyzeRequest.sqlRule.check(body.sql, "sql").trimmingCharacters(in: .whitespacesAndNewlines)
             guard (body.params ?? []).count <= 1_000 else { throw ServiceError.badRequest("params: at most 1,000", code: "invalid_body") }
+            guard (body.params ?? []).allSatisfy(\.isScalar) else {
+                throw ServiceError.badRequest("params: each is a string, a number, a boolean or null", code: "invalid_body")
+            }
             for case .string(let text) in body.params ?? [] { try AnalyzeRequest.parameterRule.check(text, "params") }
             if body.allowWrite != true, !ExplainRunner.isReadOnly(sql) {
                 throw ServiceError(.forbidden, code: "write_refused", message: "only SELECT is explained without allowWrite and the admin token")

@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import WedSyncModels
+import WedSyncTestSupport
+
+/// Rate limits shared by every gateway through Redis, wedding-day routes with their own budget, and the metrics a
+/// gateway exposes and pushes.
+@Suite("Gateway: rate limits and metrics", .serialized)
+struct GatewayProtectionTests {
+    static let run = UUID().uuidString.prefix(8)
+
+    @Test("A global limit is shared by two gateways: 429 with Retry-After and RateLimit fields; a critical route keeps its own budget")
+    func globalLimit() async throws {
+        let origin = try await ScriptedOrigin.start(name: "limited")
+        origin.set("/rl/\(Self.run)", headers: [("Cache-Control", "no-store")])
+        origin.set("/rl/critical/\(Self.run)", headers: [("Cache-Control", "no-store")])
+        let routes = """
+            upstreams:
+              app:
+                replicas: ["\(origin.base)"]
+            routes:
+              - name: timeline-\(Self.run)
+                match: /rl/critical/**
+                upstream: app
+                access: public
+                critical: true
+                rate-limit: {client: {rate: 0.01, burst: 3}, global: true}
+              - name: rest-\(Self.run)
+                match: /rl/**
+                upstream: app
+                access: public
+                rate-limit: {client: {rate: 0.01, burst: 3}, global: true}
+            """
+        // A Redis of its own: the limits' keys are per route bucket and client address, the same in every run.
+        let redis = try await PrivateRedis.start()
+        let first = try await GatewayProcess.routed(routes, environment: ["WEDSYNC_REDIS_URL": redis.url])
+        let second = try await GatewayProcess.routed(routes, environment: ["WEDSYNC_REDIS_URL": redis.url])
+        defer {
+            Task {
+                try? await first.terminate()
+                try? await second.terminate()
+                try? await redis.stop()
+            }
+        }
+        var statuses: [Int] = []
+        for gateway in [first, second, first, second] {
+            statuses.append(try await HTTP.get(gateway.baseURL + "/rl/\(Self.run)").status)
+        }
+        #expect(statuses == [200, 200, 200, 429], "\(statuses)")
+        let limited = try await HTTP.get(second.baseURL + "/rl/\(Self.run)")
+        #expect(limited.status == 429)
+        #expect(limited.text.contains("rate_limited"))
+        #expect((limited.headers.first(name: "retry-after").flatMap(Int.init) ?? 0) >= 1)
+        #expect(limited.headers.first(name: "ratelimit-limit") == "3")
+        #expect(limited.headers.first(name: "ratelimit-remaining") == "0")
+        #expect(limited.headers.first(name: "ratelimit-policy")?.contains("scope=client") == true)
+        #expect(origin.count("/rl/\(Self.run)") == 3)
+        // The wedding-day route is counted apart.
+        #expect(try await HTTP.get(first.baseURL + "/rl/critical/\(Self.run)").status == 200)
+        await origin.stop()
+    }
+
+    @Test("/metrics has per-route counts and latency histograms; api_call events reach the metrics service in batches")
+    func metrics() async throws {
+        let origin = try await ScriptedOrigin.start(name: "measured")
+        origin.set("/m/\(Self.run)", headers: [("Cache-Control", "max-age=60")])
+        let receiver = try await HTTPReceiver()
+        let gateway = try await GatewayProcess.plain(
+            upstream: origin.base, environment: ["WEDSYNC_GATEWAY_EVENTS": "true", "WEDSYNC_METRICS_URL": receiver.baseURL]
+        )
+        defer { Task { try? await gateway.terminate() } }
+        #expect(try await HTTP.get(gateway.baseURL + "/m/\(Self.run)").status == 200)
+        // The answer is stored just after it is sent: ask until the cache answers.
+        let hit = await eventually(timeout: .seconds(15)) {
+            (try? await HTTP.get(gateway.baseURL + "/m/\(Self.run)"))?.headers.first(name: "x-cache") == "HIT"
+        }
+        #expect(hit)
+        let metrics = try await HTTP.get(gateway.baseURL + "/metrics").text
+        #expect(metrics.contains("gateway_requests_total{"))
+        #expect(metrics.contains("route=\"/**\""))
+        #expect(metrics.contains("cache=\"HIT\""))
+        #expect(metrics.contains("status_class=\"2xx\""))
+        #expect(metrics.contains("gateway_request_duration_seconds"))
+        #expect(!metrics.contains("/m/\(Self.run)"), "a raw path became a label")
+        let delivered = await eventually(timeout: .seconds(15)) {
+            receiver.requests.contains { $0["path"] == APIPath.Metrics.events && ($0["body"] ?? "").contains("\"api_call\"") }
+        }
+        #expect(delivered)
+        _ = await eventually(timeout: .seconds(15)) {
+            receiver.requests.filter { $0["path"] == APIPath.Metrics.events }.compactMap { $0["body"] }.joined().contains("\"cache\":\"HIT\"")
+        }
+        let body = receiver.requests.filter { $0["path"] == APIPath.Metrics.events }.compactMap { $0["body"] }.joined()
+        #expect(body.contains("\"route\":\"\\/**\"") || body.contains("\"route\":\"/**\""))
+        #expect(body.contains("\"cache\":\"HIT\""))
+        #expect(body.contains("\"requestId\":"))
+        await origin.stop()
+    }
+}

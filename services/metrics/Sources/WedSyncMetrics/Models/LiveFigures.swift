@@ -1,0 +1,91 @@
+import Foundation
+import WedSyncModels
+
+/// What `GET /v1/stream` sends every few seconds, and the dashboard draws: the last minute, the last ten minutes
+/// in 10-second points, the busiest routes, cache tiers, the database, alerts, budgets and the capacity forecast.
+public struct LiveFigures: Codable, Sendable, Equatable {
+    public var at: Date
+    /// Every API route together over the last minute (`route` is `*`).
+    public var overall: SeriesSummary
+    /// Every API route together, 10-second points over the last ten minutes, oldest first.
+    public var history: [LivePoint]
+    /// The busiest API routes over the last five minutes.
+    public var routes: [SeriesSummary]
+    /// Cache lookups and hit ratio per tier over the last five minutes (`gateway` for the gateway's own cache).
+    public var cacheTiers: [CacheTierFigure]
+    public var database: DatabaseFigures
+    /// Alerts pending, firing or just resolved.
+    public var alerts: [Alert]
+    public var budgets: [BudgetStatus]
+    public var forecast: CapacityForecast?
+
+    public init(
+        at: Date, overall: SeriesSummary, history: [LivePoint], routes: [SeriesSummary], cacheTiers: [CacheTierFigure], database: DatabaseFigures,
+        alerts: [Alert], budgets: [BudgetStatus], forecast: CapacityForecast?
+    ) {
+        self.at = at
+        self.overall = overall
+        self.history = history
+        self.routes = routes
+        self.cacheTiers = cacheTiers
+        self.database = database
+        self.alerts = alerts
+        self.budgets = budgets
+        self.forecast = forecast
+    }
+}
+
+/// Ten seconds of every API route together.
+public struct LivePoint: Codable, Sendable, Equatable {
+    public var start: Date
+    public var count: Int
+    public var ratePerSecond: Double
+    /// `nil` when nothing was answered in the ten seconds.
+    public var p50Ms: Double?
+    public var p95Ms: Double?
+    public var p99Ms: Double?
+    public var errorRate: Double?
+    public var cacheHitRatio: Double?
+
+    public init(start: Date, count: Int, ratePerSecond: Double, p50Ms: Double?, p95Ms: Double?, p99Ms: Double?, errorRate: Double?, cacheHitRatio: Double?) {
+        self.start = start
+        self.count = count
+        self.ratePerSecond = ratePerSecond
+        self.p50Ms = p50Ms
+        self.p95Ms = p95Ms
+        self.p99Ms = p99Ms
+        self.errorRate = errorRate
+        self.cacheHitRatio = cacheHitRatio
+    }
+}
+
+/// One cache tier (`L1`, `L2`, `gateway`) over every namespace.
+public struct CacheTierFigure: Codable, Sendable, Equatable {
+    public var tier: String
+    public var lookups: Int
+    public var hitRatio: Double?
+
+    public init(tier: String, lookups: Int, hitRatio: Double?) {
+        self.tier = tier
+        self.lookups = lookups
+        self.hitRatio = hitRatio
+    }
+}
+
+/// Database statements over the last five minutes, and the connection pools' use.
+public struct DatabaseFigures: Codable, Sendable, Equatable {
+    public var ratePerSecond: Double
+    public var p95Ms: Double?
+    /// Connections in use over connections allowed, across the scraped services' pools (the highest); `nil` before
+    /// anything was scraped.
+    public var poolUtilisation: Double?
+    /// The slowest statements by p95 (`route` is the fingerprint).
+    public var slowest: [SeriesSummary]
+
+    public init(ratePerSecond: Double, p95Ms: Double?, poolUtilisation: Double?, slowest: [SeriesSummary]) {
+        self.ratePerSecond = ratePerSecond
+        self.p95Ms = p95Ms
+        self.poolUtilisation = poolUtilisation
+        self.slowest = slowest
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import WedSyncModels
+
+/// One series over a range: an API route and method (`kind` `api`), a statement (`db`) or a cache namespace (`cache`).
+public struct SeriesSummary: Codable, Sendable, Equatable {
+    public var kind: String
+    /// The route template, statement fingerprint, or `namespace/tier`.
+    public var route: String
+    public var method: String
+    public var count: Int
+    public var ratePerSecond: Double
+    public var p50Ms: Double
+    public var p95Ms: Double
+    public var p99Ms: Double
+    public var maxMs: Double
+    /// 5xx answers over all answers (API calls).
+    public var errorRate: Double
+    /// Cache hits over cache lookups; `nil` when nothing was looked up.
+    public var cacheHitRatio: Double?
+
+    public init(
+        kind: String, route: String, method: String, count: Int, ratePerSecond: Double, p50Ms: Double, p95Ms: Double, p99Ms: Double,
+        maxMs: Double, errorRate: Double, cacheHitRatio: Double?
+    ) {
+        self.kind = kind
+        self.route = route
+        self.method = method
+        self.count = count
+        self.ratePerSecond = ratePerSecond
+        self.p50Ms = p50Ms
+        self.p95Ms = p95Ms
+        self.p99Ms = p99Ms
+        self.maxMs = maxMs
+        self.errorRate = errorRate
+        self.cacheHitRatio = cacheHitRatio
+    }
+}
+
+/// `GET /v1/summary?range=`: every series over the range, busiest first.
+public struct MetricsSummary: Codable, Sendable, Equatable {
+    public var range: String
+    public var from: Date
+    public var to: Date
+    public var series: [SeriesSummary]
+
+    public init(range: String, from: Date, to: Date, series: [SeriesSummary]) {
+        self.range = range
+        self.from = from
+        self.to = to
+        self.series = series
+    }
+}
+
+/// One point of `GET /v1/series`: the value of the metric over `[start, start + step)`.
+public struct SeriesPoint: Codable, Sendable, Equatable {
+    public var start: Date
+    public var value: Double?
+    public var count: Int
+
+    public init(start: Date, value: Double?, count: Int) {
+        self.start = start
+        self.value = value
+        self.count = count
+    }
+}
+
+/// `GET /v1/series?metric=&route=&range=&step=`.
+public struct MetricSeries: Codable, Sendable, Equatable {
+    public var metric: String
+    public var route: String
+    public var stepSeconds: Int
+    public var points: [SeriesPoint]
+
+    public init(metric: String, route: String, stepSeconds: Int, points: [SeriesPoint]) {
+        self.metric = metric
+        self.route = route
+        self.stepSeconds = stepSeconds
+        self.points = points
+    }
+}

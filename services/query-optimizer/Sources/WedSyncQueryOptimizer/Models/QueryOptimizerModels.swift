@@ -1,0 +1,199 @@
+import Foundation
+import WedSyncModels
+
+/// `POST /v1/analyze`: a statement to explain, with its parameters.
+public struct AnalyzeRequest: Codable, Sendable, Equatable {
+    public var sql: String
+    /// The `$1`, `$2`... values: strings, numbers, booleans or null.
+    public var params: [JSONValue]?
+    /// `false`: plain `EXPLAIN` (estimates only, nothing runs), for statements too costly to run. Default true.
+    public var analyze: Bool?
+    /// Explain-analyze a write (it runs, inside a transaction that is rolled back). Needs the admin token.
+    public var allowWrite: Bool?
+    /// Try hypothetical indexes and recommend those that cut the cost. Default true.
+    public var recommend: Bool?
+    /// A statement timeout for this statement, shorter than the service's (`optimizer.statement-timeout-ms`).
+    public var timeoutMs: Double?
+
+    public init(
+        sql: String, params: [JSONValue]? = nil, analyze: Bool? = nil, allowWrite: Bool? = nil, recommend: Bool? = nil, timeoutMs: Double? = nil
+    ) {
+        self.sql = sql
+        self.params = params
+        self.analyze = analyze
+        self.allowWrite = allowWrite
+        self.recommend = recommend
+        self.timeoutMs = timeoutMs
+    }
+}
+
+extension JSONValue {
+    /// A parameter's value in PostgreSQL's text format; `nil` for null. Only scalars are parameters (the route
+    /// refuses arrays and objects); their JSON text stands in for them.
+    var postgresText: String? {
+        switch self {
+        case .string(let value): value
+        case .number(let value): value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        case .bool(let value): value ? "t" : "f"
+        case .null: nil
+        case .array, .object: (try? WedSyncJSON.makeEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    /// Whether it is a string, a number, a boolean or null: what a statement's parameter may be.
+    var isScalar: Bool {
+        switch self {
+        case .array, .object: false
+        default: true
+        }
+    }
+}
+
+/// One node of a plan, as PostgreSQL's `EXPLAIN (FORMAT JSON)` gives it, with the fields findings use.
+public struct PlanNode: Codable, Sendable, Equatable {
+    public var nodeType: String
+    public var relation: String?
+    public var alias: String?
+    public var indexName: String?
+    public var joinType: String?
+    public var startupCost: Double
+    public var totalCost: Double
+    public var planRows: Double
+    /// Per loop, as PostgreSQL counts them (with ANALYZE).
+    public var actualRows: Double?
+    public var actualLoops: Double?
+    public var actualTotalTimeMs: Double?
+    public var filter: String?
+    public var rowsRemovedByFilter: Double?
+    public var indexCondition: String?
+    public var joinCondition: String?
+    public var sortKey: [String]?
+    public var sortMethod: String?
+    public var sortSpaceType: String?
+    public var hashBatches: Double?
+    public var sharedHitBlocks: Double?
+    public var sharedReadBlocks: Double?
+    public var tempWrittenBlocks: Double?
+    /// The columns and expressions the node returns (with `VERBOSE`): `c.id`, `c.name`.
+    public var output: [String]?
+    /// An index-only scan's rows that had to be fetched from the table (pages not all-visible).
+    public var heapFetches: Double?
+    public var children: [PlanNode]
+
+    public init(
+        nodeType: String, relation: String? = nil, alias: String? = nil, indexName: String? = nil, joinType: String? = nil, startupCost: Double = 0,
+        totalCost: Double = 0, planRows: Double = 0, actualRows: Double? = nil, actualLoops: Double? = nil, actualTotalTimeMs: Double? = nil,
+        filter: String? = nil, rowsRemovedByFilter: Double? = nil, indexCondition: String? = nil, joinCondition: String? = nil, sortKey: [String]? = nil,
+        sortMethod: String? = nil, sortSpaceType: String? = nil, hashBatches: Double? = nil, sharedHitBlocks: Double? = nil, sharedReadBlocks: Double? = nil,
+        tempWrittenBlocks: Double? = nil, output: [String]? = nil, heapFetches: Double? = nil, children: [PlanNode] = []
+    ) {
+        self.nodeType = nodeType
+        self.relation = relation
+        self.alias = alias
+        self.indexName = indexName
+        self.joinType = joinType
+        self.startupCost = startupCost
+        self.totalCost = totalCost
+        self.planRows = planRows
+        self.actualRows = actualRows
+        self.actualLoops = actualLoops
+        self.actualTotalTimeMs = actualTotalTimeMs
+        self.filter = filter
+        self.rowsRemovedByFilter = rowsRemovedByFilter
+        self.indexCondition = indexCondition
+        self.joinCondition = joinCondition
+        self.sortKey = sortKey
+        self.sortMethod = sortMethod
+        self.sortSpaceType = sortSpaceType
+        self.hashBatches = hashBatches
+        self.sharedHitBlocks = sharedHitBlocks
+        self.sharedReadBlocks = sharedReadBlocks
+        self.tempWrittenBlocks = tempWrittenBlocks
+        self.output = output
+        self.heapFetches = heapFetches
+        self.children = children
+    }
+
+    /// This node and every node below it, depth first.
+    public var allNodes: [PlanNode] { [self] + children.flatMap(\.allNodes) }
+}
+
+/// Something in a plan worth acting on.
+public struct PlanFinding: Codable, Sendable, Equatable {
+    /// `seq_scan_selective`, `row_estimate_off`, `sort_spill`, `hash_spill`, `nested_loop_many_loops`,
+    /// `missing_fk_index`, `index_only_scan_possible` or `index_only_heap_fetches`.
+    public var kind: String
+    /// `info`, `warning` or `critical`.
+    public var severity: String
+    /// The plan node: its type and relation (`Seq Scan on clients`).
+    public var node: String
+    public var message: String
+
+    public init(kind: String, severity: String, node: String, message: String) {
+        self.kind = kind
+        self.severity = severity
+        self.node = node
+        self.message = message
+    }
+}
+
+/// An index the planner would use, proven with a hypothetical index (hypopg).
+public struct IndexRecommendation: Codable, Sendable, Equatable {
+    public var table: String
+    public var columns: [String]
+    /// A partial index's predicate, when the query filters on a constant.
+    public var predicate: String?
+    /// The planner's total cost of the statement without and with the index.
+    public var costBefore: Double
+    public var costAfter: Double
+    /// The share of the cost the index saves, 0 to 1.
+    public var improvement: Double
+    /// hypopg's estimate of the index's size.
+    public var estimatedSizeBytes: Int
+    public var createStatement: String
+
+    public init(
+        table: String, columns: [String], predicate: String?, costBefore: Double, costAfter: Double, improvement: Double, estimatedSizeBytes: Int,
+        createStatement: String
+    ) {
+        self.table = table
+        self.columns = columns
+        self.predicate = predicate
+        self.costBefore = costBefore
+        self.costAfter = costAfter
+        self.improvement = improvement
+        self.estimatedSizeBytes = estimatedSizeBytes
+        self.createStatement = createStatement
+    }
+}
+
+/// What `POST /v1/analyze` answers.
+public struct AnalyzeResponse: Codable, Sendable, Equatable {
+    /// Whether the statement ran (`EXPLAIN ANALYZE`) or was only planned.
+    public var analyzed: Bool
+    public var plan: PlanNode
+    public var totalCost: Double
+    public var executionTimeMs: Double?
+    public var planningTimeMs: Double?
+    /// Whether any node reads through an index.
+    public var indexUsage: Bool
+    /// Whether any node reads a whole table (a sequential scan).
+    public var fullTableScan: Bool
+    public var findings: [PlanFinding]
+    public var recommendations: [IndexRecommendation]
+
+    public init(
+        analyzed: Bool, plan: PlanNode, totalCost: Double, executionTimeMs: Double?, planningTimeMs: Double?, indexUsage: Bool, fullTableScan: Bool,
+        findings: [PlanFinding], recommendations: [IndexRecommendation]
+    ) {
+        self.analyzed = analyzed
+        self.plan = plan
+        self.totalCost = totalCost
+        self.executionTimeMs = executionTimeMs
+        self.planningTimeMs = planningTimeMs
+        self.indexUsage = indexUsage
+        self.fullTableScan = fullTableScan
+        self.findings = findings
+        self.recommendations = recommendations
+    }
+}

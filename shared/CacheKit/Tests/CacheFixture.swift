@@ -1,0 +1,63 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import WedSyncCacheKit
+import WedSyncConnectionPool
+import WedSyncRedis
+import WedSyncTestSupport
+
+/// A ``MultiTierCache`` on a real Redis (L2 and backplane), as one process of a deployment holds it.
+final class RedisBackedCache: Sendable {
+    let cache: MultiTierCache
+    let redis: RedisClient
+    private let runner: Task<Void, any Error>
+
+    init(url: String, policy: NamespacePolicy = NamespacePolicy(ttl: 60), codec: L2Codec = .init(), l2RetryInterval: Duration = .milliseconds(200)) throws {
+        let configuration = try RedisConfiguration(url: url)
+        redis = RedisClient(configuration: configuration, poolConfiguration: .init(minimumConnections: 0, maximumConnections: 8), logger: Logger(label: "test"))
+        cache = MultiTierCache(
+            configuration: .init(defaultPolicy: policy, ttlJitter: 0, l2RetryInterval: l2RetryInterval, outageL1TTL: 1, backplane: configuration),
+            l2: RedisL2Store(redis: redis, codec: codec),
+            logger: Logger(label: "test")
+        )
+        let cache = self.cache
+        runner = Task { try await cache.run() }
+    }
+
+    /// Waits until the backplane is subscribed (so invalidations from others arrive).
+    func ready() async throws {
+        guard await eventually(timeout: .seconds(10), { cache.isBackplaneLive }) else {
+            throw ServiceProcessError(message: "the cache backplane never came up")
+        }
+    }
+
+    /// Two processes on one Redis, both subscribed to the backplane.
+    static func pair(url: String, policy: NamespacePolicy = NamespacePolicy(ttl: 60)) async throws -> (RedisBackedCache, RedisBackedCache) {
+        let (a, b) = (try RedisBackedCache(url: url, policy: policy), try RedisBackedCache(url: url, policy: policy))
+        try await a.ready()
+        try await b.ready()
+        return (a, b)
+    }
+
+    func stop() async {
+        runner.cancel()
+        _ = await runner.result
+        await redis.shutdown()
+    }
+
+    deinit { runner.cancel() }
+}
+
+extension CacheLookup {
+    var text: String { String(buffer: entry.body) }
+}
+
+/// A counter closures can share.
+final class Counter: Sendable {
+    private let storage = Atomic<Int>(0)
+    var value: Int { storage.load(ordering: .relaxed) }
+    @discardableResult
+    func increment() -> Int { storage.add(1, ordering: .relaxed).newValue }
+}

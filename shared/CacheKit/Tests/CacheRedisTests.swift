@@ -1,0 +1,285 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+import WedSyncCacheKit
+import WedSyncModels
+import WedSyncRedis
+import WedSyncTestSupport
+
+@Suite("Multi-tier cache on a real Redis", .serialized, .timeLimit(.minutes(3)))
+struct CacheRedisTests {
+    @Test("A value set in one process is read from L2 by another, then from its L1")
+    func sharedL2() async throws {
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
+        let address = try CacheAddress(namespace: uniqueNamespace("shared"), key: "2026-06-13")
+        #expect(try await a.cache.set(address, body: ByteBuffer(string: "schedule"), contentType: "application/json", tags: ["day"]) == [.l1, .l2])
+        let first = try await b.cache.get(address)
+        #expect(first?.tier == .l2)
+        #expect(first?.text == "schedule")
+        #expect(first?.entry.contentType == "application/json")
+        #expect(try await b.cache.get(address)?.tier == .l1)
+        await a.stop()
+        await b.stop()
+    }
+
+    /// How long the test waits for an invalidation to reach the other process. It arrives within milliseconds
+    /// (printed here; measured idle by `scripts/bench`, in docs/benchmarks.md), but the whole suite's load has
+    /// stalled the other process's subscriber past a second, so the test asserts that it arrives, not how fast: one
+    /// that never arrives still fails, as the entry would stay for its TTL of a minute.
+    static let bound = Duration.seconds(15)
+
+    @Test("A tag invalidated in one process becomes unreadable in another, in L1 and L2, and stays so")
+    func crossProcessTagInvalidation() async throws {
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
+        let namespace = uniqueNamespace("tags")
+        var worst = Duration.zero
+        for round in 0..<20 {
+            let address = try CacheAddress(namespace: namespace, key: "k\(round)")
+            let tag = "\(namespace):client:\(round)"
+            try await a.cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain", tags: [tag, "\(namespace):org"])
+            _ = try await b.cache.get(address)
+            #expect(try await b.cache.get(address)?.tier == .l1, "b holds it in L1 before the invalidation")
+            let result = await a.cache.invalidate(InvalidationRequest(tags: [tag]))
+            #expect(result.propagated)
+            let acknowledged = ContinuousClock.now
+            #expect(try await a.cache.get(address) == nil, "the invalidating process never reads it after the acknowledgement")
+            // Reads are timed by their start, so a slow read cannot inflate the figure.
+            var firstMiss: Duration?
+            while firstMiss == nil, ContinuousClock.now - acknowledged < Self.bound {
+                let started = ContinuousClock.now
+                if try await b.cache.get(address) == nil { firstMiss = started - acknowledged }
+            }
+            #expect(firstMiss != nil, "still readable in the other process \(Self.bound) after the acknowledgement (round \(round))")
+            for _ in 0..<3 { #expect(try await b.cache.get(address) == nil, "readable again after it was gone (round \(round))") }
+            worst = max(worst, firstMiss ?? Self.bound)
+        }
+        print("cache: tag invalidation reached the other process within \(worst) (worst of 20)")
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("Invalidation by key and by prefix reaches L2 and the other process")
+    func keysAndPrefixes() async throws {
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
+        let namespace = uniqueNamespace("prefix")
+        let june = try (1...5).map { try CacheAddress(namespace: namespace, key: "2026-06-0\($0)") }
+        let july = try CacheAddress(namespace: namespace, key: "2026-07-01")
+        for address in june + [july] {
+            try await a.cache.set(address, body: ByteBuffer(string: address.key), contentType: "text/plain")
+            _ = try await b.cache.get(address)
+        }
+        let result = await a.cache.invalidate(InvalidationRequest(prefixes: ["\(namespace)/2026-06"]))
+        #expect(result.invalidatedByPrefix == 5)
+        #expect(await eventually(timeout: Self.bound) { (try? await b.cache.get(june[0])) == nil })
+        for address in june { #expect(try await b.cache.get(address) == nil) }
+        #expect(try await b.cache.get(july)?.text == "2026-07-01")
+        await a.cache.invalidate(InvalidationRequest(keys: [july.string]))
+        #expect(await eventually(timeout: Self.bound) { (try? await b.cache.get(july)) == nil })
+        #expect(try await a.redis.send("EXISTS", RedisArgument("wsc:{\(july.string)}:m")).int == 0)
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("1,000 concurrent misses of one key run the loader once, and the value reaches L2")
+    func stampede() async throws {
+        let holder = try RedisBackedCache(url: try TestEnvironment.redisURL())
+        try await holder.ready()
+        let cache = holder.cache
+        let address = try CacheAddress(namespace: uniqueNamespace("stampede"), key: "hot")
+        let calls = Atomic<Int>(0)
+        let loader: CacheLoader = {
+            calls.add(1, ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(200))
+            return CacheLoad(body: ByteBuffer(string: "loaded"))
+        }
+        let values = try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0..<1_000 { group.addTask { try await cache.get(address, loader: loader)?.text } }
+            return try await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(calls.load(ordering: .relaxed) == 1)
+        #expect(values.count == 1_000 && values.allSatisfy { $0 == "loaded" })
+        let other = try RedisBackedCache(url: try TestEnvironment.redisURL())
+        #expect(try await other.cache.get(address)?.tier == .l2)
+        await holder.stop()
+        await other.stop()
+    }
+
+    @Test("With an encryption key, Redis holds no plaintext; large values are stored compressed")
+    func atRest() async throws {
+        let key = SymmetricKey(size: .bits256)
+        let holder = try RedisBackedCache(url: try TestEnvironment.redisURL(), codec: L2Codec(compressionThreshold: 1024, encryptionKey: key))
+        let address = try CacheAddress(namespace: uniqueNamespace("sealed"), key: "guests")
+        let body = String(repeating: #"{"guest":"Ada Lovelace","table":7},"#, count: 300)
+        try await holder.cache.set(address, body: ByteBuffer(string: body), contentType: "application/json")
+        let raw = try await holder.redis.get("wsc:{\(address.string)}:d") ?? []
+        #expect(!raw.isEmpty)
+        #expect(!String(decoding: raw, as: UTF8.self).contains("Lovelace"))
+        #expect(raw.count < body.utf8.count / 4, "deflated before sealing")
+        let reader = try RedisBackedCache(url: try TestEnvironment.redisURL(), codec: L2Codec(encryptionKey: key))
+        #expect(try await reader.cache.get(address)?.text == body)
+        let wrongKey = try RedisBackedCache(url: try TestEnvironment.redisURL(), codec: L2Codec(encryptionKey: SymmetricKey(size: .bits256)))
+        #expect(try await wrongKey.cache.get(address) == nil, "a record that does not open is a miss, never an error")
+        await holder.stop()
+        await reader.stop()
+        await wrongKey.stop()
+    }
+
+    @Test("Redis killed mid-test: reads keep succeeding from L1 and the loader; when it returns, L2 is used again")
+    func redisDown() async throws {
+        let server = try await PrivateRedis.start()
+        let (a, b) = try await RedisBackedCache.pair(url: server.url)
+        let namespace = uniqueNamespace("down")
+        let calls = Atomic<Int>(0)
+        let loader: CacheLoader = {
+            let call = calls.add(1, ordering: .relaxed).newValue
+            return CacheLoad(body: ByteBuffer(string: "v\(call)"), tags: ["org:1"])
+        }
+        let hot = try CacheAddress(namespace: namespace, key: "hot")
+        #expect(try await a.cache.get(hot, loader: loader)?.tier == .loader)
+
+        try await server.stop()
+        var failures = 0
+        for round in 0..<200 {
+            let address = try CacheAddress(namespace: namespace, key: "k\(round % 20)")
+            do {
+                guard try await a.cache.get(address, loader: loader) != nil else {
+                    failures += 1
+                    continue
+                }
+            } catch {
+                failures += 1
+            }
+        }
+        #expect(failures == 0)
+        #expect(await eventually(timeout: .seconds(15)) { !a.cache.isBackplaneLive })
+        #expect(!a.cache.isL2Available)
+        let loadsDuringOutage = calls.load(ordering: .relaxed)
+        #expect(loadsDuringOutage < 200, "L1 kept answering during the outage (\(loadsDuringOutage) loads)")
+        // An invalidation made while Redis is down applies here at once and is replayed when Redis returns.
+        let offline = await a.cache.invalidate(InvalidationRequest(tags: ["org:1"]))
+        #expect(!offline.propagated)
+
+        try await server.start()
+        #expect(await eventually(timeout: .seconds(10)) { a.cache.isBackplaneLive && b.cache.isBackplaneLive })
+        let after = try CacheAddress(namespace: namespace, key: "after")
+        #expect(await eventually(timeout: .seconds(15)) {
+            ((try? await a.cache.set(after, body: ByteBuffer(string: "back"), contentType: "text/plain")) ?? []).contains(.l2)
+        })
+        #expect(try await b.cache.get(after)?.tier == .l2)
+        #expect(a.cache.isL2Available)
+        // The replay runs on resubscribe and on a one-second retry, so it may land just after L2 is back.
+        let replayed = await eventually(timeout: .seconds(15)) {
+            (try? await a.redis.send("HGET", RedisArgument("wsc:tv:org:1"), "v").int) == 1
+        }
+        #expect(replayed, "the offline invalidation was replayed")
+        await a.stop()
+        await b.stop()
+    }
+}
+
+@Suite("Multi-tier cache across processes and outages", .serialized, .timeLimit(.minutes(2)))
+struct CacheAcrossProcessesTests {
+    @Test("With the load lease, concurrent misses in two processes run the loader once in all")
+    func distributedStampede() async throws {
+        let policy = NamespacePolicy(ttl: 60, distributedLoadLock: true, loadLease: .seconds(3))
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL(), policy: policy)
+        let address = try CacheAddress(namespace: uniqueNamespace("lease"), key: "report")
+        let calls = Counter()
+        let loader: CacheLoader = {
+            calls.increment()
+            try await Task.sleep(for: .milliseconds(300))
+            return CacheLoad(body: ByteBuffer(string: "costly"))
+        }
+        let (cacheA, cacheB) = (a.cache, b.cache)
+        let values = try await withThrowingTaskGroup(of: String?.self) { group in
+            for index in 0..<200 {
+                let cache = index % 2 == 0 ? cacheA : cacheB
+                group.addTask { try await cache.get(address, loader: loader).map { String(buffer: $0.entry.body) } }
+            }
+            return try await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(calls.value == 1)
+        #expect(values.count == 200 && values.allSatisfy { $0 == "costly" })
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("Without the lease, each process loads once (single flight is per process)")
+    func perProcessStampede() async throws {
+        // Both subscribed first: a (re)subscription clears L1 and refuses loads begun before it.
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
+        let address = try CacheAddress(namespace: uniqueNamespace("nolease"), key: "report")
+        let calls = Counter()
+        let loader: CacheLoader = {
+            calls.increment()
+            try await Task.sleep(for: .milliseconds(300))
+            return CacheLoad(body: ByteBuffer(string: "costly"))
+        }
+        let (cacheA, cacheB) = (a.cache, b.cache)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<100 {
+                let cache = index % 2 == 0 ? cacheA : cacheB
+                group.addTask { _ = try await cache.get(address, loader: loader) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(calls.value == 2)
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("A value read before a prefix invalidation and written to L2 after it (a load elsewhere) is refused everywhere")
+    func latePrefixWriter() async throws {
+        let url = try TestEnvironment.redisURL()
+        let (a, b) = try await RedisBackedCache.pair(url: url)
+        let namespace = uniqueNamespace("late")
+        let address = try CacheAddress(namespace: namespace, key: "2026-06-13")
+        let store = RedisL2Store(redis: a.redis)
+        // A load elsewhere notes the sequence and the key's version, then reads its (soon outdated) data...
+        let before = try await store.currentSequence()
+        let keyVersion = try await store.keyVersion(of: address.string)
+        // ...the prefix is invalidated meanwhile: the scan finds nothing under it to delete or bump...
+        await a.cache.invalidate(InvalidationRequest(prefixes: ["\(namespace)/2026-06"]))
+        // ...and then the load writes what it read. The conditional write lands: only the sequence can tell.
+        var late = CacheEntry(body: ByteBuffer(string: "old"), contentType: "text/plain", createdAt: Date().timeIntervalSince1970, ttl: 60)
+        late.sequence = before
+        #expect(try await store.write(late, at: address.string, expectedKeyVersion: keyVersion, now: Date().timeIntervalSince1970) != nil)
+        #expect(try await a.cache.get(address) == nil)
+        #expect(await eventually(timeout: CacheRedisTests.bound) { (try? await b.cache.get(address)) == nil })
+        // A process started later learns the prefix invalidation from Redis when it connects.
+        let c = try RedisBackedCache(url: url)
+        try await c.ready()
+        #expect(try await c.cache.get(address) == nil)
+        // What is written after the invalidation is served.
+        try await a.cache.set(address, body: ByteBuffer(string: "new"), contentType: "text/plain")
+        #expect(try await c.cache.get(address).map { String(buffer: $0.entry.body) } == "new")
+        await a.stop()
+        await b.stop()
+        await c.stop()
+    }
+
+    @Test("After its subscription drops, a process serves nothing it held before: an invalidation it missed is not served")
+    func missedInvalidation() async throws {
+        let server = try await PrivateRedis.start()
+        let (a, b) = try await RedisBackedCache.pair(url: server.url)
+        let address = try CacheAddress(namespace: "missed", key: "schedule")
+        try await a.cache.set(address, body: ByteBuffer(string: "old"), contentType: "text/plain", tags: ["day:13"])
+        _ = try await b.cache.get(address)
+        #expect(try await b.cache.get(address)?.tier == .l1)
+
+        // Drop every pub/sub connection: b will not hear the invalidation a makes next.
+        let sessions = b.cache.backplaneSessions
+        _ = try await a.redis.send("CLIENT", "KILL", "TYPE", "pubsub")
+        await a.cache.invalidate(InvalidationRequest(tags: ["day:13"]))
+        // b noticed the drop and subscribed again (not merely still live from before it noticed).
+        #expect(await eventually(timeout: .seconds(10)) { b.cache.backplaneSessions > sessions && b.cache.isBackplaneLive })
+        // Whatever b held before the drop is gone from its L1, and the L2 copy fails its tag check.
+        #expect(b.cache.l1.statistics.entries == 0)
+        #expect(try await b.cache.get(address) == nil)
+        await a.stop()
+        await b.stop()
+    }
+}
