@@ -17,7 +17,8 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
     (
         "wedsync-gateway", "gateway", "WedSyncGateway",
         [
-            "WedSyncCacheKit", "WedSyncRedis", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Yams", package: "Yams"),
+            "WedSyncCacheKit", "WedSyncRedis", "WedSyncRedisService", .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "CompressNIO", package: "compress-nio"),
         ]
@@ -25,13 +26,14 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
     (
         "wedsync-cache", "cache", "WedSyncCacheService",
         [
-            "WedSyncCacheKit", "WedSyncRedis", .product(name: "Yams", package: "Yams"),
+            "WedSyncCacheKit", "WedSyncRedis", "WedSyncRedisService", .product(name: "Yams", package: "Yams"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]
     ),
     (
         "wedsync-query-optimizer", "query-optimizer", "WedSyncQueryOptimizer",
         [
+            "WedSyncPostgres", "WedSyncPostgresService",
             .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]
@@ -41,7 +43,7 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
     ("wedsync-autoscaler", "autoscaler", nil, []),
-    ("wedsync-api", "api", "WedSyncAPI", []),
+    ("wedsync-api", "api", "WedSyncAPI", ["WedSyncPostgres", "WedSyncPostgresService", "WedSyncConnectionPool"]),
 ]
 
 /// Tests live beside what they test, one target a room (`services/<folder>/Tests`, `shared/<Lib>/Tests`), so
@@ -55,8 +57,8 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
     (
         "WedSyncServiceKitTests", "shared/ServiceKit/Tests",
         [
-            "WedSyncServiceKit", "WedSyncModels", "WedSyncPostgres", "WedSyncConnectionPool",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "WedSyncServiceKit", "WedSyncModels", "WedSyncPostgres", "WedSyncPostgresService", "WedSyncRedisService",
+            "WedSyncConnectionPool", .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
     ),
@@ -118,11 +120,11 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // C libraries, wrapped once and used only through the Swift clients above them.
-        .systemLibrary(name: "CLibPQ", path: "shared/CLibPQ", providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(name: "CHiredis", path: "shared/CHiredis", providers: [.apt(["libhiredis-dev"])]),
-        .systemLibrary(name: "CSQLite", path: "shared/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "CCurl", path: "shared/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // C libraries, wrapped once, each beside the one client that uses it.
+        .systemLibrary(name: "CLibPQ", path: "shared/Postgres/CLibPQ", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", path: "shared/Redis/CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "services/metrics/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", path: "services/metrics/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // The ground floor every service stands on.
         .target(
@@ -170,8 +172,6 @@ let package = Package(
             name: "WedSyncServiceKit",
             dependencies: [
                 "WedSyncModels",
-                "WedSyncPostgres",
-                "WedSyncRedis",
                 "WedSyncConnectionPool",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -189,6 +189,22 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             path: "shared/ServiceKit/Sources",
+            swiftSettings: swiftSettings
+        ),
+
+        // What the PostgreSQL and Redis clients contribute to a service (`service.postgres()`, `service.redis()`):
+        // the dependency, its readiness check, its pool's figures and its error mapping. Only the services that use
+        // a database or Redis link these, and so libpq or hiredis.
+        .target(
+            name: "WedSyncPostgresService",
+            dependencies: ["WedSyncPostgres", "WedSyncServiceKit", "WedSyncConnectionPool", .product(name: "Logging", package: "swift-log")],
+            path: "shared/Postgres/Service",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WedSyncRedisService",
+            dependencies: ["WedSyncRedis", "WedSyncServiceKit"],
+            path: "shared/Redis/Service",
             swiftSettings: swiftSettings
         ),
 
@@ -253,7 +269,7 @@ let package = Package(
         .executableTarget(
             name: service.name,
             dependencies: ["WedSyncServiceKit", "WedSyncModels"] + service.uses
-                + (service.library.map { [.target(name: $0), "WedSyncPostgres", "WedSyncConnectionPool", .product(name: "Logging", package: "swift-log")] } ?? []),
+                + (service.library.map { [.target(name: $0), .product(name: "Logging", package: "swift-log")] } ?? []),
             path: service.library == nil ? "services/\(service.folder)/Sources" : "services/\(service.folder)/Sources/\(service.name)",
             swiftSettings: swiftSettings
         )
@@ -264,7 +280,6 @@ let package = Package(
                 dependencies: service.uses + [
                     "WedSyncServiceKit",
                     "WedSyncModels",
-                    "WedSyncPostgres",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "Logging", package: "swift-log"),

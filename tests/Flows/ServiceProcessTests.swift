@@ -53,6 +53,21 @@ struct ServiceProcessTests {
         return (service, dependencies)
     }
 
+    /// The C libraries each executable may link: only the services that use a database link libpq, only those that
+    /// use Redis link hiredis.
+    static let cLibraries: [(service: String, links: Set<String>)] = [
+        ("wedsync-api", ["libpq"]), ("wedsync-query-optimizer", ["libpq"]), ("wedsync-cache", ["libhiredis"]),
+        ("wedsync-gateway", ["libhiredis"]), ("wedsync-metrics", ["libsqlite3", "libcurl"]), ("wedsync-autoscaler", []),
+    ]
+
+    @Test("Each executable links only the C libraries of what it uses (ldd)", arguments: cLibraries)
+    func linkedLibraries(service: String, links: Set<String>) async throws {
+        let result = try await run("/usr/bin/ldd", [try TestEnvironment.binDirectory() + "/" + service])
+        #expect(result.status == 0, "\(result.output)")
+        let linked = Set(["libpq", "libhiredis", "libsqlite3", "libcurl"].filter { library in result.output.contains(library + ".so") })
+        #expect(linked == links, "\(service) links \(linked.sorted())")
+    }
+
     @Test("Each service answers /health, /ready, valid Prometheus /metrics and valid OpenAPI 3.1, and stops on SIGTERM", arguments: services)
     func commonRoutes(name: String) async throws {
         let (service, dependencies) = try await Self.start(name)

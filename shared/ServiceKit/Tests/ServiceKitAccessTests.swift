@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import WedSyncModels
+import WedSyncRedisService
 import WedSyncServiceKit
 import WedSyncTestSupport
 

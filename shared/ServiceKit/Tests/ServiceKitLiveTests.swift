@@ -8,6 +8,8 @@ import Testing
 import WedSyncConnectionPool
 import WedSyncModels
 import WedSyncPostgres
+import WedSyncPostgresService
+import WedSyncRedisService
 import WedSyncServiceKit
 import WedSyncTestSupport
 

@@ -1,6 +1,7 @@
 import Logging
 import WedSyncModels
 import WedSyncPostgres
+import WedSyncPostgresService
 import WedSyncServiceKit
 
 /// The WedSync API on a ``ServiceBuilder``: its schema migrated, its background work registered, its routes added.

@@ -4,6 +4,7 @@ import WedSyncAPI
 import WedSyncConnectionPool
 import WedSyncModels
 import WedSyncPostgres
+import WedSyncPostgresService
 import WedSyncServiceKit
 
 /// `wedsync-api`: the demo WedSync API on PostgreSQL, the upstream everything is measured on (port 8090).
@@ -107,9 +108,8 @@ struct APIService {
         _ logger: Logger,
         _ body: (PostgresPool) async throws -> Result
     ) async throws -> Result {
-        var postgres = try PostgresConfiguration(url: configuration.databaseURL)
+        var postgres = try configuration.postgresPrimary()
         postgres.statementTimeout = nil
-        postgres.options["application_name"] = name
         let pool = PostgresPool(name: "primary", configuration: postgres, poolConfiguration: .init(minimumConnections: 0, maximumConnections: 2), logger: logger)
         do {
             let result = try await body(pool)

@@ -4,6 +4,7 @@ import Logging
 import WedSyncCacheKit
 import WedSyncModels
 import WedSyncRedis
+import WedSyncRedisService
 import WedSyncServiceKit
 
 /// The cache service on a ``ServiceBuilder``: the multi-tier cache on the service's Redis, its routes, and its
@@ -14,7 +15,7 @@ public enum CacheApplication {
     public static func configure(_ service: ServiceBuilder) throws -> MultiTierCache {
         let settings = try CacheSettings(service.configuration)
         let redis = try service.redisRouting(critical: false)
-        let seeds = try RedisConfiguration.seeds(from: service.configuration.redisURL)
+        let seeds = try service.configuration.redisSeeds()
         let l2 = RedisL2Store(redis: redis, codec: settings.codec)
         var configuration = settings.cache
         configuration.backplane = seeds[0]

@@ -8,15 +8,13 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 import WedSyncModels
-import WedSyncPostgres
-import WedSyncRedis
 
 /// Assembles a WedSync service: its configuration, its dependencies (each checked by `/ready` and reported on
 /// `/metrics`), its routes, and the routes every service has.
 ///
 /// ```swift
 /// let service = ServiceBuilder(configuration: configuration, summary: "The cache service")
-/// let redis = try service.redis()
+/// let redis = try service.redis()   // contributed by WedSyncRedisService
 /// service.routes.get("/v1/cache/stats", RouteSpec(summary: "Statistics")) { _, _ in ... }
 /// try await service.buildApplication().runService()
 /// ```
@@ -31,11 +29,11 @@ public final class ServiceBuilder {
     private var services: [any Service] = []
     private var readinessChecks: [any ReadinessCheck] = []
     private var metricsCollectors: [@Sendable () -> Void] = []
-    private let poolMetrics = PoolMetricsReporter()
+    /// Reports connection pools' statistics on `/metrics` (for the libraries that contribute pooled dependencies).
+    package let poolMetrics = PoolMetricsReporter()
     private let startedAt = Date()
-    private var database: PostgresDatabase?
-    private var redisClient: RedisClient?
-    private var redisRouter: (any RedisKeyRouting)?
+    private var dependencies: [String: Any] = [:]
+    private let errorMappings = ErrorMappings()
 
     public init(configuration: ServiceConfiguration, summary: String, logger: Logger? = nil) {
         PrometheusMetrics.bootstrap()
@@ -44,7 +42,7 @@ public final class ServiceBuilder {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: RequestMetricsMiddleware(slowRequestThreshold: configuration.slowRequestThreshold))
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ErrorMiddleware(mappings: errorMappings))
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         let methods = RouteMethods()
         router.add(middleware: MethodNotAllowedMiddleware(methods: methods))
@@ -65,68 +63,19 @@ public final class ServiceBuilder {
 
     // MARK: Dependencies
 
-    /// The service's PostgreSQL primary and replicas (`database.url`, `database.replica-urls`), created once.
-    /// The primary is a readiness dependency (`critical` as given); replicas never are critical, since reads fall
-    /// back to the primary.
-    public func postgres(critical: Bool = true) throws -> PostgresDatabase {
-        if let database { return database }
-        var primary = try PostgresConfiguration(url: configuration.databaseURL)
-        primary.statementTimeout = configuration.databaseStatementTimeout
-        primary.options["application_name"] = primary.options["application_name"] ?? configuration.service
-        let database = PostgresDatabase(
-            primary: PostgresPool(name: "primary", configuration: primary, poolConfiguration: configuration.databasePool, logger: logger),
-            replicas: try configuration.databaseReplicaURLs.enumerated().map { index, url in
-                var replica = try PostgresConfiguration(url: url)
-                replica.statementTimeout = configuration.databaseStatementTimeout
-                return PostgresPool(name: "replica-\(index + 1)", configuration: replica, poolConfiguration: configuration.databasePool, logger: logger)
-            }
-        )
-        addService(database)
-        addReadinessCheck(PostgresReadinessCheck(name: "database", pool: database.primary, critical: critical))
-        for replica in database.replicas {
-            addReadinessCheck(PostgresReadinessCheck(name: "database-\(replica.name)", pool: replica, critical: false))
-        }
-        let reporter = poolMetrics
-        addMetricsCollector {
-            for pool in database.pools { reporter.report(pool.statistics) }
-        }
-        self.database = database
-        return database
+    /// The dependency kept under `key`, made by `make` the first time it is asked for: how a library contributes
+    /// a dependency a service creates once (its database, its Redis client), registering it as it likes.
+    package func dependency<Value>(_ key: String, make: () throws -> Value) rethrows -> Value {
+        if let value = dependencies[key] as? Value { return value }
+        let value = try make()
+        dependencies[key] = value
+        return value
     }
 
-    /// The service's Redis client (`redis.url`), created once, for a single server. With several seed nodes it
-    /// connects to the first; use ``redisRouting(critical:)`` for commands that must reach a cluster's right node.
-    public func redis(critical: Bool = true) throws -> RedisClient {
-        if let redisClient { return redisClient }
-        let seeds = try RedisConfiguration.seeds(from: configuration.redisURL)
-        let client = RedisClient(configuration: seeds[0], poolConfiguration: configuration.redisPool, logger: logger)
-        addService(client)
-        addReadinessCheck(RedisReadinessCheck(client: client, critical: critical))
-        let reporter = poolMetrics
-        addMetricsCollector { reporter.report(client.statistics) }
-        self.redisClient = client
-        return client
-    }
-
-    /// The service's Redis as a key router (`redis.url`), created once: a ``RedisClusterClient`` when
-    /// `redis.cluster` is set or several seed nodes are given, otherwise the single server's ``redis(critical:)``.
-    public func redisRouting(critical: Bool = true) throws -> any RedisKeyRouting {
-        if let redisRouter { return redisRouter }
-        let seeds = try RedisConfiguration.seeds(from: configuration.redisURL)
-        let router: any RedisKeyRouting
-        if try configuration.settings.bool("redis.cluster", default: seeds.count > 1) {
-            let cluster = RedisClusterClient(seeds: seeds, poolConfiguration: configuration.redisPool, logger: logger)
-            addService(cluster)
-            addReadinessCheck(ClosureReadinessCheck(name: "redis", critical: critical) {
-                try await cluster.ping()
-                return .up
-            })
-            router = cluster
-        } else {
-            router = try redis(critical: critical)
-        }
-        redisRouter = router
-        return router
+    /// Maps a library's errors (a database's, say) to the envelope a client gets, before they would become a
+    /// generic 500.
+    public func addErrorMapping(_ mapping: some ServiceErrorMapping) {
+        errorMappings.add(mapping)
     }
 
     /// A client for another WedSync service that presents this service's own credential (`service.token`), checked

@@ -10,13 +10,16 @@ public enum ServiceMain {
     public static func run(
         service: String,
         defaultPort: Int,
+        defaultMaxBodyBytes: Int = 1 << 20,
         summary: String,
         arguments: [String] = CommandLine.arguments,
         configure: @Sendable (ServiceBuilder) async throws -> Void
     ) async {
         let configuration: ServiceConfiguration
         do {
-            configuration = try await ServiceConfiguration.load(service: service, defaultPort: defaultPort, arguments: arguments)
+            configuration = try await ServiceConfiguration.load(
+                service: service, defaultPort: defaultPort, defaultMaxBodyBytes: defaultMaxBodyBytes, arguments: arguments
+            )
         } catch {
             FileHandle.standardError.write(Data("\(service): \(error)\n".utf8))
             exit(2)

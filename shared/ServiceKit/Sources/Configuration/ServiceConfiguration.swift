@@ -26,7 +26,7 @@ import WedSyncConnectionPool
 /// | `redis.url` | `redis://127.0.0.1:6379` | Redis, or several comma-separated cluster seed nodes |
 /// | `redis.pool.max` | 16 | connections to Redis |
 /// | `api.url`, `cache.url`, `metrics.url` | `http://127.0.0.1:8090`, `:8081`, `:8083` | the other services |
-/// | `http.max-body-bytes` | 1048576 (gateway: 67108864) | largest request body (413 above); the gateway streams bodies through |
+/// | `http.max-body-bytes` | 1048576, unless the service says otherwise (the gateway: 67108864) | largest request body (413 above) |
 /// | `http.slow-request-ms` | 1000 | requests slower than this are logged at `notice` |
 /// | `http.idle-timeout-ms`, `http.header-timeout-ms` | 60000, 10000 | idle keep-alive connections; reading a request's head |
 /// | `http.max-header-bytes`, `http.max-connections` | 32768, 4096 | request head size (431 above); open connections |
@@ -70,8 +70,9 @@ public struct ServiceConfiguration: Sendable {
     /// Every source, for the service's own keys.
     public var settings: Settings
 
-    /// Reads and validates the common keys.
-    public init(service: String, defaultPort: Int, settings: Settings) throws(ConfigurationError) {
+    /// Reads and validates the common keys. `defaultMaxBodyBytes` is the service's own default for
+    /// `http.max-body-bytes` (the gateway streams bodies through to its upstream, and takes larger ones).
+    public init(service: String, defaultPort: Int, defaultMaxBodyBytes: Int = 1 << 20, settings: Settings) throws(ConfigurationError) {
         self.service = service
         self.settings = settings
         self.host = settings.string("host") ?? "127.0.0.1"
@@ -83,8 +84,11 @@ public struct ServiceConfiguration: Sendable {
         case .success(let callers): self.serviceCallers = callers
         case .failure(let error): throw ConfigurationError(key: "service.callers", message: error.message)
         }
-        self.databaseURL = try settings.postgresURL("database.url", default: "postgres://postgres@127.0.0.1:5432/wedsync")
-        self.databaseReplicaURLs = try settings.postgresURLs("database.replica-urls")
+        // Checked by the library that connects to it (WedSyncPostgresService, WedSyncRedisService), in the services
+        // that use it: the others neither need nor link a database or Redis client.
+        self.databaseURL = settings.string("database.url", secret: true) ?? "postgres://postgres@127.0.0.1:5432/wedsync"
+        self.databaseReplicaURLs = (settings.string("database.replica-urls", secret: true) ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let databaseMaximum = try settings.int("database.pool.max", default: 10, in: 1...1000)
         self.databasePool = ConnectionPoolConfiguration(
             minimumConnections: try settings.int("database.pool.min", default: 1, in: 0...databaseMaximum),
@@ -93,7 +97,7 @@ public struct ServiceConfiguration: Sendable {
         )
         let statementTimeout = try settings.int("database.statement-timeout-ms", default: 30_000, in: 0...86_400_000)
         self.databaseStatementTimeout = statementTimeout == 0 ? nil : .milliseconds(statementTimeout)
-        self.redisURL = try settings.redisURL("redis.url", default: "redis://127.0.0.1:6379")
+        self.redisURL = settings.string("redis.url", secret: true) ?? "redis://127.0.0.1:6379"
         self.redisPool = ConnectionPoolConfiguration(
             minimumConnections: 1,
             maximumConnections: try settings.int("redis.pool.max", default: 16, in: 1...1000),
@@ -103,8 +107,7 @@ public struct ServiceConfiguration: Sendable {
         self.cacheURL = try settings.httpURL("cache.url", default: "http://127.0.0.1:8081")
         self.metricsURL = try settings.httpURL("metrics.url", default: "http://127.0.0.1:8083")
         self.optimizerURL = try settings.httpURL("optimizer.url", default: "http://127.0.0.1:8082")
-        // The gateway streams request bodies through to its upstream rather than reading them: a larger default.
-        self.maxBodyBytes = try settings.int("http.max-body-bytes", default: service == "wedsync-gateway" ? 64 << 20 : 1 << 20, in: 1024...(1 << 30))
+        self.maxBodyBytes = try settings.int("http.max-body-bytes", default: defaultMaxBodyBytes, in: 1024...(1 << 30))
         self.slowRequestThreshold = try settings.milliseconds("http.slow-request-ms", default: .seconds(1))
         self.http = HTTPServerLimits(
             idleTimeout: try settings.milliseconds("http.idle-timeout-ms", default: .seconds(60), in: 100...86_400_000),
@@ -134,6 +137,7 @@ public struct ServiceConfiguration: Sendable {
     public static func load(
         service: String,
         defaultPort: Int,
+        defaultMaxBodyBytes: Int = 1 << 20,
         arguments: [String] = CommandLine.arguments,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws(ConfigurationError) -> ServiceConfiguration {
@@ -154,6 +158,7 @@ public struct ServiceConfiguration: Sendable {
         return try ServiceConfiguration(
             service: service,
             defaultPort: defaultPort,
+            defaultMaxBodyBytes: defaultMaxBodyBytes,
             settings: Settings(reader: ConfigReader(providers: providers))
         )
     }

@@ -1,8 +1,6 @@
 import Configuration
 import Crypto
 import Foundation
-import WedSyncPostgres
-import WedSyncRedis
 
 /// Typed, validated access to configuration keys, shared by the common keys and each service's own.
 ///
@@ -118,43 +116,5 @@ public struct Settings: Sendable {
             origins.append(origin)
         }
         return origins
-    }
-
-    /// A PostgreSQL URL, validated (a secret: it may hold a password).
-    public func postgresURL(_ key: String, default defaultValue: String) throws(ConfigurationError) -> String {
-        let text = string(key, secret: true) ?? defaultValue
-        do {
-            _ = try PostgresConfiguration(url: text)
-        } catch {
-            throw ConfigurationError(key: key, message: error.message)
-        }
-        return text
-    }
-
-    /// Several PostgreSQL URLs (a YAML list or comma-separated), validated.
-    public func postgresURLs(_ key: String) throws(ConfigurationError) -> [String] {
-        guard let text = string(key, secret: true) else { return [] }
-        var urls: [String] = []
-        for (index, part) in text.split(separator: ",").enumerated() {
-            let url = part.trimmingCharacters(in: .whitespaces)
-            do {
-                _ = try PostgresConfiguration(url: url)
-            } catch {
-                throw ConfigurationError(key: key, message: "URL \(index + 1): \(error.message)")
-            }
-            urls.append(url)
-        }
-        return urls
-    }
-
-    /// One `redis://` URL or several comma-separated seed nodes of a cluster, validated.
-    public func redisURL(_ key: String, default defaultValue: String) throws(ConfigurationError) -> String {
-        let text = string(key, secret: true) ?? defaultValue
-        do {
-            _ = try RedisConfiguration.seeds(from: text)
-        } catch {
-            throw ConfigurationError(key: key, message: error.message)
-        }
-        return text
     }
 }

@@ -1,14 +1,16 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import WedSyncPostgres
 import Logging
+import Synchronization
 
 /// Turns every error a route or middleware throws into the WedSync error envelope, so that no 4xx or 5xx leaves a
 /// service in any other shape: ``ServiceError``s as they are, Hummingbird's `HTTPError`s (unknown route, body too
-/// large) with a code derived from their status, and anything else as a logged, generic 500.
+/// large) with a code derived from their status, a library's errors as its ``ServiceErrorMapping`` says, and anything
+/// else as a logged, generic 500.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = ServiceRequestContext
+    let mappings: ErrorMappings
 
     func handle(
         _ request: Request,
@@ -23,33 +25,19 @@ struct ErrorMiddleware: RouterMiddleware {
             return try Self.serviceError(from: error, request: request).response(from: request, context: context)
         } catch let error as DecodingError {
             return try ServiceError.badRequest(error.explanation, code: "invalid_body").response(from: request, context: context)
-        } catch let error as PostgresError {
-            return try Self.serviceError(from: error, context: context).response(from: request, context: context)
         } catch is CancellationError {
             return try ServiceError.unavailable("the request was cancelled", code: "cancelled")
                 .response(from: request, context: context)
         } catch {
+            if let mapped = mappings.serviceError(for: error, logger: context.logger) {
+                return try mapped.response(from: request, context: context)
+            }
             context.logger.error(
                 "unhandled error",
                 metadata: ["error.type": "\(type(of: error))", "error": "\(error)"]
             )
             return try ServiceError.internalError().response(from: request, context: context)
         }
-    }
-
-    /// A database that cannot be reached, or a pool with no free connection, is a 503 the client may retry; a
-    /// statement that ran out of time is a 503 too; anything else is a 500 whose details go to the log only.
-    static func serviceError(from error: PostgresError, context: ServiceRequestContext) -> ServiceError {
-        if error.isConnectionFailure || error.code == .poolTimeout || error.code == .shutdown {
-            context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
-            return .unavailable("the database is unavailable; retry shortly", code: "database_unavailable", retryAfterSeconds: 1)
-        }
-        if error.sqlState == "57014" {
-            context.logger.warning("statement timed out or was cancelled", metadata: ["error": "\(error)"])
-            return .unavailable("the query took too long; retry shortly", code: "query_timeout", retryAfterSeconds: 1)
-        }
-        context.logger.error("database error", metadata: ["error": "\(error)"])
-        return .internalError()
     }
 
     static func serviceError(from error: HTTPError, request: Request) -> ServiceError {
@@ -63,5 +51,28 @@ struct ErrorMiddleware: RouterMiddleware {
             default: (error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"), error.status.reasonPhrase)
             }
         return ServiceError(error.status, code: code, message: error.body ?? fallback, headers: error.headers)
+    }
+}
+
+/// Turns one library's errors into the envelope a client gets (a database that cannot be reached: a 503 to retry),
+/// registered with ``ServiceBuilder/addErrorMapping(_:)`` by the library that contributes the dependency.
+public protocol ServiceErrorMapping: Sendable {
+    /// The error to answer with, or `nil` when `error` is not this mapping's kind.
+    func serviceError(for error: any Error, logger: Logger) -> ServiceError?
+}
+
+/// The mappings a service's libraries registered, consulted in order.
+final class ErrorMappings: Sendable {
+    private let mappings = Mutex<[any ServiceErrorMapping]>([])
+
+    func add(_ mapping: some ServiceErrorMapping) {
+        mappings.withLock { $0.append(mapping) }
+    }
+
+    func serviceError(for error: any Error, logger: Logger) -> ServiceError? {
+        for mapping in mappings.withLock({ $0 }) {
+            if let mapped = mapping.serviceError(for: error, logger: logger) { return mapped }
+        }
+        return nil
     }
 }

@@ -3,10 +3,10 @@ import WedSyncConnectionPool
 
 /// Publishes connection pool statistics as Prometheus metrics when `/metrics` is scraped: gauges for the state now,
 /// counters (advanced by the difference since the last scrape) for the totals.
-final class PoolMetricsReporter: Sendable {
+package final class PoolMetricsReporter: Sendable {
     private let totals = TotalsReporter()
 
-    func report(_ statistics: ConnectionPoolStatistics) {
+    package func report(_ statistics: ConnectionPoolStatistics) {
         let pool = [("pool", statistics.name)]
         Gauge(label: "connection_pool_connections", dimensions: pool + [("state", "in_use")]).record(statistics.inUse)
         Gauge(label: "connection_pool_connections", dimensions: pool + [("state", "idle")]).record(statistics.idle)

@@ -6,6 +6,7 @@ import NIOHTTP1
 import WedSyncCacheKit
 import WedSyncModels
 import WedSyncRedis
+import WedSyncRedisService
 import WedSyncServiceKit
 
 /// The gateway on a ``ServiceBuilder``: upstream pools and their health checks, the response cache on the
@@ -29,7 +30,7 @@ public enum GatewayApplication {
             if settings.useRedis {
                 let router = try service.redisRouting(critical: false)
                 redis = router
-                let seeds = try RedisConfiguration.seeds(from: service.configuration.redisURL)
+                let seeds = try service.configuration.redisSeeds()
                 let key: SymmetricKey
                 if let configured = settings.encryptionKey {
                     key = configured

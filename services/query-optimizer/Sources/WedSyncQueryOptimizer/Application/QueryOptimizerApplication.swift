@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import WedSyncModels
 import WedSyncPostgres
+import WedSyncPostgresService
 import WedSyncServiceKit
 
 /// The query optimizer on a ``ServiceBuilder``: plan analysis, workload analysis, N+1 detection and index, table
