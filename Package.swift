@@ -78,7 +78,10 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
     ),
     (
         "WedSyncMetricsTests", "services/metrics/Tests",
-        ["WedSyncMetrics", "WedSyncModels", "WedSyncServiceKit", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        [
+            "WedSyncMetrics", "WedSyncModels", "WedSyncServiceKit", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
     ),
     ("WedSyncQueryOptimizerTests", "services/query-optimizer/Tests", ["WedSyncQueryOptimizer", "WedSyncModels", "WedSyncPostgres", "WedSyncServiceKit"]),
     (

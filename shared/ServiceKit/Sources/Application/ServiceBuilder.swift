@@ -28,7 +28,7 @@ public final class ServiceBuilder {
 
     private var services: [any Service] = []
     private var readinessChecks: [any ReadinessCheck] = []
-    private var metricsCollectors: [@Sendable () -> Void] = []
+    private var metricsCollectors: [@Sendable () async -> Void] = []
     /// Reports connection pools' statistics on `/metrics` (for the libraries that contribute pooled dependencies).
     package let poolMetrics = PoolMetricsReporter()
     private let startedAt = Date()
@@ -103,8 +103,9 @@ public final class ServiceBuilder {
         routes.router.add(middleware: middleware)
     }
 
-    /// Runs `collector` before each `/metrics` scrape, to publish state kept elsewhere as gauges.
-    public func addMetricsCollector(_ collector: @escaping @Sendable () -> Void) {
+    /// Runs `collector` before each `/metrics` scrape, to publish state kept elsewhere as gauges. One that blocks
+    /// (a file or database read) awaits its work on threads of its own, never on the concurrency pool.
+    public func addMetricsCollector(_ collector: @escaping @Sendable () async -> Void) {
         metricsCollectors.append(collector)
     }
 
@@ -193,7 +194,7 @@ public final class ServiceBuilder {
                 responseContentType: "text/plain"
             )
         ) { _, _ in
-            for collector in collectors { collector() }
+            for collector in collectors { await collector() }
             let body = PrometheusMetrics.render()
             return Response(
                 status: .ok,

@@ -120,7 +120,8 @@ public final class UpstreamPool: Sendable {
         replica.startDraining()
         let deadline = ContinuousClock.now + configuration.drainTimeout
         while replica.outstanding > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            // Cancelled (the service stops): remove it now rather than spin until the deadline.
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
         }
         replicas.withLock { replicas in replicas.removeAll { $0 === replica } }
         return true

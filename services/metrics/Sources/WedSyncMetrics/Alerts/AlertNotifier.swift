@@ -4,6 +4,8 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
 import Synchronization
 import WedSyncModels
 import WedSyncServiceKit
@@ -37,36 +39,77 @@ public struct AlertReceiver: Sendable {
     }
 }
 
-/// Sends each group of alerts to the receivers of its severity, retrying with exponential backoff, and keeps a
-/// record of every notification (the last 1,000) for `GET /v1/notifications`.
-public final class AlertNotifier: Sendable {
+/// Sends each group of alerts to the receivers of its severity and keeps a record of every notification (the last
+/// 1,000) for `GET /v1/notifications`.
+///
+/// Each receiver has a delivery queue of its own (a ``BackgroundDelivery``, `wedsync_delivery_*{queue="alerts-<name>"}`):
+/// a slow SMTP server never holds up the webhook, a receiver gets its notifications in order (a `resolved` never
+/// overtakes its `firing`), retries back off exponentially, and at shutdown what is queued gets its last attempt
+/// before the process exits. Run it as a service, registered before the ``AlertEngine`` that feeds it (so it stops
+/// after it). Mail is sent on two threads the notifier owns, never on the threads that commit events.
+public final class AlertNotifier: Service, Sendable {
     let receivers: [AlertReceiver]
     let externalURL: String
-    let maximumAttempts: Int
-    let initialBackoff: Duration
     let logger: Logger
-    private let records = Mutex<(next: Int, list: [NotificationRecord])>((1, []))
+    private let log = NotificationLog()
+    private let queues: [BackgroundDelivery<Delivery>]
+    private let mailThreads: NIOThreadPool
 
     public init(receivers: [AlertReceiver], externalURL: String, maximumAttempts: Int = 5, initialBackoff: Duration = .milliseconds(500), logger: Logger) {
         self.receivers = receivers
         self.externalURL = externalURL
-        self.maximumAttempts = maximumAttempts
-        self.initialBackoff = initialBackoff
         self.logger = logger
+        let (log, mailThreads) = (log, NIOThreadPool(numberOfThreads: 2))
+        self.mailThreads = mailThreads
+        // One notification a batch; the backoff doubles from `initialBackoff` for each of the attempts.
+        let configuration = BackgroundDelivery<Delivery>.Configuration(
+            capacity: 1_000, batchSize: 1, maximumAttempts: maximumAttempts, initialBackoff: initialBackoff,
+            maximumBackoff: initialBackoff * (1 << max(0, min(maximumAttempts - 2, 20))), flushTimeout: .seconds(5)
+        )
+        self.queues = receivers.map { receiver in
+            BackgroundDelivery(name: "alerts-\(receiver.name)", configuration: configuration, logger: logger) { batch in
+                for delivery in batch {
+                    let error = await Self.attempt(delivery.message, mailThreads: mailThreads)
+                    let attempts = log.update(delivery.id) { record in
+                        record.attempts += 1
+                        record.delivered = error == nil
+                        record.lastError = error
+                        record.updatedAt = Date()
+                    }
+                    guard let error else { continue }
+                    logger.warning(
+                        "notification not delivered",
+                        metadata: ["alert.receiver": "\(receiver.name)", "alert.attempt": "\(attempts)", "error": "\(error)"]
+                    )
+                    throw NotDelivered(reason: error)
+                }
+            }
+        }
+    }
+
+    /// Runs every receiver's queue until graceful shutdown, then lets each flush; the mail threads live as long.
+    public func run() async throws {
+        mailThreads.start()
+        await withDiscardingTaskGroup { group in
+            for queue in queues { group.addTask { try? await queue.run() } }
+            // With no receiver there is nothing to run, but the service must not end before the others.
+            if queues.isEmpty { group.addTask { try? await gracefulShutdown() } }
+        }
+        try await mailThreads.shutdownGracefully()
     }
 
     /// Every notification, newest first.
     public var notifications: [NotificationRecord] {
-        records.withLock { $0.list.reversed() }
+        log.records
     }
 
-    /// Sends `alerts` (one rule, all `firing` or all `resolved`) to every receiver of their severity, in the
-    /// background; returns the records made.
+    /// Queues `alerts` (one rule, all `firing` or all `resolved`) for every receiver of their severity; returns the
+    /// records made.
     @discardableResult
     public func notify(rule: String, status: String, severity: AlertSeverity, alerts: [Alert]) -> [Int] {
         guard !alerts.isEmpty else { return [] }
         var ids: [Int] = []
-        for receiver in receivers where receiver.severities.contains(severity) {
+        for (receiver, queue) in zip(receivers, queues) where receiver.severities.contains(severity) {
             let message: Message
             switch receiver.destination {
             case .webhook(let url):
@@ -77,33 +120,35 @@ public final class AlertNotifier: Sendable {
                 let mail = Self.emailMessage(rule: rule, status: status, severity: severity, alerts: alerts, externalURL: externalURL)
                 message = .email(mailer, subject: mail.subject, body: mail.body)
             }
-            let now = Date()
-            let id = records.withLock { records -> Int in
-                let id = records.next
-                records.next += 1
-                records.list.append(
-                    NotificationRecord(
-                        id: id, receiver: receiver.name, channel: receiver.channel, alertName: rule, status: status, alerts: alerts.count,
-                        attempts: 0, delivered: false, lastError: nil, createdAt: now, updatedAt: now
-                    )
-                )
-                if records.list.count > 1_000 { records.list.removeFirst(records.list.count - 1_000) }
-                return id
-            }
+            let id = log.add(receiver: receiver, rule: rule, status: status, alerts: alerts.count)
             ids.append(id)
-            Task { await self.deliver(id: id, to: receiver, message: message) }
+            if !queue.submit(Delivery(id: id, message: message)) {
+                log.update(id) { $0.lastError = "not sent: the receiver's queue is full" }
+            }
         }
         return ids
     }
 
     /// What one receiver is sent.
-    enum Message {
+    enum Message: Sendable {
         case http(url: String, body: Data)
         case email(SMTPMailer, subject: String, body: String)
     }
 
+    /// A notification on its way to one receiver.
+    struct Delivery: Sendable {
+        var id: Int
+        var message: Message
+    }
+
+    /// Why an attempt failed (never the URL): the queue tries again.
+    struct NotDelivered: Error, CustomStringConvertible {
+        var reason: String
+        var description: String { reason }
+    }
+
     /// One attempt: nil when delivered, else why not (never the URL).
-    private func attempt(_ message: Message) async -> String? {
+    private static func attempt(_ message: Message, mailThreads: NIOThreadPool) async -> String? {
         switch message {
         case .http(let url, let body):
             do {
@@ -119,39 +164,11 @@ public final class AlertNotifier: Sendable {
             }
         case .email(let mailer, let subject, let body):
             do {
-                try await mailer.send(subject: subject, body: body)
+                try await mailer.send(subject: subject, body: body, on: mailThreads)
                 return nil
             } catch {
                 return error.replyCode > 0 ? "the SMTP server answered \(error.replyCode): \(error.description)" : "SMTP: \(error.description)"
             }
-        }
-    }
-
-    private func deliver(id: Int, to receiver: AlertReceiver, message: Message) async {
-        var backoff = initialBackoff
-        for attempt in 1...maximumAttempts {
-            let error = await self.attempt(message)
-            update(id) { record in
-                record.attempts = attempt
-                record.delivered = error == nil
-                record.lastError = error
-                record.updatedAt = Date()
-            }
-            guard let error else { return }
-            logger.warning(
-                "notification not delivered",
-                metadata: ["alert.receiver": "\(receiver.name)", "alert.attempt": "\(attempt)", "error": "\(error)"]
-            )
-            if attempt < maximumAttempts {
-                try? await Task.sleep(for: backoff)
-                backoff *= 2
-            }
-        }
-    }
-
-    private func update(_ id: Int, _ change: (inout NotificationRecord) -> Void) {
-        records.withLock { records in
-            if let index = records.list.firstIndex(where: { $0.id == id }) { change(&records.list[index]) }
         }
     }
 

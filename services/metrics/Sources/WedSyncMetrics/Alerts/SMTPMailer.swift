@@ -5,13 +5,6 @@ import NIOPosix
 /// libcurl's process-wide initialisation, done once, thread-safely, before the first transfer.
 private let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
-/// Threads of their own for mail: a hung SMTP server holds one of these, never the threads that commit events.
-private let mailThreads: NIOThreadPool = {
-    let pool = NIOThreadPool(numberOfThreads: 2)
-    pool.start()
-    return pool
-}()
-
 /// Why a mail was not sent.
 public struct SMTPError: Error, CustomStringConvertible, Sendable {
     /// libcurl's message for the failure (never the URL, which may carry credentials).
@@ -22,7 +15,8 @@ public struct SMTPError: Error, CustomStringConvertible, Sendable {
 
 /// Sends mail over SMTP (`smtp://`, or `smtps://` for implicit TLS) through libcurl. STARTTLS is used when the
 /// server offers it, and required when the URL carries credentials (they never cross the network in the clear).
-/// Each send is one blocking libcurl transfer on two threads kept for mail, never on the Swift concurrency pool.
+/// Each send is one blocking libcurl transfer on the threads its caller keeps for mail (a hung SMTP server holds one
+/// of those), never on the Swift concurrency pool.
 public struct SMTPMailer: Sendable {
     /// `smtp://[user:password@]host[:port]`: a secret, never logged.
     public var url: String
@@ -46,12 +40,12 @@ public struct SMTPMailer: Sendable {
         return authority.contains("@")
     }
 
-    /// Sends a plain-text UTF-8 message.
-    public func send(subject: String, body: String, date: Date = Date()) async throws(SMTPError) {
+    /// Sends a plain-text UTF-8 message, the transfer running on `threads`.
+    public func send(subject: String, body: String, date: Date = Date(), on threads: NIOThreadPool) async throws(SMTPError) {
         let message = Self.message(from: from, to: recipients, subject: subject, body: body, date: date)
         let outcome: Result<Void, SMTPError>
         do {
-            outcome = try await mailThreads.runIfActive { self.transfer(message) }
+            outcome = try await threads.runIfActive { self.transfer(message) }
         } catch {
             throw SMTPError(description: "the thread pool is shutting down", replyCode: 0)
         }

@@ -29,12 +29,15 @@ public enum MetricsApplication {
             receivers: receivers, externalURL: "http://\(service.configuration.host):\(service.configuration.port)",
             initialBackoff: settings.retryBackoff, logger: service.logger
         )
+        // Before the engine that feeds it: at shutdown the engine stops first, then the queued notifications flush.
+        service.addService(notifier)
         let alerts = AlertEngine(
             rules: settings.rules, queries: queries, notifier: notifier, interval: settings.evaluationInterval,
             repeatInterval: settings.repeatInterval, logger: service.logger
         )
         service.addService(alerts)
-        service.addMetricsCollector { exposition.collect(queries: queries, alerts: alerts.alerts()) }
+        // Two SQLite reads a scrape: on the blocking pool, as every other read of the store.
+        service.addMetricsCollector { _ = try? await Blocking.run { exposition.collect(queries: queries, alerts: alerts.alerts()) } }
         if let interval = settings.systemSampleInterval {
             service.addService(
                 SystemSampler(ingestor: ingestor, interval: interval, diskPath: (settings.databasePath as NSString).deletingLastPathComponent, logger: service.logger)
