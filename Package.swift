@@ -17,9 +17,11 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
     (
         "wedsync-gateway", "gateway", "WedSyncGateway",
         [
-            "WedSyncCacheKit", "WedSyncRedis", "WedSyncRedisService", .product(name: "HTTPTypes", package: "swift-http-types"),
+            "WedSyncCacheKit", "WedSyncRedis", "WedSyncRedisService",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Yams", package: "Yams"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "CompressNIO", package: "compress-nio"),
         ]
     ),
@@ -27,21 +29,27 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
         "wedsync-cache", "cache", "WedSyncCacheService",
         [
             "WedSyncCacheKit", "WedSyncRedis", "WedSyncRedisService", .product(name: "Yams", package: "Yams"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]
     ),
     (
         "wedsync-query-optimizer", "query-optimizer", "WedSyncQueryOptimizer",
         [
             "WedSyncPostgres", "WedSyncPostgresService",
-            .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]
     ),
-    ("wedsync-metrics", "metrics", "WedSyncMetrics", [
-            "CSQLite", "CCurl", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Yams", package: "Yams"),
+    (
+        "wedsync-metrics", "metrics", "WedSyncMetrics",
+        [
+            "CSQLite", "CCurl", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ]
+    ),
     ("wedsync-autoscaler", "autoscaler", nil, []),
     ("wedsync-api", "api", "WedSyncAPI", ["WedSyncPostgres", "WedSyncPostgresService", "WedSyncConnectionPool"]),
 ]
@@ -64,10 +72,16 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
     ),
     (
         "WedSyncCacheKitTests", "shared/CacheKit/Tests",
-        ["WedSyncCacheKit", "WedSyncModels", "WedSyncRedis", "WedSyncConnectionPool", .product(name: "Crypto", package: "swift-crypto")]
+        [
+            "WedSyncCacheKit", "WedSyncModels", "WedSyncRedis", "WedSyncConnectionPool",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]
     ),
     ("WedSyncAPITests", "services/api/Tests", ["WedSyncAPI", "WedSyncModels", "WedSyncPostgres", "WedSyncServiceKit"]),
-    ("WedSyncCacheServiceTests", "services/cache/Tests", ["WedSyncCacheService", "WedSyncCacheKit", "WedSyncModels", "WedSyncServiceKit"]),
+    (
+        "WedSyncCacheServiceTests", "services/cache/Tests",
+        ["WedSyncCacheService", "WedSyncCacheKit", "WedSyncModels", "WedSyncServiceKit"]
+    ),
     (
         "WedSyncGatewayTests", "services/gateway/Tests",
         [
@@ -79,15 +93,20 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
     (
         "WedSyncMetricsTests", "services/metrics/Tests",
         [
-            "WedSyncMetrics", "WedSyncModels", "WedSyncServiceKit", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "WedSyncMetrics", "WedSyncModels", "WedSyncServiceKit",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
     ),
-    ("WedSyncQueryOptimizerTests", "services/query-optimizer/Tests", ["WedSyncQueryOptimizer", "WedSyncModels", "WedSyncPostgres", "WedSyncServiceKit"]),
+    (
+        "WedSyncQueryOptimizerTests", "services/query-optimizer/Tests",
+        ["WedSyncQueryOptimizer", "WedSyncModels", "WedSyncPostgres", "WedSyncServiceKit"]
+    ),
     (
         "WedSyncFlowTests", "tests/Flows",
         [
-            "WedSyncAPI", "WedSyncCacheKit", "WedSyncMetrics", "WedSyncQueryOptimizer", "WedSyncModels", "WedSyncPostgres",
+            "WedSyncAPI", "WedSyncCacheKit", "WedSyncMetrics", "WedSyncQueryOptimizer", "WedSyncModels",
+            "WedSyncPostgres",
             "WedSyncRedis", "WedSyncServiceKit",
         ]
     ),
@@ -109,7 +128,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["YAML", "CommandLineArguments"]),
+        .package(
+            url: "https://github.com/apple/swift-configuration.git",
+            from: "1.4.0",
+            traits: ["YAML", "CommandLineArguments"]
+        ),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -200,7 +223,10 @@ let package = Package(
         // a database or Redis link these, and so libpq or hiredis.
         .target(
             name: "WedSyncPostgresService",
-            dependencies: ["WedSyncPostgres", "WedSyncServiceKit", "WedSyncConnectionPool", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "WedSyncPostgres", "WedSyncServiceKit", "WedSyncConnectionPool",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "shared/Postgres/Service",
             swiftSettings: swiftSettings
         ),
@@ -261,38 +287,43 @@ let package = Package(
             exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
-    ] + roomTests.map { room in
-        .testTarget(
-            name: room.name,
-            dependencies: ["WedSyncTestSupport"] + room.dependencies,
-            path: room.path,
-            swiftSettings: swiftSettings
-        )
-    } + services.map { service in
-        .executableTarget(
-            name: service.name,
-            dependencies: ["WedSyncServiceKit", "WedSyncModels"] + service.uses
-                + (service.library.map { [.target(name: $0), .product(name: "Logging", package: "swift-log")] } ?? []),
-            path: service.library == nil ? "services/\(service.folder)/Sources" : "services/\(service.folder)/Sources/\(service.name)",
-            swiftSettings: swiftSettings
-        )
-    } + services.compactMap { service in
-        service.library.map { library in
-            .target(
-                name: library,
-                dependencies: service.uses + [
-                    "WedSyncServiceKit",
-                    "WedSyncModels",
-                    .product(name: "Hummingbird", package: "hummingbird"),
-                    .product(name: "Crypto", package: "swift-crypto"),
-                    .product(name: "Logging", package: "swift-log"),
-                    .product(name: "Metrics", package: "swift-metrics"),
-                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                    .product(name: "NIOCore", package: "swift-nio"),
-                ],
-                path: "services/\(service.folder)/Sources/\(library)",
+    ]
+        + roomTests.map { room in
+            .testTarget(
+                name: room.name,
+                dependencies: ["WedSyncTestSupport"] + room.dependencies,
+                path: room.path,
                 swiftSettings: swiftSettings
             )
         }
-    }
+        + services.map { service in
+            .executableTarget(
+                name: service.name,
+                dependencies: ["WedSyncServiceKit", "WedSyncModels"] + service.uses
+                    + (service.library.map { [.target(name: $0), .product(name: "Logging", package: "swift-log")] }
+                        ?? []),
+                path: service.library == nil
+                    ? "services/\(service.folder)/Sources" : "services/\(service.folder)/Sources/\(service.name)",
+                swiftSettings: swiftSettings
+            )
+        }
+        + services.compactMap { service in
+            service.library.map { library in
+                .target(
+                    name: library,
+                    dependencies: service.uses + [
+                        "WedSyncServiceKit",
+                        "WedSyncModels",
+                        .product(name: "Hummingbird", package: "hummingbird"),
+                        .product(name: "Crypto", package: "swift-crypto"),
+                        .product(name: "Logging", package: "swift-log"),
+                        .product(name: "Metrics", package: "swift-metrics"),
+                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                        .product(name: "NIOCore", package: "swift-nio"),
+                    ],
+                    path: "services/\(service.folder)/Sources/\(library)",
+                    swiftSettings: swiftSettings
+                )
+            }
+        }
 )

@@ -14,12 +14,18 @@ enum APIBenchmark {
     /// at p50/p90/p99/max, and the plan of the query for the largest organization (fails on a Seq Scan of clients).
     static func clients(_ arguments: BenchArguments) async throws {
         let logger = Logger(label: "bench")
-        let pool = PostgresPool(name: "bench", configuration: try PostgresConfiguration(url: try arguments.string("database-url")), logger: logger)
+        let pool = PostgresPool(
+            name: "bench",
+            configuration: try PostgresConfiguration(url: try arguments.string("database-url")),
+            logger: logger
+        )
         defer { Task { await pool.shutdown() } }
         let api = try arguments.string("api-url")
         let samples = arguments.int("samples", default: 1_000)
         let organizations = try await pool.query("SELECT max(id) FROM organizations")[0].decode(Int.self, at: 0)
-        let (first, last) = try await pool.query("SELECT min(wedding_date), max(wedding_date) FROM clients")[0].decode((CalendarDay, CalendarDay).self)
+        let (first, last) = try await pool.query("SELECT min(wedding_date), max(wedding_date) FROM clients")[0].decode(
+            (CalendarDay, CalendarDay).self
+        )
 
         // The plan, for the largest organization over its busiest three months.
         let busiest = try await pool.query(
@@ -27,7 +33,12 @@ enum APIBenchmark {
         )[0].decode(CalendarDay.self, at: 0)
         let planned = ClientQueries.page(organization: 1, from: busiest, to: busiest.adding(days: 91), limit: 51)
         let plan = try await pool.withConnection { connection in
-            try await connection.query(PostgresQuery(sql: "EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + planned.sql, binds: []).withBinds(planned), prepared: false)
+            try await connection.query(
+                PostgresQuery(sql: "EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + planned.sql, binds: []).withBinds(
+                    planned
+                ),
+                prepared: false
+            )
         }.map { try $0.decode(String.self, at: 0) }
         let seqScanOnClients = plan.contains { $0.contains("Seq Scan on clients") }
 
@@ -60,7 +71,9 @@ enum APIBenchmark {
             app.append(Self.duration(of: "app", in: timing))
             db.append(Self.duration(of: "db", in: timing))
             roundTrip.append(elapsed)
-            rows += (try? WedSyncJSON.makeDecoder().decode(ClientPage.self, from: Data(body.readableBytesView)).clients.count) ?? 0
+            rows +=
+                (try? WedSyncJSON.makeDecoder().decode(ClientPage.self, from: Data(body.readableBytesView)).clients
+                    .count) ?? 0
         }
         report([
             "benchmark": "api-clients-query",
@@ -80,10 +93,18 @@ enum APIBenchmark {
     /// rows per second and the serving process's peak resident memory (`VmHWM` of `--pid`).
     static func export(_ arguments: BenchArguments) async throws {
         let logger = Logger(label: "bench")
-        let pool = PostgresPool(name: "bench", configuration: try PostgresConfiguration(url: try arguments.string("database-url")), logger: logger)
+        let pool = PostgresPool(
+            name: "bench",
+            configuration: try PostgresConfiguration(url: try arguments.string("database-url")),
+            logger: logger
+        )
         let organization = arguments.int("org", default: 1)
-        let token = try await TokenStore(database: PostgresDatabase(primary: pool)).issue(organization: organization, label: "bench")
-        let expected = try await pool.query("SELECT count(*) FROM guests WHERE organization_id = \(organization)")[0].decode(Int.self, at: 0)
+        let token = try await TokenStore(database: PostgresDatabase(primary: pool)).issue(
+            organization: organization,
+            label: "bench"
+        )
+        let expected = try await pool.query("SELECT count(*) FROM guests WHERE organization_id = \(organization)")[0]
+            .decode(Int.self, at: 0)
         await pool.shutdown()
         let format = try arguments.string("format")
         let pid = try arguments.string("pid")

@@ -63,6 +63,8 @@ func residentBytes() -> Int {
 func percentiles(_ values: [Double]) -> [String: Double] {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return [:] }
-    func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * q).rounded(.up)) - 1))] }
+    func at(_ q: Double) -> Double {
+        sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * q).rounded(.up)) - 1))]
+    }
     return ["p50": at(0.5), "p90": at(0.9), "p95": at(0.95), "p99": at(0.99), "max": sorted.last ?? 0]
 }

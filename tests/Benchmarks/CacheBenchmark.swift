@@ -24,7 +24,12 @@ enum CacheBenchmark {
         let entries = 100_000
         let l1 = L1Cache<CacheEntry>(configuration: L1Configuration(maximumEntries: entries * 2, maximumBytes: 1 << 30))
         let keys = (0..<entries).map { "schedules/org-\($0 % 1000)/2026-06-\($0 / 1000)" }
-        let value = CacheEntry(body: ByteBuffer(repeating: 0x61, count: 512), contentType: "application/json", createdAt: 0, ttl: .infinity)
+        let value = CacheEntry(
+            body: ByteBuffer(repeating: 0x61, count: 512),
+            contentType: "application/json",
+            createdAt: 0,
+            ttl: .infinity
+        )
         for key in keys { l1.set(key, value, cost: value.cost, retainUntil: .infinity, now: 0) }
         var zipf = ZipfGenerator(keys: entries, exponent: 0.99, seed: 42)
         let order = (0..<(1 << 20)).map { _ in keys[zipf.next()] }
@@ -45,14 +50,23 @@ enum CacheBenchmark {
             }
             report([
                 "benchmark": "L1Cache.get (sharded S3-FIFO, 100,000 entries, Zipf 0.99 keys)", "threads": threads,
-                "nsPerOp": 1e9 * seconds * Double(threads) / Double(operations), "opsPerSecond": Double(operations) / seconds,
+                "nsPerOp": 1e9 * seconds * Double(threads) / Double(operations),
+                "opsPerSecond": Double(operations) / seconds,
             ])
         }
 
-        let cache = MultiTierCache(configuration: .init(l1: L1Configuration(maximumEntries: entries * 2, maximumBytes: 1 << 30), ttlJitter: 0), logger: Logger(label: "bench"))
+        let cache = MultiTierCache(
+            configuration: .init(l1: L1Configuration(maximumEntries: entries * 2, maximumBytes: 1 << 30), ttlJitter: 0),
+            logger: Logger(label: "bench")
+        )
         let addresses = try (0..<10_000).map { try CacheAddress(namespace: "schedules", key: "org-\($0)") }
         for address in addresses {
-            try await cache.set(address, body: ByteBuffer(repeating: 0x61, count: 512), contentType: "application/json", tags: ["org:\(address.key)"])
+            try await cache.set(
+                address,
+                body: ByteBuffer(repeating: 0x61, count: 512),
+                contentType: "application/json",
+                tags: ["org:\(address.key)"]
+            )
         }
         for tasks in [1, 2] {
             let started = ContinuousClock.now
@@ -62,7 +76,9 @@ enum CacheBenchmark {
                     group.addTask {
                         var generator = ZipfGenerator(keys: addresses.count, exponent: 0.99, seed: UInt64(task))
                         for _ in 0..<perTask {
-                            guard try await cache.get(addresses[generator.next()]) != nil else { throw BenchError("an L1 read missed") }
+                            guard try await cache.get(addresses[generator.next()]) != nil else {
+                                throw BenchError("an L1 read missed")
+                            }
                         }
                     }
                 }
@@ -71,7 +87,8 @@ enum CacheBenchmark {
             let elapsed = (ContinuousClock.now - started).seconds
             report([
                 "benchmark": "MultiTierCache.get, L1 hit (tags checked, statistics kept)", "threads": tasks,
-                "nsPerOp": 1e9 * elapsed * Double(tasks) / Double(perTask * tasks), "opsPerSecond": Double(perTask * tasks) / elapsed,
+                "nsPerOp": 1e9 * elapsed * Double(tasks) / Double(perTask * tasks),
+                "opsPerSecond": Double(perTask * tasks) / elapsed,
             ])
         }
 
@@ -80,7 +97,11 @@ enum CacheBenchmark {
     }
 
     /// Spins `threads` OS threads running `body` for `seconds`; returns the operations they counted.
-    static func measureThreads(_ threads: Int, seconds: Double, _ body: @escaping @Sendable (Int, borrowing Atomic<Bool>) -> Int) -> Int {
+    static func measureThreads(
+        _ threads: Int,
+        seconds: Double,
+        _ body: @escaping @Sendable (Int, borrowing Atomic<Bool>) -> Int
+    ) -> Int {
         final class Run: Sendable {
             let stop = Atomic(false)
             let total = Atomic(0)
@@ -125,7 +146,8 @@ enum CacheBenchmark {
                 let l1 = CacheSimulator.hitRatio(trace, capacity: capacity, policy: .s3fifo)
                 let lru = CacheSimulator.hitRatio(trace, capacity: capacity, policy: .lru)
                 report([
-                    "benchmark": "hit ratio", "trace": name, "keys": universe, "accesses": trace.count, "capacity": capacity,
+                    "benchmark": "hit ratio", "trace": name, "keys": universe, "accesses": trace.count,
+                    "capacity": capacity,
                     "l1": l1, "lru": lru, "l1BeatsLRU": l1 > lru,
                 ])
             }
@@ -134,9 +156,17 @@ enum CacheBenchmark {
 
     static func tagInvalidation(redisURL: String) async throws {
         let configuration = try RedisConfiguration(url: redisURL)
-        let redis = RedisClient(configuration: configuration, poolConfiguration: .init(minimumConnections: 0, maximumConnections: 32), logger: Logger(label: "bench"))
+        let redis = RedisClient(
+            configuration: configuration,
+            poolConfiguration: .init(minimumConnections: 0, maximumConnections: 32),
+            logger: Logger(label: "bench")
+        )
         let cache = MultiTierCache(
-            configuration: .init(l1: L1Configuration(maximumEntries: 200_000, maximumBytes: 1 << 30), defaultPolicy: NamespacePolicy(ttl: 3_600), ttlJitter: 0),
+            configuration: .init(
+                l1: L1Configuration(maximumEntries: 200_000, maximumBytes: 1 << 30),
+                defaultPolicy: NamespacePolicy(ttl: 3_600),
+                ttlJitter: 0
+            ),
             l2: RedisL2Store(redis: redis),
             logger: Logger(label: "bench")
         )
@@ -148,7 +178,12 @@ enum CacheBenchmark {
             for worker in 0..<32 {
                 group.addTask {
                     for index in stride(from: worker, to: count, by: 32) {
-                        try await cache.set(addresses[index], body: ByteBuffer(string: #"{"client":\#(index)}"#), contentType: "application/json", tags: ["org:1", "client:\(index)"])
+                        try await cache.set(
+                            addresses[index],
+                            body: ByteBuffer(string: #"{"client":\#(index)}"#),
+                            contentType: "application/json",
+                            tags: ["org:1", "client:\(index)"]
+                        )
                     }
                 }
             }
@@ -161,7 +196,11 @@ enum CacheBenchmark {
         let invalidation = ContinuousClock.now - started
         guard result.propagated else { throw BenchError("Redis did not take the invalidation") }
         // Every entry is unreadable at once, from L1 and from L2 (a second process with an empty L1 reads L2).
-        let other = MultiTierCache(configuration: .init(ttlJitter: 0), l2: RedisL2Store(redis: redis), logger: Logger(label: "bench"))
+        let other = MultiTierCache(
+            configuration: .init(ttlJitter: 0),
+            l2: RedisL2Store(redis: redis),
+            logger: Logger(label: "bench")
+        )
         var readable = 0
         for index in stride(from: 0, to: count, by: 97) {
             if try await cache.get(addresses[index]) != nil { readable += 1 }
@@ -182,7 +221,11 @@ enum CacheBenchmark {
     static func l2(_ arguments: BenchArguments) async throws {
         let samples = arguments.int("samples", default: 20_000)
         let configuration = try RedisConfiguration(url: try arguments.string("redis-url"))
-        let redis = RedisClient(configuration: configuration, poolConfiguration: .init(minimumConnections: 1, maximumConnections: 4), logger: Logger(label: "bench"))
+        let redis = RedisClient(
+            configuration: configuration,
+            poolConfiguration: .init(minimumConnections: 1, maximumConnections: 4),
+            logger: Logger(label: "bench")
+        )
         let cache = MultiTierCache(
             configuration: .init(namespaces: ["l2only": NamespacePolicy(ttl: 3_600, useL1: false)], ttlJitter: 0),
             l2: RedisL2Store(redis: redis),
@@ -204,7 +247,10 @@ enum CacheBenchmark {
             tier.append((middle - started).seconds * 1e6)
             raw.append((end - middle).seconds * 1e6)
         }
-        report(["benchmark": "MultiTierCache L2 get (MGET of metadata, data, version; decode; tag check), 1 KB", "samples": samples, "micros": percentiles(tier)])
+        report([
+            "benchmark": "MultiTierCache L2 get (MGET of metadata, data, version; decode; tag check), 1 KB",
+            "samples": samples, "micros": percentiles(tier),
+        ])
         report(["benchmark": "RedisClient GET, 1 KB", "samples": samples, "micros": percentiles(raw)])
         await redis.shutdown()
     }
@@ -216,7 +262,11 @@ enum CacheBenchmark {
     /// filled the cache service with the same pages.
     static func warming(_ arguments: BenchArguments) async throws {
         let logger = Logger(label: "bench")
-        let pool = PostgresPool(name: "bench", configuration: try PostgresConfiguration(url: try arguments.string("database-url")), logger: logger)
+        let pool = PostgresPool(
+            name: "bench",
+            configuration: try PostgresConfiguration(url: try arguments.string("database-url")),
+            logger: logger
+        )
         defer { Task { await pool.shutdown() } }
         let api = try arguments.string("api-url")
         let cacheURL = try arguments.string("cache-url")
@@ -226,14 +276,22 @@ enum CacheBenchmark {
         let tomorrow = try await pool.query(
             "SELECT wedding_date FROM clients WHERE extract(dow FROM wedding_date) = 6 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
         )[0].decode(CalendarDay.self, at: 0)
-        let organizations = min(wanted, try await pool.query("SELECT count(*)::int FROM organizations")[0].decode(Int.self, at: 0))
+        let organizations = min(
+            wanted,
+            try await pool.query("SELECT count(*)::int FROM organizations")[0].decode(Int.self, at: 0)
+        )
         let store = TokenStore(database: PostgresDatabase(primary: pool))
         var tokens: [String] = []
         for organization in 1...organizations {
             tokens.append(try await store.issue(organization: organization, label: "bench"))
         }
         let url = { (organization: Int) in "\(api)/api/supplier-schedules?date=\(tomorrow)" }
-        func fetch(_ target: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: ByteBuffer? = nil) async throws -> (Int, ByteBuffer, HTTPHeaders) {
+        func fetch(
+            _ target: String,
+            method: HTTPMethod = .GET,
+            headers: [(String, String)] = [],
+            body: ByteBuffer? = nil
+        ) async throws -> (Int, ByteBuffer, HTTPHeaders) {
             var request = HTTPClientRequest(url: target)
             request.method = method
             for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -259,12 +317,17 @@ enum CacheBenchmark {
             let started = ContinuousClock.now
             let (status, _, _) = try await fetch(key)
             guard status == 404 else { throw BenchError("a cold read hit (\(status))") }
-            let (apiStatus, page, headers) = try await fetch(url(index + 1), headers: [("authorization", "Bearer \(token)")])
+            let (apiStatus, page, headers) = try await fetch(
+                url(index + 1),
+                headers: [("authorization", "Bearer \(token)")]
+            )
             guard apiStatus == 200 else { throw BenchError("the API answered \(apiStatus)") }
             let tags = headers.first(name: "cache-tag")?.replacingOccurrences(of: " ", with: "") ?? ""
             let (stored, _, _) = try await fetch(
-                "\(key)?ttl=600&tags=\(tags)", method: .PUT,
-                headers: [("authorization", "Bearer \(admin)"), ("content-type", "application/json")], body: page
+                "\(key)?ttl=600&tags=\(tags)",
+                method: .PUT,
+                headers: [("authorization", "Bearer \(admin)"), ("content-type", "application/json")],
+                body: page
             )
             guard stored == 200 else { throw BenchError("the cache service refused the page (\(stored))") }
             cold.append((ContinuousClock.now - started).seconds * 1000)
@@ -275,17 +338,25 @@ enum CacheBenchmark {
         let request = WarmRequest(
             namespace: namespace,
             requests: tokens.enumerated().map { index, token in
-                WarmRequest.Item(key: "org-\(index + 1):\(tomorrow)", url: url(index + 1), headers: ["Authorization": "Bearer \(token)"])
+                WarmRequest.Item(
+                    key: "org-\(index + 1):\(tomorrow)",
+                    url: url(index + 1),
+                    headers: ["Authorization": "Bearer \(token)"]
+                )
             },
             concurrency: 8,
             name: "tomorrow's schedules"
         )
         let warmStarted = ContinuousClock.now
         let (accepted, body, _) = try await fetch(
-            "\(cacheURL)/v1/warm", method: .POST, headers: [("authorization", "Bearer \(admin)"), ("content-type", "application/json")],
+            "\(cacheURL)/v1/warm",
+            method: .POST,
+            headers: [("authorization", "Bearer \(admin)"), ("content-type", "application/json")],
             body: ByteBuffer(bytes: Array(try WedSyncJSON.makeEncoder().encode(request)))
         )
-        guard accepted == 202 else { throw BenchError("the warming job was refused (\(accepted)): \(String(buffer: body))") }
+        guard accepted == 202 else {
+            throw BenchError("the warming job was refused (\(accepted)): \(String(buffer: body))")
+        }
         var job = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: Data(body.readableBytesView))
         while job.state == .queued || job.state == .running {
             try await Task.sleep(for: .milliseconds(20))
@@ -293,22 +364,30 @@ enum CacheBenchmark {
             job = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: Data(progress.readableBytesView))
         }
         let warmSeconds = (ContinuousClock.now - warmStarted).seconds
-        guard job.state == .completed, job.failed == 0 else { throw BenchError("the warming job ended \(job.state.rawValue) with \(job.failed) failures") }
+        guard job.state == .completed, job.failed == 0 else {
+            throw BenchError("the warming job ended \(job.state.rawValue) with \(job.failed) failures")
+        }
 
         // Warmed: the same first reads now hit.
         var warmed: [Double] = []
         for index in 0..<tokens.count {
             let started = ContinuousClock.now
-            let (status, _, headers) = try await fetch("\(cacheURL)/v1/entries/\(namespace)/org-\(index + 1):\(tomorrow)")
-            guard status == 200, headers.first(name: "x-cache-tier") != nil else { throw BenchError("a warmed read missed (\(status))") }
+            let (status, _, headers) = try await fetch(
+                "\(cacheURL)/v1/entries/\(namespace)/org-\(index + 1):\(tomorrow)"
+            )
+            guard status == 200, headers.first(name: "x-cache-tier") != nil else {
+                throw BenchError("a warmed read missed (\(status))")
+            }
             warmed.append((ContinuousClock.now - started).seconds * 1000)
         }
         let coldP95 = percentiles(cold)["p95"] ?? 0
         let warmP95 = percentiles(warmed)["p95"] ?? 0
         report([
-            "benchmark": "first reads of tomorrow's schedules, cold vs warmed", "date": tomorrow.description, "reads": tokens.count,
+            "benchmark": "first reads of tomorrow's schedules, cold vs warmed", "date": tomorrow.description,
+            "reads": tokens.count,
             "coldMs": percentiles(cold), "warmedMs": percentiles(warmed), "apiDirectMs": percentiles(direct),
-            "p95Reduction": coldP95 > 0 ? 1 - warmP95 / coldP95 : 0, "warmingSeconds": warmSeconds, "warmedBytes": job.bytes,
+            "p95Reduction": coldP95 > 0 ? 1 - warmP95 / coldP95 : 0, "warmingSeconds": warmSeconds,
+            "warmedBytes": job.bytes,
         ])
     }
 }

@@ -13,14 +13,18 @@ enum MetricsBenchmark {
         let seconds = arguments.int("seconds", default: 10)
         let concurrency = arguments.int("concurrency", default: 4)
         let size = arguments.int("batch", default: 1000)
-        let routes = ["/api/clients", "/api/clients/{id}", "/api/guests", "/api/guests/{id}", "/api/dashboard", "/api/supplier-schedules"]
+        let routes = [
+            "/api/clients", "/api/clients/{id}", "/api/guests", "/api/guests/{id}", "/api/dashboard",
+            "/api/supplier-schedules",
+        ]
         let caches = ["HIT", "HIT", "HIT", "MISS", "STALE", "BYPASS"]
         // A few distinct bodies, each a realistic mix; timestamps are now, so every event lands in recent buckets.
         let stamp = ISO8601DateFormatter().string(from: Date())
         let bodies: [ByteBuffer] = (0..<8).map { variant in
             let events = (0..<size).map { index in
                 let n = index &* 2_654_435_761 &+ variant
-                return #"{"type":"api_call","timestamp":"\#(stamp)","route":"\#(routes[n % routes.count])","method":"GET","status":\#(n % 97 == 0 ? 503 : 200),"durationMs":\#(Double(n % 40_000) / 1000 + 0.2),"cache":"\#(caches[n % caches.count])","tenant":"\#(n % 200)"}"#
+                return
+                    #"{"type":"api_call","timestamp":"\#(stamp)","route":"\#(routes[n % routes.count])","method":"GET","status":\#(n % 97 == 0 ? 503 : 200),"durationMs":\#(Double(n % 40_000) / 1000 + 0.2),"cache":"\#(caches[n % caches.count])","tenant":"\#(n % 200)"}"#
             }
             return ByteBuffer(string: #"{"events":[\#(events.joined(separator: ","))]}"#)
         }

@@ -15,7 +15,10 @@ enum PoolBenchmark {
                 poolConfiguration: ConnectionPoolConfiguration(minimumConnections: 0, maximumConnections: callers),
                 logger: Logger(label: "bench")
             )
-            let (operations, seconds) = try await measure(callers: callers, seconds: arguments.int("seconds", default: 5)) {
+            let (operations, seconds) = try await measure(
+                callers: callers,
+                seconds: arguments.int("seconds", default: 5)
+            ) {
                 _ = try await pool.query("SELECT 1")
             }
             let statistics = pool.statistics
@@ -38,7 +41,10 @@ enum PoolBenchmark {
                 logger: Logger(label: "bench")
             )
             try await client.set("bench:key", value: value)
-            let (operations, seconds) = try await measure(callers: callers, seconds: arguments.int("seconds", default: 5)) {
+            let (operations, seconds) = try await measure(
+                callers: callers,
+                seconds: arguments.int("seconds", default: 5)
+            ) {
                 _ = try await client.get("bench:key")
             }
             await client.shutdown()

@@ -38,7 +38,12 @@ do {
     case "optimizer":
         try await OptimizerBenchmark.run(arguments)
     default:
-        FileHandle.standardError.write(Data("usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export|cache-l1|cache-l2|cache-warming|metrics-ingest|optimizer [options]\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export|cache-l1|cache-l2|cache-warming|metrics-ingest|optimizer [options]\n"
+                    .utf8
+            )
+        )
         exit(2)
     }
 } catch {

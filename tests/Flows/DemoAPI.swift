@@ -16,7 +16,10 @@ final class DemoAPI: Sendable {
         let database = try await SeededDatabase.create(prefix: "demo", organizations: 2)
         tokenOne = try await database.token(organization: 1)
         tokenTwo = try await database.token(organization: 2)
-        process = try ServiceProcess("wedsync-api", environment: ["WEDSYNC_DATABASE_URL": database.url, "WEDSYNC_LOG_LEVEL": "warning"])
+        process = try ServiceProcess(
+            "wedsync-api",
+            environment: ["WEDSYNC_DATABASE_URL": database.url, "WEDSYNC_LOG_LEVEL": "warning"]
+        )
         try await process.waitUntil("/ready")
     }
 

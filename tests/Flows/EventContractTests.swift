@@ -5,8 +5,9 @@ import Testing
 import WedSyncAPI
 import WedSyncModels
 import WedSyncServiceKit
-@testable import WedSyncMetrics
 import WedSyncTestSupport
+
+@testable import WedSyncMetrics
 
 /// The event contract, one in the shared models: what a sender's queue checks before it sends
 /// (``MetricEvent/problem``) is exactly what the metrics service takes on arrival (``EventValidation``,
@@ -21,7 +22,8 @@ struct EventContractTests {
         case 2: return "/api/a|b"
         case 3: return "/api/\u{7}bell"
         case 4: return "/api/é-\(Int.random(in: 0..<9, using: &generator))"
-        case 5: return "SELECT " + String(repeating: "x, ", count: Int.random(in: 60..<100, using: &generator)) + "1 FROM t"
+        case 5:
+            return "SELECT " + String(repeating: "x, ", count: Int.random(in: 60..<100, using: &generator)) + "1 FROM t"
         default: return "/api/clients/{id}-\(Int.random(in: 0..<100, using: &generator))"
         }
     }
@@ -34,29 +36,62 @@ struct EventContractTests {
         switch Int.random(in: 0..<5, using: &generator) {
         case 0:
             let methods = ["GET", "PATCH", "get", "BREW"]
-            return .apiCall(APICallEvent(
-                timestamp: at, route: name(&generator), method: methods[Int.random(in: 0..<methods.count, using: &generator)],
-                status: [200, 99, 600, 503][Int.random(in: 0..<4, using: &generator)], durationMs: duration,
-                cache: [nil, .hit, .miss][Int.random(in: 0..<3, using: &generator)],
-                tenant: Bool.random(using: &generator) ? "1" : nil, requestId: Bool.random(using: &generator) ? name(&generator) : nil
-            ))
+            return .apiCall(
+                APICallEvent(
+                    timestamp: at,
+                    route: name(&generator),
+                    method: methods[Int.random(in: 0..<methods.count, using: &generator)],
+                    status: [200, 99, 600, 503][Int.random(in: 0..<4, using: &generator)],
+                    durationMs: duration,
+                    cache: [nil, .hit, .miss][Int.random(in: 0..<3, using: &generator)],
+                    tenant: Bool.random(using: &generator) ? "1" : nil,
+                    requestId: Bool.random(using: &generator) ? name(&generator) : nil
+                )
+            )
         case 1:
-            return .databaseQuery(DatabaseQueryEvent(
-                timestamp: at, fingerprint: name(&generator), durationMs: duration, rows: [3, -1][Int.random(in: 0..<2, using: &generator)],
-                requestId: nil, route: Bool.random(using: &generator) ? name(&generator) : nil
-            ))
+            return .databaseQuery(
+                DatabaseQueryEvent(
+                    timestamp: at,
+                    fingerprint: name(&generator),
+                    durationMs: duration,
+                    rows: [3, -1][Int.random(in: 0..<2, using: &generator)],
+                    requestId: nil,
+                    route: Bool.random(using: &generator) ? name(&generator) : nil
+                )
+            )
         case 2:
-            return .cacheOperation(CacheOperationEvent(timestamp: at, operation: .get, namespace: name(&generator), tier: "L1", hit: true, durationMs: duration))
+            return .cacheOperation(
+                CacheOperationEvent(
+                    timestamp: at,
+                    operation: .get,
+                    namespace: name(&generator),
+                    tier: "L1",
+                    hit: true,
+                    durationMs: duration
+                )
+            )
         case 3:
-            return .systemSample(SystemSampleEvent(
-                timestamp: at, host: name(&generator), cpuUtilisation: [0.5, 1.5, -0.1][Int.random(in: 0..<3, using: &generator)],
-                memoryUsedBytes: 10, memoryTotalBytes: [20, 5][Int.random(in: 0..<2, using: &generator)], diskUsedBytes: 1, diskTotalBytes: 2
-            ))
+            return .systemSample(
+                SystemSampleEvent(
+                    timestamp: at,
+                    host: name(&generator),
+                    cpuUtilisation: [0.5, 1.5, -0.1][Int.random(in: 0..<3, using: &generator)],
+                    memoryUsedBytes: 10,
+                    memoryTotalBytes: [20, 5][Int.random(in: 0..<2, using: &generator)],
+                    diskUsedBytes: 1,
+                    diskTotalBytes: 2
+                )
+            )
         default:
-            return .finding(FindingEvent(
-                timestamp: at, source: "query-optimizer", kind: name(&generator), severity: ["warning", "loud"][Int.random(in: 0..<2, using: &generator)],
-                count: [1, -2][Int.random(in: 0..<2, using: &generator)]
-            ))
+            return .finding(
+                FindingEvent(
+                    timestamp: at,
+                    source: "query-optimizer",
+                    kind: name(&generator),
+                    severity: ["warning", "loud"][Int.random(in: 0..<2, using: &generator)],
+                    count: [1, -2][Int.random(in: 0..<2, using: &generator)]
+                )
+            )
         }
     }
 
@@ -76,7 +111,10 @@ struct EventContractTests {
             } catch {
                 receiver = error.message
             }
-            #expect((sender == nil) == (receiver == nil), "sender: \(sender ?? "ok"), receiver: \(receiver ?? "ok") for \(String(decoding: body, as: UTF8.self).prefix(300))")
+            #expect(
+                (sender == nil) == (receiver == nil),
+                "sender: \(sender ?? "ok"), receiver: \(receiver ?? "ok") for \(String(decoding: body, as: UTF8.self).prefix(300))"
+            )
             if sender == nil { accepted += 1 }
         }
         #expect(accepted > 300 && accepted < 4_700, "both kinds were generated: \(accepted) accepted")
@@ -85,11 +123,19 @@ struct EventContractTests {
     @Test("A sender's queue never sends what the receiver would refuse: bad events are counted apart, good ones go")
     func senderChecks() async throws {
         let sent = SentBatches()
-        let delivery = BackgroundDelivery<MetricEvent>(name: "contract", logger: .init(label: "test"), check: { $0.problem }) { batch in
+        let delivery = BackgroundDelivery<MetricEvent>(
+            name: "contract",
+            logger: .init(label: "test"),
+            check: { $0.problem }
+        ) { batch in
             sent.append(batch)
         }
-        let good = MetricEvent.apiCall(APICallEvent(timestamp: Date(), route: "/api/clients", method: "GET", status: 200, durationMs: 3))
-        let bad = MetricEvent.apiCall(APICallEvent(timestamp: Date(), route: "unmatched", method: "GET", status: 200, durationMs: 3))
+        let good = MetricEvent.apiCall(
+            APICallEvent(timestamp: Date(), route: "/api/clients", method: "GET", status: 200, durationMs: 3)
+        )
+        let bad = MetricEvent.apiCall(
+            APICallEvent(timestamp: Date(), route: "unmatched", method: "GET", status: 200, durationMs: 3)
+        )
         #expect(delivery.submit(contentsOf: [good, bad, good]) == 2)
         #expect(delivery.statistics.invalid == 1)
         #expect(delivery.statistics.queued == 2)
@@ -102,7 +148,9 @@ struct EventContractTests {
         #expect(events.allSatisfy { $0.problem == nil })
     }
 
-    @Test("Fingerprints: whitespace folded, | and control characters gone, at most 256 characters, the select list elided first, long statements kept apart")
+    @Test(
+        "Fingerprints: whitespace folded, | and control characters gone, at most 256 characters, the select list elided first, long statements kept apart"
+    )
     func fingerprints() {
         #expect(DatabaseQueryEvent.fingerprint(of: "SELECT  a ||\n b FROM t") == "SELECT a ¦¦ b FROM t")
         let columns = (1...80).map { "c.column_\($0)" }.joined(separator: ", ")

@@ -25,7 +25,9 @@ struct GatewayTenantTests {
         return stats.namespaces.first { $0.namespace == "gw" }?.lookups ?? 0
     }
 
-    @Test("Two organizations hammering the same URLs through two gateways only ever get their own data; Redis holds their pages sealed")
+    @Test(
+        "Two organizations hammering the same URLs through two gateways only ever get their own data; Redis holds their pages sealed"
+    )
     func isolation() async throws {
         let api = try await DemoAPI.shared.value
         let environment = ["WEDSYNC_API_URL": api.base]
@@ -67,8 +69,12 @@ struct GatewayTenantTests {
                         let answer = try await HTTP.get(gateway.baseURL + url, headers: headers)
                         let want = answers["\(organization) \(url)"]!
                         let others = Self.organizations(in: answer.text).subtracting([organization])
-                        if answer.status != want.status || !others.isEmpty || (answer.status == 200 && answer.text != want.body) {
-                            wrong.append("org \(organization) \(url): \(answer.status) \(answer.headers.first(name: "x-cache") ?? "") \(others)")
+                        if answer.status != want.status || !others.isEmpty
+                            || (answer.status == 200 && answer.text != want.body)
+                        {
+                            wrong.append(
+                                "org \(organization) \(url): \(answer.status) \(answer.headers.first(name: "x-cache") ?? "") \(others)"
+                            )
                         }
                     }
                     return wrong
@@ -83,7 +89,10 @@ struct GatewayTenantTests {
         #expect(Self.organizations(in: hit.text) == [2])
 
         // What the gateways stored in L2 is sealed: Redis alone shows no tenant's page.
-        let redis = RedisClient(configuration: try RedisConfiguration(url: try TestEnvironment.redisURL()), logger: Logger(label: "test"))
+        let redis = RedisClient(
+            configuration: try RedisConfiguration(url: try TestEnvironment.redisURL()),
+            logger: Logger(label: "test")
+        )
         let records = try await redis.scanKeys(matching: "wsc:{gw/*}:d", count: 1_000)
         #expect(!records.isEmpty, "the gateways stored their pages in L2")
         for record in records {
@@ -93,7 +102,9 @@ struct GatewayTenantTests {
         await redis.shutdown()
     }
 
-    @Test("A missing or invalid token is refused with 401 before any cache lookup; a forged X-Tenant-Id alone opens nothing")
+    @Test(
+        "A missing or invalid token is refused with 401 before any cache lookup; a forged X-Tenant-Id alone opens nothing"
+    )
     func refused() async throws {
         let api = try await DemoAPI.shared.value
         let gateway = try await GatewayProcess.start(arguments: [], environment: ["WEDSYNC_API_URL": api.base])
@@ -101,7 +112,10 @@ struct GatewayTenantTests {
         let url = gateway.baseURL + "/api/clients?limit=4"
         #expect(try await HTTP.get(url, headers: [("Authorization", "Bearer \(api.tokenOne)")]).status == 200)
         let before = try await Self.stats(gateway)
-        for headers in [[], [("Authorization", "Bearer not-a-real-token")], [("X-Tenant-Id", "1")], [("Authorization", "Basic dXNlcjpwdw==")]] {
+        for headers in [
+            [], [("Authorization", "Bearer not-a-real-token")], [("X-Tenant-Id", "1")],
+            [("Authorization", "Basic dXNlcjpwdw==")],
+        ] {
             let answer = try await HTTP.get(url, headers: headers)
             #expect(answer.status == 401)
             #expect(answer.text.contains("\"error\""))
@@ -110,7 +124,10 @@ struct GatewayTenantTests {
         }
         #expect(try await Self.stats(gateway) == before, "a refused request looked in the cache")
         // The introspection forwarded the tenant from the token, not the client's header.
-        let forged = try await HTTP.get(url, headers: [("Authorization", "Bearer \(api.tokenTwo)"), ("X-Tenant-Id", "1")])
+        let forged = try await HTTP.get(
+            url,
+            headers: [("Authorization", "Bearer \(api.tokenTwo)"), ("X-Tenant-Id", "1")]
+        )
         #expect(forged.status == 200)
         #expect(Self.organizations(in: forged.text) == [2])
     }

@@ -11,17 +11,29 @@ struct SeededDatabase {
     static func create(prefix: String, organizations: Int) async throws -> SeededDatabase {
         let server = try TestEnvironment.databaseURL()
         let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
-        let admin = PostgresPool(name: "admin", configuration: try PostgresConfiguration(url: server), logger: Logger(label: "test"))
+        let admin = PostgresPool(
+            name: "admin",
+            configuration: try PostgresConfiguration(url: server),
+            logger: Logger(label: "test")
+        )
         try await admin.withConnection { try await $0.simpleQuery("CREATE DATABASE \(name)") }
         await admin.shutdown()
         let url = server.replacingOccurrences(of: "/wedsync", with: "/\(name)")
-        let pool = PostgresPool(name: prefix, configuration: try PostgresConfiguration(url: url), logger: Logger(label: "test"))
+        let pool = PostgresPool(
+            name: prefix,
+            configuration: try PostgresConfiguration(url: url),
+            logger: Logger(label: "test")
+        )
         try await pool.withConnection {
-            try await $0.simpleQuery("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg; CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            try await $0.simpleQuery(
+                "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg; CREATE EXTENSION IF NOT EXISTS pg_trgm"
+            )
         }
         await pool.shutdown()
         let database = SeededDatabase(url: url)
-        let seeded = try await database.api(["seed", "--scale", "0.02", "--organizations", String(organizations), "--if-empty"])
+        let seeded = try await database.api([
+            "seed", "--scale", "0.02", "--organizations", String(organizations), "--if-empty",
+        ])
         guard seeded.status == 0 else { throw Failure(description: "seed: \(seeded.output)") }
         return database
     }
@@ -29,7 +41,8 @@ struct SeededDatabase {
     /// A new supplier's token of `organization`, issued by `wedsync-api token`.
     func token(organization: Int) async throws -> String {
         let issued = try await api(["token", "--org", String(organization)])
-        guard issued.status == 0, let line = issued.output.split(separator: "\n").last(where: { $0.hasPrefix("wsk_") }) else {
+        guard issued.status == 0, let line = issued.output.split(separator: "\n").last(where: { $0.hasPrefix("wsk_") })
+        else {
             throw Failure(description: "token: \(issued.output)")
         }
         return String(line)
@@ -37,7 +50,11 @@ struct SeededDatabase {
 
     private func api(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let binary = try TestEnvironment.binDirectory() + "/wedsync-api"
-        return try await run(binary, arguments, environment: ["WEDSYNC_DATABASE_URL": url, "WEDSYNC_LOG_LEVEL": "warning"])
+        return try await run(
+            binary,
+            arguments,
+            environment: ["WEDSYNC_DATABASE_URL": url, "WEDSYNC_LOG_LEVEL": "warning"]
+        )
     }
 
     struct Failure: Error, CustomStringConvertible {

@@ -11,11 +11,14 @@ struct ServiceProcessTests {
     static let token = "process-test-admin-token-0123456789"
 
     static let services = [
-        "wedsync-api", "wedsync-cache", "wedsync-query-optimizer", "wedsync-metrics", "wedsync-autoscaler", "wedsync-gateway",
+        "wedsync-api", "wedsync-cache", "wedsync-query-optimizer", "wedsync-metrics", "wedsync-autoscaler",
+        "wedsync-gateway",
     ]
 
     /// Starts the services `name` depends on, then `name` pointing at them.
-    static func start(_ name: String, environment extra: [String: String] = [:]) async throws -> (ServiceProcess, [ServiceProcess]) {
+    static func start(_ name: String, environment extra: [String: String] = [:]) async throws -> (
+        ServiceProcess, [ServiceProcess]
+    ) {
         var environment = [
             "WEDSYNC_ADMIN_TOKEN": token,
             "WEDSYNC_DATABASE_URL": try TestEnvironment.databaseURL(),
@@ -64,11 +67,17 @@ struct ServiceProcessTests {
     func linkedLibraries(service: String, links: Set<String>) async throws {
         let result = try await run("/usr/bin/ldd", [try TestEnvironment.binDirectory() + "/" + service])
         #expect(result.status == 0, "\(result.output)")
-        let linked = Set(["libpq", "libhiredis", "libsqlite3", "libcurl"].filter { library in result.output.contains(library + ".so") })
+        let linked = Set(
+            ["libpq", "libhiredis", "libsqlite3", "libcurl"].filter { library in result.output.contains(library + ".so")
+            }
+        )
         #expect(linked == links, "\(service) links \(linked.sorted())")
     }
 
-    @Test("Each service answers /health, /ready, valid Prometheus /metrics and valid OpenAPI 3.1, and stops on SIGTERM", arguments: services)
+    @Test(
+        "Each service answers /health, /ready, valid Prometheus /metrics and valid OpenAPI 3.1, and stops on SIGTERM",
+        arguments: services
+    )
     func commonRoutes(name: String) async throws {
         let (service, dependencies) = try await Self.start(name)
         try await service.waitUntil("/ready", status: 200)
@@ -87,7 +96,10 @@ struct ServiceProcessTests {
         #expect(metrics.text.contains("http_requests_total"))
         #expect(metrics.text.contains("http_request_duration_seconds_bucket"))
         // The pools' statistics are exported too (the database pool in the services that have one, Redis in those).
-        let pool = ["wedsync-api": "postgres-primary", "wedsync-query-optimizer": "postgres-primary", "wedsync-cache": "redis", "wedsync-gateway": "redis"][name]
+        let pool = [
+            "wedsync-api": "postgres-primary", "wedsync-query-optimizer": "postgres-primary", "wedsync-cache": "redis",
+            "wedsync-gateway": "redis",
+        ][name]
         if let pool {
             #expect(metrics.text.contains(#"connection_pool_connections{pool="\#(pool)",state="idle"}"#))
             #expect(metrics.text.contains(#"connection_pool_acquires_total{pool="\#(pool)"}"#))
@@ -97,7 +109,9 @@ struct ServiceProcessTests {
         #expect(promtool.status == 0, "promtool check metrics: \(promtool.output)")
 
         let document = try await HTTP.get("\(service.baseURL)/openapi.json")
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-openapi-\(UUID().uuidString.prefix(6)).json")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(name)-openapi-\(UUID().uuidString.prefix(6)).json"
+        )
         try document.data.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let validator = try await run("/usr/bin/env", ["python3", "-m", "openapi_spec_validator", file.path])
@@ -114,18 +128,30 @@ struct ServiceProcessTests {
         try await service.waitUntil("/health")
         let url = "\(service.baseURL)\(APIPath.Common.logLevel)"
 
-        let anonymous = try await HTTP.send(.PUT, url, headers: [("content-type", "application/json")], body: #"{"level":"debug"}"#)
+        let anonymous = try await HTTP.send(
+            .PUT,
+            url,
+            headers: [("content-type", "application/json")],
+            body: #"{"level":"debug"}"#
+        )
         #expect(anonymous.status == 401)
-        #expect(try WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: anonymous.data).error.code == "unauthorized")
+        #expect(
+            try WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: anonymous.data).error.code == "unauthorized"
+        )
 
         let admin = [("authorization", "Bearer \(Self.token)"), ("content-type", "application/json")]
         let malformed = try await HTTP.send(.PUT, url, headers: admin, body: #"{"level": "#)
         #expect(malformed.status == 400)
-        #expect(try WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: malformed.data).error.code == "invalid_body")
+        #expect(
+            try WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: malformed.data).error.code == "invalid_body"
+        )
 
         let changed = try await HTTP.send(.PUT, url, headers: admin, body: #"{"level":"debug"}"#)
         #expect(changed.status == 200)
-        #expect(try WedSyncJSON.makeDecoder().decode(LogLevelSetting.self, from: changed.data) == LogLevelSetting(level: "debug"))
+        #expect(
+            try WedSyncJSON.makeDecoder().decode(LogLevelSetting.self, from: changed.data)
+                == LogLevelSetting(level: "debug")
+        )
 
         try await service.terminate()
         for dependency in dependencies { try await dependency.terminate() }
@@ -133,9 +159,15 @@ struct ServiceProcessTests {
 
     @Test("JSON logs carry the request id and never the admin token")
     func jsonLogs() async throws {
-        let (service, _) = try await Self.start("wedsync-cache", environment: ["WEDSYNC_LOG_FORMAT": "json", "WEDSYNC_LOG_LEVEL": "debug"])
+        let (service, _) = try await Self.start(
+            "wedsync-cache",
+            environment: ["WEDSYNC_LOG_FORMAT": "json", "WEDSYNC_LOG_LEVEL": "debug"]
+        )
         try await service.waitUntil("/ready")
-        _ = try await HTTP.get("\(service.baseURL)/v1/admin/log-level", headers: [("x-request-id", "trace-abc-123"), ("authorization", "Bearer \(Self.token)")])
+        _ = try await HTTP.get(
+            "\(service.baseURL)/v1/admin/log-level",
+            headers: [("x-request-id", "trace-abc-123"), ("authorization", "Bearer \(Self.token)")]
+        )
         try await service.terminate()
         let lines = service.log.split(separator: "\n").filter { !$0.isEmpty }
         #expect(!lines.isEmpty)
@@ -143,7 +175,9 @@ struct ServiceProcessTests {
         for line in lines {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             #expect(object?["level"] != nil && object?["message"] != nil, "not a JSON log line: \(line)")
-            if object?["request.id"] as? String == "trace-abc-123", object?["http.route"] as? String == "/v1/admin/log-level" {
+            if object?["request.id"] as? String == "trace-abc-123",
+                object?["http.route"] as? String == "/v1/admin/log-level"
+            {
                 sawRequest = true
                 #expect(object?["http.status"] as? String == "200")
             }

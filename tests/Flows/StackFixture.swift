@@ -46,31 +46,56 @@ final class StackFixture: Sendable {
         tenantB = try await seeded.token(organization: 2)
         try await libsh(#"ws_grant_optimizer_role "$1" wedsync_optimizer_stack"#, databaseURL)
 
-        let ports = (api: try freePort(), cache: try freePort(), metrics: try freePort(), optimizer: try freePort(), gateway: try freePort())
+        let ports = (
+            api: try freePort(), cache: try freePort(), metrics: try freePort(), optimizer: try freePort(),
+            gateway: try freePort()
+        )
         let url = { (port: Int) in "http://127.0.0.1:\(port)" }
         let root = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent().path
         let common = [
             "WEDSYNC_REDIS_URL": try TestEnvironment.stackRedisURL(),
-            "WEDSYNC_API_URL": url(ports.api), "WEDSYNC_CACHE_URL": url(ports.cache), "WEDSYNC_METRICS_URL": url(ports.metrics),
+            "WEDSYNC_API_URL": url(ports.api), "WEDSYNC_CACHE_URL": url(ports.cache),
+            "WEDSYNC_METRICS_URL": url(ports.metrics),
             "WEDSYNC_OPTIMIZER_URL": url(ports.optimizer), "WEDSYNC_CACHE_ENCRYPTION_KEY": GatewayProcess.encryptionKey,
             "WEDSYNC_LOG_LEVEL": "warning",
         ]
         func start(_ service: String, _ port: Int, _ extra: [String: String]) throws -> ServiceProcess {
             try ServiceProcess(service, port: port, environment: common.merging(extra) { $1 })
         }
-        metrics = try start("wedsync-metrics", ports.metrics, [
-            "WEDSYNC_METRICS_DATABASE": TestEnvironment.temporaryPath("metrics-test", suffix: ".sqlite3"),
-            "WEDSYNC_METRICS_BUDGETS_FILE": root + "/infrastructure/budgets.yaml",
-            "WEDSYNC_METRICS_ALERTS_FILE": root + "/infrastructure/alerts.yaml",
-            "WEDSYNC_METRICS_SYSTEM_SAMPLE_MS": "0",
-        ])
-        cacheEnvironment = common.merging(["WEDSYNC_CACHE_WARMING_FILE": root + "/infrastructure/cache-warming.yaml"]) { $1 }
+        metrics = try start(
+            "wedsync-metrics",
+            ports.metrics,
+            [
+                "WEDSYNC_METRICS_DATABASE": TestEnvironment.temporaryPath("metrics-test", suffix: ".sqlite3"),
+                "WEDSYNC_METRICS_BUDGETS_FILE": root + "/infrastructure/budgets.yaml",
+                "WEDSYNC_METRICS_ALERTS_FILE": root + "/infrastructure/alerts.yaml",
+                "WEDSYNC_METRICS_SYSTEM_SAMPLE_MS": "0",
+            ]
+        )
+        cacheEnvironment = common.merging(["WEDSYNC_CACHE_WARMING_FILE": root + "/infrastructure/cache-warming.yaml"]) {
+            $1
+        }
         cacheProcess = Mutex(try ServiceProcess("wedsync-cache", port: ports.cache, environment: cacheEnvironment))
-        optimizer = try start("wedsync-query-optimizer", ports.optimizer, [
-            "WEDSYNC_DATABASE_URL": databaseURL.replacingOccurrences(of: "postgres://postgres@", with: "postgres://wedsync_optimizer_stack@"),
-        ])
-        api = try start("wedsync-api", ports.api, ["WEDSYNC_DATABASE_URL": databaseURL, "WEDSYNC_API_DASHBOARD_REFRESH_MS": "1000"])
-        gateway = try start("wedsync-gateway", ports.gateway, ["WEDSYNC_GATEWAY_ROUTES_FILE": root + "/infrastructure/gateway.yaml"])
+        optimizer = try start(
+            "wedsync-query-optimizer",
+            ports.optimizer,
+            [
+                "WEDSYNC_DATABASE_URL": databaseURL.replacingOccurrences(
+                    of: "postgres://postgres@",
+                    with: "postgres://wedsync_optimizer_stack@"
+                )
+            ]
+        )
+        api = try start(
+            "wedsync-api",
+            ports.api,
+            ["WEDSYNC_DATABASE_URL": databaseURL, "WEDSYNC_API_DASHBOARD_REFRESH_MS": "1000"]
+        )
+        gateway = try start(
+            "wedsync-gateway",
+            ports.gateway,
+            ["WEDSYNC_GATEWAY_ROUTES_FILE": root + "/infrastructure/gateway.yaml"]
+        )
         for service in [metrics, cache, optimizer, api, gateway] { try await service.waitUntil("/ready") }
         // The gateway checks its upstream's health before it sends it traffic, and subscribes to purges.
         _ = await eventually(timeout: .seconds(20)) {

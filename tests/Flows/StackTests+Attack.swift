@@ -26,7 +26,14 @@ extension StackTests {
         for (path, methods) in paths {
             for (method, operation) in methods {
                 let access = (operation as? [String: Any])?["x-access"] as? String ?? "undeclared"
-                operations.append(Operation(service: service, method: HTTPMethod(rawValue: method.uppercased()), template: path, access: access))
+                operations.append(
+                    Operation(
+                        service: service,
+                        method: HTTPMethod(rawValue: method.uppercased()),
+                        template: path,
+                        access: access
+                    )
+                )
             }
         }
         return operations.sorted { $0.description < $1.description }
@@ -36,7 +43,8 @@ extension StackTests {
     static func path(_ template: String, clientOfA: Int, namespace: String = CacheAddressSample.gateway) -> String {
         var path = template
         let values = [
-            "{id}": String(clientOfA), "{kind}": "clients", "{namespace}": namespace, "{key}": "api%7C1%7C%2Fapi%2Fdashboard",
+            "{id}": String(clientOfA), "{kind}": "clients", "{namespace}": namespace,
+            "{key}": "api%7C1%7C%2Fapi%2Fdashboard",
             "{pool}": "api", "{address}": "127.0.0.1:9", "{path}": "x",
         ]
         for (parameter, value) in values { path = path.replacingOccurrences(of: parameter, with: value) }
@@ -49,8 +57,12 @@ extension StackTests {
 
     /// The service identity a route with `access` is not for (an unknown token where every service may call it).
     static func wrongService(for access: String) -> [(String, String)] {
-        let allowed = access.components(separatedBy: "service:").dropFirst().first.map { $0.split(separator: ",").map(String.init) } ?? []
-        guard !allowed.contains("*"), let other = TestCredentials.services.first(where: { !allowed.contains($0) }) else {
+        let allowed =
+            access.components(separatedBy: "service:").dropFirst().first.map {
+                $0.split(separator: ",").map(String.init)
+            } ?? []
+        guard !allowed.contains("*"), let other = TestCredentials.services.first(where: { !allowed.contains($0) })
+        else {
             return [("Authorization", "Bearer not-a-service-token-0123456789")]
         }
         return TestCredentials.asService(other)
@@ -62,14 +74,22 @@ extension StackTests {
         let asA = [("Authorization", "Bearer \(stack.tenantA)")]
         let asB = [("Authorization", "Bearer \(stack.tenantB)")]
         let clients = try WedSyncJSON.makeDecoder().decode(
-            ClientPage.self, from: try await HTTP.get(stack.api.baseURL + "/api/clients?from=2025-01-01&to=2027-12-31&limit=50", headers: asA).data
+            ClientPage.self,
+            from: try await HTTP.get(
+                stack.api.baseURL + "/api/clients?from=2025-01-01&to=2027-12-31&limit=50",
+                headers: asA
+            ).data
         ).clients
         let clientOfA = try #require(clients.first).id
         // What would show organization A's data: its clients' emails and names.
-        let secrets = Set(clients.compactMap(\.email) + clients.map { "\($0.partner1FirstName) \($0.partner1LastName)" }).filter { $0.count > 5 }
+        let secrets = Set(
+            clients.compactMap(\.email) + clients.map { "\($0.partner1FirstName) \($0.partner1LastName)" }
+        ).filter { $0.count > 5 }
         #expect(!secrets.isEmpty)
         // Organization A's pages in the gateway's cache first, so a leak through the cache would show.
-        for page in ["/api/dashboard", "/api/clients?from=2025-01-01&to=2027-12-31&limit=50", "/api/clients/\(clientOfA)"] {
+        for page in [
+            "/api/dashboard", "/api/clients?from=2025-01-01&to=2027-12-31&limit=50", "/api/clients/\(clientOfA)",
+        ] {
             _ = try await HTTP.get(stack.gateway.baseURL + page, headers: asA)
             _ = try await HTTP.get(stack.gateway.baseURL + page, headers: asA)
         }
@@ -81,18 +101,30 @@ extension StackTests {
             Operation(service: stack.gateway, method: $0.method, template: $0.template, access: "tenant")
         }
         #expect(operations.count > 60, "every service's routes: \(operations.count)")
-        #expect(!operations.contains { $0.access == "undeclared" }, "\(operations.filter { $0.access == "undeclared" })")
+        #expect(
+            !operations.contains { $0.access == "undeclared" },
+            "\(operations.filter { $0.access == "undeclared" })"
+        )
 
         var failures: [String] = []
         var requests = 0
         for operation in operations {
             let url = operation.service.baseURL + StackTests.path(operation.template, clientOfA: clientOfA)
-            let body: String? = [.POST, .PUT, .PATCH].contains(operation.method) ? #"{"notes":"attack","tags":["org:1"],"level":"trace"}"# : nil
-            let callers: [(String, [(String, String)])] = [
-                ("anonymous", []), ("tenant B", asB), ("wrong service", StackTests.wrongService(for: operation.access)),
-            ] + (operation.access == "tenant" ? [] : [("tenant A", asA)])
+            let body: String? =
+                [.POST, .PUT, .PATCH].contains(operation.method)
+                ? #"{"notes":"attack","tags":["org:1"],"level":"trace"}"# : nil
+            let callers: [(String, [(String, String)])] =
+                [
+                    ("anonymous", []), ("tenant B", asB),
+                    ("wrong service", StackTests.wrongService(for: operation.access)),
+                ] + (operation.access == "tenant" ? [] : [("tenant A", asA)])
             for (caller, headers) in callers {
-                let answer = try await HTTP.send(operation.method, url, headers: headers + [("Content-Type", "application/json")], body: body)
+                let answer = try await HTTP.send(
+                    operation.method,
+                    url,
+                    headers: headers + [("Content-Type", "application/json")],
+                    body: body
+                )
                 requests += 1
                 let label = "\(operation) as \(caller): \(answer.status)"
                 if answer.status >= 500 { failures.append("\(label) (a 5xx)") }
@@ -108,22 +140,36 @@ extension StackTests {
                         failures.append("\(label): another organization's resource answered")
                     }
                 default:
-                    if !(answer.status == 401 || answer.status == 403) { failures.append("\(label), expected 401 or 403") }
+                    if !(answer.status == 401 || answer.status == 403) {
+                        failures.append("\(label), expected 401 or 403")
+                    }
                 }
             }
         }
-        #expect(failures.isEmpty, "\(failures.count) of \(requests) requests:\n\(failures.prefix(40).joined(separator: "\n"))")
+        #expect(
+            failures.isEmpty,
+            "\(failures.count) of \(requests) requests:\n\(failures.prefix(40).joined(separator: "\n"))"
+        )
 
         // Organization A's client is unchanged by tenant B's PATCH.
-        let after = try WedSyncJSON.makeDecoder().decode(Client.self, from: try await HTTP.get(stack.api.baseURL + "/api/clients/\(clientOfA)", headers: asA).data)
+        let after = try WedSyncJSON.makeDecoder().decode(
+            Client.self,
+            from: try await HTTP.get(stack.api.baseURL + "/api/clients/\(clientOfA)", headers: asA).data
+        )
         #expect(after.notes != "attack")
         // The gateway's stored pages are not readable through the cache service, with any identity at all.
         for headers in [[], asA, TestCredentials.asService("wedsync-gateway"), TestCredentials.asAdmin] {
-            let read = try await HTTP.get(stack.cache.baseURL + "/v1/entries/gw/api%7C1%7C%2Fapi%2Fdashboard", headers: headers)
+            let read = try await HTTP.get(
+                stack.cache.baseURL + "/v1/entries/gw/api%7C1%7C%2Fapi%2Fdashboard",
+                headers: headers
+            )
             #expect(read.status != 200, "the gateway's namespace answered \(read.status)")
         }
         // Tenant B's own dashboard through the gateway is B's, though A's is cached at the same URL.
-        let dashboard = try WedSyncJSON.makeDecoder().decode(DashboardCounts.self, from: try await HTTP.get(stack.gateway.baseURL + "/api/dashboard", headers: asB).data)
+        let dashboard = try WedSyncJSON.makeDecoder().decode(
+            DashboardCounts.self,
+            from: try await HTTP.get(stack.gateway.baseURL + "/api/dashboard", headers: asB).data
+        )
         #expect(dashboard.organizationId == 2)
         print("attack: \(operations.count) operations, \(requests) requests, \(failures.count) failures")
     }

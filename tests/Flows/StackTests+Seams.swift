@@ -21,9 +21,15 @@ extension StackTests {
 
     /// The API-call counts per route template in the metrics service's summary.
     static func counts(_ stack: StackFixture) async throws -> [String: Int] {
-        let answer = try await HTTP.get(stack.metrics.baseURL + "/v1/summary?range=1h", headers: TestCredentials.asMonitor)
+        let answer = try await HTTP.get(
+            stack.metrics.baseURL + "/v1/summary?range=1h",
+            headers: TestCredentials.asMonitor
+        )
         let summary = try WedSyncJSON.makeDecoder().decode(MetricsSummary.self, from: answer.data)
-        return Dictionary(summary.series.filter { $0.kind == "api" && $0.method == "GET" }.map { ($0.route, $0.count) }, uniquingKeysWith: +)
+        return Dictionary(
+            summary.series.filter { $0.kind == "api" && $0.method == "GET" }.map { ($0.route, $0.count) },
+            uniquingKeysWith: +
+        )
     }
 
     /// Every `wedsync_delivery_dropped_total` sample of a service's `/metrics`, by its labels.
@@ -37,13 +43,18 @@ extension StackTests {
         return drops
     }
 
-    @Test("1,000 requests through the gateway: counted per API route template in /v1/summary, every shipped budget has data, the optimizer sees the statements, nothing dropped")
+    @Test(
+        "1,000 requests through the gateway: counted per API route template in /v1/summary, every shipped budget has data, the optimizer sees the statements, nothing dropped"
+    )
     func eventsArrivePerTemplate() async throws {
         let stack = try await StackFixture.shared.value
         let tenants = [stack.tenantA, stack.tenantB]
         var ids: [[Int]] = []
         for token in tenants {
-            let page = try await HTTP.get(stack.api.baseURL + "/api/clients?\(StackTests.everything)&limit=20", headers: [("Authorization", "Bearer \(token)")])
+            let page = try await HTTP.get(
+                stack.api.baseURL + "/api/clients?\(StackTests.everything)&limit=20",
+                headers: [("Authorization", "Bearer \(token)")]
+            )
             ids.append(try WedSyncJSON.makeDecoder().decode(ClientPage.self, from: page.data).clients.map(\.id))
         }
         let before = try await StackTests.counts(stack)
@@ -72,7 +83,10 @@ extension StackTests {
             let answers = try await withThrowingTaskGroup(of: Int.self) { group in
                 for request in chunk {
                     group.addTask {
-                        try await HTTP.get(stack.gateway.baseURL + request.path, headers: [("Authorization", "Bearer \(request.token)")]).status
+                        try await HTTP.get(
+                            stack.gateway.baseURL + request.path,
+                            headers: [("Authorization", "Bearer \(request.token)")]
+                        ).status
                     }
                 }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
@@ -88,7 +102,9 @@ extension StackTests {
         let arrived = await eventually(timeout: .seconds(60)) {
             guard let counts = try? await StackTests.counts(stack) else { return false }
             after = counts
-            return sent.allSatisfy { template, count in counts[template, default: 0] - before[template, default: 0] >= count }
+            return sent.allSatisfy { template, count in
+                counts[template, default: 0] - before[template, default: 0] >= count
+            }
         }
         #expect(arrived, "sent \(sent), counted \(after) over \(before)")
         for (template, count) in sent {
@@ -97,14 +113,19 @@ extension StackTests {
 
         // Every budget of the shipped budgets.yaml has data.
         let budgets = try WedSyncJSON.makeDecoder().decode(
-            BudgetReport.self, from: try await HTTP.get(stack.metrics.baseURL + "/v1/budgets", headers: TestCredentials.asMonitor).data
+            BudgetReport.self,
+            from: try await HTTP.get(stack.metrics.baseURL + "/v1/budgets", headers: TestCredentials.asMonitor).data
         )
         #expect(!budgets.budgets.isEmpty)
-        for budget in budgets.budgets { #expect(budget.status != "no_data" && budget.count > 0, "\(budget.route): \(budget.status)") }
+        for budget in budgets.budgets {
+            #expect(budget.status != "no_data" && budget.count > 0, "\(budget.route): \(budget.status)")
+        }
 
         // The API's query events arrived too (at the metrics service, by route), and nothing anywhere was dropped.
         let statements = try WedSyncJSON.makeDecoder().decode(
-            MetricsSummary.self, from: try await HTTP.get(stack.metrics.baseURL + "/v1/summary?range=1h", headers: TestCredentials.asMonitor).data
+            MetricsSummary.self,
+            from: try await HTTP.get(stack.metrics.baseURL + "/v1/summary?range=1h", headers: TestCredentials.asMonitor)
+                .data
         )
         #expect(statements.series.contains { $0.kind == "db" && $0.count > 0 })
         // ...and at the query optimizer, which saw the requests' statements (those the gateway did not answer itself).
@@ -117,19 +138,28 @@ extension StackTests {
             for (series, value) in drops { #expect(value == 0, "\(service.name): \(series) = \(value)") }
         }
         let gatewayDrops = try await StackTests.drops(stack.gateway)
-        #expect(gatewayDrops.keys.contains { $0.contains(#"queue="gateway-events""#) && $0.contains(#"reason="rejected""#) }, "the rejected count is exposed")
+        #expect(
+            gatewayDrops.keys.contains {
+                $0.contains(#"queue="gateway-events""#) && $0.contains(#"reason="rejected""#)
+            },
+            "the rejected count is exposed"
+        )
     }
 
     /// The requests whose statements the query optimizer has seen in its N+1 window.
     static func requestsSeen(by optimizer: ServiceProcess) async throws -> Int {
-        let answer = try await HTTP.get(optimizer.baseURL + APIPath.QueryOptimizer.nPlusOne, headers: TestCredentials.asMonitor)
+        let answer = try await HTTP.get(
+            optimizer.baseURL + APIPath.QueryOptimizer.nPlusOne,
+            headers: TestCredentials.asMonitor
+        )
         return try WedSyncJSON.makeDecoder().decode(NPlusOneReport.self, from: answer.data).requestsSeen
     }
 
     /// Reads `page` through the gateway with `only-if-cached`: whether the gateway still holds it.
     static func held(_ stack: StackFixture, _ page: String, token: String) async throws -> Bool {
         let answer = try await HTTP.get(
-            stack.gateway.baseURL + page, headers: [("Authorization", "Bearer \(token)"), ("Cache-Control", "only-if-cached")]
+            stack.gateway.baseURL + page,
+            headers: [("Authorization", "Bearer \(token)"), ("Cache-Control", "only-if-cached")]
         )
         return answer.status == 200
     }
@@ -145,13 +175,17 @@ extension StackTests {
 
     static func patch(_ stack: StackFixture, client id: Int, token: String, notes: String) async throws {
         let answer = try await HTTP.send(
-            .PATCH, stack.api.baseURL + "/api/clients/\(id)", headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+            .PATCH,
+            stack.api.baseURL + "/api/clients/\(id)",
+            headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
             body: #"{"notes":"\#(notes)"}"#
         )
         #expect(answer.status == 200, "\(answer.text)")
     }
 
-    @Test("A PATCH to the API purges the gateway's cached page (how soon is printed), also after the cache service was down for 10 s during the write")
+    @Test(
+        "A PATCH to the API purges the gateway's cached page (how soon is printed), also after the cache service was down for 10 s during the write"
+    )
     func writesReachTheGateway() async throws {
         let stack = try await StackFixture.shared.value
         let token = stack.tenantA
@@ -164,28 +198,43 @@ extension StackTests {
         let written = ContinuousClock.now
         // That the purge arrives is asserted, not how fast (printed: a loaded machine stalls the relay for seconds); a
         // lost one still fails, as the page would stay for its TTL.
-        let purged = await eventually(timeout: .seconds(30)) { (try? await StackTests.held(stack, page, token: token)) == false }
+        let purged = await eventually(timeout: .seconds(30)) {
+            (try? await StackTests.held(stack, page, token: token)) == false
+        }
         let elapsed = ContinuousClock.now - written
         #expect(purged, "the page was still held \(elapsed) after the write")
         print("seam: a PATCH reached the gateway's cached page in \(elapsed)")
 
         // The cache service down for 10 s while the write commits: the invalidation waits in the API's outbox.
         try await StackTests.cached(stack, page, token: token)
-        let owner = PostgresPool(name: "owner", configuration: try PostgresConfiguration(url: stack.databaseURL), logger: .init(label: "test"))
+        let owner = PostgresPool(
+            name: "owner",
+            configuration: try PostgresConfiguration(url: stack.databaseURL),
+            logger: .init(label: "test")
+        )
         defer { Task { await owner.shutdown() } }
         try await stack.restartCache {
             try await StackTests.patch(stack, client: id, token: token, notes: "while the cache is down")
             try await Task.sleep(for: .seconds(10))
-            let waiting = try await owner.query("SELECT count(*) FROM cache_invalidation_outbox").first?.decode(Int.self, at: 0) ?? 0
+            let waiting =
+                try await owner.query("SELECT count(*) FROM cache_invalidation_outbox").first?.decode(Int.self, at: 0)
+                ?? 0
             #expect(waiting >= 1, "the write's invalidation waits in the outbox")
             #expect(try await StackTests.held(stack, page, token: token), "nothing reached the gateway meanwhile")
         }
         let back = ContinuousClock.now
-        let delivered = await eventually(timeout: .seconds(30)) { (try? await StackTests.held(stack, page, token: token)) == false }
+        let delivered = await eventually(timeout: .seconds(30)) {
+            (try? await StackTests.held(stack, page, token: token)) == false
+        }
         let late = ContinuousClock.now - back
         #expect(delivered, "the page was still held \(late) after the cache service came back")
         print("seam: after 10 s with the cache service down, the page was purged \(late) after it answered again")
-        #expect(await eventually { (try? await owner.query("SELECT count(*) FROM cache_invalidation_outbox").first?.decode(Int.self, at: 0)) == 0 })
+        #expect(
+            await eventually {
+                (try? await owner.query("SELECT count(*) FROM cache_invalidation_outbox").first?.decode(Int.self, at: 0))
+                    == 0
+            }
+        )
         try await stack.cache.waitUntil("/ready")
     }
 }

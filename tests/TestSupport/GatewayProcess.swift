@@ -7,17 +7,25 @@ package enum GatewayProcess {
     package static let encryptionKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
     /// A gateway in plain mode in front of `upstream` (public unless told otherwise), its L2 on the test Redis.
-    package static func plain(upstream: String, public isPublic: Bool = true, environment: [String: String] = [:]) async throws -> ServiceProcess {
+    package static func plain(upstream: String, public isPublic: Bool = true, environment: [String: String] = [:])
+        async throws -> ServiceProcess
+    {
         var arguments = ["--upstream", upstream]
         if isPublic { arguments.append("--public") }
         return try await start(arguments: arguments, environment: environment)
     }
 
     /// A gateway with a routes file.
-    package static func routed(_ routesFile: String, environment: [String: String] = [:]) async throws -> ServiceProcess {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString.prefix(8)).yaml").path
+    package static func routed(_ routesFile: String, environment: [String: String] = [:]) async throws -> ServiceProcess
+    {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "gateway-\(UUID().uuidString.prefix(8)).yaml"
+        ).path
         try routesFile.write(toFile: path, atomically: true, encoding: .utf8)
-        return try await start(arguments: [], environment: environment.merging(["WEDSYNC_GATEWAY_ROUTES_FILE": path]) { $1 })
+        return try await start(
+            arguments: [],
+            environment: environment.merging(["WEDSYNC_GATEWAY_ROUTES_FILE": path]) { $1 }
+        )
     }
 
     package static func start(arguments: [String], environment: [String: String]) async throws -> ServiceProcess {

@@ -28,7 +28,9 @@ package final class PrivatePostgres: Sendable {
     /// when picked, and another test may bind it before the server does).
     package static func start() async throws -> PrivatePostgres {
         try await onFreePort { port in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-pg-\(UUID().uuidString.prefix(8))").path
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "wedsync-pg-\(UUID().uuidString.prefix(8))"
+            ).path
             do {
                 try await libsh(#"ws_start_postgres "$1" "$2" fast"#, directory, String(port))
             } catch {
@@ -43,7 +45,10 @@ package final class PrivatePostgres: Sendable {
 
     /// `pg_ctl restart -m fast`: every session is ended, the server comes back on the same port.
     package func restart() async throws {
-        try await libsh(#"ws_pg "$PG_BIN/pg_ctl" -D "$1/data" -m fast -w -t 60 restart -l "$1/postgres.log" >/dev/null"#, directory)
+        try await libsh(
+            #"ws_pg "$PG_BIN/pg_ctl" -D "$1/data" -m fast -w -t 60 restart -l "$1/postgres.log" >/dev/null"#,
+            directory
+        )
     }
 
     package func stop() async throws {
@@ -51,7 +56,11 @@ package final class PrivatePostgres: Sendable {
     }
 
     package func start() async throws {
-        try await libsh(#"ws_pg "$PG_BIN/pg_ctl" -D "$1/data" -l "$1/postgres.log" -o "-p $2" -w -t 60 start >/dev/null"#, directory, String(port))
+        try await libsh(
+            #"ws_pg "$PG_BIN/pg_ctl" -D "$1/data" -l "$1/postgres.log" -o "-p $2" -w -t 60 start >/dev/null"#,
+            directory,
+            String(port)
+        )
     }
 
     deinit {
@@ -71,7 +80,9 @@ package final class PrivateRedis: Sendable {
 
     package static func start() async throws -> PrivateRedis {
         try await onFreePort { port in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-redis-\(UUID().uuidString.prefix(8))").path
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "wedsync-redis-\(UUID().uuidString.prefix(8))"
+            ).path
             do {
                 try await libsh(#"ws_start_redis "$1" "$2""#, directory, String(port))
             } catch {
@@ -113,7 +124,9 @@ package final class PrivateRedisCluster: Sendable {
     }
 
     package static func start() async throws -> PrivateRedisCluster {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-cluster-\(UUID().uuidString.prefix(8))").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "wedsync-cluster-\(UUID().uuidString.prefix(8))"
+        ).path
         let output = try await libsh(#"ws_start_redis_cluster "$1""#, directory)
         let ports = output.split(separator: " ").compactMap { Int($0) }
         guard ports.count == 3 else { throw ShellError(script: "ws_start_redis_cluster", status: 1, output: output) }
@@ -126,7 +139,13 @@ package final class PrivateRedisCluster: Sendable {
     @discardableResult
     package func cli(_ port: Int, _ arguments: String...) async throws -> String {
         let result = try await run("/usr/bin/redis-cli", ["-p", String(port)] + arguments)
-        guard result.status == 0 else { throw ShellError(script: "redis-cli \(arguments.joined(separator: " "))", status: result.status, output: result.output) }
+        guard result.status == 0 else {
+            throw ShellError(
+                script: "redis-cli \(arguments.joined(separator: " "))",
+                status: result.status,
+                output: result.output
+            )
+        }
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -154,11 +173,16 @@ package final class PrivateRedisCluster: Sendable {
 
 /// Starts `tests/TestSupport/Peers/SCRIPT PORT LOG --fail-first N` on a free port with an empty log, and waits until it
 /// accepts connections; returns the port and the log's path.
-private func startPeer(_ process: Process, script: String, failFirst: Int, what: String) async throws -> (port: Int, logPath: String) {
+private func startPeer(_ process: Process, script: String, failFirst: Int, what: String) async throws -> (
+    port: Int, logPath: String
+) {
     let port = try freePort()
-    let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("peer-\(UUID().uuidString.prefix(8)).jsonl").path
+    let logPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "peer-\(UUID().uuidString.prefix(8)).jsonl"
+    ).path
     _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-    let path = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent().appendingPathComponent("tests/TestSupport/Peers/\(script)").path
+    let path = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent()
+        .appendingPathComponent("tests/TestSupport/Peers/\(script)").path
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", path, String(port), logPath, "--fail-first", String(failFirst)]
     process.standardOutput = FileHandle.nullDevice
@@ -179,7 +203,12 @@ package final class HTTPReceiver: @unchecked Sendable {
     private let process = Process()
 
     package init(failFirstPosts: Int = 0) async throws {
-        (port, logPath) = try await startPeer(process, script: "http-receiver.py", failFirst: failFirstPosts, what: "the HTTP receiver")
+        (port, logPath) = try await startPeer(
+            process,
+            script: "http-receiver.py",
+            failFirst: failFirstPosts,
+            what: "the HTTP receiver"
+        )
     }
 
     package var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -188,7 +217,9 @@ package final class HTTPReceiver: @unchecked Sendable {
     package var requests: [[String: String]] {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                return nil
+            }
             return object.compactMapValues { value in (value as? String) ?? (value as? NSNumber).map { "\($0)" } }
         }
     }
@@ -209,7 +240,10 @@ package final class SMTPReceiver: @unchecked Sendable {
 
     package init(failFirst: Int = 0) async throws {
         (port, logPath) = try await startPeer(
-            process, script: "smtp-receiver.py", failFirst: failFirst, what: "the SMTP receiver (is the aiosmtpd Python package installed?)"
+            process,
+            script: "smtp-receiver.py",
+            failFirst: failFirst,
+            what: "the SMTP receiver (is the aiosmtpd Python package installed?)"
         )
     }
 
@@ -220,7 +254,8 @@ package final class SMTPReceiver: @unchecked Sendable {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let from = object["from"] as? String, let to = object["to"] as? [String], let data = object["data"] as? String
+                let from = object["from"] as? String, let to = object["to"] as? [String],
+                let data = object["data"] as? String
             else { return nil }
             return (from, to, data)
         }

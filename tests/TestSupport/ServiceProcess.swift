@@ -11,10 +11,13 @@ package final class ServiceProcess: @unchecked Sendable {
     package let logPath: String
     private let process = Process()
 
-    package init(_ name: String, port: Int? = nil, environment: [String: String] = [:], arguments: [String] = []) throws {
+    package init(_ name: String, port: Int? = nil, environment: [String: String] = [:], arguments: [String] = []) throws
+    {
         self.name = name
         self.port = try port ?? freePort()
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8)).log").path
+        logPath =
+            FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8)).log")
+            .path
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.binDirectory()).appendingPathComponent(name)
         process.arguments = arguments
@@ -38,7 +41,8 @@ package final class ServiceProcess: @unchecked Sendable {
     package var isRunning: Bool { process.isRunning }
 
     /// Waits until `path` answers `status` (by default: until `/health` answers at all).
-    package func waitUntil(_ path: String = "/health", status: Int = 200, timeout: Duration = .seconds(30)) async throws {
+    package func waitUntil(_ path: String = "/health", status: Int = 200, timeout: Duration = .seconds(30)) async throws
+    {
         let answered = await eventually(timeout: timeout) {
             guard process.isRunning else { return false }
             return (try? await HTTP.get("\(baseURL)\(path)").status) == status
@@ -101,31 +105,48 @@ package enum HTTP {
     }
 
     /// A client that hands bodies over as sent (no decompression) and follows no redirect.
-    package static let raw = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow, decompression: .disabled))
+    package static let raw = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: .init(redirectConfiguration: .disallow, decompression: .disabled)
+    )
 
     package static func send(
-        _ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: String? = nil, client: HTTPClient = .shared
+        _ method: HTTPMethod,
+        _ url: String,
+        headers: [(String, String)] = [],
+        body: String? = nil,
+        client: HTTPClient = .shared
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await client.execute(request, timeout: .seconds(10))
-        return Answer(status: Int(response.status.code), headers: response.headers, body: try await response.body.collect(upTo: 16 << 20))
+        return Answer(
+            status: Int(response.status.code),
+            headers: response.headers,
+            body: try await response.body.collect(upTo: 16 << 20)
+        )
     }
 }
 
 /// Runs a command with `input` on standard input and `environment` added to the test's; returns its exit status and
 /// combined output.
-package func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+package func run(_ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:])
+    async throws -> (status: Int32, output: String)
+{
     try await offloaded { try runBlocking(executable, arguments, input: input, environment: environment) }
 }
 
-private func runBlocking(_ executable: String, _ arguments: [String], input: Data?, environment: [String: String]) throws -> (status: Int32, output: String) {
+private func runBlocking(_ executable: String, _ arguments: [String], input: Data?, environment: [String: String])
+    throws -> (status: Int32, output: String)
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
@@ -160,7 +181,9 @@ package final class RawHTTPConnection: @unchecked Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else {
             _ = Glibc.close(descriptor)
@@ -226,4 +249,3 @@ package enum ChildProcesses {
         for pid in pids.withLock({ $0 }) { kill(pid, SIGKILL) }
     }
 }
-

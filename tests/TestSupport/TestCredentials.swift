@@ -5,7 +5,10 @@ import WedSyncServiceKit
 package enum TestCredentials {
     package static let admin = "test-admin-token-0123456789abcdef"
     package static let monitor = "test-monitor-token-0123456789abcdef"
-    package static let services = ["wedsync-api", "wedsync-cache", "wedsync-query-optimizer", "wedsync-metrics", "wedsync-autoscaler", "wedsync-gateway"]
+    package static let services = [
+        "wedsync-api", "wedsync-cache", "wedsync-query-optimizer", "wedsync-metrics", "wedsync-autoscaler",
+        "wedsync-gateway",
+    ]
 
     /// The token of the service called `name`.
     package static func service(_ name: String) -> String {
@@ -30,5 +33,7 @@ package enum TestCredentials {
     /// `Authorization` headers of each kind of caller, for ``HTTP``.
     package static var asAdmin: [(String, String)] { [("Authorization", "Bearer \(admin)")] }
     package static var asMonitor: [(String, String)] { [("Authorization", "Bearer \(monitor)")] }
-    package static func asService(_ name: String) -> [(String, String)] { [("Authorization", "Bearer \(service(name))")] }
+    package static func asService(_ name: String) -> [(String, String)] {
+        [("Authorization", "Bearer \(service(name))")]
+    }
 }

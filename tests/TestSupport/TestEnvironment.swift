@@ -10,7 +10,9 @@ package enum TestEnvironment {
     }
 
     package static func value(_ variable: String) throws -> String {
-        guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else { throw Missing(variable: variable) }
+        guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+            throw Missing(variable: variable)
+        }
         return value
     }
 
@@ -28,7 +30,9 @@ package enum TestEnvironment {
     /// A name no other test uses (tables, application names, keys).
     /// A path in the temporary directory no other test uses (`<prefix>-<random><suffix>`), for a file a process creates.
     package static func temporaryPath(_ prefix: String, suffix: String = "") -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))\(suffix)").path
+        FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(prefix)-\(UUID().uuidString.prefix(8))\(suffix)"
+        ).path
     }
 
     package static func uniqueName(_ prefix: String) -> String {
@@ -77,7 +81,11 @@ private func libshBlocking(_ script: String, _ arguments: [String]) throws -> St
     let data = (try? Data(contentsOf: outputFile)) ?? Data()
     let errorData = (try? Data(contentsOf: errorFile)) ?? Data()
     guard process.terminationStatus == 0 else {
-        throw ShellError(script: script, status: process.terminationStatus, output: String(decoding: errorData, as: UTF8.self))
+        throw ShellError(
+            script: script,
+            status: process.terminationStatus,
+            output: String(decoding: errorData, as: UTF8.self)
+        )
     }
     return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }

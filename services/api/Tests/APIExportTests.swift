@@ -10,7 +10,9 @@ import WedSyncTestSupport
 /// Streaming exports: every format, content negotiation, and the query cancelled when the client disconnects.
 @Suite("WedSync API exports", .serialized, .timeLimit(.minutes(3)))
 struct APIExportTests {
-    @Test("Guests as CSV and NDJSON, budget items as a JSON array and SSE: every row of the organization, once, in each format")
+    @Test(
+        "Guests as CSV and NDJSON, budget items as a JSON array and SSE: every row of the organization, once, in each format"
+    )
     func formats() async throws {
         let api = try await APIFixture.shared()
         let expected = try await api.scalar(Int.self, "SELECT count(*) FROM guests WHERE organization_id = 2")
@@ -20,10 +22,17 @@ struct APIExportTests {
         #expect(csv.status == 200)
         #expect(csv.headers.first(name: "content-type")?.hasPrefix("text/csv") == true)
         let lines = csv.text.split(separator: "\r\n")
-        #expect(lines.first == "id,guestListId,clientId,firstName,lastName,email,rsvpStatus,dietaryRequirements,tableNumber,plusOne")
+        #expect(
+            lines.first
+                == "id,guestListId,clientId,firstName,lastName,email,rsvpStatus,dietaryRequirements,tableNumber,plusOne"
+        )
         #expect(lines.count == expected + 1)
 
-        let ndjson = try await api.get("/api/exports/guests", token: api.tokenTwo, headers: [("Accept", "application/x-ndjson")])
+        let ndjson = try await api.get(
+            "/api/exports/guests",
+            token: api.tokenTwo,
+            headers: [("Accept", "application/x-ndjson")]
+        )
         #expect(ndjson.headers.first(name: "content-type") == "application/x-ndjson")
         let objects = try ndjson.text.split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
@@ -40,7 +49,11 @@ struct APIExportTests {
         #expect(array.count == items)
         #expect(array.allSatisfy { $0["paid"] is Bool && $0["estimatedAmount"] is NSNumber })
 
-        let sse = try await api.get("/api/exports/budget-items", token: api.tokenTwo, headers: [("Accept", "text/event-stream")])
+        let sse = try await api.get(
+            "/api/exports/budget-items",
+            token: api.tokenTwo,
+            headers: [("Accept", "text/event-stream")]
+        )
         #expect(sse.headers.first(name: "content-type") == "text/event-stream")
         let events = sse.text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
         #expect(events.filter { $0.hasPrefix("event: row\n") }.count == items)
@@ -54,7 +67,10 @@ struct APIExportTests {
     func otherKinds() async throws {
         let api = try await APIFixture.shared()
         let clients = try await api.get("/api/exports/clients?format=csv", token: api.tokenTwo)
-        let expectedClients = try await api.scalar(Int.self, "SELECT count(*) FROM clients WHERE organization_id = 2 AND deleted_at IS NULL")
+        let expectedClients = try await api.scalar(
+            Int.self,
+            "SELECT count(*) FROM clients WHERE organization_id = 2 AND deleted_at IS NULL"
+        )
         #expect(clients.text.split(separator: "\r\n").count == expectedClients + 1)
     }
 

@@ -1,10 +1,9 @@
 import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOHTTP1
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 import WedSyncAPI
@@ -29,8 +28,13 @@ final class APIFixture: Sendable {
     static let adminToken = TestCredentials.admin
 
     private init(
-        base: String, databaseName: String, database: PostgresPool, receiver: Receiver,
-        components: APIApplication.Components, tokenOne: String, tokenTwo: String
+        base: String,
+        databaseName: String,
+        database: PostgresPool,
+        receiver: Receiver,
+        components: APIApplication.Components,
+        tokenOne: String,
+        tokenTwo: String
     ) {
         self.base = base
         self.databaseName = databaseName
@@ -58,7 +62,11 @@ final class APIFixture: Sendable {
         let logger = Logger(label: "api-test")
         let serverURL = try TestEnvironment.databaseURL()
         let databaseName = "api_test_\(UUID().uuidString.prefix(8).lowercased())"
-        let admin = PostgresPool(name: "admin", configuration: try PostgresConfiguration(url: serverURL), logger: logger)
+        let admin = PostgresPool(
+            name: "admin",
+            configuration: try PostgresConfiguration(url: serverURL),
+            logger: logger
+        )
         try await admin.withConnection { connection in
             try await connection.simpleQuery("CREATE DATABASE \(databaseName)")
         }
@@ -110,14 +118,21 @@ final class APIFixture: Sendable {
 
     /// `GET` with a supplier's token (and any other headers).
     func get(_ path: String, token: String?, headers: [(String, String)] = []) async throws -> HTTP.Answer {
-        try await HTTP.send(.GET, base + path, headers: (token.map { [("Authorization", "Bearer \($0)")] } ?? []) + headers)
+        try await HTTP.send(
+            .GET,
+            base + path,
+            headers: (token.map { [("Authorization", "Bearer \($0)")] } ?? []) + headers
+        )
     }
 
-    func send(_ method: HTTPMethod, _ path: String, token: String?, body: String?, headers: [(String, String)] = []) async throws -> HTTP.Answer {
+    func send(_ method: HTTPMethod, _ path: String, token: String?, body: String?, headers: [(String, String)] = [])
+        async throws -> HTTP.Answer
+    {
         try await HTTP.send(
             method,
             base + path,
-            headers: (token.map { [("Authorization", "Bearer \($0)")] } ?? []) + [("Content-Type", "application/json")] + headers,
+            headers: (token.map { [("Authorization", "Bearer \($0)")] } ?? []) + [("Content-Type", "application/json")]
+                + headers,
             body: body
         )
     }

@@ -1,10 +1,11 @@
 import Foundation
 import NIOCore
 import Testing
-@testable import WedSyncAPI
 import WedSyncModels
 import WedSyncServiceKit
 import WedSyncTestSupport
+
+@testable import WedSyncAPI
 
 @Suite("API logic: export encoding, negotiation, cursors, invalidation merging")
 struct APILogicTests {
@@ -19,8 +20,17 @@ struct APILogicTests {
 
     @Test("CSV quotes commas, quotes and line breaks, and defuses spreadsheet formulas")
     func csv() {
-        let text = encode(.csv, [["1", "Smith, Jo", "t"], ["2", "say \"hi\"", "f"], ["3", "=HYPERLINK(\"x\")", nil], ["4", "line\nbreak", "t"], ["5", "-12", "f"]])
-        #expect(text == "id,name,vip\r\n1,\"Smith, Jo\",true\r\n2,\"say \"\"hi\"\"\",false\r\n3,\"'=HYPERLINK(\"\"x\"\")\",\r\n4,\"line\nbreak\",true\r\n5,-12,false\r\n")
+        let text = encode(
+            .csv,
+            [
+                ["1", "Smith, Jo", "t"], ["2", "say \"hi\"", "f"], ["3", "=HYPERLINK(\"x\")", nil],
+                ["4", "line\nbreak", "t"], ["5", "-12", "f"],
+            ]
+        )
+        #expect(
+            text
+                == "id,name,vip\r\n1,\"Smith, Jo\",true\r\n2,\"say \"\"hi\"\"\",false\r\n3,\"'=HYPERLINK(\"\"x\"\")\",\r\n4,\"line\nbreak\",true\r\n5,-12,false\r\n"
+        )
     }
 
     @Test("JSON and NDJSON type numbers and booleans, escape strings, and write null")
@@ -61,7 +71,10 @@ struct APILogicTests {
             #expect(issued.wholeMatch(of: pattern) != nil, "\(issued)")
             #expect(ClientCursor(issued)?.weddingDate == CalendarDay(day) && ClientCursor(issued)?.id == id)
         }
-        #expect(ClientCursor("-.5") == nil && ClientCursor("--1.5") == nil && ClientCursor("1.05") == nil && ClientCursor("+1.5") == nil)
+        #expect(
+            ClientCursor("-.5") == nil && ClientCursor("--1.5") == nil && ClientCursor("1.05") == nil
+                && ClientCursor("+1.5") == nil
+        )
     }
 
     @Test("LIKE wildcards in a search are escaped")
@@ -81,7 +94,10 @@ struct APILogicTests {
 
     @Test("Query fingerprints collapse whitespace and hold no values")
     func fingerprints() {
-        #expect(DatabaseQueryEvent.fingerprint(of: "SELECT *\n   FROM clients\tWHERE id = $1") == "SELECT * FROM clients WHERE id = $1")
+        #expect(
+            DatabaseQueryEvent.fingerprint(of: "SELECT *\n   FROM clients\tWHERE id = $1")
+                == "SELECT * FROM clients WHERE id = $1"
+        )
     }
 }
 

@@ -1,13 +1,14 @@
 import Foundation
-import Synchronization
 import Logging
-import WedSyncCacheKit
-@testable import WedSyncCacheService
 import NIOHTTP1
+import Synchronization
 import Testing
+import WedSyncCacheKit
 import WedSyncModels
 import WedSyncServiceKit
 import WedSyncTestSupport
+
+@testable import WedSyncCacheService
 
 /// Warming jobs and CDN purges of a real `wedsync-cache` process, against a local origin and purge receiver.
 @Suite("wedsync-cache warming and CDN purge", .serialized, .timeLimit(.minutes(2)))
@@ -16,8 +17,13 @@ struct CacheWarmingTests {
     var admin: [(String, String)] { [("Authorization", "Bearer \(Self.token)")] }
 
     /// A cache service serving `namespaces`, allowed to fetch from `origins` only.
-    func start(namespaces: [String] = ["n"], origins: [String] = [], _ extra: [String: String] = [:]) async throws -> ServiceProcess {
-        var environment = ["WEDSYNC_REDIS_URL": try TestEnvironment.redisURL(), "WEDSYNC_CACHE_NAMESPACES": namespaces.joined(separator: ",")]
+    func start(namespaces: [String] = ["n"], origins: [String] = [], _ extra: [String: String] = [:]) async throws
+        -> ServiceProcess
+    {
+        var environment = [
+            "WEDSYNC_REDIS_URL": try TestEnvironment.redisURL(),
+            "WEDSYNC_CACHE_NAMESPACES": namespaces.joined(separator: ","),
+        ]
         if !origins.isEmpty { environment["WEDSYNC_OUTBOUND_ALLOWED_ORIGINS"] = origins.joined(separator: ",") }
         environment.merge(extra) { _, new in new }
         let process = try ServiceProcess("wedsync-cache", environment: environment)
@@ -26,7 +32,10 @@ struct CacheWarmingTests {
     }
 
     func job(_ process: ServiceProcess, _ id: String) async throws -> WarmJob {
-        try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: try await HTTP.get("\(process.baseURL)/v1/jobs/\(id)", headers: TestCredentials.asMonitor).data)
+        try WedSyncJSON.makeDecoder().decode(
+            WarmJob.self,
+            from: try await HTTP.get("\(process.baseURL)/v1/jobs/\(id)", headers: TestCredentials.asMonitor).data
+        )
     }
 
     func finished(_ process: ServiceProcess, _ id: String) async throws -> WarmJob {
@@ -45,9 +54,17 @@ struct CacheWarmingTests {
         let namespace = uniqueNamespace("warm")
         let cache = try await start(namespaces: [namespace], origins: [origin.baseURL])
         let urls = (1...40).map { "\(origin.baseURL)/item/\($0)" } + ["\(origin.baseURL)/missing"]
-        let body = try String(decoding: WedSyncJSON.makeEncoder().encode(
-            WarmRequest(namespace: namespace, urls: urls, headers: ["Authorization": "Bearer supplier-token"], concurrency: 4)
-        ), as: UTF8.self)
+        let body = try String(
+            decoding: WedSyncJSON.makeEncoder().encode(
+                WarmRequest(
+                    namespace: namespace,
+                    urls: urls,
+                    headers: ["Authorization": "Bearer supplier-token"],
+                    concurrency: 4
+                )
+            ),
+            as: UTF8.self
+        )
         let started = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: body)
         #expect(started.status == 202, "\(started.text)")
         let job = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: started.data)
@@ -57,18 +74,35 @@ struct CacheWarmingTests {
         #expect(done.succeeded == 40 && done.failed == 1)
         #expect(done.errors == ["/missing: HTTP 404"])
         #expect(done.bytes > 0)
-        #expect(origin.requests.filter { $0["method"] == "GET" }.allSatisfy { $0["authorization"] == "Bearer supplier-token" })
+        #expect(
+            origin.requests.filter { $0["method"] == "GET" }.allSatisfy {
+                $0["authorization"] == "Bearer supplier-token"
+            }
+        )
 
         let hit = try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/%2Fitem%2F7", headers: admin)
         #expect(hit.status == 200)
         #expect(hit.text == #"{"item": 7}"#)
         #expect(hit.headers.first(name: "x-cache-tier") == "L1")
         // The origin's Cache-Tag became the entries' tags.
-        _ = try await HTTP.send(.POST, "\(cache.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["group:1"]}"#)
-        #expect(try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/%2Fitem%2F7", headers: admin).status == 404)
-        #expect(try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/%2Fitem%2F8", headers: admin).status == 200)
+        _ = try await HTTP.send(
+            .POST,
+            "\(cache.baseURL)/v1/invalidations",
+            headers: admin,
+            body: #"{"tags":["group:1"]}"#
+        )
+        #expect(
+            try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/%2Fitem%2F7", headers: admin).status == 404
+        )
+        #expect(
+            try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/%2Fitem%2F8", headers: admin).status == 200
+        )
         // The job never echoes the headers it was given.
-        #expect(!(try await HTTP.get("\(cache.baseURL)/v1/jobs", headers: TestCredentials.asMonitor).text.contains("supplier-token")))
+        #expect(
+            !(try await HTTP.get("\(cache.baseURL)/v1/jobs", headers: TestCredentials.asMonitor).text.contains(
+                "supplier-token"
+            ))
+        )
         try await cache.terminate()
     }
 
@@ -79,13 +113,25 @@ struct CacheWarmingTests {
         let cache = try await start(namespaces: [namespace], origins: [origin.baseURL])
         let keys = (1...10).map(String.init)
         let request = WarmRequest(namespace: namespace, keys: keys, loaderURL: "\(origin.baseURL)/item/{key}")
-        let started = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: String(decoding: try WedSyncJSON.makeEncoder().encode(request), as: UTF8.self))
+        let started = try await HTTP.send(
+            .POST,
+            "\(cache.baseURL)/v1/warm",
+            headers: admin,
+            body: String(decoding: try WedSyncJSON.makeEncoder().encode(request), as: UTF8.self)
+        )
         let first = try await finished(cache, try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: started.data).id)
         #expect(first.succeeded == 10)
-        #expect(try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/3", headers: admin).text == #"{"item": 3}"#)
+        #expect(
+            try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/3", headers: admin).text == #"{"item": 3}"#
+        )
 
         let rewarm = WarmRequest(namespace: namespace, pattern: "1*", loaderURL: "\(origin.baseURL)/item/{key}")
-        let again = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: String(decoding: try WedSyncJSON.makeEncoder().encode(rewarm), as: UTF8.self))
+        let again = try await HTTP.send(
+            .POST,
+            "\(cache.baseURL)/v1/warm",
+            headers: admin,
+            body: String(decoding: try WedSyncJSON.makeEncoder().encode(rewarm), as: UTF8.self)
+        )
         let second = try await finished(cache, try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: again.data).id)
         #expect(second.total == 2, "keys 1 and 10")
         #expect(second.succeeded == 2)
@@ -100,7 +146,12 @@ struct CacheWarmingTests {
         // Each fetch takes half a second: the 200 would take 50 s, so a job stopped at once has done a handful.
         let urls = (1...200).map { "\(origin.baseURL)/item/\($0)?delay=500" }
         let request = WarmRequest(namespace: namespace, urls: urls, concurrency: 2)
-        let started = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: String(decoding: try WedSyncJSON.makeEncoder().encode(request), as: UTF8.self))
+        let started = try await HTTP.send(
+            .POST,
+            "\(cache.baseURL)/v1/warm",
+            headers: admin,
+            body: String(decoding: try WedSyncJSON.makeEncoder().encode(request), as: UTF8.self)
+        )
         let id = try WedSyncJSON.makeDecoder().decode(WarmJob.self, from: started.data).id
         #expect(await eventually(timeout: .seconds(30)) { ((try? await job(cache, id))?.succeeded ?? 0) >= 2 })
         let cancelled = try await HTTP.send(.DELETE, "\(cache.baseURL)/v1/jobs/\(id)", headers: admin)
@@ -134,9 +185,15 @@ struct CacheWarmingTests {
         ] {
             let answer = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: body)
             #expect(answer.status == 400, "\(body): \(answer.text)")
-            #expect((try? WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: answer.data))?.error.code == code, "\(body): \(answer.text)")
+            #expect(
+                (try? WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: answer.data))?.error.code == code,
+                "\(body): \(answer.text)"
+            )
         }
-        #expect(try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", body: #"{"namespace":"n","urls":["http://x/1"]}"#).status == 401)
+        #expect(
+            try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", body: #"{"namespace":"n","urls":["http://x/1"]}"#)
+                .status == 401
+        )
         #expect(try await HTTP.get("\(cache.baseURL)/v1/jobs/nope", headers: TestCredentials.asMonitor).status == 404)
         // A caller-named address outside the allowed origins is refused before any connection; so is a namespace
         // the service does not serve, and the gateway's above all.
@@ -149,7 +206,10 @@ struct CacheWarmingTests {
         ] {
             let answer = try await HTTP.send(.POST, "\(cache.baseURL)/v1/warm", headers: admin, body: body)
             #expect(answer.status == 400, "\(body): \(answer.text)")
-            #expect((try? WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: answer.data))?.error.code == code, "\(body): \(answer.text)")
+            #expect(
+                (try? WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: answer.data))?.error.code == code,
+                "\(body): \(answer.text)"
+            )
         }
         try await cache.terminate()
     }
@@ -157,15 +217,26 @@ struct CacheWarmingTests {
     @Test("Invalidated tags are purged from the CDN by surrogate key, retried until the endpoint accepts")
     func cdnPurge() async throws {
         let cdn = try await HTTPReceiver(failFirstPosts: 2)
-        let cache = try await start(["WEDSYNC_CACHE_CDN_PURGE_URL": "\(cdn.baseURL)/purge", "WEDSYNC_CACHE_CDN_TOKEN": "cdn-secret"])
-        let answer = try await HTTP.send(.POST, "\(cache.baseURL)/v1/invalidations", headers: admin, body: #"{"tags":["client:42","org:1"]}"#)
+        let cache = try await start([
+            "WEDSYNC_CACHE_CDN_PURGE_URL": "\(cdn.baseURL)/purge", "WEDSYNC_CACHE_CDN_TOKEN": "cdn-secret",
+        ])
+        let answer = try await HTTP.send(
+            .POST,
+            "\(cache.baseURL)/v1/invalidations",
+            headers: admin,
+            body: #"{"tags":["client:42","org:1"]}"#
+        )
         #expect(answer.status == 200)
         #expect(await eventually(timeout: .seconds(10)) { cdn.requests.contains { $0["status"] == "200" } })
         let posts = cdn.requests.filter { $0["method"] == "POST" }
         #expect(posts.count == 3, "two refusals, then the delivery")
         struct Purge: Decodable { var surrogateKeys: [String] }
         let delivered = try #require(posts.last)
-        #expect(try JSONDecoder().decode(Purge.self, from: Data((delivered["body"] ?? "").utf8)).surrogateKeys == ["client:42", "org:1"])
+        #expect(
+            try JSONDecoder().decode(Purge.self, from: Data((delivered["body"] ?? "").utf8)).surrogateKeys == [
+                "client:42", "org:1",
+            ]
+        )
         #expect(delivered["path"] == "/purge")
         #expect(delivered["authorization"] == "Bearer cdn-secret")
         #expect(!cache.log.contains("cdn-secret"))
@@ -180,8 +251,11 @@ struct ScheduledWarmingTests {
         let origin = try await HTTPReceiver()
         let cache = MultiTierCache(configuration: .init(ttlJitter: 0), logger: Logger(label: "test"))
         let warmer = Warmer(
-            cache: cache, namespaces: try ServedNamespaces(["scheduled"]), origins: AllowedOrigins([origin.baseURL]),
-            maximumValueBytes: 1 << 20, logger: Logger(label: "test")
+            cache: cache,
+            namespaces: try ServedNamespaces(["scheduled"]),
+            origins: AllowedOrigins([origin.baseURL]),
+            maximumValueBytes: 1 << 20,
+            logger: Logger(label: "test")
         )
         let schedule = WarmingSchedule(
             name: "every-minute",
@@ -210,7 +284,11 @@ struct ScheduledWarmingTests {
         )
         let runners = [Task { try await warmer.run() }, Task { try await scheduler.run() }]
         defer { for runner in runners { runner.cancel() } }
-        #expect(await eventually(timeout: .seconds(15)) { warmer.all.first?.state == .completed || warmer.all.first?.state == .failed })
+        #expect(
+            await eventually(timeout: .seconds(15)) {
+                warmer.all.first?.state == .completed || warmer.all.first?.state == .failed
+            }
+        )
         let job = try #require(warmer.all.first)
         #expect(job.name == "every-minute")
         #expect(job.total == 1)

@@ -1,11 +1,12 @@
 import Foundation
 import NIOHTTP1
 import Testing
-@testable import WedSyncCacheService
 import WedSyncCacheKit
 import WedSyncModels
 import WedSyncServiceKit
 import WedSyncTestSupport
+
+@testable import WedSyncCacheService
 
 @Suite("Cron schedules and warming templates")
 struct WarmingScheduleTests {
@@ -26,23 +27,40 @@ struct WarmingScheduleTests {
         #expect(cron.next(after: date("2026-06-10 09:00"), in: utc) == date("2026-06-12 18:00"))
         #expect(cron.next(after: date("2026-06-12 18:00"), in: utc) == date("2026-06-19 18:00"))
         let london = TimeZone(identifier: "Europe/London")!
-        #expect(cron.next(after: date("2026-06-10 09:00"), in: london) == date("2026-06-12 17:00"), "18:00 BST is 17:00 UTC")
+        #expect(
+            cron.next(after: date("2026-06-10 09:00"), in: london) == date("2026-06-12 17:00"),
+            "18:00 BST is 17:00 UTC"
+        )
     }
 
     @Test("Steps, ranges, lists, names, and the either-day rule")
     func fields() throws {
-        #expect(try CronSchedule("*/15 9-10 * * *").next(after: date("2026-06-10 09:50"), in: utc) == date("2026-06-10 10:00"))
-        #expect(try CronSchedule("30 6 1,15 * *").next(after: date("2026-06-02 00:00"), in: utc) == date("2026-06-15 06:30"))
-        #expect(try CronSchedule("0 0 * jul sun").next(after: date("2026-06-10 00:00"), in: utc) == date("2026-07-05 00:00"))
+        #expect(
+            try CronSchedule("*/15 9-10 * * *").next(after: date("2026-06-10 09:50"), in: utc)
+                == date("2026-06-10 10:00")
+        )
+        #expect(
+            try CronSchedule("30 6 1,15 * *").next(after: date("2026-06-02 00:00"), in: utc) == date("2026-06-15 06:30")
+        )
+        #expect(
+            try CronSchedule("0 0 * jul sun").next(after: date("2026-06-10 00:00"), in: utc) == date("2026-07-05 00:00")
+        )
         // Day 13 of the month or any Monday, whichever comes first (2026-06-15 is a Monday, 13 is a Saturday).
-        #expect(try CronSchedule("0 12 13 * mon").next(after: date("2026-06-12 13:00"), in: utc) == date("2026-06-13 12:00"))
-        #expect(try CronSchedule("0 0 * * 7").next(after: date("2026-06-10 00:00"), in: utc) == date("2026-06-14 00:00"), "7 is Sunday")
+        #expect(
+            try CronSchedule("0 12 13 * mon").next(after: date("2026-06-12 13:00"), in: utc) == date("2026-06-13 12:00")
+        )
+        #expect(
+            try CronSchedule("0 0 * * 7").next(after: date("2026-06-10 00:00"), in: utc) == date("2026-06-14 00:00"),
+            "7 is Sunday"
+        )
         #expect(try CronSchedule("0 0 30 2 *").next(after: date("2026-06-10 00:00"), in: utc) == nil)
     }
 
     @Test("Malformed expressions are refused with the field named")
     func invalid() {
-        for expression in ["* * * *", "60 * * * *", "* 24 * * *", "*/0 * * * *", "5-1 * * * *", "* * * * funday", "a,b * * * *"] {
+        for expression in [
+            "* * * *", "60 * * * *", "* 24 * * *", "*/0 * * * *", "5-1 * * * *", "* * * * funday", "a,b * * * *",
+        ] {
             #expect(throws: CronSchedule.ParseError.self) { try CronSchedule(expression) }
         }
     }
@@ -52,14 +70,17 @@ struct WarmingScheduleTests {
         let fired = date("2026-06-12 18:00")
         let text = WarmingSchedule.expand(
             "date={date+1}&prev={date-1}&on={date}&k={key}&t=${TOKEN}&$x",
-            date: fired, timeZone: utc, environment: ["TOKEN": "abc"]
+            date: fired,
+            timeZone: utc,
+            environment: ["TOKEN": "abc"]
         )
         #expect(text == "date=2026-06-13&prev=2026-06-11&on=2026-06-12&k={key}&t=abc&$x")
     }
 
     @Test("A schedules file is read, and a bad one is refused naming the schedule")
     func file() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("warming-\(UUID().uuidString).yaml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("warming-\(UUID().uuidString).yaml")
+            .path
         try """
         schedules:
           - name: tomorrow-schedules
@@ -73,11 +94,19 @@ struct WarmingScheduleTests {
         """.write(toFile: path, atomically: true, encoding: .utf8)
         let schedules = try WarmingSchedule.load(path: path)
         #expect(schedules.count == 1)
-        let request = schedules[0].0.request(firingAt: date("2026-06-12 17:00"), in: schedules[0].2, environment: ["WEDSYNC_DEMO_TOKEN": "t0k"])
+        let request = schedules[0].0.request(
+            firingAt: date("2026-06-12 17:00"),
+            in: schedules[0].2,
+            environment: ["WEDSYNC_DEMO_TOKEN": "t0k"]
+        )
         #expect(request.keys == ["2026-06-13"])
         #expect(request.headers == ["Authorization": "Bearer t0k"])
         #expect(request.name == "tomorrow-schedules")
-        try "schedules:\n  - name: broken\n    cron: \"61 * * * *\"\n    warm: {namespace: s}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "schedules:\n  - name: broken\n    cron: \"61 * * * *\"\n    warm: {namespace: s}\n".write(
+            toFile: path,
+            atomically: true,
+            encoding: .utf8
+        )
         #expect(throws: ConfigurationError.self) { try WarmingSchedule.load(path: path) }
     }
 
@@ -97,14 +126,23 @@ struct InfrastructureFileTests {
 
     @Test("The example warming schedules load and fill their templates")
     func warmingFile() throws {
-        let schedules = try WarmingSchedule.load(path: Self.root.appendingPathComponent("infrastructure/cache-warming.yaml").path)
+        let schedules = try WarmingSchedule.load(
+            path: Self.root.appendingPathComponent("infrastructure/cache-warming.yaml").path
+        )
         #expect(schedules.map(\.0.name) == ["tomorrow-schedules", "fortnight-ahead"])
         let (friday, cron, zone) = schedules[0]
         // Friday 2026-06-12 18:00 in London; the job warms Saturday's schedules.
         let fires = try #require(cron.next(after: Date(timeIntervalSince1970: 1_781_200_000), in: zone))
-        let request = friday.request(firingAt: fires, in: zone, environment: ["WEDSYNC_DEMO_TOKEN": "demo", "WEDSYNC_API_URL": "http://api:8090"])
+        let request = friday.request(
+            firingAt: fires,
+            in: zone,
+            environment: ["WEDSYNC_DEMO_TOKEN": "demo", "WEDSYNC_API_URL": "http://api:8090"]
+        )
         #expect(request.keys == ["2026-06-13"])
-        #expect(request.loaderURL == "http://api:8090/api/supplier-schedules?date={key}", "the API where the stack runs it")
+        #expect(
+            request.loaderURL == "http://api:8090/api/supplier-schedules?date={key}",
+            "the API where the stack runs it"
+        )
         #expect(request.headers?["Authorization"] == "Bearer demo")
         #expect(schedules[1].0.request(firingAt: fires, in: zone).keys?.count == 14)
     }
@@ -113,7 +151,14 @@ struct InfrastructureFileTests {
 @Suite("Cache service settings")
 struct CacheSettingsTests {
     func settings(_ environment: [String: String]) async throws -> CacheSettings {
-        try CacheSettings(try await ServiceConfiguration.load(service: "wedsync-cache", defaultPort: 8081, arguments: ["wedsync-cache"], environment: environment))
+        try CacheSettings(
+            try await ServiceConfiguration.load(
+                service: "wedsync-cache",
+                defaultPort: 8081,
+                arguments: ["wedsync-cache"],
+                environment: environment
+            )
+        )
     }
 
     @Test("Per-namespace TTLs, lease namespaces, the encryption key and the CDN are read from their keys")
@@ -139,7 +184,10 @@ struct CacheSettingsTests {
         for (variable, value, key) in [
             ("WEDSYNC_CACHE_NAMESPACE_TTLS", "schedules", "cache.namespace-ttls"),
             ("WEDSYNC_CACHE_NAMESPACE_TTLS", "bad ns=10", "cache.namespace-ttls"),
-            ("WEDSYNC_CACHE_ENCRYPTION_KEY", "not-base64-but-long-enough-to-pass-the-length-check", "cache.encryption-key"),
+            (
+                "WEDSYNC_CACHE_ENCRYPTION_KEY", "not-base64-but-long-enough-to-pass-the-length-check",
+                "cache.encryption-key"
+            ),
             ("WEDSYNC_CACHE_TTL_SECONDS", "-1", "cache.ttl-seconds"),
             ("WEDSYNC_CACHE_CDN_PURGE_URL", "ftp://cdn", "cache.cdn.purge-url"),
             ("WEDSYNC_CACHE_LOCK_NAMESPACES", "a/b", "cache.lock-namespaces"),

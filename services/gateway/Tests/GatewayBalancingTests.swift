@@ -41,8 +41,13 @@ struct GatewayBalancingTests {
 
     @Test("Killing one of three replicas under load loses no request; it is ejected, then re-admitted when it returns")
     func replicaDies() async throws {
-        let replicas = [try await ScriptedOrigin.start(name: "r1"), try await ScriptedOrigin.start(name: "r2"), try await ScriptedOrigin.start(name: "r3")]
-        for replica in replicas { replica.set("/work", headers: [("Cache-Control", "no-store")], body: "{\"origin\":\"{origin}\"}") }
+        let replicas = [
+            try await ScriptedOrigin.start(name: "r1"), try await ScriptedOrigin.start(name: "r2"),
+            try await ScriptedOrigin.start(name: "r3"),
+        ]
+        for replica in replicas {
+            replica.set("/work", headers: [("Cache-Control", "no-store")], body: "{\"origin\":\"{origin}\"}")
+        }
         let gateway = try await GatewayProcess.routed(Self.routes(replicas))
         defer { Task { try? await gateway.terminate() } }
         let victim = replicas[1]
@@ -71,7 +76,8 @@ struct GatewayBalancingTests {
         #expect(victimServed, "the victim took traffic before it died")
         await victim.stop()
         let ejected = await eventually(timeout: .seconds(15)) {
-            let state = (try? await Self.status(gateway))?.replicas.first { $0.address == "127.0.0.1:\(victim.port)" }?.state
+            let state = (try? await Self.status(gateway))?.replicas.first { $0.address == "127.0.0.1:\(victim.port)" }?
+                .state
             return state == "ejected" || state == "unhealthy"
         }
         #expect(ejected)
@@ -79,7 +85,8 @@ struct GatewayBalancingTests {
         let beforeReturn = tally.served.withLock { $0["r2"] ?? 0 }
         try await victim.start()
         let readmitted = await eventually(timeout: .seconds(15)) {
-            (try? await Self.status(gateway))?.replicas.first { $0.address == "127.0.0.1:\(victim.port)" }?.state == "healthy"
+            (try? await Self.status(gateway))?.replicas.first { $0.address == "127.0.0.1:\(victim.port)" }?.state
+                == "healthy"
                 && tally.served.withLock { $0["r2"] ?? 0 } > beforeReturn
         }
         #expect(readmitted, "the replica came back but got no traffic")
@@ -89,15 +96,27 @@ struct GatewayBalancingTests {
         #expect(tally.failures.withLock { $0 }.isEmpty, "\(tally.failures.withLock { $0.prefix(5) })")
         #expect(status.retries > 0)
         #expect(status.retriesRefused == 0)
-        #expect((status.replicas.first { $0.address == "127.0.0.1:\(victim.port)" }?.failures ?? 0) > 0, "the dead replica's failures were counted")
+        #expect(
+            (status.replicas.first { $0.address == "127.0.0.1:\(victim.port)" }?.failures ?? 0) > 0,
+            "the dead replica's failures were counted"
+        )
         for replica in replicas { await replica.stop() }
     }
 
-    @Test("Draining lets in-flight requests finish, sends nothing new, and removes the replica; registering adds it back")
+    @Test(
+        "Draining lets in-flight requests finish, sends nothing new, and removes the replica; registering adds it back"
+    )
     func drain() async throws {
         let replicas = [try await ScriptedOrigin.start(name: "d1"), try await ScriptedOrigin.start(name: "d2")]
         for replica in replicas {
-            replica.set("/slow", .init(headers: [("Cache-Control", "no-store")], body: "{\"origin\":\"{origin}\"}", delay: .milliseconds(800)))
+            replica.set(
+                "/slow",
+                .init(
+                    headers: [("Cache-Control", "no-store")],
+                    body: "{\"origin\":\"{origin}\"}",
+                    delay: .milliseconds(800)
+                )
+            )
             replica.set("/fast", headers: [("Cache-Control", "no-store")], body: "{\"origin\":\"{origin}\"}")
         }
         let gateway = try await GatewayProcess.routed(Self.routes(replicas))
@@ -105,24 +124,46 @@ struct GatewayBalancingTests {
         let address = "127.0.0.1:\(replicas[0].port)"
         let slow = (0..<6).map { _ in Task { try await HTTP.get(gateway.baseURL + "/slow") } }
         #expect(await eventually { replicas[0].count("/slow") > 0 }, "the first replica took some slow requests")
-        let drain = try await HTTP.send(.DELETE, gateway.baseURL + "/admin/upstreams/app/replicas/\(address)?wait=true", headers: GatewayProcess.admin)
+        let drain = try await HTTP.send(
+            .DELETE,
+            gateway.baseURL + "/admin/upstreams/app/replicas/\(address)?wait=true",
+            headers: GatewayProcess.admin
+        )
         #expect(drain.status == 200)
         for request in slow { #expect(try await request.value.status == 200) }
         #expect(try await Self.status(gateway).replicas.map(\.address) == ["127.0.0.1:\(replicas[1].port)"])
         let before = replicas[0].count("/fast")
         for _ in 0..<10 { #expect(try await HTTP.get(gateway.baseURL + "/fast").status == 200) }
         #expect(replicas[0].count("/fast") == before)
-        let add = try await HTTP.send(.PUT, gateway.baseURL + "/admin/upstreams/app/replicas/\(address)", headers: GatewayProcess.admin)
+        let add = try await HTTP.send(
+            .PUT,
+            gateway.baseURL + "/admin/upstreams/app/replicas/\(address)",
+            headers: GatewayProcess.admin
+        )
         #expect(add.status == 200)
         for _ in 0..<20 { _ = try await HTTP.get(gateway.baseURL + "/fast") }
         #expect(replicas[0].count("/fast") > before)
         #expect(try await HTTP.send(.PUT, gateway.baseURL + "/admin/upstreams/app/replicas/\(address)").status == 401)
-        #expect(try await HTTP.send(.PUT, gateway.baseURL + "/admin/upstreams/nope/replicas/\(address)", headers: GatewayProcess.admin).status == 404)
-        #expect(try await HTTP.send(.PUT, gateway.baseURL + "/admin/upstreams/app/replicas/not%20a%20host", headers: GatewayProcess.admin).status == 400)
+        #expect(
+            try await HTTP.send(
+                .PUT,
+                gateway.baseURL + "/admin/upstreams/nope/replicas/\(address)",
+                headers: GatewayProcess.admin
+            ).status == 404
+        )
+        #expect(
+            try await HTTP.send(
+                .PUT,
+                gateway.baseURL + "/admin/upstreams/app/replicas/not%20a%20host",
+                headers: GatewayProcess.admin
+            ).status == 400
+        )
         for replica in replicas { await replica.stop() }
     }
 
-    @Test("An upstream slower than the route's timeout is a 504 envelope; a refused connection with no replica left a 502")
+    @Test(
+        "An upstream slower than the route's timeout is a 504 envelope; a refused connection with no replica left a 502"
+    )
     func timeouts() async throws {
         let origin = try await ScriptedOrigin.start(name: "t1")
         origin.set("/slow", .init(headers: [("Cache-Control", "no-store")], delay: .seconds(20)))

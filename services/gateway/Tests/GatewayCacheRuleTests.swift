@@ -1,11 +1,11 @@
 import AsyncHTTPClient
+import CompressNIO
 import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
-import CompressNIO
 import WedSyncGateway
 import WedSyncTestSupport
 
@@ -40,41 +40,214 @@ struct GatewayCacheRuleTests {
     static let run = UUID().uuidString.prefix(8)
 
     static let rules: [Rule] = [
-        Rule(rule: "§4.2.1 max-age makes a stored response fresh", headers: [("Cache-Control", "max-age=60")], expected: "HIT", originRequests: 1),
-        Rule(rule: "§5.2.2.10 s-maxage overrides max-age in a shared cache", headers: [("Cache-Control", "max-age=0, s-maxage=60")], expected: "HIT", originRequests: 1),
+        Rule(
+            rule: "§4.2.1 max-age makes a stored response fresh",
+            headers: [("Cache-Control", "max-age=60")],
+            expected: "HIT",
+            originRequests: 1
+        ),
+        Rule(
+            rule: "§5.2.2.10 s-maxage overrides max-age in a shared cache",
+            headers: [("Cache-Control", "max-age=0, s-maxage=60")],
+            expected: "HIT",
+            originRequests: 1
+        ),
         Rule(
             rule: "§5.3 Expires after Date makes it fresh",
-            headers: [("Expires", HTTPDate.format(Date().addingTimeInterval(120))), ("Date", HTTPDate.format(Date()))], expected: "HIT", originRequests: 1
+            headers: [("Expires", HTTPDate.format(Date().addingTimeInterval(120))), ("Date", HTTPDate.format(Date()))],
+            expected: "HIT",
+            originRequests: 1
         ),
-        Rule(rule: "§5.3 an invalid Expires means already expired", headers: [("Expires", "0")], kept: false, expected: "MISS", originRequests: 2),
-        Rule(rule: "RFC 9213 CDN-Cache-Control governs this cache over Cache-Control", headers: [("Cache-Control", "no-store"), ("CDN-Cache-Control", "max-age=60")], expected: "HIT", originRequests: 1),
-        Rule(rule: "§5.2.2.5 no-store is never stored", headers: [("Cache-Control", "no-store, max-age=60")], kept: false, expected: "MISS", originRequests: 2),
-        Rule(rule: "§5.2.2.7 private is never stored by a shared cache", headers: [("Cache-Control", "private, max-age=60")], kept: false, expected: "MISS", originRequests: 2),
-        Rule(rule: "§5.2.2.4 no-cache is validated on every use", headers: [("Cache-Control", "no-cache"), ("ETag", "\"v1\"")], expected: "REVALIDATED", originRequests: 2),
-        Rule(rule: "§3.5 a request with Authorization is not stored without public, s-maxage or must-revalidate", headers: [("Cache-Control", "max-age=60")], first: [("Authorization", "Bearer x")], second: [("Authorization", "Bearer x")], kept: false, expected: "MISS", originRequests: 2),
-        Rule(rule: "§3.5 public lets a response to Authorization be stored", headers: [("Cache-Control", "public, max-age=60")], first: [("Authorization", "Bearer x")], second: [("Authorization", "Bearer x")], expected: "HIT", originRequests: 1),
-        Rule(rule: "a response stored for one credential is not served to another (public route)", headers: [("Cache-Control", "public, max-age=60")], first: [("Authorization", "Bearer x")], second: [("Authorization", "Bearer y")], expected: "MISS", originRequests: 2),
-        Rule(rule: "§1.2.2 an Age beyond 2^31 is 2^31: stale, and no crash", headers: [("Cache-Control", "max-age=60"), ("Age", "99999999999999999999999")], expected: "MISS", originRequests: 2),
-        Rule(rule: "§1.2.2 a max-age beyond 2^31 is 2^31", headers: [("Cache-Control", "max-age=99999999999999")], expected: "HIT", originRequests: 1),
-        Rule(rule: "§4.1 Vary: the same field value uses the stored variant", headers: [("Cache-Control", "max-age=60"), ("Vary", "X-Lang")], first: [("X-Lang", "en")], second: [("X-Lang", "en")], expected: "HIT", originRequests: 1),
-        Rule(rule: "§4.1 Vary: another field value is another variant", headers: [("Cache-Control", "max-age=60"), ("Vary", "X-Lang")], first: [("X-Lang", "en")], second: [("X-Lang", "fr")], expected: "MISS", originRequests: 2),
-        Rule(rule: "§4.1 Vary: * is never reused", headers: [("Cache-Control", "max-age=60"), ("Vary", "*")], kept: false, expected: "MISS", originRequests: 2),
-        Rule(rule: "a Set-Cookie response is never shared", headers: [("Cache-Control", "max-age=60"), ("Set-Cookie", "session=abc")], kept: false, expected: "MISS", originRequests: 2),
         Rule(
-            rule: "§4.2.2 heuristic freshness from Last-Modified", headers: [("Last-Modified", HTTPDate.format(Date().addingTimeInterval(-10 * 86_400)))],
-            expected: "HIT", originRequests: 1
+            rule: "§5.3 an invalid Expires means already expired",
+            headers: [("Expires", "0")],
+            kept: false,
+            expected: "MISS",
+            originRequests: 2
         ),
-        Rule(rule: "no freshness and no validator: not reused", headers: [("X-Nothing", "1")], kept: false, expected: "MISS", originRequests: 2),
-        Rule(rule: "§4.2.3 Age the response arrived with counts", headers: [("Cache-Control", "max-age=60"), ("Age", "120")], expected: "MISS", originRequests: 2),
-        Rule(rule: "§4.3.2 a matching If-None-Match is answered 304 from the cache", headers: [("Cache-Control", "max-age=60"), ("ETag", "\"v7\"")], second: [("If-None-Match", "\"v7\"")], expected: "HIT", status: 304, originRequests: 1),
-        Rule(rule: "§5.2.1.1 a request's max-age=0 makes it validate", headers: [("Cache-Control", "max-age=60"), ("ETag", "\"v2\"")], second: [("Cache-Control", "max-age=0")], expected: "REVALIDATED", originRequests: 2),
-        Rule(rule: "§5.2.1.5 a request's no-store bypasses the cache", headers: [("Cache-Control", "max-age=60")], second: [("Cache-Control", "no-store")], expected: "BYPASS", originRequests: 2),
-        Rule(rule: "§4.3.5 HEAD is answered from a stored GET", headers: [("Cache-Control", "max-age=60")], secondMethod: .HEAD, expected: "HIT", originRequests: 1),
-        Rule(rule: "§4.4 a successful unsafe request invalidates the target", headers: [("Cache-Control", "max-age=60")], then: .post, expected: "MISS", originRequests: 2),
-        Rule(rule: "§4.2.4 must-revalidate: stale is validated, never served", headers: [("Cache-Control", "max-age=1, must-revalidate, stale-while-revalidate=60, stale-if-error=60"), ("ETag", "\"m1\"")], wait: 2.2, expected: "REVALIDATED", originRequests: 2),
-        Rule(rule: "RFC 5861 stale-while-revalidate serves stale and refreshes in the background", headers: [("Cache-Control", "max-age=1, stale-while-revalidate=60")], wait: 2.2, expected: "STALE", originRequests: 2),
-        Rule(rule: "RFC 5861 stale-if-error serves stale while the origin fails", headers: [("Cache-Control", "max-age=1, stale-if-error=60")], wait: 2.2, then: .fail503, expected: "STALE", originRequests: 2),
-        Rule(rule: "without stale-if-error the origin's failure is passed on", headers: [("Cache-Control", "max-age=1")], kept: false, wait: 2.2, then: .fail503, expected: "MISS", status: 503, originRequests: 2),
+        Rule(
+            rule: "RFC 9213 CDN-Cache-Control governs this cache over Cache-Control",
+            headers: [("Cache-Control", "no-store"), ("CDN-Cache-Control", "max-age=60")],
+            expected: "HIT",
+            originRequests: 1
+        ),
+        Rule(
+            rule: "§5.2.2.5 no-store is never stored",
+            headers: [("Cache-Control", "no-store, max-age=60")],
+            kept: false,
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§5.2.2.7 private is never stored by a shared cache",
+            headers: [("Cache-Control", "private, max-age=60")],
+            kept: false,
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§5.2.2.4 no-cache is validated on every use",
+            headers: [("Cache-Control", "no-cache"), ("ETag", "\"v1\"")],
+            expected: "REVALIDATED",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§3.5 a request with Authorization is not stored without public, s-maxage or must-revalidate",
+            headers: [("Cache-Control", "max-age=60")],
+            first: [("Authorization", "Bearer x")],
+            second: [("Authorization", "Bearer x")],
+            kept: false,
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§3.5 public lets a response to Authorization be stored",
+            headers: [("Cache-Control", "public, max-age=60")],
+            first: [("Authorization", "Bearer x")],
+            second: [("Authorization", "Bearer x")],
+            expected: "HIT",
+            originRequests: 1
+        ),
+        Rule(
+            rule: "a response stored for one credential is not served to another (public route)",
+            headers: [("Cache-Control", "public, max-age=60")],
+            first: [("Authorization", "Bearer x")],
+            second: [("Authorization", "Bearer y")],
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§1.2.2 an Age beyond 2^31 is 2^31: stale, and no crash",
+            headers: [("Cache-Control", "max-age=60"), ("Age", "99999999999999999999999")],
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§1.2.2 a max-age beyond 2^31 is 2^31",
+            headers: [("Cache-Control", "max-age=99999999999999")],
+            expected: "HIT",
+            originRequests: 1
+        ),
+        Rule(
+            rule: "§4.1 Vary: the same field value uses the stored variant",
+            headers: [("Cache-Control", "max-age=60"), ("Vary", "X-Lang")],
+            first: [("X-Lang", "en")],
+            second: [("X-Lang", "en")],
+            expected: "HIT",
+            originRequests: 1
+        ),
+        Rule(
+            rule: "§4.1 Vary: another field value is another variant",
+            headers: [("Cache-Control", "max-age=60"), ("Vary", "X-Lang")],
+            first: [("X-Lang", "en")],
+            second: [("X-Lang", "fr")],
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§4.1 Vary: * is never reused",
+            headers: [("Cache-Control", "max-age=60"), ("Vary", "*")],
+            kept: false,
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "a Set-Cookie response is never shared",
+            headers: [("Cache-Control", "max-age=60"), ("Set-Cookie", "session=abc")],
+            kept: false,
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§4.2.2 heuristic freshness from Last-Modified",
+            headers: [("Last-Modified", HTTPDate.format(Date().addingTimeInterval(-10 * 86_400)))],
+            expected: "HIT",
+            originRequests: 1
+        ),
+        Rule(
+            rule: "no freshness and no validator: not reused",
+            headers: [("X-Nothing", "1")],
+            kept: false,
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§4.2.3 Age the response arrived with counts",
+            headers: [("Cache-Control", "max-age=60"), ("Age", "120")],
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§4.3.2 a matching If-None-Match is answered 304 from the cache",
+            headers: [("Cache-Control", "max-age=60"), ("ETag", "\"v7\"")],
+            second: [("If-None-Match", "\"v7\"")],
+            expected: "HIT",
+            status: 304,
+            originRequests: 1
+        ),
+        Rule(
+            rule: "§5.2.1.1 a request's max-age=0 makes it validate",
+            headers: [("Cache-Control", "max-age=60"), ("ETag", "\"v2\"")],
+            second: [("Cache-Control", "max-age=0")],
+            expected: "REVALIDATED",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§5.2.1.5 a request's no-store bypasses the cache",
+            headers: [("Cache-Control", "max-age=60")],
+            second: [("Cache-Control", "no-store")],
+            expected: "BYPASS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§4.3.5 HEAD is answered from a stored GET",
+            headers: [("Cache-Control", "max-age=60")],
+            secondMethod: .HEAD,
+            expected: "HIT",
+            originRequests: 1
+        ),
+        Rule(
+            rule: "§4.4 a successful unsafe request invalidates the target",
+            headers: [("Cache-Control", "max-age=60")],
+            then: .post,
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§4.2.4 must-revalidate: stale is validated, never served",
+            headers: [
+                ("Cache-Control", "max-age=1, must-revalidate, stale-while-revalidate=60, stale-if-error=60"),
+                ("ETag", "\"m1\""),
+            ],
+            wait: 2.2,
+            expected: "REVALIDATED",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "RFC 5861 stale-while-revalidate serves stale and refreshes in the background",
+            headers: [("Cache-Control", "max-age=1, stale-while-revalidate=60")],
+            wait: 2.2,
+            expected: "STALE",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "RFC 5861 stale-if-error serves stale while the origin fails",
+            headers: [("Cache-Control", "max-age=1, stale-if-error=60")],
+            wait: 2.2,
+            then: .fail503,
+            expected: "STALE",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "without stale-if-error the origin's failure is passed on",
+            headers: [("Cache-Control", "max-age=1")],
+            kept: false,
+            wait: 2.2,
+            then: .fail503,
+            expected: "MISS",
+            status: 503,
+            originRequests: 2
+        ),
     ]
 
     /// Waits until `gateway` holds a stored response for `path` (asked with `headers`), one `matching` accepts when
@@ -82,14 +255,23 @@ struct GatewayCacheRuleTests {
     /// stored response is served, fresh or stale (never refreshed), or, when it must be validated first, refused with
     /// a 504 that says so; with nothing stored, the 504 says that instead (§5.2.1.7).
     static func stored(
-        _ gateway: ServiceProcess, _ path: String, headers: [(String, String)] = [], matching: ((HTTP.Answer) -> Bool)? = nil
+        _ gateway: ServiceProcess,
+        _ path: String,
+        headers: [(String, String)] = [],
+        matching: ((HTTP.Answer) -> Bool)? = nil
     ) async -> Bool {
         await eventually(timeout: .seconds(15)) {
-            guard let answer = try? await HTTP.get(gateway.baseURL + path, headers: headers + [("Cache-Control", "only-if-cached, max-stale")]) else {
+            guard
+                let answer = try? await HTTP.get(
+                    gateway.baseURL + path,
+                    headers: headers + [("Cache-Control", "only-if-cached, max-stale")]
+                )
+            else {
                 return false
             }
             if let matching { return answer.status == 200 && matching(answer) }
-            return answer.status == 200 || (answer.status == 504 && answer.text.contains("stored response needs validation"))
+            return answer.status == 200
+                || (answer.status == 504 && answer.text.contains("stored response needs validation"))
         }
     }
 
@@ -101,7 +283,10 @@ struct GatewayCacheRuleTests {
         let first = try await HTTP.get(fixture.gateway.baseURL + path, headers: rule.first)
         #expect(first.status == 200, "\(rule.rule): first answer \(first.status)")
         if rule.kept {
-            #expect(await Self.stored(fixture.gateway, path, headers: rule.first), "\(rule.rule): the first answer was never stored")
+            #expect(
+                await Self.stored(fixture.gateway, path, headers: rule.first),
+                "\(rule.rule): the first answer was never stored"
+            )
         } else if rule.wait == 0 {
             // Nothing stored to wait for. The fetch that got the answer lets go of the URL (after finding it not worth
             // storing, a step with no I/O) just after sending it; until then a request would share that answer.
@@ -110,21 +295,44 @@ struct GatewayCacheRuleTests {
         if rule.wait > 0 { try await Task.sleep(for: .milliseconds(Int(rule.wait * 1000))) }
         switch rule.then {
         case .same: break
-        case .fail503: fixture.origin.set(path, status: 503, headers: [("Cache-Control", "no-store")], body: "{\"error\":{\"code\":\"down\",\"message\":\"down\"}}")
+        case .fail503:
+            fixture.origin.set(
+                path,
+                status: 503,
+                headers: [("Cache-Control", "no-store")],
+                body: "{\"error\":{\"code\":\"down\",\"message\":\"down\"}}"
+            )
         case .post:
             // §4.4's invalidation is done before the unsafe request is answered: the next read follows at once.
             let post = try await HTTP.send(.POST, fixture.gateway.baseURL + path, body: "{}")
             #expect(post.status == 200)
         }
-        let second = try await HTTP.send(rule.secondMethod, fixture.gateway.baseURL + path, headers: rule.second ?? rule.first)
-        #expect(second.headers.first(name: "x-cache") == rule.expected, "\(rule.rule): x-cache \(second.headers.first(name: "x-cache") ?? "none")")
+        let second = try await HTTP.send(
+            rule.secondMethod,
+            fixture.gateway.baseURL + path,
+            headers: rule.second ?? rule.first
+        )
+        #expect(
+            second.headers.first(name: "x-cache") == rule.expected,
+            "\(rule.rule): x-cache \(second.headers.first(name: "x-cache") ?? "none")"
+        )
         #expect(second.status == rule.status, "\(rule.rule): status \(second.status)")
-        let reached = await eventually(timeout: .seconds(15)) { fixture.origin.requests(path).filter { $0.method == "GET" || $0.method == "HEAD" }.count >= rule.originRequests }
+        let reached = await eventually(timeout: .seconds(15)) {
+            fixture.origin.requests(path).filter { $0.method == "GET" || $0.method == "HEAD" }.count
+                >= rule.originRequests
+        }
         #expect(reached)
         try await Task.sleep(for: .milliseconds(100))
-        #expect(fixture.origin.requests(path).filter { $0.method == "GET" || $0.method == "HEAD" }.count == rule.originRequests, "\(rule.rule): origin requests")
+        #expect(
+            fixture.origin.requests(path).filter { $0.method == "GET" || $0.method == "HEAD" }.count
+                == rule.originRequests,
+            "\(rule.rule): origin requests"
+        )
         if rule.expected == "REVALIDATED" {
-            #expect(fixture.origin.requests(path).last?.headers[.ifNoneMatch] != nil, "\(rule.rule): the validation was conditional")
+            #expect(
+                fixture.origin.requests(path).last?.headers[.ifNoneMatch] != nil,
+                "\(rule.rule): the validation was conditional"
+            )
         }
         if rule.expected == "HIT" {
             #expect(second.headers.first(name: "x-cache-tier") == "L1")
@@ -155,11 +363,20 @@ struct GatewayCacheRuleTests {
         #expect(await Self.stored(fixture.gateway, path))
         // The origin now answers its validation with a cookie meant for whoever asked (and a field that shows when
         // the updated response is stored).
-        fixture.origin.set(path, headers: [("Cache-Control", "max-age=60"), ("ETag", "\"c1\""), ("Set-Cookie", "session=for-one-caller"), ("X-Revision", "2")])
+        fixture.origin.set(
+            path,
+            headers: [
+                ("Cache-Control", "max-age=60"), ("ETag", "\"c1\""), ("Set-Cookie", "session=for-one-caller"),
+                ("X-Revision", "2"),
+            ]
+        )
         let revalidated = try await HTTP.get(fixture.gateway.baseURL + path, headers: [("Cache-Control", "max-age=0")])
         #expect(revalidated.headers.first(name: "x-cache") == "REVALIDATED")
         #expect(fixture.origin.requests(path).last?.headers[.ifNoneMatch] == "\"c1\"")
-        #expect(await Self.stored(fixture.gateway, path) { $0.headers.first(name: "x-revision") == "2" }, "the updated response was never stored")
+        #expect(
+            await Self.stored(fixture.gateway, path) { $0.headers.first(name: "x-revision") == "2" },
+            "the updated response was never stored"
+        )
         let later = try await HTTP.get(fixture.gateway.baseURL + path)
         #expect(later.status == 200)
         #expect(later.headers.first(name: "x-cache") == "HIT")
@@ -191,13 +408,27 @@ struct GatewayCacheRuleTests {
         #expect(fixture.origin.count(path) == 1)
     }
 
-    @Test("JSON above 1 KB is gzipped once and kept so; a client without gzip gets it decompressed, with Vary: Accept-Encoding")
+    @Test(
+        "JSON above 1 KB is gzipped once and kept so; a client without gzip gets it decompressed, with Vary: Accept-Encoding"
+    )
     func gzip() async throws {
         let fixture = try await GatewayFixture.shared()
         let path = "/gzip-\(Self.run)"
-        let body = "{\"guests\":[" + (0..<200).map { "{\"id\":\($0),\"table\":\"table \($0 % 12)\"}" }.joined(separator: ",") + "]}"
-        fixture.origin.set(path, status: 200, headers: [("Cache-Control", "max-age=60"), ("ETag", "\"g1\"")], body: body)
-        let zipped = try await HTTP.send(.GET, fixture.gateway.baseURL + path, headers: [("Accept-Encoding", "gzip, br")], client: HTTP.raw)
+        let body =
+            "{\"guests\":[" + (0..<200).map { "{\"id\":\($0),\"table\":\"table \($0 % 12)\"}" }.joined(separator: ",")
+            + "]}"
+        fixture.origin.set(
+            path,
+            status: 200,
+            headers: [("Cache-Control", "max-age=60"), ("ETag", "\"g1\"")],
+            body: body
+        )
+        let zipped = try await HTTP.send(
+            .GET,
+            fixture.gateway.baseURL + path,
+            headers: [("Accept-Encoding", "gzip, br")],
+            client: HTTP.raw
+        )
         #expect(zipped.headers.first(name: "content-encoding") == "gzip")
         #expect(zipped.body.readableBytes < body.utf8.count / 3)
         #expect(zipped.headers.first(name: "vary")?.lowercased().contains("accept-encoding") == true)
@@ -205,9 +436,19 @@ struct GatewayCacheRuleTests {
         var compressed = zipped.body
         #expect(String(buffer: try compressed.decompress(with: .gzip(), maxSize: 1 << 20)) == body)
         #expect(await Self.stored(fixture.gateway, path))
-        let odd = try await HTTP.send(.GET, fixture.gateway.baseURL + path, headers: [("Accept-Encoding", ";, ;q=, gzip;q=x")], client: HTTP.raw)
+        let odd = try await HTTP.send(
+            .GET,
+            fixture.gateway.baseURL + path,
+            headers: [("Accept-Encoding", ";, ;q=, gzip;q=x")],
+            client: HTTP.raw
+        )
         #expect(odd.status == 200, "a malformed Accept-Encoding is not a crash")
-        let plain = try await HTTP.send(.GET, fixture.gateway.baseURL + path, headers: [("Accept-Encoding", "identity")], client: HTTP.raw)
+        let plain = try await HTTP.send(
+            .GET,
+            fixture.gateway.baseURL + path,
+            headers: [("Accept-Encoding", "identity")],
+            client: HTTP.raw
+        )
         #expect(plain.headers.first(name: "x-cache") == "HIT")
         #expect(plain.headers.first(name: "content-encoding") == nil)
         #expect(plain.text == body)
@@ -216,12 +457,19 @@ struct GatewayCacheRuleTests {
         #expect(fixture.origin.requests(path).first?.headers[.acceptEncoding] == "gzip")
     }
 
-    @Test("Bodies stream through: a 12 MB response above the object limit passes unstored, a 20 MB upload reaches the origin whole")
+    @Test(
+        "Bodies stream through: a 12 MB response above the object limit passes unstored, a 20 MB upload reaches the origin whole"
+    )
     func streaming() async throws {
         let fixture = try await GatewayFixture.shared()
         let path = "/big-\(Self.run)"
         let big = String(repeating: "0123456789abcdef", count: 12 << 16)
-        fixture.origin.set(path, status: 200, headers: [("Cache-Control", "max-age=60"), ("Content-Type", "application/octet-stream")], body: big)
+        fixture.origin.set(
+            path,
+            status: 200,
+            headers: [("Cache-Control", "max-age=60"), ("Content-Type", "application/octet-stream")],
+            body: big
+        )
         for _ in 0..<2 {
             let answer = try await HTTP.send(.GET, fixture.gateway.baseURL + path, client: HTTP.raw)
             #expect(answer.status == 200)
@@ -231,7 +479,13 @@ struct GatewayCacheRuleTests {
         #expect(fixture.origin.count(path) == 2)
         let upload = "/upload-\(Self.run)"
         fixture.origin.set(upload, headers: [("Cache-Control", "no-store")])
-        let posted = try await HTTP.send(.POST, fixture.gateway.baseURL + upload, headers: [("Content-Type", "application/octet-stream")], body: String(repeating: "x", count: 20 << 20), client: HTTP.raw)
+        let posted = try await HTTP.send(
+            .POST,
+            fixture.gateway.baseURL + upload,
+            headers: [("Content-Type", "application/octet-stream")],
+            body: String(repeating: "x", count: 20 << 20),
+            client: HTTP.raw
+        )
         #expect(posted.status == 200)
         #expect(fixture.origin.requests(upload).first?.bodyBytes == 20 << 20)
     }
@@ -240,12 +494,20 @@ struct GatewayCacheRuleTests {
     func raceWithInvalidation() async throws {
         let fixture = try await GatewayFixture.shared()
         let path = "/race-\(Self.run)"
-        fixture.origin.set(path, .init(headers: [("Cache-Control", "max-age=600"), ("Cache-Tag", "race:\(Self.run)")], delay: .milliseconds(600)))
+        fixture.origin.set(
+            path,
+            .init(
+                headers: [("Cache-Control", "max-age=600"), ("Cache-Tag", "race:\(Self.run)")],
+                delay: .milliseconds(600)
+            )
+        )
         let slow = Task { try await HTTP.get(fixture.gateway.baseURL + path) }
         // The purge comes once the origin has the request (the gateway noted the invalidation sequence as it asked).
         #expect(await eventually(timeout: .seconds(15)) { fixture.origin.count(path) == 1 })
         let purge = try await HTTP.send(
-            .POST, fixture.gateway.baseURL + "/admin/purge", headers: GatewayProcess.admin + [("Content-Type", "application/json")],
+            .POST,
+            fixture.gateway.baseURL + "/admin/purge",
+            headers: GatewayProcess.admin + [("Content-Type", "application/json")],
             body: "{\"tags\":[\"race:\(Self.run)\"]}"
         )
         #expect(purge.status == 200)
@@ -270,7 +532,10 @@ struct GatewayCacheRuleTests {
         defer { Task { try? await other.terminate() } }
         let tagged = "/purge-tag-\(Self.run)"
         let byURL = "/purge-url-\(Self.run)?page=2"
-        fixture.origin.set(tagged, headers: [("Cache-Control", "max-age=600"), ("Cache-Tag", "wedding:\(Self.run), guests")])
+        fixture.origin.set(
+            tagged,
+            headers: [("Cache-Control", "max-age=600"), ("Cache-Tag", "wedding:\(Self.run), guests")]
+        )
         fixture.origin.set(byURL, headers: [("Cache-Control", "max-age=600")])
         for path in [tagged, byURL] {
             #expect(try await HTTP.get(fixture.gateway.baseURL + path).headers.first(name: "x-cache") == "MISS")
@@ -281,18 +546,33 @@ struct GatewayCacheRuleTests {
             #expect(shared.headers.first(name: "x-cache-tier") == "L2")
             #expect(try await HTTP.get(other.baseURL + path).headers.first(name: "x-cache-tier") == "L1")
         }
-        let refused = try await HTTP.send(.POST, fixture.gateway.baseURL + "/admin/purge", body: "{\"tags\":[\"wedding:\(Self.run)\"]}")
+        let refused = try await HTTP.send(
+            .POST,
+            fixture.gateway.baseURL + "/admin/purge",
+            body: "{\"tags\":[\"wedding:\(Self.run)\"]}"
+        )
         #expect(refused.status == 401)
-        let purge = try await HTTP.send(.POST, fixture.gateway.baseURL + "/admin/purge", headers: GatewayProcess.admin + [("Content-Type", "application/json")], body: "{\"tags\":[\"wedding:\(Self.run)\"],\"urls\":[\"\(byURL)\"]}")
+        let purge = try await HTTP.send(
+            .POST,
+            fixture.gateway.baseURL + "/admin/purge",
+            headers: GatewayProcess.admin + [("Content-Type", "application/json")],
+            body: "{\"tags\":[\"wedding:\(Self.run)\"],\"urls\":[\"\(byURL)\"]}"
+        )
         #expect(purge.status == 200, "\(purge.text)")
         #expect(purge.text.contains("\"propagated\":true"))
         for path in [tagged, byURL] {
             let dropped = await eventually(timeout: .seconds(15)) {
-                (try? await HTTP.get(other.baseURL + path, headers: [("Cache-Control", "only-if-cached")]).status) == 504
+                (try? await HTTP.get(other.baseURL + path, headers: [("Cache-Control", "only-if-cached")]).status)
+                    == 504
             }
             #expect(dropped, "\(path) still served by the second gateway after the purge")
         }
-        let bad = try await HTTP.send(.POST, fixture.gateway.baseURL + "/admin/purge", headers: GatewayProcess.admin + [("Content-Type", "application/json")], body: "{\"tags\":[]}")
+        let bad = try await HTTP.send(
+            .POST,
+            fixture.gateway.baseURL + "/admin/purge",
+            headers: GatewayProcess.admin + [("Content-Type", "application/json")],
+            body: "{\"tags\":[]}"
+        )
         #expect(bad.status == 400)
         #expect(bad.text.contains("invalid_body"))
     }

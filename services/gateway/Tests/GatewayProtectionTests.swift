@@ -12,7 +12,9 @@ import WedSyncTestSupport
 struct GatewayProtectionTests {
     static let run = UUID().uuidString.prefix(8)
 
-    @Test("A global limit is shared by two gateways: 429 with Retry-After and RateLimit fields; a critical route keeps its own budget")
+    @Test(
+        "A global limit is shared by two gateways: 429 with Retry-After and RateLimit fields; a critical route keeps its own budget"
+    )
     func globalLimit() async throws {
         let origin = try await ScriptedOrigin.start(name: "limited")
         origin.set("/rl/\(Self.run)", headers: [("Cache-Control", "no-store")])
@@ -69,7 +71,8 @@ struct GatewayProtectionTests {
         origin.set("/m/\(Self.run)", headers: [("Cache-Control", "max-age=60")])
         let receiver = try await HTTPReceiver()
         let gateway = try await GatewayProcess.plain(
-            upstream: origin.base, environment: ["WEDSYNC_GATEWAY_EVENTS": "true", "WEDSYNC_METRICS_URL": receiver.baseURL]
+            upstream: origin.base,
+            environment: ["WEDSYNC_GATEWAY_EVENTS": "true", "WEDSYNC_METRICS_URL": receiver.baseURL]
         )
         defer { Task { try? await gateway.terminate() } }
         #expect(try await HTTP.get(gateway.baseURL + "/m/\(Self.run)").status == 200)
@@ -86,11 +89,14 @@ struct GatewayProtectionTests {
         #expect(metrics.contains("gateway_request_duration_seconds"))
         #expect(!metrics.contains("/m/\(Self.run)"), "a raw path became a label")
         let delivered = await eventually(timeout: .seconds(15)) {
-            receiver.requests.contains { $0["path"] == APIPath.Metrics.events && ($0["body"] ?? "").contains("\"api_call\"") }
+            receiver.requests.contains {
+                $0["path"] == APIPath.Metrics.events && ($0["body"] ?? "").contains("\"api_call\"")
+            }
         }
         #expect(delivered)
         _ = await eventually(timeout: .seconds(15)) {
-            receiver.requests.filter { $0["path"] == APIPath.Metrics.events }.compactMap { $0["body"] }.joined().contains("\"cache\":\"HIT\"")
+            receiver.requests.filter { $0["path"] == APIPath.Metrics.events }.compactMap { $0["body"] }.joined()
+                .contains("\"cache\":\"HIT\"")
         }
         let body = receiver.requests.filter { $0["path"] == APIPath.Metrics.events }.compactMap { $0["body"] }.joined()
         #expect(body.contains("\"route\":\"\\/**\"") || body.contains("\"route\":\"/**\""))

@@ -1,26 +1,30 @@
 import Foundation
-import Logging
-import WedSyncModels
 import HTTPTypes
+import Logging
 import Testing
+import WedSyncModels
 import WedSyncServiceKit
-@testable import WedSyncGateway
 import WedSyncTestSupport
+
+@testable import WedSyncGateway
 
 /// Route patterns, the routes file, GCRA, the balancer's choices and a replica's circuit.
 @Suite("Gateway: routes, rate limits, balancing")
 struct GatewayRoutingTests {
-    @Test("Patterns: literals, {name}, *, and a final **", arguments: [
-        ("/api/clients/{id}", "/api/clients/42", true),
-        ("/api/clients/{id}", "/api/clients/42/guests", false),
-        ("/api/clients/{id}", "/api/clients", false),
-        ("/api/*/guests", "/api/7/guests", true),
-        ("/api/**", "/api", true),
-        ("/api/**", "/api/clients/1/x", true),
-        ("/api/**", "/apis", false),
-        ("/**", "/", true),
-        ("/health", "/health/", true),
-    ])
+    @Test(
+        "Patterns: literals, {name}, *, and a final **",
+        arguments: [
+            ("/api/clients/{id}", "/api/clients/42", true),
+            ("/api/clients/{id}", "/api/clients/42/guests", false),
+            ("/api/clients/{id}", "/api/clients", false),
+            ("/api/*/guests", "/api/7/guests", true),
+            ("/api/**", "/api", true),
+            ("/api/**", "/api/clients/1/x", true),
+            ("/api/**", "/apis", false),
+            ("/**", "/", true),
+            ("/health", "/health/", true),
+        ]
+    )
     func patterns(pattern: String, path: String, matches: Bool) throws {
         #expect(try #require(RoutePattern(pattern)).matches(path[...]) == matches)
     }
@@ -50,7 +54,10 @@ struct GatewayRoutingTests {
         #expect(file.pools[1].ejectionTime == .milliseconds(250))
         let table = RouteTable(file.routes)
         #expect(table.route(method: .get, path: "/api/guests/3")?.name == "day")
-        #expect(table.route(method: .get, path: "/api/guests/3")?.rateLimit == RateLimitPolicy(tenant: .init(rate: 5, burst: 10), global: true))
+        #expect(
+            table.route(method: .get, path: "/api/guests/3")?.rateLimit
+                == RateLimitPolicy(tenant: .init(rate: 5, burst: 10), global: true)
+        )
         #expect(table.route(method: .get, path: "/api/clients")?.name == "route-2")
         #expect(table.route(method: .post, path: "/api/clients")?.name == "route-3")
         #expect(table.route(method: .post, path: "/api/clients")?.access == .public)
@@ -60,7 +67,10 @@ struct GatewayRoutingTests {
             ("upstreams: {a: {replicas: [ftp://x]}}\nroutes: []", "not an http(s)"),
             ("upstreams: {a: {}}\nroutes: [{match: x, upstream: a}]", "not a path pattern"),
             ("upstreams: {a: {}}\nroutes: [{upstream: a}]", "missing match"),
-            ("upstreams: {a: {}}\nroutes: [{match: /x, upstream: a, rate-limit: {client: {rate: 0, burst: 1}}}]", "rate > 0"),
+            (
+                "upstreams: {a: {}}\nroutes: [{match: /x, upstream: a, rate-limit: {client: {rate: 0, burst: 1}}}]",
+                "rate > 0"
+            ),
         ] {
             #expect(throws: ConfigurationError.self) { try GatewayRoutesFile.parse(bad, defaultReplicas: [:]) }
             do {
@@ -73,8 +83,13 @@ struct GatewayRoutingTests {
 
     @Test("The example routes file in infrastructure/ parses")
     func exampleFile() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../infrastructure/gateway.yaml").path
-        let file = try GatewayRoutesFile.load(path: path, defaultReplicas: ["api": [UpstreamAddress(host: "127.0.0.1", port: 8090)]])
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../infrastructure/gateway.yaml"
+        ).path
+        let file = try GatewayRoutesFile.load(
+            path: path,
+            defaultReplicas: ["api": [UpstreamAddress(host: "127.0.0.1", port: 8090)]]
+        )
         #expect(file.routes.contains { $0.critical })
         #expect(RouteTable(file.routes).route(method: .get, path: "/api/clients")?.name == "api")
     }
@@ -92,9 +107,16 @@ struct GatewayRoutingTests {
         #expect(limiter.checkLocal("other", limit: limit, now: 100).allowed)
     }
 
-    @Test("A replica's circuit: opens after consecutive failures, one trial when the time is up, doubles on a failed trial")
+    @Test(
+        "A replica's circuit: opens after consecutive failures, one trial when the time is up, doubles on a failed trial"
+    )
     func circuit() {
-        let configuration = UpstreamPoolConfiguration(name: "p", replicas: [], consecutiveFailures: 2, ejectionTime: .seconds(1))
+        let configuration = UpstreamPoolConfiguration(
+            name: "p",
+            replicas: [],
+            consecutiveFailures: 2,
+            ejectionTime: .seconds(1)
+        )
         let replica = Replica(address: UpstreamAddress(host: "h", port: 1))
         let start = ContinuousClock.now
         for _ in 0..<2 {
@@ -118,7 +140,10 @@ struct GatewayRoutingTests {
 
     @Test("Power of two choices prefers the replica with less latency-weighted work, and retries go elsewhere")
     func balancing() {
-        let configuration = UpstreamPoolConfiguration(name: "p", replicas: [UpstreamAddress(host: "a", port: 1), UpstreamAddress(host: "b", port: 2)])
+        let configuration = UpstreamPoolConfiguration(
+            name: "p",
+            replicas: [UpstreamAddress(host: "a", port: 1), UpstreamAddress(host: "b", port: 2)]
+        )
         let pool = UpstreamPool(configuration: configuration)
         let (slow, fast) = (pool.members[0], pool.members[1])
         let now = ContinuousClock.now

@@ -3,27 +3,48 @@ import Logging
 import NIOCore
 import Testing
 import WedSyncCacheKit
-@testable import WedSyncGateway
 import WedSyncTestSupport
+
+@testable import WedSyncGateway
 
 /// The response store's keys and variants, on an L1-only cache.
 @Suite("Gateway response cache: keys, Vary variants, tags")
 struct ResponseCacheTests {
     static func makeCache() -> ResponseCache {
         let cache = MultiTierCache(
-            configuration: .init(defaultPolicy: NamespacePolicy(ttl: 60, staleWhileRevalidate: 0, failSafe: 0), ttlJitter: 0),
+            configuration: .init(
+                defaultPolicy: NamespacePolicy(ttl: 60, staleWhileRevalidate: 0, failSafe: 0),
+                ttlJitter: 0
+            ),
             l2: nil,
             logger: Logger(label: "test")
         )
-        return ResponseCache(cache: cache, maximumObjectBytes: 1 << 20, keepSeconds: 600, maximumTTL: 86_400, logger: Logger(label: "test"))
+        return ResponseCache(
+            cache: cache,
+            maximumObjectBytes: 1 << 20,
+            keepSeconds: 600,
+            maximumTTL: 86_400,
+            logger: Logger(label: "test")
+        )
     }
 
     static func response(vary: [String] = [], values: [String] = []) -> StoredResponse {
         StoredResponse(
-            status: 200, headers: [("content-type", "application/json"), ("etag", "\"a\"")], body: ByteBuffer(string: "{}"),
-            requestedAt: Date().timeIntervalSince1970, receivedAt: Date().timeIntervalSince1970,
-            freshness: .init(lifetime: 60, isHeuristic: false, requiresRevalidation: false, mustRevalidateWhenStale: false, staleWhileRevalidate: 0, staleIfError: 0),
-            varyNames: vary, varyValues: values
+            status: 200,
+            headers: [("content-type", "application/json"), ("etag", "\"a\"")],
+            body: ByteBuffer(string: "{}"),
+            requestedAt: Date().timeIntervalSince1970,
+            receivedAt: Date().timeIntervalSince1970,
+            freshness: .init(
+                lifetime: 60,
+                isHeuristic: false,
+                requiresRevalidation: false,
+                mustRevalidateWhenStale: false,
+                staleWhileRevalidate: 0,
+                staleIfError: 0
+            ),
+            varyNames: vary,
+            varyValues: values
         )
     }
 
@@ -72,7 +93,11 @@ struct ResponseCacheTests {
 
     @Test("Cache-Tag values become tags; bad ones are dropped")
     func tags() {
-        #expect(ResponseCache.tags(from: ["client:1, org:2", "guests wedding:9"]) == ["client:1", "org:2", "guests", "wedding:9"])
+        #expect(
+            ResponseCache.tags(from: ["client:1, org:2", "guests wedding:9"]) == [
+                "client:1", "org:2", "guests", "wedding:9",
+            ]
+        )
         #expect(ResponseCache.tags(from: ["ok, \u{7F}bad"]) == ["ok"])
     }
 

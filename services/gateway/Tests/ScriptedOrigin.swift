@@ -67,10 +67,12 @@ final class ScriptedOrigin: Sendable {
         )
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "origin")))
         task.withLock {
-            $0 = (Task {
-                defer { listened.yield(false) }
-                try await group.run()
-            }, group)
+            $0 = (
+                Task {
+                    defer { listened.yield(false) }
+                    try await group.run()
+                }, group
+            )
         }
         var events = listening.makeAsyncIterator()
         guard await events.next() == true else {
@@ -117,13 +119,26 @@ final class ScriptedOrigin: Sendable {
         let target = request.head.path ?? request.uri.path
         if request.uri.path == "/health" {
             let healthy = healthy.withLock { $0 }
-            return Response(status: healthy ? .ok : .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
+            return Response(
+                status: healthy ? .ok : .serviceUnavailable,
+                body: ResponseBody(byteBuffer: ByteBuffer(string: "{}"))
+            )
         }
         let received = (try? await request.body.collect(upTo: 256 << 20))?.readableBytes ?? -1
-        seen.withLock { $0.append(Seen(method: request.method.rawValue, target: target, headers: request.headers, bodyBytes: received)) }
+        seen.withLock {
+            $0.append(
+                Seen(method: request.method.rawValue, target: target, headers: request.headers, bodyBytes: received)
+            )
+        }
         let path = request.uri.path
         guard let reply = replies.withLock({ $0[target] ?? $0[path] }) else {
-            return Response(status: .notFound, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":{\"code\":\"not_found\",\"message\":\"unscripted\"}}")))
+            return Response(
+                status: .notFound,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(string: "{\"error\":{\"code\":\"not_found\",\"message\":\"unscripted\"}}")
+                )
+            )
         }
         if let delay = reply.delay { try? await Task.sleep(for: delay) }
         var headers = HTTPFields()
@@ -131,13 +146,20 @@ final class ScriptedOrigin: Sendable {
             if let name = HTTPField.Name(name) { headers.append(HTTPField(name: name, value: value)) }
         }
         if let etag = headers[.eTag], let condition = request.headers[.ifNoneMatch],
-            condition.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "") == etag.replacingOccurrences(of: "W/", with: "") })
+            condition.split(separator: ",").contains(where: {
+                $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "")
+                    == etag.replacingOccurrences(of: "W/", with: "")
+            })
         {
             return Response(status: .notModified, headers: headers)
         }
         if headers[.contentType] == nil { headers[.contentType] = "application/json" }
         let body = reply.body.replacingOccurrences(of: "{origin}", with: name)
-        return Response(status: .init(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        return Response(
+            status: .init(code: reply.status),
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+        )
     }
 }
 
@@ -145,7 +167,11 @@ private struct OriginResponder: RouterMiddleware {
     typealias Context = BasicRequestContext
     let origin: ScriptedOrigin
 
-    func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: BasicRequestContext,
+        next: (Request, BasicRequestContext) async throws -> Response
+    ) async throws -> Response {
         await origin.answer(request)
     }
 }

@@ -4,8 +4,9 @@ import Logging
 import Testing
 import WedSyncModels
 import WedSyncServiceKit
-@testable import WedSyncMetrics
 import WedSyncTestSupport
+
+@testable import WedSyncMetrics
 
 /// The alert engine over real stored buckets (SQLite) with an injected clock: multiwindow burn-rate SLO alerts and
 /// grouping.
@@ -22,25 +23,48 @@ struct AlertEngineTests {
 
         init(rules: [AlertRule]) throws {
             store = try MetricsStore(
-                path: FileManager.default.temporaryDirectory.appendingPathComponent("engine-\(UUID().uuidString).sqlite3").path, synchronous: .normal
+                path: FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "engine-\(UUID().uuidString).sqlite3"
+                ).path,
+                synchronous: .normal
             )
             queries = MetricsQueries(store: store, aggregator: aggregator)
             // A receiver nobody listens on: each notification is recorded (with its alerts), tried once.
             notifier = AlertNotifier(
-                receivers: [AlertReceiver(name: "nobody", destination: .webhook(url: "http://127.0.0.1:9/"))], externalURL: "http://metrics.test",
-                maximumAttempts: 1, logger: Logger(label: "test")
+                receivers: [AlertReceiver(name: "nobody", destination: .webhook(url: "http://127.0.0.1:9/"))],
+                externalURL: "http://metrics.test",
+                maximumAttempts: 1,
+                logger: Logger(label: "test")
             )
-            engine = AlertEngine(rules: rules, queries: queries, notifier: notifier, interval: .seconds(60), logger: Logger(label: "test"))
+            engine = AlertEngine(
+                rules: rules,
+                queries: queries,
+                notifier: notifier,
+                interval: .seconds(60),
+                logger: Logger(label: "test")
+            )
         }
 
         /// `perMinute` requests in the minute starting at `minute` (minutes after the origin), `bad` of them failing (or slow).
-        func traffic(route: String = "/api/clients", minute: Int, perMinute: Int = 600, bad: Int, slowMs: Double? = nil) throws {
+        func traffic(route: String = "/api/clients", minute: Int, perMinute: Int = 600, bad: Int, slowMs: Double? = nil)
+            throws
+        {
             var generator = SeededGenerator(seed: UInt64(minute * 7_919 + route.count))
             let events = (0..<perMinute).map { index -> MetricEvent in
-                let at = AlertEngineTests.origin.addingTimeInterval(Double(minute * 60) + Double.random(in: 0..<60, using: &generator))
+                let at = AlertEngineTests.origin.addingTimeInterval(
+                    Double(minute * 60) + Double.random(in: 0..<60, using: &generator)
+                )
                 let isBad = index < bad
                 let duration = isBad && slowMs != nil ? slowMs! : Double.random(in: 5..<40, using: &generator)
-                return .apiCall(APICallEvent(timestamp: at, route: route, method: "GET", status: isBad && slowMs == nil ? 503 : 200, durationMs: duration))
+                return .apiCall(
+                    APICallEvent(
+                        timestamp: at,
+                        route: route,
+                        method: "GET",
+                        status: isBad && slowMs == nil ? 503 : 200,
+                        durationMs: duration
+                    )
+                )
             }
             aggregator.keep(try store.add(aggregator.deltas(of: events), held: aggregator.bucket))
         }
@@ -56,9 +80,19 @@ struct AlertEngineTests {
 
     static let availability = AlertRule.Objective(name: "Avail", target: 0.999)
 
-    @Test("Fast burn: 20% failing (200x the budget) fires after its for; once the failures stop it resolves on the short window, long before the hour clears")
+    @Test(
+        "Fast burn: 20% failing (200x the budget) fires after its for; once the failures stop it resolves on the short window, long before the hour clears"
+    )
     func fastBurn() async throws {
-        let setup = try Setup(rules: AlertRule.burnRateRules(for: Self.availability, route: nil, severity: .critical, labels: [:], annotations: [:]))
+        let setup = try Setup(
+            rules: AlertRule.burnRateRules(
+                for: Self.availability,
+                route: nil,
+                severity: .critical,
+                labels: [:],
+                annotations: [:]
+            )
+        )
         let states = try await onOwnThread { () -> [Int: AlertState?] in
             var states: [Int: AlertState?] = [:]
             for minute in 0..<40 {
@@ -78,13 +112,25 @@ struct AlertEngineTests {
         // while the hour still holds them (a burn of about 60 over the hour).
         #expect(states[24] == .firing)
         #expect(states[28] == .resolved || states[28] == .some(nil), "\(states.sorted { $0.key < $1.key })")
-        #expect(setup.notifier.notifications.filter { $0.alertName == "AvailFastBurn" }.map(\.status) == ["resolved", "firing"])
+        #expect(
+            setup.notifier.notifications.filter { $0.alertName == "AvailFastBurn" }.map(\.status) == [
+                "resolved", "firing",
+            ]
+        )
     }
 
     @Test("Slow burn: 10% failing for hours against 99% (10x) fires the 6-hour rule and never the fast one")
     func slowBurn() async throws {
         let objective = AlertRule.Objective(name: "Avail", target: 0.99)
-        let setup = try Setup(rules: AlertRule.burnRateRules(for: objective, route: nil, severity: .critical, labels: [:], annotations: [:]))
+        let setup = try Setup(
+            rules: AlertRule.burnRateRules(
+                for: objective,
+                route: nil,
+                severity: .critical,
+                labels: [:],
+                annotations: [:]
+            )
+        )
         let (firedAt, fastSeen) = try await onOwnThread { () -> (Int?, Bool) in
             var firedAt: Int?
             var fastSeen = false
@@ -93,7 +139,9 @@ struct AlertEngineTests {
                 try setup.traffic(minute: minute, perMinute: 10, bad: 1)
                 guard minute % 5 == 4 else { continue }
                 setup.evaluate(at: Double(minute) + 1)
-                if firedAt == nil, setup.state("AvailSlowBurn", at: Double(minute) + 1) == .firing { firedAt = minute + 1 }
+                if firedAt == nil, setup.state("AvailSlowBurn", at: Double(minute) + 1) == .firing {
+                    firedAt = minute + 1
+                }
                 if setup.state("AvailFastBurn", at: Double(minute) + 1) != nil { fastSeen = true }
             }
             return (firedAt, fastSeen)
@@ -107,7 +155,15 @@ struct AlertEngineTests {
     @Test("A latency SLO counts requests slower than its threshold as bad")
     func latencyObjective() async throws {
         let objective = AlertRule.Objective(name: "Quick", target: 0.99, latencyMs: 300)
-        let setup = try Setup(rules: AlertRule.burnRateRules(for: objective, route: "/api/clients", severity: .warning, labels: [:], annotations: [:]))
+        let setup = try Setup(
+            rules: AlertRule.burnRateRules(
+                for: objective,
+                route: "/api/clients",
+                severity: .warning,
+                labels: [:],
+                annotations: [:]
+            )
+        )
         try await onOwnThread {
             for minute in 0..<10 {
                 // 30% of requests at 450 ms: burn 30 over the budget of 1%.
@@ -121,16 +177,37 @@ struct AlertEngineTests {
         #expect(alerts.first { $0.name == "QuickFastBurn" }?.labels["route"] == "/api/clients")
         #expect(!alerts.contains { $0.labels["route"] == "/api/other" }, "the SLO holds one route")
         var bucket = SeriesBucket()
-        for duration in [100.0, 200, 299, 301, 450, 1_000] { bucket.record(durationMs: duration, failed: false, cacheHit: nil) }
+        for duration in [100.0, 200, 299, 301, 450, 1_000] {
+            bucket.record(durationMs: duration, failed: false, cacheHit: nil)
+        }
         #expect(objective.badRatio(bucket) == 0.5)
     }
 
     @Test("Alerts of one rule that fire in the same evaluation go out as one group")
     func grouping() throws {
-        let rule = AlertRule(name: "Slow", metric: "p99", comparison: .above, threshold: 100, window: .seconds(300), for: .seconds(0), keepFiringFor: .seconds(60), severity: .critical)
-        let other = AlertRule(name: "Failing", metric: "error_rate", comparison: .above, threshold: 0.5, window: .seconds(300), for: .seconds(0), severity: .warning)
+        let rule = AlertRule(
+            name: "Slow",
+            metric: "p99",
+            comparison: .above,
+            threshold: 100,
+            window: .seconds(300),
+            for: .seconds(0),
+            keepFiringFor: .seconds(60),
+            severity: .critical
+        )
+        let other = AlertRule(
+            name: "Failing",
+            metric: "error_rate",
+            comparison: .above,
+            threshold: 0.5,
+            window: .seconds(300),
+            for: .seconds(0),
+            severity: .warning
+        )
         let setup = try Setup(rules: [rule, other])
-        for route in ["/api/a", "/api/b", "/api/c"] { try setup.traffic(route: route, minute: 0, bad: 600, slowMs: route == "/api/c" ? nil : 250) }
+        for route in ["/api/a", "/api/b", "/api/c"] {
+            try setup.traffic(route: route, minute: 0, bad: 600, slowMs: route == "/api/c" ? nil : 250)
+        }
         setup.evaluate(at: 1)
         let sent = setup.notifier.notifications
         #expect(sent.filter { $0.alertName == "Slow" }.count == 1, "one notification for the rule")
@@ -141,24 +218,54 @@ struct AlertEngineTests {
         #expect(setup.notifier.notifications.count == sent.count)
     }
 
-    @Test("Silences stay bounded: one ended longer ago than the retention is let go, and past the bound a new one is a 409")
+    @Test(
+        "Silences stay bounded: one ended longer ago than the retention is let go, and past the bound a new one is a 409"
+    )
     func silencesBounded() throws {
         let engine = try Setup(rules: []).engine
         let now = Date()
         let old = try engine.addSilence(
-            SilenceRequest(matchers: ["alertname": "A"], startsAt: now.addingTimeInterval(-7 * 86_400), endsAt: now.addingTimeInterval(-6 * 86_400), createdBy: "ops", comment: "old")
+            SilenceRequest(
+                matchers: ["alertname": "A"],
+                startsAt: now.addingTimeInterval(-7 * 86_400),
+                endsAt: now.addingTimeInterval(-6 * 86_400),
+                createdBy: "ops",
+                comment: "old"
+            )
         )
         let ended = try engine.addSilence(
-            SilenceRequest(matchers: ["alertname": "B"], endsAt: now.addingTimeInterval(-3_600), createdBy: "ops", comment: "just ended")
+            SilenceRequest(
+                matchers: ["alertname": "B"],
+                endsAt: now.addingTimeInterval(-3_600),
+                createdBy: "ops",
+                comment: "just ended"
+            )
         )
-        #expect(!engine.silences.contains { $0.id == old.id }, "a silence ended 6 days ago is kept past the 120-hour retention")
+        #expect(
+            !engine.silences.contains { $0.id == old.id },
+            "a silence ended 6 days ago is kept past the 120-hour retention"
+        )
         #expect(engine.silences.contains { $0.id == ended.id })
         for index in engine.silences.count..<AlertEngine.maximumSilences {
-            _ = try engine.addSilence(SilenceRequest(matchers: ["alertname": "N\(index)"], endsAt: now.addingTimeInterval(3_600), createdBy: "ops", comment: ""))
+            _ = try engine.addSilence(
+                SilenceRequest(
+                    matchers: ["alertname": "N\(index)"],
+                    endsAt: now.addingTimeInterval(3_600),
+                    createdBy: "ops",
+                    comment: ""
+                )
+            )
         }
         #expect(engine.silences.count == AlertEngine.maximumSilences)
         let refused = #expect(throws: ServiceError.self) {
-            try engine.addSilence(SilenceRequest(matchers: ["alertname": "X"], endsAt: now.addingTimeInterval(3_600), createdBy: "ops", comment: ""))
+            try engine.addSilence(
+                SilenceRequest(
+                    matchers: ["alertname": "X"],
+                    endsAt: now.addingTimeInterval(3_600),
+                    createdBy: "ops",
+                    comment: ""
+                )
+            )
         }
         #expect(refused?.code == "silence_limit" && refused?.status == .conflict)
     }

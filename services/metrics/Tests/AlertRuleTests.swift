@@ -2,8 +2,9 @@ import Foundation
 import Testing
 import WedSyncModels
 import WedSyncServiceKit
-@testable import WedSyncMetrics
 import WedSyncTestSupport
+
+@testable import WedSyncMetrics
 
 /// Alert states over an injected clock: pending, firing after `for`, resolving after `keepFiringFor`, no flapping.
 @Suite("Metrics: alert rule states")
@@ -11,19 +12,36 @@ struct AlertRuleTests {
     @Test("An alert round-trips through JSON; its fingerprint is its name and labels")
     func alertRoundTrip() throws {
         let at = Date(timeIntervalSince1970: 1_781_359_200)
-        let alert = Alert(name: "RouteLatencyHigh", state: .firing, severity: .critical, labels: ["route": "/api/clients"], value: 250, startsAt: at)
-        #expect(try WedSyncJSON.makeDecoder().decode(Alert.self, from: WedSyncJSON.makeEncoder().encode(alert)) == alert)
+        let alert = Alert(
+            name: "RouteLatencyHigh",
+            state: .firing,
+            severity: .critical,
+            labels: ["route": "/api/clients"],
+            value: 250,
+            startsAt: at
+        )
+        #expect(
+            try WedSyncJSON.makeDecoder().decode(Alert.self, from: WedSyncJSON.makeEncoder().encode(alert)) == alert
+        )
         #expect(alert.fingerprint == "RouteLatencyHigh,route=/api/clients")
     }
 
     static let rule = AlertRule(
-        name: "RouteLatencyHigh", metric: "p99", comparison: .above, threshold: 200, resolveThreshold: 150,
-        for: .seconds(60), keepFiringFor: .seconds(120), severity: .critical
+        name: "RouteLatencyHigh",
+        metric: "p99",
+        comparison: .above,
+        threshold: 200,
+        resolveThreshold: 150,
+        for: .seconds(60),
+        keepFiringFor: .seconds(120),
+        severity: .critical
     )
     static let start = Date(timeIntervalSince1970: 1_780_000_000)
 
     /// Evaluates `values` every 15 s from `start`; returns each evaluation's state and transition.
-    static func run(_ values: [Double?], rule: AlertRule = rule) -> [(state: AlertState, transition: AlertTracker.Transition?, at: Double)] {
+    static func run(_ values: [Double?], rule: AlertRule = rule) -> [(
+        state: AlertState, transition: AlertTracker.Transition?, at: Double
+    )] {
         var tracker = AlertTracker()
         return values.enumerated().map { index, value in
             let at = Double(index * 15)
@@ -35,9 +53,20 @@ struct AlertRuleTests {
     @Test("inactive, pending, firing after for, then resolved after keep-firing-for, then inactive")
     func lifecycle() {
         let steps = Self.run([100, 250, 250, 250, 250, 250, 100, 100, 100, 100, 100, 100, 100, 100])
-        #expect(steps.map(\.state) == [.inactive, .pending, .pending, .pending, .pending, .firing, .firing, .firing, .firing, .firing, .firing, .firing, .firing, .resolved])
-        #expect(steps.first { $0.transition == .fired }?.at == 75, "fires when the breach has held for 60 s (15 s → 75 s)")
-        #expect(steps.first { $0.transition == .resolved }?.at == 195, "resolves 120 s after the last breach (75 s → 195 s)")
+        #expect(
+            steps.map(\.state) == [
+                .inactive, .pending, .pending, .pending, .pending, .firing, .firing, .firing, .firing, .firing, .firing,
+                .firing, .firing, .resolved,
+            ]
+        )
+        #expect(
+            steps.first { $0.transition == .fired }?.at == 75,
+            "fires when the breach has held for 60 s (15 s → 75 s)"
+        )
+        #expect(
+            steps.first { $0.transition == .resolved }?.at == 195,
+            "resolves 120 s after the last breach (75 s → 195 s)"
+        )
         #expect(steps.compactMap(\.transition) == [.fired, .resolved])
     }
 
@@ -55,7 +84,10 @@ struct AlertRuleTests {
         var rule = Self.rule
         rule.for = .seconds(0)
         let steps = Self.run(values, rule: rule)
-        #expect(steps.compactMap(\.transition) == [.fired], "one notification, no resolve while hovering above the resolve line")
+        #expect(
+            steps.compactMap(\.transition) == [.fired],
+            "one notification, no resolve while hovering above the resolve line"
+        )
         // Then it recovers below 150 for good: one resolve, two minutes after the last value above 150.
         let recovered = Self.run(values + Array(repeating: 120, count: 12), rule: rule)
         #expect(recovered.compactMap(\.transition) == [.fired, .resolved])
@@ -66,13 +98,28 @@ struct AlertRuleTests {
     @Test("Without hysteresis or keep-firing-for, the same oscillation would flap: the guards are what stops it")
     func flapsWithoutGuards() {
         let values = (0..<20).map { $0 % 2 == 0 ? 205.0 : 195.0 }
-        let bare = AlertRule(name: "Bare", metric: "p99", comparison: .above, threshold: 200, for: .seconds(0), keepFiringFor: .seconds(0))
+        let bare = AlertRule(
+            name: "Bare",
+            metric: "p99",
+            comparison: .above,
+            threshold: 200,
+            for: .seconds(0),
+            keepFiringFor: .seconds(0)
+        )
         #expect(Self.run(values, rule: bare).compactMap(\.transition).count > 10)
     }
 
     @Test("No data does not breach; a below rule works the other way")
     func directions() {
-        let low = AlertRule(name: "Low", metric: "cache_hit_ratio", comparison: .below, threshold: 0.8, resolveThreshold: 0.85, for: .seconds(30), keepFiringFor: .seconds(30))
+        let low = AlertRule(
+            name: "Low",
+            metric: "cache_hit_ratio",
+            comparison: .below,
+            threshold: 0.8,
+            resolveThreshold: 0.85,
+            for: .seconds(30),
+            keepFiringFor: .seconds(30)
+        )
         let steps = Self.run([nil, 0.7, 0.7, 0.7, 0.82, 0.9, 0.9, 0.9], rule: low)
         // Fires at 45 s; 0.82 at 60 s is below the resolve line, so it counts as still bad; resolved 30 s later.
         #expect(steps.map(\.state) == [.inactive, .pending, .pending, .firing, .firing, .firing, .resolved, .inactive])
@@ -80,20 +127,36 @@ struct AlertRuleTests {
 
     @Test("The rules file: the shipped one parses; mistakes are named")
     func rulesFile() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../infrastructure/alerts.yaml").path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../infrastructure/alerts.yaml"
+        ).path
         let rules = try AlertRulesFile.parse(try String(contentsOfFile: path, encoding: .utf8))
         #expect(
             rules.map(\.name) == [
-                "RouteLatencyHigh", "ErrorRateHigh", "CacheHitRatioLow", "PoolSaturated", "ServiceDown", "DiskAlmostFull", "NPlusOneQueries", "DatabaseCritical",
-                "APIAvailabilityFastBurn", "APIAvailabilitySlowBurn", "ClientsLatencyFastBurn", "ClientsLatencySlowBurn",
+                "RouteLatencyHigh", "ErrorRateHigh", "CacheHitRatioLow", "PoolSaturated", "ServiceDown",
+                "DiskAlmostFull", "NPlusOneQueries", "DatabaseCritical",
+                "APIAvailabilityFastBurn", "APIAvailabilitySlowBurn", "ClientsLatencyFastBurn",
+                "ClientsLatencySlowBurn",
             ]
         )
-        #expect(rules[6].metric == "findings" && rules[6].match == ["kind": "n_plus_one"] && rules[7].match == ["severity": "critical"])
-        #expect(rules[8].window == .seconds(3_600) && rules[8].shortWindow == .seconds(300) && rules[8].threshold == 14.4)
-        #expect(rules[9].window == .seconds(21_600) && rules[9].shortWindow == .seconds(1_800) && rules[9].threshold == 6)
-        #expect(rules[10].objective?.latencyMs == 300 && rules[10].route == "/api/clients" && rules[10].labels["slo"] == "ClientsLatency")
+        #expect(
+            rules[6].metric == "findings" && rules[6].match == ["kind": "n_plus_one"]
+                && rules[7].match == ["severity": "critical"]
+        )
+        #expect(
+            rules[8].window == .seconds(3_600) && rules[8].shortWindow == .seconds(300) && rules[8].threshold == 14.4
+        )
+        #expect(
+            rules[9].window == .seconds(21_600) && rules[9].shortWindow == .seconds(1_800) && rules[9].threshold == 6
+        )
+        #expect(
+            rules[10].objective?.latencyMs == 300 && rules[10].route == "/api/clients"
+                && rules[10].labels["slo"] == "ClientsLatency"
+        )
         #expect(rules[0].comparison == .above && rules[0].threshold == 200 && rules[0].resolveThreshold == 150)
-        #expect(rules[0].for == .seconds(120) && rules[0].keepFiringFor == .seconds(300) && rules[0].severity == .critical)
+        #expect(
+            rules[0].for == .seconds(120) && rules[0].keepFiringFor == .seconds(300) && rules[0].severity == .critical
+        )
         #expect(rules[2].comparison == .below)
         for (text, message) in [
             ("rules: [{name: a, metric: p42, condition: '> 1'}]", "metric must be"),
@@ -104,7 +167,10 @@ struct AlertRuleTests {
             ("rules: [{name: a, metric: p99, match: {kind: x}, condition: '> 1'}]", "gauge metrics only"),
             ("slos: [{name: a, objective: 99.9}]", "objective must be"),
             ("slos: [{name: a, objective: 0.99, latency-ms: -3}]", "latency-ms"),
-            ("rules: [{name: aFastBurn, metric: p99, condition: '> 1'}]\nslos: [{name: a, objective: 0.99}]", "another rule"),
+            (
+                "rules: [{name: aFastBurn, metric: p99, condition: '> 1'}]\nslos: [{name: a, objective: 0.99}]",
+                "another rule"
+            ),
         ] {
             do {
                 _ = try AlertRulesFile.parse(text)

@@ -4,8 +4,9 @@ import Histogram
 import Testing
 import WedSyncModels
 import WedSyncServiceKit
-@testable import WedSyncMetrics
 import WedSyncTestSupport
+
+@testable import WedSyncMetrics
 
 /// Buckets, percentiles and validation of the metrics service, without a server.
 @Suite("Metrics: buckets, percentiles, validation")
@@ -35,7 +36,10 @@ struct MetricsAggregationTests {
         let decoded = SeriesBucket.decodeDurations(bucket.encodedDurations())
         for percentile in [50.0, 95, 99, 99.9] {
             let exact = Self.exact(sorted, percentile)
-            #expect(abs(bucket.percentileMs(percentile) - exact) / exact < 0.01, "p\(percentile): \(bucket.percentileMs(percentile)) vs \(exact)")
+            #expect(
+                abs(bucket.percentileMs(percentile) - exact) / exact < 0.01,
+                "p\(percentile): \(bucket.percentileMs(percentile)) vs \(exact)"
+            )
             #expect(abs(Double(decoded.value(atPercentile: percentile)) / 1000 - exact) / exact < 0.01)
         }
     }
@@ -43,7 +47,11 @@ struct MetricsAggregationTests {
     @Test("The sparse slots answer exactly what a full HdrHistogram answers, in a fraction of its memory")
     func sparseMatchesHistogram() {
         let values = Self.samples(50_000, seed: 3)
-        var full = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: SeriesBucket.highestMicros, numberOfSignificantValueDigits: .three)
+        var full = Histogram<UInt64>(
+            lowestDiscernibleValue: 1,
+            highestTrackableValue: SeriesBucket.highestMicros,
+            numberOfSignificantValueDigits: .three
+        )
         var sparse = SparseDurations()
         for value in values {
             let micros = UInt64(max(1, (value * 1000).rounded()))
@@ -70,7 +78,12 @@ struct MetricsAggregationTests {
             let status = index % 10 == 0 ? 503 : 200
             let cache: CacheResult = index % 2 == 0 ? .hit : .miss
             let call = APICallEvent(
-                timestamp: start.addingTimeInterval(Double(index)), route: "/api/clients", method: "GET", status: status, durationMs: Double(index), cache: cache
+                timestamp: start.addingTimeInterval(Double(index)),
+                route: "/api/clients",
+                method: "GET",
+                status: status,
+                durationMs: Double(index),
+                cache: cache
             )
             events.append(.apiCall(call))
         }
@@ -93,23 +106,53 @@ struct MetricsAggregationTests {
     func seriesBound() {
         let aggregator = Aggregator(maximumSeries: 10)
         let now = Date()
-        let series = Set(aggregator.deltas(of: (0..<20).map { .apiCall(APICallEvent(timestamp: now, route: "/r/\($0)", method: "GET", status: 200, durationMs: 1)) }).keys.map(\.series.name))
+        let series = Set(
+            aggregator.deltas(
+                of: (0..<20).map {
+                    .apiCall(APICallEvent(timestamp: now, route: "/r/\($0)", method: "GET", status: 200, durationMs: 1))
+                }
+            ).keys.map(\.series.name)
+        )
         #expect(series.count == 11)
         #expect(series.contains("other"))
     }
 
-    @Test("A bad event is refused naming its field", arguments: [
-        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200,"durationMs":"x"}]}"#, "events[0].durationMs: expected a number"),
-        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200}]}"#, "events[0].durationMs: missing"),
-        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200,"durationMs":1},{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":700,"durationMs":1}]}"#, "events[1].status"),
-        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"BREW","status":200,"durationMs":1}]}"#, "events[0].method"),
-        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200,"durationMs":-1}]}"#, "events[0].durationMs"),
-        (#"{"events":[{"type":"api_call","timestamp":"yesterday","route":"/a","method":"GET","status":200,"durationMs":1}]}"#, "events[0].timestamp"),
-        (#"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a|b","method":"GET","status":200,"durationMs":1}]}"#, "events[0].route"),
-        (#"{"events":[{"type":"teapot","timestamp":"NOW"}]}"#, "events[0].type"),
-        (#"{"events":[]}"#, "events: give at least one"),
-        (#"not json"#, "body"),
-    ])
+    @Test(
+        "A bad event is refused naming its field",
+        arguments: [
+            (
+                #"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200,"durationMs":"x"}]}"#,
+                "events[0].durationMs: expected a number"
+            ),
+            (
+                #"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200}]}"#,
+                "events[0].durationMs: missing"
+            ),
+            (
+                #"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200,"durationMs":1},{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":700,"durationMs":1}]}"#,
+                "events[1].status"
+            ),
+            (
+                #"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"BREW","status":200,"durationMs":1}]}"#,
+                "events[0].method"
+            ),
+            (
+                #"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a","method":"GET","status":200,"durationMs":-1}]}"#,
+                "events[0].durationMs"
+            ),
+            (
+                #"{"events":[{"type":"api_call","timestamp":"yesterday","route":"/a","method":"GET","status":200,"durationMs":1}]}"#,
+                "events[0].timestamp"
+            ),
+            (
+                #"{"events":[{"type":"api_call","timestamp":"NOW","route":"/a|b","method":"GET","status":200,"durationMs":1}]}"#,
+                "events[0].route"
+            ),
+            (#"{"events":[{"type":"teapot","timestamp":"NOW"}]}"#, "events[0].type"),
+            (#"{"events":[]}"#, "events: give at least one"),
+            (#"not json"#, "body"),
+        ]
+    )
     func validation(body: String, message: String) {
         let text = body.replacingOccurrences(of: "NOW", with: ISO8601.format(Date()))
         #expect(throws: ServiceError.self) { try EventValidation.decode(Data(text.utf8)) }
@@ -117,7 +160,10 @@ struct MetricsAggregationTests {
             _ = try EventValidation.decode(Data(text.utf8))
         } catch {
             #expect(error.status == .badRequest)
-            #expect(error.message.contains(message) || (message == "body" && error.code == "invalid_body"), "\(error.message)")
+            #expect(
+                error.message.contains(message) || (message == "body" && error.code == "invalid_body"),
+                "\(error.message)"
+            )
         }
     }
 
@@ -127,20 +173,66 @@ struct MetricsAggregationTests {
         let now = Date()
         var events: [MetricEvent] = []
         for index in 0..<2_000 {
-            let stamp = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000 - Double(index * 137)).rounded() / 1000)
+            let stamp = Date(
+                timeIntervalSince1970: (now.timeIntervalSince1970 * 1000 - Double(index * 137)).rounded() / 1000
+            )
             let duration = (Double.random(in: 0..<5_000, using: &generator) * 1000).rounded() / 1000
             switch index % 4 {
             case 0:
-                events.append(.apiCall(APICallEvent(
-                    timestamp: stamp, route: "/api/r\(index % 7)/{id}", method: ["GET", "POST"][index % 2], status: [200, 404, 503][index % 3],
-                    durationMs: duration, cache: index % 5 == 0 ? nil : CacheResult.allCases[index % 5], tenant: index % 3 == 0 ? nil : "\(index)",
-                    requestId: index % 2 == 0 ? "req-\(index)" : nil)))
+                events.append(
+                    .apiCall(
+                        APICallEvent(
+                            timestamp: stamp,
+                            route: "/api/r\(index % 7)/{id}",
+                            method: ["GET", "POST"][index % 2],
+                            status: [200, 404, 503][index % 3],
+                            durationMs: duration,
+                            cache: index % 5 == 0 ? nil : CacheResult.allCases[index % 5],
+                            tenant: index % 3 == 0 ? nil : "\(index)",
+                            requestId: index % 2 == 0 ? "req-\(index)" : nil
+                        )
+                    )
+                )
             case 1:
-                events.append(.databaseQuery(DatabaseQueryEvent(timestamp: stamp, fingerprint: "SELECT * FROM t WHERE a = $\(index % 3)", durationMs: duration, rows: index, requestId: nil, route: index % 2 == 0 ? "/api/x" : nil)))
+                events.append(
+                    .databaseQuery(
+                        DatabaseQueryEvent(
+                            timestamp: stamp,
+                            fingerprint: "SELECT * FROM t WHERE a = $\(index % 3)",
+                            durationMs: duration,
+                            rows: index,
+                            requestId: nil,
+                            route: index % 2 == 0 ? "/api/x" : nil
+                        )
+                    )
+                )
             case 2:
-                events.append(.cacheOperation(CacheOperationEvent(timestamp: stamp, operation: .get, namespace: "gw", tier: "l1", hit: index % 2 == 0, durationMs: duration)))
+                events.append(
+                    .cacheOperation(
+                        CacheOperationEvent(
+                            timestamp: stamp,
+                            operation: .get,
+                            namespace: "gw",
+                            tier: "l1",
+                            hit: index % 2 == 0,
+                            durationMs: duration
+                        )
+                    )
+                )
             default:
-                events.append(.systemSample(SystemSampleEvent(timestamp: stamp, host: "h\(index)", cpuUtilisation: 0.25, memoryUsedBytes: index, memoryTotalBytes: index * 2, diskUsedBytes: 1, diskTotalBytes: 10)))
+                events.append(
+                    .systemSample(
+                        SystemSampleEvent(
+                            timestamp: stamp,
+                            host: "h\(index)",
+                            cpuUtilisation: 0.25,
+                            memoryUsedBytes: index,
+                            memoryTotalBytes: index * 2,
+                            diskUsedBytes: 1,
+                            diskTotalBytes: 10
+                        )
+                    )
+                )
             }
         }
         let body = Array(try WedSyncJSON.makeEncoder().encode(MetricEventBatch(events: events)))
@@ -149,7 +241,10 @@ struct MetricsAggregationTests {
         #expect(fast == slow)
         // Spacing, other number forms, unknown fields and nulls the reader takes.
         let stamp = ISO8601.format(now)
-        let spaced = Array(#" { "events" : [ { "type" : "api_call" , "timestamp" : "\#(stamp)" , "route" : "/a" , "method" : "GET" , "status" : 2e2 , "durationMs" : -0 , "x" : 1 , "tenant" : null } ] , "note" : null } "#.utf8)
+        let spaced = Array(
+            #" { "events" : [ { "type" : "api_call" , "timestamp" : "\#(stamp)" , "route" : "/a" , "method" : "GET" , "status" : 2e2 , "durationMs" : -0 , "x" : 1 , "tenant" : null } ] , "note" : null } "#
+                .utf8
+        )
         let parsed = try #require(EventBatchParser.parse(spaced))
         #expect(parsed == (try WedSyncJSON.makeDecoder().decode(MetricEventBatch.self, from: Data(spaced))).events)
         // What it leaves to JSONDecoder: escapes, nested values, a wrong type; the result is the same either way.
@@ -159,9 +254,18 @@ struct MetricsAggregationTests {
         ] {
             #expect(EventBatchParser.parse(Array(text.utf8)) == nil)
             let decoded = try EventValidation.decode(Data(text.utf8))
-            #expect(decoded == (try WedSyncJSON.makeDecoder().decode(MetricEventBatch.self, from: Data(text.utf8))).events)
+            #expect(
+                decoded == (try WedSyncJSON.makeDecoder().decode(MetricEventBatch.self, from: Data(text.utf8))).events
+            )
         }
-        #expect(EventBatchParser.parse(Array(#"{"events":[{"type":"api_call","timestamp":"\#(stamp)","route":"/a","method":"GET","status":"200","durationMs":1}]}"#.utf8)) == nil)
+        #expect(
+            EventBatchParser.parse(
+                Array(
+                    #"{"events":[{"type":"api_call","timestamp":"\#(stamp)","route":"/a","method":"GET","status":"200","durationMs":1}]}"#
+                        .utf8
+                )
+            ) == nil
+        )
         #expect(EventBatchParser.parse(Array(#"{"events":[]} x"#.utf8)) == nil)
     }
 }

@@ -17,7 +17,8 @@ struct MetricsDashboardTests {
     /// Where test artifacts go: `WEDSYNC_TEST_ARTIFACTS`, or `.build/test-artifacts` in the repository.
     static func artifactsDirectory() throws -> URL {
         let repository = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent()
-        let directory = ProcessInfo.processInfo.environment["WEDSYNC_TEST_ARTIFACTS"].map { URL(fileURLWithPath: $0) }
+        let directory =
+            ProcessInfo.processInfo.environment["WEDSYNC_TEST_ARTIFACTS"].map { URL(fileURLWithPath: $0) }
             ?? repository.appendingPathComponent(".build/test-artifacts")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
@@ -26,33 +27,76 @@ struct MetricsDashboardTests {
     /// Ten minutes of traffic: API calls on four routes (one with a hostile name), statements, cache lookups per tier.
     static func traffic(now: Date) throws -> [String] {
         var generator = SystemRandomNumberGenerator()
-        let routes = ["/api/clients", "/api/clients/{id}", "/api/weddings/{id}/timeline", "/api/</script><img src=x onerror=alert(1)>-\(tag)"]
+        let routes = [
+            "/api/clients", "/api/clients/{id}", "/api/weddings/{id}/timeline",
+            "/api/</script><img src=x onerror=alert(1)>-\(tag)",
+        ]
         return try (0..<10).map { batch in
             var events: [MetricEvent] = []
             for index in 0..<400 {
                 let at = now.addingTimeInterval(-Double(batch * 60) - Double.random(in: 0..<60, using: &generator))
                 let route = routes[index % routes.count]
                 let duration = exp(3 + 0.6 * Double.random(in: -2...2, using: &generator))
-                events.append(.apiCall(APICallEvent(timestamp: at, route: route, method: "GET", status: index % 40 == 0 ? 503 : 200, durationMs: duration, cache: index % 4 == 0 ? .miss : .hit)))
+                events.append(
+                    .apiCall(
+                        APICallEvent(
+                            timestamp: at,
+                            route: route,
+                            method: "GET",
+                            status: index % 40 == 0 ? 503 : 200,
+                            durationMs: duration,
+                            cache: index % 4 == 0 ? .miss : .hit
+                        )
+                    )
+                )
                 if index % 3 == 0 {
-                    events.append(.databaseQuery(DatabaseQueryEvent(timestamp: at, fingerprint: "SELECT * FROM clients WHERE organization_id = $1", durationMs: duration / 8, rows: 3)))
+                    events.append(
+                        .databaseQuery(
+                            DatabaseQueryEvent(
+                                timestamp: at,
+                                fingerprint: "SELECT * FROM clients WHERE organization_id = $1",
+                                durationMs: duration / 8,
+                                rows: 3
+                            )
+                        )
+                    )
                 }
                 if index % 4 == 0 {
-                    events.append(.cacheOperation(CacheOperationEvent(timestamp: at, operation: .get, namespace: "api", tier: index % 8 == 0 ? "L1" : "L2", hit: index % 5 != 0, durationMs: 0.3)))
+                    events.append(
+                        .cacheOperation(
+                            CacheOperationEvent(
+                                timestamp: at,
+                                operation: .get,
+                                namespace: "api",
+                                tier: index % 8 == 0 ? "L1" : "L2",
+                                hit: index % 5 != 0,
+                                durationMs: 0.3
+                            )
+                        )
+                    )
                 }
             }
-            return String(decoding: try WedSyncJSON.makeEncoder().encode(MetricEventBatch(events: events)), as: UTF8.self)
+            return String(
+                decoding: try WedSyncJSON.makeEncoder().encode(MetricEventBatch(events: events)),
+                as: UTF8.self
+            )
         }
     }
 
     @Test("Chromium draws every chart from real figures; event text is escaped; the screenshot is kept")
     func dashboardInChromium() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.chromium), "Debian's chromium is installed by scripts/test")
+        #expect(
+            FileManager.default.isExecutableFile(atPath: Self.chromium),
+            "Debian's chromium is installed by scripts/test"
+        )
         let service = try ServiceProcess(
-            "wedsync-metrics", environment: ["WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(), "WEDSYNC_LOG_LEVEL": "error"]
+            "wedsync-metrics",
+            environment: ["WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(), "WEDSYNC_LOG_LEVEL": "error"]
         )
         try await service.waitUntil("/ready")
-        for batch in try Self.traffic(now: Date()) { #expect(try await MetricsServiceTests.post(service, batch).status == 200) }
+        for batch in try Self.traffic(now: Date()) {
+            #expect(try await MetricsServiceTests.post(service, batch).status == 200)
+        }
 
         let page = try await HTTP.get(service.baseURL + "/", headers: TestCredentials.asMonitor)
         #expect(page.status == 200)
@@ -62,7 +106,10 @@ struct MetricsDashboardTests {
         }
         #expect(!page.text.contains("</script><img"), "inlined figures cannot close the script")
 
-        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=412,1900"]
+        let flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+            "--window-size=412,1900",
+        ]
         // A browser opens the dashboard with the monitor token as the password of HTTP Basic.
         let dashboard = "http://monitor:\(TestCredentials.monitor)@127.0.0.1:\(service.port)/"
         let anonymousDOM = try await run(Self.chromium, flags + ["--dump-dom", service.baseURL + "/"])
@@ -79,7 +126,10 @@ struct MetricsDashboardTests {
             #expect((points(chart) ?? 0) >= 30, "\(chart) drew \(points(chart) ?? 0) points")
         }
         #expect(points("cache-tiers") == 3, "L1, L2 and the responses' tier")
-        #expect(dom.output.contains("SELECT * FROM clients WHERE organization_id = $1"), "the slowest statement is listed")
+        #expect(
+            dom.output.contains("SELECT * FROM clients WHERE organization_id = $1"),
+            "the slowest statement is listed"
+        )
         #expect(dom.output.contains("&lt;/script&gt;&lt;img src=x"), "a route's text is shown as text")
         #expect(!dom.output.contains("<img src=\"x\""), "and never becomes an element")
 
@@ -97,10 +147,18 @@ struct MetricsDashboardTests {
     func stream() async throws {
         let service = try ServiceProcess(
             "wedsync-metrics",
-            environment: ["WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(), "WEDSYNC_METRICS_STREAM_INTERVAL_MS": "200", "WEDSYNC_LOG_LEVEL": "error"]
+            environment: [
+                "WEDSYNC_METRICS_DATABASE": MetricsServiceTests.databasePath(),
+                "WEDSYNC_METRICS_STREAM_INTERVAL_MS": "200", "WEDSYNC_LOG_LEVEL": "error",
+            ]
         )
         try await service.waitUntil("/ready")
-        #expect(try await MetricsServiceTests.post(service, MetricsServiceTests.batch(route: "/api/live-\(Self.tag)", durations: [12, 14, 16, 500])).status == 200)
+        #expect(
+            try await MetricsServiceTests.post(
+                service,
+                MetricsServiceTests.batch(route: "/api/live-\(Self.tag)", durations: [12, 14, 16, 500])
+            ).status == 200
+        )
         var request = HTTPClientRequest(url: service.baseURL + "/v1/stream")
         request.headers.add(name: "accept", value: "text/event-stream")
         request.headers.add(name: "authorization", value: "Bearer \(TestCredentials.monitor)")
@@ -114,8 +172,12 @@ struct MetricsDashboardTests {
             while let end = text.range(of: "\n\n") {
                 let message = text[..<end.lowerBound]
                 text = String(text[end.upperBound...])
-                guard message.hasPrefix("event: figures\n"), let data = message.split(separator: "\n").first(where: { $0.hasPrefix("data: ") }) else { continue }
-                events.append(try WedSyncJSON.makeDecoder().decode(LiveFigures.self, from: Data(data.dropFirst(6).utf8)))
+                guard message.hasPrefix("event: figures\n"),
+                    let data = message.split(separator: "\n").first(where: { $0.hasPrefix("data: ") })
+                else { continue }
+                events.append(
+                    try WedSyncJSON.makeDecoder().decode(LiveFigures.self, from: Data(data.dropFirst(6).utf8))
+                )
             }
             if events.count >= 3 { break }
         }

@@ -14,8 +14,12 @@ struct MetricsServiceTests {
 
     static func start(database: String, port: Int? = nil) async throws -> ServiceProcess {
         let process = try ServiceProcess(
-            "wedsync-metrics", port: port,
-            environment: ["WEDSYNC_METRICS_DATABASE": database, "WEDSYNC_METRICS_FLUSH_INTERVAL_MS": "300", "WEDSYNC_LOG_LEVEL": "warning"]
+            "wedsync-metrics",
+            port: port,
+            environment: [
+                "WEDSYNC_METRICS_DATABASE": database, "WEDSYNC_METRICS_FLUSH_INTERVAL_MS": "300",
+                "WEDSYNC_LOG_LEVEL": "warning",
+            ]
         )
         try await process.waitUntil("/ready")
         return process
@@ -34,15 +38,25 @@ struct MetricsServiceTests {
     }
 
     /// Posts events as the gateway does, with its own service credential.
-    static func post(_ service: ServiceProcess, _ body: String, as sender: String = "wedsync-gateway") async throws -> HTTP.Answer {
+    static func post(_ service: ServiceProcess, _ body: String, as sender: String = "wedsync-gateway") async throws
+        -> HTTP.Answer
+    {
         try await HTTP.send(
-            .POST, service.baseURL + APIPath.Metrics.events, headers: [("Content-Type", "application/json")] + TestCredentials.asService(sender), body: body
+            .POST,
+            service.baseURL + APIPath.Metrics.events,
+            headers: [("Content-Type", "application/json")] + TestCredentials.asService(sender),
+            body: body
         )
     }
 
     static func summary(_ service: ServiceProcess, route: String) async throws -> SeriesSummary? {
-        let answer = try await HTTP.get(service.baseURL + APIPath.Metrics.summary + "?range=1h", headers: TestCredentials.asMonitor)
-        return try WedSyncJSON.makeDecoder().decode(MetricsSummary.self, from: answer.data).series.first { $0.route == route }
+        let answer = try await HTTP.get(
+            service.baseURL + APIPath.Metrics.summary + "?range=1h",
+            headers: TestCredentials.asMonitor
+        )
+        return try WedSyncJSON.makeDecoder().decode(MetricsSummary.self, from: answer.data).series.first {
+            $0.route == route
+        }
     }
 
     @Test("Percentiles from the service match the exact percentiles of the same samples within 1%")
@@ -51,9 +65,15 @@ struct MetricsServiceTests {
         let service = try await Self.start(database: path)
         let route = "/api/percentiles-\(Self.run)"
         var generator = SeededGenerator(seed: 42)
-        let values = (0..<20_000).map { _ in (Double.random(in: 0.2..<4, using: &generator) * Double.random(in: 1..<60, using: &generator) * 1000).rounded() / 1000 }
+        let values = (0..<20_000).map { _ in
+            (Double.random(in: 0.2..<4, using: &generator) * Double.random(in: 1..<60, using: &generator) * 1000)
+                .rounded() / 1000
+        }
         for start in stride(from: 0, to: values.count, by: 1000) {
-            let answer = try await Self.post(service, Self.batch(route: route, durations: Array(values[start..<start + 1000])))
+            let answer = try await Self.post(
+                service,
+                Self.batch(route: route, durations: Array(values[start..<start + 1000]))
+            )
             #expect(answer.status == 200, "\(answer.text)")
             #expect(answer.text == #"{"accepted":1000}"#)
         }
@@ -66,10 +86,16 @@ struct MetricsServiceTests {
         }
         #expect(abs(series.errorRate - 0.02) < 0.0001)
         #expect(abs((series.cacheHitRatio ?? 0) - 0.75) < 0.0001)
-        let slow = try await HTTP.get(service.baseURL + "/v1/endpoints/slow?limit=5", headers: TestCredentials.asMonitor)
+        let slow = try await HTTP.get(
+            service.baseURL + "/v1/endpoints/slow?limit=5",
+            headers: TestCredentials.asMonitor
+        )
         #expect(slow.status == 200)
         #expect(slow.text.contains(route))
-        let points = try await HTTP.get(service.baseURL + "/v1/series?metric=p95&route=\(route)&range=1h&step=60", headers: TestCredentials.asMonitor)
+        let points = try await HTTP.get(
+            service.baseURL + "/v1/series?metric=p95&route=\(route)&range=1h&step=60",
+            headers: TestCredentials.asMonitor
+        )
         let decoded = try WedSyncJSON.makeDecoder().decode(MetricSeries.self, from: points.data)
         #expect(decoded.points.count == 60)
         #expect(decoded.points.map(\.count).reduce(0, +) == 20_000)
@@ -83,22 +109,37 @@ struct MetricsServiceTests {
         var service = try await Self.start(database: path)
         let port = service.port
         let route = "/api/durable-\(Self.run)"
-        #expect(try await Self.post(service, Self.batch(route: route, durations: Array(repeating: 5, count: 500))).status == 200)
+        #expect(
+            try await Self.post(service, Self.batch(route: route, durations: Array(repeating: 5, count: 500))).status
+                == 200
+        )
         // Old buckets are let go from memory on the interval: the second batch adds to what storage holds.
         try await Task.sleep(for: .milliseconds(800))
-        #expect(try await Self.post(service, Self.batch(route: route, durations: Array(repeating: 7, count: 500))).status == 200)
+        #expect(
+            try await Self.post(service, Self.batch(route: route, durations: Array(repeating: 7, count: 500))).status
+                == 200
+        )
         await service.kill9()
         service = try await Self.start(database: path, port: port)
         #expect(try await Self.summary(service, route: route)?.count == 1000)
         try await Task.sleep(for: .milliseconds(800))
-        #expect(try await Self.post(service, Self.batch(route: route, durations: Array(repeating: 9, count: 1))).status == 200)
-        #expect(try await Self.summary(service, route: route)?.count == 1001, "a batch after the restart did not add to the stored buckets")
+        #expect(
+            try await Self.post(service, Self.batch(route: route, durations: Array(repeating: 9, count: 1))).status
+                == 200
+        )
+        #expect(
+            try await Self.summary(service, route: route)?.count == 1001,
+            "a batch after the restart did not add to the stored buckets"
+        )
         await service.kill9()
         service = try await Self.start(database: path, port: port)
         #expect(try await Self.summary(service, route: route)?.count == 1001)
         try await service.terminate()
         service = try await Self.start(database: path, port: port)
-        #expect(try await Self.summary(service, route: route)?.count == 1001, "a graceful stop and start changed the count")
+        #expect(
+            try await Self.summary(service, route: route)?.count == 1001,
+            "a graceful stop and start changed the count"
+        )
         try await service.terminate()
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
@@ -109,16 +150,25 @@ struct MetricsServiceTests {
         let service = try await Self.start(database: path)
         let stamp = ISO8601.format(Date())
         for (body, fragment) in [
-            (#"{"events":[{"type":"api_call","timestamp":"\#(stamp)","route":"/a","method":"GET","status":200,"durationMs":"slow"}]}"#, "events[0].durationMs"),
-            (#"{"events":[{"type":"api_call","timestamp":"yesterday","route":"/a","method":"GET","status":200,"durationMs":1}]}"#, "events[0].timestamp"),
+            (
+                #"{"events":[{"type":"api_call","timestamp":"\#(stamp)","route":"/a","method":"GET","status":200,"durationMs":"slow"}]}"#,
+                "events[0].durationMs"
+            ),
+            (
+                #"{"events":[{"type":"api_call","timestamp":"yesterday","route":"/a","method":"GET","status":200,"durationMs":1}]}"#,
+                "events[0].timestamp"
+            ),
             ("{", "invalid_body"),
         ] {
             let answer = try await Self.post(service, body)
             #expect(answer.status == 400)
             #expect(answer.text.contains(fragment), "\(answer.text)")
         }
-        for query in ["/v1/summary?range=forever", "/v1/summary?range=99999999999999999d", "/v1/summary?range=0h", "/v1/series?metric=p95",
-            "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7", "/v1/series?metric=p95&route=/a&step=99999999999999999999",
+        for query in [
+            "/v1/summary?range=forever", "/v1/summary?range=99999999999999999d", "/v1/summary?range=0h",
+            "/v1/series?metric=p95",
+            "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7",
+            "/v1/series?metric=p95&route=/a&step=99999999999999999999",
             "/v1/endpoints/slow?limit=0",
         ] {
             let answer = try await HTTP.get(service.baseURL + query, headers: TestCredentials.asMonitor)
@@ -126,10 +176,18 @@ struct MetricsServiceTests {
             #expect(answer.text.contains("invalid_parameter"))
         }
         // A step longer than the range is the range; one that would give over 2,000 points is made longer.
-        for (query, step) in [("range=1h&step=7200", 3_600), ("range=7d&step=10", 310), ("range=999999d&step=60", 17_280)] {
-            let answer = try await HTTP.get(service.baseURL + "/v1/series?metric=p95&route=/a&\(query)", headers: TestCredentials.asMonitor)
+        for (query, step) in [
+            ("range=1h&step=7200", 3_600), ("range=7d&step=10", 310), ("range=999999d&step=60", 17_280),
+        ] {
+            let answer = try await HTTP.get(
+                service.baseURL + "/v1/series?metric=p95&route=/a&\(query)",
+                headers: TestCredentials.asMonitor
+            )
             #expect(answer.status == 200, "\(query): \(answer.text)")
-            #expect(try WedSyncJSON.makeDecoder().decode(MetricSeries.self, from: answer.data).stepSeconds == step, "\(query)")
+            #expect(
+                try WedSyncJSON.makeDecoder().decode(MetricSeries.self, from: answer.data).stepSeconds == step,
+                "\(query)"
+            )
         }
         try await service.terminate()
         try? FileManager.default.removeItem(atPath: path)

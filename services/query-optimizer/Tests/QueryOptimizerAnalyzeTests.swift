@@ -21,7 +21,10 @@ struct QueryOptimizerAnalyzeTests {
     static func analyze(_ body: String, admin: Bool = true) async throws -> HTTP.Answer {
         let fixture = try await Self.fixture.value
         return try await HTTP.send(
-            .POST, fixture.service.baseURL + "/v1/analyze", headers: (admin ? GatewayProcess.admin : []) + [("Content-Type", "application/json")], body: body
+            .POST,
+            fixture.service.baseURL + "/v1/analyze",
+            headers: (admin ? GatewayProcess.admin : []) + [("Content-Type", "application/json")],
+            body: body
         )
     }
 
@@ -30,7 +33,9 @@ struct QueryOptimizerAnalyzeTests {
         return #"{"sql":\#(encoded),"params":\#(params)\#(extra)}"#
     }
 
-    @Test("The clients query: a full scan and a recommended clients (organization_id, wedding_date); once created, used, no full scan (timings printed)")
+    @Test(
+        "The clients query: a full scan and a recommended clients (organization_id, wedding_date); once created, used, no full scan (timings printed)"
+    )
     func clientsQuery() async throws {
         let fixture = try await Self.fixture.value
         let params = #"[7, "2026-06-01", "2026-06-30"]"#
@@ -39,7 +44,10 @@ struct QueryOptimizerAnalyzeTests {
         let first = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: before.data)
         #expect(first.analyzed && first.fullTableScan)
         #expect(first.executionTimeMs != nil && first.planningTimeMs != nil)
-        #expect(first.findings.contains { $0.kind == "seq_scan_selective" && $0.node.hasSuffix("on clients") }, "\(first.findings)")
+        #expect(
+            first.findings.contains { $0.kind == "seq_scan_selective" && $0.node.hasSuffix("on clients") },
+            "\(first.findings)"
+        )
         let recommendation = try #require(first.recommendations.first, "\(first)")
         #expect(recommendation.table == "clients")
         #expect(recommendation.columns == ["organization_id", "wedding_date"], "equality first, then the range")
@@ -47,35 +55,61 @@ struct QueryOptimizerAnalyzeTests {
         #expect(recommendation.estimatedSizeBytes > 1_000_000)
         #expect(recommendation.createStatement.hasPrefix("CREATE INDEX CONCURRENTLY"))
         #expect(recommendation.createStatement.contains("ON clients (organization_id, wedding_date)"))
-        #expect(!first.recommendations.contains { $0.predicate != nil }, "a parameter's value is no reason for a partial index")
+        #expect(
+            !first.recommendations.contains { $0.predicate != nil },
+            "a parameter's value is no reason for a partial index"
+        )
 
         try await fixture.pool.withConnection { connection in
             try await connection.simpleQuery(recommendation.createStatement)
             try await connection.simpleQuery("ANALYZE clients")
         }
-        let after = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: try await Self.analyze(Self.request(Self.clientsQuery, params)).data)
+        let after = try WedSyncJSON.makeDecoder().decode(
+            AnalyzeResponse.self,
+            from: try await Self.analyze(Self.request(Self.clientsQuery, params)).data
+        )
         #expect(after.indexUsage)
         #expect(!after.fullTableScan, "\(after.plan)")
         // How fast is shown, not asserted (a loaded machine can stall any single execution): the plan above proves the
         // index is used.
-        print("analyze: the clients query took \(first.executionTimeMs ?? -1) ms with a full scan, \(after.executionTimeMs ?? -1) ms with the index, at 1,000,000 clients")
-        #expect(!after.recommendations.contains { $0.table == "clients" && $0.columns.first == "organization_id" }, "already covered by the new index")
+        print(
+            "analyze: the clients query took \(first.executionTimeMs ?? -1) ms with a full scan, \(after.executionTimeMs ?? -1) ms with the index, at 1,000,000 clients"
+        )
+        #expect(
+            !after.recommendations.contains { $0.table == "clients" && $0.columns.first == "organization_id" },
+            "already covered by the new index"
+        )
     }
 
     /// Each finding, on a real query built to show it.
-    @Test("Every finding on a real query built to trigger it", arguments: [
-        ("row_estimate_off", "SELECT * FROM clients WHERE organization_id = 8 AND id % 1000 = 7", "on clients"),
-        ("sort_spill", "SELECT * FROM clients WHERE id <= 50000 ORDER BY name", "Sort"),
-        ("hash_spill", "SELECT count(*) FROM clients c JOIN guest_lists g ON g.client_id + 0 = c.id WHERE c.id <= 200000", "Hash"),
-        (
-            "nested_loop_many_loops",
-            "SELECT c.id, g.guest_count FROM clients c CROSS JOIN LATERAL (SELECT guest_count FROM guest_lists WHERE client_id = c.id LIMIT 1) g WHERE c.id <= 5000",
-            "Nested Loop"
-        ),
-        ("missing_fk_index", "SELECT c.name, p.amount FROM clients c JOIN payments p ON p.client_id = c.id WHERE c.id <= 1000", "Hash Join"),
-        ("index_only_scan_possible", "SELECT paid_on, amount FROM payments WHERE paid_on BETWEEN '2026-03-01' AND '2026-03-10'", "on payments"),
-        ("seq_scan_selective", "SELECT * FROM payments WHERE amount = 517", "Seq Scan on payments"),
-    ])
+    @Test(
+        "Every finding on a real query built to trigger it",
+        arguments: [
+            ("row_estimate_off", "SELECT * FROM clients WHERE organization_id = 8 AND id % 1000 = 7", "on clients"),
+            ("sort_spill", "SELECT * FROM clients WHERE id <= 50000 ORDER BY name", "Sort"),
+            (
+                "hash_spill",
+                "SELECT count(*) FROM clients c JOIN guest_lists g ON g.client_id + 0 = c.id WHERE c.id <= 200000",
+                "Hash"
+            ),
+            (
+                "nested_loop_many_loops",
+                "SELECT c.id, g.guest_count FROM clients c CROSS JOIN LATERAL (SELECT guest_count FROM guest_lists WHERE client_id = c.id LIMIT 1) g WHERE c.id <= 5000",
+                "Nested Loop"
+            ),
+            (
+                "missing_fk_index",
+                "SELECT c.name, p.amount FROM clients c JOIN payments p ON p.client_id = c.id WHERE c.id <= 1000",
+                "Hash Join"
+            ),
+            (
+                "index_only_scan_possible",
+                "SELECT paid_on, amount FROM payments WHERE paid_on BETWEEN '2026-03-01' AND '2026-03-10'",
+                "on payments"
+            ),
+            ("seq_scan_selective", "SELECT * FROM payments WHERE amount = 517", "Seq Scan on payments"),
+        ]
+    )
     func finding(kind: String, sql: String, node: String) async throws {
         let answer = try await Self.analyze(Self.request(sql, extra: #","recommend":false"#))
         #expect(answer.status == 200, "\(answer.text)")
@@ -84,46 +118,64 @@ struct QueryOptimizerAnalyzeTests {
         #expect(found.contains { $0.node.contains(node) }, "\(kind) on \(node): \(response.findings)")
         switch kind {
         case "missing_fk_index": #expect(found.contains { $0.message.contains("payments.client_id") })
-        case "index_only_scan_possible": #expect(found.contains { $0.message.contains("ON payments (paid_on) INCLUDE (amount)") }, "\(found)")
+        case "index_only_scan_possible":
+            #expect(found.contains { $0.message.contains("ON payments (paid_on) INCLUDE (amount)") }, "\(found)")
         default: break
         }
     }
 
-    @Test("Writes change nothing: refused without the token, explained and rolled back with it; a hidden write is refused too")
+    @Test(
+        "Writes change nothing: refused without the token, explained and rolled back with it; a hidden write is refused too"
+    )
     func writes() async throws {
         let fixture = try await Self.fixture.value
         let delete = Self.request("DELETE FROM clients WHERE id = $1", "[42]")
         let refused = try await Self.analyze(delete)
         #expect(refused.status == 403 && refused.text.contains("write_refused"))
-        let hidden = try await Self.analyze(Self.request("WITH gone AS (DELETE FROM clients WHERE id = 43 RETURNING id) SELECT * FROM gone"))
+        let hidden = try await Self.analyze(
+            Self.request("WITH gone AS (DELETE FROM clients WHERE id = 43 RETURNING id) SELECT * FROM gone")
+        )
         #expect(hidden.status == 403)
         let noToken = try await Self.analyze(Self.request("SELECT 1"), admin: false)
         #expect(noToken.status == 401, "it runs queries on the database: admin only")
         #expect(try await Self.analyze(Self.request("SELECT 1; DELETE FROM clients WHERE id = 44")).status == 403)
         let stacked = try await Self.analyze(Self.request("SELECT 1; SELECT 2"))
-        #expect(stacked.status == 400 && stacked.text.contains("invalid_sql"), "one statement at a time: \(stacked.text)")
-        let explained = try await Self.analyze(Self.request("DELETE FROM payments WHERE id = $1", "[42]", extra: #","allowWrite":true"#), admin: true)
+        #expect(
+            stacked.status == 400 && stacked.text.contains("invalid_sql"),
+            "one statement at a time: \(stacked.text)"
+        )
+        let explained = try await Self.analyze(
+            Self.request("DELETE FROM payments WHERE id = $1", "[42]", extra: #","allowWrite":true"#),
+            admin: true
+        )
         #expect(explained.status == 200, "\(explained.text)")
         let plan = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: explained.data)
         #expect(plan.analyzed && plan.plan.nodeType == "ModifyTable")
         let still = try await fixture.pool.query("SELECT count(*)::bigint FROM clients WHERE id IN (42, 43, 44)")
         #expect(try still.first?.decode(Int64.self, at: 0) == 3, "nothing hidden or refused ran")
         let payment = try await fixture.pool.query("SELECT count(*)::bigint FROM payments WHERE id = 42")
-        #expect(try payment.first?.decode(Int64.self, at: 0) == 1, "the DELETE ran only inside a transaction that was rolled back")
+        #expect(
+            try payment.first?.decode(Int64.self, at: 0) == 1,
+            "the DELETE ran only inside a transaction that was rolled back"
+        )
         // A function that writes, behind a SELECT: the transaction is read-only.
         try await fixture.pool.withConnection { try await $0.simpleQuery("CREATE SEQUENCE IF NOT EXISTS qo_probe") }
         let sneaky = try await Self.analyze(Self.request("SELECT nextval('qo_probe')"))
         #expect(sneaky.status == 403, "\(sneaky.text)")
     }
 
-    @Test("A statement past the timeout is a 422; what outlives a rollback (advisory locks) is cleared before the connection is reused")
+    @Test(
+        "A statement past the timeout is a 422; what outlives a rollback (advisory locks) is cleared before the connection is reused"
+    )
     func timeoutAndSessionState() async throws {
         let fixture = try await Self.fixture.value
         let short = #","timeoutMs":500"#
         let slow = try await Self.analyze(Self.request("SELECT pg_sleep(5)", extra: short))
         #expect(slow.status == 422 && slow.text.contains("statement_timeout"), "\(slow.text)")
         // Changing settings from inside the statement is refused outright.
-        let lifted = try await Self.analyze(Self.request("SELECT 1 WHERE (SELECT set_config('statement_timeout', '0', false)) IS NOT NULL"))
+        let lifted = try await Self.analyze(
+            Self.request("SELECT 1 WHERE (SELECT set_config('statement_timeout', '0', false)) IS NOT NULL")
+        )
         #expect(lifted.status == 400 && lifted.text.contains("function_refused"), "\(lifted.text)")
         #expect(try await Self.analyze(Self.request("SELECT pg_sleep(5)", extra: short)).status == 422)
         #expect(try await Self.analyze(Self.request("SELECT pg_advisory_lock(4242)")).status == 200)
@@ -132,23 +184,36 @@ struct QueryOptimizerAnalyzeTests {
         _ = try await fixture.pool.query("SELECT pg_advisory_unlock_all()")
     }
 
-    @Test("As its own role, the optimizer cannot act beyond its transaction; errors carry the SQLSTATE, never data; huge estimates saturate")
+    @Test(
+        "As its own role, the optimizer cannot act beyond its transaction; errors carry the SQLSTATE, never data; huge estimates saturate"
+    )
     func leastPrivilege() async throws {
         let fixture = try await Self.fixture.value
         let role = try await fixture.pool.query(
             "SELECT rolsuper, rolcreaterole, rolcreatedb, pg_has_role(rolname, 'pg_read_all_stats', 'member') FROM pg_roles WHERE rolname = \(fixture.role)"
         )
-        let (superuser, createsRoles, createsDatabases, readsStatistics) = try #require(try role.first?.decode((Bool, Bool, Bool, Bool).self))
-        #expect(!superuser && !createsRoles && !createsDatabases && readsStatistics, "no superuser; reads other roles' statistics")
+        let (superuser, createsRoles, createsDatabases, readsStatistics) = try #require(
+            try role.first?.decode((Bool, Bool, Bool, Bool).self)
+        )
+        #expect(
+            !superuser && !createsRoles && !createsDatabases && readsStatistics,
+            "no superuser; reads other roles' statistics"
+        )
         // A session of the test's own, which the statements below try to end: it outlives them all.
-        let held = PostgresPool(name: "held", configuration: try PostgresConfiguration(url: fixture.url), logger: Logger(label: "test"))
+        let held = PostgresPool(
+            name: "held",
+            configuration: try PostgresConfiguration(url: fixture.url),
+            logger: Logger(label: "test")
+        )
         defer { Task { await held.shutdown() } }
         let victim = try await held.query("SELECT pg_backend_pid()").first?.decode(Int.self, at: 0) ?? 0
         // Refused before anything runs: signals, files, configuration, other sessions, settings beyond the statement.
         for sql in [
             "SELECT pg_terminate_backend(\(victim))", "SELECT pg_cancel_backend(pid) FROM pg_stat_activity",
-            "SELECT pg_reload_conf()", "SELECT pg_read_file('/etc/passwd')", "SELECT pg_ls_dir('.')", "SELECT lo_import('/etc/passwd')",
-            "SELECT * FROM dblink('dbname=postgres', 'SELECT 1') AS t(a int)", "SELECT set_config('work_mem', '1GB', false)",
+            "SELECT pg_reload_conf()", "SELECT pg_read_file('/etc/passwd')", "SELECT pg_ls_dir('.')",
+            "SELECT lo_import('/etc/passwd')",
+            "SELECT * FROM dblink('dbname=postgres', 'SELECT 1') AS t(a int)",
+            "SELECT set_config('work_mem', '1GB', false)",
             "SELECT \"PG_RELOAD_CONF\"()",
         ] {
             let answer = try await Self.analyze(Self.request(sql))
@@ -159,27 +224,37 @@ struct QueryOptimizerAnalyzeTests {
             let answer = try await Self.analyze(Self.request(sql))
             #expect(answer.status == 403 && answer.text.contains("42501"), "\(sql): \(answer.text)")
         }
-        #expect(try await held.query("SELECT pg_backend_pid()").first?.decode(Int.self, at: 0) == victim, "the session was not ended")
+        #expect(
+            try await held.query("SELECT pg_backend_pid()").first?.decode(Int.self, at: 0) == victim,
+            "the session was not ended"
+        )
         // A failing cast quotes its input in PostgreSQL's own message: the answer gives the SQLSTATE and condition only.
         let leak = try await Self.analyze(Self.request("SELECT string_agg(name, ',')::int FROM clients WHERE id <= 3"))
         #expect(leak.status == 400 && leak.text.contains("22P02") && !leak.text.contains("client 1"), "\(leak.text)")
         // Seven cross-joined series: the planner estimates more rows than Int holds; the answer is a plan, not a crash.
         let series = (1...7).map { "generate_series(1, 1000) s\($0)" }.joined(separator: ", ")
-        let huge = try await Self.analyze(Self.request("SELECT 1 FROM \(series) LIMIT 1", extra: #","recommend":false"#))
+        let huge = try await Self.analyze(
+            Self.request("SELECT 1 FROM \(series) LIMIT 1", extra: #","recommend":false"#)
+        )
         #expect(huge.status == 200, "\(huge.text)")
         #expect(try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: huge.data).plan.planRows >= 1)
     }
 
     @Test("Plain EXPLAIN on request, bad input as 4xx: not JSON, no SQL, a syntax error, a missing table")
     func badInput() async throws {
-        let plain = try await Self.analyze(Self.request("SELECT count(*) FROM clients WHERE budget > $1", "[4000]", extra: #","analyze":false"#))
+        let plain = try await Self.analyze(
+            Self.request("SELECT count(*) FROM clients WHERE budget > $1", "[4000]", extra: #","analyze":false"#)
+        )
         #expect(plain.status == 200)
         let response = try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: plain.data)
         #expect(!response.analyzed && response.executionTimeMs == nil && response.plan.actualRows == nil)
         for (body, status, code) in [
-            ("not json", 400, "invalid_body"), (#"{"sql":""}"#, 400, "invalid_body"), (Self.request("SELEC 1"), 403, "write_refused"),
-            (Self.request("SELECT * FROM clients WHERE"), 400, "invalid_sql"), (Self.request("SELECT * FROM no_such_table"), 400, "invalid_sql"),
-            (Self.request("SELECT $1::int", #"[{"a":1}]"#), 400, "invalid_body"), (Self.request("SELECT $1::int", "[[1]]"), 400, "invalid_body"),
+            ("not json", 400, "invalid_body"), (#"{"sql":""}"#, 400, "invalid_body"),
+            (Self.request("SELEC 1"), 403, "write_refused"),
+            (Self.request("SELECT * FROM clients WHERE"), 400, "invalid_sql"),
+            (Self.request("SELECT * FROM no_such_table"), 400, "invalid_sql"),
+            (Self.request("SELECT $1::int", #"[{"a":1}]"#), 400, "invalid_body"),
+            (Self.request("SELECT $1::int", "[[1]]"), 400, "invalid_body"),
         ] {
             let answer = try await Self.analyze(body)
             #expect(answer.status == status, "\(body): \(answer.status) \(answer.text)")

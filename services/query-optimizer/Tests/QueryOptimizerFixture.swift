@@ -77,20 +77,23 @@ final class QueryOptimizerFixture: Sendable {
         optimizerURL = url.replacingOccurrences(of: "postgres://postgres@", with: "postgres://\(role)@")
         let rules = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-optimizer-\(name).yaml").path
         try """
-            rules:
-              - {name: NPlusOne\(name), metric: findings, match: {kind: n_plus_one}, condition: '> 0', window: 20s, for: 0s, severity: warning}
-            """.write(toFile: rules, atomically: true, encoding: .utf8)
+        rules:
+          - {name: NPlusOne\(name), metric: findings, match: {kind: n_plus_one}, condition: '> 0', window: 20s, for: 0s, severity: warning}
+        """.write(toFile: rules, atomically: true, encoding: .utf8)
         metrics = try ServiceProcess(
             "wedsync-metrics",
             environment: [
-                "WEDSYNC_METRICS_DATABASE": TestEnvironment.temporaryPath("metrics-test", suffix: ".sqlite3"), "WEDSYNC_METRICS_ALERTS_FILE": rules, "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken,
-                "WEDSYNC_METRICS_ALERTS_EVALUATION_MS": "200", "WEDSYNC_METRICS_SYSTEM_SAMPLE_MS": "0", "WEDSYNC_LOG_LEVEL": "error",
+                "WEDSYNC_METRICS_DATABASE": TestEnvironment.temporaryPath("metrics-test", suffix: ".sqlite3"),
+                "WEDSYNC_METRICS_ALERTS_FILE": rules, "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken,
+                "WEDSYNC_METRICS_ALERTS_EVALUATION_MS": "200", "WEDSYNC_METRICS_SYSTEM_SAMPLE_MS": "0",
+                "WEDSYNC_LOG_LEVEL": "error",
             ]
         )
         api = try ServiceProcess(
             "wedsync-api",
             environment: [
-                "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken, "WEDSYNC_DATABASE_URL": server, "WEDSYNC_API_QUERY_EVENTS": "false",
+                "WEDSYNC_ADMIN_TOKEN": GatewayProcess.adminToken, "WEDSYNC_DATABASE_URL": server,
+                "WEDSYNC_API_QUERY_EVENTS": "false",
                 "WEDSYNC_LOG_LEVEL": "error",
             ]
         )
@@ -101,7 +104,8 @@ final class QueryOptimizerFixture: Sendable {
             environment: [
                 "WEDSYNC_DATABASE_URL": optimizerURL, "WEDSYNC_OPTIMIZER_STATEMENT_TIMEOUT_MS": "20000",
                 "WEDSYNC_OPTIMIZER_LONG_TRANSACTION_SECONDS": "1", "WEDSYNC_OPTIMIZER_REPORT_INTERVAL_SECONDS": "1",
-                "WEDSYNC_OPTIMIZER_POOL_TARGETS": "api=\(api.baseURL),ghost=http://127.0.0.1:9", "WEDSYNC_METRICS_URL": metrics.baseURL,
+                "WEDSYNC_OPTIMIZER_POOL_TARGETS": "api=\(api.baseURL),ghost=http://127.0.0.1:9",
+                "WEDSYNC_METRICS_URL": metrics.baseURL,
                 "WEDSYNC_LOG_LEVEL": "warning",
             ]
         )
@@ -117,10 +121,15 @@ final class QueryOptimizerFixture: Sendable {
 
     /// Posts `events` as the API reports them, with the API's own credential.
     func post(_ events: [MetricEvent]) async throws -> HTTP.Answer {
-        let body = String(decoding: try WedSyncJSON.makeEncoder().encode(MetricEventBatch(events: events)), as: UTF8.self)
+        let body = String(
+            decoding: try WedSyncJSON.makeEncoder().encode(MetricEventBatch(events: events)),
+            as: UTF8.self
+        )
         return try await HTTP.send(
-            .POST, service.baseURL + APIPath.QueryOptimizer.queryEvents,
-            headers: [("Content-Type", "application/json")] + TestCredentials.asService("wedsync-api"), body: body
+            .POST,
+            service.baseURL + APIPath.QueryOptimizer.queryEvents,
+            headers: [("Content-Type", "application/json")] + TestCredentials.asService("wedsync-api"),
+            body: body
         )
     }
 

@@ -1,15 +1,19 @@
 import Foundation
 import Testing
 import WedSyncModels
-@testable import WedSyncQueryOptimizer
 import WedSyncTestSupport
+
+@testable import WedSyncQueryOptimizer
 
 /// Plan reading without a database: EXPLAIN JSON, predicates, findings, candidates, the read-only check.
 @Suite("Query optimizer: plans, predicates, findings, candidates")
 struct QueryOptimizerPlanTests {
-    @Test("Columns and operators come out of PostgreSQL's deparsed conditions, with aliases, casts, constants and joins")
+    @Test(
+        "Columns and operators come out of PostgreSQL's deparsed conditions, with aliases, casts, constants and joins"
+    )
     func predicates() {
-        let filter = "((c.wedding_date >= '2026-06-01'::date) AND (c.wedding_date <= '2026-06-30'::date) AND (c.organization_id = '7'::bigint))"
+        let filter =
+            "((c.wedding_date >= '2026-06-01'::date) AND (c.wedding_date <= '2026-06-30'::date) AND (c.organization_id = '7'::bigint))"
         let found = PredicateColumns.comparisons(in: filter)
         #expect(found.map(\.column) == ["wedding_date", "wedding_date", "organization_id"])
         #expect(found.map(\.op) == [">=", "<=", "="])
@@ -18,11 +22,16 @@ struct QueryOptimizerPlanTests {
         let cast = PredicateColumns.comparisons(in: "((status)::text = 'active'::text)")
         #expect(cast.first?.column == "status" && cast.first?.constant == "'active'")
         let join = PredicateColumns.comparisons(in: "(g.client_id = c.id)")
-        #expect(join.first?.column == "client_id" && join.first?.otherQualifier == "c" && join.first?.otherColumn == "id")
+        #expect(
+            join.first?.column == "client_id" && join.first?.otherQualifier == "c" && join.first?.otherColumn == "id"
+        )
         let like = PredicateColumns.comparisons(in: "((name)::text ~~ 'Smith%'::text)")
         #expect(like.first?.op == "LIKE")
         #expect(PredicateColumns.comparisons(in: "(x IS NULL)").isEmpty)
-        #expect(PredicateColumns.comparisons(in: "(lower((email)::text) = 'x'::text)").isEmpty, "neither the function nor the cast's type is a column")
+        #expect(
+            PredicateColumns.comparisons(in: "(lower((email)::text) = 'x'::text)").isEmpty,
+            "neither the function nor the cast's type is a column"
+        )
         #expect(PredicateColumns.comparisons(in: "(('a'::text = (status)::text))").isEmpty)
         #expect(PredicateColumns.comparisons(in: "(\"Odd \"\"name\"\"\" = 3)").first?.column == "Odd \"name\"")
         let stamp = PredicateColumns.comparisons(in: "((created_at)::timestamp with time zone >= now())")
@@ -30,13 +39,20 @@ struct QueryOptimizerPlanTests {
         #expect(PredicateColumns.comparisons(in: "('it''s' = name)").isEmpty, "a literal on the left is not a column")
     }
 
-    @Test("Only statements that read pass the read-only check", arguments: [
-        ("SELECT 1", true), ("  select * from clients", true), ("WITH a AS (SELECT 1) SELECT * FROM a", true), ("VALUES (1)", true),
-        ("/* note */ SELECT 1 -- done", true), ("DELETE FROM clients", false), ("UPDATE clients SET name = 'x'", false),
-        ("INSERT INTO clients VALUES (1)", false), ("WITH d AS (DELETE FROM clients RETURNING *) SELECT * FROM d", false),
-        ("SELECT * INTO copy_of_clients FROM clients", false), ("TRUNCATE clients", false), ("-- SELECT\nDROP TABLE clients", false),
-        ("EXPLAIN SELECT 1", false),
-    ])
+    @Test(
+        "Only statements that read pass the read-only check",
+        arguments: [
+            ("SELECT 1", true), ("  select * from clients", true), ("WITH a AS (SELECT 1) SELECT * FROM a", true),
+            ("VALUES (1)", true),
+            ("/* note */ SELECT 1 -- done", true), ("DELETE FROM clients", false),
+            ("UPDATE clients SET name = 'x'", false),
+            ("INSERT INTO clients VALUES (1)", false),
+            ("WITH d AS (DELETE FROM clients RETURNING *) SELECT * FROM d", false),
+            ("SELECT * INTO copy_of_clients FROM clients", false), ("TRUNCATE clients", false),
+            ("-- SELECT\nDROP TABLE clients", false),
+            ("EXPLAIN SELECT 1", false),
+        ]
+    )
     func readOnly(sql: String, reads: Bool) {
         #expect(ExplainRunner.isReadOnly(sql) == reads)
     }
@@ -63,7 +79,11 @@ struct QueryOptimizerPlanTests {
     func explainJSON() throws {
         let output = try ExplainOutput(json: Self.plan)
         #expect(output.planningTimeMs == 0.4 && output.executionTimeMs == 812.5)
-        #expect(output.plan.allNodes.map(\.nodeType) == ["Hash Join", "Nested Loop", "Sort", "Seq Scan", "Index Scan", "Hash", "Seq Scan"])
+        #expect(
+            output.plan.allNodes.map(\.nodeType) == [
+                "Hash Join", "Nested Loop", "Sort", "Seq Scan", "Index Scan", "Hash", "Seq Scan",
+            ]
+        )
         #expect(output.plan.children[0].children[0].children[0].rowsRemovedByFilter == 999_959)
         #expect(output.plan.joinCondition == "(c.organization_id = o.id)")
         #expect(throws: ExplainOutput.Malformed.self) { try ExplainOutput(json: "{}") }
@@ -73,63 +93,131 @@ struct QueryOptimizerPlanTests {
     func findings() throws {
         let output = try ExplainOutput(json: Self.plan)
         let catalog = CatalogFacts(
-            rows: ["clients": 1_000_000, "guest_lists": 500_000], foreignKeys: ["guest_lists": ["client_id"]],
+            rows: ["clients": 1_000_000, "guest_lists": 500_000],
+            foreignKeys: ["guest_lists": ["client_id"]],
             indexes: ["guest_lists": [CatalogFacts.Index(name: "guest_lists_pkey", columns: ["id"], isPartial: false)]]
         )
         let findings = PlanAnalyzer().findings(output.plan, catalog: catalog)
         let kinds = Set(findings.map(\.kind))
-        #expect(kinds == ["seq_scan_selective", "row_estimate_off", "sort_spill", "hash_spill", "nested_loop_many_loops", "missing_fk_index"], "\(findings)")
+        #expect(
+            kinds == [
+                "seq_scan_selective", "row_estimate_off", "sort_spill", "hash_spill", "nested_loop_many_loops",
+                "missing_fk_index",
+            ],
+            "\(findings)"
+        )
         #expect(findings.first { $0.kind == "missing_fk_index" }?.message.contains("guest_lists.client_id") == true)
         // With an index leading with the key, the foreign key is covered.
         var indexed = catalog
-        indexed.indexes["guest_lists", default: []].append(CatalogFacts.Index(name: "by_client", columns: ["client_id"], isPartial: false))
+        indexed.indexes["guest_lists", default: []].append(
+            CatalogFacts.Index(name: "by_client", columns: ["client_id"], isPartial: false)
+        )
         #expect(!PlanAnalyzer().findings(output.plan, catalog: indexed).contains { $0.kind == "missing_fk_index" })
         // A small table's scan is no finding.
-        #expect(!PlanAnalyzer().findings(output.plan, catalog: CatalogFacts(rows: ["clients": 500])).contains { $0.kind == "seq_scan_selective" })
+        #expect(
+            !PlanAnalyzer().findings(output.plan, catalog: CatalogFacts(rows: ["clients": 500])).contains {
+                $0.kind == "seq_scan_selective"
+            }
+        )
     }
 
-    @Test("Candidates: equality columns first, then the range, then the sort; partial only for constants in the SQL; covered ones left out")
+    @Test(
+        "Candidates: equality columns first, then the range, then the sort; partial only for constants in the SQL; covered ones left out"
+    )
     func candidates() throws {
         let output = try ExplainOutput(json: Self.plan)
-        let sql = "SELECT * FROM clients c LEFT JOIN guest_lists g ON g.client_id = c.id WHERE c.status = 'active' AND c.organization_id = $1 AND c.wedding_date >= $2 ORDER BY c.wedding_date"
+        let sql =
+            "SELECT * FROM clients c LEFT JOIN guest_lists g ON g.client_id = c.id WHERE c.status = 'active' AND c.organization_id = $1 AND c.wedding_date >= $2 ORDER BY c.wedding_date"
         let advisor = IndexAdvisor()
         let found = advisor.candidates(output.plan, catalog: CatalogFacts(), sql: sql)
         let clients = found.filter { $0.table == "clients" }
         #expect(clients.first?.columns == ["status", "organization_id", "wedding_date"], "\(clients)")
-        #expect(clients.contains { $0.predicate == "status = 'active'" && $0.columns == ["organization_id", "wedding_date"] }, "a literal in the SQL: partial")
-        #expect(!clients.contains { $0.predicate?.contains("organization_id") == true }, "a parameter's value: no partial index")
+        #expect(
+            clients.contains {
+                $0.predicate == "status = 'active'" && $0.columns == ["organization_id", "wedding_date"]
+            },
+            "a literal in the SQL: partial"
+        )
+        #expect(
+            !clients.contains { $0.predicate?.contains("organization_id") == true },
+            "a parameter's value: no partial index"
+        )
         #expect(found.contains { $0.table == "guest_lists" && $0.columns == ["client_id"] })
         // An int4 parameter shows unquoted (`= 1`); `$1` in the SQL is no literal 1.
-        let unquoted = PlanNode(nodeType: "Seq Scan", relation: "clients", alias: "c", filter: "((c.status = 'lead'::text) AND (c.budget = 1))")
-        let fromParameter = advisor.candidates(unquoted, catalog: CatalogFacts(), sql: "SELECT * FROM clients c WHERE c.status = 'lead' AND c.budget = $1")
+        let unquoted = PlanNode(
+            nodeType: "Seq Scan",
+            relation: "clients",
+            alias: "c",
+            filter: "((c.status = 'lead'::text) AND (c.budget = 1))"
+        )
+        let fromParameter = advisor.candidates(
+            unquoted,
+            catalog: CatalogFacts(),
+            sql: "SELECT * FROM clients c WHERE c.status = 'lead' AND c.budget = $1"
+        )
         #expect(fromParameter.contains { $0.predicate == "status = 'lead'" })
         #expect(!fromParameter.contains { $0.predicate?.contains("budget") == true })
-        let covered = CatalogFacts(indexes: ["clients": [CatalogFacts.Index(name: "x", columns: ["status", "organization_id", "wedding_date", "name"], isPartial: false)]])
-        #expect(!advisor.candidates(output.plan, catalog: covered, sql: sql).contains { $0.table == "clients" && $0.predicate == nil && $0.columns.first == "status" })
-        #expect(found[0].statement(concurrently: true).hasPrefix("CREATE INDEX CONCURRENTLY idx_clients_status_organization_id_wedding_date ON clients ("))
+        let covered = CatalogFacts(indexes: [
+            "clients": [
+                CatalogFacts.Index(
+                    name: "x",
+                    columns: ["status", "organization_id", "wedding_date", "name"],
+                    isPartial: false
+                )
+            ]
+        ])
+        #expect(
+            !advisor.candidates(output.plan, catalog: covered, sql: sql).contains {
+                $0.table == "clients" && $0.predicate == nil && $0.columns.first == "status"
+            }
+        )
+        #expect(
+            found[0].statement(concurrently: true).hasPrefix(
+                "CREATE INDEX CONCURRENTLY idx_clients_status_organization_id_wedding_date ON clients ("
+            )
+        )
         #expect(IndexAdvisor.Candidate.quoted("Weird Name") == "\"Weird Name\"")
     }
 
     @Test("Column references leave out functions, types and keywords")
     func columnReferences() {
-        let found = PredicateColumns.columnReferences(in: "lower((c.name)::character varying) || count(*) + c.budget * 2 AND status IS NOT NULL")
+        let found = PredicateColumns.columnReferences(
+            in: "lower((c.name)::character varying) || count(*) + c.budget * 2 AND status IS NOT NULL"
+        )
         #expect(found.map { ($0.qualifier ?? "") + "." + $0.column } == ["c.name", "c.budget", ".status"])
     }
 
-    @Test("Index-only opportunities: INCLUDE for a few missing columns, VACUUM when none is missing or the heap is fetched")
+    @Test(
+        "Index-only opportunities: INCLUDE for a few missing columns, VACUUM when none is missing or the heap is fetched"
+    )
     func indexOnly() {
         let index = CatalogFacts.Index(name: "payments_paid_on", columns: ["paid_on"])
-        let catalog = CatalogFacts(rows: ["payments": 200_000], indexes: ["payments": [index]], allVisibleShare: ["payments": 0])
+        let catalog = CatalogFacts(
+            rows: ["payments": 200_000],
+            indexes: ["payments": [index]],
+            allVisibleShare: ["payments": 0]
+        )
         let bitmap = PlanNode(
-            nodeType: "Bitmap Heap Scan", relation: "payments", alias: "payments", planRows: 5_000, actualRows: 5_480, actualLoops: 1,
+            nodeType: "Bitmap Heap Scan",
+            relation: "payments",
+            alias: "payments",
+            planRows: 5_000,
+            actualRows: 5_480,
+            actualLoops: 1,
             output: ["paid_on", "amount"],
             children: [PlanNode(nodeType: "Bitmap Index Scan", indexName: "payments_paid_on")]
         )
         let include = PlanAnalyzer().findings(bitmap, catalog: catalog).filter { $0.kind == "index_only_scan_possible" }
-        #expect(include.count == 1 && include[0].message.contains("CREATE INDEX CONCURRENTLY ON payments (paid_on) INCLUDE (amount)"), "\(include)")
+        #expect(
+            include.count == 1
+                && include[0].message.contains("CREATE INDEX CONCURRENTLY ON payments (paid_on) INCLUDE (amount)"),
+            "\(include)"
+        )
         // Every column in the index (a key or INCLUDE): a VACUUM is what it needs.
         var covering = catalog
-        covering.indexes["payments"] = [CatalogFacts.Index(name: "payments_paid_on", columns: ["paid_on"], included: ["amount"])]
+        covering.indexes["payments"] = [
+            CatalogFacts.Index(name: "payments_paid_on", columns: ["paid_on"], included: ["amount"])
+        ]
         let vacuum = PlanAnalyzer().findings(bitmap, catalog: covering).filter { $0.kind == "index_only_scan_possible" }
         #expect(vacuum.count == 1 && vacuum[0].message.contains("VACUUM payments"), "\(vacuum)")
         // A few rows, too many missing columns, or no output columns (no VERBOSE): no finding.
@@ -142,7 +230,15 @@ struct QueryOptimizerPlanTests {
         for node in [few, wide, blind] {
             #expect(!PlanAnalyzer().findings(node, catalog: catalog).contains { $0.kind == "index_only_scan_possible" })
         }
-        let indexOnly = PlanNode(nodeType: "Index Only Scan", relation: "payments", indexName: "payments_paid_on", planRows: 5_000, actualRows: 5_000, actualLoops: 1, heapFetches: 5_000)
+        let indexOnly = PlanNode(
+            nodeType: "Index Only Scan",
+            relation: "payments",
+            indexName: "payments_paid_on",
+            planRows: 5_000,
+            actualRows: 5_000,
+            actualLoops: 1,
+            heapFetches: 5_000
+        )
         #expect(PlanAnalyzer().findings(indexOnly, catalog: catalog).map(\.kind) == ["index_only_heap_fetches"])
         var clean = indexOnly
         clean.heapFetches = 0

@@ -14,11 +14,15 @@ public struct CacheAddress: Sendable, Hashable, CustomStringConvertible {
     /// without control characters.
     public init(namespace: String, key: String) throws(CacheKitError) {
         guard !namespace.isEmpty, namespace.utf8.count <= 64,
-            namespace.utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
+            namespace.utf8.allSatisfy({
+                $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+            })
         else {
             throw CacheKitError(.invalidKey, "a namespace is 1 to 64 letters, digits, '-', '_' or '.'")
         }
-        guard !key.isEmpty, key.utf8.count <= Self.maximumKeyBytes, !key.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+        guard !key.isEmpty, key.utf8.count <= Self.maximumKeyBytes,
+            !key.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
+        else {
             throw CacheKitError(.invalidKey, "a key is 1 to \(Self.maximumKeyBytes) bytes without control characters")
         }
         self.namespace = namespace
@@ -33,7 +37,10 @@ public struct CacheAddress: Sendable, Hashable, CustomStringConvertible {
         guard parts.count == 2 else {
             throw CacheKitError(.invalidKey, "an address is namespace/key")
         }
-        try self.init(namespace: String(decoding: parts[0], as: UTF8.self), key: String(decoding: parts[1], as: UTF8.self))
+        try self.init(
+            namespace: String(decoding: parts[0], as: UTF8.self),
+            key: String(decoding: parts[1], as: UTF8.self)
+        )
     }
 
     public var description: String { string }

@@ -63,7 +63,9 @@ public struct CacheEntry: Sendable {
     public func isFailSafe(at now: Double) -> Bool { now < freshUntil + failSafe }
 
     /// What the entry costs in L1: its bytes plus a fixed share for the bookkeeping.
-    public var cost: Int { body.readableBytes + contentType.utf8.count + tags.reduce(0) { $0 + $1.utf8.count + 8 } + 96 }
+    public var cost: Int {
+        body.readableBytes + contentType.utf8.count + tags.reduce(0) { $0 + $1.utf8.count + 8 } + 96
+    }
 }
 
 /// Which tier answered a read.

@@ -138,7 +138,15 @@ public final class MultiTierCache: Service, Sendable {
         }
 
         /// What a read notes before it begins, for ``admits(_:version:since:)``.
-        var snapshot: Flight.Start { Flight.Start(clearGeneration: clearGeneration, ticket: nextTicket, floor: 0, prefixSequence: prefixSequence, stamp: 0) }
+        var snapshot: Flight.Start {
+            Flight.Start(
+                clearGeneration: clearGeneration,
+                ticket: nextTicket,
+                floor: 0,
+                prefixSequence: prefixSequence,
+                stamp: 0
+            )
+        }
 
         /// Whether a value of `address` at key `version`, read when the state was `start`, may still be stored.
         func admits(_ address: String, version: UInt64, since start: Flight.Start) -> Bool {
@@ -228,7 +236,9 @@ public final class MultiTierCache: Service, Sendable {
         return try await get(address, namespace: try self.namespace(address.namespace), loader: loader)
     }
 
-    private func get(_ address: CacheAddress, namespace: CacheNamespace, loader: CacheLoader?) async throws(CacheKitError) -> CacheLookup? {
+    private func get(_ address: CacheAddress, namespace: CacheNamespace, loader: CacheLoader?)
+        async throws(CacheKitError) -> CacheLookup?
+    {
         let now = self.now
         CacheNamespace.count(namespace.lookups)
         var fallback: (entry: CacheEntry, tier: CacheTier)?
@@ -312,7 +322,8 @@ public final class MultiTierCache: Service, Sendable {
             // A load this read joined rather than started may have read its data before an invalidation of one
             // of its tags that came before this read began: then load afresh (once).
             // (A committed value is safe for every joiner: its commit saw every invalidation learnt before they joined.)
-            guard attempt == 0, joined, case .value(let entry, committed: false) = outcome, !tagsUnchanged(entry, since: flight.start.stamp)
+            guard attempt == 0, joined, case .value(let entry, committed: false) = outcome,
+                !tagsUnchanged(entry, since: flight.start.stamp)
             else { break }
             (flight, joined) = joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: nil)
         }
@@ -336,17 +347,22 @@ public final class MultiTierCache: Service, Sendable {
         // tasks on one continuation instead, and stop the timer when the flight wins.
         let race = FirstOutcome()
         return await withCheckedContinuation { continuation in
-            race.begin(continuation, timer: Task {
-                try? await Task.sleep(for: timeout)
-                race.finish(nil)
-            })
+            race.begin(
+                continuation,
+                timer: Task {
+                    try? await Task.sleep(for: timeout)
+                    race.finish(nil)
+                }
+            )
             Task { race.finish(await flight.task.value) }
         }
     }
 
     /// Resumes a continuation with whichever outcome comes first.
     final class FirstOutcome: Sendable {
-        private let state = Mutex<(continuation: CheckedContinuation<LoadOutcome?, Never>?, timer: Task<Void, Never>?, done: Bool)>((nil, nil, false))
+        private let state = Mutex<
+            (continuation: CheckedContinuation<LoadOutcome?, Never>?, timer: Task<Void, Never>?, done: Bool)
+        >((nil, nil, false))
 
         func begin(_ continuation: CheckedContinuation<LoadOutcome?, Never>, timer: Task<Void, Never>) {
             state.withLock { $0 = (continuation, timer, false) }
@@ -394,7 +410,11 @@ public final class MultiTierCache: Service, Sendable {
         readAt: UInt64? = nil
     ) async throws(CacheKitError) -> [CacheTier] {
         let namespace = try self.namespace(address.namespace)
-        var entry = makeEntry(CacheLoad(body: body, contentType: contentType, tags: tags, ttl: ttl), namespace: namespace, now: now)
+        var entry = makeEntry(
+            CacheLoad(body: body, contentType: contentType, tags: tags, ttl: ttl),
+            namespace: namespace,
+            now: now
+        )
         await learnVersions(of: entry.tags)
         guard let states = tagVersions.states(of: entry.tags) else { return [] }
         if let readAt, !states.allSatisfy({ ($0.sequence ?? .max) <= readAt }) { return [] }
@@ -411,7 +431,12 @@ public final class MultiTierCache: Service, Sendable {
                     entry.version = version
                     tiers.append(.l2)
                     // Other processes drop older copies; this version stays.
-                    let message = BackplaneMessage(origin: origin, keys: [address.string: version], tags: [:], prefixes: [])
+                    let message = BackplaneMessage(
+                        origin: origin,
+                        keys: [address.string: version],
+                        tags: [:],
+                        prefixes: []
+                    )
                     try await l2.publish(message.encoded())
                 }
                 markL2Healthy()
@@ -470,7 +495,9 @@ public final class MultiTierCache: Service, Sendable {
 
     /// Puts `entry` (with its tags' stamps) in L1 unless a newer version is there; `briefly` caps its stay at
     /// ``Configuration/outageL1TTL`` (as does a backplane outage). Call with the coordination lock held.
-    func storeInL1(_ entry: CacheEntry, at address: CacheAddress, briefly: Bool = false, replacingLocal: Bool = false) -> Bool {
+    func storeInL1(_ entry: CacheEntry, at address: CacheAddress, briefly: Bool = false, replacingLocal: Bool = false)
+        -> Bool
+    {
         let now = self.now
         var entry = entry
         entry.checkedEpoch = 0
@@ -488,7 +515,8 @@ public final class MultiTierCache: Service, Sendable {
         guard namespace.policy.useL1 else { return }
         coordination.withLock { state in
             guard state.admits(address.string, version: entry.version, since: readStart),
-                !isPendingInvalidation(address.string), tagVersions.matches(tags: entry.tags, versions: entry.tagVersions),
+                !isPendingInvalidation(address.string),
+                tagVersions.matches(tags: entry.tags, versions: entry.tagVersions),
                 let states = tagVersions.states(of: entry.tags)
             else { return }
             var promoted = entry
@@ -580,7 +608,10 @@ public final class MultiTierCache: Service, Sendable {
         guard Self.isOutage(error) else { return }
         let retryAt = Int64((now + Double(configuration.l2RetryInterval / .milliseconds(1)) / 1000) * 1000)
         if l2DownUntil.exchange(retryAt, ordering: .relaxed) == 0 {
-            logger.warning("cache L2 unavailable: serving from L1 and the loader", metadata: ["cache.error": "\(error)"])
+            logger.warning(
+                "cache L2 unavailable: serving from L1 and the loader",
+                metadata: ["cache.error": "\(error)"]
+            )
         }
     }
 

@@ -8,8 +8,14 @@ import WedSyncTestSupport
 struct CacheCodecTests {
     func entry(_ body: String) -> CacheEntry {
         CacheEntry(
-            body: ByteBuffer(string: body), contentType: "application/json", tags: ["client:42", "org:1"], tagVersions: [3, 7],
-            createdAt: 1_781_359_200, ttl: 60, staleGrace: 30, failSafe: 600
+            body: ByteBuffer(string: body),
+            contentType: "application/json",
+            tags: ["client:42", "org:1"],
+            tagVersions: [3, 7],
+            createdAt: 1_781_359_200,
+            ttl: 60,
+            staleGrace: 30,
+            failSafe: 600
         )
     }
 
@@ -21,13 +27,19 @@ struct CacheCodecTests {
         #expect(records.data == Array(#"{"a":1}"#.utf8))
         let decoded = try codec.decode(metadata: records.metadata, data: records.data, address: "ns/k", version: 9)
         #expect(decoded.tags == small.tags && decoded.tagVersions == [3, 7])
-        #expect(decoded.createdAt == small.createdAt && decoded.ttl == 60 && decoded.staleGrace == 30 && decoded.failSafe == 600)
+        #expect(
+            decoded.createdAt == small.createdAt && decoded.ttl == 60 && decoded.staleGrace == 30
+                && decoded.failSafe == 600
+        )
         #expect(decoded.contentType == "application/json" && decoded.version == 9)
 
         let large = entry(String(repeating: #"{"guest":"a name","table":12},"#, count: 200))
         let compressed = try codec.encode(large, address: "ns/k")
         #expect(compressed.data.count < large.body.readableBytes / 4)
-        #expect(try codec.decode(metadata: compressed.metadata, data: compressed.data, address: "ns/k", version: 1).body == large.body)
+        #expect(
+            try codec.decode(metadata: compressed.metadata, data: compressed.data, address: "ns/k", version: 1).body
+                == large.body
+        )
     }
 
     @Test("With a key, L2 never holds the plaintext, and the record opens only with that key at that address")
@@ -37,24 +49,46 @@ struct CacheCodecTests {
         let secret = entry(#"{"partner":"Ada Lovelace"}"#)
         let records = try codec.encode(secret, address: "ns/k")
         #expect(!String(decoding: records.data, as: UTF8.self).contains("Lovelace"))
-        #expect(try codec.decode(metadata: records.metadata, data: records.data, address: "ns/k", version: 1).body == secret.body)
-        #expect(throws: CacheKitError.self) { try codec.decode(metadata: records.metadata, data: records.data, address: "ns/other", version: 1) }
+        #expect(
+            try codec.decode(metadata: records.metadata, data: records.data, address: "ns/k", version: 1).body
+                == secret.body
+        )
+        #expect(throws: CacheKitError.self) {
+            try codec.decode(metadata: records.metadata, data: records.data, address: "ns/other", version: 1)
+        }
         let otherKey = L2Codec(encryptionKey: SymmetricKey(size: .bits256))
-        #expect(throws: CacheKitError.self) { try otherKey.decode(metadata: records.metadata, data: records.data, address: "ns/k", version: 1) }
+        #expect(throws: CacheKitError.self) {
+            try otherKey.decode(metadata: records.metadata, data: records.data, address: "ns/k", version: 1)
+        }
         let plain = try L2Codec().encode(secret, address: "ns/k")
-        #expect(throws: CacheKitError.self) { try codec.decode(metadata: plain.metadata, data: plain.data, address: "ns/k", version: 1) }
+        #expect(throws: CacheKitError.self) {
+            try codec.decode(metadata: plain.metadata, data: plain.data, address: "ns/k", version: 1)
+        }
     }
 
     @Test("Damaged records are refused, not trusted")
     func damaged() throws {
         let codec = L2Codec()
         let records = try codec.encode(entry("x"), address: "ns/k")
-        #expect(throws: CacheKitError.self) { try codec.decode(metadata: Array(records.metadata.prefix(5)), data: records.data, address: "ns/k", version: 1) }
-        #expect(throws: CacheKitError.self) { try codec.decode(metadata: [0, 1, 2], data: [], address: "ns/k", version: 1) }
-        #expect(throws: CacheKitError.self) { try codec.decode(metadata: records.metadata, data: records.data + [1], address: "ns/k", version: 1) }
+        #expect(throws: CacheKitError.self) {
+            try codec.decode(
+                metadata: Array(records.metadata.prefix(5)),
+                data: records.data,
+                address: "ns/k",
+                version: 1
+            )
+        }
+        #expect(throws: CacheKitError.self) {
+            try codec.decode(metadata: [0, 1, 2], data: [], address: "ns/k", version: 1)
+        }
+        #expect(throws: CacheKitError.self) {
+            try codec.decode(metadata: records.metadata, data: records.data + [1], address: "ns/k", version: 1)
+        }
     }
 
-    @Test("Tag versions only grow; every change renews the tag's stamp and moves the epoch; offline states never match L2")
+    @Test(
+        "Tag versions only grow; every change renews the tag's stamp and moves the epoch; offline states never match L2"
+    )
     func tagVersions() throws {
         let versions = TagVersions()
         #expect(versions.state(of: "t") == nil)

@@ -102,10 +102,15 @@ struct CacheConsistencyTests {
                 let key = Int.random(in: 0..<model.keys, using: &random)
                 let started = ContinuousClock.now
                 let floor = model.floor(key, at: started - lag)
-                let lookup = try await cache.get(addresses[key], loader: loader(key, Int.random(in: 0...3_000, using: &random)))
+                let lookup = try await cache.get(
+                    addresses[key],
+                    loader: loader(key, Int.random(in: 0...3_000, using: &random))
+                )
                 let seen = lookup.flatMap { Int($0.text) } ?? -1
                 if seen < floor {
-                    model.record("reader \(index) read \(seen) of k\(key) from \(lookup?.tier.rawValue ?? "-") after \(floor) was acknowledged")
+                    model.record(
+                        "reader \(index) read \(seen) of k\(key) from \(lookup?.tier.rawValue ?? "-") after \(floor) was acknowledged"
+                    )
                 }
             }
         }
@@ -117,7 +122,9 @@ struct CacheConsistencyTests {
             var random = SeededGenerator(seed: seed &+ 1_000 &+ UInt64(index))
             let mine = (0..<model.keys).filter { $0 % writers == index }
             for iteration in 0..<120 {
-                while model.reads.load(ordering: .relaxed) < iteration * 5 { try await Task.sleep(for: .milliseconds(1)) }
+                while model.reads.load(ordering: .relaxed) < iteration * 5 {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
                 let key = mine.randomElement(using: &random)!
                 let version = model.write(key)
                 let cache = writerProcess.cache
@@ -127,7 +134,12 @@ struct CacheConsistencyTests {
                 case 2: await cache.invalidate(InvalidationRequest(tags: [tags(key)[1]]))
                 case 3: await cache.invalidate(InvalidationRequest(prefixes: [addresses[key].string]))
                 default:
-                    try await cache.set(addresses[key], body: ByteBuffer(string: String(version)), contentType: "text/plain", tags: tags(key))
+                    try await cache.set(
+                        addresses[key],
+                        body: ByteBuffer(string: String(version)),
+                        contentType: "text/plain",
+                        tags: tags(key)
+                    )
                 }
                 model.acknowledge(key, version: version)
                 try await Task.sleep(for: .microseconds(Int.random(in: 0...2_000, using: &random)))
@@ -138,7 +150,9 @@ struct CacheConsistencyTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<2 { group.addTask { try await writer(index, of: 2) } }
             for index in 0..<5 { group.addTask { try await reader(writerProcess.cache, index: index, lag: .zero) } }
-            for index in 5..<8 { group.addTask { try await reader(otherProcess.cache, index: index, lag: .seconds(5)) } }
+            for index in 5..<8 {
+                group.addTask { try await reader(otherProcess.cache, index: index, lag: .seconds(5)) }
+            }
             try await group.waitForAll()
         }
 
@@ -151,7 +165,8 @@ struct CacheConsistencyTests {
         let statistics = writerProcess.cache.statistics()
         let l1 = statistics.tiers.first { $0.tier == "L1" }?.hits ?? 0
         let other = otherProcess.cache.statistics()
-        let otherHits = (other.tiers.first { $0.tier == "L1" }?.hits ?? 0) + (other.tiers.first { $0.tier == "L2" }?.hits ?? 0)
+        let otherHits =
+            (other.tiers.first { $0.tier == "L1" }?.hits ?? 0) + (other.tiers.first { $0.tier == "L2" }?.hits ?? 0)
         #expect(l1 > 400, "L1 hits \(l1)")
         #expect(otherHits > 200, "other process hits \(otherHits)")
         await writerProcess.stop()

@@ -14,11 +14,26 @@ final class RedisBackedCache: Sendable {
     let redis: RedisClient
     private let runner: Task<Void, any Error>
 
-    init(url: String, policy: NamespacePolicy = NamespacePolicy(ttl: 60), codec: L2Codec = .init(), l2RetryInterval: Duration = .milliseconds(200)) throws {
+    init(
+        url: String,
+        policy: NamespacePolicy = NamespacePolicy(ttl: 60),
+        codec: L2Codec = .init(),
+        l2RetryInterval: Duration = .milliseconds(200)
+    ) throws {
         let configuration = try RedisConfiguration(url: url)
-        redis = RedisClient(configuration: configuration, poolConfiguration: .init(minimumConnections: 0, maximumConnections: 8), logger: Logger(label: "test"))
+        redis = RedisClient(
+            configuration: configuration,
+            poolConfiguration: .init(minimumConnections: 0, maximumConnections: 8),
+            logger: Logger(label: "test")
+        )
         cache = MultiTierCache(
-            configuration: .init(defaultPolicy: policy, ttlJitter: 0, l2RetryInterval: l2RetryInterval, outageL1TTL: 1, backplane: configuration),
+            configuration: .init(
+                defaultPolicy: policy,
+                ttlJitter: 0,
+                l2RetryInterval: l2RetryInterval,
+                outageL1TTL: 1,
+                backplane: configuration
+            ),
             l2: RedisL2Store(redis: redis, codec: codec),
             logger: Logger(label: "test")
         )
@@ -34,7 +49,9 @@ final class RedisBackedCache: Sendable {
     }
 
     /// Two processes on one Redis, both subscribed to the backplane.
-    static func pair(url: String, policy: NamespacePolicy = NamespacePolicy(ttl: 60)) async throws -> (RedisBackedCache, RedisBackedCache) {
+    static func pair(url: String, policy: NamespacePolicy = NamespacePolicy(ttl: 60)) async throws -> (
+        RedisBackedCache, RedisBackedCache
+    ) {
         let (a, b) = (try RedisBackedCache(url: url, policy: policy), try RedisBackedCache(url: url, policy: policy))
         try await a.ready()
         try await b.ready()

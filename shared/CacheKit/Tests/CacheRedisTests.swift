@@ -15,7 +15,14 @@ struct CacheRedisTests {
     func sharedL2() async throws {
         let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
         let address = try CacheAddress(namespace: uniqueNamespace("shared"), key: "2026-06-13")
-        #expect(try await a.cache.set(address, body: ByteBuffer(string: "schedule"), contentType: "application/json", tags: ["day"]) == [.l1, .l2])
+        #expect(
+            try await a.cache.set(
+                address,
+                body: ByteBuffer(string: "schedule"),
+                contentType: "application/json",
+                tags: ["day"]
+            ) == [.l1, .l2]
+        )
         let first = try await b.cache.get(address)
         #expect(first?.tier == .l2)
         #expect(first?.text == "schedule")
@@ -39,21 +46,34 @@ struct CacheRedisTests {
         for round in 0..<20 {
             let address = try CacheAddress(namespace: namespace, key: "k\(round)")
             let tag = "\(namespace):client:\(round)"
-            try await a.cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain", tags: [tag, "\(namespace):org"])
+            try await a.cache.set(
+                address,
+                body: ByteBuffer(string: "v"),
+                contentType: "text/plain",
+                tags: [tag, "\(namespace):org"]
+            )
             _ = try await b.cache.get(address)
             #expect(try await b.cache.get(address)?.tier == .l1, "b holds it in L1 before the invalidation")
             let result = await a.cache.invalidate(InvalidationRequest(tags: [tag]))
             #expect(result.propagated)
             let acknowledged = ContinuousClock.now
-            #expect(try await a.cache.get(address) == nil, "the invalidating process never reads it after the acknowledgement")
+            #expect(
+                try await a.cache.get(address) == nil,
+                "the invalidating process never reads it after the acknowledgement"
+            )
             // Reads are timed by their start, so a slow read cannot inflate the figure.
             var firstMiss: Duration?
             while firstMiss == nil, ContinuousClock.now - acknowledged < Self.bound {
                 let started = ContinuousClock.now
                 if try await b.cache.get(address) == nil { firstMiss = started - acknowledged }
             }
-            #expect(firstMiss != nil, "still readable in the other process \(Self.bound) after the acknowledgement (round \(round))")
-            for _ in 0..<3 { #expect(try await b.cache.get(address) == nil, "readable again after it was gone (round \(round))") }
+            #expect(
+                firstMiss != nil,
+                "still readable in the other process \(Self.bound) after the acknowledgement (round \(round))"
+            )
+            for _ in 0..<3 {
+                #expect(try await b.cache.get(address) == nil, "readable again after it was gone (round \(round))")
+            }
             worst = max(worst, firstMiss ?? Self.bound)
         }
         print("cache: tag invalidation reached the other process within \(worst) (worst of 20)")
@@ -110,7 +130,10 @@ struct CacheRedisTests {
     @Test("With an encryption key, Redis holds no plaintext; large values are stored compressed")
     func atRest() async throws {
         let key = SymmetricKey(size: .bits256)
-        let holder = try RedisBackedCache(url: try TestEnvironment.redisURL(), codec: L2Codec(compressionThreshold: 1024, encryptionKey: key))
+        let holder = try RedisBackedCache(
+            url: try TestEnvironment.redisURL(),
+            codec: L2Codec(compressionThreshold: 1024, encryptionKey: key)
+        )
         let address = try CacheAddress(namespace: uniqueNamespace("sealed"), key: "guests")
         let body = String(repeating: #"{"guest":"Ada Lovelace","table":7},"#, count: 300)
         try await holder.cache.set(address, body: ByteBuffer(string: body), contentType: "application/json")
@@ -120,7 +143,10 @@ struct CacheRedisTests {
         #expect(raw.count < body.utf8.count / 4, "deflated before sealing")
         let reader = try RedisBackedCache(url: try TestEnvironment.redisURL(), codec: L2Codec(encryptionKey: key))
         #expect(try await reader.cache.get(address)?.text == body)
-        let wrongKey = try RedisBackedCache(url: try TestEnvironment.redisURL(), codec: L2Codec(encryptionKey: SymmetricKey(size: .bits256)))
+        let wrongKey = try RedisBackedCache(
+            url: try TestEnvironment.redisURL(),
+            codec: L2Codec(encryptionKey: SymmetricKey(size: .bits256))
+        )
         #expect(try await wrongKey.cache.get(address) == nil, "a record that does not open is a miss, never an error")
         await holder.stop()
         await reader.stop()
@@ -165,9 +191,12 @@ struct CacheRedisTests {
         try await server.start()
         #expect(await eventually(timeout: .seconds(10)) { a.cache.isBackplaneLive && b.cache.isBackplaneLive })
         let after = try CacheAddress(namespace: namespace, key: "after")
-        #expect(await eventually(timeout: .seconds(15)) {
-            ((try? await a.cache.set(after, body: ByteBuffer(string: "back"), contentType: "text/plain")) ?? []).contains(.l2)
-        })
+        #expect(
+            await eventually(timeout: .seconds(15)) {
+                ((try? await a.cache.set(after, body: ByteBuffer(string: "back"), contentType: "text/plain")) ?? [])
+                    .contains(.l2)
+            }
+        )
         #expect(try await b.cache.get(after)?.tier == .l2)
         #expect(a.cache.isL2Available)
         // The replay runs on resubscribe and on a one-second retry, so it may land just after L2 is back.
@@ -231,7 +260,9 @@ struct CacheAcrossProcessesTests {
         await b.stop()
     }
 
-    @Test("A value read before a prefix invalidation and written to L2 after it (a load elsewhere) is refused everywhere")
+    @Test(
+        "A value read before a prefix invalidation and written to L2 after it (a load elsewhere) is refused everywhere"
+    )
     func latePrefixWriter() async throws {
         let url = try TestEnvironment.redisURL()
         let (a, b) = try await RedisBackedCache.pair(url: url)
@@ -244,9 +275,21 @@ struct CacheAcrossProcessesTests {
         // ...the prefix is invalidated meanwhile: the scan finds nothing under it to delete or bump...
         await a.cache.invalidate(InvalidationRequest(prefixes: ["\(namespace)/2026-06"]))
         // ...and then the load writes what it read. The conditional write lands: only the sequence can tell.
-        var late = CacheEntry(body: ByteBuffer(string: "old"), contentType: "text/plain", createdAt: Date().timeIntervalSince1970, ttl: 60)
+        var late = CacheEntry(
+            body: ByteBuffer(string: "old"),
+            contentType: "text/plain",
+            createdAt: Date().timeIntervalSince1970,
+            ttl: 60
+        )
         late.sequence = before
-        #expect(try await store.write(late, at: address.string, expectedKeyVersion: keyVersion, now: Date().timeIntervalSince1970) != nil)
+        #expect(
+            try await store.write(
+                late,
+                at: address.string,
+                expectedKeyVersion: keyVersion,
+                now: Date().timeIntervalSince1970
+            ) != nil
+        )
         #expect(try await a.cache.get(address) == nil)
         #expect(await eventually(timeout: CacheRedisTests.bound) { (try? await b.cache.get(address)) == nil })
         // A process started later learns the prefix invalidation from Redis when it connects.
@@ -261,7 +304,9 @@ struct CacheAcrossProcessesTests {
         await c.stop()
     }
 
-    @Test("After its subscription drops, a process serves nothing it held before: an invalidation it missed is not served")
+    @Test(
+        "After its subscription drops, a process serves nothing it held before: an invalidation it missed is not served"
+    )
     func missedInvalidation() async throws {
         let server = try await PrivateRedis.start()
         let (a, b) = try await RedisBackedCache.pair(url: server.url)
@@ -275,7 +320,9 @@ struct CacheAcrossProcessesTests {
         _ = try await a.redis.send("CLIENT", "KILL", "TYPE", "pubsub")
         await a.cache.invalidate(InvalidationRequest(tags: ["day:13"]))
         // b noticed the drop and subscribed again (not merely still live from before it noticed).
-        #expect(await eventually(timeout: .seconds(10)) { b.cache.backplaneSessions > sessions && b.cache.isBackplaneLive })
+        #expect(
+            await eventually(timeout: .seconds(10)) { b.cache.backplaneSessions > sessions && b.cache.isBackplaneLive }
+        )
         // Whatever b held before the drop is gone from its L1, and the L2 copy fails its tag check.
         #expect(b.cache.l1.statistics.entries == 0)
         #expect(try await b.cache.get(address) == nil)

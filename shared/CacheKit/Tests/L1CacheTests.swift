@@ -29,7 +29,9 @@ struct L1CacheTests {
 
     @Test("Entries past their retention are not served, and the sweep frees them")
     func expiry() {
-        let cache = L1Cache<String>(configuration: L1Configuration(maximumEntries: 100, maximumBytes: 10_000, shards: 2))
+        let cache = L1Cache<String>(
+            configuration: L1Configuration(maximumEntries: 100, maximumBytes: 10_000, shards: 2)
+        )
         cache.set("a", "1", cost: 1, retainUntil: 10, now: 0)
         cache.set("b", "2", cost: 1, retainUntil: 20, now: 0)
         #expect(cache.get("a", now: 9.9) == "1")
@@ -60,7 +62,9 @@ struct L1CacheTests {
     @Test("A hot set survives a sequential scan that flushes an LRU of the same size")
     func scanResistance() {
         let capacity = 1_000
-        let l1 = L1Cache<Int>(configuration: L1Configuration(maximumEntries: capacity, maximumBytes: 1 << 30, shards: 1))
+        let l1 = L1Cache<Int>(
+            configuration: L1Configuration(maximumEntries: capacity, maximumBytes: 1 << 30, shards: 1)
+        )
         var lru = LRUCache(capacity: capacity)
         let hot = (0..<500).map { "hot\($0)" }
         for _ in 0..<5 {

@@ -68,7 +68,10 @@ struct MultiTierCacheTests {
     @Test("An expired entry is served stale while one background refresh runs")
     func staleWhileRevalidate() async throws {
         let clock = ManualClock()
-        let cache = makeCache(policy: NamespacePolicy(ttl: 10, staleWhileRevalidate: 30, failSafe: 0, eagerRefreshShare: 0), clock: clock)
+        let cache = makeCache(
+            policy: NamespacePolicy(ttl: 10, staleWhileRevalidate: 30, failSafe: 0, eagerRefreshShare: 0),
+            clock: clock
+        )
         let loader = CountingLoader()
         // The refresh cannot finish before the gate opens, after the second stale read: both reads are served stale
         // during it, however the machine schedules the refresh.
@@ -94,7 +97,10 @@ struct MultiTierCacheTests {
     @Test("When the loader fails, the last good value is served (fail-safe) and the failure counted")
     func failSafe() async throws {
         let clock = ManualClock()
-        let cache = makeCache(policy: NamespacePolicy(ttl: 10, staleWhileRevalidate: 0, failSafe: 100, eagerRefreshShare: 0), clock: clock)
+        let cache = makeCache(
+            policy: NamespacePolicy(ttl: 10, staleWhileRevalidate: 0, failSafe: 100, eagerRefreshShare: 0),
+            clock: clock
+        )
         #expect(try await cache.get(address, loader: CountingLoader().load())?.text == "v1")
         clock.advance(20)
         struct Down: Error {}
@@ -111,7 +117,13 @@ struct MultiTierCacheTests {
     @Test("A loader slower than the soft timeout is not waited for when an old value exists; it lands later")
     func softTimeout() async throws {
         let clock = ManualClock()
-        let policy = NamespacePolicy(ttl: 10, staleWhileRevalidate: 0, failSafe: 100, softTimeout: .milliseconds(50), eagerRefreshShare: 0)
+        let policy = NamespacePolicy(
+            ttl: 10,
+            staleWhileRevalidate: 0,
+            failSafe: 100,
+            softTimeout: .milliseconds(50),
+            eagerRefreshShare: 0
+        )
         let cache = makeCache(policy: policy, clock: clock)
         #expect(try await cache.get(address, loader: CountingLoader().load())?.text == "v1")
         clock.advance(20)
@@ -161,7 +173,10 @@ struct MultiTierCacheTests {
     @Test("A hot entry read near the end of its TTL is refreshed before it expires")
     func eagerRefresh() async throws {
         let clock = ManualClock()
-        let cache = makeCache(policy: NamespacePolicy(ttl: 10, staleWhileRevalidate: 0, failSafe: 0, eagerRefreshShare: 0.2), clock: clock)
+        let cache = makeCache(
+            policy: NamespacePolicy(ttl: 10, staleWhileRevalidate: 0, failSafe: 0, eagerRefreshShare: 0.2),
+            clock: clock
+        )
         let loader = CountingLoader()
         try await withRunning(cache) {
             _ = try await cache.get(address, loader: loader.load())
@@ -182,7 +197,12 @@ struct MultiTierCacheTests {
         let cache = makeCache(policy: NamespacePolicy(ttl: 60), clock: ManualClock())
         let other = try CacheAddress(namespace: "schedules", key: "2026-06-14")
         let unrelated = try CacheAddress(namespace: "clients", key: "42")
-        try await cache.set(address, body: ByteBuffer(string: "a"), contentType: "text/plain", tags: ["day:13", "org:1"])
+        try await cache.set(
+            address,
+            body: ByteBuffer(string: "a"),
+            contentType: "text/plain",
+            tags: ["day:13", "org:1"]
+        )
         try await cache.set(other, body: ByteBuffer(string: "b"), contentType: "text/plain", tags: ["day:14", "org:1"])
         try await cache.set(unrelated, body: ByteBuffer(string: "c"), contentType: "text/plain", tags: ["org:2"])
 
@@ -230,7 +250,9 @@ struct MultiTierCacheTests {
         #expect(throws: CacheKitError.self) { try CacheAddress(namespace: "a/b", key: "k") }
         #expect(throws: CacheKitError.self) { try CacheAddress(namespace: "a", key: "") }
         #expect(throws: CacheKitError.self) { try CacheAddress(namespace: "a", key: "new\nline") }
-        #expect(throws: CacheKitError.self) { try CacheAddress(namespace: "a", key: String(repeating: "k", count: 2_000)) }
+        #expect(throws: CacheKitError.self) {
+            try CacheAddress(namespace: "a", key: String(repeating: "k", count: 2_000))
+        }
         #expect(try CacheAddress("schedules/2026/06").key == "2026/06")
     }
 }
@@ -272,11 +294,17 @@ func eventuallyTrue(_ condition: () async -> Bool) async -> Bool {
 
 @Suite("Cache configuration and TTLs")
 struct CacheTTLTests {
-    @Test("Default TTLs get up to the configured jitter, shorter never longer; an explicit TTL is kept, capped at the namespace's maximum")
+    @Test(
+        "Default TTLs get up to the configured jitter, shorter never longer; an explicit TTL is kept, capped at the namespace's maximum"
+    )
     func jitter() async throws {
         let clock = ManualClock()
         let cache = MultiTierCache(
-            configuration: .init(defaultPolicy: NamespacePolicy(ttl: 100, maximumTTL: 500), ttlJitter: 0.2, clock: { clock.now }),
+            configuration: .init(
+                defaultPolicy: NamespacePolicy(ttl: 100, maximumTTL: 500),
+                ttlJitter: 0.2,
+                clock: { clock.now }
+            ),
             logger: Logger(label: "test")
         )
         var ttls: [Double] = []
@@ -297,7 +325,11 @@ struct CacheTTLTests {
     @Test("Namespaces get their own TTLs")
     func namespaceTTLs() async throws {
         let cache = MultiTierCache(
-            configuration: .init(namespaces: ["schedules": NamespacePolicy(ttl: 600)], defaultPolicy: NamespacePolicy(ttl: 30), ttlJitter: 0),
+            configuration: .init(
+                namespaces: ["schedules": NamespacePolicy(ttl: 600)],
+                defaultPolicy: NamespacePolicy(ttl: 30),
+                ttlJitter: 0
+            ),
             logger: Logger(label: "test")
         )
         #expect(try cache.namespace("schedules").policy.ttl == 600)
@@ -317,13 +349,20 @@ struct CacheTTLTests {
 
     @Test("Reads never create namespaces: made-up names cannot use up the bound")
     func readsCreateNoNamespace() async throws {
-        let cache = MultiTierCache(configuration: .init(maximumNamespaces: 3, ttlJitter: 0), logger: Logger(label: "test"))
+        let cache = MultiTierCache(
+            configuration: .init(maximumNamespaces: 3, ttlJitter: 0),
+            logger: Logger(label: "test")
+        )
         for index in 0..<1_024 {
             #expect(try await cache.get(try CacheAddress(namespace: "made-up-\(index)", key: "k")) == nil)
         }
         #expect(cache.statistics().namespaces.isEmpty)
         for name in ["a", "b", "c"] {
-            let tiers = try await cache.set(try CacheAddress(namespace: name, key: "k"), body: ByteBuffer(string: "v"), contentType: "text/plain")
+            let tiers = try await cache.set(
+                try CacheAddress(namespace: name, key: "k"),
+                body: ByteBuffer(string: "v"),
+                contentType: "text/plain"
+            )
             #expect(tiers == [.l1])
         }
         #expect(cache.statistics().namespaces.map(\.namespace) == ["a", "b", "c"])

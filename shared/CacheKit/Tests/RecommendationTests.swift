@@ -14,10 +14,16 @@ struct RecommendationTests {
     @Test("Misses of values that had only expired argue for a longer TTL; repeat loads for warming")
     func raiseTTLAndWarm() async throws {
         let clock = ManualClock()
-        let cache = makeCache(policy: NamespacePolicy(ttl: 10, staleWhileRevalidate: 0, failSafe: 1_000, eagerRefreshShare: 0), clock: clock)
+        let cache = makeCache(
+            policy: NamespacePolicy(ttl: 10, staleWhileRevalidate: 0, failSafe: 1_000, eagerRefreshShare: 0),
+            clock: clock
+        )
         let loader = CountingLoader()
         for round in 0..<60 {
-            _ = try await cache.get(try CacheAddress(namespace: "schedules", key: "day-\(round % 5)"), loader: loader.load())
+            _ = try await cache.get(
+                try CacheAddress(namespace: "schedules", key: "day-\(round % 5)"),
+                loader: loader.load()
+            )
             clock.advance(11)
         }
         let found = cache.recommendations().recommendations
@@ -47,7 +53,11 @@ struct RecommendationTests {
     func neverHit() async throws {
         let cache = makeCache(policy: NamespacePolicy(ttl: 60), clock: ManualClock())
         // A namespace exists once written: reads alone never create one.
-        try await cache.set(try CacheAddress(namespace: "exports", key: "written"), body: ByteBuffer(string: "x"), contentType: "text/plain")
+        try await cache.set(
+            try CacheAddress(namespace: "exports", key: "written"),
+            body: ByteBuffer(string: "x"),
+            contentType: "text/plain"
+        )
         for index in 0..<60 { _ = try await cache.get(try CacheAddress(namespace: "exports", key: "k\(index)")) }
         #expect(kinds(cache, "exports") == [.neverHit])
     }
@@ -56,19 +66,37 @@ struct RecommendationTests {
     func growL1() async throws {
         let clock = ManualClock()
         let cache = MultiTierCache(
-            configuration: .init(l1: L1Configuration(maximumEntries: 64, maximumBytes: 1 << 20, shards: 1), defaultPolicy: NamespacePolicy(ttl: 600), ttlJitter: 0, clock: { clock.now }),
+            configuration: .init(
+                l1: L1Configuration(maximumEntries: 64, maximumBytes: 1 << 20, shards: 1),
+                defaultPolicy: NamespacePolicy(ttl: 600),
+                ttlJitter: 0,
+                clock: { clock.now }
+            ),
             logger: Logger(label: "test")
         )
         let loader = CountingLoader()
         for round in 0..<1_000 {
-            _ = try await cache.get(try CacheAddress(namespace: "clients", key: "c\(round % 100)"), loader: loader.load())
+            _ = try await cache.get(
+                try CacheAddress(namespace: "clients", key: "c\(round % 100)"),
+                loader: loader.load()
+            )
         }
         let grow = try #require(cache.recommendations().recommendations.first { $0.kind == .growL1 })
         #expect(grow.suggestedValue == 128)
         #expect((grow.estimatedHitRatioGain ?? 0) > 0.1)
         // And the estimate is honest: a cache of twice the size does hit that much more on the same stream.
-        let small = CacheSimulator.hitRatio((0..<1_000).map { "c\($0 % 100)" }, capacity: 64, policy: .s3fifo, shards: 1)
-        let large = CacheSimulator.hitRatio((0..<1_000).map { "c\($0 % 100)" }, capacity: 128, policy: .s3fifo, shards: 1)
+        let small = CacheSimulator.hitRatio(
+            (0..<1_000).map { "c\($0 % 100)" },
+            capacity: 64,
+            policy: .s3fifo,
+            shards: 1
+        )
+        let large = CacheSimulator.hitRatio(
+            (0..<1_000).map { "c\($0 % 100)" },
+            capacity: 128,
+            policy: .s3fifo,
+            shards: 1
+        )
         #expect(large - small >= (grow.estimatedHitRatioGain ?? 0) * 0.5)
     }
 

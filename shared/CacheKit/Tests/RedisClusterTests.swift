@@ -25,14 +25,24 @@ struct RedisClusterTests {
         let cluster = try Self.client(urls)
         let prefix = uniqueNamespace("route")
         for index in 0..<300 {
-            _ = try await cluster.send(["SET", RedisArgument("\(prefix):\(index)"), RedisArgument(String(index))], routingKey: "\(prefix):\(index)")
+            _ = try await cluster.send(
+                ["SET", RedisArgument("\(prefix):\(index)"), RedisArgument(String(index))],
+                routingKey: "\(prefix):\(index)"
+            )
         }
         for index in stride(from: 0, to: 300, by: 7) {
-            #expect(try await cluster.send(["GET", RedisArgument("\(prefix):\(index)")], routingKey: "\(prefix):\(index)").string == String(index))
+            #expect(
+                try await cluster.send(["GET", RedisArgument("\(prefix):\(index)")], routingKey: "\(prefix):\(index)")
+                    .string == String(index)
+            )
         }
         // Every primary holds some of them: the slots really are spread.
         for seed in try RedisConfiguration.seeds(from: urls) {
-            let node = RedisClient(configuration: seed, poolConfiguration: .init(minimumConnections: 0, maximumConnections: 1), logger: Logger(label: "test"))
+            let node = RedisClient(
+                configuration: seed,
+                poolConfiguration: .init(minimumConnections: 0, maximumConnections: 1),
+                logger: Logger(label: "test")
+            )
             let keys = try await node.scanKeys(matching: "\(prefix):*", count: 1000)
             #expect(keys.count > 50, "node \(seed.port) holds \(keys.count) keys")
             await node.shutdown()
@@ -69,7 +79,9 @@ struct RedisClusterTests {
         for port in [target, source] + cluster.ports.filter({ $0 != source && $0 != target }) {
             try await cluster.cli(port, "CLUSTER", "SETSLOT", String(slot), "NODE", targetID)
         }
-        #expect(try await client.send(["GET", RedisArgument("{\(key)}:new")], routingKey: "{\(key)}:new").string == "during")
+        #expect(
+            try await client.send(["GET", RedisArgument("{\(key)}:new")], routingKey: "{\(key)}:new").string == "during"
+        )
         #expect(client.redirections.moved == 1)
         #expect(await eventually(timeout: .seconds(15)) { client.redirections.refreshes >= 2 })
         #expect(try await client.send(["GET", RedisArgument(key)], routingKey: key).string == "before")
@@ -99,7 +111,12 @@ struct RedisClusterTests {
         let namespace = uniqueNamespace("cluster")
         let addresses = try (0..<60).map { try CacheAddress(namespace: namespace, key: "day-\($0)") }
         for (index, address) in addresses.enumerated() {
-            let tiers = try await a.set(address, body: ByteBuffer(string: "v\(index)"), contentType: "text/plain", tags: ["org:\(namespace)", "day:\(index)"])
+            let tiers = try await a.set(
+                address,
+                body: ByteBuffer(string: "v\(index)"),
+                contentType: "text/plain",
+                tags: ["org:\(namespace)", "day:\(index)"]
+            )
             #expect(tiers == [.l1, .l2])
         }
         for (index, address) in addresses.enumerated() {

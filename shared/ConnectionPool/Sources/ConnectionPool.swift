@@ -152,7 +152,9 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
                         return .failure(CancellationError())
                     }
                     if state.isShutdown {
-                        return .failure(ConnectionPoolError(code: .shutdown, pool: name, message: "the pool has been shut down"))
+                        return .failure(
+                            ConnectionPoolError(code: .shutdown, pool: name, message: "the pool has been shut down")
+                        )
                     }
                     // Something may have been released since the fast path looked.
                     if let grant = state.grantWithoutWaiting(maximum: configuration.maximumConnections).grant {
@@ -301,7 +303,9 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         for connection in idle { connection.connection.close() }
         for waiter in waiters {
             waiter.timeout?.cancel()
-            waiter.resume(with: .failure(ConnectionPoolError(code: .shutdown, pool: name, message: "the pool has been shut down")))
+            waiter.resume(
+                with: .failure(ConnectionPoolError(code: .shutdown, pool: name, message: "the pool has been shut down"))
+            )
         }
     }
 

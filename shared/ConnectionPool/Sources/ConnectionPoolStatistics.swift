@@ -24,9 +24,21 @@ public struct ConnectionPoolStatistics: Sendable, Codable, Equatable {
     public var efficiency: Double
 
     public init(
-        name: String, size: Int, inUse: Int, idle: Int, waiting: Int, minimumSize: Int, maximumSize: Int,
-        acquires: Int, acquireTimeouts: Int, connectionsOpened: Int, connectionsClosed: Int, connectFailures: Int,
-        acquireLatencyP50Ms: Double, acquireLatencyP99Ms: Double, efficiency: Double
+        name: String,
+        size: Int,
+        inUse: Int,
+        idle: Int,
+        waiting: Int,
+        minimumSize: Int,
+        maximumSize: Int,
+        acquires: Int,
+        acquireTimeouts: Int,
+        connectionsOpened: Int,
+        connectionsClosed: Int,
+        connectFailures: Int,
+        acquireLatencyP50Ms: Double,
+        acquireLatencyP99Ms: Double,
+        efficiency: Double
     ) {
         self.name = name
         self.size = size

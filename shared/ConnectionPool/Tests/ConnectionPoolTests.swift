@@ -80,7 +80,11 @@ struct ConnectionPoolTests {
         let statistics = pool.statistics
         #expect(statistics.inUse == 0, "in use at rest", sourceLocation: sourceLocation)
         #expect(statistics.waiting == 0, "waiting at rest", sourceLocation: sourceLocation)
-        #expect(statistics.size == statistics.idle, "size \(statistics.size) != idle \(statistics.idle)", sourceLocation: sourceLocation)
+        #expect(
+            statistics.size == statistics.idle,
+            "size \(statistics.size) != idle \(statistics.idle)",
+            sourceLocation: sourceLocation
+        )
     }
 
     /// Polls `condition` until it holds (at most 10 s).
@@ -276,7 +280,9 @@ struct ConnectionPoolTests {
         let maintenance = Task { await pool.runMaintenance() }
         defer { maintenance.cancel() }
         while pool.statistics.idle < 2 { try await Task.sleep(for: .milliseconds(2)) }
-        let connections = [try await pool.acquire(), try await pool.acquire(), try await pool.acquire(), try await pool.acquire()]
+        let connections = [
+            try await pool.acquire(), try await pool.acquire(), try await pool.acquire(), try await pool.acquire(),
+        ]
         #expect(pool.statistics.size == 4)
         for connection in connections { pool.release(connection) }
         #expect(await waitFor { pool.statistics.size <= 2 })

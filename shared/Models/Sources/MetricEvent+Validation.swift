@@ -27,7 +27,8 @@ public enum MetricEventBounds {
     /// separator).
     public static func isValidName(_ value: String) -> Bool {
         let scalars = value.unicodeScalars
-        return !scalars.isEmpty && scalars.count <= maximumNameLength && !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "|") })
+        return !scalars.isEmpty && scalars.count <= maximumNameLength
+            && !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "|") })
     }
 
     /// Whether an event made at `timestamp` is recent enough to store, and not ahead of `now` by more than the skew.
@@ -70,17 +71,25 @@ extension MetricEvent {
             return duration(call.durationMs)
         case .databaseQuery(let query):
             if let problem = name("fingerprint", query.fingerprint) ?? whole("rows", query.rows) { return problem }
-            if let route = query.route, !MetricEventBounds.isValidRoute(route) { return "route: a route template starting with /" }
+            if let route = query.route, !MetricEventBounds.isValidRoute(route) {
+                return "route: a route template starting with /"
+            }
             if let requestID = query.requestId, let problem = name("requestId", requestID) { return problem }
             return duration(query.durationMs)
         case .cacheOperation(let operation):
             if let problem = name("namespace", operation.namespace) ?? name("tier", operation.tier) { return problem }
             return duration(operation.durationMs)
         case .systemSample(let sample):
-            guard sample.cpuUtilisation.isFinite, (0...1).contains(sample.cpuUtilisation) else { return "cpuUtilisation: a share from 0 to 1" }
+            guard sample.cpuUtilisation.isFinite, (0...1).contains(sample.cpuUtilisation) else {
+                return "cpuUtilisation: a share from 0 to 1"
+            }
             // (Used above total reads as full: a host's counters are not read at one instant.)
-            return whole("memoryUsedBytes", sample.memoryUsedBytes) ?? whole("memoryTotalBytes", sample.memoryTotalBytes)
-                ?? whole("diskUsedBytes", sample.diskUsedBytes) ?? whole("diskTotalBytes", sample.diskTotalBytes) ?? name("host", sample.host)
+            return whole("memoryUsedBytes", sample.memoryUsedBytes) ?? whole(
+                "memoryTotalBytes",
+                sample.memoryTotalBytes
+            )
+                ?? whole("diskUsedBytes", sample.diskUsedBytes) ?? whole("diskTotalBytes", sample.diskTotalBytes)
+                ?? name("host", sample.host)
         case .finding(let finding):
             if let problem = name("source", finding.source) ?? name("kind", finding.kind) { return problem }
             guard AlertSeverity(rawValue: finding.severity) != nil else { return "severity: info, warning or critical" }
@@ -126,7 +135,9 @@ extension DatabaseQueryEvent {
     /// parentheses and quotes, elided. Anything else is returned as it is.
     static func elidingSelectList(_ text: String) -> String {
         let scalars = Array(text.unicodeScalars)
-        guard scalars.count > 7, String(String.UnicodeScalarView(scalars[0..<7])).uppercased() == "SELECT " else { return text }
+        guard scalars.count > 7, String(String.UnicodeScalarView(scalars[0..<7])).uppercased() == "SELECT " else {
+            return text
+        }
         var depth = 0
         var quote: Unicode.Scalar?
         var index = 7

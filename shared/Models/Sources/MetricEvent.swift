@@ -248,44 +248,74 @@ extension MetricEventBatch: OpenAPISchemaProviding {
         let route = JSONSchema.text(1...MetricEventBounds.maximumNameLength, pattern: #"^/[^\u0000-\u001F\u007F|]*$"#)
         let whole = JSONSchema.integer(in: 0...MetricEventBounds.maximumInteger)
         let duration = JSONSchema.number(in: 0...MetricEventBounds.maximumDurationMs)
-        func event(_ kind: MetricEvent.Kind, _ fields: [String: JSONSchema], required: [String], optional: [String: JSONSchema] = [:]) -> JSONSchema {
+        func event(
+            _ kind: MetricEvent.Kind,
+            _ fields: [String: JSONSchema],
+            required: [String],
+            optional: [String: JSONSchema] = [:]
+        ) -> JSONSchema {
             var properties = fields.merging(optional.mapValues { JSONSchema.nullable($0) }) { first, _ in first }
             properties["type"] = .string(enumeration: [kind.rawValue])
-            properties["timestamp"] = .described(.requestDateTime, "events older than 7 days or over 5 minutes ahead are taken and skipped")
+            properties["timestamp"] = .described(
+                .requestDateTime,
+                "events older than 7 days or over 5 minutes ahead are taken and skipped"
+            )
             return .object(properties, required: ["type", "timestamp"] + required)
         }
         let kinds: [JSONSchema] = [
             event(
                 .apiCall,
-                ["route": route, "method": .string(enumeration: MetricEventBounds.methods.sorted()), "status": .integer(minimum: 100, maximum: 599), "durationMs": duration],
+                [
+                    "route": route, "method": .string(enumeration: MetricEventBounds.methods.sorted()),
+                    "status": .integer(minimum: 100, maximum: 599), "durationMs": duration,
+                ],
                 required: ["route", "method", "status", "durationMs"],
-                optional: ["cache": .string(enumeration: CacheResult.allCases.map(\.rawValue)), "tenant": name, "requestId": name]
+                optional: [
+                    "cache": .string(enumeration: CacheResult.allCases.map(\.rawValue)), "tenant": name,
+                    "requestId": name,
+                ]
             ),
             event(
-                .databaseQuery, ["fingerprint": name, "durationMs": duration, "rows": whole], required: ["fingerprint", "durationMs", "rows"],
+                .databaseQuery,
+                ["fingerprint": name, "durationMs": duration, "rows": whole],
+                required: ["fingerprint", "durationMs", "rows"],
                 optional: ["requestId": name, "route": route]
             ),
             event(
                 .cacheOperation,
-                ["operation": .string(enumeration: ["get", "set", "invalidate", "refresh"]), "namespace": name, "tier": name, "hit": .boolean, "durationMs": duration],
+                [
+                    "operation": .string(enumeration: ["get", "set", "invalidate", "refresh"]), "namespace": name,
+                    "tier": name, "hit": .boolean, "durationMs": duration,
+                ],
                 required: ["operation", "namespace", "tier", "hit", "durationMs"]
             ),
             event(
                 .systemSample,
                 [
-                    "host": name, "cpuUtilisation": .number(in: 0...1), "memoryUsedBytes": whole, "memoryTotalBytes": whole, "diskUsedBytes": whole,
+                    "host": name, "cpuUtilisation": .number(in: 0...1), "memoryUsedBytes": whole,
+                    "memoryTotalBytes": whole, "diskUsedBytes": whole,
                     "diskTotalBytes": whole,
                 ],
-                required: ["host", "cpuUtilisation", "memoryUsedBytes", "memoryTotalBytes", "diskUsedBytes", "diskTotalBytes"]
+                required: [
+                    "host", "cpuUtilisation", "memoryUsedBytes", "memoryTotalBytes", "diskUsedBytes", "diskTotalBytes",
+                ]
             ),
             event(
                 .finding,
-                ["source": name, "kind": name, "severity": .string(enumeration: AlertSeverity.allCases.map(\.rawValue)), "count": whole],
+                [
+                    "source": name, "kind": name,
+                    "severity": .string(enumeration: AlertSeverity.allCases.map(\.rawValue)), "count": whole,
+                ],
                 required: ["source", "kind", "severity", "count"]
             ),
         ]
         return .object(
-            ["events": .described(.array(.oneOf(kinds), count: 1...MetricEventBounds.maximumEvents), "1 to 10000 events; a bad one is named in the 400")],
+            [
+                "events": .described(
+                    .array(.oneOf(kinds), count: 1...MetricEventBounds.maximumEvents),
+                    "1 to 10000 events; a bad one is named in the 400"
+                )
+            ],
             required: ["events"]
         )
     }

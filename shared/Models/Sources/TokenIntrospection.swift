@@ -18,7 +18,10 @@ public struct TokenIntrospection: Codable, Sendable, Equatable {
 extension TokenIntrospection: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
-            ["active": .boolean, "supplierId": .integer(minimum: 1), "organizationId": .integer(minimum: 1), "role": .string(enumeration: ["owner", "admin", "member"])],
+            [
+                "active": .boolean, "supplierId": .integer(minimum: 1), "organizationId": .integer(minimum: 1),
+                "role": .string(enumeration: ["owner", "admin", "member"]),
+            ],
             required: ["active", "supplierId", "organizationId", "role"]
         )
     }

@@ -85,13 +85,17 @@ public enum ISO8601 {
         var offset = 0
         if next == UInt8(ascii: "+") || next == UInt8(ascii: "-") {
             let sign = next == UInt8(ascii: "+") ? 1 : -1
-            guard let hours = digits(2), expect(":"), let minutes = digits(2), hours < 24, minutes < 60 else { return nil }
+            guard let hours = digits(2), expect(":"), let minutes = digits(2), hours < 24, minutes < 60 else {
+                return nil
+            }
             offset = sign * (hours * 3_600 + minutes * 60)
         } else if next != UInt8(ascii: "Z") {
             return nil
         }
         guard iterator.next() == nil else { return nil }
         guard let days = CalendarDay(year: year, month: month, day: day)?.daysSinceEpoch else { return nil }
-        return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3_600 + minute * 60 + second - offset) + fraction)
+        return Date(
+            timeIntervalSince1970: Double(days * 86_400 + hour * 3_600 + minute * 60 + second - offset) + fraction
+        )
     }
 }

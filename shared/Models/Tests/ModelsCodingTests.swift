@@ -7,7 +7,8 @@ import WedSyncTestSupport
 struct ModelsCodingTests {
     @Test("An API call event decodes from the documented JSON and keeps its camelCase names")
     func apiCallEventRoundTrip() throws {
-        let json = #"{"type":"api_call","timestamp":"2026-06-13T14:00:00Z","route":"/api/clients","method":"GET","status":200,"durationMs":12.5,"cache":"HIT"}"#
+        let json =
+            #"{"type":"api_call","timestamp":"2026-06-13T14:00:00Z","route":"/api/clients","method":"GET","status":200,"durationMs":12.5,"cache":"HIT"}"#
         let event = try WedSyncJSON.makeDecoder().decode(MetricEvent.self, from: Data(json.utf8))
         guard case .apiCall(let call) = event else {
             Issue.record("expected an api_call event, got \(event)")
@@ -50,7 +51,8 @@ struct ModelsCodingTests {
 
     @Test("A date that is not ISO-8601 is refused")
     func badDate() {
-        let json = #"{"type":"api_call","timestamp":"13/06/2026","route":"/","method":"GET","status":200,"durationMs":1}"#
+        let json =
+            #"{"type":"api_call","timestamp":"13/06/2026","route":"/","method":"GET","status":200,"durationMs":1}"#
         #expect(throws: DecodingError.self) {
             try WedSyncJSON.makeDecoder().decode(MetricEvent.self, from: Data(json.utf8))
         }
@@ -86,7 +88,10 @@ struct ModelsCodingTests {
         #expect(ISO8601.parse("2026-06-13T14:00:00Z")?.timeIntervalSince1970 == 1_781_359_200)
         #expect(ISO8601.parse("2024-02-29T23:59:59.5Z")?.timeIntervalSince1970 == 1_709_251_199.5)
         #expect(ISO8601.parse("2026-06-13T16:00:00+02:00")?.timeIntervalSince1970 == 1_781_359_200)
-        for bad in ["", "2026-06-13", "2026-13-01T00:00:00Z", "2026-06-13T25:00:00Z", "2026-06-13T14:00:00.Z", "2026-06-13T14:00:00Zjunk", "yesterday"] {
+        for bad in [
+            "", "2026-06-13", "2026-13-01T00:00:00Z", "2026-06-13T25:00:00Z", "2026-06-13T14:00:00.Z",
+            "2026-06-13T14:00:00Zjunk", "yesterday",
+        ] {
             #expect(ISO8601.parse(bad) == nil, "\(bad)")
         }
     }

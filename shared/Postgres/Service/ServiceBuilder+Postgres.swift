@@ -45,13 +45,20 @@ extension ServiceBuilder {
             let database = PostgresDatabase(
                 primary: PostgresPool(name: "primary", configuration: primary, poolConfiguration: pool, logger: logger),
                 replicas: replicas.enumerated().map { index, replica in
-                    PostgresPool(name: "replica-\(index + 1)", configuration: replica, poolConfiguration: pool, logger: logger)
+                    PostgresPool(
+                        name: "replica-\(index + 1)",
+                        configuration: replica,
+                        poolConfiguration: pool,
+                        logger: logger
+                    )
                 }
             )
             addService(database)
             addReadinessCheck(PostgresReadinessCheck(name: "database", pool: database.primary, critical: critical))
             for replica in database.replicas {
-                addReadinessCheck(PostgresReadinessCheck(name: "database-\(replica.name)", pool: replica, critical: false))
+                addReadinessCheck(
+                    PostgresReadinessCheck(name: "database-\(replica.name)", pool: replica, critical: false)
+                )
             }
             let reporter = poolMetrics
             addMetricsCollector {
@@ -72,7 +79,11 @@ public struct PostgresErrorMapping: ServiceErrorMapping {
         guard let error = error as? PostgresError else { return nil }
         if error.isConnectionFailure || error.code == .poolTimeout || error.code == .shutdown {
             logger.warning("database unavailable", metadata: ["error": "\(error)"])
-            return .unavailable("the database is unavailable; retry shortly", code: "database_unavailable", retryAfterSeconds: 1)
+            return .unavailable(
+                "the database is unavailable; retry shortly",
+                code: "database_unavailable",
+                retryAfterSeconds: 1
+            )
         }
         if error.sqlState == "57014" {
             logger.warning("statement timed out or was cancelled", metadata: ["error": "\(error)"])

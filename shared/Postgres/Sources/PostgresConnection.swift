@@ -89,7 +89,9 @@ public final class PostgresConnection: PoolableConnection {
             try await produce(writer)
         } catch {
             _ = try? await Self.run(on: threadPool) { () throws(PostgresError) -> Int in
-                try self.handle.withLock { handle throws(PostgresError) -> Int in try handle.endCopy(abort: "aborted by the client") }
+                try self.handle.withLock { handle throws(PostgresError) -> Int in
+                    try handle.endCopy(abort: "aborted by the client")
+                }
             }
             throw error
         }
@@ -177,7 +179,8 @@ extension PostgresConnection {
         var pendingDeallocations: [String] = []
         let preparedStatementLimit: Int
 
-        static func connect(parameters: [(String, String)], preparedStatementLimit: Int) throws(PostgresError) -> Handle {
+        static func connect(parameters: [(String, String)], preparedStatementLimit: Int) throws(PostgresError) -> Handle
+        {
             let keywords = parameters.map { strdup($0.0) } + [nil]
             let values = parameters.map { strdup($0.1) } + [nil]
             defer {
@@ -276,7 +279,8 @@ extension PostgresConnection {
             return loaded
         }
 
-        mutating func execute(_ query: PostgresQuery, prepared usePrepared: Bool) throws(PostgresError) -> PostgresRows {
+        mutating func execute(_ query: PostgresQuery, prepared usePrepared: Bool) throws(PostgresError) -> PostgresRows
+        {
             guard let connection else { throw PostgresError(.connectionLost, "the connection is closed") }
             guard usePrepared else {
                 return try withParameters(query.binds) { (values) throws(PostgresError) -> PostgresRows in
@@ -295,7 +299,9 @@ extension PostgresConnection {
             }
         }
 
-        private mutating func executePrepared(_ query: PostgresQuery, on connection: OpaquePointer) throws(PostgresError) -> PostgresRows {
+        private mutating func executePrepared(_ query: PostgresQuery, on connection: OpaquePointer)
+            throws(PostgresError) -> PostgresRows
+        {
             let name = try statementName(for: query.sql, on: connection)
             return try withParameters(query.binds) { (values) throws(PostgresError) -> PostgresRows in
                 let result = PQexecPrepared(connection, name, Int32(query.binds.count), values, nil, nil, 0)
@@ -304,7 +310,9 @@ extension PostgresConnection {
             }
         }
 
-        private mutating func statementName(for sql: String, on connection: OpaquePointer) throws(PostgresError) -> String {
+        private mutating func statementName(for sql: String, on connection: OpaquePointer) throws(PostgresError)
+            -> String
+        {
             if let name = prepared[sql] { return name }
             deallocatePending(on: connection)
             preparedCount += 1

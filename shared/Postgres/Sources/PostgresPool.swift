@@ -85,7 +85,9 @@ public final class PostgresPool: Service, Sendable {
     /// closed rather than returned.
     public func withConnection<Result>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            return try await pool.withConnection(reusableAfter: { !(($0 as? PostgresError)?.isConnectionFailure ?? false) }) {
+            return try await pool.withConnection(reusableAfter: {
+                !(($0 as? PostgresError)?.isConnectionFailure ?? false)
+            }) {
                 connection in
                 do {
                     let result = try await body(connection)
@@ -139,10 +141,15 @@ public final class PostgresPool: Service, Sendable {
         precondition(batchSize > 0, "a cursor fetches at least one row at a time")
         return try await withTransaction { connection in
             try await connection.execute(
-                PostgresQuery(sql: "DECLARE wedsync_cursor NO SCROLL CURSOR FOR \(query.sql)", encodedBinds: query.binds),
+                PostgresQuery(
+                    sql: "DECLARE wedsync_cursor NO SCROLL CURSOR FOR \(query.sql)",
+                    encodedBinds: query.binds
+                ),
                 prepared: false
             )
-            let result = try await body(PostgresRowStream(connection: connection, cursor: "wedsync_cursor", batchSize: batchSize))
+            let result = try await body(
+                PostgresRowStream(connection: connection, cursor: "wedsync_cursor", batchSize: batchSize)
+            )
             try await connection.simpleQuery("CLOSE wedsync_cursor")
             return result
         }

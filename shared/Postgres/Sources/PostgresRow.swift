@@ -58,7 +58,8 @@ public struct PostgresRow: Sendable {
     }
 
     /// Decodes the value of the column named `name`.
-    public func decode<Value: PostgresDecodable>(_ type: Value.Type, column name: String) throws(PostgresError) -> Value {
+    public func decode<Value: PostgresDecodable>(_ type: Value.Type, column name: String) throws(PostgresError) -> Value
+    {
         guard let index = columns.index(of: name) else {
             throw PostgresError(.misuse, "the result has no column \"\(name)\"")
         }
@@ -94,7 +95,8 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     public subscript(position: Int) -> PostgresRow { rows[position] }
 
     /// Decodes every row into a tuple.
-    public func decode<each Value: PostgresDecodable>(_ types: (repeat each Value).Type) throws -> [(repeat each Value)] {
+    public func decode<each Value: PostgresDecodable>(_ types: (repeat each Value).Type) throws -> [(repeat each Value)]
+    {
         try rows.map { try $0.decode(types) }
     }
 }

@@ -9,7 +9,11 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
     let batchSize: Int
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(connection: connection, fetch: "FETCH FORWARD \(unescaped: String(batchSize)) FROM \(unescaped: cursor)", batchSize: batchSize)
+        Iterator(
+            connection: connection,
+            fetch: "FETCH FORWARD \(unescaped: String(batchSize)) FROM \(unescaped: cursor)",
+            batchSize: batchSize
+        )
     }
 
     /// Walks the current batch and fetches the next when it runs out.

@@ -14,7 +14,13 @@ enum PostgresDateFormat {
         let (year, month, day) = civilDate(fromDays: days)
         return String(
             format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
-            year, month, day, seconds / 3600, (seconds / 60) % 60, seconds % 60, fraction
+            year,
+            month,
+            day,
+            seconds / 3600,
+            (seconds / 60) % 60,
+            seconds % 60,
+            fraction
         )
     }
 

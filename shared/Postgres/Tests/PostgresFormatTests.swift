@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import WedSyncPostgres
 import WedSyncTestSupport
+
+@testable import WedSyncPostgres
 
 @Suite("PostgreSQL text formats and queries")
 struct PostgresFormatTests {
@@ -9,8 +10,11 @@ struct PostgresFormatTests {
     func interpolation() {
         let organization = 7
         let name = "O'Brien'; DROP TABLE clients; --"
-        let query: PostgresQuery = "SELECT id FROM clients WHERE organization_id = \(organization) AND last_name = \(name) ORDER BY \(unescaped: "wedding_date")"
-        #expect(query.sql == "SELECT id FROM clients WHERE organization_id = $1 AND last_name = $2 ORDER BY wedding_date")
+        let query: PostgresQuery =
+            "SELECT id FROM clients WHERE organization_id = \(organization) AND last_name = \(name) ORDER BY \(unescaped: "wedding_date")"
+        #expect(
+            query.sql == "SELECT id FROM clients WHERE organization_id = $1 AND last_name = $2 ORDER BY wedding_date"
+        )
         #expect(query.binds == ["7", name])
     }
 
@@ -21,9 +25,12 @@ struct PostgresFormatTests {
         #expect(query.binds == [nil, #"{"1","2","3"}"#, #"{"a\"b","c\\d"}"#, "t", "Infinity"])
     }
 
-    @Test("Dates round-trip through the timestamptz text format", arguments: [
-        0.0, 1_781_359_200.5, -86_400.25, 4_102_444_799.999999,
-    ])
+    @Test(
+        "Dates round-trip through the timestamptz text format",
+        arguments: [
+            0.0, 1_781_359_200.5, -86_400.25, 4_102_444_799.999999,
+        ]
+    )
     func dates(seconds: Double) throws {
         let date = Date(timeIntervalSince1970: seconds)
         let text = try #require(date.postgresText)
@@ -31,14 +38,17 @@ struct PostgresFormatTests {
         #expect(abs(decoded.timeIntervalSince1970 - seconds) < 0.000_002)
     }
 
-    @Test("Server date formats decode to the right instant", arguments: [
-        ("2026-06-13", 1_781_308_800.0),
-        ("2026-06-13 14:00:00+00", 1_781_359_200.0),
-        ("2026-06-13 14:00:00.25+00", 1_781_359_200.25),
-        ("2026-06-13 16:00:00+02", 1_781_359_200.0),
-        ("2026-06-13 09:30:00-04:30", 1_781_359_200.0),
-        ("2026-06-13 14:00:00", 1_781_359_200.0),
-    ])
+    @Test(
+        "Server date formats decode to the right instant",
+        arguments: [
+            ("2026-06-13", 1_781_308_800.0),
+            ("2026-06-13 14:00:00+00", 1_781_359_200.0),
+            ("2026-06-13 14:00:00.25+00", 1_781_359_200.25),
+            ("2026-06-13 16:00:00+02", 1_781_359_200.0),
+            ("2026-06-13 09:30:00-04:30", 1_781_359_200.0),
+            ("2026-06-13 14:00:00", 1_781_359_200.0),
+        ]
+    )
     func serverDates(text: String, expected: Double) throws {
         #expect(try Date.decode(postgresText: text).timeIntervalSince1970 == expected)
     }
@@ -59,7 +69,9 @@ struct PostgresFormatTests {
 
     @Test("URLs parse; the password stays out of the description")
     func configurationURL() throws {
-        let configuration = try PostgresConfiguration(url: "postgres://app:p%40ss@db.internal:6432/wedsync?sslmode=disable")
+        let configuration = try PostgresConfiguration(
+            url: "postgres://app:p%40ss@db.internal:6432/wedsync?sslmode=disable"
+        )
         #expect(configuration.host == "db.internal")
         #expect(configuration.port == 6432)
         #expect(configuration.user == "app")

@@ -18,7 +18,11 @@ struct PostgresPoolTests {
         return PostgresPool(
             name: "test",
             configuration: configuration,
-            poolConfiguration: ConnectionPoolConfiguration(minimumConnections: 0, maximumConnections: maximum, acquireTimeout: acquireTimeout),
+            poolConfiguration: ConnectionPoolConfiguration(
+                minimumConnections: 0,
+                maximumConnections: maximum,
+                acquireTimeout: acquireTimeout
+            ),
             logger: Logger(label: "test")
         )
     }
@@ -29,11 +33,19 @@ struct PostgresPoolTests {
         defer { Task { await pool.shutdown() } }
         let table = TestEnvironment.uniqueName("clients")
         try await pool.withConnection { connection in
-            try await connection.simpleQuery("CREATE TEMP TABLE \(table) (id int PRIMARY KEY, name text, wedding timestamptz, guests int, vip boolean)")
+            try await connection.simpleQuery(
+                "CREATE TEMP TABLE \(table) (id int PRIMARY KEY, name text, wedding timestamptz, guests int, vip boolean)"
+            )
             let wedding = Date(timeIntervalSince1970: 1_781_359_200)
-            try await connection.execute("INSERT INTO \(unescaped: table) VALUES (\(1), \("Ava & Ben"), \(wedding), \(120), \(true))")
-            try await connection.execute("INSERT INTO \(unescaped: table) VALUES (\(2), \("Cy O'Neil"), \(Date?.none), \(Int?.none), \(false))")
-            let rows = try await connection.query("SELECT id, name, wedding, guests, vip FROM \(unescaped: table) ORDER BY id")
+            try await connection.execute(
+                "INSERT INTO \(unescaped: table) VALUES (\(1), \("Ava & Ben"), \(wedding), \(120), \(true))"
+            )
+            try await connection.execute(
+                "INSERT INTO \(unescaped: table) VALUES (\(2), \("Cy O'Neil"), \(Date?.none), \(Int?.none), \(false))"
+            )
+            let rows = try await connection.query(
+                "SELECT id, name, wedding, guests, vip FROM \(unescaped: table) ORDER BY id"
+            )
             #expect(rows.count == 2)
             let (id, name, date, guests, vip) = try rows[0].decode((Int, String, Date?, Int?, Bool).self)
             #expect(id == 1 && name == "Ava & Ben" && date == wedding && guests == 120 && vip)
@@ -99,7 +111,11 @@ struct PostgresPoolTests {
         let application = TestEnvironment.uniqueName("maxtest")
         let pool = try Self.makePool(maximum: 8, acquireTimeout: .seconds(60), applicationName: application)
         let observer = try Self.makePool(maximum: 1)
-        defer { Task { await pool.shutdown(); await observer.shutdown() } }
+        defer {
+            Task {
+                await pool.shutdown(); await observer.shutdown()
+            }
+        }
         let peak = Peak()
         let running = Peak()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -107,7 +123,9 @@ struct PostgresPoolTests {
                 // Sample the server's view while the load runs.
                 while running.value.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(1)) }
                 while running.value.load(ordering: .relaxed) == 1 {
-                    let rows = try await observer.query("SELECT count(*)::int FROM pg_stat_activity WHERE application_name = \(application)")
+                    let rows = try await observer.query(
+                        "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = \(application)"
+                    )
                     peak.value.max(try rows[0].decode(Int.self, at: 0), ordering: .relaxed)
                     try await Task.sleep(for: .milliseconds(5))
                 }
@@ -151,7 +169,9 @@ struct PostgresPoolTests {
                 try await pool.withConnection { connection in
                     _ = try await connection.query("SELECT 1")
                     let deadline = ContinuousClock.now + .seconds(60)
-                    while !gaveUp.isRaised, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                    while !gaveUp.isRaised, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
                 }
                 holderDone.value.store(1, ordering: .relaxed)
             }
@@ -200,7 +220,11 @@ struct PostgresPoolTests {
     func readReplicas() async throws {
         let primaryURL = try TestEnvironment.databaseURL()
         let logger = Logger(label: "test")
-        let replica = try PostgresDatabase(primaryURL: primaryURL, replicaURLs: [primaryURL + "?application_name=replica-probe"], logger: logger)
+        let replica = try PostgresDatabase(
+            primaryURL: primaryURL,
+            replicaURLs: [primaryURL + "?application_name=replica-probe"],
+            logger: logger
+        )
         defer { Task { await replica.shutdown() } }
         let name = try await replica.readQuery("SELECT current_setting('application_name')")
         #expect(try name[0].decode(String.self, at: 0) == "replica-probe")
@@ -221,7 +245,8 @@ struct PostgresPoolTests {
 
     @Test("A 1,000,000-row cursor stream keeps resident memory growth under 50 MB (a buffered read does not)")
     func cursorMemory() async throws {
-        let bench = URL(fileURLWithPath: try TestEnvironment.binDirectory()).appendingPathComponent("wedsync-bench").path
+        let bench = URL(fileURLWithPath: try TestEnvironment.binDirectory()).appendingPathComponent("wedsync-bench")
+            .path
         let url = try TestEnvironment.databaseURL()
         struct Probe: Decodable { let rows: Int; let rssGrowthMB: Double }
         let streamed = try await run(bench, ["cursor-memory", "--database-url", url, "--rows", "1000000"])
@@ -231,7 +256,10 @@ struct PostgresPoolTests {
         #expect(cursor.rssGrowthMB < 50, "the cursor stream grew resident memory by \(cursor.rssGrowthMB) MB")
 
         // The same rows read at once do grow memory: the measurement can see a failure.
-        let buffered = try await run(bench, ["cursor-memory", "--database-url", url, "--rows", "1000000", "--buffered"])
+        let buffered = try await run(
+            bench,
+            ["cursor-memory", "--database-url", url, "--rows", "1000000", "--buffered"]
+        )
         let whole = try JSONDecoder().decode(Probe.self, from: Data(buffered.output.utf8))
         #expect(whole.rows == 1_000_000)
         #expect(whole.rssGrowthMB > 50)

@@ -59,7 +59,11 @@ struct PostgresRestartTests {
             name: "down",
             configuration: try PostgresConfiguration(url: server.url),
             // A borrower's wait far longer than the bound below: failing fast is not mistaken for giving up.
-            poolConfiguration: ConnectionPoolConfiguration(minimumConnections: 0, maximumConnections: 2, acquireTimeout: .seconds(60)),
+            poolConfiguration: ConnectionPoolConfiguration(
+                minimumConnections: 0,
+                maximumConnections: 2,
+                acquireTimeout: .seconds(60)
+            ),
             logger: Logger(label: "test")
         )
         defer { Task { await pool.shutdown() } }

@@ -19,7 +19,11 @@ extension ServiceBuilder {
     public func redis(critical: Bool = true) throws -> RedisClient {
         try dependency("redis") {
             let seeds = try configuration.redisSeeds()
-            let client = RedisClient(configuration: seeds[0], poolConfiguration: configuration.redisPool, logger: logger)
+            let client = RedisClient(
+                configuration: seeds[0],
+                poolConfiguration: configuration.redisPool,
+                logger: logger
+            )
             addService(client)
             addReadinessCheck(RedisReadinessCheck(client: client, critical: critical))
             let reporter = poolMetrics

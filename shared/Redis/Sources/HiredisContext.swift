@@ -10,8 +10,16 @@ struct HiredisContext: @unchecked Sendable {
     private(set) var context: UnsafeMutablePointer<redisContext>?
 
     /// Connects, authenticates and selects the database.
-    static func connect(_ configuration: RedisConfiguration, commandTimeout: Duration?) throws(RedisError) -> HiredisContext {
-        guard let context = redisConnectWithTimeout(configuration.host, Int32(configuration.port), makeTimeval(configuration.connectTimeout)) else {
+    static func connect(_ configuration: RedisConfiguration, commandTimeout: Duration?) throws(RedisError)
+        -> HiredisContext
+    {
+        guard
+            let context = redisConnectWithTimeout(
+                configuration.host,
+                Int32(configuration.port),
+                makeTimeval(configuration.connectTimeout)
+            )
+        else {
             throw RedisError(.connectionFailed, "hiredis could not allocate a context")
         }
         var connection = HiredisContext(context: context)
@@ -52,7 +60,9 @@ struct HiredisContext: @unchecked Sendable {
 
     /// Sends one command and waits for its reply. A top-level error reply throws ``RedisError/Code/server``.
     mutating func command(_ arguments: [RedisArgument]) throws(RedisError) -> RedisValue {
-        guard let context, context.pointee.err == 0 else { throw RedisError(.connectionLost, "the connection is closed") }
+        guard let context, context.pointee.err == 0 else {
+            throw RedisError(.connectionLost, "the connection is closed")
+        }
         let raw = Self.withArgv(arguments) { argc, argv, lengths in
             redisCommandArgv(context, argc, argv, lengths)
         }
@@ -66,7 +76,9 @@ struct HiredisContext: @unchecked Sendable {
     /// Sends every command, then reads every reply: one round trip for the batch. Error replies stay in place as
     /// ``RedisValue/error(_:)``.
     mutating func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [RedisValue] {
-        guard let context, context.pointee.err == 0 else { throw RedisError(.connectionLost, "the connection is closed") }
+        guard let context, context.pointee.err == 0 else {
+            throw RedisError(.connectionLost, "the connection is closed")
+        }
         for arguments in commands {
             let status = Self.withArgv(arguments) { argc, argv, lengths in
                 redisAppendCommandArgv(context, argc, argv, lengths)
@@ -89,7 +101,9 @@ struct HiredisContext: @unchecked Sendable {
     /// Queues a command in the output buffer and writes the buffer out (used by the subscriber, which reads
     /// replies as they come).
     mutating func send(_ arguments: [RedisArgument]) throws(RedisError) {
-        guard let context, context.pointee.err == 0 else { throw RedisError(.connectionLost, "the connection is closed") }
+        guard let context, context.pointee.err == 0 else {
+            throw RedisError(.connectionLost, "the connection is closed")
+        }
         let status = Self.withArgv(arguments) { argc, argv, lengths in
             redisAppendCommandArgv(context, argc, argv, lengths)
         }

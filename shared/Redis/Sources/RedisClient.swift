@@ -95,7 +95,9 @@ public final class RedisClient: Service, Sendable {
 
     /// Runs a Lua script by its SHA1 (`EVALSHA`), loading it first when the server does not have it (first use,
     /// or after a restart flushed the script cache).
-    public func evaluate(_ script: RedisScript, keys: [String] = [], arguments: [RedisArgument] = []) async throws -> RedisValue {
+    public func evaluate(_ script: RedisScript, keys: [String] = [], arguments: [RedisArgument] = []) async throws
+        -> RedisValue
+    {
         try await withConnection { connection in
             let tail = [RedisArgument(keys.count)] + keys.map { RedisArgument($0) } + arguments
             if let sha = script.sha {
@@ -121,7 +123,10 @@ public final class RedisClient: Service, Sendable {
     /// Lends a connection to `body` (for a sequence of commands on one connection, e.g. `WATCH`/`MULTI`/`EXEC`).
     public func withConnection<Result>(_ body: (RedisConnection) async throws -> Result) async throws -> Result {
         do {
-            return try await pool.withConnection(reusableAfter: { !(($0 as? RedisError)?.isConnectionFailure ?? false) }, body)
+            return try await pool.withConnection(
+                reusableAfter: { !(($0 as? RedisError)?.isConnectionFailure ?? false) },
+                body
+            )
         } catch let error as ConnectionPoolError {
             throw RedisError(error.code == .acquireTimeout ? .poolTimeout : .shutdown, error.description)
         }

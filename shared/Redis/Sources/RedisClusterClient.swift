@@ -97,11 +97,14 @@ public final class RedisClusterClient: Service, Sendable {
     }
 
     private func apply(slots reply: RedisValue, refresh number: Int) throws {
-        guard let ranges = reply.array else { throw RedisError(.unexpectedReply, "CLUSTER SLOTS did not answer an array") }
+        guard let ranges = reply.array else {
+            throw RedisError(.unexpectedReply, "CLUSTER SLOTS did not answer an array")
+        }
         var owners: [String?] = Array(repeating: nil, count: RedisClusterSlot.count)
         for range in ranges {
             guard let parts = range.array, parts.count >= 3, let first = parts[0].int, let last = parts[1].int,
-                let primary = parts[2].array, primary.count >= 2, let host = primary[0].string, let port = primary[1].int,
+                let primary = parts[2].array, primary.count >= 2, let host = primary[0].string,
+                let port = primary[1].int,
                 first >= 0, last < RedisClusterSlot.count, first <= last
             else { throw RedisError(.unexpectedReply, "CLUSTER SLOTS answered a malformed range") }
             let address = "\(host.isEmpty ? seeds[0].host : host):\(port)"
@@ -233,11 +236,15 @@ public final class RedisClusterClient: Service, Sendable {
     }
 
     /// Sends `arguments` on one connection of `client`, after `ASKING` when the slot is being imported there.
-    private static func send(_ arguments: [RedisArgument], on client: RedisClient, asking: Bool) async throws -> RedisValue {
+    private static func send(_ arguments: [RedisArgument], on client: RedisClient, asking: Bool) async throws
+        -> RedisValue
+    {
         guard asking else { return try await client.send(arguments) }
         return try await client.withConnection { connection in
             let replies = try await connection.pipeline([["ASKING"], arguments])
-            guard replies.count == 2 else { throw RedisError(.unexpectedReply, "ASKING pipeline answered \(replies.count) replies") }
+            guard replies.count == 2 else {
+                throw RedisError(.unexpectedReply, "ASKING pipeline answered \(replies.count) replies")
+            }
             if case .error(let text) = replies[1] { throw RedisError.reply(text) }
             return replies[1]
         }
@@ -257,12 +264,20 @@ extension RedisClusterClient: RedisKeyRouting {
             let batch = asking ? commands.flatMap { [["ASKING"], $0] } : commands
             var replies = try await client.pipeline(batch)
             if asking { replies = replies.enumerated().filter { $0.offset % 2 == 1 }.map(\.element) }
-            if let redirect = replies.first(where: { if case .error(let text) = $0 { return text.hasPrefix("MOVED ") || text.hasPrefix("ASK ") } else { return false } }) {
+            if let redirect = replies.first(where: {
+                if case .error(let text) = $0 {
+                    return text.hasPrefix("MOVED ") || text.hasPrefix("ASK ")
+                } else {
+                    return false
+                }
+            }) {
                 return redirect
             }
             return .array(replies)
         }
-        guard let replies = reply.array else { throw RedisError(.unexpectedReply, "a pipeline did not answer its replies") }
+        guard let replies = reply.array else {
+            throw RedisError(.unexpectedReply, "a pipeline did not answer its replies")
+        }
         return replies
     }
 
@@ -273,7 +288,9 @@ extension RedisClusterClient: RedisKeyRouting {
         return try await routed(first) { client, asking in
             guard asking else { return try await client.evaluate(script, keys: keys, arguments: arguments) }
             // Mid-migration, send the source itself: the importing node may not have the script cached.
-            let command = [RedisArgument("EVAL"), RedisArgument(script.source), RedisArgument(keys.count)] + keys.map { RedisArgument($0) } + arguments
+            let command =
+                [RedisArgument("EVAL"), RedisArgument(script.source), RedisArgument(keys.count)]
+                + keys.map { RedisArgument($0) } + arguments
             return try await Self.send(command, on: client, asking: true)
         }
     }

@@ -37,8 +37,16 @@ extension RedisClient: RedisKeyRouting {
         var cursor = "0"
         var keys: [String] = []
         repeat {
-            let reply = try await send("SCAN", RedisArgument(cursor), "MATCH", RedisArgument(pattern), "COUNT", RedisArgument(count))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let batch = parts[1].array else {
+            let reply = try await send(
+                "SCAN",
+                RedisArgument(cursor),
+                "MATCH",
+                RedisArgument(pattern),
+                "COUNT",
+                RedisArgument(count)
+            )
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let batch = parts[1].array
+            else {
                 throw RedisError(.unexpectedReply, "SCAN did not answer a cursor and a list of keys")
             }
             keys += batch.compactMap(\.string)

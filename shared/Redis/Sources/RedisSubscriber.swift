@@ -93,7 +93,10 @@ public final class RedisSubscriber: Service, Sendable {
             do {
                 context = try HiredisContext.connect(nodes[node % nodes.count], commandTimeout: nil)
             } catch {
-                logger.debug("redis subscriber cannot connect", metadata: ["redis.error": "\(error)", "redis.node": "\(nodes[node % nodes.count])"])
+                logger.debug(
+                    "redis subscriber cannot connect",
+                    metadata: ["redis.error": "\(error)", "redis.node": "\(nodes[node % nodes.count])"]
+                )
                 node += 1
                 pause(backoff)
                 backoff = min(backoff * 2, maximumBackoff)
@@ -144,7 +147,10 @@ public final class RedisSubscriber: Service, Sendable {
                         // A refused SUBSCRIBE (NOAUTH, NOPERM) would otherwise leave a connection that answers
                         // heartbeats but delivers nothing. Drop it and try again, loudly.
                         let refusal = RedisError.reply(text)
-                        logger.warning("redis refused the subscription", metadata: ["redis.reply": "\(refusal.message)"])
+                        logger.warning(
+                            "redis refused the subscription",
+                            metadata: ["redis.reply": "\(refusal.message)"]
+                        )
                         return "the server refused: \(refusal.message)"
                     }
                     guard let parts = reply.array, let kind = parts.first?.string else { continue }
@@ -163,7 +169,11 @@ public final class RedisSubscriber: Service, Sendable {
                         )
                     case "pmessage" where parts.count == 4:
                         continuation.yield(
-                            .message(channel: parts[2].string ?? "", pattern: parts[1].string, payload: parts[3].bytes ?? [])
+                            .message(
+                                channel: parts[2].string ?? "",
+                                pattern: parts[1].string,
+                                payload: parts[3].bytes ?? []
+                            )
                         )
                     default:
                         break  // "pong" answers a heartbeat

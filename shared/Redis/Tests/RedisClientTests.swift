@@ -18,7 +18,11 @@ struct RedisClientTests {
         configuration.commandTimeout = commandTimeout
         return RedisClient(
             configuration: configuration,
-            poolConfiguration: ConnectionPoolConfiguration(minimumConnections: 0, maximumConnections: maximum, acquireTimeout: acquireTimeout),
+            poolConfiguration: ConnectionPoolConfiguration(
+                minimumConnections: 0,
+                maximumConnections: maximum,
+                acquireTimeout: acquireTimeout
+            ),
             logger: Logger(label: "test")
         )
     }
@@ -175,9 +179,14 @@ struct RedisClientTests {
             var events = subscriber.events.makeAsyncIterator()
             #expect(await events.next() == .subscribed)
             #expect(try await redis.publish(Array("tag:client-42".utf8), to: channel) == 1)
-            #expect(await events.next() == .message(channel: channel, pattern: nil, payload: Array("tag:client-42".utf8)))
+            #expect(
+                await events.next() == .message(channel: channel, pattern: nil, payload: Array("tag:client-42".utf8))
+            )
             try await redis.publish([0, 1, 2], to: "\(channel):org-7")
-            #expect(await events.next() == .message(channel: "\(channel):org-7", pattern: "\(channel):*", payload: [0, 1, 2]))
+            #expect(
+                await events.next()
+                    == .message(channel: "\(channel):org-7", pattern: "\(channel):*", payload: [0, 1, 2])
+            )
             group.cancelAll()
         }
     }

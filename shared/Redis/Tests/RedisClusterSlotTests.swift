@@ -17,7 +17,9 @@ struct RedisClusterSlotTests {
     func hashTags() {
         #expect(RedisClusterSlot.of("{user1000}.following") == RedisClusterSlot.of("{user1000}.followers"))
         #expect(RedisClusterSlot.of("{user1000}.following") == RedisClusterSlot.of("user1000"))
-        #expect(RedisClusterSlot.of("wsc:{schedules/2026-06-13}:m") == RedisClusterSlot.of("wsc:{schedules/2026-06-13}:d"))
+        #expect(
+            RedisClusterSlot.of("wsc:{schedules/2026-06-13}:m") == RedisClusterSlot.of("wsc:{schedules/2026-06-13}:d")
+        )
         #expect(RedisClusterSlot.of("foo{}{bar}") == RedisClusterSlot.of("foo{}{bar}".utf8.map { $0 }))
         #expect(RedisClusterSlot.of("foo{}{bar}") != RedisClusterSlot.of("bar"))
         #expect(RedisClusterSlot.of("foo{{bar}}zap") == RedisClusterSlot.of("{bar"))

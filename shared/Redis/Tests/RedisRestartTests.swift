@@ -11,7 +11,11 @@ struct RedisRestartTests {
     func resubscribes() async throws {
         let server = try await PrivateRedis.start()
         let configuration = try RedisConfiguration(url: server.url)
-        let publisher = RedisClient(configuration: configuration, poolConfiguration: .init(minimumConnections: 0, maximumConnections: 1), logger: Logger(label: "test"))
+        let publisher = RedisClient(
+            configuration: configuration,
+            poolConfiguration: .init(minimumConnections: 0, maximumConnections: 1),
+            logger: Logger(label: "test")
+        )
         defer { Task { await publisher.shutdown() } }
         let subscriber = RedisSubscriber(
             configuration: configuration,
@@ -25,7 +29,10 @@ struct RedisRestartTests {
             var events = subscriber.events.makeAsyncIterator()
             #expect(await events.next() == .subscribed)
             try await publisher.publish(Array("before".utf8), to: "wedsync:invalidations")
-            #expect(await events.next() == .message(channel: "wedsync:invalidations", pattern: nil, payload: Array("before".utf8)))
+            #expect(
+                await events.next()
+                    == .message(channel: "wedsync:invalidations", pattern: nil, payload: Array("before".utf8))
+            )
 
             try await server.restart()
 
@@ -38,7 +45,10 @@ struct RedisRestartTests {
             #expect(subscriber.isSubscribed)
             // The publisher's pooled connection died with the server; the pool replaces it on the next call.
             #expect(try await publisher.publish(Array("after".utf8), to: "wedsync:invalidations") == 1)
-            #expect(await events.next() == .message(channel: "wedsync:invalidations", pattern: nil, payload: Array("after".utf8)))
+            #expect(
+                await events.next()
+                    == .message(channel: "wedsync:invalidations", pattern: nil, payload: Array("after".utf8))
+            )
             group.cancelAll()
         }
     }
@@ -55,14 +65,20 @@ struct RedisRestartTests {
             maximumBackoff: .milliseconds(100),
             logger: Logger(label: "test")
         )
-        let publisher = RedisClient(configuration: try RedisConfiguration(url: server.url), poolConfiguration: .init(minimumConnections: 0, maximumConnections: 1), logger: Logger(label: "test"))
+        let publisher = RedisClient(
+            configuration: try RedisConfiguration(url: server.url),
+            poolConfiguration: .init(minimumConnections: 0, maximumConnections: 1),
+            logger: Logger(label: "test")
+        )
         defer { Task { await publisher.shutdown() } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await subscriber.run() }
             var events = subscriber.events.makeAsyncIterator()
             #expect(await events.next() == .subscribed)
             try await publisher.publish(Array("hello".utf8), to: "wedsync:fallback")
-            #expect(await events.next() == .message(channel: "wedsync:fallback", pattern: nil, payload: Array("hello".utf8)))
+            #expect(
+                await events.next() == .message(channel: "wedsync:fallback", pattern: nil, payload: Array("hello".utf8))
+            )
             group.cancelAll()
         }
     }

@@ -21,7 +21,8 @@ struct BackgroundDeliveryTests {
         }
     }
 
-    private func run(_ delivery: BackgroundDelivery<Int>, until condition: @escaping @Sendable () -> Bool) async throws {
+    private func run(_ delivery: BackgroundDelivery<Int>, until condition: @escaping @Sendable () -> Bool) async throws
+    {
         let task = Task { try await delivery.run() }
         for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
         task.cancel()
@@ -30,7 +31,11 @@ struct BackgroundDeliveryTests {
 
     @Test("A full queue drops and counts instead of growing")
     func overflow() {
-        let delivery = BackgroundDelivery<Int>(name: "test-overflow", configuration: .init(capacity: 3), logger: Logger(label: "test")) { _ in }
+        let delivery = BackgroundDelivery<Int>(
+            name: "test-overflow",
+            configuration: .init(capacity: 3),
+            logger: Logger(label: "test")
+        ) { _ in }
         #expect(delivery.submit(contentsOf: [1, 2]) == 2)
         #expect(delivery.submit(contentsOf: [3, 4, 5]) == 1)
         #expect(!delivery.submit(6))

@@ -53,17 +53,17 @@ struct ConfigurationTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("service.yaml")
         try """
-            port: 7001
-            http:
-              max-body-bytes: 4096
-            api:
-              url: http://from-yaml:8090
-            redis:
-              url: redis://from-yaml:6379
-            database:
-              replica-urls:
-                - postgres://yaml-replica:5432/wedsync
-            """.write(to: file, atomically: true, encoding: .utf8)
+        port: 7001
+        http:
+          max-body-bytes: 4096
+        api:
+          url: http://from-yaml:8090
+        redis:
+          url: redis://from-yaml:6379
+        database:
+          replica-urls:
+            - postgres://yaml-replica:5432/wedsync
+        """.write(to: file, atomically: true, encoding: .utf8)
 
         let fromFile = try await load(arguments: ["--config", file.path])
         #expect(fromFile.port == 7001)
@@ -141,7 +141,11 @@ struct ConfigurationTests {
     @Test("Broken YAML is reported by position, without quoting the file (it may hold a secret)")
     func brokenYAML() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-broken-\(UUID()).yaml")
-        try "port: 8080\nadmin:\n  token: \"s3cret-token-value-123\n  x: [\n".write(to: file, atomically: true, encoding: .utf8)
+        try "port: 8080\nadmin:\n  token: \"s3cret-token-value-123\n  x: [\n".write(
+            to: file,
+            atomically: true,
+            encoding: .utf8
+        )
         defer { try? FileManager.default.removeItem(at: file) }
         do {
             _ = try await load(arguments: ["--config", file.path])
@@ -156,7 +160,8 @@ struct ConfigurationTests {
     @Test("A password in a database URL never appears in an error")
     func passwordNotEchoed() async throws {
         do {
-            _ = try await load(environment: ["WEDSYNC_DATABASE_URL": "postgres://app:s3cretpass@/wedsync"]).postgresPrimary()
+            _ = try await load(environment: ["WEDSYNC_DATABASE_URL": "postgres://app:s3cretpass@/wedsync"])
+                .postgresPrimary()
             Issue.record("a URL without a host was accepted")
         } catch {
             #expect(error.key == "database.url")

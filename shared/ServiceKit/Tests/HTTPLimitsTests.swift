@@ -18,9 +18,13 @@ struct HTTPLimitsTests {
         }
     }
 
-    static func withService(_ environment: [String: String], _ body: @Sendable (Int) async throws -> Void) async throws {
+    static func withService(_ environment: [String: String], _ body: @Sendable (Int) async throws -> Void) async throws
+    {
         let port = try freePort()
-        let service = ServiceBuilder(configuration: try await ServiceKitLiveTests.configuration(port: port, environment: environment), summary: "limits")
+        let service = ServiceBuilder(
+            configuration: try await ServiceKitLiveTests.configuration(port: port, environment: environment),
+            summary: "limits"
+        )
         try await ServiceKitLiveTests.serve(service) { _, _ in try await body(port) }
     }
 
@@ -39,17 +43,24 @@ struct HTTPLimitsTests {
     func largeHead() async throws {
         try await Self.withService(["WEDSYNC_HTTP_MAX_HEADER_BYTES": "2048"]) { port in
             let padding = String(repeating: "a", count: 4_000)
-            let (answer, closed) = try await Self.exchange(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: \(padding)\r\n\r\n")
+            let (answer, closed) = try await Self.exchange(
+                port: port,
+                "GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: \(padding)\r\n\r\n"
+            )
             #expect(answer.hasPrefix("HTTP/1.1 431"), "\(answer.prefix(200))")
             #expect(answer.contains(#""code":"headers_too_large""#) && closed)
-            let small = try await Self.exchange(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: \(padding.prefix(500))\r\n\r\n")
+            let small = try await Self.exchange(
+                port: port,
+                "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: \(padding.prefix(500))\r\n\r\n"
+            )
             #expect(small.answer.hasPrefix("HTTP/1.1 200"), "\(small.answer.prefix(200))")
         }
     }
 
     @Test("A keep-alive connection left idle is closed by the server after the idle timeout")
     func idleConnection() async throws {
-        try await Self.withService(["WEDSYNC_HTTP_IDLE_TIMEOUT_MS": "300", "WEDSYNC_HTTP_HEADER_TIMEOUT_MS": "60000"]) { port in
+        try await Self.withService(["WEDSYNC_HTTP_IDLE_TIMEOUT_MS": "300", "WEDSYNC_HTTP_HEADER_TIMEOUT_MS": "60000"]) {
+            port in
             let (answer, closed) = try await Self.exchange(port: port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(200))")
             #expect(closed, "the server closed the idle connection itself")

@@ -16,11 +16,16 @@ struct ServiceKitAccessTests {
     static func serviceToken(_ name: String) -> String { "access-service-\(name)-0123456789" }
 
     static func makeService() async throws -> ServiceBuilder {
-        let callers = ["wedsync-api", "wedsync-gateway", "wedsync-autoscaler"].map { "\($0)=\(ServiceCredentials.digestText(of: serviceToken($0)))" }
+        let callers = ["wedsync-api", "wedsync-gateway", "wedsync-autoscaler"].map {
+            "\($0)=\(ServiceCredentials.digestText(of: serviceToken($0)))"
+        }
         let configuration = try await ServiceConfiguration.load(
-            service: "wedsync-test", defaultPort: 0, arguments: ["wedsync-test"],
+            service: "wedsync-test",
+            defaultPort: 0,
+            arguments: ["wedsync-test"],
             environment: [
-                "WEDSYNC_ADMIN_TOKEN": admin, "WEDSYNC_MONITOR_TOKEN": monitor, "WEDSYNC_SERVICE_CALLERS": callers.joined(separator: ","),
+                "WEDSYNC_ADMIN_TOKEN": admin, "WEDSYNC_MONITOR_TOKEN": monitor,
+                "WEDSYNC_SERVICE_CALLERS": callers.joined(separator: ","),
                 "WEDSYNC_REDIS_URL": "redis://127.0.0.1:9",
             ]
         )
@@ -28,30 +33,56 @@ struct ServiceKitAccessTests {
         _ = try service.redis(critical: false)
         for (path, access) in [
             ("/v1/public", RouteAccess.public), ("/v1/monitor", .monitor), ("/v1/api-only", .service("wedsync-api")),
-            ("/v1/any-service", .anyService), ("/v1/capacity", .monitor(orService: "wedsync-autoscaler")), ("/v1/admin-only", .admin),
+            ("/v1/any-service", .anyService), ("/v1/capacity", .monitor(orService: "wedsync-autoscaler")),
+            ("/v1/admin-only", .admin),
         ] {
             service.routes.get(path, RouteSpec(summary: path, access: access)) { _, context in
                 ["caller": context.identity?.description ?? "none"]
             }
         }
-        service.routes.delete("/v1/admin-only", RouteSpec(summary: "delete", access: .admin)) { _, _ in ["deleted": "yes"] }
+        service.routes.delete("/v1/admin-only", RouteSpec(summary: "delete", access: .admin)) { _, _ in
+            ["deleted": "yes"]
+        }
         return service
     }
 
     static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
 
-    @Test("Each route answers only the callers its access names: 401 without a known credential, 403 to the others", arguments: [
-        ("/v1/public", ["anonymous": 200, "monitor": 200, "api": 200, "gateway": 200, "admin": 200, "unknown": 200]),
-        ("/v1/monitor", ["anonymous": 401, "monitor": 200, "api": 403, "gateway": 403, "admin": 200, "unknown": 401]),
-        ("/v1/api-only", ["anonymous": 401, "monitor": 403, "api": 200, "gateway": 403, "admin": 200, "unknown": 401]),
-        ("/v1/any-service", ["anonymous": 401, "monitor": 403, "api": 200, "gateway": 200, "admin": 200, "unknown": 401]),
-        ("/v1/capacity", ["anonymous": 401, "monitor": 200, "api": 403, "autoscaler": 200, "admin": 200, "unknown": 401]),
-        ("/v1/admin-only", ["anonymous": 401, "monitor": 403, "api": 403, "gateway": 403, "admin": 200, "unknown": 401]),
-    ])
+    @Test(
+        "Each route answers only the callers its access names: 401 without a known credential, 403 to the others",
+        arguments: [
+            (
+                "/v1/public",
+                ["anonymous": 200, "monitor": 200, "api": 200, "gateway": 200, "admin": 200, "unknown": 200]
+            ),
+            (
+                "/v1/monitor",
+                ["anonymous": 401, "monitor": 200, "api": 403, "gateway": 403, "admin": 200, "unknown": 401]
+            ),
+            (
+                "/v1/api-only",
+                ["anonymous": 401, "monitor": 403, "api": 200, "gateway": 403, "admin": 200, "unknown": 401]
+            ),
+            (
+                "/v1/any-service",
+                ["anonymous": 401, "monitor": 403, "api": 200, "gateway": 200, "admin": 200, "unknown": 401]
+            ),
+            (
+                "/v1/capacity",
+                ["anonymous": 401, "monitor": 200, "api": 403, "autoscaler": 200, "admin": 200, "unknown": 401]
+            ),
+            (
+                "/v1/admin-only",
+                ["anonymous": 401, "monitor": 403, "api": 403, "gateway": 403, "admin": 200, "unknown": 401]
+            ),
+        ]
+    )
     func access(path: String, expected: [String: Int]) async throws {
         let callers: [String: HTTPFields] = [
-            "anonymous": [:], "monitor": Self.bearer(Self.monitor), "api": Self.bearer(Self.serviceToken("wedsync-api")),
-            "gateway": Self.bearer(Self.serviceToken("wedsync-gateway")), "autoscaler": Self.bearer(Self.serviceToken("wedsync-autoscaler")),
+            "anonymous": [:], "monitor": Self.bearer(Self.monitor),
+            "api": Self.bearer(Self.serviceToken("wedsync-api")),
+            "gateway": Self.bearer(Self.serviceToken("wedsync-gateway")),
+            "autoscaler": Self.bearer(Self.serviceToken("wedsync-autoscaler")),
             "admin": Self.bearer(Self.admin), "unknown": Self.bearer("made-up-token-0123456789"),
         ]
         try await Self.makeService().buildApplication().test(.router) { client in
@@ -59,19 +90,34 @@ struct ServiceKitAccessTests {
                 let response = try await client.execute(uri: path, method: .get, headers: callers[caller]!)
                 #expect(response.status.code == status, "\(path) as \(caller): \(String(buffer: response.body))")
                 if status == 401 {
-                    #expect(try WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: Data(response.body.readableBytesView)).error.code == "unauthorized")
+                    #expect(
+                        try WedSyncJSON.makeDecoder().decode(
+                            ErrorEnvelope.self,
+                            from: Data(response.body.readableBytesView)
+                        ).error.code == "unauthorized"
+                    )
                 }
             }
         }
     }
 
-    @Test("The handler knows its caller; a browser may send the monitor token as Basic's password and is challenged for it")
+    @Test(
+        "The handler knows its caller; a browser may send the monitor token as Basic's password and is challenged for it"
+    )
     func identities() async throws {
         try await Self.makeService().buildApplication().test(.router) { client in
-            let api = try await client.execute(uri: "/v1/any-service", method: .get, headers: Self.bearer(Self.serviceToken("wedsync-api")))
+            let api = try await client.execute(
+                uri: "/v1/any-service",
+                method: .get,
+                headers: Self.bearer(Self.serviceToken("wedsync-api"))
+            )
             #expect(String(buffer: api.body) == #"{"caller":"service:wedsync-api"}"#)
             let basic = Data("anyone:\(Self.monitor)".utf8).base64EncodedString()
-            let browser = try await client.execute(uri: "/v1/monitor", method: .get, headers: [.authorization: "Basic \(basic)"])
+            let browser = try await client.execute(
+                uri: "/v1/monitor",
+                method: .get,
+                headers: [.authorization: "Basic \(basic)"]
+            )
             #expect(String(buffer: browser.body) == #"{"caller":"monitor"}"#)
             let challenged = try await client.execute(uri: "/v1/monitor", method: .get)
             #expect(challenged.headers[values: .wwwAuthenticate].contains(#"Basic realm="wedsync monitor""#))
@@ -84,7 +130,10 @@ struct ServiceKitAccessTests {
             let put = try await client.execute(uri: "/v1/admin-only", method: .put, headers: Self.bearer(Self.admin))
             #expect(put.status == .methodNotAllowed)
             #expect(put.headers[.allow] == "DELETE, GET, HEAD")
-            #expect(try WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: Data(put.body.readableBytesView)).error.code == "method_not_allowed")
+            #expect(
+                try WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: Data(put.body.readableBytesView)).error
+                    .code == "method_not_allowed"
+            )
             #expect(try await client.execute(uri: "/health", method: .post).headers[.allow] == "GET, HEAD")
             #expect(try await client.execute(uri: "/v1/nowhere", method: .put).status == .notFound)
         }
@@ -93,9 +142,15 @@ struct ServiceKitAccessTests {
     @Test("/ready says why a dependency is down only to the monitor and admin; others get names and states")
     func readinessDetail() async throws {
         try await Self.makeService().buildApplication().test(.router) { client in
-            for (headers, detailed) in [(HTTPFields(), false), (Self.bearer(Self.serviceToken("wedsync-api")), false), (Self.bearer(Self.monitor), true), (Self.bearer(Self.admin), true)] {
+            for (headers, detailed) in [
+                (HTTPFields(), false), (Self.bearer(Self.serviceToken("wedsync-api")), false),
+                (Self.bearer(Self.monitor), true), (Self.bearer(Self.admin), true),
+            ] {
                 let response = try await client.execute(uri: "/ready", method: .get, headers: headers)
-                let report = try WedSyncJSON.makeDecoder().decode(ReadinessReport.self, from: Data(response.body.readableBytesView))
+                let report = try WedSyncJSON.makeDecoder().decode(
+                    ReadinessReport.self,
+                    from: Data(response.body.readableBytesView)
+                )
                 let redis = try #require(report.dependencies.first { $0.name == "redis" })
                 #expect(redis.state == .down)
                 #expect((redis.detail != nil) == detailed, "\(headers): \(redis.detail ?? "no detail")")
@@ -124,26 +179,45 @@ struct ServiceKitAccessTests {
 struct TokenVerdictCacheTests {
     @Test("A flood of refused tokens evicts only refusals: accepted tokens stay remembered")
     func floodOfRefusals() {
-        let cache = TokenVerdictCache<Int>(acceptedCapacity: 100, refusedCapacity: 50, acceptedFor: .seconds(60), refusedFor: .seconds(60))
-        for index in 0..<100 { cache.remember(.accepted(index), for: TokenVerdictCache<Int>.digest(of: "good-\(index)")) }
+        let cache = TokenVerdictCache<Int>(
+            acceptedCapacity: 100,
+            refusedCapacity: 50,
+            acceptedFor: .seconds(60),
+            refusedFor: .seconds(60)
+        )
+        for index in 0..<100 {
+            cache.remember(.accepted(index), for: TokenVerdictCache<Int>.digest(of: "good-\(index)"))
+        }
         for index in 0..<10_000 { cache.remember(.refused, for: TokenVerdictCache<Int>.digest(of: "made-up-\(index)")) }
         #expect(cache.counts.accepted == 100 && cache.counts.refused == 50)
         for index in 0..<100 {
-            guard case .accepted(let value) = cache.verdict(for: TokenVerdictCache<Int>.digest(of: "good-\(index)")) else {
+            guard case .accepted(let value) = cache.verdict(for: TokenVerdictCache<Int>.digest(of: "good-\(index)"))
+            else {
                 Issue.record("good-\(index) was forgotten")
                 continue
             }
             #expect(value == index)
         }
         #expect(cache.verdict(for: TokenVerdictCache<Int>.digest(of: "made-up-9999")) != nil)
-        #expect(cache.verdict(for: TokenVerdictCache<Int>.digest(of: "made-up-0")) == nil, "the oldest refusals went first")
+        #expect(
+            cache.verdict(for: TokenVerdictCache<Int>.digest(of: "made-up-0")) == nil,
+            "the oldest refusals went first"
+        )
     }
 
     @Test("Entries expire; a token's verdict can change; the least recently used accepted token goes first")
     func expiryAndOrder() {
-        let cache = TokenVerdictCache<String>(acceptedCapacity: 2, refusedCapacity: 2, acceptedFor: .seconds(30), refusedFor: .seconds(5))
+        let cache = TokenVerdictCache<String>(
+            acceptedCapacity: 2,
+            refusedCapacity: 2,
+            acceptedFor: .seconds(30),
+            refusedFor: .seconds(5)
+        )
         let start = ContinuousClock.now
-        let (a, b, c) = (TokenVerdictCache<String>.digest(of: "a"), TokenVerdictCache<String>.digest(of: "b"), TokenVerdictCache<String>.digest(of: "c"))
+        let (a, b, c) = (
+            TokenVerdictCache<String>.digest(of: "a"), TokenVerdictCache<String>.digest(of: "b"),
+            TokenVerdictCache<String>.digest(of: "c")
+        )
         cache.remember(.accepted("A"), for: a, now: start)
         cache.remember(.accepted("B"), for: b, now: start)
         _ = cache.verdict(for: a, now: start)
@@ -182,10 +256,13 @@ struct StreamSlotsTests {
         let other = try slots.acquire(client: "10.0.0.2")
         #expect(throws: ServiceError.self) { try slots.acquire(client: "10.0.0.3") }
         // A response dropped before its body ran (the client reset first) drops its slot with it.
-        var response: Response? = Response(status: .ok, body: ResponseBody { [first] writer in
-            withExtendedLifetime(first) {}
-            try await writer.finish(nil)
-        })
+        var response: Response? = Response(
+            status: .ok,
+            body: ResponseBody { [first] writer in
+                withExtendedLifetime(first) {}
+                try await writer.finish(nil)
+            }
+        )
         first = nil
         #expect(slots.open == 3)
         response = nil

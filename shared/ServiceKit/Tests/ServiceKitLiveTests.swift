@@ -23,7 +23,8 @@ struct ServiceKitLiveTests {
             service: "wedsync-live-test",
             defaultPort: port,
             arguments: ["wedsync-live-test"],
-            environment: ["WEDSYNC_ADMIN_TOKEN": token, "WEDSYNC_DATABASE_URL": try TestEnvironment.databaseURL()].merging(environment) { _, new in new }
+            environment: ["WEDSYNC_ADMIN_TOKEN": token, "WEDSYNC_DATABASE_URL": try TestEnvironment.databaseURL()]
+                .merging(environment) { _, new in new }
         )
     }
 
@@ -56,7 +57,9 @@ struct ServiceKitLiveTests {
         service.routes.get("/v1/slow", RouteSpec(summary: "Takes a while", access: .public)) { _, _ -> [String: Int] in
             try await database.read.withConnection { connection in
                 let deadline = ContinuousClock.now + .seconds(60)
-                while !shutdownBegun.isRaised, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                while !shutdownBegun.isRaised, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
                 let rows = try await connection.query("SELECT 7::int AS answer, pg_sleep(0.1)")
                 return ["answer": try rows[0].decode(Int.self, at: 0)]
             }
@@ -79,7 +82,10 @@ struct ServiceKitLiveTests {
     func readiness() async throws {
         let deadPort = try freePort()
         let service = ServiceBuilder(
-            configuration: try await Self.configuration(port: try freePort(), environment: ["WEDSYNC_REDIS_URL": "redis://127.0.0.1:\(deadPort)"]),
+            configuration: try await Self.configuration(
+                port: try freePort(),
+                environment: ["WEDSYNC_REDIS_URL": "redis://127.0.0.1:\(deadPort)"]
+            ),
             summary: "test"
         )
         _ = try service.postgres(critical: true)
@@ -94,7 +100,10 @@ struct ServiceKitLiveTests {
         }
 
         let strict = ServiceBuilder(
-            configuration: try await Self.configuration(port: try freePort(), environment: ["WEDSYNC_REDIS_URL": "redis://127.0.0.1:\(deadPort)"]),
+            configuration: try await Self.configuration(
+                port: try freePort(),
+                environment: ["WEDSYNC_REDIS_URL": "redis://127.0.0.1:\(deadPort)"]
+            ),
             summary: "test"
         )
         _ = try strict.redis(critical: true)
@@ -112,16 +121,28 @@ struct ServiceKitLiveTests {
 
     @Test("The service client passes the request id on, sends the admin token, and decodes remote errors")
     func serviceClient() async throws {
-        let upstream = ServiceBuilder(configuration: try await Self.configuration(port: try freePort()), summary: "upstream")
-        upstream.routes.get("/v1/whoami", RouteSpec(summary: "Echo what arrived", access: .public)) { request, context in
-            ["requestID": context.requestID, "authorization": request.headers[.authorization] == "Bearer \(Self.token)" ? "admin" : "none"]
+        let upstream = ServiceBuilder(
+            configuration: try await Self.configuration(port: try freePort()),
+            summary: "upstream"
+        )
+        upstream.routes.get("/v1/whoami", RouteSpec(summary: "Echo what arrived", access: .public)) {
+            request,
+            context in
+            [
+                "requestID": context.requestID,
+                "authorization": request.headers[.authorization] == "Bearer \(Self.token)" ? "admin" : "none",
+            ]
         }
         // Answers only once the test has seen the caller give up (or after 30 s): no deadline is met by chance, and the
         // shutdown afterwards waits for nothing.
         let callerGaveUp = Flag()
-        upstream.routes.get("/v1/sleepy", RouteSpec(summary: "Answers late", access: .public)) { _, _ -> [String: String] in
+        upstream.routes.get("/v1/sleepy", RouteSpec(summary: "Answers late", access: .public)) {
+            _,
+            _ -> [String: String] in
             let deadline = ContinuousClock.now + .seconds(30)
-            while !callerGaveUp.isRaised, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            while !callerGaveUp.isRaised, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             return [:]
         }
         try await Self.serve(upstream) { base, _ in
@@ -142,7 +163,10 @@ struct ServiceKitLiveTests {
             }
 
             do {
-                _ = try await ServiceClient(name: "upstream", baseURL: base, timeout: .milliseconds(500)).get("/v1/sleepy", as: [String: String].self)
+                _ = try await ServiceClient(name: "upstream", baseURL: base, timeout: .milliseconds(500)).get(
+                    "/v1/sleepy",
+                    as: [String: String].self
+                )
                 Issue.record("an answer held back until the caller gave up beat a 500 ms deadline")
             } catch let error as ServiceClientError {
                 #expect(error.kind == .timeout)
@@ -159,7 +183,11 @@ struct ServiceKitLiveTests {
 
         // A refused connection is reported at once, not after the deadline: a bound far from both, which a loaded
         // machine cannot miss.
-        let nowhere = ServiceClient(name: "nowhere", baseURL: "http://127.0.0.1:\(try freePort())", timeout: .seconds(60))
+        let nowhere = ServiceClient(
+            name: "nowhere",
+            baseURL: "http://127.0.0.1:\(try freePort())",
+            timeout: .seconds(60)
+        )
         let start = ContinuousClock.now
         do {
             _ = try await nowhere.get("/health", as: HealthReport.self)

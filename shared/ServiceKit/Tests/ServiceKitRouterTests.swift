@@ -42,7 +42,12 @@ struct ServiceKitRouterTests {
         }
         service.routes.post(
             "/v1/public-echo",
-            RouteSpec(summary: "Echo without auth", access: .public, requestBody: .of(Echo.self), response: .of(Echo.self))
+            RouteSpec(
+                summary: "Echo without auth",
+                access: .public,
+                requestBody: .of(Echo.self),
+                response: .of(Echo.self)
+            )
         ) { request, context in
             try await request.decodeJSON(Echo.self, context: context)
         }
@@ -56,7 +61,10 @@ struct ServiceKitRouterTests {
         service.routes.get("/v1/boom", RouteSpec(summary: "Fails unexpectedly", access: .public)) { _, _ -> Echo in
             throw Boom()
         }
-        service.routes.get("/v1/request-id", RouteSpec(summary: "The request id as the handler sees it", access: .public)) { _, context in
+        service.routes.get(
+            "/v1/request-id",
+            RouteSpec(summary: "The request id as the handler sees it", access: .public)
+        ) { _, context in
             ["context": context.requestID, "taskLocal": RequestID.current ?? ""]
         }
         return service
@@ -84,21 +92,28 @@ struct ServiceKitRouterTests {
     @Test("A mutating route without the admin token is a 401 in the error envelope")
     func missingToken() async throws {
         try await Self.makeService().buildApplication().test(.router) { client in
-            let response = try await client.execute(uri: "/v1/echo", method: .post, body: Self.json(#"{"name":"a","count":1}"#))
+            let response = try await client.execute(
+                uri: "/v1/echo",
+                method: .post,
+                body: Self.json(#"{"name":"a","count":1}"#)
+            )
             #expect(response.status == .unauthorized)
             #expect(try Self.decodeEnvelope(response).error.code == "unauthorized")
             #expect(response.headers[.wwwAuthenticate] == "Bearer")
         }
     }
 
-    @Test("A wrong token, or another scheme, is refused; the right one passes", arguments: [
-        ("Bearer wrong-token-0123456789", HTTPResponse.Status.unauthorized),
-        ("Bearer \(token)x", .unauthorized),
-        ("Bearer \(String(token.dropLast()))", .unauthorized),
-        ("Basic \(token)", .unauthorized),
-        ("bearer \(token)", .ok),
-        ("Bearer \(token)", .ok),
-    ])
+    @Test(
+        "A wrong token, or another scheme, is refused; the right one passes",
+        arguments: [
+            ("Bearer wrong-token-0123456789", HTTPResponse.Status.unauthorized),
+            ("Bearer \(token)x", .unauthorized),
+            ("Bearer \(String(token.dropLast()))", .unauthorized),
+            ("Basic \(token)", .unauthorized),
+            ("bearer \(token)", .ok),
+            ("Bearer \(token)", .ok),
+        ]
+    )
     func tokenChecks(header: String, expected: HTTPResponse.Status) async throws {
         try await Self.makeService().buildApplication().test(.router) { client in
             let response = try await client.execute(
@@ -125,15 +140,23 @@ struct ServiceKitRouterTests {
         }
     }
 
-    @Test("A malformed body is a 400 invalid_body that names the field", arguments: [
-        (#"{"name":"a","count":"many"}"#, "count"),
-        (#"{"name":"a"}"#, "count"),
-        (#"{"name":"a","count":1"#, "JSON"),
-        ("", "JSON body"),
-    ])
+    @Test(
+        "A malformed body is a 400 invalid_body that names the field",
+        arguments: [
+            (#"{"name":"a","count":"many"}"#, "count"),
+            (#"{"name":"a"}"#, "count"),
+            (#"{"name":"a","count":1"#, "JSON"),
+            ("", "JSON body"),
+        ]
+    )
     func malformedBody(body: String, mention: String) async throws {
         try await Self.makeService().buildApplication().test(.router) { client in
-            let response = try await client.execute(uri: "/v1/echo", method: .post, headers: Self.authorized, body: Self.json(body))
+            let response = try await client.execute(
+                uri: "/v1/echo",
+                method: .post,
+                headers: Self.authorized,
+                body: Self.json(body)
+            )
             #expect(response.status == .badRequest)
             let envelope = try Self.decodeEnvelope(response)
             #expect(envelope.error.code == "invalid_body")
@@ -189,7 +212,11 @@ struct ServiceKitRouterTests {
     func requestIDs() async throws {
         try await Self.makeService().buildApplication().test(.router) { client in
             let header = HTTPField.Name("x-request-id")!
-            let adopted = try await client.execute(uri: "/v1/request-id", method: .get, headers: [header: "phone-42.abc"])
+            let adopted = try await client.execute(
+                uri: "/v1/request-id",
+                method: .get,
+                headers: [header: "phone-42.abc"]
+            )
             #expect(adopted.headers[header] == "phone-42.abc")
             let seen = try JSONDecoder().decode([String: String].self, from: Data(adopted.body.readableBytesView))
             #expect(seen == ["context": "phone-42.abc", "taskLocal": "phone-42.abc"])
@@ -198,7 +225,11 @@ struct ServiceKitRouterTests {
             let id = try #require(generated.headers[header])
             #expect(id.count == 32)
 
-            let unsafe = try await client.execute(uri: "/v1/request-id", method: .get, headers: [header: "bad id\r\nx: y"])
+            let unsafe = try await client.execute(
+                uri: "/v1/request-id",
+                method: .get,
+                headers: [header: "bad id\r\nx: y"]
+            )
             #expect(unsafe.headers[header] != "bad id\r\nx: y")
             #expect(unsafe.headers[header]?.count == 32)
 
@@ -213,13 +244,23 @@ struct ServiceKitRouterTests {
             let anonymous = try await client.execute(uri: "/v1/admin/log-level", method: .get)
             #expect(anonymous.status == .unauthorized)
 
-            let bad = try await client.execute(uri: "/v1/admin/log-level", method: .put, headers: Self.authorized, body: Self.json(#"{"level":"loud"}"#))
+            let bad = try await client.execute(
+                uri: "/v1/admin/log-level",
+                method: .put,
+                headers: Self.authorized,
+                body: Self.json(#"{"level":"loud"}"#)
+            )
             #expect(bad.status == .badRequest)
             #expect(try Self.decodeEnvelope(bad).error.code == "invalid_parameter")
 
             let previous = LogLevelControl.level
             defer { LogLevelControl.level = previous }
-            let changed = try await client.execute(uri: "/v1/admin/log-level", method: .put, headers: Self.authorized, body: Self.json(#"{"level":"DEBUG"}"#))
+            let changed = try await client.execute(
+                uri: "/v1/admin/log-level",
+                method: .put,
+                headers: Self.authorized,
+                body: Self.json(#"{"level":"DEBUG"}"#)
+            )
             #expect(changed.status == .ok)
             #expect(LogLevelControl.level == .debug)
         }
@@ -257,16 +298,22 @@ struct ServiceKitRouterTests {
             let document = try JSONDecoder().decode(JSONValue.self, from: Data(response.body.readableBytesView))
             #expect(document["openapi"] == "3.1.0")
             let paths = try #require(document["paths"])
-            for path in ["/health", "/ready", "/metrics", "/openapi.json", "/v1/admin/log-level", "/v1/echo", "/v1/things/{id}"] {
+            for path in [
+                "/health", "/ready", "/metrics", "/openapi.json", "/v1/admin/log-level", "/v1/echo", "/v1/things/{id}",
+            ] {
                 #expect(paths[path] != nil, "missing \(path)")
             }
             let echo = try #require(paths["/v1/echo"]?["post"])
             #expect(echo["security"] == [["adminToken": []]])
-            #expect(echo["requestBody"]?["content"]?["application/json"]?["schema"] == ["$ref": "#/components/schemas/Echo"])
+            #expect(
+                echo["requestBody"]?["content"]?["application/json"]?["schema"] == ["$ref": "#/components/schemas/Echo"]
+            )
             #expect(echo["responses"]?["401"] != nil)
             #expect(paths["/v1/public-echo"]?["post"]?["security"] == nil)
             let thing = try #require(paths["/v1/things/{id}"]?["get"])
-            #expect(thing["parameters"] == [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]])
+            #expect(
+                thing["parameters"] == [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]]
+            )
             #expect(document["components"]?["schemas"]?["Echo"] != nil)
             #expect(document["components"]?["schemas"]?["ErrorEnvelope"] != nil)
         }

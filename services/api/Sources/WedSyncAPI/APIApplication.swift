@@ -29,14 +29,29 @@ public enum APIApplication {
             try await Migrator(pool: database.write, logger: service.logger).migrate()
         }
 
-        let cache = service.serviceClient("cache", baseURL: configuration.cacheURL, critical: false, timeout: .seconds(2))
+        let cache = service.serviceClient(
+            "cache",
+            baseURL: configuration.cacheURL,
+            critical: false,
+            timeout: .seconds(2)
+        )
         let invalidations = InvalidationOutbox(pool: database.write, client: cache, logger: service.logger)
         service.addService(invalidations)
 
         var queryEvents: QueryEventReporter?
         if try settings.bool("api.query-events", default: true) {
-            let metrics = service.serviceClient("metrics", baseURL: configuration.metricsURL, critical: false, timeout: .seconds(2))
-            let optimizer = service.serviceClient("query-optimizer", baseURL: configuration.optimizerURL, critical: false, timeout: .seconds(2))
+            let metrics = service.serviceClient(
+                "metrics",
+                baseURL: configuration.metricsURL,
+                critical: false,
+                timeout: .seconds(2)
+            )
+            let optimizer = service.serviceClient(
+                "query-optimizer",
+                baseURL: configuration.optimizerURL,
+                critical: false,
+                timeout: .seconds(2)
+            )
             let reporter = QueryEventReporter(
                 destinations: [
                     .init(name: "metrics", client: metrics, path: APIPath.Metrics.events),
@@ -50,7 +65,11 @@ public enum APIApplication {
 
         let dashboard = DashboardRefresher(
             pool: database.write,
-            interval: try settings.milliseconds("api.dashboard-refresh-ms", default: .seconds(60), in: 100...86_400_000),
+            interval: try settings.milliseconds(
+                "api.dashboard-refresh-ms",
+                default: .seconds(60),
+                in: 100...86_400_000
+            ),
             logger: service.logger,
             onRefresh: { await invalidations.record(tags: ["dashboard"], reason: "dashboard refreshed") }
         )
@@ -70,7 +89,8 @@ public enum APIApplication {
         GuestRoutes(environment: environment).register(service.routes)
         PlanningRoutes(environment: environment).register(service.routes)
         ExportRoutes(
-            environment: environment, logger: service.logger,
+            environment: environment,
+            logger: service.logger,
             streams: StreamSlots(maximum: 16, maximumPerClient: configuration.http.maximumStreamsPerClient)
         ).register(service.routes)
         return Components(environment: environment, database: database)

@@ -32,7 +32,9 @@ struct APIService {
                 try await APIApplication.configure(service)
             }
         case "migrate":
-            await ServiceMain.command(service: name, defaultPort: port, arguments: arguments()) { configuration, logger in
+            await ServiceMain.command(service: name, defaultPort: port, arguments: arguments()) {
+                configuration,
+                logger in
                 try await withPrimary(configuration, logger) { pool in
                     let applied = try await Migrator(pool: pool, logger: logger).migrate()
                     print("applied \(applied.count) migration(s)")
@@ -40,7 +42,9 @@ struct APIService {
                 return 0
             }
         case "seed":
-            await ServiceMain.command(service: name, defaultPort: port, arguments: arguments()) { configuration, logger in
+            await ServiceMain.command(service: name, defaultPort: port, arguments: arguments()) {
+                configuration,
+                logger in
                 let settings = configuration.settings
                 let scale = try settings.double("scale", default: 0.02, in: 0.0001...100)
                 let organizations = try settings.int("organizations", default: 0, in: 0...1_000_000)
@@ -67,7 +71,9 @@ struct APIService {
                             return 0
                         }
                         guard replace else {
-                            FileHandle.standardError.write(Data("\(name): the database is already seeded (use --replace or --if-empty)\n".utf8))
+                            FileHandle.standardError.write(
+                                Data("\(name): the database is already seeded (use --replace or --if-empty)\n".utf8)
+                            )
                             return 1
                         }
                         try await generator.truncate()
@@ -80,9 +86,13 @@ struct APIService {
                 }
             }
         case "token":
-            await ServiceMain.command(service: name, defaultPort: port, arguments: arguments()) { configuration, logger in
+            await ServiceMain.command(service: name, defaultPort: port, arguments: arguments()) {
+                configuration,
+                logger in
                 let organization = try configuration.settings.int("org", default: 0, in: 0...Int.max)
-                guard organization > 0 else { throw ConfigurationError(key: "org", message: "required: the organization id (1...N)") }
+                guard organization > 0 else {
+                    throw ConfigurationError(key: "org", message: "required: the organization id (1...N)")
+                }
                 try await withPrimary(configuration, logger) { pool in
                     let database = PostgresDatabase(primary: pool)
                     print(try await TokenStore(database: database).issue(organization: organization))
@@ -90,7 +100,9 @@ struct APIService {
                 return 0
             }
         case let other?:
-            FileHandle.standardError.write(Data("\(name): unknown command \(other) (expected serve, migrate, seed or token)\n".utf8))
+            FileHandle.standardError.write(
+                Data("\(name): unknown command \(other) (expected serve, migrate, seed or token)\n".utf8)
+            )
             exit(2)
         }
     }
@@ -110,7 +122,12 @@ struct APIService {
     ) async throws -> Result {
         var postgres = try configuration.postgresPrimary()
         postgres.statementTimeout = nil
-        let pool = PostgresPool(name: "primary", configuration: postgres, poolConfiguration: .init(minimumConnections: 0, maximumConnections: 2), logger: logger)
+        let pool = PostgresPool(
+            name: "primary",
+            configuration: postgres,
+            poolConfiguration: .init(minimumConnections: 0, maximumConnections: 2),
+            logger: logger
+        )
         do {
             let result = try await body(pool)
             await pool.shutdown()

@@ -15,7 +15,12 @@ final class CDNPurger: Sendable {
 
     let delivery: BackgroundDelivery<[String]>
 
-    init(url: String, token: String?, configuration: BackgroundDelivery<[String]>.Configuration = .init(batchSize: 64, maximumAttempts: 8), logger: Logger) {
+    init(
+        url: String,
+        token: String?,
+        configuration: BackgroundDelivery<[String]>.Configuration = .init(batchSize: 64, maximumAttempts: 8),
+        logger: Logger
+    ) {
         let client = ServiceClient(name: "cdn", baseURL: url, token: token, timeout: .seconds(10))
         delivery = BackgroundDelivery(name: "cdn-purge", configuration: configuration, logger: logger) { batch in
             var seen = Set<String>()

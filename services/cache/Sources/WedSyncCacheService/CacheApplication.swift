@@ -25,19 +25,30 @@ public enum CacheApplication {
         service.addReadinessCheck(
             ClosureReadinessCheck(name: "backplane", critical: false) {
                 guard cache.isBackplaneLive else {
-                    return ReadinessOutcome(state: .degraded, detail: "invalidation backplane down: L1 entries kept briefly")
+                    return ReadinessOutcome(
+                        state: .degraded,
+                        detail: "invalidation backplane down: L1 entries kept briefly"
+                    )
                 }
                 return .up
             }
         )
         let schedules = try settings.warmingFile.map(WarmingSchedule.load(path:)) ?? []
-        let namespaces = try ServedNamespaces(settings.namespaces.map(Set.init) ?? settings.namedNamespaces.union(schedules.map(\.0.warm.namespace)))
+        let namespaces = try ServedNamespaces(
+            settings.namespaces.map(Set.init) ?? settings.namedNamespaces.union(schedules.map(\.0.warm.namespace))
+        )
         for (schedule, _, _) in schedules where !namespaces.names.contains(schedule.warm.namespace) {
-            throw ConfigurationError(key: "cache.warming-file", message: "schedule \(schedule.name): namespace \(schedule.warm.namespace) is not in cache.namespaces")
+            throw ConfigurationError(
+                key: "cache.warming-file",
+                message: "schedule \(schedule.name): namespace \(schedule.warm.namespace) is not in cache.namespaces"
+            )
         }
         let warmer = Warmer(
-            cache: cache, namespaces: namespaces, origins: AllowedOrigins(service.configuration.allowedOrigins),
-            maximumValueBytes: settings.codec.maximumValueBytes, logger: service.logger
+            cache: cache,
+            namespaces: namespaces,
+            origins: AllowedOrigins(service.configuration.allowedOrigins),
+            maximumValueBytes: settings.codec.maximumValueBytes,
+            logger: service.logger
         )
         service.addService(warmer)
         if !schedules.isEmpty {
@@ -45,7 +56,10 @@ public enum CacheApplication {
         }
         // Declared namespaces exist from the start: their statistics count every read, here and in every replica.
         for name in namespaces.names { _ = try cache.namespace(name) }
-        service.logger.info("serving namespaces", metadata: ["cache.namespaces": .string(namespaces.names.sorted().joined(separator: ","))])
+        service.logger.info(
+            "serving namespaces",
+            metadata: ["cache.namespaces": .string(namespaces.names.sorted().joined(separator: ","))]
+        )
         var cdn: CDNPurger?
         if let url = settings.cdnPurgeURL {
             let purger = CDNPurger(url: url, token: settings.cdnToken, logger: service.logger)
@@ -94,7 +108,8 @@ struct CacheSettings {
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
         let maximumTTL = try settings.double("cache.max-ttl-seconds", default: 86_400, in: 1...(7 * 86_400))
-        let negativeTTL = settings.string("cache.negative-ttl-seconds") == nil
+        let negativeTTL =
+            settings.string("cache.negative-ttl-seconds") == nil
             ? nil : try settings.double("cache.negative-ttl-seconds", default: 30, in: 0.001...maximumTTL)
         let policy = NamespacePolicy(
             ttl: try settings.double("cache.ttl-seconds", default: 300, in: 0.001...maximumTTL),
@@ -107,8 +122,13 @@ struct CacheSettings {
         if let text = settings.string("cache.namespace-ttls") {
             for part in text.split(separator: ",") {
                 let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard pair.count == 2, let ttl = Double(pair[1]), ttl > 0, ttl <= maximumTTL, (try? CacheAddress(namespace: pair[0], key: "k")) != nil else {
-                    throw ConfigurationError(key: "cache.namespace-ttls", message: "expected namespace=seconds pairs separated by commas")
+                guard pair.count == 2, let ttl = Double(pair[1]), ttl > 0, ttl <= maximumTTL,
+                    (try? CacheAddress(namespace: pair[0], key: "k")) != nil
+                else {
+                    throw ConfigurationError(
+                        key: "cache.namespace-ttls",
+                        message: "expected namespace=seconds pairs separated by commas"
+                    )
                 }
                 var namespace = policy
                 namespace.ttl = ttl
@@ -117,18 +137,27 @@ struct CacheSettings {
             }
         }
         if let text = settings.string("cache.lock-namespaces") {
-            for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty
+            {
                 guard (try? CacheAddress(namespace: name, key: "k")) != nil else {
-                    throw ConfigurationError(key: "cache.lock-namespaces", message: "expected namespace names separated by commas")
+                    throw ConfigurationError(
+                        key: "cache.lock-namespaces",
+                        message: "expected namespace names separated by commas"
+                    )
                 }
                 namespaces[name, default: policy].distributedLoadLock = true
                 namedNamespaces.insert(name)
             }
         }
         if let text = settings.string("cache.namespaces") {
-            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
             guard names.allSatisfy({ (try? CacheAddress(namespace: $0, key: "k")) != nil }) else {
-                throw ConfigurationError(key: "cache.namespaces", message: "expected namespace names separated by commas")
+                throw ConfigurationError(
+                    key: "cache.namespaces",
+                    message: "expected namespace names separated by commas"
+                )
             }
             self.namespaces = names
         }
@@ -142,7 +171,9 @@ struct CacheSettings {
             outageL1TTL: try settings.double("cache.outage-l1-ttl-seconds", default: 5, in: 0.001...3_600)
         )
         let key = try settings.symmetricKey("cache.encryption-key")
-        cdnPurgeURL = settings.string("cache.cdn.purge-url") == nil ? nil : try settings.httpURL("cache.cdn.purge-url", default: "")
+        cdnPurgeURL =
+            settings.string("cache.cdn.purge-url") == nil
+            ? nil : try settings.httpURL("cache.cdn.purge-url", default: "")
         cdnToken = try settings.secret("cache.cdn.token", minimumLength: 1)
         warmingFile = settings.string("cache.warming-file")
         codec = L2Codec(

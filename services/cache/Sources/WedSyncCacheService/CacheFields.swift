@@ -11,7 +11,8 @@ enum CacheFields {
     static let tag = TextRule(1...256)
     /// Tags in a query: up to 64 tags, comma-separated, so without commas.
     static let tagsSchema = JSONSchema.text(
-        0...(64 * 256 + 63), pattern: #"^([^\u0000-\u001F\u007F,]{1,256}(,[^\u0000-\u001F\u007F,]{1,256}){0,63})?$"#
+        0...(64 * 256 + 63),
+        pattern: #"^([^\u0000-\u001F\u007F,]{1,256}(,[^\u0000-\u001F\u007F,]{1,256}){0,63})?$"#
     )
     /// A glob over a namespace's keys.
     static let pattern = TextRule.name(256)
@@ -22,7 +23,10 @@ enum CacheFields {
     static let ttlSchema = JSONSchema.constrained(.number, ["exclusiveMinimum": 0])
 
     /// `namespace/key`.
-    static let addressSchema = JSONSchema.text(3...(64 + 1 + 256), pattern: #"^[A-Za-z0-9._-]{1,64}/[^\u0000-\u001F\u007F]{1,256}$"#)
+    static let addressSchema = JSONSchema.text(
+        3...(64 + 1 + 256),
+        pattern: #"^[A-Za-z0-9._-]{1,64}/[^\u0000-\u001F\u007F]{1,256}$"#
+    )
     /// A prefix of addresses: `namespace/...`, or part of a namespace.
     static let prefix = TextRule(1...256)
 
@@ -38,7 +42,9 @@ enum CacheFields {
         return address
     }
 
-    static func address(namespace: String, key: String, field: String = "key", code: String = "invalid_key") throws(ServiceError) -> CacheAddress {
+    static func address(namespace: String, key: String, field: String = "key", code: String = "invalid_key")
+        throws(ServiceError) -> CacheAddress
+    {
         try Self.key.check(key, field, code: code)
         do {
             return try CacheAddress(namespace: namespace, key: key)
@@ -63,13 +69,19 @@ enum CacheFields {
 
     /// The invalidation request's schema: at least one tag, key or prefix.
     static var invalidationSchema: NamedSchema {
-        let some: [JSONValue] = ["tags", "keys", "prefixes"].map { ["required": [.string($0)], "properties": [$0: ["type": "array", "minItems": 1]]] }
+        let some: [JSONValue] =
+            ["tags", "keys", "prefixes"].map {
+                ["required": [.string($0)], "properties": [$0: ["type": "array", "minItems": 1]]]
+            }
             + [["required": ["prefix"], "properties": ["prefix": ["type": "string"]]]]
         return NamedSchema(
             schema: .constrained(
                 .object(
                     [
-                        "keys": .described(.nullable(.array(addressSchema, count: 0...maximumInvalidationTags)), "Addresses namespace/key."),
+                        "keys": .described(
+                            .nullable(.array(addressSchema, count: 0...maximumInvalidationTags)),
+                            "Addresses namespace/key."
+                        ),
                         "tags": .nullable(.array(tag.schema, count: 0...maximumInvalidationTags)),
                         "prefix": .described(.nullable(prefix.schema), "One address prefix (namespace/...)."),
                         "prefixes": .nullable(.array(prefix.schema, count: 0...maximumInvalidationPrefixes)),
@@ -98,8 +110,14 @@ extension CacheFields {
         let origin = origins.pattern()
         let url = JSONSchema.text(8...maximumURLLength, pattern: "^\(origin)(/\(urlTail)*)?$")
         let loader = JSONSchema.text(13...maximumURLLength, pattern: "^\(origin)/\(urlTail)*\\{key\\}\(urlTail)*$")
-        let headers = JSONSchema.constrained(.map(headerValue.schema), ["propertyNames": headerName.json, "maxProperties": 32])
-        let item = JSONSchema.object(["key": key.schema, "url": url, "headers": .nullable(headers)], required: ["key", "url"])
+        let headers = JSONSchema.constrained(
+            .map(headerValue.schema),
+            ["propertyNames": headerName.json, "maxProperties": 32]
+        )
+        let item = JSONSchema.object(
+            ["key": key.schema, "url": url, "headers": .nullable(headers)],
+            required: ["key", "url"]
+        )
         let some: [JSONValue] = [
             ["required": ["requests"], "properties": ["requests": ["type": "array", "minItems": 1]]],
             ["required": ["urls"], "properties": ["urls": ["type": "array", "minItems": 1]]],
@@ -111,8 +129,14 @@ extension CacheFields {
                 "namespace": .string(enumeration: namespaces.names.sorted()),
                 "requests": .nullable(.array(item, count: 0...maximumWarmList)),
                 "urls": .nullable(.array(url, count: 0...maximumWarmList)),
-                "keys": .described(.array(key.schema, count: 0...maximumWarmList), "Keys fetched through loaderURL (not null: absent when none)."),
-                "pattern": .described(pattern.schema, "A glob over the namespace's keys in L2, refreshed through loaderURL (not null)."),
+                "keys": .described(
+                    .array(key.schema, count: 0...maximumWarmList),
+                    "Keys fetched through loaderURL (not null: absent when none)."
+                ),
+                "pattern": .described(
+                    pattern.schema,
+                    "A glob over the namespace's keys in L2, refreshed through loaderURL (not null)."
+                ),
                 "loaderURL": .described(loader, "A URL containing {key}, at an allowed origin (not null)."),
                 "headers": .nullable(headers),
                 "concurrency": .nullable(.integer(minimum: 1, maximum: Warmer.maximumConcurrency)),
@@ -122,7 +146,10 @@ extension CacheFields {
             required: ["namespace"]
         )
         return NamedSchema(
-            schema: .constrained(request, ["anyOf": .array(some), "dependentRequired": ["keys": ["loaderURL"], "pattern": ["loaderURL"]]])
+            schema: .constrained(
+                request,
+                ["anyOf": .array(some), "dependentRequired": ["keys": ["loaderURL"], "pattern": ["loaderURL"]]]
+            )
         )
     }
 }

@@ -41,13 +41,17 @@ struct CacheRoutes: Sendable {
                 summary: "Read an entry: L1, then L2",
                 description: "Answers the stored body with its content type, `x-cache-tier` (`L1` or `L2`), `age` and "
                     + "`x-cache-version`; 404 when no tier holds a fresh value.",
-                tags: ["entries"], access: .anyService,
+                tags: ["entries"],
+                access: .anyService,
                 pathParameters: Self.entryParameters,
                 responseContentType: "*/*"
             )
         ) { _, context in
             let address = try address(context)
-            guard let lookup = try await Self.mapped({ () async throws(CacheKitError) in try await cache.get(address) }), !lookup.isNegative else {
+            guard
+                let lookup = try await Self.mapped({ () async throws(CacheKitError) in try await cache.get(address) }),
+                !lookup.isNegative
+            else {
                 throw ServiceError.notFound("no entry under this key")
             }
             let entry = lookup.entry
@@ -68,10 +72,19 @@ struct CacheRoutes: Sendable {
             RouteSpec(
                 summary: "Store an entry in L1 and L2",
                 description: "Stores the raw body with its `Content-Type`. Other processes drop their L1 copies.",
-                tags: ["entries"], access: .anyService,
+                tags: ["entries"],
+                access: .anyService,
                 queryParameters: [
-                    QueryParameter("ttl", schema: CacheFields.ttlSchema, description: "Seconds the entry is fresh (default: the namespace's TTL)."),
-                    QueryParameter("tags", schema: CacheFields.tagsSchema, description: "Comma-separated tags to invalidate the entry by (at most 64)."),
+                    QueryParameter(
+                        "ttl",
+                        schema: CacheFields.ttlSchema,
+                        description: "Seconds the entry is fresh (default: the namespace's TTL)."
+                    ),
+                    QueryParameter(
+                        "tags",
+                        schema: CacheFields.tagsSchema,
+                        description: "Comma-separated tags to invalidate the entry by (at most 64)."
+                    ),
                 ],
                 pathParameters: Self.entryParameters,
                 response: .of(CacheWriteResult.self)
@@ -82,7 +95,10 @@ struct CacheRoutes: Sendable {
             var ttl: Double?
             if let text = query["ttl"] {
                 guard let value = Double(String(text)), value.isFinite, value > 0 else {
-                    throw ServiceError.badRequest("ttl: expected a positive number of seconds", code: "invalid_parameter")
+                    throw ServiceError.badRequest(
+                        "ttl: expected a positive number of seconds",
+                        code: "invalid_parameter"
+                    )
                 }
                 ttl = value
             }
@@ -97,13 +113,18 @@ struct CacheRoutes: Sendable {
             let tiers = try await Self.mapped { () async throws(CacheKitError) in
                 try await cache.set(address, body: body, contentType: contentType, tags: tags, ttl: ttl)
             }
-            return Response.json(CacheWriteResult(address: address.string, tiers: tiers.map(\.rawValue), bytes: body.readableBytes))
+            return Response.json(
+                CacheWriteResult(address: address.string, tiers: tiers.map(\.rawValue), bytes: body.readableBytes)
+            )
         }
 
         routes.delete(
             Self.entryPath,
             RouteSpec(
-                summary: "Invalidate an entry in every tier and process", tags: ["entries"], access: .anyService, pathParameters: Self.entryParameters,
+                summary: "Invalidate an entry in every tier and process",
+                tags: ["entries"],
+                access: .anyService,
+                pathParameters: Self.entryParameters,
                 response: .of(InvalidationResult.self)
             )
         ) { _, context in
@@ -116,10 +137,12 @@ struct CacheRoutes: Sendable {
             "\(APIPath.v1)/warm",
             RouteSpec(
                 summary: "Start a warming job: fetch URLs in the background and store the answers",
-                description: "Entries come from `requests` (key and URL), `urls` (key = path and query), or `keys`/`pattern` "
+                description:
+                    "Entries come from `requests` (key and URL), `urls` (key = path and query), or `keys`/`pattern` "
                     + "with a `loaderURL` containing `{key}`. Each answer is stored with its `Cache-Tag` tags and the TTL of "
                     + "its `CDN-Cache-Control`/`Cache-Control`. 202 with the job; follow it at `/v1/jobs/{id}`.",
-                tags: ["warming"], access: .admin,
+                tags: ["warming"],
+                access: .admin,
                 requestBody: CacheFields.warmSchema(origins: warmer.origins, namespaces: namespaces),
                 response: .of(WarmJob.self),
                 successStatus: 202
@@ -131,16 +154,28 @@ struct CacheRoutes: Sendable {
 
         routes.get(
             "\(APIPath.v1)/jobs",
-            RouteSpec(summary: "Recent warming jobs, oldest first", tags: ["warming"], access: .monitor, response: .arrayOf(WarmJob.self))
+            RouteSpec(
+                summary: "Recent warming jobs, oldest first",
+                tags: ["warming"],
+                access: .monitor,
+                response: .arrayOf(WarmJob.self)
+            )
         ) { _, _ in
             warmer.all
         }
 
         routes.get(
             "\(APIPath.v1)/jobs/{id}",
-            RouteSpec(summary: "A warming job's progress", tags: ["warming"], access: .monitor, response: .of(WarmJob.self))
+            RouteSpec(
+                summary: "A warming job's progress",
+                tags: ["warming"],
+                access: .monitor,
+                response: .of(WarmJob.self)
+            )
         ) { _, context in
-            guard let job = warmer.job(context.parameters.get("id") ?? "") else { throw ServiceError.notFound("no such job") }
+            guard let job = warmer.job(context.parameters.get("id") ?? "") else {
+                throw ServiceError.notFound("no such job")
+            }
             return job
         }
 
@@ -148,10 +183,14 @@ struct CacheRoutes: Sendable {
             "\(APIPath.v1)/jobs/{id}",
             RouteSpec(
                 summary: "Cancel a warming job and forget it: no new fetch starts, fetches in flight finish",
-                tags: ["warming"], access: .admin, response: .of(WarmJob.self)
+                tags: ["warming"],
+                access: .admin,
+                response: .of(WarmJob.self)
             )
         ) { _, context in
-            guard let job = warmer.cancel(context.parameters.get("id") ?? "") else { throw ServiceError.notFound("no such job") }
+            guard let job = warmer.cancel(context.parameters.get("id") ?? "") else {
+                throw ServiceError.notFound("no such job")
+            }
             return job
         }
 
@@ -162,7 +201,8 @@ struct CacheRoutes: Sendable {
                 description: "When it answers, no read through this process sees an invalidated entry; other processes "
                     + "drop theirs as the backplane message arrives. `propagated` is false while Redis is down (the "
                     + "invalidation is replayed when it returns).",
-                tags: ["invalidation"], access: .service("wedsync-api"),
+                tags: ["invalidation"],
+                access: .service("wedsync-api"),
                 requestBody: CacheFields.invalidationSchema,
                 response: .of(InvalidationResult.self)
             )
@@ -172,7 +212,9 @@ struct CacheRoutes: Sendable {
                 throw ServiceError.badRequest("name at least one tag, key or prefix", code: "invalid_body")
             }
             // (`prefixes` holds the single `prefix` too: up to the documented number, and one.)
-            guard invalidation.keys.count <= CacheFields.maximumInvalidationTags, invalidation.prefixes.count <= CacheFields.maximumInvalidationPrefixes + 1 else {
+            guard invalidation.keys.count <= CacheFields.maximumInvalidationTags,
+                invalidation.prefixes.count <= CacheFields.maximumInvalidationPrefixes + 1
+            else {
                 throw ServiceError.badRequest("keys, prefixes: too many in one request", code: "invalid_body")
             }
             for key in invalidation.keys {
@@ -180,7 +222,11 @@ struct CacheRoutes: Sendable {
             }
             for prefix in invalidation.prefixes { try CacheFields.prefix.check(prefix, "prefix") }
             if let reason = invalidation.reason { try CacheFields.reason.check(reason, "reason") }
-            _ = try CacheFields.validated(tags: invalidation.tags, limit: CacheFields.maximumInvalidationTags, code: "invalid_body")
+            _ = try CacheFields.validated(
+                tags: invalidation.tags,
+                limit: CacheFields.maximumInvalidationTags,
+                code: "invalid_body"
+            )
             let result = await cache.invalidate(invalidation)
             cdn?.purge(tags: invalidation.tags)
             return result
@@ -188,7 +234,12 @@ struct CacheRoutes: Sendable {
 
         routes.get(
             APIPath.Cache.stats,
-            RouteSpec(summary: "Hit ratio, per tier and per namespace counters, per tier read latency", tags: ["analytics"], access: .monitor, response: .of(CacheStats.self))
+            RouteSpec(
+                summary: "Hit ratio, per tier and per namespace counters, per tier read latency",
+                tags: ["analytics"],
+                access: .monitor,
+                response: .of(CacheStats.self)
+            )
         ) { _, _ in
             cache.statistics()
         }
@@ -196,8 +247,10 @@ struct CacheRoutes: Sendable {
         routes.get(
             "\(APIPath.v1)/recommendations",
             RouteSpec(
-                summary: "What the statistics argue for: TTLs to raise or lower, L1 to grow, keys to warm, namespaces never hit",
-                tags: ["analytics"], access: .monitor,
+                summary:
+                    "What the statistics argue for: TTLs to raise or lower, L1 to grow, keys to warm, namespaces never hit",
+                tags: ["analytics"],
+                access: .monitor,
                 response: .of(CacheRecommendations.self)
             )
         ) { _, _ in
@@ -215,10 +268,12 @@ struct CacheRoutes: Sendable {
     }
 
     /// Runs a cache call, answering its errors as the service's 4xx/5xx envelopes.
-    static func mapped<Result: Sendable>(_ body: () async throws(CacheKitError) -> Result) async throws(ServiceError) -> Result {
+    static func mapped<Result: Sendable>(_ body: () async throws(CacheKitError) -> Result) async throws(ServiceError)
+        -> Result
+    {
         do {
             return try await body()
-        } catch where error.code == .invalidKey {
+        } catch  where error.code == .invalidKey {
             throw ServiceError.badRequest(error.message, code: "invalid_key")
         } catch {
             throw ServiceError.unavailable(error.message, code: "cache_unavailable", retryAfterSeconds: 1)
@@ -234,6 +289,9 @@ struct CacheWriteResult: Codable, Sendable, OpenAPISchemaProviding {
     var bytes: Int
 
     static var openAPISchema: JSONSchema {
-        .object(["address": .string(), "tiers": .array(.string(enumeration: ["L1", "L2"])), "bytes": .integer()], required: ["address", "tiers", "bytes"])
+        .object(
+            ["address": .string(), "tiers": .array(.string(enumeration: ["L1", "L2"])), "bytes": .integer()],
+            required: ["address", "tiers", "bytes"]
+        )
     }
 }

@@ -14,7 +14,8 @@ struct ServedNamespaces: Sendable {
         guard !names.contains(CacheAddress.gatewayNamespace) else {
             throw ConfigurationError(
                 key: "cache.namespaces",
-                message: "\(CacheAddress.gatewayNamespace) holds the gateway's tenant pages and is never served by the cache service"
+                message:
+                    "\(CacheAddress.gatewayNamespace) holds the gateway's tenant pages and is never served by the cache service"
             )
         }
         self.names = names

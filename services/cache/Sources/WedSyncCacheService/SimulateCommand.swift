@@ -21,12 +21,16 @@ public enum SimulateCommand {
             let value = arguments[index + 1]
             switch flag {
             case "--capacity":
-                guard let number = Int(value), number > 0 else { throw Failure(description: "--capacity: expected a positive number of entries") }
+                guard let number = Int(value), number > 0 else {
+                    throw Failure(description: "--capacity: expected a positive number of entries")
+                }
                 capacity = number
             case "--trace":
                 trace = value
             case "--policy":
-                guard ["s3fifo", "lru", "all"].contains(value) else { throw Failure(description: "--policy: expected s3fifo, lru or all") }
+                guard ["s3fifo", "lru", "all"].contains(value) else {
+                    throw Failure(description: "--policy: expected s3fifo, lru or all")
+                }
                 policy = value
             default:
                 throw Failure(description: "unknown option \(flag)")
@@ -34,16 +38,25 @@ public enum SimulateCommand {
             index += 2
         }
         guard let capacity, let trace else {
-            throw Failure(description: "usage: wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|all]")
+            throw Failure(
+                description: "usage: wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|all]"
+            )
         }
         guard let file = fopen(trace, "r") else { throw Failure(description: "--trace: cannot open the file") }
         defer { fclose(file) }
         let keys = TraceLines(file: file)
         guard !keys.isEmpty else { throw Failure(description: "--trace: the file holds no keys") }
-        let policies: [CacheSimulator.Policy] = policy == "all" ? [.s3fifo, .lru] : [CacheSimulator.Policy(rawValue: policy)!]
+        let policies: [CacheSimulator.Policy] =
+            policy == "all" ? [.s3fifo, .lru] : [CacheSimulator.Policy(rawValue: policy)!]
         return policies.map { policy in
             let ratio = CacheSimulator.hitRatio(keys.keys, capacity: capacity, policy: policy)
-            return String(format: "%@ capacity=%d accesses=%d hit_ratio=%.4f", policy.rawValue, capacity, keys.keys.count, ratio)
+            return String(
+                format: "%@ capacity=%d accesses=%d hit_ratio=%.4f",
+                policy.rawValue,
+                capacity,
+                keys.keys.count,
+                ratio
+            )
         }
     }
 }

@@ -54,8 +54,12 @@ final class Warmer: Service, Sendable {
     private let enqueue: AsyncStream<(String, Plan)>.Continuation
 
     init(
-        cache: MultiTierCache, namespaces: ServedNamespaces, origins: AllowedOrigins, http: HTTPClient = ServiceClient.sharedHTTPClient,
-        maximumValueBytes: Int, logger: Logger
+        cache: MultiTierCache,
+        namespaces: ServedNamespaces,
+        origins: AllowedOrigins,
+        http: HTTPClient = ServiceClient.sharedHTTPClient,
+        maximumValueBytes: Int,
+        logger: Logger
     ) {
         self.cache = cache
         self.namespaces = namespaces
@@ -89,7 +93,14 @@ final class Warmer: Service, Sendable {
     func submit(_ request: WarmRequest) async throws(ServiceError) -> WarmJob {
         let plan = try await resolve(request)
         let id = UUID().uuidString.lowercased()
-        let job = WarmJob(id: id, name: request.name, namespace: request.namespace, state: .queued, total: plan.fetches.count, createdAt: Date())
+        let job = WarmJob(
+            id: id,
+            name: request.name,
+            namespace: request.namespace,
+            state: .queued,
+            total: plan.fetches.count,
+            createdAt: Date()
+        )
         jobs.withLock { jobs in
             jobs.byID[id] = Running(job: job)
             jobs.order.append(id)
@@ -102,7 +113,12 @@ final class Warmer: Service, Sendable {
             }
         }
         enqueue.yield((id, plan))
-        logger.info("cache warming queued", metadata: ["cache.job": "\(id)", "cache.namespace": "\(request.namespace)", "cache.items": "\(plan.fetches.count)"])
+        logger.info(
+            "cache warming queued",
+            metadata: [
+                "cache.job": "\(id)", "cache.namespace": "\(request.namespace)", "cache.items": "\(plan.fetches.count)",
+            ]
+        )
         return job
     }
 
@@ -176,7 +192,10 @@ final class Warmer: Service, Sendable {
         if let job = job(id) {
             logger.info(
                 "cache warming finished",
-                metadata: ["cache.job": "\(id)", "cache.state": "\(job.state.rawValue)", "cache.stored": "\(job.succeeded)", "cache.failed": "\(job.failed)"]
+                metadata: [
+                    "cache.job": "\(id)", "cache.state": "\(job.state.rawValue)", "cache.stored": "\(job.succeeded)",
+                    "cache.failed": "\(job.failed)",
+                ]
             )
         }
     }
@@ -191,7 +210,9 @@ final class Warmer: Service, Sendable {
             let response = try await http.execute(outgoing, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: maximumValueBytes)
             guard response.status == .ok else { throw WarmFailure("HTTP \(response.status.code)") }
-            let tags = response.headers["cache-tag"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let tags = response.headers["cache-tag"].flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty }
             let ttl = request.ttl ?? Self.sharedMaxAge(response.headers)
             let address: CacheAddress
             do {
@@ -225,12 +246,16 @@ final class Warmer: Service, Sendable {
     static func sharedMaxAge(_ headers: HTTPHeaders) -> Double? {
         func directive(_ name: String, in field: String) -> Double? {
             for part in field.split(separator: ",") {
-                let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                let pair = part.split(separator: "=", maxSplits: 1).map {
+                    $0.trimmingCharacters(in: .whitespaces).lowercased()
+                }
                 if pair.count == 2, pair[0] == name, let seconds = Double(pair[1]), seconds > 0 { return seconds }
             }
             return nil
         }
-        if let targeted = headers.first(name: "cdn-cache-control"), let seconds = directive("max-age", in: targeted) { return seconds }
+        if let targeted = headers.first(name: "cdn-cache-control"), let seconds = directive("max-age", in: targeted) {
+            return seconds
+        }
         guard let field = headers.first(name: "cache-control") else { return nil }
         return directive("s-maxage", in: field) ?? directive("max-age", in: field)
     }
@@ -239,7 +264,10 @@ final class Warmer: Service, Sendable {
 
     private func resolve(_ request: WarmRequest) async throws(ServiceError) -> Plan {
         guard namespaces.names.contains(request.namespace) else {
-            throw ServiceError.badRequest("namespace: not one this service serves (cache.namespaces)", code: "unknown_namespace")
+            throw ServiceError.badRequest(
+                "namespace: not one this service serves (cache.namespaces)",
+                code: "unknown_namespace"
+            )
         }
         if let concurrency = request.concurrency, !(1...Self.maximumConcurrency).contains(concurrency) {
             throw ServiceError.badRequest("concurrency: 1 to \(Self.maximumConcurrency)", code: "invalid_body")
@@ -250,7 +278,9 @@ final class Warmer: Service, Sendable {
         if let name = request.name { try CacheFields.jobName.check(name, "name") }
         try Self.check(headers: request.headers, field: "headers")
         let most = CacheFields.maximumWarmList
-        guard (request.requests?.count ?? 0) <= most, (request.urls?.count ?? 0) <= most, (request.keys?.count ?? 0) <= most else {
+        guard (request.requests?.count ?? 0) <= most, (request.urls?.count ?? 0) <= most,
+            (request.keys?.count ?? 0) <= most
+        else {
             throw ServiceError.badRequest("requests, urls, keys: at most \(most) each", code: "invalid_body")
         }
         var fetches: [Fetch] = []
@@ -269,16 +299,24 @@ final class Warmer: Service, Sendable {
         var keys = request.keys ?? []
         for (index, key) in keys.enumerated() { try CacheFields.key.check(key, "keys[\(index)]") }
         if let template = request.loaderURL {
-            guard template.contains("{key}") else { throw ServiceError.badRequest("loaderURL: must contain {key}", code: "invalid_body") }
+            guard template.contains("{key}") else {
+                throw ServiceError.badRequest("loaderURL: must contain {key}", code: "invalid_body")
+            }
             try check(url: template.replacingOccurrences(of: "{key}", with: "k"), field: "loaderURL")
         }
         if let pattern = request.pattern {
             try CacheFields.pattern.check(pattern, "pattern")
-            guard request.loaderURL != nil else { throw ServiceError.badRequest("pattern: needs a loaderURL", code: "invalid_body") }
+            guard request.loaderURL != nil else {
+                throw ServiceError.badRequest("pattern: needs a loaderURL", code: "invalid_body")
+            }
             do {
                 keys += try await cache.keys(in: request.namespace, matching: pattern)
             } catch {
-                throw ServiceError.unavailable("pattern: the keys could not be listed from L2", code: "l2_unavailable", retryAfterSeconds: 1)
+                throw ServiceError.unavailable(
+                    "pattern: the keys could not be listed from L2",
+                    code: "l2_unavailable",
+                    retryAfterSeconds: 1
+                )
             }
         }
         if !keys.isEmpty || request.keys != nil {
@@ -286,29 +324,45 @@ final class Warmer: Service, Sendable {
                 throw ServiceError.badRequest("loaderURL: required with keys or a pattern", code: "invalid_body")
             }
             for key in keys {
-                let encoded = key.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+?#"))) ?? key
+                let encoded =
+                    key.addingPercentEncoding(
+                        withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+?#"))
+                    ) ?? key
                 fetches.append(Fetch(key: key, url: template.replacingOccurrences(of: "{key}", with: encoded)))
             }
         }
         guard request.pattern != nil || !fetches.isEmpty else {
-            throw ServiceError.badRequest("name what to warm: requests, urls, or keys/pattern with a loaderURL", code: "invalid_body")
+            throw ServiceError.badRequest(
+                "name what to warm: requests, urls, or keys/pattern with a loaderURL",
+                code: "invalid_body"
+            )
         }
         guard fetches.count <= Self.maximumItems else {
             throw ServiceError.badRequest("at most \(Self.maximumItems) items a job", code: "invalid_body")
         }
         for fetch in fetches where (try? CacheAddress(namespace: request.namespace, key: fetch.key)) == nil {
-            throw ServiceError.badRequest("a key is 1 to \(CacheAddress.maximumKeyBytes) bytes without control characters", code: "invalid_body")
+            throw ServiceError.badRequest(
+                "a key is 1 to \(CacheAddress.maximumKeyBytes) bytes without control characters",
+                code: "invalid_body"
+            )
         }
         return Plan(request: request, fetches: fetches)
     }
 
     private static func check(headers: [String: String]?, field: String) throws(ServiceError) {
-        guard (headers?.count ?? 0) <= 32 else { throw ServiceError.badRequest("\(field): at most 32", code: "invalid_body") }
+        guard (headers?.count ?? 0) <= 32 else {
+            throw ServiceError.badRequest("\(field): at most 32", code: "invalid_body")
+        }
         for (name, value) in headers ?? [:] {
             guard (1...64).contains(name.unicodeScalars.count),
-                name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
+                name.unicodeScalars.allSatisfy({
+                    ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-"
+                })
             else {
-                throw ServiceError.badRequest("\(field): names are 1 to 64 ASCII letters, digits and '-'", code: "invalid_body")
+                throw ServiceError.badRequest(
+                    "\(field): names are 1 to 64 ASCII letters, digits and '-'",
+                    code: "invalid_body"
+                )
             }
             try CacheFields.headerValue.check(value, "\(field).\(name)")
         }

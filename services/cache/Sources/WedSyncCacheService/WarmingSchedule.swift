@@ -40,7 +40,10 @@ struct WarmingSchedule: Sendable, Decodable {
         do {
             file = try YAMLDecoder().decode(File.self, from: text)
         } catch {
-            throw ConfigurationError(key: "cache.warming-file", message: "not a schedules file (schedules: [{name, cron, warm}])")
+            throw ConfigurationError(
+                key: "cache.warming-file",
+                message: "not a schedules file (schedules: [{name, cron, warm}])"
+            )
         }
         return try file.schedules.map { schedule in
             let cron: CronSchedule
@@ -50,14 +53,21 @@ struct WarmingSchedule: Sendable, Decodable {
                 throw ConfigurationError(key: "cache.warming-file", message: "schedule \(schedule.name): \(error)")
             }
             guard let zone = TimeZone(identifier: schedule.timezone ?? "UTC") else {
-                throw ConfigurationError(key: "cache.warming-file", message: "schedule \(schedule.name): unknown timezone")
+                throw ConfigurationError(
+                    key: "cache.warming-file",
+                    message: "schedule \(schedule.name): unknown timezone"
+                )
             }
             return (schedule, cron, zone)
         }
     }
 
     /// The request with its templates filled in for a firing at `date`.
-    func request(firingAt date: Date, in timeZone: TimeZone, environment: [String: String] = ProcessInfo.processInfo.environment) -> WarmRequest {
+    func request(
+        firingAt date: Date,
+        in timeZone: TimeZone,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> WarmRequest {
         func fill(_ text: String) -> String {
             Self.expand(text, date: date, timeZone: timeZone, environment: environment)
         }
@@ -67,7 +77,9 @@ struct WarmingSchedule: Sendable, Decodable {
         request.urls = request.urls?.map(fill)
         request.pattern = request.pattern.map(fill)
         request.loaderURL = request.loaderURL.map(fill)
-        request.requests = request.requests?.map { WarmRequest.Item(key: fill($0.key), url: fill($0.url), headers: $0.headers?.mapValues(fill)) }
+        request.requests = request.requests?.map {
+            WarmRequest.Item(key: fill($0.key), url: fill($0.url), headers: $0.headers?.mapValues(fill))
+        }
         request.headers = request.headers?.mapValues(fill)
         return request
     }
@@ -112,7 +124,12 @@ final class WarmingScheduler: Service, Sendable {
     /// The wall clock; replaceable so a test can stand just before a firing.
     let clock: @Sendable () -> Date
 
-    init(schedules: [(WarmingSchedule, CronSchedule, TimeZone)], warmer: Warmer, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+    init(
+        schedules: [(WarmingSchedule, CronSchedule, TimeZone)],
+        warmer: Warmer,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.schedules = schedules
         self.warmer = warmer
         self.logger = logger
@@ -124,7 +141,9 @@ final class WarmingScheduler: Service, Sendable {
         await cancelWhenGracefulShutdown {
             var after = self.clock()
             while !Task.isCancelled {
-                let upcoming = self.schedules.compactMap { entry in entry.1.next(after: after, in: entry.2).map { ($0, entry) } }
+                let upcoming = self.schedules.compactMap { entry in
+                    entry.1.next(after: after, in: entry.2).map { ($0, entry) }
+                }
                 guard let soonest = upcoming.min(by: { $0.0 < $1.0 }) else { return }
                 let wait = soonest.0.timeIntervalSince(self.clock())
                 if wait > 0 {
@@ -134,9 +153,15 @@ final class WarmingScheduler: Service, Sendable {
                     let (schedule, _, zone) = entry
                     do {
                         let job = try await self.warmer.submit(schedule.request(firingAt: date, in: zone))
-                        self.logger.notice("scheduled cache warming started", metadata: ["cache.schedule": "\(schedule.name)", "cache.job": "\(job.id)"])
+                        self.logger.notice(
+                            "scheduled cache warming started",
+                            metadata: ["cache.schedule": "\(schedule.name)", "cache.job": "\(job.id)"]
+                        )
                     } catch {
-                        self.logger.error("scheduled cache warming refused", metadata: ["cache.schedule": "\(schedule.name)", "cache.error": "\(error)"])
+                        self.logger.error(
+                            "scheduled cache warming refused",
+                            metadata: ["cache.schedule": "\(schedule.name)", "cache.error": "\(error)"]
+                        )
                     }
                 }
                 after = soonest.0

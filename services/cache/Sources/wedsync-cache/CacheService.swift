@@ -24,7 +24,8 @@ struct CacheService {
             await ServiceMain.run(
                 service: "wedsync-cache",
                 defaultPort: 8081,
-                summary: "Multi-tier cache (in-process L1, Redis L2, CDN L3) with tag invalidation and stampede protection."
+                summary:
+                    "Multi-tier cache (in-process L1, Redis L2, CDN L3) with tag invalidation and stampede protection."
             ) { service in
                 try CacheApplication.configure(service)
             }

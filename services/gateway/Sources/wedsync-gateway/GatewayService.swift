@@ -15,7 +15,8 @@ struct GatewayService {
             defaultPort: 8080,
             // It streams request bodies through to its upstream rather than reading them: a larger default.
             defaultMaxBodyBytes: 64 << 20,
-            summary: "Reverse proxy with an RFC 9111 cache, tenant isolation and load balancing in front of the WedSync API."
+            summary:
+                "Reverse proxy with an RFC 9111 cache, tenant isolation and load balancing in front of the WedSync API."
         ) { service in
             try GatewayApplication.configure(service)
         }

@@ -26,7 +26,8 @@ struct MetricsService {
             await ServiceMain.run(
                 service: "wedsync-metrics",
                 defaultPort: 8083,
-                summary: "Ingests API, database, cache and system metrics; percentiles, alerts, budgets, regressions and capacity."
+                summary:
+                    "Ingests API, database, cache and system metrics; percentiles, alerts, budgets, regressions and capacity."
             ) { service in
                 try MetricsApplication.configure(service)
             }

@@ -11,7 +11,12 @@ public enum CacheSimulator {
     }
 
     /// Hits over accesses when `trace` is replayed through `policy` holding `capacity` keys; every miss inserts.
-    public static func hitRatio(_ trace: some Sequence<String>, capacity: Int, policy: Policy, shards: Int = L1Configuration().shards) -> Double {
+    public static func hitRatio(
+        _ trace: some Sequence<String>,
+        capacity: Int,
+        policy: Policy,
+        shards: Int = L1Configuration().shards
+    ) -> Double {
         var hits = 0
         var accesses = 0
         switch policy {
@@ -22,7 +27,9 @@ public enum CacheSimulator {
                 if lru.access(key) { hits += 1 }
             }
         case .s3fifo:
-            let l1 = L1Cache<Bool>(configuration: L1Configuration(maximumEntries: capacity, maximumBytes: Int.max / 2, shards: shards))
+            let l1 = L1Cache<Bool>(
+                configuration: L1Configuration(maximumEntries: capacity, maximumBytes: Int.max / 2, shards: shards)
+            )
             for key in trace {
                 accesses += 1
                 if l1.get(key, now: 0) != nil {

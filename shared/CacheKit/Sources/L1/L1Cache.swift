@@ -85,7 +85,9 @@ public final class L1Cache<Value: Sendable>: Sendable {
     /// Frees entries past their retention, at most `budgetPerShard` examined per shard lock.
     @discardableResult
     public func reclaimExpired(now: Double, budgetPerShard: Int = 256) -> Int {
-        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.reclaimExpired(now: now, budget: budgetPerShard) } }
+        shards.reduce(0) { total, shard in
+            total + shard.state.withLock { $0.reclaimExpired(now: now, budget: budgetPerShard) }
+        }
     }
 
     /// Entries, bytes, evictions and expirations now, summed over the shards.

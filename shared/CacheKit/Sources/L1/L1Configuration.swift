@@ -10,7 +10,12 @@ public struct L1Configuration: Sendable, Equatable {
     /// The share of each shard's capacity given to the small probationary queue (S3-FIFO's `S`, 10% in the paper).
     public var smallQueueShare: Double
 
-    public init(maximumEntries: Int = 100_000, maximumBytes: Int = 256 << 20, shards: Int = 16, smallQueueShare: Double = 0.1) {
+    public init(
+        maximumEntries: Int = 100_000,
+        maximumBytes: Int = 256 << 20,
+        shards: Int = 16,
+        smallQueueShare: Double = 0.1
+    ) {
         precondition(maximumEntries > 0 && maximumBytes > 0, "an L1 needs room for at least one entry")
         precondition(shards > 0 && shards & (shards - 1) == 0, "shards must be a power of two")
         self.maximumEntries = maximumEntries

@@ -113,7 +113,14 @@ struct L1Shard<Value: Sendable>: Sendable {
             let hash = key.hash
             let toMain = ghostStamps.removeValue(forKey: hash) != nil
             if toMain { ghostHits += 1 }
-            slots[key] = Slot(value: value, cost: cost, retainUntil: retainUntil, frequency: 0, inMain: toMain, stamp: nextStamp)
+            slots[key] = Slot(
+                value: value,
+                cost: cost,
+                retainUntil: retainUntil,
+                frequency: 0,
+                inMain: toMain,
+                stamp: nextStamp
+            )
             let ticket = Ticket(key: key, stamp: nextStamp)
             if toMain {
                 main.append(ticket)
@@ -261,7 +268,9 @@ struct L1Shard<Value: Sendable>: Sendable {
     /// Rebuilds the queues when removals left more dead tickets than live entries, so they stay O(entries).
     private mutating func compactIfSparse() {
         guard small.count + main.count > 2 * slots.count + 64 else { return }
-        small = Deque(small.filter { ticket in slots[ticket.key].map { $0.stamp == ticket.stamp && !$0.inMain } ?? false })
+        small = Deque(
+            small.filter { ticket in slots[ticket.key].map { $0.stamp == ticket.stamp && !$0.inMain } ?? false }
+        )
         main = Deque(main.filter { ticket in slots[ticket.key].map { $0.stamp == ticket.stamp && $0.inMain } ?? false })
     }
 }

@@ -14,7 +14,8 @@ public struct L2Codec: Sendable {
     /// The largest value, once inflated, a record may hold: a corrupt or hostile record cannot make us allocate more.
     public var maximumValueBytes: Int
 
-    public init(compressionThreshold: Int = 1024, encryptionKey: SymmetricKey? = nil, maximumValueBytes: Int = 64 << 20) {
+    public init(compressionThreshold: Int = 1024, encryptionKey: SymmetricKey? = nil, maximumValueBytes: Int = 64 << 20)
+    {
         self.compressionThreshold = compressionThreshold
         self.encryptionKey = encryptionKey
         self.maximumValueBytes = maximumValueBytes
@@ -44,7 +45,9 @@ public struct L2Codec: Sendable {
         var bytes = Array(data.readableBytesView)
         if let encryptionKey {
             let sealed = try AES.GCM.seal(bytes, using: encryptionKey, authenticating: Array(address.utf8))
-            guard let combined = sealed.combined else { throw CacheKitError(.codec, "AES-GCM produced no combined box") }
+            guard let combined = sealed.combined else {
+                throw CacheKitError(.codec, "AES-GCM produced no combined box")
+            }
             bytes = Array(combined)
             flags |= Flag.encrypted
         }
@@ -91,7 +94,9 @@ public struct L2Codec: Sendable {
 
         var bytes = data
         if flags & Flag.encrypted != 0 {
-            guard let encryptionKey else { throw CacheKitError(.codec, "the record is encrypted and no key is configured") }
+            guard let encryptionKey else {
+                throw CacheKitError(.codec, "the record is encrypted and no key is configured")
+            }
             do {
                 let box = try AES.GCM.SealedBox(combined: bytes)
                 bytes = Array(try AES.GCM.open(box, using: encryptionKey, authenticating: Array(address.utf8)))
@@ -131,7 +136,9 @@ public struct L2Codec: Sendable {
 extension ByteBuffer {
     fileprivate mutating func writeShortString(_ string: String) throws {
         let count = string.utf8.count
-        guard count <= UInt16.max else { throw CacheKitError(.codec, "a tag or content type is longer than 65,535 bytes") }
+        guard count <= UInt16.max else {
+            throw CacheKitError(.codec, "a tag or content type is longer than 65,535 bytes")
+        }
         writeInteger(UInt16(count))
         writeString(string)
     }

@@ -49,7 +49,10 @@ public final class RedisL2Store: Sendable {
     /// Reads an entry and its key's version in one round trip.
     public func read(_ address: String) async throws -> Record {
         let reply = try await redis.send(
-            ["MGET", RedisArgument(Self.metadataKey(address)), RedisArgument(Self.dataKey(address)), RedisArgument(Self.versionKey(address))],
+            [
+                "MGET", RedisArgument(Self.metadataKey(address)), RedisArgument(Self.dataKey(address)),
+                RedisArgument(Self.versionKey(address)),
+            ],
             routingKey: Self.metadataKey(address)
         )
         guard let values = reply.array, values.count == 3 else {
@@ -61,7 +64,10 @@ public final class RedisL2Store: Sendable {
         }
         // A record that does not decode (damaged, written with another key, not ours) is a miss, not an outage:
         // the next write of the key replaces it.
-        return Record(entry: try? codec.decode(metadata: metadata, data: data, address: address, version: keyVersion), keyVersion: keyVersion)
+        return Record(
+            entry: try? codec.decode(metadata: metadata, data: data, address: address, version: keyVersion),
+            keyVersion: keyVersion
+        )
     }
 
     private static let writeScript = RedisScript(
@@ -82,7 +88,9 @@ public final class RedisL2Store: Sendable {
     /// Writes an entry. With `expectedKeyVersion` (a loader's write) it lands only if the key's version is still
     /// the one seen before loading; without (an explicit set) it raises the version. Returns the version written,
     /// `nil` when the condition failed.
-    public func write(_ entry: CacheEntry, at address: String, expectedKeyVersion: UInt64?, now: Double) async throws -> UInt64? {
+    public func write(_ entry: CacheEntry, at address: String, expectedKeyVersion: UInt64?, now: Double) async throws
+        -> UInt64?
+    {
         let records = try codec.encode(entry, address: address)
         let retainMilliseconds = max(1, Int(((entry.retainUntil - now) * 1000).rounded(.up)))
         let reply = try await redis.evaluate(
@@ -94,7 +102,9 @@ public final class RedisL2Store: Sendable {
                 RedisArgument(Self.milliseconds(keyVersionRetention)),
             ]
         )
-        guard let version = reply.int else { throw RedisError(.unexpectedReply, "the write script did not answer a version") }
+        guard let version = reply.int else {
+            throw RedisError(.unexpectedReply, "the write script did not answer a version")
+        }
         return version < 0 ? nil : UInt64(version)
     }
 
@@ -117,7 +127,9 @@ public final class RedisL2Store: Sendable {
                 keys: [Self.metadataKey(address), Self.dataKey(address), Self.versionKey(address)],
                 arguments: [RedisArgument(Self.milliseconds(self.keyVersionRetention))]
             )
-            guard let version = reply.int else { throw RedisError(.unexpectedReply, "the invalidation script did not answer a version") }
+            guard let version = reply.int else {
+                throw RedisError(.unexpectedReply, "the invalidation script did not answer a version")
+            }
             return UInt64(version)
         }
     }
@@ -141,12 +153,22 @@ public final class RedisL2Store: Sendable {
     /// records it with each new version. Returns the new states.
     public func bump(tags: [String]) async throws -> [String: TagVersion] {
         guard !tags.isEmpty else { return [:] }
-        guard let sequence = try await redis.send(["INCR", RedisArgument(Self.sequenceKey)], routingKey: Self.sequenceKey).int else {
+        guard
+            let sequence = try await redis.send(
+                ["INCR", RedisArgument(Self.sequenceKey)],
+                routingKey: Self.sequenceKey
+            ).int
+        else {
             throw RedisError(.unexpectedReply, "INCR did not answer an integer")
         }
         return try await mapConcurrently(tags) { tag in
-            let reply = try await self.redis.evaluate(Self.bumpTagScript, keys: [Self.tagKey(tag)], arguments: [RedisArgument(sequence)])
-            guard let values = reply.array, values.count == 2, let version = values[0].int, let recorded = values[1].int else {
+            let reply = try await self.redis.evaluate(
+                Self.bumpTagScript,
+                keys: [Self.tagKey(tag)],
+                arguments: [RedisArgument(sequence)]
+            )
+            guard let values = reply.array, values.count == 2, let version = values[0].int, let recorded = values[1].int
+            else {
                 throw RedisError(.unexpectedReply, "the tag script did not answer a version and a sequence")
             }
             return TagVersion(version: UInt64(version), sequence: UInt64(recorded))
@@ -156,9 +178,15 @@ public final class RedisL2Store: Sendable {
     /// The current states of `tags` (version 0 and sequence 0 for a tag never invalidated).
     public func versions(of tags: [String]) async throws -> [String: TagVersion] {
         try await mapConcurrently(tags) { tag in
-            let reply = try await self.redis.send(["HMGET", RedisArgument(Self.tagKey(tag)), "v", "s"], routingKey: Self.tagKey(tag))
+            let reply = try await self.redis.send(
+                ["HMGET", RedisArgument(Self.tagKey(tag)), "v", "s"],
+                routingKey: Self.tagKey(tag)
+            )
             let values = reply.array ?? []
-            return TagVersion(version: UInt64(values.first?.int ?? 0), sequence: UInt64(values.dropFirst().first?.int ?? 0))
+            return TagVersion(
+                version: UInt64(values.first?.int ?? 0),
+                sequence: UInt64(values.dropFirst().first?.int ?? 0)
+            )
         }
     }
 
@@ -185,7 +213,12 @@ public final class RedisL2Store: Sendable {
     /// read at an earlier number and whose address starts with `prefix` is invalid from now on, in every process,
     /// even if it reaches L2 after the deletion below (a load elsewhere that read before).
     public func recordPrefixInvalidation(_ prefix: String, now: Double) async throws -> UInt64 {
-        guard let sequence = try await redis.send(["INCR", RedisArgument(Self.sequenceKey)], routingKey: Self.sequenceKey).int else {
+        guard
+            let sequence = try await redis.send(
+                ["INCR", RedisArgument(Self.sequenceKey)],
+                routingKey: Self.sequenceKey
+            ).int
+        else {
             throw RedisError(.unexpectedReply, "INCR did not answer an integer")
         }
         _ = try await redis.evaluate(
@@ -201,9 +234,13 @@ public final class RedisL2Store: Sendable {
 
     /// The prefix invalidations still remembered, oldest first.
     public func prefixInvalidations() async throws -> [PrefixInvalidation] {
-        let reply = try await redis.send(["ZRANGE", RedisArgument(Self.prefixLogKey), "0", "-1"], routingKey: Self.prefixLogKey)
+        let reply = try await redis.send(
+            ["ZRANGE", RedisArgument(Self.prefixLogKey), "0", "-1"],
+            routingKey: Self.prefixLogKey
+        )
         return (reply.array ?? []).compactMap { member in
-            guard let text = member.string, let space = text.firstIndex(of: " "), let sequence = UInt64(text[..<space]) else { return nil }
+            guard let text = member.string, let space = text.firstIndex(of: " "), let sequence = UInt64(text[..<space])
+            else { return nil }
             return PrefixInvalidation(prefix: String(text[text.index(after: space)...]), sequence: sequence)
         }.sorted { $0.sequence < $1.sequence }
     }
@@ -273,7 +310,12 @@ public final class RedisL2Store: Sendable {
 extension RedisL2Store {
     /// The key's version alone (for a refresh that did not read the entry first).
     public func keyVersion(of address: String) async throws -> UInt64 {
-        UInt64(try await redis.send(["GET", RedisArgument(Self.versionKey(address))], routingKey: Self.versionKey(address)).int ?? 0)
+        UInt64(
+            try await redis.send(
+                ["GET", RedisArgument(Self.versionKey(address))],
+                routingKey: Self.versionKey(address)
+            ).int ?? 0
+        )
     }
 }
 
@@ -305,7 +347,10 @@ extension RedisL2Store {
     /// Takes the short lease that makes one process, of all, load `address`; `false` when another holds it.
     public func acquireLoadLease(_ address: String, token: String, lease: Duration) async throws -> Bool {
         let reply = try await redis.send(
-            ["SET", RedisArgument(Self.lockKey(address)), RedisArgument(token), "NX", "PX", RedisArgument(max(1, Int(lease / .milliseconds(1))))],
+            [
+                "SET", RedisArgument(Self.lockKey(address)), RedisArgument(token), "NX", "PX",
+                RedisArgument(max(1, Int(lease / .milliseconds(1)))),
+            ],
             routingKey: Self.lockKey(address)
         )
         return !reply.isNull
@@ -320,7 +365,11 @@ extension RedisL2Store {
 
     /// Gives the lease back, if it is still ours (it may have run out and been taken by another process).
     public func releaseLoadLease(_ address: String, token: String) async throws {
-        _ = try await redis.evaluate(Self.releaseScript, keys: [Self.lockKey(address)], arguments: [RedisArgument(token)])
+        _ = try await redis.evaluate(
+            Self.releaseScript,
+            keys: [Self.lockKey(address)],
+            arguments: [RedisArgument(token)]
+        )
     }
 }
 

@@ -32,7 +32,13 @@ extension MultiTierCache {
                     return .stored(entry)
                 }
             }
-            let (flight, joined) = joinOrStartFlight(address, namespace: namespace, loader: loader, keyVersion: keyVersion, in: &state)
+            let (flight, joined) = joinOrStartFlight(
+                address,
+                namespace: namespace,
+                loader: loader,
+                keyVersion: keyVersion,
+                in: &state
+            )
             return .flight(flight, joined: joined)
         }
     }
@@ -59,7 +65,14 @@ extension MultiTierCache {
             stamp: tagVersions.epoch
         )
         let task = Task {
-            await self.load(address, namespace: namespace, loader: loader, keyVersion: keyVersion, start: start, flight: id)
+            await self.load(
+                address,
+                namespace: namespace,
+                loader: loader,
+                keyVersion: keyVersion,
+                start: start,
+                flight: id
+            )
         }
         let flight = Flight(id: id, start: start, task: task)
         state.flights[address.string] = flight
@@ -128,7 +141,9 @@ extension MultiTierCache {
         }
         defer {
             if let leaseToken, let l2 {
-                backgroundContinuation.yield(BackgroundJob(address: nil) { try? await l2.releaseLoadLease(address.string, token: leaseToken) })
+                backgroundContinuation.yield(
+                    BackgroundJob(address: nil) { try? await l2.releaseLoadLease(address.string, token: leaseToken) }
+                )
             }
         }
         let started = ContinuousClock.now
@@ -140,7 +155,10 @@ extension MultiTierCache {
             loaderLatency.record(ContinuousClock.now - started)
             CacheNamespace.count(namespace.loadFailures)
             finish(flight, at: address)
-            logger.debug("cache loader failed", metadata: ["cache.namespace": "\(namespace.name)", "cache.error": "\(type(of: error))"])
+            logger.debug(
+                "cache loader failed",
+                metadata: ["cache.namespace": "\(namespace.name)", "cache.error": "\(type(of: error))"]
+            )
             return .failed
         }
         let now = self.now
@@ -191,7 +209,12 @@ extension MultiTierCache {
 
     /// While another process holds the load lease of `address`, waits (up to the lease) for its value to appear in
     /// L2 and takes it; `nil` when it did not come (this process then loads it itself).
-    private func awaitOtherLoad(of address: CacheAddress, namespace: CacheNamespace, l2: RedisL2Store, start: Flight.Start) async -> CacheEntry? {
+    private func awaitOtherLoad(
+        of address: CacheAddress,
+        namespace: CacheNamespace,
+        l2: RedisL2Store,
+        start: Flight.Start
+    ) async -> CacheEntry? {
         let deadline = ContinuousClock.now + namespace.policy.loadLease
         var pause = Duration.milliseconds(5)
         while ContinuousClock.now < deadline {
@@ -203,7 +226,8 @@ extension MultiTierCache {
             pause = min(pause * 2, .milliseconds(50))
             guard let record = try? await l2.read(address.string), let entry = record.entry else { continue }
             let now = self.now
-            guard entry.isFresh(at: now), entry.createdAt >= now - namespace.policy.loadLease.secondsValue - 1, await isCurrentInL2(entry, at: address)
+            guard entry.isFresh(at: now), entry.createdAt >= now - namespace.policy.loadLease.secondsValue - 1,
+                await isCurrentInL2(entry, at: address)
             else { continue }
             promote(entry, to: address, namespace: namespace, readStart: start)
             return entry

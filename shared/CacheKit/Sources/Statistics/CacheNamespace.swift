@@ -37,8 +37,10 @@ public final class CacheNamespace: Sendable {
     func absorb(_ other: CacheNamespace) {
         let counters: [(ManagedAtomic<Int>, ManagedAtomic<Int>)] = [
             (lookups, other.lookups), (l1Hits, other.l1Hits), (l2Hits, other.l2Hits), (l2Lookups, other.l2Lookups),
-            (misses, other.misses), (staleServed, other.staleServed), (failSafeServed, other.failSafeServed), (loads, other.loads),
-            (loadFailures, other.loadFailures), (writes, other.writes), (expiredMisses, other.expiredMisses), (lateHits, other.lateHits),
+            (misses, other.misses), (staleServed, other.staleServed), (failSafeServed, other.failSafeServed),
+            (loads, other.loads),
+            (loadFailures, other.loadFailures), (writes, other.writes), (expiredMisses, other.expiredMisses),
+            (lateHits, other.lateHits),
             (bytesWritten, other.bytesWritten),
         ]
         for (mine, theirs) in counters { Self.count(mine, by: theirs.load(ordering: .relaxed)) }
@@ -51,7 +53,8 @@ public final class CacheNamespace: Sendable {
     var hitRatio: Double {
         let lookups = lookups.load(ordering: .relaxed)
         guard lookups > 0 else { return 0 }
-        let hits = l1Hits.load(ordering: .relaxed) + l2Hits.load(ordering: .relaxed) + staleServed.load(ordering: .relaxed)
+        let hits =
+            l1Hits.load(ordering: .relaxed) + l2Hits.load(ordering: .relaxed) + staleServed.load(ordering: .relaxed)
         return min(1, Double(hits) / Double(lookups))
     }
 }
@@ -71,7 +74,12 @@ final class NamespaceRegistry: Sendable {
     private let clock: @Sendable () -> Double
     let limit: Int
 
-    init(policies: [String: NamespacePolicy], defaultPolicy: NamespacePolicy, limit: Int, clock: @escaping @Sendable () -> Double) {
+    init(
+        policies: [String: NamespacePolicy],
+        defaultPolicy: NamespacePolicy,
+        limit: Int,
+        clock: @escaping @Sendable () -> Double
+    ) {
         self.policies = policies
         self.defaultPolicy = defaultPolicy
         self.limit = limit

@@ -15,7 +15,16 @@ public struct CacheTierStats: Codable, Sendable, Equatable {
     public var p50Micros: Double
     public var p99Micros: Double
 
-    public init(tier: String, hits: Int, misses: Int, entries: Int? = nil, bytes: Int? = nil, evictions: Int? = nil, p50Micros: Double, p99Micros: Double) {
+    public init(
+        tier: String,
+        hits: Int,
+        misses: Int,
+        entries: Int? = nil,
+        bytes: Int? = nil,
+        evictions: Int? = nil,
+        p50Micros: Double,
+        p99Micros: Double
+    ) {
         self.tier = tier
         self.hits = hits
         self.misses = misses
@@ -51,8 +60,18 @@ public struct CacheNamespaceStats: Codable, Sendable, Equatable {
     public var ttlSeconds: Double
 
     public init(
-        namespace: String, lookups: Int, l1Hits: Int, l2Hits: Int, misses: Int, staleServed: Int, failSafeServed: Int,
-        loads: Int, loadFailures: Int, writes: Int, hitRatio: Double, ttlSeconds: Double
+        namespace: String,
+        lookups: Int,
+        l1Hits: Int,
+        l2Hits: Int,
+        misses: Int,
+        staleServed: Int,
+        failSafeServed: Int,
+        loads: Int,
+        loadFailures: Int,
+        writes: Int,
+        hitRatio: Double,
+        ttlSeconds: Double
     ) {
         self.namespace = namespace
         self.lookups = lookups
@@ -135,8 +154,13 @@ public struct CacheRecommendation: Codable, Sendable, Equatable {
     public var keys: [String]?
 
     public init(
-        kind: Kind, namespace: String? = nil, message: String, currentValue: Double? = nil, suggestedValue: Double? = nil,
-        estimatedHitRatioGain: Double? = nil, keys: [String]? = nil
+        kind: Kind,
+        namespace: String? = nil,
+        message: String,
+        currentValue: Double? = nil,
+        suggestedValue: Double? = nil,
+        estimatedHitRatioGain: Double? = nil,
+        keys: [String]? = nil
     ) {
         self.kind = kind
         self.namespace = namespace
@@ -195,14 +219,18 @@ extension CacheStats: OpenAPISchemaProviding {
             [
                 "tiers": .array(.reference(CacheTierStats.openAPIName)),
                 "namespaces": .array(.reference(CacheNamespaceStats.openAPIName)),
-                "loads": .integer(), "loadFailures": .integer(), "staleServed": .integer(), "failSafeServed": .integer(),
-                "hitRatio": .number, "l2Available": .boolean, "backplaneLive": .boolean, "at": .string(format: "date-time"),
+                "loads": .integer(), "loadFailures": .integer(), "staleServed": .integer(),
+                "failSafeServed": .integer(),
+                "hitRatio": .number, "l2Available": .boolean, "backplaneLive": .boolean,
+                "at": .string(format: "date-time"),
             ],
             required: ["tiers", "namespaces", "hitRatio", "l2Available", "backplaneLive", "at"]
         )
     }
 
-    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [CacheTierStats.self, CacheNamespaceStats.self] }
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
+        [CacheTierStats.self, CacheNamespaceStats.self]
+    }
 }
 
 extension CacheRecommendation: OpenAPISchemaProviding {

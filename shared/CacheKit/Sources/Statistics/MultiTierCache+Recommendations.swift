@@ -33,8 +33,11 @@ extension MultiTierCache {
                     CacheRecommendation(
                         kind: .growL1,
                         message: String(
-                            format: "L1 is %.0f%% full and %.1f%% of lookups asked for keys it had just evicted: doubling it to %d entries would turn them into hits.",
-                            fullness * 100, gain * 100, configuration.l1.maximumEntries * 2
+                            format:
+                                "L1 is %.0f%% full and %.1f%% of lookups asked for keys it had just evicted: doubling it to %d entries would turn them into hits.",
+                            fullness * 100,
+                            gain * 100,
+                            configuration.l1.maximumEntries * 2
                         ),
                         currentValue: Double(configuration.l1.maximumEntries),
                         suggestedValue: Double(configuration.l1.maximumEntries * 2),
@@ -43,7 +46,12 @@ extension MultiTierCache {
                 )
             }
         }
-        return CacheRecommendations(recommendations: recommendations, lookups: lookups, hitRatio: statistics.hitRatio, at: Date(timeIntervalSince1970: now))
+        return CacheRecommendations(
+            recommendations: recommendations,
+            lookups: lookups,
+            hitRatio: statistics.hitRatio,
+            at: Date(timeIntervalSince1970: now)
+        )
     }
 
     static func recommendations(for namespace: CacheNamespace) -> [CacheRecommendation] {
@@ -58,7 +66,8 @@ extension MultiTierCache {
         let policy = namespace.policy
         var found: [CacheRecommendation] = []
 
-        if lookups >= RecommendationThreshold.lookups, misses >= RecommendationThreshold.misses, Double(expired) >= 0.5 * Double(misses),
+        if lookups >= RecommendationThreshold.lookups, misses >= RecommendationThreshold.misses,
+            Double(expired) >= 0.5 * Double(misses),
             policy.ttl < policy.maximumTTL
         {
             let suggested = min(policy.maximumTTL, policy.ttl * 2)
@@ -67,8 +76,12 @@ extension MultiTierCache {
                     kind: .raiseTTL,
                     namespace: namespace.name,
                     message: String(
-                        format: "%d of %d misses were values that had only expired: raise the TTL from %.0f s to %.0f s.",
-                        expired, misses, policy.ttl, suggested
+                        format:
+                            "%d of %d misses were values that had only expired: raise the TTL from %.0f s to %.0f s.",
+                        expired,
+                        misses,
+                        policy.ttl,
+                        suggested
                     ),
                     currentValue: policy.ttl,
                     suggestedValue: suggested,
@@ -80,7 +93,8 @@ extension MultiTierCache {
                 CacheRecommendation(
                     kind: .neverHit,
                     namespace: namespace.name,
-                    message: "\(lookups) lookups and \(writes) writes, and not one hit: every key is asked for once, or keys vary where they should not. Stop caching it or fix its keys."
+                    message:
+                        "\(lookups) lookups and \(writes) writes, and not one hit: every key is asked for once, or keys vary where they should not. Stop caching it or fix its keys."
                 )
             )
             return found
@@ -91,8 +105,12 @@ extension MultiTierCache {
                     kind: .lowerTTL,
                     namespace: namespace.name,
                     message: String(
-                        format: "Only %d of %d hits came in the second half of an entry's life: lower the TTL from %.0f s to %.0f s to free memory without losing hits.",
-                        late, l1Hits, policy.ttl, suggested
+                        format:
+                            "Only %d of %d hits came in the second half of an entry's life: lower the TTL from %.0f s to %.0f s to free memory without losing hits.",
+                        late,
+                        l1Hits,
+                        policy.ttl,
+                        suggested
                     ),
                     currentValue: policy.ttl,
                     suggestedValue: suggested,
@@ -106,7 +124,8 @@ extension MultiTierCache {
                 CacheRecommendation(
                     kind: .warmKeys,
                     namespace: namespace.name,
-                    message: "\(hot.count) keys were loaded \(RecommendationThreshold.warmRepeats) or more times each (up to \(hot[0].count)): warm them (POST /v1/warm) before they are asked for.",
+                    message:
+                        "\(hot.count) keys were loaded \(RecommendationThreshold.warmRepeats) or more times each (up to \(hot[0].count)): warm them (POST /v1/warm) before they are asked for.",
                     keys: hot.map(\.item)
                 )
             )

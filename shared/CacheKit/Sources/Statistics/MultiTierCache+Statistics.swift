@@ -1,7 +1,7 @@
 import Atomics
+import Foundation
 import Logging
 import Synchronization
-import Foundation
 import WedSyncModels
 
 extension MultiTierCache {
@@ -18,19 +18,33 @@ extension MultiTierCache {
         let loads = sum { $0.loads.load(ordering: .relaxed) }
         let failures = sum { $0.loadFailures.load(ordering: .relaxed) }
         let l1 = l1.statistics
-        let micros = { (histogram: LatencyHistogram, quantile: Double) in (histogram.quantile(quantile) / 10).rounded() / 100 }
+        let micros = { (histogram: LatencyHistogram, quantile: Double) in
+            (histogram.quantile(quantile) / 10).rounded() / 100
+        }
         let tiers = [
             CacheTierStats(
-                tier: CacheTier.l1.rawValue, hits: l1Hits, misses: lookups - l1Hits, entries: l1.entries, bytes: l1.bytes,
-                evictions: l1.evictions, p50Micros: micros(l1Latency, 0.5), p99Micros: micros(l1Latency, 0.99)
+                tier: CacheTier.l1.rawValue,
+                hits: l1Hits,
+                misses: lookups - l1Hits,
+                entries: l1.entries,
+                bytes: l1.bytes,
+                evictions: l1.evictions,
+                p50Micros: micros(l1Latency, 0.5),
+                p99Micros: micros(l1Latency, 0.99)
             ),
             CacheTierStats(
-                tier: CacheTier.l2.rawValue, hits: l2Hits, misses: max(0, l2Lookups - l2Hits),
-                p50Micros: micros(l2Latency, 0.5), p99Micros: micros(l2Latency, 0.99)
+                tier: CacheTier.l2.rawValue,
+                hits: l2Hits,
+                misses: max(0, l2Lookups - l2Hits),
+                p50Micros: micros(l2Latency, 0.5),
+                p99Micros: micros(l2Latency, 0.99)
             ),
             CacheTierStats(
-                tier: CacheTier.loader.rawValue, hits: loads - failures, misses: failures,
-                p50Micros: micros(loaderLatency, 0.5), p99Micros: micros(loaderLatency, 0.99)
+                tier: CacheTier.loader.rawValue,
+                hits: loads - failures,
+                misses: failures,
+                p50Micros: micros(loaderLatency, 0.5),
+                p99Micros: micros(loaderLatency, 0.99)
             ),
         ]
         return CacheStats(

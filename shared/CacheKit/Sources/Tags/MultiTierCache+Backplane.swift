@@ -1,6 +1,6 @@
 import Logging
-import Synchronization
 import ServiceLifecycle
+import Synchronization
 import WedSyncRedis
 
 extension MultiTierCache {
@@ -32,7 +32,10 @@ extension MultiTierCache {
             case .disconnected(let reason):
                 backplaneLive.store(false, ordering: .releasing)
                 clearLocalState()
-                logger.warning("cache backplane down: L1 cleared, new entries kept briefly", metadata: ["cache.reason": "\(reason)"])
+                logger.warning(
+                    "cache backplane down: L1 cleared, new entries kept briefly",
+                    metadata: ["cache.reason": "\(reason)"]
+                )
             case .message(_, _, let payload):
                 guard let message = BackplaneMessage.decode(payload) else {
                     logger.warning("cache backplane: a message that is not ours was ignored")
@@ -90,7 +93,9 @@ extension MultiTierCache {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 // While the backplane is down, nothing learnt from L2 is trusted for longer than an L1 entry lives.
-                if self.subscriber != nil, !self.isBackplaneLive, self.now - forgottenAt >= self.configuration.outageL1TTL {
+                if self.subscriber != nil, !self.isBackplaneLive,
+                    self.now - forgottenAt >= self.configuration.outageL1TTL
+                {
                     forgottenAt = self.now
                     await self.loadPrefixInvalidations()
                     self.clearLocalState()

@@ -55,7 +55,12 @@ extension MultiTierCache {
         var versions: L2Versions?
         if let l2, isL2Usable(now: now) {
             do {
-                let applied = try await applyToL2(addresses: request.keys, tags: request.tags, prefixes: request.prefixes, l2: l2)
+                let applied = try await applyToL2(
+                    addresses: request.keys,
+                    tags: request.tags,
+                    prefixes: request.prefixes,
+                    l2: l2
+                )
                 versions = applied.versions
                 byPrefix = applied.byPrefix
                 markL2Healthy()
@@ -67,7 +72,12 @@ extension MultiTierCache {
         if let versions {
             apply(keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes, remote: false)
             do {
-                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes)
+                let message = BackplaneMessage(
+                    origin: origin,
+                    keys: versions.keys,
+                    tags: versions.tags,
+                    prefixes: versions.prefixes
+                )
                 try await l2?.publish(message.encoded())
                 propagated = true
             } catch {
@@ -105,13 +115,17 @@ extension MultiTierCache {
 
     /// The L2 side: delete the addresses (raising their key versions), raise the tags' versions, record each prefix
     /// invalidation and delete what it covers.
-    func applyToL2(addresses: [String], tags: [String], prefixes: [String], l2: RedisL2Store) async throws -> (versions: L2Versions, byPrefix: Int) {
+    func applyToL2(addresses: [String], tags: [String], prefixes: [String], l2: RedisL2Store) async throws -> (
+        versions: L2Versions, byPrefix: Int
+    ) {
         let keys = try await l2.invalidate(addresses: addresses)
         let tagVersions = try await l2.bump(tags: tags)
         var byPrefix = 0
         var recorded: [PrefixInvalidation] = []
         for prefix in prefixes {
-            recorded.append(PrefixInvalidation(prefix: prefix, sequence: try await l2.recordPrefixInvalidation(prefix, now: now)))
+            recorded.append(
+                PrefixInvalidation(prefix: prefix, sequence: try await l2.recordPrefixInvalidation(prefix, now: now))
+            )
             byPrefix += try await l2.invalidate(prefix: prefix)
         }
         return (L2Versions(keys: keys, tags: tagVersions, prefixes: recorded), byPrefix)
@@ -159,7 +173,9 @@ extension MultiTierCache {
     func remember(addresses: [String], tags: [String], prefixes: [String]) {
         let dropped = pending.withLock { pending -> Int in
             pending.nextID += 1
-            pending.append(PendingInvalidation(id: pending.nextID, addresses: addresses, tags: tags, prefixes: prefixes))
+            pending.append(
+                PendingInvalidation(id: pending.nextID, addresses: addresses, tags: tags, prefixes: prefixes)
+            )
             let excess = max(0, pending.items.count - Self.pendingLimit)
             if excess > 0 {
                 let oldest = Set(pending.items.prefix(excess).map(\.id))
@@ -169,7 +185,9 @@ extension MultiTierCache {
             return excess
         }
         pendingCount.store(pending.withLock { $0.items.count }, ordering: .releasing)
-        if dropped > 0 { logger.error("cache dropped invalidations waiting for Redis", metadata: ["cache.dropped": "\(dropped)"]) }
+        if dropped > 0 {
+            logger.error("cache dropped invalidations waiting for Redis", metadata: ["cache.dropped": "\(dropped)"])
+        }
     }
 
     /// Whether an invalidation waiting for Redis names `tag`.
@@ -190,16 +208,27 @@ extension MultiTierCache {
     /// one-second retry sends).
     func replayPending() async {
         guard let l2 else { return }
-        guard replaying.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        guard replaying.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
         defer { replaying.store(false, ordering: .releasing) }
         let queued = pending.withLock { $0.items }
         guard !queued.isEmpty else { return }
         var replayed = 0
         for invalidation in queued {
             do {
-                let (versions, _) = try await applyToL2(addresses: invalidation.addresses, tags: invalidation.tags, prefixes: invalidation.prefixes, l2: l2)
+                let (versions, _) = try await applyToL2(
+                    addresses: invalidation.addresses,
+                    tags: invalidation.tags,
+                    prefixes: invalidation.prefixes,
+                    l2: l2
+                )
                 apply(keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes, remote: false)
-                let message = BackplaneMessage(origin: origin, keys: versions.keys, tags: versions.tags, prefixes: versions.prefixes)
+                let message = BackplaneMessage(
+                    origin: origin,
+                    keys: versions.keys,
+                    tags: versions.tags,
+                    prefixes: versions.prefixes
+                )
                 try await l2.publish(message.encoded())
                 pending.withLock { pending in pending.remove { $0.id == invalidation.id } }
                 replayed += 1
@@ -210,7 +239,10 @@ extension MultiTierCache {
         }
         pendingCount.store(pending.withLock { $0.items.count }, ordering: .releasing)
         if replayed > 0 {
-            logger.notice("cache replayed invalidations made while Redis was down", metadata: ["cache.invalidations": "\(replayed)"])
+            logger.notice(
+                "cache replayed invalidations made while Redis was down",
+                metadata: ["cache.invalidations": "\(replayed)"]
+            )
         }
     }
 }

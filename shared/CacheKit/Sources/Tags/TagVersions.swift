@@ -59,7 +59,13 @@ public final class TagVersions: Sendable {
     /// Learns `tag`'s version and sequence from Redis (a fetch or a backplane message), keeping the newer of it
     /// and what is known; a state made up offline is always replaced. `onlyIfKnown` skips tags this process never
     /// met (nothing here can depend on them). `fetchedAfterClear` drops a fetch that started before a clear.
-    public func merge(_ tag: String, version: UInt64, sequence: UInt64, onlyIfKnown: Bool = false, fetchedAfterClear clear: UInt64? = nil) {
+    public func merge(
+        _ tag: String,
+        version: UInt64,
+        sequence: UInt64,
+        onlyIfKnown: Bool = false,
+        fetchedAfterClear clear: UInt64? = nil
+    ) {
         let inserted = shard(tag).states.withLock { states -> Bool in
             // Checked under the shard's lock: a clear counts first, then empties the shards one by one, so a fetch
             // from before it either lands before its shard is emptied or is dropped here.

@@ -73,7 +73,9 @@ public indirect enum JSONSchema: Sendable, Hashable {
     /// A string of `length` Unicode code points (what JSON Schema counts, and what the routes count), matching
     /// `pattern` when given.
     public static func text(_ length: ClosedRange<Int>, pattern: String? = nil, format: String? = nil) -> JSONSchema {
-        var keywords: [String: JSONValue] = ["minLength": .number(Double(length.lowerBound)), "maxLength": .number(Double(length.upperBound))]
+        var keywords: [String: JSONValue] = [
+            "minLength": .number(Double(length.lowerBound)), "maxLength": .number(Double(length.upperBound)),
+        ]
         if let pattern { keywords["pattern"] = .string(pattern) }
         return .constrained(.string(format: format), keywords)
     }
@@ -90,7 +92,10 @@ public indirect enum JSONSchema: Sendable, Hashable {
 
     /// An array of `items` with `count` elements.
     public static func array(_ items: JSONSchema, count: ClosedRange<Int>) -> JSONSchema {
-        .constrained(.array(items), ["minItems": .number(Double(count.lowerBound)), "maxItems": .number(Double(count.upperBound))])
+        .constrained(
+            .array(items),
+            ["minItems": .number(Double(count.lowerBound)), "maxItems": .number(Double(count.upperBound))]
+        )
     }
 
     /// An ISO-8601 date-time string.
@@ -101,7 +106,11 @@ public indirect enum JSONSchema: Sendable, Hashable {
     public static var requestDateTime: JSONSchema {
         .constrained(
             .string(format: "date-time"),
-            ["pattern": .string(#"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"#)]
+            [
+                "pattern": .string(
+                    #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"#
+                )
+            ]
         )
     }
 }

@@ -40,7 +40,9 @@ public struct AllowedOrigins: Sendable {
     /// The `http` origins as `host:port` alternatives (`(a:1|b:2)`), for the document of an address field that the
     /// service reaches over plain HTTP.
     public func plainAddressPattern() -> String {
-        Self.alternatives(origins.filter { $0.hasPrefix("http://") }.sorted().map { String($0.dropFirst("http://".count)) })
+        Self.alternatives(
+            origins.filter { $0.hasPrefix("http://") }.sorted().map { String($0.dropFirst("http://".count)) }
+        )
     }
 
     /// A port, 1 to 65535, as a regular expression.

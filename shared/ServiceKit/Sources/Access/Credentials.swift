@@ -36,7 +36,12 @@ public struct ServiceCredentials: Sendable {
     /// The token this service presents to others (`service.token`); never logged.
     public let ownToken: String?
 
-    public init(adminToken: String?, monitorToken: String? = nil, serviceToken: String? = nil, callers: [String: [UInt8]] = [:]) {
+    public init(
+        adminToken: String?,
+        monitorToken: String? = nil,
+        serviceToken: String? = nil,
+        callers: [String: [UInt8]] = [:]
+    ) {
         self.admin = adminToken.map(Self.digest(of:))
         self.monitor = monitorToken.map(Self.digest(of:))
         self.ownToken = serviceToken
@@ -72,7 +77,8 @@ public struct ServiceCredentials: Sendable {
         case "bearer":
             return parts[1]
         case "basic":
-            guard let decoded = Data(base64Encoded: String(parts[1])), let text = String(data: decoded, encoding: .utf8),
+            guard let decoded = Data(base64Encoded: String(parts[1])),
+                let text = String(data: decoded, encoding: .utf8),
                 let colon = text.firstIndex(of: ":")
             else { return nil }
             let password = text[text.index(after: colon)...]

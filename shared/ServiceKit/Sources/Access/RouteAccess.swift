@@ -57,7 +57,8 @@ public struct RouteAccess: Sendable, Hashable, CustomStringConvertible {
         case (.public, _), (.tenant, _): true
         case (_, .admin): true
         case (.monitor, .monitor): true
-        case (.service, .service(let name)), (.monitor, .service(let name)): services.contains("*") || services.contains(name)
+        case (.service, .service(let name)), (.monitor, .service(let name)):
+            services.contains("*") || services.contains(name)
         default: false
         }
     }

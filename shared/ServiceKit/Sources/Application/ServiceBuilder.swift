@@ -81,7 +81,13 @@ public final class ServiceBuilder {
     /// A client for another WedSync service that presents this service's own credential (`service.token`), checked
     /// by `/ready` through its `/health` unless `checked` is false (a best-effort destination such as the metrics
     /// service's events).
-    public func serviceClient(_ name: String, baseURL: String, critical: Bool, checked: Bool = true, timeout: Duration = .seconds(5)) -> ServiceClient {
+    public func serviceClient(
+        _ name: String,
+        baseURL: String,
+        critical: Bool,
+        checked: Bool = true,
+        timeout: Duration = .seconds(5)
+    ) -> ServiceClient {
         let client = ServiceClient(name: name, baseURL: baseURL, token: configuration.serviceToken, timeout: timeout)
         if checked { addReadinessCheck(ServiceReadinessCheck(client: client, critical: critical)) }
         return client
@@ -122,7 +128,10 @@ public final class ServiceBuilder {
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.service,
-                availableConnectionsDelegate: MaximumAvailableConnections(configuration.http.maximumConnections, logger: logger)
+                availableConnectionsDelegate: MaximumAvailableConnections(
+                    configuration.http.maximumConnections,
+                    logger: logger
+                )
             ),
             services: services,
             onServerRunning: { channel in
@@ -140,9 +149,18 @@ public final class ServiceBuilder {
         let startedAt = self.startedAt
         routes.get(
             APIPath.Common.health,
-            RouteSpec(summary: "Liveness: the process serves HTTP", tags: ["operations"], access: .public, response: .of(HealthReport.self))
+            RouteSpec(
+                summary: "Liveness: the process serves HTTP",
+                tags: ["operations"],
+                access: .public,
+                response: .of(HealthReport.self)
+            )
         ) { _, _ in
-            HealthReport(service: service, version: WedSyncVersion.current, uptimeSeconds: Date().timeIntervalSince(startedAt))
+            HealthReport(
+                service: service,
+                version: WedSyncVersion.current,
+                uptimeSeconds: Date().timeIntervalSince(startedAt)
+            )
         }
 
         let probe = ReadinessProbe(checks: readinessChecks, timeout: .seconds(2))
@@ -198,14 +216,21 @@ public final class ServiceBuilder {
             let body = PrometheusMetrics.render()
             return Response(
                 status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(body.count)],
+                headers: [
+                    .contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(body.count),
+                ],
                 body: .init(byteBuffer: ByteBuffer(bytes: body))
             )
         }
 
         routes.get(
             APIPath.Common.logLevel,
-            RouteSpec(summary: "The process's log level", tags: ["operations"], access: .admin, response: .of(LogLevelSetting.self))
+            RouteSpec(
+                summary: "The process's log level",
+                tags: ["operations"],
+                access: .admin,
+                response: .of(LogLevelSetting.self)
+            )
         ) { _, _ in
             LogLevelSetting(level: LogLevelControl.level.rawValue)
         }
@@ -230,7 +255,11 @@ public final class ServiceBuilder {
         }
 
         // The document describes itself too, so it is complete before it is rendered once.
-        let openAPISpec = RouteSpec(summary: "This document: every route of the service (OpenAPI 3.1)", tags: ["operations"], access: .public)
+        let openAPISpec = RouteSpec(
+            summary: "This document: every route of the service (OpenAPI 3.1)",
+            tags: ["operations"],
+            access: .public
+        )
         routes.document.routes.append(.init(method: .get, path: APIPath.Common.openAPI, spec: openAPISpec))
         let document = routes.document.json()
         routes.register(.get, APIPath.Common.openAPI, openAPISpec) { _, _ in

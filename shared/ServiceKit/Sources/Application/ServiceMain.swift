@@ -18,7 +18,10 @@ public enum ServiceMain {
         let configuration: ServiceConfiguration
         do {
             configuration = try await ServiceConfiguration.load(
-                service: service, defaultPort: defaultPort, defaultMaxBodyBytes: defaultMaxBodyBytes, arguments: arguments
+                service: service,
+                defaultPort: defaultPort,
+                defaultMaxBodyBytes: defaultMaxBodyBytes,
+                arguments: arguments
             )
         } catch {
             FileHandle.standardError.write(Data("\(service): \(error)\n".utf8))
@@ -52,7 +55,11 @@ public enum ServiceMain {
     ) async -> Never {
         let configuration: ServiceConfiguration
         do {
-            configuration = try await ServiceConfiguration.load(service: service, defaultPort: defaultPort, arguments: arguments)
+            configuration = try await ServiceConfiguration.load(
+                service: service,
+                defaultPort: defaultPort,
+                arguments: arguments
+            )
         } catch {
             FileHandle.standardError.write(Data("\(service): \(error)\n".utf8))
             exit(2)

@@ -27,8 +27,15 @@ public final class TokenVerdictCache<Accepted: Sendable>: Sendable {
     private let acceptedFor: Duration
     private let refusedFor: Duration
 
-    public init(acceptedCapacity: Int = 100_000, refusedCapacity: Int = 10_000, acceptedFor: Duration, refusedFor: Duration) {
-        self.state = Mutex(State(accepted: LRUMap(capacity: acceptedCapacity), refused: LRUMap(capacity: refusedCapacity)))
+    public init(
+        acceptedCapacity: Int = 100_000,
+        refusedCapacity: Int = 10_000,
+        acceptedFor: Duration,
+        refusedFor: Duration
+    ) {
+        self.state = Mutex(
+            State(accepted: LRUMap(capacity: acceptedCapacity), refused: LRUMap(capacity: refusedCapacity))
+        )
         self.acceptedFor = acceptedFor
         self.refusedFor = refusedFor
     }
@@ -59,7 +66,9 @@ public final class TokenVerdictCache<Accepted: Sendable>: Sendable {
             switch verdict {
             case .accepted(let value):
                 state.refused.remove(digest)
-                if acceptedFor > .zero { state.accepted.set(Remembered(value: value, until: now + acceptedFor), for: digest) }
+                if acceptedFor > .zero {
+                    state.accepted.set(Remembered(value: value, until: now + acceptedFor), for: digest)
+                }
             case .refused:
                 state.accepted.remove(digest)
                 if refusedFor > .zero { state.refused.set(Remembered(value: (), until: now + refusedFor), for: digest) }

@@ -61,17 +61,23 @@ public struct ServiceClient: Sendable {
     }
 
     /// `GET path` and decode the JSON answer.
-    public func get<Output: Decodable>(_ path: String, as type: Output.Type = Output.self) async throws(ServiceClientError) -> Output {
+    public func get<Output: Decodable>(_ path: String, as type: Output.Type = Output.self)
+        async throws(ServiceClientError) -> Output
+    {
         try decode(type, from: try await send(.GET, path))
     }
 
     /// `POST path` with a JSON body and decode the JSON answer.
-    public func post<Output: Decodable>(_ path: String, body: some Encodable, as type: Output.Type = Output.self) async throws(ServiceClientError) -> Output {
+    public func post<Output: Decodable>(_ path: String, body: some Encodable, as type: Output.Type = Output.self)
+        async throws(ServiceClientError) -> Output
+    {
         try decode(type, from: try await send(.POST, path, json: body))
     }
 
     /// `PUT path` with a JSON body and decode the JSON answer.
-    public func put<Output: Decodable>(_ path: String, body: some Encodable, as type: Output.Type = Output.self) async throws(ServiceClientError) -> Output {
+    public func put<Output: Decodable>(_ path: String, body: some Encodable, as type: Output.Type = Output.self)
+        async throws(ServiceClientError) -> Output
+    {
         try decode(type, from: try await send(.PUT, path, json: body))
     }
 
@@ -81,14 +87,26 @@ public struct ServiceClient: Sendable {
     }
 
     /// Sends a JSON body.
-    public func send(_ method: HTTPMethod, _ path: String, json body: some Encodable, timeout: Duration? = nil) async throws(ServiceClientError) -> Response {
+    public func send(_ method: HTTPMethod, _ path: String, json body: some Encodable, timeout: Duration? = nil)
+        async throws(ServiceClientError) -> Response
+    {
         let data: Data
         do {
             data = try WedSyncJSON.makeEncoder().encode(body)
         } catch {
-            throw ServiceClientError(service: name, kind: .invalidRequest, message: "the request body could not be encoded: \(error)")
+            throw ServiceClientError(
+                service: name,
+                kind: .invalidRequest,
+                message: "the request body could not be encoded: \(error)"
+            )
         }
-        return try await send(method, path, body: ByteBuffer(bytes: data), contentType: "application/json", timeout: timeout)
+        return try await send(
+            method,
+            path,
+            body: ByteBuffer(bytes: data),
+            contentType: "application/json",
+            timeout: timeout
+        )
     }
 
     /// Sends a request and returns the answer if its status is below 400; a 4xx/5xx throws with the remote
@@ -117,7 +135,10 @@ public struct ServiceClient: Sendable {
                 // The deadline covers the whole exchange, body included: AsyncHTTPClient's own deadline ends
                 // when the headers arrive, and a body that trickles in would otherwise hold the caller.
                 group.addTask {
-                    let answer = try await http.execute(prepared, timeout: .nanoseconds(Int64(deadline / .nanoseconds(1))))
+                    let answer = try await http.execute(
+                        prepared,
+                        timeout: .nanoseconds(Int64(deadline / .nanoseconds(1)))
+                    )
                     let buffer = try await answer.body.collect(upTo: maximumResponseBytes)
                     return Response(status: Int(answer.status.code), headers: answer.headers, body: buffer)
                 }
@@ -132,7 +153,10 @@ public struct ServiceClient: Sendable {
             throw ServiceClientError(transport: error, service: name, timeout: deadline)
         }
         guard response.status < 400 else {
-            let envelope = try? WedSyncJSON.makeDecoder().decode(ErrorEnvelope.self, from: Data(response.body.readableBytesView))
+            let envelope = try? WedSyncJSON.makeDecoder().decode(
+                ErrorEnvelope.self,
+                from: Data(response.body.readableBytesView)
+            )
             throw ServiceClientError(
                 service: name,
                 kind: .remote,
@@ -144,13 +168,25 @@ public struct ServiceClient: Sendable {
         return response
     }
 
-    private func decode<Output: Decodable>(_ type: Output.Type, from response: Response) throws(ServiceClientError) -> Output {
+    private func decode<Output: Decodable>(_ type: Output.Type, from response: Response) throws(ServiceClientError)
+        -> Output
+    {
         do {
             return try WedSyncJSON.makeDecoder().decode(type, from: Data(response.body.readableBytesView))
         } catch let error as DecodingError {
-            throw ServiceClientError(service: name, kind: .invalidResponse, status: response.status, message: error.explanation)
+            throw ServiceClientError(
+                service: name,
+                kind: .invalidResponse,
+                status: response.status,
+                message: error.explanation
+            )
         } catch {
-            throw ServiceClientError(service: name, kind: .invalidResponse, status: response.status, message: "\(error)")
+            throw ServiceClientError(
+                service: name,
+                kind: .invalidResponse,
+                status: response.status,
+                message: "\(error)"
+            )
         }
     }
 }

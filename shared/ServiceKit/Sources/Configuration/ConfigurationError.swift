@@ -1,4 +1,5 @@
 import Foundation
+
 /// A setting that is missing or wrong, found at startup. Its description names the key and every place it can be
 /// set, and never repeats a secret's value.
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -72,7 +72,9 @@ public struct ServiceConfiguration: Sendable {
 
     /// Reads and validates the common keys. `defaultMaxBodyBytes` is the service's own default for
     /// `http.max-body-bytes` (the gateway streams bodies through to its upstream, and takes larger ones).
-    public init(service: String, defaultPort: Int, defaultMaxBodyBytes: Int = 1 << 20, settings: Settings) throws(ConfigurationError) {
+    public init(service: String, defaultPort: Int, defaultMaxBodyBytes: Int = 1 << 20, settings: Settings)
+        throws(ConfigurationError)
+    {
         self.service = service
         self.settings = settings
         self.host = settings.string("host") ?? "127.0.0.1"
@@ -80,7 +82,9 @@ public struct ServiceConfiguration: Sendable {
         self.adminToken = try settings.secret("admin.token")
         self.monitorToken = try settings.secret("monitor.token")
         self.serviceToken = try settings.secret("service.token")
-        switch ServiceCredentials.parseCallers((settings.string("service.callers") ?? "").split(separator: ",").map(String.init)) {
+        switch ServiceCredentials.parseCallers(
+            (settings.string("service.callers") ?? "").split(separator: ",").map(String.init)
+        ) {
         case .success(let callers): self.serviceCallers = callers
         case .failure(let error): throw ConfigurationError(key: "service.callers", message: error.message)
         }
@@ -93,7 +97,11 @@ public struct ServiceConfiguration: Sendable {
         self.databasePool = ConnectionPoolConfiguration(
             minimumConnections: try settings.int("database.pool.min", default: 1, in: 0...databaseMaximum),
             maximumConnections: databaseMaximum,
-            acquireTimeout: try settings.milliseconds("database.pool.acquire-timeout-ms", default: .seconds(5), in: 1...600_000)
+            acquireTimeout: try settings.milliseconds(
+                "database.pool.acquire-timeout-ms",
+                default: .seconds(5),
+                in: 1...600_000
+            )
         )
         let statementTimeout = try settings.int("database.statement-timeout-ms", default: 30_000, in: 0...86_400_000)
         self.databaseStatementTimeout = statementTimeout == 0 ? nil : .milliseconds(statementTimeout)
@@ -111,7 +119,11 @@ public struct ServiceConfiguration: Sendable {
         self.slowRequestThreshold = try settings.milliseconds("http.slow-request-ms", default: .seconds(1))
         self.http = HTTPServerLimits(
             idleTimeout: try settings.milliseconds("http.idle-timeout-ms", default: .seconds(60), in: 100...86_400_000),
-            headerReadTimeout: try settings.milliseconds("http.header-timeout-ms", default: .seconds(10), in: 100...3_600_000),
+            headerReadTimeout: try settings.milliseconds(
+                "http.header-timeout-ms",
+                default: .seconds(10),
+                in: 100...3_600_000
+            ),
             maximumHeaderBytes: try settings.int("http.max-header-bytes", default: 32 << 10, in: 1024...(1 << 20)),
             maximumConnections: try settings.int("http.max-connections", default: 4096, in: 1...1_000_000),
             maximumStreamsPerClient: try settings.int("http.max-streams-per-client", default: 4, in: 1...10_000)
@@ -124,12 +136,18 @@ public struct ServiceConfiguration: Sendable {
             default: Logger.Level.info.rawValue
         )
         self.logLevel = Logger.Level(rawValue: level) ?? .info
-        self.logFormat = LogFormat(rawValue: try settings.choice("log.format", from: ["text", "json"], default: "text")) ?? .text
+        self.logFormat =
+            LogFormat(rawValue: try settings.choice("log.format", from: ["text", "json"], default: "text")) ?? .text
     }
 
     /// What the service checks callers against, and presents to other services.
     public var credentials: ServiceCredentials {
-        ServiceCredentials(adminToken: adminToken, monitorToken: monitorToken, serviceToken: serviceToken, callers: serviceCallers)
+        ServiceCredentials(
+            adminToken: adminToken,
+            monitorToken: monitorToken,
+            serviceToken: serviceToken,
+            callers: serviceCallers
+        )
     }
 
     /// Reads the configuration of `service` from the command line, the environment and the YAML file, in that
@@ -146,7 +164,10 @@ public struct ServiceConfiguration: Sendable {
         var providers: [any ConfigProvider] = [flags, variables]
         if let path = Settings(reader: ConfigReader(providers: providers)).string("config"), !path.isEmpty {
             guard FileManager.default.isReadableFile(atPath: path) else {
-                throw ConfigurationError(key: "config", message: "cannot read the YAML file \(path): no such readable file")
+                throw ConfigurationError(
+                    key: "config",
+                    message: "cannot read the YAML file \(path): no such readable file"
+                )
             }
             do {
                 providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))

@@ -19,7 +19,9 @@ public struct Settings: Sendable {
     /// by commas.
     public func string(_ key: String, secret: Bool = false) -> String? {
         if let value = reader.string(forKey: ConfigKey(key), isSecret: secret) { return value }
-        if let values = reader.stringArray(forKey: ConfigKey(key), isSecret: secret) { return values.joined(separator: ",") }
+        if let values = reader.stringArray(forKey: ConfigKey(key), isSecret: secret) {
+            return values.joined(separator: ",")
+        }
         if let value = reader.int(forKey: ConfigKey(key)) { return String(value) }
         if let value = reader.double(forKey: ConfigKey(key)) { return String(value) }
         if let value = reader.bool(forKey: ConfigKey(key)) { return String(value) }
@@ -27,34 +29,51 @@ public struct Settings: Sendable {
     }
 
     /// A string from a fixed set of choices.
-    public func choice(_ key: String, from choices: [String], default defaultValue: String) throws(ConfigurationError) -> String {
+    public func choice(_ key: String, from choices: [String], default defaultValue: String) throws(ConfigurationError)
+        -> String
+    {
         guard let value = string(key)?.lowercased() else { return defaultValue }
         guard choices.contains(value) else {
-            throw ConfigurationError(key: key, message: "expected one of \(choices.joined(separator: ", ")), got \"\(value)\"")
+            throw ConfigurationError(
+                key: key,
+                message: "expected one of \(choices.joined(separator: ", ")), got \"\(value)\""
+            )
         }
         return value
     }
 
     /// An integer within `range`.
-    public func int(_ key: String, default defaultValue: Int, in range: ClosedRange<Int> = Int.min...Int.max) throws(ConfigurationError) -> Int {
+    public func int(_ key: String, default defaultValue: Int, in range: ClosedRange<Int> = Int.min...Int.max)
+        throws(ConfigurationError) -> Int
+    {
         guard let text = string(key) else { return defaultValue }
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
             throw ConfigurationError(key: key, message: "expected an integer, got \"\(text)\"")
         }
         guard range.contains(value) else {
-            throw ConfigurationError(key: key, message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(value)")
+            throw ConfigurationError(
+                key: key,
+                message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(value)"
+            )
         }
         return value
     }
 
     /// A number within `range`.
-    public func double(_ key: String, default defaultValue: Double, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude) throws(ConfigurationError) -> Double {
+    public func double(
+        _ key: String,
+        default defaultValue: Double,
+        in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
+    ) throws(ConfigurationError) -> Double {
         guard let text = string(key) else { return defaultValue }
         guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
             throw ConfigurationError(key: key, message: "expected a number, got \"\(text)\"")
         }
         guard range.contains(value) else {
-            throw ConfigurationError(key: key, message: "expected a number in \(range.lowerBound)...\(range.upperBound), got \(value)")
+            throw ConfigurationError(
+                key: key,
+                message: "expected a number in \(range.lowerBound)...\(range.upperBound), got \(value)"
+            )
         }
         return value
     }
@@ -70,7 +89,9 @@ public struct Settings: Sendable {
     }
 
     /// A duration given in milliseconds.
-    public func milliseconds(_ key: String, default defaultValue: Duration, in range: ClosedRange<Int> = 0...Int.max) throws(ConfigurationError) -> Duration {
+    public func milliseconds(_ key: String, default defaultValue: Duration, in range: ClosedRange<Int> = 0...Int.max)
+        throws(ConfigurationError) -> Duration
+    {
         guard string(key) != nil else { return defaultValue }
         return .milliseconds(try int(key, default: 0, in: range))
     }
@@ -79,7 +100,10 @@ public struct Settings: Sendable {
     public func secret(_ key: String, minimumLength: Int = 16) throws(ConfigurationError) -> String? {
         guard let value = string(key, secret: true), !value.isEmpty else { return nil }
         guard value.count >= minimumLength else {
-            throw ConfigurationError(key: key, message: "the secret is too short: use at least \(minimumLength) characters")
+            throw ConfigurationError(
+                key: key,
+                message: "the secret is too short: use at least \(minimumLength) characters"
+            )
         }
         return value
     }

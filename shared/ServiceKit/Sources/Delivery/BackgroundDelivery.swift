@@ -46,7 +46,10 @@ public final class BackgroundDelivery<Item: Sendable>: Service, Sendable {
             maximumBackoff: Duration = .seconds(5),
             flushTimeout: Duration = .seconds(5)
         ) {
-            precondition(capacity > 0 && batchSize > 0 && maximumAttempts > 0, "a delivery queue needs room and attempts")
+            precondition(
+                capacity > 0 && batchSize > 0 && maximumAttempts > 0,
+                "a delivery queue needs room and attempts"
+            )
             self.capacity = capacity
             self.batchSize = batchSize
             self.maximumAttempts = maximumAttempts
@@ -86,7 +89,15 @@ public final class BackgroundDelivery<Item: Sendable>: Service, Sendable {
 
     private struct State {
         var items = Deque<Item>()
-        var statistics = Statistics(queued: 0, delivered: 0, droppedOverflow: 0, droppedUndeliverable: 0, rejected: 0, invalid: 0, failedAttempts: 0)
+        var statistics = Statistics(
+            queued: 0,
+            delivered: 0,
+            droppedOverflow: 0,
+            droppedUndeliverable: 0,
+            rejected: 0,
+            invalid: 0,
+            failedAttempts: 0
+        )
         /// When a refusal (by the receiver, or by `check`) was last logged.
         var lastRefusalLogged: ContinuousClock.Instant?
     }
@@ -112,16 +123,27 @@ public final class BackgroundDelivery<Item: Sendable>: Service, Sendable {
         self.logger = logger
         (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         deliveredCounter = Counter(label: "wedsync_delivery_delivered_total", dimensions: [("queue", name)])
-        overflowCounter = Counter(label: "wedsync_delivery_dropped_total", dimensions: [("queue", name), ("reason", "overflow")])
+        overflowCounter = Counter(
+            label: "wedsync_delivery_dropped_total",
+            dimensions: [("queue", name), ("reason", "overflow")]
+        )
         undeliverableCounter = Counter(
             label: "wedsync_delivery_dropped_total",
             dimensions: [("queue", name), ("reason", "undeliverable")]
         )
-        rejectedCounter = Counter(label: "wedsync_delivery_dropped_total", dimensions: [("queue", name), ("reason", "rejected")])
-        invalidCounter = Counter(label: "wedsync_delivery_dropped_total", dimensions: [("queue", name), ("reason", "invalid")])
+        rejectedCounter = Counter(
+            label: "wedsync_delivery_dropped_total",
+            dimensions: [("queue", name), ("reason", "rejected")]
+        )
+        invalidCounter = Counter(
+            label: "wedsync_delivery_dropped_total",
+            dimensions: [("queue", name), ("reason", "invalid")]
+        )
         retryCounter = Counter(label: "wedsync_delivery_failed_attempts_total", dimensions: [("queue", name)])
         // Every reason is exposed from the start, so a dashboard reads 0 rather than nothing.
-        for counter in [overflowCounter, undeliverableCounter, rejectedCounter, invalidCounter] { counter.increment(by: 0) }
+        for counter in [overflowCounter, undeliverableCounter, rejectedCounter, invalidCounter] {
+            counter.increment(by: 0)
+        }
     }
 
     /// Queues `item` for delivery. Never waits: returns `false`, and counts a drop, when the queue is full.

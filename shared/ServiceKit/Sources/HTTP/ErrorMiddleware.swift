@@ -24,7 +24,10 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             return try Self.serviceError(from: error, request: request).response(from: request, context: context)
         } catch let error as DecodingError {
-            return try ServiceError.badRequest(error.explanation, code: "invalid_body").response(from: request, context: context)
+            return try ServiceError.badRequest(error.explanation, code: "invalid_body").response(
+                from: request,
+                context: context
+            )
         } catch is CancellationError {
             return try ServiceError.unavailable("the request was cancelled", code: "cancelled")
                 .response(from: request, context: context)
@@ -48,7 +51,11 @@ struct ErrorMiddleware: RouterMiddleware {
             case .badRequest: ("bad_request", "the request is malformed")
             case .unauthorized: ("unauthorized", "a valid bearer token is required")
             case .methodNotAllowed: ("method_not_allowed", "\(request.method.rawValue) is not allowed here")
-            default: (error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"), error.status.reasonPhrase)
+            default:
+                (
+                    error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"),
+                    error.status.reasonPhrase
+                )
             }
         return ServiceError(error.status, code: code, message: error.body ?? fallback, headers: error.headers)
     }

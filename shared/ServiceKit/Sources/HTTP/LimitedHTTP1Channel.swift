@@ -21,7 +21,11 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         let backstop = max(limits.maximumHeaderBytes * 2, 16 << 10)
         let configuration = HTTP1Channel.Configuration(
             idleTimeout: .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1))),
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: backstop, maxHeaderListSize: backstop, maxHeaderFieldCount: 1000)
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: backstop,
+                maxHeaderListSize: backstop,
+                maxHeaderFieldCount: 1000
+            )
         )
         self.inner = HTTP1Channel(responder: responder, configuration: configuration)
         self.limits = limits
@@ -40,8 +44,13 @@ struct LimitedHTTP1Channel: ServerChildChannel {
             return channel.eventLoop.makeFailedFuture(error)
         }
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(RequestHeadObserver(guardHandler), position: .after(decoder.handler))
+            let decoder = try channel.pipeline.syncOperations.context(
+                handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self
+            )
+            try channel.pipeline.syncOperations.addHandler(
+                RequestHeadObserver(guardHandler),
+                position: .after(decoder.handler)
+            )
             return value
         }
     }
@@ -91,14 +100,24 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
                 let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
                 timer = context.eventLoop.scheduleTask(in: timeout) { [self] in
                     self.timer = nil
-                    self.refuse(loopContext.value, status: "408 Request Timeout", code: "request_timeout", message: "the request head did not arrive in time")
+                    self.refuse(
+                        loopContext.value,
+                        status: "408 Request Timeout",
+                        code: "request_timeout",
+                        message: "the request head did not arrive in time"
+                    )
                 }
             }
         }
         // The decoder runs synchronously inside this call: a complete head has been seen once it returns.
         context.fireChannelRead(data)
         if wasAwaitingHead, awaitingHead, headBytes > maximumBytes {
-            refuse(context, status: "431 Request Header Fields Too Large", code: "headers_too_large", message: "the request head exceeds \(maximumBytes) bytes")
+            refuse(
+                context,
+                status: "431 Request Header Fields Too Large",
+                code: "headers_too_large",
+                message: "the request head exceeds \(maximumBytes) bytes"
+            )
         }
     }
 
@@ -123,7 +142,14 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         timer?.cancel()
         timer = nil
         guard size <= maximumBytes else {
-            if let context { refuse(context, status: "431 Request Header Fields Too Large", code: "headers_too_large", message: "the request head exceeds \(maximumBytes) bytes") }
+            if let context {
+                refuse(
+                    context,
+                    status: "431 Request Header Fields Too Large",
+                    code: "headers_too_large",
+                    message: "the request head exceeds \(maximumBytes) bytes"
+                )
+            }
             return false
         }
         awaitingHead = false
@@ -182,7 +208,8 @@ final class RequestHeadObserver: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             // The request line and the fields, as they came (a head that came whole in one read is measured here).
-            let size = head.method.rawValue.utf8.count + head.uri.utf8.count + 12
+            let size =
+                head.method.rawValue.utf8.count + head.uri.utf8.count + 12
                 + head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
             discarding = !guardHandler.headReceived(size: size)
         case .end:

@@ -21,7 +21,9 @@ final class RouteMethods: Sendable {
     func allowed(for path: String) -> Set<HTTPRequest.Method> {
         let segments = path.split(separator: "/")
         var methods = templates.withLock { templates in
-            templates.values.filter { Self.matches($0.segments, segments) }.reduce(into: Set<HTTPRequest.Method>()) { $0.formUnion($1.methods) }
+            templates.values.filter { Self.matches($0.segments, segments) }.reduce(into: Set<HTTPRequest.Method>()) {
+                $0.formUnion($1.methods)
+            }
         }
         if methods.contains(.get) { methods.insert(.head) }
         return methods
@@ -33,7 +35,8 @@ final class RouteMethods: Sendable {
         for segment in template {
             if segment == "**" { return index < path.count }
             guard index < path.count else { return false }
-            let isCapture = segment == "*" || segment.hasPrefix(":") || (segment.hasPrefix("{") && segment.hasSuffix("}"))
+            let isCapture =
+                segment == "*" || segment.hasPrefix(":") || (segment.hasPrefix("{") && segment.hasSuffix("}"))
             guard isCapture || segment == path[index] else { return false }
             index += 1
         }
@@ -47,7 +50,11 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
     typealias Context = ServiceRequestContext
     let methods: RouteMethods
 
-    func handle(_ request: Request, context: ServiceRequestContext, next: (Request, ServiceRequestContext) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: ServiceRequestContext,
+        next: (Request, ServiceRequestContext) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {

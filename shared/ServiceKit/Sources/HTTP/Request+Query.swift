@@ -17,7 +17,10 @@ extension Request {
     public func integerQuery(_ name: String, in range: ClosedRange<Int>) throws(ServiceError) -> Int? {
         guard let text = uri.queryParameters.get(name) else { return nil }
         guard let value = Int(text), range.contains(value) else {
-            throw ServiceError.badRequest("\(name): an integer from \(range.lowerBound) to \(range.upperBound)", code: "invalid_parameter")
+            throw ServiceError.badRequest(
+                "\(name): an integer from \(range.lowerBound) to \(range.upperBound)",
+                code: "invalid_parameter"
+            )
         }
         return value
     }

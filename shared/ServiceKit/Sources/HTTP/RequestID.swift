@@ -1,4 +1,5 @@
 import Synchronization
+
 /// The id of the request being handled, carried across `await`s as a task-local so that outgoing calls
 /// (``ServiceClient``) pass it on without every function taking a parameter.
 public enum RequestID {

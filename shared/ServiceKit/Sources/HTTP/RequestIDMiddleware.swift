@@ -1,6 +1,6 @@
 import HTTPTypes
-import Logging
 import Hummingbird
+import Logging
 
 /// Adopts the caller's `x-request-id` (or makes one), puts it in the context, the logger metadata
 /// (`request.id`), the ``RequestID/current`` task-local and the response.

@@ -76,7 +76,9 @@ public struct ServiceError: Error, HTTPResponseError, Sendable, CustomStringConv
     }
 
     /// 503: a dependency is down or the service is overloaded.
-    public static func unavailable(_ message: String, code: String = "unavailable", retryAfterSeconds: Int? = nil) -> ServiceError {
+    public static func unavailable(_ message: String, code: String = "unavailable", retryAfterSeconds: Int? = nil)
+        -> ServiceError
+    {
         var headers: HTTPFields = [:]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return ServiceError(.serviceUnavailable, code: code, message: message, headers: headers)

@@ -19,7 +19,12 @@ public final class ServiceRoutes {
     /// Each registered path template and its methods, for 405 answers (``MethodNotAllowedMiddleware``).
     let methods: RouteMethods
 
-    init(router: Router<ServiceRequestContext>, document: OpenAPIDocument, credentials: ServiceCredentials, methods: RouteMethods) {
+    init(
+        router: Router<ServiceRequestContext>,
+        document: OpenAPIDocument,
+        credentials: ServiceCredentials,
+        methods: RouteMethods
+    ) {
         self.router = router
         self.document = document
         self.credentials = credentials
@@ -84,19 +89,33 @@ public final class ServiceRoutes {
 
     /// The caller of `request`, if `access` lets it in: 401 without a known credential, 403 when the caller is not
     /// one the route is for.
-    static func authorize(_ request: Request, access: RouteAccess, credentials: ServiceCredentials) throws(ServiceError) -> CallerIdentity {
+    static func authorize(_ request: Request, access: RouteAccess, credentials: ServiceCredentials) throws(ServiceError)
+        -> CallerIdentity
+    {
         if access.level == .admin, !credentials.hasAdmin {
             throw ServiceError.unauthorized("admin routes are disabled: the service has no admin.token configured")
         }
         // Monitoring pages are opened in browsers too: they may answer a Basic challenge (a field of its own, which
         // browsers read where they skip a combined one) with the token as password.
         var challenge: HTTPFields = [.wwwAuthenticate: "Bearer"]
-        if access.level == .monitor { challenge.append(HTTPField(name: .wwwAuthenticate, value: #"Basic realm="wedsync monitor""#)) }
+        if access.level == .monitor {
+            challenge.append(HTTPField(name: .wwwAuthenticate, value: #"Basic realm="wedsync monitor""#))
+        }
         switch credentials.identify(request.headers[.authorization]) {
         case .anonymous:
-            throw ServiceError(.unauthorized, code: "unauthorized", message: "this route needs a bearer token (\(access))", headers: challenge)
+            throw ServiceError(
+                .unauthorized,
+                code: "unauthorized",
+                message: "this route needs a bearer token (\(access))",
+                headers: challenge
+            )
         case .invalid:
-            throw ServiceError(.unauthorized, code: "unauthorized", message: "the bearer token is not valid", headers: challenge)
+            throw ServiceError(
+                .unauthorized,
+                code: "unauthorized",
+                message: "the bearer token is not valid",
+                headers: challenge
+            )
         case .identified(let identity):
             guard access.allows(identity) else {
                 throw ServiceError.forbidden("this route is for \(access), not \(identity)")

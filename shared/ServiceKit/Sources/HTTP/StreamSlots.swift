@@ -40,12 +40,18 @@ public final class StreamSlots: Sendable {
         let refusal: ServiceError? = state.withLock { state in
             if state.perClient[key, default: 0] >= maximumPerClient {
                 return ServiceError(
-                    .tooManyRequests, code: "too_many_streams",
-                    message: "this client already holds \(maximumPerClient) open streams", headers: [.retryAfter: "10"]
+                    .tooManyRequests,
+                    code: "too_many_streams",
+                    message: "this client already holds \(maximumPerClient) open streams",
+                    headers: [.retryAfter: "10"]
                 )
             }
             if state.open >= maximum {
-                return ServiceError.unavailable("too many streams are open", code: "too_many_streams", retryAfterSeconds: 10)
+                return ServiceError.unavailable(
+                    "too many streams are open",
+                    code: "too_many_streams",
+                    retryAfterSeconds: 10
+                )
             }
             state.open += 1
             state.perClient[key, default: 0] += 1

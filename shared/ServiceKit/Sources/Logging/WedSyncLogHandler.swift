@@ -20,7 +20,9 @@ public struct WedSyncLogHandler: LogHandler {
     private let toStandardError: Bool
 
     /// Metadata keys whose values are replaced by `[redacted]` (matched case-insensitively, as substrings).
-    static let sensitiveKeyFragments = ["authorization", "token", "password", "secret", "cookie", "email", "guest", "phone"]
+    static let sensitiveKeyFragments = [
+        "authorization", "token", "password", "secret", "cookie", "email", "guest", "phone",
+    ]
 
     public init(label: String, service: String, format: LogFormat, toStandardError: Bool = false) {
         self.label = label
@@ -32,7 +34,8 @@ public struct WedSyncLogHandler: LogHandler {
     /// Installs the handler for the whole process; the first call wins (swift-log allows one bootstrap).
     ///
     /// - Parameter toStandardError: write to standard error, for commands whose standard output is their result.
-    public static func bootstrap(service: String, format: LogFormat, level: Logger.Level, toStandardError: Bool = false) {
+    public static func bootstrap(service: String, format: LogFormat, level: Logger.Level, toStandardError: Bool = false)
+    {
         let first = bootstrapped.withLock { done in
             defer { done = true }
             return !done

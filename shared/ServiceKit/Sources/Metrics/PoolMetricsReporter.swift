@@ -12,8 +12,12 @@ package final class PoolMetricsReporter: Sendable {
         Gauge(label: "connection_pool_connections", dimensions: pool + [("state", "idle")]).record(statistics.idle)
         Gauge(label: "connection_pool_waiting", dimensions: pool).record(statistics.waiting)
         Gauge(label: "connection_pool_max_connections", dimensions: pool).record(statistics.maximumSize)
-        Gauge(label: "connection_pool_acquire_p50_seconds", dimensions: pool).record(statistics.acquireLatencyP50Ms / 1000)
-        Gauge(label: "connection_pool_acquire_p99_seconds", dimensions: pool).record(statistics.acquireLatencyP99Ms / 1000)
+        Gauge(label: "connection_pool_acquire_p50_seconds", dimensions: pool).record(
+            statistics.acquireLatencyP50Ms / 1000
+        )
+        Gauge(label: "connection_pool_acquire_p99_seconds", dimensions: pool).record(
+            statistics.acquireLatencyP99Ms / 1000
+        )
         Gauge(label: "connection_pool_efficiency_ratio", dimensions: pool).record(statistics.efficiency)
 
         totals.report("connection_pool_acquires_total", dimensions: pool, total: statistics.acquires)

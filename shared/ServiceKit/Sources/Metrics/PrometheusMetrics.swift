@@ -50,8 +50,10 @@ public enum PrometheusMetrics {
     private static let builtInHelp: [String: String] = [
         "http_requests_total": "HTTP requests handled, by route template, method and status.",
         "wedsync_delivery_delivered_total": "Items a background delivery queue handed to their receiver, by queue.",
-        "wedsync_delivery_dropped_total": "Items a background delivery queue dropped, by queue and reason (overflow, undeliverable).",
-        "wedsync_delivery_failed_attempts_total": "Failed delivery attempts of a background delivery queue (retried), by queue.",
+        "wedsync_delivery_dropped_total":
+            "Items a background delivery queue dropped, by queue and reason (overflow, undeliverable).",
+        "wedsync_delivery_failed_attempts_total":
+            "Failed delivery attempts of a background delivery queue (retried), by queue.",
         "wedsync_delivery_queued": "Items waiting in a background delivery queue, by queue.",
         "http_request_duration_seconds": "Time to handle an HTTP request, by route template and method.",
         "http_requests_in_flight": "HTTP requests being handled now.",
@@ -62,7 +64,8 @@ public enum PrometheusMetrics {
         "connection_pool_acquire_timeouts_total": "Borrowers that gave up waiting for a connection.",
         "connection_pool_connect_failures_total": "Failed attempts to open a pool connection.",
         "connection_pool_acquire_p50_seconds": "Median time to borrow a connection over the last 1024 borrows.",
-        "connection_pool_acquire_p99_seconds": "99th percentile time to borrow a connection over the last 1024 borrows.",
+        "connection_pool_acquire_p99_seconds":
+            "99th percentile time to borrow a connection over the last 1024 borrows.",
         "connection_pool_efficiency_ratio": "Share of borrows served at once from an idle connection.",
         "dependency_up": "Whether a dependency answered the last readiness check (1) or not (0).",
         "process_start_time_seconds": "Start time of the process since the Unix epoch.",

@@ -35,7 +35,9 @@ public enum PrometheusText {
 
     /// Every sample of `text` whose name starts with `prefix`: its name, labels and value (a timestamp after the
     /// value is dropped; comments and values that are not finite numbers are skipped).
-    public static func samples(in text: String, prefix: String) -> [(name: String, labels: [String: String], value: Double)] {
+    public static func samples(in text: String, prefix: String) -> [(
+        name: String, labels: [String: String], value: Double
+    )] {
         var samples: [(name: String, labels: [String: String], value: Double)] = []
         for line in text.split(separator: "\n") where !line.hasPrefix("#") && line.hasPrefix(prefix) {
             guard let space = line.lastIndex(of: " ") else { continue }

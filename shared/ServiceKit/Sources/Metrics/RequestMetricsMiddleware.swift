@@ -14,8 +14,14 @@ struct RequestMetricsMiddleware: RouterMiddleware {
     let inFlight = Meter(label: "http_requests_in_flight")
     let handles = MetricHandles<Labels> { labels in
         (
-            Counter(label: "http_requests_total", dimensions: [("route", labels.route), ("method", labels.method), ("status", String(labels.status))]),
-            Metrics.Timer(label: "http_request_duration_seconds", dimensions: [("route", labels.route), ("method", labels.method)])
+            Counter(
+                label: "http_requests_total",
+                dimensions: [("route", labels.route), ("method", labels.method), ("status", String(labels.status))]
+            ),
+            Metrics.Timer(
+                label: "http_request_duration_seconds",
+                dimensions: [("route", labels.route), ("method", labels.method)]
+            )
         )
     }
 

@@ -19,7 +19,8 @@ public struct ScrapeTarget: Sendable, Equatable {
     public static func list(_ text: String, key: String) throws(ConfigurationError) -> [ScrapeTarget] {
         try text.split(separator: ",").map { item throws(ConfigurationError) -> ScrapeTarget in
             let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") else {
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://")
+            else {
                 throw ConfigurationError(key: key, message: "expected name=http://host:port, comma-separated")
             }
             return ScrapeTarget(name: parts[0], url: parts[1].hasSuffix("/") ? String(parts[1].dropLast()) : parts[1])
@@ -29,7 +30,10 @@ public struct ScrapeTarget: Sendable, Equatable {
     /// The target's `/metrics` text; `nil` when it does not answer 200 within `timeout` (up to 16 MB read).
     public func exposition(timeout: Duration) async -> String? {
         do {
-            let response = try await ServiceClient.sharedHTTPClient.execute(HTTPClientRequest(url: url + "/metrics"), timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
+            let response = try await ServiceClient.sharedHTTPClient.execute(
+                HTTPClientRequest(url: url + "/metrics"),
+                timeout: .nanoseconds(Int64(timeout / .nanoseconds(1)))
+            )
             let body = try await response.body.collect(upTo: 16 << 20)
             return response.status == .ok ? String(buffer: body) : nil
         } catch {

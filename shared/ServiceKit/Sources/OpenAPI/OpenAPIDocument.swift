@@ -40,11 +40,13 @@ struct OpenAPIDocument {
                     ],
                     "monitorToken": [
                         "type": "http", "scheme": "bearer",
-                        "description": "Read-only operators: the monitor token (monitor.token / WEDSYNC_MONITOR_TOKEN).",
+                        "description":
+                            "Read-only operators: the monitor token (monitor.token / WEDSYNC_MONITOR_TOKEN).",
                     ],
                     "serviceToken": [
                         "type": "http", "scheme": "bearer",
-                        "description": "Another WedSync service: its own token (service.token), known here by its digest (service.callers).",
+                        "description":
+                            "Another WedSync service: its own token (service.token), known here by its digest (service.callers).",
                     ],
                     "tenantToken": [
                         "type": "http", "scheme": "bearer",
@@ -55,7 +57,9 @@ struct OpenAPIDocument {
         ]
     }
 
-    private func operation(_ route: Route, pathParameters: [String], components: inout [String: JSONSchema]) -> JSONValue {
+    private func operation(_ route: Route, pathParameters: [String], components: inout [String: JSONSchema])
+        -> JSONValue
+    {
         let spec = route.spec
         var operation: [String: JSONValue] = [
             "summary": .string(spec.summary),
@@ -65,7 +69,10 @@ struct OpenAPIDocument {
         if !spec.tags.isEmpty { operation["tags"] = .array(spec.tags.map(JSONValue.string)) }
 
         var parameters: [JSONValue] = pathParameters.map { name in
-            ["name": .string(name), "in": "path", "required": true, "schema": (spec.pathParameters[name] ?? .string()).json]
+            [
+                "name": .string(name), "in": "path", "required": true,
+                "schema": (spec.pathParameters[name] ?? .string()).json,
+            ]
         }
         for query in spec.queryParameters {
             parameters.append([
@@ -112,7 +119,10 @@ struct OpenAPIDocument {
         case .public: schemes = []
         case .tenant: schemes = ["tenantToken"]
         case .service: schemes = ["serviceToken", "adminToken"]
-        case .monitor: schemes = spec.access.services.isEmpty ? ["monitorToken", "adminToken"] : ["monitorToken", "serviceToken", "adminToken"]
+        case .monitor:
+            schemes =
+                spec.access.services.isEmpty
+                ? ["monitorToken", "adminToken"] : ["monitorToken", "serviceToken", "adminToken"]
         case .admin: schemes = ["adminToken"]
         }
         if !schemes.isEmpty {
@@ -120,7 +130,10 @@ struct OpenAPIDocument {
             responses["401"] = ["description": "The bearer token is missing or not valid.", "content": error]
         }
         if spec.access.needsIdentity {
-            responses["403"] = ["description": .string("The caller's identity may not call this route (\(spec.access))."), "content": error]
+            responses["403"] = [
+                "description": .string("The caller's identity may not call this route (\(spec.access))."),
+                "content": error,
+            ]
         }
         responses["default"] = ["description": "An error, in the WedSync error envelope.", "content": error]
         operation["responses"] = .object(responses)

@@ -102,9 +102,15 @@ public struct NamedSchema: Sendable {
         var components: [String: JSONSchema] = [:]
         for type in events.values { collect(type, into: &components) }
         let payload = JSONSchema.oneOf(events.values.map { .reference($0.openAPIName) }.sorted { "\($0)" < "\($1)" })
-        let data = JSONSchema.constrained(.string(), ["contentMediaType": "application/json", "contentSchema": payload.json])
+        let data = JSONSchema.constrained(
+            .string(),
+            ["contentMediaType": "application/json", "contentSchema": payload.json]
+        )
         let event = JSONSchema.object(
-            ["event": .string(enumeration: events.keys.sorted()), "data": data, "id": .string(), "retry": .integer(minimum: 0)],
+            [
+                "event": .string(enumeration: events.keys.sorted()), "data": data, "id": .string(),
+                "retry": .integer(minimum: 0),
+            ],
             required: ["event", "data"]
         )
         return NamedSchema(schema: event, components: components)
@@ -115,7 +121,10 @@ public struct NamedSchema: Sendable {
         let data = JSONSchema.constrained(.string(), ["contentMediaType": "application/json"])
         return NamedSchema(
             schema: .object(
-                ["event": .string(enumeration: events.sorted()), "data": data, "id": .string(), "retry": .integer(minimum: 0)],
+                [
+                    "event": .string(enumeration: events.sorted()), "data": data, "id": .string(),
+                    "retry": .integer(minimum: 0),
+                ],
                 required: ["event", "data"]
             )
         )

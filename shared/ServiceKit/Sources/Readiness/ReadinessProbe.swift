@@ -25,9 +25,21 @@ struct ReadinessProbe: Sendable {
         let status: DependencyStatus
         switch result {
         case .success(let outcome):
-            status = DependencyStatus(name: check.name, state: outcome.state, critical: check.isCritical, latencyMs: latency, detail: outcome.detail)
+            status = DependencyStatus(
+                name: check.name,
+                state: outcome.state,
+                critical: check.isCritical,
+                latencyMs: latency,
+                detail: outcome.detail
+            )
         case .failure(let error):
-            status = DependencyStatus(name: check.name, state: .down, critical: check.isCritical, latencyMs: latency, detail: "\(error)")
+            status = DependencyStatus(
+                name: check.name,
+                state: .down,
+                critical: check.isCritical,
+                latencyMs: latency,
+                detail: "\(error)"
+            )
         }
         Gauge(label: "dependency_up", dimensions: [("dependency", check.name)]).record(status.state == .down ? 0 : 1)
         return status

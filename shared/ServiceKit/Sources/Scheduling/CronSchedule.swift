@@ -24,15 +24,27 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
 
     public init(_ expression: String) throws(ParseError) {
         let fields = expression.split(whereSeparator: \.isWhitespace).map { String($0).lowercased() }
-        guard fields.count == 5 else { throw ParseError(description: "a cron expression has 5 fields: minute hour day month weekday") }
+        guard fields.count == 5 else {
+            throw ParseError(description: "a cron expression has 5 fields: minute hour day month weekday")
+        }
         self.expression = fields.joined(separator: " ")
         minutes = try Self.field(fields[0], 0...59, names: [:], name: "minute")
         hours = try Self.field(fields[1], 0...23, names: [:], name: "hour")
         daysOfMonth = try Self.field(fields[2], 1...31, names: [:], name: "day of month")
         let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-        months = try Self.field(fields[3], 1...12, names: Dictionary(uniqueKeysWithValues: monthNames.enumerated().map { ($1, $0 + 1) }), name: "month")
+        months = try Self.field(
+            fields[3],
+            1...12,
+            names: Dictionary(uniqueKeysWithValues: monthNames.enumerated().map { ($1, $0 + 1) }),
+            name: "month"
+        )
         let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-        let weekdays = try Self.field(fields[4], 0...7, names: Dictionary(uniqueKeysWithValues: dayNames.enumerated().map { ($1, $0) }), name: "day of week")
+        let weekdays = try Self.field(
+            fields[4],
+            0...7,
+            names: Dictionary(uniqueKeysWithValues: dayNames.enumerated().map { ($1, $0) }),
+            name: "day of week"
+        )
         daysOfWeek = Set(weekdays.map { $0 % 7 })
         dayOfMonthRestricted = !fields[2].hasPrefix("*")
         dayOfWeekRestricted = !fields[4].hasPrefix("*")
@@ -45,7 +57,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     public func next(after date: Date, in timeZone: TimeZone = .gmt) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        guard var day = calendar.date(from: calendar.dateComponents([.year, .month, .day], from: date)) else { return nil }
+        guard var day = calendar.date(from: calendar.dateComponents([.year, .month, .day], from: date)) else {
+            return nil
+        }
         for _ in 0..<(366 * 5) {
             let parts = calendar.dateComponents([.month, .day, .weekday], from: day)
             if let month = parts.month, let dayOfMonth = parts.day, let weekday = parts.weekday, months.contains(month),
@@ -53,7 +67,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
             {
                 for hour in hours.sorted() {
                     for minute in minutes.sorted() {
-                        guard let candidate = calendar.date(bySettingHour: hour, minute: minute, second: 0, of: day) else { continue }
+                        guard let candidate = calendar.date(bySettingHour: hour, minute: minute, second: 0, of: day)
+                        else { continue }
                         // A wall time skipped by a daylight-saving jump lands elsewhere: keep only exact matches.
                         let check = calendar.dateComponents([.hour, .minute], from: candidate)
                         if candidate > date, check.hour == hour, check.minute == minute { return candidate }
@@ -75,7 +90,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    private static func field(_ text: String, _ range: ClosedRange<Int>, names: [String: Int], name: String) throws(ParseError) -> Set<Int> {
+    private static func field(_ text: String, _ range: ClosedRange<Int>, names: [String: Int], name: String)
+        throws(ParseError) -> Set<Int>
+    {
         var values = Set<Int>()
         func value(_ token: Substring) throws(ParseError) -> Int {
             if let number = Int(token), range.contains(number) { return number }
@@ -89,7 +106,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
             }
             var step = 1
             if pieces.count == 2 {
-                guard let parsed = Int(pieces[1]), parsed > 0 else { throw ParseError(description: "\(name): a step must be a positive number") }
+                guard let parsed = Int(pieces[1]), parsed > 0 else {
+                    throw ParseError(description: "\(name): a step must be a positive number")
+                }
                 step = parsed
             }
             var bounds: ClosedRange<Int>

@@ -31,10 +31,16 @@ public struct TextRule: Sendable {
     public func check(_ value: String, _ field: String, code: String = "invalid_body") throws(ServiceError) -> String {
         let count = value.unicodeScalars.count
         guard length.contains(count) else {
-            throw ServiceError.badRequest("\(field): \(length.lowerBound) to \(length.upperBound) characters", code: code)
+            throw ServiceError.badRequest(
+                "\(field): \(length.lowerBound) to \(length.upperBound) characters",
+                code: code
+            )
         }
         guard !value.unicodeScalars.contains(where: { !allows($0) }) else {
-            throw ServiceError.badRequest("\(field): no control characters\(multiline ? " but tabs and line breaks" : "")", code: code)
+            throw ServiceError.badRequest(
+                "\(field): no control characters\(multiline ? " but tabs and line breaks" : "")",
+                code: code
+            )
         }
         guard !needsContent || value.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
             throw ServiceError.badRequest("\(field): must not be empty or only spaces", code: code)
@@ -61,18 +67,22 @@ public struct TextRule: Sendable {
 
     /// The control characters and Unicode's White_Space characters (what Swift's `isWhitespace` means), spelled
     /// out for a regular expression's character class: ECMA-262's `\s` is another set (it takes U+FEFF, not U+0085).
-    static let controlsAndWhitespace = #"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"#
+    static let controlsAndWhitespace =
+        #"\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"#
 }
 
 /// An email address as the routes take it: `local@domain`, each side without whitespace, control characters or
 /// another `@`, at most 254 code points (a mailbox's limit).
 public enum EmailRule {
     public static let schema = JSONSchema.text(
-        3...254, pattern: "^[^@\(TextRule.controlsAndWhitespace)]+@[^@\(TextRule.controlsAndWhitespace)]+$"
+        3...254,
+        pattern: "^[^@\(TextRule.controlsAndWhitespace)]+@[^@\(TextRule.controlsAndWhitespace)]+$"
     )
 
     @discardableResult
-    public static func check(_ value: String, _ field: String, code: String = "invalid_body") throws(ServiceError) -> String {
+    public static func check(_ value: String, _ field: String, code: String = "invalid_body") throws(ServiceError)
+        -> String
+    {
         let parts = value.unicodeScalars.split(separator: "@", omittingEmptySubsequences: false)
         guard value.unicodeScalars.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
             !value.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F })

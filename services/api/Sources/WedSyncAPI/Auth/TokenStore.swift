@@ -17,9 +17,19 @@ public final class TokenStore: Sendable {
     private let database: PostgresDatabase
     private let cache: TokenVerdictCache<Principal>
 
-    public init(database: PostgresDatabase, cacheTTL: Duration = .seconds(30), cacheCapacity: Int = 10_000, refusalCapacity: Int = 10_000) {
+    public init(
+        database: PostgresDatabase,
+        cacheTTL: Duration = .seconds(30),
+        cacheCapacity: Int = 10_000,
+        refusalCapacity: Int = 10_000
+    ) {
         self.database = database
-        self.cache = TokenVerdictCache(acceptedCapacity: cacheCapacity, refusedCapacity: refusalCapacity, acceptedFor: cacheTTL, refusedFor: cacheTTL)
+        self.cache = TokenVerdictCache(
+            acceptedCapacity: cacheCapacity,
+            refusedCapacity: refusalCapacity,
+            acceptedFor: cacheTTL,
+            refusedFor: cacheTTL
+        )
     }
 
     /// How many known and unknown tokens are remembered.
@@ -39,14 +49,14 @@ public final class TokenStore: Sendable {
         let token = Self.prefix + Data(bytes).base64URLEncodedString()
         let digest = Self.digest(of: token)
         let inserted = try await database.write.execute(
-                """
-                INSERT INTO api_tokens (supplier_id, token_hash, label)
-                SELECT id, \(digest), \(label) FROM suppliers
-                WHERE organization_id = \(organization)
-                ORDER BY (role = 'owner') DESC, id
-                LIMIT 1
-                """
-            )
+            """
+            INSERT INTO api_tokens (supplier_id, token_hash, label)
+            SELECT id, \(digest), \(label) FROM suppliers
+            WHERE organization_id = \(organization)
+            ORDER BY (role = 'owner') DESC, id
+            LIMIT 1
+            """
+        )
         guard inserted == 1 else { throw ServiceError.notFound("organization \(organization) has no suppliers") }
         return token
     }
@@ -63,15 +73,15 @@ public final class TokenStore: Sendable {
         }
         let digest = Data(key)
         let principal = try await database.readQuery(
-                """
-                SELECT s.id, s.organization_id, s.role, t.id
-                FROM api_tokens t JOIN suppliers s ON s.id = t.supplier_id
-                WHERE t.token_hash = \(digest) AND t.revoked_at IS NULL
-                """
-            ).first.map { row in
-                let (supplier, organization, role, tokenID) = try row.decode((Int, Int, String, Int).self)
-                return Principal(supplierId: supplier, organizationId: organization, role: role, tokenId: tokenID)
-            }
+            """
+            SELECT s.id, s.organization_id, s.role, t.id
+            FROM api_tokens t JOIN suppliers s ON s.id = t.supplier_id
+            WHERE t.token_hash = \(digest) AND t.revoked_at IS NULL
+            """
+        ).first.map { row in
+            let (supplier, organization, role, tokenID) = try row.decode((Int, Int, String, Int).self)
+            return Principal(supplierId: supplier, organizationId: organization, role: role, tokenId: tokenID)
+        }
         cache.remember(principal.map { .accepted($0) } ?? .refused, for: key)
         return principal
     }

@@ -20,9 +20,18 @@ public final class InvalidationOutbox: Service, Sendable {
     private let logger: Logger
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
-    private let deliveredCounter = Counter(label: "wedsync_delivery_delivered_total", dimensions: [("queue", "cache-invalidations")])
-    private let rejectedCounter = Counter(label: "wedsync_delivery_dropped_total", dimensions: [("queue", "cache-invalidations"), ("reason", "rejected")])
-    private let failedCounter = Counter(label: "wedsync_delivery_failed_attempts_total", dimensions: [("queue", "cache-invalidations")])
+    private let deliveredCounter = Counter(
+        label: "wedsync_delivery_delivered_total",
+        dimensions: [("queue", "cache-invalidations")]
+    )
+    private let rejectedCounter = Counter(
+        label: "wedsync_delivery_dropped_total",
+        dimensions: [("queue", "cache-invalidations"), ("reason", "rejected")]
+    )
+    private let failedCounter = Counter(
+        label: "wedsync_delivery_failed_attempts_total",
+        dimensions: [("queue", "cache-invalidations")]
+    )
 
     /// Rows sent in one request.
     static let batchSize = 100
@@ -120,12 +129,15 @@ public final class InvalidationOutbox: Service, Sendable {
             do {
                 _ = try await client.send(.POST, APIPath.Cache.invalidations, json: request)
                 deliveredCounter.increment(by: rows.count)
-            } catch where error.isPermanentRefusal && !Self.refusalsFixedByConfiguration.contains(error.status ?? 0) {
+            } catch  where error.isPermanentRefusal && !Self.refusalsFixedByConfiguration.contains(error.status ?? 0) {
                 // A request the cache service will never take (a tag it refuses): drop it, counted and said. A
                 // credential it does not know, or a URL that is not its invalidations route, is not such a case:
                 // that is fixed by configuration, so the rows wait.
                 rejectedCounter.increment(by: rows.count)
-                logger.error("invalidations refused by the cache service: dropped", metadata: ["delivery.items": "\(rows.count)", "error": "\(error)"])
+                logger.error(
+                    "invalidations refused by the cache service: dropped",
+                    metadata: ["delivery.items": "\(rows.count)", "error": "\(error)"]
+                )
             } catch {
                 failedCounter.increment()
                 logger.debug("invalidations not delivered yet", metadata: ["error": "\(error)"])

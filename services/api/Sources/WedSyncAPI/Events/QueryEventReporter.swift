@@ -25,10 +25,18 @@ public final class QueryEventReporter: Sendable {
     /// One queue per destination, run by the service group.
     public let deliveries: [BackgroundDelivery<MetricEvent>]
 
-    public init(destinations: [Destination], configuration: BackgroundDelivery<MetricEvent>.Configuration = .init(), logger: Logger) {
+    public init(
+        destinations: [Destination],
+        configuration: BackgroundDelivery<MetricEvent>.Configuration = .init(),
+        logger: Logger
+    ) {
         deliveries = destinations.map { destination in
             BackgroundDelivery.metricEvents(
-                name: "query-events-\(destination.name)", client: destination.client, path: destination.path, configuration: configuration, logger: logger
+                name: "query-events-\(destination.name)",
+                client: destination.client,
+                path: destination.path,
+                configuration: configuration,
+                logger: logger
             )
         }
     }

@@ -80,7 +80,12 @@ struct ExportEncoder {
         case .csv:
             for (index, value) in values.enumerated() {
                 if index > 0 { buffer.writeString(",") }
-                if let value { Self.writeCSV(columns[index].type == .boolean ? (value == "t" ? "true" : "false") : value, into: &buffer) }
+                if let value {
+                    Self.writeCSV(
+                        columns[index].type == .boolean ? (value == "t" ? "true" : "false") : value,
+                        into: &buffer
+                    )
+                }
             }
             buffer.writeString("\r\n")
         }
@@ -151,12 +156,15 @@ struct ExportEncoder {
     /// `+`, `-` or `@` is prefixed with `'` so a spreadsheet never runs it as a formula.
     static func writeCSV(_ value: String, into buffer: inout ByteBuffer) {
         var value = value
-        if let first = value.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@")].contains(first),
+        if let first = value.utf8.first,
+            [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@")].contains(first),
             Double(value) == nil
         {
             value = "'" + value
         }
-        let needsQuotes = value.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }
+        let needsQuotes = value.utf8.contains {
+            $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13
+        }
         guard needsQuotes else {
             buffer.writeString(value)
             return

@@ -25,7 +25,8 @@ struct ExportRoutes {
 
         func query(organization: Int) -> PostgresQuery {
             PostgresQuery(
-                sql: "SELECT \(columns.map(\.sql).joined(separator: ", ")) FROM \(from) WHERE organization_id = $1 \(order)",
+                sql:
+                    "SELECT \(columns.map(\.sql).joined(separator: ", ")) FROM \(from) WHERE organization_id = $1 \(order)",
                 binds: [organization]
             )
         }
@@ -43,7 +44,8 @@ struct ExportRoutes {
                 ("partner1LastName", "partner1_last_name", .text), ("partner2FirstName", "partner2_first_name", .text),
                 ("partner2LastName", "partner2_last_name", .text), ("email", "email", .text), ("phone", "phone", .text),
                 ("weddingDate", "wedding_date", .text), ("venueName", "venue_name", .text),
-                ("venueCity", "venue_city", .text), ("status", "status", .text), ("guestEstimate", "guest_estimate", .number),
+                ("venueCity", "venue_city", .text), ("status", "status", .text),
+                ("guestEstimate", "guest_estimate", .number),
             ],
             from: "clients",
             // clients_org_wedding_date_idx walks them in this order: no sort.
@@ -90,13 +92,20 @@ struct ExportRoutes {
                 tags: ["exports"],
                 access: .tenant,
                 queryParameters: [
-                    QueryParameter("format", schema: .string(enumeration: ExportFormat.allCases.map(\.rawValue)), description: "Overrides Accept.")
+                    QueryParameter(
+                        "format",
+                        schema: .string(enumeration: ExportFormat.allCases.map(\.rawValue)),
+                        description: "Overrides Accept."
+                    )
                 ],
                 pathParameters: ["kind": .string(enumeration: Self.exports.keys.sorted())],
                 response: NamedSchema(schema: .array(.map(.any))),
                 otherResponses: [
                     ResponseContent("text/csv"), ResponseContent("application/x-ndjson"),
-                    ResponseContent("text/event-stream", schema: .serverSentEvents(named: ["row", "progress", "done"])),
+                    ResponseContent(
+                        "text/event-stream",
+                        schema: .serverSentEvents(named: ["row", "progress", "done"])
+                    ),
                 ]
             )
         ) { request, context in
@@ -104,7 +113,12 @@ struct ExportRoutes {
             guard let export = Self.exports[kind] else {
                 throw ServiceError.notFound("no export \(kind): expected clients, guests or budget-items")
             }
-            guard let format = ExportFormat.negotiate(format: request.uri.queryParameters.get("format"), accept: request.headers[.accept]) else {
+            guard
+                let format = ExportFormat.negotiate(
+                    format: request.uri.queryParameters.get("format"),
+                    accept: request.headers[.accept]
+                )
+            else {
                 throw ServiceError.badRequest(
                     "format: expected one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))",
                     code: "invalid_parameter"
@@ -113,12 +127,24 @@ struct ExportRoutes {
             let principal = try await environment.principal(of: request)
             // Per organization: every supplier's phone comes through the gateway's one address.
             let slot = try streams.acquire(client: "org:\(principal.organizationId)")
-            return stream(export, format: format, organization: principal.organizationId, slot: slot, request: request, context: context)
+            return stream(
+                export,
+                format: format,
+                organization: principal.organizationId,
+                slot: slot,
+                request: request,
+                context: context
+            )
         }
     }
 
     private func stream(
-        _ export: Export, format: ExportFormat, organization: Int, slot: StreamSlot, request: Request, context: ServiceRequestContext
+        _ export: Export,
+        format: ExportFormat,
+        organization: Int,
+        slot: StreamSlot,
+        request: Request,
+        context: ServiceRequestContext
     ) -> Response {
         var headers: HTTPFields = [.contentType: format.contentType, .cacheControl: "no-store"]
         if format == .csv { headers[.contentDisposition] = "attachment; filename=\"\(export.name).csv\"" }
@@ -140,15 +166,21 @@ struct ExportRoutes {
                     try await request.body.consumeWithCancellationOnInboundClose { _ in
                         let total: Int? =
                             format == .sse
-                            ? try await pool.query(export.count(organization: organization)).first?.decode(Int.self, at: 0)
+                            ? try await pool.query(export.count(organization: organization)).first?.decode(
+                                Int.self,
+                                at: 0
+                            )
                             : nil
                         var buffer = ByteBufferAllocator().buffer(capacity: 256 * 1024)
                         encoder.header(into: &buffer)
                         encoder.progress(total: total, into: &buffer)
-                        try await pool.withCursor(export.query(organization: organization), batchSize: Self.batchSize) { rows in
+                        try await pool.withCursor(export.query(organization: organization), batchSize: Self.batchSize) {
+                            rows in
                             for try await row in rows {
                                 encoder.row(row.values, into: &buffer)
-                                if encoder.rows % Self.progressEvery == 0 { encoder.progress(total: total, into: &buffer) }
+                                if encoder.rows % Self.progressEvery == 0 {
+                                    encoder.progress(total: total, into: &buffer)
+                                }
                                 if encoder.rows % Self.batchSize == 0 {
                                     try await writer.write(buffer)
                                     buffer.clear()
@@ -166,7 +198,11 @@ struct ExportRoutes {
                     )
                     throw error
                 }
-                log.record(sql: export.query(organization: organization).sql, duration: ContinuousClock.now - started, rows: encoder.rows)
+                log.record(
+                    sql: export.query(organization: organization).sql,
+                    duration: ContinuousClock.now - started,
+                    rows: encoder.rows
+                )
                 reporter?.report(log, requestID: requestID, route: "/api/exports/{kind}")
             }
         )

@@ -38,7 +38,8 @@ public struct APIEnvironment: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw ServiceError.unauthorized("the Authorization header must be 'Bearer <token>'")
         }
-        guard let principal = try await tokens.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+        guard let principal = try await tokens.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces))
+        else {
             throw ServiceError.unauthorized("the bearer token is not valid")
         }
         return principal
@@ -109,7 +110,10 @@ enum Parameters {
     static func choice(_ request: Request, _ name: String, from choices: [String]) throws -> String? {
         guard let text = request.uri.queryParameters.get(name) else { return nil }
         guard choices.contains(text) else {
-            throw ServiceError.badRequest("\(name): expected one of \(choices.joined(separator: ", "))", code: "invalid_parameter")
+            throw ServiceError.badRequest(
+                "\(name): expected one of \(choices.joined(separator: ", "))",
+                code: "invalid_parameter"
+            )
         }
         return text
     }

@@ -16,11 +16,16 @@ enum APIFields {
     static let ids = 1...Int.maximumJSONSafe
 
     /// A calendar day from 1900 to 2199, `YYYY-MM-DD`.
-    static let daySchema = JSONSchema.constrained(.string(format: "date"), ["pattern": "^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"])
+    static let daySchema = JSONSchema.constrained(
+        .string(format: "date"),
+        ["pattern": "^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"]
+    )
     static let idSchema = JSONSchema.integer(in: ids)
 
     /// `day` if its year is one the API takes, else a 400 naming `field`.
-    static func check(_ day: CalendarDay, _ field: String, code: String = "invalid_body") throws(ServiceError) -> CalendarDay {
+    static func check(_ day: CalendarDay, _ field: String, code: String = "invalid_body") throws(ServiceError)
+        -> CalendarDay
+    {
         guard years.contains(day.year) else {
             throw ServiceError.badRequest("\(field): expected a date as YYYY-MM-DD from 1900 to 2199", code: code)
         }
@@ -28,7 +33,9 @@ enum APIFields {
     }
 
     /// `value` if it is within `range`, else a 400 naming `field`.
-    static func check(_ value: Int, in range: ClosedRange<Int>, _ field: String, code: String = "invalid_body") throws(ServiceError) -> Int {
+    static func check(_ value: Int, in range: ClosedRange<Int>, _ field: String, code: String = "invalid_body")
+        throws(ServiceError) -> Int
+    {
         guard range.contains(value) else {
             throw ServiceError.badRequest("\(field): expected \(range.lowerBound) to \(range.upperBound)", code: code)
         }

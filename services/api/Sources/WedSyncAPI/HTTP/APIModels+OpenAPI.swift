@@ -16,18 +16,25 @@ extension Client: OpenAPISchemaProviding {
             [
                 "id": .id, "organizationId": .id, "partner1FirstName": .string(), "partner1LastName": .string(),
                 "partner2FirstName": .optionalString, "partner2LastName": .optionalString, "email": .optionalString,
-                "phone": .optionalString, "weddingDate": .date, "venueName": .optionalString, "venueCity": .optionalString,
+                "phone": .optionalString, "weddingDate": .date, "venueName": .optionalString,
+                "venueCity": .optionalString,
                 "status": .string(enumeration: Client.statuses), "guestEstimate": .nullable(.integer()),
                 "guestCount": .integer(minimum: 0), "notes": .optionalString, "updatedAt": .dateTime,
             ],
-            required: ["id", "organizationId", "partner1FirstName", "partner1LastName", "weddingDate", "status", "guestCount", "updatedAt"]
+            required: [
+                "id", "organizationId", "partner1FirstName", "partner1LastName", "weddingDate", "status", "guestCount",
+                "updatedAt",
+            ]
         )
     }
 }
 
 extension ClientPage: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
-        .object(["clients": .array(.reference(Client.openAPIName)), "nextCursor": .optionalString], required: ["clients"])
+        .object(
+            ["clients": .array(.reference(Client.openAPIName)), "nextCursor": .optionalString],
+            required: ["clients"]
+        )
     }
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [Client.self] }
 }
@@ -37,11 +44,16 @@ extension ClientPatch: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "partner1FirstName": .nullable(APIFields.personName.schema), "partner1LastName": .nullable(APIFields.personName.schema),
-                "partner2FirstName": .nullable(APIFields.optionalName.schema), "partner2LastName": .nullable(APIFields.optionalName.schema),
-                "email": .nullable(EmailRule.schema), "phone": .nullable(APIFields.phone.schema), "weddingDate": .nullable(APIFields.daySchema),
-                "venueName": .nullable(APIFields.optionalName.schema), "venueCity": .nullable(APIFields.optionalName.schema),
-                "status": .nullable(.string(enumeration: Client.statuses)), "guestEstimate": .nullable(.integer(in: APIFields.guestEstimate)),
+                "partner1FirstName": .nullable(APIFields.personName.schema),
+                "partner1LastName": .nullable(APIFields.personName.schema),
+                "partner2FirstName": .nullable(APIFields.optionalName.schema),
+                "partner2LastName": .nullable(APIFields.optionalName.schema),
+                "email": .nullable(EmailRule.schema), "phone": .nullable(APIFields.phone.schema),
+                "weddingDate": .nullable(APIFields.daySchema),
+                "venueName": .nullable(APIFields.optionalName.schema),
+                "venueCity": .nullable(APIFields.optionalName.schema),
+                "status": .nullable(.string(enumeration: Client.statuses)),
+                "guestEstimate": .nullable(.integer(in: APIFields.guestEstimate)),
                 "notes": .nullable(APIFields.notes.schema),
             ],
             required: []
@@ -75,7 +87,10 @@ extension GuestList: OpenAPISchemaProviding {
 
 extension GuestListsResponse: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
-        .object(["clientId": .id, "guestLists": .array(.reference(GuestList.openAPIName))], required: ["clientId", "guestLists"])
+        .object(
+            ["clientId": .id, "guestLists": .array(.reference(GuestList.openAPIName))],
+            required: ["clientId", "guestLists"]
+        )
     }
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [GuestList.self, Guest.self] }
 }
@@ -84,9 +99,11 @@ extension GuestCreate: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "guestListId": APIFields.idSchema, "firstName": APIFields.personName.schema, "lastName": APIFields.personName.schema,
+                "guestListId": APIFields.idSchema, "firstName": APIFields.personName.schema,
+                "lastName": APIFields.personName.schema,
                 "email": .nullable(EmailRule.schema), "rsvpStatus": .nullable(.string(enumeration: Guest.rsvpStatuses)),
-                "dietaryRequirements": .nullable(APIFields.dietaryRequirements.schema), "tableNumber": .nullable(.integer(in: APIFields.tableNumber)),
+                "dietaryRequirements": .nullable(APIFields.dietaryRequirements.schema),
+                "tableNumber": .nullable(.integer(in: APIFields.tableNumber)),
                 "plusOne": .nullable(.boolean),
             ],
             required: ["guestListId", "firstName", "lastName"]
@@ -100,7 +117,8 @@ extension GuestPatch: OpenAPISchemaProviding {
             [
                 "firstName": .nullable(APIFields.personName.schema), "lastName": .nullable(APIFields.personName.schema),
                 "email": .nullable(EmailRule.schema), "rsvpStatus": .nullable(.string(enumeration: Guest.rsvpStatuses)),
-                "dietaryRequirements": .nullable(APIFields.dietaryRequirements.schema), "tableNumber": .nullable(.integer(in: APIFields.tableNumber)),
+                "dietaryRequirements": .nullable(APIFields.dietaryRequirements.schema),
+                "tableNumber": .nullable(.integer(in: APIFields.tableNumber)),
                 "plusOne": .nullable(.boolean),
             ],
             required: []
@@ -114,9 +132,13 @@ extension JourneyInstance: OpenAPISchemaProviding {
             [
                 "id": .id, "clientId": .id, "journeyName": .string(), "currentStage": .string(),
                 "stageIndex": .integer(minimum: 0), "stageCount": .integer(minimum: 1),
-                "status": .string(enumeration: ["active", "paused", "completed"]), "startedAt": .dateTime, "updatedAt": .dateTime,
+                "status": .string(enumeration: ["active", "paused", "completed"]), "startedAt": .dateTime,
+                "updatedAt": .dateTime,
             ],
-            required: ["id", "clientId", "journeyName", "currentStage", "stageIndex", "stageCount", "status", "startedAt", "updatedAt"]
+            required: [
+                "id", "clientId", "journeyName", "currentStage", "stageIndex", "stageCount", "status", "startedAt",
+                "updatedAt",
+            ]
         )
     }
 }
@@ -134,7 +156,10 @@ extension JourneyInstancesResponse: OpenAPISchemaProviding {
 extension TimelineEvent: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
-            ["id": .id, "startsAt": .string(), "minutes": .integer(minimum: 1), "title": .string(), "location": .optionalString],
+            [
+                "id": .id, "startsAt": .string(), "minutes": .integer(minimum: 1), "title": .string(),
+                "location": .optionalString,
+            ],
             required: ["id", "startsAt", "minutes", "title"]
         )
     }
@@ -145,10 +170,14 @@ extension SupplierSchedule: OpenAPISchemaProviding {
         .object(
             [
                 "id": .id, "supplierId": .id, "supplierName": .string(), "clientId": .id, "coupleName": .string(),
-                "venueName": .optionalString, "date": .date, "role": .string(), "arriveAt": .string(), "departAt": .string(),
+                "venueName": .optionalString, "date": .date, "role": .string(), "arriveAt": .string(),
+                "departAt": .string(),
                 "timeline": .array(.reference(TimelineEvent.openAPIName)),
             ],
-            required: ["id", "supplierId", "supplierName", "clientId", "coupleName", "date", "role", "arriveAt", "departAt", "timeline"]
+            required: [
+                "id", "supplierId", "supplierName", "clientId", "coupleName", "date", "role", "arriveAt", "departAt",
+                "timeline",
+            ]
         )
     }
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [TimelineEvent.self] }
@@ -156,9 +185,14 @@ extension SupplierSchedule: OpenAPISchemaProviding {
 
 extension SupplierSchedulesResponse: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
-        .object(["date": .date, "schedules": .array(.reference(SupplierSchedule.openAPIName))], required: ["date", "schedules"])
+        .object(
+            ["date": .date, "schedules": .array(.reference(SupplierSchedule.openAPIName))],
+            required: ["date", "schedules"]
+        )
     }
-    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [SupplierSchedule.self, TimelineEvent.self] }
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
+        [SupplierSchedule.self, TimelineEvent.self]
+    }
 }
 
 extension DashboardCounts: OpenAPISchemaProviding {

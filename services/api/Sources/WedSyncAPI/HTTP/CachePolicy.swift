@@ -51,7 +51,10 @@ public struct CachePolicy: Sendable {
         do {
             body = try WedSyncJSON.makeEncoder().encode(value)
         } catch {
-            return Response.json(ErrorEnvelope(code: "internal_error", message: "the response could not be encoded"), status: .internalServerError)
+            return Response.json(
+                ErrorEnvelope(code: "internal_error", message: "the response could not be encoded"),
+                status: .internalServerError
+            )
         }
         let etag = EntityTag.strong(of: body)
         var headers = headers(etag: etag, tags: tags)

@@ -23,9 +23,22 @@ public struct Client: Codable, Sendable, Equatable {
     public var updatedAt: Date
 
     public init(
-        id: Int, organizationId: Int, partner1FirstName: String, partner1LastName: String, partner2FirstName: String?,
-        partner2LastName: String?, email: String?, phone: String?, weddingDate: CalendarDay, venueName: String?,
-        venueCity: String?, status: String, guestEstimate: Int?, guestCount: Int, notes: String?, updatedAt: Date
+        id: Int,
+        organizationId: Int,
+        partner1FirstName: String,
+        partner1LastName: String,
+        partner2FirstName: String?,
+        partner2LastName: String?,
+        email: String?,
+        phone: String?,
+        weddingDate: CalendarDay,
+        venueName: String?,
+        venueCity: String?,
+        status: String,
+        guestEstimate: Int?,
+        guestCount: Int,
+        notes: String?,
+        updatedAt: Date
     ) {
         self.id = id
         self.organizationId = organizationId
@@ -76,9 +89,17 @@ public struct ClientPatch: Codable, Sendable, Equatable {
     public var notes: String?
 
     public init(
-        partner1FirstName: String? = nil, partner1LastName: String? = nil, partner2FirstName: String? = nil,
-        partner2LastName: String? = nil, email: String? = nil, phone: String? = nil, weddingDate: CalendarDay? = nil,
-        venueName: String? = nil, venueCity: String? = nil, status: String? = nil, guestEstimate: Int? = nil,
+        partner1FirstName: String? = nil,
+        partner1LastName: String? = nil,
+        partner2FirstName: String? = nil,
+        partner2LastName: String? = nil,
+        email: String? = nil,
+        phone: String? = nil,
+        weddingDate: CalendarDay? = nil,
+        venueName: String? = nil,
+        venueCity: String? = nil,
+        status: String? = nil,
+        guestEstimate: Int? = nil,
         notes: String? = nil
     ) {
         self.partner1FirstName = partner1FirstName

@@ -17,8 +17,17 @@ public struct Guest: Codable, Sendable, Equatable {
     public var updatedAt: Date
 
     public init(
-        id: Int, guestListId: Int, clientId: Int, firstName: String, lastName: String, email: String?,
-        rsvpStatus: String, dietaryRequirements: String?, tableNumber: Int?, plusOne: Bool, updatedAt: Date
+        id: Int,
+        guestListId: Int,
+        clientId: Int,
+        firstName: String,
+        lastName: String,
+        email: String?,
+        rsvpStatus: String,
+        dietaryRequirements: String?,
+        tableNumber: Int?,
+        plusOne: Bool,
+        updatedAt: Date
     ) {
         self.id = id
         self.guestListId = guestListId
@@ -75,8 +84,14 @@ public struct GuestCreate: Codable, Sendable, Equatable {
     public var plusOne: Bool?
 
     public init(
-        guestListId: Int, firstName: String, lastName: String, email: String? = nil, rsvpStatus: String? = nil,
-        dietaryRequirements: String? = nil, tableNumber: Int? = nil, plusOne: Bool? = nil
+        guestListId: Int,
+        firstName: String,
+        lastName: String,
+        email: String? = nil,
+        rsvpStatus: String? = nil,
+        dietaryRequirements: String? = nil,
+        tableNumber: Int? = nil,
+        plusOne: Bool? = nil
     ) {
         self.guestListId = guestListId
         self.firstName = firstName
@@ -100,8 +115,13 @@ public struct GuestPatch: Codable, Sendable, Equatable {
     public var plusOne: Bool?
 
     public init(
-        firstName: String? = nil, lastName: String? = nil, email: String? = nil, rsvpStatus: String? = nil,
-        dietaryRequirements: String? = nil, tableNumber: Int? = nil, plusOne: Bool? = nil
+        firstName: String? = nil,
+        lastName: String? = nil,
+        email: String? = nil,
+        rsvpStatus: String? = nil,
+        dietaryRequirements: String? = nil,
+        tableNumber: Int? = nil,
+        plusOne: Bool? = nil
     ) {
         self.firstName = firstName
         self.lastName = lastName

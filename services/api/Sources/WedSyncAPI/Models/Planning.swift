@@ -15,8 +15,15 @@ public struct JourneyInstance: Codable, Sendable, Equatable {
     public var updatedAt: Date
 
     public init(
-        id: Int, clientId: Int, journeyName: String, currentStage: String, stageIndex: Int, stageCount: Int,
-        status: String, startedAt: Date, updatedAt: Date
+        id: Int,
+        clientId: Int,
+        journeyName: String,
+        currentStage: String,
+        stageIndex: Int,
+        stageCount: Int,
+        status: String,
+        startedAt: Date,
+        updatedAt: Date
     ) {
         self.id = id
         self.clientId = clientId
@@ -75,8 +82,17 @@ public struct SupplierSchedule: Codable, Sendable, Equatable {
     public var timeline: [TimelineEvent]
 
     public init(
-        id: Int, supplierId: Int, supplierName: String, clientId: Int, coupleName: String, venueName: String?,
-        date: CalendarDay, role: String, arriveAt: String, departAt: String, timeline: [TimelineEvent]
+        id: Int,
+        supplierId: Int,
+        supplierName: String,
+        clientId: Int,
+        coupleName: String,
+        venueName: String?,
+        date: CalendarDay,
+        role: String,
+        arriveAt: String,
+        departAt: String,
+        timeline: [TimelineEvent]
     ) {
         self.id = id
         self.supplierId = supplierId
@@ -121,9 +137,19 @@ public struct DashboardCounts: Codable, Sendable, Equatable {
     public var refreshedAt: Date
 
     public init(
-        organizationId: Int, clients: Int, activeClients: Int, upcomingWeddings30Days: Int, upcomingWeddings365Days: Int,
-        inquiries: Int, booked: Int, guests: Int, rsvpAttending: Int, rsvpDeclined: Int, rsvpPending: Int,
-        activeJourneys: Int, refreshedAt: Date
+        organizationId: Int,
+        clients: Int,
+        activeClients: Int,
+        upcomingWeddings30Days: Int,
+        upcomingWeddings365Days: Int,
+        inquiries: Int,
+        booked: Int,
+        guests: Int,
+        rsvpAttending: Int,
+        rsvpDeclined: Int,
+        rsvpPending: Int,
+        activeJourneys: Int,
+        refreshedAt: Date
     ) {
         self.organizationId = organizationId
         self.clients = clients

@@ -42,12 +42,36 @@ struct ClientRoutes {
                 tags: ["clients"],
                 access: .tenant,
                 queryParameters: [
-                    QueryParameter("from", schema: APIFields.daySchema, description: "First wedding date (default: today)."),
-                    QueryParameter("to", schema: APIFields.daySchema, description: "Last wedding date (default: from + 90 days); before from, an empty page."),
-                    QueryParameter("status", schema: .string(enumeration: Client.statuses), description: "Only this status."),
-                    QueryParameter("q", schema: APIFields.search.schema, description: "Part of a partner's name (3 to 100 characters)."),
-                    QueryParameter("limit", schema: .integer(minimum: 1, maximum: Self.maximumLimit), description: "Page size (default 50)."),
-                    QueryParameter("cursor", schema: ClientCursor.schema, description: "The previous page's nextCursor."),
+                    QueryParameter(
+                        "from",
+                        schema: APIFields.daySchema,
+                        description: "First wedding date (default: today)."
+                    ),
+                    QueryParameter(
+                        "to",
+                        schema: APIFields.daySchema,
+                        description: "Last wedding date (default: from + 90 days); before from, an empty page."
+                    ),
+                    QueryParameter(
+                        "status",
+                        schema: .string(enumeration: Client.statuses),
+                        description: "Only this status."
+                    ),
+                    QueryParameter(
+                        "q",
+                        schema: APIFields.search.schema,
+                        description: "Part of a partner's name (3 to 100 characters)."
+                    ),
+                    QueryParameter(
+                        "limit",
+                        schema: .integer(minimum: 1, maximum: Self.maximumLimit),
+                        description: "Page size (default 50)."
+                    ),
+                    QueryParameter(
+                        "cursor",
+                        schema: ClientCursor.schema,
+                        description: "The previous page's nextCursor."
+                    ),
                 ],
                 response: .of(ClientPage.self)
             )
@@ -61,13 +85,21 @@ struct ClientRoutes {
             .get,
             "/api/clients/{id}",
             RouteSpec(
-                summary: "One of the caller's clients", tags: ["clients"], access: .tenant, pathParameters: ["id": APIFields.idSchema], response: .of(Client.self)
+                summary: "One of the caller's clients",
+                tags: ["clients"],
+                access: .tenant,
+                pathParameters: ["id": APIFields.idSchema],
+                response: .of(Client.self)
             )
         ) { request, context in
             try await environment.handle(request, context, route: "/api/clients/{id}") { principal in
                 let id = try Parameters.id(context)
                 let client = try await fetch(id: id, principal: principal, primary: false)
-                return CachePolicy.standard.respond(client, tags: ["client:\(id)", "org:\(principal.organizationId)"], request: request)
+                return CachePolicy.standard.respond(
+                    client,
+                    tags: ["client:\(id)", "org:\(principal.organizationId)"],
+                    request: request
+                )
             }
         }
 
@@ -102,7 +134,8 @@ struct ClientRoutes {
         let limit = try request.integerQuery("limit", in: 1...Self.maximumLimit) ?? Self.defaultLimit
         var search: String?
         if let q = request.uri.queryParameters.get("q") {
-            search = "%" + Self.escapeLike(try APIFields.search.check(q, "q", code: "invalid_parameter").lowercased()) + "%"
+            search =
+                "%" + Self.escapeLike(try APIFields.search.check(q, "q", code: "invalid_parameter").lowercased()) + "%"
         }
         let cursor = try request.uri.queryParameters.get("cursor").map { text in
             guard let cursor = ClientCursor(text) else {
@@ -112,8 +145,13 @@ struct ClientRoutes {
         }
 
         let query = ClientQueries.page(
-            organization: principal.organizationId, from: from, to: to, status: status, search: search,
-            after: cursor.map { ($0.weddingDate, $0.id) }, limit: limit + 1
+            organization: principal.organizationId,
+            from: from,
+            to: to,
+            status: status,
+            search: search,
+            after: cursor.map { ($0.weddingDate, $0.id) },
+            limit: limit + 1
         )
         let rows = try await environment.database.read(query)
         var clients = try rows.map(Self.client(from:))
@@ -124,7 +162,11 @@ struct ClientRoutes {
         }
         let organization = principal.organizationId
         let tags = ["org:\(organization)", "org:\(organization):clients"] + clients.map { "client:\($0.id)" }
-        return CachePolicy.standard.respond(ClientPage(clients: clients, nextCursor: next), tags: tags, request: request)
+        return CachePolicy.standard.respond(
+            ClientPage(clients: clients, nextCursor: next),
+            tags: tags,
+            request: request
+        )
     }
 
     /// `LIKE` wildcards in user text match themselves.
@@ -157,10 +199,22 @@ struct ClientRoutes {
         principal: Principal
     ) async throws -> Response {
         var changes = PatchBuilder()
-        changes.set("partner1_first_name", try Parameters.text(patch.partner1FirstName, "partner1FirstName", APIFields.personName))
-        changes.set("partner1_last_name", try Parameters.text(patch.partner1LastName, "partner1LastName", APIFields.personName))
-        changes.set("partner2_first_name", try Parameters.text(patch.partner2FirstName, "partner2FirstName", APIFields.optionalName))
-        changes.set("partner2_last_name", try Parameters.text(patch.partner2LastName, "partner2LastName", APIFields.optionalName))
+        changes.set(
+            "partner1_first_name",
+            try Parameters.text(patch.partner1FirstName, "partner1FirstName", APIFields.personName)
+        )
+        changes.set(
+            "partner1_last_name",
+            try Parameters.text(patch.partner1LastName, "partner1LastName", APIFields.personName)
+        )
+        changes.set(
+            "partner2_first_name",
+            try Parameters.text(patch.partner2FirstName, "partner2FirstName", APIFields.optionalName)
+        )
+        changes.set(
+            "partner2_last_name",
+            try Parameters.text(patch.partner2LastName, "partner2LastName", APIFields.optionalName)
+        )
         changes.set("email", try Parameters.email(patch.email, "email"))
         changes.set("phone", try Parameters.text(patch.phone, "phone", APIFields.phone))
         if let date = patch.weddingDate {
@@ -170,7 +224,10 @@ struct ClientRoutes {
         changes.set("venue_city", try Parameters.text(patch.venueCity, "venueCity", APIFields.optionalName))
         if let status = patch.status {
             guard Client.statuses.contains(status) else {
-                throw ServiceError.badRequest("status: expected one of \(Client.statuses.joined(separator: ", "))", code: "invalid_body")
+                throw ServiceError.badRequest(
+                    "status: expected one of \(Client.statuses.joined(separator: ", "))",
+                    code: "invalid_body"
+                )
             }
             changes.set("status", status)
         }
@@ -193,18 +250,34 @@ struct ClientRoutes {
             if let condition = request.headers[.ifMatch] {
                 let etag = EntityTag.strong(of: try WedSyncJSON.makeEncoder().encode(try Self.client(from: row)))
                 guard etag.matches(ifMatch: condition) else {
-                    throw ServiceError(.preconditionFailed, code: "precondition_failed", message: "the client changed since that ETag")
+                    throw ServiceError(
+                        .preconditionFailed,
+                        code: "precondition_failed",
+                        message: "the client changed since that ETag"
+                    )
                 }
             }
             // An empty patch changes nothing: the client as it is, with no write.
             guard !changes.isEmpty else { return try Self.client(from: row) }
             let statement = changes.update(table: "clients", id: id, organization: organization)
             _ = try await transaction.query(statement)
-            try await Self.audit(transaction, principal: principal, entity: "client", id: id, action: "update", fields: changes.fields, requestID: context.requestID)
+            try await Self.audit(
+                transaction,
+                principal: principal,
+                entity: "client",
+                id: id,
+                action: "update",
+                fields: changes.fields,
+                requestID: context.requestID
+            )
             let rows = try await transaction.query(
                 "SELECT \(unescaped: ClientQueries.columns) FROM clients c WHERE c.id = \(id)"
             )
-            try await InvalidationOutbox.record(transaction, tags: ["client:\(id)", "org:\(organization):clients"], reason: "client updated")
+            try await InvalidationOutbox.record(
+                transaction,
+                tags: ["client:\(id)", "org:\(organization):clients"],
+                reason: "client updated"
+            )
             return try Self.client(from: rows[0])
         }
         if !changes.isEmpty { environment.committed() }

@@ -37,15 +37,22 @@ struct GuestRoutes {
                 summary: "A client's guest lists with their guests",
                 tags: ["guests"],
                 access: .tenant,
-                queryParameters: [QueryParameter("client_id", schema: APIFields.idSchema, required: true, description: "The client.")],
+                queryParameters: [
+                    QueryParameter("client_id", schema: APIFields.idSchema, required: true, description: "The client.")
+                ],
                 response: .of(GuestListsResponse.self)
             )
         ) { request, context in
             try await environment.handle(request, context, route: "/api/guest-lists") { principal in
                 let clientID = try Parameters.requiredID(request, "client_id")
                 let lists = try await guestLists(clientID: clientID, principal: principal)
-                let tags = ["org:\(principal.organizationId)", "client:\(clientID)"] + lists.map { "guest-list:\($0.id)" }
-                return CachePolicy.standard.respond(GuestListsResponse(clientId: clientID, guestLists: lists), tags: tags, request: request)
+                let tags =
+                    ["org:\(principal.organizationId)", "client:\(clientID)"] + lists.map { "guest-list:\($0.id)" }
+                return CachePolicy.standard.respond(
+                    GuestListsResponse(clientId: clientID, guestLists: lists),
+                    tags: tags,
+                    request: request
+                )
             }
         }
 
@@ -108,14 +115,22 @@ struct GuestRoutes {
         let byList = Dictionary(grouping: guests, by: \.guestListId)
         return try lists.compactMap { row -> GuestList? in
             guard let listID = try row.decode(Int?.self, at: 1) else { return nil }
-            return GuestList(id: listID, clientId: clientID, name: try row.decode(String.self, at: 2), guests: byList[listID] ?? [])
+            return GuestList(
+                id: listID,
+                clientId: clientID,
+                name: try row.decode(String.self, at: 2),
+                guests: byList[listID] ?? []
+            )
         }
     }
 
     private func validatedRSVP(_ value: String?) throws -> String? {
         guard let value else { return nil }
         guard Guest.rsvpStatuses.contains(value) else {
-            throw ServiceError.badRequest("rsvpStatus: expected one of \(Guest.rsvpStatuses.joined(separator: ", "))", code: "invalid_body")
+            throw ServiceError.badRequest(
+                "rsvpStatus: expected one of \(Guest.rsvpStatuses.joined(separator: ", "))",
+                code: "invalid_body"
+            )
         }
         return value
     }
@@ -132,7 +147,11 @@ struct GuestRoutes {
         let last = try Parameters.text(body.lastName, "lastName", APIFields.personName)!
         let email = try Parameters.email(body.email, "email")
         let rsvp = try validatedRSVP(body.rsvpStatus) ?? "pending"
-        let dietary = try Parameters.text(body.dietaryRequirements, "dietaryRequirements", APIFields.dietaryRequirements)
+        let dietary = try Parameters.text(
+            body.dietaryRequirements,
+            "dietaryRequirements",
+            APIFields.dietaryRequirements
+        )
         let table = try validatedTable(body.tableNumber)
         let organization = principal.organizationId
 
@@ -150,8 +169,20 @@ struct GuestRoutes {
             )
             guard let row = rows.first else { throw ServiceError.notFound("no guest list \(body.guestListId)") }
             let guest = try Self.guest(from: row)
-            try await ClientRoutes.audit(transaction, principal: principal, entity: "guest", id: guest.id, action: "create", fields: [], requestID: requestID)
-            try await InvalidationOutbox.record(transaction, tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"], reason: "guest added")
+            try await ClientRoutes.audit(
+                transaction,
+                principal: principal,
+                entity: "guest",
+                id: guest.id,
+                action: "create",
+                fields: [],
+                requestID: requestID
+            )
+            try await InvalidationOutbox.record(
+                transaction,
+                tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"],
+                reason: "guest added"
+            )
             return guest
         }
         environment.committed()
@@ -167,7 +198,10 @@ struct GuestRoutes {
         changes.set("last_name", try Parameters.text(patch.lastName, "lastName", APIFields.personName))
         changes.set("email", try Parameters.email(patch.email, "email"))
         changes.set("rsvp_status", try validatedRSVP(patch.rsvpStatus))
-        changes.set("dietary_requirements", try Parameters.text(patch.dietaryRequirements, "dietaryRequirements", APIFields.dietaryRequirements))
+        changes.set(
+            "dietary_requirements",
+            try Parameters.text(patch.dietaryRequirements, "dietaryRequirements", APIFields.dietaryRequirements)
+        )
         changes.set("table_number", try validatedTable(patch.tableNumber))
         changes.set("plus_one", patch.plusOne)
         let organization = principal.organizationId
@@ -184,12 +218,27 @@ struct GuestRoutes {
 
         let guest = try await environment.database.transaction { transaction -> Guest in
             var statement = changes.update(table: "guests", id: id, organization: organization)
-            statement.sql += " RETURNING id, guest_list_id, client_id, first_name, last_name, email, rsvp_status, "
+            statement.sql +=
+                " RETURNING id, guest_list_id, client_id, first_name, last_name, email, rsvp_status, "
                 + "dietary_requirements, table_number, plus_one, updated_at"
-            guard let row = try await transaction.query(statement).first else { throw ServiceError.notFound("no guest \(id)") }
-            try await ClientRoutes.audit(transaction, principal: principal, entity: "guest", id: id, action: "update", fields: changes.fields, requestID: requestID)
+            guard let row = try await transaction.query(statement).first else {
+                throw ServiceError.notFound("no guest \(id)")
+            }
+            try await ClientRoutes.audit(
+                transaction,
+                principal: principal,
+                entity: "guest",
+                id: id,
+                action: "update",
+                fields: changes.fields,
+                requestID: requestID
+            )
             let guest = try Self.guest(from: row)
-            try await InvalidationOutbox.record(transaction, tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"], reason: "guest updated")
+            try await InvalidationOutbox.record(
+                transaction,
+                tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"],
+                reason: "guest updated"
+            )
             return guest
         }
         environment.committed()

@@ -17,7 +17,9 @@ struct PlanningRoutes {
                 summary: "A client's journeys through the supplier's workflows",
                 tags: ["planning"],
                 access: .tenant,
-                queryParameters: [QueryParameter("client_id", schema: APIFields.idSchema, required: true, description: "The client.")],
+                queryParameters: [
+                    QueryParameter("client_id", schema: APIFields.idSchema, required: true, description: "The client.")
+                ],
                 response: .of(JourneyInstancesResponse.self)
             )
         ) { request, context in
@@ -53,9 +55,14 @@ struct PlanningRoutes {
                 let supplier = try request.integerQuery("supplier_id", in: APIFields.ids)
                 let schedules = try await schedules(date: date, supplier: supplier, principal: principal)
                 let organization = principal.organizationId
-                let tags = ["org:\(organization)", "org:\(organization):schedules:\(date)"]
+                let tags =
+                    ["org:\(organization)", "org:\(organization):schedules:\(date)"]
                     + Set(schedules.map(\.clientId)).sorted().map { "client:\($0)" }
-                return CachePolicy.standard.respond(SupplierSchedulesResponse(date: date, schedules: schedules), tags: tags, request: request)
+                return CachePolicy.standard.respond(
+                    SupplierSchedulesResponse(date: date, schedules: schedules),
+                    tags: tags,
+                    request: request
+                )
             }
         }
 
@@ -74,7 +81,9 @@ struct PlanningRoutes {
                 let counts = try await dashboard(principal: principal)
                 return CachePolicy.dashboard.respond(
                     counts,
-                    tags: ["org:\(principal.organizationId)", "org:\(principal.organizationId):dashboard", "dashboard"],
+                    tags: [
+                        "org:\(principal.organizationId)", "org:\(principal.organizationId):dashboard", "dashboard",
+                    ],
                     request: request
                 )
             }
@@ -199,9 +208,19 @@ struct PlanningRoutes {
         guard let row = rows.first else {
             // An organization created after the last refresh: nothing to count yet.
             return DashboardCounts(
-                organizationId: principal.organizationId, clients: 0, activeClients: 0, upcomingWeddings30Days: 0,
-                upcomingWeddings365Days: 0, inquiries: 0, booked: 0, guests: 0, rsvpAttending: 0, rsvpDeclined: 0,
-                rsvpPending: 0, activeJourneys: 0, refreshedAt: Date()
+                organizationId: principal.organizationId,
+                clients: 0,
+                activeClients: 0,
+                upcomingWeddings30Days: 0,
+                upcomingWeddings365Days: 0,
+                inquiries: 0,
+                booked: 0,
+                guests: 0,
+                rsvpAttending: 0,
+                rsvpDeclined: 0,
+                rsvpPending: 0,
+                activeJourneys: 0,
+                refreshedAt: Date()
             )
         }
         return DashboardCounts(

@@ -33,10 +33,17 @@ public struct Migrator: Sendable {
                 )
                 """
             )
-            let applied = Set(try await connection.query("SELECT version FROM schema_migrations").map { try $0.decode(Int.self, at: 0) })
+            let applied = Set(
+                try await connection.query("SELECT version FROM schema_migrations").map {
+                    try $0.decode(Int.self, at: 0)
+                }
+            )
             var done: [Migration] = []
             for migration in migrations where !applied.contains(migration.version) {
-                logger.notice("applying migration", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
+                logger.notice(
+                    "applying migration",
+                    metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"]
+                )
                 try await connection.simpleQuery(migration.sql)
                 try await connection.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))"
@@ -49,8 +56,13 @@ public struct Migrator: Sendable {
 
     /// The versions applied so far, oldest first.
     public func appliedVersions() async throws -> [Int] {
-        let exists = try await pool.query("SELECT to_regclass('schema_migrations') IS NOT NULL").first?.decode(Bool.self, at: 0)
+        let exists = try await pool.query("SELECT to_regclass('schema_migrations') IS NOT NULL").first?.decode(
+            Bool.self,
+            at: 0
+        )
         guard exists == true else { return [] }
-        return try await pool.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.decode(Int.self, at: 0) }
+        return try await pool.query("SELECT version FROM schema_migrations ORDER BY version").map {
+            try $0.decode(Int.self, at: 0)
+        }
     }
 }

@@ -97,10 +97,12 @@ public struct SeedGenerator: Sendable {
         var summary = SeedSummary()
         try await pool.withConnection { connection in
             try await connection.simpleQuery("SET synchronous_commit = off")
-            summary.organizations = try await copy(connection, "organizations (id, name, slug, plan, timezone)") { rows in
+            summary.organizations = try await copy(connection, "organizations (id, name, slug, plan, timezone)") {
+                rows in
                 try await plan.writeOrganizations(&rows)
             }
-            summary.suppliers = try await copy(connection, "suppliers (id, organization_id, name, email, role)") { rows in
+            summary.suppliers = try await copy(connection, "suppliers (id, organization_id, name, email, role)") {
+                rows in
                 try await plan.writeSuppliers(&rows)
             }
             summary.clients = try await copy(
@@ -108,7 +110,8 @@ public struct SeedGenerator: Sendable {
                 "clients (id, organization_id, partner1_first_name, partner1_last_name, partner2_first_name, "
                     + "partner2_last_name, email, phone, wedding_date, venue_name, venue_city, status, guest_estimate, deleted_at)"
             ) { rows in try await plan.writeClients(&rows) }
-            summary.guestLists = try await copy(connection, "guest_lists (id, client_id, organization_id, name)") { rows in
+            summary.guestLists = try await copy(connection, "guest_lists (id, client_id, organization_id, name)") {
+                rows in
                 try await plan.writeGuestLists(&rows)
             }
             summary.guests = try await copy(
@@ -116,10 +119,14 @@ public struct SeedGenerator: Sendable {
                 "guests (id, guest_list_id, client_id, organization_id, first_name, last_name, email, rsvp_status, "
                     + "dietary_requirements, table_number, plus_one)"
             ) { rows in try await plan.writeGuests(&rows) }
-            summary.vendors = try await copy(connection, "vendors (id, organization_id, name, category, website)") { rows in
+            summary.vendors = try await copy(connection, "vendors (id, organization_id, name, category, website)") {
+                rows in
                 try await plan.writeVendors(&rows)
             }
-            summary.vendorContacts = try await copy(connection, "vendor_contacts (id, vendor_id, name, email, phone, role)") { rows in
+            summary.vendorContacts = try await copy(
+                connection,
+                "vendor_contacts (id, vendor_id, name, email, phone, role)"
+            ) { rows in
                 try await plan.writeVendorContacts(&rows)
             }
             summary.journeyInstances = try await copy(
@@ -130,10 +137,14 @@ public struct SeedGenerator: Sendable {
                 connection,
                 "supplier_schedules (id, organization_id, supplier_id, client_id, schedule_date, role, arrive_at, depart_at)"
             ) { rows in try await plan.writeSchedules(&rows) }
-            summary.timelineEvents = try await copy(connection, "timeline_events (id, schedule_id, starts_at, minutes, title, location)") {
+            summary.timelineEvents = try await copy(
+                connection,
+                "timeline_events (id, schedule_id, starts_at, minutes, title, location)"
+            ) {
                 rows in try await plan.writeTimelineEvents(&rows)
             }
-            summary.budgets = try await copy(connection, "budgets (id, client_id, organization_id, total_amount)") { rows in
+            summary.budgets = try await copy(connection, "budgets (id, client_id, organization_id, total_amount)") {
+                rows in
                 try await plan.writeBudgets(&rows)
             }
             summary.budgetItems = try await copy(

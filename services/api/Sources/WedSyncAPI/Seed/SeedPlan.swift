@@ -329,7 +329,8 @@ struct SeedPlan: Sendable {
             case .booked: stage = daysAway > 180 ? 3 + random.int(0...1) : (daysAway > 30 ? 5 : 6)
             case .completed, .cancelled: stage = random.chance(0.7) ? stages.count - 1 : stages.count - 2
             }
-            let status: StaticString = stage == stages.count - 1 ? "completed" : (random.chance(0.03) ? "paused" : "active")
+            let status: StaticString =
+                stage == stages.count - 1 ? "completed" : (random.chance(0.03) ? "paused" : "active")
             rows.int(journeyID)
             rows.int(index + 1)
             rows.int(Int(client.organization))
@@ -432,7 +433,11 @@ struct SeedPlan: Sendable {
                 rows.text(category)
                 rows.text("\(category) (\(["deposit", "balance", "full payment"][random.int(0...2)]))")
                 rows.money(pence: estimate)
-                if past || random.chance(0.3) { rows.money(pence: max(0, estimate + random.int(-10_000...15_000))) } else { rows.null() }
+                if past || random.chance(0.3) {
+                    rows.money(pence: max(0, estimate + random.int(-10_000...15_000)))
+                } else {
+                    rows.null()
+                }
                 rows.bool(past || random.chance(0.4))
                 rows.day(CalendarDay(daysSinceEpoch: Int(client.weddingDay) - random.int(7...180)))
                 try await rows.endRow()

@@ -52,7 +52,9 @@ enum SeedVocabulary {
     ]
     static let vendorNameEndings = ["& Co", "Studio", "Collective", "House", "Ltd", "Events", "Company"]
     static let contactRoles = ["owner", "events manager", "coordinator", "sales", "head chef", "director"]
-    static let dietary = ["vegetarian", "vegan", "gluten free", "nut allergy", "halal", "kosher", "dairy free", "pescatarian"]
+    static let dietary = [
+        "vegetarian", "vegan", "gluten free", "nut allergy", "halal", "kosher", "dairy free", "pescatarian",
+    ]
     static let journeyStages = [
         "Enquiry", "Consultation", "Proposal sent", "Contract signed", "Deposit paid", "Planning",
         "Final details", "Wedding day", "Delivered",

@@ -39,7 +39,11 @@ public final class DashboardRefresher: Service, Sendable {
     @discardableResult
     public func refresh() async throws -> Bool {
         let refreshed = try await pool.withConnection { connection -> Bool in
-            let locked = try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))").first?.decode(Bool.self, at: 0) ?? false
+            let locked =
+                try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))").first?.decode(
+                    Bool.self,
+                    at: 0
+                ) ?? false
             guard locked else { return false }
             do {
                 try await connection.simpleQuery("REFRESH MATERIALIZED VIEW CONCURRENTLY dashboard_counts")

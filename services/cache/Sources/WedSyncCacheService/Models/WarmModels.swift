@@ -37,8 +37,16 @@ public struct WarmRequest: Codable, Sendable, Equatable {
     public var name: String?
 
     public init(
-        namespace: String, requests: [Item]? = nil, urls: [String]? = nil, keys: [String]? = nil, pattern: String? = nil,
-        loaderURL: String? = nil, headers: [String: String]? = nil, concurrency: Int? = nil, ttl: Double? = nil, name: String? = nil
+        namespace: String,
+        requests: [Item]? = nil,
+        urls: [String]? = nil,
+        keys: [String]? = nil,
+        pattern: String? = nil,
+        loaderURL: String? = nil,
+        headers: [String: String]? = nil,
+        concurrency: Int? = nil,
+        ttl: Double? = nil,
+        name: String? = nil
     ) {
         self.namespace = namespace
         self.requests = requests
@@ -63,7 +71,8 @@ public struct WarmRequest: Codable, Sendable, Equatable {
         for key in [CodingKeys.keys, .pattern, .loaderURL] where container.contains(key) {
             if try container.decodeNil(forKey: key) {
                 throw DecodingError.valueNotFound(
-                    String.self, .init(codingPath: container.codingPath + [key], debugDescription: "absent or a value, not null")
+                    String.self,
+                    .init(codingPath: container.codingPath + [key], debugDescription: "absent or a value, not null")
                 )
             }
         }
@@ -102,8 +111,18 @@ public struct WarmJob: Codable, Sendable, Equatable {
     public var errors: [String]
 
     public init(
-        id: String, name: String?, namespace: String, state: State, total: Int, succeeded: Int = 0, failed: Int = 0, bytes: Int = 0,
-        createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, errors: [String] = []
+        id: String,
+        name: String?,
+        namespace: String,
+        state: State,
+        total: Int,
+        succeeded: Int = 0,
+        failed: Int = 0,
+        bytes: Int = 0,
+        createdAt: Date,
+        startedAt: Date? = nil,
+        finishedAt: Date? = nil,
+        errors: [String] = []
     ) {
         self.id = id
         self.name = name

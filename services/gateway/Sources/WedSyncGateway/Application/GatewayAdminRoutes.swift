@@ -23,7 +23,12 @@ struct GatewayAdminRoutes {
         let allowedAddressSchema = JSONSchema.text(3...262, pattern: "^" + origins.plainAddressPattern() + "$")
         routes.get(
             "/admin/upstreams",
-            RouteSpec(summary: "Every upstream pool and the state of its replicas", tags: ["upstreams"], access: .monitor, response: .of(UpstreamsStatus.self))
+            RouteSpec(
+                summary: "Every upstream pool and the state of its replicas",
+                tags: ["upstreams"],
+                access: .monitor,
+                response: .of(UpstreamsStatus.self)
+            )
         ) { _, _ in
             UpstreamsStatus(pools: pools.all.map { $0.status() })
         }
@@ -32,9 +37,11 @@ struct GatewayAdminRoutes {
             Self.replicaPath,
             RouteSpec(
                 summary: "Register a replica (`host:port`) in a pool",
-                description: "It takes requests at once and is health-checked with the rest. Registering a draining replica "
+                description:
+                    "It takes requests at once and is health-checked with the rest. Registering a draining replica "
                     + "stops the drain. Answers the pool. Only an allowed origin (outbound.allowed-origins) may be registered.",
-                tags: ["upstreams"], access: .admin,
+                tags: ["upstreams"],
+                access: .admin,
                 pathParameters: ["pool": poolSchema, "address": allowedAddressSchema],
                 response: .of(UpstreamPoolStatus.self)
             )
@@ -50,10 +57,14 @@ struct GatewayAdminRoutes {
             Self.replicaPath,
             RouteSpec(
                 summary: "Drain a replica and remove it from its pool",
-                description: "No new request goes to it; in-flight ones finish (up to the pool's drain timeout), then it is "
+                description:
+                    "No new request goes to it; in-flight ones finish (up to the pool's drain timeout), then it is "
                     + "removed. 202 at once, or with `?wait=true` 200 once it is gone. Answers the pool.",
-                tags: ["upstreams"], access: .admin,
-                queryParameters: [QueryParameter("wait", schema: .boolean, description: "Answer only once the replica is removed.")],
+                tags: ["upstreams"],
+                access: .admin,
+                queryParameters: [
+                    QueryParameter("wait", schema: .boolean, description: "Answer only once the replica is removed.")
+                ],
                 pathParameters: ["pool": poolSchema, "address": allowedAddressSchema],
                 response: .of(UpstreamPoolStatus.self),
                 successStatus: 202,
@@ -77,9 +88,11 @@ struct GatewayAdminRoutes {
             "/admin/purge",
             RouteSpec(
                 summary: "Purge stored responses by Cache-Tag tags or by URL",
-                description: "Every gateway sharing the Redis drops them (over the cache backplane). A URL purges every "
+                description:
+                    "Every gateway sharing the Redis drops them (over the cache backplane). A URL purges every "
                     + "variant of it for every tenant.",
-                tags: ["cache"], access: .admin,
+                tags: ["cache"],
+                access: .admin,
                 requestBody: .of(PurgeRequest.self),
                 response: .of(PurgeResult.self)
             )
@@ -89,16 +102,28 @@ struct GatewayAdminRoutes {
                 throw ServiceError.badRequest("give tags or urls to purge", code: "invalid_body")
             }
             guard purge.tags.count <= PurgeRequest.maximumItems, purge.urls.count <= PurgeRequest.maximumItems else {
-                throw ServiceError.badRequest("at most \(PurgeRequest.maximumItems) tags and as many urls in one purge", code: "invalid_body")
+                throw ServiceError.badRequest(
+                    "at most \(PurgeRequest.maximumItems) tags and as many urls in one purge",
+                    code: "invalid_body"
+                )
             }
-            if let bad = purge.tags.first(where: { $0.isEmpty || $0.utf8.count > 128 || !$0.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F } }) {
-                throw ServiceError.badRequest("tag \(bad.prefix(40)) is not 1 to 128 printable characters without spaces", code: "invalid_body")
+            if let bad = purge.tags.first(where: {
+                $0.isEmpty || $0.utf8.count > 128 || !$0.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+            }) {
+                throw ServiceError.badRequest(
+                    "tag \(bad.prefix(40)) is not 1 to 128 printable characters without spaces",
+                    code: "invalid_body"
+                )
             }
             let targets = try purge.urls.map { url -> String in
-                guard url.unicodeScalars.count <= 2_048, !url.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }),
+                guard url.unicodeScalars.count <= 2_048,
+                    !url.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }),
                     Self.hasPlainScheme(url), let target = GatewayProxy.sameOriginTarget(url)
                 else {
-                    throw ServiceError.badRequest("url \(url.prefix(60)) is neither a path nor an http(s) URL", code: "invalid_body")
+                    throw ServiceError.badRequest(
+                        "url \(url.prefix(60)) is neither a path nor an http(s) URL",
+                        code: "invalid_body"
+                    )
                 }
                 return target
             }
@@ -110,7 +135,12 @@ struct GatewayAdminRoutes {
         if let cache {
             routes.get(
                 "/admin/cache/stats",
-                RouteSpec(summary: "The response cache's statistics per tier", tags: ["cache"], access: .monitor, response: .of(CacheStats.self))
+                RouteSpec(
+                    summary: "The response cache's statistics per tier",
+                    tags: ["cache"],
+                    access: .monitor,
+                    response: .of(CacheStats.self)
+                )
             ) { _, _ in
                 cache.cache.statistics()
             }
@@ -122,15 +152,21 @@ struct GatewayAdminRoutes {
         guard let separator = url.range(of: "://"), !url.hasPrefix("/") else { return true }
         let scheme = url[..<separator.lowerBound].unicodeScalars
         guard let first = scheme.first, first.isASCII, first.properties.isAlphabetic else { return false }
-        return scheme.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+.-".unicodeScalars.contains($0)) }
+        return scheme.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+.-".unicodeScalars.contains($0))
+        }
     }
 
-    static func replica(_ context: ServiceRequestContext, pools: UpstreamRegistry) throws(ServiceError) -> (UpstreamPool, UpstreamAddress) {
+    static func replica(_ context: ServiceRequestContext, pools: UpstreamRegistry) throws(ServiceError) -> (
+        UpstreamPool, UpstreamAddress
+    ) {
         let name = context.parameters.get("pool") ?? ""
         guard let pool = pools[name] else { throw ServiceError.notFound("no upstream pool \(name.prefix(60))") }
         let raw = context.parameters.get("address") ?? ""
         let text = raw.removingPercentEncoding ?? raw
-        guard let address = UpstreamAddress("http://" + text), address.address == text || "\(address.host):\(address.port)" == text else {
+        guard let address = UpstreamAddress("http://" + text),
+            address.address == text || "\(address.host):\(address.port)" == text
+        else {
             throw ServiceError.badRequest("a replica is host:port, got \(text.prefix(60))", code: "invalid_parameter")
         }
         return (pool, address)

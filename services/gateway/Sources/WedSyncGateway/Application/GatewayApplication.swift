@@ -18,7 +18,11 @@ public enum GatewayApplication {
         let settings = try GatewaySettings(service.configuration)
         let logger = service.logger
         let pools = UpstreamRegistry(settings.routesFile.pools.map(UpstreamPool.init))
-        let client = UpstreamClient(connectTimeout: settings.connectTimeout, readTimeout: settings.readTimeout, logger: logger)
+        let client = UpstreamClient(
+            connectTimeout: settings.connectTimeout,
+            readTimeout: settings.readTimeout,
+            logger: logger
+        )
         service.addService(client)
         service.addService(HealthChecker(pools: pools, client: client, logger: logger))
 
@@ -38,11 +42,17 @@ public enum GatewayApplication {
                     // Sealed whatever happens: without a shared key, this process's own, so Redis alone never
                     // reveals a tenant's page (other gateways then cannot read these records, and miss).
                     key = SymmetricKey(size: .bits256)
-                    logger.warning("no cache.encryption-key: L2 records are sealed with a key of this process only, so gateways do not share them")
+                    logger.warning(
+                        "no cache.encryption-key: L2 records are sealed with a key of this process only, so gateways do not share them"
+                    )
                 }
                 l2 = RedisL2Store(
                     redis: router,
-                    codec: L2Codec(compressionThreshold: Int.max, encryptionKey: key, maximumValueBytes: settings.maximumObjectBytes + (1 << 16))
+                    codec: L2Codec(
+                        compressionThreshold: Int.max,
+                        encryptionKey: key,
+                        maximumValueBytes: settings.maximumObjectBytes + (1 << 16)
+                    )
                 )
                 configuration.backplane = seeds[0]
                 configuration.backplaneFallbacks = Array(seeds.dropFirst())
@@ -50,14 +60,20 @@ public enum GatewayApplication {
             let cache = MultiTierCache(configuration: configuration, l2: l2, logger: logger)
             service.addService(cache)
             responseCache = ResponseCache(
-                cache: cache, maximumObjectBytes: settings.maximumObjectBytes, keepSeconds: settings.keepSeconds,
-                maximumTTL: settings.cache.defaultPolicy.maximumTTL, logger: logger
+                cache: cache,
+                maximumObjectBytes: settings.maximumObjectBytes,
+                keepSeconds: settings.keepSeconds,
+                maximumTTL: settings.cache.defaultPolicy.maximumTTL,
+                logger: logger
             )
             if l2 != nil {
                 service.addReadinessCheck(
                     ClosureReadinessCheck(name: "backplane", critical: false) {
                         guard cache.isBackplaneLive else {
-                            return ReadinessOutcome(state: .degraded, detail: "purge backplane down: L1 entries kept briefly")
+                            return ReadinessOutcome(
+                                state: .degraded,
+                                detail: "purge backplane down: L1 entries kept briefly"
+                            )
                         }
                         return .up
                     }
@@ -70,8 +86,18 @@ public enum GatewayApplication {
         var events: BackgroundDelivery<MetricEvent>?
         if settings.events {
             // Best effort: the events never decide readiness.
-            let metrics = service.serviceClient("metrics", baseURL: service.configuration.metricsURL, critical: false, checked: false)
-            let delivery = BackgroundDelivery.metricEvents(name: "gateway-events", client: metrics, path: APIPath.Metrics.events, logger: logger)
+            let metrics = service.serviceClient(
+                "metrics",
+                baseURL: service.configuration.metricsURL,
+                critical: false,
+                checked: false
+            )
+            let delivery = BackgroundDelivery.metricEvents(
+                name: "gateway-events",
+                client: metrics,
+                path: APIPath.Metrics.events,
+                logger: logger
+            )
             service.addService(delivery)
             events = delivery
         }
@@ -82,7 +108,11 @@ public enum GatewayApplication {
             client: client,
             cache: responseCache,
             authenticator: TenantAuthenticator(
-                client: client, pools: pools, pool: settings.authUpstream, validFor: settings.tokenValidFor, refusedFor: settings.tokenRefusedFor
+                client: client,
+                pools: pools,
+                pool: settings.authUpstream,
+                validFor: settings.tokenValidFor,
+                refusedFor: settings.tokenRefusedFor
             ),
             rateLimiter: RateLimiter(redis: redis, logger: logger),
             metrics: GatewayMetrics(events: events),
@@ -91,7 +121,9 @@ public enum GatewayApplication {
         service.addMiddleware(GatewayProxyMiddleware(proxy: proxy))
         let replicas = settings.routesFile.pools.flatMap(\.replicas).map(\.baseURL)
         GatewayAdminRoutes(
-            pools: pools, cache: responseCache, origins: AllowedOrigins(service.configuration.allowedOrigins + replicas)
+            pools: pools,
+            cache: responseCache,
+            origins: AllowedOrigins(service.configuration.allowedOrigins + replicas)
         ).register(service.routes)
         for pool in pools.all {
             let name = pool.name
@@ -99,14 +131,21 @@ public enum GatewayApplication {
                 ClosureReadinessCheck(name: "upstream-\(name)", critical: false) {
                     let replicas = pool.status().replicas
                     let serving = replicas.filter { $0.state == "healthy" || $0.state == "probing" }.count
-                    if serving == 0 { return ReadinessOutcome(state: .degraded, detail: "no healthy replica in \(name)") }
-                    return serving == replicas.count ? .up : ReadinessOutcome(state: .degraded, detail: "\(serving) of \(replicas.count) replicas healthy")
+                    if serving == 0 {
+                        return ReadinessOutcome(state: .degraded, detail: "no healthy replica in \(name)")
+                    }
+                    return serving == replicas.count
+                        ? .up
+                        : ReadinessOutcome(state: .degraded, detail: "\(serving) of \(replicas.count) replicas healthy")
                 }
             )
         }
         logger.info(
             "gateway configured",
-            metadata: ["gateway.routes": "\(settings.routesFile.routes.count)", "gateway.pools": "\(pools.all.map(\.name).joined(separator: ","))"]
+            metadata: [
+                "gateway.routes": "\(settings.routesFile.routes.count)",
+                "gateway.pools": "\(pools.all.map(\.name).joined(separator: ","))",
+            ]
         )
         return proxy
     }
@@ -117,7 +156,11 @@ struct GatewayProxyMiddleware: RouterMiddleware {
     typealias Context = ServiceRequestContext
     let proxy: GatewayProxy
 
-    func handle(_ request: Request, context: ServiceRequestContext, next: (Request, ServiceRequestContext) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: ServiceRequestContext,
+        next: (Request, ServiceRequestContext) async throws -> Response
+    ) async throws -> Response {
         if GatewayProxy.isOwnPath(request.uri.path) { return try await next(request, context) }
         return await proxy.handle(request, context: context)
     }
@@ -166,7 +209,14 @@ struct GatewaySettings {
             let isPublic = try settings.bool("public", default: false)
             routesFile = GatewayRoutesFile(
                 pools: [UpstreamPoolConfiguration(name: "origin", replicas: [address])],
-                routes: [GatewayRoute(name: "origin", pattern: RoutePattern("/**")!, upstream: "origin", access: isPublic ? .public : .tenant)]
+                routes: [
+                    GatewayRoute(
+                        name: "origin",
+                        pattern: RoutePattern("/**")!,
+                        upstream: "origin",
+                        access: isPublic ? .public : .tenant
+                    )
+                ]
             )
         } else if let path = settings.string("gateway.routes-file"), !path.isEmpty {
             let api = UpstreamAddress(configuration.apiURL).map { [$0] } ?? []
@@ -183,20 +233,33 @@ struct GatewaySettings {
         connectTimeout = try settings.milliseconds("gateway.connect-timeout-ms", default: .seconds(1), in: 10...60_000)
         readTimeout = try settings.milliseconds("gateway.read-timeout-ms", default: .seconds(30), in: 10...3_600_000)
         let poolNames = routesFile.pools.map(\.name)
-        authUpstream = settings.string("gateway.auth.upstream") ?? (poolNames.contains("api") ? "api" : poolNames.first ?? "api")
+        authUpstream =
+            settings.string("gateway.auth.upstream") ?? (poolNames.contains("api") ? "api" : poolNames.first ?? "api")
         guard poolNames.contains(authUpstream) else {
             throw ConfigurationError(key: "gateway.auth.upstream", message: "no upstream pool named \(authUpstream)")
         }
         cacheEnabled = try settings.bool("gateway.cache.enabled", default: true)
         useRedis = try settings.bool("gateway.cache.redis", default: true)
         encryptionKey = try settings.symmetricKey("cache.encryption-key")
-        maximumObjectBytes = try settings.int("gateway.cache.max-object-bytes", default: 8 << 20, in: 1024...(512 << 20))
+        maximumObjectBytes = try settings.int(
+            "gateway.cache.max-object-bytes",
+            default: 8 << 20,
+            in: 1024...(512 << 20)
+        )
         keepSeconds = try settings.double("gateway.cache.keep-seconds", default: 600, in: 0...86_400)
         let maximumTTL = try settings.double("gateway.cache.max-ttl-seconds", default: 86_400, in: 1...(30 * 86_400))
         cache = MultiTierCache.Configuration(
             l1: L1Configuration(
-                maximumEntries: try settings.int("gateway.cache.l1-max-entries", default: 100_000, in: 16...100_000_000),
-                maximumBytes: try settings.int("gateway.cache.l1-max-bytes", default: 256 << 20, in: 1 << 16...(64 << 30))
+                maximumEntries: try settings.int(
+                    "gateway.cache.l1-max-entries",
+                    default: 100_000,
+                    in: 16...100_000_000
+                ),
+                maximumBytes: try settings.int(
+                    "gateway.cache.l1-max-bytes",
+                    default: 256 << 20,
+                    in: 1 << 16...(64 << 30)
+                )
             ),
             defaultPolicy: NamespacePolicy(ttl: 60, maximumTTL: maximumTTL, staleWhileRevalidate: 0, failSafe: 0),
             ttlJitter: 0

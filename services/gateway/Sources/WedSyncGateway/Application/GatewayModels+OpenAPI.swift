@@ -10,7 +10,10 @@ extension UpstreamReplicaStatus: OpenAPISchemaProviding {
                 "outstanding": .integer(), "latencyMs": .number, "requests": .integer(), "failures": .integer(),
                 "consecutiveFailures": .integer(), "ejections": .integer(),
             ],
-            required: ["address", "state", "outstanding", "latencyMs", "requests", "failures", "consecutiveFailures", "ejections"]
+            required: [
+                "address", "state", "outstanding", "latencyMs", "requests", "failures", "consecutiveFailures",
+                "ejections",
+            ]
         )
     }
 }
@@ -18,7 +21,10 @@ extension UpstreamReplicaStatus: OpenAPISchemaProviding {
 extension UpstreamPoolStatus: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
-            ["name": .string(), "replicas": .array(.reference(UpstreamReplicaStatus.openAPIName)), "retries": .integer(), "retriesRefused": .integer()],
+            [
+                "name": .string(), "replicas": .array(.reference(UpstreamReplicaStatus.openAPIName)),
+                "retries": .integer(), "retriesRefused": .integer(),
+            ],
             required: ["name", "replicas", "retries", "retriesRefused"]
         )
     }
@@ -40,14 +46,24 @@ extension PurgeRequest: OpenAPISchemaProviding {
     /// A tag: 1 to 128 printable ASCII characters, no spaces.
     static let tagSchema = JSONSchema.text(1...128, pattern: "^[!-~]+$")
     /// A path (not `//`), or a URL of any scheme whose path and query are taken.
-    static let urlSchema = JSONSchema.text(1...2_048, pattern: #"^(/|/[^/\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*|[A-Za-z][A-Za-z0-9+.-]*://[^\u0000-\u001F\u007F]*)$"#)
+    static let urlSchema = JSONSchema.text(
+        1...2_048,
+        pattern:
+            #"^(/|/[^/\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*|[A-Za-z][A-Za-z0-9+.-]*://[^\u0000-\u001F\u007F]*)$"#
+    )
 
     public static var openAPISchema: JSONSchema {
         .constrained(
             .object(
                 [
-                    "tags": .described(.nullable(.array(tagSchema, count: 0...maximumItems)), "Cache-Tag tags to purge"),
-                    "urls": .described(.nullable(.array(urlSchema, count: 0...maximumItems)), "paths with their query (or full URLs) to purge, every variant and tenant"),
+                    "tags": .described(
+                        .nullable(.array(tagSchema, count: 0...maximumItems)),
+                        "Cache-Tag tags to purge"
+                    ),
+                    "urls": .described(
+                        .nullable(.array(urlSchema, count: 0...maximumItems)),
+                        "paths with their query (or full URLs) to purge, every variant and tenant"
+                    ),
                 ],
                 required: []
             ),
@@ -65,7 +81,10 @@ extension PurgeRequest: OpenAPISchemaProviding {
 extension PurgeResult: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
-            ["tags": .array(.string()), "urls": .array(.string()), "propagated": .described(.boolean, "False while Redis is down.")],
+            [
+                "tags": .array(.string()), "urls": .array(.string()),
+                "propagated": .described(.boolean, "False while Redis is down."),
+            ],
             required: ["tags", "urls", "propagated"]
         )
     }

@@ -68,7 +68,9 @@ public struct CacheControl: Sendable, Equatable {
             return Int(argument).map { min($0, Self.maximumDeltaSeconds) } ?? Self.maximumDeltaSeconds
         }
         func fields() -> [String] {
-            (argument ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+            (argument ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter {
+                !$0.isEmpty
+            }
         }
         switch name {
         case "max-age": maxAge = seconds()

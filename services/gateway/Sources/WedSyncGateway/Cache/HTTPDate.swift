@@ -5,7 +5,9 @@ import WedSyncModels
 /// forms a recipient must accept. The IMF-fixdate is parsed and formatted by hand (it is on every cache hit);
 /// the obsolete forms go through `DateFormatter`.
 public enum HTTPDate {
-    private static let obsoleteFormats = ["EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy", "EEE, dd MMM yyyy HH:mm:ss zzz"]
+    private static let obsoleteFormats = [
+        "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy", "EEE, dd MMM yyyy HH:mm:ss zzz",
+    ]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     private static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
 
@@ -26,8 +28,10 @@ public enum HTTPDate {
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT`.
     static func parseFixdate(_ bytes: [UInt8]) -> Date? {
-        guard bytes.count == 29, bytes[3] == UInt8(ascii: ","), bytes[4] == 32, bytes[7] == 32, bytes[11] == 32, bytes[16] == 32,
-            bytes[19] == UInt8(ascii: ":"), bytes[22] == UInt8(ascii: ":"), bytes[25] == 32, bytes[26...28].elementsEqual("GMT".utf8)
+        guard bytes.count == 29, bytes[3] == UInt8(ascii: ","), bytes[4] == 32, bytes[7] == 32, bytes[11] == 32,
+            bytes[16] == 32,
+            bytes[19] == UInt8(ascii: ":"), bytes[22] == UInt8(ascii: ":"), bytes[25] == 32,
+            bytes[26...28].elementsEqual("GMT".utf8)
         else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
@@ -59,6 +63,7 @@ public enum HTTPDate {
         let (year, month, day) = CalendarDay.civilDate(fromDays: days)
         let weekday = ((days % 7) + 7) % 7
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(Self.days[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(rest / 3_600)):\(two(rest % 3_600 / 60)):\(two(rest % 60)) GMT"
+        return
+            "\(Self.days[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(rest / 3_600)):\(two(rest % 3_600 / 60)):\(two(rest % 60)) GMT"
     }
 }

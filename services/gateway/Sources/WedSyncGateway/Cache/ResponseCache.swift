@@ -26,7 +26,8 @@ public final class ResponseCache: Sendable {
     static let handledVaryFields: Set<String> = ["accept-encoding", "x-tenant-id"]
     static let maximumTags = 64
 
-    public init(cache: MultiTierCache, maximumObjectBytes: Int, keepSeconds: Double, maximumTTL: Double, logger: Logger) {
+    public init(cache: MultiTierCache, maximumObjectBytes: Int, keepSeconds: Double, maximumTTL: Double, logger: Logger)
+    {
         self.cache = cache
         self.maximumObjectBytes = maximumObjectBytes
         self.keepSeconds = keepSeconds
@@ -64,7 +65,8 @@ public final class ResponseCache: Sendable {
     static func varyValues(_ names: [String], in request: (String) -> [String]) -> [String] {
         names.map { name in
             let values = request(name)
-            return values.isEmpty ? "-" : digest(values.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ","))
+            return values.isEmpty
+                ? "-" : digest(values.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ","))
         }
     }
 
@@ -92,7 +94,9 @@ public final class ResponseCache: Sendable {
         for value in values {
             for part in value.split(whereSeparator: { $0 == "," || $0 == " " }) {
                 let tag = String(part)
-                guard tag.utf8.count <= 128, tag.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !tags.contains(tag) else { continue }
+                guard tag.utf8.count <= 128, tag.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !tags.contains(tag) else {
+                    continue
+                }
                 tags.append(tag)
                 if tags.count == maximumTags { return tags }
             }
@@ -104,18 +108,23 @@ public final class ResponseCache: Sendable {
 
     /// A stored response for the request under `primaryKey` whose `Vary` fields match; `request` gives the
     /// request's values of a field (lowercase name).
-    public func lookup(_ primaryKey: String, request: (String) -> [String]) async -> (response: StoredResponse, key: String, tier: CacheTier)? {
+    public func lookup(_ primaryKey: String, request: (String) -> [String]) async -> (
+        response: StoredResponse, key: String, tier: CacheTier
+    )? {
         guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey),
             let found = try? await cache.get(address), let stored = StoredResponse(decoding: found.entry.body)
         else { return nil }
         guard stored.isVariantMarker else {
-            guard stored.varyNames.isEmpty || Self.varyValues(stored.varyNames, in: request) == stored.varyValues else { return nil }
+            guard stored.varyNames.isEmpty || Self.varyValues(stored.varyNames, in: request) == stored.varyValues else {
+                return nil
+            }
             return (stored, primaryKey, found.tier)
         }
         let values = Self.varyValues(stored.varyNames, in: request)
         let key = Self.variantKey(primaryKey, names: stored.varyNames, values: values)
         guard let variantAddress = try? CacheAddress(namespace: Self.namespace, key: key),
-            let variant = try? await cache.get(variantAddress), let response = StoredResponse(decoding: variant.entry.body),
+            let variant = try? await cache.get(variantAddress),
+            let response = StoredResponse(decoding: variant.entry.body),
             response.varyNames == stored.varyNames, response.varyValues == values
         else { return nil }
         return (response, key, variant.tier)
@@ -127,9 +136,11 @@ public final class ResponseCache: Sendable {
     /// validator; 0 when keeping it would be of no use.
     func retention(of response: StoredResponse) -> Double {
         let freshness = response.freshness
-        let hasValidator = response.validator != nil || response.header("etag") != nil || response.header("last-modified") != nil
+        let hasValidator =
+            response.validator != nil || response.header("etag") != nil || response.header("last-modified") != nil
         let fresh = freshness.requiresRevalidation ? 0 : Double(freshness.lifetime)
-        let stale = freshness.mustRevalidateWhenStale ? 0 : Double(max(freshness.staleWhileRevalidate, freshness.staleIfError))
+        let stale =
+            freshness.mustRevalidateWhenStale ? 0 : Double(max(freshness.staleWhileRevalidate, freshness.staleIfError))
         let seconds = fresh + stale + (hasValidator ? keepSeconds : 0)
         return min(maximumTTL, seconds)
     }
@@ -137,7 +148,9 @@ public final class ResponseCache: Sendable {
     /// Stores `response` for the request under `primaryKey` (whose field values `request` gives), tagged with its
     /// `Cache-Tag` tags and the target's URI tag. Returns whether it was stored.
     @discardableResult
-    public func store(_ response: StoredResponse, primaryKey: String, target: String, request: (String) -> [String]) async -> Bool {
+    public func store(_ response: StoredResponse, primaryKey: String, target: String, request: (String) -> [String])
+        async -> Bool
+    {
         let ttl = retention(of: response)
         guard ttl >= 1, response.body.readableBytes <= maximumObjectBytes else { return false }
         var tags = Self.tags(from: response.headers("cache-tag") + response.headers("surrogate-key"))
@@ -148,18 +161,32 @@ public final class ResponseCache: Sendable {
         do {
             if !response.varyNames.isEmpty {
                 let marker = StoredResponse(
-                    status: response.status, headers: [], body: ByteBuffer(), requestedAt: response.requestedAt,
-                    receivedAt: response.receivedAt, freshness: response.freshness, varyNames: response.varyNames, isVariantMarker: true
+                    status: response.status,
+                    headers: [],
+                    body: ByteBuffer(),
+                    requestedAt: response.requestedAt,
+                    receivedAt: response.receivedAt,
+                    freshness: response.freshness,
+                    varyNames: response.varyNames,
+                    isVariantMarker: true
                 )
                 try await cache.set(
-                    CacheAddress(namespace: Self.namespace, key: primaryKey), body: marker.encoded(),
-                    contentType: StoredResponse.contentType, tags: tags, ttl: max(ttl, keepSeconds), readAt: response.readAt
+                    CacheAddress(namespace: Self.namespace, key: primaryKey),
+                    body: marker.encoded(),
+                    contentType: StoredResponse.contentType,
+                    tags: tags,
+                    ttl: max(ttl, keepSeconds),
+                    readAt: response.readAt
                 )
                 key = Self.variantKey(primaryKey, names: response.varyNames, values: record.varyValues)
             }
             let tiers = try await cache.set(
-                CacheAddress(namespace: Self.namespace, key: key), body: record.encoded(),
-                contentType: StoredResponse.contentType, tags: tags, ttl: ttl, readAt: response.readAt
+                CacheAddress(namespace: Self.namespace, key: key),
+                body: record.encoded(),
+                contentType: StoredResponse.contentType,
+                tags: tags,
+                ttl: ttl,
+                readAt: response.readAt
             )
             return !tiers.isEmpty
         } catch {

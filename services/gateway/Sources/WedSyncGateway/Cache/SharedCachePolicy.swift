@@ -15,9 +15,15 @@ public struct SharedCachePolicy: Sendable {
     /// Status codes that are heuristically cacheable (RFC 9110 §15.1).
     public static let heuristicallyCacheable: Set<Int> = [200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]
     /// Final status codes this cache understands well enough to store (§3: not 206, which needs range handling).
-    public static let storableStatuses: Set<Int> = [200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]
+    public static let storableStatuses: Set<Int> = [
+        200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501,
+    ]
 
-    public init(targetedField: HTTPField.Name? = HTTPField.Name("CDN-Cache-Control"), heuristicShare: Double = 0.1, maximumHeuristicSeconds: Int = 86_400) {
+    public init(
+        targetedField: HTTPField.Name? = HTTPField.Name("CDN-Cache-Control"),
+        heuristicShare: Double = 0.1,
+        maximumHeuristicSeconds: Int = 86_400
+    ) {
         self.targetedField = targetedField
         self.heuristicShare = heuristicShare
         self.maximumHeuristicSeconds = maximumHeuristicSeconds
@@ -40,7 +46,12 @@ public struct SharedCachePolicy: Sendable {
         public var staleIfError: Int
 
         public init(
-            lifetime: Int, isHeuristic: Bool, requiresRevalidation: Bool, mustRevalidateWhenStale: Bool, staleWhileRevalidate: Int, staleIfError: Int
+            lifetime: Int,
+            isHeuristic: Bool,
+            requiresRevalidation: Bool,
+            mustRevalidateWhenStale: Bool,
+            staleWhileRevalidate: Int,
+            staleIfError: Int
         ) {
             self.lifetime = lifetime
             self.isHeuristic = isHeuristic
@@ -53,7 +64,8 @@ public struct SharedCachePolicy: Sendable {
 
     /// Why a response is not stored.
     public enum Refusal: String, Sendable, Equatable {
-        case method, status, noStore = "no-store", isPrivate = "private", authorization, varyStar = "vary-star", notCacheable = "not-cacheable"
+        case method, status, noStore = "no-store", isPrivate = "private", authorization, varyStar = "vary-star",
+            notCacheable = "not-cacheable"
     }
 
     public enum Decision: Sendable, Equatable {
@@ -71,29 +83,48 @@ public struct SharedCachePolicy: Sendable {
     }
 
     /// Whether and how to store `response` (status and fields) answering a `method` request with `request` fields.
-    public func decide(method: HTTPRequest.Method, request: HTTPFields, status: Int, response: HTTPFields, receivedAt: Date = Date()) -> Decision {
+    public func decide(
+        method: HTTPRequest.Method,
+        request: HTTPFields,
+        status: Int,
+        response: HTTPFields,
+        receivedAt: Date = Date()
+    ) -> Decision {
         guard method == .get || method == .head else { return .doNotStore(.method) }
         guard Self.storableStatuses.contains(status) else { return .doNotStore(.status) }
         let requestDirectives = CacheControl(request[values: .cacheControl])
         let directives = self.directives(of: response)
         if requestDirectives.noStore || directives.noStore { return .doNotStore(.noStore) }
         if directives.isPrivate { return .doNotStore(.isPrivate) }
-        if request[.authorization] != nil, !(directives.isPublic || directives.sharedMaxAge != nil || directives.mustRevalidate) {
+        if request[.authorization] != nil,
+            !(directives.isPublic || directives.sharedMaxAge != nil || directives.mustRevalidate)
+        {
             return .doNotStore(.authorization)
         }
-        if response[values: .vary].contains(where: { $0.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "*" } }) {
+        if response[values: .vary].contains(where: {
+            $0.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "*" }
+        }) {
             return .doNotStore(.varyStar)
         }
         let hasExpires = response[.expires] != nil
-        let explicitlyCacheable = directives.isPublic || directives.maxAge != nil || directives.sharedMaxAge != nil || hasExpires
-        guard explicitlyCacheable || Self.heuristicallyCacheable.contains(status) else { return .doNotStore(.notCacheable) }
-        let (lifetime, heuristic) = freshnessLifetime(directives, response: response, status: status, receivedAt: receivedAt)
+        let explicitlyCacheable =
+            directives.isPublic || directives.maxAge != nil || directives.sharedMaxAge != nil || hasExpires
+        guard explicitlyCacheable || Self.heuristicallyCacheable.contains(status) else {
+            return .doNotStore(.notCacheable)
+        }
+        let (lifetime, heuristic) = freshnessLifetime(
+            directives,
+            response: response,
+            status: status,
+            receivedAt: receivedAt
+        )
         return .store(
             Freshness(
                 lifetime: lifetime,
                 isHeuristic: heuristic,
                 requiresRevalidation: directives.noCache,
-                mustRevalidateWhenStale: directives.mustRevalidate || directives.proxyRevalidate || directives.sharedMaxAge != nil,
+                mustRevalidateWhenStale: directives.mustRevalidate || directives.proxyRevalidate
+                    || directives.sharedMaxAge != nil,
                 staleWhileRevalidate: directives.staleWhileRevalidate ?? 0,
                 staleIfError: directives.staleIfError ?? 0
             )
@@ -102,7 +133,9 @@ public struct SharedCachePolicy: Sendable {
 
     /// §4.2.1: `s-maxage`, else `max-age`, else `Expires` minus `Date`, else a heuristic (§4.2.2); a malformed
     /// field makes the response stale at once.
-    func freshnessLifetime(_ directives: CacheControl, response: HTTPFields, status: Int, receivedAt: Date) -> (Int, Bool) {
+    func freshnessLifetime(_ directives: CacheControl, response: HTTPFields, status: Int, receivedAt: Date) -> (
+        Int, Bool
+    ) {
         if directives.isMalformed { return (0, false) }
         if let shared = directives.sharedMaxAge { return (shared, false) }
         if let maxAge = directives.maxAge { return (maxAge, false) }
@@ -113,7 +146,9 @@ public struct SharedCachePolicy: Sendable {
             guard expiresValues.count == 1, let expires = HTTPDate.parse(expiresValues[0]) else { return (0, false) }
             return (max(0, Int(expires.timeIntervalSince(date))), false)
         }
-        if heuristicShare > 0, Self.heuristicallyCacheable.contains(status), let modified = response[.lastModified].flatMap(HTTPDate.parse) {
+        if heuristicShare > 0, Self.heuristicallyCacheable.contains(status),
+            let modified = response[.lastModified].flatMap(HTTPDate.parse)
+        {
             let heuristic = Int(date.timeIntervalSince(modified) * heuristicShare)
             return (min(maximumHeuristicSeconds, max(0, heuristic)), true)
         }
@@ -123,18 +158,25 @@ public struct SharedCachePolicy: Sendable {
     /// §4.2.3: the current age of a stored response, from its `Age` and `Date` fields, when the request was sent
     /// (`requestedAt`) and the response received (`receivedAt`), at `now`. Seconds.
     public static func currentAge(response: HTTPFields, requestedAt: Date, receivedAt: Date, now: Date) -> Int {
-        currentAge(age: response[.age], date: response[.date], requestedAt: requestedAt, receivedAt: receivedAt, now: now)
+        currentAge(
+            age: response[.age],
+            date: response[.date],
+            requestedAt: requestedAt,
+            receivedAt: receivedAt,
+            now: now
+        )
     }
 
     /// §4.2.3 from the response's `Age` and `Date` values.
     public static func currentAge(age: String?, date: String?, requestedAt: Date, receivedAt: Date, now: Date) -> Int {
         // §1.2.2: a delta-seconds beyond 2^31 counts as 2^31 (and the sum below cannot overflow).
         let limit = CacheControl.maximumDeltaSeconds
-        let ageValue = age.flatMap { text -> Int? in
-            let digits = text.trimmingCharacters(in: .whitespaces)
-            guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-            return digits.count > 10 ? limit : min(limit, Int(digits) ?? limit)
-        } ?? 0
+        let ageValue =
+            age.flatMap { text -> Int? in
+                let digits = text.trimmingCharacters(in: .whitespaces)
+                guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+                return digits.count > 10 ? limit : min(limit, Int(digits) ?? limit)
+            } ?? 0
         let dateValue = date.flatMap(HTTPDate.parse) ?? receivedAt
         let apparentAge = max(0, receivedAt.timeIntervalSince(dateValue))
         let responseDelay = max(0, receivedAt.timeIntervalSince(requestedAt))

@@ -72,7 +72,9 @@ public struct StoredResponse: Sendable {
 
     /// The record: a version byte, then fixed fields, then length-prefixed strings, then the body.
     func encoded() -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: body.readableBytes + 64 + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 })
+        var buffer = ByteBufferAllocator().buffer(
+            capacity: body.readableBytes + 64 + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 }
+        )
         buffer.writeInteger(Self.formatVersion)
         var flags: UInt8 = 0
         if freshness.isHeuristic { flags |= 1 }

@@ -22,9 +22,15 @@ public final class GatewayMetrics: Sendable {
         (
             Counter(
                 label: "gateway_requests_total",
-                dimensions: [("route", labels.route), ("method", labels.method), ("status_class", "\(labels.statusClass)xx"), ("cache", labels.cache)]
+                dimensions: [
+                    ("route", labels.route), ("method", labels.method), ("status_class", "\(labels.statusClass)xx"),
+                    ("cache", labels.cache),
+                ]
             ),
-            Metrics.Timer(label: "gateway_request_duration_seconds", dimensions: [("route", labels.route), ("method", labels.method), ("cache", labels.cache)])
+            Metrics.Timer(
+                label: "gateway_request_duration_seconds",
+                dimensions: [("route", labels.route), ("method", labels.method), ("cache", labels.cache)]
+            )
         )
     }
 
@@ -33,16 +39,32 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// Records one request. `route` is the template from the routes file, never a raw path.
-    public func record(route: String, method: HTTPRequest.Method, status: Int, cache: String, duration: Duration, tenant: String? = nil, requestID: String? = nil) {
-        let (counter, timer) = handles(Labels(route: route, method: method.rawValue, statusClass: status / 100, cache: cache))
+    public func record(
+        route: String,
+        method: HTTPRequest.Method,
+        status: Int,
+        cache: String,
+        duration: Duration,
+        tenant: String? = nil,
+        requestID: String? = nil
+    ) {
+        let (counter, timer) = handles(
+            Labels(route: route, method: method.rawValue, statusClass: status / 100, cache: cache)
+        )
         counter.increment()
         timer.recordNanoseconds(Int64(duration / .nanoseconds(1)))
         if let events {
             events.submit(
                 .apiCall(
                     APICallEvent(
-                        timestamp: Date(), route: route, method: method.rawValue, status: status,
-                        durationMs: Double(duration / .nanoseconds(1)) / 1e6, cache: CacheResult(rawValue: cache), tenant: tenant, requestId: requestID
+                        timestamp: Date(),
+                        route: route,
+                        method: method.rawValue,
+                        status: status,
+                        durationMs: Double(duration / .nanoseconds(1)) / 1e6,
+                        cache: CacheResult(rawValue: cache),
+                        tenant: tenant,
+                        requestId: requestID
                     )
                 )
             )

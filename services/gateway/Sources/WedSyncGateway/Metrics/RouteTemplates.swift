@@ -26,7 +26,9 @@ final class RouteTemplates: Sendable {
             state.known.insert(template)
             let segments = template.split(separator: "/")
             let literals = segments.filter { !Self.isCapture($0) }.count
-            state.bySegments[segments.count, default: []].append(Template(text: template, segments: segments, literals: literals))
+            state.bySegments[segments.count, default: []].append(
+                Template(text: template, segments: segments, literals: literals)
+            )
             state.bySegments[segments.count]!.sort { $0.literals > $1.literals }
         }
     }

@@ -17,7 +17,14 @@ public struct UpstreamReplicaStatus: Codable, Sendable, Equatable {
     public var ejections: Int
 
     public init(
-        address: String, state: String, outstanding: Int, latencyMs: Double, requests: Int, failures: Int, consecutiveFailures: Int, ejections: Int
+        address: String,
+        state: String,
+        outstanding: Int,
+        latencyMs: Double,
+        requests: Int,
+        failures: Int,
+        consecutiveFailures: Int,
+        ejections: Int
     ) {
         self.address = address
         self.state = state

@@ -79,8 +79,12 @@ public final class GatewayProxy: Sendable {
         let method = request.method
         guard let route = routes.route(method: method, path: path[...]) else {
             return finish(
-                Self.error(.notFound, "no_route", "no gateway route takes \(method.rawValue) \(path)"), route: nil, path: path, method: method,
-                exchange: exchange, requestID: context.requestID
+                Self.error(.notFound, "no_route", "no gateway route takes \(method.rawValue) \(path)"),
+                route: nil,
+                path: path,
+                method: method,
+                exchange: exchange,
+                requestID: context.requestID
             )
         }
         var response: Response
@@ -91,10 +95,23 @@ public final class GatewayProxy: Sendable {
             headers.append(contentsOf: error.headers)
             response = Self.error(error.status, error.code, error.message, headers: headers)
         }
-        return finish(response, route: route, path: path, method: method, exchange: exchange, requestID: context.requestID)
+        return finish(
+            response,
+            route: route,
+            path: path,
+            method: method,
+            exchange: exchange,
+            requestID: context.requestID
+        )
     }
 
-    private func forward(_ request: Request, target: String, route: GatewayRoute, context: ServiceRequestContext, exchange: inout Exchange) async throws(ServiceError) -> Response {
+    private func forward(
+        _ request: Request,
+        target: String,
+        route: GatewayRoute,
+        context: ServiceRequestContext,
+        exchange: inout Exchange
+    ) async throws(ServiceError) -> Response {
         let clientAddress = context.remoteAddress?.ipAddress
         // Per-address limits come first: a flood of made-up tokens must not turn into a flood of introspections.
         if let rateLimiter, let limits = route.rateLimit {
@@ -103,11 +120,21 @@ public final class GatewayProxy: Sendable {
         var tenant: String?
         if route.access == .tenant {
             guard let token = TenantAuthenticator.bearerToken(request.headers[.authorization]) else {
-                throw ServiceError(.unauthorized, code: "unauthorized", message: "a supplier's bearer token is required", headers: [.wwwAuthenticate: "Bearer"])
+                throw ServiceError(
+                    .unauthorized,
+                    code: "unauthorized",
+                    message: "a supplier's bearer token is required",
+                    headers: [.wwwAuthenticate: "Bearer"]
+                )
             }
             switch try await authenticator.verify(token: token) {
             case .refused:
-                throw ServiceError(.unauthorized, code: "invalid_token", message: "the bearer token is not valid", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+                throw ServiceError(
+                    .unauthorized,
+                    code: "invalid_token",
+                    message: "the bearer token is not valid",
+                    headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""]
+                )
             case .tenant(let introspection):
                 tenant = String(introspection.organizationId)
                 exchange.tenant = tenant
@@ -117,20 +144,44 @@ public final class GatewayProxy: Sendable {
             }
         }
         guard let pool = pools[route.upstream] else {
-            throw ServiceError(.serviceUnavailable, code: "no_upstream", message: "the route's upstream pool \(route.upstream) is not configured")
+            throw ServiceError(
+                .serviceUnavailable,
+                code: "no_upstream",
+                message: "the route's upstream pool \(route.upstream) is not configured"
+            )
         }
         // On a public route a request with credentials is stored (when the response allows it, §3.5) for those
         // credentials only: an upstream that answers per caller must not have one caller's answer reach another.
         let scope = tenant ?? request.headers[.authorization].map { "auth:" + ResponseCache.digest($0) }
-        let incoming = IncomingRequest(request: request, target: target, tenant: tenant, cacheScope: scope, clientAddress: clientAddress, requestID: context.requestID)
+        let incoming = IncomingRequest(
+            request: request,
+            target: target,
+            tenant: tenant,
+            cacheScope: scope,
+            clientAddress: clientAddress,
+            requestID: context.requestID
+        )
         if route.cache, let cache, method(request.method, isOneOf: [.get, .head]) {
             return try await cached(incoming, route: route, pool: pool, cache: cache, exchange: &exchange)
         }
-        let upstream = try await send(incoming, to: pool, route: route, dropConditionals: false, acceptGzip: false, exchange: &exchange)
-        if let cache, !method(request.method, isOneOf: [.get, .head, .options, .trace]), (200..<400).contains(upstream.status) {
+        let upstream = try await send(
+            incoming,
+            to: pool,
+            route: route,
+            dropConditionals: false,
+            acceptGzip: false,
+            exchange: &exchange
+        )
+        if let cache, !method(request.method, isOneOf: [.get, .head, .options, .trace]),
+            (200..<400).contains(upstream.status)
+        {
             // §4.4: a successful unsafe request invalidates the target and the URIs its Location fields name.
             // Done before answering, so the writer's next read cannot see the old response.
-            let targets = [target] + ["location", "content-location"].compactMap { Self.sameOriginTarget(upstream.headers.first(name: $0)) }
+            let targets =
+                [target]
+                + ["location", "content-location"].compactMap {
+                    Self.sameOriginTarget(upstream.headers.first(name: $0))
+                }
             await cache.invalidate(targets: targets)
         }
         return Self.passThrough(upstream, method: request.method)
@@ -142,11 +193,20 @@ public final class GatewayProxy: Sendable {
 
     /// Sends the request to its pool: the client's body streams through.
     func send(
-        _ incoming: IncomingRequest, to pool: UpstreamPool, route: GatewayRoute, method: HTTPMethod? = nil, dropConditionals: Bool,
-        acceptGzip: Bool, extraHeaders: [(String, String)] = [], exchange: inout Exchange
+        _ incoming: IncomingRequest,
+        to pool: UpstreamPool,
+        route: GatewayRoute,
+        method: HTTPMethod? = nil,
+        dropConditionals: Bool,
+        acceptGzip: Bool,
+        extraHeaders: [(String, String)] = [],
+        exchange: inout Exchange
     ) async throws(ServiceError) -> UpstreamResponse {
         var headers = ProxyHeaders.upstreamRequestFields(
-            incoming.request.headers, clientAddress: incoming.clientAddress, requestID: incoming.requestID, dropConditionals: dropConditionals
+            incoming.request.headers,
+            clientAddress: incoming.clientAddress,
+            requestID: incoming.requestID,
+            dropConditionals: dropConditionals
         )
         if let tenant = incoming.tenant { headers.add(name: "X-Tenant-Id", value: tenant) }
         if acceptGzip { headers.replaceOrAdd(name: "accept-encoding", value: "gzip") }
@@ -159,7 +219,13 @@ public final class GatewayProxy: Sendable {
             body = .stream(incoming.request.body, length: length.map { .known($0) } ?? .unknown)
         }
         let idempotent = [.GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE].contains(outgoingMethod)
-        let request = ForwardRequest(method: outgoingMethod, target: incoming.target, headers: headers, body: body, isReplayable: idempotent && body == nil)
+        let request = ForwardRequest(
+            method: outgoingMethod,
+            target: incoming.target,
+            headers: headers,
+            body: body,
+            isReplayable: idempotent && body == nil
+        )
         let response = try await client.send(request, to: pool, timeout: route.timeout, retries: route.retries)
         exchange.upstream = (exchange.upstream ?? .zero) + response.elapsed
         return response
@@ -205,24 +271,39 @@ public final class GatewayProxy: Sendable {
     }
 
     /// Adds the timing headers, records the metrics, returns the response.
-    private func finish(_ response: Response, route: GatewayRoute?, path: String, method: HTTPRequest.Method, exchange: Exchange, requestID: String) -> Response {
+    private func finish(
+        _ response: Response,
+        route: GatewayRoute?,
+        path: String,
+        method: HTTPRequest.Method,
+        exchange: Exchange,
+        requestID: String
+    ) -> Response {
         var response = response
         let total = ContinuousClock.now - exchange.started
         response.headers[GatewayHeaders.responseTime] = Self.format(milliseconds: total)
         var timing = ""
         if let cache = exchange.cache {
             timing += "cache;dur=" + Self.format(milliseconds: cache)
-            if let tier = exchange.tier { timing += tier == .l1 ? ";desc=\"L1\"" : ";desc=\"\(tier.rawValue.uppercased())\"" }
+            if let tier = exchange.tier {
+                timing += tier == .l1 ? ";desc=\"L1\"" : ";desc=\"\(tier.rawValue.uppercased())\""
+            }
             timing += ", "
         }
         if let upstream = exchange.upstream { timing += "upstream;dur=" + Self.format(milliseconds: upstream) + ", " }
         timing += "total;dur=" + Self.format(milliseconds: total)
         response.headers[GatewayHeaders.serverTiming] = timing
-        if route != nil, response.headers[GatewayHeaders.cache] == nil { response.headers[GatewayHeaders.cache] = exchange.result }
+        if route != nil, response.headers[GatewayHeaders.cache] == nil {
+            response.headers[GatewayHeaders.cache] = exchange.result
+        }
         metrics.record(
-            route: label(route: route, path: path, response: &response), method: method, status: Int(response.status.code),
-            cache: route == nil ? "NONE" : (response.headers[GatewayHeaders.cache] ?? exchange.result), duration: total,
-            tenant: exchange.tenant, requestID: requestID
+            route: label(route: route, path: path, response: &response),
+            method: method,
+            status: Int(response.status.code),
+            cache: route == nil ? "NONE" : (response.headers[GatewayHeaders.cache] ?? exchange.result),
+            duration: total,
+            tenant: exchange.tenant,
+            requestID: requestID
         )
         return response
     }
@@ -236,7 +317,9 @@ public final class GatewayProxy: Sendable {
         return "\(micros / 1000).\(padding)\(fraction)"
     }
 
-    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) -> Response {
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:])
+        -> Response
+    {
         var response = Response.json(ErrorEnvelope(code: code, message: message), status: status)
         response.headers.append(contentsOf: headers)
         response.headers[.cacheControl] = "no-store"

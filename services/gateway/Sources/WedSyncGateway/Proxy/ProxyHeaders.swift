@@ -16,7 +16,9 @@ enum ProxyHeaders {
     static func connectionFields(_ connection: [String]) -> Set<String> {
         var fields = hopByHop
         for value in connection {
-            for name in value.split(separator: ",") { fields.insert(name.trimmingCharacters(in: .whitespaces).lowercased()) }
+            for name in value.split(separator: ",") {
+                fields.insert(name.trimmingCharacters(in: .whitespaces).lowercased())
+            }
         }
         return fields
     }
@@ -26,8 +28,15 @@ enum ProxyHeaders {
 
     /// The request fields sent upstream: end-to-end fields only, without `Host` (the upstream's own is sent), the
     /// body framing (set from the body) or any `X-Tenant-Id`; with `X-Forwarded-*` and the request id added.
-    static func upstreamRequestFields(_ fields: HTTPFields, clientAddress: String?, requestID: String, dropConditionals: Bool) -> HTTPHeaders {
-        let drop = connectionFields(fields[values: .connection]).union(["host", "content-length", tenant, "x-request-id"])
+    static func upstreamRequestFields(
+        _ fields: HTTPFields,
+        clientAddress: String?,
+        requestID: String,
+        dropConditionals: Bool
+    ) -> HTTPHeaders {
+        let drop = connectionFields(fields[values: .connection]).union([
+            "host", "content-length", tenant, "x-request-id",
+        ])
         var headers = HTTPHeaders()
         headers.reserveCapacity(fields.count + 4)
         var forwardedFor: String?
@@ -60,7 +69,9 @@ enum ProxyHeaders {
         for (name, value) in headers {
             let lower = name.lowercased()
             // The gateway's own fields are its to set: an upstream's x-cache never becomes a metric label.
-            if drop.contains(lower) || lower == "x-request-id" || lower == "x-cache" || lower == "x-cache-tier" { continue }
+            if drop.contains(lower) || lower == "x-request-id" || lower == "x-cache" || lower == "x-cache-tier" {
+                continue
+            }
             fields.append((lower, value))
         }
         return fields
@@ -76,7 +87,8 @@ enum ProxyHeaders {
                 guard let first = parts.first else { continue }
                 let coding = first.trimmingCharacters(in: .whitespaces).lowercased()
                 guard coding == "gzip" || coding == "x-gzip" || coding == "*" else { continue }
-                let weight = parts.dropFirst().first { $0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("q=") }
+                let weight =
+                    parts.dropFirst().first { $0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("q=") }
                     .flatMap { Double($0.trimmingCharacters(in: .whitespaces).dropFirst(2)) } ?? 1
                 if weight > 0 { return true }
             }

@@ -50,13 +50,23 @@ public final class RateLimiter: Sendable {
     /// Lets the request of a client address in, or throws 429 with `Retry-After` and `RateLimit-*` fields.
     public func admit(route: GatewayRoute, limits: RateLimitPolicy, client: String?) async throws(ServiceError) {
         guard let limit = limits.client, let client else { return }
-        try await check("gw:rl:{c:\(Self.bucket(route)):\(client)}", limit: limit, global: limits.global, scope: "client")
+        try await check(
+            "gw:rl:{c:\(Self.bucket(route)):\(client)}",
+            limit: limit,
+            global: limits.global,
+            scope: "client"
+        )
     }
 
     /// Lets the request of a tenant in, or throws 429.
     public func admit(route: GatewayRoute, limits: RateLimitPolicy, tenant: String) async throws(ServiceError) {
         guard let limit = limits.tenant else { return }
-        try await check("gw:rl:{t:\(Self.bucket(route)):\(tenant)}", limit: limit, global: limits.global, scope: "tenant")
+        try await check(
+            "gw:rl:{t:\(Self.bucket(route)):\(tenant)}",
+            limit: limit,
+            global: limits.global,
+            scope: "tenant"
+        )
     }
 
     /// Critical routes count apart, each on its own; every other route shares one budget.
@@ -64,7 +74,9 @@ public final class RateLimiter: Sendable {
         route.critical ? "critical:\(route.name)" : "standard"
     }
 
-    private func check(_ key: String, limit: RateLimitPolicy.Limit, global: Bool, scope: String) async throws(ServiceError) {
+    private func check(_ key: String, limit: RateLimitPolicy.Limit, global: Bool, scope: String)
+        async throws(ServiceError)
+    {
         let decision: Decision
         if global, let redis {
             do {
@@ -82,8 +94,14 @@ public final class RateLimiter: Sendable {
         headers[HTTPField.Name("RateLimit-Limit")!] = String(limit.burst)
         headers[HTTPField.Name("RateLimit-Remaining")!] = "0"
         headers[HTTPField.Name("RateLimit-Reset")!] = String(retryAfter)
-        headers[HTTPField.Name("RateLimit-Policy")!] = "\(limit.burst);w=\(max(1, Int((Double(limit.burst) / limit.rate).rounded(.up))));scope=\(scope)"
-        throw ServiceError(.tooManyRequests, code: "rate_limited", message: "too many requests for this \(scope): retry in \(retryAfter) s", headers: headers)
+        headers[HTTPField.Name("RateLimit-Policy")!] =
+            "\(limit.burst);w=\(max(1, Int((Double(limit.burst) / limit.rate).rounded(.up))));scope=\(scope)"
+        throw ServiceError(
+            .tooManyRequests,
+            code: "rate_limited",
+            message: "too many requests for this \(scope): retry in \(retryAfter) s",
+            headers: headers
+        )
     }
 
     /// GCRA in this process. `now` in seconds.
@@ -93,7 +111,9 @@ public final class RateLimiter: Sendable {
         return local.withLock { table in
             if table.count >= Self.maximumLocalKeys { table = table.filter { $0.value > now } }
             let tat = max(table[key] ?? 0, now)
-            if tat - now > tolerance { return Decision(allowed: false, remaining: 0, retryAfter: tat - now - tolerance) }
+            if tat - now > tolerance {
+                return Decision(allowed: false, remaining: 0, retryAfter: tat - now - tolerance)
+            }
             let next = tat + interval
             table[key] = next
             return Decision(allowed: true, remaining: Int((tolerance - (next - now)) / interval), retryAfter: 0)
@@ -103,7 +123,11 @@ public final class RateLimiter: Sendable {
     func checkGlobal(_ key: String, limit: RateLimitPolicy.Limit, redis: any RedisKeyRouting) async throws -> Decision {
         let interval = max(1, Int((1000 / limit.rate).rounded()))
         let tolerance = interval * max(0, limit.burst - 1)
-        let reply = try await redis.evaluate(Self.script, keys: [key], arguments: [RedisArgument(interval), RedisArgument(tolerance)])
+        let reply = try await redis.evaluate(
+            Self.script,
+            keys: [key],
+            arguments: [RedisArgument(interval), RedisArgument(tolerance)]
+        )
         guard let parts = reply.array, parts.count == 2, let allowed = parts[0].int, let value = parts[1].int else {
             throw RedisError(.unexpectedReply, "the rate limit script did not answer two integers")
         }

@@ -93,14 +93,18 @@ public struct GatewayRoutesFile: Sendable {
     }
 
     /// Reads and checks the file; `defaultReplicas` fills a pool that lists none (the `api` pool takes `api.url`).
-    public static func load(path: String, defaultReplicas: [String: [UpstreamAddress]]) throws(ConfigurationError) -> GatewayRoutesFile {
+    public static func load(path: String, defaultReplicas: [String: [UpstreamAddress]]) throws(ConfigurationError)
+        -> GatewayRoutesFile
+    {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigurationError(key: "gateway.routes-file", message: "cannot read \(path)")
         }
         return try parse(text, defaultReplicas: defaultReplicas)
     }
 
-    public static func parse(_ text: String, defaultReplicas: [String: [UpstreamAddress]]) throws(ConfigurationError) -> GatewayRoutesFile {
+    public static func parse(_ text: String, defaultReplicas: [String: [UpstreamAddress]]) throws(ConfigurationError)
+        -> GatewayRoutesFile
+    {
         let file: File
         do {
             file = try YAMLDecoder().decode(File.self, from: text)
@@ -112,28 +116,46 @@ public struct GatewayRoutesFile: Sendable {
             var replicas: [UpstreamAddress] = []
             for text in upstream.replicas ?? [] {
                 guard let address = UpstreamAddress(text) else {
-                    throw ConfigurationError(key: "gateway.routes-file", message: "upstream \(name): \(text) is not an http(s)://host:port URL")
+                    throw ConfigurationError(
+                        key: "gateway.routes-file",
+                        message: "upstream \(name): \(text) is not an http(s)://host:port URL"
+                    )
                 }
                 replicas.append(address)
             }
             if upstream.replicas == nil { replicas = defaultReplicas[name] ?? [] }
             var pool = UpstreamPoolConfiguration(name: name, replicas: replicas)
             if let path = upstream.healthPath {
-                guard path.hasPrefix("/") else { throw ConfigurationError(key: "gateway.routes-file", message: "upstream \(name): health-path must start with /") }
+                guard path.hasPrefix("/") else {
+                    throw ConfigurationError(
+                        key: "gateway.routes-file",
+                        message: "upstream \(name): health-path must start with /"
+                    )
+                }
                 pool.healthPath = path
             }
-            func milliseconds(_ value: Int?, _ field: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Duration? {
+            func milliseconds(_ value: Int?, _ field: String, _ range: ClosedRange<Int>) throws(ConfigurationError)
+                -> Duration?
+            {
                 guard let value else { return nil }
                 guard range.contains(value) else {
-                    throw ConfigurationError(key: "gateway.routes-file", message: "upstream \(name): \(field) must be in \(range.lowerBound)...\(range.upperBound)")
+                    throw ConfigurationError(
+                        key: "gateway.routes-file",
+                        message: "upstream \(name): \(field) must be in \(range.lowerBound)...\(range.upperBound)"
+                    )
                 }
                 return .milliseconds(value)
             }
-            pool.healthInterval = try milliseconds(upstream.healthIntervalMs, "health-interval-ms", 50...600_000) ?? pool.healthInterval
-            pool.healthTimeout = try milliseconds(upstream.healthTimeoutMs, "health-timeout-ms", 10...60_000) ?? pool.healthTimeout
-            pool.ejectionTime = try milliseconds(upstream.ejectionMs, "ejection-ms", 10...3_600_000) ?? pool.ejectionTime
-            pool.maximumEjectionTime = try milliseconds(upstream.maxEjectionMs, "max-ejection-ms", 10...86_400_000) ?? pool.maximumEjectionTime
-            pool.drainTimeout = try milliseconds(upstream.drainTimeoutMs, "drain-timeout-ms", 0...3_600_000) ?? pool.drainTimeout
+            pool.healthInterval =
+                try milliseconds(upstream.healthIntervalMs, "health-interval-ms", 50...600_000) ?? pool.healthInterval
+            pool.healthTimeout =
+                try milliseconds(upstream.healthTimeoutMs, "health-timeout-ms", 10...60_000) ?? pool.healthTimeout
+            pool.ejectionTime =
+                try milliseconds(upstream.ejectionMs, "ejection-ms", 10...3_600_000) ?? pool.ejectionTime
+            pool.maximumEjectionTime =
+                try milliseconds(upstream.maxEjectionMs, "max-ejection-ms", 10...86_400_000) ?? pool.maximumEjectionTime
+            pool.drainTimeout =
+                try milliseconds(upstream.drainTimeoutMs, "drain-timeout-ms", 0...3_600_000) ?? pool.drainTimeout
             pool.unhealthyThreshold = max(1, upstream.unhealthyThreshold ?? pool.unhealthyThreshold)
             pool.healthyThreshold = max(1, upstream.healthyThreshold ?? pool.healthyThreshold)
             pool.consecutiveFailures = max(1, upstream.consecutiveFailures ?? pool.consecutiveFailures)
@@ -145,10 +167,16 @@ public struct GatewayRoutesFile: Sendable {
         for (index, entry) in file.routes.enumerated() {
             let name = entry.name ?? "route-\(index + 1)"
             guard let pattern = RoutePattern(entry.match) else {
-                throw ConfigurationError(key: "gateway.routes-file", message: "route \(name): \(entry.match) is not a path pattern (/a/{id}/*, ending in ** at most)")
+                throw ConfigurationError(
+                    key: "gateway.routes-file",
+                    message: "route \(name): \(entry.match) is not a path pattern (/a/{id}/*, ending in ** at most)"
+                )
             }
             guard pools.contains(where: { $0.name == entry.upstream }) else {
-                throw ConfigurationError(key: "gateway.routes-file", message: "route \(name): no upstream named \(entry.upstream)")
+                throw ConfigurationError(
+                    key: "gateway.routes-file",
+                    message: "route \(name): no upstream named \(entry.upstream)"
+                )
             }
             var route = GatewayRoute(name: name, pattern: pattern, upstream: entry.upstream)
             if let methods = entry.methods {
@@ -157,7 +185,12 @@ public struct GatewayRoutesFile: Sendable {
             route.access = entry.access ?? .tenant
             route.cache = entry.cache ?? true
             if let timeout = entry.timeoutMs {
-                guard (1...600_000).contains(timeout) else { throw ConfigurationError(key: "gateway.routes-file", message: "route \(name): timeout-ms must be in 1...600000") }
+                guard (1...600_000).contains(timeout) else {
+                    throw ConfigurationError(
+                        key: "gateway.routes-file",
+                        message: "route \(name): timeout-ms must be in 1...600000"
+                    )
+                }
                 route.timeout = .milliseconds(timeout)
             }
             route.retries = min(5, max(0, entry.retries ?? route.retries))
@@ -166,11 +199,18 @@ public struct GatewayRoutesFile: Sendable {
                 func convert(_ limit: FileLimit?) throws(ConfigurationError) -> RateLimitPolicy.Limit? {
                     guard let limit else { return nil }
                     guard limit.rate > 0, limit.burst >= 1 else {
-                        throw ConfigurationError(key: "gateway.routes-file", message: "route \(name): a rate limit needs rate > 0 and burst >= 1")
+                        throw ConfigurationError(
+                            key: "gateway.routes-file",
+                            message: "route \(name): a rate limit needs rate > 0 and burst >= 1"
+                        )
                     }
                     return .init(rate: limit.rate, burst: limit.burst)
                 }
-                route.rateLimit = RateLimitPolicy(tenant: try convert(limit.tenant), client: try convert(limit.client), global: limit.global ?? false)
+                route.rateLimit = RateLimitPolicy(
+                    tenant: try convert(limit.tenant),
+                    client: try convert(limit.client),
+                    global: limit.global ?? false
+                )
             }
             routes.append(route)
         }

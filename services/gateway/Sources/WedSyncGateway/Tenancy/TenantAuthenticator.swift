@@ -46,7 +46,10 @@ public final class TenantAuthenticator: Sendable {
         self.pool = pool
         self.path = path
         self.remembered = TokenVerdictCache(
-            acceptedCapacity: maximumEntries, refusedCapacity: maximumRefusals, acceptedFor: validFor, refusedFor: refusedFor
+            acceptedCapacity: maximumEntries,
+            refusedCapacity: maximumRefusals,
+            acceptedFor: validFor,
+            refusedFor: refusedFor
         )
         self.timeout = timeout
     }
@@ -58,7 +61,9 @@ public final class TenantAuthenticator: Sendable {
     public static func bearerToken(_ authorization: String?) -> Substring? {
         guard let authorization else { return nil }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].count <= 4096 else { return nil }
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].count <= 4096 else {
+            return nil
+        }
         return parts[1]
     }
 
@@ -88,31 +93,53 @@ public final class TenantAuthenticator: Sendable {
         } catch {
             flights.withLock { $0[key] = nil }
             throw (error as? ServiceError)
-                ?? ServiceError.unavailable("the token could not be checked: the API did not answer", code: "auth_unavailable", retryAfterSeconds: 1)
+                ?? ServiceError.unavailable(
+                    "the token could not be checked: the API did not answer",
+                    code: "auth_unavailable",
+                    retryAfterSeconds: 1
+                )
         }
     }
 
     private func introspect(authorization: String) async throws -> Verdict {
         guard let pool = pools[self.pool] else {
-            throw ServiceError.unavailable("no upstream pool \(self.pool) to check tokens with", code: "auth_unavailable")
+            throw ServiceError.unavailable(
+                "no upstream pool \(self.pool) to check tokens with",
+                code: "auth_unavailable"
+            )
         }
         var headers = HTTPHeaders()
         headers.add(name: "authorization", value: authorization)
         headers.add(name: "accept", value: "application/json")
         let response = try await client.send(
-            ForwardRequest(method: .GET, target: path, headers: headers, isReplayable: true), to: pool, timeout: timeout, retries: 1
+            ForwardRequest(method: .GET, target: path, headers: headers, isReplayable: true),
+            to: pool,
+            timeout: timeout,
+            retries: 1
         )
         let body = try await response.body.collect(upTo: 64 << 10)
         switch response.status {
         case 200:
-            guard let introspection = try? WedSyncJSON.makeDecoder().decode(TokenIntrospection.self, from: Data(body.readableBytesView)) else {
-                throw ServiceError.unavailable("the API's introspection answer was not understood", code: "auth_unavailable")
+            guard
+                let introspection = try? WedSyncJSON.makeDecoder().decode(
+                    TokenIntrospection.self,
+                    from: Data(body.readableBytesView)
+                )
+            else {
+                throw ServiceError.unavailable(
+                    "the API's introspection answer was not understood",
+                    code: "auth_unavailable"
+                )
             }
             return introspection.active ? .tenant(introspection) : .refused
         case 401, 403, 404:
             return .refused
         default:
-            throw ServiceError.unavailable("the token could not be checked: the API answered \(response.status)", code: "auth_unavailable", retryAfterSeconds: 1)
+            throw ServiceError.unavailable(
+                "the token could not be checked: the API answered \(response.status)",
+                code: "auth_unavailable",
+                retryAfterSeconds: 1
+            )
         }
     }
 }

@@ -38,7 +38,10 @@ public struct HealthChecker: Service {
         request.method = .GET
         var passed = false
         do {
-            let response = try await client.http.execute(request, timeout: .nanoseconds(Int64(configuration.healthTimeout / .nanoseconds(1))))
+            let response = try await client.http.execute(
+                request,
+                timeout: .nanoseconds(Int64(configuration.healthTimeout / .nanoseconds(1)))
+            )
             _ = try await response.body.collect(upTo: 1 << 16)
             passed = (200..<300).contains(response.status.code)
         } catch {

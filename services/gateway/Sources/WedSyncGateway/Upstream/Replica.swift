@@ -93,7 +93,12 @@ public final class Replica: Sendable {
     }
 
     /// Ends a request whose body is done: records its outcome and releases it.
-    func finish(latency: Duration?, failed: Bool, at now: ContinuousClock.Instant, configuration: UpstreamPoolConfiguration) {
+    func finish(
+        latency: Duration?,
+        failed: Bool,
+        at now: ContinuousClock.Instant,
+        configuration: UpstreamPoolConfiguration
+    ) {
         record(latency: latency, failed: failed, at: now, configuration: configuration)
         release()
     }
@@ -114,7 +119,12 @@ public final class Replica: Sendable {
 
     /// Records a request's outcome at its response head: `latency` the time to it (`nil` when there was none),
     /// `failed` whether it counts against the replica (connection error, timeout, 5xx).
-    func record(latency: Duration?, failed: Bool, at now: ContinuousClock.Instant, configuration: UpstreamPoolConfiguration) {
+    func record(
+        latency: Duration?,
+        failed: Bool,
+        at now: ContinuousClock.Instant,
+        configuration: UpstreamPoolConfiguration
+    ) {
         state.withLock { state in
             if let latency {
                 let sample = Double(latency / .nanoseconds(1)) / 1e9

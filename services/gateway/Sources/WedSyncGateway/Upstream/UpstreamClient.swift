@@ -19,7 +19,13 @@ public struct ForwardRequest: Sendable {
     /// Safe to send again to another replica: an idempotent method and no body.
     public var isReplayable: Bool
 
-    public init(method: HTTPMethod, target: String, headers: HTTPHeaders, body: HTTPClientRequest.Body? = nil, isReplayable: Bool) {
+    public init(
+        method: HTTPMethod,
+        target: String,
+        headers: HTTPHeaders,
+        body: HTTPClientRequest.Body? = nil,
+        isReplayable: Bool
+    ) {
         self.method = method
         self.target = target
         self.headers = headers
@@ -88,7 +94,12 @@ public final class UpstreamClient: Service, Sendable {
     /// A client with keep-alive pools of up to `connectionsPerReplica` connections, `connectTimeout` to open one,
     /// `readTimeout` between two reads of a response,
     /// no redirect following and no decompression (the gateway passes bodies as they are).
-    public init(connectTimeout: Duration, readTimeout: Duration = .seconds(30), connectionsPerReplica: Int = 256, logger: Logger) {
+    public init(
+        connectTimeout: Duration,
+        readTimeout: Duration = .seconds(30),
+        connectionsPerReplica: Int = 256,
+        logger: Logger
+    ) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
@@ -118,7 +129,9 @@ public final class UpstreamClient: Service, Sendable {
 
     /// Sends `request` to `pool` within `timeout` (to the response head, per attempt), making up to `retries`
     /// extra attempts.
-    public func send(_ request: ForwardRequest, to pool: UpstreamPool, timeout: Duration, retries: Int) async throws(ServiceError) -> UpstreamResponse {
+    public func send(_ request: ForwardRequest, to pool: UpstreamPool, timeout: Duration, retries: Int)
+        async throws(ServiceError) -> UpstreamResponse
+    {
         let started = ContinuousClock.now
         var tried = Set<String>()
         var attempt = 0
@@ -127,7 +140,12 @@ public final class UpstreamClient: Service, Sendable {
         while true {
             attempt += 1
             guard let (replica, admission) = pool.pick(excluding: tried) else {
-                throw lastError ?? ServiceError(.serviceUnavailable, code: "no_upstream", message: "the \(pool.name) pool has no replica to take the request")
+                throw lastError
+                    ?? ServiceError(
+                        .serviceUnavailable,
+                        code: "no_upstream",
+                        message: "the \(pool.name) pool has no replica to take the request"
+                    )
             }
             tried.insert(replica.address.address)
             let attemptStart = ContinuousClock.now
@@ -136,14 +154,29 @@ public final class UpstreamClient: Service, Sendable {
             outgoing.headers = request.headers
             if let body = request.body { outgoing.body = body }
             do {
-                let response = try await http.execute(outgoing, deadline: .now() + TimeAmount.nanoseconds(Int64(timeout / .nanoseconds(1))), logger: logger)
+                let response = try await http.execute(
+                    outgoing,
+                    deadline: .now() + TimeAmount.nanoseconds(Int64(timeout / .nanoseconds(1))),
+                    logger: logger
+                )
                 let status = Int(response.status.code)
                 let now = ContinuousClock.now
-                replica.record(latency: now - attemptStart, failed: status >= 500, at: now, configuration: pool.configuration)
-                if request.isReplayable, Self.retriableStatuses.contains(status), attempt <= retries, pool.hasAlternative(to: tried), pool.allowRetry() {
+                replica.record(
+                    latency: now - attemptStart,
+                    failed: status >= 500,
+                    at: now,
+                    configuration: pool.configuration
+                )
+                if request.isReplayable, Self.retriableStatuses.contains(status), attempt <= retries,
+                    pool.hasAlternative(to: tried), pool.allowRetry()
+                {
                     _ = try? await response.body.collect(upTo: 1 << 20)
                     replica.release()
-                    lastError = ServiceError(.badGateway, code: "upstream_error", message: "the upstream answered \(status)")
+                    lastError = ServiceError(
+                        .badGateway,
+                        code: "upstream_error",
+                        message: "the upstream answered \(status)"
+                    )
                     continue
                 }
                 return UpstreamResponse(
@@ -162,16 +195,31 @@ public final class UpstreamClient: Service, Sendable {
                     throw ServiceError(.badGateway, code: "cancelled", message: "the request was cancelled")
                 }
                 replica.finish(latency: nil, failed: true, at: now, configuration: pool.configuration)
-                let timedOut = (error as? HTTPClientError).map { $0 == .deadlineExceeded || $0 == .readTimeout } ?? false
-                let failure = timedOut
-                    ? ServiceError(.gatewayTimeout, code: "upstream_timeout", message: "the upstream did not answer within \(timeout)")
-                    : ServiceError(.badGateway, code: "upstream_unavailable", message: "the upstream could not be reached")
+                let timedOut =
+                    (error as? HTTPClientError).map { $0 == .deadlineExceeded || $0 == .readTimeout } ?? false
+                let failure =
+                    timedOut
+                    ? ServiceError(
+                        .gatewayTimeout,
+                        code: "upstream_timeout",
+                        message: "the upstream did not answer within \(timeout)"
+                    )
+                    : ServiceError(
+                        .badGateway,
+                        code: "upstream_unavailable",
+                        message: "the upstream could not be reached"
+                    )
                 logger.debug(
                     "upstream attempt failed",
-                    metadata: ["upstream.pool": "\(pool.name)", "upstream.replica": "\(replica.address.address)", "error": "\(error)"]
+                    metadata: [
+                        "upstream.pool": "\(pool.name)", "upstream.replica": "\(replica.address.address)",
+                        "error": "\(error)",
+                    ]
                 )
                 // A timeout used the route's whole time: only connection failures are tried again.
-                if !timedOut, request.isReplayable, attempt <= retries, pool.hasAlternative(to: tried), pool.allowRetry() {
+                if !timedOut, request.isReplayable, attempt <= retries, pool.hasAlternative(to: tried),
+                    pool.allowRetry()
+                {
                     lastError = failure
                     continue
                 }

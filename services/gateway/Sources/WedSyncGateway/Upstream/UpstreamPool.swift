@@ -78,7 +78,9 @@ public final class UpstreamPool: Sendable {
     func allowRetry() -> Bool {
         budget.withLock { budget in
             rollWindow(&budget)
-            let allowed = Double(budget.retries) < Double(configuration.minimumRetries) + configuration.retryBudget * Double(budget.requests)
+            let allowed =
+                Double(budget.retries) < Double(configuration.minimumRetries) + configuration.retryBudget
+                * Double(budget.requests)
             if allowed {
                 budget.retries += 1
                 budget.totalRetries += 1
@@ -129,6 +131,11 @@ public final class UpstreamPool: Sendable {
 
     public func status(now: ContinuousClock.Instant = .now) -> UpstreamPoolStatus {
         let (retries, refused) = budget.withLock { ($0.totalRetries, $0.totalRefused) }
-        return UpstreamPoolStatus(name: name, replicas: members.map { $0.status(at: now) }, retries: retries, retriesRefused: refused)
+        return UpstreamPoolStatus(
+            name: name,
+            replicas: members.map { $0.status(at: now) },
+            retries: retries,
+            retriesRefused: refused
+        )
     }
 }

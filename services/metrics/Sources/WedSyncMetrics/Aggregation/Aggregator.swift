@@ -41,16 +41,25 @@ public final class Aggregator: Sendable {
     static func sample(of event: MetricEvent) -> (SeriesKey, durationMs: Double, failed: Bool, cacheHit: Bool?)? {
         switch event {
         case .apiCall(let call):
-            let hit: Bool? = switch call.cache {
-            case .hit?, .stale?, .revalidated?: true
-            case .miss?: false
-            case .bypass?, nil: nil
-            }
-            return (SeriesKey(kind: "api", name: call.route, method: call.method), call.durationMs, call.status >= 500, hit)
+            let hit: Bool? =
+                switch call.cache {
+                case .hit?, .stale?, .revalidated?: true
+                case .miss?: false
+                case .bypass?, nil: nil
+                }
+            return (
+                SeriesKey(kind: "api", name: call.route, method: call.method), call.durationMs, call.status >= 500, hit
+            )
         case .databaseQuery(let query):
             return (SeriesKey(kind: "db", name: query.fingerprint, method: ""), query.durationMs, false, nil)
         case .cacheOperation(let operation):
-            return (SeriesKey(kind: "cache", name: "\(operation.namespace)/\(operation.tier)", method: operation.operation.rawValue), operation.durationMs, false, operation.hit)
+            return (
+                SeriesKey(
+                    kind: "cache",
+                    name: "\(operation.namespace)/\(operation.tier)",
+                    method: operation.operation.rawValue
+                ), operation.durationMs, false, operation.hit
+            )
         case .systemSample, .finding:
             return nil
         }
@@ -70,7 +79,14 @@ public final class Aggregator: Sendable {
         var rollups: [BucketKey: SeriesBucket] = [:]
         for (key, delta) in deltas {
             for resolution in Self.resolutions.dropFirst() {
-                rollups[BucketKey(series: key.series, start: Self.start(of: key.start, resolution: resolution), resolution: resolution), default: SeriesBucket()].add(delta)
+                rollups[
+                    BucketKey(
+                        series: key.series,
+                        start: Self.start(of: key.start, resolution: resolution),
+                        resolution: resolution
+                    ),
+                    default: SeriesBucket()
+                ].add(delta)
             }
         }
         deltas.merge(rollups) { $1 }
@@ -86,7 +102,9 @@ public final class Aggregator: Sendable {
     private func admit(_ series: SeriesKey) -> SeriesKey {
         state.withLock { state in
             if state.known.contains(series) { return series }
-            guard state.known.count < maximumSeries else { return SeriesKey(kind: series.kind, name: "other", method: "") }
+            guard state.known.count < maximumSeries else {
+                return SeriesKey(kind: series.kind, name: "other", method: "")
+            }
             state.known.insert(series)
             return series
         }
@@ -106,7 +124,8 @@ public final class Aggregator: Sendable {
 
     /// Forgets the buckets that ended before `boundary` (they are in storage).
     func forget(before boundary: Int64) {
-        state.withLock { state in state.buckets = state.buckets.filter { $0.key.start + $0.key.resolution >= boundary } }
+        state.withLock { state in state.buckets = state.buckets.filter { $0.key.start + $0.key.resolution >= boundary }
+        }
     }
 
     /// Records that `series` exists (from storage, after a restart).

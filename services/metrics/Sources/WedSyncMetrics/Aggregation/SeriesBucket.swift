@@ -39,7 +39,11 @@ public struct SparseDurations: Sendable, Equatable {
     public private(set) var max: UInt64 = 0
 
     /// The slot layout of the histogram the counts follow (never recorded into).
-    static let layout = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: SeriesBucket.highestMicros, numberOfSignificantValueDigits: .three)
+    static let layout = Histogram<UInt64>(
+        lowestDiscernibleValue: 1,
+        highestTrackableValue: SeriesBucket.highestMicros,
+        numberOfSignificantValueDigits: .three
+    )
 
     public init() {}
 
@@ -94,7 +98,9 @@ public struct SparseDurations: Sendable, Equatable {
 
     init(decoding bytes: [UInt8]) {
         func read(_ offset: Int) -> UInt64 {
-            bytes[offset..<offset + 8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            bytes[offset..<offset + 8].enumerated().reduce(UInt64(0)) {
+                $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+            }
         }
         guard bytes.count >= 16 else { return }
         var offset = 16
@@ -134,7 +140,10 @@ public struct SeriesBucket: Sendable {
             cacheLookups += 1
             if cacheHit { cacheHits += 1 }
         }
-        let micros = durationMs.isFinite ? UInt64(Swift.max(1, Swift.min(Double(Self.highestMicros), (durationMs * 1000).rounded()))) : Self.highestMicros
+        let micros =
+            durationMs.isFinite
+            ? UInt64(Swift.max(1, Swift.min(Double(Self.highestMicros), (durationMs * 1000).rounded())))
+            : Self.highestMicros
         durations.record(micros)
     }
 

@@ -29,8 +29,13 @@ public final class AlertEngine: Service, Sendable {
     private let silenceList = Mutex<[Silence]>([])
 
     public init(
-        rules: [AlertRule], queries: MetricsQueries, notifier: AlertNotifier, interval: Duration = .seconds(15),
-        repeatInterval: Duration = .seconds(4 * 3_600), clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+        rules: [AlertRule],
+        queries: MetricsQueries,
+        notifier: AlertNotifier,
+        interval: Duration = .seconds(15),
+        repeatInterval: Duration = .seconds(4 * 3_600),
+        clock: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
     ) {
         self.rules = rules
         self.queries = queries
@@ -77,9 +82,12 @@ public final class AlertEngine: Service, Sendable {
                 if AlertRule.gaugeMetrics.contains(rule.metric) {
                     // A gauge rule: one alert per gauge series (host, service and pool), on its mean over the window.
                     let end = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
-                    for (series, summary) in try queries.store.gauges(from: end - seconds, to: end, prefix: rule.metric) {
+                    for (series, summary) in try queries.store.gauges(from: end - seconds, to: end, prefix: rule.metric)
+                    {
                         let (name, labels) = GaugeSample.parse(series)
-                        guard name == rule.metric, rule.match.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+                        guard name == rule.metric, rule.match.allSatisfy({ labels[$0.key] == $0.value }) else {
+                            continue
+                        }
                         values["\(rule.name)|\(series)"] = (rule.labels.merging(labels) { $1 }, summary.mean)
                     }
                 } else {
@@ -87,21 +95,31 @@ public final class AlertEngine: Service, Sendable {
                     let short = try rule.shortWindow.map(merged) ?? [:]
                     for (key, bucket) in long where key.kind == "api" && (rule.route == nil || key.name == rule.route) {
                         let labels = rule.labels.merging(["route": key.name, "method": key.method]) { $1 }
-                        values["\(rule.name)|\(key.method)|\(key.name)"] = (labels, rule.value(long: bucket, short: short[key], seconds: Double(seconds)))
+                        values["\(rule.name)|\(key.method)|\(key.name)"] = (
+                            labels, rule.value(long: bucket, short: short[key], seconds: Double(seconds))
+                        )
                     }
                 }
             } catch {
-                logger.warning("alert rule not evaluated", metadata: ["alert.rule": "\(rule.name)", "error": "\(error)"])
+                logger.warning(
+                    "alert rule not evaluated",
+                    metadata: ["alert.rule": "\(rule.name)", "error": "\(error)"]
+                )
                 continue
             }
             let silences = silenceList.withLock { $0 }
             let notices = instances.withLock { instances -> [(Alert, AlertTracker.Transition?)] in
-                for (key, found) in values where instances[key] == nil { instances[key] = Instance(rule: index, labels: found.labels) }
+                for (key, found) in values where instances[key] == nil {
+                    instances[key] = Instance(rule: index, labels: found.labels)
+                }
                 var notices: [(Alert, AlertTracker.Transition?)] = []
                 for (key, var instance) in instances where instance.rule == index {
                     let transition = instance.tracker.evaluate(values[key]?.value, at: now, rule: rule)
-                    let repeatDue = instance.tracker.state == .firing && transition == nil
-                        && instance.lastNotified.map { now.timeIntervalSince($0) >= Double(repeatInterval / .milliseconds(1)) / 1000 } == true
+                    let repeatDue =
+                        instance.tracker.state == .firing && transition == nil
+                        && instance.lastNotified.map {
+                            now.timeIntervalSince($0) >= Double(repeatInterval / .milliseconds(1)) / 1000
+                        } == true
                     if transition != nil || repeatDue {
                         let notice = alert(rule, instance, at: now)
                         // Silenced: not sent, and not counted as sent (it goes out when the silence ends).
@@ -131,14 +149,24 @@ public final class AlertEngine: Service, Sendable {
         }
         for (key, group) in groups.sorted(by: { $0.key < $1.key }) {
             guard let index = Int(key.split(separator: "|")[0]) else { continue }
-            notifier.notify(rule: rules[index].name, status: group.status, severity: group.severity, alerts: group.alerts.sorted { $0.fingerprint < $1.fingerprint })
+            notifier.notify(
+                rule: rules[index].name,
+                status: group.status,
+                severity: group.severity,
+                alerts: group.alerts.sorted { $0.fingerprint < $1.fingerprint }
+            )
         }
     }
 
     private func alert(_ rule: AlertRule, _ instance: Instance, at now: Date) -> Alert {
         Alert(
-            name: rule.name, state: instance.tracker.state, severity: rule.severity, labels: instance.labels, annotations: rule.annotations,
-            value: instance.tracker.value ?? 0, startsAt: instance.tracker.activeSince ?? instance.tracker.firedAt ?? now,
+            name: rule.name,
+            state: instance.tracker.state,
+            severity: rule.severity,
+            labels: instance.labels,
+            annotations: rule.annotations,
+            value: instance.tracker.value ?? 0,
+            startsAt: instance.tracker.activeSince ?? instance.tracker.firedAt ?? now,
             endsAt: instance.tracker.state == .resolved ? instance.tracker.resolvedAt : nil
         )
     }
@@ -164,13 +192,21 @@ public final class AlertEngine: Service, Sendable {
     public func addSilence(_ request: SilenceRequest) throws(ServiceError) -> Silence {
         let now = clock()
         let silence = Silence(
-            id: UUID().uuidString.lowercased(), matchers: request.matchers, startsAt: request.startsAt ?? now, endsAt: request.endsAt,
-            createdBy: request.createdBy, comment: request.comment
+            id: UUID().uuidString.lowercased(),
+            matchers: request.matchers,
+            startsAt: request.startsAt ?? now,
+            endsAt: request.endsAt,
+            createdBy: request.createdBy,
+            comment: request.comment
         )
         try silenceList.withLock { list throws(ServiceError) in
             list.removeAll { now.timeIntervalSince($0.endsAt) > Self.silenceRetention }
             guard list.count < Self.maximumSilences else {
-                throw ServiceError(.conflict, code: "silence_limit", message: "\(Self.maximumSilences) silences are kept: delete one first")
+                throw ServiceError(
+                    .conflict,
+                    code: "silence_limit",
+                    message: "\(Self.maximumSilences) silences are kept: delete one first"
+                )
             }
             list.append(silence)
         }

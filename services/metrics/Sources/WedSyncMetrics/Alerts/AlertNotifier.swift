@@ -55,7 +55,13 @@ public final class AlertNotifier: Service, Sendable {
     private let queues: [BackgroundDelivery<Delivery>]
     private let mailThreads: NIOThreadPool
 
-    public init(receivers: [AlertReceiver], externalURL: String, maximumAttempts: Int = 5, initialBackoff: Duration = .milliseconds(500), logger: Logger) {
+    public init(
+        receivers: [AlertReceiver],
+        externalURL: String,
+        maximumAttempts: Int = 5,
+        initialBackoff: Duration = .milliseconds(500),
+        logger: Logger
+    ) {
         self.receivers = receivers
         self.externalURL = externalURL
         self.logger = logger
@@ -63,8 +69,12 @@ public final class AlertNotifier: Service, Sendable {
         self.mailThreads = mailThreads
         // One notification a batch; the backoff doubles from `initialBackoff` for each of the attempts.
         let configuration = BackgroundDelivery<Delivery>.Configuration(
-            capacity: 1_000, batchSize: 1, maximumAttempts: maximumAttempts, initialBackoff: initialBackoff,
-            maximumBackoff: initialBackoff * (1 << max(0, min(maximumAttempts - 2, 20))), flushTimeout: .seconds(5)
+            capacity: 1_000,
+            batchSize: 1,
+            maximumAttempts: maximumAttempts,
+            initialBackoff: initialBackoff,
+            maximumBackoff: initialBackoff * (1 << max(0, min(maximumAttempts - 2, 20))),
+            flushTimeout: .seconds(5)
         )
         self.queues = receivers.map { receiver in
             BackgroundDelivery(name: "alerts-\(receiver.name)", configuration: configuration, logger: logger) { batch in
@@ -79,7 +89,9 @@ public final class AlertNotifier: Service, Sendable {
                     guard let error else { continue }
                     logger.warning(
                         "notification not delivered",
-                        metadata: ["alert.receiver": "\(receiver.name)", "alert.attempt": "\(attempts)", "error": "\(error)"]
+                        metadata: [
+                            "alert.receiver": "\(receiver.name)", "alert.attempt": "\(attempts)", "error": "\(error)",
+                        ]
                     )
                     throw NotDelivered(reason: error)
                 }
@@ -113,11 +125,29 @@ public final class AlertNotifier: Service, Sendable {
             let message: Message
             switch receiver.destination {
             case .webhook(let url):
-                message = .http(url: url, body: Self.alertmanagerPayload(receiver: receiver.name, rule: rule, status: status, alerts: alerts, externalURL: externalURL))
+                message = .http(
+                    url: url,
+                    body: Self.alertmanagerPayload(
+                        receiver: receiver.name,
+                        rule: rule,
+                        status: status,
+                        alerts: alerts,
+                        externalURL: externalURL
+                    )
+                )
             case .slack(let url):
-                message = .http(url: url, body: Self.slackPayload(rule: rule, status: status, severity: severity, alerts: alerts))
+                message = .http(
+                    url: url,
+                    body: Self.slackPayload(rule: rule, status: status, severity: severity, alerts: alerts)
+                )
             case .email(let mailer):
-                let mail = Self.emailMessage(rule: rule, status: status, severity: severity, alerts: alerts, externalURL: externalURL)
+                let mail = Self.emailMessage(
+                    rule: rule,
+                    status: status,
+                    severity: severity,
+                    alerts: alerts,
+                    externalURL: externalURL
+                )
                 message = .email(mailer, subject: mail.subject, body: mail.body)
             }
             let id = log.add(receiver: receiver, rule: rule, status: status, alerts: alerts.count)
@@ -158,7 +188,8 @@ public final class AlertNotifier: Service, Sendable {
                 request.body = .bytes(ByteBuffer(bytes: body))
                 let response = try await ServiceClient.sharedHTTPClient.execute(request, timeout: .seconds(10))
                 _ = try? await response.body.collect(upTo: 1 << 16)
-                return (200..<300).contains(Int(response.status.code)) ? nil : "the receiver answered \(response.status.code)"
+                return (200..<300).contains(Int(response.status.code))
+                    ? nil : "the receiver answered \(response.status.code)"
             } catch {
                 return "the receiver could not be reached (\(type(of: error)))"
             }
@@ -167,7 +198,8 @@ public final class AlertNotifier: Service, Sendable {
                 try await mailer.send(subject: subject, body: body, on: mailThreads)
                 return nil
             } catch {
-                return error.replyCode > 0 ? "the SMTP server answered \(error.replyCode): \(error.description)" : "SMTP: \(error.description)"
+                return error.replyCode > 0
+                    ? "the SMTP server answered \(error.replyCode): \(error.description)" : "SMTP: \(error.description)"
             }
         }
     }
@@ -175,7 +207,13 @@ public final class AlertNotifier: Service, Sendable {
     // MARK: Payloads
 
     /// Alertmanager's webhook payload, version 4.
-    static func alertmanagerPayload(receiver: String, rule: String, status: String, alerts: [Alert], externalURL: String) -> Data {
+    static func alertmanagerPayload(
+        receiver: String,
+        rule: String,
+        status: String,
+        alerts: [Alert],
+        externalURL: String
+    ) -> Data {
         let zero = "0001-01-01T00:00:00Z"
         let common = alerts.dropFirst().reduce(alerts[0].labels.merging(["alertname": rule]) { $1 }) { common, alert in
             common.filter { alert.labels.merging(["alertname": rule]) { $1 }[$0.key] == $0.value }
@@ -201,7 +239,9 @@ public final class AlertNotifier: Service, Sendable {
                     "startsAt": ISO8601.format(alert.startsAt),
                     "endsAt": alert.endsAt.map(ISO8601.format) ?? zero,
                     "generatorURL": "\(externalURL)/v1/alerts",
-                    "fingerprint": SHA256.hash(data: Data(alert.fingerprint.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined(),
+                    "fingerprint": SHA256.hash(data: Data(alert.fingerprint.utf8)).prefix(8).map {
+                        String(format: "%02x", $0)
+                    }.joined(),
                 ]
             },
         ]
@@ -210,13 +250,26 @@ public final class AlertNotifier: Service, Sendable {
 
     /// An email: the subject says status, count, rule and severity; the body has a line per alert with its labels,
     /// value and annotations.
-    static func emailMessage(rule: String, status: String, severity: AlertSeverity, alerts: [Alert], externalURL: String) -> (subject: String, body: String) {
+    static func emailMessage(
+        rule: String,
+        status: String,
+        severity: AlertSeverity,
+        alerts: [Alert],
+        externalURL: String
+    ) -> (subject: String, body: String) {
         let subject = "[\(status.uppercased()):\(alerts.count)] \(rule) (\(severity.rawValue))"
-        var lines = ["\(alerts.count) alert\(alerts.count == 1 ? "" : "s") \(status) for rule \(rule), severity \(severity.rawValue).", ""]
+        var lines = [
+            "\(alerts.count) alert\(alerts.count == 1 ? "" : "s") \(status) for rule \(rule), severity \(severity.rawValue).",
+            "",
+        ]
         for alert in alerts.prefix(100) {
             let labels = alert.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            lines.append("- \(String(labels.prefix(300))): value \(String(format: "%.4g", alert.value)), since \(ISO8601.format(alert.startsAt))")
-            for (key, value) in alert.annotations.sorted(by: { $0.key < $1.key }) { lines.append("    \(key): \(String(value.prefix(500)))") }
+            lines.append(
+                "- \(String(labels.prefix(300))): value \(String(format: "%.4g", alert.value)), since \(ISO8601.format(alert.startsAt))"
+            )
+            for (key, value) in alert.annotations.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(key): \(String(value.prefix(500)))")
+            }
         }
         if alerts.count > 100 { lines.append("... and \(alerts.count - 100) more") }
         lines += ["", "Alerts: \(externalURL)/v1/alerts", "Silence: POST \(externalURL)/v1/silences"]
@@ -225,14 +278,19 @@ public final class AlertNotifier: Service, Sendable {
 
     /// A Slack incoming-webhook message: one line of text and a block per alert.
     static func slackPayload(rule: String, status: String, severity: AlertSeverity, alerts: [Alert]) -> Data {
-        let icon = status == "firing" ? (severity == .critical ? ":red_circle:" : ":large_orange_circle:") : ":white_check_mark:"
+        let icon =
+            status == "firing"
+            ? (severity == .critical ? ":red_circle:" : ":large_orange_circle:") : ":white_check_mark:"
         let title = "\(icon) [\(status.uppercased()):\(alerts.count)] \(rule) (\(severity.rawValue))"
         // Labels come from ingested events: escaped, so a route cannot ping a channel or carry a link.
         func escaped(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;")
         }
         var lines = alerts.prefix(20).map { alert -> String in
-            let where_ = alert.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\(escaped($0.value))" }.joined(separator: " ")
+            let where_ = alert.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\(escaped($0.value))" }.joined(
+                separator: " "
+            )
             let summary = alert.annotations["summary"].map { " — \(escaped($0))" } ?? ""
             return "• \(String(where_.prefix(200))): \(String(format: "%.3g", alert.value))\(summary)"
         }

@@ -67,9 +67,21 @@ public struct AlertRule: Sendable, Equatable {
     public var annotations: [String: String]
 
     public init(
-        name: String, metric: String, route: String? = nil, match: [String: String] = [:], comparison: Comparison, threshold: Double, resolveThreshold: Double? = nil,
-        window: Duration = .seconds(300), shortWindow: Duration? = nil, objective: Objective? = nil, for: Duration = .seconds(60),
-        keepFiringFor: Duration = .seconds(120), severity: AlertSeverity = .warning, labels: [String: String] = [:], annotations: [String: String] = [:]
+        name: String,
+        metric: String,
+        route: String? = nil,
+        match: [String: String] = [:],
+        comparison: Comparison,
+        threshold: Double,
+        resolveThreshold: Double? = nil,
+        window: Duration = .seconds(300),
+        shortWindow: Duration? = nil,
+        objective: Objective? = nil,
+        for: Duration = .seconds(60),
+        keepFiringFor: Duration = .seconds(120),
+        severity: AlertSeverity = .warning,
+        labels: [String: String] = [:],
+        annotations: [String: String] = [:]
     ) {
         self.name = name
         self.metric = metric
@@ -92,15 +104,34 @@ public struct AlertRule: Sendable, Equatable {
     /// 1 hour and 5 minutes (2% of a 30-day budget spent in an hour), and 6 times over 6 hours and 30 minutes (5%
     /// in six hours).
     public static func burnRateRules(
-        for objective: Objective, route: String?, severity: AlertSeverity, labels: [String: String], annotations: [String: String]
+        for objective: Objective,
+        route: String?,
+        severity: AlertSeverity,
+        labels: [String: String],
+        annotations: [String: String]
     ) -> [AlertRule] {
-        [("FastBurn", 14.4, 3_600, 300, 120), ("SlowBurn", 6.0, 21_600, 1_800, 900)].map { suffix, factor, long, short, `for` in
+        [("FastBurn", 14.4, 3_600, 300, 120), ("SlowBurn", 6.0, 21_600, 1_800, 900)].map {
+            suffix,
+            factor,
+            long,
+            short,
+            `for` in
             AlertRule(
-                name: objective.name + suffix, metric: "burn_rate", route: route, comparison: .above, threshold: factor,
-                window: .seconds(long), shortWindow: .seconds(short), objective: objective, for: .seconds(`for`), keepFiringFor: .seconds(short / 2),
-                severity: severity, labels: labels.merging(["slo": objective.name, "burn": factor > 10 ? "fast" : "slow"]) { $1 },
+                name: objective.name + suffix,
+                metric: "burn_rate",
+                route: route,
+                comparison: .above,
+                threshold: factor,
+                window: .seconds(long),
+                shortWindow: .seconds(short),
+                objective: objective,
+                for: .seconds(`for`),
+                keepFiringFor: .seconds(short / 2),
+                severity: severity,
+                labels: labels.merging(["slo": objective.name, "burn": factor > 10 ? "fast" : "slow"]) { $1 },
                 annotations: annotations.merging([
-                    "summary": annotations["summary"] ?? "\(objective.name): the error budget burns \(factor)x too fast",
+                    "summary": annotations["summary"]
+                        ?? "\(objective.name): the error budget burns \(factor)x too fast",
                     "objective": String(objective.target),
                 ]) { old, _ in old }
             )
@@ -122,7 +153,8 @@ public struct AlertRule: Sendable, Equatable {
     /// Metrics read from stored gauges (system samples, scraped pools, reported findings) rather than from request
     /// buckets.
     public static let gaugeMetrics: Set<String> = [
-        "pool_utilisation", "pool_waiting", "cpu_utilisation", "memory_utilisation", "disk_utilisation", "up", "findings",
+        "pool_utilisation", "pool_waiting", "cpu_utilisation", "memory_utilisation", "disk_utilisation", "up",
+        "findings",
     ]
 
     /// Whether `value` breaches the threshold.

@@ -69,51 +69,90 @@ public enum AlertRulesFile {
         }
     }
 
-    static let metrics: Set<String> = Set(["p50", "p95", "p99", "error_rate", "cache_hit_ratio", "rate"]).union(AlertRule.gaugeMetrics)
+    static let metrics: Set<String> = Set(["p50", "p95", "p99", "error_rate", "cache_hit_ratio", "rate"]).union(
+        AlertRule.gaugeMetrics
+    )
 
     public static func parse(_ text: String) throws(ConfigurationError) -> [AlertRule] {
         let file: File
         do {
             file = try YAMLDecoder().decode(File.self, from: text)
         } catch {
-            throw ConfigurationError(key: "metrics.alerts-file", message: "not a rules file: \(error)".prefix(200).description)
+            throw ConfigurationError(
+                key: "metrics.alerts-file",
+                message: "not a rules file: \(error)".prefix(200).description
+            )
         }
         var names = Set<String>()
         let rules = try (file.rules ?? []).map { rule throws(ConfigurationError) -> AlertRule in
-            func fail(_ message: String) -> ConfigurationError { ConfigurationError(key: "metrics.alerts-file", message: "rule \(rule.name): \(message)") }
-            guard !rule.name.isEmpty, names.insert(rule.name).inserted else { throw fail("names must be present and unique") }
-            guard metrics.contains(rule.metric) else { throw fail("metric must be one of \(metrics.sorted().joined(separator: ", "))") }
-            guard let (comparison, threshold) = condition(rule.condition) else { throw fail("condition must be like \"> 200\" or \"< 0.8\"") }
-            if rule.match?.isEmpty == false, !AlertRule.gaugeMetrics.contains(rule.metric) { throw fail("match applies to gauge metrics only") }
+            func fail(_ message: String) -> ConfigurationError {
+                ConfigurationError(key: "metrics.alerts-file", message: "rule \(rule.name): \(message)")
+            }
+            guard !rule.name.isEmpty, names.insert(rule.name).inserted else {
+                throw fail("names must be present and unique")
+            }
+            guard metrics.contains(rule.metric) else {
+                throw fail("metric must be one of \(metrics.sorted().joined(separator: ", "))")
+            }
+            guard let (comparison, threshold) = condition(rule.condition) else {
+                throw fail("condition must be like \"> 200\" or \"< 0.8\"")
+            }
+            if rule.match?.isEmpty == false, !AlertRule.gaugeMetrics.contains(rule.metric) {
+                throw fail("match applies to gauge metrics only")
+            }
             var resolve: Double?
             if let text = rule.resolve {
                 guard let (_, value) = condition(text) else { throw fail("resolve must be like \"< 150\"") }
-                guard comparison == .above ? value <= threshold : value >= threshold else { throw fail("resolve must be on the good side of the threshold") }
+                guard comparison == .above ? value <= threshold : value >= threshold else {
+                    throw fail("resolve must be on the good side of the threshold")
+                }
                 resolve = value
             }
-            func duration(_ text: String?, _ field: String, _ defaultValue: Duration) throws(ConfigurationError) -> Duration {
+            func duration(_ text: String?, _ field: String, _ defaultValue: Duration) throws(ConfigurationError)
+                -> Duration
+            {
                 guard let text else { return defaultValue }
                 guard let value = Self.duration(text) else { throw fail("\(field) must be like 30s, 5m or 1h") }
                 return value
             }
             return AlertRule(
-                name: rule.name, metric: rule.metric, route: rule.route, match: rule.match ?? [:], comparison: comparison, threshold: threshold, resolveThreshold: resolve,
-                window: try duration(rule.window, "window", .seconds(300)), for: try duration(rule.for, "for", .seconds(60)),
-                keepFiringFor: try duration(rule.keepFiringFor, "keep-firing-for", .seconds(120)), severity: rule.severity ?? .warning,
-                labels: rule.labels ?? [:], annotations: rule.annotations ?? [:]
+                name: rule.name,
+                metric: rule.metric,
+                route: rule.route,
+                match: rule.match ?? [:],
+                comparison: comparison,
+                threshold: threshold,
+                resolveThreshold: resolve,
+                window: try duration(rule.window, "window", .seconds(300)),
+                for: try duration(rule.for, "for", .seconds(60)),
+                keepFiringFor: try duration(rule.keepFiringFor, "keep-firing-for", .seconds(120)),
+                severity: rule.severity ?? .warning,
+                labels: rule.labels ?? [:],
+                annotations: rule.annotations ?? [:]
             )
         }
         var objectives: [AlertRule] = []
         for slo in file.slos ?? [] {
-            func fail(_ message: String) -> ConfigurationError { ConfigurationError(key: "metrics.alerts-file", message: "slo \(slo.name): \(message)") }
+            func fail(_ message: String) -> ConfigurationError {
+                ConfigurationError(key: "metrics.alerts-file", message: "slo \(slo.name): \(message)")
+            }
             guard !slo.name.isEmpty else { throw fail("names must be present") }
-            guard slo.objective > 0, slo.objective < 1 else { throw fail("objective must be a share between 0 and 1, like 0.999") }
-            if let latency = slo.latencyMs, !(latency > 0 && latency.isFinite) { throw fail("latency-ms must be a positive number") }
+            guard slo.objective > 0, slo.objective < 1 else {
+                throw fail("objective must be a share between 0 and 1, like 0.999")
+            }
+            if let latency = slo.latencyMs, !(latency > 0 && latency.isFinite) {
+                throw fail("latency-ms must be a positive number")
+            }
             let generated = AlertRule.burnRateRules(
-                for: AlertRule.Objective(name: slo.name, target: slo.objective, latencyMs: slo.latencyMs), route: slo.route,
-                severity: slo.severity ?? .critical, labels: slo.labels ?? [:], annotations: slo.annotations ?? [:]
+                for: AlertRule.Objective(name: slo.name, target: slo.objective, latencyMs: slo.latencyMs),
+                route: slo.route,
+                severity: slo.severity ?? .critical,
+                labels: slo.labels ?? [:],
+                annotations: slo.annotations ?? [:]
             )
-            for rule in generated where !names.insert(rule.name).inserted { throw fail("\(rule.name) is also the name of another rule") }
+            for rule in generated where !names.insert(rule.name).inserted {
+                throw fail("\(rule.name) is also the name of another rule")
+            }
             objectives += generated
         }
         return rules + objectives

@@ -18,8 +18,17 @@ final class NotificationLog: Sendable {
             state.next += 1
             state.list.append(
                 NotificationRecord(
-                    id: id, receiver: receiver.name, channel: receiver.channel, alertName: rule, status: status, alerts: alerts,
-                    attempts: 0, delivered: false, lastError: nil, createdAt: now, updatedAt: now
+                    id: id,
+                    receiver: receiver.name,
+                    channel: receiver.channel,
+                    alertName: rule,
+                    status: status,
+                    alerts: alerts,
+                    attempts: 0,
+                    delivered: false,
+                    lastError: nil,
+                    createdAt: now,
+                    updatedAt: now
                 )
             )
             if state.list.count > 1_000 { state.list.removeFirst(state.list.count - 1_000) }

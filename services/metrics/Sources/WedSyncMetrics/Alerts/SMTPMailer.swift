@@ -41,7 +41,9 @@ public struct SMTPMailer: Sendable {
     }
 
     /// Sends a plain-text UTF-8 message, the transfer running on `threads`.
-    public func send(subject: String, body: String, date: Date = Date(), on threads: NIOThreadPool) async throws(SMTPError) {
+    public func send(subject: String, body: String, date: Date = Date(), on threads: NIOThreadPool)
+        async throws(SMTPError)
+    {
         let message = Self.message(from: from, to: recipients, subject: subject, body: body, date: date)
         let outcome: Result<Void, SMTPError>
         do {
@@ -63,7 +65,8 @@ public struct SMTPMailer: Sendable {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
         let domain = from.split(separator: "@").last.map(String.init) ?? "localhost"
         // A subject that is not ASCII is sent as an RFC 2047 encoded word.
-        let encodedSubject = subject.allSatisfy(\.isASCII)
+        let encodedSubject =
+            subject.allSatisfy(\.isASCII)
             ? field(subject) : "=?UTF-8?B?\(Data(field(subject).utf8).base64EncodedString())?="
         let head = [
             "Date: \(formatter.string(from: date))",
@@ -76,7 +79,10 @@ public struct SMTPMailer: Sendable {
             "Content-Transfer-Encoding: 8bit",
             "Auto-Submitted: auto-generated",
         ]
-        let lines = body.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = body.replacingOccurrences(of: "\r\n", with: "\n").split(
+            separator: "\n",
+            omittingEmptySubsequences: false
+        )
         return Data((head + [""] + lines.map(String.init)).joined(separator: "\r\n").utf8 + Array("\r\n".utf8))
     }
 
@@ -105,7 +111,9 @@ public struct SMTPMailer: Sendable {
         set(ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipientList))
         set(ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1))
         set(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
-        set(ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int((hasCredentials ? CURLUSESSL_ALL : CURLUSESSL_TRY).rawValue)))
+        set(
+            ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int((hasCredentials ? CURLUSESSL_ALL : CURLUSESSL_TRY).rawValue))
+        )
         set(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, milliseconds))
         set(ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(milliseconds, 5_000)))
         set(ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps"))
@@ -116,14 +124,22 @@ public struct SMTPMailer: Sendable {
                 let upload = Unmanaged<Upload>.fromOpaque(pointer).takeUnretainedValue()
                 let length = min(size * count, upload.bytes.count - upload.offset)
                 upload.bytes.withUnsafeBufferPointer { source in
-                    UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + upload.offset, byteCount: length)
+                    UnsafeMutableRawPointer(buffer).copyMemory(
+                        from: source.baseAddress! + upload.offset,
+                        byteCount: length
+                    )
                 }
                 upload.offset += length
                 return length
             }
         )
         guard code == CURLE_OK else {
-            return .failure(SMTPError(description: "libcurl refused an option: \(String(cString: curl_easy_strerror(code)))", replyCode: 0))
+            return .failure(
+                SMTPError(
+                    description: "libcurl refused an option: \(String(cString: curl_easy_strerror(code)))",
+                    replyCode: 0
+                )
+            )
         }
         let result = curl_easy_perform(handle)
         var reply = 0

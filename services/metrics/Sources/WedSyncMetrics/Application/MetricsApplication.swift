@@ -13,7 +13,11 @@ public enum MetricsApplication {
         let aggregator = Aggregator(maximumSeries: settings.maximumSeries)
         let exposition = MetricsExposition()
         let ingestor = EventIngestor(
-            store: store, aggregator: aggregator, flushInterval: settings.flushInterval, retention: settings.retention, exposition: exposition,
+            store: store,
+            aggregator: aggregator,
+            flushInterval: settings.flushInterval,
+            retention: settings.retention,
+            exposition: exposition,
             logger: service.logger
         )
         try ingestor.recover()
@@ -21,46 +25,88 @@ public enum MetricsApplication {
         let queries = MetricsQueries(store: store, aggregator: aggregator, retention: settings.retention)
         var receivers: [AlertReceiver] = []
         if let url = settings.webhookURL {
-            receivers.append(AlertReceiver(name: "webhook", destination: .webhook(url: url), severities: settings.webhookSeverities))
+            receivers.append(
+                AlertReceiver(name: "webhook", destination: .webhook(url: url), severities: settings.webhookSeverities)
+            )
         }
-        if let url = settings.slackURL { receivers.append(AlertReceiver(name: "slack", destination: .slack(url: url), severities: settings.slackSeverities)) }
-        if let mailer = settings.mailer { receivers.append(AlertReceiver(name: "email", destination: .email(mailer), severities: settings.emailSeverities)) }
+        if let url = settings.slackURL {
+            receivers.append(
+                AlertReceiver(name: "slack", destination: .slack(url: url), severities: settings.slackSeverities)
+            )
+        }
+        if let mailer = settings.mailer {
+            receivers.append(
+                AlertReceiver(name: "email", destination: .email(mailer), severities: settings.emailSeverities)
+            )
+        }
         let notifier = AlertNotifier(
-            receivers: receivers, externalURL: "http://\(service.configuration.host):\(service.configuration.port)",
-            initialBackoff: settings.retryBackoff, logger: service.logger
+            receivers: receivers,
+            externalURL: "http://\(service.configuration.host):\(service.configuration.port)",
+            initialBackoff: settings.retryBackoff,
+            logger: service.logger
         )
         // Before the engine that feeds it: at shutdown the engine stops first, then the queued notifications flush.
         service.addService(notifier)
         let alerts = AlertEngine(
-            rules: settings.rules, queries: queries, notifier: notifier, interval: settings.evaluationInterval,
-            repeatInterval: settings.repeatInterval, logger: service.logger
+            rules: settings.rules,
+            queries: queries,
+            notifier: notifier,
+            interval: settings.evaluationInterval,
+            repeatInterval: settings.repeatInterval,
+            logger: service.logger
         )
         service.addService(alerts)
         // Two SQLite reads a scrape: on the blocking pool, as every other read of the store.
-        service.addMetricsCollector { _ = try? await Blocking.run { exposition.collect(queries: queries, alerts: alerts.alerts()) } }
+        service.addMetricsCollector {
+            _ = try? await Blocking.run { exposition.collect(queries: queries, alerts: alerts.alerts()) }
+        }
         if let interval = settings.systemSampleInterval {
             service.addService(
-                SystemSampler(ingestor: ingestor, interval: interval, diskPath: (settings.databasePath as NSString).deletingLastPathComponent, logger: service.logger)
+                SystemSampler(
+                    ingestor: ingestor,
+                    interval: interval,
+                    diskPath: (settings.databasePath as NSString).deletingLastPathComponent,
+                    logger: service.logger
+                )
             )
         }
-        service.addService(MetricsScraper(targets: settings.scrapeTargets, store: store, interval: settings.scrapeInterval, logger: service.logger))
+        service.addService(
+            MetricsScraper(
+                targets: settings.scrapeTargets,
+                store: store,
+                interval: settings.scrapeInterval,
+                logger: service.logger
+            )
+        )
         let budgets = BudgetBook(range: settings.budgetRange, budgets: settings.budgets, queries: queries)
         let capacity = CapacityPlanner(
-            queries: queries, p95BudgetMs: settings.capacityBudgetMs, currentReplicas: settings.capacityReplicas, replicaRatePerSecond: settings.replicaRate
+            queries: queries,
+            p95BudgetMs: settings.capacityBudgetMs,
+            currentReplicas: settings.capacityReplicas,
+            replicaRatePerSecond: settings.replicaRate
         )
         let figures = LiveFiguresBuilder(
-            queries: queries, alerts: alerts, budgets: { now in (try? budgets.report(at: now).budgets) ?? [] },
+            queries: queries,
+            alerts: alerts,
+            budgets: { now in (try? budgets.report(at: now).budgets) ?? [] },
             forecast: { now in (try? capacity.forecast(at: now)) ?? nil },
             poolUtilisation: {
                 let end = Aggregator.bucketStart(Date()) + Aggregator.bucketSeconds
-                return (try? store.gauges(from: end - 300, to: end, prefix: "pool_utilisation{"))?.values.map(\.last).max()
+                return (try? store.gauges(from: end - 300, to: end, prefix: "pool_utilisation{"))?.values.map(\.last)
+                    .max()
             },
             reuseFor: min(.seconds(1), settings.streamInterval / 2)
         )
         MetricsRoutes(
-            ingestor: ingestor, queries: queries, alerts: alerts, notifier: notifier, budgets: budgets, regressions: RegressionDetector(queries: queries),
+            ingestor: ingestor,
+            queries: queries,
+            alerts: alerts,
+            notifier: notifier,
+            budgets: budgets,
+            regressions: RegressionDetector(queries: queries),
             capacity: capacity,
-            figures: figures, streamInterval: settings.streamInterval,
+            figures: figures,
+            streamInterval: settings.streamInterval,
             streams: StreamSlots(maximum: 64, maximumPerClient: service.configuration.http.maximumStreamsPerClient)
         ).register(service.routes)
         return ingestor
@@ -127,14 +173,23 @@ struct MetricsSettings {
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
         // Set it in production; the default keeps a run without configuration from writing into its working directory.
-        databasePath = settings.string("metrics.database")
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("wedsync-metrics-\(configuration.port).sqlite3").path
-        synchronous = try settings.choice("metrics.durability", from: ["full", "normal"], default: "full") == "full" ? .full : .normal
+        databasePath =
+            settings.string("metrics.database")
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "wedsync-metrics-\(configuration.port).sqlite3"
+            ).path
+        synchronous =
+            try settings.choice("metrics.durability", from: ["full", "normal"], default: "full") == "full"
+            ? .full : .normal
         flushInterval = try settings.milliseconds("metrics.flush-interval-ms", default: .seconds(10), in: 100...600_000)
         maximumSeries = try settings.int("metrics.max-series", default: 10_000, in: 10...1_000_000)
         streamInterval = try settings.milliseconds("metrics.stream-interval-ms", default: .seconds(2), in: 100...60_000)
         scrapeTargets = try MetricsScraper.targets(settings.string("metrics.scrape-targets") ?? "")
-        scrapeInterval = try settings.milliseconds("metrics.scrape-interval-ms", default: .seconds(15), in: 100...3_600_000)
+        scrapeInterval = try settings.milliseconds(
+            "metrics.scrape-interval-ms",
+            default: .seconds(15),
+            in: 100...3_600_000
+        )
         let sampling = try settings.milliseconds("metrics.system-sample-ms", default: .seconds(10), in: 0...3_600_000)
         systemSampleInterval = sampling == .zero ? nil : sampling
         retention = RetentionPolicy(
@@ -144,7 +199,8 @@ struct MetricsSettings {
         )
         capacityBudgetMs = Double(try settings.int("metrics.capacity.p95-budget-ms", default: 200, in: 1...600_000))
         capacityReplicas = try settings.int("metrics.capacity.replicas", default: 1, in: 1...10_000)
-        replicaRate = settings.string("metrics.capacity.replica-rps") == nil
+        replicaRate =
+            settings.string("metrics.capacity.replica-rps") == nil
             ? nil : Double(try settings.int("metrics.capacity.replica-rps", default: 1, in: 1...10_000_000))
         if let path = settings.string("metrics.budgets-file"), !path.isEmpty {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -162,33 +218,52 @@ struct MetricsSettings {
         } else {
             rules = []
         }
-        webhookURL = try settings.secret("metrics.alerts.webhook-url", minimumLength: 8) == nil ? nil : settings.httpURL("metrics.alerts.webhook-url", default: "")
-        slackURL = try settings.secret("metrics.alerts.slack-url", minimumLength: 8) == nil ? nil : settings.httpURL("metrics.alerts.slack-url", default: "")
+        webhookURL =
+            try settings.secret("metrics.alerts.webhook-url", minimumLength: 8) == nil
+            ? nil : settings.httpURL("metrics.alerts.webhook-url", default: "")
+        slackURL =
+            try settings.secret("metrics.alerts.slack-url", minimumLength: 8) == nil
+            ? nil : settings.httpURL("metrics.alerts.slack-url", default: "")
         func severities(_ key: String, default defaultValue: String) throws(ConfigurationError) -> Set<AlertSeverity> {
-            Set(try (settings.string(key) ?? defaultValue).split(separator: ",").map { name throws(ConfigurationError) -> AlertSeverity in
-                guard let severity = AlertSeverity(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                    throw ConfigurationError(key: key, message: "expected severities among info, warning, critical")
+            Set(
+                try (settings.string(key) ?? defaultValue).split(separator: ",").map {
+                    name throws(ConfigurationError) -> AlertSeverity in
+                    guard let severity = AlertSeverity(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                        throw ConfigurationError(key: key, message: "expected severities among info, warning, critical")
+                    }
+                    return severity
                 }
-                return severity
-            })
+            )
         }
         webhookSeverities = try severities("metrics.alerts.webhook-severities", default: "info,warning,critical")
         slackSeverities = try severities("metrics.alerts.slack-severities", default: "warning,critical")
         emailSeverities = try severities("metrics.alerts.email-severities", default: "critical")
-        let recipients = (settings.string("metrics.alerts.email-to") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let recipients = (settings.string("metrics.alerts.email-to") ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
         let from = settings.string("metrics.alerts.email-from") ?? "alerts@wedsync.local"
         for address in recipients + [from] where !Self.isMailAddress(address) {
-            throw ConfigurationError(key: "metrics.alerts.email-to", message: "not an email address (one of the recipients or the sender)")
+            throw ConfigurationError(
+                key: "metrics.alerts.email-to",
+                message: "not an email address (one of the recipients or the sender)"
+            )
         }
         if let url = try settings.secret("metrics.alerts.smtp-url", minimumLength: 8), !recipients.isEmpty {
             guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
-                throw ConfigurationError(key: "metrics.alerts.smtp-url", message: "expected smtp://host:port or smtps://host:port")
+                throw ConfigurationError(
+                    key: "metrics.alerts.smtp-url",
+                    message: "expected smtp://host:port or smtps://host:port"
+                )
             }
             mailer = SMTPMailer(url: url, from: from, recipients: recipients)
         } else {
             mailer = nil
         }
-        evaluationInterval = try settings.milliseconds("metrics.alerts.evaluation-ms", default: .seconds(15), in: 50...3_600_000)
+        evaluationInterval = try settings.milliseconds(
+            "metrics.alerts.evaluation-ms",
+            default: .seconds(15),
+            in: 50...3_600_000
+        )
         repeatInterval = .seconds(try settings.int("metrics.alerts.repeat-seconds", default: 14_400, in: 1...604_800))
         retryBackoff = try settings.milliseconds("metrics.alerts.retry-ms", default: .milliseconds(500), in: 1...60_000)
     }

@@ -5,11 +5,14 @@ extension SeriesSummary: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "kind": .described(.string(), "api, db or cache"), "route": .string(), "method": .string(), "count": .integer(),
+                "kind": .described(.string(), "api, db or cache"), "route": .string(), "method": .string(),
+                "count": .integer(),
                 "ratePerSecond": .number, "p50Ms": .number, "p95Ms": .number, "p99Ms": .number, "maxMs": .number,
                 "errorRate": .number, "cacheHitRatio": .number,
             ],
-            required: ["kind", "route", "method", "count", "ratePerSecond", "p50Ms", "p95Ms", "p99Ms", "maxMs", "errorRate"]
+            required: [
+                "kind", "route", "method", "count", "ratePerSecond", "p50Ms", "p95Ms", "p99Ms", "maxMs", "errorRate",
+            ]
         )
     }
 }
@@ -30,14 +33,20 @@ extension MetricsSummary: OpenAPISchemaProviding {
 
 extension SeriesPoint: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
-        .object(["start": .string(format: "date-time"), "value": .number, "count": .integer()], required: ["start", "count"])
+        .object(
+            ["start": .string(format: "date-time"), "value": .number, "count": .integer()],
+            required: ["start", "count"]
+        )
     }
 }
 
 extension MetricSeries: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
-            ["metric": .string(), "route": .string(), "stepSeconds": .integer(), "points": .array(.reference(SeriesPoint.openAPIName))],
+            [
+                "metric": .string(), "route": .string(), "stepSeconds": .integer(),
+                "points": .array(.reference(SeriesPoint.openAPIName)),
+            ],
             required: ["metric", "route", "stepSeconds", "points"]
         )
     }
@@ -49,7 +58,8 @@ extension Alert: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "name": .string(), "state": .described(.string(), "inactive, pending, firing or resolved"), "severity": .string(),
+                "name": .string(), "state": .described(.string(), "inactive, pending, firing or resolved"),
+                "severity": .string(),
                 "labels": .object([:], required: []), "annotations": .object([:], required: []), "value": .number,
                 "startsAt": .string(format: "date-time"), "endsAt": .string(format: "date-time"),
             ],
@@ -62,11 +72,16 @@ extension NotificationRecord: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "id": .integer(), "receiver": .string(), "channel": .string(), "alertName": .string(), "status": .string(), "alerts": .integer(),
-                "attempts": .integer(), "delivered": .boolean, "lastError": .string(), "createdAt": .string(format: "date-time"),
+                "id": .integer(), "receiver": .string(), "channel": .string(), "alertName": .string(),
+                "status": .string(), "alerts": .integer(),
+                "attempts": .integer(), "delivered": .boolean, "lastError": .string(),
+                "createdAt": .string(format: "date-time"),
                 "updatedAt": .string(format: "date-time"),
             ],
-            required: ["id", "receiver", "channel", "alertName", "status", "alerts", "attempts", "delivered", "createdAt", "updatedAt"]
+            required: [
+                "id", "receiver", "channel", "alertName", "status", "alerts", "attempts", "delivered", "createdAt",
+                "updatedAt",
+            ]
         )
     }
 }
@@ -93,10 +108,14 @@ extension SilenceRequest: OpenAPISchemaProviding {
         .object(
             [
                 "matchers": .described(
-                    .constrained(.map(valueRule.schema), ["minProperties": 1, "maxProperties": 100, "propertyNames": labelRule.schema.json]),
+                    .constrained(
+                        .map(valueRule.schema),
+                        ["minProperties": 1, "maxProperties": 100, "propertyNames": labelRule.schema.json]
+                    ),
                     "label=value pairs; alertname is the rule"
                 ),
-                "startsAt": .nullable(.requestDateTime), "endsAt": .requestDateTime, "createdBy": textRule.schema, "comment": textRule.schema,
+                "startsAt": .nullable(.requestDateTime), "endsAt": .requestDateTime, "createdBy": textRule.schema,
+                "comment": textRule.schema,
             ],
             required: ["matchers", "endsAt", "createdBy", "comment"]
         )
@@ -107,7 +126,8 @@ extension LivePoint: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "start": .string(format: "date-time"), "count": .integer(), "ratePerSecond": .number, "p50Ms": .number, "p95Ms": .number,
+                "start": .string(format: "date-time"), "count": .integer(), "ratePerSecond": .number, "p50Ms": .number,
+                "p95Ms": .number,
                 "p99Ms": .number, "errorRate": .number, "cacheHitRatio": .number,
             ],
             required: ["start", "count", "ratePerSecond"]
@@ -124,7 +144,10 @@ extension CacheTierFigure: OpenAPISchemaProviding {
 extension DatabaseFigures: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
-            ["ratePerSecond": .number, "p95Ms": .number, "poolUtilisation": .number, "slowest": .array(.reference(SeriesSummary.openAPIName))],
+            [
+                "ratePerSecond": .number, "p95Ms": .number, "poolUtilisation": .number,
+                "slowest": .array(.reference(SeriesSummary.openAPIName)),
+            ],
             required: ["ratePerSecond", "slowest"]
         )
     }
@@ -136,17 +159,23 @@ extension LiveFigures: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "at": .string(format: "date-time"), "overall": .reference(SeriesSummary.openAPIName), "history": .array(.reference(LivePoint.openAPIName)),
-                "routes": .array(.reference(SeriesSummary.openAPIName)), "cacheTiers": .array(.reference(CacheTierFigure.openAPIName)),
+                "at": .string(format: "date-time"), "overall": .reference(SeriesSummary.openAPIName),
+                "history": .array(.reference(LivePoint.openAPIName)),
+                "routes": .array(.reference(SeriesSummary.openAPIName)),
+                "cacheTiers": .array(.reference(CacheTierFigure.openAPIName)),
                 "database": .reference(DatabaseFigures.openAPIName), "alerts": .array(.reference(Alert.openAPIName)),
-                "budgets": .array(.reference(BudgetStatus.openAPIName)), "forecast": .reference(CapacityForecast.openAPIName),
+                "budgets": .array(.reference(BudgetStatus.openAPIName)),
+                "forecast": .reference(CapacityForecast.openAPIName),
             ],
             required: ["at", "overall", "history", "routes", "cacheTiers", "database", "alerts", "budgets"]
         )
     }
 
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
-        [SeriesSummary.self, LivePoint.self, CacheTierFigure.self, DatabaseFigures.self, Alert.self, BudgetStatus.self, CapacityForecast.self]
+        [
+            SeriesSummary.self, LivePoint.self, CacheTierFigure.self, DatabaseFigures.self, Alert.self,
+            BudgetStatus.self, CapacityForecast.self,
+        ]
     }
 }
 
@@ -154,7 +183,8 @@ extension BudgetCheck: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "metric": .described(.string(), "p95, p99 (milliseconds) or error_rate (a share)"), "limit": .number, "value": .number,
+                "metric": .described(.string(), "p95, p99 (milliseconds) or error_rate (a share)"), "limit": .number,
+                "value": .number,
                 "status": .described(.string(), "ok, breached or no_data"),
             ],
             required: ["metric", "limit", "status"]
@@ -166,7 +196,8 @@ extension BudgetStatus: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "route": .string(), "method": .string(), "status": .described(.string(), "ok, breached or no_data"), "count": .integer(),
+                "route": .string(), "method": .string(), "status": .described(.string(), "ok, breached or no_data"),
+                "count": .integer(),
                 "checks": .array(.reference(BudgetCheck.openAPIName)),
             ],
             required: ["route", "status", "count", "checks"]
@@ -180,7 +211,8 @@ extension BudgetReport: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "range": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"), "breached": .integer(),
+                "range": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"),
+                "breached": .integer(),
                 "budgets": .array(.reference(BudgetStatus.openAPIName)),
             ],
             required: ["range", "from", "to", "breached", "budgets"]
@@ -193,7 +225,10 @@ extension BudgetReport: OpenAPISchemaProviding {
 extension RouteForecast: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
-            ["route": .string(), "method": .string(), "currentPeakRatePerSecond": .number, "peakRatePerSecond": .number],
+            [
+                "route": .string(), "method": .string(), "currentPeakRatePerSecond": .number,
+                "peakRatePerSecond": .number,
+            ],
             required: ["route", "method", "currentPeakRatePerSecond", "peakRatePerSecond"]
         )
     }
@@ -203,15 +238,21 @@ extension CapacityForecast: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "generatedAt": .string(format: "date-time"), "nextSaturday": .string(format: "date"), "inSeason": .boolean, "weeksOfHistory": .integer(),
-                "currentPeakRatePerSecond": .number, "peakRatePerSecond": .number, "peakP95Ms": .number, "trendPerWeek": .number,
-                "saturdayFactor": .number, "seasonFactor": .number, "currentReplicas": .integer(), "perReplicaRatePerSecond": .number,
-                "replicasNeeded": .integer(), "budgetBreachAt": .string(format: "date"), "routes": .array(.reference(RouteForecast.openAPIName)),
+                "generatedAt": .string(format: "date-time"), "nextSaturday": .string(format: "date"),
+                "inSeason": .boolean, "weeksOfHistory": .integer(),
+                "currentPeakRatePerSecond": .number, "peakRatePerSecond": .number, "peakP95Ms": .number,
+                "trendPerWeek": .number,
+                "saturdayFactor": .number, "seasonFactor": .number, "currentReplicas": .integer(),
+                "perReplicaRatePerSecond": .number,
+                "replicasNeeded": .integer(), "budgetBreachAt": .string(format: "date"),
+                "routes": .array(.reference(RouteForecast.openAPIName)),
                 "method": .string(),
             ],
             required: [
-                "generatedAt", "nextSaturday", "inSeason", "weeksOfHistory", "currentPeakRatePerSecond", "peakRatePerSecond", "trendPerWeek",
-                "saturdayFactor", "seasonFactor", "currentReplicas", "perReplicaRatePerSecond", "replicasNeeded", "routes", "method",
+                "generatedAt", "nextSaturday", "inSeason", "weeksOfHistory", "currentPeakRatePerSecond",
+                "peakRatePerSecond", "trendPerWeek",
+                "saturdayFactor", "seasonFactor", "currentReplicas", "perReplicaRatePerSecond", "replicasNeeded",
+                "routes", "method",
             ]
         )
     }
@@ -221,7 +262,10 @@ extension CapacityForecast: OpenAPISchemaProviding {
 
 extension ReleaseMarker: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
-        .object(["version": .string(), "service": .string(), "at": .string(format: "date-time")], required: ["version", "at"])
+        .object(
+            ["version": .string(), "service": .string(), "at": .string(format: "date-time")],
+            required: ["version", "at"]
+        )
     }
 }
 
@@ -230,7 +274,10 @@ extension ReleaseMarkerRequest: OpenAPISchemaProviding {
     static let nameRule = TextRule.name(100)
 
     public static var openAPISchema: JSONSchema {
-        .object(["version": nameRule.schema, "service": .nullable(nameRule.schema), "at": .nullable(.requestDateTime)], required: ["version"])
+        .object(
+            ["version": nameRule.schema, "service": .nullable(nameRule.schema), "at": .nullable(.requestDateTime)],
+            required: ["version"]
+        )
     }
 }
 
@@ -238,7 +285,8 @@ extension LatencyWindow: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "label": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"), "count": .integer(), "p50Ms": .number,
+                "label": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"),
+                "count": .integer(), "p50Ms": .number,
                 "p95Ms": .number, "p99Ms": .number,
             ],
             required: ["label", "from", "to", "count", "p50Ms", "p95Ms", "p99Ms"]
@@ -250,11 +298,17 @@ extension RegressionFinding: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "route": .string(), "method": .string(), "baseline": .reference(LatencyWindow.openAPIName), "current": .reference(LatencyWindow.openAPIName),
-                "test": .string(), "u": .number, "z": .number, "pValue": .number, "effectSize": .described(.number, "Cliff's delta, -1 to 1"),
-                "magnitude": .described(.string(), "negligible, small, medium or large"), "p95Ratio": .number, "regressed": .boolean,
+                "route": .string(), "method": .string(), "baseline": .reference(LatencyWindow.openAPIName),
+                "current": .reference(LatencyWindow.openAPIName),
+                "test": .string(), "u": .number, "z": .number, "pValue": .number,
+                "effectSize": .described(.number, "Cliff's delta, -1 to 1"),
+                "magnitude": .described(.string(), "negligible, small, medium or large"), "p95Ratio": .number,
+                "regressed": .boolean,
             ],
-            required: ["route", "method", "baseline", "current", "test", "u", "z", "pValue", "effectSize", "magnitude", "p95Ratio", "regressed"]
+            required: [
+                "route", "method", "baseline", "current", "test", "u", "z", "pValue", "effectSize", "magnitude",
+                "p95Ratio", "regressed",
+            ]
         )
     }
 
@@ -272,5 +326,7 @@ extension RegressionReport: OpenAPISchemaProviding {
         )
     }
 
-    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [ReleaseMarker.self, RegressionFinding.self] }
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
+        [ReleaseMarker.self, RegressionFinding.self]
+    }
 }

@@ -18,7 +18,11 @@ public struct BudgetBook: Sendable {
         let range = range ?? self.range
         let (series, from, to) = try queries.merged(seconds: try MetricsQueries.seconds(of: range), now: now)
         return PerformanceBudget.report(
-            budgets, series: series, range: range, from: Date(timeIntervalSince1970: Double(from)), to: Date(timeIntervalSince1970: Double(to))
+            budgets,
+            series: series,
+            range: range,
+            from: Date(timeIntervalSince1970: Double(from)),
+            to: Date(timeIntervalSince1970: Double(to))
         )
     }
 }

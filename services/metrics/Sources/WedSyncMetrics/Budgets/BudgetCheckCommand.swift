@@ -22,9 +22,11 @@ public enum BudgetCheckCommand {
 
     /// Runs the check; returns the lines to print and the exit status.
     public static func run(
-        _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment
+        _ arguments: [String],
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws(Failure) -> (lines: [String], status: Int32) {
-        let token = environment["WEDSYNC_MONITOR_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["WEDSYNC_ADMIN_TOKEN"]
+        let token =
+            environment["WEDSYNC_MONITOR_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["WEDSYNC_ADMIN_TOKEN"]
         var url = "http://127.0.0.1:8083"
         var file: String?
         var range: String?
@@ -36,23 +38,34 @@ public enum BudgetCheckCommand {
             case "--file": file = try value(of: argument, &rest)
             case "--range": range = try value(of: argument, &rest)
             case "--fail-on-no-data": failOnNoData = true
-            default: throw Failure(description: "unknown argument \(argument); expected --url, --file, --range or --fail-on-no-data")
+            default:
+                throw Failure(
+                    description: "unknown argument \(argument); expected --url, --file, --range or --fail-on-no-data"
+                )
             }
         }
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
         let report: BudgetReport
         if let file {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw Failure(description: "cannot read \(file)") }
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw Failure(description: "cannot read \(file)")
+            }
             let parsed: (range: String, budgets: [PerformanceBudget])
             do {
                 parsed = try BudgetsFile.parse(text, key: "--file")
             } catch {
                 throw Failure(description: error.description)
             }
-            let summary: MetricsSummary = try await get("\(base)\(APIPath.Metrics.summary)?range=\(range ?? parsed.range)", token: token)
+            let summary: MetricsSummary = try await get(
+                "\(base)\(APIPath.Metrics.summary)?range=\(range ?? parsed.range)",
+                token: token
+            )
             report = PerformanceBudget.report(parsed.budgets, summaries: summary)
         } else {
-            report = try await get("\(base)\(APIPath.Metrics.budgets)\(range.map { "?range=\($0)" } ?? "")", token: token)
+            report = try await get(
+                "\(base)\(APIPath.Metrics.budgets)\(range.map { "?range=\($0)" } ?? "")",
+                token: token
+            )
         }
         var lines: [String] = []
         for budget in report.budgets {
@@ -62,14 +75,23 @@ public enum BudgetCheckCommand {
                 continue
             }
             for check in budget.checks {
-                let shown = { (value: Double) in check.metric == "error_rate" ? String(format: "%.2f%%", value * 100) : String(format: "%.1f ms", value) }
+                let shown = { (value: Double) in
+                    check.metric == "error_rate"
+                        ? String(format: "%.2f%%", value * 100) : String(format: "%.1f ms", value)
+                }
                 let verdict = check.status == "breached" ? "FAIL" : "ok  "
-                lines.append("\(verdict) \(name) \(check.metric) \(check.value.map(shown) ?? "-") (budget \(shown(check.limit)), \(budget.count) requests)")
+                lines.append(
+                    "\(verdict) \(name) \(check.metric) \(check.value.map(shown) ?? "-") (budget \(shown(check.limit)), \(budget.count) requests)"
+                )
             }
         }
         let noData = report.budgets.contains { $0.status == "no_data" }
         let breached = report.breached > 0 || (failOnNoData && noData)
-        lines.append(breached ? "budgets breached: \(report.breached) of \(report.budgets.count) over \(report.range)" : "every budget holds over \(report.range)")
+        lines.append(
+            breached
+                ? "budgets breached: \(report.breached) of \(report.budgets.count) over \(report.range)"
+                : "every budget holds over \(report.range)"
+        )
         return (lines, breached ? 1 : 0)
     }
 
@@ -92,7 +114,9 @@ public enum BudgetCheckCommand {
             if response.status.code == 200 {
                 result = .success(try WedSyncJSON.makeDecoder().decode(Value.self, from: Data(body.readableBytesView)))
             } else {
-                result = .failure(Failure(description: "\(url) answered \(response.status.code): \(String(buffer: body).prefix(300))"))
+                result = .failure(
+                    Failure(description: "\(url) answered \(response.status.code): \(String(buffer: body).prefix(300))")
+                )
             }
         } catch {
             result = .failure(Failure(description: "\(url) could not be read: \(error)"))

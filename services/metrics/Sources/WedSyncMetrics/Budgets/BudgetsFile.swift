@@ -33,7 +33,9 @@ public enum BudgetsFile {
     }
 
     /// The budgets and their range.
-    public static func parse(_ text: String, key: String = "metrics.budgets-file") throws(ConfigurationError) -> (range: String, budgets: [PerformanceBudget]) {
+    public static func parse(_ text: String, key: String = "metrics.budgets-file") throws(ConfigurationError) -> (
+        range: String, budgets: [PerformanceBudget]
+    ) {
         let file: File
         do {
             file = try YAMLDecoder().decode(File.self, from: text)
@@ -48,15 +50,29 @@ public enum BudgetsFile {
         }
         var seen = Set<String>()
         let budgets = try file.budgets.map { budget throws(ConfigurationError) -> PerformanceBudget in
-            func fail(_ message: String) -> ConfigurationError { ConfigurationError(key: key, message: "budget \(budget.route): \(message)") }
+            func fail(_ message: String) -> ConfigurationError {
+                ConfigurationError(key: key, message: "budget \(budget.route): \(message)")
+            }
             guard budget.route.hasPrefix("/") else { throw fail("route must be a route template such as /api/clients") }
             guard seen.insert("\(budget.method ?? "*") \(budget.route)").inserted else { throw fail("appears twice") }
-            guard budget.p95 != nil || budget.p99 != nil || budget.errorRate != nil else { throw fail("give p95, p99 or error-rate") }
-            for (name, value) in [("p95", budget.p95), ("p99", budget.p99)] {
-                if let value, !(value > 0 && value.isFinite) { throw fail("\(name) must be a positive number of milliseconds") }
+            guard budget.p95 != nil || budget.p99 != nil || budget.errorRate != nil else {
+                throw fail("give p95, p99 or error-rate")
             }
-            if let share = budget.errorRate, !(share >= 0 && share <= 1) { throw fail("error-rate must be a share between 0 and 1") }
-            return PerformanceBudget(route: budget.route, method: budget.method?.uppercased(), p95Ms: budget.p95, p99Ms: budget.p99, errorRate: budget.errorRate)
+            for (name, value) in [("p95", budget.p95), ("p99", budget.p99)] {
+                if let value, !(value > 0 && value.isFinite) {
+                    throw fail("\(name) must be a positive number of milliseconds")
+                }
+            }
+            if let share = budget.errorRate, !(share >= 0 && share <= 1) {
+                throw fail("error-rate must be a share between 0 and 1")
+            }
+            return PerformanceBudget(
+                route: budget.route,
+                method: budget.method?.uppercased(),
+                p95Ms: budget.p95,
+                p99Ms: budget.p99,
+                errorRate: budget.errorRate
+            )
         }
         return (range, budgets)
     }

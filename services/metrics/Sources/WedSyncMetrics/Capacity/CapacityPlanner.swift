@@ -24,7 +24,12 @@ public final class CapacityPlanner: Sendable {
     public let replicaRatePerSecond: Double?
     private let cached = Mutex<(at: Date, forecast: CapacityForecast)?>(nil)
 
-    public init(queries: MetricsQueries, p95BudgetMs: Double = 200, currentReplicas: Int = 1, replicaRatePerSecond: Double? = nil) {
+    public init(
+        queries: MetricsQueries,
+        p95BudgetMs: Double = 200,
+        currentReplicas: Int = 1,
+        replicaRatePerSecond: Double? = nil
+    ) {
         self.queries = queries
         self.p95BudgetMs = p95BudgetMs
         self.currentReplicas = currentReplicas
@@ -37,7 +42,9 @@ public final class CapacityPlanner: Sendable {
 
     /// 0 is Monday, 5 Saturday.
     static func weekday(_ seconds: Int64) -> Int { Int(((seconds / 86_400) % 7 + 7 + 3) % 7) }
-    static func weekIndex(_ seconds: Int64) -> Int64 { Int64((Double(seconds - firstMonday) / Double(week)).rounded(.down)) }
+    static func weekIndex(_ seconds: Int64) -> Int64 {
+        Int64((Double(seconds - firstMonday) / Double(week)).rounded(.down))
+    }
     static func month(_ seconds: Int64) -> Int { CalendarDay(daysSinceEpoch: Int(seconds / 86_400)).month }
     static func inSeason(_ seconds: Int64) -> Bool { (5...10).contains(month(seconds)) }
     static func saturday(ofWeek index: Int64) -> Int64 { firstMonday + index * week + 5 * 86_400 }
@@ -78,9 +85,13 @@ public final class CapacityPlanner: Sendable {
         let firstHour = hours.keys.min() ?? end
         let firstWeek = Self.weekIndex(firstHour)
         let allWeeks = Set(saturdayPeak.keys).union(otherPeak.keys)
-        let whole = allWeeks.filter { $0 < thisWeek && ($0 != firstWeek || firstHour == Self.firstMonday + firstWeek * Self.week) }
+        let whole = allWeeks.filter {
+            $0 < thisWeek && ($0 != firstWeek || firstHour == Self.firstMonday + firstWeek * Self.week)
+        }
         let weeks = (whole.isEmpty ? allWeeks : whole).sorted()
-        let ratios = weeks.compactMap { week in saturdayPeak[week].flatMap { peak in otherPeak[week].flatMap { $0 > 0 ? peak / $0 : nil } } }.sorted()
+        let ratios = weeks.compactMap { week in
+            saturdayPeak[week].flatMap { peak in otherPeak[week].flatMap { $0 > 0 ? peak / $0 : nil } }
+        }.sorted()
         let saturdayFactor = ratios.isEmpty ? 1 : ratios[ratios.count / 2]
         let points: [(week: Double, season: Double, log: Double)] = weeks.compactMap { week in
             let peak = saturdayPeak[week] ?? (otherPeak[week] ?? 0) * saturdayFactor
@@ -117,12 +128,16 @@ public final class CapacityPlanner: Sendable {
         let breach: String?
         if perReplica > 0, perReplica.isFinite {
             needed = max(1, Int(min(1_000_000, (peak * 1.2 / perReplica).rounded(.up))))
-            breach = (0..<26).lazy.map { nextWeek + Int64($0) }.first { forecast(week: $0) > perReplica * replicas }.map { Self.date(Self.saturday(ofWeek: $0)) }
+            breach = (0..<26).lazy.map { nextWeek + Int64($0) }.first { forecast(week: $0) > perReplica * replicas }.map
+            { Self.date(Self.saturday(ofWeek: $0)) }
         } else {
             // Nothing measured was within the budget: the budget is broken already. Scale the replicas with the
             // load, at least one more than now.
             let growth = currentPeak > 0 ? peak / currentPeak : 1
-            needed = max(currentReplicas + 1, Int(min(1_000_000, (Double(currentReplicas) * growth * 1.2).rounded(.up))))
+            needed = max(
+                currentReplicas + 1,
+                Int(min(1_000_000, (Double(currentReplicas) * growth * 1.2).rounded(.up)))
+            )
             breach = Self.date(Self.saturday(ofWeek: nextWeek))
         }
 
@@ -132,15 +147,34 @@ public final class CapacityPlanner: Sendable {
             routePeaks[series] = max(routePeaks[series] ?? 0, count)
         }
         let scale = currentPeak > 0 ? peak / currentPeak : 1
-        let routes = routePeaks.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map { series, count in
-            RouteForecast(route: series.name, method: series.method, currentPeakRatePerSecond: Double(count) / 3_600, peakRatePerSecond: Double(count) / 3_600 * scale)
+        let routes = routePeaks.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map {
+            series,
+            count in
+            RouteForecast(
+                route: series.name,
+                method: series.method,
+                currentPeakRatePerSecond: Double(count) / 3_600,
+                peakRatePerSecond: Double(count) / 3_600 * scale
+            )
         }
         return CapacityForecast(
-            generatedAt: now, nextSaturday: Self.date(Self.saturday(ofWeek: nextWeek)), inSeason: Self.inSeason(Self.saturday(ofWeek: nextWeek)),
-            weeksOfHistory: weeks.count, currentPeakRatePerSecond: currentPeak, peakRatePerSecond: peak, peakP95Ms: peakP95,
-            trendPerWeek: exp(fit.b) - 1, saturdayFactor: saturdayFactor, seasonFactor: exp(fit.c), currentReplicas: currentReplicas,
-            perReplicaRatePerSecond: perReplica, replicasNeeded: needed, budgetBreachAt: breach, routes: Array(routes),
-            method: "least squares on the log of \(points.count) weekly Saturday peaks (trend\(fit.c != 0 ? " and season" : "")), "
+            generatedAt: now,
+            nextSaturday: Self.date(Self.saturday(ofWeek: nextWeek)),
+            inSeason: Self.inSeason(Self.saturday(ofWeek: nextWeek)),
+            weeksOfHistory: weeks.count,
+            currentPeakRatePerSecond: currentPeak,
+            peakRatePerSecond: peak,
+            peakP95Ms: peakP95,
+            trendPerWeek: exp(fit.b) - 1,
+            saturdayFactor: saturdayFactor,
+            seasonFactor: exp(fit.c),
+            currentReplicas: currentReplicas,
+            perReplicaRatePerSecond: perReplica,
+            replicasNeeded: needed,
+            budgetBreachAt: breach,
+            routes: Array(routes),
+            method:
+                "least squares on the log of \(points.count) weekly Saturday peaks (trend\(fit.c != 0 ? " and season" : "")), "
                 + "Saturday factor \(String(format: "%.2f", saturdayFactor)); p95 against load from \(latency.points) hours; 20% headroom"
         )
     }
@@ -150,10 +184,14 @@ public final class CapacityPlanner: Sendable {
     static func fit(_ points: [(week: Double, season: Double, log: Double)]) -> (a: Double, b: Double, c: Double) {
         let recent = Array(points.suffix(52))
         let seasons = Set(recent.map(\.season))
-        if recent.count >= 4, seasons.count == 2, let solved = solve(recent.map { [1, $0.week, $0.season] }, recent.map(\.log)) {
+        if recent.count >= 4, seasons.count == 2,
+            let solved = solve(recent.map { [1, $0.week, $0.season] }, recent.map(\.log))
+        {
             return (solved[0], solved[1], solved[2])
         }
-        if recent.count >= 2, Set(recent.map(\.week)).count >= 2, let solved = solve(recent.map { [1, $0.week] }, recent.map(\.log)) {
+        if recent.count >= 2, Set(recent.map(\.week)).count >= 2,
+            let solved = solve(recent.map { [1, $0.week] }, recent.map(\.log))
+        {
             return (solved[0], solved[1], 0)
         }
         return (recent.map(\.log).reduce(0, +) / Double(recent.count), 0, 0)
@@ -162,9 +200,15 @@ public final class CapacityPlanner: Sendable {
     /// Least squares by the normal equations, Gaussian elimination with partial pivoting.
     static func solve(_ rows: [[Double]], _ values: [Double]) -> [Double]? {
         let size = rows[0].count
-        var matrix = (0..<size).map { i in (0..<size).map { j in zip(rows, rows).reduce(0) { $0 + $1.0[i] * $1.1[j] } } + [zip(rows, values).reduce(0) { $0 + $1.0[i] * $1.1 }] }
+        var matrix = (0..<size).map { i in
+            (0..<size).map { j in zip(rows, rows).reduce(0) { $0 + $1.0[i] * $1.1[j] } } + [
+                zip(rows, values).reduce(0) { $0 + $1.0[i] * $1.1 }
+            ]
+        }
         for column in 0..<size {
-            guard let pivot = (column..<size).max(by: { abs(matrix[$0][column]) < abs(matrix[$1][column]) }), abs(matrix[pivot][column]) > 1e-12 else { return nil }
+            guard let pivot = (column..<size).max(by: { abs(matrix[$0][column]) < abs(matrix[$1][column]) }),
+                abs(matrix[pivot][column]) > 1e-12
+            else { return nil }
             matrix.swapAt(column, pivot)
             for row in 0..<size where row != column {
                 let factor = matrix[row][column] / matrix[column][column]
@@ -178,12 +222,17 @@ public final class CapacityPlanner: Sendable {
     /// hour kept p95 within the budget.
     func latencyModel(end: Int64) throws -> (alpha: Double, beta: Double, points: Int, withinBudget: Double) {
         var hours: [Int64: SeriesBucket] = [:]
-        for (series, start, bucket) in try queries.store.buckets(resolution: 3_600, from: end - 14 * 86_400, to: end) where series.kind == "api" {
+        for (series, start, bucket) in try queries.store.buckets(resolution: 3_600, from: end - 14 * 86_400, to: end)
+        where series.kind == "api" {
             hours[start, default: SeriesBucket()].add(bucket)
         }
-        let points = hours.values.filter { $0.count >= 60 }.map { (rate: Double($0.count) / 3_600, p95: $0.percentileMs(95)) }
+        let points = hours.values.filter { $0.count >= 60 }.map {
+            (rate: Double($0.count) / 3_600, p95: $0.percentileMs(95))
+        }
         let withinBudget = points.filter { $0.p95 <= p95BudgetMs }.map(\.rate).max() ?? 0
-        guard points.count >= 2, Set(points.map(\.rate)).count >= 2, let solved = Self.solve(points.map { [1, $0.rate] }, points.map(\.p95)) else {
+        guard points.count >= 2, Set(points.map(\.rate)).count >= 2,
+            let solved = Self.solve(points.map { [1, $0.rate] }, points.map(\.p95))
+        else {
             return (points.first?.p95 ?? 0, 0, points.count, withinBudget)
         }
         return (solved[0], solved[1], points.count, withinBudget)

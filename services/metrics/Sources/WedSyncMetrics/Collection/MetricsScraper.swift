@@ -34,7 +34,9 @@ public final class MetricsScraper: Service, Sendable {
         var samples: [GaugeSample] = [GaugeSample(name: "up", labels: ["service": service], at: date, value: 1)]
         for pool in PrometheusText.pools(in: text) {
             let labels = ["service": service, "pool": pool.pool]
-            if let utilisation = pool.utilisation { samples.append(GaugeSample(name: "pool_utilisation", labels: labels, at: date, value: utilisation)) }
+            if let utilisation = pool.utilisation {
+                samples.append(GaugeSample(name: "pool_utilisation", labels: labels, at: date, value: utilisation))
+            }
             samples.append(GaugeSample(name: "pool_waiting", labels: labels, at: date, value: pool.waiting))
         }
         return samples

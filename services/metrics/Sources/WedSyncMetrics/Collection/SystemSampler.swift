@@ -70,12 +70,19 @@ public final class SystemSampler: Service, Sendable {
             let now = (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)).flatMap(CPUTimes.init(procStat:))
             defer { previous = now }
             guard let now, let cpu = previous.flatMap({ now.utilisation(since: $0) }),
-                let memory = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)).flatMap(Self.memory(procMeminfo:)),
+                let memory = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)).flatMap(
+                    Self.memory(procMeminfo:)
+                ),
                 let disk = Self.disk(diskPath)
             else { continue }
             let sample = SystemSampleEvent(
-                timestamp: Date(), host: host, cpuUtilisation: cpu, memoryUsedBytes: memory.used, memoryTotalBytes: memory.total,
-                diskUsedBytes: disk.used, diskTotalBytes: disk.total
+                timestamp: Date(),
+                host: host,
+                cpuUtilisation: cpu,
+                memoryUsedBytes: memory.used,
+                memoryTotalBytes: memory.total,
+                diskUsedBytes: disk.used,
+                diskTotalBytes: disk.total
             )
             do {
                 try await ingestor.submit(bytes: 256, events: [.systemSample(sample)])

@@ -26,14 +26,18 @@ public final class MetricsExposition: Sendable {
     static let help: [String: String] = [
         "wedsync_route_requests_total": "API requests stored by the metrics service, by route template and method.",
         "wedsync_route_errors_total": "API requests answered 5xx, by route template and method.",
-        "wedsync_route_cache_lookups_total": "API requests that looked up a response cache, by route template and method.",
+        "wedsync_route_cache_lookups_total":
+            "API requests that looked up a response cache, by route template and method.",
         "wedsync_route_cache_hits_total": "API requests answered from a response cache, by route template and method.",
         "wedsync_cache_lookups_total": "Cache lookups, by namespace and tier.",
         "wedsync_cache_hits_total": "Cache hits, by namespace and tier.",
         "wedsync_db_queries_total": "Database statements reported.",
-        "wedsync_route_latency_p50_seconds": "API latency, median over the last five minutes, by route template and method.",
-        "wedsync_route_latency_p95_seconds": "API latency, 95th percentile over the last five minutes, by route template and method.",
-        "wedsync_route_latency_p99_seconds": "API latency, 99th percentile over the last five minutes, by route template and method.",
+        "wedsync_route_latency_p50_seconds":
+            "API latency, median over the last five minutes, by route template and method.",
+        "wedsync_route_latency_p95_seconds":
+            "API latency, 95th percentile over the last five minutes, by route template and method.",
+        "wedsync_route_latency_p99_seconds":
+            "API latency, 99th percentile over the last five minutes, by route template and method.",
         "wedsync_pool_utilisation_ratio": "Connections in use over the most allowed, of each scraped service's pools.",
         "wedsync_pool_waiting": "Borrowers waiting for a connection, of each scraped service's pools.",
         "wedsync_host_cpu_utilisation_ratio": "CPU use of a host, from its system samples.",
@@ -46,8 +50,10 @@ public final class MetricsExposition: Sendable {
 
     /// The name each stored gauge has on `/metrics`.
     static let exposedName = [
-        "pool_utilisation": "wedsync_pool_utilisation_ratio", "pool_waiting": "wedsync_pool_waiting", "cpu_utilisation": "wedsync_host_cpu_utilisation_ratio",
-        "memory_utilisation": "wedsync_host_memory_utilisation_ratio", "disk_utilisation": "wedsync_host_disk_utilisation_ratio", "up": "wedsync_scrape_up",
+        "pool_utilisation": "wedsync_pool_utilisation_ratio", "pool_waiting": "wedsync_pool_waiting",
+        "cpu_utilisation": "wedsync_host_cpu_utilisation_ratio",
+        "memory_utilisation": "wedsync_host_memory_utilisation_ratio",
+        "disk_utilisation": "wedsync_host_disk_utilisation_ratio", "up": "wedsync_scrape_up",
         "findings": "wedsync_findings",
     ]
 
@@ -76,7 +82,10 @@ public final class MetricsExposition: Sendable {
 
     private func increment(_ name: String, _ labels: [(String, String)], _ amount: Int) {
         let descriptor = MetricNameDescriptor(metricName: name, unitName: "", helpText: Self.help[name] ?? name)
-        let counter = labels.isEmpty ? registry.makeCounter(descriptor: descriptor) : registry.makeCounter(descriptor: descriptor, labels: labels)
+        let counter =
+            labels.isEmpty
+            ? registry.makeCounter(descriptor: descriptor)
+            : registry.makeCounter(descriptor: descriptor, labels: labels)
         // Touched even at zero, so every series a route has shows from its first request.
         counter.increment(by: Int64(amount))
     }
@@ -90,7 +99,11 @@ public final class MetricsExposition: Sendable {
         if let (series, _, _) = try? queries.merged(seconds: 300, now: now) {
             for (key, bucket) in series where key.kind == "api" && bucket.count > 0 {
                 for percentile in [50, 95, 99] {
-                    set("wedsync_route_latency_p\(percentile)_seconds", [("route", key.name), ("method", key.method)], bucket.percentileMs(Double(percentile)) / 1000)
+                    set(
+                        "wedsync_route_latency_p\(percentile)_seconds",
+                        [("route", key.name), ("method", key.method)],
+                        bucket.percentileMs(Double(percentile)) / 1000
+                    )
                 }
             }
         }
@@ -103,7 +116,9 @@ public final class MetricsExposition: Sendable {
             }
         }
         var firing: [String: Int] = [:]
-        for alert in alerts where alert.state == .firing { firing["\(alert.name)|\(alert.severity.rawValue)", default: 0] += 1 }
+        for alert in alerts where alert.state == .firing {
+            firing["\(alert.name)|\(alert.severity.rawValue)", default: 0] += 1
+        }
         for (key, count) in firing {
             let parts = key.split(separator: "|").map(String.init)
             set("wedsync_alerts_firing", [("alertname", parts[0]), ("severity", parts[1])], Double(count))
@@ -114,9 +129,16 @@ public final class MetricsExposition: Sendable {
                 gauges[key] = nil
             }
             for (key, item) in values {
-                let gauge = gauges[key] ?? registry.makeGauge(
-                    descriptor: MetricNameDescriptor(metricName: item.name, unitName: "", helpText: Self.help[item.name] ?? item.name), labels: item.labels
-                )
+                let gauge =
+                    gauges[key]
+                    ?? registry.makeGauge(
+                        descriptor: MetricNameDescriptor(
+                            metricName: item.name,
+                            unitName: "",
+                            helpText: Self.help[item.name] ?? item.name
+                        ),
+                        labels: item.labels
+                    )
                 gauge.set(to: item.value)
                 gauges[key] = gauge
             }

@@ -30,7 +30,9 @@ struct EventBatchParser {
     }
 
     private mutating func skipSpace() {
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 { index += 1 }
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
+        { index += 1 }
     }
 
     private mutating func take(_ byte: UInt8) -> Bool {
@@ -104,7 +106,9 @@ struct EventBatchParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             simple = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 { index += 1 }
         }
         if simple {
@@ -120,15 +124,19 @@ struct EventBatchParser {
         switch bytes[index] {
         case UInt8(ascii: "\""): return stringRange().map { .string($0) }
         case UInt8(ascii: "t"):
-            guard bytes.count - index >= 4, bytes[index + 1] == UInt8(ascii: "r"), bytes[index + 2] == UInt8(ascii: "u"), bytes[index + 3] == UInt8(ascii: "e") else { return nil }
+            guard bytes.count - index >= 4, bytes[index + 1] == UInt8(ascii: "r"),
+                bytes[index + 2] == UInt8(ascii: "u"), bytes[index + 3] == UInt8(ascii: "e")
+            else { return nil }
             index += 4
             return .bool(true)
         case UInt8(ascii: "f"):
-            guard bytes.count - index >= 5, bytes[index + 1] == UInt8(ascii: "a"), bytes[index + 4] == UInt8(ascii: "e") else { return nil }
+            guard bytes.count - index >= 5, bytes[index + 1] == UInt8(ascii: "a"), bytes[index + 4] == UInt8(ascii: "e")
+            else { return nil }
             index += 5
             return .bool(false)
         case UInt8(ascii: "n"):
-            guard bytes.count - index >= 4, bytes[index + 1] == UInt8(ascii: "u"), bytes[index + 3] == UInt8(ascii: "l") else { return nil }
+            guard bytes.count - index >= 4, bytes[index + 1] == UInt8(ascii: "u"), bytes[index + 3] == UInt8(ascii: "l")
+            else { return nil }
             index += 4
             return .null
         default:
@@ -233,7 +241,8 @@ struct EventBatchParser {
         }
 
         func event(in parser: EventBatchParser) -> MetricEvent? {
-            guard let type, let timestampRange = timestamp, let timestamp = ISO8601.parse(parser.string(timestampRange)) else { return nil }
+            guard let type, let timestampRange = timestamp, let timestamp = ISO8601.parse(parser.string(timestampRange))
+            else { return nil }
             func integer(_ value: Double?) -> Int? {
                 guard let value, value.rounded(.towardZero) == value, abs(value) < 9e15 else { return nil }
                 return Int(value)
@@ -247,8 +256,14 @@ struct EventBatchParser {
                 }
                 return .apiCall(
                     APICallEvent(
-                        timestamp: timestamp, route: parser.string(route), method: parser.string(method), status: status, durationMs: durationMs,
-                        cache: result, tenant: tenant.map(parser.string), requestId: requestId.map(parser.string)
+                        timestamp: timestamp,
+                        route: parser.string(route),
+                        method: parser.string(method),
+                        status: status,
+                        durationMs: durationMs,
+                        cache: result,
+                        tenant: tenant.map(parser.string),
+                        requestId: requestId.map(parser.string)
                     )
                 )
             }
@@ -256,27 +271,45 @@ struct EventBatchParser {
                 guard let fingerprint, let durationMs, let rows = integer(rows) else { return nil }
                 return .databaseQuery(
                     DatabaseQueryEvent(
-                        timestamp: timestamp, fingerprint: parser.string(fingerprint), durationMs: durationMs, rows: rows,
-                        requestId: requestId.map(parser.string), route: route.map(parser.string)
+                        timestamp: timestamp,
+                        fingerprint: parser.string(fingerprint),
+                        durationMs: durationMs,
+                        rows: rows,
+                        requestId: requestId.map(parser.string),
+                        route: route.map(parser.string)
                     )
                 )
             }
             if parser.equals(type, "cache_op") {
-                guard let operation, let kind = CacheOperationEvent.Operation(rawValue: parser.string(operation)), let namespace, let tier, let hit,
+                guard let operation, let kind = CacheOperationEvent.Operation(rawValue: parser.string(operation)),
+                    let namespace, let tier, let hit,
                     let durationMs
                 else { return nil }
                 return .cacheOperation(
-                    CacheOperationEvent(timestamp: timestamp, operation: kind, namespace: parser.string(namespace), tier: parser.string(tier), hit: hit, durationMs: durationMs)
+                    CacheOperationEvent(
+                        timestamp: timestamp,
+                        operation: kind,
+                        namespace: parser.string(namespace),
+                        tier: parser.string(tier),
+                        hit: hit,
+                        durationMs: durationMs
+                    )
                 )
             }
             if parser.equals(type, "system") {
-                guard let host, let cpuUtilisation, let used = integer(memoryUsedBytes), let total = integer(memoryTotalBytes),
+                guard let host, let cpuUtilisation, let used = integer(memoryUsedBytes),
+                    let total = integer(memoryTotalBytes),
                     let diskUsed = integer(diskUsedBytes), let diskTotal = integer(diskTotalBytes)
                 else { return nil }
                 return .systemSample(
                     SystemSampleEvent(
-                        timestamp: timestamp, host: parser.string(host), cpuUtilisation: cpuUtilisation, memoryUsedBytes: used,
-                        memoryTotalBytes: total, diskUsedBytes: diskUsed, diskTotalBytes: diskTotal
+                        timestamp: timestamp,
+                        host: parser.string(host),
+                        cpuUtilisation: cpuUtilisation,
+                        memoryUsedBytes: used,
+                        memoryTotalBytes: total,
+                        diskUsedBytes: diskUsed,
+                        diskTotalBytes: diskTotal
                     )
                 )
             }

@@ -37,8 +37,14 @@ public final class EventIngestor: Service, Sendable {
     private let wakeUp: AsyncStream<Void>.Continuation
     private let wakeUps: AsyncStream<Void>
 
-    public init(store: MetricsStore, aggregator: Aggregator, flushInterval: Duration = .seconds(10), retention: RetentionPolicy = RetentionPolicy(),
-        maximumQueuedBytes: Int = 64 << 20, exposition: MetricsExposition? = nil, logger: Logger
+    public init(
+        store: MetricsStore,
+        aggregator: Aggregator,
+        flushInterval: Duration = .seconds(10),
+        retention: RetentionPolicy = RetentionPolicy(),
+        maximumQueuedBytes: Int = 64 << 20,
+        exposition: MetricsExposition? = nil,
+        logger: Logger
     ) {
         self.store = store
         self.aggregator = aggregator
@@ -62,9 +68,15 @@ public final class EventIngestor: Service, Sendable {
     public func submit(bytes: Int, events: [MetricEvent]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let refusal = state.withLock { state -> ServiceError? in
-                if state.stopped { return ServiceError.unavailable("the metrics service is stopping", retryAfterSeconds: 1) }
+                if state.stopped {
+                    return ServiceError.unavailable("the metrics service is stopping", retryAfterSeconds: 1)
+                }
                 guard state.queuedBytes + bytes <= maximumQueuedBytes else {
-                    return ServiceError.unavailable("too many events waiting to be stored: retry shortly", code: "overloaded", retryAfterSeconds: 1)
+                    return ServiceError.unavailable(
+                        "too many events waiting to be stored: retry shortly",
+                        code: "overloaded",
+                        retryAfterSeconds: 1
+                    )
                 }
                 state.pending.append(Pending(bytes: bytes, events: events, continuation: continuation))
                 state.queuedBytes += bytes
@@ -136,7 +148,13 @@ public final class EventIngestor: Service, Sendable {
         } catch {
             logger.error("events not stored", metadata: ["error": "\(error)"])
             for item in batch {
-                item.continuation.resume(throwing: ServiceError.unavailable("the events could not be stored", code: "storage_unavailable", retryAfterSeconds: 1))
+                item.continuation.resume(
+                    throwing: ServiceError.unavailable(
+                        "the events could not be stored",
+                        code: "storage_unavailable",
+                        retryAfterSeconds: 1
+                    )
+                )
             }
         }
     }
@@ -163,15 +181,27 @@ public final class EventIngestor: Service, Sendable {
         events.flatMap { event -> [GaugeSample] in
             if case .finding(let finding) = event {
                 let labels = ["source": finding.source, "kind": finding.kind, "severity": finding.severity]
-                return [GaugeSample(name: "findings", labels: labels, at: finding.timestamp, value: Double(finding.count))]
+                return [
+                    GaugeSample(name: "findings", labels: labels, at: finding.timestamp, value: Double(finding.count))
+                ]
             }
             guard case .systemSample(let sample) = event else { return [] }
             let host = ["host": sample.host]
             func share(_ used: Int, _ total: Int) -> Double { total > 0 ? Double(used) / Double(total) : 0 }
             return [
                 GaugeSample(name: "cpu_utilisation", labels: host, at: sample.timestamp, value: sample.cpuUtilisation),
-                GaugeSample(name: "memory_utilisation", labels: host, at: sample.timestamp, value: share(sample.memoryUsedBytes, sample.memoryTotalBytes)),
-                GaugeSample(name: "disk_utilisation", labels: host, at: sample.timestamp, value: share(sample.diskUsedBytes, sample.diskTotalBytes)),
+                GaugeSample(
+                    name: "memory_utilisation",
+                    labels: host,
+                    at: sample.timestamp,
+                    value: share(sample.memoryUsedBytes, sample.memoryTotalBytes)
+                ),
+                GaugeSample(
+                    name: "disk_utilisation",
+                    labels: host,
+                    at: sample.timestamp,
+                    value: share(sample.diskUsedBytes, sample.diskTotalBytes)
+                ),
             ]
         }
     }

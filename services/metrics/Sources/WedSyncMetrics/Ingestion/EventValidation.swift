@@ -14,12 +14,16 @@ enum EventValidation {
         } else {
             batch = try slowDecode(body)
         }
-        guard !batch.events.isEmpty else { throw ServiceError.badRequest("events: give at least one event", code: "invalid_event") }
+        guard !batch.events.isEmpty else {
+            throw ServiceError.badRequest("events: give at least one event", code: "invalid_event")
+        }
         guard batch.events.count <= maximumEvents else {
             throw ServiceError.badRequest("events: at most \(maximumEvents) events in one batch", code: "invalid_event")
         }
         for (index, event) in batch.events.enumerated() {
-            if let problem = event.problem { throw ServiceError.badRequest("events[\(index)].\(problem)", code: "invalid_event") }
+            if let problem = event.problem {
+                throw ServiceError.badRequest("events[\(index)].\(problem)", code: "invalid_event")
+            }
         }
         return batch.events
     }
@@ -43,7 +47,11 @@ enum EventValidation {
         func path(_ codingPath: [any CodingKey]) -> String {
             var text = ""
             for key in codingPath {
-                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    text += (text.isEmpty ? "" : ".") + key.stringValue
+                }
             }
             return text.isEmpty ? "body" : text
         }
@@ -58,7 +66,8 @@ enum EventValidation {
         switch error {
         case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): missing"
         case .typeMismatch(let type, let context): return "\(path(context.codingPath)): expected \(name(type))"
-        case .valueNotFound(let type, let context): return "\(path(context.codingPath)): expected \(name(type)), got null"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): expected \(name(type)), got null"
         case .dataCorrupted(let context):
             return "\(path(context.codingPath)): \(context.debugDescription.prefix(160))"
         @unknown default: return "body: not a batch of events"

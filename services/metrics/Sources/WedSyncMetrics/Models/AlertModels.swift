@@ -58,7 +58,14 @@ public struct Silence: Codable, Sendable, Equatable {
     public var createdBy: String
     public var comment: String
 
-    public init(id: String, matchers: [String: String], startsAt: Date, endsAt: Date, createdBy: String, comment: String) {
+    public init(
+        id: String,
+        matchers: [String: String],
+        startsAt: Date,
+        endsAt: Date,
+        createdBy: String,
+        comment: String
+    ) {
         self.id = id
         self.matchers = matchers
         self.startsAt = startsAt
@@ -70,7 +77,8 @@ public struct Silence: Codable, Sendable, Equatable {
     /// Whether it silences `alert` at `now`.
     public func silences(_ alert: Alert, at now: Date) -> Bool {
         guard startsAt <= now, now < endsAt else { return false }
-        return matchers.allSatisfy { key, value in key == "alertname" ? alert.name == value : alert.labels[key] == value }
+        return matchers.allSatisfy { key, value in key == "alertname" ? alert.name == value : alert.labels[key] == value
+        }
     }
 }
 
@@ -110,8 +118,17 @@ public struct NotificationRecord: Codable, Sendable, Equatable {
     public var updatedAt: Date
 
     public init(
-        id: Int, receiver: String, channel: String, alertName: String, status: String, alerts: Int, attempts: Int, delivered: Bool,
-        lastError: String?, createdAt: Date, updatedAt: Date
+        id: Int,
+        receiver: String,
+        channel: String,
+        alertName: String,
+        status: String,
+        alerts: Int,
+        attempts: Int,
+        delivered: Bool,
+        lastError: String?,
+        createdAt: Date,
+        updatedAt: Date
     ) {
         self.id = id
         self.receiver = receiver

@@ -38,9 +38,22 @@ public struct CapacityForecast: Codable, Sendable, Equatable {
     public var method: String
 
     public init(
-        generatedAt: Date, nextSaturday: String, inSeason: Bool, weeksOfHistory: Int, currentPeakRatePerSecond: Double, peakRatePerSecond: Double,
-        peakP95Ms: Double?, trendPerWeek: Double, saturdayFactor: Double, seasonFactor: Double, currentReplicas: Int, perReplicaRatePerSecond: Double,
-        replicasNeeded: Int, budgetBreachAt: String?, routes: [RouteForecast], method: String
+        generatedAt: Date,
+        nextSaturday: String,
+        inSeason: Bool,
+        weeksOfHistory: Int,
+        currentPeakRatePerSecond: Double,
+        peakRatePerSecond: Double,
+        peakP95Ms: Double?,
+        trendPerWeek: Double,
+        saturdayFactor: Double,
+        seasonFactor: Double,
+        currentReplicas: Int,
+        perReplicaRatePerSecond: Double,
+        replicasNeeded: Int,
+        budgetBreachAt: String?,
+        routes: [RouteForecast],
+        method: String
     ) {
         self.generatedAt = generatedAt
         self.nextSaturday = nextSaturday

@@ -20,8 +20,15 @@ public struct LiveFigures: Codable, Sendable, Equatable {
     public var forecast: CapacityForecast?
 
     public init(
-        at: Date, overall: SeriesSummary, history: [LivePoint], routes: [SeriesSummary], cacheTiers: [CacheTierFigure], database: DatabaseFigures,
-        alerts: [Alert], budgets: [BudgetStatus], forecast: CapacityForecast?
+        at: Date,
+        overall: SeriesSummary,
+        history: [LivePoint],
+        routes: [SeriesSummary],
+        cacheTiers: [CacheTierFigure],
+        database: DatabaseFigures,
+        alerts: [Alert],
+        budgets: [BudgetStatus],
+        forecast: CapacityForecast?
     ) {
         self.at = at
         self.overall = overall
@@ -47,7 +54,16 @@ public struct LivePoint: Codable, Sendable, Equatable {
     public var errorRate: Double?
     public var cacheHitRatio: Double?
 
-    public init(start: Date, count: Int, ratePerSecond: Double, p50Ms: Double?, p95Ms: Double?, p99Ms: Double?, errorRate: Double?, cacheHitRatio: Double?) {
+    public init(
+        start: Date,
+        count: Int,
+        ratePerSecond: Double,
+        p50Ms: Double?,
+        p95Ms: Double?,
+        p99Ms: Double?,
+        errorRate: Double?,
+        cacheHitRatio: Double?
+    ) {
         self.start = start
         self.count = count
         self.ratePerSecond = ratePerSecond

@@ -19,8 +19,17 @@ public struct SeriesSummary: Codable, Sendable, Equatable {
     public var cacheHitRatio: Double?
 
     public init(
-        kind: String, route: String, method: String, count: Int, ratePerSecond: Double, p50Ms: Double, p95Ms: Double, p99Ms: Double,
-        maxMs: Double, errorRate: Double, cacheHitRatio: Double?
+        kind: String,
+        route: String,
+        method: String,
+        count: Int,
+        ratePerSecond: Double,
+        p50Ms: Double,
+        p95Ms: Double,
+        p99Ms: Double,
+        maxMs: Double,
+        errorRate: Double,
+        cacheHitRatio: Double?
     ) {
         self.kind = kind
         self.route = route

@@ -73,8 +73,18 @@ public struct RegressionFinding: Codable, Sendable, Equatable {
     public var regressed: Bool
 
     public init(
-        route: String, method: String, baseline: LatencyWindow, current: LatencyWindow, test: String, u: Double, z: Double, pValue: Double,
-        effectSize: Double, magnitude: String, p95Ratio: Double, regressed: Bool
+        route: String,
+        method: String,
+        baseline: LatencyWindow,
+        current: LatencyWindow,
+        test: String,
+        u: Double,
+        z: Double,
+        pValue: Double,
+        effectSize: Double,
+        magnitude: String,
+        p95Ratio: Double,
+        regressed: Bool
     ) {
         self.route = route
         self.method = method

@@ -20,8 +20,11 @@ public struct LiveFiguresBuilder: Sendable {
     let reuseFor: Duration
 
     public init(
-        queries: MetricsQueries, alerts: AlertEngine, budgets: @escaping @Sendable (Date) -> [BudgetStatus] = { _ in [] },
-        forecast: @escaping @Sendable (Date) -> CapacityForecast? = { _ in nil }, poolUtilisation: @escaping @Sendable () -> Double? = { nil },
+        queries: MetricsQueries,
+        alerts: AlertEngine,
+        budgets: @escaping @Sendable (Date) -> [BudgetStatus] = { _ in [] },
+        forecast: @escaping @Sendable (Date) -> CapacityForecast? = { _ in nil },
+        poolUtilisation: @escaping @Sendable () -> Double? = { nil },
         reuseFor: Duration = .seconds(1)
     ) {
         self.reuseFor = reuseFor
@@ -36,7 +39,9 @@ public struct LiveFiguresBuilder: Sendable {
     public func figures() throws -> LiveFigures {
         let now = Date()
         let reuse = Double(reuseFor / .milliseconds(1)) / 1000
-        if let figures = latest.figures.withLock({ $0 }), abs(now.timeIntervalSince(figures.at)) < reuse { return figures }
+        if let figures = latest.figures.withLock({ $0 }), abs(now.timeIntervalSince(figures.at)) < reuse {
+            return figures
+        }
         let figures = try figures(at: now)
         latest.figures.withLock { $0 = figures }
         return figures
@@ -79,8 +84,12 @@ public struct LiveFiguresBuilder: Sendable {
             let bucket = points[start] ?? SeriesBucket()
             let answered = bucket.count > 0
             return LivePoint(
-                start: Date(timeIntervalSince1970: Double(start)), count: bucket.count, ratePerSecond: Double(bucket.count) / Double(Aggregator.bucketSeconds),
-                p50Ms: answered ? bucket.percentileMs(50) : nil, p95Ms: answered ? bucket.percentileMs(95) : nil, p99Ms: answered ? bucket.percentileMs(99) : nil,
+                start: Date(timeIntervalSince1970: Double(start)),
+                count: bucket.count,
+                ratePerSecond: Double(bucket.count) / Double(Aggregator.bucketSeconds),
+                p50Ms: answered ? bucket.percentileMs(50) : nil,
+                p95Ms: answered ? bucket.percentileMs(95) : nil,
+                p99Ms: answered ? bucket.percentileMs(99) : nil,
                 errorRate: answered ? Double(bucket.errors) / Double(bucket.count) : nil,
                 cacheHitRatio: bucket.cacheLookups > 0 ? Double(bucket.cacheHits) / Double(bucket.cacheLookups) : nil
             )
@@ -88,18 +97,28 @@ public struct LiveFiguresBuilder: Sendable {
         let busiest = routes.map { MetricsQueries.summary($0.key, $0.value, seconds: 300) }
             .sorted { $0.count != $1.count ? $0.count > $1.count : ($0.route, $0.method) < ($1.route, $1.method) }
         let allStatements = statements.values.reduce(into: SeriesBucket()) { $0.add($1) }
-        let slowest = statements.map { MetricsQueries.summary($0.key, $0.value, seconds: 300) }.sorted { $0.p95Ms > $1.p95Ms }
+        let slowest = statements.map { MetricsQueries.summary($0.key, $0.value, seconds: 300) }.sorted {
+            $0.p95Ms > $1.p95Ms
+        }
         let tierOrder = ["L1": 0, "L2": 1, "L3": 2, "responses": 3]
         return LiveFigures(
             at: now,
             overall: MetricsQueries.summary(SeriesKey(kind: "api", name: "*", method: "*"), lastMinute, seconds: 60),
             history: history,
             routes: Array(busiest.prefix(12)),
-            cacheTiers: tiers.map { CacheTierFigure(tier: $0.key, lookups: $0.value.lookups, hitRatio: $0.value.lookups == 0 ? nil : Double($0.value.hits) / Double($0.value.lookups)) }
-                .sorted { (tierOrder[$0.tier] ?? 9, $0.tier) < (tierOrder[$1.tier] ?? 9, $1.tier) },
+            cacheTiers: tiers.map {
+                CacheTierFigure(
+                    tier: $0.key,
+                    lookups: $0.value.lookups,
+                    hitRatio: $0.value.lookups == 0 ? nil : Double($0.value.hits) / Double($0.value.lookups)
+                )
+            }
+            .sorted { (tierOrder[$0.tier] ?? 9, $0.tier) < (tierOrder[$1.tier] ?? 9, $1.tier) },
             database: DatabaseFigures(
-                ratePerSecond: Double(allStatements.count) / 300, p95Ms: allStatements.count > 0 ? allStatements.percentileMs(95) : nil,
-                poolUtilisation: poolUtilisation(), slowest: Array(slowest.prefix(5))
+                ratePerSecond: Double(allStatements.count) / 300,
+                p95Ms: allStatements.count > 0 ? allStatements.percentileMs(95) : nil,
+                poolUtilisation: poolUtilisation(),
+                slowest: Array(slowest.prefix(5))
             ),
             alerts: alerts.alerts(at: now),
             budgets: budgets(now),

@@ -24,7 +24,8 @@ public struct MetricsQueries: Sendable {
 
     /// The spelling of a range: a whole number of minutes, hours or days.
     public static let rangeSchema = JSONSchema.text(2...7, pattern: "^[1-9][0-9]{0,5}[mhd]$")
-    static let rangeDescription = "Minutes, hours or days, like 15m, 1h (the default), 24h or 7d; at most 400 days are read."
+    static let rangeDescription =
+        "Minutes, hours or days, like 15m, 1h (the default), 24h or 7d; at most 400 days are read."
     /// Seconds per point of a series: a multiple of 10 up to the longest range.
     static let steps = 10...Int(longestRange)
     /// A route template (or fingerprint), a method and a service, as a query names them.
@@ -34,7 +35,9 @@ public struct MetricsQueries: Sendable {
 
     /// `1h`, `24h`, `7d` (any `Nm`, `Nh`, `Nd` of up to six digits), in seconds, at most `longest` (400 days: no
     /// data is kept longer, so a longer range reads the same).
-    public static func seconds(of range: String, field: String = "range", longest: Int64 = longestRange) throws(ServiceError) -> Int64 {
+    public static func seconds(of range: String, field: String = "range", longest: Int64 = longestRange)
+        throws(ServiceError) -> Int64
+    {
         guard let unit = range.last, range.count >= 2, range.count <= 7, range.first != "0",
             range.dropLast().allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(range.dropLast())
         else {
@@ -73,13 +76,15 @@ public struct MetricsQueries: Sendable {
             let first = Aggregator.start(of: from + resolution - 1, resolution: resolution)
             let last = Aggregator.start(of: to, resolution: resolution)
             if first < last { segments.append(Segment(resolution: resolution, from: first, to: last)) }
-            for (pieceFrom, pieceTo) in first < last ? [(from, first), (last, to)] : [(from, to)] where pieceFrom < pieceTo {
+            for (pieceFrom, pieceTo) in first < last ? [(from, first), (last, to)] : [(from, to)]
+            where pieceFrom < pieceTo {
                 if retention.holds(levels[level + 1], start: pieceFrom, now: now) {
                     cover(pieceFrom, pieceTo, level + 1)
                 } else {
                     segments.append(
                         Segment(
-                            resolution: resolution, from: Aggregator.start(of: pieceFrom, resolution: resolution),
+                            resolution: resolution,
+                            from: Aggregator.start(of: pieceFrom, resolution: resolution),
                             to: Aggregator.start(of: pieceTo + resolution - 1, resolution: resolution)
                         )
                     )
@@ -102,12 +107,19 @@ public struct MetricsQueries: Sendable {
         let (merged, from, to) = try merged(seconds: seconds, now: now)
         let series = merged.map { key, bucket in Self.summary(key, bucket, seconds: Double(seconds)) }
             .sorted { $0.count != $1.count ? $0.count > $1.count : ($0.route, $0.method) < ($1.route, $1.method) }
-        return MetricsSummary(range: range, from: Date(timeIntervalSince1970: Double(from)), to: Date(timeIntervalSince1970: Double(to)), series: series)
+        return MetricsSummary(
+            range: range,
+            from: Date(timeIntervalSince1970: Double(from)),
+            to: Date(timeIntervalSince1970: Double(to)),
+            series: series
+        )
     }
 
     /// Every series' buckets over the last `seconds` (whole 10-second buckets, the current one included) before
     /// `now`, merged; with the range's bounds.
-    public func merged(seconds: Int64, now: Date = Date()) throws -> (series: [SeriesKey: SeriesBucket], from: Int64, to: Int64) {
+    public func merged(seconds: Int64, now: Date = Date()) throws -> (
+        series: [SeriesKey: SeriesBucket], from: Int64, to: Int64
+    ) {
         let to = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
         let from = to - seconds
         return (try merged(from: from, to: to, now: now), from, to)
@@ -118,7 +130,10 @@ public struct MetricsQueries: Sendable {
     public func merged(from: Int64, to: Int64, now: Date = Date()) throws -> [SeriesKey: SeriesBucket] {
         var merged: [SeriesKey: SeriesBucket] = [:]
         for segment in Self.plan(from: from, to: to, now: Int64(now.timeIntervalSince1970), retention: retention) {
-            try store.visitBuckets(resolution: segment.resolution, from: segment.from, to: segment.to) { series, _, bucket in
+            try store.visitBuckets(resolution: segment.resolution, from: segment.from, to: segment.to) {
+                series,
+                _,
+                bucket in
                 merged[series, default: SeriesBucket()].add(bucket)
             }
         }
@@ -127,8 +142,14 @@ public struct MetricsQueries: Sendable {
 
     static func summary(_ key: SeriesKey, _ bucket: SeriesBucket, seconds: Double) -> SeriesSummary {
         SeriesSummary(
-            kind: key.kind, route: key.name, method: key.method, count: bucket.count, ratePerSecond: Double(bucket.count) / seconds,
-            p50Ms: bucket.percentileMs(50), p95Ms: bucket.percentileMs(95), p99Ms: bucket.percentileMs(99),
+            kind: key.kind,
+            route: key.name,
+            method: key.method,
+            count: bucket.count,
+            ratePerSecond: Double(bucket.count) / seconds,
+            p50Ms: bucket.percentileMs(50),
+            p95Ms: bucket.percentileMs(95),
+            p99Ms: bucket.percentileMs(99),
             maxMs: bucket.count == 0 ? 0 : Double(bucket.durations.max) / 1000,
             errorRate: bucket.count == 0 ? 0 : Double(bucket.errors) / Double(bucket.count),
             cacheHitRatio: bucket.cacheLookups == 0 ? nil : Double(bucket.cacheHits) / Double(bucket.cacheLookups)
@@ -137,15 +158,23 @@ public struct MetricsQueries: Sendable {
 
     /// The API routes of the range by p95, slowest first.
     public func slowEndpoints(range: String, limit: Int, now: Date = Date()) throws -> [SeriesSummary] {
-        Array(try summary(range: range, now: now).series.filter { $0.kind == "api" }.sorted { $0.p95Ms > $1.p95Ms }.prefix(limit))
+        Array(
+            try summary(range: range, now: now).series.filter { $0.kind == "api" }.sorted { $0.p95Ms > $1.p95Ms }
+                .prefix(limit)
+        )
     }
 
     static let metrics = ["p50", "p95", "p99", "rate", "error_rate", "cache_hit_ratio", "count"]
 
     /// One metric of the series of `route` (and `method`, when given), in steps.
-    public func series(metric: String, route: String, method: String?, range: String, step: Int64, now: Date = Date()) throws -> MetricSeries {
+    public func series(metric: String, route: String, method: String?, range: String, step: Int64, now: Date = Date())
+        throws -> MetricSeries
+    {
         guard Self.metrics.contains(metric) else {
-            throw ServiceError.badRequest("metric: one of \(Self.metrics.joined(separator: ", "))", code: "invalid_parameter")
+            throw ServiceError.badRequest(
+                "metric: one of \(Self.metrics.joined(separator: ", "))",
+                code: "invalid_parameter"
+            )
         }
         let seconds = try Self.seconds(of: range)
         guard step >= Aggregator.bucketSeconds, step <= Self.longestRange, step % Aggregator.bucketSeconds == 0 else {
@@ -154,17 +183,26 @@ public struct MetricsQueries: Sendable {
         // As Grafana does: a step longer than the range is the range (one point), and one that would give more than
         // 2,000 points is made longer (the response says which step it used).
         let longest = max(Aggregator.bucketSeconds, seconds / Aggregator.bucketSeconds * Aggregator.bucketSeconds)
-        let shortest = (seconds + Self.maximumPoints * Aggregator.bucketSeconds - 1) / (Self.maximumPoints * Aggregator.bucketSeconds) * Aggregator.bucketSeconds
+        let shortest =
+            (seconds + Self.maximumPoints * Aggregator.bucketSeconds - 1)
+            / (Self.maximumPoints * Aggregator.bucketSeconds) * Aggregator.bucketSeconds
         let step = min(longest, max(step, shortest))
         // Points at multiples of the step (as Prometheus puts them), each read at the coarsest resolution that
         // divides the step and is still kept that far back.
-        let to = Aggregator.start(of: Aggregator.bucketStart(now) + Aggregator.bucketSeconds + step - 1, resolution: step)
+        let to = Aggregator.start(
+            of: Aggregator.bucketStart(now) + Aggregator.bucketSeconds + step - 1,
+            resolution: step
+        )
         let from = to - (seconds + step - 1) / step * step
         let nowSeconds = Int64(now.timeIntervalSince1970)
         // Without one that divides the step so far back, the coarsest still kept: each of its buckets counts in the
         // step it starts in, rather than the step showing nothing.
-        let resolution = Aggregator.resolutions.reversed().first { step % $0 == 0 && retention.holds($0, start: from, now: nowSeconds) }
-            ?? Aggregator.resolutions.reversed().first { retention.holds($0, start: from, now: nowSeconds) } ?? Aggregator.resolutions.last!
+        let resolution =
+            Aggregator.resolutions.reversed().first {
+                step % $0 == 0 && retention.holds($0, start: from, now: nowSeconds)
+            }
+            ?? Aggregator.resolutions.reversed().first { retention.holds($0, start: from, now: nowSeconds) }
+            ?? Aggregator.resolutions.last!
         var steps: [Int64: SeriesBucket] = [:]
         for (series, start, bucket) in try store.buckets(resolution: resolution, from: from, to: to)
         where series.kind == "api" && series.name == route && (method == nil || series.method == method) {
@@ -172,7 +210,11 @@ public struct MetricsQueries: Sendable {
         }
         let points = stride(from: from, to: to, by: Int(step)).map { start -> SeriesPoint in
             guard let bucket = steps[start], bucket.count > 0 else {
-                return SeriesPoint(start: Date(timeIntervalSince1970: Double(start)), value: metric == "count" || metric == "rate" ? 0 : nil, count: 0)
+                return SeriesPoint(
+                    start: Date(timeIntervalSince1970: Double(start)),
+                    value: metric == "count" || metric == "rate" ? 0 : nil,
+                    count: 0
+                )
             }
             let value = bucket.value(of: metric, seconds: Double(step))
             return SeriesPoint(start: Date(timeIntervalSince1970: Double(start)), value: value, count: bucket.count)

@@ -21,9 +21,16 @@ public struct RegressionDetector: Sendable {
         self.minimumCount = minimumCount
     }
 
-    public static let testDescription = "Mann-Whitney U, one-sided (current slower), normal approximation with tie and continuity corrections"
+    public static let testDescription =
+        "Mann-Whitney U, one-sided (current slower), normal approximation with tie and continuity corrections"
 
-    public func report(baseline: String, window: Int64, route: String? = nil, service: String? = nil, now: Date = Date()) throws -> RegressionReport {
+    public func report(
+        baseline: String,
+        window: Int64,
+        route: String? = nil,
+        service: String? = nil,
+        now: Date = Date()
+    ) throws -> RegressionReport {
         let end = Aggregator.bucketStart(now) + Aggregator.bucketSeconds
         let window = max(Aggregator.bucketSeconds, window / Aggregator.bucketSeconds * Aggregator.bucketSeconds)
         let current: (from: Int64, to: Int64)
@@ -54,17 +61,30 @@ public struct RegressionDetector: Sendable {
             else { continue }
             func side(_ bucket: SeriesBucket, _ label: String, _ from: Int64, _ to: Int64) -> LatencyWindow {
                 LatencyWindow(
-                    label: label, from: Date(timeIntervalSince1970: Double(from)), to: Date(timeIntervalSince1970: Double(to)), count: bucket.count,
-                    p50Ms: bucket.percentileMs(50), p95Ms: bucket.percentileMs(95), p99Ms: bucket.percentileMs(99)
+                    label: label,
+                    from: Date(timeIntervalSince1970: Double(from)),
+                    to: Date(timeIntervalSince1970: Double(to)),
+                    count: bucket.count,
+                    p50Ms: bucket.percentileMs(50),
+                    p95Ms: bucket.percentileMs(95),
+                    p99Ms: bucket.percentileMs(99)
                 )
             }
             let magnitude = MannWhitney.magnitude(of: test.cliffsDelta)
             let p95Ratio = then.percentileMs(95) > 0 ? now.percentileMs(95) / then.percentileMs(95) : 1
             findings.append(
                 RegressionFinding(
-                    route: key.name, method: key.method, baseline: side(then, before.label, before.from, before.to),
-                    current: side(now, "current", current.from, current.to), test: Self.testDescription, u: test.u, z: test.z, pValue: test.pValue,
-                    effectSize: test.cliffsDelta, magnitude: magnitude, p95Ratio: p95Ratio,
+                    route: key.name,
+                    method: key.method,
+                    baseline: side(then, before.label, before.from, before.to),
+                    current: side(now, "current", current.from, current.to),
+                    test: Self.testDescription,
+                    u: test.u,
+                    z: test.z,
+                    pValue: test.pValue,
+                    effectSize: test.cliffsDelta,
+                    magnitude: magnitude,
+                    p95Ratio: p95Ratio,
                     regressed: test.pValue < significance && (test.cliffsDelta >= 0.147 || p95Ratio >= 1.15)
                 )
             )

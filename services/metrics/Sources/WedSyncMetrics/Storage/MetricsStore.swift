@@ -40,7 +40,9 @@ public final class MetricsStore: Sendable {
         }
         guard version < Self.schemaVersion else { return }
         let range = try database.read { connection -> (Int64, Int64)? in
-            let row = try connection.prepare("SELECT MIN(start), MAX(start), (SELECT COUNT(*) FROM buckets WHERE resolution > 10) FROM buckets WHERE resolution = 10")
+            let row = try connection.prepare(
+                "SELECT MIN(start), MAX(start), (SELECT COUNT(*) FROM buckets WHERE resolution > 10) FROM buckets WHERE resolution = 10"
+            )
             guard try row.step(), !row.isNull(0), row.int(2) == 0 else { return nil }
             return (row.int(0), row.int(1))
         }
@@ -49,8 +51,15 @@ public final class MetricsStore: Sendable {
                 var rollups: [Aggregator.BucketKey: SeriesBucket] = [:]
                 for (series, start, bucket) in try buckets(resolution: 10, from: hour, to: hour + 3_600) {
                     for resolution in Aggregator.resolutions.dropFirst() {
-                        rollups[Aggregator.BucketKey(series: series, start: Aggregator.start(of: start, resolution: resolution), resolution: resolution), default: SeriesBucket()]
-                            .add(bucket)
+                        rollups[
+                            Aggregator.BucketKey(
+                                series: series,
+                                start: Aggregator.start(of: start, resolution: resolution),
+                                resolution: resolution
+                            ),
+                            default: SeriesBucket()
+                        ]
+                        .add(bucket)
                     }
                 }
                 _ = try add(rollups) { _ in nil }
@@ -79,7 +88,8 @@ public final class MetricsStore: Sendable {
             let seconds = Int64(sample.at.timeIntervalSince1970.rounded(.down))
             for resolution in Aggregator.resolutions {
                 try upsert.bind([
-                    .integer(resolution), .text(sample.series), .integer(Aggregator.start(of: seconds, resolution: resolution)), .real(sample.value),
+                    .integer(resolution), .text(sample.series),
+                    .integer(Aggregator.start(of: seconds, resolution: resolution)), .real(sample.value),
                     .real(sample.value), .real(sample.value), .real(sample.value),
                 ])
                 while try upsert.step() {}
@@ -103,7 +113,12 @@ public final class MetricsStore: Sendable {
             while try rows.step() {
                 let count = rows.double(2)
                 guard count > 0 else { continue }
-                result[rows.text(0)] = GaugeSummary(mean: rows.double(1) / count, max: rows.double(3), min: rows.double(4), last: rows.double(5))
+                result[rows.text(0)] = GaugeSummary(
+                    mean: rows.double(1) / count,
+                    max: rows.double(3),
+                    min: rows.double(4),
+                    last: rows.double(5)
+                )
             }
             return result
         }
@@ -112,7 +127,9 @@ public final class MetricsStore: Sendable {
     /// Every gauge series stored since `since` (by the hourly rollups).
     func gaugeSeries(since: Int64) throws -> [String] {
         try database.read { connection in
-            let rows = try connection.prepare("SELECT DISTINCT series FROM gauges WHERE resolution = 3600 AND start >= ?")
+            let rows = try connection.prepare(
+                "SELECT DISTINCT series FROM gauges WHERE resolution = 3600 AND start >= ?"
+            )
             try rows.bind([.integer(since)])
             var result: [String] = []
             while try rows.step() { result.append(rows.text(0)) }
@@ -123,7 +140,10 @@ public final class MetricsStore: Sendable {
     /// Drops the gauge buckets of `resolution` that start before `before`.
     func pruneGauges(resolution: Int64, before: Int64) throws {
         try database.transaction { connection in
-            try connection.run("DELETE FROM gauges WHERE resolution = ? AND start < ?", [.integer(resolution), .integer(before)])
+            try connection.run(
+                "DELETE FROM gauges WHERE resolution = ? AND start < ?",
+                [.integer(resolution), .integer(before)]
+            )
         }
     }
 
@@ -132,7 +152,10 @@ public final class MetricsStore: Sendable {
         try database.transaction { connection in
             try connection.run(
                 "INSERT INTO releases (at, version, service) VALUES (?, ?, ?)",
-                [.real(marker.at.timeIntervalSince1970), .text(marker.version), marker.service.map { .text($0) } ?? .null]
+                [
+                    .real(marker.at.timeIntervalSince1970), .text(marker.version),
+                    marker.service.map { .text($0) } ?? .null,
+                ]
             )
         }
     }
@@ -147,7 +170,13 @@ public final class MetricsStore: Sendable {
             try rows.bind([.real(before.timeIntervalSince1970), filter, filter, .integer(Int64(limit))])
             var markers: [ReleaseMarker] = []
             while try rows.step() {
-                markers.append(ReleaseMarker(version: rows.text(1), service: rows.isNull(2) ? nil : rows.text(2), at: Date(timeIntervalSince1970: rows.double(0))))
+                markers.append(
+                    ReleaseMarker(
+                        version: rows.text(1),
+                        service: rows.isNull(2) ? nil : rows.text(2),
+                        at: Date(timeIntervalSince1970: rows.double(0))
+                    )
+                )
             }
             return markers
         }
@@ -156,7 +185,9 @@ public final class MetricsStore: Sendable {
     /// Adds `deltas` to their buckets (taking each bucket from `held` when this process holds it, else from
     /// storage) and writes the results in one transaction; returns them.
     func add(
-        _ deltas: [Aggregator.BucketKey: SeriesBucket], gauges: [GaugeSample] = [], held: (Aggregator.BucketKey) -> SeriesBucket?
+        _ deltas: [Aggregator.BucketKey: SeriesBucket],
+        gauges: [GaugeSample] = [],
+        held: (Aggregator.BucketKey) -> SeriesBucket?
     ) throws -> [(Aggregator.BucketKey, SeriesBucket)] {
         try database.transaction { connection in
             try Self.upsert(gauges, connection)
@@ -178,8 +209,10 @@ public final class MetricsStore: Sendable {
                 }
                 bucket.add(delta)
                 try upsert.bind([
-                    .integer(key.resolution), .text(key.series.description), .integer(key.start), .integer(Int64(bucket.count)), .integer(Int64(bucket.errors)),
-                    .integer(Int64(bucket.cacheLookups)), .integer(Int64(bucket.cacheHits)), .blob(bucket.encodedDurations()),
+                    .integer(key.resolution), .text(key.series.description), .integer(key.start),
+                    .integer(Int64(bucket.count)), .integer(Int64(bucket.errors)),
+                    .integer(Int64(bucket.cacheLookups)), .integer(Int64(bucket.cacheHits)),
+                    .blob(bucket.encodedDurations()),
                 ])
                 while try upsert.step() {}
                 written.append((key, bucket))
@@ -199,14 +232,21 @@ public final class MetricsStore: Sendable {
     }
 
     /// The stored buckets of `resolution` seconds that start in `[from, to)`.
-    func buckets(resolution: Int64 = Aggregator.bucketSeconds, from: Int64, to: Int64) throws -> [(SeriesKey, Int64, SeriesBucket)] {
+    func buckets(resolution: Int64 = Aggregator.bucketSeconds, from: Int64, to: Int64) throws -> [(
+        SeriesKey, Int64, SeriesBucket
+    )] {
         var result: [(SeriesKey, Int64, SeriesBucket)] = []
         try visitBuckets(resolution: resolution, from: from, to: to) { result.append(($0, $1, $2)) }
         return result
     }
 
     /// Hands each stored bucket of `resolution` seconds that starts in `[from, to)` to `visit`, as it is read.
-    func visitBuckets(resolution: Int64, from: Int64, to: Int64, _ visit: (SeriesKey, Int64, SeriesBucket) throws -> Void) throws {
+    func visitBuckets(
+        resolution: Int64,
+        from: Int64,
+        to: Int64,
+        _ visit: (SeriesKey, Int64, SeriesBucket) throws -> Void
+    ) throws {
         try database.read { connection in
             let rows = try connection.prepare(
                 "SELECT series, start, count, errors, cache_lookups, cache_hits, durations FROM buckets WHERE resolution = ? AND start >= ? AND start < ?"
@@ -238,7 +278,9 @@ public final class MetricsStore: Sendable {
     /// Every series stored since `since` (by the hourly rollups).
     func series(since: Int64) throws -> [SeriesKey] {
         try database.read { connection in
-            let rows = try connection.prepare("SELECT DISTINCT series FROM buckets WHERE resolution = 3600 AND start >= ?")
+            let rows = try connection.prepare(
+                "SELECT DISTINCT series FROM buckets WHERE resolution = 3600 AND start >= ?"
+            )
             try rows.bind([.integer(since)])
             var result: [SeriesKey] = []
             while try rows.step() { if let key = SeriesKey(rows.text(0)) { result.append(key) } }
@@ -249,7 +291,10 @@ public final class MetricsStore: Sendable {
     /// Drops the buckets of `resolution` that start before `before` (retention).
     func prune(resolution: Int64, before: Int64) throws {
         try database.transaction { connection in
-            try connection.run("DELETE FROM buckets WHERE resolution = ? AND start < ?", [.integer(resolution), .integer(before)])
+            try connection.run(
+                "DELETE FROM buckets WHERE resolution = ? AND start < ?",
+                [.integer(resolution), .integer(before)]
+            )
         }
     }
 }

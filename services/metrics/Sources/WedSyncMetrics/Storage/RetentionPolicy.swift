@@ -4,8 +4,15 @@ public struct RetentionPolicy: Sendable, Equatable {
     /// Resolution in seconds → how many seconds its buckets are kept.
     public var seconds: [Int64: Int64]
 
-    public init(tenSeconds: Duration = .seconds(2 * 86_400), oneMinute: Duration = .seconds(15 * 86_400), oneHour: Duration = .seconds(400 * 86_400)) {
-        seconds = [10: Int64(tenSeconds / .seconds(1)), 60: Int64(oneMinute / .seconds(1)), 3_600: Int64(oneHour / .seconds(1))]
+    public init(
+        tenSeconds: Duration = .seconds(2 * 86_400),
+        oneMinute: Duration = .seconds(15 * 86_400),
+        oneHour: Duration = .seconds(400 * 86_400)
+    ) {
+        seconds = [
+            10: Int64(tenSeconds / .seconds(1)), 60: Int64(oneMinute / .seconds(1)),
+            3_600: Int64(oneHour / .seconds(1)),
+        ]
     }
 
     /// How long buckets of `resolution` are kept; the longest when the resolution is not one of ours.

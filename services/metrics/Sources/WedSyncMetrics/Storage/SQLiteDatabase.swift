@@ -154,10 +154,14 @@ public final class Statement {
             case .real(let value): status = sqlite3_bind_double(handle, index, value)
             case .text(let value): status = sqlite3_bind_text(handle, index, value, -1, Self.transient)
             case .blob(let bytes):
-                status = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
+                status = bytes.withUnsafeBytes {
+                    sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient)
+                }
             case .null: status = sqlite3_bind_null(handle, index)
             }
-            guard status == SQLITE_OK else { throw SQLiteError(code: status, message: String(cString: sqlite3_errmsg(database))) }
+            guard status == SQLITE_OK else {
+                throw SQLiteError(code: status, message: String(cString: sqlite3_errmsg(database)))
+            }
         }
     }
 
@@ -172,7 +176,9 @@ public final class Statement {
     public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
     public func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
-    public func text(_ column: Int32) -> String { sqlite3_column_text(handle, column).map { String(cString: $0) } ?? "" }
+    public func text(_ column: Int32) -> String {
+        sqlite3_column_text(handle, column).map { String(cString: $0) } ?? ""
+    }
     public func blob(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(handle, column))
         guard count > 0, let pointer = sqlite3_column_blob(handle, column) else { return [] }

@@ -20,12 +20,25 @@ public enum QueryOptimizerApplication {
         workload.minimumImprovement = settings.workloadMinimumImprovement
         let detector = NPlusOneDetector(threshold: settings.nPlusOneThreshold, window: settings.nPlusOneWindow)
         let metrics = settings.reportInterval.map { _ in
-            service.serviceClient("metrics", baseURL: service.configuration.metricsURL, critical: false, timeout: .seconds(5))
+            service.serviceClient(
+                "metrics",
+                baseURL: service.configuration.metricsURL,
+                critical: false,
+                timeout: .seconds(5)
+            )
         }
         let reporter = OptimizerReporter(
-            runner: runner, workload: workload, detector: detector,
-            connections: ConnectionHealthReader(targets: settings.poolTargets, longTransaction: settings.longTransaction), slowQueryMs: settings.slowQueryMs,
-            metrics: metrics, interval: settings.reportInterval, logger: service.logger
+            runner: runner,
+            workload: workload,
+            detector: detector,
+            connections: ConnectionHealthReader(
+                targets: settings.poolTargets,
+                longTransaction: settings.longTransaction
+            ),
+            slowQueryMs: settings.slowQueryMs,
+            metrics: metrics,
+            interval: settings.reportInterval,
+            logger: service.logger
         )
         service.addService(reporter)
         QueryOptimizerRoutes(analyzer: analyzer, reporter: reporter).register(service.routes)
@@ -60,17 +73,25 @@ struct QueryOptimizerSettings {
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
-        statementTimeout = try settings.milliseconds("optimizer.statement-timeout-ms", default: .seconds(10), in: 10...600_000)
+        statementTimeout = try settings.milliseconds(
+            "optimizer.statement-timeout-ms",
+            default: .seconds(10),
+            in: 10...600_000
+        )
         minimumImprovement = Double(try settings.int("optimizer.minimum-improvement", default: 50, in: 1...99)) / 100
         workloadStatements = try settings.int("optimizer.workload.statements", default: 50, in: 1...500)
-        workloadMinimumImprovement = Double(try settings.int("optimizer.workload.minimum-improvement", default: 2, in: 1...99)) / 100
+        workloadMinimumImprovement =
+            Double(try settings.int("optimizer.workload.minimum-improvement", default: 2, in: 1...99)) / 100
         nPlusOneThreshold = try settings.int("optimizer.n-plus-one.threshold", default: 5, in: 2...10_000)
-        nPlusOneWindow = .seconds(try settings.int("optimizer.n-plus-one.window-seconds", default: 900, in: 10...86_400))
+        nPlusOneWindow = .seconds(
+            try settings.int("optimizer.n-plus-one.window-seconds", default: 900, in: 10...86_400)
+        )
         slowQueryMs = Double(try settings.int("optimizer.slow-query-ms", default: 100, in: 1...3_600_000))
         longTransaction = .seconds(try settings.int("optimizer.long-transaction-seconds", default: 60, in: 1...86_400))
-        poolTargets = try settings.string("optimizer.pool-targets").map { text throws(ConfigurationError) in
-            try ScrapeTarget.list(text, key: "optimizer.pool-targets")
-        } ?? []
+        poolTargets =
+            try settings.string("optimizer.pool-targets").map { text throws(ConfigurationError) in
+                try ScrapeTarget.list(text, key: "optimizer.pool-targets")
+            } ?? []
         let interval = try settings.int("optimizer.report-interval-seconds", default: 60, in: 0...86_400)
         reportInterval = interval == 0 ? nil : .seconds(interval)
     }

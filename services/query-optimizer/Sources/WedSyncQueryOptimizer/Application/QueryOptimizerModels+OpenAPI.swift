@@ -11,11 +11,22 @@ extension AnalyzeRequest: OpenAPISchemaProviding {
         .object(
             [
                 "sql": .described(sqlRule.schema, "one statement, with $1, $2... for its parameters"),
-                "params": .nullable(.array(.oneOf([parameterRule.schema, .number, .boolean, .constrained(.any, ["type": "null"])]), count: 0...1_000)),
+                "params": .nullable(
+                    .array(
+                        .oneOf([parameterRule.schema, .number, .boolean, .constrained(.any, ["type": "null"])]),
+                        count: 0...1_000
+                    )
+                ),
                 "analyze": .described(.nullable(.boolean), "false: plain EXPLAIN, nothing runs (default true)"),
-                "allowWrite": .described(.nullable(.boolean), "explain-analyze a write, rolled back; needs the admin token"),
+                "allowWrite": .described(
+                    .nullable(.boolean),
+                    "explain-analyze a write, rolled back; needs the admin token"
+                ),
                 "recommend": .described(.nullable(.boolean), "try hypothetical indexes (default true)"),
-                "timeoutMs": .described(.nullable(.number(in: 1...3_600_000)), "a shorter statement timeout for this statement, 1 to 3600000 ms"),
+                "timeoutMs": .described(
+                    .nullable(.number(in: 1...3_600_000)),
+                    "a shorter statement timeout for this statement, 1 to 3600000 ms"
+                ),
             ],
             required: ["sql"]
         )
@@ -26,10 +37,14 @@ extension PlanNode: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "nodeType": .string(), "relation": .string(), "alias": .string(), "indexName": .string(), "joinType": .string(), "startupCost": .number,
-                "totalCost": .number, "planRows": .number, "actualRows": .number, "actualLoops": .number, "actualTotalTimeMs": .number, "filter": .string(),
-                "rowsRemovedByFilter": .number, "indexCondition": .string(), "joinCondition": .string(), "sortKey": .array(.string()), "sortMethod": .string(),
-                "sortSpaceType": .string(), "hashBatches": .number, "sharedHitBlocks": .number, "sharedReadBlocks": .number, "tempWrittenBlocks": .number,
+                "nodeType": .string(), "relation": .string(), "alias": .string(), "indexName": .string(),
+                "joinType": .string(), "startupCost": .number,
+                "totalCost": .number, "planRows": .number, "actualRows": .number, "actualLoops": .number,
+                "actualTotalTimeMs": .number, "filter": .string(),
+                "rowsRemovedByFilter": .number, "indexCondition": .string(), "joinCondition": .string(),
+                "sortKey": .array(.string()), "sortMethod": .string(),
+                "sortSpaceType": .string(), "hashBatches": .number, "sharedHitBlocks": .number,
+                "sharedReadBlocks": .number, "tempWrittenBlocks": .number,
                 "output": .array(.string()), "heapFetches": .number,
                 "children": .array(.reference(PlanNode.openAPIName)),
             ],
@@ -41,7 +56,10 @@ extension PlanNode: OpenAPISchemaProviding {
 extension PlanFinding: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
-            ["kind": .string(), "severity": .string(enumeration: ["info", "warning", "critical"]), "node": .string(), "message": .string()],
+            [
+                "kind": .string(), "severity": .string(enumeration: ["info", "warning", "critical"]), "node": .string(),
+                "message": .string(),
+            ],
             required: ["kind", "severity", "node", "message"]
         )
     }
@@ -51,10 +69,13 @@ extension IndexRecommendation: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "table": .string(), "columns": .array(.string()), "predicate": .string(), "costBefore": .number, "costAfter": .number, "improvement": .number,
+                "table": .string(), "columns": .array(.string()), "predicate": .string(), "costBefore": .number,
+                "costAfter": .number, "improvement": .number,
                 "estimatedSizeBytes": .integer(), "createStatement": .string(),
             ],
-            required: ["table", "columns", "costBefore", "costAfter", "improvement", "estimatedSizeBytes", "createStatement"]
+            required: [
+                "table", "columns", "costBefore", "costAfter", "improvement", "estimatedSizeBytes", "createStatement",
+            ]
         )
     }
 }
@@ -63,13 +84,17 @@ extension AnalyzeResponse: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "analyzed": .boolean, "plan": .reference(PlanNode.openAPIName), "totalCost": .number, "executionTimeMs": .number, "planningTimeMs": .number,
-                "indexUsage": .boolean, "fullTableScan": .boolean, "findings": .array(.reference(PlanFinding.openAPIName)),
+                "analyzed": .boolean, "plan": .reference(PlanNode.openAPIName), "totalCost": .number,
+                "executionTimeMs": .number, "planningTimeMs": .number,
+                "indexUsage": .boolean, "fullTableScan": .boolean,
+                "findings": .array(.reference(PlanFinding.openAPIName)),
                 "recommendations": .array(.reference(IndexRecommendation.openAPIName)),
             ],
             required: ["analyzed", "plan", "totalCost", "indexUsage", "fullTableScan", "findings", "recommendations"]
         )
     }
 
-    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [PlanNode.self, PlanFinding.self, IndexRecommendation.self] }
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
+        [PlanNode.self, PlanFinding.self, IndexRecommendation.self]
+    }
 }

@@ -20,8 +20,10 @@ struct QueryOptimizerRoutes {
         routes.post(
             APIPath.QueryOptimizer.analyze,
             RouteSpec(
-                summary: "Explain a statement on the target database: the plan, findings, and index recommendations proven with hypopg",
-                description: "Runs `EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)` (or plain `EXPLAIN` with `analyze` false) inside a transaction "
+                summary:
+                    "Explain a statement on the target database: the plan, findings, and index recommendations proven with hypopg",
+                description:
+                    "Runs `EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)` (or plain `EXPLAIN` with `analyze` false) inside a transaction "
                     + "that is always rolled back, read-only, under a statement timeout. It runs any query on the target database, so it takes the "
                     + "admin token; a statement that writes is refused (403 `write_refused`) unless `allowWrite` is set as well. A statement "
                     + "calling a function that acts beyond the transaction (signals, files, configuration, dblink) is refused (400 "
@@ -35,17 +37,27 @@ struct QueryOptimizerRoutes {
         ) { request, context in
             let body = try await request.decodeJSON(AnalyzeRequest.self, context: context)
             let sql = try AnalyzeRequest.sqlRule.check(body.sql, "sql").trimmingCharacters(in: .whitespacesAndNewlines)
-            guard (body.params ?? []).count <= 1_000 else { throw ServiceError.badRequest("params: at most 1,000", code: "invalid_body") }
+            guard (body.params ?? []).count <= 1_000 else {
+                throw ServiceError.badRequest("params: at most 1,000", code: "invalid_body")
+            }
             guard (body.params ?? []).allSatisfy(\.isScalar) else {
-                throw ServiceError.badRequest("params: each is a string, a number, a boolean or null", code: "invalid_body")
+                throw ServiceError.badRequest(
+                    "params: each is a string, a number, a boolean or null",
+                    code: "invalid_body"
+                )
             }
             for case .string(let text) in body.params ?? [] { try AnalyzeRequest.parameterRule.check(text, "params") }
             if body.allowWrite != true, !ExplainRunner.isReadOnly(sql) {
-                throw ServiceError(.forbidden, code: "write_refused", message: "only SELECT is explained without allowWrite and the admin token")
+                throw ServiceError(
+                    .forbidden,
+                    code: "write_refused",
+                    message: "only SELECT is explained without allowWrite and the admin token"
+                )
             }
             if let function = ExplainRunner.refusedFunction(in: sql) {
                 throw ServiceError.badRequest(
-                    "sql: \(function)() is not explained here: it acts beyond the rolled-back transaction", code: "function_refused"
+                    "sql: \(function)() is not explained here: it acts beyond the rolled-back transaction",
+                    code: "function_refused"
                 )
             }
             if let timeout = body.timeoutMs, !(timeout.isFinite && timeout >= 1 && timeout <= 3_600_000) {
@@ -60,7 +72,8 @@ struct QueryOptimizerRoutes {
             APIPath.QueryOptimizer.queryEvents,
             RouteSpec(
                 summary: "Take the statements requests ran (the API's query events), for N+1 detection",
-                description: "The body of the metrics service's `POST /v1/events`; only `db_query` events with a `requestId` are kept.",
+                description:
+                    "The body of the metrics service's `POST /v1/events`; only `db_query` events with a `requestId` are kept.",
                 tags: ["n-plus-one"],
                 access: .service("wedsync-api"),
                 requestBody: .of(MetricEventBatch.self),
@@ -69,16 +82,26 @@ struct QueryOptimizerRoutes {
         ) { request, context in
             let batch = try await request.decodeJSON(MetricEventBatch.self, context: context)
             guard (1...MetricEventBounds.maximumEvents).contains(batch.events.count) else {
-                throw ServiceError.badRequest("events: 1 to \(MetricEventBounds.maximumEvents) a batch", code: "invalid_body")
+                throw ServiceError.badRequest(
+                    "events: 1 to \(MetricEventBounds.maximumEvents) a batch",
+                    code: "invalid_body"
+                )
             }
-            if let problem = NPlusOneDetector.problem(in: batch.events) { throw ServiceError.badRequest(problem, code: "invalid_body") }
+            if let problem = NPlusOneDetector.problem(in: batch.events) {
+                throw ServiceError.badRequest(problem, code: "invalid_body")
+            }
             detector.record(batch.events)
             return EventsAccepted(accepted: batch.events.count)
         }
 
         routes.get(
             APIPath.QueryOptimizer.nPlusOne,
-            RouteSpec(summary: "Requests that ran one statement the threshold's times or more, by route and statement", tags: ["n-plus-one"], access: .monitor, response: .of(NPlusOneReport.self))
+            RouteSpec(
+                summary: "Requests that ran one statement the threshold's times or more, by route and statement",
+                tags: ["n-plus-one"],
+                access: .monitor,
+                response: .of(NPlusOneReport.self)
+            )
         ) { _, _ in
             detector.report()
         }
@@ -87,13 +110,22 @@ struct QueryOptimizerRoutes {
             APIPath.QueryOptimizer.workload,
             RouteSpec(
                 summary: "The top statements of pg_stat_statements and index recommendations across the workload",
-                description: "Each of the top statements by total time is planned generically with hypothetical indexes (hypopg) in a rolled-back "
+                description:
+                    "Each of the top statements by total time is planned generically with hypothetical indexes (hypopg) in a rolled-back "
                     + "transaction; indexes are chosen greedily by the share of the workload's time they save.",
                 tags: ["workload"],
                 access: .monitor,
                 queryParameters: [
-                    QueryParameter("top", schema: .integer(minimum: 1, maximum: 100), description: "statements in each top list (default 10)"),
-                    QueryParameter("recommend", schema: .boolean, description: "plan the workload for recommendations (default true)"),
+                    QueryParameter(
+                        "top",
+                        schema: .integer(minimum: 1, maximum: 100),
+                        description: "statements in each top list (default 10)"
+                    ),
+                    QueryParameter(
+                        "recommend",
+                        schema: .boolean,
+                        description: "plan the workload for recommendations (default true)"
+                    ),
                 ],
                 response: .of(WorkloadReport.self)
             )
@@ -109,14 +141,24 @@ struct QueryOptimizerRoutes {
 
         routes.get(
             APIPath.QueryOptimizer.indexes,
-            RouteSpec(summary: "Unused, duplicate and redundant indexes, and the index cache hit ratio", tags: ["health"], access: .monitor, response: .of(IndexHealthReport.self))
+            RouteSpec(
+                summary: "Unused, duplicate and redundant indexes, and the index cache hit ratio",
+                tags: ["health"],
+                access: .monitor,
+                response: .of(IndexHealthReport.self)
+            )
         ) { _, _ in
             try await reporter.indexHealth()
         }
 
         routes.get(
             APIPath.QueryOptimizer.tables,
-            RouteSpec(summary: "Each table's scans, cache hit ratio and estimated bloat", tags: ["health"], access: .monitor, response: .of(TableHealthReport.self))
+            RouteSpec(
+                summary: "Each table's scans, cache hit ratio and estimated bloat",
+                tags: ["health"],
+                access: .monitor,
+                response: .of(TableHealthReport.self)
+            )
         ) { _, _ in
             try await reporter.tableHealth()
         }
@@ -124,8 +166,11 @@ struct QueryOptimizerRoutes {
         routes.get(
             APIPath.QueryOptimizer.connections,
             RouteSpec(
-                summary: "Connections by state, lock waits, long transactions, the services' pools, and whether the pool is the bottleneck",
-                tags: ["health"], access: .monitor, response: .of(ConnectionHealthReport.self)
+                summary:
+                    "Connections by state, lock waits, long transactions, the services' pools, and whether the pool is the bottleneck",
+                tags: ["health"],
+                access: .monitor,
+                response: .of(ConnectionHealthReport.self)
             )
         ) { _, _ in
             try await reporter.connectionHealth()
@@ -135,19 +180,30 @@ struct QueryOptimizerRoutes {
             .get,
             APIPath.QueryOptimizer.report,
             RouteSpec(
-                summary: "Everything above for the configured database, with its findings: JSON, or a page with format=html (or Accept: text/html)",
+                summary:
+                    "Everything above for the configured database, with its findings: JSON, or a page with format=html (or Accept: text/html)",
                 tags: ["report"],
                 access: .monitor,
                 queryParameters: [
-                    QueryParameter("format", schema: .string(enumeration: ["json", "html"]), description: "json (default) or html"),
-                    QueryParameter("recommend", schema: .boolean, description: "plan the workload for recommendations (default true)"),
+                    QueryParameter(
+                        "format",
+                        schema: .string(enumeration: ["json", "html"]),
+                        description: "json (default) or html"
+                    ),
+                    QueryParameter(
+                        "recommend",
+                        schema: .boolean,
+                        description: "plan the workload for recommendations (default true)"
+                    ),
                 ],
                 response: .of(OptimizerReport.self),
                 otherResponses: [ResponseContent("text/html")]
             )
         ) { request, _ in
             let format = request.uri.queryParameters.get("format").map { String($0) }
-            guard format == nil || format == "json" || format == "html" else { throw ServiceError.badRequest("format: json or html", code: "invalid_parameter") }
+            guard format == nil || format == "json" || format == "html" else {
+                throw ServiceError.badRequest("format: json or html", code: "invalid_parameter")
+            }
             let html = format == "html" || (format == nil && (request.headers[.accept] ?? "").contains("text/html"))
             let report = await reporter.report(recommend: try request.booleanQuery("recommend", default: true))
             guard html else { return Response.json(report) }
@@ -155,7 +211,8 @@ struct QueryOptimizerRoutes {
             return Response(
                 status: .ok,
                 headers: [
-                    .contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentLength: String(page.readableBytes),
+                    .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                    .contentLength: String(page.readableBytes),
                     .contentSecurityPolicy: ReportPage.contentSecurityPolicy,
                 ],
                 body: .init(byteBuffer: page)

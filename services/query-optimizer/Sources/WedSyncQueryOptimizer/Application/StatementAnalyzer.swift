@@ -26,7 +26,10 @@ public struct StatementAnalyzer: Sendable {
         let logger = self.logger
         let sql = request.sql
         let (output, extra) = try await runner.explain(
-            sql, params: params, analyze: analyze, allowWrite: request.allowWrite == true,
+            sql,
+            params: params,
+            analyze: analyze,
+            allowWrite: request.allowWrite == true,
             statementTimeout: request.timeoutMs.map { .milliseconds(Int(saturating: $0)) }
         ) { connection, output in
             let tables = Set(output.plan.allNodes.compactMap(\.relation))
@@ -36,23 +39,39 @@ public struct StatementAnalyzer: Sendable {
             if recommend {
                 if try await !CatalogReader.hasExtension("hypopg", on: connection) {
                     logger.warning("hypopg is not installed in the target database: no recommendations")
-                    findings.append(PlanFinding(
-                        kind: "hypopg_missing", severity: "info", node: "database",
-                        message: "CREATE EXTENSION hypopg in the target database to get index recommendations proven with hypothetical indexes"
-                    ))
+                    findings.append(
+                        PlanFinding(
+                            kind: "hypopg_missing",
+                            severity: "info",
+                            node: "database",
+                            message:
+                                "CREATE EXTENSION hypopg in the target database to get index recommendations proven with hypothetical indexes"
+                        )
+                    )
                 } else {
                     // Under a savepoint: hypopg in a schema off the search path, or refusing, costs the recommendations only.
                     try await connection.simpleQuery("SAVEPOINT advisor")
                     do {
-                        recommendations = try await advisor.recommend(sql, params: params, plan: output.plan, catalog: catalog, on: connection)
+                        recommendations = try await advisor.recommend(
+                            sql,
+                            params: params,
+                            plan: output.plan,
+                            catalog: catalog,
+                            on: connection
+                        )
                         try await connection.simpleQuery("RELEASE SAVEPOINT advisor")
                     } catch let error as PostgresError where error.code == .server && error.sqlState != "57014" {
                         try await connection.simpleQuery("ROLLBACK TO SAVEPOINT advisor")
                         logger.warning("index recommendations failed", metadata: ["error": "\(error)"])
-                        findings.append(PlanFinding(
-                            kind: "hypopg_unusable", severity: "info", node: "database",
-                            message: "hypopg is installed but could not be used (SQLSTATE \(error.sqlState ?? "")): keep its schema on the search_path"
-                        ))
+                        findings.append(
+                            PlanFinding(
+                                kind: "hypopg_unusable",
+                                severity: "info",
+                                node: "database",
+                                message:
+                                    "hypopg is installed but could not be used (SQLSTATE \(error.sqlState ?? "")): keep its schema on the search_path"
+                            )
+                        )
                     }
                 }
             }
@@ -60,10 +79,15 @@ public struct StatementAnalyzer: Sendable {
         }
         let nodes = output.plan.allNodes
         return AnalyzeResponse(
-            analyzed: analyze, plan: output.plan, totalCost: output.plan.totalCost, executionTimeMs: output.executionTimeMs, planningTimeMs: output.planningTimeMs,
+            analyzed: analyze,
+            plan: output.plan,
+            totalCost: output.plan.totalCost,
+            executionTimeMs: output.executionTimeMs,
+            planningTimeMs: output.planningTimeMs,
             indexUsage: nodes.contains { $0.nodeType.contains("Index") },
             fullTableScan: nodes.contains { $0.nodeType.hasSuffix("Seq Scan") },
-            findings: extra.0, recommendations: extra.1
+            findings: extra.0,
+            recommendations: extra.1
         )
     }
 }

@@ -28,7 +28,9 @@ public struct ConnectionHealthReader: Sendable {
     }
 
     /// The database's side, on `connection`, with the services' `pools` read before (``readPools()``).
-    public func read(on connection: PostgresConnection, pools: [ServicePoolHealth]) async throws -> ConnectionHealthReport {
+    public func read(on connection: PostgresConnection, pools: [ServicePoolHealth]) async throws
+        -> ConnectionHealthReport
+    {
         let seconds = Double(longTransaction / .milliseconds(1)) / 1000
         let server = try await connection.query(
             "SELECT current_setting('max_connections')::int, (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int",
@@ -59,9 +61,13 @@ public struct ConnectionHealthReader: Sendable {
         var long: [DatabaseSession] = []
         for row in sessions {
             let session = DatabaseSession(
-                pid: try row.decode(Int.self, at: 0), state: try row.decode(String.self, at: 1), applicationName: String(try row.decode(String.self, at: 2).prefix(64)),
-                transactionSeconds: try row.decode(Double?.self, at: 3), waitEventType: try row.decode(String?.self, at: 4),
-                waitEvent: try row.decode(String?.self, at: 5), query: StatementFingerprint.normalize(try row.decode(String.self, at: 6), limit: 300)
+                pid: try row.decode(Int.self, at: 0),
+                state: try row.decode(String.self, at: 1),
+                applicationName: String(try row.decode(String.self, at: 2).prefix(64)),
+                transactionSeconds: try row.decode(Double?.self, at: 3),
+                waitEventType: try row.decode(String?.self, at: 4),
+                waitEvent: try row.decode(String?.self, at: 5),
+                query: StatementFingerprint.normalize(try row.decode(String.self, at: 6), limit: 300)
             )
             if session.waitEventType == "Lock" { waiting.append(session) }
             if (session.transactionSeconds ?? 0) >= seconds { long.append(session) }
@@ -71,8 +77,19 @@ public struct ConnectionHealthReader: Sendable {
         let maximum = try server.first?.decode(Int.self, at: 0) ?? 0
         let connections = try server.first?.decode(Int.self, at: 1) ?? 0
         return ConnectionHealthReport(
-            maxConnections: maximum, connections: connections, byState: byState, waiting: waiting, longTransactions: long, pools: pools,
-            verdict: verdict(maxConnections: maximum, connections: connections, waiting: waiting, long: long, pools: pools)
+            maxConnections: maximum,
+            connections: connections,
+            byState: byState,
+            waiting: waiting,
+            longTransactions: long,
+            pools: pools,
+            verdict: verdict(
+                maxConnections: maximum,
+                connections: connections,
+                waiting: waiting,
+                long: long,
+                pools: pools
+            )
         )
     }
 
@@ -81,13 +98,32 @@ public struct ConnectionHealthReader: Sendable {
         await withTaskGroup(of: [ServicePoolHealth].self) { group in
             for target in targets {
                 group.addTask {
-                    let down = [ServicePoolHealth(service: target.name, pool: "-", up: false, inUse: 0, idle: 0, maximum: 0, waiting: 0, acquireTimeouts: 0, acquireP99Ms: nil)]
+                    let down = [
+                        ServicePoolHealth(
+                            service: target.name,
+                            pool: "-",
+                            up: false,
+                            inUse: 0,
+                            idle: 0,
+                            maximum: 0,
+                            waiting: 0,
+                            acquireTimeouts: 0,
+                            acquireP99Ms: nil
+                        )
+                    ]
                     guard let text = await target.exposition(timeout: .seconds(3)) else { return down }
                     return PrometheusText.pools(in: text).map { pool in
-                            ServicePoolHealth(
-                                service: target.name, pool: pool.pool, up: true, inUse: pool.inUse, idle: pool.idle, maximum: pool.maximum, waiting: pool.waiting,
-                                acquireTimeouts: pool.acquireTimeouts, acquireP99Ms: pool.acquireP99Seconds.map { $0 * 1000 }
-                            )
+                        ServicePoolHealth(
+                            service: target.name,
+                            pool: pool.pool,
+                            up: true,
+                            inUse: pool.inUse,
+                            idle: pool.idle,
+                            maximum: pool.maximum,
+                            waiting: pool.waiting,
+                            acquireTimeouts: pool.acquireTimeouts,
+                            acquireP99Ms: pool.acquireP99Seconds.map { $0 * 1000 }
+                        )
                     }
                 }
             }
@@ -101,17 +137,27 @@ public struct ConnectionHealthReader: Sendable {
     /// database has connections to spare and no lock waits: raising the pool's size helps. The database is
     /// when it is out of connections, or sessions wait on locks: a bigger pool would only queue there instead.
     public func verdict(
-        maxConnections: Int, connections: Int, waiting: [DatabaseSession], long: [DatabaseSession], pools: [ServicePoolHealth]
+        maxConnections: Int,
+        connections: Int,
+        waiting: [DatabaseSession],
+        long: [DatabaseSession],
+        pools: [ServicePoolHealth]
     ) -> BottleneckVerdict {
         var database: [String] = []
         if maxConnections > 0, Double(connections) >= Double(maxConnections) * connectionShare {
-            database.append("\(connections) of \(maxConnections) server connections are open: put PgBouncer (transaction pooling) in front, or lower the services' pool sizes")
+            database.append(
+                "\(connections) of \(maxConnections) server connections are open: put PgBouncer (transaction pooling) in front, or lower the services' pool sizes"
+            )
         }
         if !waiting.isEmpty {
-            database.append("\(waiting.count) session(s) wait on locks: find the blocking transaction (pg_blocking_pids) and keep transactions short")
+            database.append(
+                "\(waiting.count) session(s) wait on locks: find the blocking transaction (pg_blocking_pids) and keep transactions short"
+            )
         }
         if let first = long.first, let seconds = first.transactionSeconds {
-            database.append("\(long.count) transaction(s) open for over \(Int(saturating: Double(longTransaction / .seconds(1)))) s, the longest \(Int(saturating: seconds)) s (\(first.state)): they hold locks and stop VACUUM")
+            database.append(
+                "\(long.count) transaction(s) open for over \(Int(saturating: Double(longTransaction / .seconds(1)))) s, the longest \(Int(saturating: seconds)) s (\(first.state)): they hold locks and stop VACUUM"
+            )
         }
         var saturated: [String] = []
         // Database pools only (`primary`, `replica-n`): a Redis pool is no client of this database. Saturated: all
@@ -119,7 +165,8 @@ public struct ConnectionHealthReader: Sendable {
         for pool in pools where pool.up && pool.maximum > 0 && !pool.pool.hasPrefix("redis") {
             let slow = (pool.acquireP99Ms ?? 0) >= slowAcquireMs
             guard pool.waiting > 0 || pool.inUse / pool.maximum >= saturatedShare || slow else { continue }
-            var reason = "\(pool.service)/\(pool.pool): \(Int(saturating: pool.inUse)) of \(Int(saturating: pool.maximum)) connections in use, \(Int(saturating: pool.waiting)) waiting"
+            var reason =
+                "\(pool.service)/\(pool.pool): \(Int(saturating: pool.inUse)) of \(Int(saturating: pool.maximum)) connections in use, \(Int(saturating: pool.waiting)) waiting"
             if slow, let p99 = pool.acquireP99Ms { reason += ", borrowing took \(Int(saturating: p99)) ms at p99" }
             saturated.append(reason)
         }
@@ -130,9 +177,14 @@ public struct ConnectionHealthReader: Sendable {
             let spare = maxConnections - connections
             return BottleneckVerdict(
                 bottleneck: "pool",
-                reasons: saturated + ["the database has \(spare) connections to spare and no lock waits: raise database.pool.max of the saturated service, within that"]
+                reasons: saturated + [
+                    "the database has \(spare) connections to spare and no lock waits: raise database.pool.max of the saturated service, within that"
+                ]
             )
         }
-        return BottleneckVerdict(bottleneck: "none", reasons: pools.isEmpty ? ["no service pools configured (optimizer.pool-targets)"] : [])
+        return BottleneckVerdict(
+            bottleneck: "none",
+            reasons: pools.isEmpty ? ["no service pools configured (optimizer.pool-targets)"] : []
+        )
     }
 }

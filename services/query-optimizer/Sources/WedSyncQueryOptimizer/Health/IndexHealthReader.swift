@@ -30,8 +30,18 @@ public struct IndexHealthReader: Sendable {
         public var sizeBytes: Int
 
         public init(
-            schema: String = "public", table: String, name: String, keys: [Int], included: [Int] = [], keyDetails: [String] = [], method: String = "btree",
-            expressions: String = "", predicate: String = "", isUnique: Bool = false, enforcesConstraint: Bool = false, sizeBytes: Int = 0
+            schema: String = "public",
+            table: String,
+            name: String,
+            keys: [Int],
+            included: [Int] = [],
+            keyDetails: [String] = [],
+            method: String = "btree",
+            expressions: String = "",
+            predicate: String = "",
+            isUnique: Bool = false,
+            enforcesConstraint: Bool = false,
+            sizeBytes: Int = 0
         ) {
             self.schema = schema
             self.table = table
@@ -49,7 +59,8 @@ public struct IndexHealthReader: Sendable {
 
         /// Each key column with its operator class, collation and options.
         var signature: [String] {
-            keys.enumerated().map { index, key in index < keyDetails.count ? "\(key)/\(keyDetails[index])" : String(key) }
+            keys.enumerated().map { index, key in index < keyDetails.count ? "\(key)/\(keyDetails[index])" : String(key)
+            }
         }
 
         /// `schema.table` outside `public`, else the table alone.
@@ -57,7 +68,10 @@ public struct IndexHealthReader: Sendable {
     }
 
     public func read(on connection: PostgresConnection) async throws -> IndexHealthReport {
-        let reset = try await connection.query("SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()", prepared: false)
+        let reset = try await connection.query(
+            "SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()",
+            prepared: false
+        )
         let unused = try await connection.query(
             """
             SELECT CASE WHEN s.schemaname = 'public' THEN s.relname ELSE s.schemaname || '.' || s.relname END,
@@ -81,7 +95,8 @@ public struct IndexHealthReader: Sendable {
             prepared: false
         )
         let ratio = try await connection.query(
-            "SELECT (sum(idx_blks_hit)::float8 / nullif(sum(idx_blks_hit + idx_blks_read), 0)) FROM pg_statio_user_indexes", prepared: false
+            "SELECT (sum(idx_blks_hit)::float8 / nullif(sum(idx_blks_hit + idx_blks_read), 0)) FROM pg_statio_user_indexes",
+            prepared: false
         )
         var indexes: [Definition] = []
         for row in definitions {
@@ -93,19 +108,32 @@ public struct IndexHealthReader: Sendable {
             let details = (0..<keyCount).map { index in
                 [classes, collations, options].map { index < $0.count ? String($0[index]) : "" }.joined(separator: "/")
             }
-            indexes.append(Definition(
-                schema: try row.decode(String.self, at: 10), table: try row.decode(String.self, at: 0), name: try row.decode(String.self, at: 1),
-                keys: Array(columns.prefix(keyCount)), included: Array(columns.dropFirst(keyCount)), keyDetails: details, method: try row.decode(String.self, at: 4), expressions: try row.decode(String.self, at: 5),
-                predicate: try row.decode(String.self, at: 6), isUnique: try row.decode(Bool.self, at: 7), enforcesConstraint: try row.decode(Bool.self, at: 8),
-                sizeBytes: Int(try row.decode(Int64.self, at: 9))
-            ))
+            indexes.append(
+                Definition(
+                    schema: try row.decode(String.self, at: 10),
+                    table: try row.decode(String.self, at: 0),
+                    name: try row.decode(String.self, at: 1),
+                    keys: Array(columns.prefix(keyCount)),
+                    included: Array(columns.dropFirst(keyCount)),
+                    keyDetails: details,
+                    method: try row.decode(String.self, at: 4),
+                    expressions: try row.decode(String.self, at: 5),
+                    predicate: try row.decode(String.self, at: 6),
+                    isUnique: try row.decode(Bool.self, at: 7),
+                    enforcesConstraint: try row.decode(Bool.self, at: 8),
+                    sizeBytes: Int(try row.decode(Int64.self, at: 9))
+                )
+            )
         }
         return IndexHealthReport(
             statisticsSince: try reset.first?.decode(Date?.self, at: 0),
             unused: try unused.map { row in
                 IndexUsage(
-                    table: try row.decode(String.self, at: 0), index: try row.decode(String.self, at: 1), sizeBytes: Int(try row.decode(Int64.self, at: 2)),
-                    scans: Int(try row.decode(Int64.self, at: 3)), definition: try row.decode(String.self, at: 4)
+                    table: try row.decode(String.self, at: 0),
+                    index: try row.decode(String.self, at: 1),
+                    sizeBytes: Int(try row.decode(Int64.self, at: 2)),
+                    scans: Int(try row.decode(Int64.self, at: 3)),
+                    definition: try row.decode(String.self, at: 4)
                 )
             },
             redundant: Self.redundant(indexes),
@@ -121,10 +149,16 @@ public struct IndexHealthReader: Sendable {
         var found: [RedundantIndex] = []
         func add(_ index: Definition, _ cover: Definition, _ reason: String) {
             let quoted = IndexAdvisor.Candidate.quoted
-            found.append(RedundantIndex(
-                table: index.qualifiedTable, index: index.name, coveredBy: cover.name, reason: reason, sizeBytes: index.sizeBytes,
-                dropStatement: "DROP INDEX CONCURRENTLY \(quoted(index.schema)).\(quoted(index.name));"
-            ))
+            found.append(
+                RedundantIndex(
+                    table: index.qualifiedTable,
+                    index: index.name,
+                    coveredBy: cover.name,
+                    reason: reason,
+                    sizeBytes: index.sizeBytes,
+                    dropStatement: "DROP INDEX CONCURRENTLY \(quoted(index.schema)).\(quoted(index.name));"
+                )
+            )
         }
         let kinds = Dictionary(grouping: indexes) { [$0.schema, $0.table, $0.method, $0.expressions, $0.predicate] }
         for (_, kind) in kinds {
@@ -136,18 +170,23 @@ public struct IndexHealthReader: Sendable {
                     if a.included.count != b.included.count { return a.included.count > b.included.count }
                     return a.name < b.name
                 }
-                for index in ranked.dropFirst() where !index.enforcesConstraint && Set(index.included).isSubset(of: Set(ranked[0].included)) {
+                for index in ranked.dropFirst()
+                where !index.enforcesConstraint && Set(index.included).isSubset(of: Set(ranked[0].included)) {
                     add(index, ranked[0], "duplicate")
                     dropped.insert(index.name)
                 }
             }
             let remaining = kind.filter { !dropped.contains($0.name) }
-            for index in remaining where index.method == "btree" && !index.isUnique && !index.enforcesConstraint && !index.keys.contains(0) {
+            for index in remaining
+            where index.method == "btree" && !index.isUnique && !index.enforcesConstraint && !index.keys.contains(0) {
                 let covers = remaining.filter { other in
-                    other.keys.count > index.keys.count && Array(other.signature.prefix(index.keys.count)) == index.signature
+                    other.keys.count > index.keys.count
+                        && Array(other.signature.prefix(index.keys.count)) == index.signature
                         && Set(index.included).isSubset(of: Set(other.keys + other.included))
                 }
-                if let cover = covers.max(by: { $0.keys.count != $1.keys.count ? $0.keys.count < $1.keys.count : $0.name > $1.name }) {
+                if let cover = covers.max(by: {
+                    $0.keys.count != $1.keys.count ? $0.keys.count < $1.keys.count : $0.name > $1.name
+                }) {
                     add(index, cover, "prefix")
                 }
             }

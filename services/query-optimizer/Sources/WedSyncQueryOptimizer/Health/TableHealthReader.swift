@@ -57,16 +57,27 @@ public struct TableHealthReader: Sendable {
         )
         let figures = try rows.map { row in
             Figures(
-                table: try row.decode(String.self, at: 0), liveRows: Int(try row.decode(Int64.self, at: 1)), deadRows: Int(try row.decode(Int64.self, at: 2)),
-                pages: Int(try row.decode(Int64.self, at: 3)), blockSize: try row.decode(Int.self, at: 4), rowWidth: try row.decode(Double?.self, at: 5),
-                fillFactor: try row.decode(Int.self, at: 6), sequentialScans: Int(try row.decode(Int64.self, at: 7)),
-                indexScans: Int(try row.decode(Int64.self, at: 8)), rowsReadSequentially: Int(try row.decode(Int64.self, at: 9)),
-                heapHits: Int(try row.decode(Int64.self, at: 10)), heapReads: Int(try row.decode(Int64.self, at: 11)), lastVacuum: try row.decode(Date?.self, at: 12)
+                table: try row.decode(String.self, at: 0),
+                liveRows: Int(try row.decode(Int64.self, at: 1)),
+                deadRows: Int(try row.decode(Int64.self, at: 2)),
+                pages: Int(try row.decode(Int64.self, at: 3)),
+                blockSize: try row.decode(Int.self, at: 4),
+                rowWidth: try row.decode(Double?.self, at: 5),
+                fillFactor: try row.decode(Int.self, at: 6),
+                sequentialScans: Int(try row.decode(Int64.self, at: 7)),
+                indexScans: Int(try row.decode(Int64.self, at: 8)),
+                rowsReadSequentially: Int(try row.decode(Int64.self, at: 9)),
+                heapHits: Int(try row.decode(Int64.self, at: 10)),
+                heapReads: Int(try row.decode(Int64.self, at: 11)),
+                lastVacuum: try row.decode(Date?.self, at: 12)
             )
         }
         let hits = figures.reduce(0) { $0 + $1.heapHits }
         let reads = figures.reduce(0) { $0 + $1.heapReads }
-        return TableHealthReport(tableCacheHitRatio: hits + reads > 0 ? Double(hits) / Double(hits + reads) : nil, tables: figures.map(health))
+        return TableHealthReport(
+            tableCacheHitRatio: hits + reads > 0 ? Double(hits) / Double(hits + reads) : nil,
+            tables: figures.map(health)
+        )
     }
 
     /// A table's health from its figures.
@@ -87,15 +98,27 @@ public struct TableHealthReader: Sendable {
         let blocks = figures.heapHits + figures.heapReads
         let ratio = blocks > 0 ? Double(figures.heapHits) / Double(blocks) : nil
         var findings: [String] = []
-        if figures.liveRows >= largeTableRows, figures.sequentialScans >= minimumSequentialScans, share > sequentialShare {
+        if figures.liveRows >= largeTableRows, figures.sequentialScans >= minimumSequentialScans,
+            share > sequentialShare
+        {
             findings.append("sequential_scans_dominate")
         }
         if bloat >= bloatShare, bloatBytes >= minimumBloatBytes { findings.append("bloated") }
         if let ratio, blocks >= minimumBlockReads, ratio < cacheHitRatio { findings.append("low_cache_hit_ratio") }
         return TableHealth(
-            table: figures.table, rows: figures.liveRows, sizeBytes: figures.pages * figures.blockSize, sequentialScans: figures.sequentialScans,
-            indexScans: figures.indexScans, rowsReadSequentially: figures.rowsReadSequentially, sequentialScanShare: share, cacheHitRatio: ratio,
-            deadRows: figures.deadRows, estimatedBloatBytes: bloatBytes, bloatShare: bloat, lastVacuum: figures.lastVacuum, findings: findings
+            table: figures.table,
+            rows: figures.liveRows,
+            sizeBytes: figures.pages * figures.blockSize,
+            sequentialScans: figures.sequentialScans,
+            indexScans: figures.indexScans,
+            rowsReadSequentially: figures.rowsReadSequentially,
+            sequentialScanShare: share,
+            cacheHitRatio: ratio,
+            deadRows: figures.deadRows,
+            estimatedBloatBytes: bloatBytes,
+            bloatShare: bloat,
+            lastVacuum: figures.lastVacuum,
+            findings: findings
         )
     }
 }

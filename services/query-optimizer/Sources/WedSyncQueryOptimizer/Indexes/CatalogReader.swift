@@ -6,13 +6,21 @@ import WedSyncPostgres
 public enum CatalogReader {
     /// Whether the extension `name` is installed in the database.
     public static func hasExtension(_ name: String, on connection: PostgresConnection) async throws -> Bool {
-        try await !connection.query(PostgresQuery(sql: "SELECT 1 FROM pg_extension WHERE extname = $1", binds: [name]), prepared: false).isEmpty
+        try await !connection.query(
+            PostgresQuery(sql: "SELECT 1 FROM pg_extension WHERE extname = $1", binds: [name]),
+            prepared: false
+        ).isEmpty
     }
 
     /// Sizes, single-column foreign keys and index key columns of `tables` (names as the plan gives them).
     public static func facts(for tables: Set<String>, on connection: PostgresConnection) async throws -> CatalogFacts {
         guard !tables.isEmpty else { return CatalogFacts() }
-        let names = "{" + tables.sorted().map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+        let names =
+            "{"
+            + tables.sorted().map {
+                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            }.joined(separator: ",") + "}"
         var facts = CatalogFacts()
         let sizes = try await connection.query(
             PostgresQuery(
@@ -42,7 +50,11 @@ public enum CatalogReader {
             ),
             prepared: false
         )
-        for row in keys { facts.foreignKeys[try row.decode(String.self, at: 0), default: []].insert(try row.decode(String.self, at: 1)) }
+        for row in keys {
+            facts.foreignKeys[try row.decode(String.self, at: 0), default: []].insert(
+                try row.decode(String.self, at: 1)
+            )
+        }
         let indexes = try await connection.query(
             PostgresQuery(
                 sql: """
@@ -66,8 +78,10 @@ public enum CatalogReader {
             let included = try row.decode(String.self, at: 4)
             facts.indexes[try row.decode(String.self, at: 0), default: []].append(
                 CatalogFacts.Index(
-                    name: try row.decode(String.self, at: 1), columns: columns.isEmpty ? [] : columns.split(separator: ",").map(String.init),
-                    isPartial: try row.decode(Bool.self, at: 3), included: included.isEmpty ? [] : included.split(separator: ",").map(String.init)
+                    name: try row.decode(String.self, at: 1),
+                    columns: columns.isEmpty ? [] : columns.split(separator: ",").map(String.init),
+                    isPartial: try row.decode(Bool.self, at: 3),
+                    included: included.isEmpty ? [] : included.split(separator: ",").map(String.init)
                 )
             )
         }

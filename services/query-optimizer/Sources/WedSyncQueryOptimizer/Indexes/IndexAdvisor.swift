@@ -23,14 +23,19 @@ public struct IndexAdvisor: Sendable {
 
         /// `CREATE INDEX [CONCURRENTLY] name ON table (columns) [WHERE predicate]`.
         public func statement(concurrently: Bool) -> String {
-            let name = String(("idx_" + ([table] + columns).joined(separator: "_") + (predicate == nil ? "" : "_partial")).prefix(63))
-            return "CREATE INDEX \(concurrently ? "CONCURRENTLY " : "")\(Self.quoted(name)) ON \(Self.quoted(table)) (\(columns.map(Self.quoted).joined(separator: ", ")))"
+            let name = String(
+                ("idx_" + ([table] + columns).joined(separator: "_") + (predicate == nil ? "" : "_partial")).prefix(63)
+            )
+            return
+                "CREATE INDEX \(concurrently ? "CONCURRENTLY " : "")\(Self.quoted(name)) ON \(Self.quoted(table)) (\(columns.map(Self.quoted).joined(separator: ", ")))"
                 + (predicate.map { " WHERE \($0)" } ?? "")
         }
 
         /// An identifier as SQL takes it: bare when it is plain lower case, else in double quotes.
         static func quoted(_ name: String) -> String {
-            let plain = name.first.map { $0.isLowercase || $0 == "_" } == true && name.allSatisfy { ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" }
+            let plain =
+                name.first.map { $0.isLowercase || $0 == "_" } == true
+                && name.allSatisfy { ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" }
             return plain ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
     }
@@ -41,12 +46,14 @@ public struct IndexAdvisor: Sendable {
     public func candidates(_ plan: PlanNode, catalog: CatalogFacts, sql: String) -> [Candidate] {
         let aliases = PlanAnalyzer.aliases(plan)
         // The constants the statement itself writes (not `$1` and its kin).
-        let literals = Set(SQLLexer.tokens(sql).compactMap { token -> String? in
-            switch token {
-            case .literal(let text), .number(let text): text
-            default: nil
+        let literals = Set(
+            SQLLexer.tokens(sql).compactMap { token -> String? in
+                switch token {
+                case .literal(let text), .number(let text): text
+                default: nil
+                }
             }
-        })
+        )
         var equality: [String: [String]] = [:]
         var range: [String: [String]] = [:]
         var constants: [String: [(column: String, text: String)]] = [:]
@@ -62,7 +69,9 @@ public struct IndexAdvisor: Sendable {
                     if let other = comparison.otherColumn {
                         guard comparison.op == "=" else { continue }
                         add(comparison.column, to: &joins, table)
-                        if let otherTable = comparison.otherQualifier.flatMap({ aliases[$0] }) { add(other, to: &joins, otherTable) }
+                        if let otherTable = comparison.otherQualifier.flatMap({ aliases[$0] }) {
+                            add(other, to: &joins, otherTable)
+                        }
                     } else if comparison.op == "=" {
                         add(comparison.column, to: &equality, table)
                         if let constant = comparison.constant, literals.contains(Self.literal(of: constant)) {
@@ -81,7 +90,9 @@ public struct IndexAdvisor: Sendable {
                 let column = last.trimmingCharacters(in: CharacterSet(charactersIn: "()\""))
                 let relations = Set(aliases.values)
                 let table = parts.count == 2 ? aliases[parts[0]] : (relations.count == 1 ? relations.first : nil)
-                if let table, column.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { add(column, to: &sorts, table) }
+                if let table, column.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+                    add(column, to: &sorts, table)
+                }
             }
         }
         var candidates: [Candidate] = []
@@ -120,7 +131,11 @@ public struct IndexAdvisor: Sendable {
     /// those that cut the statement's cost enough, best first; a candidate whose columns lead a kept one that does
     /// as well is dropped (one index serving both).
     public func recommend(
-        _ sql: String, params: [String?], plan: PlanNode, catalog: CatalogFacts, on connection: PostgresConnection
+        _ sql: String,
+        params: [String?],
+        plan: PlanNode,
+        catalog: CatalogFacts,
+        on connection: PostgresConnection
     ) async throws -> [IndexRecommendation] {
         let candidates = candidates(plan, catalog: catalog, sql: sql)
         guard !candidates.isEmpty else { return [] }
@@ -134,22 +149,36 @@ public struct IndexAdvisor: Sendable {
             try await connection.simpleQuery("SAVEPOINT candidate")
             do {
                 let created = try await connection.query(
-                    PostgresQuery(sql: "SELECT indexrelid::bigint FROM hypopg_create_index($1)", binds: [candidate.statement(concurrently: false)]), prepared: false
+                    PostgresQuery(
+                        sql: "SELECT indexrelid::bigint FROM hypopg_create_index($1)",
+                        binds: [candidate.statement(concurrently: false)]
+                    ),
+                    prepared: false
                 )
                 let oid = try created.first?.decode(Int64.self, at: 0) ?? 0
-                let after = try await ExplainRunner.plan(sql, params: params, analyze: false, on: connection).plan.totalCost
-                let size = try await connection.query(PostgresQuery(sql: "SELECT hypopg_relation_size($1::oid)::bigint", binds: [oid]), prepared: false)
+                let after = try await ExplainRunner.plan(sql, params: params, analyze: false, on: connection).plan
+                    .totalCost
+                let size = try await connection.query(
+                    PostgresQuery(sql: "SELECT hypopg_relation_size($1::oid)::bigint", binds: [oid]),
+                    prepared: false
+                )
                 tried = (after, try size.first?.decode(Int64.self, at: 0) ?? 0)
                 try await connection.simpleQuery("RELEASE SAVEPOINT candidate")
             } catch let error as PostgresError where error.code == .server && error.sqlState != "57014" {
                 try await connection.simpleQuery("ROLLBACK TO SAVEPOINT candidate")
             }
             _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
-            guard let (after, size) = tried, before > 0, after.isFinite, after <= before * (1 - minimumImprovement) else { continue }
+            guard let (after, size) = tried, before > 0, after.isFinite, after <= before * (1 - minimumImprovement)
+            else { continue }
             kept.append(
                 IndexRecommendation(
-                    table: candidate.table, columns: candidate.columns, predicate: candidate.predicate, costBefore: before, costAfter: after,
-                    improvement: 1 - after / before, estimatedSizeBytes: Int(size),
+                    table: candidate.table,
+                    columns: candidate.columns,
+                    predicate: candidate.predicate,
+                    costBefore: before,
+                    costAfter: after,
+                    improvement: 1 - after / before,
+                    estimatedSizeBytes: Int(size),
                     createStatement: candidate.statement(concurrently: true) + ";"
                 )
             )
@@ -157,8 +186,10 @@ public struct IndexAdvisor: Sendable {
         kept.sort { $0.costAfter != $1.costAfter ? $0.costAfter < $1.costAfter : $0.columns.count > $1.columns.count }
         return kept.filter { shorter in
             !kept.contains { longer in
-                longer != shorter && longer.table == shorter.table && longer.predicate == shorter.predicate && longer.columns.count > shorter.columns.count
-                    && Array(longer.columns.prefix(shorter.columns.count)) == shorter.columns && longer.costAfter <= shorter.costAfter * 1.05
+                longer != shorter && longer.table == shorter.table && longer.predicate == shorter.predicate
+                    && longer.columns.count > shorter.columns.count
+                    && Array(longer.columns.prefix(shorter.columns.count)) == shorter.columns
+                    && longer.costAfter <= shorter.costAfter * 1.05
             }
         }
     }

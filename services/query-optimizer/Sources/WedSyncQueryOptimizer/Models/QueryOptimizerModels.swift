@@ -16,7 +16,12 @@ public struct AnalyzeRequest: Codable, Sendable, Equatable {
     public var timeoutMs: Double?
 
     public init(
-        sql: String, params: [JSONValue]? = nil, analyze: Bool? = nil, allowWrite: Bool? = nil, recommend: Bool? = nil, timeoutMs: Double? = nil
+        sql: String,
+        params: [JSONValue]? = nil,
+        analyze: Bool? = nil,
+        allowWrite: Bool? = nil,
+        recommend: Bool? = nil,
+        timeoutMs: Double? = nil
     ) {
         self.sql = sql
         self.params = params
@@ -81,11 +86,31 @@ public struct PlanNode: Codable, Sendable, Equatable {
     public var children: [PlanNode]
 
     public init(
-        nodeType: String, relation: String? = nil, alias: String? = nil, indexName: String? = nil, joinType: String? = nil, startupCost: Double = 0,
-        totalCost: Double = 0, planRows: Double = 0, actualRows: Double? = nil, actualLoops: Double? = nil, actualTotalTimeMs: Double? = nil,
-        filter: String? = nil, rowsRemovedByFilter: Double? = nil, indexCondition: String? = nil, joinCondition: String? = nil, sortKey: [String]? = nil,
-        sortMethod: String? = nil, sortSpaceType: String? = nil, hashBatches: Double? = nil, sharedHitBlocks: Double? = nil, sharedReadBlocks: Double? = nil,
-        tempWrittenBlocks: Double? = nil, output: [String]? = nil, heapFetches: Double? = nil, children: [PlanNode] = []
+        nodeType: String,
+        relation: String? = nil,
+        alias: String? = nil,
+        indexName: String? = nil,
+        joinType: String? = nil,
+        startupCost: Double = 0,
+        totalCost: Double = 0,
+        planRows: Double = 0,
+        actualRows: Double? = nil,
+        actualLoops: Double? = nil,
+        actualTotalTimeMs: Double? = nil,
+        filter: String? = nil,
+        rowsRemovedByFilter: Double? = nil,
+        indexCondition: String? = nil,
+        joinCondition: String? = nil,
+        sortKey: [String]? = nil,
+        sortMethod: String? = nil,
+        sortSpaceType: String? = nil,
+        hashBatches: Double? = nil,
+        sharedHitBlocks: Double? = nil,
+        sharedReadBlocks: Double? = nil,
+        tempWrittenBlocks: Double? = nil,
+        output: [String]? = nil,
+        heapFetches: Double? = nil,
+        children: [PlanNode] = []
     ) {
         self.nodeType = nodeType
         self.relation = relation
@@ -153,7 +178,13 @@ public struct IndexRecommendation: Codable, Sendable, Equatable {
     public var createStatement: String
 
     public init(
-        table: String, columns: [String], predicate: String?, costBefore: Double, costAfter: Double, improvement: Double, estimatedSizeBytes: Int,
+        table: String,
+        columns: [String],
+        predicate: String?,
+        costBefore: Double,
+        costAfter: Double,
+        improvement: Double,
+        estimatedSizeBytes: Int,
         createStatement: String
     ) {
         self.table = table
@@ -183,8 +214,15 @@ public struct AnalyzeResponse: Codable, Sendable, Equatable {
     public var recommendations: [IndexRecommendation]
 
     public init(
-        analyzed: Bool, plan: PlanNode, totalCost: Double, executionTimeMs: Double?, planningTimeMs: Double?, indexUsage: Bool, fullTableScan: Bool,
-        findings: [PlanFinding], recommendations: [IndexRecommendation]
+        analyzed: Bool,
+        plan: PlanNode,
+        totalCost: Double,
+        executionTimeMs: Double?,
+        planningTimeMs: Double?,
+        indexUsage: Bool,
+        fullTableScan: Bool,
+        findings: [PlanFinding],
+        recommendations: [IndexRecommendation]
     ) {
         self.analyzed = analyzed
         self.plan = plan

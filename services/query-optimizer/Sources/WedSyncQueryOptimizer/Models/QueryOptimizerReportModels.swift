@@ -23,8 +23,16 @@ public struct NPlusOnePattern: Codable, Sendable, Equatable {
     public var batchedForm: String
 
     public init(
-        route: String, fingerprint: String, requests: Int, executions: Int, maximumPerRequest: Int, totalTimeMs: Double, meanTimePerRequestMs: Double,
-        exampleRequestId: String, lastSeen: Date, batchedForm: String
+        route: String,
+        fingerprint: String,
+        requests: Int,
+        executions: Int,
+        maximumPerRequest: Int,
+        totalTimeMs: Double,
+        meanTimePerRequestMs: Double,
+        exampleRequestId: String,
+        lastSeen: Date,
+        batchedForm: String
     ) {
         self.route = route
         self.fingerprint = fingerprint
@@ -50,7 +58,13 @@ public struct NPlusOneReport: Codable, Sendable, Equatable {
     /// Most time spent first.
     public var patterns: [NPlusOnePattern]
 
-    public init(threshold: Int, windowSeconds: Int, requestsSeen: Int, requestsFlagged: Int, patterns: [NPlusOnePattern]) {
+    public init(
+        threshold: Int,
+        windowSeconds: Int,
+        requestsSeen: Int,
+        requestsFlagged: Int,
+        patterns: [NPlusOnePattern]
+    ) {
         self.threshold = threshold
         self.windowSeconds = windowSeconds
         self.requestsSeen = requestsSeen
@@ -76,7 +90,14 @@ public struct WorkloadStatement: Codable, Sendable, Equatable {
     public var cacheHitRatio: Double?
 
     public init(
-        queryId: String, query: String, calls: Int, totalTimeMs: Double, meanTimeMs: Double, rows: Int, shareOfTotalTime: Double, cacheHitRatio: Double?
+        queryId: String,
+        query: String,
+        calls: Int,
+        totalTimeMs: Double,
+        meanTimeMs: Double,
+        rows: Int,
+        shareOfTotalTime: Double,
+        cacheHitRatio: Double?
     ) {
         self.queryId = queryId
         self.query = query
@@ -115,7 +136,13 @@ public struct WorkloadRecommendation: Codable, Sendable, Equatable {
     public var served: [Served]
 
     public init(
-        table: String, columns: [String], predicate: String?, workloadImprovement: Double, estimatedSizeBytes: Int, createStatement: String, served: [Served]
+        table: String,
+        columns: [String],
+        predicate: String?,
+        workloadImprovement: Double,
+        estimatedSizeBytes: Int,
+        createStatement: String,
+        served: [Served]
     ) {
         self.table = table
         self.columns = columns
@@ -143,8 +170,14 @@ public struct WorkloadReport: Codable, Sendable, Equatable {
     public var recommendations: [WorkloadRecommendation]
 
     public init(
-        statements: Int, totalTimeMs: Double, topByTotalTime: [WorkloadStatement], topByMeanTime: [WorkloadStatement], topByCalls: [WorkloadStatement],
-        planned: Int, unplannable: Int, recommendations: [WorkloadRecommendation]
+        statements: Int,
+        totalTimeMs: Double,
+        topByTotalTime: [WorkloadStatement],
+        topByMeanTime: [WorkloadStatement],
+        topByCalls: [WorkloadStatement],
+        planned: Int,
+        unplannable: Int,
+        recommendations: [WorkloadRecommendation]
     ) {
         self.statements = statements
         self.totalTimeMs = totalTimeMs
@@ -187,7 +220,8 @@ public struct RedundantIndex: Codable, Sendable, Equatable {
     public var sizeBytes: Int
     public var dropStatement: String
 
-    public init(table: String, index: String, coveredBy: String, reason: String, sizeBytes: Int, dropStatement: String) {
+    public init(table: String, index: String, coveredBy: String, reason: String, sizeBytes: Int, dropStatement: String)
+    {
         self.table = table
         self.index = index
         self.coveredBy = coveredBy
@@ -207,7 +241,8 @@ public struct IndexHealthReport: Codable, Sendable, Equatable {
     /// Shared buffer hits over hits and reads of every index; `nil` before any read.
     public var indexCacheHitRatio: Double?
 
-    public init(statisticsSince: Date?, unused: [IndexUsage], redundant: [RedundantIndex], indexCacheHitRatio: Double?) {
+    public init(statisticsSince: Date?, unused: [IndexUsage], redundant: [RedundantIndex], indexCacheHitRatio: Double?)
+    {
         self.statisticsSince = statisticsSince
         self.unused = unused
         self.redundant = redundant
@@ -237,8 +272,19 @@ public struct TableHealth: Codable, Sendable, Equatable {
     public var findings: [String]
 
     public init(
-        table: String, rows: Int, sizeBytes: Int, sequentialScans: Int, indexScans: Int, rowsReadSequentially: Int, sequentialScanShare: Double,
-        cacheHitRatio: Double?, deadRows: Int, estimatedBloatBytes: Int, bloatShare: Double, lastVacuum: Date?, findings: [String]
+        table: String,
+        rows: Int,
+        sizeBytes: Int,
+        sequentialScans: Int,
+        indexScans: Int,
+        rowsReadSequentially: Int,
+        sequentialScanShare: Double,
+        cacheHitRatio: Double?,
+        deadRows: Int,
+        estimatedBloatBytes: Int,
+        bloatShare: Double,
+        lastVacuum: Date?,
+        findings: [String]
     ) {
         self.table = table
         self.rows = rows
@@ -281,7 +327,13 @@ public struct DatabaseSession: Codable, Sendable, Equatable {
     public var query: String
 
     public init(
-        pid: Int, state: String, applicationName: String, transactionSeconds: Double?, waitEventType: String?, waitEvent: String?, query: String
+        pid: Int,
+        state: String,
+        applicationName: String,
+        transactionSeconds: Double?,
+        waitEventType: String?,
+        waitEvent: String?,
+        query: String
     ) {
         self.pid = pid
         self.state = state
@@ -307,7 +359,15 @@ public struct ServicePoolHealth: Codable, Sendable, Equatable {
     public var acquireP99Ms: Double?
 
     public init(
-        service: String, pool: String, up: Bool, inUse: Double, idle: Double, maximum: Double, waiting: Double, acquireTimeouts: Double, acquireP99Ms: Double?
+        service: String,
+        pool: String,
+        up: Bool,
+        inUse: Double,
+        idle: Double,
+        maximum: Double,
+        waiting: Double,
+        acquireTimeouts: Double,
+        acquireP99Ms: Double?
     ) {
         self.service = service
         self.pool = pool
@@ -348,8 +408,13 @@ public struct ConnectionHealthReport: Codable, Sendable, Equatable {
     public var verdict: BottleneckVerdict
 
     public init(
-        maxConnections: Int, connections: Int, byState: [String: Int], waiting: [DatabaseSession], longTransactions: [DatabaseSession],
-        pools: [ServicePoolHealth], verdict: BottleneckVerdict
+        maxConnections: Int,
+        connections: Int,
+        byState: [String: Int],
+        waiting: [DatabaseSession],
+        longTransactions: [DatabaseSession],
+        pools: [ServicePoolHealth],
+        verdict: BottleneckVerdict
     ) {
         self.maxConnections = maxConnections
         self.connections = connections
@@ -396,8 +461,15 @@ public struct OptimizerReport: Codable, Sendable, Equatable {
     public var errors: [String: String]
 
     public init(
-        generatedAt: Date, database: String, findings: [ReportFinding], workload: WorkloadReport?, nPlusOne: NPlusOneReport, indexes: IndexHealthReport?,
-        tables: TableHealthReport?, connections: ConnectionHealthReport?, errors: [String: String]
+        generatedAt: Date,
+        database: String,
+        findings: [ReportFinding],
+        workload: WorkloadReport?,
+        nPlusOne: NPlusOneReport,
+        indexes: IndexHealthReport?,
+        tables: TableHealthReport?,
+        connections: ConnectionHealthReport?,
+        errors: [String: String]
     ) {
         self.generatedAt = generatedAt
         self.database = database

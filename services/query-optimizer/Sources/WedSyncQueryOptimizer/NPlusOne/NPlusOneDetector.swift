@@ -66,7 +66,8 @@ public final class NPlusOneDetector: Sendable {
             for (query, fingerprint) in zip(queries, folded) {
                 let id = String(query.requestId!.prefix(128))
                 let seen = min(query.timestamp, now)
-                var request = state.requests[id] ?? Request(route: String((query.route ?? "unknown").prefix(256)), lastSeen: seen)
+                var request =
+                    state.requests[id] ?? Request(route: String((query.route ?? "unknown").prefix(256)), lastSeen: seen)
                 request.lastSeen = max(request.lastSeen, seen)
                 if request.statements[fingerprint] == nil {
                     guard request.statements.count < statementsLimit else {
@@ -84,7 +85,9 @@ public final class NPlusOneDetector: Sendable {
                 var kept: [String: Request] = [:]
                 var statements = 0
                 for (id, request) in state.requests.sorted(by: { $0.value.lastSeen > $1.value.lastSeen }) {
-                    guard kept.count < limit - limit / 10, statements + request.statements.count <= totalLimit - totalLimit / 10 else { break }
+                    guard kept.count < limit - limit / 10,
+                        statements + request.statements.count <= totalLimit - totalLimit / 10
+                    else { break }
                     kept[id] = request
                     statements += request.statements.count
                 }
@@ -109,10 +112,20 @@ public final class NPlusOneDetector: Sendable {
                 for (fingerprint, statement) in request.statements where statement.count >= threshold {
                     repeated = true
                     let key = request.route + "\u{0}" + fingerprint
-                    var pattern = groups[key] ?? NPlusOnePattern(
-                        route: request.route, fingerprint: fingerprint, requests: 0, executions: 0, maximumPerRequest: 0, totalTimeMs: 0,
-                        meanTimePerRequestMs: 0, exampleRequestId: id, lastSeen: request.lastSeen, batchedForm: ""
-                    )
+                    var pattern =
+                        groups[key]
+                        ?? NPlusOnePattern(
+                            route: request.route,
+                            fingerprint: fingerprint,
+                            requests: 0,
+                            executions: 0,
+                            maximumPerRequest: 0,
+                            totalTimeMs: 0,
+                            meanTimePerRequestMs: 0,
+                            exampleRequestId: id,
+                            lastSeen: request.lastSeen,
+                            batchedForm: ""
+                        )
                     pattern.requests += 1
                     pattern.executions += statement.count
                     pattern.totalTimeMs += statement.totalMs
@@ -132,9 +145,15 @@ public final class NPlusOneDetector: Sendable {
             pattern.meanTimePerRequestMs = pattern.totalTimeMs / Double(pattern.requests)
             pattern.batchedForm = StatementFingerprint.batchedForm(of: pattern.fingerprint)
             return pattern
-        }.sorted { $0.totalTimeMs != $1.totalTimeMs ? $0.totalTimeMs > $1.totalTimeMs : $0.fingerprint < $1.fingerprint }
+        }.sorted {
+            $0.totalTimeMs != $1.totalTimeMs ? $0.totalTimeMs > $1.totalTimeMs : $0.fingerprint < $1.fingerprint
+        }
         return NPlusOneReport(
-            threshold: threshold, windowSeconds: Int(saturating: window / .seconds(1)), requestsSeen: seen, requestsFlagged: flagged, patterns: patterns
+            threshold: threshold,
+            windowSeconds: Int(saturating: window / .seconds(1)),
+            requestsSeen: seen,
+            requestsFlagged: flagged,
+            patterns: patterns
         )
     }
 }

@@ -14,7 +14,9 @@ public enum StatementFingerprint {
         var length = 0
         var previous: SQLLexer.Token?
         // A statement longer than this many scalars is cut before it is read: the fingerprint is a prefix anyway.
-        let input = sql.unicodeScalars.count > limit * 16 ? String(String.UnicodeScalarView(sql.unicodeScalars.prefix(limit * 16))) : sql
+        let input =
+            sql.unicodeScalars.count > limit * 16
+            ? String(String.UnicodeScalarView(sql.unicodeScalars.prefix(limit * 16))) : sql
         for token in SQLLexer.tokens(input, limit: limit) {
             var text: String
             switch token {
@@ -27,7 +29,11 @@ public enum StatementFingerprint {
             var glued = false
             if case .symbol(let symbol) = token, [".", ",", ")", "::", "["].contains(symbol) { glued = true }
             if case .symbol(let symbol)? = previous, [".", "(", "::", "["].contains(symbol) { glued = true }
-            if case .symbol("(") = token, case .identifier(let word)? = previous, !Self.keywords.contains(word.lowercased()) { glued = true }
+            if case .symbol("(") = token, case .identifier(let word)? = previous,
+                !Self.keywords.contains(word.lowercased())
+            {
+                glued = true
+            }
             if !result.isEmpty, !glued {
                 result.append(" ")
                 length += 1
@@ -50,7 +56,8 @@ public enum StatementFingerprint {
 
     /// Words after which `(` opens a list or a subquery, not a call's arguments.
     static let keywords: Set<String> = [
-        "in", "values", "exists", "any", "all", "as", "on", "using", "from", "join", "where", "and", "or", "not", "select", "over", "filter",
+        "in", "values", "exists", "any", "all", "as", "on", "using", "from", "join", "where", "and", "or", "not",
+        "select", "over", "filter",
         "within", "into", "set", "by", "lateral", "with", "when", "then", "else", "case", "is",
     ]
 
@@ -73,9 +80,11 @@ public enum StatementFingerprint {
         let tokens = fingerprint.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         let upper = fingerprint.uppercased()
         if upper.hasPrefix("INSERT") {
-            return "one INSERT for the whole request: INSERT ... SELECT * FROM unnest($1::type[], $2::type[], ...) with an array per column, or a multi-row VALUES list"
+            return
+                "one INSERT for the whole request: INSERT ... SELECT * FROM unnest($1::type[], $2::type[], ...) with an array per column, or a multi-row VALUES list"
         }
-        if let equals = fingerprint.range(of: #"([A-Za-z_"][A-Za-z0-9_."]*) = \$([0-9]+)"#, options: .regularExpression) {
+        if let equals = fingerprint.range(of: #"([A-Za-z_"][A-Za-z0-9_."]*) = \$([0-9]+)"#, options: .regularExpression)
+        {
             let match = String(fingerprint[equals])
             let parts = match.components(separatedBy: " = ")
             let batched = fingerprint.replacingCharacters(in: equals, with: "\(parts[0]) = ANY(\(parts[1]))")
@@ -87,6 +96,7 @@ public enum StatementFingerprint {
             }
             return "\(batched)  -- \(note)"
         }
-        return "load what the loop needs in one statement: a JOIN to the parent query, or WHERE key = ANY($1) over the request's keys"
+        return
+            "load what the loop needs in one statement: a JOIN to the parent query, or WHERE key = ANY($1) over the request's keys"
     }
 }

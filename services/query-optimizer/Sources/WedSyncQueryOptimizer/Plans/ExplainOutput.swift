@@ -26,14 +26,30 @@ public struct ExplainOutput: Sendable, Equatable {
         func number(_ key: String) -> Double? { (object[key] as? NSNumber)?.doubleValue }
         func text(_ key: String) -> String? { object[key] as? String }
         return PlanNode(
-            nodeType: text("Node Type") ?? "Unknown", relation: text("Relation Name"), alias: text("Alias"), indexName: text("Index Name"),
-            joinType: text("Join Type"), startupCost: number("Startup Cost") ?? 0, totalCost: number("Total Cost") ?? 0, planRows: number("Plan Rows") ?? 0,
-            actualRows: number("Actual Rows"), actualLoops: number("Actual Loops"), actualTotalTimeMs: number("Actual Total Time"), filter: text("Filter"),
-            rowsRemovedByFilter: number("Rows Removed by Filter"), indexCondition: text("Index Cond") ?? text("Recheck Cond"),
-            joinCondition: text("Hash Cond") ?? text("Merge Cond") ?? text("Join Filter"), sortKey: object["Sort Key"] as? [String],
-            sortMethod: text("Sort Method"), sortSpaceType: text("Sort Space Type"), hashBatches: number("Hash Batches"),
-            sharedHitBlocks: number("Shared Hit Blocks"), sharedReadBlocks: number("Shared Read Blocks"), tempWrittenBlocks: number("Temp Written Blocks"),
-            output: object["Output"] as? [String], heapFetches: number("Heap Fetches"),
+            nodeType: text("Node Type") ?? "Unknown",
+            relation: text("Relation Name"),
+            alias: text("Alias"),
+            indexName: text("Index Name"),
+            joinType: text("Join Type"),
+            startupCost: number("Startup Cost") ?? 0,
+            totalCost: number("Total Cost") ?? 0,
+            planRows: number("Plan Rows") ?? 0,
+            actualRows: number("Actual Rows"),
+            actualLoops: number("Actual Loops"),
+            actualTotalTimeMs: number("Actual Total Time"),
+            filter: text("Filter"),
+            rowsRemovedByFilter: number("Rows Removed by Filter"),
+            indexCondition: text("Index Cond") ?? text("Recheck Cond"),
+            joinCondition: text("Hash Cond") ?? text("Merge Cond") ?? text("Join Filter"),
+            sortKey: object["Sort Key"] as? [String],
+            sortMethod: text("Sort Method"),
+            sortSpaceType: text("Sort Space Type"),
+            hashBatches: number("Hash Batches"),
+            sharedHitBlocks: number("Shared Hit Blocks"),
+            sharedReadBlocks: number("Shared Read Blocks"),
+            tempWrittenBlocks: number("Temp Written Blocks"),
+            output: object["Output"] as? [String],
+            heapFetches: number("Heap Fetches"),
             children: (object["Plans"] as? [[String: Any]] ?? []).map(node)
         )
     }

@@ -25,7 +25,9 @@ public struct ExplainRunner: Sendable {
             return nil
         }
         guard let first = words.first, ["select", "with", "values", "table"].contains(first) else { return false }
-        return !words.contains { ["insert", "update", "delete", "merge", "into", "truncate", "copy", "lock"].contains($0) }
+        return !words.contains {
+            ["insert", "update", "delete", "merge", "into", "truncate", "copy", "lock"].contains($0)
+        }
     }
 
     /// Functions a statement explained here may not call, whatever its role may do: they signal other sessions,
@@ -34,11 +36,15 @@ public struct ExplainRunner: Sendable {
     /// anyway (`infrastructure/postgres/optimizer-role.sql`); this refusal answers at once with a 400, before
     /// anything runs, and covers what a role can do to its own sessions (ending them).
     public static let refusedFunctions: Set<String> = [
-        "pg_terminate_backend", "pg_cancel_backend", "pg_signal_backend", "pg_reload_conf", "pg_rotate_logfile", "pg_promote",
-        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_ls_logdir", "pg_ls_waldir", "pg_ls_tmpdir",
+        "pg_terminate_backend", "pg_cancel_backend", "pg_signal_backend", "pg_reload_conf", "pg_rotate_logfile",
+        "pg_promote",
+        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_ls_logdir", "pg_ls_waldir",
+        "pg_ls_tmpdir",
         "pg_ls_archive_statusdir", "pg_file_write", "pg_file_rename", "pg_file_unlink", "lo_import", "lo_export",
-        "lo_from_bytea", "lo_put", "lo_create", "lo_unlink", "pg_switch_wal", "pg_create_restore_point", "pg_start_backup",
-        "pg_backup_start", "pg_create_physical_replication_slot", "pg_create_logical_replication_slot", "pg_drop_replication_slot",
+        "lo_from_bytea", "lo_put", "lo_create", "lo_unlink", "pg_switch_wal", "pg_create_restore_point",
+        "pg_start_backup",
+        "pg_backup_start", "pg_create_physical_replication_slot", "pg_create_logical_replication_slot",
+        "pg_drop_replication_slot",
         "pg_replication_origin_create", "pg_log_backend_memory_contexts", "set_config", "pg_sleep_until",
         "pg_notify", "dblink", "dblink_exec", "dblink_connect", "dblink_connect_u", "dblink_send_query", "dblink_open",
         "pg_stat_reset", "pg_stat_statements_reset", "pg_stat_reset_shared", "pg_stat_reset_single_table_counters",
@@ -64,11 +70,16 @@ public struct ExplainRunner: Sendable {
     /// is closed rather than returned to the pool.
     /// `statementTimeout` bounds the caller's statement when shorter than the runner's own timeout.
     public func explain<Extra: Sendable>(
-        _ sql: String, params: [String?], analyze: Bool, allowWrite: Bool, statementTimeout: Duration? = nil,
+        _ sql: String,
+        params: [String?],
+        analyze: Bool,
+        allowWrite: Bool,
+        statementTimeout: Duration? = nil,
         then body: @Sendable (PostgresConnection, ExplainOutput) async throws -> Extra
     ) async throws -> (ExplainOutput, Extra) {
         let milliseconds = Int(saturating: timeout / .milliseconds(1))
-        let statementMilliseconds = statementTimeout.map { min(milliseconds, max(1, Int(saturating: $0 / .milliseconds(1)))) } ?? milliseconds
+        let statementMilliseconds =
+            statementTimeout.map { min(milliseconds, max(1, Int(saturating: $0 / .milliseconds(1)))) } ?? milliseconds
         return try await transaction(allowWrite: allowWrite) { connection in
             try await connection.simpleQuery("SET LOCAL statement_timeout = \(statementMilliseconds); SAVEPOINT caller")
             let output: ExplainOutput
@@ -77,7 +88,9 @@ public struct ExplainRunner: Sendable {
             } catch {
                 throw Self.clientError(error)
             }
-            try await connection.simpleQuery("ROLLBACK TO SAVEPOINT caller; SET LOCAL statement_timeout = \(milliseconds)")
+            try await connection.simpleQuery(
+                "ROLLBACK TO SAVEPOINT caller; SET LOCAL statement_timeout = \(milliseconds)"
+            )
             return (output, try await body(connection, output))
         }
     }
@@ -86,7 +99,8 @@ public struct ExplainRunner: Sendable {
     /// timeout, always rolled back; then what outlives a rollback is cleared (advisory locks, hypothetical
     /// indexes, prepared statements), or the connection closed.
     public func transaction<Result: Sendable>(
-        allowWrite: Bool = false, _ body: @Sendable (PostgresConnection) async throws -> Result
+        allowWrite: Bool = false,
+        _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await pool.withConnection { connection in
             let milliseconds = Int(saturating: timeout / .milliseconds(1))
@@ -118,11 +132,16 @@ public struct ExplainRunner: Sendable {
                 """,
                 prepared: false
             )
-            if try state.first?.decode(Bool.self, at: 0) == true { try await connection.simpleQuery("DEALLOCATE wedsync_generic") }
+            if try state.first?.decode(Bool.self, at: 0) == true {
+                try await connection.simpleQuery("DEALLOCATE wedsync_generic")
+            }
             // Schema-qualified: hypopg may live in a schema off the search path.
             if let schema = try state.first?.decode(String?.self, at: 1) {
                 // (A plain string: an interpolated `PostgresQuery` would bind the schema as a parameter.)
-                _ = try await connection.query(PostgresQuery(sql: "SELECT " + IndexAdvisor.Candidate.quoted(schema) + ".hypopg_reset()"), prepared: false)
+                _ = try await connection.query(
+                    PostgresQuery(sql: "SELECT " + IndexAdvisor.Candidate.quoted(schema) + ".hypopg_reset()"),
+                    prepared: false
+                )
             }
         } catch {
             connection.close()
@@ -132,9 +151,18 @@ public struct ExplainRunner: Sendable {
 
     /// One `EXPLAIN (FORMAT JSON)` on `connection`, with ANALYZE and BUFFERS when `analyze`, and each node's output
     /// columns when `verbose`.
-    static func plan(_ sql: String, params: [String?], analyze: Bool, verbose: Bool = false, on connection: PostgresConnection) async throws -> ExplainOutput {
+    static func plan(
+        _ sql: String,
+        params: [String?],
+        analyze: Bool,
+        verbose: Bool = false,
+        on connection: PostgresConnection
+    ) async throws -> ExplainOutput {
         let options = (analyze ? "ANALYZE, BUFFERS, " : "") + (verbose ? "VERBOSE, " : "") + "FORMAT JSON"
-        let rows = try await connection.query(PostgresQuery(sql: "EXPLAIN (\(options)) \(sql)", encodedBinds: params), prepared: false)
+        let rows = try await connection.query(
+            PostgresQuery(sql: "EXPLAIN (\(options)) \(sql)", encodedBinds: params),
+            prepared: false
+        )
         guard let row = rows.first else { throw ExplainOutput.Malformed(description: "EXPLAIN gave no rows") }
         return try ExplainOutput(json: try row.decode(String.self, at: 0))
     }
@@ -143,21 +171,43 @@ public struct ExplainRunner: Sendable {
     /// server's own text (it quotes the values involved: a cast of `string_agg(email, ',')` to int would echo
     /// every email). ``PostgresError/message`` is that data-free description.
     static func clientError(_ error: any Error) -> any Error {
-        guard let error = error as? PostgresError, error.code == .server, let state = error.sqlState else { return error }
+        guard let error = error as? PostgresError, error.code == .server, let state = error.sqlState else {
+            return error
+        }
         let message = "SQLSTATE \(state): " + String(error.message.prefix(300))
         switch state {
         case "57014":
-            return ServiceError(.unprocessableContent, code: "statement_timeout", message: "the statement ran past the timeout: explain it with \"analyze\": false")
+            return ServiceError(
+                .unprocessableContent,
+                code: "statement_timeout",
+                message: "the statement ran past the timeout: explain it with \"analyze\": false"
+            )
         case "25006":
-            return ServiceError(.forbidden, code: "write_refused", message: "the statement writes; a write is explained only with allowWrite and the admin token")
+            return ServiceError(
+                .forbidden,
+                code: "write_refused",
+                message: "the statement writes; a write is explained only with allowWrite and the admin token"
+            )
         case "42501":
-            return ServiceError(.forbidden, code: "permission_denied", message: "the optimizer's role may not do that: \(message)")
+            return ServiceError(
+                .forbidden,
+                code: "permission_denied",
+                message: "the optimizer's role may not do that: \(message)"
+            )
         case let state where ["42", "22", "21", "0A"].contains(state.prefix(2)) || state == "08P01":
             return ServiceError.badRequest("the statement was refused: \(message)", code: "invalid_sql")
         case let state where ["23", "54", "P0", "2F", "38", "39", "40"].contains(state.prefix(2)):
-            return ServiceError(.unprocessableContent, code: "statement_failed", message: "the statement failed: \(message)")
+            return ServiceError(
+                .unprocessableContent,
+                code: "statement_failed",
+                message: "the statement failed: \(message)"
+            )
         case let state where state.hasPrefix("53"):
-            return ServiceError.unavailable("the database is short of resources: \(message)", code: "database_busy", retryAfterSeconds: 5)
+            return ServiceError.unavailable(
+                "the database is short of resources: \(message)",
+                code: "database_busy",
+                retryAfterSeconds: 5
+            )
         default:
             return error
         }

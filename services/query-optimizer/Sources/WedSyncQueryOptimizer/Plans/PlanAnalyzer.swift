@@ -21,14 +21,21 @@ public struct PlanAnalyzer: Sendable {
         var findings: [PlanFinding] = []
         for node in plan.allNodes {
             let label = Self.label(node)
-            if node.nodeType.hasSuffix("Seq Scan"), let relation = node.relation, let tableRows = catalog.rows[relation], tableRows >= largeTableRows {
+            if node.nodeType.hasSuffix("Seq Scan"), let relation = node.relation,
+                let tableRows = catalog.rows[relation], tableRows >= largeTableRows
+            {
                 let kept = node.actualRows.map { $0 * (node.actualLoops ?? 1) } ?? node.planRows
                 let read = node.rowsRemovedByFilter.map { $0 * (node.actualLoops ?? 1) + kept } ?? tableRows
                 if node.filter != nil, read > 0, kept / read <= selectiveShare {
-                    findings.append(PlanFinding(
-                        kind: "seq_scan_selective", severity: "critical", node: label,
-                        message: "reads all \(Int(saturating: read)) rows of \(relation) to keep \(Int(saturating: kept)) (\(Self.percent(kept / read))) by \(node.filter ?? "a filter"): an index on the filtered columns would read only those"
-                    ))
+                    findings.append(
+                        PlanFinding(
+                            kind: "seq_scan_selective",
+                            severity: "critical",
+                            node: label,
+                            message:
+                                "reads all \(Int(saturating: read)) rows of \(relation) to keep \(Int(saturating: kept)) (\(Self.percent(kept / read))) by \(node.filter ?? "a filter"): an index on the filtered columns would read only those"
+                        )
+                    )
                 }
             }
             if let actual = node.actualRows, node.actualLoops ?? 1 > 0 {
@@ -36,29 +43,51 @@ public struct PlanAnalyzer: Sendable {
                 let measured = max(actual, 1)
                 let factor = max(estimated / measured, measured / estimated)
                 if factor > estimateFactor, max(node.planRows, actual) >= 100 {
-                    findings.append(PlanFinding(
-                        kind: "row_estimate_off", severity: "warning", node: label,
-                        message: "estimated \(Int(saturating: node.planRows)) rows, found \(Int(saturating: actual)) (\(Int(saturating: factor.rounded()))x off): run ANALYZE on the table, or raise its statistics target for the columns involved"
-                    ))
+                    findings.append(
+                        PlanFinding(
+                            kind: "row_estimate_off",
+                            severity: "warning",
+                            node: label,
+                            message:
+                                "estimated \(Int(saturating: node.planRows)) rows, found \(Int(saturating: actual)) (\(Int(saturating: factor.rounded()))x off): run ANALYZE on the table, or raise its statistics target for the columns involved"
+                        )
+                    )
                 }
             }
             if node.nodeType == "Sort", node.sortSpaceType == "Disk" || (node.sortMethod ?? "").contains("external") {
-                findings.append(PlanFinding(
-                    kind: "sort_spill", severity: "warning", node: label,
-                    message: "the sort spilled to disk (\(node.sortMethod ?? "external")): raise work_mem for this query, or give it an index in the sort order"
-                ))
+                findings.append(
+                    PlanFinding(
+                        kind: "sort_spill",
+                        severity: "warning",
+                        node: label,
+                        message:
+                            "the sort spilled to disk (\(node.sortMethod ?? "external")): raise work_mem for this query, or give it an index in the sort order"
+                    )
+                )
             }
             if node.nodeType == "Hash", let batches = node.hashBatches, batches > 1 {
-                findings.append(PlanFinding(
-                    kind: "hash_spill", severity: "warning", node: label,
-                    message: "the hash took \(Int(saturating: batches)) batches, spilling to disk: raise work_mem, or filter the hashed side earlier"
-                ))
+                findings.append(
+                    PlanFinding(
+                        kind: "hash_spill",
+                        severity: "warning",
+                        node: label,
+                        message:
+                            "the hash took \(Int(saturating: batches)) batches, spilling to disk: raise work_mem, or filter the hashed side earlier"
+                    )
+                )
             }
-            if node.nodeType == "Nested Loop", node.children.count == 2, let loops = node.children[1].actualLoops, loops >= manyLoops {
-                findings.append(PlanFinding(
-                    kind: "nested_loop_many_loops", severity: "warning", node: label,
-                    message: "the inner side (\(Self.label(node.children[1]))) ran \(Int(saturating: loops)) times: a hash join or an index on the inner join column would do it once"
-                ))
+            if node.nodeType == "Nested Loop", node.children.count == 2, let loops = node.children[1].actualLoops,
+                loops >= manyLoops
+            {
+                findings.append(
+                    PlanFinding(
+                        kind: "nested_loop_many_loops",
+                        severity: "warning",
+                        node: label,
+                        message:
+                            "the inner side (\(Self.label(node.children[1]))) ran \(Int(saturating: loops)) times: a hash join or an index on the inner join column would do it once"
+                    )
+                )
             }
         }
         findings += missingForeignKeyIndexes(plan, catalog: catalog)
@@ -80,42 +109,63 @@ public struct PlanAnalyzer: Sendable {
         for node in plan.allNodes {
             guard let relation = node.relation else { continue }
             let rows = (node.actualRows ?? node.planRows) * (node.actualLoops ?? 1)
-            let visible = catalog.allVisibleShare[relation].map { " (\(Self.percent($0)) of its pages are all-visible)" } ?? ""
-            if node.nodeType == "Index Only Scan", let fetches = node.heapFetches, rows >= indexOnlyRows * 10, fetches > rows / 2 {
-                findings.append(PlanFinding(
-                    kind: "index_only_heap_fetches", severity: "info", node: Self.label(node),
-                    message: "the index-only scan fetched \(Int(saturating: fetches)) of \(Int(saturating: rows)) rows from the table\(visible): VACUUM \(relation) so the visibility map lets the index answer alone"
-                ))
+            let visible =
+                catalog.allVisibleShare[relation].map { " (\(Self.percent($0)) of its pages are all-visible)" } ?? ""
+            if node.nodeType == "Index Only Scan", let fetches = node.heapFetches, rows >= indexOnlyRows * 10,
+                fetches > rows / 2
+            {
+                findings.append(
+                    PlanFinding(
+                        kind: "index_only_heap_fetches",
+                        severity: "info",
+                        node: Self.label(node),
+                        message:
+                            "the index-only scan fetched \(Int(saturating: fetches)) of \(Int(saturating: rows)) rows from the table\(visible): VACUUM \(relation) so the visibility map lets the index answer alone"
+                    )
+                )
             }
             let scanned: String?
             switch node.nodeType {
             case "Index Scan": scanned = node.indexName
-            case "Bitmap Heap Scan" where node.children.count == 1 && node.children[0].nodeType == "Bitmap Index Scan": scanned = node.children[0].indexName
+            case "Bitmap Heap Scan" where node.children.count == 1 && node.children[0].nodeType == "Bitmap Index Scan":
+                scanned = node.children[0].indexName
             default: scanned = nil
             }
             guard let scanned, rows >= indexOnlyRows, let output = node.output,
-                let index = catalog.indexes[relation]?.first(where: { $0.name == scanned }), !index.columns.contains("(expression)")
+                let index = catalog.indexes[relation]?.first(where: { $0.name == scanned }),
+                !index.columns.contains("(expression)")
             else { continue }
             let own: Set<String?> = [nil, relation, node.alias]
             var needed: [String] = []
             for expression in output + [node.filter].compactMap({ $0 }) {
-                for reference in PredicateColumns.columnReferences(in: expression) where own.contains(reference.qualifier) && !needed.contains(reference.column) {
+                for reference in PredicateColumns.columnReferences(in: expression)
+                where own.contains(reference.qualifier) && !needed.contains(reference.column) {
                     needed.append(reference.column)
                 }
             }
             let missing = needed.filter { !index.columns.contains($0) && !index.included.contains($0) }
             if missing.isEmpty {
-                findings.append(PlanFinding(
-                    kind: "index_only_scan_possible", severity: "info", node: Self.label(node),
-                    message: "\(scanned) holds every column this scan needs, yet the scan reads the table\(visible): VACUUM \(relation) (or tune its autovacuum) and the planner can use an index-only scan"
-                ))
+                findings.append(
+                    PlanFinding(
+                        kind: "index_only_scan_possible",
+                        severity: "info",
+                        node: Self.label(node),
+                        message:
+                            "\(scanned) holds every column this scan needs, yet the scan reads the table\(visible): VACUUM \(relation) (or tune its autovacuum) and the planner can use an index-only scan"
+                    )
+                )
             } else if missing.count <= includeColumns, !index.isPartial {
                 let quoted = IndexAdvisor.Candidate.quoted
                 let keys = index.columns.map(quoted).joined(separator: ", ")
-                findings.append(PlanFinding(
-                    kind: "index_only_scan_possible", severity: "info", node: Self.label(node),
-                    message: "the scan visits \(relation) only for \(missing.joined(separator: ", ")): CREATE INDEX CONCURRENTLY ON \(quoted(relation)) (\(keys)) INCLUDE (\(missing.map(quoted).joined(separator: ", "))) lets an index-only scan answer it (and can replace \(scanned) unless it enforces a constraint)"
-                ))
+                findings.append(
+                    PlanFinding(
+                        kind: "index_only_scan_possible",
+                        severity: "info",
+                        node: Self.label(node),
+                        message:
+                            "the scan visits \(relation) only for \(missing.joined(separator: ", ")): CREATE INDEX CONCURRENTLY ON \(quoted(relation)) (\(keys)) INCLUDE (\(missing.map(quoted).joined(separator: ", "))) lets an index-only scan answer it (and can replace \(scanned) unless it enforces a constraint)"
+                    )
+                )
             }
         }
         return findings
@@ -128,18 +178,26 @@ public struct PlanAnalyzer: Sendable {
         var findings: [PlanFinding] = []
         for node in plan.allNodes {
             for condition in [node.joinCondition, node.indexCondition, node.filter].compactMap({ $0 }) {
-                for comparison in PredicateColumns.comparisons(in: condition) where comparison.op == "=" && comparison.otherColumn != nil {
-                    let sides = [(comparison.qualifier, comparison.column), (comparison.otherQualifier, comparison.otherColumn!)]
+                for comparison in PredicateColumns.comparisons(in: condition)
+                where comparison.op == "=" && comparison.otherColumn != nil {
+                    let sides = [
+                        (comparison.qualifier, comparison.column), (comparison.otherQualifier, comparison.otherColumn!),
+                    ]
                     for (qualifier, column) in sides {
                         guard let table = qualifier.flatMap({ aliases[$0] }) ?? node.relation,
                             catalog.foreignKeys[table]?.contains(column) == true,
                             !(catalog.indexes[table] ?? []).contains(where: { $0.columns.first == column }),
                             seen.insert("\(table).\(column)").inserted
                         else { continue }
-                        findings.append(PlanFinding(
-                            kind: "missing_fk_index", severity: "warning", node: Self.label(node),
-                            message: "\(table).\(column) is a foreign key used in a join, and no index starts with it: CREATE INDEX CONCURRENTLY ON \(table) (\(column))"
-                        ))
+                        findings.append(
+                            PlanFinding(
+                                kind: "missing_fk_index",
+                                severity: "warning",
+                                node: Self.label(node),
+                                message:
+                                    "\(table).\(column) is a foreign key used in a join, and no index starts with it: CREATE INDEX CONCURRENTLY ON \(table) (\(column))"
+                            )
+                        )
                     }
                 }
             }
@@ -193,7 +251,10 @@ public struct CatalogFacts: Sendable, Equatable {
     public var allVisibleShare: [String: Double] = [:]
 
     public init(
-        rows: [String: Double] = [:], foreignKeys: [String: Set<String>] = [:], indexes: [String: [Index]] = [:], allVisibleShare: [String: Double] = [:]
+        rows: [String: Double] = [:],
+        foreignKeys: [String: Set<String>] = [:],
+        indexes: [String: [Index]] = [:],
+        allVisibleShare: [String: Double] = [:]
     ) {
         self.rows = rows
         self.foreignKeys = foreignKeys
@@ -203,6 +264,8 @@ public struct CatalogFacts: Sendable, Equatable {
 
     /// Whether an existing index already leads with `columns` (the same leading columns, in order).
     public func covers(_ table: String, _ columns: [String]) -> Bool {
-        (indexes[table] ?? []).contains { !$0.isPartial && $0.columns.count >= columns.count && Array($0.columns.prefix(columns.count)) == columns }
+        (indexes[table] ?? []).contains {
+            !$0.isPartial && $0.columns.count >= columns.count && Array($0.columns.prefix(columns.count)) == columns
+        }
     }
 }

@@ -33,7 +33,9 @@ public struct PredicateColumns: Sendable, Equatable {
             var cursor = index + 1
             var qualifier: String?
             var column = first
-            if cursor + 1 < tokens.count, tokens[cursor] == .symbol("."), case .identifier(let second) = tokens[cursor + 1] {
+            if cursor + 1 < tokens.count, tokens[cursor] == .symbol("."),
+                case .identifier(let second) = tokens[cursor + 1]
+            {
                 qualifier = first
                 column = second
                 cursor += 2
@@ -42,11 +44,15 @@ public struct PredicateColumns: Sendable, Equatable {
             while cursor + 1 < tokens.count, tokens[cursor] == .symbol("::"), case .identifier = tokens[cursor + 1] {
                 cursor += 2
                 // Types of several words: `character varying`, `timestamp with time zone`.
-                while cursor < tokens.count, case .identifier(let word) = tokens[cursor], !["and", "or", "not", "is", "in"].contains(word.lowercased()) {
+                while cursor < tokens.count, case .identifier(let word) = tokens[cursor],
+                    !["and", "or", "not", "is", "in"].contains(word.lowercased())
+                {
                     cursor += 1
                 }
             }
-            guard cursor < tokens.count, case .symbol(let op) = tokens[cursor], comparisonOperators.contains(op) || op == "~~" else {
+            guard cursor < tokens.count, case .symbol(let op) = tokens[cursor],
+                comparisonOperators.contains(op) || op == "~~"
+            else {
                 index += 1
                 continue
             }
@@ -62,7 +68,9 @@ public struct PredicateColumns: Sendable, Equatable {
                 case .literal(let text): comparison.constant = text
                 case .number(let text): comparison.constant = text
                 case .identifier(let name):
-                    if right + 2 < tokens.count, tokens[right + 1] == .symbol("."), case .identifier(let other) = tokens[right + 2] {
+                    if right + 2 < tokens.count, tokens[right + 1] == .symbol("."),
+                        case .identifier(let other) = tokens[right + 2]
+                    {
                         comparison.otherQualifier = name
                         comparison.otherColumn = other
                     } else if !keywords.contains(name.lowercased()) {
@@ -86,7 +94,9 @@ public struct PredicateColumns: Sendable, Equatable {
         while index < tokens.count {
             if tokens[index] == .symbol("::") {
                 index += 1
-                while index < tokens.count, case .identifier(let word) = tokens[index], !["and", "or", "not", "is", "in"].contains(word.lowercased()) {
+                while index < tokens.count, case .identifier(let word) = tokens[index],
+                    !["and", "or", "not", "is", "in"].contains(word.lowercased())
+                {
                     index += 1
                 }
                 continue
@@ -95,7 +105,9 @@ public struct PredicateColumns: Sendable, Equatable {
                 index += 1
                 continue
             }
-            if index + 2 < tokens.count, tokens[index + 1] == .symbol("."), case .identifier(let second) = tokens[index + 2] {
+            if index + 2 < tokens.count, tokens[index + 1] == .symbol("."),
+                case .identifier(let second) = tokens[index + 2]
+            {
                 if index + 3 >= tokens.count || tokens[index + 3] != .symbol("(") { result.append((first, second)) }
                 index += 3
                 continue
@@ -108,6 +120,9 @@ public struct PredicateColumns: Sendable, Equatable {
     }
 
     static let comparisonOperators: Set<String> = ["=", ">", "<", ">=", "<=", "<>"]
-    static let keywords: Set<String> = ["and", "or", "not", "null", "true", "false", "any", "all", "is", "in", "array", "with", "time", "zone", "without"]
+    static let keywords: Set<String> = [
+        "and", "or", "not", "null", "true", "false", "any", "all", "is", "in", "array", "with", "time", "zone",
+        "without",
+    ]
 
 }

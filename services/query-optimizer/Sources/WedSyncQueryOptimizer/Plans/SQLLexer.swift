@@ -27,7 +27,9 @@ enum SQLLexer {
         let characters = Array(text.unicodeScalars)
         var tokens: [Token] = []
         var index = 0
-        func at(_ offset: Int) -> Unicode.Scalar? { index + offset < characters.count ? characters[index + offset] : nil }
+        func at(_ offset: Int) -> Unicode.Scalar? {
+            index + offset < characters.count ? characters[index + offset] : nil
+        }
         func string(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(characters[range])) }
         /// The quoted run opening at `index`, up to its closing `quote` (a doubled one, or with `backslashes` an
         /// escaped one, stays inside); `index` ends past it.
@@ -75,7 +77,12 @@ enum SQLLexer {
                 tokens.append(.literal("E" + quoted("'", backslashes: true)))
             } else if character == "\"" {
                 let text = quoted("\"", backslashes: false)
-                tokens.append(.identifier(String(text.dropFirst().dropLast(text.count > 1 && text.hasSuffix("\"") ? 1 : 0)).replacingOccurrences(of: "\"\"", with: "\"")))
+                tokens.append(
+                    .identifier(
+                        String(text.dropFirst().dropLast(text.count > 1 && text.hasSuffix("\"") ? 1 : 0))
+                            .replacingOccurrences(of: "\"\"", with: "\"")
+                    )
+                )
             } else if character == "$", let next = at(1), isDigit(next) {
                 var text = "$"
                 index += 1
@@ -89,7 +96,9 @@ enum SQLLexer {
                 let start = index
                 index += tag.count
                 while index < characters.count {
-                    if characters[index] == "$", index + tag.count <= characters.count, Array(characters[index..<(index + tag.count)]) == tag {
+                    if characters[index] == "$", index + tag.count <= characters.count,
+                        Array(characters[index..<(index + tag.count)]) == tag
+                    {
                         index += tag.count
                         break
                     }
@@ -98,7 +107,9 @@ enum SQLLexer {
                 tokens.append(.literal(string(start..<min(index, characters.count))))
             } else if isWordStart(character) {
                 let start = index
-                while index < characters.count, isWordStart(characters[index]) || isDigit(characters[index]) || characters[index] == "$" {
+                while index < characters.count,
+                    isWordStart(characters[index]) || isDigit(characters[index]) || characters[index] == "$"
+                {
                     index += 1
                 }
                 tokens.append(.identifier(string(start..<index)))

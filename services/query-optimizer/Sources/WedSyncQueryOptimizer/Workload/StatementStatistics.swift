@@ -24,29 +24,33 @@ public enum StatementStatistics {
     /// Every statement the extension holds for the database, most execution time first.
     public static func read(on connection: PostgresConnection, limit: Int = 5_000) async throws -> [Entry] {
         guard try await CatalogReader.hasExtension("pg_stat_statements", on: connection) else {
-            throw Unavailable(description: "pg_stat_statements is not installed in the target database: add it to shared_preload_libraries and CREATE EXTENSION pg_stat_statements")
+            throw Unavailable(
+                description:
+                    "pg_stat_statements is not installed in the target database: add it to shared_preload_libraries and CREATE EXTENSION pg_stat_statements"
+            )
         }
         let rows: PostgresRows
         do {
             rows = try await connection.query(
-            PostgresQuery(
-                sql: """
-                    SELECT s.queryid::text, s.query, s.calls::bigint, s.total_exec_time::float8, s.mean_exec_time::float8, s.rows::bigint,
-                        s.shared_blks_hit::bigint, s.shared_blks_read::bigint
-                    FROM pg_stat_statements s
-                    WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.toplevel AND s.calls > 0
-                        AND s.query !~* '^\\s*(explain|prepare|execute|deallocate|begin|start|commit|end|rollback|abort|savepoint|release|set|reset|show|create|alter|drop|vacuum|analyze|grant|revoke|lock|truncate|copy|listen|notify|discard|checkpoint|do|call)\\M'
-                        AND s.query !~* '\\m(pg_\\w+|hypopg\\w*|current_database|current_setting)\\M'
-                    ORDER BY s.total_exec_time DESC LIMIT $1
-                    """,
-                binds: [limit]
-            ),
-            prepared: false
+                PostgresQuery(
+                    sql: """
+                        SELECT s.queryid::text, s.query, s.calls::bigint, s.total_exec_time::float8, s.mean_exec_time::float8, s.rows::bigint,
+                            s.shared_blks_hit::bigint, s.shared_blks_read::bigint
+                        FROM pg_stat_statements s
+                        WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.toplevel AND s.calls > 0
+                            AND s.query !~* '^\\s*(explain|prepare|execute|deallocate|begin|start|commit|end|rollback|abort|savepoint|release|set|reset|show|create|alter|drop|vacuum|analyze|grant|revoke|lock|truncate|copy|listen|notify|discard|checkpoint|do|call)\\M'
+                            AND s.query !~* '\\m(pg_\\w+|hypopg\\w*|current_database|current_setting)\\M'
+                        ORDER BY s.total_exec_time DESC LIMIT $1
+                        """,
+                    binds: [limit]
+                ),
+                prepared: false
             )
         } catch let error as PostgresError where ["55000", "42P01", "42883", "42501"].contains(error.sqlState ?? "") {
             // Created but not loaded (shared_preload_libraries), in a schema off the search path, or not readable.
             throw Unavailable(
-                description: "pg_stat_statements cannot be read (SQLSTATE \(error.sqlState ?? "")): load it with shared_preload_libraries, keep its schema on the search_path, and grant pg_read_all_stats"
+                description:
+                    "pg_stat_statements cannot be read (SQLSTATE \(error.sqlState ?? "")): load it with shared_preload_libraries, keep its schema on the search_path, and grant pg_read_all_stats"
             )
         }
         var entries: [Entry] = []
@@ -59,9 +63,14 @@ public enum StatementStatistics {
             let hits = try row.decode(Int64.self, at: 6)
             let reads = try row.decode(Int64.self, at: 7)
             let statement = WorkloadStatement(
-                queryId: try row.decode(String.self, at: 0), query: StatementFingerprint.normalize(text), calls: Int(try row.decode(Int64.self, at: 2)),
-                totalTimeMs: try row.decode(Double.self, at: 3), meanTimeMs: try row.decode(Double.self, at: 4), rows: Int(try row.decode(Int64.self, at: 5)),
-                shareOfTotalTime: 0, cacheHitRatio: hits + reads > 0 ? Double(hits) / Double(hits + reads) : nil
+                queryId: try row.decode(String.self, at: 0),
+                query: StatementFingerprint.normalize(text),
+                calls: Int(try row.decode(Int64.self, at: 2)),
+                totalTimeMs: try row.decode(Double.self, at: 3),
+                meanTimeMs: try row.decode(Double.self, at: 4),
+                rows: Int(try row.decode(Int64.self, at: 5)),
+                shareOfTotalTime: 0,
+                cacheHitRatio: hits + reads > 0 ? Double(hits) / Double(hits + reads) : nil
             )
             entries.append(Entry(statement: statement, text: text))
         }

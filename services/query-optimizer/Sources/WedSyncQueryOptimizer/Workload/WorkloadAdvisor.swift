@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Logging
 import Synchronization
 import WedSyncModels
@@ -33,7 +33,15 @@ public struct WorkloadAdvisor: Sendable {
         private let flag = Mutex(false)
 
         /// Takes the flag; `false` when it is taken already.
-        func enter() -> Bool { flag.withLock { busy in busy ? false : { busy = true; return true }() } }
+        func enter() -> Bool {
+            flag.withLock { busy in
+                busy
+                    ? false
+                    : {
+                        busy = true; return true
+                    }()
+            }
+        }
         func leave() { flag.withLock { $0 = false } }
     }
 
@@ -67,7 +75,12 @@ public struct WorkloadAdvisor: Sendable {
             guard running.enter() else {
                 // The caller's request conflicts with one in progress (409, as Kubernetes answers a conflicting write),
                 // not a failure of the service.
-                throw ServiceError(.conflict, code: "analysis_running", message: "a workload analysis is already running", headers: [.retryAfter: "10"])
+                throw ServiceError(
+                    .conflict,
+                    code: "analysis_running",
+                    message: "a workload analysis is already running",
+                    headers: [.retryAfter: "10"]
+                )
             }
         }
         defer { if recommend { running.leave() } }
@@ -77,9 +90,13 @@ public struct WorkloadAdvisor: Sendable {
             let totalTime = all.reduce(0) { $0 + $1.totalTimeMs }
             func report(planned: Int, unplannable: Int, recommendations: [WorkloadRecommendation]) -> WorkloadReport {
                 WorkloadReport(
-                    statements: all.count, totalTimeMs: totalTime, topByTotalTime: Array(all.prefix(top)),
+                    statements: all.count,
+                    totalTimeMs: totalTime,
+                    topByTotalTime: Array(all.prefix(top)),
                     topByMeanTime: Array(all.sorted { $0.meanTimeMs > $1.meanTimeMs }.prefix(top)),
-                    topByCalls: Array(all.sorted { $0.calls > $1.calls }.prefix(top)), planned: planned, unplannable: unplannable,
+                    topByCalls: Array(all.sorted { $0.calls > $1.calls }.prefix(top)),
+                    planned: planned,
+                    unplannable: unplannable,
                     recommendations: recommendations
                 )
             }
@@ -95,7 +112,15 @@ public struct WorkloadAdvisor: Sendable {
                     continue
                 }
                 let tables = Set(output.plan.allNodes.compactMap(\.relation))
-                planned.append(Planned(statement: entry.statement, text: entry.text, tables: tables, baseline: output.plan.totalCost, current: output.plan.totalCost))
+                planned.append(
+                    Planned(
+                        statement: entry.statement,
+                        text: entry.text,
+                        tables: tables,
+                        baseline: output.plan.totalCost,
+                        current: output.plan.totalCost
+                    )
+                )
                 plans.append((output.plan, entry.text))
             }
             var recommendations: [WorkloadRecommendation] = []
@@ -103,7 +128,8 @@ public struct WorkloadAdvisor: Sendable {
                 let catalog = try await CatalogReader.facts(for: Set(planned.flatMap(\.tables)), on: connection)
                 var candidates: [IndexAdvisor.Candidate] = []
                 for (plan, sql) in plans {
-                    for candidate in advisor.candidates(plan, catalog: catalog, sql: sql) where !candidates.contains(candidate) && candidate.predicate == nil {
+                    for candidate in advisor.candidates(plan, catalog: catalog, sql: sql)
+                    where !candidates.contains(candidate) && candidate.predicate == nil {
                         candidates.append(candidate)
                     }
                 }
@@ -113,13 +139,22 @@ public struct WorkloadAdvisor: Sendable {
                 do {
                     _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
                     recommendations = try await Self.choose(
-                        candidates, for: &planned, workloadTime: totalTime, minimum: minimum, maximum: maximum, deadline: deadline, on: connection,
+                        candidates,
+                        for: &planned,
+                        workloadTime: totalTime,
+                        minimum: minimum,
+                        maximum: maximum,
+                        deadline: deadline,
+                        on: connection,
                         logger: logger
                     )
                     try await connection.simpleQuery("RELEASE SAVEPOINT recommendations")
                 } catch let error as PostgresError where error.code == .server && error.sqlState == "42883" {
                     try await connection.simpleQuery("ROLLBACK TO SAVEPOINT recommendations")
-                    logger.warning("hypopg could not be used: no workload recommendations", metadata: ["error": "\(error)"])
+                    logger.warning(
+                        "hypopg could not be used: no workload recommendations",
+                        metadata: ["error": "\(error)"]
+                    )
                 }
             }
             return report(planned: planned.count, unplannable: unplannable, recommendations: recommendations)
@@ -130,19 +165,30 @@ public struct WorkloadAdvisor: Sendable {
     /// (savings only shrink as indexes are added, so a candidate's last saving bounds its next); a chosen one stays
     /// as a hypothetical index for the rounds after it.
     static func choose(
-        _ candidates: [IndexAdvisor.Candidate], for planned: inout [Planned], workloadTime total: Double, minimum: Double, maximum: Int,
-        deadline: ContinuousClock.Instant, on connection: PostgresConnection, logger: Logger
+        _ candidates: [IndexAdvisor.Candidate],
+        for planned: inout [Planned],
+        workloadTime total: Double,
+        minimum: Double,
+        maximum: Int,
+        deadline: ContinuousClock.Instant,
+        on connection: PostgresConnection,
+        logger: Logger
     ) async throws -> [WorkloadRecommendation] {
         // A statement's weight: its share of the whole workload's time (what `workloadImprovement` says).
         guard total > 0 else { return [] }
         // Each candidate's saving when last tried, the round it was tried in, and what that trial found.
-        var bounds = candidates.map { (candidate: $0, saving: Double.infinity, round: -1, costs: [Int: Double](), size: Int64(0)) }
+        var bounds = candidates.map {
+            (candidate: $0, saving: Double.infinity, round: -1, costs: [Int: Double](), size: Int64(0))
+        }
         var chosen: [WorkloadRecommendation] = []
         for round in 0..<maximum {
             var picked: (index: Int, costs: [Int: Double], size: Int64)?
             while !bounds.isEmpty {
                 guard ContinuousClock.now < deadline else {
-                    logger.warning("workload analysis stopped at its time limit", metadata: ["chosen": "\(chosen.count)"])
+                    logger.warning(
+                        "workload analysis stopped at its time limit",
+                        metadata: ["chosen": "\(chosen.count)"]
+                    )
                     return chosen
                 }
                 bounds.sort { $0.saving > $1.saving }
@@ -157,7 +203,8 @@ public struct WorkloadAdvisor: Sendable {
                 }
                 let saving = planned.indices.reduce(0.0) { sum, index in
                     guard let after = tried.costs[index], planned[index].baseline > 0 else { return sum }
-                    return sum + planned[index].statement.totalTimeMs / total * max(0, planned[index].current - after) / planned[index].baseline
+                    return sum + planned[index].statement.totalTimeMs / total * max(0, planned[index].current - after)
+                        / planned[index].baseline
                 }
                 bounds[0].saving = saving
                 bounds[0].round = round
@@ -174,7 +221,13 @@ public struct WorkloadAdvisor: Sendable {
             var served: [WorkloadRecommendation.Served] = []
             for (index, after) in picked.costs where after < planned[index].current {
                 if after < planned[index].current * 0.9 {
-                    served.append(.init(queryId: planned[index].statement.queryId, costBefore: planned[index].current, costAfter: after))
+                    served.append(
+                        .init(
+                            queryId: planned[index].statement.queryId,
+                            costBefore: planned[index].current,
+                            costAfter: after
+                        )
+                    )
                 }
                 planned[index].current = after
             }
@@ -183,14 +236,30 @@ public struct WorkloadAdvisor: Sendable {
                 let second = planned.first { $0.statement.queryId == b.queryId }?.statement.totalTimeMs ?? 0
                 return first > second
             }
-            chosen.append(WorkloadRecommendation(
-                table: candidate.table, columns: candidate.columns, predicate: nil, workloadImprovement: bounds[picked.index].saving,
-                estimatedSizeBytes: Int(picked.size), createStatement: candidate.statement(concurrently: true) + ";", served: served
-            ))
+            chosen.append(
+                WorkloadRecommendation(
+                    table: candidate.table,
+                    columns: candidate.columns,
+                    predicate: nil,
+                    workloadImprovement: bounds[picked.index].saving,
+                    estimatedSizeBytes: Int(picked.size),
+                    createStatement: candidate.statement(concurrently: true) + ";",
+                    served: served
+                )
+            )
             // The chosen index stays, hypothetically, for the rounds after.
-            _ = try await connection.query(PostgresQuery(sql: "SELECT indexrelid FROM hypopg_create_index($1)", binds: [candidate.statement(concurrently: false)]), prepared: false)
+            _ = try await connection.query(
+                PostgresQuery(
+                    sql: "SELECT indexrelid FROM hypopg_create_index($1)",
+                    binds: [candidate.statement(concurrently: false)]
+                ),
+                prepared: false
+            )
             bounds.remove(at: picked.index)
-            logger.debug("workload index chosen", metadata: ["table": "\(candidate.table)", "columns": "\(candidate.columns)"])
+            logger.debug(
+                "workload index chosen",
+                metadata: ["table": "\(candidate.table)", "columns": "\(candidate.columns)"]
+            )
         }
         return chosen
     }
@@ -198,13 +267,19 @@ public struct WorkloadAdvisor: Sendable {
     /// The statements' costs with `candidate` added as a hypothetical index (those that touch its table), and the
     /// index's estimated size; `nil` when PostgreSQL refuses the candidate.
     static func trial(
-        _ candidate: IndexAdvisor.Candidate, planned: [Planned], on connection: PostgresConnection
+        _ candidate: IndexAdvisor.Candidate,
+        planned: [Planned],
+        on connection: PostgresConnection
     ) async throws -> (costs: [Int: Double], size: Int64)? {
         try await connection.simpleQuery("SAVEPOINT candidate")
         let oid: Int64
         do {
             let created = try await connection.query(
-                PostgresQuery(sql: "SELECT indexrelid::bigint FROM hypopg_create_index($1)", binds: [candidate.statement(concurrently: false)]), prepared: false
+                PostgresQuery(
+                    sql: "SELECT indexrelid::bigint FROM hypopg_create_index($1)",
+                    binds: [candidate.statement(concurrently: false)]
+                ),
+                prepared: false
             )
             oid = try created.first?.decode(Int64.self, at: 0) ?? 0
             try await connection.simpleQuery("RELEASE SAVEPOINT candidate")
@@ -214,10 +289,18 @@ public struct WorkloadAdvisor: Sendable {
         }
         var costs: [Int: Double] = [:]
         for (index, statement) in planned.enumerated() where statement.tables.contains(candidate.table) {
-            if let output = try await genericPlan(statement.text, on: connection) { costs[index] = output.plan.totalCost }
+            if let output = try await genericPlan(statement.text, on: connection) {
+                costs[index] = output.plan.totalCost
+            }
         }
-        let size = try await connection.query(PostgresQuery(sql: "SELECT hypopg_relation_size($1::oid)::bigint", binds: [oid]), prepared: false)
-        _ = try await connection.query(PostgresQuery(sql: "SELECT hypopg_drop_index($1::oid)", binds: [oid]), prepared: false)
+        let size = try await connection.query(
+            PostgresQuery(sql: "SELECT hypopg_relation_size($1::oid)::bigint", binds: [oid]),
+            prepared: false
+        )
+        _ = try await connection.query(
+            PostgresQuery(sql: "SELECT hypopg_drop_index($1::oid)", binds: [oid]),
+            prepared: false
+        )
         return (costs, try size.first?.decode(Int64.self, at: 0) ?? 0)
     }
 
@@ -227,15 +310,20 @@ public struct WorkloadAdvisor: Sendable {
     static func genericPlan(_ sql: String, on connection: PostgresConnection) async throws -> ExplainOutput? {
         let tokens = SQLLexer.tokens(sql)
         guard !tokens.contains(.symbol(";")) else { return nil }
-        let parameters = tokens.compactMap { token -> Int? in
-            if case .parameter(let text) = token { return Int(text.dropFirst()) }
-            return nil
-        }.max() ?? 0
-        let arguments = parameters == 0 ? "" : "(" + Array(repeating: "NULL", count: parameters).joined(separator: ", ") + ")"
+        let parameters =
+            tokens.compactMap { token -> Int? in
+                if case .parameter(let text) = token { return Int(text.dropFirst()) }
+                return nil
+            }.max() ?? 0
+        let arguments =
+            parameters == 0 ? "" : "(" + Array(repeating: "NULL", count: parameters).joined(separator: ", ") + ")"
         try await connection.simpleQuery("SAVEPOINT generic")
         do {
             try await connection.simpleQuery("PREPARE wedsync_generic AS \(sql)")
-            let rows = try await connection.query(PostgresQuery(sql: "EXPLAIN (FORMAT JSON) EXECUTE wedsync_generic\(arguments)"), prepared: false)
+            let rows = try await connection.query(
+                PostgresQuery(sql: "EXPLAIN (FORMAT JSON) EXECUTE wedsync_generic\(arguments)"),
+                prepared: false
+            )
             try await connection.simpleQuery("DEALLOCATE wedsync_generic; RELEASE SAVEPOINT generic")
             guard let row = rows.first else { return nil }
             return try ExplainOutput(json: try row.decode(String.self, at: 0))
@@ -243,7 +331,10 @@ public struct WorkloadAdvisor: Sendable {
             // One statement too slow to plan (57014) or refused is unplannable, not the end of the analysis. A
             // prepared statement outlives a rolled-back savepoint.
             try await connection.simpleQuery("ROLLBACK TO SAVEPOINT generic")
-            let prepared = try await connection.query("SELECT 1 FROM pg_prepared_statements WHERE name = 'wedsync_generic'", prepared: false)
+            let prepared = try await connection.query(
+                "SELECT 1 FROM pg_prepared_statements WHERE name = 'wedsync_generic'",
+                prepared: false
+            )
             if !prepared.isEmpty { try await connection.simpleQuery("DEALLOCATE wedsync_generic") }
             return nil
         }
