@@ -1,5 +1,5 @@
-/// The versioned paths of every WedSync service's HTTP API, in one place so that a client and the server it calls
-/// cannot drift apart. Every service-to-service route lives under a version prefix (`/v1/...`); the operational
+/// The versioned paths one WedSync service calls on another, in one place so that a client and the server it calls
+/// cannot drift apart (a service's other paths are added beside it, as extensions of its namespace). Every service-to-service route lives under a version prefix (`/v1/...`); the operational
 /// routes every service has (`/health`, `/ready`, `/metrics`, `/openapi.json`) are unversioned, as the tools that
 /// scrape them expect.
 public enum APIPath {
@@ -22,29 +22,15 @@ public enum APIPath {
     /// The cache service (`wedsync-cache`).
     public enum Cache {
         public static let invalidations = "\(v1)/invalidations"
-        public static let stats = "\(v1)/stats"
     }
 
     /// The metrics service (`wedsync-metrics`).
     public enum Metrics {
         public static let events = "\(v1)/events"
-        public static let summary = "\(v1)/summary"
-        public static let alerts = "\(v1)/alerts"
-        public static let capacity = "\(v1)/capacity"
-        public static let budgets = "\(v1)/budgets"
-        public static let regressions = "\(v1)/regressions"
-        public static let releases = "\(v1)/releases"
     }
 
     /// The query optimizer (`wedsync-query-optimizer`).
     public enum QueryOptimizer {
-        public static let analyze = "\(v1)/analyze"
-        public static let report = "\(v1)/report"
         public static let queryEvents = "\(v1)/query-events"
-        public static let nPlusOne = "\(v1)/n-plus-one"
-        public static let workload = "\(v1)/workload"
-        public static let indexes = "\(v1)/indexes"
-        public static let tables = "\(v1)/tables"
-        public static let connections = "\(v1)/connections"
     }
 }
