@@ -31,7 +31,7 @@ enum APIBenchmark {
         let busiest = try await pool.query(
             "SELECT date_trunc('month', wedding_date)::date FROM clients WHERE organization_id = 1 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
         )[0].decode(CalendarDay.self, at: 0)
-        let planned = ClientQueries.page(organization: 1, from: busiest, to: busiest.adding(days: 91), limit: 51)
+        let planned = ClientStore.page(organization: 1, from: busiest, to: busiest.adding(days: 91), limit: 51)
         let plan = try await pool.withConnection { connection in
             try await connection.query(
                 PostgresQuery(sql: "EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + planned.sql, binds: []).withBinds(

@@ -531,4 +531,32 @@ struct APIEndpointTests {
             "the optimizer's copy, for N+1 detection"
         )
     }
+
+    @Test("A token's lookup is one of the request's statements: counted in Server-Timing and sent as a query event")
+    func tokenLookupRecorded() async throws {
+        let api = try await APIFixture.shared()
+        // A token no request has used yet: its first request looks it up in the database, the next uses the cache.
+        let token = try await TokenStore(database: api.components.database).issue(organization: 1)
+        let requestID = "token-lookup-\(UUID().uuidString.prefix(8))"
+        func queries(_ answer: HTTP.Answer) -> Int? {
+            guard let timing = answer.headers.first(name: "server-timing"),
+                let range = timing.range(of: "desc=\"")
+            else { return nil }
+            return Int(timing[range.upperBound...].prefix { $0.isNumber })
+        }
+        let first = try await api.get("/api/dashboard", token: token, headers: [("x-request-id", requestID)])
+        let second = try await api.get("/api/dashboard", token: token)
+        #expect(first.status == 200 && second.status == 200)
+        let (counted, cached) = (try #require(queries(first)), try #require(queries(second)))
+        #expect(counted == cached + 1, "Server-Timing: \(counted) queries with the lookup, \(cached) without")
+        #expect(
+            await eventually {
+                api.receiver.events.contains { event in
+                    guard case .databaseQuery(let query) = event else { return false }
+                    return query.requestId == requestID && query.fingerprint.contains("api_tokens")
+                }
+            },
+            "the lookup's query event"
+        )
+    }
 }

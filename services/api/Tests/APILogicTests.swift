@@ -79,7 +79,7 @@ struct APILogicTests {
 
     @Test("LIKE wildcards in a search are escaped")
     func likeEscaping() {
-        #expect(ClientRoutes.escapeLike("50%_off\\") == "50\\%\\_off\\\\")
+        #expect(ClientStore.escapeLike("50%_off\\") == "50\\%\\_off\\\\")
     }
 
     @Test("Invalidations queued together merge into one request, each tag once")

@@ -12,7 +12,9 @@ import WedSyncTestSupport
 /// The gateway's response cache against RFC 9111 (and RFC 5861, RFC 9213), one row per rule: a scripted origin
 /// answers, the gateway (a real process, L2 on the test Redis) is asked twice, and the second answer's `x-cache`
 /// and the number of requests that reached the origin show whether the rule held. The gateway stores a response just
-/// after sending it, so a test waits until it is stored (``stored(_:_:headers:matching:)``) before asking again.
+/// after sending it, so a test waits until it is stored (``stored(_:_:headers:matching:)``), or until the gateway's
+/// background work is done (``InProcessGateway/settled()``), before asking again. Rules about staleness move the
+/// gateway's clock instead of sleeping.
 @Suite("Gateway: RFC 9111 shared-cache rules", .serialized)
 struct GatewayCacheRuleTests {
     struct Rule: Sendable, CustomTestStringConvertible {
@@ -24,7 +26,8 @@ struct GatewayCacheRuleTests {
         /// Whether the gateway keeps the first answer where a lookup sees it: the test waits until it does before
         /// going on. False for answers it does not store, or keeps too briefly to look at (one second).
         var kept = true
-        /// Seconds to wait before the second request, once the first answer is stored (for rules about staleness).
+        /// Seconds the gateway's clock moves on before the second request, once the first answer is stored (for
+        /// rules about staleness).
         var wait: Double = 0
         /// What the origin does once the first answer is in.
         var then: Then = .same
@@ -255,7 +258,7 @@ struct GatewayCacheRuleTests {
     /// stored response is served, fresh or stale (never refreshed), or, when it must be validated first, refused with
     /// a 504 that says so; with nothing stored, the 504 says that instead (§5.2.1.7).
     static func stored(
-        _ gateway: ServiceProcess,
+        _ gateway: String,
         _ path: String,
         headers: [(String, String)] = [],
         matching: ((HTTP.Answer) -> Bool)? = nil
@@ -263,7 +266,7 @@ struct GatewayCacheRuleTests {
         await eventually(timeout: .seconds(15)) {
             guard
                 let answer = try? await HTTP.get(
-                    gateway.baseURL + path,
+                    gateway + path,
                     headers: headers + [("Cache-Control", "only-if-cached, max-stale")]
                 )
             else {
@@ -284,15 +287,17 @@ struct GatewayCacheRuleTests {
         #expect(first.status == 200, "\(rule.rule): first answer \(first.status)")
         if rule.kept {
             #expect(
-                await Self.stored(fixture.gateway, path, headers: rule.first),
+                await Self.stored(fixture.gateway.baseURL, path, headers: rule.first),
                 "\(rule.rule): the first answer was never stored"
             )
-        } else if rule.wait == 0 {
-            // Nothing stored to wait for. The fetch that got the answer lets go of the URL (after finding it not worth
-            // storing, a step with no I/O) just after sending it; until then a request would share that answer.
-            try await Task.sleep(for: .milliseconds(150))
         }
-        if rule.wait > 0 { try await Task.sleep(for: .milliseconds(Int(rule.wait * 1000))) }
+        // Nothing stored to wait for, or stored: either way the fetch that got the answer has let go of the URL (until
+        // then a request would share that answer).
+        await fixture.gateway.settled()
+        // Moved back afterwards: the origin's Date fields follow the real clock, and a gateway clock left ahead
+        // would make every later response arrive already aged.
+        fixture.gateway.clock.advance(by: rule.wait)
+        defer { fixture.gateway.clock.advance(by: -rule.wait) }
         switch rule.then {
         case .same: break
         case .fail503:
@@ -322,7 +327,8 @@ struct GatewayCacheRuleTests {
                 >= rule.originRequests
         }
         #expect(reached)
-        try await Task.sleep(for: .milliseconds(100))
+        // A background refresh, if the rule started one, is over: no request is left to reach the origin.
+        await fixture.gateway.settled()
         #expect(
             fixture.origin.requests(path).filter { $0.method == "GET" || $0.method == "HEAD" }.count
                 == rule.originRequests,
@@ -345,9 +351,10 @@ struct GatewayCacheRuleTests {
         let path = "/age-\(Self.run)"
         fixture.origin.set(path, headers: [("Cache-Control", "max-age=600"), ("Age", "100")])
         _ = try await HTTP.get(fixture.gateway.baseURL + path)
-        #expect(await Self.stored(fixture.gateway, path))
+        #expect(await Self.stored(fixture.gateway.baseURL, path))
         // A second in the cache, which the Age must count.
-        try await Task.sleep(for: .milliseconds(1100))
+        fixture.gateway.clock.advance(by: 1.1)
+        defer { fixture.gateway.clock.advance(by: -1.1) }
         let second = try await HTTP.get(fixture.gateway.baseURL + path)
         #expect(second.headers.first(name: "x-cache") == "HIT")
         #expect((second.headers.first(name: "age").flatMap(Int.init) ?? 0) >= 101)
@@ -360,7 +367,7 @@ struct GatewayCacheRuleTests {
         fixture.origin.set(path, headers: [("Cache-Control", "max-age=60"), ("ETag", "\"c1\"")])
         let first = try await HTTP.get(fixture.gateway.baseURL + path)
         #expect(first.headers.first(name: "x-cache") == "MISS")
-        #expect(await Self.stored(fixture.gateway, path))
+        #expect(await Self.stored(fixture.gateway.baseURL, path))
         // The origin now answers its validation with a cookie meant for whoever asked (and a field that shows when
         // the updated response is stored).
         fixture.origin.set(
@@ -374,7 +381,7 @@ struct GatewayCacheRuleTests {
         #expect(revalidated.headers.first(name: "x-cache") == "REVALIDATED")
         #expect(fixture.origin.requests(path).last?.headers[.ifNoneMatch] == "\"c1\"")
         #expect(
-            await Self.stored(fixture.gateway, path) { $0.headers.first(name: "x-revision") == "2" },
+            await Self.stored(fixture.gateway.baseURL, path) { $0.headers.first(name: "x-revision") == "2" },
             "the updated response was never stored"
         )
         let later = try await HTTP.get(fixture.gateway.baseURL + path)
@@ -435,7 +442,7 @@ struct GatewayCacheRuleTests {
         #expect(zipped.headers.first(name: "etag") == "W/\"g1\"")
         var compressed = zipped.body
         #expect(String(buffer: try compressed.decompress(with: .gzip(), maxSize: 1 << 20)) == body)
-        #expect(await Self.stored(fixture.gateway, path))
+        #expect(await Self.stored(fixture.gateway.baseURL, path))
         let odd = try await HTTP.send(
             .GET,
             fixture.gateway.baseURL + path,
@@ -540,7 +547,7 @@ struct GatewayCacheRuleTests {
         for path in [tagged, byURL] {
             #expect(try await HTTP.get(fixture.gateway.baseURL + path).headers.first(name: "x-cache") == "MISS")
             // Stored in L2 first, then in the first gateway's L1, where this sees it.
-            #expect(await Self.stored(fixture.gateway, path))
+            #expect(await Self.stored(fixture.gateway.baseURL, path))
             let shared = try await HTTP.get(other.baseURL + path)
             #expect(shared.headers.first(name: "x-cache") == "HIT")
             #expect(shared.headers.first(name: "x-cache-tier") == "L2")
@@ -580,14 +587,14 @@ struct GatewayCacheRuleTests {
     @Test("stale-if-error: with the origin down (connections refused), the stored response is served stale")
     func originDown() async throws {
         let origin = try await ScriptedOrigin.start(name: "doomed")
-        let gateway = try await GatewayProcess.plain(upstream: origin.base)
-        defer { Task { try? await gateway.terminate() } }
+        let gateway = try await InProcessGateway.start(upstream: origin.base)
+        defer { Task { await gateway.stop() } }
         let path = "/down-\(Self.run)"
         origin.set(path, headers: [("Cache-Control", "max-age=1, stale-if-error=300")])
         #expect(try await HTTP.get(gateway.baseURL + path).headers.first(name: "x-cache") == "MISS")
-        #expect(await Self.stored(gateway, path))
+        #expect(await Self.stored(gateway.baseURL, path))
         await origin.stop()
-        try await Task.sleep(for: .milliseconds(2200))
+        gateway.clock.advance(by: 2.2)
         let stale = try await HTTP.get(gateway.baseURL + path)
         #expect(stale.status == 200)
         #expect(stale.headers.first(name: "x-cache") == "STALE")
@@ -600,9 +607,9 @@ struct GatewayCacheRuleTests {
 /// One scripted origin and one gateway in front of it, shared by the rule tests.
 final class GatewayFixture: Sendable {
     let origin: ScriptedOrigin
-    let gateway: ServiceProcess
+    let gateway: InProcessGateway
 
-    private init(origin: ScriptedOrigin, gateway: ServiceProcess) {
+    private init(origin: ScriptedOrigin, gateway: InProcessGateway) {
         self.origin = origin
         self.gateway = gateway
     }
@@ -614,7 +621,7 @@ final class GatewayFixture: Sendable {
             if let task { return task }
             let created = Task {
                 let origin = try await ScriptedOrigin.start()
-                return GatewayFixture(origin: origin, gateway: try await GatewayProcess.plain(upstream: origin.base))
+                return GatewayFixture(origin: origin, gateway: try await InProcessGateway.start(upstream: origin.base))
             }
             task = created
             return created

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import Testing
@@ -31,7 +32,7 @@ struct ResponseCacheTests {
     static func response(vary: [String] = [], values: [String] = []) -> StoredResponse {
         StoredResponse(
             status: 200,
-            headers: [("content-type", "application/json"), ("etag", "\"a\"")],
+            headers: [.contentType: "application/json", .eTag: "\"a\""],
             body: ByteBuffer(string: "{}"),
             requestedAt: Date().timeIntervalSince1970,
             receivedAt: Date().timeIntervalSince1970,
@@ -55,7 +56,7 @@ struct ResponseCacheTests {
         original.validator = "\"v\""
         let decoded = try #require(StoredResponse(decoding: original.encoded()))
         #expect(decoded.status == 200)
-        #expect(decoded.headers.map(\.name) == ["content-type", "etag"])
+        #expect(decoded.headers.map(\.name) == [.contentType, .eTag])
         #expect(decoded.varyNames == ["x-lang"])
         #expect(decoded.varyValues == ["en"])
         #expect(decoded.compressedHere && decoded.validator == "\"v\"")

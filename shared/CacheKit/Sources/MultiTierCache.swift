@@ -69,6 +69,8 @@ public final class MultiTierCache: Service, Sendable {
         let id: UInt64
         let start: Start
         let task: Task<LoadOutcome, Never>
+        /// The same outcome, for a reader that may give up waiting (a soft timeout).
+        let outcome: FlightOutcome
     }
 
     /// What decides whether a value read earlier may still be stored now. Held under one lock with every commit
@@ -343,40 +345,17 @@ public final class MultiTierCache: Service, Sendable {
 
     /// The flight's outcome, or `nil` when it takes longer than `timeout` (the flight goes on and commits later).
     static func value(of flight: Flight, within timeout: Duration) async -> LoadOutcome? {
-        // Awaiting a task's value cannot be cancelled, so a task group would wait for the flight anyway: race two
-        // tasks on one continuation instead, and stop the timer when the flight wins.
-        let race = FirstOutcome()
-        return await withCheckedContinuation { continuation in
-            race.begin(
-                continuation,
-                timer: Task {
-                    try? await Task.sleep(for: timeout)
-                    race.finish(nil)
-                }
-            )
-            Task { race.finish(await flight.task.value) }
-        }
-    }
-
-    /// Resumes a continuation with whichever outcome comes first.
-    final class FirstOutcome: Sendable {
-        private let state = Mutex<
-            (continuation: CheckedContinuation<LoadOutcome?, Never>?, timer: Task<Void, Never>?, done: Bool)
-        >((nil, nil, false))
-
-        func begin(_ continuation: CheckedContinuation<LoadOutcome?, Never>, timer: Task<Void, Never>) {
-            state.withLock { $0 = (continuation, timer, false) }
-        }
-
-        func finish(_ outcome: LoadOutcome?) {
-            let winner = state.withLock { state -> (CheckedContinuation<LoadOutcome?, Never>, Task<Void, Never>?)? in
-                guard !state.done, let continuation = state.continuation else { return nil }
-                state.done = true
-                return (continuation, state.timer)
+        // Awaiting a task's value cannot be cancelled; waiting on the flight's outcome can, so the loser of the race
+        // ends as soon as the winner is in.
+        await withTaskGroup(of: LoadOutcome?.self) { group in
+            group.addTask { await flight.outcome.wait() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
             }
-            guard let (continuation, timer) = winner else { return }
-            timer?.cancel()
-            continuation.resume(returning: outcome)
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 

@@ -6,13 +6,7 @@ import WedSyncServiceKit
 
 /// The WedSync API on a ``ServiceBuilder``: its schema migrated, its background work registered, its routes added.
 ///
-/// Keys of its own (beside the common ones):
-/// | key | default | meaning |
-/// |---|---|---|
-/// | `api.migrate-on-start` | `true` | apply pending migrations before serving |
-/// | `api.dashboard-refresh-ms` | `60000` | how often the dashboard's materialized view is refreshed |
-/// | `api.query-events` | `true` | report each request's statements to the metrics service (`metrics.url`) and the query optimizer (`optimizer.url`, for N+1 detection) |
-/// | `api.token-cache-ms` | `30000` | how long a token lookup is trusted |
+/// Its own configuration keys, beside the common ones, are listed on ``APISettings``.
 public enum APIApplication {
     /// Everything the API registered, for tests and commands.
     public struct Components: Sendable {
@@ -20,12 +14,14 @@ public enum APIApplication {
         public let database: PostgresDatabase
     }
 
+    /// Reads the API's settings, migrates the schema (unless told not to), registers the background services and
+    /// adds the routes; the settings are read before anything is migrated, so a bad key stops the start early.
     @discardableResult
     public static func configure(_ service: ServiceBuilder) async throws -> Components {
         let configuration = service.configuration
-        let settings = configuration.settings
         let database = try service.postgres(critical: true)
-        if try settings.bool("api.migrate-on-start", default: true) {
+        let settings = try APISettings(configuration)
+        if settings.migrateOnStart {
             try await Migrator(pool: database.write, logger: service.logger).migrate()
         }
 
@@ -39,7 +35,7 @@ public enum APIApplication {
         service.addService(invalidations)
 
         var queryEvents: QueryEventReporter?
-        if try settings.bool("api.query-events", default: true) {
+        if settings.reportsQueryEvents {
             let metrics = service.serviceClient(
                 "metrics",
                 baseURL: configuration.metricsURL,
@@ -65,22 +61,18 @@ public enum APIApplication {
 
         let dashboard = DashboardRefresher(
             pool: database.write,
-            interval: try settings.milliseconds(
-                "api.dashboard-refresh-ms",
-                default: .seconds(60),
-                in: 100...86_400_000
-            ),
+            interval: settings.dashboardRefreshInterval,
             logger: service.logger,
             onRefresh: { await invalidations.record(tags: ["dashboard"], reason: "dashboard refreshed") }
         )
         service.addService(dashboard)
 
+        // One recording database for the routes' statements and the token lookup: each is timed into the request's
+        // `QueryLog`, so `Server-Timing` and the query events count them all.
+        let recording = RecordingDatabase(database: database)
         let environment = APIEnvironment(
-            database: RecordingDatabase(database: database),
-            tokens: TokenStore(
-                database: database,
-                cacheTTL: try settings.milliseconds("api.token-cache-ms", default: .seconds(30), in: 0...3_600_000)
-            ),
+            database: recording,
+            tokens: TokenStore(database: recording, cacheTTL: settings.tokenCacheTTL),
             invalidations: invalidations,
             queryEvents: queryEvents,
             dashboard: dashboard
@@ -88,6 +80,7 @@ public enum APIApplication {
         ClientRoutes(environment: environment).register(service.routes)
         GuestRoutes(environment: environment).register(service.routes)
         PlanningRoutes(environment: environment).register(service.routes)
+        AuthRoutes(environment: environment).register(service.routes)
         ExportRoutes(
             environment: environment,
             logger: service.logger,

@@ -64,8 +64,9 @@ extension MultiTierCache {
             prefixSequence: state.prefixSequence,
             stamp: tagVersions.epoch
         )
+        let outcome = FlightOutcome()
         let task = Task {
-            await self.load(
+            let loaded = await self.load(
                 address,
                 namespace: namespace,
                 loader: loader,
@@ -73,8 +74,10 @@ extension MultiTierCache {
                 start: start,
                 flight: id
             )
+            outcome.finish(loaded)
+            return loaded
         }
-        let flight = Flight(id: id, start: start, task: task)
+        let flight = Flight(id: id, start: start, task: task, outcome: outcome)
         state.flights[address.string] = flight
         return (flight, false)
     }

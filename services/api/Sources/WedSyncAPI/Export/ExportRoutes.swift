@@ -124,7 +124,11 @@ struct ExportRoutes {
                     code: "invalid_parameter"
                 )
             }
-            let principal = try await environment.principal(of: request)
+            // The token lookup is the export's first statement: recorded, and reported with the cursor's.
+            let log = QueryLog()
+            let principal = try await QueryLog.$current.withValue(log) {
+                try await environment.principal(of: request)
+            }
             // Per organization: every supplier's phone comes through the gateway's one address.
             let slot = try streams.acquire(client: "org:\(principal.organizationId)")
             return stream(
@@ -132,6 +136,7 @@ struct ExportRoutes {
                 format: format,
                 organization: principal.organizationId,
                 slot: slot,
+                log: log,
                 request: request,
                 context: context
             )
@@ -143,6 +148,7 @@ struct ExportRoutes {
         format: ExportFormat,
         organization: Int,
         slot: StreamSlot,
+        log: QueryLog,
         request: Request,
         context: ServiceRequestContext
     ) -> Response {
@@ -158,7 +164,6 @@ struct ExportRoutes {
             body: ResponseBody { writer in
                 // Held while the export runs; a response dropped before its body runs gives it back too.
                 withExtendedLifetime(slot) {}
-                let log = QueryLog()
                 let started = ContinuousClock.now
                 var encoder = ExportEncoder(format: format, columns: export.columns.map { ($0.name, $0.type) })
                 do {

@@ -1,5 +1,6 @@
 import Foundation
 import WedSyncModels
+import WedSyncServiceKit
 
 /// A couple: one of a supplier's clients (`GET /api/clients`, `GET /api/clients/{id}`).
 public struct Client: Codable, Sendable, Equatable {
@@ -114,5 +115,56 @@ public struct ClientPatch: Codable, Sendable, Equatable {
         self.status = status
         self.guestEstimate = guestEstimate
         self.notes = notes
+    }
+}
+
+extension Client: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "id": .id, "organizationId": .id, "partner1FirstName": .string(), "partner1LastName": .string(),
+                "partner2FirstName": .optionalString, "partner2LastName": .optionalString, "email": .optionalString,
+                "phone": .optionalString, "weddingDate": .date, "venueName": .optionalString,
+                "venueCity": .optionalString,
+                "status": .string(enumeration: Client.statuses), "guestEstimate": .nullable(.integer()),
+                "guestCount": .integer(minimum: 0), "notes": .optionalString, "updatedAt": .dateTime,
+            ],
+            required: [
+                "id", "organizationId", "partner1FirstName", "partner1LastName", "weddingDate", "status", "guestCount",
+                "updatedAt",
+            ]
+        )
+    }
+}
+
+extension ClientPage: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            ["clients": .array(.reference(Client.openAPIName)), "nextCursor": .optionalString],
+            required: ["clients"]
+        )
+    }
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [Client.self] }
+}
+
+extension ClientPatch: OpenAPISchemaProviding {
+    /// Every field optional: absent or `null` leaves it as it is (a patch naming none changes nothing).
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "partner1FirstName": .nullable(APIFields.personName.schema),
+                "partner1LastName": .nullable(APIFields.personName.schema),
+                "partner2FirstName": .nullable(APIFields.optionalName.schema),
+                "partner2LastName": .nullable(APIFields.optionalName.schema),
+                "email": .nullable(EmailRule.schema), "phone": .nullable(APIFields.phone.schema),
+                "weddingDate": .nullable(APIFields.daySchema),
+                "venueName": .nullable(APIFields.optionalName.schema),
+                "venueCity": .nullable(APIFields.optionalName.schema),
+                "status": .nullable(.string(enumeration: Client.statuses)),
+                "guestEstimate": .nullable(.integer(in: APIFields.guestEstimate)),
+                "notes": .nullable(APIFields.notes.schema),
+            ],
+            required: []
+        )
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import WedSyncModels
+import WedSyncServiceKit
 
 /// One guest of a client's guest list.
 public struct Guest: Codable, Sendable, Equatable {
@@ -130,5 +131,70 @@ public struct GuestPatch: Codable, Sendable, Equatable {
         self.dietaryRequirements = dietaryRequirements
         self.tableNumber = tableNumber
         self.plusOne = plusOne
+    }
+}
+
+extension Guest: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "id": .id, "guestListId": .id, "clientId": .id, "firstName": .string(), "lastName": .string(),
+                "email": .optionalString, "rsvpStatus": .string(enumeration: Guest.rsvpStatuses),
+                "dietaryRequirements": .optionalString, "tableNumber": .nullable(.integer(minimum: 1)),
+                "plusOne": .boolean, "updatedAt": .dateTime,
+            ],
+            required: ["id", "guestListId", "clientId", "firstName", "lastName", "rsvpStatus", "plusOne", "updatedAt"]
+        )
+    }
+}
+
+extension GuestList: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            ["id": .id, "clientId": .id, "name": .string(), "guests": .array(.reference(Guest.openAPIName))],
+            required: ["id", "clientId", "name", "guests"]
+        )
+    }
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [Guest.self] }
+}
+
+extension GuestListsResponse: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            ["clientId": .id, "guestLists": .array(.reference(GuestList.openAPIName))],
+            required: ["clientId", "guestLists"]
+        )
+    }
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [GuestList.self, Guest.self] }
+}
+
+extension GuestCreate: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "guestListId": APIFields.idSchema, "firstName": APIFields.personName.schema,
+                "lastName": APIFields.personName.schema,
+                "email": .nullable(EmailRule.schema), "rsvpStatus": .nullable(.string(enumeration: Guest.rsvpStatuses)),
+                "dietaryRequirements": .nullable(APIFields.dietaryRequirements.schema),
+                "tableNumber": .nullable(.integer(in: APIFields.tableNumber)),
+                "plusOne": .nullable(.boolean),
+            ],
+            required: ["guestListId", "firstName", "lastName"]
+        )
+    }
+}
+
+extension GuestPatch: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "firstName": .nullable(APIFields.personName.schema), "lastName": .nullable(APIFields.personName.schema),
+                "email": .nullable(EmailRule.schema), "rsvpStatus": .nullable(.string(enumeration: Guest.rsvpStatuses)),
+                "dietaryRequirements": .nullable(APIFields.dietaryRequirements.schema),
+                "tableNumber": .nullable(.integer(in: APIFields.tableNumber)),
+                "plusOne": .nullable(.boolean),
+            ],
+            required: []
+        )
     }
 }

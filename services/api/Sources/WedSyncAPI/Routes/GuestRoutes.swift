@@ -1,32 +1,17 @@
 import Foundation
 import Hummingbird
 import WedSyncModels
-import WedSyncPostgres
 import WedSyncServiceKit
 
-/// `GET /api/guest-lists?client_id=`, `POST /api/guests`, `PATCH /api/guests/{id}`.
+/// `GET /api/guest-lists?client_id=`, `POST /api/guests`, `PATCH /api/guests/{id}`: parameters, status codes and
+/// cache headers; the statements are ``GuestStore``'s.
 struct GuestRoutes {
     let environment: APIEnvironment
+    let store: GuestStore
 
-    static let columns = """
-        g.id, g.guest_list_id, g.client_id, g.first_name, g.last_name, g.email, g.rsvp_status,
-        g.dietary_requirements, g.table_number, g.plus_one, g.updated_at
-        """
-
-    static func guest(from row: PostgresRow) throws -> Guest {
-        Guest(
-            id: try row.decode(Int.self, at: 0),
-            guestListId: try row.decode(Int.self, at: 1),
-            clientId: try row.decode(Int.self, at: 2),
-            firstName: try row.decode(String.self, at: 3),
-            lastName: try row.decode(String.self, at: 4),
-            email: try row.decode(String?.self, at: 5),
-            rsvpStatus: try row.decode(String.self, at: 6),
-            dietaryRequirements: try row.decode(String?.self, at: 7),
-            tableNumber: try row.decode(Int?.self, at: 8),
-            plusOne: try row.decode(Bool.self, at: 9),
-            updatedAt: try row.decode(Date.self, at: 10)
-        )
+    init(environment: APIEnvironment) {
+        self.environment = environment
+        self.store = GuestStore(database: environment.database)
     }
 
     func register(_ routes: ServiceRoutes) {
@@ -45,7 +30,10 @@ struct GuestRoutes {
         ) { request, context in
             try await environment.handle(request, context, route: "/api/guest-lists") { principal in
                 let clientID = try Parameters.requiredID(request, "client_id")
-                let lists = try await guestLists(clientID: clientID, principal: principal)
+                guard let lists = try await store.lists(client: clientID, organization: principal.organizationId)
+                else {
+                    throw ServiceError.notFound("no client \(clientID)")
+                }
                 let tags =
                     ["org:\(principal.organizationId)", "client:\(clientID)"] + lists.map { "guest-list:\($0.id)" }
                 return CachePolicy.standard.respond(
@@ -94,37 +82,12 @@ struct GuestRoutes {
         }
     }
 
-    private func guestLists(clientID: Int, principal: Principal) async throws -> [GuestList] {
-        let organization = principal.organizationId
-        let lists = try await environment.database.read(
-            """
-            SELECT c.id, gl.id, gl.name
-            FROM clients c LEFT JOIN guest_lists gl ON gl.client_id = c.id
-            WHERE c.id = \(clientID) AND c.organization_id = \(organization) AND c.deleted_at IS NULL
-            ORDER BY gl.id
-            """
-        )
-        guard !lists.isEmpty else { throw ServiceError.notFound("no client \(clientID)") }
-        let guests = try await environment.database.read(
-            """
-            SELECT \(unescaped: Self.columns) FROM guests g
-            WHERE g.client_id = \(clientID) AND g.organization_id = \(organization)
-            ORDER BY g.guest_list_id, g.last_name, g.first_name, g.id
-            """
-        ).map(Self.guest(from:))
-        let byList = Dictionary(grouping: guests, by: \.guestListId)
-        return try lists.compactMap { row -> GuestList? in
-            guard let listID = try row.decode(Int?.self, at: 1) else { return nil }
-            return GuestList(
-                id: listID,
-                clientId: clientID,
-                name: try row.decode(String.self, at: 2),
-                guests: byList[listID] ?? []
-            )
-        }
+    /// The cache tags a change to `guest` makes stale.
+    private static func tags(of guest: Guest) -> [String] {
+        ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"]
     }
 
-    private func validatedRSVP(_ value: String?) throws -> String? {
+    private static func validatedRSVP(_ value: String?) throws -> String? {
         guard let value else { return nil }
         guard Guest.rsvpStatuses.contains(value) else {
             throw ServiceError.badRequest(
@@ -135,55 +98,59 @@ struct GuestRoutes {
         return value
     }
 
-    private func validatedTable(_ value: Int?) throws -> Int? {
+    private static func validatedTable(_ value: Int?) throws -> Int? {
         try value.map { value throws in try APIFields.check(value, in: APIFields.tableNumber, "tableNumber") }
     }
 
-    private func create(_ body: GuestCreate, principal: Principal, requestID: String) async throws -> Response {
+    /// `body` with every field checked (a 400 naming the first that is not valid) and its text as stored.
+    private static func validated(_ body: GuestCreate) throws -> GuestCreate {
         guard APIFields.ids.contains(body.guestListId) else {
             throw ServiceError.badRequest("guestListId: expected a positive integer id", code: "invalid_body")
         }
-        let first = try Parameters.text(body.firstName, "firstName", APIFields.personName)!
-        let last = try Parameters.text(body.lastName, "lastName", APIFields.personName)!
-        let email = try Parameters.email(body.email, "email")
-        let rsvp = try validatedRSVP(body.rsvpStatus) ?? "pending"
-        let dietary = try Parameters.text(
-            body.dietaryRequirements,
+        // The same checks as a patch naming every field, in the same order.
+        let patch = try validated(
+            GuestPatch(
+                firstName: body.firstName,
+                lastName: body.lastName,
+                email: body.email,
+                rsvpStatus: body.rsvpStatus,
+                dietaryRequirements: body.dietaryRequirements,
+                tableNumber: body.tableNumber,
+                plusOne: body.plusOne
+            )
+        )
+        var checked = body
+        checked.firstName = patch.firstName ?? body.firstName
+        checked.lastName = patch.lastName ?? body.lastName
+        checked.email = patch.email
+        checked.rsvpStatus = patch.rsvpStatus
+        checked.dietaryRequirements = patch.dietaryRequirements
+        checked.tableNumber = patch.tableNumber
+        return checked
+    }
+
+    /// `patch` with every field it names checked (a 400 naming the first that is not valid) and its text as stored.
+    private static func validated(_ patch: GuestPatch) throws -> GuestPatch {
+        var checked = patch
+        checked.firstName = try Parameters.text(patch.firstName, "firstName", APIFields.personName)
+        checked.lastName = try Parameters.text(patch.lastName, "lastName", APIFields.personName)
+        checked.email = try Parameters.email(patch.email, "email")
+        checked.rsvpStatus = try validatedRSVP(patch.rsvpStatus)
+        checked.dietaryRequirements = try Parameters.text(
+            patch.dietaryRequirements,
             "dietaryRequirements",
             APIFields.dietaryRequirements
         )
-        let table = try validatedTable(body.tableNumber)
-        let organization = principal.organizationId
+        checked.tableNumber = try validatedTable(patch.tableNumber)
+        return checked
+    }
 
-        let guest = try await environment.database.transaction { transaction -> Guest in
-            let rows = try await transaction.query(
-                """
-                INSERT INTO guests (guest_list_id, client_id, organization_id, first_name, last_name, email, rsvp_status,
-                                    dietary_requirements, table_number, plus_one)
-                SELECT gl.id, gl.client_id, gl.organization_id, \(first), \(last), \(email), \(rsvp), \(dietary), \(table), \(body.plusOne ?? false)
-                FROM guest_lists gl
-                WHERE gl.id = \(body.guestListId) AND gl.organization_id = \(organization)
-                RETURNING id, guest_list_id, client_id, first_name, last_name, email, rsvp_status, dietary_requirements,
-                          table_number, plus_one, updated_at
-                """
-            )
-            guard let row = rows.first else { throw ServiceError.notFound("no guest list \(body.guestListId)") }
-            let guest = try Self.guest(from: row)
-            try await ClientRoutes.audit(
-                transaction,
-                principal: principal,
-                entity: "guest",
-                id: guest.id,
-                action: "create",
-                fields: [],
-                requestID: requestID
-            )
-            try await InvalidationOutbox.record(
-                transaction,
-                tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"],
-                reason: "guest added"
-            )
-            return guest
+    private func create(_ body: GuestCreate, principal: Principal, requestID: String) async throws -> Response {
+        let body = try Self.validated(body)
+        guard
+            let guest = try await store.create(body, by: principal, requestID: requestID, invalidating: Self.tags(of:))
+        else {
+            throw ServiceError.notFound("no guest list \(body.guestListId)")
         }
         environment.committed()
         var response = Response.json(guest, status: .created)
@@ -193,55 +160,20 @@ struct GuestRoutes {
     }
 
     private func update(id: Int, patch: GuestPatch, principal: Principal, requestID: String) async throws -> Response {
-        var changes = PatchBuilder()
-        changes.set("first_name", try Parameters.text(patch.firstName, "firstName", APIFields.personName))
-        changes.set("last_name", try Parameters.text(patch.lastName, "lastName", APIFields.personName))
-        changes.set("email", try Parameters.email(patch.email, "email"))
-        changes.set("rsvp_status", try validatedRSVP(patch.rsvpStatus))
-        changes.set(
-            "dietary_requirements",
-            try Parameters.text(patch.dietaryRequirements, "dietaryRequirements", APIFields.dietaryRequirements)
-        )
-        changes.set("table_number", try validatedTable(patch.tableNumber))
-        changes.set("plus_one", patch.plusOne)
-        let organization = principal.organizationId
-        guard !changes.isEmpty else {
-            // An empty patch changes nothing: the guest as it is, with no write.
-            let rows = try await environment.database.readPrimary(
-                "SELECT \(unescaped: Self.columns) FROM guests g WHERE g.id = \(id) AND g.organization_id = \(organization)"
-            )
-            guard let row = rows.first else { throw ServiceError.notFound("no guest \(id)") }
-            var response = Response.json(try Self.guest(from: row))
-            response.headers[.cacheControl] = "no-store"
-            return response
-        }
-
-        let guest = try await environment.database.transaction { transaction -> Guest in
-            var statement = changes.update(table: "guests", id: id, organization: organization)
-            statement.sql +=
-                " RETURNING id, guest_list_id, client_id, first_name, last_name, email, rsvp_status, "
-                + "dietary_requirements, table_number, plus_one, updated_at"
-            guard let row = try await transaction.query(statement).first else {
-                throw ServiceError.notFound("no guest \(id)")
-            }
-            try await ClientRoutes.audit(
-                transaction,
-                principal: principal,
-                entity: "guest",
+        let patch = try Self.validated(patch)
+        guard
+            let guest = try await store.update(
                 id: id,
-                action: "update",
-                fields: changes.fields,
-                requestID: requestID
+                with: patch,
+                by: principal,
+                requestID: requestID,
+                invalidating: Self.tags(of:)
             )
-            let guest = try Self.guest(from: row)
-            try await InvalidationOutbox.record(
-                transaction,
-                tags: ["guest-list:\(guest.guestListId)", "client:\(guest.clientId)"],
-                reason: "guest updated"
-            )
-            return guest
+        else {
+            throw ServiceError.notFound("no guest \(id)")
         }
-        environment.committed()
+        // A patch naming no field wrote nothing: nothing to invalidate.
+        if patch != GuestPatch() { environment.committed() }
         var response = Response.json(guest)
         response.headers[.cacheControl] = "no-store"
         return response

@@ -2,7 +2,7 @@ import WedSyncPostgres
 import WedSyncServiceKit
 
 /// The `SET` list of a partial update, from the fields a `PATCH` body carried. Column names come from the
-/// route's own code, never from the request; values are bound.
+/// store's own code (``ClientStore``, ``GuestStore``), never from the request; values are bound.
 struct PatchBuilder {
     private(set) var fields: [String] = []
     private var binds: [any PostgresBindable] = []

@@ -10,6 +10,8 @@ import WedSyncServiceKit
 struct GatewayAdminRoutes {
     let pools: UpstreamRegistry
     let cache: ResponseCache?
+    /// Runs the drains a `DELETE` does not wait for.
+    let background: BackgroundWork
     let origins: AllowedOrigins
 
     static let replicaPath = "/admin/upstreams/{pool}/replicas/{address}"
@@ -17,6 +19,7 @@ struct GatewayAdminRoutes {
     func register(_ routes: ServiceRoutes) {
         let pools = self.pools
         let cache = self.cache
+        let background = self.background
         let origins = self.origins
         let poolSchema = JSONSchema.string(enumeration: pools.all.map(\.name))
         // The replicas that may be registered: host:port of the allowed plain-HTTP origins.
@@ -80,7 +83,8 @@ struct GatewayAdminRoutes {
                 _ = await pool.drain(address.address)
                 return Response.json(pool.status(), status: .ok)
             }
-            Task { _ = await pool.drain(address.address) }
+            // One drain per replica, however often it is asked for.
+            background.submit(key: "drain \(pool.name) \(address.address)") { _ = await pool.drain(address.address) }
             return Response.json(pool.status(), status: .accepted)
         }
 
@@ -142,7 +146,7 @@ struct GatewayAdminRoutes {
                     response: .of(CacheStats.self)
                 )
             ) { _, _ in
-                cache.cache.statistics()
+                cache.statistics()
             }
         }
     }

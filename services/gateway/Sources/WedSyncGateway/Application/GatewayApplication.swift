@@ -13,8 +13,11 @@ import WedSyncServiceKit
 /// service's Redis (not critical: without it the cache lives in L1 only), tenant authentication, rate limits,
 /// metrics, the admin API, and the proxy that takes every request the gateway does not answer itself.
 public enum GatewayApplication {
+    /// Configures the gateway on `service`; `clock` is the wall clock its cache reads ages by.
     @discardableResult
-    public static func configure(_ service: ServiceBuilder) throws -> GatewayProxy {
+    public static func configure(_ service: ServiceBuilder, clock: any WallClock = SystemWallClock()) throws
+        -> GatewayProxy
+    {
         let settings = try GatewaySettings(service.configuration)
         let logger = service.logger
         let pools = UpstreamRegistry(settings.routesFile.pools.map(UpstreamPool.init))
@@ -26,6 +29,8 @@ public enum GatewayApplication {
         service.addService(client)
         service.addService(HealthChecker(pools: pools, client: client, logger: logger))
 
+        // Registered after the client and the cache its jobs use, so it drains before they stop.
+        let background = BackgroundWork(name: "gateway-background", logger: logger)
         var responseCache: ResponseCache?
         var redis: (any RedisKeyRouting)?
         if settings.cacheEnabled {
@@ -83,6 +88,8 @@ public enum GatewayApplication {
             redis = try service.redisRouting(critical: false)
         }
 
+        service.addService(background)
+
         var events: BackgroundDelivery<MetricEvent>?
         if settings.events {
             // Best effort: the events never decide readiness.
@@ -106,7 +113,15 @@ public enum GatewayApplication {
             routes: RouteTable(settings.routesFile.routes),
             pools: pools,
             client: client,
-            cache: responseCache,
+            cache: responseCache.map {
+                GatewayCache(
+                    store: $0,
+                    policy: SharedCachePolicy(),
+                    forwarder: UpstreamForwarder(client: client),
+                    background: background,
+                    clock: clock
+                )
+            },
             authenticator: TenantAuthenticator(
                 client: client,
                 pools: pools,
@@ -123,6 +138,7 @@ public enum GatewayApplication {
         GatewayAdminRoutes(
             pools: pools,
             cache: responseCache,
+            background: background,
             origins: AllowedOrigins(service.configuration.allowedOrigins + replicas)
         ).register(service.routes)
         for pool in pools.all {

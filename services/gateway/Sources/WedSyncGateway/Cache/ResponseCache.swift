@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import WedSyncCacheKit
@@ -10,7 +11,7 @@ import WedSyncModels
 /// upstream's `Cache-Tag` plus one per target URI, so a purge by tag or URL, or an unsafe request (§4.4), drops
 /// every variant in every gateway at once through the cache's backplane.
 public final class ResponseCache: Sendable {
-    public let cache: MultiTierCache
+    let cache: MultiTierCache
     /// Responses above this many body bytes are passed through, never stored.
     public let maximumObjectBytes: Int
     /// How long past its freshness and stale windows a response with a validator is kept, to be revalidated
@@ -137,7 +138,7 @@ public final class ResponseCache: Sendable {
     func retention(of response: StoredResponse) -> Double {
         let freshness = response.freshness
         let hasValidator =
-            response.validator != nil || response.header("etag") != nil || response.header("last-modified") != nil
+            response.validator != nil || response.header(.eTag) != nil || response.header(.lastModified) != nil
         let fresh = freshness.requiresRevalidation ? 0 : Double(freshness.lifetime)
         let stale =
             freshness.mustRevalidateWhenStale ? 0 : Double(max(freshness.staleWhileRevalidate, freshness.staleIfError))
@@ -153,7 +154,7 @@ public final class ResponseCache: Sendable {
     {
         let ttl = retention(of: response)
         guard ttl >= 1, response.body.readableBytes <= maximumObjectBytes else { return false }
-        var tags = Self.tags(from: response.headers("cache-tag") + response.headers("surrogate-key"))
+        var tags = Self.tags(from: response.headers[values: .cacheTag] + response.headers[values: .surrogateKey])
         tags.append(Self.uriTag(target))
         var record = response
         record.varyValues = Self.varyValues(response.varyNames, in: request)
@@ -162,7 +163,7 @@ public final class ResponseCache: Sendable {
             if !response.varyNames.isEmpty {
                 let marker = StoredResponse(
                     status: response.status,
-                    headers: [],
+                    headers: HTTPFields(),
                     body: ByteBuffer(),
                     requestedAt: response.requestedAt,
                     receivedAt: response.receivedAt,
@@ -195,7 +196,18 @@ public final class ResponseCache: Sendable {
         }
     }
 
+    /// The statistics of the cache's tiers.
+    public func statistics() -> CacheStats {
+        cache.statistics()
+    }
+
     // MARK: Invalidation
+
+    /// The cache's invalidation sequence now: noted before an upstream is asked, so that what it answers is stored
+    /// only if none of its tags was invalidated meanwhile (``StoredResponse/readAt``).
+    func invalidationSequence() async -> UInt64? {
+        await cache.invalidationSequence()
+    }
 
     /// Drops every stored variant of each target (path and query) and everything tagged with `tags`, in every
     /// gateway sharing the Redis. Returns whether the other processes were told.
@@ -206,4 +218,10 @@ public final class ResponseCache: Sendable {
         let result = await cache.invalidate(InvalidationRequest(tags: all, reason: "gateway purge"))
         return result.propagated
     }
+}
+
+extension HTTPField.Name {
+    /// The tags a response is purged by (as Fastly and Cloudflare name them).
+    static let cacheTag = HTTPField.Name("Cache-Tag")!
+    static let surrogateKey = HTTPField.Name("Surrogate-Key")!
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import NIOCore
 
 /// A response as the gateway's cache keeps it: status, end-to-end header fields, body (gzip-compressed once when
@@ -7,8 +8,8 @@ import NIOCore
 /// the request's values of those fields.
 public struct StoredResponse: Sendable {
     public var status: Int
-    /// Field names lowercased, in the order received.
-    public var headers: [(name: String, value: String)]
+    /// The end-to-end fields, in the order received.
+    public var headers: HTTPFields
     public var body: ByteBuffer
     /// Seconds since 1970.
     public var requestedAt: Double
@@ -30,7 +31,7 @@ public struct StoredResponse: Sendable {
 
     public init(
         status: Int,
-        headers: [(name: String, value: String)],
+        headers: HTTPFields,
         body: ByteBuffer,
         requestedAt: Double,
         receivedAt: Double,
@@ -54,14 +55,9 @@ public struct StoredResponse: Sendable {
         self.isVariantMarker = isVariantMarker
     }
 
-    /// The first value of `name` (lowercase).
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name == name }?.value
-    }
-
-    /// Every value of `name` (lowercase).
-    public func headers(_ name: String) -> [String] {
-        headers.filter { $0.name == name }.map(\.value)
+    /// The first value of `name`.
+    public func header(_ name: HTTPField.Name) -> String? {
+        headers[name]
     }
 
     /// The content type stored in the cache entry for a stored response (the body holds the whole record).
@@ -73,7 +69,8 @@ public struct StoredResponse: Sendable {
     /// The record: a version byte, then fixed fields, then length-prefixed strings, then the body.
     func encoded() -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(
-            capacity: body.readableBytes + 64 + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 }
+            capacity: body.readableBytes + 64
+                + headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 8 }
         )
         buffer.writeInteger(Self.formatVersion)
         var flags: UInt8 = 0
@@ -96,7 +93,7 @@ public struct StoredResponse: Sendable {
         }
         buffer.writeInteger(UInt16(headers.count))
         for field in headers {
-            Self.write(field.name, to: &buffer)
+            Self.write(field.name.rawName, to: &buffer)
             Self.write(field.value, to: &buffer)
         }
         var body = body
@@ -120,11 +117,13 @@ public struct StoredResponse: Sendable {
             let values = Self.readList(&buffer)
         else { return nil }
         guard let headerCount: UInt16 = buffer.readInteger() else { return nil }
-        var headers: [(name: String, value: String)] = []
+        var headers = HTTPFields()
         headers.reserveCapacity(Int(headerCount))
         for _ in 0..<headerCount {
-            guard let name = Self.read(&buffer), let value = Self.read(&buffer) else { return nil }
-            headers.append((name, value))
+            guard let name = Self.read(&buffer).flatMap({ HTTPField.Name($0) }), let value = Self.read(&buffer) else {
+                return nil
+            }
+            headers.append(HTTPField(name: name, value: value))
         }
         self.init(
             status: Int(status),

@@ -16,41 +16,31 @@ import WedSyncServiceKit
 public final class GatewayProxy: Sendable {
     public let routes: RouteTable
     public let pools: UpstreamRegistry
-    public let client: UpstreamClient
-    public let cache: ResponseCache?
+    public let cache: GatewayCache?
     public let authenticator: TenantAuthenticator
     public let rateLimiter: RateLimiter?
-    public let policy: SharedCachePolicy
     public let metrics: GatewayMetrics
+    let forwarder: UpstreamForwarder
     /// The upstreams' route templates, for labelling what the gateway answers itself.
     let templates = RouteTemplates()
     let logger: Logger
-
-    /// In-flight upstream fetches and revalidations of cacheable requests, by key: concurrent misses wait for one.
-    let flights = Mutex<[String: Task<FetchOutcome, Never>]>([:])
-    /// Keys whose last answer could not be stored: their requests go upstream at once instead of queueing behind
-    /// one another (Varnish's hit-for-miss), until the time given.
-    let uncacheable = Mutex<[String: ContinuousClock.Instant]>([:])
-    static let uncacheableFor = Duration.seconds(10)
 
     public init(
         routes: RouteTable,
         pools: UpstreamRegistry,
         client: UpstreamClient,
-        cache: ResponseCache?,
+        cache: GatewayCache?,
         authenticator: TenantAuthenticator,
         rateLimiter: RateLimiter?,
-        policy: SharedCachePolicy = SharedCachePolicy(),
         metrics: GatewayMetrics,
         logger: Logger
     ) {
         self.routes = routes
         self.pools = pools
-        self.client = client
+        self.forwarder = UpstreamForwarder(client: client)
         self.cache = cache
         self.authenticator = authenticator
         self.rateLimiter = rateLimiter
-        self.policy = policy
         self.metrics = metrics
         self.logger = logger
     }
@@ -61,19 +51,9 @@ public final class GatewayProxy: Sendable {
             || path == APIPath.Common.openAPI || path.hasPrefix("/admin/") || path.hasPrefix("/v1/admin/")
     }
 
-    /// What one request went through, for the timing headers and the metrics.
-    struct Exchange {
-        let started = ContinuousClock.now
-        var cache: Duration?
-        var upstream: Duration?
-        var result = "BYPASS"
-        var tier: CacheTier?
-        var tenant: String?
-    }
-
     /// Handles one request the router did not take.
     public func handle(_ request: Request, context: ServiceRequestContext) async -> Response {
-        var exchange = Exchange()
+        var exchange = ProxyExchange()
         let path = request.uri.path
         let target = request.head.path ?? path
         let method = request.method
@@ -110,7 +90,7 @@ public final class GatewayProxy: Sendable {
         target: String,
         route: GatewayRoute,
         context: ServiceRequestContext,
-        exchange: inout Exchange
+        exchange: inout ProxyExchange
     ) async throws(ServiceError) -> Response {
         let clientAddress = context.remoteAddress?.ipAddress
         // Per-address limits come first: a flood of made-up tokens must not turn into a flood of introspections.
@@ -162,16 +142,9 @@ public final class GatewayProxy: Sendable {
             requestID: context.requestID
         )
         if route.cache, let cache, method(request.method, isOneOf: [.get, .head]) {
-            return try await cached(incoming, route: route, pool: pool, cache: cache, exchange: &exchange)
+            return try await cache.respond(incoming, route: route, pool: pool, exchange: &exchange)
         }
-        let upstream = try await send(
-            incoming,
-            to: pool,
-            route: route,
-            dropConditionals: false,
-            acceptGzip: false,
-            exchange: &exchange
-        )
+        let upstream = try await forwarder.forward(incoming, to: pool, route: route, exchange: &exchange)
         if let cache, !method(request.method, isOneOf: [.get, .head, .options, .trace]),
             (200..<400).contains(upstream.status)
         {
@@ -179,69 +152,16 @@ public final class GatewayProxy: Sendable {
             // Done before answering, so the writer's next read cannot see the old response.
             let targets =
                 [target]
-                + ["location", "content-location"].compactMap {
-                    Self.sameOriginTarget(upstream.headers.first(name: $0))
+                + [HTTPField.Name.location, .contentLocation].compactMap {
+                    Self.sameOriginTarget(upstream.headers[$0])
                 }
             await cache.invalidate(targets: targets)
         }
-        return Self.passThrough(upstream, method: request.method)
+        return upstream.passedThrough(method: request.method)
     }
 
     private func method(_ method: HTTPRequest.Method, isOneOf methods: [HTTPRequest.Method]) -> Bool {
         methods.contains(method)
-    }
-
-    /// Sends the request to its pool: the client's body streams through.
-    func send(
-        _ incoming: IncomingRequest,
-        to pool: UpstreamPool,
-        route: GatewayRoute,
-        method: HTTPMethod? = nil,
-        dropConditionals: Bool,
-        acceptGzip: Bool,
-        extraHeaders: [(String, String)] = [],
-        exchange: inout Exchange
-    ) async throws(ServiceError) -> UpstreamResponse {
-        var headers = ProxyHeaders.upstreamRequestFields(
-            incoming.request.headers,
-            clientAddress: incoming.clientAddress,
-            requestID: incoming.requestID,
-            dropConditionals: dropConditionals
-        )
-        if let tenant = incoming.tenant { headers.add(name: "X-Tenant-Id", value: tenant) }
-        if acceptGzip { headers.replaceOrAdd(name: "accept-encoding", value: "gzip") }
-        for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
-        let outgoingMethod = method ?? HTTPMethod(rawValue: incoming.request.method.rawValue)
-        var body: HTTPClientRequest.Body?
-        let length = incoming.request.headers[.contentLength].flatMap { Int64($0) }
-        let hasBody = (length ?? 0) > 0 || incoming.request.headers[.transferEncoding] != nil
-        if hasBody, method == nil {
-            body = .stream(incoming.request.body, length: length.map { .known($0) } ?? .unknown)
-        }
-        let idempotent = [.GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE].contains(outgoingMethod)
-        let request = ForwardRequest(
-            method: outgoingMethod,
-            target: incoming.target,
-            headers: headers,
-            body: body,
-            isReplayable: idempotent && body == nil
-        )
-        let response = try await client.send(request, to: pool, timeout: route.timeout, retries: route.retries)
-        exchange.upstream = (exchange.upstream ?? .zero) + response.elapsed
-        return response
-    }
-
-    /// An upstream answer streamed to the client as it comes.
-    static func passThrough(_ upstream: UpstreamResponse, method: HTTPRequest.Method) -> Response {
-        var fields = HTTPFields()
-        for (name, value) in ProxyHeaders.endToEnd(upstream.headers) {
-            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
-        }
-        let status = HTTPResponse.Status(code: upstream.status)
-        if method == .head || upstream.status == 204 || upstream.status == 304 {
-            return Response(status: status, headers: fields, body: ResponseBody())
-        }
-        return Response(status: status, headers: fields, body: ResponseBody(asyncSequence: upstream.streamedBody))
     }
 
     /// The path and query of a `Location`/`Content-Location` value on this origin (relative, or absolute with
@@ -276,7 +196,7 @@ public final class GatewayProxy: Sendable {
         route: GatewayRoute?,
         path: String,
         method: HTTPRequest.Method,
-        exchange: Exchange,
+        exchange: ProxyExchange,
         requestID: String
     ) -> Response {
         var response = response
@@ -325,34 +245,4 @@ public final class GatewayProxy: Sendable {
         response.headers[.cacheControl] = "no-store"
         return response
     }
-}
-
-/// What the proxy keeps of a client's request while it works on it.
-struct IncomingRequest: Sendable {
-    let request: Request
-    /// Path and query as sent.
-    let target: String
-    let tenant: String?
-    /// What the cache keys the request's responses by beyond the URL: the tenant, or on a public route a digest of
-    /// the credentials the request carries; `nil` when it carries none.
-    let cacheScope: String?
-    let clientAddress: String?
-    let requestID: String
-
-    /// The request's values of a field (lowercase name); the tenant's for `x-tenant-id`.
-    func values(_ name: String) -> [String] {
-        if name == ProxyHeaders.tenant { return tenant.map { [$0] } ?? [] }
-        guard let field = HTTPField.Name(name) else { return [] }
-        return request.headers[values: field]
-    }
-}
-
-/// The response fields the gateway sets.
-public enum GatewayHeaders {
-    public static let cache = HTTPField.Name("x-cache")!
-    public static let cacheTier = HTTPField.Name("x-cache-tier")!
-    public static let responseTime = HTTPField.Name("x-response-time")!
-    public static let serverTiming = HTTPField.Name("Server-Timing")!
-    /// The upstream's route template (``APIPath/routeHeader``): read for the metrics, never passed on.
-    public static let route = HTTPField.Name(APIPath.routeHeader)!
 }

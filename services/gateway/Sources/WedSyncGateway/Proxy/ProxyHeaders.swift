@@ -61,18 +61,20 @@ enum ProxyHeaders {
         return headers
     }
 
-    /// The upstream's end-to-end response fields, lowercased, without those the gateway sets itself.
-    static func endToEnd(_ headers: HTTPHeaders) -> [(name: String, value: String)] {
+    /// The upstream's end-to-end response fields, without those the gateway sets itself: the one representation
+    /// the response's fields keep from here on, through the cache's policy, its store and every answer.
+    static func endToEnd(_ headers: HTTPHeaders) -> HTTPFields {
         let drop = connectionFields(headers[canonicalForm: "connection"].map(String.init))
-        var fields: [(name: String, value: String)] = []
+        var fields = HTTPFields()
         fields.reserveCapacity(headers.count)
         for (name, value) in headers {
-            let lower = name.lowercased()
+            guard let field = HTTPField.Name(name) else { continue }
+            let lower = field.canonicalName
             // The gateway's own fields are its to set: an upstream's x-cache never becomes a metric label.
             if drop.contains(lower) || lower == "x-request-id" || lower == "x-cache" || lower == "x-cache-tier" {
                 continue
             }
-            fields.append((lower, value))
+            fields.append(HTTPField(name: field, value: value))
         }
         return fields
     }

@@ -37,7 +37,8 @@ public struct ForwardRequest: Sendable {
 /// An upstream's answer, its body still streaming.
 public struct UpstreamResponse: Sendable {
     public var status: Int
-    public var headers: HTTPHeaders
+    /// The end-to-end fields (``ProxyHeaders/endToEnd(_:)``), converted once as they arrive.
+    public var headers: HTTPFields
     public var body: HTTPClientResponse.Body
     /// The replica that answered, `host:port`.
     public var replica: String
@@ -181,7 +182,7 @@ public final class UpstreamClient: Service, Sendable {
                 }
                 return UpstreamResponse(
                     status: status,
-                    headers: response.headers,
+                    headers: ProxyHeaders.endToEnd(response.headers),
                     body: response.body,
                     replica: replica.address.address,
                     elapsed: now - started,

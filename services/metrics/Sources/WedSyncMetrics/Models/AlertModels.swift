@@ -1,5 +1,6 @@
 import Foundation
 import WedSyncModels
+import WedSyncServiceKit
 
 /// Where an alert is in its life, as in Prometheus: inactive → pending (condition true, `for` not yet elapsed)
 /// → firing → resolved.
@@ -141,5 +142,73 @@ public struct NotificationRecord: Codable, Sendable, Equatable {
         self.lastError = lastError
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+    }
+}
+
+extension Alert: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "name": .string(), "state": .described(.string(), "inactive, pending, firing or resolved"),
+                "severity": .string(),
+                "labels": .object([:], required: []), "annotations": .object([:], required: []), "value": .number,
+                "startsAt": .string(format: "date-time"), "endsAt": .string(format: "date-time"),
+            ],
+            required: ["name", "state", "severity", "labels", "annotations", "value", "startsAt"]
+        )
+    }
+}
+
+extension Silence: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "id": .string(), "matchers": .object([:], required: []), "startsAt": .string(format: "date-time"),
+                "endsAt": .string(format: "date-time"), "createdBy": .string(), "comment": .string(),
+            ],
+            required: ["id", "matchers", "startsAt", "endsAt", "createdBy", "comment"]
+        )
+    }
+}
+
+extension SilenceRequest: OpenAPISchemaProviding {
+    /// A matcher's label, a matcher's value, and the author and comment.
+    static let labelRule = TextRule.name(100)
+    static let valueRule = TextRule(0...1_000)
+    static let textRule = TextRule.freeText(1_000)
+
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "matchers": .described(
+                    .constrained(
+                        .map(valueRule.schema),
+                        ["minProperties": 1, "maxProperties": 100, "propertyNames": labelRule.schema.json]
+                    ),
+                    "label=value pairs; alertname is the rule"
+                ),
+                "startsAt": .nullable(.requestDateTime), "endsAt": .requestDateTime, "createdBy": textRule.schema,
+                "comment": textRule.schema,
+            ],
+            required: ["matchers", "endsAt", "createdBy", "comment"]
+        )
+    }
+}
+
+extension NotificationRecord: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "id": .integer(), "receiver": .string(), "channel": .string(), "alertName": .string(),
+                "status": .string(), "alerts": .integer(),
+                "attempts": .integer(), "delivered": .boolean, "lastError": .string(),
+                "createdAt": .string(format: "date-time"),
+                "updatedAt": .string(format: "date-time"),
+            ],
+            required: [
+                "id", "receiver", "channel", "alertName", "status", "alerts", "attempts", "delivered", "createdAt",
+                "updatedAt",
+            ]
+        )
     }
 }

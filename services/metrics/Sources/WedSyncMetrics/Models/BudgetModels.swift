@@ -52,3 +52,46 @@ public struct BudgetReport: Codable, Sendable, Equatable {
         self.budgets = budgets
     }
 }
+
+extension BudgetStatus: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "route": .string(), "method": .string(), "status": .described(.string(), "ok, breached or no_data"),
+                "count": .integer(),
+                "checks": .array(.reference(BudgetCheck.openAPIName)),
+            ],
+            required: ["route", "status", "count", "checks"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [BudgetCheck.self] }
+}
+
+extension BudgetCheck: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "metric": .described(.string(), "p95, p99 (milliseconds) or error_rate (a share)"), "limit": .number,
+                "value": .number,
+                "status": .described(.string(), "ok, breached or no_data"),
+            ],
+            required: ["metric", "limit", "status"]
+        )
+    }
+}
+
+extension BudgetReport: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "range": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"),
+                "breached": .integer(),
+                "budgets": .array(.reference(BudgetStatus.openAPIName)),
+            ],
+            required: ["range", "from", "to", "breached", "budgets"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [BudgetStatus.self] }
+}

@@ -88,3 +88,41 @@ public struct RouteForecast: Codable, Sendable, Equatable {
         self.peakRatePerSecond = peakRatePerSecond
     }
 }
+
+extension CapacityForecast: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "generatedAt": .string(format: "date-time"), "nextSaturday": .string(format: "date"),
+                "inSeason": .boolean, "weeksOfHistory": .integer(),
+                "currentPeakRatePerSecond": .number, "peakRatePerSecond": .number, "peakP95Ms": .number,
+                "trendPerWeek": .number,
+                "saturdayFactor": .number, "seasonFactor": .number, "currentReplicas": .integer(),
+                "perReplicaRatePerSecond": .number,
+                "replicasNeeded": .integer(), "budgetBreachAt": .string(format: "date"),
+                "routes": .array(.reference(RouteForecast.openAPIName)),
+                "method": .string(),
+            ],
+            required: [
+                "generatedAt", "nextSaturday", "inSeason", "weeksOfHistory", "currentPeakRatePerSecond",
+                "peakRatePerSecond", "trendPerWeek",
+                "saturdayFactor", "seasonFactor", "currentReplicas", "perReplicaRatePerSecond", "replicasNeeded",
+                "routes", "method",
+            ]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [RouteForecast.self] }
+}
+
+extension RouteForecast: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "route": .string(), "method": .string(), "currentPeakRatePerSecond": .number,
+                "peakRatePerSecond": .number,
+            ],
+            required: ["route", "method", "currentPeakRatePerSecond", "peakRatePerSecond"]
+        )
+    }
+}

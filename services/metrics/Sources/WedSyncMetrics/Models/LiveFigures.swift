@@ -105,3 +105,60 @@ public struct DatabaseFigures: Codable, Sendable, Equatable {
         self.slowest = slowest
     }
 }
+
+extension LiveFigures: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "at": .string(format: "date-time"), "overall": .reference(SeriesSummary.openAPIName),
+                "history": .array(.reference(LivePoint.openAPIName)),
+                "routes": .array(.reference(SeriesSummary.openAPIName)),
+                "cacheTiers": .array(.reference(CacheTierFigure.openAPIName)),
+                "database": .reference(DatabaseFigures.openAPIName), "alerts": .array(.reference(Alert.openAPIName)),
+                "budgets": .array(.reference(BudgetStatus.openAPIName)),
+                "forecast": .reference(CapacityForecast.openAPIName),
+            ],
+            required: ["at", "overall", "history", "routes", "cacheTiers", "database", "alerts", "budgets"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
+        [
+            SeriesSummary.self, LivePoint.self, CacheTierFigure.self, DatabaseFigures.self, Alert.self,
+            BudgetStatus.self, CapacityForecast.self,
+        ]
+    }
+}
+
+extension LivePoint: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "start": .string(format: "date-time"), "count": .integer(), "ratePerSecond": .number, "p50Ms": .number,
+                "p95Ms": .number,
+                "p99Ms": .number, "errorRate": .number, "cacheHitRatio": .number,
+            ],
+            required: ["start", "count", "ratePerSecond"]
+        )
+    }
+}
+
+extension CacheTierFigure: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(["tier": .string(), "lookups": .integer(), "hitRatio": .number], required: ["tier", "lookups"])
+    }
+}
+
+extension DatabaseFigures: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "ratePerSecond": .number, "p95Ms": .number, "poolUtilisation": .number,
+                "slowest": .array(.reference(SeriesSummary.openAPIName)),
+            ],
+            required: ["ratePerSecond", "slowest"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [SeriesSummary.self] }
+}

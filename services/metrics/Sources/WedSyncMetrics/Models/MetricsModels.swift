@@ -87,3 +87,56 @@ public struct MetricSeries: Codable, Sendable, Equatable {
         self.points = points
     }
 }
+
+extension SeriesSummary: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "kind": .described(.string(), "api, db or cache"), "route": .string(), "method": .string(),
+                "count": .integer(),
+                "ratePerSecond": .number, "p50Ms": .number, "p95Ms": .number, "p99Ms": .number, "maxMs": .number,
+                "errorRate": .number, "cacheHitRatio": .number,
+            ],
+            required: [
+                "kind", "route", "method", "count", "ratePerSecond", "p50Ms", "p95Ms", "p99Ms", "maxMs", "errorRate",
+            ]
+        )
+    }
+}
+
+extension MetricsSummary: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "range": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"),
+                "series": .array(.reference(SeriesSummary.openAPIName)),
+            ],
+            required: ["range", "from", "to", "series"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [SeriesSummary.self] }
+}
+
+extension SeriesPoint: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            ["start": .string(format: "date-time"), "value": .number, "count": .integer()],
+            required: ["start", "count"]
+        )
+    }
+}
+
+extension MetricSeries: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "metric": .string(), "route": .string(), "stepSeconds": .integer(),
+                "points": .array(.reference(SeriesPoint.openAPIName)),
+            ],
+            required: ["metric", "route", "stepSeconds", "points"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [SeriesPoint.self] }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import WedSyncModels
+import WedSyncServiceKit
 
 /// A release marker (`POST /v1/releases`): regressions are judged against the window before the latest one.
 public struct ReleaseMarker: Codable, Sendable, Equatable {
@@ -114,5 +115,76 @@ public struct RegressionReport: Codable, Sendable, Equatable {
         self.release = release
         self.significance = significance
         self.findings = findings
+    }
+}
+
+extension ReleaseMarker: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            ["version": .string(), "service": .string(), "at": .string(format: "date-time")],
+            required: ["version", "at"]
+        )
+    }
+}
+
+extension ReleaseMarkerRequest: OpenAPISchemaProviding {
+    /// A version or a service's name.
+    static let nameRule = TextRule.name(100)
+
+    public static var openAPISchema: JSONSchema {
+        .object(
+            ["version": nameRule.schema, "service": .nullable(nameRule.schema), "at": .nullable(.requestDateTime)],
+            required: ["version"]
+        )
+    }
+}
+
+extension LatencyWindow: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "label": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"),
+                "count": .integer(), "p50Ms": .number,
+                "p95Ms": .number, "p99Ms": .number,
+            ],
+            required: ["label", "from", "to", "count", "p50Ms", "p95Ms", "p99Ms"]
+        )
+    }
+}
+
+extension RegressionFinding: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "route": .string(), "method": .string(), "baseline": .reference(LatencyWindow.openAPIName),
+                "current": .reference(LatencyWindow.openAPIName),
+                "test": .string(), "u": .number, "z": .number, "pValue": .number,
+                "effectSize": .described(.number, "Cliff's delta, -1 to 1"),
+                "magnitude": .described(.string(), "negligible, small, medium or large"), "p95Ratio": .number,
+                "regressed": .boolean,
+            ],
+            required: [
+                "route", "method", "baseline", "current", "test", "u", "z", "pValue", "effectSize", "magnitude",
+                "p95Ratio", "regressed",
+            ]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [LatencyWindow.self] }
+}
+
+extension RegressionReport: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "baseline": .string(), "release": .reference(ReleaseMarker.openAPIName), "significance": .number,
+                "findings": .array(.reference(RegressionFinding.openAPIName)),
+            ],
+            required: ["baseline", "significance", "findings"]
+        )
+    }
+
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
+        [ReleaseMarker.self, RegressionFinding.self]
     }
 }

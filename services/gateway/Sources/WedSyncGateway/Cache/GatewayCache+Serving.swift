@@ -1,0 +1,130 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import WedSyncCacheKit
+import WedSyncServiceKit
+
+extension GatewayCache {
+    /// How a stored response may answer a request now (§4.2, §4.2.4, RFC 5861).
+    enum Usability: Equatable {
+        case fresh
+        /// Stale, and the request's `max-stale` accepts it.
+        case staleAccepted
+        /// Stale within `stale-while-revalidate`: served while one background revalidation runs.
+        case staleWhileRevalidate
+        /// Must be validated with the upstream first.
+        case validate
+    }
+
+    static func usability(of stored: StoredResponse, age: Int, request directives: CacheControl, pragmaNoCache: Bool)
+        -> Usability
+    {
+        let freshness = stored.freshness
+        if freshness.requiresRevalidation || directives.noCache || pragmaNoCache { return .validate }
+        // `max-age=0` (a reload) always validates: ages are whole seconds, so a response stored a moment ago is 0.
+        if let maxAge = directives.maxAge, maxAge == 0 || age > maxAge { return .validate }
+        let lifetime = freshness.lifetime
+        let (wanted, overflow) = age.addingReportingOverflow(directives.minFresh ?? 0)
+        if !overflow, wanted < lifetime { return .fresh }
+        // Fresh, but not for as long as the request's min-fresh asks: validate.
+        guard age >= lifetime else { return .validate }
+        guard !freshness.mustRevalidateWhenStale else { return .validate }
+        let staleness = age - lifetime
+        if directives.maxStaleUnlimited || directives.maxStale.map({ staleness <= $0 }) == true {
+            return .staleAccepted
+        }
+        if staleness < freshness.staleWhileRevalidate { return .staleWhileRevalidate }
+        return .validate
+    }
+
+    /// Whether `stored` may stand in for an upstream that failed (RFC 5861 `stale-if-error`).
+    func mayServeOnError(_ stored: StoredResponse) -> Bool {
+        let freshness = stored.freshness
+        guard !freshness.mustRevalidateWhenStale else { return false }
+        let lifetime = freshness.requiresRevalidation ? 0 : freshness.lifetime
+        return age(of: stored) - lifetime <= freshness.staleIfError && freshness.staleIfError > 0
+    }
+
+    /// The stored response's current age (§4.2.3), by the cache's clock.
+    func age(of stored: StoredResponse) -> Int {
+        SharedCachePolicy.currentAge(
+            age: stored.header(.age),
+            date: stored.header(.date),
+            requestedAt: Date(timeIntervalSince1970: stored.requestedAt),
+            receivedAt: Date(timeIntervalSince1970: stored.receivedAt),
+            now: clock.now
+        )
+    }
+
+    /// Answers with a stored response: `304` when the request's validators match it (§4.3.2), the body gunzipped
+    /// for a client that does not take gzip, `Age` computed now.
+    func serve(_ stored: StoredResponse, to incoming: IncomingRequest, result: String, tier: CacheTier?) -> Response {
+        let request = incoming.request
+        var fields = HTTPFields()
+        fields.reserveCapacity(stored.headers.count + 6)
+        if stored.status == 200,
+            Self.conditionMatches(
+                request.headers,
+                etag: stored.header(.eTag),
+                lastModified: stored.header(.lastModified)
+            )
+        {
+            for field in stored.headers where Self.notModifiedFields.contains(field.name) { fields.append(field) }
+            fields[.age] = String(age(of: stored))
+            fields[GatewayHeaders.cache] = result
+            if let tier { fields[GatewayHeaders.cacheTier] = tier.rawValue.uppercased() }
+            return Response(status: .notModified, headers: fields, body: ResponseBody())
+        }
+        var body = stored.body
+        let gzipped = stored.header(.contentEncoding)?.lowercased() == "gzip"
+        let decompress = gzipped && !ProxyHeaders.acceptsGzip(request.headers[values: .acceptEncoding])
+        var decompressed = false
+        if decompress,
+            let plain = ProxyHeaders.gunzip(stored.body, maximumSize: max(store.maximumObjectBytes, 1 << 20) * 16)
+        {
+            body = plain
+            decompressed = true
+        }
+        for field in stored.headers where field.name != .age {
+            if decompressed, field.name == .contentEncoding { continue }
+            if decompressed, stored.compressedHere, field.name == .eTag, let validator = stored.validator {
+                fields.append(HTTPField(name: .eTag, value: validator))
+            } else if decompressed, field.name == .eTag {
+                // The upstream's own gzip, decompressed here: no longer its bytes.
+                fields.append(HTTPField(name: .eTag, value: ProxyHeaders.weakened(field.value)))
+            } else {
+                fields.append(field)
+            }
+        }
+        fields[.age] = String(age(of: stored))
+        fields[.contentLength] = String(body.readableBytes)
+        fields[GatewayHeaders.cache] = result
+        if let tier { fields[GatewayHeaders.cacheTier] = tier.rawValue.uppercased() }
+        if request.method == .head {
+            return Response(status: .init(code: stored.status), headers: fields, body: ResponseBody())
+        }
+        return Response(status: .init(code: stored.status), headers: fields, body: ResponseBody(byteBuffer: body))
+    }
+
+    /// The fields a `304` from the cache carries (RFC 9110 §15.4.5).
+    static let notModifiedFields: Set<HTTPField.Name> = [
+        .eTag, .cacheControl, .contentLocation, .date, .expires, .vary, .cdnCacheControl, .lastModified,
+    ]
+
+    /// `If-None-Match` against the tag (weak comparison), else `If-Modified-Since` against `Last-Modified`.
+    static func conditionMatches(_ headers: HTTPFields, etag: String?, lastModified: String?) -> Bool {
+        if let condition = headers[.ifNoneMatch] {
+            guard let etag, let tag = EntityTag(parsing: etag[...]) else {
+                return condition.trimmingCharacters(in: .whitespaces) == "*"
+            }
+            return tag.matches(ifNoneMatch: condition)
+        }
+        if let since = headers[.ifModifiedSince].flatMap(HTTPDate.parse),
+            let modified = lastModified.flatMap(HTTPDate.parse)
+        {
+            return modified <= since
+        }
+        return false
+    }
+}

@@ -1,0 +1,22 @@
+import HTTPTypes
+import Hummingbird
+
+/// What the proxy keeps of a client's request while it works on it.
+struct IncomingRequest: Sendable {
+    let request: Request
+    /// Path and query as sent.
+    let target: String
+    let tenant: String?
+    /// What the cache keys the request's responses by beyond the URL: the tenant, or on a public route a digest of
+    /// the credentials the request carries; `nil` when it carries none.
+    let cacheScope: String?
+    let clientAddress: String?
+    let requestID: String
+
+    /// The request's values of a field (lowercase name); the tenant's for `x-tenant-id`.
+    func values(_ name: String) -> [String] {
+        if name == ProxyHeaders.tenant { return tenant.map { [$0] } ?? [] }
+        guard let field = HTTPField.Name(name) else { return [] }
+        return request.headers[values: field]
+    }
+}

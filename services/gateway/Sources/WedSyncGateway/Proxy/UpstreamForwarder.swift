@@ -1,0 +1,97 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import WedSyncServiceKit
+
+/// Sends a client's request to a pool: its fields made fit for the upstream (``ProxyHeaders``), the tenant the
+/// gateway verified added, its body streamed through.
+struct UpstreamForwarder: Sendable {
+    let client: UpstreamClient
+
+    /// Sends `incoming` to `pool` as the client sent it, conditionals and all.
+    func forward(
+        _ incoming: IncomingRequest,
+        to pool: UpstreamPool,
+        route: GatewayRoute,
+        exchange: inout ProxyExchange
+    ) async throws(ServiceError) -> UpstreamResponse {
+        try await send(
+            incoming,
+            to: pool,
+            route: route,
+            dropConditionals: false,
+            acceptGzip: false,
+            exchange: &exchange
+        )
+    }
+
+    /// Sends `incoming` to `pool`; `method` replaces the client's (a cache fill is a `GET`, without the body),
+    /// `extraHeaders` replace the client's fields of the same names. The time to the response head is added to
+    /// `exchange`.
+    func send(
+        _ incoming: IncomingRequest,
+        to pool: UpstreamPool,
+        route: GatewayRoute,
+        method: HTTPMethod? = nil,
+        dropConditionals: Bool,
+        acceptGzip: Bool,
+        extraHeaders: [(String, String)] = [],
+        exchange: inout ProxyExchange
+    ) async throws(ServiceError) -> UpstreamResponse {
+        var headers = ProxyHeaders.upstreamRequestFields(
+            incoming.request.headers,
+            clientAddress: incoming.clientAddress,
+            requestID: incoming.requestID,
+            dropConditionals: dropConditionals
+        )
+        if let tenant = incoming.tenant { headers.add(name: "X-Tenant-Id", value: tenant) }
+        if acceptGzip { headers.replaceOrAdd(name: "accept-encoding", value: "gzip") }
+        for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
+        let outgoingMethod = method ?? HTTPMethod(rawValue: incoming.request.method.rawValue)
+        var body: HTTPClientRequest.Body?
+        let length = incoming.request.headers[.contentLength].flatMap { Int64($0) }
+        let hasBody = (length ?? 0) > 0 || incoming.request.headers[.transferEncoding] != nil
+        if hasBody, method == nil {
+            body = .stream(incoming.request.body, length: length.map { .known($0) } ?? .unknown)
+        }
+        let idempotent = [.GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE].contains(outgoingMethod)
+        let request = ForwardRequest(
+            method: outgoingMethod,
+            target: incoming.target,
+            headers: headers,
+            body: body,
+            isReplayable: idempotent && body == nil
+        )
+        let response = try await client.send(request, to: pool, timeout: route.timeout, retries: route.retries)
+        exchange.upstream = (exchange.upstream ?? .zero) + response.elapsed
+        return response
+    }
+}
+
+extension UpstreamResponse {
+    /// The answer streamed to the client as it comes.
+    func passedThrough(method: HTTPRequest.Method) -> Response {
+        let status = HTTPResponse.Status(code: status)
+        if method == .head || status.code == 204 || status.code == 304 {
+            return Response(status: status, headers: headers, body: ResponseBody())
+        }
+        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: streamedBody))
+    }
+
+    /// The answer to one request only, when the cache read part of its body: what was read (`prefix`), then the rest
+    /// as it streams (`rest`, or the whole body when `nil`).
+    func passedThrough(method: HTTPRequest.Method, prefix: [ByteBuffer], rest: BodyRest?) -> Response {
+        guard let rest else { return passedThrough(method: method) }
+        return Response(
+            status: .init(code: status),
+            headers: headers,
+            body: ResponseBody { writer in
+                for chunk in prefix { try await writer.write(chunk) }
+                while let chunk = try await rest.iterator.next() { try await writer.write(chunk) }
+                try await writer.finish(nil)
+            }
+        )
+    }
+}
