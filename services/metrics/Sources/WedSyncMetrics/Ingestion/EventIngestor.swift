@@ -91,26 +91,29 @@ public final class EventIngestor: Service, Sendable {
     }
 
     public func run() async throws {
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: flushInterval)
-                wakeUp.yield()
-            }
-        }
-        defer { ticker.cancel() }
-        var nextFlush = ContinuousClock.now + flushInterval
-        await withGracefulShutdownHandler {
-            for await _ in wakeUps {
-                await offload { self.commitPending() }
-                if ContinuousClock.now >= nextFlush {
-                    await offload { self.tidy() }
-                    nextFlush = ContinuousClock.now + flushInterval
+        await withDiscardingTaskGroup { group in
+            // Wakes the loop at least once a flush interval; cancelled when the loop ends.
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.flushInterval)
+                    self.wakeUp.yield()
                 }
-                if state.withLock({ $0.stopped }) { break }
             }
-        } onGracefulShutdown: {
-            self.state.withLock { $0.stopped = true }
-            self.wakeUp.yield()
+            var nextFlush = ContinuousClock.now + flushInterval
+            await withGracefulShutdownHandler {
+                for await _ in wakeUps {
+                    await offload { self.commitPending() }
+                    if ContinuousClock.now >= nextFlush {
+                        await offload { self.tidy() }
+                        nextFlush = ContinuousClock.now + flushInterval
+                    }
+                    if state.withLock({ $0.stopped }) { break }
+                }
+            } onGracefulShutdown: {
+                self.state.withLock { $0.stopped = true }
+                self.wakeUp.yield()
+            }
+            group.cancelAll()
         }
         state.withLock { $0.stopped = true }
         commitPending()
