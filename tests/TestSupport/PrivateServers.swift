@@ -171,12 +171,12 @@ package final class PrivateRedisCluster: Sendable {
     }
 }
 
-/// Starts `tests/TestSupport/Peers/SCRIPT PORT LOG --fail-first N` on a free port with an empty log, and waits until it
-/// accepts connections; returns the port and the log's path.
+/// Starts `tests/TestSupport/Peers/SCRIPT 0 LOG --fail-first N` with an empty log: the peer binds a port of its own
+/// (no port chosen here can be taken by another socket before the peer binds it) and writes it to `LOG.port` once it
+/// listens. Waits for that file; returns the port and the log's path.
 private func startPeer(_ process: Process, script: String, failFirst: Int, what: String) async throws -> (
     port: Int, logPath: String
 ) {
-    let port = try freePort()
     let logPath = FileManager.default.temporaryDirectory.appendingPathComponent(
         "peer-\(UUID().uuidString.prefix(8)).jsonl"
     ).path
@@ -184,12 +184,18 @@ private func startPeer(_ process: Process, script: String, failFirst: Int, what:
     let path = URL(fileURLWithPath: try TestEnvironment.scriptsDirectory()).deletingLastPathComponent()
         .appendingPathComponent("tests/TestSupport/Peers/\(script)").path
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", path, String(port), logPath, "--fail-first", String(failFirst)]
+    process.arguments = ["python3", path, "0", logPath, "--fail-first", String(failFirst)]
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()
     ChildProcesses.register(process.processIdentifier)
-    guard await eventually(timeout: .seconds(10), { acceptsConnections(port: port) }) else {
+    var port: Int?
+    // Until the peer listens, or exits (it cannot start: no point waiting).
+    _ = await eventually(timeout: .seconds(60)) {
+        port = (try? String(contentsOfFile: logPath + ".port", encoding: .utf8)).flatMap { Int($0) }
+        return port != nil || !process.isRunning
+    }
+    guard let port, acceptsConnections(port: port) else {
         throw ServiceProcessError(message: "\(what) did not start")
     }
     return (port, logPath)

@@ -51,7 +51,8 @@ final class InProcessGateway: Sendable {
             arguments: ["wedsync-gateway", "--upstream", upstream, "--public"],
             environment: environment
         )
-        let logger = Logger(label: "gateway-test")
+        var logger = Logger(label: "gateway-test")
+        logger.logLevel = .warning
         let service = ServiceBuilder(configuration: configuration, summary: "test", logger: logger)
         let clock = OffsetWallClock()
         let proxy = try GatewayApplication.configure(service, clock: clock)

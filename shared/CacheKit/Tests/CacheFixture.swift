@@ -18,12 +18,13 @@ final class RedisBackedCache: Sendable {
         url: String,
         policy: NamespacePolicy = NamespacePolicy(ttl: 60),
         codec: L2Codec = .init(),
-        l2RetryInterval: Duration = .milliseconds(200)
+        l2RetryInterval: Duration = .milliseconds(200),
+        maximumConnections: Int = 8
     ) throws {
         let configuration = try RedisConfiguration(url: url)
         redis = RedisClient(
             configuration: configuration,
-            poolConfiguration: .init(minimumConnections: 0, maximumConnections: 8),
+            poolConfiguration: .init(minimumConnections: 0, maximumConnections: maximumConnections),
             logger: Logger(label: "test")
         )
         cache = MultiTierCache(

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A local HTTP peer for integration tests: an origin to warm from and a receiver of webhooks.
 
-    http-receiver.py PORT LOG [--fail-first N]
+    http-receiver.py PORT LOG [--fail-first N]     (PORT 0: a port of its own, written to LOG.port once it listens)
 
 GET /item/<n>[?delay=ms]   200 {"item": n} with Cache-Tag: item:<n>, group:<n % 2> and CDN-Cache-Control: max-age=120
 GET anything else          404
@@ -9,6 +9,7 @@ POST <any path>            503 for the first N posts, then 200 {}; every request
 Each request is appended to LOG as one JSON line: method, path, whether it carried Authorization, body, status.
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -71,4 +72,9 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(status, {})
 
 
-ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+# The port it listens on, written whole (renamed into place) once it accepts connections.
+with open(log_path + ".port.tmp", "w") as out:
+    out.write(str(server.server_address[1]))
+os.replace(log_path + ".port.tmp", log_path + ".port")
+server.serve_forever()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A local SMTP server (aiosmtpd) that keeps every message, for the alert email tests.
 
-    python3 tests/TestSupport/Peers/smtp-receiver.py PORT LOG [--fail-first N]
+    python3 tests/TestSupport/Peers/smtp-receiver.py PORT LOG [--fail-first N]   (PORT 0: its own, in LOG.port)
 
 Listens on 127.0.0.1:PORT. Each accepted message is appended to LOG as one JSON line:
 {"from": ..., "to": [...], "data": "<the message>"}. The first N messages are refused with a temporary failure
@@ -10,6 +10,7 @@ Listens on 127.0.0.1:PORT. Each accepted message is appended to LOG as one JSON 
 import argparse
 import asyncio
 import json
+import os
 import signal
 
 from aiosmtpd.smtp import SMTP
@@ -43,6 +44,10 @@ async def main():
     keeper = Keeper(arguments.out, arguments.fail_first)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: SMTP(keeper, enable_SMTPUTF8=True), "127.0.0.1", arguments.port)
+    # The port it listens on (PORT 0: one of its own), written whole once it accepts connections.
+    with open(arguments.out + ".port.tmp", "w") as out:
+        out.write(str(server.sockets[0].getsockname()[1]))
+    os.replace(arguments.out + ".port.tmp", arguments.out + ".port")
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
