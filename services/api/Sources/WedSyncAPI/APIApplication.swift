@@ -80,6 +80,7 @@ public enum APIApplication {
         ClientRoutes(environment: environment).register(service.routes)
         GuestRoutes(environment: environment).register(service.routes)
         PlanningRoutes(environment: environment).register(service.routes)
+        VendorRoutes(environment: environment).register(service.routes)
         AuthRoutes(environment: environment).register(service.routes)
         ExportRoutes(
             environment: environment,

@@ -9,6 +9,8 @@ enum APIFields {
     static let notes = TextRule.freeText(5_000)
     static let dietaryRequirements = TextRule.freeText(500)
     static let search = TextRule(3...100)
+    static let website = TextRule(0...300)
+    static let role = TextRule(0...100)
     static let years = 1900...2199
     static let guestEstimate = 0...10_000
     static let tableNumber = 1...500

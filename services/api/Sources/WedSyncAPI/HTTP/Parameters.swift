@@ -58,3 +58,34 @@ enum Parameters {
         return try EmailRule.check(value, name)
     }
 }
+
+/// The query parameters every list shares: its page size and its name search, each said once for the check and the
+/// OpenAPI document.
+enum ListParameters {
+    static let defaultLimit = 50
+    static let maximumLimit = 200
+
+    /// `limit`: a page size from 1 to 200 (default 50).
+    static let limit = QueryParameter(
+        "limit",
+        schema: .integer(minimum: 1, maximum: maximumLimit),
+        description: "Page size (default 50)."
+    )
+
+    /// `q`: part of `what`, 3 to 100 characters.
+    static func search(_ what: String) -> QueryParameter {
+        QueryParameter("q", schema: APIFields.search.schema, description: "Part of \(what) (3 to 100 characters).")
+    }
+
+    /// The request's page size.
+    static func limit(_ request: Request) throws -> Int {
+        try request.integerQuery("limit", in: 1...maximumLimit) ?? defaultLimit
+    }
+
+    /// The request's search text, when it has one.
+    static func search(_ request: Request) throws -> String? {
+        try request.uri.queryParameters.get("q").map { q in
+            try APIFields.search.check(q, "q", code: "invalid_parameter")
+        }
+    }
+}

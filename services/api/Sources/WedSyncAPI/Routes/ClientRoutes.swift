@@ -14,9 +14,6 @@ struct ClientRoutes {
         self.store = ClientStore(database: environment.database)
     }
 
-    static let defaultLimit = 50
-    static let maximumLimit = 200
-
     func register(_ routes: ServiceRoutes) {
         routes.add(
             .get,
@@ -42,16 +39,8 @@ struct ClientRoutes {
                         schema: .string(enumeration: Client.statuses),
                         description: "Only this status."
                     ),
-                    QueryParameter(
-                        "q",
-                        schema: APIFields.search.schema,
-                        description: "Part of a partner's name (3 to 100 characters)."
-                    ),
-                    QueryParameter(
-                        "limit",
-                        schema: .integer(minimum: 1, maximum: Self.maximumLimit),
-                        description: "Page size (default 50)."
-                    ),
+                    ListParameters.search("a partner's name"),
+                    ListParameters.limit,
                     QueryParameter(
                         "cursor",
                         schema: ClientCursor.schema,
@@ -119,10 +108,8 @@ struct ClientRoutes {
         let from = try Parameters.day(request, "from") ?? today
         let to = try Parameters.day(request, "to") ?? from.adding(days: 90)
         let status = try Parameters.choice(request, "status", from: Client.statuses)
-        let limit = try request.integerQuery("limit", in: 1...Self.maximumLimit) ?? Self.defaultLimit
-        let search = try request.uri.queryParameters.get("q").map { q in
-            try APIFields.search.check(q, "q", code: "invalid_parameter")
-        }
+        let limit = try ListParameters.limit(request)
+        let search = try ListParameters.search(request)
         let cursor = try request.uri.queryParameters.get("cursor").map { text in
             guard let cursor = ClientCursor(text) else {
                 throw ServiceError.badRequest("cursor: not a cursor this API issued", code: "invalid_parameter")

@@ -46,10 +46,7 @@ enum SeedVocabulary {
         "Bath", "Oxford", "Cambridge", "Brighton", "Norwich", "Exeter", "Chester", "Harrogate", "Cotswolds",
         "Lake District", "Cornwall", "Belfast", "Newcastle", "Nottingham", "Sheffield",
     ]
-    static let vendorCategories = [
-        "venue", "catering", "florist", "photography", "videography", "music", "cake", "hair-makeup",
-        "transport", "stationery", "decor", "officiant",
-    ]
+    static let vendorCategories = Vendor.categories
     static let vendorNameEndings = ["& Co", "Studio", "Collective", "House", "Ltd", "Events", "Company"]
     static let contactRoles = ["owner", "events manager", "coordinator", "sales", "head chef", "director"]
     static let dietary = [
