@@ -103,6 +103,13 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
         ["WedSyncQueryOptimizer", "WedSyncModels", "WedSyncPostgres", "WedSyncServiceKit"]
     ),
     (
+        "WedSyncLoadTests", "tools/load/Tests",
+        [
+            "WedSyncLoad", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]
+    ),
+    (
         "WedSyncFlowTests", "tests/Flows",
         [
             "WedSyncAPI", "WedSyncCacheKit", "WedSyncMetrics", "WedSyncQueryOptimizer", "WedSyncModels",
@@ -117,6 +124,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: services.map { .executable(name: $0.name, targets: [$0.name]) } + [
         .executable(name: "wedsync-bench", targets: ["wedsync-bench"]),
+        .executable(name: "wedsync-load", targets: ["wedsync-load"]),
         .library(name: "WedSyncServiceKit", targets: ["WedSyncServiceKit"]),
         .library(name: "WedSyncModels", targets: ["WedSyncModels"]),
         .library(name: "WedSyncPostgres", targets: ["WedSyncPostgres"]),
@@ -271,6 +279,26 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "tests/Benchmarks",
+            swiftSettings: swiftSettings
+        ),
+
+        // The load tester: a tool run against the platform, not part of it (tools/load, see the README).
+        .target(
+            name: "WedSyncLoad",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            path: "tools/load/Sources/WedSyncLoad",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "wedsync-load",
+            dependencies: ["WedSyncLoad"],
+            path: "tools/load/Sources/wedsync-load",
             swiftSettings: swiftSettings
         ),
 
