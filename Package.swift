@@ -291,6 +291,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "tools/load/Sources/WedSyncLoad",
             swiftSettings: swiftSettings

@@ -8,6 +8,7 @@ import WedSyncLoad
 /// wedsync-load --url http://127.0.0.1:8080 --get /api/dashboard --rate 200 --duration 30s
 /// wedsync-load --url http://127.0.0.1:8080 --get clients=/api/clients --users 50 --think 1s..3s --duration 5m \
 ///     --header 'Authorization: Bearer wsk_...' --threshold 'p(95)<200' --threshold 'rate<0.01' --json
+/// WEDSYNC_TOKEN=wsk_... wedsync-load --url http://127.0.0.1:8080 --scenario vendor-management.yaml --duration-scale 0.1
 /// ```
 ///
 /// Exit status: 0 when every threshold holds, 99 when one is breached (as k6), 2 for a usage error (the message
@@ -19,9 +20,10 @@ struct LoadCommand {
     }
 
     static let usage = """
-        usage: wedsync-load --url http://HOST:PORT --get [NAME=]PATH... (--rate N [--ramp DURATION] | --users N \
-        [--think MIN..MAX]) --duration DURATION [--connections N] [--timeout DURATION] [--header 'NAME: VALUE']... \
-        [--threshold [ENDPOINT:]RULE]... [--seed N] [--json] [--ndjson FILE]
+        usage: wedsync-load --url http://HOST:PORT (--scenario FILE [--duration-scale X] | --get [NAME=]PATH... \
+        (--rate N [--ramp DURATION] | --users N [--think MIN..MAX]) --duration DURATION) [--connections N] \
+        [--timeout DURATION] [--header 'NAME: VALUE']... [--threshold [ENDPOINT:]RULE]... [--seed N] [--json] \
+        [--ndjson FILE]
         """
 
     static func main() async {
@@ -52,6 +54,11 @@ struct LoadCommand {
         var seed: UInt64 = 1
         var json = false
         var ndjson: String?
+        var scenario: String?
+        var durationScale = 1.0
+        /// The run's name, model and requests: from the flags or the scenario file.
+        var name = "command line"
+        var model = LoadModel.closed(users: 1, thinkTime: .none, duration: .zero)
 
         init(_ arguments: ArraySlice<String>) throws {
             var arguments = arguments
@@ -110,11 +117,10 @@ struct LoadCommand {
                     users = Int(number)
                 case "--think":
                     let text = try value(flag)
-                    let parts = text.components(separatedBy: "..")
-                    guard parts.count <= 2, let low = DurationText.parse(parts[0]),
-                        let high = DurationText.parse(parts.count == 2 ? parts[1] : parts[0])
-                    else { throw UsageError(message: "--think: \(text) is not MIN..MAX (1s..3s)") }
-                    think = ThinkTime(minimum: low, maximum: high)
+                    guard let parsed = ThinkTime(parsing: text) else {
+                        throw UsageError(message: "--think: \(text) is not MIN..MAX (1s..3s)")
+                    }
+                    think = parsed
                 case "--duration": duration = try durationValue(flag)
                 case "--connections":
                     let number = try positive(flag)
@@ -139,42 +145,75 @@ struct LoadCommand {
                         throw UsageError(message: "--seed: \(text) is not a number")
                     }
                     seed = number
+                case "--scenario": scenario = try value(flag)
+                case "--duration-scale": durationScale = try positive(flag)
                 case "--json": json = true
                 case "--ndjson": ndjson = try value(flag)
                 default: throw UsageError(message: "unknown flag \(flag)")
                 }
             }
             guard target != nil else { throw UsageError(message: "--url is required") }
-            guard !templates.isEmpty else { throw UsageError(message: "--get is required (at least one path)") }
-            guard duration != nil else { throw UsageError(message: "--duration is required") }
-            guard (rate == nil) != (users == nil) else {
-                throw UsageError(message: "--rate (open model) or --users (closed model), one of them")
+            if let scenario {
+                guard templates.isEmpty, rate == nil, users == nil, duration == nil else {
+                    throw UsageError(
+                        message:
+                            "--scenario: its file says the requests and the model (no --get, --rate, --users or --duration)"
+                    )
+                }
+                let text: String
+                do {
+                    text = try String(contentsOfFile: scenario, encoding: .utf8)
+                } catch {
+                    throw UsageError(message: "--scenario: cannot read \(scenario)")
+                }
+                do {
+                    let file = try Scenario(
+                        yaml: text,
+                        durationScale: durationScale,
+                        environment: ProcessInfo.processInfo.environment
+                    )
+                    name = file.name
+                    model = file.model
+                    templates = file.templates
+                    thresholds = file.thresholds.map { ($0.scope, $0.threshold) } + thresholds
+                } catch {
+                    throw UsageError(message: "\(scenario): \(error)")
+                }
+            } else {
+                guard !templates.isEmpty else { throw UsageError(message: "--get is required (at least one path)") }
+                guard let duration = duration.map({ $0 * durationScale }) else {
+                    throw UsageError(message: "--duration is required")
+                }
+                guard (rate == nil) != (users == nil) else {
+                    throw UsageError(message: "--rate (open model) or --users (closed model), one of them")
+                }
+                if let rate {
+                    model = .open(
+                        stages: ramp > .zero
+                            ? [RateStage(duration: ramp, target: rate), RateStage(duration: duration, target: rate)]
+                            : RateStage.constant(rate, for: duration)
+                    )
+                } else {
+                    model = .closed(users: users ?? 1, thinkTime: think, duration: duration)
+                }
             }
             for (scope, _) in thresholds {
                 if let scope, !templates.contains(where: { $0.name == scope }) {
                     throw UsageError(message: "--threshold: no endpoint named \(scope)")
                 }
             }
+            let extra = headers
             templates = templates.map { template in
                 var template = template
-                template.headers = headers
+                template.headers += extra
                 return template
             }
         }
     }
 
     static func run(_ options: Options) async -> Int32 {
-        guard let target = options.target, let duration = options.duration else { return 2 }
-        let model: LoadModel
-        if let rate = options.rate {
-            model = .open(
-                stages: options.ramp > .zero
-                    ? [RateStage(duration: options.ramp, target: rate), RateStage(duration: duration, target: rate)]
-                    : RateStage.constant(rate, for: duration)
-            )
-        } else {
-            model = .closed(users: options.users ?? 1, thinkTime: options.think, duration: duration)
-        }
+        guard let target = options.target else { return 2 }
+        let model = options.model
         let runner = LoadRunner(
             target: target,
             mix: RequestMix(options.templates),
@@ -218,7 +257,7 @@ struct LoadCommand {
         if live { FileHandle.standardError.write(Data("\n".utf8)) }
         try? output?.close()
         let summary = LoadSummary(
-            scenario: "command line",
+            scenario: options.name,
             model: model,
             facts: facts,
             recorder: recorder,

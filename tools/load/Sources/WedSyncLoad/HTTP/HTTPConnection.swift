@@ -36,6 +36,9 @@ struct Job: Sendable {
 
 /// Keep-alive HTTP/1.1 connections to the target, one request at a time each: a connection takes jobs from its
 /// source until it has none, and reconnects when the server closes it.
+///
+/// An exchange runs on the connection's event loop from the write to the end of the answer (``ExchangeHandler``):
+/// the task that sent it is resumed once, with the status and size, so a request costs one hop each way.
 enum HTTPConnection {
     struct Closed: Error {}
 
@@ -49,35 +52,30 @@ enum HTTPConnection {
         recorder: LatencyRecorder,
         next: () async -> Job?
     ) async {
+        let timeout = TimeAmount.nanoseconds(
+            timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        )
         var current = await next()
         while let job = current {
             var inProgress: Job? = job
             do {
-                let channel = try await connect(to: target, group: group)
-                try await channel.executeThenClose { inbound, outbound in
-                    var responses = inbound.makeAsyncIterator()
-                    while let job = inProgress {
-                        let (status, bytes, keepAlive) = try await exchange(
-                            requests[job.template],
-                            on: channel.channel,
-                            responses: &responses,
-                            outbound: outbound,
-                            timeout: timeout
+                let (channel, handler) = try await connect(to: target, group: group)
+                defer { channel.close(promise: nil) }
+                while let job = inProgress {
+                    let answer = try await handler.exchange(requests[job.template], on: channel, timeout: timeout)
+                    recorder.record(
+                        Outcome(
+                            template: job.template,
+                            latency: ContinuousClock.now - job.intended,
+                            status: answer.status,
+                            bytes: answer.bytes
                         )
-                        recorder.record(
-                            Outcome(
-                                template: job.template,
-                                latency: ContinuousClock.now - job.intended,
-                                status: status,
-                                bytes: bytes
-                            )
-                        )
-                        inProgress = nil
-                        current = await next()
-                        // The server is closing this connection: the next job goes on a new one.
-                        guard keepAlive else { return }
-                        inProgress = current
-                    }
+                    )
+                    inProgress = nil
+                    current = await next()
+                    // The server is closing this connection: the next job goes on a new one.
+                    guard answer.keepAlive else { break }
+                    inProgress = current
                 }
             } catch {
                 if let job = inProgress {
@@ -95,55 +93,106 @@ enum HTTPConnection {
         }
     }
 
-    static func connect(to target: LoadTarget, group: any EventLoopGroup) async throws
-        -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
-    {
-        try await ClientBootstrap(group: group)
+    static func connect(to target: LoadTarget, group: any EventLoopGroup) async throws -> (
+        any Channel, ExchangeHandler
+    ) {
+        let handler = ExchangeHandler()
+        let channel = try await ClientBootstrap(group: group)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
-            .connect(host: target.host, port: target.port) { channel in
+            .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                        wrappingChannelSynchronously: channel
-                    )
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
+            .connect(host: target.host, port: target.port).get()
+        return (channel, handler)
+    }
+}
+
+/// The end of a connection's pipeline: writes one request, reads its answer, and resumes the waiting task once.
+/// All of its state is touched on the channel's event loop only.
+final class ExchangeHandler: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = Never
+    typealias OutboundOut = HTTPClientRequestPart
+
+    struct Answer: Sendable {
+        var status: Int
+        var bytes: Int
+        var keepAlive: Bool
     }
 
-    /// Sends `request` and reads its answer: status, body bytes, and whether the connection stays open. The
-    /// connection is closed (and the exchange fails) when no answer is complete within `timeout`.
-    private static func exchange(
-        _ request: EncodedRequest,
-        on channel: any Channel,
-        responses: inout NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>,
-        timeout: Duration
-    ) async throws -> (status: Int, bytes: Int, keepAlive: Bool) {
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
-            channel.close(promise: nil)
-        }
-        defer { timer.cancel() }
-        if let body = request.body {
-            try await outbound.write(contentsOf: [.head(request.head), .body(.byteBuffer(body)), .end(nil)])
-        } else {
-            try await outbound.write(contentsOf: [.head(request.head), .end(nil)])
-        }
-        var status = 0
-        var bytes = 0
-        var keepAlive = true
-        while let part = try await responses.next() {
-            switch part {
-            case .head(let head):
-                status = Int(head.status.code)
-                keepAlive = head.isKeepAlive
-            case .body(let buffer):
-                bytes += buffer.readableBytes
-            case .end:
-                return (status, bytes, keepAlive)
+    private var context: ChannelHandlerContext?
+    private var waiter: CheckedContinuation<Answer, any Error>?
+    private var answer = Answer(status: 0, bytes: 0, keepAlive: true)
+    private var timer: Scheduled<Void>?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        fail(HTTPConnection.Closed())
+        self.context = nil
+    }
+
+    /// Sends `request` and returns its answer; fails when the connection closes first, or when no answer is complete
+    /// within `timeout` (the connection is then closed).
+    func exchange(_ request: EncodedRequest, on channel: any Channel, timeout: TimeAmount) async throws -> Answer {
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Answer, any Error>) in
+            channel.eventLoop.execute {
+                guard let context = self.context, context.channel.isActive else {
+                    waiter.resume(throwing: HTTPConnection.Closed())
+                    return
+                }
+                self.waiter = waiter
+                self.answer = Answer(status: 0, bytes: 0, keepAlive: true)
+                self.timer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+                    self?.fail(HTTPConnection.Closed())
+                    context.close(promise: nil)
+                }
+                context.write(self.wrapOutboundOut(.head(request.head)), promise: nil)
+                if let body = request.body {
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                }
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
             }
         }
-        throw Closed()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            answer.status = Int(head.status.code)
+            answer.keepAlive = head.isKeepAlive
+        case .body(let buffer):
+            answer.bytes += buffer.readableBytes
+        case .end:
+            timer?.cancel()
+            timer = nil
+            let waiter = self.waiter
+            self.waiter = nil
+            waiter?.resume(returning: answer)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(HTTPConnection.Closed())
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(error)
+        context.close(promise: nil)
+    }
+
+    private func fail(_ error: any Error) {
+        timer?.cancel()
+        timer = nil
+        let waiter = self.waiter
+        self.waiter = nil
+        waiter?.resume(throwing: error)
     }
 }

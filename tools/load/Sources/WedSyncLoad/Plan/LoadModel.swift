@@ -1,3 +1,5 @@
+import Foundation
+
 /// How load is offered: by a fixed number of virtual users that each wait for their answer (closed), or at a rate
 /// that does not care how fast answers come (open). Only the open model shows what a server's slow moments cost
 /// the people arriving during them: a closed model's users stop asking while it is slow.
@@ -28,6 +30,15 @@ public struct ThinkTime: Sendable, Equatable {
     }
 
     public static let none = ThinkTime(minimum: .zero, maximum: .zero)
+
+    /// `MIN..MAX` (`1s..3s`), or one duration for a fixed pause; `nil` when it is neither.
+    public init?(parsing text: String) {
+        let parts = text.components(separatedBy: "..")
+        guard parts.count <= 2, let low = DurationText.parse(parts[0]),
+            let high = DurationText.parse(parts.count == 2 ? parts[1] : parts[0])
+        else { return nil }
+        self.init(minimum: low, maximum: high)
+    }
 }
 
 /// One stage of an open model: over `duration`, the arrival rate moves linearly to `target` requests per second.

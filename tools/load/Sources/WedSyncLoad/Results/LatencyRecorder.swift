@@ -39,7 +39,7 @@ public struct LatencySeries: Sendable {
 
     public init() {}
 
-    mutating func add(_ outcome: Outcome) {
+    mutating func add(_ outcome: Outcome, countingStatuses: Bool = true) {
         let micros = max(
             1,
             outcome.latency.components.seconds * 1_000_000 + outcome.latency.components.attoseconds
@@ -49,7 +49,7 @@ public struct LatencySeries: Sendable {
         requests += 1
         if outcome.failed { failures += 1 }
         bytes += outcome.bytes
-        statuses[outcome.status, default: 0] += 1
+        if countingStatuses { statuses[outcome.status, default: 0] += 1 }
     }
 
     mutating func add(_ other: LatencySeries) {
@@ -89,7 +89,7 @@ public final class LatencyRecorder: Sendable {
     public func record(_ outcome: Outcome) {
         state.withLock { state in
             state.endpoints[outcome.template].add(outcome)
-            state.interval.add(outcome)
+            state.interval.add(outcome, countingStatuses: false)
         }
     }
 
