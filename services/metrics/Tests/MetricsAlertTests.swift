@@ -164,6 +164,7 @@ struct MetricsAlertTests {
         let smtp = try await SMTPReceiver(failFirst: 1)
         let critical = "/api/mail-critical-\(Self.run)"
         let warning = "/api/mail-warning-\(Self.run)"
+        let later = "/api/mail-later-\(Self.run)"
         // A minute's window: a loaded machine may take seconds between posting and evaluating.
         let rulesPath = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-mail-\(Self.run).yaml")
             .path
@@ -172,6 +173,7 @@ struct MetricsAlertTests {
           - {name: Paged\(Self.run), metric: p99, route: \(critical), condition: '> 100', window: 1m, for: 0s, severity: critical,
              annotations: {summary: "Saturday is slow", runbook: "https://runbooks.example/latency"}}
           - {name: Noted\(Self.run), metric: p99, route: \(warning), condition: '> 100', window: 1m, for: 0s, severity: warning}
+          - {name: Later\(Self.run), metric: p99, route: \(later), condition: '> 100', window: 1m, for: 0s, severity: critical}
         """.write(toFile: rulesPath, atomically: true, encoding: .utf8)
         let service = try ServiceProcess(
             "wedsync-metrics",
@@ -214,19 +216,34 @@ struct MetricsAlertTests {
         _ = await eventually(timeout: .seconds(10)) { (try? await emailRecord())??.delivered == true }
         let record = try #require(try await emailRecord())
         #expect(record.delivered && record.attempts == 2, "the 451 was retried: \(record)")
-        // The warning fired too, but email takes critical alerts only.
-        let alerts = try WedSyncJSON.makeDecoder().decode(
-            [Alert].self,
-            from: try await HTTP.get(service.baseURL + "/v1/alerts", headers: TestCredentials.asMonitor).data
+        // The warning fires too (perhaps an evaluation later), but email takes critical alerts only.
+        let warned = await eventually(timeout: .seconds(30)) {
+            let alerts = try? WedSyncJSON.makeDecoder().decode(
+                [Alert].self,
+                from: try await HTTP.get(service.baseURL + "/v1/alerts", headers: TestCredentials.asMonitor).data
+            )
+            return alerts?.contains { $0.name == "Noted\(Self.run)" && $0.state == .firing } == true
+        }
+        #expect(warned)
+        // A critical alert that fires after the warning did: once its mail arrives, anything routed for the warning
+        // was queued before it, on the same in-order queue.
+        #expect(
+            try await MetricsServiceTests.post(
+                service,
+                MetricsServiceTests.batch(route: later, durations: Array(repeating: 300, count: 20))
+            ).status == 200
         )
-        #expect(alerts.contains { $0.name == "Noted\(Self.run)" && $0.state == .firing })
-        try await Task.sleep(for: .milliseconds(600))
+        let laterMailed = await eventually(timeout: .seconds(30)) {
+            smtp.messages.contains { $0.data.contains("Later\(Self.run)") }
+        }
+        #expect(laterMailed)
         #expect(!smtp.messages.contains { $0.data.contains("Noted\(Self.run)") })
-        let later = try WedSyncJSON.makeDecoder().decode(
+        let records = try WedSyncJSON.makeDecoder().decode(
             [NotificationRecord].self,
             from: try await HTTP.get(service.baseURL + "/v1/notifications", headers: TestCredentials.asMonitor).data
         )
-        #expect(!later.contains { $0.channel == "email" && $0.alertName == "Noted\(Self.run)" })
+        #expect(records.contains { $0.channel == "email" && $0.alertName == "Later\(Self.run)" })
+        #expect(!records.contains { $0.channel == "email" && $0.alertName == "Noted\(Self.run)" })
         try await service.terminate()
     }
 }

@@ -51,9 +51,6 @@ final class FetchFlights: Sendable {
         }
     }
 
-    /// Keys with a fetch in flight, or whose outcome is still being stored.
-    var inFlight: Int { running.withLock { $0.count } }
-
     /// Notes that `primary`'s answer could not be stored.
     func markUncacheable(_ primary: String) {
         let until = clock.now.addingTimeInterval(Self.uncacheableFor)
