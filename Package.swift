@@ -107,6 +107,7 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
         [
             "WedSyncLoad", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]
     ),
     (

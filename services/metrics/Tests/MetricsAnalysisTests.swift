@@ -142,7 +142,10 @@ struct MetricsAnalysisTests {
             "../../../infrastructure/budgets.yaml"
         ).path
         let shipped = try BudgetsFile.parse(try String(contentsOfFile: path, encoding: .utf8))
-        #expect(shipped.range == "1h" && shipped.budgets.contains { $0.route == "/api/clients" && $0.p95Ms == 150 })
+        #expect(
+            shipped.range == "1h"
+                && shipped.budgets.contains { $0.route == "/api/supplier-schedules" && $0.p95Ms == 100 }
+        )
         for (text, message) in [
             ("budgets: [{route: api/clients, p95: 100}]", "route must be"), ("budgets: [{route: /a}]", "give p95"),
             ("budgets: [{route: /a, p95: -1}]", "positive"), ("budgets: [{route: /a, error-rate: 2}]", "share"),

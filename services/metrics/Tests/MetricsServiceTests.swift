@@ -103,6 +103,43 @@ struct MetricsServiceTests {
         try? FileManager.default.removeItem(atPath: path)
     }
 
+    @Test("A summary of a window (from, to) holds that window's events alone, rounded out to 10-second buckets")
+    func window() async throws {
+        let path = Self.databasePath()
+        let service = try await Self.start(database: path)
+        let route = "/api/window-\(Self.run)"
+        // Three runs a minute apart, each in a bucket of its own: 100 at 10 ms, 200 at 20 ms, 300 at 30 ms.
+        let base = (Int64(Date().timeIntervalSince1970) / 10 - 30) * 10
+        for (index, count) in [100, 200, 300].enumerated() {
+            let at = Date(timeIntervalSince1970: Double(base + Int64(index) * 60 + 3))
+            let body = Self.batch(
+                route: route,
+                durations: Array(repeating: Double(10 * (index + 1)), count: count),
+                at: at
+            )
+            #expect(try await Self.post(service, body).status == 200)
+        }
+        func window(_ from: Int64, _ to: Int64) async throws -> SeriesSummary? {
+            let answer = try await HTTP.get(
+                service.baseURL + APIPath.Metrics.summary + "?from=\(from)&to=\(to)",
+                headers: TestCredentials.asMonitor
+            )
+            #expect(answer.status == 200, "\(answer.text)")
+            return try WedSyncJSON.makeDecoder().decode(MetricsSummary.self, from: answer.data).series.first {
+                $0.route == route
+            }
+        }
+        // The second run's own seconds, rounded out to its bucket: its 200 requests, its p95.
+        let second = try #require(try await window(base + 64, base + 65))
+        #expect(second.count == 200 && abs(second.p95Ms - 20) < 0.1, "\(second)")
+        // Both later runs; and a window between runs holds nothing of the route.
+        let later = try #require(try await window(base + 60, base + 130))
+        #expect(later.count == 500)
+        #expect(try await window(base + 10, base + 50) == nil)
+        try await service.terminate()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
     @Test("SIGKILL right after an acknowledged batch loses none of it; later batches add to what was stored")
     func sigkill() async throws {
         let path = Self.databasePath()
@@ -166,6 +203,8 @@ struct MetricsServiceTests {
         }
         for query in [
             "/v1/summary?range=forever", "/v1/summary?range=99999999999999999d", "/v1/summary?range=0h",
+            "/v1/summary?from=100", "/v1/summary?to=100", "/v1/summary?from=200&to=100", "/v1/summary?from=x&to=100",
+            "/v1/summary?from=100&to=200&range=1h", "/v1/summary?from=-5&to=100",
             "/v1/series?metric=p95",
             "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7",
             "/v1/series?metric=p95&route=/a&step=99999999999999999999",

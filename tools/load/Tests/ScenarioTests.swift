@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import WedSyncLoad
 
@@ -43,6 +44,65 @@ struct ScenarioTests {
         #expect(scenario.templates[1].method == "PATCH" && scenario.templates[1].body?.contains("example.com") == true)
         #expect(scenario.thresholds.map(\.scope) == [nil, nil, "vendors"])
         #expect(scenario.thresholds.map(\.threshold.description) == ["p(95)<200", "rate<0.01", "p(99)<300"])
+    }
+
+    @Test("File-wide headers go on every request under its own; routes and source addresses are read")
+    func fileWide() throws {
+        let scenario = try Scenario(
+            yaml: """
+                name: phones
+                source-addresses: 40
+                headers: {Authorization: "Bearer {{token}}", Accept-Encoding: gzip}
+                model: {closed: {users: 40, duration: 1m}}
+                requests:
+                  - {name: client, path: '/api/clients/{{client}}', route: '/api/clients/{id}'}
+                  - {name: other, path: /health, headers: {authorization: none}}
+                """
+        )
+        #expect(scenario.sourceAddresses == 40)
+        #expect(
+            scenario.templates[0].headers == [
+                .init("Accept-Encoding", "gzip"), .init("Authorization", "Bearer {{token}}"),
+            ]
+        )
+        #expect(
+            scenario.templates[0].route == "/api/clients/{id}"
+                && scenario.templates[0].dataFields == ["client", "token"]
+        )
+        #expect(scenario.templates[1].headers == [.init("Accept-Encoding", "gzip"), .init("authorization", "none")])
+    }
+
+    /// The seeds' four scenarios as shipped: users and minutes as the seeds name them, every request counted under a
+    /// route template, and a latency budget for each request from the tiers.
+    @Test(
+        "The four seed scenarios parse with the seeds' users and minutes",
+        arguments: [
+            ("wedding-planning", 50, 5), ("vendor-management", 25, 3), ("mobile-usage", 100, 4),
+            ("analytics-dashboard", 10, 2),
+        ] as [(String, Int, Int64)]
+    )
+    func seedScenarios(_ name: String, _ users: Int, _ minutes: Int64) throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scenarios/\(name).yaml").path
+        let scenario = try Scenario(yaml: try String(contentsOfFile: path, encoding: .utf8))
+        #expect(scenario.name == name)
+        guard case .closed(let count, _, let duration) = scenario.model else {
+            Issue.record("\(name) is not a closed model")
+            return
+        }
+        #expect(count == users && duration == .seconds(minutes * 60) && scenario.sourceAddresses == users)
+        for template in scenario.templates {
+            #expect(
+                template.routeTemplate.hasPrefix("/api/") && !template.routeTemplate.contains("{{"),
+                "\(template.name)"
+            )
+            #expect(template.dataFields.contains("token"), "\(template.name) sends no supplier's token")
+            let latency = scenario.thresholds.contains {
+                ($0.scope == template.name || $0.scope == nil) && $0.threshold.description.hasPrefix("p(95)<")
+            }
+            #expect(latency, "\(template.name) has no p95 budget")
+        }
+        #expect(scenario.thresholds.contains { $0.scope == nil && $0.threshold.description == "rate<0.01" })
     }
 
     @Test("Open models: a constant rate, or stages")
@@ -104,6 +164,14 @@ struct ScenarioTests {
                 "thresholds.nobody"
             ),
             ("name: a\nmodel: {closed: {users: two, duration: 1m}}\nrequests: [{path: /}]", "model.closed.users"),
+            (
+                "name: a\nmodel: {closed: {users: 2, duration: 1m}}\nrequests: [{path: /x, route: 'x?y'}]",
+                "requests[0].route"
+            ),
+            (
+                "name: a\nsource-addresses: 0\nmodel: {closed: {users: 2, duration: 1m}}\nrequests: [{path: /}]",
+                "source-addresses"
+            ),
         ] as [(String, String)]
     )
     func mistakes(_ yaml: String, _ field: String) {

@@ -14,6 +14,8 @@ import WedSyncServiceKit
 /// wedsync-api migrate                          apply pending migrations and exit
 /// wedsync-api seed --scale 1 [--organizations N] [--seed S] [--anchor YYYY-MM-DD] [--if-empty | --replace]
 /// wedsync-api token --org N                    print a new bearer token for a supplier of organization N
+/// wedsync-api load-data [--organizations 20] [--per-field 50]
+///                                              print wedsync-load's data: per organization a new token and its ids
 /// ```
 @main
 struct APIService {
@@ -99,9 +101,23 @@ struct APIService {
                 }
                 return 0
             }
+        case "load-data":
+            await ServiceMain.command(service: name, defaultPort: port, arguments: arguments()) {
+                configuration,
+                logger in
+                let settings = configuration.settings
+                let organizations = try settings.int("organizations", default: 20, in: 1...10_000)
+                let perField = try settings.int("per-field", default: 50, in: 1...10_000)
+                try await withPrimary(configuration, logger) { pool in
+                    let rows = try await LoadDataExtractor(database: PostgresDatabase(primary: pool))
+                        .rows(organizations: organizations, perField: perField)
+                    print(String(decoding: try WedSyncJSON.makeEncoder().encode(rows), as: UTF8.self))
+                }
+                return 0
+            }
         case let other?:
             FileHandle.standardError.write(
-                Data("\(name): unknown command \(other) (expected serve, migrate, seed or token)\n".utf8)
+                Data("\(name): unknown command \(other) (expected serve, migrate, seed, token or load-data)\n".utf8)
             )
             exit(2)
         }

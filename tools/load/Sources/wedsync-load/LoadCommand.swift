@@ -9,7 +9,14 @@ import WedSyncLoad
 /// wedsync-load --url http://127.0.0.1:8080 --get clients=/api/clients --users 50 --think 1s..3s --duration 5m \
 ///     --header 'Authorization: Bearer wsk_...' --threshold 'p(95)<200' --threshold 'rate<0.01' --json
 /// WEDSYNC_TOKEN=wsk_... wedsync-load --url http://127.0.0.1:8080 --scenario vendor-management.yaml --duration-scale 0.1
+/// wedsync-api load-data > data.json
+/// WEDSYNC_MONITOR_TOKEN=... wedsync-load --url http://127.0.0.1:8080 --scenario infrastructure/load/mobile-usage.yaml \
+///     --data data.json --cross-check http://127.0.0.1:8092
 /// ```
+///
+/// `--cross-check METRICS_URL` starts the run on a fresh 10-second bucket and afterwards compares, route by route,
+/// what the metrics service counted in the run's window with what was sent (its monitor token from
+/// `WEDSYNC_MONITOR_TOKEN`); a mismatch fails the run as a breached threshold does.
 ///
 /// Exit status: 0 when every threshold holds, 99 when one is breached (as k6), 2 for a usage error (the message
 /// names the flag).
@@ -23,7 +30,7 @@ struct LoadCommand {
         usage: wedsync-load --url http://HOST:PORT (--scenario FILE [--duration-scale X] | --get [NAME=]PATH... \
         (--rate N [--ramp DURATION] | --users N [--think MIN..MAX]) --duration DURATION) [--connections N] \
         [--timeout DURATION] [--header 'NAME: VALUE']... [--threshold [ENDPOINT:]RULE]... [--seed N] [--json] \
-        [--ndjson FILE]
+        [--ndjson FILE] [--data FILE] [--source-addresses N] [--cross-check METRICS_URL]
         """
 
     static func main() async {
@@ -56,6 +63,10 @@ struct LoadCommand {
         var ndjson: String?
         var scenario: String?
         var durationScale = 1.0
+        var data: LoadData?
+        var sourceAddresses: Int?
+        /// The metrics service to compare with, and its monitor token.
+        var crossCheck: (target: LoadTarget, token: String)?
         /// The run's name, model and requests: from the flags or the scenario file.
         var name = "command line"
         var model = LoadModel.closed(users: 1, thinkTime: .none, duration: .zero)
@@ -72,6 +83,13 @@ struct LoadCommand {
                     throw UsageError(message: "\(flag): \(text) is not a duration (500ms, 30s, 2m)")
                 }
                 return duration
+            }
+            func whole(_ flag: String, upTo limit: Int) throws -> Int {
+                let number = try positive(flag)
+                guard number == number.rounded(), number <= Double(limit) else {
+                    throw UsageError(message: "\(flag): a whole number up to \(limit)")
+                }
+                return Int(number)
             }
             func positive(_ flag: String) throws -> Double {
                 let text = try value(flag)
@@ -109,12 +127,7 @@ struct LoadCommand {
                     )
                 case "--rate": rate = try positive(flag)
                 case "--ramp": ramp = try durationValue(flag)
-                case "--users":
-                    let number = try positive(flag)
-                    guard number == number.rounded(), number <= 100_000 else {
-                        throw UsageError(message: "--users: a whole number up to 100000")
-                    }
-                    users = Int(number)
+                case "--users": users = try whole(flag, upTo: 100_000)
                 case "--think":
                     let text = try value(flag)
                     guard let parsed = ThinkTime(parsing: text) else {
@@ -122,12 +135,7 @@ struct LoadCommand {
                     }
                     think = parsed
                 case "--duration": duration = try durationValue(flag)
-                case "--connections":
-                    let number = try positive(flag)
-                    guard number == number.rounded(), number <= 10_000 else {
-                        throw UsageError(message: "--connections: a whole number up to 10000")
-                    }
-                    connections = Int(number)
+                case "--connections": connections = try whole(flag, upTo: 10_000)
                 case "--timeout": timeout = try durationValue(flag)
                 case "--threshold":
                     let text = try value(flag)
@@ -147,6 +155,30 @@ struct LoadCommand {
                     seed = number
                 case "--scenario": scenario = try value(flag)
                 case "--duration-scale": durationScale = try positive(flag)
+                case "--data":
+                    let path = try value(flag)
+                    guard let bytes = FileManager.default.contents(atPath: path) else {
+                        throw UsageError(message: "--data: cannot read \(path)")
+                    }
+                    do {
+                        data = try LoadData(json: bytes)
+                    } catch {
+                        throw UsageError(message: "--data: \(path): \(error)")
+                    }
+                case "--source-addresses": sourceAddresses = try whole(flag, upTo: 60_000)
+                case "--cross-check":
+                    let text = try value(flag)
+                    guard let metrics = LoadTarget(url: text) else {
+                        throw UsageError(message: "--cross-check: \(text) is not http://HOST[:PORT]")
+                    }
+                    guard let token = ProcessInfo.processInfo.environment["WEDSYNC_MONITOR_TOKEN"], !token.isEmpty
+                    else {
+                        throw UsageError(
+                            message:
+                                "--cross-check: WEDSYNC_MONITOR_TOKEN (the metrics service's monitor token) is not set"
+                        )
+                    }
+                    crossCheck = (metrics, token)
                 case "--json": json = true
                 case "--ndjson": ndjson = try value(flag)
                 default: throw UsageError(message: "unknown flag \(flag)")
@@ -175,6 +207,7 @@ struct LoadCommand {
                     name = file.name
                     model = file.model
                     templates = file.templates
+                    if sourceAddresses == nil { sourceAddresses = file.sourceAddresses }
                     thresholds = file.thresholds.map { ($0.scope, $0.threshold) } + thresholds
                 } catch {
                     throw UsageError(message: "\(scenario): \(error)")
@@ -202,6 +235,19 @@ struct LoadCommand {
                     throw UsageError(message: "--threshold: no endpoint named \(scope)")
                 }
             }
+            let named = templates.filter { !$0.dataFields.isEmpty }.map(\.name)
+            if let data {
+                do {
+                    try data.check(templates)
+                } catch {
+                    throw UsageError(message: "--data: \(error)")
+                }
+            } else if let first = named.first {
+                throw UsageError(message: "--data is required: \(first) names {{fields}} of a user's row")
+            }
+            if let count = sourceAddresses, let target, LoadRunner.loopbackSources(count, for: target) == nil {
+                throw UsageError(message: "--source-addresses: only for a target on loopback (127.x.x.x or localhost)")
+            }
             let extra = headers
             templates = templates.map { template in
                 var template = template
@@ -220,8 +266,21 @@ struct LoadCommand {
             model: model,
             connections: options.connections,
             timeout: options.timeout,
-            seed: options.seed
+            seed: options.seed,
+            data: options.data,
+            sourceAddresses: options.sourceAddresses.flatMap { LoadRunner.loopbackSources($0, for: target) } ?? []
         )
+        // The cross-check reads the run's own window: it starts on a fresh 10-second bucket of the metrics service.
+        if options.crossCheck != nil {
+            let now = Date().timeIntervalSince1970
+            let wait = 10 - now.truncatingRemainder(dividingBy: 10)
+            FileHandle.standardError.write(
+                Data(String(format: "wedsync-load: starting on the next 10 s bucket (%.1f s)\n", wait).utf8)
+            )
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000) + 20))
+        }
+        let windowStart = Int64(Date().timeIntervalSince1970)
+
         let recorder = LatencyRecorder(endpoints: options.templates.map(\.name))
         let points = options.ndjson.map { FileManager.default.createFile(atPath: $0, contents: nil) }
         let output = points == true ? options.ndjson.flatMap { FileHandle(forWritingAtPath: $0) } : nil
@@ -256,12 +315,24 @@ struct LoadCommand {
         }
         if live { FileHandle.standardError.write(Data("\n".utf8)) }
         try? output?.close()
+        var crossCheck: CrossCheck?
+        if let (metrics, token) = options.crossCheck {
+            crossCheck = await CrossCheck.check(
+                metrics: metrics,
+                token: token,
+                from: windowStart,
+                to: Int64(Date().timeIntervalSince1970.rounded(.up)),
+                expected: CrossCheck.expected(templates: options.templates, recorder: recorder),
+                hops: recorder.hops
+            )
+        }
         let summary = LoadSummary(
             scenario: options.name,
             model: model,
             facts: facts,
             recorder: recorder,
-            thresholds: options.thresholds
+            thresholds: options.thresholds,
+            crossCheck: crossCheck
         )
         if options.json {
             let encoder = JSONEncoder()
@@ -269,6 +340,7 @@ struct LoadCommand {
             if let data = try? encoder.encode(summary) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
         } else {
             print(summary.table)
+            if let crossCheck { print(crossCheck.table) }
         }
         return summary.passed ? 0 : 99
     }

@@ -216,15 +216,45 @@ public final class GatewayProxy: Sendable {
         if route != nil, response.headers[GatewayHeaders.cache] == nil {
             response.headers[GatewayHeaders.cache] = exchange.result
         }
-        metrics.record(
-            route: label(route: route, path: path, response: &response),
-            method: method,
-            status: Int(response.status.code),
-            cache: route == nil ? "NONE" : (response.headers[GatewayHeaders.cache] ?? exchange.result),
-            duration: total,
-            tenant: exchange.tenant,
-            requestID: requestID
-        )
+        let label = label(route: route, path: path, response: &response)
+        let status = Int(response.status.code)
+        let cache = route == nil ? "NONE" : (response.headers[GatewayHeaders.cache] ?? exchange.result)
+        guard response.body.contentLength == nil else {
+            metrics.record(
+                route: label,
+                method: method,
+                status: status,
+                cache: cache,
+                duration: total,
+                tenant: exchange.tenant,
+                requestID: requestID
+            )
+            return response
+        }
+        // A streamed body (a pass-through, an export): the request lasts until its last byte is written, as Envoy's
+        // %DURATION% counts it, so a route's percentiles and budgets hold whole answers. `x-response-time` and
+        // `Server-Timing`, sent before the body, still say when the head left.
+        let (metrics, started, tenant, body) = (metrics, exchange.started, exchange.tenant, response.body)
+        response.body = ResponseBody { writer in
+            let record = {
+                metrics.record(
+                    route: label,
+                    method: method,
+                    status: status,
+                    cache: cache,
+                    duration: ContinuousClock.now - started,
+                    tenant: tenant,
+                    requestID: requestID
+                )
+            }
+            do {
+                try await body.write(writer)
+            } catch {
+                record()
+                throw error
+            }
+            record()
+        }
         return response
     }
 

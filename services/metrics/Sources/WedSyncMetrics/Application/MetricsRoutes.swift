@@ -172,13 +172,53 @@ struct MetricsRoutes {
                         "range",
                         schema: MetricsQueries.rangeSchema,
                         description: MetricsQueries.rangeDescription
-                    )
+                    ),
+                    QueryParameter(
+                        "from",
+                        schema: .integer(minimum: 0, maximum: 4_102_444_800),
+                        description:
+                            "With to, instead of range: the window's start in Unix seconds (rounded down to 10 s)."
+                    ),
+                    QueryParameter(
+                        "to",
+                        schema: .integer(minimum: 0, maximum: 4_102_444_800),
+                        description: "With from: the window's end in Unix seconds (rounded up to 10 s), after from."
+                    ),
                 ],
                 response: .of(MetricsSummary.self)
             )
         ) { request, _ in
-            let range = request.uri.queryParameters.get("range").map { String($0) } ?? "1h"
-            return try await Blocking.run { try queries.summary(range: range) }
+            let parameters = request.uri.queryParameters
+            func seconds(_ name: String) throws(ServiceError) -> Int64? {
+                guard let text = parameters.get(name) else { return nil }
+                guard let value = Int64(text), (0...4_102_444_800).contains(value) else {
+                    throw ServiceError.badRequest("\(name): Unix seconds, like 1796000000", code: "invalid_parameter")
+                }
+                return value
+            }
+            switch (try seconds("from"), try seconds("to")) {
+            case (nil, nil):
+                let range = parameters.get("range").map { String($0) } ?? "1h"
+                return try await Blocking.run { try queries.summary(range: range) }
+            case (let from?, let to?):
+                guard parameters.get("range") == nil else {
+                    throw ServiceError.badRequest(
+                        "range: give range, or from and to, not both",
+                        code: "invalid_parameter"
+                    )
+                }
+                guard from < to, to - from <= MetricsQueries.longestRange else {
+                    throw ServiceError.badRequest(
+                        "to: after from, and at most 400 days after it",
+                        code: "invalid_parameter"
+                    )
+                }
+                return try await Blocking.run { try queries.summary(from: from, to: to) }
+            case (nil, _?):
+                throw ServiceError.badRequest("from: required with to", code: "invalid_parameter")
+            case (_?, nil):
+                throw ServiceError.badRequest("to: required with from", code: "invalid_parameter")
+            }
         }
 
         routes.get(

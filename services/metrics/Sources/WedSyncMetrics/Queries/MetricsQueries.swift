@@ -115,6 +115,23 @@ public struct MetricsQueries: Sendable {
         )
     }
 
+    /// Every series in `[from, to)` (Unix seconds, rounded out to whole 10-second buckets): a load test's own window,
+    /// so its counts and percentiles are its requests' alone. `range` says the window's length.
+    public func summary(from: Int64, to: Int64, now: Date = Date()) throws -> MetricsSummary {
+        let start = Aggregator.start(of: from, resolution: Aggregator.bucketSeconds)
+        let end = Aggregator.start(of: to + Aggregator.bucketSeconds - 1, resolution: Aggregator.bucketSeconds)
+        let seconds = max(end - start, Aggregator.bucketSeconds)
+        let merged = try merged(from: start, to: start + seconds, now: now)
+        let series = merged.map { key, bucket in Self.summary(key, bucket, seconds: Double(seconds)) }
+            .sorted { $0.count != $1.count ? $0.count > $1.count : ($0.route, $0.method) < ($1.route, $1.method) }
+        return MetricsSummary(
+            range: "\(seconds)s",
+            from: Date(timeIntervalSince1970: Double(start)),
+            to: Date(timeIntervalSince1970: Double(start + seconds)),
+            series: series
+        )
+    }
+
     /// Every series' buckets over the last `seconds` (whole 10-second buckets, the current one included) before
     /// `now`, merged; with the range's bounds.
     public func merged(seconds: Int64, now: Date = Date()) throws -> (

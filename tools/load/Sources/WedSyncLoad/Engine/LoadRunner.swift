@@ -13,8 +13,8 @@ import Synchronization
 /// - Open model: the arrival schedule (``ArrivalSchedule``) decides when each request is due, whatever the server
 ///   is doing. Due requests go to the first idle one of `connections` keep-alive connections or wait in a queue;
 ///   either way their latency counts from when they were due (no coordinated omission, as wrk2 measures).
-/// - Closed model: each virtual user has its own connection and sends its next request a think time after its last
-///   answer, as k6's virtual users do.
+/// - Closed model: each virtual user has its own connection and sends each request a think time after its last
+///   answer (the first a think time after the start), as k6's virtual users do.
 public struct LoadRunner: Sendable {
     public var target: LoadTarget
     public var mix: RequestMix
@@ -26,6 +26,12 @@ public struct LoadRunner: Sendable {
     /// After the last arrival, how long requests still queued or running may take.
     public var drainTimeout: Duration
     public var seed: UInt64
+    /// Per-user rows for requests that name `{{fields}}`.
+    public var data: LoadData?
+    /// Addresses the connections are made from, in turn (a user, or an open model's connection, keeps one); empty
+    /// for the system's choice. Many loopback addresses make one machine look like many phones to per-address
+    /// rate limits.
+    public var sourceAddresses: [SocketAddress]
 
     public init(
         target: LoadTarget,
@@ -34,7 +40,9 @@ public struct LoadRunner: Sendable {
         connections: Int = 64,
         timeout: Duration = .seconds(30),
         drainTimeout: Duration = .seconds(10),
-        seed: UInt64 = 1
+        seed: UInt64 = 1,
+        data: LoadData? = nil,
+        sourceAddresses: [SocketAddress] = []
     ) {
         self.target = target
         self.mix = mix
@@ -43,6 +51,24 @@ public struct LoadRunner: Sendable {
         self.timeout = timeout
         self.drainTimeout = drainTimeout
         self.seed = seed
+        self.data = data
+        self.sourceAddresses = sourceAddresses
+    }
+
+    /// `count` loopback addresses to send from (127.0.1.1, 127.0.1.2, ...: Linux answers on all of 127.0.0.0/8), or
+    /// `nil` when `target` is not on loopback (another machine would not route the answers back).
+    public static func loopbackSources(_ count: Int, for target: LoadTarget) -> [SocketAddress]? {
+        guard target.host == "localhost" || target.host.hasPrefix("127."), (1...60_000).contains(count) else {
+            return nil
+        }
+        return (0..<count).compactMap { index in
+            try? SocketAddress(ipAddress: "127.0.\(1 + index / 250).\(1 + index % 250)", port: 0)
+        }
+    }
+
+    /// The address connection or user `index` sends from.
+    private func source(_ index: Int) -> SocketAddress? {
+        sourceAddresses.isEmpty ? nil : sourceAddresses[index % sourceAddresses.count]
     }
 
     /// One second of a run, for the live line and the per-second points.
@@ -80,7 +106,8 @@ public struct LoadRunner: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onTick: (@Sendable (Tick) -> Void)? = nil
     ) async -> Facts {
-        let requests = mix.templates.map { EncodedRequest($0, target: target) }
+        let factory = RequestFactory(templates: mix.templates, target: target, data: data)
+        let requests = factory.encoded
         let started = ContinuousClock.now
         let cpuAtStart = Self.processCPUSeconds()
         let counts = RunCounts()
@@ -104,14 +131,16 @@ public struct LoadRunner: Sendable {
             var workers = 0
             switch model {
             case .open(let stages):
-                for _ in 0..<connections {
+                for connection in 0..<connections {
                     workers += 1
                     tasks.addTask {
-                        await serve(requests, group: group, recorder: recorder) { await queue.next() }
+                        await serve(requests, from: source(connection), group: group, recorder: recorder) {
+                            await queue.next()
+                        }
                         return true
                     }
                 }
-                let scheduled = await dispatch(stages, from: started, into: queue)
+                let scheduled = await dispatch(stages, from: started, into: queue, factory: factory)
                 counts.withLock { $0.scheduled = scheduled }
                 let drainTimeout = drainTimeout
                 tasks.addTask {
@@ -130,19 +159,21 @@ public struct LoadRunner: Sendable {
                     let seed = seed &+ UInt64(user) &* 0x9E37_79B9
                     tasks.addTask {
                         var random = SplitMix64(seed: seed)
-                        var first = true
-                        await serve(requests, group: group, recorder: recorder) {
-                            if !first {
-                                let pause =
-                                    thinkTime.minimum
-                                    + (thinkTime.maximum - thinkTime.minimum) * random.unit()
-                                if pause > .zero { try? await Task.sleep(for: pause) }
-                            }
-                            first = false
+                        await serve(requests, from: source(user), group: group, recorder: recorder) {
+                            // A user thinks before each request, the first too: users arrive spread over the think
+                            // time, as people do, rather than all in the same millisecond.
+                            let pause =
+                                thinkTime.minimum + (thinkTime.maximum - thinkTime.minimum) * random.unit()
+                            if pause > .zero { try? await Task.sleep(for: pause) }
                             let now = ContinuousClock.now
                             guard now < end, !Task.isCancelled else { return nil }
                             counts.withLock { $0.scheduled += 1 }
-                            return Job(template: mix.pick(random.unit()), intended: now)
+                            return factory.job(
+                                template: mix.pick(random.unit()),
+                                intended: now,
+                                row: user,
+                                random: &random
+                            )
                         }
                         return true
                     }
@@ -168,6 +199,7 @@ public struct LoadRunner: Sendable {
     /// Runs jobs from `next` on connections to the target until it has none.
     private func serve(
         _ requests: [EncodedRequest],
+        from source: SocketAddress?,
         group: any EventLoopGroup,
         recorder: LatencyRecorder,
         next: () async -> Job?
@@ -176,6 +208,7 @@ public struct LoadRunner: Sendable {
             target: target,
             group: group,
             requests: requests,
+            source: source,
             timeout: timeout,
             recorder: recorder,
             next: next
@@ -184,9 +217,12 @@ public struct LoadRunner: Sendable {
 
     /// Makes the schedule's requests due at their times: it wakes when the next is due and queues every request
     /// due by then. Returns how many it queued.
-    private func dispatch(_ stages: [RateStage], from started: ContinuousClock.Instant, into queue: JobQueue) async
-        -> Int
-    {
+    private func dispatch(
+        _ stages: [RateStage],
+        from started: ContinuousClock.Instant,
+        into queue: JobQueue,
+        factory: RequestFactory
+    ) async -> Int {
         var random = SplitMix64(seed: seed)
         var schedule = ArrivalSchedule(stages: stages).makeIterator()
         var count = 0
@@ -199,7 +235,16 @@ public struct LoadRunner: Sendable {
             let now = ContinuousClock.now
             var next: Double? = offset
             while let time = next, started + .nanoseconds(Int64(time * 1e9)) <= now {
-                queue.push(Job(template: mix.pick(random.unit()), intended: started + .nanoseconds(Int64(time * 1e9))))
+                let template = mix.pick(random.unit())
+                let row = Int(random.next() % UInt64(factory.rowCount))
+                queue.push(
+                    factory.job(
+                        template: template,
+                        intended: started + .nanoseconds(Int64(time * 1e9)),
+                        row: row,
+                        random: &random
+                    )
+                )
                 count += 1
                 next = schedule.next()
             }

@@ -28,10 +28,12 @@ struct EncodedRequest: Sendable {
     }
 }
 
-/// One request the engine wants sent: which template, and when it was meant to leave.
+/// One request the engine wants sent: which template, when it was meant to leave, and what goes on the wire when the
+/// template names data fields (else the template's own encoding).
 struct Job: Sendable {
     let template: Int
     let intended: ContinuousClock.Instant
+    var request: EncodedRequest? = nil
 }
 
 /// Keep-alive HTTP/1.1 connections to the target, one request at a time each: a connection takes jobs from its
@@ -48,6 +50,7 @@ enum HTTPConnection {
         target: LoadTarget,
         group: any EventLoopGroup,
         requests: [EncodedRequest],
+        source: SocketAddress? = nil,
         timeout: Duration,
         recorder: LatencyRecorder,
         next: () async -> Job?
@@ -59,14 +62,22 @@ enum HTTPConnection {
         while let job = current {
             var inProgress: Job? = job
             do {
-                let (channel, handler) = try await connect(to: target, group: group)
+                let (channel, handler) = try await connect(to: target, group: group, source: source)
                 defer { channel.close(promise: nil) }
                 while let job = inProgress {
-                    let answer = try await handler.exchange(requests[job.template], on: channel, timeout: timeout)
+                    let sent = ContinuousClock.now
+                    let answer = try await handler.exchange(
+                        job.request ?? requests[job.template],
+                        on: channel,
+                        timeout: timeout
+                    )
+                    let done = ContinuousClock.now
                     recorder.record(
                         Outcome(
                             template: job.template,
-                            latency: ContinuousClock.now - job.intended,
+                            latency: done - job.intended,
+                            wireLatency: done - sent,
+                            serverTime: answer.serverTime,
                             status: answer.status,
                             bytes: answer.bytes
                         )
@@ -93,11 +104,18 @@ enum HTTPConnection {
         }
     }
 
-    static func connect(to target: LoadTarget, group: any EventLoopGroup) async throws -> (
-        any Channel, ExchangeHandler
-    ) {
-        let handler = ExchangeHandler()
-        let channel = try await ClientBootstrap(group: group)
+    /// A connection to `target`, from `source` when given (a loopback address of its own per simulated phone).
+    static func connect(
+        to target: LoadTarget,
+        group: any EventLoopGroup,
+        source: SocketAddress? = nil,
+        keepingBodies: Bool = false
+    ) async throws -> (any Channel, ExchangeHandler) {
+        let handler = ExchangeHandler(keepsBodies: keepingBodies)
+        var bootstrap = ClientBootstrap(group: group)
+        if let source { bootstrap = bootstrap.bind(to: source) }
+        let channel =
+            try await bootstrap
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
@@ -108,6 +126,23 @@ enum HTTPConnection {
             }
             .connect(host: target.host, port: target.port).get()
         return (channel, handler)
+    }
+}
+
+extension HTTPConnection {
+    /// One GET on a connection of its own: the status and the body.
+    static func get(
+        _ path: String,
+        from target: LoadTarget,
+        headers: [RequestTemplate.Header] = [],
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        timeout: TimeAmount = .seconds(10)
+    ) async throws -> (status: Int, body: ByteBuffer) {
+        let (channel, handler) = try await connect(to: target, group: group, keepingBodies: true)
+        defer { channel.close(promise: nil) }
+        let request = EncodedRequest(RequestTemplate(name: path, target: path, headers: headers), target: target)
+        let answer = try await handler.exchange(request, on: channel, timeout: timeout)
+        return (answer.status, answer.body ?? ByteBuffer())
     }
 }
 
@@ -122,6 +157,18 @@ final class ExchangeHandler: ChannelDuplexHandler, @unchecked Sendable {
         var status: Int
         var bytes: Int
         var keepAlive: Bool
+        /// The body, when the handler keeps bodies (a load run only counts their bytes).
+        var body: ByteBuffer?
+        /// The server's own time for a whole answer (its `x-response-time`, as the gateway sends it), when the
+        /// answer has a length: a streamed one's is the time its head left.
+        var serverTime: Duration?
+    }
+
+    /// Whether answers keep their bodies.
+    private let keepsBodies: Bool
+
+    init(keepsBodies: Bool = false) {
+        self.keepsBodies = keepsBodies
     }
 
     private var context: ChannelHandlerContext?
@@ -151,7 +198,7 @@ final class ExchangeHandler: ChannelDuplexHandler, @unchecked Sendable {
                 self.answer = Answer(status: 0, bytes: 0, keepAlive: true)
                 self.timer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
                     self?.fail(HTTPConnection.Closed())
-                    context.close(promise: nil)
+                    self?.context?.close(promise: nil)
                 }
                 context.write(self.wrapOutboundOut(.head(request.head)), promise: nil)
                 if let body = request.body {
@@ -167,8 +214,16 @@ final class ExchangeHandler: ChannelDuplexHandler, @unchecked Sendable {
         case .head(let head):
             answer.status = Int(head.status.code)
             answer.keepAlive = head.isKeepAlive
-        case .body(let buffer):
+            if let text = head.headers.first(name: "x-response-time"), let milliseconds = Double(text),
+                head.headers.contains(name: "content-length")
+            {
+                answer.serverTime = .microseconds(Int64(milliseconds * 1000))
+            }
+        case .body(var buffer):
             answer.bytes += buffer.readableBytes
+            if keepsBodies {
+                if answer.body == nil { answer.body = buffer } else { answer.body?.writeBuffer(&buffer) }
+            }
         case .end:
             timer?.cancel()
             timer = nil

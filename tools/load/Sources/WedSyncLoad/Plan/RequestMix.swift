@@ -9,6 +9,9 @@ public struct RequestTemplate: Sendable, Equatable {
     public var body: String?
     /// Its share of the mix, relative to the others'.
     public var weight: Double
+    /// The route template the server counts it under (`/api/clients/{id}`), for the cross-check with the metrics
+    /// service; `nil` when the path (without its query) is the template.
+    public var route: String?
 
     public struct Header: Sendable, Equatable {
         public var name: String
@@ -26,7 +29,8 @@ public struct RequestTemplate: Sendable, Equatable {
         target: String,
         headers: [Header] = [],
         body: String? = nil,
-        weight: Double = 1
+        weight: Double = 1,
+        route: String? = nil
     ) {
         self.name = name
         self.method = method
@@ -34,6 +38,12 @@ public struct RequestTemplate: Sendable, Equatable {
         self.headers = headers
         self.body = body
         self.weight = weight
+        self.route = route
+    }
+
+    /// The route template it is counted under: ``route``, else the path without its query.
+    public var routeTemplate: String {
+        route ?? String(target.prefix { $0 != "?" })
     }
 }
 

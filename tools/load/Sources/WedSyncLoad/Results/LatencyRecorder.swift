@@ -7,14 +7,29 @@ public struct Outcome: Sendable {
     public var template: Int
     /// From its intended start to the end of its answer.
     public var latency: Duration
+    /// From its first byte on the wire to the end of its answer: what the server's own timing can be compared with
+    /// (the latency less any wait for a connection, or to connect).
+    public var wireLatency: Duration
     /// The answer's status; 0 when there was none (refused, reset, timed out).
     public var status: Int
     /// Body bytes received.
     public var bytes: Int
 
-    public init(template: Int, latency: Duration, status: Int, bytes: Int) {
+    /// The server's own time for it, when it said (`x-response-time`).
+    public var serverTime: Duration?
+
+    public init(
+        template: Int,
+        latency: Duration,
+        wireLatency: Duration? = nil,
+        serverTime: Duration? = nil,
+        status: Int,
+        bytes: Int
+    ) {
         self.template = template
         self.latency = latency
+        self.wireLatency = wireLatency ?? latency
+        self.serverTime = serverTime
         self.status = status
         self.bytes = bytes
     }
@@ -26,11 +41,9 @@ public struct Outcome: Sendable {
 /// The figures of one series of requests: an HdrHistogram of latencies in microseconds (3 significant digits, up to
 /// an hour), with counts.
 public struct LatencySeries: Sendable {
-    public var histogram = Histogram<UInt64>(
-        lowestDiscernibleValue: 1,
-        highestTrackableValue: 3_600_000_000,
-        numberOfSignificantValueDigits: .three
-    )
+    public var histogram = Self.makeHistogram()
+    /// The same requests' ``Outcome/wireLatency``.
+    public var wireHistogram = Self.makeHistogram()
     public var requests = 0
     public var failures = 0
     public var bytes = 0
@@ -39,13 +52,21 @@ public struct LatencySeries: Sendable {
 
     public init() {}
 
-    mutating func add(_ outcome: Outcome, countingStatuses: Bool = true) {
-        let micros = max(
-            1,
-            outcome.latency.components.seconds * 1_000_000 + outcome.latency.components.attoseconds
-                / 1_000_000_000_000
+    static func makeHistogram() -> Histogram<UInt64> {
+        Histogram(
+            lowestDiscernibleValue: 1,
+            highestTrackableValue: 3_600_000_000,
+            numberOfSignificantValueDigits: .three
         )
-        _ = histogram.record(UInt64(micros))
+    }
+
+    static func microseconds(_ duration: Duration) -> UInt64 {
+        UInt64(max(1, duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000))
+    }
+
+    mutating func add(_ outcome: Outcome, countingStatuses: Bool = true) {
+        _ = histogram.record(Self.microseconds(outcome.latency))
+        _ = wireHistogram.record(Self.microseconds(outcome.wireLatency))
         requests += 1
         if outcome.failed { failures += 1 }
         bytes += outcome.bytes
@@ -54,6 +75,7 @@ public struct LatencySeries: Sendable {
 
     mutating func add(_ other: LatencySeries) {
         histogram.add(other.histogram)
+        wireHistogram.add(other.wireHistogram)
         requests += other.requests
         failures += other.failures
         bytes += other.bytes
@@ -63,6 +85,11 @@ public struct LatencySeries: Sendable {
     /// The latency at `percentile` (0 to 100), in milliseconds.
     public func milliseconds(at percentile: Double) -> Double {
         requests == 0 ? 0 : Double(histogram.valueAtPercentile(percentile)) / 1000
+    }
+
+    /// The latency on the wire at `percentile`, in milliseconds.
+    public func wireMilliseconds(at percentile: Double) -> Double {
+        requests == 0 ? 0 : Double(wireHistogram.valueAtPercentile(percentile)) / 1000
     }
 
     public var meanMilliseconds: Double { requests == 0 ? 0 : histogram.mean / 1000 }
@@ -76,6 +103,7 @@ public final class LatencyRecorder: Sendable {
     private struct State {
         var endpoints: [LatencySeries]
         var interval = LatencySeries()
+        var hops = LatencySeries.makeHistogram()
     }
 
     public let endpoints: [String]
@@ -90,6 +118,9 @@ public final class LatencyRecorder: Sendable {
         state.withLock { state in
             state.endpoints[outcome.template].add(outcome)
             state.interval.add(outcome, countingStatuses: false)
+            if let serverTime = outcome.serverTime {
+                _ = state.hops.record(LatencySeries.microseconds(outcome.wireLatency - serverTime))
+            }
         }
     }
 
@@ -105,6 +136,12 @@ public final class LatencyRecorder: Sendable {
     public var series: [(name: String, series: LatencySeries)] {
         let all = state.withLock { $0.endpoints }
         return zip(endpoints, all).map { ($0, $1) }
+    }
+
+    /// What each answer that gave the server's own time took besides it (its time on the wire less the server's):
+    /// the network and the server's framework around its timer. In microseconds.
+    public var hops: Histogram<UInt64> {
+        state.withLock { $0.hops }
     }
 
     /// Every endpoint's series together.

@@ -55,8 +55,10 @@ public struct LoadSummary: Codable, Sendable {
     public var overall: Figures
     public var endpoints: [Figures]
     public var thresholds: [Verdict]
+    /// The comparison with the metrics service (`--cross-check`).
+    public var crossCheck: CrossCheck?
 
-    public var passed: Bool { thresholds.allSatisfy(\.passed) }
+    public var passed: Bool { thresholds.allSatisfy(\.passed) && crossCheck?.passed != false }
 
     /// Builds the summary, judging `thresholds` (scope `nil`: overall) against the recorded series.
     public init(
@@ -64,9 +66,11 @@ public struct LoadSummary: Codable, Sendable {
         model: LoadModel,
         facts: LoadRunner.Facts,
         recorder: LatencyRecorder,
-        thresholds: [(scope: String?, threshold: Threshold)]
+        thresholds: [(scope: String?, threshold: Threshold)],
+        crossCheck: CrossCheck? = nil
     ) {
         self.scenario = scenario
+        self.crossCheck = crossCheck
         if case .open = model { self.model = "open" } else { self.model = "closed" }
         seconds = Double(facts.elapsed.components.seconds) + Double(facts.elapsed.components.attoseconds) / 1e18
         scheduled = facts.scheduled

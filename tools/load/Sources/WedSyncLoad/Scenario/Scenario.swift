@@ -6,6 +6,7 @@ import Yams
 /// ```yaml
 /// name: vendor-management
 /// description: 25 suppliers updating their vendors for 3 minutes
+/// headers: {Authorization: "Bearer ${WEDSYNC_TOKEN}"}   # every request's, under its own
 /// model:
 ///   closed: {users: 25, duration: 3m, think: 1s..3s}
 ///   # or  open: {rate: 100, duration: 2m}
@@ -14,7 +15,6 @@ import Yams
 ///   - name: vendors
 ///     path: /api/vendors?limit=50
 ///     weight: 3
-///     headers: {Authorization: "Bearer ${WEDSYNC_TOKEN}"}
 ///   - name: vendor update
 ///     method: PATCH
 ///     path: /api/vendors/${WEDSYNC_VENDOR}
@@ -25,7 +25,10 @@ import Yams
 /// ```
 ///
 /// `${NAME}` in a path, header or body is the environment variable `NAME` (as k6's `__ENV`), so a file holds no
-/// token. Every error names its field (`requests[2].path: ...`).
+/// token. `{{field}}` is a field of the user's row in the data file (`--data`, see ``LoadData``), filled in per
+/// request. `route` names the template the server counts a request under, for the cross-check with the metrics
+/// service; `source-addresses` spreads the load over that many loopback addresses, one a phone. Every error names
+/// its field (`requests[2].path: ...`).
 public struct Scenario: Sendable {
     public var name: String
     public var description: String?
@@ -33,6 +36,8 @@ public struct Scenario: Sendable {
     public var templates: [RequestTemplate]
     /// Rules with their scope: `nil` for the whole run, else an endpoint's name.
     public var thresholds: [Scoped]
+    /// How many loopback addresses the load comes from (`source-addresses`: one a phone), if the file says.
+    public var sourceAddresses: Int?
 
     public struct Scoped: Sendable {
         public var scope: String?
@@ -70,6 +75,9 @@ public struct Scenario: Sendable {
             }
             let path = try expand(request.path, "path")
             guard path.hasPrefix("/") else { throw FileError(field: "\(field).path", message: "must start with /") }
+            if let route = request.route, !route.hasPrefix("/") || route.contains("?") {
+                throw FileError(field: "\(field).route", message: "a route template like /api/clients/{id}")
+            }
             let method = (request.method ?? "GET").uppercased()
             guard ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(method) else {
                 throw FileError(
@@ -82,7 +90,13 @@ public struct Scenario: Sendable {
                 throw FileError(field: "\(field).weight", message: "must be a positive number")
             }
             var headers: [RequestTemplate.Header] = []
-            for (name, value) in (request.headers ?? [:]).sorted(by: { $0.key < $1.key }) {
+            // The file's headers for every request, then the request's own (which win).
+            let own = request.headers ?? [:]
+            for (name, value) in (file.headers ?? [:]).sorted(by: { $0.key < $1.key })
+            where !own.keys.contains(where: { $0.lowercased() == name.lowercased() }) {
+                headers.append(.init(name, try Self.expand(value, environment: environment, field: "headers.\(name)")))
+            }
+            for (name, value) in own.sorted(by: { $0.key < $1.key }) {
                 headers.append(.init(name, try expand(value, "headers.\(name)")))
             }
             let name = request.name ?? "\(method) \(request.path)"
@@ -96,7 +110,8 @@ public struct Scenario: Sendable {
                     target: path,
                     headers: headers,
                     body: try request.body.map { body throws(FileError) in try expand(body, "body") },
-                    weight: weight
+                    weight: weight,
+                    route: request.route
                 )
             )
         }
@@ -117,6 +132,12 @@ public struct Scenario: Sendable {
             }
         }
         self.thresholds = thresholds
+        if let count = file.sourceAddresses {
+            guard (1...60_000).contains(count) else {
+                throw FileError(field: "source-addresses", message: "a whole number from 1 to 60000")
+            }
+        }
+        sourceAddresses = file.sourceAddresses
     }
 
     // MARK: The file
@@ -127,6 +148,14 @@ public struct Scenario: Sendable {
         var model: FileModel
         var requests: [FileRequest]
         var thresholds: [String: [String]]?
+        var sourceAddresses: Int?
+        /// Headers every request sends (`Authorization: Bearer {{token}}`).
+        var headers: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, description, model, requests, thresholds, headers
+            case sourceAddresses = "source-addresses"
+        }
     }
 
     struct FileModel: Decodable {
@@ -158,6 +187,7 @@ public struct Scenario: Sendable {
         var headers: [String: String]?
         var body: String?
         var weight: Double?
+        var route: String?
     }
 
     private static func duration(_ text: String, field: String, scale: Double) throws(FileError) -> Duration {
