@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Acceptance: `scripts/stack up` ends with every existing service answering /ready 200, the services work together
-# (tenant pages, invalidations, query events), schemathesis finds nothing wrong with any of them
+# (tenant pages, invalidations, query events), the seeds' load scenarios hold their budgets (tests/stack/load-gate.sh),
+# schemathesis finds nothing wrong with any of them
 # (tests/stack/fuzz.sh; WEDSYNC_FUZZ_EXAMPLES examples per operation, 10 by default), and `scripts/stack down`
 # leaves no process behind. Runs the real scripts in a scratch state directory, on free ports: a stack of the
 # user's own on the default ports may be running meanwhile.
@@ -101,6 +102,10 @@ done
 report="$(curl -s --max-time 60 -H "Authorization: Bearer $admin_token" "$optimizer/v1/report?recommend=false" -w ' %{http_code}' || true)"
 [ "${report##* }" = "200" ] && [[ "$report" == *'"connections"'* ]] && [[ "$report" == *'"findings"'* ]] \
     || fail "the query optimizer's report did not answer: ${report:0:300}"
+
+# The load gate: the seeds' four scenarios at a short scale, their thresholds, cross-checks and the budgets; and an
+# injected slowdown that must fail them. Before the fuzzing, whose garbage would count against the budgets.
+"$WS_ROOT/tests/stack/load-gate.sh" "$WEDSYNC_STACK_DIR/env" || fail "the load gate failed"
 
 # Every service's /openapi.json fuzzed, with its credential and without: no 5xx, every answer as documented. And
 # docs/security.md's route table is this stack's.

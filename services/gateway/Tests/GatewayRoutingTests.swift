@@ -43,7 +43,7 @@ struct GatewayRoutingTests {
               static: {replicas: ["http://10.0.0.1:81", "10.0.0.2:82"], ejection-ms: 250}
             routes:
               - {name: day, match: /api/guests/**, upstream: api, critical: true, rate-limit: {tenant: {rate: 5, burst: 10}, global: true}}
-              - {match: /api/**, upstream: api, methods: [get, head]}
+              - {match: /api/**, upstream: api, methods: [get, head], fault: {delay-ms: 150, percent: 25}}
               - {match: /**, upstream: static, access: public, cache: false, timeout-ms: 500}
             """,
             defaultReplicas: ["api": [UpstreamAddress(host: "127.0.0.1", port: 3000)]]
@@ -62,6 +62,8 @@ struct GatewayRoutingTests {
         #expect(table.route(method: .post, path: "/api/clients")?.name == "route-3")
         #expect(table.route(method: .post, path: "/api/clients")?.access == .public)
         #expect(table.route(method: .post, path: "/api/clients")?.timeout == .milliseconds(500))
+        #expect(table.route(method: .get, path: "/api/clients")?.fault == .init(delay: .milliseconds(150), percent: 25))
+        #expect(table.route(method: .get, path: "/api/guests/3")?.fault == nil)
         for (bad, message) in [
             ("upstreams: {a: {}}\nroutes: [{match: /x, upstream: b}]", "no upstream named b"),
             ("upstreams: {a: {replicas: [ftp://x]}}\nroutes: []", "not an http(s)"),
@@ -70,6 +72,11 @@ struct GatewayRoutingTests {
             (
                 "upstreams: {a: {}}\nroutes: [{match: /x, upstream: a, rate-limit: {client: {rate: 0, burst: 1}}}]",
                 "rate > 0"
+            ),
+            ("upstreams: {a: {}}\nroutes: [{match: /x, upstream: a, fault: {delay-ms: 0}}]", "fault needs"),
+            (
+                "upstreams: {a: {}}\nroutes: [{match: /x, upstream: a, fault: {delay-ms: 5, percent: 101}}]",
+                "fault needs"
             ),
         ] {
             #expect(throws: ConfigurationError.self) { try GatewayRoutesFile.parse(bad, defaultReplicas: [:]) }
@@ -91,6 +98,7 @@ struct GatewayRoutingTests {
             defaultReplicas: ["api": [UpstreamAddress(host: "127.0.0.1", port: 8090)]]
         )
         #expect(file.routes.contains { $0.critical })
+        #expect(file.routes.allSatisfy { $0.fault == nil }, "no shipped route injects a delay")
         #expect(RouteTable(file.routes).route(method: .get, path: "/api/clients")?.name == "api")
     }
 

@@ -123,6 +123,9 @@ public final class GatewayProxy: Sendable {
                 try await rateLimiter.admit(route: route, limits: limits, tenant: tenant)
             }
         }
+        if let fault = route.fault, fault.applies() {
+            try? await Task.sleep(for: fault.delay)
+        }
         guard let pool = pools[route.upstream] else {
             throw ServiceError(
                 .serviceUnavailable,

@@ -28,6 +28,26 @@ public struct GatewayRoute: Sendable {
     public var rateLimit: RateLimitPolicy?
     /// Wedding-day critical: its rate limits are counted apart from every other route's.
     public var critical: Bool
+    /// An injected delay (as Envoy's fault filter injects one): the load gate proves with it that a slower route
+    /// fails CI. `nil` in every shipped configuration.
+    public var fault: FaultDelay?
+
+    /// A delay added to a share of a route's requests before they are handled.
+    public struct FaultDelay: Sendable, Equatable {
+        public var delay: Duration
+        /// The share of requests delayed, in percent.
+        public var percent: Double
+
+        public init(delay: Duration, percent: Double = 100) {
+            self.delay = delay
+            self.percent = percent
+        }
+
+        /// Whether this request is one of the delayed share.
+        func applies() -> Bool {
+            percent >= 100 || Double.random(in: 0..<100) < percent
+        }
+    }
 
     public init(
         name: String,

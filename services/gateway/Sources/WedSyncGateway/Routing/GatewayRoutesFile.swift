@@ -63,6 +63,16 @@ public struct GatewayRoutesFile: Sendable {
         var global: Bool?
     }
 
+    struct FileFault: Decodable {
+        var delayMs: Int
+        var percent: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case percent
+            case delayMs = "delay-ms"
+        }
+    }
+
     struct FileRoute: Decodable {
         var name: String?
         var match: String
@@ -74,9 +84,10 @@ public struct GatewayRoutesFile: Sendable {
         var retries: Int?
         var critical: Bool?
         var rateLimit: FileRateLimit?
+        var fault: FileFault?
 
         enum CodingKeys: String, CodingKey {
-            case name, match, methods, upstream, access, cache, retries, critical
+            case name, match, methods, upstream, access, cache, retries, critical, fault
             case timeoutMs = "timeout-ms"
             case rateLimit = "rate-limit"
         }
@@ -192,6 +203,15 @@ public struct GatewayRoutesFile: Sendable {
                     )
                 }
                 route.timeout = .milliseconds(timeout)
+            }
+            if let fault = entry.fault {
+                guard (1...60_000).contains(fault.delayMs), (0...100).contains(fault.percent ?? 100) else {
+                    throw ConfigurationError(
+                        key: "gateway.routes-file",
+                        message: "route \(name): fault needs delay-ms in 1...60000 and percent in 0...100"
+                    )
+                }
+                route.fault = .init(delay: .milliseconds(fault.delayMs), percent: fault.percent ?? 100)
             }
             route.retries = min(5, max(0, entry.retries ?? route.retries))
             route.critical = entry.critical ?? false
