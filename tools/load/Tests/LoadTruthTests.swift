@@ -3,7 +3,8 @@ import Testing
 import WedSyncLoad
 
 /// The load tester against a server whose latency is known, stalls included: the open model's percentiles must be
-/// the true ones, where a closed model's hide the stall.
+/// the true ones, where a closed model's hide the stall; and the knee and the recovery from a spike of a system
+/// whose capacity is known.
 @Suite("Load tester: latencies measured from the intended start", .serialized)
 struct LoadTruthTests {
     static let base = Duration.milliseconds(100)
@@ -61,5 +62,60 @@ struct LoadTruthTests {
             let truth = Self.truth(at: percentile)
             #expect(value < truth / 4, "closed-model p\(percentile) \(value) ms against a true \(truth) ms")
         }
+    }
+
+    /// A system of known capacity: 4 connections to a server that answers each request in 20 ms serve 200 a second;
+    /// past that, due requests queue and their wait counts.
+    static func fourLanes(_ server: StallingServer) -> LoadRunner {
+        LoadRunner(
+            target: LoadTarget(host: "127.0.0.1", port: server.port),
+            mix: RequestMix([RequestTemplate(name: "GET /", target: "/")]),
+            model: .open(stages: []),
+            connections: 4
+        )
+    }
+
+    @Test(
+        "Stress: the knee of a system that serves 200 requests a second is found between 100 and 200, and the climb stops past it"
+    )
+    func knee() async throws {
+        let server = try await StallingServer.start(base: .milliseconds(20), stall: .zero, period: .seconds(10))
+        let result = await StressTest(
+            runner: Self.fourLanes(server),
+            startRate: 50,
+            stepRate: 50,
+            maximumRate: 1_000,
+            hold: .seconds(3),
+            budget: 100
+        ).run()
+        await server.stop()
+        let knee = try #require(result.knee, "\(result.table)")
+        #expect((100...200).contains(knee), "\(result.table)")
+        #expect(result.steps.last?.withinBudget == false && result.steps.last!.rate <= 300, "\(result.table)")
+        #expect(result.steps.dropLast().allSatisfy { $0.withinBudget })
+    }
+
+    @Test(
+        "Spike: five times the base overloads the same system; once the spike ends the backlog drains and p95 recovers"
+    )
+    func spike() async throws {
+        let server = try await StallingServer.start(base: .milliseconds(20), stall: .zero, period: .seconds(10))
+        let result = await SpikeTest(
+            runner: Self.fourLanes(server),
+            baseRate: 50,
+            factor: 5,
+            before: .seconds(3),
+            hold: .seconds(3),
+            after: .seconds(10),
+            budget: 100,
+            settle: 3
+        ).run()
+        await server.stop()
+        #expect(result.spikeRate == 250)
+        #expect(result.p95Before < 100, "\(result.summary)")
+        // 50 a second more than it can serve for 3 s: a backlog of 150, waits up to 0.75 s.
+        #expect(result.p95During > 100, "\(result.summary)")
+        let recovery = try #require(result.recoverySeconds, "\(result.summary)")
+        #expect(recovery <= 4, "\(result.summary)")
     }
 }

@@ -31,6 +31,10 @@ struct LoadCommand {
         (--rate N [--ramp DURATION] | --users N [--think MIN..MAX]) --duration DURATION) [--connections N] \
         [--timeout DURATION] [--header 'NAME: VALUE']... [--threshold [ENDPOINT:]RULE]... [--seed N] [--json] \
         [--ndjson FILE] [--data FILE] [--source-addresses N] [--cross-check METRICS_URL]
+               wedsync-load --url ... (--scenario FILE | --get ...) --stress [--budget MS] [--start-rate N] \
+        [--step-rate N] [--max-rate N] [--hold DURATION]
+               wedsync-load --url ... (--scenario FILE | --get ...) --spike BASE_RATE [--spike-factor 5] \
+        [--hold 60s] [--budget MS]
         """
 
     static func main() async {
@@ -67,6 +71,15 @@ struct LoadCommand {
         var sourceAddresses: Int?
         /// The metrics service to compare with, and its monitor token.
         var crossCheck: (target: LoadTarget, token: String)?
+        /// `--stress` (find the knee) or `--spike BASE` instead of the model.
+        var stress = false
+        var spikeBase: Double?
+        var spikeFactor = 5.0
+        var budget = 200.0
+        var startRate = 50.0
+        var stepRate: Double?
+        var maximumRate = 20_000.0
+        var hold: Duration?
         /// The run's name, model and requests: from the flags or the scenario file.
         var name = "command line"
         var model = LoadModel.closed(users: 1, thinkTime: .none, duration: .zero)
@@ -179,12 +192,28 @@ struct LoadCommand {
                         )
                     }
                     crossCheck = (metrics, token)
+                case "--stress": stress = true
+                case "--spike": spikeBase = try positive(flag)
+                case "--spike-factor": spikeFactor = try positive(flag)
+                case "--budget": budget = try positive(flag)
+                case "--start-rate": startRate = try positive(flag)
+                case "--step-rate": stepRate = try positive(flag)
+                case "--max-rate": maximumRate = try positive(flag)
+                case "--hold": hold = try durationValue(flag)
                 case "--json": json = true
                 case "--ndjson": ndjson = try value(flag)
                 default: throw UsageError(message: "unknown flag \(flag)")
                 }
             }
             guard target != nil else { throw UsageError(message: "--url is required") }
+            if stress || spikeBase != nil {
+                guard !(stress && spikeBase != nil), rate == nil, users == nil, duration == nil else {
+                    throw UsageError(
+                        message:
+                            "--stress and --spike set the rates themselves (no --rate, --users or --duration), one of them"
+                    )
+                }
+            }
             if let scenario {
                 guard templates.isEmpty, rate == nil, users == nil, duration == nil else {
                     throw UsageError(
@@ -212,6 +241,8 @@ struct LoadCommand {
                 } catch {
                     throw UsageError(message: "\(scenario): \(error)")
                 }
+            } else if stress || spikeBase != nil {
+                guard !templates.isEmpty else { throw UsageError(message: "--get or --scenario is required") }
             } else {
                 guard !templates.isEmpty else { throw UsageError(message: "--get is required (at least one path)") }
                 guard let duration = duration.map({ $0 * durationScale }) else {
@@ -259,6 +290,7 @@ struct LoadCommand {
 
     static func run(_ options: Options) async -> Int32 {
         guard let target = options.target else { return 2 }
+        if options.stress || options.spikeBase != nil { return await stressOrSpike(options, target: target) }
         let model = options.model
         let runner = LoadRunner(
             target: target,
@@ -343,5 +375,64 @@ struct LoadCommand {
             if let crossCheck { print(crossCheck.table) }
         }
         return summary.passed ? 0 : 99
+    }
+
+    /// `--stress`: the knee; `--spike BASE`: the spike and the recovery. Both in the open model, with the mix (and
+    /// data) of the flags or the scenario; exit 0 with the figures (a knee is found, not held), 2 on a usage error.
+    static func stressOrSpike(_ options: Options, target: LoadTarget) async -> Int32 {
+        let runner = LoadRunner(
+            target: target,
+            mix: RequestMix(options.templates),
+            model: .open(stages: []),
+            connections: options.connections,
+            timeout: options.timeout,
+            seed: options.seed,
+            data: options.data,
+            sourceAddresses: options.sourceAddresses.flatMap { LoadRunner.loopbackSources($0, for: target) } ?? []
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let base = options.spikeBase {
+            let result = await SpikeTest(
+                runner: runner,
+                baseRate: base,
+                factor: options.spikeFactor,
+                hold: options.hold ?? .seconds(60),
+                budget: options.budget
+            ).run()
+            if options.json, let data = try? encoder.encode(result) {
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            } else {
+                print(result.summary)
+            }
+            return 0
+        }
+        let live = isatty(STDERR_FILENO) == 1
+        let result = await StressTest(
+            runner: runner,
+            startRate: options.startRate,
+            stepRate: options.stepRate ?? options.startRate,
+            maximumRate: options.maximumRate,
+            hold: options.hold ?? .seconds(10),
+            budget: options.budget
+        ).run { step in
+            guard live else { return }
+            FileHandle.standardError.write(
+                Data(
+                    String(
+                        format: "%6.0f req/s offered: p95 %8.2f ms, %.2f%% failed\n",
+                        step.rate,
+                        step.p95,
+                        step.failureRate * 100
+                    ).utf8
+                )
+            )
+        }
+        if options.json, let data = try? encoder.encode(result) {
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        } else {
+            print(result.table)
+        }
+        return 0
     }
 }
