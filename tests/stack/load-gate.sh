@@ -16,14 +16,18 @@ fail() { ws_log "load gate FAILED: $*"; exit 1; }
 work="$(mktemp -d /tmp/wedsync-load-gate.XXXXXX)"
 fault_pid=""
 cleanup() {
-    [ -n "$fault_pid" ] && kill -TERM "$fault_pid" 2>/dev/null && ws_wait_exit "$fault_pid" 15
+    if [ -n "$fault_pid" ] && kill -TERM "$fault_pid" 2>/dev/null; then
+        ws_wait_exit "$fault_pid" 15 || kill -KILL "$fault_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-(cd "$WS_ROOT" && swift build -c release --product wedsync-load >"$work/build.log" 2>&1) \
+# The stack's own build (scripts/stack: WEDSYNC_STACK_BUILD, release by default), so the second gateway is the same.
+configuration="${WEDSYNC_STACK_BUILD:-release}"
+(cd "$WS_ROOT" && swift build -c "$configuration" --product wedsync-load >"$work/build.log" 2>&1) \
     || { tail -n 30 "$work/build.log" >&2; fail "wedsync-load did not build"; }
-bin="$(cd "$WS_ROOT" && swift build -c release --show-bin-path)"
+bin="$(cd "$WS_ROOT" && swift build -c "$configuration" --show-bin-path)"
 value() { ws_env_value "$env_file" "$1"; }
 gateway="$(value WEDSYNC_GATEWAY_URL)"
 metrics="$(value WEDSYNC_METRICS_URL)"

@@ -203,8 +203,8 @@ struct MetricsServiceTests {
         }
         for query in [
             "/v1/summary?range=forever", "/v1/summary?range=99999999999999999d", "/v1/summary?range=0h",
-            "/v1/summary?from=100", "/v1/summary?to=100", "/v1/summary?from=200&to=100", "/v1/summary?from=x&to=100",
-            "/v1/summary?from=100&to=200&range=1h", "/v1/summary?from=-5&to=100",
+            "/v1/summary?from=x&to=100", "/v1/summary?from=-5&to=100", "/v1/summary?to=4102444801",
+            "/v1/summary?from=100&to=200&range=forever",
             "/v1/series?metric=p95",
             "/v1/series?metric=nope&route=/a", "/v1/series?metric=p95&route=/a&step=7",
             "/v1/series?metric=p95&route=/a&step=99999999999999999999",
@@ -213,6 +213,17 @@ struct MetricsServiceTests {
             let answer = try await HTTP.get(service.baseURL + query, headers: TestCredentials.asMonitor)
             #expect(answer.status == 400, "\(query): \(answer.status)")
             #expect(answer.text.contains("invalid_parameter"))
+        }
+        // A window is clamped as a range is: one bound alone, a window ending before it starts, one of 130 years,
+        // one with a range beside it.
+        for query in [
+            "from=100", "to=100", "from=200&to=100", "from=100&to=200&range=1h", "from=0&to=4102444800", "from=0&to=0",
+        ] {
+            let answer = try await HTTP.get(
+                service.baseURL + "/v1/summary?\(query)",
+                headers: TestCredentials.asMonitor
+            )
+            #expect(answer.status == 200, "\(query): \(answer.text)")
         }
         // A step longer than the range is the range; one that would give over 2,000 points is made longer.
         for (query, step) in [

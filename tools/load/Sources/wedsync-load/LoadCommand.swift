@@ -266,6 +266,12 @@ struct LoadCommand {
                     throw UsageError(message: "--threshold: no endpoint named \(scope)")
                 }
             }
+            let extra = headers
+            templates = templates.map { template in
+                var template = template
+                template.headers += extra
+                return template
+            }
             let named = templates.filter { !$0.dataFields.isEmpty }.map(\.name)
             if let data {
                 do {
@@ -278,12 +284,6 @@ struct LoadCommand {
             }
             if let count = sourceAddresses, let target, LoadRunner.loopbackSources(count, for: target) == nil {
                 throw UsageError(message: "--source-addresses: only for a target on loopback (127.x.x.x or localhost)")
-            }
-            let extra = headers
-            templates = templates.map { template in
-                var template = template
-                template.headers += extra
-                return template
             }
         }
     }

@@ -236,27 +236,23 @@ public final class GatewayProxy: Sendable {
         }
         // A streamed body (a pass-through, an export): the request lasts until its last byte is written, as Envoy's
         // %DURATION% counts it, so a route's percentiles and budgets hold whole answers. `x-response-time` and
-        // `Server-Timing`, sent before the body, still say when the head left.
+        // `Server-Timing`, sent before the body, still say when the head left. A body never written (the client
+        // left before the head went) is recorded when it is let go.
         let (metrics, started, tenant, body) = (metrics, exchange.started, exchange.tenant, response.body)
+        let recording = RecordOnce {
+            metrics.record(
+                route: label,
+                method: method,
+                status: status,
+                cache: cache,
+                duration: ContinuousClock.now - started,
+                tenant: tenant,
+                requestID: requestID
+            )
+        }
         response.body = ResponseBody { writer in
-            let record = {
-                metrics.record(
-                    route: label,
-                    method: method,
-                    status: status,
-                    cache: cache,
-                    duration: ContinuousClock.now - started,
-                    tenant: tenant,
-                    requestID: requestID
-                )
-            }
-            do {
-                try await body.write(writer)
-            } catch {
-                record()
-                throw error
-            }
-            record()
+            defer { recording.record() }
+            try await body.write(writer)
         }
         return response
     }

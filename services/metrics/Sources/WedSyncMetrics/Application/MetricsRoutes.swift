@@ -177,12 +177,14 @@ struct MetricsRoutes {
                         "from",
                         schema: .integer(minimum: 0, maximum: 4_102_444_800),
                         description:
-                            "With to, instead of range: the window's start in Unix seconds (rounded down to 10 s)."
+                            "Instead of range: the window's start in Unix seconds, rounded down to 10 s (default: an hour before to)."
                     ),
                     QueryParameter(
                         "to",
                         schema: .integer(minimum: 0, maximum: 4_102_444_800),
-                        description: "With from: the window's end in Unix seconds (rounded up to 10 s), after from."
+                        description:
+                            "With or without from: the window's end in Unix seconds, rounded up to 10 s (default: now). A window "
+                            + "ending before it starts is the 10 s from its start; one longer than 400 days, the last 400 days."
                     ),
                 ],
                 response: .of(MetricsSummary.self)
@@ -196,29 +198,18 @@ struct MetricsRoutes {
                 }
                 return value
             }
-            switch (try seconds("from"), try seconds("to")) {
-            case (nil, nil):
+            let (from, to) = (try seconds("from"), try seconds("to"))
+            guard from != nil || to != nil else {
                 let range = parameters.get("range").map { String($0) } ?? "1h"
                 return try await Blocking.run { try queries.summary(range: range) }
-            case (let from?, let to?):
-                guard parameters.get("range") == nil else {
-                    throw ServiceError.badRequest(
-                        "range: give range, or from and to, not both",
-                        code: "invalid_parameter"
-                    )
-                }
-                guard from < to, to - from <= MetricsQueries.longestRange else {
-                    throw ServiceError.badRequest(
-                        "to: after from, and at most 400 days after it",
-                        code: "invalid_parameter"
-                    )
-                }
-                return try await Blocking.run { try queries.summary(from: from, to: to) }
-            case (nil, _?):
-                throw ServiceError.badRequest("from: required with to", code: "invalid_parameter")
-            case (_?, nil):
-                throw ServiceError.badRequest("to: required with from", code: "invalid_parameter")
             }
+            // A window of the caller's (a load test's own): it wins over a range (still checked), and is clamped, as
+            // ranges are.
+            if let range = parameters.get("range") { _ = try MetricsQueries.seconds(of: String(range)) }
+            let end = to ?? Int64(Date().timeIntervalSince1970.rounded(.up))
+            let start = from ?? end - 3_600
+            let window = MetricsQueries.window(from: start, to: end)
+            return try await Blocking.run { try queries.summary(from: window.from, to: window.to) }
         }
 
         routes.get(

@@ -115,6 +115,12 @@ public struct MetricsQueries: Sendable {
         )
     }
 
+    /// `[from, to)` made a window to read: at least the 10 s from `from`, at most the last 400 days to `to`.
+    public static func window(from: Int64, to: Int64) -> (from: Int64, to: Int64) {
+        let end = max(to, from + 1)
+        return (max(from, end - longestRange), end)
+    }
+
     /// Every series in `[from, to)` (Unix seconds, rounded out to whole 10-second buckets): a load test's own window,
     /// so its counts and percentiles are its requests' alone. `range` says the window's length.
     public func summary(from: Int64, to: Int64, now: Date = Date()) throws -> MetricsSummary {

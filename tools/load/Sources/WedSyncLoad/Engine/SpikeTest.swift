@@ -107,7 +107,8 @@ public struct SpikeTest: Sendable {
         let afterSpike = seconds.filter { $0.t > spikeEnd }
         for (index, second) in afterSpike.enumerated() {
             let run = afterSpike[index..<min(afterSpike.count, index + settle)]
-            if run.count == settle, run.allSatisfy({ $0.p95 < budget && $0.failed == 0 }) {
+            // A second with no answer is no sign of health: a server that stalls answers nothing.
+            if run.count == settle, run.allSatisfy({ $0.answered > 0 && $0.p95 < budget && $0.failed == 0 }) {
                 recovery = second.t - spikeEnd - 1
                 break
             }
