@@ -10,6 +10,7 @@ Each request is appended to LOG as one JSON line: method, path, whether it carri
 """
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -21,6 +22,20 @@ log_path = sys.argv[2]
 fail_first = int(sys.argv[sys.argv.index("--fail-first") + 1]) if "--fail-first" in sys.argv else 0
 lock = threading.Lock()
 posts = 0
+
+
+def exit_with_parent():
+    """Ends this peer when the test process that started it ends, whether or not it said stop."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+threading.Thread(target=exit_with_parent, daemon=True).start()
+# A test runner's threads block signals, and a child inherits the mask: unblock them, so terminate() stops it.
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def record(entry):

@@ -12,6 +12,8 @@ import asyncio
 import json
 import os
 import signal
+import threading
+import time
 
 from aiosmtpd.smtp import SMTP
 
@@ -35,7 +37,18 @@ class Keeper:
         return "250 2.0.0 kept"
 
 
+def exit_with_parent():
+    """Ends this peer when the test process that started it ends, whether or not it said stop."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 async def main():
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+    # A test runner's threads block signals, and a child inherits the mask: unblock them, so terminate() stops it.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     parser = argparse.ArgumentParser()
     parser.add_argument("port", type=int)
     parser.add_argument("out")

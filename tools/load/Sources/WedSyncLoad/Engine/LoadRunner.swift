@@ -32,6 +32,9 @@ public struct LoadRunner: Sendable {
     /// for the system's choice. Many loopback addresses make one machine look like many phones to per-address
     /// rate limits.
     public var sourceAddresses: [SocketAddress]
+    /// Closed model: each user stops after this many requests, even before the duration is up (as k6's
+    /// per-VU-iterations executor); `nil` for no limit.
+    public var iterationsPerUser: Int?
 
     public init(
         target: LoadTarget,
@@ -159,6 +162,8 @@ public struct LoadRunner: Sendable {
                     let seed = seed &+ UInt64(user) &* 0x9E37_79B9
                     tasks.addTask {
                         var random = SplitMix64(seed: seed)
+                        var sent = 0
+                        let limit = iterationsPerUser ?? .max
                         await serve(requests, from: source(user), group: group, recorder: recorder) {
                             // A user thinks before each request, the first too: users arrive spread over the think
                             // time, as people do, rather than all in the same millisecond.
@@ -166,7 +171,8 @@ public struct LoadRunner: Sendable {
                                 thinkTime.minimum + (thinkTime.maximum - thinkTime.minimum) * random.unit()
                             if pause > .zero { try? await Task.sleep(for: pause) }
                             let now = ContinuousClock.now
-                            guard now < end, !Task.isCancelled else { return nil }
+                            guard now < end, sent < limit, !Task.isCancelled else { return nil }
+                            sent += 1
                             counts.withLock { $0.scheduled += 1 }
                             return factory.job(
                                 template: mix.pick(random.unit()),
