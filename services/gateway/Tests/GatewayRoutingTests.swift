@@ -170,6 +170,31 @@ struct GatewayRoutingTests {
         #expect(pool.pick(excluding: ["a:1", "b:2"]) == nil, "a retry needs another replica")
     }
 
+    @Test("In a panic (no replica eligible) requests go to any replica, and a retry to one not tried yet")
+    func panicRetries() {
+        let configuration = UpstreamPoolConfiguration(
+            name: "p",
+            replicas: [
+                UpstreamAddress(host: "a", port: 1), UpstreamAddress(host: "b", port: 2),
+                UpstreamAddress(host: "c", port: 3),
+            ]
+        )
+        let pool = UpstreamPool(configuration: configuration)
+        let (a, b, c) = (pool.members[0], pool.members[1], pool.members[2])
+        for replica in [b, c] {
+            for _ in 0..<configuration.unhealthyThreshold {
+                replica.recordHealth(passed: false, configuration: configuration)
+            }
+        }
+        #expect(!pool.hasAlternative(to: ["a:1"]), "b and c are unhealthy while a is eligible: no retry")
+        #expect(pool.pick(excluding: ["a:1"]) == nil)
+        for _ in 0..<configuration.unhealthyThreshold { a.recordHealth(passed: false, configuration: configuration) }
+        #expect(pool.hasAlternative(to: ["b:2"]), "in a panic a retry may go to a replica marked down")
+        let retry = pool.pick(excluding: ["b:2"])
+        #expect(retry != nil && retry?.0.address.host != "b")
+        #expect(pool.pick(excluding: ["a:1", "b:2", "c:3"]) == nil, "never the same replica twice")
+    }
+
     @Test("HTTP-date: IMF-fixdate formatted and parsed by hand, the obsolete forms accepted")
     func httpDate() throws {
         let date = Date(timeIntervalSince1970: 784_111_777)

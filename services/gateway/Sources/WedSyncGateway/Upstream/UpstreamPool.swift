@@ -5,7 +5,7 @@ import WedSyncModels
 /// A named set of replicas the balancer picks from: power of two choices on outstanding requests weighted by
 /// latency, among the replicas that are healthy, not draining and whose circuit lets a request through. When none
 /// is, it panics and picks among all that are not draining (as Envoy does below its panic threshold) rather than
-/// fail every request.
+/// fail every request, and a retry then goes to any replica not tried yet.
 public final class UpstreamPool: Sendable {
     public let configuration: UpstreamPoolConfiguration
     public var name: String { configuration.name }
@@ -38,10 +38,12 @@ public final class UpstreamPool: Sendable {
         let all = members.filter { !$0.isDraining }
         guard !all.isEmpty else { return nil }
         let eligible = all.filter { $0.isEligible(at: now) }
-        let untried = eligible.filter { !tried.contains($0.address.address) }
-        if !tried.isEmpty, untried.isEmpty { return nil }
-        let candidates = !untried.isEmpty ? untried : (!eligible.isEmpty ? eligible : all)
+        // In a panic the health signal is not trusted: every replica is a candidate, for a retry too.
         let panic = eligible.isEmpty
+        let pickable = panic ? all : eligible
+        let untried = pickable.filter { !tried.contains($0.address.address) }
+        if !tried.isEmpty, untried.isEmpty { return nil }
+        let candidates = !untried.isEmpty ? untried : pickable
         for _ in 0..<3 {
             let choice: Replica
             if candidates.count == 1 {
@@ -61,9 +63,12 @@ public final class UpstreamPool: Sendable {
         return (fallback, fallback.begin(at: now, force: true))
     }
 
-    /// Whether a replica not in `tried` could take a retry now.
+    /// Whether a replica not in `tried` could take a retry now: an eligible one, or in a panic (none is
+    /// eligible) any that is not draining.
     func hasAlternative(to tried: Set<String>, now: ContinuousClock.Instant = .now) -> Bool {
-        members.contains { !$0.isDraining && !tried.contains($0.address.address) && $0.isEligible(at: now) }
+        let open = members.filter { !$0.isDraining }
+        let eligible = open.filter { $0.isEligible(at: now) }
+        return (eligible.isEmpty ? open : eligible).contains { !tried.contains($0.address.address) }
     }
 
     /// Counts a first attempt in the retry budget's window.
