@@ -50,7 +50,12 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]
     ),
-    ("wedsync-autoscaler", "autoscaler", nil, []),
+    (
+        "wedsync-autoscaler", "autoscaler", "WedSyncAutoscaler",
+        [
+            .product(name: "Yams", package: "Yams"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]
+    ),
     ("wedsync-api", "api", "WedSyncAPI", ["WedSyncPostgres", "WedSyncPostgresService", "WedSyncConnectionPool"]),
 ]
 
@@ -98,6 +103,7 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
     ),
+    ("WedSyncAutoscalerTests", "services/autoscaler/Tests", ["WedSyncAutoscaler", "WedSyncServiceKit"]),
     (
         "WedSyncQueryOptimizerTests", "services/query-optimizer/Tests",
         ["WedSyncQueryOptimizer", "WedSyncModels", "WedSyncPostgres", "WedSyncServiceKit"]

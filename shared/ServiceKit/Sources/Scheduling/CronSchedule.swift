@@ -57,28 +57,46 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     public func next(after date: Date, in timeZone: TimeZone = .gmt) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        guard var day = calendar.date(from: calendar.dateComponents([.year, .month, .day], from: date)) else {
-            return nil
-        }
+        var day = calendar.startOfDay(for: date)
         for _ in 0..<(366 * 5) {
-            let parts = calendar.dateComponents([.month, .day, .weekday], from: day)
-            if let month = parts.month, let dayOfMonth = parts.day, let weekday = parts.weekday, months.contains(month),
-                matchesDay(dayOfMonth: dayOfMonth, dayOfWeek: weekday - 1)
-            {
-                for hour in hours.sorted() {
-                    for minute in minutes.sorted() {
-                        guard let candidate = calendar.date(bySettingHour: hour, minute: minute, second: 0, of: day)
-                        else { continue }
-                        // A wall time skipped by a daylight-saving jump lands elsewhere: keep only exact matches.
-                        let check = calendar.dateComponents([.hour, .minute], from: candidate)
-                        if candidate > date, check.hour == hour, check.minute == minute { return candidate }
-                    }
-                }
-            }
+            if let first = fires(on: day, calendar).first(where: { $0 > date }) { return first }
             guard let following = calendar.date(byAdding: .day, value: 1, to: day) else { return nil }
             day = following
         }
         return nil
+    }
+
+    /// Every time the schedule fires in `[from, to]`, in `timeZone`, ascending.
+    public func fireTimes(from: Date, to: Date, in timeZone: TimeZone = .gmt) -> [Date] {
+        guard from <= to else { return [] }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        var day = calendar.startOfDay(for: from)
+        var result: [Date] = []
+        while day <= to {
+            result += fires(on: day, calendar).filter { $0 >= from && $0 <= to }
+            guard let following = calendar.date(byAdding: .day, value: 1, to: day) else { break }
+            day = following
+        }
+        return result
+    }
+
+    /// The times it fires on the local day starting at `day`, ascending. A wall time that a daylight-saving jump
+    /// skips fires once the clock has moved past the gap (as Vixie cron runs it); a wall time that happens twice
+    /// fires once.
+    private func fires(on day: Date, _ calendar: Calendar) -> [Date] {
+        let parts = calendar.dateComponents([.year, .month, .day, .weekday], from: day)
+        guard let month = parts.month, let dayOfMonth = parts.day, let weekday = parts.weekday, months.contains(month),
+            matchesDay(dayOfMonth: dayOfMonth, dayOfWeek: weekday - 1)
+        else { return [] }
+        var instants = Set<Date>()
+        for hour in hours {
+            for minute in minutes {
+                let wall = DateComponents(year: parts.year, month: month, day: dayOfMonth, hour: hour, minute: minute)
+                if let instant = calendar.date(from: wall) { instants.insert(instant) }
+            }
+        }
+        return instants.sorted()
     }
 
     private func matchesDay(dayOfMonth: Int, dayOfWeek: Int) -> Bool {
