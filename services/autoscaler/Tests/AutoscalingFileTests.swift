@@ -23,7 +23,8 @@ struct AutoscalingFileTests {
         #expect(api.behavior == ScalingBehavior())
         #expect(api.schedules[0].timeZone.identifier == "Europe/London")
         #expect(api.schedules[0].excludedDates.contains(LocalDate(year: 2026, month: 12, day: 26)))
-        #expect(api.calendar?.lead == .seconds(7200))
+        #expect(api.calendar?.lead == .seconds(8 * 3600))
+        #expect(api.calendar?.weddingsPerReplica == 100)
         #expect(api.predictive.mode == .forecastOnly)
         let cache = file.targets[1]
         #expect(cache.behavior.scaleDown.stabilization == .seconds(600))

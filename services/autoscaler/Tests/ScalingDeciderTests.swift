@@ -219,7 +219,7 @@ struct ScalingDeciderTests {
 
     @Test("A noisy signal around the target does not flap with the guards, and flaps without them")
     func flapping() {
-        var generator = SplitMix(seed: 18)
+        var generator = SeededRandom(seed: 18)
         let signal = (0..<240).map { _ in 600 * (1 + Double.random(in: -0.15...0.15, using: &generator)) }
         func changes(_ behavior: ScalingBehavior) -> Int {
             var decider = ScalingDecider(target: Self.target(behavior: behavior))
@@ -245,18 +245,5 @@ struct ScalingDeciderTests {
         )
         #expect(guarded <= 2, "with HPA's tolerance and window: \(guarded) changes in an hour")
         #expect(bare > 20, "without them: \(bare) changes")
-    }
-}
-
-/// A small seeded generator, so the noisy signal is the same on every run.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -37,6 +37,8 @@ public struct ScalingDecider: Sendable {
     public let target: ScalingTarget
     /// How long a CPU figure from a new replica counts as not ready (HPA's `cpu-initialization-period`).
     public var cpuInitializationPeriod: Duration = .seconds(300)
+    /// Whether decisions carry their sentence (a replay of months turns it off for speed).
+    public var explains = true
     var history = ScalingHistory()
 
     public init(target: ScalingTarget) {
@@ -49,8 +51,10 @@ public struct ScalingDecider: Sendable {
         var missing: [String] = []
         var metricInputs: [ScalingDecision.MetricInput] = []
         var best: (replicas: Int, rule: ScalingDecision.Rule, reason: String)?
+        let explains = self.explains
+        func say(_ text: @autoclosure () -> String) -> String { explains ? text() : "" }
         func propose(_ replicas: Int, _ rule: ScalingDecision.Rule, _ reason: @autoclosure () -> String) {
-            if best == nil || replicas > best!.replicas { best = (replicas, rule, reason()) }
+            if best == nil || replicas > best!.replicas { best = (replicas, rule, say(reason())) }
         }
 
         for metric in target.metrics {
@@ -90,20 +94,22 @@ public struct ScalingDecider: Sendable {
                 missing.append(metric.kind.rawValue)
                 continue
             }
-            let figure = shown.map { Self.format($0) } ?? "?"
-            let perReplica =
-                metric.kind.isAverageValue ? " (\(Self.format((shown ?? 0) / Double(max(current, 1)))) a replica)" : ""
+            func figure() -> String {
+                let value = shown.map { Self.format($0) } ?? "?"
+                guard metric.kind.isAverageValue else { return value }
+                return "\(value) (\(Self.format((shown ?? 0) / Double(max(current, 1)))) a replica)"
+            }
             if replicas == current {
                 propose(
                     replicas,
                     .tolerance,
-                    "\(replicas) replicas: \(metric.kind.rawValue) at \(figure)\(perReplica) is within \(Self.format(tolerance * 100))% of its target \(Self.format(metric.target))"
+                    "\(replicas) replicas: \(metric.kind.rawValue) at \(figure()) is within \(Self.format(tolerance * 100))% of its target \(Self.format(metric.target))"
                 )
             } else {
                 propose(
                     replicas,
                     .metric,
-                    "\(replicas) replicas: \(metric.kind.rawValue) at \(figure)\(perReplica) against a target of \(Self.format(metric.target))"
+                    "\(replicas) replicas: \(metric.kind.rawValue) at \(figure()) against a target of \(Self.format(metric.target))"
                 )
             }
         }
@@ -114,7 +120,7 @@ public struct ScalingDecider: Sendable {
         if !missing.isEmpty, best!.replicas < current {
             best = (
                 current, .missingMetric,
-                "held at \(current): \(missing.joined(separator: ", ")) could not be read, so no scale-down"
+                say("held at \(current): \(missing.joined(separator: ", ")) could not be read, so no scale-down")
             )
         }
 
@@ -151,7 +157,7 @@ public struct ScalingDecider: Sendable {
                 if best!.replicas < current {
                     best = (
                         current, .missingMetric,
-                        "held at \(current): the wedding calendar could not be read, so no scale-down"
+                        say("held at \(current): the wedding calendar could not be read, so no scale-down")
                     )
                 }
             }
@@ -165,12 +171,14 @@ public struct ScalingDecider: Sendable {
                 let (replicas, hour) = target.predictive.replicas(forecast, at: inputs.now)
                 forecastFloor = replicas
                 if let hour, replicas > 0 {
-                    let sentence =
-                        "forecast \(replicas) for the hour from \(Self.hour(hour.start)), \(Self.span(target.predictive.lead)) lead"
+                    let lead = target.predictive.lead
+                    func sentence() -> String {
+                        "forecast \(replicas) for the hour from \(Self.hour(hour.start)), \(Self.span(lead)) lead"
+                    }
                     if forecastApplied {
-                        propose(replicas, .forecast, "\(replicas) replicas: \(sentence)")
+                        propose(replicas, .forecast, "\(replicas) replicas: \(sentence())")
                     } else {
-                        forecastNote = " (forecast-only: \(sentence))"
+                        forecastNote = say(" (forecast-only: \(sentence()))")
                     }
                 }
             } else {
@@ -180,10 +188,10 @@ public struct ScalingDecider: Sendable {
 
         var (desired, rule, reason) = best!
         if desired > target.maxReplicas {
-            (rule, reason) = (.maxReplicas, "\(target.maxReplicas) replicas: the maximum (\(reason))")
+            (rule, reason) = (.maxReplicas, say("\(target.maxReplicas) replicas: the maximum (\(reason))"))
             desired = target.maxReplicas
         } else if desired < target.minReplicas {
-            (rule, reason) = (.minReplicas, "\(target.minReplicas) replicas: the minimum (\(reason))")
+            (rule, reason) = (.minReplicas, say("\(target.minReplicas) replicas: the minimum (\(reason))"))
             desired = target.minReplicas
         }
 
@@ -192,7 +200,9 @@ public struct ScalingDecider: Sendable {
             let window = stabilized > desired ? behavior.scaleDown.stabilization : behavior.scaleUp.stabilization
             (rule, reason) = (
                 .stabilization,
-                "\(stabilized) replicas: the \(Self.span(window)) stabilization window holds a recommendation of \(stabilized) (now \(desired))"
+                say(
+                    "\(stabilized) replicas: the \(Self.span(window)) stabilization window holds a recommendation of \(stabilized) (now \(desired))"
+                )
             )
             desired = stabilized
         }
@@ -205,7 +215,9 @@ public struct ScalingDecider: Sendable {
             if desired > limit {
                 (rule, reason) = (
                     .scaleUpPolicy,
-                    "\(limit) replicas: the scale-up policies allow \(limit) of the \(desired) asked for (\(reason))"
+                    say(
+                        "\(limit) replicas: the scale-up policies allow \(limit) of the \(desired) asked for (\(reason))"
+                    )
                 )
                 desired = limit
             }
@@ -217,7 +229,9 @@ public struct ScalingDecider: Sendable {
             if desired < limit {
                 (rule, reason) = (
                     .scaleDownPolicy,
-                    "\(limit) replicas: the scale-down policies allow \(limit) of the \(desired) asked for (\(reason))"
+                    say(
+                        "\(limit) replicas: the scale-down policies allow \(limit) of the \(desired) asked for (\(reason))"
+                    )
                 )
                 desired = limit
             }
@@ -226,7 +240,9 @@ public struct ScalingDecider: Sendable {
         if desired < current, target.calendar?.freezeWhileLive == true, !liveZones.isEmpty {
             (rule, reason) = (
                 .liveWeddingFreeze,
-                "held at \(current): weddings are live in \(liveZones.joined(separator: ", ")), no scale-down until they end (asked for \(desired))"
+                say(
+                    "held at \(current): weddings are live in \(liveZones.joined(separator: ", ")), no scale-down until they end (asked for \(desired))"
+                )
             )
             desired = current
         }
@@ -238,7 +254,7 @@ public struct ScalingDecider: Sendable {
             currentReplicas: current,
             desiredReplicas: desired,
             rule: rule,
-            reason: reason + forecastNote,
+            reason: explains ? reason + forecastNote : "",
             inputs: .init(
                 readyReplicas: inputs.readyReplicas,
                 metrics: metricInputs,
