@@ -54,6 +54,7 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
         "wedsync-autoscaler", "autoscaler", "WedSyncAutoscaler",
         [
             .product(name: "Yams", package: "Yams"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]
     ),
     ("wedsync-api", "api", "WedSyncAPI", ["WedSyncPostgres", "WedSyncPostgresService", "WedSyncConnectionPool"]),
@@ -103,7 +104,14 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
     ),
-    ("WedSyncAutoscalerTests", "services/autoscaler/Tests", ["WedSyncAutoscaler", "WedSyncServiceKit"]),
+    (
+        "WedSyncAutoscalerTests", "services/autoscaler/Tests",
+        [
+            "WedSyncAutoscaler", "WedSyncServiceKit", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
+    ),
     (
         "WedSyncQueryOptimizerTests", "services/query-optimizer/Tests",
         ["WedSyncQueryOptimizer", "WedSyncModels", "WedSyncPostgres", "WedSyncServiceKit"]
@@ -151,6 +159,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),

@@ -78,6 +78,10 @@ struct AutoscalingFileTests {
             ),
             ("interval-seconds: 0\ntargets: {api: {max-replicas: 2}}", "interval-seconds: must be in 1...3600"),
             ("targets: [", "the YAML does not parse"),
+            (
+                "targets: {api: {max-replicas: 2, deployment: Wedsync_API}}",
+                "targets.api.deployment: Wedsync_API is not a Kubernetes name"
+            ),
         ]
     )
     func refused(_ text: String, _ expected: String) {

@@ -150,10 +150,18 @@ public struct AutoscalingFile: Sendable, Equatable {
             try section.finish()
         }
         let pool = try block.string("pool") ?? name
+        let deployment = try block.string("deployment")
+        if let deployment, !Self.isDNSLabel(deployment) {
+            throw FieldError(
+                path: block.path("deployment"),
+                message: "\(deployment) is not a Kubernetes name (a DNS label)"
+            )
+        }
         try block.finish()
         return ScalingTarget(
             name: name,
             pool: pool,
+            deployment: deployment,
             minReplicas: minimum,
             maxReplicas: maximum,
             metrics: metrics,
@@ -230,6 +238,12 @@ public struct AutoscalingFile: Sendable, Equatable {
             replicas: replicas,
             excludedDates: excluded
         )
+    }
+
+    /// A DNS-1123 label: lower-case letters, digits and `-`, 63 at most, starting and ending with a letter or digit.
+    static func isDNSLabel(_ name: String) -> Bool {
+        guard (1...63).contains(name.count), name.first != "-", name.last != "-" else { return false }
+        return name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
     }
 
     static func isoDay(_ date: Date) -> String {

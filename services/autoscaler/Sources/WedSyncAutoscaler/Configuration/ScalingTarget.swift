@@ -6,8 +6,10 @@ import WedSyncServiceKit
 public struct ScalingTarget: Sendable, Equatable {
     /// The target's name in the file (`api`, `cache`).
     public var name: String
-    /// The gateway's upstream pool whose replicas this target adds and drains.
+    /// The gateway's upstream pool whose replicas this target adds and drains (the local actuator).
     public var pool: String
+    /// The Kubernetes Deployment whose `scale` this target sets (the Kubernetes actuator).
+    public var deployment: String
     public var minReplicas: Int
     public var maxReplicas: Int
     public var metrics: [MetricTarget]
@@ -19,6 +21,7 @@ public struct ScalingTarget: Sendable, Equatable {
     public init(
         name: String,
         pool: String,
+        deployment: String? = nil,
         minReplicas: Int,
         maxReplicas: Int,
         metrics: [MetricTarget],
@@ -29,6 +32,7 @@ public struct ScalingTarget: Sendable, Equatable {
     ) {
         self.name = name
         self.pool = pool
+        self.deployment = deployment ?? "wedsync-\(name)"
         self.minReplicas = minReplicas
         self.maxReplicas = maxReplicas
         self.metrics = metrics
