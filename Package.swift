@@ -107,7 +107,8 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
     (
         "WedSyncAutoscalerTests", "services/autoscaler/Tests",
         [
-            "WedSyncAutoscaler", "WedSyncServiceKit", .product(name: "Hummingbird", package: "hummingbird"),
+            "WedSyncAutoscaler", "WedSyncModels", "WedSyncServiceKit",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]

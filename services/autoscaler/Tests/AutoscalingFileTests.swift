@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WedSyncAutoscaler
+import WedSyncModels
 import WedSyncServiceKit
 
 @Suite("Autoscaler: the autoscaling file")
@@ -22,7 +23,7 @@ struct AutoscalingFileTests {
         #expect(api.metrics[1].tolerance == 0.2)
         #expect(api.behavior == ScalingBehavior())
         #expect(api.schedules[0].timeZone.identifier == "Europe/London")
-        #expect(api.schedules[0].excludedDates.contains(LocalDate(year: 2026, month: 12, day: 26)))
+        #expect(api.schedules[0].excludedDates.contains(CalendarDay("2026-12-26")!))
         #expect(api.calendar?.lead == .seconds(8 * 3600))
         #expect(api.calendar?.weddingsPerReplica == 100)
         #expect(api.predictive.mode == .forecastOnly)

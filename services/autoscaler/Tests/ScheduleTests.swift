@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WedSyncAutoscaler
+import WedSyncModels
 import WedSyncServiceKit
 
 @Suite("Autoscaler: cron schedules in a time zone, across DST, with excluded dates")
@@ -16,7 +17,7 @@ struct ScheduleTests {
         end: try! CronSchedule("0 23 * * 6"),
         timeZone: TimeZone(identifier: "Europe/London")!,
         replicas: 4,
-        excludedDates: [LocalDate("2026-12-26")!]
+        excludedDates: [CalendarDay("2026-12-26")!]
     )
 
     @Test("Fields: lists, ranges, steps, names, 7 for Sunday; day-of-month or day-of-week when both are set")

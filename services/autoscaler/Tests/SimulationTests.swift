@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WedSyncAutoscaler
+import WedSyncModels
 
 @Suite("Autoscaler: the replay simulator, its queueing model and the shipped trace")
 struct SimulationTests {
@@ -55,7 +56,7 @@ struct SimulationTests {
         #expect(parsed.count == bookings.count)
         // The season: July's Saturdays carry several times March's weddings; a bank-holiday Monday has weddings.
         func weddings(on day: String) -> Int {
-            parsed.filter { LocalDate($0.start, in: TimeZone(identifier: "Europe/London")!).description == day }
+            parsed.filter { CalendarDay($0.start, in: TimeZone(identifier: "Europe/London")!).description == day }
                 .reduce(0) { $0 + $1.weddings }
         }
         #expect(weddings(on: "2027-07-10") > 3 * weddings(on: "2027-03-13"))

@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 import WedSyncServiceKit
 import Yams
 
@@ -222,9 +223,9 @@ public struct AutoscalingFile: Sendable, Equatable {
             throw FieldError(path: entry.path("time-zone"), message: "\(zoneName) is not an IANA time zone")
         }
         let replicas = try entry.required(entry.int("replicas", in: 1...10_000), "replicas")
-        var excluded = Set<LocalDate>()
+        var excluded = Set<CalendarDay>()
         for (position, value) in (try entry.list("excluded-dates") ?? []).enumerated() {
-            guard let text = value as? String ?? (value as? Date).map({ Self.isoDay($0) }), let date = LocalDate(text)
+            guard let text = value as? String ?? (value as? Date).map({ Self.isoDay($0) }), let date = CalendarDay(text)
             else {
                 throw FieldError(path: entry.path("excluded-dates[\(position)]"), message: "must be a date, YYYY-MM-DD")
             }
@@ -247,6 +248,6 @@ public struct AutoscalingFile: Sendable, Equatable {
     }
 
     static func isoDay(_ date: Date) -> String {
-        LocalDate(date, in: TimeZone(identifier: "UTC")!).description
+        CalendarDay(date, in: TimeZone(identifier: "UTC")!).description
     }
 }

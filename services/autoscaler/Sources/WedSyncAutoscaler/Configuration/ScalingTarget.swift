@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 import WedSyncServiceKit
 
 /// One thing the autoscaler scales (the API replicas, the cache replicas): its bounds, the metrics that drive it,
@@ -154,7 +155,7 @@ public struct ReplicaSchedule: Sendable, Equatable {
     public var timeZone: TimeZone
     public var replicas: Int
     /// Local dates (in `timeZone`) on which the window does not open.
-    public var excludedDates: Set<LocalDate>
+    public var excludedDates: Set<CalendarDay>
 
     public init(
         name: String,
@@ -162,7 +163,7 @@ public struct ReplicaSchedule: Sendable, Equatable {
         end: CronSchedule,
         timeZone: TimeZone,
         replicas: Int,
-        excludedDates: Set<LocalDate> = []
+        excludedDates: Set<CalendarDay> = []
     ) {
         self.name = name
         self.start = start
@@ -233,46 +234,12 @@ public struct PredictiveScaling: Sendable, Equatable {
     }
 }
 
-/// A calendar date without a time zone, `YYYY-MM-DD`.
-public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var year: Int
-    public var month: Int
-    public var day: Int
-
-    public init(year: Int, month: Int, day: Int) {
-        self.year = year
-        self.month = month
-        self.day = day
-    }
-
-    /// Parses `YYYY-MM-DD` (a real date).
-    public init?(_ text: String) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-            (1...12).contains(month), (1...31).contains(day)
-        else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day)),
-            calendar.component(.day, from: date) == day
-        else { return nil }
-        self.init(year: year, month: month, day: day)
-    }
-
+extension CalendarDay {
     /// The local date of `instant` in `timeZone`.
     public init(_ instant: Date, in timeZone: TimeZone) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let parts = calendar.dateComponents([.year, .month, .day], from: instant)
-        self.init(year: parts.year!, month: parts.month!, day: parts.day!)
-    }
-
-    public var description: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
-    }
-
-    public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool {
-        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+        self.init(year: parts.year!, month: parts.month!, day: parts.day!)!
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 import WedSyncServiceKit
 
 extension ReplicaSchedule {
@@ -14,12 +15,12 @@ extension ReplicaSchedule {
         )
         var windows: [DateInterval] = []
         var endIndex = 0
-        for opened in starts where !excludedDates.contains(LocalDate(opened, in: timeZone)) {
+        for opened in starts where !excludedDates.contains(CalendarDay(opened, in: timeZone)) {
             while endIndex < ends.count, ends[endIndex] < opened { endIndex += 1 }
             // An end at the same instant as the start closes it at once.
             let closed = endIndex < ends.count ? ends[endIndex] : to
             let window = DateInterval(start: max(opened, from), end: max(min(closed, to), max(opened, from)))
-            guard closed > opened, window.end > from || window.start == from, closed > from else { continue }
+            guard closed > opened, closed > from else { continue }
             if let last = windows.last, last.end >= window.start {
                 windows[windows.count - 1] = DateInterval(start: last.start, end: max(last.end, window.end))
             } else {

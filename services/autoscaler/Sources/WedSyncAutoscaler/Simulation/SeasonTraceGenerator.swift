@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 
 /// Generates the shipped wedding-season trace, the same for the same seed: eight months (March to October) of
 /// requests per second at a 5-minute step, and the bookings behind them.
@@ -24,9 +25,9 @@ public struct SeasonTraceGenerator: Sendable {
     }
 
     /// The bank-holiday Mondays of 2027 in England: early May, spring and summer.
-    static let holidays: Set<LocalDate> = [
-        LocalDate(year: 2027, month: 5, day: 3), LocalDate(year: 2027, month: 5, day: 31),
-        LocalDate(year: 2027, month: 8, day: 30),
+    static let holidays: Set<CalendarDay> = [
+        CalendarDay("2027-05-03")!, CalendarDay("2027-05-31")!,
+        CalendarDay("2027-08-30")!,
     ]
 
     /// Saturday weddings by month (London), before noise.
@@ -42,7 +43,7 @@ public struct SeasonTraceGenerator: Sendable {
         let shares: [(hour: Int, share: Double)] = [(11, 0.30), (12, 0.25), (13, 0.20), (14, 0.15), (15, 0.10)]
         for offset in 0..<days {
             let instant = start.addingTimeInterval(Double(offset) * 86_400 + 43_200)
-            let date = LocalDate(instant, in: london)
+            let date = CalendarDay(instant, in: london)
             let weekday = calendar.component(.weekday, from: instant)
             let base = Double(Self.saturdayWeddings[date.month] ?? 60)
             let share: Double
