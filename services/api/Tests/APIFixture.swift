@@ -89,6 +89,7 @@ final class APIFixture: Sendable {
             arguments: ["wedsync-api"],
             environment: [
                 "WEDSYNC_ADMIN_TOKEN": adminToken,
+                "WEDSYNC_SERVICE_CALLERS": TestCredentials.callers,
                 "WEDSYNC_DATABASE_URL": url,
                 "WEDSYNC_CACHE_URL": receiver.base,
                 "WEDSYNC_METRICS_URL": receiver.base,

@@ -82,6 +82,7 @@ public enum APIApplication {
         PlanningRoutes(environment: environment).register(service.routes)
         VendorRoutes(environment: environment).register(service.routes)
         AuthRoutes(environment: environment).register(service.routes)
+        CalendarRoutes(environment: environment).register(service.routes)
         ExportRoutes(
             environment: environment,
             logger: service.logger,
