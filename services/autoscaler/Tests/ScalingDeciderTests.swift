@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WedSyncAutoscaler
+import WedSyncModels
 
 @Suite("Autoscaler: stabilization, policies, floors, forecasts and the live-wedding freeze")
 struct ScalingDeciderTests {

@@ -25,7 +25,7 @@ struct AutoscalerService {
                 defaultPort: 8084,
                 summary: "Scales the API and cache replicas from live metrics and the wedding calendar."
             ) { service in
-                _ = service.serviceClient("metrics", baseURL: service.configuration.metricsURL, critical: true)
+                try AutoscalerApplication.configure(service)
             }
         }
     }

@@ -30,4 +30,11 @@ public protocol ReplicaActuator: Sendable {
     func replicas(of target: ScalingTarget) async throws(ActuatorError) -> ReplicaCount
     /// Sets the target's replicas; scaling down drains before it stops anything.
     func scale(_ target: ScalingTarget, to replicas: Int) async throws(ActuatorError)
+    /// Called once the decision loop has stopped: releases what the actuator holds (the local one drains and stops
+    /// the replicas it started).
+    func shutdown() async
+}
+
+extension ReplicaActuator {
+    public func shutdown() async {}
 }

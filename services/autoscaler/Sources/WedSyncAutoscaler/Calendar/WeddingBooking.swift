@@ -1,20 +1,9 @@
 import Foundation
+import WedSyncModels
 
 /// Weddings booked to start in one hour of one day, in one time zone: what the API's calendar endpoint returns per
-/// date and hour, across every organization (counts only, no names).
-public struct WeddingBooking: Sendable, Codable, Equatable {
-    /// The start of the hour the weddings start in.
-    public var start: Date
-    /// The IANA zone of the organizations holding them.
-    public var timeZone: String
-    public var weddings: Int
-
-    public init(start: Date, timeZone: String, weddings: Int) {
-        self.start = start
-        self.timeZone = timeZone
-        self.weddings = weddings
-    }
-}
+/// date and hour, across every organization (counts only, no names). The shared model the API answers with.
+public typealias WeddingBooking = WeddingHour
 
 /// The forecast replicas for one hour (AWS predictive scaling's hourly forecast).
 public struct ForecastHour: Sendable, Codable, Equatable {

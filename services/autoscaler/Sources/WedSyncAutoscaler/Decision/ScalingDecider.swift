@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 
 /// What the decision loop knows at one tick.
 public struct ScalingInputs: Sendable {

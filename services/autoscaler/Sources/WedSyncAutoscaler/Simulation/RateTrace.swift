@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 
 /// A request-rate trace: the mean requests per second over each fixed step from a start instant. On disk: a header line `# start=2027-03-01T00:00:00Z step-seconds=300`, then one rate a line.
 public struct RateTrace: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import WedSyncModels
 
 /// Replays a request-rate trace through the decision loop and a queueing model of the replicas, and counts what
 /// each policy costs (replica-minutes) and what it misses (minutes whose p95 is over the SLO).

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WedSyncModels
 
 /// `wedsync-autoscaler simulate` and `wedsync-autoscaler generate-trace`.
 ///

@@ -4,8 +4,8 @@ import WedSyncCacheKit
 import WedSyncModels
 import WedSyncServiceKit
 
-/// The gateway's admin API (admin bearer token): its upstream pools, which the autoscaler changes at run time, and
-/// purges of the response cache. A replica added at run time must be at an allowed origin (`outbound.allowed-origins`,
+/// The gateway's admin API: its upstream pools, which the autoscaler changes at run time (with its own token; the
+/// admin's works too), and purges of the response cache (admin bearer token). A replica added at run time must be at an allowed origin (`outbound.allowed-origins`,
 /// by default the stack's services and the routes file's replicas), so no token can point the gateway elsewhere.
 struct GatewayAdminRoutes {
     let pools: UpstreamRegistry
@@ -29,7 +29,7 @@ struct GatewayAdminRoutes {
             RouteSpec(
                 summary: "Every upstream pool and the state of its replicas",
                 tags: ["upstreams"],
-                access: .monitor,
+                access: .monitor(orService: "wedsync-autoscaler"),
                 response: .of(UpstreamsStatus.self)
             )
         ) { _, _ in
@@ -44,7 +44,7 @@ struct GatewayAdminRoutes {
                     "It takes requests at once and is health-checked with the rest. Registering a draining replica "
                     + "stops the drain. Answers the pool. Only an allowed origin (outbound.allowed-origins) may be registered.",
                 tags: ["upstreams"],
-                access: .admin,
+                access: .service("wedsync-autoscaler"),
                 pathParameters: ["pool": poolSchema, "address": allowedAddressSchema],
                 response: .of(UpstreamPoolStatus.self)
             )
@@ -64,7 +64,7 @@ struct GatewayAdminRoutes {
                     "No new request goes to it; in-flight ones finish (up to the pool's drain timeout), then it is "
                     + "removed. 202 at once, or with `?wait=true` 200 once it is gone. Answers the pool.",
                 tags: ["upstreams"],
-                access: .admin,
+                access: .service("wedsync-autoscaler"),
                 queryParameters: [
                     QueryParameter("wait", schema: .boolean, description: "Answer only once the replica is removed.")
                 ],

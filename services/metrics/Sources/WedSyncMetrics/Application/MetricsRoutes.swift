@@ -303,7 +303,7 @@ struct MetricsRoutes {
             RouteSpec(
                 summary: "The live figures now (what /v1/stream sends)",
                 tags: ["dashboard"],
-                access: .monitor,
+                access: .monitor(orService: "wedsync-autoscaler"),
                 response: .of(LiveFigures.self)
             )
         ) { _, _ in
