@@ -57,6 +57,19 @@ extension StackTests {
             )
             ids.append(try WedSyncJSON.makeDecoder().decode(ClientPage.self, from: page.data).clients.map(\.id))
         }
+        // The earlier tests' events may still be on their way to the metrics service. The gateway delivers its events
+        // in order, so once a marker request's event is counted, every event queued before it is too.
+        let marker = "/api/journey-instances"
+        let markerBefore = try await StackTests.counts(stack)[marker, default: 0]
+        let markerStatus = try await HTTP.get(
+            stack.gateway.baseURL + "\(marker)?client_id=\(ids[0][0])",
+            headers: [("Authorization", "Bearer \(tenants[0])")]
+        ).status
+        #expect(markerStatus == 200)
+        let flushed = await eventually(timeout: .seconds(60)) {
+            ((try? await StackTests.counts(stack))?[marker, default: 0] ?? 0) > markerBefore
+        }
+        #expect(flushed, "the marker's event never arrived")
         let before = try await StackTests.counts(stack)
         let seenBefore = try await StackTests.requestsSeen(by: stack.optimizer)
         // Five API routes, two tenants; paced under the shipped per-address rate limit (100/s), so every answer is

@@ -174,7 +174,13 @@ public actor LocalProcessActuator: ReplicaActuator {
         var launched: [Replica] = []
         let spawned = ContinuousClock.now
         for _ in 0..<count {
-            launched.append(try spawn(target, launch: launch))
+            do {
+                launched.append(try spawn(target, launch: launch))
+            } catch {
+                // None is left running that is neither registered nor its own.
+                for replica in launched { await terminate(replica) }
+                throw error
+            }
         }
         let ports = launched.map { ($0.port, $0.process.processIdentifier) }
         let timeout = startupTimeout
