@@ -214,10 +214,10 @@ struct AutoscalerFlowTests {
         let points = TestEnvironment.temporaryPath("autoscale-points", suffix: ".ndjson")
         let output = TestEnvironment.temporaryPath("autoscale-summary", suffix: ".json")
         let started = ContinuousClock.now
-        let finished = Finished()
+        let finished = Flag()
         let gatewayURL = url(ports.gateway)
         let load = Task {
-            defer { finished.set() }
+            defer { finished.raise() }
             return try await runToFile(
                 bin + "/wedsync-load",
                 ["--url", gatewayURL, "--scenario", scenario, "--json", "--ndjson", points, "--timeout", "60s"],
@@ -231,7 +231,7 @@ struct AutoscalerFlowTests {
         let base = "127.0.0.1:\(ports.api)"
         let admin = [("Authorization", "Bearer \(TestCredentials.admin)")]
         var observed = Observed()
-        while !finished.isSet {
+        while !finished.isRaised {
             let seconds = Double((ContinuousClock.now - started).components.seconds)
             if let answer = try? await HTTP.get(url(ports.gateway) + "/admin/upstreams", headers: admin),
                 let pools = try? JSONDecoder().decode(Pools.self, from: answer.data),
@@ -298,13 +298,6 @@ struct AutoscalerFlowTests {
         #expect(summary.overall.statuses == ["200": summary.overall.requests], "\(summary.overall.statuses)")
         #expect(summary.overall.requests == summary.scheduled - summary.dropped)
         #expect(seconds.reduce(0) { $0 + $1.failures } == 0)
-    }
-
-    /// Set once the load has ended.
-    final class Finished: Sendable {
-        private let flag = Mutex(false)
-        var isSet: Bool { flag.withLock { $0 } }
-        func set() { flag.withLock { $0 = true } }
     }
 
     func median(_ values: some Collection<Double>) -> Double {

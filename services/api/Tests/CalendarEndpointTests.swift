@@ -14,8 +14,8 @@ struct CalendarEndpointTests {
 
     /// Two organizations of their own, far past the seed's dates: New York (UTC-4 in June) with two weddings at the
     /// default 13:00, one whose run sheet has its ceremony at 15:30 (after guests arrive at 15:00), and one inquiry,
-    /// one cancelled and one deleted wedding that must not count; Auckland (UTC+12) with one at 09:00 on the 17th
-    /// local, which is still the 16th in UTC.
+    /// one cancelled and one deleted wedding that must not count, and a Ceremony on the day before's run sheet that
+    /// must not move it; Auckland (UTC+12) with one at 09:00 on the 17th local, which is still the 16th in UTC.
     static func insertWeddings(_ api: APIFixture, tag: String) async throws {
         _ = try await api.scalar(
             Int.self,
@@ -44,6 +44,13 @@ struct CalendarEndpointTests {
                 INSERT INTO supplier_schedules (organization_id, supplier_id, client_id, schedule_date, role, arrive_at, depart_at)
                 SELECT c.organization_id, s.id, c.id, date '2035-06-16', 'planner', time '10:00', time '23:00'
                 FROM ceremony_client c, supplier s RETURNING id
+            ), other_day AS (
+                INSERT INTO supplier_schedules (organization_id, supplier_id, client_id, schedule_date, role, arrive_at, depart_at)
+                SELECT c.organization_id, s.id, c.id, date '2035-06-15', 'planner', time '09:00', time '12:00'
+                FROM ceremony_client c, supplier s RETURNING id
+            ), other_day_events AS (
+                INSERT INTO timeline_events (schedule_id, starts_at, minutes, title)
+                SELECT id, time '10:00', 30, 'Ceremony' FROM other_day RETURNING id
             ), events AS (
                 INSERT INTO timeline_events (schedule_id, starts_at, minutes, title)
                 SELECT id, e.starts_at, 30, e.title FROM schedule,
@@ -52,6 +59,17 @@ struct CalendarEndpointTests {
                 RETURNING id
             )
             SELECT (SELECT count(*) FROM weddings) + (SELECT count(*) FROM events)
+            """
+        )
+        // A business that booked twelve weddings on one day: ten count.
+        _ = try await api.scalar(
+            Int.self,
+            """
+            WITH bulk AS (
+                INSERT INTO organizations (name, slug) VALUES ('Calendar bulk', \("calendar-bulk-" + tag)) RETURNING id
+            )
+            INSERT INTO clients (organization_id, partner1_first_name, partner1_last_name, wedding_date, status)
+            SELECT bulk.id, 'G', 'H', date '2035-06-16', 'booked' FROM bulk, generate_series(1, 12) RETURNING 1
             """
         )
         // Auckland's wedding at 09:00 local: a run sheet of its own needs a supplier of its own.
@@ -75,7 +93,9 @@ struct CalendarEndpointTests {
         )
     }
 
-    @Test("Weddings per hour of their ceremony, in their organization's zone; only booked and completed, not deleted")
+    @Test(
+        "Weddings per hour of their ceremony, in their organization's zone; booked and completed, ten a business a day"
+    )
     func weddingsPerHour() async throws {
         let api = try await APIFixture.shared()
         try await Self.insertWeddings(api, tag: UUID().uuidString.prefix(8).lowercased())
@@ -94,9 +114,12 @@ struct CalendarEndpointTests {
         let at = { (text: String) in try #require(ISO8601.parse(text)) }
         #expect(
             calendar.hours == [
+                // 13:00 in London (BST): ten of the twelve one business booked that day.
+                WeddingHour(start: try at("2035-06-16T12:00:00Z"), timeZone: "Europe/London", weddings: 10),
                 // 13:00 in New York (EDT): the booked and the completed wedding without a ceremony on a run sheet.
                 WeddingHour(start: try at("2035-06-16T17:00:00Z"), timeZone: "America/New_York", weddings: 2),
-                // The earliest Ceremony, 15:30 local, in the hour from 15:00.
+                // The earliest Ceremony of its day's run sheets, 15:30 local, in the hour from 15:00 (not the 10:00 one
+                // of the day before).
                 WeddingHour(start: try at("2035-06-16T19:00:00Z"), timeZone: "America/New_York", weddings: 1),
                 // 09:00 on 17 June in Auckland (NZST) is 21:00 on the 16th in UTC.
                 WeddingHour(start: try at("2035-06-16T21:00:00Z"), timeZone: "Pacific/Auckland", weddings: 1),

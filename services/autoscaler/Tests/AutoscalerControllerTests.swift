@@ -145,7 +145,6 @@ struct AutoscalerControllerTests {
         #expect(MetricsServiceSignals.readings(figures, for: cache)[.requestsPerReplica] == .total(10))
 
         var idle = figures
-        idle.overall = .init(count: 0, ratePerSecond: 0, p95Ms: 0, cacheHitRatio: nil)
         idle.history = []
         #expect(MetricsServiceSignals.readings(idle, for: api)[.p95Latency] == .total(0))
         #expect(MetricsServiceSignals.readings(idle, for: api)[.requestsPerReplica] == .total(0))
@@ -168,6 +167,26 @@ struct AutoscalerControllerTests {
         #expect(to.description == "2027-06-12", "one starting 8 h 15 min from now, and the hour after")
         let evening = try #require(ISO8601.parse("2027-06-12T20:00:00Z"))
         #expect(WeddingCalendarSource.days(for: floor, at: evening).1.description == "2027-06-13")
+    }
+
+    @Test("The local actuator decides a target without a command as dry-run does, and never asks the gateway")
+    func localWithoutCommand() async throws {
+        // A gateway address nothing listens on: any call to it would fail.
+        let actuator = LocalProcessActuator(
+            launches: [:],
+            gateway: ServiceClient(name: "gateway", baseURL: "http://127.0.0.1:1"),
+            logger: Logger(label: "test")
+        )
+        let cache = ScalingTarget(
+            name: "cache",
+            pool: "cache",
+            minReplicas: 2,
+            maxReplicas: 3,
+            metrics: [MetricTarget(kind: .requestsPerReplica, target: 2000)]
+        )
+        #expect(try await actuator.replicas(of: cache) == ReplicaCount(current: 2, ready: 2))
+        try await actuator.scale(cache, to: 3)
+        #expect(try await actuator.replicas(of: cache) == ReplicaCount(current: 3, ready: 3))
     }
 
     @Test("A replica's environment file: KEY=VALUE lines, comments skipped; a bad line is named")

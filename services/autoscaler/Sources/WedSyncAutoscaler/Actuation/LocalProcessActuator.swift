@@ -18,12 +18,13 @@ import WedSyncServiceKit
 /// | key | meaning |
 /// |---|---|
 /// | `autoscaler.local.<target>.command` | the executable of a replica (`.build/release/wedsync-api`) |
-/// | `autoscaler.local.<target>.env-file` | the replica's environment, `KEY=VALUE` lines (its own `service.token`, the database...); `WEDSYNC_HOST` and `WEDSYNC_PORT` are set here |
+/// | `autoscaler.local.<target>.env-file` | the replica's environment, `KEY=VALUE` lines (its own `service.token`, the database...); `WEDSYNC_HOST`, `WEDSYNC_PORT` and `WEDSYNC_REPLICA_OWNER` (the log directory) are set here |
 /// | `autoscaler.local.log-dir` | where each replica's output goes (default: the temporary directory) |
 /// | `autoscaler.local.startup-timeout-ms` | how long a new replica may take to be ready (default 60000) |
 /// | `gateway.url` | the gateway whose pools the replicas join (default `http://127.0.0.1:8080`); its admin routes take this service's token |
 ///
-/// A target without a command is read (its pool's replicas) but never scaled.
+/// A target without a command (the cache, whose replicas nothing on one machine balances) is decided on as dry-run
+/// decides: its replicas are remembered, never started.
 public actor LocalProcessActuator: ReplicaActuator {
     /// How one target's replicas are started.
     public struct Launch: Sendable, Equatable {
@@ -57,6 +58,9 @@ public actor LocalProcessActuator: ReplicaActuator {
         var pools: [Pool]
     }
 
+    /// The environment variable naming the replica's owner.
+    public static let ownerVariable = "WEDSYNC_REPLICA_OWNER"
+
     let launches: [String: Launch]
     let gateway: ServiceClient
     let logDirectory: String
@@ -64,6 +68,8 @@ public actor LocalProcessActuator: ReplicaActuator {
     let logger: Logger
     /// Per target, the replicas started here, oldest first.
     private var started: [String: [Replica]] = [:]
+    /// The targets without a command.
+    let dryRun: DryRunActuator
 
     public init(
         launches: [String: Launch],
@@ -77,6 +83,7 @@ public actor LocalProcessActuator: ReplicaActuator {
         self.logDirectory = logDirectory
         self.startupTimeout = startupTimeout
         self.logger = logger
+        self.dryRun = DryRunActuator(logger: logger)
     }
 
     /// The actuator the service's settings describe (the keys above), for `targets`.
@@ -98,7 +105,7 @@ public actor LocalProcessActuator: ReplicaActuator {
             }
             launches[target.name] = Launch(command: command, environment: environment)
         }
-        let gatewayURL = settings.string("gateway.url") ?? "http://127.0.0.1:8080"
+        let gatewayURL = try settings.httpURL("gateway.url", default: "http://127.0.0.1:8080")
         self.init(
             launches: launches,
             gateway: ServiceClient(
@@ -135,6 +142,7 @@ public actor LocalProcessActuator: ReplicaActuator {
     }
 
     public func replicas(of target: ScalingTarget) async throws(ActuatorError) -> ReplicaCount {
+        guard launches[target.name] != nil else { return try await dryRun.replicas(of: target) }
         let pool = try await pool(of: target)
         let serving = pool.replicas.filter { $0.state != "draining" }
         return ReplicaCount(current: serving.count, ready: serving.filter { $0.state == "healthy" }.count)
@@ -154,12 +162,7 @@ public actor LocalProcessActuator: ReplicaActuator {
     }
 
     public func scale(_ target: ScalingTarget, to replicas: Int) async throws(ActuatorError) {
-        guard let launch = launches[target.name] else {
-            throw ActuatorError(
-                target: target.name,
-                message: "no local command (autoscaler.local.\(target.name).command): not scaled"
-            )
-        }
+        guard let launch = launches[target.name] else { return try await dryRun.scale(target, to: replicas) }
         let current = try await self.replicas(of: target).current
         if replicas > current {
             try await start(replicas - current, of: target, launch: launch)
@@ -232,13 +235,12 @@ public actor LocalProcessActuator: ReplicaActuator {
         started[target] = Array(own.dropLast(leaving.count))
         await withTaskGroup(of: Void.self) { group in
             for replica in leaving {
-                let address = replica.address
-                let path = "/admin/upstreams/\(replica.pool)/replicas/\(address)?wait=true"
+                let (address, pool) = (replica.address, replica.pool)
                 let gateway = self.gateway
                 let logger = self.logger
                 group.addTask {
                     do {
-                        _ = try await gateway.send(.DELETE, path, timeout: .seconds(120))
+                        try await Self.drain(address, pool: pool, gateway: gateway)
                     } catch {
                         logger.warning(
                             "drain failed: stopping anyway",
@@ -251,6 +253,19 @@ public actor LocalProcessActuator: ReplicaActuator {
         for replica in leaving {
             await terminate(replica)
             logger.notice("replica stopped", metadata: ["target": "\(target)", "address": "\(replica.address)"])
+        }
+    }
+
+    /// Asks the gateway to drain `address` (202 at once), then waits until it has left the pool: its requests under
+    /// way are done (or the pool's drain timeout passed).
+    static func drain(_ address: String, pool: String, gateway: ServiceClient) async throws {
+        _ = try await gateway.send(.DELETE, "/admin/upstreams/\(pool)/replicas/\(address)")
+        let deadline = ContinuousClock.now + .seconds(600)
+        while ContinuousClock.now < deadline {
+            let upstreams = try await gateway.get("/admin/upstreams", as: Upstreams.self)
+            let members = upstreams.pools.first { $0.name == pool }?.replicas.map(\.address) ?? []
+            if !members.contains(address) { return }
+            try await Task.sleep(for: .milliseconds(200))
         }
     }
 
@@ -274,6 +289,9 @@ public actor LocalProcessActuator: ReplicaActuator {
         }
         environment["WEDSYNC_HOST"] = "127.0.0.1"
         environment["WEDSYNC_PORT"] = String(port)
+        // Marks it as this autoscaler's (by its log directory), so `scripts/stack down` can find it should the
+        // autoscaler have been killed before it could stop it.
+        environment[Self.ownerVariable] = logDirectory
         process.environment = environment
         let logPath = (logDirectory as NSString).appendingPathComponent("\(target.name)-\(port).log")
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -314,7 +332,11 @@ public actor LocalProcessActuator: ReplicaActuator {
         process.terminate()
         let deadline = ContinuousClock.now + .seconds(10)
         while process.isRunning, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
+            do {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                break
+            }
         }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)

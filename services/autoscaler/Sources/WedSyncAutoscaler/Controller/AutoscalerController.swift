@@ -41,20 +41,13 @@ public final class AutoscalerController: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown { await self.loop() }
+        // A graceful shutdown ends the wait between ticks, never a tick: a drain under way completes.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            await tick()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.file.interval) }
+        }
         // Replicas the actuator started itself (the local one's processes) are drained and stopped with it.
         await actuator.shutdown()
-    }
-
-    private func loop() async {
-        while !Task.isCancelled {
-            await tick()
-            do {
-                try await Task.sleep(for: file.interval)
-            } catch {
-                return
-            }
-        }
     }
 
     /// One decision for every target, in the file's order.

@@ -4,7 +4,7 @@ extension DecisionsReport: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "actuator": .string(enumeration: ["dry-run", "kubernetes", "local"]), "intervalSeconds": .number,
+                "actuator": .string(enumeration: AutoscalerApplication.actuators), "intervalSeconds": .number,
                 "targets": .array(.reference(TargetReport.openAPIName)),
             ],
             required: ["actuator", "intervalSeconds", "targets"]

@@ -15,12 +15,6 @@ import WedSyncServiceKit
 public final class MetricsServiceSignals: ScalingSignals {
     /// The part of the metrics service's `LiveFigures` the autoscaler reads.
     struct Figures: Decodable, Sendable {
-        struct Overall: Decodable, Sendable {
-            var count: Int
-            var ratePerSecond: Double
-            var p95Ms: Double
-            var cacheHitRatio: Double?
-        }
         struct Tier: Decodable, Sendable {
             var tier: String
             var lookups: Int
@@ -35,7 +29,6 @@ public final class MetricsServiceSignals: ScalingSignals {
             var cacheHitRatio: Double?
         }
         var at: Date
-        var overall: Overall
         var history: [Point]
         var cacheTiers: [Tier]
         var database: Database
