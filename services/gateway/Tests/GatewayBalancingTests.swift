@@ -82,6 +82,14 @@ struct GatewayBalancingTests {
             return state == "ejected" || state == "unhealthy"
         }
         #expect(ejected)
+        // Requests that reached the dead replica failed there and were retried on the others; on a busy machine its
+        // health check may take it out before any does. Read now, while those retries are in the budget's 10 s window.
+        let atEjection = try await Self.status(gateway)
+        let victimFailures = atEjection.replicas.first { $0.address == "127.0.0.1:\(victim.port)" }?.failures ?? 0
+        #expect(
+            victimFailures == 0 || atEjection.retries > 0,
+            "\(victimFailures) failed on the dead replica, none retried"
+        )
         try await Task.sleep(for: .seconds(1))
         let beforeReturn = tally.served.withLock { $0["r2"] ?? 0 }
         try await victim.start()
@@ -97,12 +105,7 @@ struct GatewayBalancingTests {
         await load.value
         let status = try await Self.status(gateway)
         #expect(tally.failures.withLock { $0 }.isEmpty, "\(tally.failures.withLock { $0.prefix(5) })")
-        #expect(status.retries > 0)
         #expect(status.retriesRefused == 0)
-        #expect(
-            (status.replicas.first { $0.address == "127.0.0.1:\(victim.port)" }?.failures ?? 0) > 0,
-            "the dead replica's failures were counted"
-        )
         for replica in replicas { await replica.stop() }
     }
 
