@@ -251,6 +251,7 @@ let package = Package(
             dependencies: [
                 "WedSyncPostgres", "WedSyncServiceKit", "WedSyncConnectionPool",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "shared/Postgres/Service",
             swiftSettings: swiftSettings

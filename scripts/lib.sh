@@ -28,7 +28,7 @@ ws_ensure_packages() {
 
 # The C libraries and servers every build and run needs.
 WS_BUILD_PACKAGES=(libpq-dev libhiredis-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev)
-WS_SERVER_PACKAGES=(curl redis-server redis-tools postgresql-15 postgresql-contrib postgresql-15-hypopg)
+WS_SERVER_PACKAGES=(curl redis-server redis-tools postgresql-15 postgresql-contrib postgresql-15-hypopg pgbouncer)
 
 # ws_ensure_python_module MODULE PIP_NAME — installs a Python package when the module is missing.
 ws_ensure_python_module() {
@@ -119,17 +119,28 @@ while True:
 '
 }
 
-# ws_start_redis_cluster DIR — starts a 3-primary Redis Cluster (no replicas) on free ports with its files in
-# DIR/<port>, creates it, and waits for cluster_state:ok. Prints the ports, space-separated.
+# ws_start_redis_cluster_node DIR PORT — one cluster-enabled redis-server with its files in DIR/PORT (2 s node timeout:
+# a primary that stops answering is failed over by its replica after about that). Started again on the same files,
+# a node rejoins its cluster (as a replica, when its slots were failed over meanwhile).
+ws_start_redis_cluster_node() {
+    local dir="$1" port="$2"
+    mkdir -p "$dir/$port"
+    ws_detached redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --pidfile "$dir/$port/redis.pid" \
+        --logfile "$dir/$port/redis.log" --dir "$dir/$port" --save "" --appendonly no \
+        --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" --cluster-node-timeout 2000 >/dev/null
+}
+
+# ws_start_redis_cluster DIR [REPLICAS] — starts a 3-primary Redis Cluster with REPLICAS replicas of each primary
+# (0 by default) on free ports with its files in DIR/<port>, creates it, and waits until every node says
+# cluster_state:ok. Prints the ports, space-separated (the primaries first, as redis-cli assigns them).
 ws_start_redis_cluster() {
-    local dir="$1" ports=() port i
+    local dir="$1" replicas="${2:-0}" ports=() port i
+    local nodes=$((3 * (1 + replicas)))
     mkdir -p "$dir"
-    for i in 1 2 3; do
+    for i in $(seq 1 "$nodes"); do
         port="$(ws_free_cluster_port)"
         mkdir -p "$dir/$port"
-        ws_detached redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --pidfile "$dir/$port/redis.pid" \
-            --logfile "$dir/$port/redis.log" --dir "$dir/$port" --save "" --appendonly no \
-            --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" --cluster-node-timeout 2000 >/dev/null
+        ws_start_redis_cluster_node "$dir" "$port"
         ports+=("$port")
     done
     for port in "${ports[@]}"; do
@@ -138,14 +149,14 @@ ws_start_redis_cluster() {
             sleep 0.05
         done
     done
-    redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 \
+    redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas "$replicas" --cluster-yes >"$dir/create.log" 2>&1 \
         || { cat "$dir/create.log" >&2; return 1; }
     for i in $(seq 1 200); do
         local ok=0
         for port in "${ports[@]}"; do
             redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && ok=$((ok + 1))
         done
-        if [ "$ok" -eq 3 ]; then
+        if [ "$ok" -eq "$nodes" ]; then
             echo "${ports[*]}"
             return 0
         fi
@@ -206,6 +217,85 @@ SELECT 'CREATE DATABASE wedsync' WHERE NOT EXISTS (SELECT FROM pg_database WHERE
 SQL
     psql "host=127.0.0.1 port=$port user=postgres dbname=wedsync" -qAt -v ON_ERROR_STOP=1 \
         -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg; CREATE EXTENSION IF NOT EXISTS pg_trgm;' >/dev/null
+}
+
+# ws_start_postgres_replica DIR PORT PRIMARY_PORT — a hot-standby streaming replica of the primary on PRIMARY_PORT
+# (pg_basebackup -R: a base backup that starts streaming the primary's log at once), in DIR/data, on PORT. A replica
+# made before is started again as it is.
+ws_start_postgres_replica() {
+    local dir="$1" port="$2" primary="$3" i
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        ws_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$dir/data" -R -X stream -c fast \
+            --no-sync >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; return 1; }
+        # The primary's settings came with the backup; this server's socket lives in its own directory.
+        printf "unix_socket_directories = '%s'\nhot_standby = on\nhot_standby_feedback = on\n" "$dir" >>"$dir/data/postgresql.conf"
+    fi
+    ws_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "-p $port" -w -t 60 start >/dev/null \
+        || { tail -n 20 "$dir/postgres.log" >&2; return 1; }
+    for i in $(seq 1 200); do
+        [ "$(psql "host=127.0.0.1 port=$port user=postgres dbname=wedsync" -qAt -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ] && return 0
+        sleep 0.05
+    done
+    echo "the replica on port $port did not accept reads" >&2
+    return 1
+}
+
+# ws_start_pgbouncer DIR PORT DATABASES... — PgBouncer (transaction pooling) on 127.0.0.1:PORT, each DATABASE an
+# entry of its [databases] section ("name = host=127.0.0.1 port=5432 dbname=wedsync pool_size=20 ..."), and
+# WS_PGBOUNCER_SETTINGS ("key = value" lines) over its defaults. Trust
+# authentication for the users of DIR/userlist.txt (postgres and wedsync_optimizer), as the servers behind it trust
+# loopback. It runs as the postgres user (PgBouncer refuses root).
+ws_start_pgbouncer() {
+    local dir="$1" port="$2" entry i
+    shift 2
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    printf '"postgres" ""\n"wedsync_optimizer" ""\n' >"$dir/userlist.txt"
+    {
+        echo "[databases]"
+        for entry in "$@"; do echo "$entry"; done
+        cat <<INI
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir = $dir
+auth_type = trust
+auth_file = $dir/userlist.txt
+admin_users = postgres
+stats_users = postgres
+pool_mode = transaction
+max_client_conn = 2000
+default_pool_size = 20
+server_reset_query =
+server_check_delay = 5
+server_connect_timeout = 3
+server_login_retry = 1
+query_wait_timeout = 10
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+        [ -n "${WS_PGBOUNCER_SETTINGS:-}" ] && echo "$WS_PGBOUNCER_SETTINGS"
+    } >"$dir/pgbouncer.ini"
+    [ "$(id -u)" -eq 0 ] && chown -R postgres: "$dir"
+    ws_pg /usr/sbin/pgbouncer -d -q "$dir/pgbouncer.ini" || { tail -n 20 "$dir/pgbouncer.log" >&2; return 1; }
+    for i in $(seq 1 200); do
+        psql "host=127.0.0.1 port=$port user=postgres dbname=pgbouncer" -qAt -c 'SHOW VERSION' >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "PgBouncer did not start on port $port (log: $dir/pgbouncer.log)" >&2
+    return 1
+}
+
+# ws_stop_pgbouncer DIR — stops the PgBouncer of DIR, and waits for it.
+ws_stop_pgbouncer() {
+    local pid
+    pid="$(cat "$1/pgbouncer.pid" 2>/dev/null || true)"
+    [ -n "$pid" ] || return 0
+    kill -INT "$pid" 2>/dev/null || true
+    ws_wait_exit "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
 }
 
 # ws_stop_postgres DIR — stops the cluster in DIR/data (fast shutdown: sessions are ended).

@@ -10,6 +10,7 @@
 //   wedsync-bench cache-warming --database-url URL --api-url URL --cache-url URL --admin-token T [--organizations 1000]
 //   wedsync-bench metrics-ingest --metrics-url URL --pid PID [--seconds 10] [--concurrency 4] [--batch 1000]
 //   wedsync-bench optimizer --database-url URL --optimizer-url URL --admin-token T [--samples 20] [--rounds 3]
+//   wedsync-bench redis-failover --redis-urls URL,URL,... [--seconds 30] [--until-file F] [--writers 8]
 //
 // Each prints one JSON object per measurement on standard output.
 import Foundation
@@ -37,10 +38,12 @@ do {
         try await MetricsBenchmark.ingest(arguments)
     case "optimizer":
         try await OptimizerBenchmark.run(arguments)
+    case "redis-failover":
+        try await RedisFailoverProbe.run(arguments)
     default:
         FileHandle.standardError.write(
             Data(
-                "usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export|cache-l1|cache-l2|cache-warming|metrics-ingest|optimizer [options]\n"
+                "usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export|cache-l1|cache-l2|cache-warming|metrics-ingest|optimizer|redis-failover [options]\n"
                     .utf8
             )
         )

@@ -18,6 +18,12 @@ package enum TestEnvironment {
 
     /// The shared PostgreSQL 15 (hypopg and pg_stat_statements loaded), database `wedsync`.
     package static func databaseURL() throws -> String { try value("WEDSYNC_TEST_DATABASE_URL") }
+    /// A hot-standby streaming replica of ``databaseURL()``.
+    package static func replicaURL() throws -> String { try value("WEDSYNC_TEST_REPLICA_URL") }
+    /// PgBouncer in transaction mode in front of the primary (`?pgbouncer=true`).
+    package static func pgbouncerURL() throws -> String { try value("WEDSYNC_TEST_PGBOUNCER_URL") }
+    /// PgBouncer in transaction mode in front of the replica (`?pgbouncer=true`).
+    package static func pgbouncerReadURL() throws -> String { try value("WEDSYNC_TEST_PGBOUNCER_READ_URL") }
     /// The shared redis-server.
     package static func redisURL() throws -> String { try value("WEDSYNC_TEST_REDIS_URL") }
     /// The redis-server of the whole-stack deployment (``StackFixture``), which nothing else uses.

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import WedSyncConnectionPool
 import WedSyncPostgres
 import WedSyncServiceKit
@@ -19,28 +20,44 @@ extension ServiceConfiguration {
 
     /// `database.replica-urls`, parsed, in order.
     public func postgresReplicas() throws(ConfigurationError) -> [PostgresConfiguration] {
-        var replicas: [PostgresConfiguration] = []
-        for (index, url) in databaseReplicaURLs.enumerated() {
+        try standbys(databaseReplicaURLs, key: "database.replica-urls", role: "read")
+    }
+
+    /// `database.analytics-urls`, parsed, in order.
+    public func postgresAnalyticsStandbys() throws(ConfigurationError) -> [PostgresConfiguration] {
+        try standbys(databaseAnalyticsURLs, key: "database.analytics-urls", role: "analytics")
+    }
+
+    /// Standby URLs, each with the statement timeout, and the service and `role` as its `application_name` (what
+    /// `pg_stat_activity` shows on each server) unless the URL names one.
+    private func standbys(_ urls: [String], key: String, role: String) throws(ConfigurationError)
+        -> [PostgresConfiguration]
+    {
+        var standbys: [PostgresConfiguration] = []
+        for (index, url) in urls.enumerated() {
             do {
-                var replica = try PostgresConfiguration(url: url)
-                replica.statementTimeout = databaseStatementTimeout
-                replicas.append(replica)
+                var standby = try PostgresConfiguration(url: url)
+                standby.statementTimeout = databaseStatementTimeout
+                standby.options["application_name"] = standby.options["application_name"] ?? "\(service)/\(role)"
+                standbys.append(standby)
             } catch {
-                throw ConfigurationError(key: "database.replica-urls", message: "URL \(index + 1): \(error.message)")
+                throw ConfigurationError(key: key, message: "URL \(index + 1): \(error.message)")
             }
         }
-        return replicas
+        return standbys
     }
 }
 
 extension ServiceBuilder {
-    /// The service's PostgreSQL primary and replicas (`database.url`, `database.replica-urls`), created once.
-    /// The primary is a readiness dependency (`critical` as given); replicas never are critical, since reads fall
-    /// back to the primary. Database errors a route lets through become 503s to retry (``PostgresErrorMapping``).
+    /// The service's PostgreSQL primary, replicas and analytics standbys (`database.url`, `database.replica-urls`,
+    /// `database.analytics-urls`), created once. The primary is a readiness dependency (`critical` as given);
+    /// standbys never are critical, since reads fall back to the primary. Database errors a route lets through
+    /// become 503s to retry (``PostgresErrorMapping``).
     public func postgres(critical: Bool = true) throws -> PostgresDatabase {
         try dependency("postgres") {
             let primary = try configuration.postgresPrimary()
             let replicas = try configuration.postgresReplicas()
+            let analytics = try configuration.postgresAnalyticsStandbys()
             let pool = configuration.databasePool
             let database = PostgresDatabase(
                 primary: PostgresPool(name: "primary", configuration: primary, poolConfiguration: pool, logger: logger),
@@ -51,11 +68,23 @@ extension ServiceBuilder {
                         poolConfiguration: pool,
                         logger: logger
                     )
-                }
+                },
+                analyticsStandbys: analytics.enumerated().map { index, standby in
+                    PostgresPool(
+                        name: "analytics-\(index + 1)",
+                        configuration: standby,
+                        poolConfiguration: configuration.databaseAnalyticsPool,
+                        logger: logger
+                    )
+                },
+                maximumLag: configuration.databaseReplicaMaximumLag,
+                maximumAnalyticsLag: configuration.databaseAnalyticsMaximumLag,
+                checkInterval: configuration.databaseReplicaCheckInterval,
+                logger: logger
             )
             addService(database)
             addReadinessCheck(PostgresReadinessCheck(name: "database", pool: database.primary, critical: critical))
-            for replica in database.replicas {
+            for replica in database.replicas + database.analyticsStandbys {
                 addReadinessCheck(
                     PostgresReadinessCheck(name: "database-\(replica.name)", pool: replica, critical: false)
                 )
@@ -63,6 +92,16 @@ extension ServiceBuilder {
             let reporter = poolMetrics
             addMetricsCollector {
                 for pool in database.pools { reporter.report(pool.statistics) }
+                for standby in database.replicas + database.analyticsStandbys {
+                    let dimensions = [("pool", standby.name)]
+                    let state = database.state(of: standby)
+                    Gauge(label: "wedsync_postgres_replica_lag_seconds", dimensions: dimensions).record(
+                        state.map { $0.lag / .seconds(1) } ?? -1
+                    )
+                    Gauge(label: "wedsync_postgres_replica_in_rotation", dimensions: dimensions).record(
+                        database.isInRotation(standby) ? 1 : 0
+                    )
+                }
             }
             addErrorMapping(PostgresErrorMapping())
             return database

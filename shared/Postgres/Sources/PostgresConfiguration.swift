@@ -14,6 +14,11 @@ public struct PostgresConfiguration: Sendable, Equatable, CustomStringConvertibl
     public var options: [String: String]
     /// The server-side statement timeout set on every connection (`statement_timeout`); `nil` for none.
     public var statementTimeout: Duration?
+    /// Whether the URL names PgBouncer in transaction mode (`?pgbouncer=true`, Prisma's switch): consecutive
+    /// statements may then run on different server connections, so the client prepares nothing by name and sends
+    /// no startup `options`; it sets `TimeZone` and `DateStyle` with `SET` (PgBouncer tracks and re-applies both),
+    /// and the statement timeout is PgBouncer's side (`connect_query`, or the role's setting).
+    public var pgbouncer: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -22,7 +27,8 @@ public struct PostgresConfiguration: Sendable, Equatable, CustomStringConvertibl
         password: String? = nil,
         database: String = "postgres",
         options: [String: String] = [:],
-        statementTimeout: Duration? = nil
+        statementTimeout: Duration? = nil,
+        pgbouncer: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -31,6 +37,7 @@ public struct PostgresConfiguration: Sendable, Equatable, CustomStringConvertibl
         self.database = database
         self.options = options
         self.statementTimeout = statementTimeout
+        self.pgbouncer = pgbouncer
     }
 
     /// Parses a `postgres://` or `postgresql://` URL; the error says what is wrong without repeating the URL
@@ -51,11 +58,21 @@ public struct PostgresConfiguration: Sendable, Equatable, CustomStringConvertibl
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         self.database = path.isEmpty ? self.user : (path.removingPercentEncoding ?? path)
         var options: [String: String] = [:]
+        var pgbouncer = false
         for item in components.queryItems ?? [] {
+            guard item.name != "pgbouncer" else {
+                switch item.value?.lowercased() {
+                case "true", "1", "yes", "": pgbouncer = true
+                case "false", "0", "no": pgbouncer = false
+                default: throw PostgresError(.invalidConfiguration, "pgbouncer is true or false")
+                }
+                continue
+            }
             options[item.name] = item.value ?? ""
         }
         self.options = options
         self.statementTimeout = nil
+        self.pgbouncer = pgbouncer
     }
 
     /// The keyword/value pairs handed to `PQconnectdbParams`.
@@ -74,13 +91,20 @@ public struct PostgresConfiguration: Sendable, Equatable, CustomStringConvertibl
         for (key, value) in options where !["connect_timeout", "application_name"].contains(key) {
             parameters.append((key, value))
         }
-        // Dates travel as ISO text in UTC, whatever the server's defaults.
+        // Dates travel as ISO text in UTC, whatever the server's defaults (through PgBouncer: ``sessionSettings``).
+        guard !pgbouncer else { return parameters }
         var serverOptions = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601"
         if let statementTimeout {
             serverOptions += " -c statement_timeout=\(max(1, Int(statementTimeout / .milliseconds(1))))"
         }
         parameters.append(("options", serverOptions))
         return parameters
+    }
+
+    /// What a connection through PgBouncer sets once connected, in place of the startup `options` PgBouncer refuses:
+    /// parameters PgBouncer tracks per client and sets again on whichever server connection serves it.
+    var sessionSettings: String? {
+        pgbouncer ? "SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD'" : nil
     }
 
     /// `user@host:port/database`, without the password.

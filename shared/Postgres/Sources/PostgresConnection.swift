@@ -34,10 +34,22 @@ public final class PostgresConnection: PoolableConnection {
         preparedStatementLimit: Int
     ) async throws -> PostgresConnection {
         let parameters = configuration.connectionParameters
+        // Through PgBouncer in transaction mode the next statement may meet another server connection, where a
+        // statement prepared by name does not exist: every statement goes unnamed.
+        let limit = configuration.pgbouncer ? 0 : preparedStatementLimit
         let handle = try await run(on: threadPool) { () throws(PostgresError) -> Handle in
-            try Handle.connect(parameters: parameters, preparedStatementLimit: preparedStatementLimit)
+            try Handle.connect(parameters: parameters, preparedStatementLimit: limit)
         }
-        return PostgresConnection(handle: handle, threadPool: threadPool)
+        let connection = PostgresConnection(handle: handle, threadPool: threadPool)
+        if let settings = configuration.sessionSettings {
+            do {
+                try await connection.simpleQuery(settings)
+            } catch {
+                connection.close()
+                throw error
+            }
+        }
+        return connection
     }
 
     // MARK: Statements
@@ -282,7 +294,7 @@ extension PostgresConnection {
         mutating func execute(_ query: PostgresQuery, prepared usePrepared: Bool) throws(PostgresError) -> PostgresRows
         {
             guard let connection else { throw PostgresError(.connectionLost, "the connection is closed") }
-            guard usePrepared else {
+            guard usePrepared, preparedStatementLimit > 0 else {
                 return try withParameters(query.binds) { (values) throws(PostgresError) -> PostgresRows in
                     let result = PQexecParams(connection, query.sql, Int32(query.binds.count), nil, values, nil, nil, 0)
                     defer { PQclear(result) }

@@ -3,19 +3,61 @@ import ServiceLifecycle
 import Synchronization
 import WedSyncConnectionPool
 
-/// A primary and its read replicas, as a service sees its database: writes go to the primary, reads spread over
-/// the replicas (round robin, skipping a replica that cannot be reached) and fall back to the primary when there
-/// is no replica or none can be reached.
+/// A primary, its read replicas and its analytics standbys, as a service sees its database.
 ///
+/// - **Writes** go to the primary (``write``).
+/// - **Reads** spread over the replicas, round robin, skipping one that is unreachable or further behind than
+///   `maximumLag`; with none left they go to the primary. A read that fails because its replica went away is run
+///   again on the primary.
+/// - **Read-your-writes:** a caller that wrote records the primary's log position under a key of its choosing
+///   (``recordWrite(key:)``, the API uses the organization); reads under that key go only to replicas that have
+///   replayed it, and to the primary until one has. The fence lives in this process.
+/// - **Analytics** (exports, reports: long scans that must not take wedding-day reads' connections) go to the
+///   analytics standbys, with a lag budget of their own, then to the replicas, then to the primary.
+///
+/// Health and lag come from a ``ReplicaMonitor`` that checks every `checkInterval` on connections of its own.
 /// Replicas are plain PostgreSQL streaming replicas, or PgBouncer in front of them: nothing WedSync-specific.
 public final class PostgresDatabase: Service, Sendable {
     public let primary: PostgresPool
     public let replicas: [PostgresPool]
+    public let analyticsStandbys: [PostgresPool]
+    /// How far behind a replica may be and still serve reads.
+    public let maximumLag: Duration
+    /// How far behind an analytics standby may be and still serve exports and reports.
+    public let maximumAnalyticsLag: Duration
+    private let monitor: ReplicaMonitor
     private let nextReplica = Atomic<Int>(0)
+    private let fences = Mutex<[String: Fence]>([:])
 
-    public init(primary: PostgresPool, replicas: [PostgresPool] = []) {
+    struct Fence {
+        var position: PostgresLSN
+        var at: ContinuousClock.Instant
+    }
+
+    /// Fences older than this are dropped whatever the replicas say (a replica that far behind is out of the
+    /// rotation on lag alone).
+    static let fenceLifetime = Duration.seconds(600)
+
+    public init(
+        primary: PostgresPool,
+        replicas: [PostgresPool] = [],
+        analyticsStandbys: [PostgresPool] = [],
+        maximumLag: Duration = .seconds(2),
+        maximumAnalyticsLag: Duration = .seconds(30),
+        checkInterval: Duration = .seconds(1),
+        logger: Logger = Logger(label: "wedsync.postgres")
+    ) {
         self.primary = primary
         self.replicas = replicas
+        self.analyticsStandbys = analyticsStandbys
+        self.maximumLag = maximumLag
+        self.maximumAnalyticsLag = maximumAnalyticsLag
+        self.monitor = ReplicaMonitor(
+            primary: primary.configuration,
+            replicas: replicas + analyticsStandbys,
+            interval: checkInterval,
+            logger: logger
+        )
     }
 
     /// Builds the pools from URLs (`database.url`, `database.replica-urls`).
@@ -42,48 +84,154 @@ public final class PostgresDatabase: Service, Sendable {
                 )
             )
         }
-        self.init(primary: primary, replicas: replicas)
+        self.init(primary: primary, replicas: replicas, logger: logger)
     }
+
+    // MARK: Choosing a pool
 
     /// The pool for statements that write, or must read their own writes.
     public var write: PostgresPool { primary }
 
-    /// The pool for statements that may read slightly stale data.
-    public var read: PostgresPool {
-        guard !replicas.isEmpty else { return primary }
-        let start = nextReplica.add(1, ordering: .relaxed).oldValue
-        for offset in 0..<replicas.count {
-            let replica = replicas[(start + offset) % replicas.count]
-            if !replica.isUnreachable { return replica }
-        }
-        return primary
+    /// The pool for statements that may read slightly stale data: a replica in the rotation, else the primary.
+    public var read: PostgresPool { read(after: nil) }
+
+    /// A replica in the rotation that has replayed `position` (any, for `nil`), else the primary.
+    public func read(after position: PostgresLSN?) -> PostgresPool {
+        choose(from: replicas, maximumLag: maximumLag, after: position) ?? primary
     }
 
-    /// Runs a read-only statement on a replica; when that replica cannot be reached, on the primary instead (the
-    /// replica is then skipped by ``read`` until it accepts connections again).
-    public func readQuery(_ query: PostgresQuery) async throws -> PostgresRows {
-        let pool = read
+    /// The pool for exports and reports: an analytics standby in its rotation, else a replica in the read
+    /// rotation, else the primary.
+    public var analytics: PostgresPool {
+        choose(from: analyticsStandbys, maximumLag: maximumAnalyticsLag, after: nil)
+            ?? choose(from: replicas, maximumLag: maximumLag, after: nil) ?? primary
+    }
+
+    /// Whether `pool` may serve reads now: it answered the last check and is within its lag budget.
+    public func isInRotation(_ pool: PostgresPool) -> Bool {
+        guard pool !== primary else { return true }
+        let budget = analyticsStandbys.contains { $0 === pool } ? maximumAnalyticsLag : maximumLag
+        guard let state = monitor.state(of: pool) else { return false }
+        return state.reachable && state.lag <= budget
+    }
+
+    /// The last check's finding for a replica or analytics standby; `nil` before its first check.
+    public func state(of pool: PostgresPool) -> ReplicaState? {
+        monitor.state(of: pool)
+    }
+
+    private func choose(from pools: [PostgresPool], maximumLag: Duration, after position: PostgresLSN?)
+        -> PostgresPool?
+    {
+        guard !pools.isEmpty else { return nil }
+        let start = nextReplica.add(1, ordering: .relaxed).oldValue
+        for offset in 0..<pools.count {
+            let pool = pools[(start + offset) % pools.count]
+            guard let state = monitor.state(of: pool), state.reachable, state.lag <= maximumLag else { continue }
+            if let position, !state.hasReplayed(position) { continue }
+            return pool
+        }
+        return nil
+    }
+
+    // MARK: Read-your-writes
+
+    /// Records that the caller under `key` has just committed a write: until a replica has replayed the primary's
+    /// log up to here, ``readQuery(_:key:)`` with that key reads the primary. One round trip to the primary; nothing
+    /// without replicas.
+    public func recordWrite(key: String) async throws {
+        guard !replicas.isEmpty else { return }
+        let rows = try await primary.query(PostgresQuery(sql: "SELECT pg_current_wal_insert_lsn()::text"))
+        guard let position = try rows.first.flatMap({ try PostgresLSN($0.decode(String.self, at: 0)) }) else {
+            return
+        }
+        let now = ContinuousClock.now
+        fences.withLock { fences in
+            if let held = fences[key], held.position >= position { return }
+            fences[key] = Fence(position: position, at: now)
+        }
+    }
+
+    /// The position reads under `key` must see; `nil` when no write of its is outstanding.
+    public func fence(for key: String) -> PostgresLSN? {
+        fences.withLock { $0[key]?.position }
+    }
+
+    /// Drops the fences every replica has passed, and the expired ones.
+    private func pruneFences() {
+        let replayed = monitor.replayedByAll
+        let now = ContinuousClock.now
+        fences.withLock { fences in
+            fences = fences.filter { _, fence in
+                if now - fence.at > Self.fenceLifetime { return false }
+                if let replayed, replayed >= fence.position { return false }
+                return true
+            }
+        }
+    }
+
+    // MARK: Statements
+
+    /// Runs a read-only statement on a replica in the rotation (one that has replayed `key`'s last write), else on
+    /// the primary. Should the replica fail for want of its server (stopped, restarting, unreachable), it leaves the
+    /// rotation and the statement runs again on the primary: reads are safe to repeat.
+    public func readQuery(_ query: PostgresQuery, key: String? = nil) async throws -> PostgresRows {
+        let pool = read(after: key.flatMap(fence(for:)))
         guard pool !== primary else { return try await primary.query(query) }
         do {
             return try await pool.query(query)
-        } catch let error as PostgresError where error.code == .connectionFailed {
+        } catch let error as PostgresError where error.isServerUnavailable {
+            monitor.markUnreachable(pool)
             return try await primary.query(query)
         }
     }
 
     /// Every pool, primary first.
-    public var pools: [PostgresPool] { [primary] + replicas }
+    public var pools: [PostgresPool] { [primary] + replicas + analyticsStandbys }
+
+    /// Checks every replica once now (``run()`` does so every interval): for callers that do not run the database
+    /// as a `Service`, and tests.
+    public func checkReplicas() async {
+        await monitor.check()
+        pruneFences()
+    }
 
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             for pool in pools {
                 group.addTask { try await pool.run() }
             }
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    guard !self.replicas.isEmpty || !self.analyticsStandbys.isEmpty else { return }
+                    while !Task.isCancelled {
+                        await self.checkReplicas()
+                        do {
+                            try await Task.sleep(for: self.monitor.interval)
+                        } catch {
+                            return
+                        }
+                    }
+                }
+                await self.monitor.shutdown()
+            }
         }
     }
 
     /// Closes every pool, for callers that do not run the database as a `Service`.
     public func shutdown() async {
+        await monitor.shutdown()
         for pool in pools { await pool.shutdown() }
+    }
+}
+
+extension PostgresError {
+    /// Whether the statement failed because its server is unavailable (a connection that failed or dropped, a
+    /// server shutting down or starting up, PgBouncer unable to reach it), not because of the statement: the same
+    /// statement may succeed on another server.
+    public var isServerUnavailable: Bool {
+        if isConnectionFailure { return true }
+        guard code == .server, let sqlState else { return false }
+        return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState)
     }
 }

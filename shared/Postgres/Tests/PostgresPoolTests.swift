@@ -226,6 +226,9 @@ struct PostgresPoolTests {
             logger: logger
         )
         defer { Task { await replica.shutdown() } }
+        // Before its first check a replica is not in the rotation.
+        #expect(replica.read === replica.primary)
+        await replica.checkReplicas()
         let name = try await replica.readQuery("SELECT current_setting('application_name')")
         #expect(try name[0].decode(String.self, at: 0) == "replica-probe")
         #expect(replica.write === replica.primary)
@@ -237,9 +240,10 @@ struct PostgresPoolTests {
             logger: logger
         )
         defer { Task { await fallback.shutdown() } }
+        await fallback.checkReplicas()
         let answered = try await fallback.readQuery("SELECT 42")
         #expect(try answered[0].decode(Int.self, at: 0) == 42)
-        #expect(fallback.replicas[0].isUnreachable)
+        #expect(fallback.state(of: fallback.replicas[0])?.reachable == false)
         #expect(fallback.read === fallback.primary)
     }
 

@@ -20,6 +20,10 @@ import WedSyncConnectionPool
 /// | `outbound.allowed-origins` | the services' URLs | origins a caller may name as an address to fetch (warming, replicas) |
 /// | `database.url` | `postgres://postgres@127.0.0.1:5432/wedsync` | the PostgreSQL primary |
 /// | `database.replica-urls` | none | read replicas (a list, or comma-separated) |
+/// | `database.analytics-urls` | none | standbys for exports and reports (else the replicas, else the primary) |
+/// | `database.replica-max-lag-ms` / `.analytics-max-lag-ms` | 2000 / 30000 | lag beyond which reads leave a standby |
+/// | `database.replica-check-interval-ms` | 1000 | how often each standby's health and lag are checked |
+/// | `database.analytics-pool.max` | 4 | connections per analytics standby |
 /// | `database.pool.min` / `.max` | 1 / 10 | connections per PostgreSQL pool |
 /// | `database.pool.acquire-timeout-ms` | 5000 | wait for a free connection before failing |
 /// | `database.statement-timeout-ms` | 30000 | server-side statement timeout (0: none) |
@@ -51,6 +55,11 @@ public struct ServiceConfiguration: Sendable {
     /// May hold a password: never logged.
     public var databaseURL: String
     public var databaseReplicaURLs: [String]
+    public var databaseAnalyticsURLs: [String]
+    public var databaseReplicaMaximumLag: Duration
+    public var databaseAnalyticsMaximumLag: Duration
+    public var databaseReplicaCheckInterval: Duration
+    public var databaseAnalyticsPool: ConnectionPoolConfiguration
     public var databasePool: ConnectionPoolConfiguration
     public var databaseStatementTimeout: Duration?
     /// May hold a password: never logged.
@@ -93,6 +102,23 @@ public struct ServiceConfiguration: Sendable {
         self.databaseURL = settings.string("database.url", secret: true) ?? "postgres://postgres@127.0.0.1:5432/wedsync"
         self.databaseReplicaURLs = (settings.string("database.replica-urls", secret: true) ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        self.databaseAnalyticsURLs = (settings.string("database.analytics-urls", secret: true) ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        self.databaseReplicaMaximumLag = try settings.milliseconds(
+            "database.replica-max-lag-ms",
+            default: .seconds(2),
+            in: 0...3_600_000
+        )
+        self.databaseAnalyticsMaximumLag = try settings.milliseconds(
+            "database.analytics-max-lag-ms",
+            default: .seconds(30),
+            in: 0...86_400_000
+        )
+        self.databaseReplicaCheckInterval = try settings.milliseconds(
+            "database.replica-check-interval-ms",
+            default: .seconds(1),
+            in: 50...600_000
+        )
         let databaseMaximum = try settings.int("database.pool.max", default: 10, in: 1...1000)
         self.databasePool = ConnectionPoolConfiguration(
             minimumConnections: try settings.int("database.pool.min", default: 1, in: 0...databaseMaximum),
@@ -102,6 +128,12 @@ public struct ServiceConfiguration: Sendable {
                 default: .seconds(5),
                 in: 1...600_000
             )
+        )
+        let analyticsMaximum = try settings.int("database.analytics-pool.max", default: 4, in: 1...1000)
+        self.databaseAnalyticsPool = ConnectionPoolConfiguration(
+            minimumConnections: 0,
+            maximumConnections: analyticsMaximum,
+            acquireTimeout: databasePool.acquireTimeout
         )
         let statementTimeout = try settings.int("database.statement-timeout-ms", default: 30_000, in: 0...86_400_000)
         self.databaseStatementTimeout = statementTimeout == 0 ? nil : .milliseconds(statementTimeout)

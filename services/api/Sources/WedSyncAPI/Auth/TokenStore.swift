@@ -93,7 +93,8 @@ public final class TokenStore: Sendable {
         case nil: break
         }
         let digest = Data(key)
-        let principal = try await database.read(
+        // A token issued a moment ago may not have reached the replica yet: a miss asks the primary.
+        let principal = try await database.readConfirmingMiss(
             """
             SELECT s.id, s.organization_id, s.role, t.id
             FROM api_tokens t JOIN suppliers s ON s.id = t.supplier_id

@@ -2,6 +2,7 @@ import Logging
 import Metrics
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 import WedSyncModels
 import WedSyncPostgres
 import WedSyncServiceKit
@@ -20,6 +21,7 @@ public final class InvalidationOutbox: Service, Sendable {
     private let logger: Logger
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
+    private let roundCount = Atomic<Int>(0)
     private let deliveredCounter = Counter(
         label: "wedsync_delivery_delivered_total",
         dimensions: [("queue", "cache-invalidations")]
@@ -80,26 +82,29 @@ public final class InvalidationOutbox: Service, Sendable {
     }
 
     /// Relays until graceful shutdown; what is still waiting then stays in the table for the next relay.
+    ///
+    /// One loop consumes the wake-ups for the whole run, and a timer adds one every poll interval. (A wait that
+    /// raced a timer against a fresh iteration of the wake-ups each time ended that iteration when the timer won,
+    /// and cancelling an `AsyncStream`'s consumer finishes the stream: every later wait returned at once, and the
+    /// relay read the table thousands of times a second.)
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var backoff = Self.initialBackoff
-            while !Task.isCancelled {
-                if await self.relay() {
-                    backoff = Self.initialBackoff
-                    await self.nextWakeUp(within: Self.pollInterval)
-                } else {
-                    try? await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, Self.maximumBackoff)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.pollInterval)
+                    self.wake()
                 }
             }
-        }
-    }
-
-    private func nextWakeUp(within timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { for await _ in self.wakeUps { return } }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
+            await cancelWhenGracefulShutdown {
+                self.wake()
+                for await _ in self.wakeUps {
+                    var backoff = Self.initialBackoff
+                    while !(await self.relay()), !Task.isCancelled {
+                        try? await Task.sleep(for: backoff)
+                        backoff = min(backoff * 2, Self.maximumBackoff)
+                    }
+                }
+            }
             group.cancelAll()
         }
     }
@@ -108,9 +113,13 @@ public final class InvalidationOutbox: Service, Sendable {
     /// bad: the rows stay, and are sent again once configuration is mended.
     static let refusalsFixedByConfiguration: Set<Int> = [401, 403, 404, 405]
 
+    /// How many relay rounds have run: one a poll interval, and one a wake-up.
+    public var rounds: Int { roundCount.load(ordering: .relaxed) }
+
     /// Sends and deletes every waiting row; `false` when the cache service or the database failed (try later).
     @discardableResult
     func relay() async -> Bool {
+        roundCount.add(1, ordering: .relaxed)
         while !Task.isCancelled {
             let rows: [(id: Int, tags: [String], reason: String?)]
             do {

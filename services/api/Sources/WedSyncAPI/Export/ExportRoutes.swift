@@ -154,7 +154,8 @@ struct ExportRoutes {
     ) -> Response {
         var headers: HTTPFields = [.contentType: format.contentType, .cacheControl: "no-store"]
         if format == .csv { headers[.contentDisposition] = "attachment; filename=\"\(export.name).csv\"" }
-        let pool = environment.database.database.read
+        // Exports scan whole tables: the analytics standbys take them, away from wedding-day reads' connections.
+        let pool = environment.database.database.analytics
         let reporter = environment.queryEvents
         let requestID = context.requestID
         let logger = context.logger

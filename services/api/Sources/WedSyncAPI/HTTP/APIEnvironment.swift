@@ -57,7 +57,11 @@ public struct APIEnvironment: Sendable {
         let started = ContinuousClock.now
         var response = try await QueryLog.$current.withValue(log) {
             let principal = try await principal(of: request)
-            return try await body(principal)
+            return try await RecordingDatabase.$consistencyKey.withValue(
+                RecordingDatabase.key(organization: principal.organizationId)
+            ) {
+                try await body(principal)
+            }
         }
         let total = (ContinuousClock.now - started).milliseconds
         let queries = log.recorded.count

@@ -5,7 +5,7 @@ import WedSyncPostgres
 
 /// Keeps the `dashboard_counts` materialized view fresh: `REFRESH MATERIALIZED VIEW CONCURRENTLY` (readers never
 /// wait) every `interval`, and `debounce` after a write marks it stale. One replica refreshes at a time
-/// (`pg_try_advisory_lock`); after each refresh, the `dashboard` cache tag is invalidated.
+/// (`pg_try_advisory_xact_lock`); after each refresh, the `dashboard` cache tag is invalidated.
 public final class DashboardRefresher: Service, Sendable {
     private let pool: PostgresPool
     private let interval: Duration
@@ -38,20 +38,16 @@ public final class DashboardRefresher: Service, Sendable {
     /// Refreshes now; `false` when another replica holds the refresh lock.
     @discardableResult
     public func refresh() async throws -> Bool {
-        let refreshed = try await pool.withConnection { connection -> Bool in
+        // A transaction-scoped lock: through PgBouncer in transaction mode, statements outside one transaction may
+        // meet different server connections, and a session lock would be taken on one and released on another.
+        let refreshed = try await pool.withTransaction { connection -> Bool in
             let locked =
-                try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))").first?.decode(
+                try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey))").first?.decode(
                     Bool.self,
                     at: 0
                 ) ?? false
             guard locked else { return false }
-            do {
-                try await connection.simpleQuery("REFRESH MATERIALIZED VIEW CONCURRENTLY dashboard_counts")
-            } catch {
-                try? await connection.simpleQuery("SELECT pg_advisory_unlock(\(Self.lockKey))")
-                throw error
-            }
-            try await connection.simpleQuery("SELECT pg_advisory_unlock(\(Self.lockKey))")
+            try await connection.simpleQuery("REFRESH MATERIALIZED VIEW CONCURRENTLY dashboard_counts")
             return true
         }
         if refreshed { await onRefresh() }
