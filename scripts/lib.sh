@@ -292,7 +292,7 @@ INI
 # ws_stop_pgbouncer DIR — stops the PgBouncer of DIR, and waits for it.
 ws_stop_pgbouncer() {
     local pid
-    pid="$(cat "$1/pgbouncer.pid" 2>/dev/null || true)"
+    pid="$(ws_pid_of "$1/pgbouncer.pid" pgbouncer)"
     [ -n "$pid" ] || return 0
     kill -INT "$pid" 2>/dev/null || true
     ws_wait_exit "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true

@@ -25,14 +25,25 @@ work="$WEDSYNC_STACK_DIR/scaled-check"
 mkdir -p "$work"
 fail() { ws_log "scaled stack FAILED: $*"; exit 1; }
 load_pid=""
+probe_pid=""
 finish() {
     local status=$?
-    [ -n "$load_pid" ] && kill -TERM "$load_pid" 2>/dev/null || true
+    for pid in $load_pid $probe_pid; do kill -TERM "$pid" 2>/dev/null || true; done
     if [ "$keep" -eq 1 ] && [ "$status" -eq 0 ]; then
         ws_log "the scaled stack keeps running: WEDSYNC_STACK_DIR=$WEDSYNC_STACK_DIR scripts/stack status|down"
     else
         "$WS_ROOT/scripts/stack" down >/dev/null 2>&1 || true
+        # Nothing of the scaled stack outlives it: no process started with its directory, no port of its servers.
+        local leftovers port
+        leftovers="$(ps -eo pid=,args= | grep -F "$WEDSYNC_STACK_DIR" | grep -v grep || true)"
+        for port in $(value POSTGRES_PORT) $(value POSTGRES_REPLICA_PORT) $(value PGBOUNCER_PORT) $(value REDIS_CLUSTER_PORTS | tr ',' ' '); do
+            ws_port_in_use "$port" && leftovers+=$'\n'"port $port still listening"
+        done
         rm -rf "$WEDSYNC_STACK_DIR"
+        if [ -n "${leftovers//[$'\n ']/}" ]; then
+            ws_log "scaled stack FAILED: left behind after scripts/stack down:$leftovers"
+            [ "$status" -eq 0 ] && status=1
+        fi
     fi
     exit "$status"
 }
@@ -51,10 +62,20 @@ replica="host=127.0.0.1 port=$(value POSTGRES_REPLICA_PORT) user=postgres dbname
 bouncer="host=127.0.0.1 port=$(value PGBOUNCER_PORT) user=postgres dbname=pgbouncer"
 cluster_ports="$(value REDIS_CLUSTER_PORTS | tr ',' ' ')"
 sql() { psql "$1" -qAtX -v ON_ERROR_STOP=1 -c "$2"; }
+# bouncer SHOW-COMMAND COLUMN... — PgBouncer's admin view, the named columns of each row ('|'-separated): by the
+# header's names, whatever PgBouncer's version adds.
+bouncer_show() {
+    local command="$1"
+    shift
+    psql "$bouncer" -qAX -F '|' -c "SHOW $command" | awk -F'|' -v wanted="$*" '
+        NR == 1 { n = split(wanted, names, " "); for (i = 1; i <= NF; i++) index_of[$i] = i; next }
+        /^\(/ { next }
+        { line = ""; for (j = 1; j <= n; j++) line = line (j > 1 ? "|" : "") $(index_of[names[j]]); print line }'
+}
 # bouncer_sent DATABASE — bytes PgBouncer has sent to clients of one of its databases (pools).
-bouncer_sent() { psql "$bouncer" -qAtX -F '|' -c 'SHOW STATS' | awk -F'|' -v db="$1" '$1 == db { print $5 }'; }
+bouncer_sent() { bouncer_show STATS database total_sent | awk -F'|' -v db="$1" '$1 == db { print $2 }'; }
 # analytics_clients — the API's client connections to PgBouncer's analytics pool (not its monitor's).
-analytics_clients() { psql "$bouncer" -qAtX -F '|' -c 'SHOW CLIENTS' | awk -F'|' '$3 == "wedsync_analytics" && $NF == "wedsync-api/analytics"' | wc -l; }
+analytics_clients() { bouncer_show CLIENTS database application_name | grep -cx 'wedsync_analytics|wedsync-api/analytics' || true; }
 authorized() { curl -s --max-time 10 -H "Authorization: Bearer $demo_token" "$@"; }
 # in_rotation POOL — the API's own view (/metrics): 1 when POOL serves reads, 0 when not.
 in_rotation() {
@@ -85,19 +106,18 @@ authorized -o "$work/export.csv" "$api/api/exports/clients?format=csv"
 [ "$(wc -l <"$work/export.csv")" -gt 100 ] || fail "the export returned $(wc -l <"$work/export.csv") lines"
 activity() { sql "$1" "SELECT application_name || ': ' || count(*) FROM pg_stat_activity WHERE datname = 'wedsync' AND backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY application_name ORDER BY application_name" | paste -sd ',' -; }
 primary_activity="$(activity "$primary")"; replica_activity="$(activity "$replica")"
-bouncer_clients="$(psql "$bouncer" -qAtX -F '|' -c 'SHOW CLIENTS' | awk -F'|' '{ print $3 " <- " $NF }' | sort | uniq -c | sed 's/^ *//' | paste -sd ',' -)"
+bouncer_clients="$(bouncer_show CLIENTS database application_name | sed 's/|/ <- /' | sort | uniq -c | sed 's/^ *//' | paste -sd ',' -)"
 reads_on_replica="$(sql "$replica" "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE '%FROM clients c%' AND query NOT LIKE '%FOR UPDATE%'")"
-writes_on_replica="$(sql "$replica" "SELECT count(*) FROM pg_stat_statements WHERE query ~* '^\s*(UPDATE|INSERT|DELETE)'")"
+reads_on_primary="$(sql "$primary" "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE '%FROM clients c%' AND query NOT LIKE '%FOR UPDATE%'")"
 updates_on_primary="$(sql "$primary" "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE 'UPDATE clients%'")"
 analytics_after="$(bouncer_sent wedsync_analytics)"
 [ "$reads_on_replica" -ge 40 ] || fail "the replica ran $reads_on_replica client-list reads (expected at least 40)"
-[ "$writes_on_replica" = 0 ] || fail "the replica ran $writes_on_replica writing statements"
 [ "$updates_on_primary" -ge 1 ] || fail "the primary ran no UPDATE of a client"
 [ $((analytics_after - analytics_before)) -gt 50000 ] || fail "the analytics pool sent $((analytics_after - analytics_before)) bytes for a 110 KB export"
 [ "$(analytics_clients)" -ge 1 ] || fail "the export did not use the API's analytics pool"
 [[ "$primary_activity" == *wedsync-api* ]] || fail "pg_stat_activity on the primary: $primary_activity"
 [[ "$replica_activity" == *wedsync-api/* ]] || fail "pg_stat_activity on the replica: $replica_activity"
-ws_log "placement: replica ran $reads_on_replica client reads and 0 writes; primary ran $updates_on_primary client updates; the export's $((analytics_after - analytics_before)) bytes came through the analytics pool"
+ws_log "placement: replica ran $reads_on_replica client reads; primary ran $reads_on_primary client reads and $updates_on_primary client updates; the export's $((analytics_after - analytics_before)) bytes came through the analytics pool"
 ws_log "pg_stat_activity primary [$primary_activity] replica [$replica_activity]; PgBouncer clients [$bouncer_clients]"
 
 # The gateway's cached pages and the cache service's entries, spread over every primary by hash slot.
@@ -181,6 +201,7 @@ wait_for 30 "the cluster serving every slot after the primary on $victim died" p
 sleep 3
 touch "$work/probe.stop"
 wait "$probe_pid" || { cat "$work/probe.err" >&2; fail "the failover probe failed"; }
+probe_pid=""
 ws_start_redis_cluster_node "$WEDSYNC_STACK_DIR/redis-cluster" "$victim"
 ws_log "cache writes across a Redis failover: $(cat "$work/probe.json")"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["acknowledged"] > 1000 and d["unreadableAfter60s"] == 0 else 1)' "$work/probe.json" \

@@ -54,9 +54,14 @@ struct ReadYourWritesTests {
             }
         }
         let base = "http://127.0.0.1:\(port)"
+        // Clients no other test writes (they take the first and the last of the organization).
         let client = try await api.scalar(
             Int.self,
-            "SELECT max(id) FROM clients WHERE organization_id = 1 AND deleted_at IS NULL"
+            "SELECT id FROM clients WHERE organization_id = 1 AND deleted_at IS NULL ORDER BY id DESC OFFSET 11 LIMIT 1"
+        )
+        let control = try await api.scalar(
+            Int.self,
+            "SELECT id FROM clients WHERE organization_id = 1 AND deleted_at IS NULL ORDER BY id DESC OFFSET 12 LIMIT 1"
         )
         let note = "read-your-writes \(UUID().uuidString.prefix(8))"
         let replica = try PostgresPool(
@@ -78,6 +83,16 @@ struct ReadYourWritesTests {
             #expect(inRotation, "the API never put the replica in its rotation")
 
             try await ReplicaControl.withReplayPaused {
+                // The control: a write the API did not make (straight to the primary, so no fence) is not seen
+                // through the API while the replica is behind: the API reads the replica.
+                try await api.database.execute("UPDATE clients SET notes = \(note) WHERE id = \(control)")
+                let unseen = try await HTTP.get(
+                    "\(base)/api/clients/\(control)",
+                    headers: [("Authorization", "Bearer \(api.tokenOne)")]
+                )
+                #expect(unseen.status == 200)
+                #expect(!unseen.text.contains(note), "the API did not read the replica before the PATCH")
+
                 let patch = try await HTTP.send(
                     .PATCH,
                     "\(base)/api/clients/\(client)",

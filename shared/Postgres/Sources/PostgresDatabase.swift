@@ -28,6 +28,7 @@ public final class PostgresDatabase: Service, Sendable {
     private let monitor: ReplicaMonitor
     private let nextReplica = Atomic<Int>(0)
     private let fences = Mutex<[String: Fence]>([:])
+    private let logger: Logger
 
     struct Fence {
         var position: PostgresLSN
@@ -52,6 +53,7 @@ public final class PostgresDatabase: Service, Sendable {
         self.analyticsStandbys = analyticsStandbys
         self.maximumLag = maximumLag
         self.maximumAnalyticsLag = maximumAnalyticsLag
+        self.logger = logger
         self.monitor = ReplicaMonitor(
             primary: primary.configuration,
             replicas: replicas + analyticsStandbys,
@@ -138,18 +140,34 @@ public final class PostgresDatabase: Service, Sendable {
 
     /// Records that the caller under `key` has just committed a write: until a replica has replayed the primary's
     /// log up to here, ``readQuery(_:key:)`` with that key reads the primary. One round trip to the primary; nothing
-    /// without replicas.
-    public func recordWrite(key: String) async throws {
+    /// without replicas. It never fails the write it follows: when the primary's position cannot be read, the key
+    /// reads the primary for as long as a replica in the rotation may be behind (the lag budget and a check).
+    public func recordWrite(key: String) async {
         guard !replicas.isEmpty else { return }
-        let rows = try await primary.query(PostgresQuery(sql: "SELECT pg_current_wal_insert_lsn()::text"))
-        guard let position = try rows.first.flatMap({ try PostgresLSN($0.decode(String.self, at: 0)) }) else {
-            return
+        var position = PostgresLSN(.max)
+        do {
+            position = try await primaryPosition()
+        } catch {
+            logger.warning(
+                "the primary's log position after a write could not be read: its reads go to the primary a while",
+                metadata: ["error": "\(error)"]
+            )
         }
-        let now = ContinuousClock.now
+        let fence = Fence(position: position, at: .now)
         fences.withLock { fences in
-            if let held = fences[key], held.position >= position { return }
-            fences[key] = Fence(position: position, at: now)
+            if let held = fences[key], held.position >= fence.position { return }
+            fences[key] = fence
         }
+    }
+
+    /// The primary's log position now, as a replica's replay position reads once it has replayed everything
+    /// written so far.
+    public func primaryPosition() async throws -> PostgresLSN {
+        let rows = try await primary.query(PostgresQuery(sql: ReplicaMonitor.primaryPositionSQL))
+        guard let text = try rows.first?.decode(String.self, at: 0), let position = PostgresLSN(text) else {
+            throw PostgresError(.misuse, "the primary did not give its log position")
+        }
+        return position
     }
 
     /// The position reads under `key` must see; `nil` when no write of its is outstanding.
@@ -161,9 +179,12 @@ public final class PostgresDatabase: Service, Sendable {
     private func pruneFences() {
         let replayed = monitor.replayedByAll
         let now = ContinuousClock.now
+        // A fence at an unknown position (.max) lasts as long as a replica in the rotation may be behind it.
+        let unknownLifetime = maximumLag + monitor.validity
         fences.withLock { fences in
             fences = fences.filter { _, fence in
                 if now - fence.at > Self.fenceLifetime { return false }
+                if fence.position.value == .max { return now - fence.at <= unknownLifetime }
                 if let replayed, replayed >= fence.position { return false }
                 return true
             }

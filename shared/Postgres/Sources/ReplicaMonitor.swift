@@ -23,11 +23,33 @@ final class ReplicaMonitor: Sendable {
     let interval: Duration
     /// How long a check waits for a server's answer: the interval, between half a second and two.
     let checkTimeout: Duration
+    /// How long a finding holds: two intervals and a check's timeout (servers are checked side by side).
+    let validity: Duration
     private let primary: PostgresConfiguration
     private let replicas: [PostgresPool]
     private let threadPool: NIOThreadPool
+    /// Each server's open connection, and the servers whose probe is still out (one at a time a server: a server
+    /// that hangs holds one thread, not one more every check).
     private let connections: Mutex<[ObjectIdentifier: PostgresConnection]> = Mutex([:])
+    private let probing: Mutex<Set<ObjectIdentifier>> = Mutex([])
+    private let stopped = Atomic(false)
+    private let threadsStarted = Atomic(false)
     private let state = Mutex(State())
+    /// A lag that cannot be dated: the replica is behind every position sampled so far (the monitor just started,
+    /// or it is more than the samples' ten minutes behind). Out of any rotation until a later check dates it.
+    static let undatedLag = Duration.seconds(86_400)
+
+    /// The primary's log position as a replica's replay position will read once it has replayed everything written
+    /// so far. `pg_current_wal_insert_lsn()` (which, unlike the flush position, includes a commit not yet flushed
+    /// under `synchronous_commit = off`) points past the page header when the log ends on a page boundary, where
+    /// replay stops: the header is taken off.
+    static let primaryPositionSQL = """
+        SELECT (CASE
+            WHEN (l - '0/0') % pg_size_bytes(current_setting('wal_segment_size')) = 40 THEN l - 40
+            WHEN (l - '0/0') % current_setting('wal_block_size')::int = 24 THEN l - 24
+            ELSE l END)::text
+        FROM pg_current_wal_insert_lsn() AS l
+        """
     private let logger: Logger
     /// Primary positions kept to date a replica's lag: enough for ten minutes at any interval.
     private static let sampleLimit = 600
@@ -37,17 +59,18 @@ final class ReplicaMonitor: Sendable {
         self.replicas = replicas
         self.interval = interval
         self.checkTimeout = min(max(interval, .milliseconds(500)), .seconds(2))
+        self.validity = interval * 2 + checkTimeout
         self.logger = logger
-        // Two threads a server: a check abandoned while its server hangs keeps one until it gives up.
+        // Two threads a server: a probe abandoned while its server hangs keeps one until it gives up.
+        // Started by the first check: a monitor never run needs no shutdown.
         self.threadPool = NIOThreadPool(numberOfThreads: 2 * (replicas.count + 1))
-        if !replicas.isEmpty { threadPool.start() }
     }
 
-    /// The last check's finding for `pool`; `nil` before its first check, and once it is older than three
-    /// intervals (the monitor itself stalled).
+    /// The last check's finding for `pool`; `nil` before its first check, and once it is older than ``validity``
+    /// (the monitor itself stalled).
     func state(of pool: PostgresPool) -> ReplicaState? {
         let found = state.withLock { $0.replicas[ObjectIdentifier(pool)] }
-        guard let found, ContinuousClock.now - found.checkedAt <= interval * 3 else { return nil }
+        guard let found, ContinuousClock.now - found.checkedAt <= validity else { return nil }
         return found
     }
 
@@ -72,56 +95,71 @@ final class ReplicaMonitor: Sendable {
         }
     }
 
-    /// One round: the primary's position, then each replica's.
+    /// One round: the primary's position, then every replica's, side by side.
     func check() async {
-        if let position = try? await lsn(primary, key: nil, sql: "SELECT pg_current_wal_insert_lsn()::text") {
+        guard !stopped.load(ordering: .relaxed), !replicas.isEmpty else { return }
+        if !threadsStarted.exchange(true, ordering: .relaxed) { threadPool.start() }
+        if let position = try? await lsn(primary, key: nil, sql: Self.primaryPositionSQL) {
             state.withLock { state in
                 state.samples.append(Sample(at: .now, position: position))
                 if state.samples.count > Self.sampleLimit { state.samples.removeFirst() }
             }
         }
-        for pool in replicas {
-            let found: ReplicaState
-            do {
-                let replayed = try await lsn(
-                    pool.configuration,
-                    key: ObjectIdentifier(pool),
-                    sql: "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END"
-                )
-                let now = ContinuousClock.now
-                let lag = state.withLock { state -> Duration in
-                    guard let replayed else { return .zero }
-                    guard let first = state.samples.first(where: { $0.position > replayed }) else { return .zero }
-                    return now - first.at
-                }
-                found = ReplicaState(reachable: true, replayed: replayed, lag: lag, checkedAt: now)
-            } catch {
-                found = ReplicaState(reachable: false, replayed: nil, lag: .zero, checkedAt: .now)
+        await withTaskGroup(of: Void.self) { group in
+            for pool in replicas {
+                group.addTask { await self.check(pool) }
             }
-            let previous = state.withLock { state in
-                defer { state.replicas[ObjectIdentifier(pool)] = found }
-                return state.replicas[ObjectIdentifier(pool)]
+        }
+    }
+
+    private func check(_ pool: PostgresPool) async {
+        guard !Task.isCancelled else { return }
+        let found: ReplicaState
+        do {
+            let replayed = try await lsn(
+                pool.configuration,
+                key: ObjectIdentifier(pool),
+                sql: "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END"
+            )
+            let now = ContinuousClock.now
+            let lag = state.withLock { state -> Duration in
+                guard let replayed else { return .zero }
+                guard let index = state.samples.firstIndex(where: { $0.position > replayed }) else { return .zero }
+                // Behind even the oldest sample: since when is unknown.
+                return index == 0 ? Self.undatedLag : now - state.samples[index].at
             }
-            if previous?.reachable != found.reachable {
-                logger.log(
-                    level: found.reachable ? .info : .warning,
-                    found.reachable ? "replica reachable" : "replica unreachable: reads go elsewhere",
-                    metadata: ["pool": "\(pool.name)"]
-                )
-            }
+            found = ReplicaState(reachable: true, replayed: replayed, lag: lag, checkedAt: now)
+        } catch {
+            found = ReplicaState(reachable: false, replayed: nil, lag: .zero, checkedAt: .now)
+        }
+        let previous = state.withLock { state in
+            defer { state.replicas[ObjectIdentifier(pool)] = found }
+            return state.replicas[ObjectIdentifier(pool)]
+        }
+        if previous?.reachable != found.reachable {
+            logger.log(
+                level: found.reachable ? .info : .warning,
+                found.reachable ? "replica reachable" : "replica unreachable: reads go elsewhere",
+                metadata: ["pool": "\(pool.name)"]
+            )
         }
     }
 
     /// Runs `sql` (one `pg_lsn` as text, or NULL) on the monitor's own connection to `configuration`, opening it
     /// when needed. A server that has not answered within the check timeout counts as down: behind PgBouncer a
-    /// stopped server does not refuse, it keeps the client waiting (`query_wait_timeout`). The late answer is
-    /// dropped, and its connection closed.
+    /// stopped server does not refuse, it keeps the client waiting (`query_wait_timeout`). The probe is left to end
+    /// on its own (its thread is blocked in libpq; cancelling would block another), and while it is out the server
+    /// counts as down without another probe; its connection, unless it is still the server's, is closed when it ends.
     private func lsn(_ configuration: PostgresConfiguration, key: ObjectIdentifier?, sql: String) async throws
         -> PostgresLSN?
     {
         let slot = key ?? ObjectIdentifier(self)
+        guard probing.withLock({ $0.insert(slot).inserted }) else {
+            throw PostgresError(.connectionFailed, "the previous check has not answered yet")
+        }
         let (answers, answer) = AsyncStream.makeStream(of: Result<PostgresLSN?, any Error>.self)
         Task {
+            defer { _ = self.probing.withLock { $0.remove(slot) } }
             do {
                 answer.yield(.success(try await self.probe(configuration, slot: slot, sql: sql)))
             } catch {
@@ -131,10 +169,8 @@ final class ReplicaMonitor: Sendable {
         }
         let deadline = Task {
             try await Task.sleep(for: checkTimeout)
-            // Whatever it was doing is abandoned: the next check opens a connection of its own.
-            if let abandoned = connections.withLock({ $0.removeValue(forKey: slot) }) {
-                abandoned.cancelRunningStatement()
-            }
+            // The connection is abandoned to its probe, which closes it when it ends; the next opens another.
+            _ = connections.withLock { $0.removeValue(forKey: slot) }
             answer.yield(.failure(PostgresError(.connectionFailed, "no answer within \(checkTimeout)")))
             answer.finish()
         }
@@ -159,10 +195,20 @@ final class ReplicaMonitor: Sendable {
                 threadPool: threadPool,
                 preparedStatementLimit: 0
             )
-            connections.withLock { $0[slot] = connection }
+            let kept = connections.withLock { connections -> Bool in
+                guard !stopped.load(ordering: .relaxed), connections[slot] == nil else { return false }
+                connections[slot] = connection
+                return true
+            }
+            guard kept else {
+                connection.close()
+                throw PostgresError(.shutdown, "the monitor has stopped")
+            }
         }
         do {
             let rows = try await connection.query(PostgresQuery(sql: sql), prepared: false)
+            // Answered after its deadline, or after shutdown: its connection is no longer the server's.
+            if connections.withLock({ $0[slot] }) !== connection { connection.close() }
             guard let text = try rows.first?.decode(String?.self, at: 0) else { return nil }
             return PostgresLSN(text)
         } catch {
@@ -174,12 +220,22 @@ final class ReplicaMonitor: Sendable {
         }
     }
 
+    /// Closes the connections no probe is using (a probe still out closes its own when it ends) and stops the
+    /// threads, without waiting for a probe blocked on a server that does not answer.
     func shutdown() async {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        let busy = probing.withLock { $0 }
         let open = connections.withLock { connections in
             defer { connections.removeAll() }
-            return Array(connections.values)
+            return Array(connections)
         }
-        for connection in open { connection.close() }
-        if !replicas.isEmpty { try? await threadPool.shutdownGracefully() }
+        for (slot, connection) in open where !busy.contains(slot) { connection.close() }
+        guard threadsStarted.load(ordering: .relaxed) else { return }
+        if !busy.isEmpty {
+            let threadPool = self.threadPool
+            Task { try? await threadPool.shutdownGracefully() }
+        } else {
+            try? await threadPool.shutdownGracefully()
+        }
     }
 }

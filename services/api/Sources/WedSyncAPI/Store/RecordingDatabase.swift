@@ -47,7 +47,7 @@ public struct RecordingDatabase: Sendable {
             try await body(Transaction(connection: connection))
         }
         if let key = Self.consistencyKey {
-            try await database.recordWrite(key: key)
+            await database.recordWrite(key: key)
         }
         return result
     }
