@@ -18,7 +18,9 @@ final class DemoAPI: Sendable {
         tokenTwo = try await database.token(organization: 2)
         process = try ServiceProcess(
             "wedsync-api",
-            environment: ["WEDSYNC_DATABASE_URL": database.url, "WEDSYNC_LOG_LEVEL": "warning"]
+            environment: [
+                "WEDSYNC_DATABASE_URL": TestEnvironment.throughPgBouncer(database.url), "WEDSYNC_LOG_LEVEL": "warning",
+            ]
         )
         try await process.waitUntil("/ready")
     }

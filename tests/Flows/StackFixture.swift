@@ -89,7 +89,10 @@ final class StackFixture: Sendable {
         api = try start(
             "wedsync-api",
             ports.api,
-            ["WEDSYNC_DATABASE_URL": databaseURL, "WEDSYNC_API_DASHBOARD_REFRESH_MS": "1000"]
+            [
+                "WEDSYNC_DATABASE_URL": TestEnvironment.throughPgBouncer(databaseURL),
+                "WEDSYNC_API_DASHBOARD_REFRESH_MS": "1000",
+            ]
         )
         gateway = try start(
             "wedsync-gateway",

@@ -24,6 +24,20 @@ package enum TestEnvironment {
     package static func pgbouncerURL() throws -> String { try value("WEDSYNC_TEST_PGBOUNCER_URL") }
     /// PgBouncer in transaction mode in front of the replica (`?pgbouncer=true`).
     package static func pgbouncerReadURL() throws -> String { try value("WEDSYNC_TEST_PGBOUNCER_READ_URL") }
+    /// `databaseURL` (a database on the test server) as the API reaches it in the scaled tier: through PgBouncer in
+    /// transaction mode (its `*` entry routes every database to the test server), `?pgbouncer=true`. Unchanged when
+    /// the tests run without PgBouncer.
+    package static func throughPgBouncer(_ databaseURL: String) -> String {
+        guard let bouncer = ProcessInfo.processInfo.environment["WEDSYNC_TEST_PGBOUNCER_URL"],
+            let bouncerAddress = URLComponents(string: bouncer), let host = bouncerAddress.host,
+            let port = bouncerAddress.port,
+            var components = URLComponents(string: databaseURL)
+        else { return databaseURL }
+        components.host = host
+        components.port = port
+        components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "pgbouncer", value: "true")]
+        return components.string ?? databaseURL
+    }
     /// The shared redis-server.
     package static func redisURL() throws -> String { try value("WEDSYNC_TEST_REDIS_URL") }
     /// The redis-server of the whole-stack deployment (``StackFixture``), which nothing else uses.

@@ -55,6 +55,9 @@ value() { ws_env_value "$env_file" "$1"; }
 in_env() { ( set -a; . "$env_file"; set +a; "$@" ); }
 configuration="${WEDSYNC_STACK_BUILD:-release}"
 bin="$(cd "$WS_ROOT" && swift build -c "$configuration" --show-bin-path)"
+# The failover probe is a benchmark program: built here, as the load gate builds the load tester.
+(cd "$WS_ROOT" && swift build -c "$configuration" --product wedsync-bench >"$work/build.log" 2>&1) \
+    || { tail -n 30 "$work/build.log" >&2; fail "wedsync-bench did not build"; }
 api="$(value WEDSYNC_API_URL)"; gateway="$(value WEDSYNC_GATEWAY_URL)"
 demo_token="$(value WEDSYNC_DEMO_TOKEN)"; monitor_token="$(value WEDSYNC_MONITOR_TOKEN)"
 primary="host=127.0.0.1 port=$(value POSTGRES_PORT) user=postgres dbname=wedsync"

@@ -90,7 +90,8 @@ final class APIFixture: Sendable {
             environment: [
                 "WEDSYNC_ADMIN_TOKEN": adminToken,
                 "WEDSYNC_SERVICE_CALLERS": TestCredentials.callers,
-                "WEDSYNC_DATABASE_URL": url,
+                // The API on PgBouncer's transaction pool, as in the scaled tier (the fixture itself seeds directly).
+                "WEDSYNC_DATABASE_URL": TestEnvironment.throughPgBouncer(url),
                 "WEDSYNC_CACHE_URL": receiver.base,
                 "WEDSYNC_METRICS_URL": receiver.base,
                 "WEDSYNC_OPTIMIZER_URL": receiver.base,
