@@ -171,8 +171,8 @@ public final class PostgresPool: Service, Sendable {
     /// Size, use, waiters and acquire latency of the pool now.
     public var statistics: ConnectionPoolStatistics { pool.statistics }
 
-    /// Whether the last attempt to open a connection failed (the server is likely down); replicas in that state
-    /// are skipped for reads.
+    /// Whether the last attempt to open a connection failed (the server is likely down). Which replicas serve
+    /// reads is the replica monitor's finding (``PostgresDatabase/isInRotation(_:)``), not this.
     public var isUnreachable: Bool { reachability.lastConnectFailed.load(ordering: .relaxed) }
 }
 
