@@ -65,14 +65,17 @@ struct GatewayProtectionTests {
         await origin.stop()
     }
 
-    @Test("/metrics has per-route counts and latency histograms; api_call events reach the metrics service in batches")
+    @Test("/metrics has per-route counts and latency histograms; the calls reach the metrics service as aggregates")
     func metrics() async throws {
         let origin = try await ScriptedOrigin.start(name: "measured")
         origin.set("/m/\(Self.run)", headers: [("Cache-Control", "max-age=60")])
         let receiver = try await HTTPReceiver()
         let gateway = try await GatewayProcess.plain(
             upstream: origin.base,
-            environment: ["WEDSYNC_GATEWAY_EVENTS": "true", "WEDSYNC_METRICS_URL": receiver.baseURL]
+            environment: [
+                "WEDSYNC_GATEWAY_EVENTS": "true", "WEDSYNC_METRICS_URL": receiver.baseURL,
+                "WEDSYNC_GATEWAY_EVENTS_INTERVAL_MS": "200",
+            ]
         )
         defer { Task { try? await gateway.terminate() } }
         #expect(try await HTTP.get(gateway.baseURL + "/m/\(Self.run)").status == 200)
@@ -89,19 +92,99 @@ struct GatewayProtectionTests {
         #expect(metrics.contains("gateway_request_duration_seconds"))
         #expect(!metrics.contains("/m/\(Self.run)"), "a raw path became a label")
         let delivered = await eventually(timeout: .seconds(15)) {
-            receiver.requests.contains {
-                $0["path"] == APIPath.Metrics.events && ($0["body"] ?? "").contains("\"api_call\"")
-            }
-        }
-        #expect(delivered)
-        _ = await eventually(timeout: .seconds(15)) {
             receiver.requests.filter { $0["path"] == APIPath.Metrics.events }.compactMap { $0["body"] }.joined()
                 .contains("\"cache\":\"HIT\"")
         }
+        #expect(delivered)
         let body = receiver.requests.filter { $0["path"] == APIPath.Metrics.events }.compactMap { $0["body"] }.joined()
+        #expect(body.contains("\"api_call_summary\""))
+        #expect(!body.contains("\"api_call\""), "one event per request was sent")
         #expect(body.contains("\"route\":\"\\/**\"") || body.contains("\"route\":\"/**\""))
-        #expect(body.contains("\"cache\":\"HIT\""))
-        #expect(body.contains("\"requestId\":"))
+        #expect(body.contains("\"durationsUs\":[["))
+        #expect(!body.contains("/m/\(Self.run)"), "a raw path reached the metrics service")
         await origin.stop()
     }
+
+    @Test("Every call through the gateway is counted by a real metrics service: route, count, hits and failures")
+    func countedByTheMetricsService() async throws {
+        let origin = try await ScriptedOrigin.start(name: "counted")
+        let run = "counted-\(Self.run)"
+        origin.set("/\(run)/page", headers: [("Cache-Control", "max-age=60")])
+        origin.set("/\(run)/broken", status: 503, headers: [("Cache-Control", "no-store")])
+        let metrics = try await ServiceProcess(
+            "wedsync-metrics",
+            environment: [
+                "WEDSYNC_METRICS_DATABASE": TestEnvironment.temporaryPath("gateway-counted", suffix: ".sqlite3"),
+                "WEDSYNC_METRICS_FLUSH_INTERVAL_MS": "200", "WEDSYNC_LOG_LEVEL": "warning",
+            ]
+        )
+        try await metrics.waitUntil("/ready")
+        let routes = """
+            upstreams:
+              origin:
+                replicas: ["\(origin.base)"]
+            routes:
+              - name: counted
+                match: "/\(run)/**"
+                upstream: origin
+                access: public
+            """
+        let gateway = try await GatewayProcess.routed(
+            routes,
+            environment: [
+                "WEDSYNC_GATEWAY_EVENTS": "true", "WEDSYNC_METRICS_URL": metrics.baseURL,
+                "WEDSYNC_GATEWAY_EVENTS_INTERVAL_MS": "200",
+            ]
+        )
+        var sent: [String: Int] = [:]
+        for round in 0..<60 {
+            let path = round % 4 == 3 ? "/\(run)/broken" : "/\(run)/page"
+            let answer = try await HTTP.get(gateway.baseURL + path)
+            sent[answer.headers.first(name: "x-cache") ?? "none", default: 0] += 1
+            if round == 0 { _ = await eventually(timeout: .seconds(10)) { origin.count("/\(run)/page") == 1 } }
+        }
+        #expect(sent["HIT", default: 0] > 30, "\(sent)")
+        let route = "/\(run)/**"
+        let counted = await eventually(timeout: .seconds(30)) {
+            guard
+                let answer = try? await HTTP.get(
+                    metrics.baseURL + "/v1/summary?range=15m",
+                    headers: TestCredentials.asMonitor
+                ), let summary = try? JSONDecoder().decode(CountedSummary.self, from: answer.data)
+            else { return false }
+            return summary.series.first { $0.route == route && $0.method == "GET" }?.count == 60
+        }
+        #expect(counted, "the metrics service did not count the 60 calls")
+        let answer = try await HTTP.get(
+            metrics.baseURL + "/v1/summary?range=15m",
+            headers: TestCredentials.asMonitor
+        )
+        let series = try #require(
+            try JSONDecoder().decode(CountedSummary.self, from: answer.data).series.first {
+                $0.route == route
+            }
+        )
+        #expect(series.count == 60)
+        #expect(abs(series.errorRate - 15.0 / 60) < 1e-9, "\(series)")
+        // 45 lookups of the stored page (one MISS, the rest HITs); the 503s were not stored but were looked up too.
+        let hits = Double(sent["HIT", default: 0])
+        let lookups = Double(sent["HIT", default: 0] + sent["MISS", default: 0])
+        #expect(abs((series.cacheHitRatio ?? -1) - hits / lookups) < 1e-9, "\(series) \(sent)")
+        _ = try await gateway.terminate()
+        _ = try await metrics.terminate()
+        await origin.stop()
+    }
+}
+
+/// The part of the metrics service's `/v1/summary` the gateway's tests read.
+struct CountedSummary: Decodable {
+    struct Series: Decodable {
+        var route: String
+        var method: String
+        var count: Int
+        var errorRate: Double
+        var cacheHitRatio: Double?
+    }
+
+    var series: [Series]
 }

@@ -69,6 +69,26 @@ extension MetricEvent {
             if let tenant = call.tenant, let problem = name("tenant", tenant) { return problem }
             if let requestID = call.requestId, let problem = name("requestId", requestID) { return problem }
             return duration(call.durationMs)
+        case .apiCallSummary(let summary):
+            if let problem = name("route", summary.route) { return problem }
+            guard summary.route.hasPrefix("/") else { return "route: a route template starting with /" }
+            guard MetricEventBounds.methods.contains(summary.method) else {
+                return "method: one of \(MetricEventBounds.methods.sorted().joined(separator: ", "))"
+            }
+            guard (1...5).contains(summary.statusClass) else { return "statusClass: the status's first digit, 1 to 5" }
+            guard (1...APICallSummaryEvent.maximumPairs).contains(summary.durationsUs.count) else {
+                return "durationsUs: 1 to \(APICallSummaryEvent.maximumPairs) [microseconds, calls] pairs"
+            }
+            let highest = Int(MetricEventBounds.maximumDurationMs * 1000)
+            var total = 0
+            for (index, pair) in summary.durationsUs.enumerated() {
+                guard pair.count == 2, (1...highest).contains(pair[0]), (1...1_000_000_000).contains(pair[1]) else {
+                    return "durationsUs[\(index)]: [microseconds from 1 to \(highest), calls from 1 to 10^9]"
+                }
+                total += pair[1]
+            }
+            guard total == summary.count else { return "count: must equal the calls in durationsUs (\(total))" }
+            return nil
         case .databaseQuery(let query):
             if let problem = name("fingerprint", query.fingerprint) ?? whole("rows", query.rows) { return problem }
             if let route = query.route, !MetricEventBounds.isValidRoute(route) {

@@ -7,6 +7,8 @@ import Foundation
 /// "status":200,"durationMs":12.5,"cache":"HIT"}`.
 public enum MetricEvent: Codable, Sendable, Equatable {
     case apiCall(APICallEvent)
+    /// Many API calls, aggregated by their sender (``APICallSummaryEvent``).
+    case apiCallSummary(APICallSummaryEvent)
     case databaseQuery(DatabaseQueryEvent)
     case cacheOperation(CacheOperationEvent)
     case systemSample(SystemSampleEvent)
@@ -15,6 +17,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
     /// The wire names of the event kinds.
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case apiCall = "api_call"
+        case apiCallSummary = "api_call_summary"
         case databaseQuery = "db_query"
         case cacheOperation = "cache_op"
         case systemSample = "system"
@@ -27,6 +30,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
     public var kind: Kind {
         switch self {
         case .apiCall: .apiCall
+        case .apiCallSummary: .apiCallSummary
         case .databaseQuery: .databaseQuery
         case .cacheOperation: .cacheOperation
         case .systemSample: .systemSample
@@ -38,6 +42,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
     public var timestamp: Date {
         switch self {
         case .apiCall(let event): event.timestamp
+        case .apiCallSummary(let event): event.timestamp
         case .databaseQuery(let event): event.timestamp
         case .cacheOperation(let event): event.timestamp
         case .systemSample(let event): event.timestamp
@@ -50,6 +55,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
         let type = try container.decode(String.self, forKey: .type)
         switch Kind(rawValue: type) {
         case .apiCall: self = .apiCall(try APICallEvent(from: decoder))
+        case .apiCallSummary: self = .apiCallSummary(try APICallSummaryEvent(from: decoder))
         case .databaseQuery: self = .databaseQuery(try DatabaseQueryEvent(from: decoder))
         case .cacheOperation: self = .cacheOperation(try CacheOperationEvent(from: decoder))
         case .systemSample: self = .systemSample(try SystemSampleEvent(from: decoder))
@@ -69,6 +75,7 @@ public enum MetricEvent: Codable, Sendable, Equatable {
         try container.encode(kind.rawValue, forKey: .type)
         switch self {
         case .apiCall(let event): try event.encode(to: encoder)
+        case .apiCallSummary(let event): try event.encode(to: encoder)
         case .databaseQuery(let event): try event.encode(to: encoder)
         case .cacheOperation(let event): try event.encode(to: encoder)
         case .systemSample(let event): try event.encode(to: encoder)

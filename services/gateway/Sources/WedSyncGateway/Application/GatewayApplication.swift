@@ -90,9 +90,9 @@ public enum GatewayApplication {
 
         service.addService(background)
 
-        var events: BackgroundDelivery<MetricEvent>?
+        var summaries: APICallAggregator?
         if settings.events {
-            // Best effort: the events never decide readiness.
+            // Best effort: the figures never decide readiness.
             let metrics = service.serviceClient(
                 "metrics",
                 baseURL: service.configuration.metricsURL,
@@ -106,7 +106,14 @@ public enum GatewayApplication {
                 logger: logger
             )
             service.addService(delivery)
-            events = delivery
+            // Registered after the delivery: it stops first, and hands over what it counted last.
+            let aggregator = APICallAggregator(
+                delivery: delivery,
+                flushInterval: settings.eventsInterval,
+                logger: logger
+            )
+            service.addService(aggregator)
+            summaries = aggregator
         }
 
         let proxy = GatewayProxy(
@@ -130,7 +137,7 @@ public enum GatewayApplication {
                 refusedFor: settings.tokenRefusedFor
             ),
             rateLimiter: RateLimiter(redis: redis, logger: logger),
-            metrics: GatewayMetrics(events: events),
+            metrics: GatewayMetrics(summaries: summaries),
             logger: logger
         )
         service.addMiddleware(GatewayProxyMiddleware(proxy: proxy))
@@ -200,7 +207,8 @@ struct GatewayProxyMiddleware: RouterMiddleware {
 /// | `gateway.cache.keep-seconds` | `600` | how long a stale response with a validator is kept to be revalidated |
 /// | `gateway.cache.max-ttl-seconds` | `86400` | the longest any response is kept |
 /// | `gateway.auth.valid-seconds` / `refused-seconds` | `30` / `5` | how long a token's introspection is remembered |
-/// | `gateway.events` | `true` | push one `api_call` event per request to the metrics service (`metrics.url`) |
+/// | `gateway.events` | `true` | count every request for the metrics service (`metrics.url`), as 10-second `api_call_summary` aggregates |
+/// | `gateway.events.interval-ms` | `10000` | how often the aggregates are shipped (a window may go in parts: they add up) |
 struct GatewaySettings {
     var routesFile: GatewayRoutesFile
     var connectTimeout: Duration
@@ -215,6 +223,7 @@ struct GatewaySettings {
     var tokenValidFor: Duration
     var tokenRefusedFor: Duration
     var events: Bool
+    var eventsInterval: Duration
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
@@ -283,5 +292,6 @@ struct GatewaySettings {
         tokenValidFor = .seconds(try settings.double("gateway.auth.valid-seconds", default: 30, in: 0...3_600))
         tokenRefusedFor = .seconds(try settings.double("gateway.auth.refused-seconds", default: 5, in: 0...3_600))
         events = try settings.bool("gateway.events", default: true)
+        eventsInterval = try settings.milliseconds("gateway.events.interval-ms", default: .seconds(10), in: 50...60_000)
     }
 }

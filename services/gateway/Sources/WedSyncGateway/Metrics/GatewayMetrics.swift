@@ -5,11 +5,11 @@ import WedSyncModels
 import WedSyncServiceKit
 
 /// Per route template, method, status class and cache result: request counts and latency histograms on
-/// `/metrics`, and one `api_call` event per request queued for the metrics service. The queue is bounded and never
-/// waits: when it is full the event is dropped and counted (`wedsync_delivery_dropped_total`).
+/// `/metrics`, and the same calls counted for the metrics service as 10-second aggregates
+/// (``APICallAggregator``), shipped a few times a minute rather than one event per request.
 public final class GatewayMetrics: Sendable {
-    /// Delivers the events; `nil` when no metrics service is configured.
-    public let events: BackgroundDelivery<MetricEvent>?
+    /// Counts the calls for the metrics service; `nil` when no metrics service is configured.
+    public let summaries: APICallAggregator?
 
     struct Labels: Hashable, Sendable {
         var route: String
@@ -34,8 +34,8 @@ public final class GatewayMetrics: Sendable {
         )
     }
 
-    public init(events: BackgroundDelivery<MetricEvent>?) {
-        self.events = events
+    public init(summaries: APICallAggregator?) {
+        self.summaries = summaries
     }
 
     /// Records one request. `route` is the template from the routes file, never a raw path.
@@ -44,30 +44,20 @@ public final class GatewayMetrics: Sendable {
         method: HTTPRequest.Method,
         status: Int,
         cache: String,
-        duration: Duration,
-        tenant: String? = nil,
-        requestID: String? = nil
+        duration: Duration
     ) {
         let (counter, timer) = handles(
             Labels(route: route, method: method.rawValue, statusClass: status / 100, cache: cache)
         )
         counter.increment()
-        timer.recordNanoseconds(Int64(duration / .nanoseconds(1)))
-        if let events {
-            events.submit(
-                .apiCall(
-                    APICallEvent(
-                        timestamp: Date(),
-                        route: route,
-                        method: method.rawValue,
-                        status: status,
-                        durationMs: Double(duration / .nanoseconds(1)) / 1e6,
-                        cache: CacheResult(rawValue: cache),
-                        tenant: tenant,
-                        requestId: requestID
-                    )
-                )
-            )
-        }
+        let nanoseconds = Int64(duration / .nanoseconds(1))
+        timer.recordNanoseconds(nanoseconds)
+        summaries?.record(
+            route: route,
+            method: method.rawValue,
+            status: status,
+            cache: CacheResult(rawValue: cache),
+            durationMs: Double(nanoseconds) / 1e6
+        )
     }
 }

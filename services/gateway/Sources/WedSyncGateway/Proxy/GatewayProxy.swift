@@ -228,9 +228,7 @@ public final class GatewayProxy: Sendable {
                 method: method,
                 status: status,
                 cache: cache,
-                duration: total,
-                tenant: exchange.tenant,
-                requestID: requestID
+                duration: total
             )
             return response
         }
@@ -238,16 +236,14 @@ public final class GatewayProxy: Sendable {
         // %DURATION% counts it, so a route's percentiles and budgets hold whole answers. `x-response-time` and
         // `Server-Timing`, sent before the body, still say when the head left. A body never written (the client
         // left before the head went) is recorded when it is let go.
-        let (metrics, started, tenant, body) = (metrics, exchange.started, exchange.tenant, response.body)
+        let (metrics, started, body) = (metrics, exchange.started, response.body)
         let recording = RecordOnce {
             metrics.record(
                 route: label,
                 method: method,
                 status: status,
                 cache: cache,
-                duration: ContinuousClock.now - started,
-                tenant: tenant,
-                requestID: requestID
+                duration: ContinuousClock.now - started
             )
         }
         response.body = ResponseBody { writer in

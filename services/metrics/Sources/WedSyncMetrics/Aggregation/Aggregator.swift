@@ -41,14 +41,9 @@ public final class Aggregator: Sendable {
     static func sample(of event: MetricEvent) -> (SeriesKey, durationMs: Double, failed: Bool, cacheHit: Bool?)? {
         switch event {
         case .apiCall(let call):
-            let hit: Bool? =
-                switch call.cache {
-                case .hit?, .stale?, .revalidated?: true
-                case .miss?: false
-                case .bypass?, nil: nil
-                }
             return (
-                SeriesKey(kind: "api", name: call.route, method: call.method), call.durationMs, call.status >= 500, hit
+                SeriesKey(kind: "api", name: call.route, method: call.method), call.durationMs, call.status >= 500,
+                isHit(call.cache)
             )
         case .databaseQuery(let query):
             return (SeriesKey(kind: "db", name: query.fingerprint, method: ""), query.durationMs, false, nil)
@@ -60,8 +55,17 @@ public final class Aggregator: Sendable {
                     method: operation.operation.rawValue
                 ), operation.durationMs, false, operation.hit
             )
-        case .systemSample, .finding:
+        case .systemSample, .finding, .apiCallSummary:
             return nil
+        }
+    }
+
+    /// Whether a request's cache result counts as a lookup that hit, one that missed, or no lookup.
+    static func isHit(_ cache: CacheResult?) -> Bool? {
+        switch cache {
+        case .hit?, .stale?, .revalidated?: true
+        case .miss?: false
+        case .bypass?, nil: nil
         }
     }
 
@@ -70,6 +74,20 @@ public final class Aggregator: Sendable {
         var deltas: [BucketKey: SeriesBucket] = [:]
         var series: [SeriesKey: SeriesKey] = [:]
         for event in events {
+            if case .apiCallSummary(let summary) = event {
+                // The calls a sender aggregated, into the bucket they would have reached one by one.
+                let key = SeriesKey(kind: "api", name: summary.route, method: summary.method)
+                let bounded = series[key] ?? admit(key)
+                series[key] = bounded
+                let (failed, hit) = (summary.statusClass == 5, Self.isHit(summary.cache))
+                var bucket = SeriesBucket()
+                for pair in summary.durationsUs where pair.count == 2 {
+                    bucket.record(microseconds: UInt64(pair[0]), calls: pair[1], failed: failed, cacheHit: hit)
+                }
+                deltas[BucketKey(series: bounded, start: Self.bucketStart(summary.timestamp)), default: SeriesBucket()]
+                    .add(bucket)
+                continue
+            }
             guard let (key, duration, failed, hit) = Self.sample(of: event) else { continue }
             let bounded = series[key] ?? admit(key)
             series[key] = bounded

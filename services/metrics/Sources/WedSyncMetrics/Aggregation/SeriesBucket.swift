@@ -1,4 +1,5 @@
 import Histogram
+import WedSyncModels
 
 /// What one series is: an API route and method, a database statement's fingerprint, or a cache namespace and
 /// operation. Routes are templates and fingerprints carry no values, so series stay few.
@@ -134,17 +135,23 @@ public struct SeriesBucket: Sendable {
     public init() {}
 
     public mutating func record(durationMs: Double, failed: Bool, cacheHit: Bool?) {
-        count += 1
-        if failed { errors += 1 }
+        record(
+            microseconds: UInt64(APICallSummaryEvent.microseconds(durationMs: durationMs)),
+            calls: 1,
+            failed: failed,
+            cacheHit: cacheHit
+        )
+    }
+
+    /// `calls` requests that each took `microseconds` (a line of an ``APICallSummaryEvent``).
+    public mutating func record(microseconds: UInt64, calls: Int, failed: Bool, cacheHit: Bool?) {
+        count += calls
+        if failed { errors += calls }
         if let cacheHit {
-            cacheLookups += 1
-            if cacheHit { cacheHits += 1 }
+            cacheLookups += calls
+            if cacheHit { cacheHits += calls }
         }
-        let micros =
-            durationMs.isFinite
-            ? UInt64(Swift.max(1, Swift.min(Double(Self.highestMicros), (durationMs * 1000).rounded())))
-            : Self.highestMicros
-        durations.record(micros)
+        durations.record(microseconds, count: UInt64(calls))
     }
 
     public mutating func add(_ other: SeriesBucket) {

@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import WedSyncModels
+
+/// API calls counted in the process and shipped as aggregates: per 10-second window, route, method, status class
+/// and cache result, the number of calls of each whole-microsecond duration (``APICallSummaryEvent``). Recording a
+/// call is a lock and two dictionary increments, never an allocation per call or a JSON document per call; every
+/// `flushInterval` what was counted is handed to a ``BackgroundDelivery`` as a few summaries, and what is left is
+/// handed over at shutdown (register this service after the delivery, so it stops first).
+///
+/// The metrics service folds the summaries into the buckets the single calls would have reached, with the same
+/// rounding, so its counts, error and hit ratios and percentiles are exactly those of one event per call.
+public final class APICallAggregator: Service, Sendable {
+    struct Key: Hashable, Sendable {
+        var window: Int64
+        var route: String
+        var method: String
+        var statusClass: Int
+        var cache: CacheResult?
+    }
+
+    /// Calls by duration (whole microseconds).
+    typealias Durations = [Int: Int]
+
+    private let table = Mutex<[Key: Durations]>([:])
+    private let delivery: BackgroundDelivery<MetricEvent>
+    public let flushInterval: Duration
+    let logger: Logger
+
+    public init(delivery: BackgroundDelivery<MetricEvent>, flushInterval: Duration = .seconds(10), logger: Logger) {
+        self.delivery = delivery
+        self.flushInterval = flushInterval
+        self.logger = logger
+    }
+
+    /// Counts one call that ended at `at`.
+    public func record(
+        route: String,
+        method: String,
+        status: Int,
+        cache: CacheResult?,
+        durationMs: Double,
+        at date: Date = Date()
+    ) {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let width = APICallSummaryEvent.windowSeconds
+        let key = Key(
+            window: seconds - ((seconds % width) + width) % width,
+            route: route,
+            method: method,
+            statusClass: min(5, max(1, status / 100)),
+            cache: cache
+        )
+        let micros = APICallSummaryEvent.microseconds(durationMs: durationMs)
+        table.withLock { table in table[key, default: [:]][micros, default: 0] += 1 }
+    }
+
+    /// Takes what was counted so far, as summaries (a window with more distinct durations than one summary holds
+    /// is split into several).
+    public func drain() -> [MetricEvent] {
+        let taken = table.withLock { table -> [Key: Durations] in
+            defer { table.removeAll(keepingCapacity: true) }
+            return table
+        }
+        var events: [MetricEvent] = []
+        for (key, durations) in taken.sorted(by: { $0.key.window < $1.key.window }) {
+            let pairs = durations.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }
+            var start = 0
+            while start < pairs.count {
+                let part = pairs[start..<min(pairs.count, start + APICallSummaryEvent.maximumPairs)]
+                events.append(
+                    .apiCallSummary(
+                        APICallSummaryEvent(
+                            timestamp: Date(timeIntervalSince1970: Double(key.window)),
+                            route: key.route,
+                            method: key.method,
+                            statusClass: key.statusClass,
+                            cache: key.cache,
+                            count: part.reduce(0) { $0 + $1[1] },
+                            durationsUs: Array(part)
+                        )
+                    )
+                )
+                start += part.count
+            }
+        }
+        return events
+    }
+
+    /// Hands what was counted to the delivery now (also done every `flushInterval`, and at shutdown).
+    @discardableResult
+    public func flush() -> Int {
+        let events = drain()
+        guard !events.isEmpty else { return 0 }
+        let queued = delivery.submit(contentsOf: events)
+        if queued < events.count {
+            logger.warning(
+                "api call summaries dropped: the delivery queue is full",
+                metadata: ["delivery.dropped": "\(events.count - queued)"]
+            )
+        }
+        return queued
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: self.flushInterval)
+                self.flush()
+            }
+        }
+        flush()
+    }
+}
