@@ -34,6 +34,8 @@ struct GatewayCacheRuleTests {
         var expected: String
         var status = 200
         var originRequests: Int
+        /// The status the origin answers with.
+        var originStatus = 200
 
         enum Then: Sendable { case same, fail503, post }
 
@@ -217,6 +219,59 @@ struct GatewayCacheRuleTests {
             originRequests: 2
         ),
         Rule(
+            rule: "§3 a 404 with explicit freshness is stored and served",
+            headers: [("Cache-Control", "max-age=60")],
+            expected: "HIT",
+            status: 404,
+            originRequests: 1,
+            originStatus: 404
+        ),
+        Rule(
+            rule: "§3 a 503 with explicit freshness is stored and served",
+            headers: [("Cache-Control", "max-age=60")],
+            expected: "HIT",
+            status: 503,
+            originRequests: 1,
+            originStatus: 503
+        ),
+        Rule(
+            rule: "§3 a status the cache does not know (299) with explicit freshness is stored and served",
+            headers: [("Cache-Control", "max-age=60")],
+            expected: "HIT",
+            status: 299,
+            originRequests: 1,
+            originStatus: 299
+        ),
+        Rule(
+            rule: "§5.3 an Expires with dashes is not a date: the response is already stale",
+            headers: [("Expires", "Sat, 13-Jun-2099 10:10:00 GMT"), ("Date", HTTPDate.format(Date()))],
+            kept: false,
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§5.3 an Expires in UTC rather than GMT is not a date: the response is already stale",
+            headers: [("Expires", "Sat, 13 Jun 2099 10:10:00 UTC"), ("Date", HTTPDate.format(Date()))],
+            kept: false,
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§5.2.2.3 must-understand overrides no-store for a status the cache understands",
+            headers: [("Cache-Control", "max-age=60, must-understand, no-store")],
+            expected: "HIT",
+            originRequests: 1
+        ),
+        Rule(
+            rule: "§5.2.2.3 must-understand with a status the cache does not understand: not stored",
+            headers: [("Cache-Control", "max-age=60, must-understand, no-store")],
+            kept: false,
+            expected: "MISS",
+            status: 299,
+            originRequests: 2,
+            originStatus: 299
+        ),
+        Rule(
             rule: "§4.2.4 must-revalidate: stale is validated, never served",
             headers: [
                 ("Cache-Control", "max-age=1, must-revalidate, stale-while-revalidate=60, stale-if-error=60"),
@@ -261,6 +316,7 @@ struct GatewayCacheRuleTests {
         _ gateway: String,
         _ path: String,
         headers: [(String, String)] = [],
+        status: Int = 200,
         matching: ((HTTP.Answer) -> Bool)? = nil
     ) async -> Bool {
         await eventually(timeout: .seconds(15)) {
@@ -272,8 +328,8 @@ struct GatewayCacheRuleTests {
             else {
                 return false
             }
-            if let matching { return answer.status == 200 && matching(answer) }
-            return answer.status == 200
+            if let matching { return answer.status == status && matching(answer) }
+            return answer.status == status
                 || (answer.status == 504 && answer.text.contains("stored response needs validation"))
         }
     }
@@ -282,12 +338,12 @@ struct GatewayCacheRuleTests {
     func rule(_ rule: Rule) async throws {
         let fixture = try await GatewayFixture.shared()
         let path = "/rule-\(Self.run)-\(Self.rules.firstIndex { $0.rule == rule.rule }!)"
-        fixture.origin.set(path, headers: rule.headers)
+        fixture.origin.set(path, status: rule.originStatus, headers: rule.headers)
         let first = try await HTTP.get(fixture.gateway.baseURL + path, headers: rule.first)
-        #expect(first.status == 200, "\(rule.rule): first answer \(first.status)")
+        #expect(first.status == rule.originStatus, "\(rule.rule): first answer \(first.status)")
         if rule.kept {
             #expect(
-                await Self.stored(fixture.gateway.baseURL, path, headers: rule.first),
+                await Self.stored(fixture.gateway.baseURL, path, headers: rule.first, status: rule.originStatus),
                 "\(rule.rule): the first answer was never stored"
             )
         }

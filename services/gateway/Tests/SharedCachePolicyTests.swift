@@ -41,6 +41,107 @@ struct SharedCachePolicyTests {
 
     static let rows: [Row] = [
         Row(
+            rule: "§5.3 an Expires with dashes (not an HTTP-date) means already expired",
+            response: [("Date", date), ("Expires", "Sat, 13-Jun-2026 10:10:00 GMT")],
+            expected: fresh(0)
+        ),
+        Row(
+            rule: "§5.3 an Expires with a one-digit hour means already expired",
+            response: [("Date", date), ("Expires", "Sat, 13 Jun 2026 1:10:00 GMT")],
+            expected: fresh(0)
+        ),
+        Row(
+            rule: "§5.3 an Expires without the comma after the day name means already expired",
+            response: [("Date", date), ("Expires", "Sat 13 Jun 2026 10:10:00 GMT")],
+            expected: fresh(0)
+        ),
+        Row(
+            rule: "§5.3 an Expires in UTC rather than GMT means already expired",
+            response: [("Date", date), ("Expires", "Sat, 13 Jun 2026 10:10:00 UTC")],
+            expected: fresh(0)
+        ),
+        Row(
+            rule: "RFC 9110 §5.6.7 an RFC 850 Expires is a date",
+            response: [("Date", date), ("Expires", "Saturday, 13-Jun-26 10:10:00 GMT")],
+            expected: fresh(600)
+        ),
+        Row(
+            rule: "RFC 9110 §5.6.7 an asctime Expires is a date",
+            response: [("Date", date), ("Expires", "Sat Jun 13 10:10:00 2026")],
+            expected: fresh(600)
+        ),
+        Row(
+            rule: "§3 a 203 with explicit freshness is stored",
+            status: 203,
+            response: [("Cache-Control", "max-age=60")],
+            expected: fresh(60)
+        ),
+        Row(
+            rule: "§3 a 204 with explicit freshness is stored",
+            status: 204,
+            response: [("Cache-Control", "max-age=60")],
+            expected: fresh(60)
+        ),
+        Row(
+            rule: "§3 a 299 (a final status the cache does not know) with explicit freshness is stored",
+            status: 299,
+            response: [("Cache-Control", "max-age=60")],
+            expected: fresh(60)
+        ),
+        Row(
+            rule: "§3 a 400 with explicit freshness is stored",
+            status: 400,
+            response: [("Cache-Control", "max-age=60")],
+            expected: fresh(60)
+        ),
+        Row(
+            rule: "§3 a 410 with Expires is stored",
+            status: 410,
+            response: [("Date", date), ("Expires", "Sat, 13 Jun 2026 10:10:00 GMT")],
+            expected: fresh(600)
+        ),
+        Row(
+            rule: "§3 a 500 with explicit freshness is stored",
+            status: 500,
+            response: [("Cache-Control", "max-age=60")],
+            expected: fresh(60)
+        ),
+        Row(
+            rule: "§3 a 504 with s-maxage is stored",
+            status: 504,
+            response: [("Cache-Control", "s-maxage=60")],
+            expected: fresh(60, mustRevalidate: true)
+        ),
+        Row(
+            rule: "§3 a 599 with explicit freshness is stored",
+            status: 599,
+            response: [("Cache-Control", "public, max-age=60")],
+            expected: fresh(60)
+        ),
+        Row(
+            rule: "§4.2.2 a 500 without explicit freshness is not heuristically cacheable",
+            status: 500,
+            response: [("Date", date), ("Last-Modified", "Sat, 13 Jun 2026 09:00:00 GMT")],
+            expected: .doNotStore(.notCacheable)
+        ),
+        Row(
+            rule: "§3 a 206 is not stored (this cache does not combine ranges)",
+            status: 206,
+            response: [("Cache-Control", "max-age=60")],
+            expected: .doNotStore(.status)
+        ),
+        Row(
+            rule: "§5.2.2.3 must-understand: no-store is overridden for a status the cache understands",
+            response: [("Cache-Control", "max-age=60, must-understand, no-store")],
+            expected: fresh(60)
+        ),
+        Row(
+            rule: "§5.2.2.3 must-understand: a status the cache does not understand is not stored",
+            status: 299,
+            response: [("Cache-Control", "max-age=60, must-understand, no-store")],
+            expected: .doNotStore(.status)
+        ),
+        Row(
             rule: "§4.2.1 max-age gives the lifetime",
             response: [("Cache-Control", "max-age=60")],
             expected: fresh(60)
@@ -155,12 +256,6 @@ struct SharedCachePolicyTests {
         Row(
             rule: "§3 a partial response is not stored",
             status: 206,
-            response: [("Cache-Control", "max-age=60")],
-            expected: .doNotStore(.status)
-        ),
-        Row(
-            rule: "§3 a 500 is not stored",
-            status: 500,
             response: [("Cache-Control", "max-age=60")],
             expected: .doNotStore(.status)
         ),

@@ -238,6 +238,40 @@ public final class MultiTierCache: Service, Sendable {
         return try await get(address, namespace: try self.namespace(address.namespace), loader: loader)
     }
 
+    /// What L1 holds under `address`, current and fresh, without going further (no L2, no loader): for a caller
+    /// that must answer without waiting. The first time an entry is found here, `memo` makes what the caller wants of
+    /// it (under the shard's lock: keep it short), and that is kept with the entry and handed back with every later
+    /// find, until the entry is replaced or dropped; `nil` when L1 has nothing fresh there or `memo` made nothing. A
+    /// find counts as an L1 hit; finding nothing counts nothing (the caller's full ``get(_:loader:)`` that follows
+    /// counts the miss).
+    public func peekL1<Memo: Sendable>(_ address: CacheAddress, memo make: (CacheEntry) -> Memo?) -> Memo? {
+        guard let namespace = registry.existing(address.namespace) else { return nil }
+        return peekL1(address, in: namespace, memo: make)
+    }
+
+    /// ``peekL1(_:memo:)`` in a namespace the caller resolved once (``namespace(_:)``), for the hottest paths.
+    public func peekL1<Memo: Sendable>(
+        _ address: CacheAddress,
+        in namespace: CacheNamespace,
+        memo make: (CacheEntry) -> Memo?
+    ) -> Memo? {
+        guard namespace.policy.useL1, namespace.name == address.namespace else { return nil }
+        let now = self.now
+        let started = ContinuousClock.now
+        let current = isCurrentInL1
+        let found: (any Sendable)? = l1.project(address.string, now: now) { entry in
+            guard current(&entry) else { return (false, nil) }
+            guard entry.isFresh(at: now) else { return (true, nil) }
+            if entry.memo == nil, let made = make(entry) { entry.memo = made }
+            return (true, entry.memo)
+        }
+        guard let memo = found as? Memo else { return nil }
+        l1Latency.record(ContinuousClock.now - started)
+        CacheNamespace.count(namespace.lookups)
+        CacheNamespace.count(namespace.l1Hits)
+        return memo
+    }
+
     private func get(_ address: CacheAddress, namespace: CacheNamespace, loader: CacheLoader?)
         async throws(CacheKitError) -> CacheLookup?
     {

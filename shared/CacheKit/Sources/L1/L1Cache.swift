@@ -48,6 +48,17 @@ public final class L1Cache<Value: Sendable>: Sendable {
         return shard(for: key).state.withLock { $0.read(key, now: now, inspect: inspect) }
     }
 
+    /// What `body` takes from the value of `key` while it is retained, under the shard's lock (keep it short): it
+    /// answers whether the value is still valid (invalid ones are dropped) and what to hand back.
+    public func project<Result: Sendable>(
+        _ key: String,
+        now: Double,
+        _ body: (inout Value) -> (valid: Bool, result: Result?)
+    ) -> Result? {
+        let key = HashedKey(key)
+        return shard(for: key).state.withLock { $0.project(key, now: now, body) }
+    }
+
     /// Stores `value` until `retainUntil` (seconds since 1970), costing `cost` bytes. Returns false when the value
     /// is too large for the cache, or when `shouldReplace` (given the live value already there, under the shard's
     /// lock) refuses: a writer holding an older version must not overwrite a newer one.

@@ -85,6 +85,37 @@ struct L1Shard<Value: Sendable>: Sendable {
         return slots.values[index].value
     }
 
+    /// ``read(_:now:inspect:)`` that hands back what `body` takes from the value, not a copy of it: `body` answers
+    /// whether the value is still valid (an invalid one is dropped) and what to return.
+    mutating func project<Result>(
+        _ key: HashedKey,
+        now: Double,
+        _ body: (inout Value) -> (valid: Bool, result: Result?)
+    )
+        -> Result?
+    {
+        guard let index = slots.index(forKey: key) else { return nil }
+        // One in-place access to the slot (reading a field through the values' getter copies the whole slot).
+        var result: Result?
+        var expired = false
+        var valid = true
+        func visit(_ slot: inout Slot) {
+            guard slot.retainUntil > now else {
+                expired = true
+                return
+            }
+            (valid, result) = body(&slot.value)
+            if valid, slot.frequency < 3 { slot.frequency += 1 }
+        }
+        visit(&slots.values[index])
+        if expired { expirations += 1 }
+        guard !expired, valid else {
+            drop(at: index)
+            return nil
+        }
+        return result
+    }
+
     /// Stores `value`, evicting as needed. Returns false when the value alone is larger than the shard allows, or
     /// when `shouldReplace` refuses to replace the live value already there.
     @discardableResult

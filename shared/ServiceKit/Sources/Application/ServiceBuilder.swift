@@ -33,6 +33,7 @@ public final class ServiceBuilder {
     package let poolMetrics = PoolMetricsReporter()
     private let startedAt = Date()
     private var dependencies: [String: Any] = [:]
+    private var fastResponder: (any HTTPFastResponder)?
     private let errorMappings = ErrorMappings()
 
     public init(configuration: ServiceConfiguration, summary: String, logger: Logger? = nil) {
@@ -109,6 +110,12 @@ public final class ServiceBuilder {
         routes.router.add(middleware: middleware)
     }
 
+    /// Lets `responder` answer requests without a body on the connection's event loop before the router sees them
+    /// (``HTTPFastResponder``): what it answers skips the middleware and the router.
+    public func setFastResponder(_ responder: some HTTPFastResponder) {
+        fastResponder = responder
+    }
+
     /// Runs `collector` before each `/metrics` scrape, to publish state kept elsewhere as gauges. One that blocks
     /// (a file or database read) awaits its work on threads of its own, never on the concurrency pool.
     public func addMetricsCollector(_ collector: @escaping @Sendable () async -> Void) {
@@ -124,7 +131,7 @@ public final class ServiceBuilder {
         let logger = self.logger
         return Application(
             router: routes.router,
-            server: .limitedHTTP1(configuration.http),
+            server: .limitedHTTP1(configuration.http, fastResponder: fastResponder),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.service,

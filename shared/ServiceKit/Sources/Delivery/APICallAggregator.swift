@@ -14,17 +14,34 @@ import WedSyncModels
 /// rounding, so its counts, error and hit ratios and percentiles are exactly those of one event per call.
 public final class APICallAggregator: Service, Sendable {
     struct Key: Hashable, Sendable {
-        var window: Int64
         var route: String
         var method: String
         var statusClass: Int
         var cache: CacheResult?
     }
 
-    /// Calls by duration (whole microseconds).
-    typealias Durations = [Int: Int]
+    /// The calls of one route, method, status class and cache result: by window, the calls of each duration (whole
+    /// microseconds). A caller that records the same series again and again keeps it (``series(route:method:status:cache:)``)
+    /// and skips the lookup.
+    public final class Series: Sendable {
+        let key: Key
+        fileprivate let windows = Mutex<[Int64: [Int: Int]]>([:])
 
-    private let table = Mutex<[Key: Durations]>([:])
+        init(_ key: Key) {
+            self.key = key
+        }
+
+        /// Counts one call of `durationMs` that ended at `at`.
+        public func record(durationMs: Double, at date: Date = Date()) {
+            let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+            let width = APICallSummaryEvent.windowSeconds
+            let window = seconds - ((seconds % width) + width) % width
+            let micros = APICallSummaryEvent.microseconds(durationMs: durationMs)
+            windows.withLock { windows in windows[window, default: [:]][micros, default: 0] += 1 }
+        }
+    }
+
+    private let series = Mutex<[Key: Series]>([:])
     private let delivery: BackgroundDelivery<MetricEvent>
     public let flushInterval: Duration
     let logger: Logger
@@ -33,6 +50,17 @@ public final class APICallAggregator: Service, Sendable {
         self.delivery = delivery
         self.flushInterval = flushInterval
         self.logger = logger
+    }
+
+    /// The series of calls to `route` with `method` answered `status` with `cache`.
+    public func series(route: String, method: String, status: Int, cache: CacheResult?) -> Series {
+        let key = Key(route: route, method: method, statusClass: min(5, max(1, status / 100)), cache: cache)
+        return series.withLock { table in
+            if let known = table[key] { return known }
+            let made = Series(key)
+            table[key] = made
+            return made
+        }
     }
 
     /// Counts one call that ended at `at`.
@@ -44,28 +72,23 @@ public final class APICallAggregator: Service, Sendable {
         durationMs: Double,
         at date: Date = Date()
     ) {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let width = APICallSummaryEvent.windowSeconds
-        let key = Key(
-            window: seconds - ((seconds % width) + width) % width,
-            route: route,
-            method: method,
-            statusClass: min(5, max(1, status / 100)),
-            cache: cache
-        )
-        let micros = APICallSummaryEvent.microseconds(durationMs: durationMs)
-        table.withLock { table in table[key, default: [:]][micros, default: 0] += 1 }
+        series(route: route, method: method, status: status, cache: cache).record(durationMs: durationMs, at: date)
     }
 
     /// Takes what was counted so far, as summaries (a window with more distinct durations than one summary holds
     /// is split into several).
     public func drain() -> [MetricEvent] {
-        let taken = table.withLock { table -> [Key: Durations] in
-            defer { table.removeAll(keepingCapacity: true) }
-            return table
+        let all = series.withLock { Array($0.values) }
+        var taken: [(Key, Int64, [Int: Int])] = []
+        for one in all {
+            let windows = one.windows.withLock { windows -> [Int64: [Int: Int]] in
+                defer { windows.removeAll() }
+                return windows
+            }
+            for (window, durations) in windows { taken.append((one.key, window, durations)) }
         }
         var events: [MetricEvent] = []
-        for (key, durations) in taken.sorted(by: { $0.key.window < $1.key.window }) {
+        for (key, window, durations) in taken.sorted(by: { $0.1 < $1.1 }) {
             let pairs = durations.sorted { $0.key < $1.key }.map { [$0.key, $0.value] }
             var start = 0
             while start < pairs.count {
@@ -73,7 +96,7 @@ public final class APICallAggregator: Service, Sendable {
                 events.append(
                     .apiCallSummary(
                         APICallSummaryEvent(
-                            timestamp: Date(timeIntervalSince1970: Double(key.window)),
+                            timestamp: Date(timeIntervalSince1970: Double(window)),
                             route: key.route,
                             method: key.method,
                             statusClass: key.statusClass,

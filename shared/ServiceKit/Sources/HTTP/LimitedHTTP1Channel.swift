@@ -15,12 +15,20 @@ struct LimitedHTTP1Channel: ServerChildChannel {
 
     let inner: HTTP1Channel
     let limits: HTTPServerLimits
+    /// Answers some requests before the router (``FastResponseHandler``).
+    let fastResponder: (any HTTPFastResponder)?
 
-    init(responder: @escaping HTTPChannelHandler.Responder, limits: HTTPServerLimits) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder,
+        limits: HTTPServerLimits,
+        fastResponder: (any HTTPFastResponder)? = nil
+    ) {
         // NIO's decoder limits are a backstop above ours, which answer first with a proper status.
         let backstop = max(limits.maximumHeaderBytes * 2, 16 << 10)
+        // With a fast responder, Hummingbird's state handler does not see the requests answered before it: the idle
+        // timeout is kept by ``RequestHeadGuard``, which sees every byte and every answer.
         let configuration = HTTP1Channel.Configuration(
-            idleTimeout: .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1))),
+            idleTimeout: fastResponder == nil ? .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1))) : nil,
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: backstop,
                 maxHeaderListSize: backstop,
@@ -29,28 +37,57 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         )
         self.inner = HTTP1Channel(responder: responder, configuration: configuration)
         self.limits = limits
+        self.fastResponder = fastResponder
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = backstop
+        decoderLimits.maxHeaderListSize = backstop
+        decoderLimits.maxHeaderFieldCount = 1000
+        self.decoderLimits = decoderLimits
     }
 
+    /// The decoder's limits (a backstop above ``HTTPServerLimits``).
+    let decoderLimits: NIOHTTPDecoderLimitConfiguration
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let limits = self.limits
+        let (limits, fastResponder) = (self.limits, self.fastResponder)
         let guardHandler: RequestHeadGuard
         do {
             guardHandler = RequestHeadGuard(
                 timeout: .nanoseconds(Int64(limits.headerReadTimeout / .nanoseconds(1))),
-                maximumBytes: limits.maximumHeaderBytes
+                maximumBytes: limits.maximumHeaderBytes,
+                idleTimeout: fastResponder == nil ? nil : .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1)))
             )
             try channel.pipeline.syncOperations.addHandler(guardHandler, position: .first)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
+        let decoderLimits = self.decoderLimits
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let decoder = try channel.pipeline.syncOperations.context(
+            var decoder = try channel.pipeline.syncOperations.context(
                 handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self
             )
-            try channel.pipeline.syncOperations.addHandler(
-                RequestHeadObserver(guardHandler),
-                position: .after(decoder.handler)
-            )
+            if fastResponder != nil {
+                // NIO's server pipeline pairs the decoder with the response encoder, which queues each request's
+                // method to frame its response. A request answered before the encoder would leave its method in
+                // that queue, and frame the next response by it (a HEAD's would strip a GET's body): the decoder
+                // here is unpaired, and HEAD responses carry no body because Hummingbird and the gateway make none.
+                let unpaired = ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: decoderLimits))
+                try channel.pipeline.syncOperations.addHandler(unpaired, position: .after(decoder.handler))
+                channel.pipeline.syncOperations.removeHandler(context: decoder, promise: nil)
+                decoder = try channel.pipeline.syncOperations.context(handler: unpaired)
+            }
+            let observer = RequestHeadObserver(guardHandler)
+            try channel.pipeline.syncOperations.addHandler(observer, position: .after(decoder.handler))
+            if let fastResponder {
+                // Right after the decoder: an answer made here skips the conversion to HTTP types, the router and
+                // the response encoder, and never wakes a task.
+                try channel.pipeline.syncOperations.addHandler(
+                    FastResponseHandler(responder: fastResponder, guardHandler: guardHandler),
+                    position: .after(observer)
+                )
+                let state = try channel.pipeline.syncOperations.context(handlerType: HTTPConnectionStateHandler.self)
+                try channel.pipeline.syncOperations.addHandler(OriginDateHandler(), position: .after(state.handler))
+            }
             return value
         }
     }
@@ -62,8 +99,12 @@ struct LimitedHTTP1Channel: ServerChildChannel {
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with the service's limits (``LimitedHTTP1Channel``).
-    static func limitedHTTP1(_ limits: HTTPServerLimits) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in LimitedHTTP1Channel(responder: responder, limits: limits) }
+    static func limitedHTTP1(_ limits: HTTPServerLimits, fastResponder: (any HTTPFastResponder)? = nil)
+        -> HTTPServerBuilder
+    {
+        HTTPServerBuilder { responder in
+            LimitedHTTP1Channel(responder: responder, limits: limits, fastResponder: fastResponder)
+        }
     }
 }
 
@@ -85,29 +126,66 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     private var refused = false
     /// This handler's place in the pipeline, where raw bytes can be written straight to the socket.
     private var context: ChannelHandlerContext?
+    /// Closes a connection on which nothing arrived for this long while it was idle (no request open) or in the
+    /// middle of a request's body; `nil` when Hummingbird's own handler keeps the idle timeout.
+    private let idleTimeout: TimeAmount?
+    private var lastRead = NIODeadline.now()
+    /// When the first bytes of the head being read arrived.
+    private var headStartedAt = NIODeadline.now()
+    private var idleTimer: Scheduled<Void>?
 
-    init(timeout: TimeAmount, maximumBytes: Int) {
+    init(timeout: TimeAmount, maximumBytes: Int, idleTimeout: TimeAmount? = nil) {
         self.timeout = timeout
         self.maximumBytes = maximumBytes
+        self.idleTimeout = idleTimeout
+    }
+
+    /// Heads decoded whose responses have not ended, the one being read included.
+    var openRequestCount: Int { openRequests }
+
+    /// Writes a whole answer made for the last head (``FastResponseHandler``) straight to the socket, unflushed:
+    /// that request's response has ended.
+    func writeAnswer(_ answer: ByteBuffer) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(answer), promise: nil)
+        responseEnded()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        scheduleIdleCheck(context, at: .now() + (idleTimeout ?? .zero))
+        context.fireChannelActive()
+    }
+
+    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        guard idleTimeout != nil, idleTimer == nil, context.channel.isActive else { return }
+        let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            self.idleTimer = nil
+            self.checkIdle(loopContext.value)
+        }
+    }
+
+    /// Closes the connection when it has been quiet for the idle timeout while idle or reading a body (as
+    /// Hummingbird's state handler does), else checks again when it could be.
+    private func checkIdle(_ context: ChannelHandlerContext) {
+        guard let idleTimeout, !refused else { return }
+        let waitingOnClient = openRequests == 0 || !awaitingHead
+        let quietUntil = lastRead + idleTimeout
+        if waitingOnClient, quietUntil <= .now() {
+            context.close(promise: nil)
+            return
+        }
+        scheduleIdleCheck(context, at: waitingOnClient ? quietUntil : .now() + idleTimeout)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
+        if idleTimeout != nil { lastRead = .now() }
         let wasAwaitingHead = awaitingHead
         if wasAwaitingHead {
+            if headBytes == 0 { headStartedAt = .now() }
             headBytes += unwrapInboundIn(data).readableBytes
-            if timer == nil {
-                let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-                timer = context.eventLoop.scheduleTask(in: timeout) { [self] in
-                    self.timer = nil
-                    self.refuse(
-                        loopContext.value,
-                        status: "408 Request Timeout",
-                        code: "request_timeout",
-                        message: "the request head did not arrive in time"
-                    )
-                }
-            }
+            if timer == nil { scheduleHeadCheck(context, at: headStartedAt + timeout) }
         }
         // The decoder runs synchronously inside this call: a complete head has been seen once it returns.
         context.fireChannelRead(data)
@@ -121,26 +199,51 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// One timer at most, never cancelled when a head completes (a keep-alive connection would otherwise schedule
+    /// and cancel one per request): when it fires it looks at the head being read now, if any.
+    private func scheduleHeadCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            self.timer = nil
+            // No head in progress: the next one schedules its own check.
+            guard self.awaitingHead, self.headBytes > 0, !self.refused else { return }
+            let due = self.headStartedAt + self.timeout
+            guard due <= .now() else {
+                self.scheduleHeadCheck(loopContext.value, at: due)
+                return
+            }
+            self.refuse(
+                loopContext.value,
+                status: "408 Request Timeout",
+                code: "request_timeout",
+                message: "the request head did not arrive in time"
+            )
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        idleTimer?.cancel()
+        idleTimer = nil
         context.fireChannelInactive()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if context.channel.isActive, let idleTimeout { scheduleIdleCheck(context, at: .now() + idleTimeout) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        idleTimer?.cancel()
+        idleTimer = nil
         self.context = nil
     }
 
     /// A head of `size` bytes was decoded; `false` when it is too large (it is then refused, and not passed on).
     func headReceived(size: Int) -> Bool {
-        timer?.cancel()
-        timer = nil
         guard size <= maximumBytes else {
             if let context {
                 refuse(

@@ -14,12 +14,21 @@ public enum RequestID {
     /// call per request.
     public static func generate() -> String {
         let count = counter.wrappingAdd(1 as UInt64, ordering: .relaxed).newValue
-        return processPrefix + hex(mix(count))
+        let (high, low) = (processPrefix, mix(count))
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for index in 0..<16 {
+                let shift = UInt64(60 - 4 * index)
+                buffer[index] = digits.utf8Start[Int((high >> shift) & 0xF)]
+                buffer[16 + index] = digits.utf8Start[Int((low >> shift) & 0xF)]
+            }
+            return 32
+        }
     }
 
-    private static let processPrefix: String = {
+    private static let processPrefix: UInt64 = {
         var generator = SystemRandomNumberGenerator()
-        return hex(generator.next())
+        return generator.next()
     }()
     private static let counter: Atomic<UInt64> = {
         var generator = SystemRandomNumberGenerator()
@@ -43,10 +52,5 @@ public enum RequestID {
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
                 || byte == UInt8(ascii: ":")
         }
-    }
-
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }

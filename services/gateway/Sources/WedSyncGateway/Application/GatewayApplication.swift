@@ -141,6 +141,9 @@ public enum GatewayApplication {
             logger: logger
         )
         service.addMiddleware(GatewayProxyMiddleware(proxy: proxy))
+        if settings.fastPath, proxy.cache != nil {
+            service.setFastResponder(GatewayFastPath(proxy: proxy, serverName: service.configuration.service))
+        }
         let replicas = settings.routesFile.pools.flatMap(\.replicas).map(\.baseURL)
         GatewayAdminRoutes(
             pools: pools,
@@ -203,6 +206,7 @@ struct GatewayProxyMiddleware: RouterMiddleware {
 /// | `gateway.cache.redis` | `true` | L2 in Redis (`redis.url`) and purges over its backplane |
 /// | `cache.encryption-key` | none | base64 of 32 bytes: L2 records sealed with AES-GCM (without it, with a key of the process's own) |
 /// | `gateway.cache.l1-max-entries` / `l1-max-bytes` | `100000` / `268435456` | L1's bounds |
+/// | `gateway.cache.fast-path` | `true` | fresh L1 hits answered on the connection's event loop (``GatewayFastPath``) |
 /// | `gateway.cache.max-object-bytes` | `8388608` | larger responses stream through, unstored |
 /// | `gateway.cache.keep-seconds` | `600` | how long a stale response with a validator is kept to be revalidated |
 /// | `gateway.cache.max-ttl-seconds` | `86400` | the longest any response is kept |
@@ -224,6 +228,7 @@ struct GatewaySettings {
     var tokenRefusedFor: Duration
     var events: Bool
     var eventsInterval: Duration
+    var fastPath: Bool
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
@@ -264,6 +269,7 @@ struct GatewaySettings {
             throw ConfigurationError(key: "gateway.auth.upstream", message: "no upstream pool named \(authUpstream)")
         }
         cacheEnabled = try settings.bool("gateway.cache.enabled", default: true)
+        fastPath = try settings.bool("gateway.cache.fast-path", default: true)
         useRedis = try settings.bool("gateway.cache.redis", default: true)
         encryptionKey = try settings.symmetricKey("cache.encryption-key")
         maximumObjectBytes = try settings.int(

@@ -167,11 +167,6 @@ extension GatewayCache {
         var compressedHere = false
         var validator = headers[.eTag]
         if ProxyHeaders.isCompressible(headers[.contentType]) {
-            if let vary = headers[.vary] {
-                if !vary.lowercased().contains("accept-encoding") { headers[.vary] = vary + ", Accept-Encoding" }
-            } else {
-                headers[.vary] = "Accept-Encoding"
-            }
             if body.readableBytes >= ProxyHeaders.compressionThreshold, headers[.contentEncoding] == nil,
                 !directives.noTransform, let compressed = ProxyHeaders.gzip(body),
                 compressed.readableBytes < body.readableBytes
@@ -185,6 +180,17 @@ extension GatewayCache {
             }
         } else {
             validator = nil
+        }
+        // The gateway negotiates the coding only of what it keeps gzipped (its own, or the upstream's it gunzips for
+        // identity clients): only those vary by Accept-Encoding; every other origin's Vary is left as it came.
+        if headers[.contentEncoding]?.lowercased() == "gzip",
+            !headers[values: .vary].contains(where: { $0.lowercased().contains("accept-encoding") })
+        {
+            if let vary = headers[.vary] {
+                headers[.vary] = vary + ", Accept-Encoding"
+            } else {
+                headers[.vary] = "Accept-Encoding"
+            }
         }
         return StoredResponse(
             status: status,

@@ -59,7 +59,14 @@ extension GatewayCache {
 
     /// Answers with a stored response: `304` when the request's validators match it (§4.3.2), the body gunzipped
     /// for a client that does not take gzip, `Age` computed now.
-    func serve(_ stored: StoredResponse, to incoming: IncomingRequest, result: String, tier: CacheTier?) -> Response {
+    /// `rendered`, when L1 had the response, holds both representations ready: nothing is gunzipped per hit.
+    func serve(
+        _ stored: StoredResponse,
+        to incoming: IncomingRequest,
+        result: String,
+        tier: CacheTier?,
+        rendered: RenderedResponse? = nil
+    ) -> Response {
         let request = incoming.request
         var fields = HTTPFields()
         fields.reserveCapacity(stored.headers.count + 6)
@@ -72,9 +79,28 @@ extension GatewayCache {
         {
             for field in stored.headers where Self.notModifiedFields.contains(field.name) { fields.append(field) }
             fields[.age] = String(age(of: stored))
+            fields[.originDate] = fields[.date]
             fields[GatewayHeaders.cache] = result
             if let tier { fields[GatewayHeaders.cacheTier] = tier.rawValue.uppercased() }
             return Response(status: .notModified, headers: fields, body: ResponseBody())
+        }
+        if let rendered {
+            var representation = rendered.identity
+            if let gzip = rendered.gzip, ProxyHeaders.acceptsGzip(request.headers[values: .acceptEncoding]) {
+                representation = gzip
+            }
+            fields = representation.fields
+            // RFC 9110 §6.6.1, RFC 9111 §4: the stored Date is forwarded, not replaced by the server's.
+            fields[.originDate] = fields[.date]
+            fields[.age] = String(age(of: stored))
+            fields[GatewayHeaders.cache] = result
+            if let tier { fields[GatewayHeaders.cacheTier] = tier.rawValue.uppercased() }
+            if let label = rendered.routeLabel { fields[GatewayHeaders.route] = label }
+            return Response(
+                status: rendered.status,
+                headers: fields,
+                body: request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: representation.body)
+            )
         }
         var body = stored.body
         let gzipped = stored.header(.contentEncoding)?.lowercased() == "gzip"
@@ -98,6 +124,7 @@ extension GatewayCache {
             }
         }
         fields[.age] = String(age(of: stored))
+        fields[.originDate] = fields[.date]
         fields[.contentLength] = String(body.readableBytes)
         fields[GatewayHeaders.cache] = result
         if let tier { fields[GatewayHeaders.cacheTier] = tier.rawValue.uppercased() }

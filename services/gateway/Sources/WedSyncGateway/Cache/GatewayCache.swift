@@ -65,7 +65,7 @@ public final class GatewayCache: Sendable {
         }
         let primary = ResponseCache.primaryKey(pool: pool.name, tenant: incoming.cacheScope, target: incoming.target)
         let lookupStarted = ContinuousClock.now
-        let found = await store.lookup(primary, request: incoming.values)
+        let found = await store.find(primary, request: incoming.values)
         exchange.cache = ContinuousClock.now - lookupStarted
 
         if let found {
@@ -74,16 +74,16 @@ public final class GatewayCache: Sendable {
             case .fresh:
                 exchange.result = "HIT"
                 exchange.tier = found.tier
-                return serve(stored, to: incoming, result: "HIT", tier: found.tier)
+                return serve(stored, to: incoming, result: "HIT", tier: found.tier, rendered: found.rendered)
             case .staleAccepted:
                 exchange.result = "STALE"
                 exchange.tier = found.tier
-                return serve(stored, to: incoming, result: "STALE", tier: found.tier)
+                return serve(stored, to: incoming, result: "STALE", tier: found.tier, rendered: found.rendered)
             case .staleWhileRevalidate:
                 exchange.result = "STALE"
                 exchange.tier = found.tier
                 refresh(stored, key: found.key, incoming: incoming, primary: primary, route: route, pool: pool)
-                return serve(stored, to: incoming, result: "STALE", tier: found.tier)
+                return serve(stored, to: incoming, result: "STALE", tier: found.tier, rendered: found.rendered)
             case .validate:
                 return try await validate(
                     stored,
@@ -143,7 +143,7 @@ public final class GatewayCache: Sendable {
     /// the stored response stands in when the upstream fails and `stale-if-error` allows it.
     private func validate(
         _ stored: StoredResponse,
-        found: (response: StoredResponse, key: String, tier: CacheTier),
+        found: ResponseCache.Found,
         incoming: IncomingRequest,
         primary: String,
         directives: CacheControl,
@@ -173,10 +173,10 @@ public final class GatewayCache: Sendable {
             return serve(response, to: incoming, result: "MISS", tier: nil)
         case .own(let response, _, _) where leader && response.status >= 500 && mayServeOnError(stored):
             exchange.result = "STALE"
-            return serve(stored, to: incoming, result: "STALE", tier: found.tier)
+            return serve(stored, to: incoming, result: "STALE", tier: found.tier, rendered: found.rendered)
         case .failed where mayServeOnError(stored):
             exchange.result = "STALE"
-            return serve(stored, to: incoming, result: "STALE", tier: found.tier)
+            return serve(stored, to: incoming, result: "STALE", tier: found.tier, rendered: found.rendered)
         case .failed(let error):
             throw error
         case .own(let response, let prefix, let rest) where leader:

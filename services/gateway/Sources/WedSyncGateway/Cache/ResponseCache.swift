@@ -19,6 +19,8 @@ public final class ResponseCache: Sendable {
     public let keepSeconds: Double
     public let maximumTTL: Double
     let logger: Logger
+    /// The cache's namespace of stored responses, resolved once.
+    let resolvedNamespace: CacheNamespace?
 
     /// The cache namespace of every stored response.
     public static let namespace = CacheAddress.gatewayNamespace
@@ -34,6 +36,7 @@ public final class ResponseCache: Sendable {
         self.keepSeconds = keepSeconds
         self.maximumTTL = maximumTTL
         self.logger = logger
+        self.resolvedNamespace = try? cache.namespace(Self.namespace)
     }
 
     /// The key of `target` (path and query) fetched from `pool` for `tenant` (`nil` on public routes). Long
@@ -107,11 +110,37 @@ public final class ResponseCache: Sendable {
 
     // MARK: Lookup
 
+    /// The largest body a gzip record is gunzipped to.
+    var maximumPlainBytes: Int { max(maximumObjectBytes, 1 << 20) * 16 }
+
+    /// The response L1 holds under `primaryKey`, fresh in L1 and made ready to answer with (``RenderedResponse``),
+    /// without waiting for anything: `nil` when L1 does not have it, or has a variant marker there.
+    func peek(_ primaryKey: String) -> RenderedResponse? {
+        guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey) else { return nil }
+        let limit = maximumPlainBytes
+        guard let namespace = resolvedNamespace else { return nil }
+        return cache.peekL1(address, in: namespace) { entry in
+            StoredResponse(decoding: entry.body).flatMap { RenderedResponse($0, maximumBodyBytes: limit) }
+        }
+    }
+
     /// A stored response for the request under `primaryKey` whose `Vary` fields match; `request` gives the
     /// request's values of a field (lowercase name).
     public func lookup(_ primaryKey: String, request: (String) -> [String]) async -> (
         response: StoredResponse, key: String, tier: CacheTier
     )? {
+        await find(primaryKey, request: request).map { ($0.response, $0.key, $0.tier) }
+    }
+
+    /// ``lookup(_:request:)``, with the response made ready to answer with when L1 had it.
+    func find(_ primaryKey: String, request: (String) -> [String]) async -> Found? {
+        if let rendered = peek(primaryKey) {
+            let stored = rendered.stored
+            guard stored.varyNames.isEmpty || Self.varyValues(stored.varyNames, in: request) == stored.varyValues else {
+                return nil
+            }
+            return Found(response: stored, key: primaryKey, tier: .l1, rendered: rendered)
+        }
         guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey),
             let found = try? await cache.get(address), let stored = StoredResponse(decoding: found.entry.body)
         else { return nil }
@@ -119,16 +148,31 @@ public final class ResponseCache: Sendable {
             guard stored.varyNames.isEmpty || Self.varyValues(stored.varyNames, in: request) == stored.varyValues else {
                 return nil
             }
-            return (stored, primaryKey, found.tier)
+            return Found(response: stored, key: primaryKey, tier: found.tier, rendered: nil)
         }
         let values = Self.varyValues(stored.varyNames, in: request)
         let key = Self.variantKey(primaryKey, names: stored.varyNames, values: values)
+        if let rendered = peek(key), rendered.stored.varyNames == stored.varyNames,
+            rendered.stored.varyValues == values
+        {
+            return Found(response: rendered.stored, key: key, tier: .l1, rendered: rendered)
+        }
         guard let variantAddress = try? CacheAddress(namespace: Self.namespace, key: key),
             let variant = try? await cache.get(variantAddress),
             let response = StoredResponse(decoding: variant.entry.body),
             response.varyNames == stored.varyNames, response.varyValues == values
         else { return nil }
-        return (response, key, variant.tier)
+        return Found(response: response, key: key, tier: variant.tier, rendered: nil)
+    }
+
+    /// What a lookup found.
+    struct Found: Sendable {
+        var response: StoredResponse
+        /// The key it is stored under (the primary key, or its variant's).
+        var key: String
+        var tier: CacheTier
+        /// Made ready to answer with, when L1 had it.
+        var rendered: RenderedResponse?
     }
 
     // MARK: Store

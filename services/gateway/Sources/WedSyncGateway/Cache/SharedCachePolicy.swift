@@ -14,10 +14,17 @@ public struct SharedCachePolicy: Sendable {
 
     /// Status codes that are heuristically cacheable (RFC 9110 §15.1).
     public static let heuristicallyCacheable: Set<Int> = [200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]
-    /// Final status codes this cache understands well enough to store (§3: not 206, which needs range handling).
-    public static let storableStatuses: Set<Int> = [
-        200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501,
-    ]
+    /// The status codes RFC 9110 defines, which this cache understands (for `must-understand`, §5.2.2.3).
+    public static let understoodStatuses: Set<Int> = Set(
+        [200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308] + Array(400...417) + [421, 422, 426]
+            + Array(500...505)
+    )
+
+    /// Whether a response with `status` may be stored at all (§3): a final status, and not one whose storing needs
+    /// what this cache does not do (206 needs range handling; a 304 updates, it is not stored).
+    public static func isStorable(status: Int) -> Bool {
+        (200...599).contains(status) && status != 206 && status != 304
+    }
 
     public init(
         targetedField: HTTPField.Name? = HTTPField.Name("CDN-Cache-Control"),
@@ -91,10 +98,14 @@ public struct SharedCachePolicy: Sendable {
         receivedAt: Date = Date()
     ) -> Decision {
         guard method == .get || method == .head else { return .doNotStore(.method) }
-        guard Self.storableStatuses.contains(status) else { return .doNotStore(.status) }
+        guard Self.isStorable(status: status) else { return .doNotStore(.status) }
         let requestDirectives = CacheControl(request[values: .cacheControl])
         let directives = self.directives(of: response)
-        if requestDirectives.noStore || directives.noStore { return .doNotStore(.noStore) }
+        // §5.2.2.3: must-understand stores only what this cache understands, and then overrides no-store.
+        if directives.mustUnderstand, !Self.understoodStatuses.contains(status) { return .doNotStore(.status) }
+        if requestDirectives.noStore || (directives.noStore && !directives.mustUnderstand) {
+            return .doNotStore(.noStore)
+        }
         if directives.isPrivate { return .doNotStore(.isPrivate) }
         if request[.authorization] != nil,
             !(directives.isPublic || directives.sharedMaxAge != nil || directives.mustRevalidate)
@@ -169,6 +180,13 @@ public struct SharedCachePolicy: Sendable {
 
     /// §4.2.3 from the response's `Age` and `Date` values.
     public static func currentAge(age: String?, date: String?, requestedAt: Date, receivedAt: Date, now: Date) -> Int {
+        let corrected = correctedInitialAge(age: age, date: date, requestedAt: requestedAt, receivedAt: receivedAt)
+        let residentTime = max(0, now.timeIntervalSince(receivedAt))
+        return Int(min(Double(CacheControl.maximumDeltaSeconds), corrected + residentTime))
+    }
+
+    /// §4.2.3's `corrected_initial_age`: what the response's age was when it was received, in seconds.
+    public static func correctedInitialAge(age: String?, date: String?, requestedAt: Date, receivedAt: Date) -> Double {
         // §1.2.2: a delta-seconds beyond 2^31 counts as 2^31 (and the sum below cannot overflow).
         let limit = CacheControl.maximumDeltaSeconds
         let ageValue =
@@ -181,8 +199,6 @@ public struct SharedCachePolicy: Sendable {
         let apparentAge = max(0, receivedAt.timeIntervalSince(dateValue))
         let responseDelay = max(0, receivedAt.timeIntervalSince(requestedAt))
         let correctedAgeValue = Double(ageValue) + responseDelay
-        let correctedInitialAge = max(apparentAge, correctedAgeValue)
-        let residentTime = max(0, now.timeIntervalSince(receivedAt))
-        return Int(min(Double(limit), correctedInitialAge + residentTime))
+        return max(apparentAge, correctedAgeValue)
     }
 }

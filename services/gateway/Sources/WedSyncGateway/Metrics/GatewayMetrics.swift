@@ -38,6 +38,44 @@ public final class GatewayMetrics: Sendable {
         self.summaries = summaries
     }
 
+    /// What one route, method, status and cache result records per request, resolved once (the hot path keeps it).
+    public final class Recorder: Sendable {
+        let counter: Counter
+        let timer: Metrics.Timer
+        let series: APICallAggregator.Series?
+
+        init(counter: Counter, timer: Metrics.Timer, series: APICallAggregator.Series?) {
+            self.counter = counter
+            self.timer = timer
+            self.series = series
+        }
+
+        /// Records one request that took `duration`.
+        public func record(_ duration: Duration) {
+            counter.increment()
+            let nanoseconds = Int64(duration / .nanoseconds(1))
+            timer.recordNanoseconds(nanoseconds)
+            series?.record(durationMs: Double(nanoseconds) / 1e6)
+        }
+    }
+
+    /// The recorder of `route` (a template, never a raw path), `method`, `status` and `cache`.
+    public func recorder(route: String, method: HTTPRequest.Method, status: Int, cache: String) -> Recorder {
+        let (counter, timer) = handles(
+            Labels(route: route, method: method.rawValue, statusClass: status / 100, cache: cache)
+        )
+        return Recorder(
+            counter: counter,
+            timer: timer,
+            series: summaries?.series(
+                route: route,
+                method: method.rawValue,
+                status: status,
+                cache: CacheResult(rawValue: cache)
+            )
+        )
+    }
+
     /// Records one request. `route` is the template from the routes file, never a raw path.
     public func record(
         route: String,
@@ -46,18 +84,6 @@ public final class GatewayMetrics: Sendable {
         cache: String,
         duration: Duration
     ) {
-        let (counter, timer) = handles(
-            Labels(route: route, method: method.rawValue, statusClass: status / 100, cache: cache)
-        )
-        counter.increment()
-        let nanoseconds = Int64(duration / .nanoseconds(1))
-        timer.recordNanoseconds(nanoseconds)
-        summaries?.record(
-            route: route,
-            method: method.rawValue,
-            status: status,
-            cache: CacheResult(rawValue: cache),
-            durationMs: Double(nanoseconds) / 1e6
-        )
+        recorder(route: route, method: method, status: status, cache: cache).record(duration)
     }
 }

@@ -69,6 +69,25 @@ public final class RateLimiter: Sendable {
         )
     }
 
+    /// For a request answered without waiting: whether its client's and its tenant's limits let it in, counted in
+    /// this process as ``admit(route:limits:client:)`` counts them; `nil` when the route's limits are counted in
+    /// Redis (the full path decides, and answers a refusal).
+    func admitNow(route: GatewayRoute, limits: RateLimitPolicy, client: String?, tenant: String?) -> Bool? {
+        if limits.global, redis != nil { return nil }
+        let now = Date().timeIntervalSince1970
+        if let limit = limits.client, let client {
+            guard checkLocal("gw:rl:{c:\(Self.bucket(route)):\(client)}", limit: limit, now: now).allowed else {
+                return false
+            }
+        }
+        if let limit = limits.tenant, let tenant {
+            guard checkLocal("gw:rl:{t:\(Self.bucket(route)):\(tenant)}", limit: limit, now: now).allowed else {
+                return false
+            }
+        }
+        return true
+    }
+
     /// Critical routes count apart, each on its own; every other route shares one budget.
     static func bucket(_ route: GatewayRoute) -> String {
         route.critical ? "critical:\(route.name)" : "standard"

@@ -68,6 +68,15 @@ public final class TenantAuthenticator: Sendable {
     }
 
     /// What `token` stands for, asking the auth pool when it is not remembered. Throws (503) when the API cannot say.
+    /// The verdict remembered for `token`, without asking the API: `nil` when none is.
+    func rememberedVerdict(token: Substring) -> Verdict? {
+        switch remembered.verdict(for: TokenVerdictCache<TokenIntrospection>.digest(of: token)) {
+        case .accepted(let introspection): .tenant(introspection)
+        case .refused: .refused
+        case nil: nil
+        }
+    }
+
     public func verify(token: Substring) async throws(ServiceError) -> Verdict {
         let key = TokenVerdictCache<TokenIntrospection>.digest(of: token)
         switch remembered.verdict(for: key) {

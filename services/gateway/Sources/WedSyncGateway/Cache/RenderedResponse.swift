@@ -1,0 +1,131 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import WedSyncModels
+
+/// A stored response made ready to answer with, once, when L1 first hands it out (``MultiTierCache/peekL1(_:memo:)``
+/// keeps it with the entry): decoded, its fields for a gzip client and for an identity client built (the identity
+/// body gunzipped here, never per hit), the route label and the age arithmetic of §4.2.3 done up to `now`.
+final class RenderedResponse: Sendable {
+    /// One representation: its fields (with `Content-Length`, without `Age`), the same as HTTP/1.1 bytes after
+    /// its status line (for the event loop's answers, ``GatewayFastPath``), and its body.
+    struct Representation: Sendable {
+        let fields: HTTPFields
+        let head: ByteBuffer
+        let body: ByteBuffer
+
+        init(status: HTTPResponse.Status, fields: HTTPFields, body: ByteBuffer) {
+            self.fields = fields
+            self.body = body
+            var head = ByteBuffer()
+            head.reserveCapacity(64 + fields.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 })
+            let reason = HTTPResponseStatus(statusCode: status.code).reasonPhrase
+            head.writeString("HTTP/1.1 \(status.code) \(reason)\r\n")
+            for field in fields {
+                head.writeString(field.name.rawName)
+                head.writeStaticString(": ")
+                head.writeString(field.value)
+                head.writeStaticString("\r\n")
+            }
+            self.head = head
+        }
+    }
+
+    let stored: StoredResponse
+    let status: HTTPResponse.Status
+    /// The stored gzip body and its fields; `nil` when the body is not gzip.
+    let gzip: Representation?
+    /// The body as an identity client takes it.
+    let identity: Representation
+    /// The upstream's own route template, when it named a valid one.
+    let routeLabel: String?
+    /// What a hit on this response records, worked out by the first hit of each method.
+    private let recorders = Mutex<(get: GatewayMetrics.Recorder?, head: GatewayMetrics.Recorder?)>((nil, nil))
+
+    /// The recorder of a hit with `method`: made by `make` (given the route label, the upstream's template when it
+    /// named one) the first time.
+    func hitRecorder(method: HTTPRequest.Method, make: (String?) -> GatewayMetrics.Recorder) -> GatewayMetrics.Recorder
+    {
+        let isHead = method == .head
+        if let known = recorders.withLock({ isHead ? $0.head : $0.get }) { return known }
+        let made = make(routeLabel)
+        recorders.withLock { recorders in
+            if isHead { recorders.head = made } else { recorders.get = made }
+        }
+        return made
+    }
+
+    /// §4.2.3's corrected initial age, and when the response was received (seconds since 1970).
+    let initialAge: Double
+    let receivedAt: Double
+
+    /// `nil` for a variant marker, and when the body cannot be made ready (a gzip body that does not gunzip).
+    init?(_ stored: StoredResponse, maximumBodyBytes: Int) {
+        guard !stored.isVariantMarker else { return nil }
+        self.stored = stored
+        let status = HTTPResponse.Status(code: stored.status)
+        self.status = status
+        var label: String?
+        var common = HTTPFields()
+        common.reserveCapacity(stored.headers.count + 8)
+        for field in stored.headers {
+            switch field.name {
+            // The server's own name is the gateway's (as Hummingbird sets it on every other answer).
+            case .age, .contentLength, .server: continue
+            case GatewayHeaders.route:
+                label = field.value
+                continue
+            default: common.append(field)
+            }
+        }
+        routeLabel = label.flatMap { MetricEventBounds.isValidRoute($0) ? $0 : nil }
+        let gzipped = stored.header(.contentEncoding)?.lowercased() == "gzip"
+        if gzipped {
+            guard let plain = ProxyHeaders.gunzip(stored.body, maximumSize: maximumBodyBytes) else { return nil }
+            var fields = common
+            fields[.contentLength] = String(stored.body.readableBytes)
+            gzip = Representation(status: status, fields: fields, body: stored.body)
+            var plainFields = HTTPFields()
+            plainFields.reserveCapacity(common.count + 8)
+            for field in common where field.name != .contentEncoding {
+                if field.name == .eTag, stored.compressedHere, let validator = stored.validator {
+                    plainFields.append(HTTPField(name: .eTag, value: validator))
+                } else if field.name == .eTag {
+                    // The upstream's own gzip, decompressed here: no longer its bytes.
+                    plainFields.append(HTTPField(name: .eTag, value: ProxyHeaders.weakened(field.value)))
+                } else {
+                    plainFields.append(field)
+                }
+            }
+            plainFields[.contentLength] = String(plain.readableBytes)
+            identity = Representation(status: status, fields: plainFields, body: plain)
+        } else {
+            var fields = common
+            fields[.contentLength] = String(stored.body.readableBytes)
+            gzip = nil
+            identity = Representation(status: status, fields: fields, body: stored.body)
+        }
+        let age = SharedCachePolicy.correctedInitialAge(
+            age: stored.header(.age),
+            date: stored.header(.date),
+            requestedAt: Date(timeIntervalSince1970: stored.requestedAt),
+            receivedAt: Date(timeIntervalSince1970: stored.receivedAt)
+        )
+        initialAge = age
+        receivedAt = stored.receivedAt
+    }
+
+    /// The current age at `now` (seconds since 1970), as ``SharedCachePolicy/currentAge(age:date:requestedAt:receivedAt:now:)``.
+    func age(at now: Double) -> Int {
+        Int(min(Double(CacheControl.maximumDeltaSeconds), initialAge + max(0, now - receivedAt)))
+    }
+
+    /// Fresh for a request that asks nothing of the cache (§4.2): no revalidation required and younger than its
+    /// freshness lifetime.
+    func isFresh(at now: Double) -> Bool {
+        let freshness = stored.freshness
+        return !freshness.requiresRevalidation && age(at: now) < freshness.lifetime
+    }
+}

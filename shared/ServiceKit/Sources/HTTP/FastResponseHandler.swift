@@ -1,0 +1,88 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// Gives each complete, bodiless HTTP/1.1 keep-alive request head to an ``HTTPFastResponder`` first and writes its
+/// answer straight to the socket (through ``RequestHeadGuard``, first in the pipeline); the requests it does not
+/// answer go on to the router. It asks only while no other request on the connection is being answered, so answers
+/// leave in the order the requests came (HTTP/1.1 pipelining). The answers of one read are flushed together when
+/// the read completes.
+final class FastResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let responder: any HTTPFastResponder
+    private let guardHandler: RequestHeadGuard
+    /// The current request was answered here: its remaining parts are dropped.
+    private var answered = false
+    private var needsFlush = false
+
+    init(responder: any HTTPFastResponder, guardHandler: RequestHeadGuard) {
+        self.responder = responder
+        self.guardHandler = guardHandler
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            // This request is the only one open: nothing the router answers is in flight before it.
+            if guardHandler.openRequestCount == 1, head.version == .http1_1, head.isKeepAlive, !Self.hasBody(head),
+                let answer = responder.respond(
+                    to: head,
+                    remoteAddress: context.channel.remoteAddress,
+                    allocator: context.channel.allocator
+                )
+            {
+                answered = true
+                guardHandler.writeAnswer(answer)
+                needsFlush = true
+                return
+            }
+            answered = false
+            context.fireChannelRead(data)
+        case .body:
+            if !answered { context.fireChannelRead(data) }
+        case .end:
+            if answered {
+                answered = false
+            } else {
+                context.fireChannelRead(data)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    /// Whether a body follows the head (a `Content-Length` above 0, or any `Transfer-Encoding`).
+    static func hasBody(_ head: HTTPRequestHead) -> Bool {
+        for (name, value) in head.headers {
+            if name.utf8.count == 17, name.lowercased() == "transfer-encoding" { return true }
+            if name.utf8.count == 14, name.lowercased() == "content-length", value != "0" { return true }
+        }
+        return false
+    }
+}
+
+/// Writes a response's ``HTTPField/Name/originDate`` into its `Date` (Hummingbird sets `Date` to now on every
+/// response it writes).
+final class OriginDateHandler: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .head(var head) = unwrapOutboundIn(data), let date = head.headerFields[.originDate] {
+            head.headerFields[.date] = date
+            head.headerFields[.originDate] = nil
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+            return
+        }
+        context.write(data, promise: promise)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import Testing
+import WedSyncServiceKit
+import WedSyncTestSupport
+
+/// A service with a fast responder (``HTTPFastResponder``) over real sockets: answers leave in the order the
+/// requests came, what it answers does not unframe what the router answers next, and the idle timeout still holds.
+@Suite("Service kit: answers made on the event loop", .timeLimit(.minutes(2)))
+struct FastResponderTests {
+    /// Answers `GET /fast` (and `HEAD /fast`, without a body) itself; everything else goes to the router.
+    struct Responder: HTTPFastResponder {
+        func respond(to head: HTTPRequestHead, remoteAddress: SocketAddress?, allocator: ByteBufferAllocator)
+            -> ByteBuffer?
+        {
+            guard head.uri == "/fast", head.method == .GET || head.method == .HEAD else { return nil }
+            let body = head.method == .HEAD ? "" : "fast!"
+            return allocator.buffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-made: here\r\n\r\n\(body)")
+        }
+    }
+
+    static func withService(_ environment: [String: String], _ body: @Sendable (Int) async throws -> Void) async throws
+    {
+        let port = try freePort()
+        let service = ServiceBuilder(
+            configuration: try await ServiceKitLiveTests.configuration(port: port, environment: environment),
+            summary: "fast"
+        )
+        service.setFastResponder(Responder())
+        service.routes.add(.get, "/fast", RouteSpec(summary: "When not answered before", access: .public)) { _, _ in
+            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "routed!")))
+        }
+        service.routes.get("/slow", RouteSpec(summary: "Takes a while", access: .public)) { _, _ -> [String: Int] in
+            try await Task.sleep(for: .milliseconds(200))
+            return ["slow": 1]
+        }
+        service.routes.add(.get, "/dated", RouteSpec(summary: "Keeps its own Date", access: .public)) { _, _ in
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "dated")))
+            response.headers[.originDate] = "Tue, 15 Nov 1994 08:12:31 GMT"
+            return response
+        }
+        try await ServiceKitLiveTests.serve(service) { _, _ in try await body(port) }
+    }
+
+    @Test("Pipelined requests are answered in order: behind a slow one, the router answers in turn")
+    func order() async throws {
+        try await Self.withService([:]) { port in
+            let (alone, pipelined) = try await offloaded {
+                let first = try RawHTTPConnection(port: port)
+                defer { first.close() }
+                try first.send("GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                let alone = first.receiveUntilClosed().text
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                try connection.send(
+                    "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                return (alone, connection.receiveUntilClosed().text)
+            }
+            // Alone (and asking to close), /fast goes to the router; kept alive and alone, it is answered here.
+            #expect(alone.contains("routed!"), "\(alone)")
+            let slow = try #require(pipelined.range(of: #"{"slow":1}"#), "\(pipelined)")
+            let next = try #require(pipelined.range(of: "routed!"), "\(pipelined)")
+            #expect(slow.upperBound <= next.lowerBound, "an answer overtook the slow one: \(pipelined)")
+            #expect(pipelined.components(separatedBy: "HTTP/1.1 200").count == 4, "\(pipelined)")
+            let kept = try await offloaded {
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                try connection.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+                return try connection.receive(atLeast: 57)
+            }
+            #expect(kept.contains("x-made: here") && kept.hasSuffix("fast!"), "\(kept)")
+        }
+    }
+
+    @Test("A HEAD answered here leaves the next GET the router answers whole, body and all")
+    func headThenGet() async throws {
+        try await Self.withService([:]) { port in
+            let answer = try await offloaded {
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                try connection.send(
+                    "HEAD /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /dated HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                return connection.receiveUntilClosed().text
+            }
+            #expect(
+                answer.hasPrefix("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-made: here\r\n\r\nHTTP/1.1 200"),
+                "\(answer)"
+            )
+            #expect(answer.hasSuffix("\r\n\r\ndated"), "the router's body was lost: \(answer)")
+            // A handler's own Date is what the client sees (the server's would replace it).
+            #expect(
+                answer.contains("Date: Tue, 15 Nov 1994 08:12:31 GMT")
+                    || answer.contains("date: Tue, 15 Nov 1994 08:12:31 GMT"),
+                "\(answer)"
+            )
+            #expect(!answer.lowercased().contains("x-wedsync-origin-date"))
+        }
+    }
+
+    @Test("A connection answered only here is still closed after the idle timeout")
+    func idle() async throws {
+        try await Self.withService(["WEDSYNC_HTTP_IDLE_TIMEOUT_MS": "300", "WEDSYNC_HTTP_HEADER_TIMEOUT_MS": "60000"]) {
+            port in
+            let (answer, closed) = try await offloaded {
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                try connection.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+                return connection.receiveUntilClosed()
+            }
+            #expect(answer.hasSuffix("fast!"), "\(answer)")
+            #expect(closed, "the server closed the idle connection itself")
+        }
+    }
+
+    @Test("A head that trickles in after answered requests is still refused with 408")
+    func slowHeadAfterFast() async throws {
+        try await Self.withService(["WEDSYNC_HTTP_HEADER_TIMEOUT_MS": "300"]) { port in
+            let (first, answer, closed) = try await offloaded {
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                try connection.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+                let first = try connection.receive(atLeast: 57)
+                try connection.send("GET /fast HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+                let (answer, closed) = connection.receiveUntilClosed()
+                return (first, answer, closed)
+            }
+            #expect(first.hasSuffix("fast!"), "\(first)")
+            #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+            #expect(closed)
+        }
+    }
+}
