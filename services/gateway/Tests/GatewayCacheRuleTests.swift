@@ -272,6 +272,32 @@ struct GatewayCacheRuleTests {
             originStatus: 299
         ),
         Rule(
+            rule: "§3.4 a range request goes upstream as sent and nothing it brings is stored",
+            headers: [("Cache-Control", "max-age=60")],
+            first: [("Range", "bytes=0-3")],
+            kept: false,
+            expected: "BYPASS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§3 a precondition's failure (412) is that request's own: never stored",
+            headers: [("Cache-Control", "public, max-age=60")],
+            kept: false,
+            expected: "MISS",
+            status: 412,
+            originRequests: 2,
+            originStatus: 412
+        ),
+        Rule(
+            rule: "RFC 6585 §4 a 429 is never stored, whatever its freshness",
+            headers: [("Cache-Control", "public, max-age=60")],
+            kept: false,
+            expected: "MISS",
+            status: 429,
+            originRequests: 2,
+            originStatus: 429
+        ),
+        Rule(
             rule: "§4.2.4 must-revalidate: stale is validated, never served",
             headers: [
                 ("Cache-Control", "max-age=1, must-revalidate, stale-while-revalidate=60, stale-if-error=60"),

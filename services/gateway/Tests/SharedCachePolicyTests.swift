@@ -131,6 +131,30 @@ struct SharedCachePolicyTests {
             expected: .doNotStore(.status)
         ),
         Row(
+            rule: "§3 a 416 is not stored (this cache does not check ranges)",
+            status: 416,
+            response: [("Cache-Control", "max-age=60")],
+            expected: .doNotStore(.status)
+        ),
+        Row(
+            rule: "RFC 6585 §3 a 428 is never stored",
+            status: 428,
+            response: [("Cache-Control", "public, max-age=60")],
+            expected: .doNotStore(.status)
+        ),
+        Row(
+            rule: "RFC 6585 §4 a 429 is never stored",
+            status: 429,
+            response: [("Cache-Control", "public, max-age=60")],
+            expected: .doNotStore(.status)
+        ),
+        Row(
+            rule: "RFC 6585 §6 a 511 is never stored",
+            status: 511,
+            response: [("Cache-Control", "public, max-age=60")],
+            expected: .doNotStore(.status)
+        ),
+        Row(
             rule: "§5.2.2.3 must-understand: no-store is overridden for a status the cache understands",
             response: [("Cache-Control", "max-age=60, must-understand, no-store")],
             expected: fresh(60)

@@ -240,37 +240,70 @@ public final class MultiTierCache: Service, Sendable {
 
     /// What L1 holds under `address`, current and fresh, without going further (no L2, no loader): for a caller
     /// that must answer without waiting. The first time an entry is found here, `memo` makes what the caller wants of
-    /// it (under the shard's lock: keep it short), and that is kept with the entry and handed back with every later
-    /// find, until the entry is replaced or dropped; `nil` when L1 has nothing fresh there or `memo` made nothing. A
-    /// find counts as an L1 hit; finding nothing counts nothing (the caller's full ``get(_:loader:)`` that follows
-    /// counts the miss).
-    public func peekL1<Memo: Sendable>(_ address: CacheAddress, memo make: (CacheEntry) -> Memo?) -> Memo? {
+    /// it (outside the shard's lock), and that is kept with the entry, its `cost` added to the entry's, and handed
+    /// back with every later find until the entry is replaced or dropped. `nil` when L1 has nothing fresh there, or
+    /// when `memo` made nothing (remembered too: it is not asked again for that entry). A find counts as an L1 hit;
+    /// finding nothing counts nothing (the caller's full ``get(_:loader:)`` that follows counts the miss).
+    public func peekL1<Memo: Sendable>(
+        _ address: CacheAddress,
+        memo make: (CacheEntry) -> Memo?,
+        cost: (Memo) -> Int = { _ in 0 }
+    ) -> Memo? {
         guard let namespace = registry.existing(address.namespace) else { return nil }
-        return peekL1(address, in: namespace, memo: make)
+        return peekL1(address, in: namespace, memo: make, cost: cost)
     }
 
-    /// ``peekL1(_:memo:)`` in a namespace the caller resolved once (``namespace(_:)``), for the hottest paths.
+    /// ``peekL1(_:memo:cost:)`` in a namespace the caller resolved once (``namespace(_:)``), for the hottest paths.
     public func peekL1<Memo: Sendable>(
         _ address: CacheAddress,
         in namespace: CacheNamespace,
-        memo make: (CacheEntry) -> Memo?
+        memo make: (CacheEntry) -> Memo?,
+        cost: (Memo) -> Int = { _ in 0 }
     ) -> Memo? {
         guard namespace.policy.useL1, namespace.name == address.namespace else { return nil }
         let now = self.now
         let started = ContinuousClock.now
         let current = isCurrentInL1
-        let found: (any Sendable)? = l1.project(address.string, now: now) { entry in
+        let found: PeekedL1? = l1.project(address.string, now: now) { entry in
             guard current(&entry) else { return (false, nil) }
             guard entry.isFresh(at: now) else { return (true, nil) }
-            if entry.memo == nil, let made = make(entry) { entry.memo = made }
-            return (true, entry.memo)
+            if let memo = entry.memo { return (true, .memo(memo)) }
+            return (true, .entry(entry))
         }
-        guard let memo = found as? Memo else { return nil }
+        let memo: (any Sendable)?
+        switch found {
+        case nil:
+            return nil
+        case .memo(let kept):
+            memo = kept
+        case .entry(let entry):
+            // Made outside the lock (it may decode and decompress), then kept if the entry is still the one read.
+            let made = make(entry)
+            let kept: any Sendable = made ?? NoMemo()
+            l1.attach(address.string, now: now, extraCost: made.map(cost) ?? 0) { live in
+                guard live.memo == nil, live.version == entry.version, live.createdAt == entry.createdAt else {
+                    return false
+                }
+                live.memo = kept
+                return true
+            }
+            memo = kept
+        }
+        guard let memo = memo as? Memo else { return nil }
         l1Latency.record(ContinuousClock.now - started)
         CacheNamespace.count(namespace.lookups)
         CacheNamespace.count(namespace.l1Hits)
         return memo
     }
+
+    /// What a peek found under the shard's lock.
+    private enum PeekedL1: Sendable {
+        case memo(any Sendable)
+        case entry(CacheEntry)
+    }
+
+    /// Kept with an entry whose memo could not be made, so it is not tried again.
+    private struct NoMemo: Sendable {}
 
     private func get(_ address: CacheAddress, namespace: CacheNamespace, loader: CacheLoader?)
         async throws(CacheKitError) -> CacheLookup?

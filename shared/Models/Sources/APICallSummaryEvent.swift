@@ -44,9 +44,13 @@ public struct APICallSummaryEvent: Codable, Sendable, Equatable {
     /// The window length every sender aggregates over, and the metrics service's finest bucket.
     public static let windowSeconds: Int64 = 10
 
-    /// Most `[microseconds, calls]` pairs in one summary (a 10-second window of durations from 1 µs to 10 ms at
-    /// microsecond resolution): beyond it the sender splits the window into several summaries.
-    public static let maximumPairs = 10_000
+    /// Most `[microseconds, calls]` pairs in one summary (about 16 KB of JSON): beyond it the sender splits the
+    /// window into several summaries, so a batch of ``batchSize`` summaries stays well inside the metrics service's
+    /// body limit (1 MiB).
+    public static let maximumPairs = 1_000
+
+    /// Summaries a sender puts in one `POST /v1/events`.
+    public static let batchSize = 32
 
     /// The whole microseconds a call of `durationMs` counts as: the metrics service's own rounding.
     public static func microseconds(durationMs: Double) -> Int {

@@ -102,6 +102,26 @@ struct FastResponderTests {
         }
     }
 
+    @Test("The router's answer to a HEAD (an error envelope here) goes without its body: the next answer is framed")
+    func routerHead() async throws {
+        try await Self.withService([:]) { port in
+            let answer = try await offloaded {
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                try connection.send(
+                    "HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\nHEAD /dated HTTP/1.1\r\nHost: x\r\n\r\nGET /dated HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                return connection.receiveUntilClosed().text
+            }
+            let parts = answer.components(separatedBy: "\r\n\r\n")
+            #expect(parts.count == 4, "\(answer)")
+            #expect(parts[0].hasPrefix("HTTP/1.1 404"), "\(answer)")
+            #expect(parts[1].hasPrefix("HTTP/1.1 "), "a HEAD's body was written: \(answer)")
+            #expect(parts[2].hasPrefix("HTTP/1.1 200"), "\(answer)")
+            #expect(parts[3] == "dated", "\(answer)")
+        }
+    }
+
     @Test("A connection answered only here is still closed after the idle timeout")
     func idle() async throws {
         try await Self.withService(["WEDSYNC_HTTP_IDLE_TIMEOUT_MS": "300", "WEDSYNC_HTTP_HEADER_TIMEOUT_MS": "60000"]) {

@@ -59,6 +59,14 @@ public final class L1Cache<Value: Sendable>: Sendable {
         return shard(for: key).state.withLock { $0.project(key, now: now, body) }
     }
 
+    /// Changes the live value of `key` in place when `body` (under the shard's lock) says so, and adds `extraCost` to
+    /// its cost. Returns whether it did.
+    @discardableResult
+    public func attach(_ key: String, now: Double, extraCost: Int, _ body: (inout Value) -> Bool) -> Bool {
+        let key = HashedKey(key)
+        return shard(for: key).state.withLock { $0.attach(key, now: now, extraCost: extraCost, body) }
+    }
+
     /// Stores `value` until `retainUntil` (seconds since 1970), costing `cost` bytes. Returns false when the value
     /// is too large for the cache, or when `shouldReplace` (given the live value already there, under the shard's
     /// lock) refuses: a writer holding an older version must not overwrite a newer one.

@@ -116,6 +116,21 @@ struct L1Shard<Value: Sendable>: Sendable {
         return result
     }
 
+    /// Changes the live value of `key` in place when `body` says so, adding `extraCost` to what it costs (what a
+    /// reader attached to it); the next write evicts for it if the shard is then over its bytes.
+    mutating func attach(_ key: HashedKey, now: Double, extraCost: Int, _ body: (inout Value) -> Bool) -> Bool {
+        guard let index = slots.index(forKey: key) else { return false }
+        var applied = false
+        func visit(_ slot: inout Slot) {
+            guard slot.retainUntil > now else { return }
+            applied = body(&slot.value)
+            if applied { slot.cost += extraCost }
+        }
+        visit(&slots.values[index])
+        if applied { bytes += extraCost }
+        return applied
+    }
+
     /// Stores `value`, evicting as needed. Returns false when the value alone is larger than the shard allows, or
     /// when `shouldReplace` refuses to replace the live value already there.
     @discardableResult

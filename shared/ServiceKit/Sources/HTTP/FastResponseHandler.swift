@@ -27,7 +27,10 @@ final class FastResponseHandler: ChannelInboundHandler, RemovableChannelHandler 
         switch unwrapInboundIn(data) {
         case .head(let head):
             // This request is the only one open: nothing the router answers is in flight before it.
-            if guardHandler.openRequestCount == 1, head.version == .http1_1, head.isKeepAlive, !Self.hasBody(head),
+            // (A client that does not read its answers gets the router's, which waits on the socket: answers made
+            // here are written at once, so they are made only while the connection takes them.)
+            if guardHandler.openRequestCount == 1, context.channel.isWritable, head.version == .http1_1,
+                head.isKeepAlive, !Self.hasBody(head),
                 let answer = responder.respond(
                     to: head,
                     remoteAddress: context.channel.remoteAddress,
@@ -70,19 +73,56 @@ final class FastResponseHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 }
 
-/// Writes a response's ``HTTPField/Name/originDate`` into its `Date` (Hummingbird sets `Date` to now on every
+/// Frames what the router answers, in a service whose request decoder is not paired with the response encoder
+/// (``LimitedHTTP1Channel`` unpairs it, so that answers made before the router do not leave their methods in the
+/// encoder's queue): a response to a `HEAD` request goes without its body (an error envelope, say), and a
+/// response's ``HTTPField/Name/originDate`` goes into its `Date` (Hummingbird sets `Date` to now on every
 /// response it writes).
-final class OriginDateHandler: ChannelOutboundHandler, RemovableChannelHandler {
+final class RouterResponseFraming: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .head(var head) = unwrapOutboundIn(data), let date = head.headerFields[.originDate] {
-            head.headerFields[.date] = date
-            head.headerFields[.originDate] = nil
-            context.write(wrapOutboundOut(.head(head)), promise: promise)
-            return
+    /// Whether each request handed to the router, in order, was a `HEAD`.
+    private var heads: [Bool] = []
+    private var headIndex = 0
+    /// The response being written answers a `HEAD`: its body parts are dropped.
+    private var suppressingBody = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let request) = unwrapInboundIn(data) {
+            if headIndex > 32 {
+                heads.removeFirst(headIndex)
+                headIndex = 0
+            }
+            heads.append(request.method == .head)
         }
-        context.write(data, promise: promise)
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head):
+            // An informational response is followed by the final one to the same request.
+            if head.status.kind != .informational || head.status.code == 101 {
+                suppressingBody = headIndex < heads.count && heads[headIndex]
+                if headIndex < heads.count { headIndex += 1 }
+            }
+            if let date = head.headerFields[.originDate] {
+                head.headerFields[.date] = date
+                head.headerFields[.originDate] = nil
+                context.write(wrapOutboundOut(.head(head)), promise: promise)
+                return
+            }
+            context.write(data, promise: promise)
+        case .body where suppressingBody:
+            promise?.succeed()
+        case .end:
+            suppressingBody = false
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        }
     }
 }

@@ -70,7 +70,7 @@ struct LimitedHTTP1Channel: ServerChildChannel {
                 // NIO's server pipeline pairs the decoder with the response encoder, which queues each request's
                 // method to frame its response. A request answered before the encoder would leave its method in
                 // that queue, and frame the next response by it (a HEAD's would strip a GET's body): the decoder
-                // here is unpaired, and HEAD responses carry no body because Hummingbird and the gateway make none.
+                // here is unpaired, and RouterResponseFraming drops the bodies of the router's responses to HEAD requests.
                 let unpaired = ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: decoderLimits))
                 try channel.pipeline.syncOperations.addHandler(unpaired, position: .after(decoder.handler))
                 channel.pipeline.syncOperations.removeHandler(context: decoder, promise: nil)
@@ -86,7 +86,10 @@ struct LimitedHTTP1Channel: ServerChildChannel {
                     position: .after(observer)
                 )
                 let state = try channel.pipeline.syncOperations.context(handlerType: HTTPConnectionStateHandler.self)
-                try channel.pipeline.syncOperations.addHandler(OriginDateHandler(), position: .after(state.handler))
+                try channel.pipeline.syncOperations.addHandler(
+                    RouterResponseFraming(),
+                    position: .after(state.handler)
+                )
             }
             return value
         }
@@ -267,9 +270,11 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         headBytes = 0
     }
 
-    /// A response was written in full.
+    /// A response was written in full. The connection is idle from then when no other request is open (as
+    /// Hummingbird's state handler counts it): a long download does not eat into the idle time after it.
     func responseEnded() {
         openRequests = max(0, openRequests - 1)
+        if openRequests == 0, idleTimeout != nil { lastRead = .now() }
     }
 
     /// Answers with the error envelope (when no other response is being written) and closes the connection.

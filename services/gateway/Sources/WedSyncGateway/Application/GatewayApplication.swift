@@ -99,10 +99,12 @@ public enum GatewayApplication {
                 critical: false,
                 checked: false
             )
+            // Summaries are bigger than single events: a batch holds few, so it stays inside the body limit.
             let delivery = BackgroundDelivery.metricEvents(
                 name: "gateway-events",
                 client: metrics,
                 path: APIPath.Metrics.events,
+                configuration: .init(capacity: 2_000, batchSize: APICallSummaryEvent.batchSize),
                 logger: logger
             )
             service.addService(delivery)
@@ -141,9 +143,14 @@ public enum GatewayApplication {
             logger: logger
         )
         service.addMiddleware(GatewayProxyMiddleware(proxy: proxy))
-        if settings.fastPath, proxy.cache != nil {
-            service.setFastResponder(GatewayFastPath(proxy: proxy, serverName: service.configuration.service))
-        }
+        // Set even when it answers nothing: its pipeline frames HEAD responses and forwards stored Dates.
+        service.setFastResponder(
+            GatewayFastPath(
+                proxy: proxy,
+                serverName: service.configuration.service,
+                enabled: settings.fastPath && proxy.cache != nil
+            )
+        )
         let replicas = settings.routesFile.pools.flatMap(\.replicas).map(\.baseURL)
         GatewayAdminRoutes(
             pools: pools,

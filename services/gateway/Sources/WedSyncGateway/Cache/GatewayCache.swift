@@ -47,6 +47,9 @@ public final class GatewayCache: Sendable {
 
     // MARK: The cached path
 
+    /// Request fields whose answer belongs to that request alone.
+    static let ownAnswerFields: [HTTPField.Name] = [.range, .ifMatch, .ifUnmodifiedSince, .ifRange]
+
     /// Answers a `GET` or `HEAD` of a cacheable route.
     func respond(
         _ incoming: IncomingRequest,
@@ -59,7 +62,9 @@ public final class GatewayCache: Sendable {
         let pragmaNoCache =
             headers[values: .cacheControl].isEmpty
             && headers[values: .pragma].contains { $0.lowercased().contains("no-cache") }
-        if directives.noStore {
+        // A range or a precondition makes the answer this request's own (206, 412, 416): it goes upstream as sent,
+        // never shared or stored.
+        if directives.noStore || Self.ownAnswerFields.contains(where: { headers[$0] != nil }) {
             exchange.result = "BYPASS"
             return try await direct(incoming, route: route, pool: pool, exchange: &exchange)
         }

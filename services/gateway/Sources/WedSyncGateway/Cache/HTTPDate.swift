@@ -58,8 +58,13 @@ public enum HTTPDate {
             let twoDigits = number(bytes, comma + 9..<comma + 11), let seconds = time(bytes, at: comma + 12)
         else { return nil }
         let thisYear = CalendarDay.civilDate(fromDays: Int(Date().timeIntervalSince1970) / 86_400).year
+        // The year within 50 of this one (RFC 9110 §5.6.7), whichever century that is.
         var year = thisYear - thisYear % 100 + twoDigits
-        if year > thisYear + 50 { year -= 100 }
+        if year > thisYear + 50 {
+            year -= 100
+        } else if year + 100 <= thisYear + 50 {
+            year += 100
+        }
         return date(year: year, month: month + 1, day: day, seconds: seconds)
     }
 

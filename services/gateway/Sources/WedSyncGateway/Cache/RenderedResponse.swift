@@ -61,6 +61,16 @@ final class RenderedResponse: Sendable {
     let initialAge: Double
     let receivedAt: Double
 
+    /// Stored records larger than this are not made ready (``ResponseCache/peek(_:)``): their hits take the full path.
+    static let maximumStoredBytes = 1 << 20
+
+    /// What this adds in memory to the stored record it was made from: the identity body when it was gunzipped
+    /// here, and the fields written out.
+    var extraBytes: Int {
+        (gzip == nil ? 0 : identity.body.readableBytes) + identity.head.readableBytes
+            + (gzip?.head.readableBytes ?? 0) + 256
+    }
+
     /// `nil` for a variant marker, and when the body cannot be made ready (a gzip body that does not gunzip).
     init?(_ stored: StoredResponse, maximumBodyBytes: Int) {
         guard !stored.isVariantMarker else { return nil }
@@ -103,7 +113,8 @@ final class RenderedResponse: Sendable {
             identity = Representation(status: status, fields: plainFields, body: plain)
         } else {
             var fields = common
-            fields[.contentLength] = String(stored.body.readableBytes)
+            // RFC 9110 §8.6: no Content-Length on a 204 (or a 1xx or 304, never stored).
+            if stored.status != 204 { fields[.contentLength] = String(stored.body.readableBytes) }
             gzip = nil
             identity = Representation(status: status, fields: fields, body: stored.body)
         }

@@ -113,15 +113,25 @@ public final class ResponseCache: Sendable {
     /// The largest body a gzip record is gunzipped to.
     var maximumPlainBytes: Int { max(maximumObjectBytes, 1 << 20) * 16 }
 
+    /// The largest identity body made ready beside a stored gzip one.
+    static let maximumRenderedPlainBytes = 8 << 20
+
     /// The response L1 holds under `primaryKey`, fresh in L1 and made ready to answer with (``RenderedResponse``),
     /// without waiting for anything: `nil` when L1 does not have it, or has a variant marker there.
     func peek(_ primaryKey: String) -> RenderedResponse? {
         guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey) else { return nil }
         let limit = maximumPlainBytes
         guard let namespace = resolvedNamespace else { return nil }
-        return cache.peekL1(address, in: namespace) { entry in
-            StoredResponse(decoding: entry.body).flatMap { RenderedResponse($0, maximumBodyBytes: limit) }
-        }
+        return cache.peekL1(
+            address,
+            in: namespace,
+            memo: { entry in
+                // Large bodies are not made ready twice over in memory: they take the full path.
+                guard entry.body.readableBytes <= RenderedResponse.maximumStoredBytes else { return nil }
+                return StoredResponse(decoding: entry.body).flatMap { RenderedResponse($0, maximumBodyBytes: limit) }
+            },
+            cost: \.extraBytes
+        )
     }
 
     /// A stored response for the request under `primaryKey` whose `Vary` fields match; `request` gives the

@@ -14,16 +14,21 @@ public struct SharedCachePolicy: Sendable {
 
     /// Status codes that are heuristically cacheable (RFC 9110 §15.1).
     public static let heuristicallyCacheable: Set<Int> = [200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]
-    /// The status codes RFC 9110 defines, which this cache understands (for `must-understand`, §5.2.2.3).
-    public static let understoodStatuses: Set<Int> = Set(
-        [200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308] + Array(400...417) + [421, 422, 426]
-            + Array(500...505)
-    )
+    /// The status codes whose caching this cache implements as RFC 9110 defines them (for `must-understand`,
+    /// §5.2.2.3): not 206 or 416 (no range handling), 412 (a failed precondition is the request's), 304 (an update).
+    public static let understoodStatuses: Set<Int> = [
+        200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409,
+        410, 411, 413, 414, 415, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505,
+    ]
 
-    /// Whether a response with `status` may be stored at all (§3): a final status, and not one whose storing needs
-    /// what this cache does not do (206 needs range handling; a 304 updates, it is not stored).
+    /// Final statuses never stored: 206 and 416 (this cache does not combine or check ranges), 304 (it updates a
+    /// stored response), 412 (the answer to one request's preconditions), and those RFC 6585 §3–6 says must not
+    /// be stored (428, 429, 431, 511).
+    public static let neverStored: Set<Int> = [206, 304, 412, 416, 428, 429, 431, 511]
+
+    /// Whether a response with `status` may be stored at all (§3): a final status this cache knows how to keep.
     public static func isStorable(status: Int) -> Bool {
-        (200...599).contains(status) && status != 206 && status != 304
+        (200...599).contains(status) && !neverStored.contains(status)
     }
 
     public init(

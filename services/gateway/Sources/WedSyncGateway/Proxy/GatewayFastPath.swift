@@ -19,10 +19,13 @@ import WedSyncServiceKit
 struct GatewayFastPath: HTTPFastResponder {
     let proxy: GatewayProxy
     let serverLine: String
+    /// `false`: every request takes the full path (`gateway.cache.fast-path: false`, to compare).
+    let enabled: Bool
 
-    init(proxy: GatewayProxy, serverName: String) {
+    init(proxy: GatewayProxy, serverName: String, enabled: Bool = true) {
         self.proxy = proxy
         self.serverLine = "server: \(serverName)\r\n"
+        self.enabled = enabled
     }
 
     /// Request fields (lowercase) that change how the cache must answer: such requests take the full path.
@@ -34,6 +37,7 @@ struct GatewayFastPath: HTTPFastResponder {
     func respond(to head: HTTPRequestHead, remoteAddress: SocketAddress?, allocator: ByteBufferAllocator)
         -> ByteBuffer?
     {
+        guard enabled else { return nil }
         let started = ContinuousClock.now
         let method: HTTPRequest.Method
         switch head.method {

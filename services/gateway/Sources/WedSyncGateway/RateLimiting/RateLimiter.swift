@@ -74,18 +74,26 @@ public final class RateLimiter: Sendable {
     /// Redis (the full path decides, and answers a refusal).
     func admitNow(route: GatewayRoute, limits: RateLimitPolicy, client: String?, tenant: String?) -> Bool? {
         if limits.global, redis != nil { return nil }
+        var checks: [(key: String, limit: RateLimitPolicy.Limit)] = []
+        if let limit = limits.client, let client { checks.append(("gw:rl:{c:\(Self.bucket(route)):\(client)}", limit)) }
+        if let limit = limits.tenant, let tenant { checks.append(("gw:rl:{t:\(Self.bucket(route)):\(tenant)}", limit)) }
+        guard !checks.isEmpty else { return true }
         let now = Date().timeIntervalSince1970
-        if let limit = limits.client, let client {
-            guard checkLocal("gw:rl:{c:\(Self.bucket(route)):\(client)}", limit: limit, now: now).allowed else {
-                return false
+        // Both limits decided under one lock, and spent only when both let the request in: a refusal goes the full
+        // way, which counts it (and answers it) as it always does.
+        return local.withLock { table in
+            var next: [(String, Double)] = []
+            for (key, limit) in checks {
+                let interval = 1 / limit.rate
+                let tolerance = interval * Double(max(0, limit.burst - 1))
+                let tat = max(table[key] ?? 0, now)
+                guard tat - now <= tolerance else { return false }
+                next.append((key, tat + interval))
             }
+            if table.count >= Self.maximumLocalKeys { table = table.filter { $0.value > now } }
+            for (key, value) in next { table[key] = value }
+            return true
         }
-        if let limit = limits.tenant, let tenant {
-            guard checkLocal("gw:rl:{t:\(Self.bucket(route)):\(tenant)}", limit: limit, now: now).allowed else {
-                return false
-            }
-        }
-        return true
     }
 
     /// Critical routes count apart, each on its own; every other route shares one budget.
