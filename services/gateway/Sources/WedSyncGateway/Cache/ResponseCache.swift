@@ -120,7 +120,7 @@ public final class ResponseCache: Sendable {
     /// without waiting for anything: `nil` when L1 does not have it, or has a variant marker there.
     func peek(_ primaryKey: String) -> RenderedResponse? {
         guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey) else { return nil }
-        let limit = maximumPlainBytes
+        let limit = Self.maximumRenderedPlainBytes
         guard let namespace = resolvedNamespace else { return nil }
         return cache.peekL1(
             address,
