@@ -58,23 +58,24 @@ extension MetricEvent {
         func name(_ field: String, _ value: String) -> String? {
             MetricEventBounds.isValidName(value) ? nil : "\(field): 1 to 256 printable characters, no |"
         }
-        switch self {
-        case .apiCall(let call):
-            if let problem = name("route", call.route) { return problem }
-            guard call.route.hasPrefix("/") else { return "route: a route template starting with /" }
-            guard MetricEventBounds.methods.contains(call.method) else {
+        /// An API call's route template and method.
+        func routeAndMethod(_ route: String, _ method: String) -> String? {
+            if let problem = name("route", route) { return problem }
+            guard route.hasPrefix("/") else { return "route: a route template starting with /" }
+            guard MetricEventBounds.methods.contains(method) else {
                 return "method: one of \(MetricEventBounds.methods.sorted().joined(separator: ", "))"
             }
+            return nil
+        }
+        switch self {
+        case .apiCall(let call):
+            if let problem = routeAndMethod(call.route, call.method) { return problem }
             guard (100...599).contains(call.status) else { return "status: an HTTP status from 100 to 599" }
             if let tenant = call.tenant, let problem = name("tenant", tenant) { return problem }
             if let requestID = call.requestId, let problem = name("requestId", requestID) { return problem }
             return duration(call.durationMs)
         case .apiCallSummary(let summary):
-            if let problem = name("route", summary.route) { return problem }
-            guard summary.route.hasPrefix("/") else { return "route: a route template starting with /" }
-            guard MetricEventBounds.methods.contains(summary.method) else {
-                return "method: one of \(MetricEventBounds.methods.sorted().joined(separator: ", "))"
-            }
+            if let problem = routeAndMethod(summary.route, summary.method) { return problem }
             guard (1...5).contains(summary.statusClass) else { return "statusClass: the status's first digit, 1 to 5" }
             guard (1...APICallSummaryEvent.maximumPairs).contains(summary.durationsUs.count) else {
                 return "durationsUs: 1 to \(APICallSummaryEvent.maximumPairs) [microseconds, calls] pairs"

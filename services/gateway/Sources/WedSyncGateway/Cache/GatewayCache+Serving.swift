@@ -107,7 +107,7 @@ extension GatewayCache {
         let decompress = gzipped && !ProxyHeaders.acceptsGzip(request.headers[values: .acceptEncoding])
         var decompressed = false
         if decompress,
-            let plain = ProxyHeaders.gunzip(stored.body, maximumSize: max(store.maximumObjectBytes, 1 << 20) * 16)
+            let plain = ProxyHeaders.gunzip(stored.body, maximumSize: store.maximumPlainBytes)
         {
             body = plain
             decompressed = true

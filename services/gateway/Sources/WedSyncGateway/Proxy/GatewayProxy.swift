@@ -63,8 +63,7 @@ public final class GatewayProxy: Sendable {
                 route: nil,
                 path: path,
                 method: method,
-                exchange: exchange,
-                requestID: context.requestID
+                exchange: exchange
             )
         }
         var response: Response
@@ -80,8 +79,7 @@ public final class GatewayProxy: Sendable {
             route: route,
             path: path,
             method: method,
-            exchange: exchange,
-            requestID: context.requestID
+            exchange: exchange
         )
     }
 
@@ -199,8 +197,7 @@ public final class GatewayProxy: Sendable {
         route: GatewayRoute?,
         path: String,
         method: HTTPRequest.Method,
-        exchange: ProxyExchange,
-        requestID: String
+        exchange: ProxyExchange
     ) -> Response {
         var response = response
         let total = ContinuousClock.now - exchange.started
