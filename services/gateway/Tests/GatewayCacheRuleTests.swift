@@ -36,8 +36,22 @@ struct GatewayCacheRuleTests {
         var originRequests: Int
         /// The status the origin answers with.
         var originStatus = 200
+        /// A third request after the second, when the rule is about what the second left stored.
+        var third: Third? = nil
 
-        enum Then: Sendable { case same, fail503, post }
+        enum Then: Sendable {
+            case same, fail503
+            /// An unsafe request (`POST`, or a method the gateway does not know) answered 200 by the origin.
+            case unsafe(HTTPMethod)
+            /// The origin answers with these fields from now on.
+            case change([(String, String)])
+        }
+
+        struct Third: Sendable {
+            var expected: String
+            /// A field the third answer must carry.
+            var field: (String, String)?
+        }
 
         var testDescription: String { rule }
     }
@@ -214,9 +228,59 @@ struct GatewayCacheRuleTests {
         Rule(
             rule: "§4.4 a successful unsafe request invalidates the target",
             headers: [("Cache-Control", "max-age=60")],
-            then: .post,
+            then: .unsafe(.POST),
             expected: "MISS",
             originRequests: 2
+        ),
+        Rule(
+            rule: "§4.4 an unsafe method the gateway does not know (M-SEARCH) is forwarded as sent and invalidates",
+            headers: [("Cache-Control", "max-age=60")],
+            then: .unsafe(.RAW(value: "M-SEARCH")),
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§4.4 an extension method (PURGE) is forwarded and its success invalidates",
+            headers: [("Cache-Control", "max-age=60")],
+            then: .unsafe(.RAW(value: "PURGE")),
+            expected: "MISS",
+            originRequests: 2
+        ),
+        Rule(
+            rule: "§4.3.5 a HEAD on a stale GET goes upstream and its 200 updates the stored fields and freshness",
+            headers: [("Cache-Control", "max-age=1"), ("ETag", "\"h1\""), ("X-Version", "1")],
+            secondMethod: .HEAD,
+            wait: 2.2,
+            then: .change([("Cache-Control", "max-age=600"), ("ETag", "\"h1\""), ("X-Version", "2")]),
+            expected: "MISS",
+            originRequests: 2,
+            third: Rule.Third(expected: "HIT", field: ("X-Version", "2"))
+        ),
+        Rule(
+            rule: "§4.3.5 a HEAD whose 200 names another ETag makes the stored GET unusable",
+            headers: [("Cache-Control", "max-age=1"), ("ETag", "\"e1\"")],
+            secondMethod: .HEAD,
+            wait: 2.2,
+            then: .change([("Cache-Control", "max-age=600"), ("ETag", "\"e2\"")]),
+            expected: "MISS",
+            originRequests: 2,
+            third: Rule.Third(expected: "MISS", field: ("ETag", "\"e2\""))
+        ),
+        Rule(
+            rule: "RFC 9110 §14.2 a range of a stored 200 is answered 206 from the cache",
+            headers: [("Cache-Control", "max-age=60")],
+            second: [("Range", "bytes=2-5")],
+            expected: "HIT",
+            status: 206,
+            originRequests: 1
+        ),
+        Rule(
+            rule: "RFC 9110 §14.2 a range past a stored 200's end is refused with 416 from the cache",
+            headers: [("Cache-Control", "max-age=60")],
+            second: [("Range", "bytes=500-")],
+            expected: "HIT",
+            status: 416,
+            originRequests: 1
         ),
         Rule(
             rule: "§3 a 404 with explicit freshness is stored and served",
@@ -389,10 +453,18 @@ struct GatewayCacheRuleTests {
                 headers: [("Cache-Control", "no-store")],
                 body: "{\"error\":{\"code\":\"down\",\"message\":\"down\"}}"
             )
-        case .post:
+        case .unsafe(let method):
             // §4.4's invalidation is done before the unsafe request is answered: the next read follows at once.
-            let post = try await HTTP.send(.POST, fixture.gateway.baseURL + path, body: "{}")
-            #expect(post.status == 200)
+            let unsafe = try await HTTP.send(method, fixture.gateway.baseURL + path, body: "{}")
+            #expect(unsafe.status == 200)
+            // The origin parses with NIO, which takes `M-SEARCH` (and no `MSEARCH`) off the wire and names it
+            // `MSEARCH`: its 200 shows the method went as sent.
+            #expect(
+                fixture.origin.requests(path).last?.method.filter { $0 != "-" } == method.rawValue.filter { $0 != "-" },
+                "\(rule.rule): method forwarded"
+            )
+        case .change(let headers):
+            fixture.origin.set(path, status: rule.originStatus, headers: headers)
         }
         let second = try await HTTP.send(
             rule.secondMethod,
@@ -416,6 +488,17 @@ struct GatewayCacheRuleTests {
                 == rule.originRequests,
             "\(rule.rule): origin requests"
         )
+        if let third = rule.third {
+            await fixture.gateway.settled()
+            let answer = try await HTTP.get(fixture.gateway.baseURL + path, headers: rule.first)
+            #expect(
+                answer.headers.first(name: "x-cache") == third.expected,
+                "\(rule.rule): third x-cache \(answer.headers.first(name: "x-cache") ?? "none")"
+            )
+            if let (name, value) = third.field {
+                #expect(answer.headers.first(name: name) == value, "\(rule.rule): third answer's \(name)")
+            }
+        }
         if rule.expected == "REVALIDATED" {
             #expect(
                 fixture.origin.requests(path).last?.headers[.ifNoneMatch] != nil,

@@ -320,6 +320,14 @@ final class RequestHeadObserver: ChannelDuplexHandler, RemovableChannelHandler {
                 head.method.rawValue.utf8.count + head.uri.utf8.count + 12
                 + head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
             discarding = !guardHandler.headReceived(size: size)
+            if head.method == .MSEARCH, !discarding {
+                // NIO's parser reads `M-SEARCH` and names it `MSEARCH`, which is another method: the request goes on
+                // under the name it was sent with (RFC 9110 §9.1: a method is the token as sent).
+                var head = head
+                head.method = .RAW(value: "M-SEARCH")
+                context.fireChannelRead(wrapInboundOut(.head(head)))
+                return
+            }
         case .end:
             guardHandler.requestEnded()
         case .body:

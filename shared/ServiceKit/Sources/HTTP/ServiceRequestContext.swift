@@ -16,11 +16,15 @@ public struct ServiceRequestContext: RequestContext {
     /// The caller, once a route for services, monitors or the admin checked its credential (``RouteAccess``);
     /// `nil` on public and tenant routes.
     public var identity: CallerIdentity?
+    /// The event loop of the request's connection. The response's parts reach it in the order they are written,
+    /// so a task queued on it after the last part runs once that part has passed the channel.
+    public let eventLoop: any EventLoop
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.maxUploadSize = 1 << 20
         self.remoteAddress = source.channel.remoteAddress
+        self.eventLoop = source.channel.eventLoop
     }
 }

@@ -84,54 +84,77 @@ extension GatewayCache {
             if let tier { fields[GatewayHeaders.cacheTier] = tier.rawValue.uppercased() }
             return Response(status: .notModified, headers: fields, body: ResponseBody())
         }
+        // A byte range is cut from the identity representation (RFC 9110 §14.2 leaves the choice to the server; a
+        // range of gzip bytes is of no use to most clients).
+        let range = request.method == .get && stored.status == 200 ? request.headers[.range] : nil
+        var body: ByteBuffer
         if let rendered {
             var representation = rendered.identity
-            if let gzip = rendered.gzip, ProxyHeaders.acceptsGzip(request.headers[values: .acceptEncoding]) {
+            if let gzip = rendered.gzip, range == nil,
+                ProxyHeaders.acceptsGzip(request.headers[values: .acceptEncoding])
+            {
                 representation = gzip
             }
             fields = representation.fields
-            // RFC 9110 §6.6.1, RFC 9111 §4: the stored Date is forwarded, not replaced by the server's.
-            fields[.originDate] = fields[.date]
-            fields[.age] = String(age(of: stored))
-            fields[GatewayHeaders.cache] = result
-            if let tier { fields[GatewayHeaders.cacheTier] = tier.rawValue.uppercased() }
+            body = representation.body
             if let label = rendered.routeLabel { fields[GatewayHeaders.route] = label }
-            return Response(
-                status: rendered.status,
-                headers: fields,
-                body: request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: representation.body)
-            )
-        }
-        var body = stored.body
-        let gzipped = stored.header(.contentEncoding)?.lowercased() == "gzip"
-        let decompress = gzipped && !ProxyHeaders.acceptsGzip(request.headers[values: .acceptEncoding])
-        var decompressed = false
-        if decompress,
-            let plain = ProxyHeaders.gunzip(stored.body, maximumSize: store.maximumPlainBytes)
-        {
-            body = plain
-            decompressed = true
-        }
-        for field in stored.headers where field.name != .age {
-            if decompressed, field.name == .contentEncoding { continue }
-            if decompressed, stored.compressedHere, field.name == .eTag, let validator = stored.validator {
-                fields.append(HTTPField(name: .eTag, value: validator))
-            } else if decompressed, field.name == .eTag {
-                // The upstream's own gzip, decompressed here: no longer its bytes.
-                fields.append(HTTPField(name: .eTag, value: ProxyHeaders.weakened(field.value)))
-            } else {
-                fields.append(field)
+        } else {
+            body = stored.body
+            let gzipped = stored.header(.contentEncoding)?.lowercased() == "gzip"
+            let decompress =
+                gzipped && (range != nil || !ProxyHeaders.acceptsGzip(request.headers[values: .acceptEncoding]))
+            var decompressed = false
+            if decompress,
+                let plain = ProxyHeaders.gunzip(stored.body, maximumSize: store.maximumPlainBytes)
+            {
+                body = plain
+                decompressed = true
             }
+            for field in stored.headers where field.name != .age {
+                if decompressed, field.name == .contentEncoding { continue }
+                if decompressed, stored.compressedHere, field.name == .eTag, let validator = stored.validator {
+                    fields.append(HTTPField(name: .eTag, value: validator))
+                } else if decompressed, field.name == .eTag {
+                    // The upstream's own gzip, decompressed here: no longer its bytes.
+                    fields.append(HTTPField(name: .eTag, value: ProxyHeaders.weakened(field.value)))
+                } else {
+                    fields.append(field)
+                }
+            }
+            fields[.contentLength] = String(body.readableBytes)
         }
-        fields[.age] = String(age(of: stored))
+        // RFC 9110 §6.6.1, RFC 9111 §4: the stored Date is forwarded, not replaced by the server's.
         fields[.originDate] = fields[.date]
-        fields[.contentLength] = String(body.readableBytes)
+        fields[.age] = String(age(of: stored))
         fields[GatewayHeaders.cache] = result
         if let tier { fields[GatewayHeaders.cacheTier] = tier.rawValue.uppercased() }
-        if request.method == .head {
-            return Response(status: .init(code: stored.status), headers: fields, body: ResponseBody())
+        var status = HTTPResponse.Status(code: stored.status)
+        if let range, fields[.contentEncoding] == nil {
+            switch ByteRange(range, length: body.readableBytes) {
+            case .satisfiable(let bytes):
+                fields[.contentRange] = "bytes \(bytes.lowerBound)-\(bytes.upperBound - 1)/\(body.readableBytes)"
+                fields[.contentLength] = String(bytes.count)
+                body = body.getSlice(at: body.readerIndex + bytes.lowerBound, length: bytes.count) ?? body
+                status = .partialContent
+            case .unsatisfiable:
+                var refusal = GatewayProxy.error(
+                    .rangeNotSatisfiable,
+                    "range_not_satisfiable",
+                    "the range starts past the representation's \(body.readableBytes) bytes",
+                    headers: [.contentRange: "bytes */\(body.readableBytes)"]
+                )
+                for name in [HTTPField.Name.age, GatewayHeaders.cache, GatewayHeaders.cacheTier, GatewayHeaders.route] {
+                    if let value = fields[name] { refusal.headers[name] = value }
+                }
+                return refusal
+            case .ignored:
+                break
+            }
         }
-        return Response(status: .init(code: stored.status), headers: fields, body: ResponseBody(byteBuffer: body))
+        if request.method == .head {
+            return Response(status: status, headers: fields, body: ResponseBody())
+        }
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: body))
     }
 
     /// The fields a `304` from the cache carries (RFC 9110 §15.4.5).

@@ -48,7 +48,7 @@ public final class GatewayCache: Sendable {
     // MARK: The cached path
 
     /// Request fields whose answer belongs to that request alone.
-    static let ownAnswerFields: [HTTPField.Name] = [.range, .ifMatch, .ifUnmodifiedSince, .ifRange]
+    static let ownAnswerFields: [HTTPField.Name] = [.ifMatch, .ifUnmodifiedSince, .ifRange]
 
     /// Answers a `GET` or `HEAD` of a cacheable route.
     func respond(
@@ -62,12 +62,14 @@ public final class GatewayCache: Sendable {
         let pragmaNoCache =
             headers[values: .cacheControl].isEmpty
             && headers[values: .pragma].contains { $0.lowercased().contains("no-cache") }
-        // A range or a precondition makes the answer this request's own (206, 412, 416): it goes upstream as sent,
-        // never shared or stored.
+        // A precondition makes the answer this request's own (412): it goes upstream as sent, never shared or stored.
         if directives.noStore || Self.ownAnswerFields.contains(where: { headers[$0] != nil }) {
             exchange.result = "BYPASS"
             return try await direct(incoming, route: route, pool: pool, exchange: &exchange)
         }
+        // A range is cut from a stored response that may be served as it is (RFC 9110 §14.2); one that is not
+        // stored, or must be validated first, goes upstream as sent, and nothing it brings is stored (§3.4).
+        let ranged = incoming.request.method == .get && headers[.range] != nil
         let primary = ResponseCache.primaryKey(pool: pool.name, tenant: incoming.cacheScope, target: incoming.target)
         let lookupStarted = ContinuousClock.now
         let found = await store.find(primary, request: incoming.values)
@@ -89,6 +91,18 @@ public final class GatewayCache: Sendable {
                 exchange.tier = found.tier
                 refresh(stored, key: found.key, incoming: incoming, primary: primary, route: route, pool: pool)
                 return serve(stored, to: incoming, result: "STALE", tier: found.tier, rendered: found.rendered)
+            case .validate where ranged && !directives.onlyIfCached:
+                exchange.result = "BYPASS"
+                return try await direct(incoming, route: route, pool: pool, exchange: &exchange)
+            case .validate where incoming.request.method == .head && !directives.onlyIfCached:
+                return try await writeThroughHead(
+                    stored,
+                    incoming: incoming,
+                    primary: primary,
+                    route: route,
+                    pool: pool,
+                    exchange: &exchange
+                )
             case .validate:
                 return try await validate(
                     stored,
@@ -109,6 +123,10 @@ public final class GatewayCache: Sendable {
                 code: "only_if_cached",
                 message: "nothing stored answers the request and it allows only the cache"
             )
+        }
+        if ranged {
+            exchange.result = "BYPASS"
+            return try await direct(incoming, route: route, pool: pool, exchange: &exchange)
         }
         exchange.result = "MISS"
         if incoming.request.method == .head || flights.isUncacheable(primary) {

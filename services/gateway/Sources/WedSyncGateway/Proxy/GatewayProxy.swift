@@ -63,7 +63,8 @@ public final class GatewayProxy: Sendable {
                 route: nil,
                 path: path,
                 method: method,
-                exchange: exchange
+                exchange: exchange,
+                eventLoop: context.eventLoop
             )
         }
         var response: Response
@@ -79,7 +80,8 @@ public final class GatewayProxy: Sendable {
             route: route,
             path: path,
             method: method,
-            exchange: exchange
+            exchange: exchange,
+            eventLoop: context.eventLoop
         )
     }
 
@@ -197,7 +199,8 @@ public final class GatewayProxy: Sendable {
         route: GatewayRoute?,
         path: String,
         method: HTTPRequest.Method,
-        exchange: ProxyExchange
+        exchange: ProxyExchange,
+        eventLoop: any EventLoop
     ) -> Response {
         var response = response
         let total = ContinuousClock.now - exchange.started
@@ -230,9 +233,11 @@ public final class GatewayProxy: Sendable {
             return response
         }
         // A streamed body (a pass-through, an export): the request lasts until its last byte is written, as Envoy's
-        // %DURATION% counts it, so a route's percentiles and budgets hold whole answers. `x-response-time` and
-        // `Server-Timing`, sent before the body, still say when the head left. A body never written (the client
-        // left before the head went) is recorded when it is let go.
+        // %DURATION% counts it, so a route's percentiles and budgets hold whole answers. The writer hands each part
+        // to the connection's event loop and returns: the request ends with a task queued there after the end, which
+        // runs once the end has gone to the socket (under load the loop may be milliseconds behind the writer).
+        // `x-response-time` and `Server-Timing`, sent before the body, still say when the head left. A body never
+        // written (the client left before the head went) is recorded when it is let go.
         let (metrics, started, body) = (metrics, exchange.started, response.body)
         let recording = RecordOnce {
             metrics.record(
@@ -244,8 +249,13 @@ public final class GatewayProxy: Sendable {
             )
         }
         response.body = ResponseBody { writer in
-            defer { recording.record() }
-            try await body.write(writer)
+            do {
+                try await body.write(writer)
+            } catch {
+                recording.record()
+                throw error
+            }
+            eventLoop.execute { recording.record() }
         }
         return response
     }
