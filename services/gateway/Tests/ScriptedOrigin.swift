@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -15,6 +16,10 @@ final class ScriptedOrigin: Sendable {
         var headers: [(String, String)] = []
         var body = "{\"ok\":true}"
         var delay: Duration?
+        /// Gzip the body for a request that takes gzip, as an origin's own compression does.
+        var gzipped = false
+        /// Above 1, the body goes in this many parts as they are written, without a `Content-Length`.
+        var parts = 1
     }
 
     struct Seen: Sendable {
@@ -154,11 +159,27 @@ final class ScriptedOrigin: Sendable {
             return Response(status: .notModified, headers: headers)
         }
         if headers[.contentType] == nil { headers[.contentType] = "application/json" }
-        let body = reply.body.replacingOccurrences(of: "{origin}", with: name)
+        var body = ByteBuffer(string: reply.body.replacingOccurrences(of: "{origin}", with: name))
+        if reply.gzipped, request.headers[.acceptEncoding]?.contains("gzip") == true,
+            let compressed = try? body.compress(with: .gzip())
+        {
+            body = compressed
+            headers[.contentEncoding] = "gzip"
+        }
+        guard reply.parts > 1 else {
+            return Response(status: .init(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: body))
+        }
+        let size = (body.readableBytes + reply.parts - 1) / reply.parts
         return Response(
             status: .init(code: reply.status),
             headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+            body: ResponseBody { [body] writer in
+                var rest = body
+                while let part = rest.readSlice(length: min(size, rest.readableBytes)), part.readableBytes > 0 {
+                    try await writer.write(part)
+                }
+                try await writer.finish(nil)
+            }
         )
     }
 }

@@ -154,7 +154,7 @@ public final class GatewayCache: Sendable {
         where leader || response.varyValues == ResponseCache.varyValues(response.varyNames, in: incoming.values):
             return serve(response, to: incoming, result: "MISS", tier: nil)
         case .own(let response, let prefix, let rest) where leader:
-            return response.passedThrough(method: incoming.request.method, prefix: prefix, rest: rest)
+            return response.passedThrough(to: incoming.request, prefix: prefix, rest: rest)
         case .failed(let error):
             throw error
         case .shared, .own, .notModified:
@@ -204,7 +204,7 @@ public final class GatewayCache: Sendable {
             throw error
         case .own(let response, let prefix, let rest) where leader:
             exchange.result = "MISS"
-            return response.passedThrough(method: incoming.request.method, prefix: prefix, rest: rest)
+            return response.passedThrough(to: incoming.request, prefix: prefix, rest: rest)
         case .own, .shared:
             exchange.result = "MISS"
             return try await direct(incoming, route: route, pool: pool, exchange: &exchange)
@@ -234,7 +234,7 @@ public final class GatewayCache: Sendable {
         async throws(ServiceError) -> Response
     {
         try await forwarder.forward(incoming, to: pool, route: route, exchange: &exchange)
-            .passedThrough(method: incoming.request.method)
+            .passedThrough(to: incoming.request)
     }
 
     /// Runs `work` once for every concurrent request with `key` (``FetchFlights``). The request that ran it then

@@ -71,25 +71,46 @@ struct UpstreamForwarder: Sendable {
 }
 
 extension UpstreamResponse {
-    /// The answer streamed to the client as it comes.
-    func passedThrough(method: HTTPRequest.Method) -> Response {
-        let status = HTTPResponse.Status(code: status)
-        if method == .head || status.code == 204 || status.code == 304 {
-            return Response(status: status, headers: headers, body: ResponseBody())
-        }
-        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: streamedBody))
+    /// The answer streamed to `request`'s client as it comes, coded for it (``StreamedCoding``).
+    func passedThrough(to request: Request) -> Response {
+        passedThrough(to: request, prefix: [], rest: nil)
     }
 
     /// The answer to one request only, when the cache read part of its body: what was read (`prefix`), then the rest
     /// as it streams (`rest`, or the whole body when `nil`).
-    func passedThrough(method: HTTPRequest.Method, prefix: [ByteBuffer], rest: BodyRest?) -> Response {
-        guard let rest else { return passedThrough(method: method) }
+    func passedThrough(to request: Request, prefix: [ByteBuffer], rest: BodyRest?) -> Response {
+        let status = HTTPResponse.Status(code: status)
+        if request.method == .head || status.code == 204 || status.code == 304 {
+            return Response(status: status, headers: headers, body: ResponseBody())
+        }
+        let coding = StreamedCoding.choose(
+            method: request.method,
+            acceptEncoding: request.headers[values: .acceptEncoding],
+            status: status.code,
+            fields: headers
+        )
+        if coding == .asIs, rest == nil {
+            return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: streamedBody))
+        }
+        let whole = streamedBody
         return Response(
-            status: .init(code: status),
-            headers: headers,
+            status: status,
+            headers: coding.fields(headers),
             body: ResponseBody { writer in
-                for chunk in prefix { try await writer.write(chunk) }
-                while let chunk = try await rest.iterator.next() { try await writer.write(chunk) }
+                let coder = try StreamedCoder(coding)
+                for chunk in prefix {
+                    for part in try coder.code(chunk) { try await writer.write(part) }
+                }
+                if let rest {
+                    while let chunk = try await rest.iterator.next() {
+                        for part in try coder.code(chunk) { try await writer.write(part) }
+                    }
+                } else {
+                    for try await chunk in whole {
+                        for part in try coder.code(chunk) { try await writer.write(part) }
+                    }
+                }
+                for part in try coder.finish() { try await writer.write(part) }
                 try await writer.finish(nil)
             }
         )

@@ -1,0 +1,139 @@
+import CompressNIO
+import Foundation
+import HTTPTypes
+import NIOCore
+
+/// How an answer the gateway does not store reaches the client: as the upstream coded it; gzip-compressed here as
+/// it streams (JSON and text of 1 KB or more, or of unknown length, for a client that takes gzip); or gunzipped here
+/// as it streams (an upstream's gzip, asked for by a cache fill, for a client that does not take gzip).
+enum StreamedCoding: Equatable {
+    case asIs
+    case gzip
+    case gunzip
+
+    /// The coding for an answer with `status` and `fields` to a request with `method` and `acceptEncoding`.
+    static func choose(
+        method: HTTPRequest.Method,
+        acceptEncoding: [String],
+        status: Int,
+        fields: HTTPFields
+    ) -> StreamedCoding {
+        // No body, or a body that is a part of another (its Content-Range counts the upstream's bytes).
+        if method == .head || status < 200 || status == 204 || status == 206 || status == 304 { return .asIs }
+        if fields[.contentRange] != nil { return .asIs }
+        let coding = fields[values: .contentEncoding].map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let accepts = ProxyHeaders.acceptsGzip(acceptEncoding)
+        if coding == ["gzip"] || coding == ["x-gzip"] { return accepts ? .asIs : .gunzip }
+        guard accepts, coding.isEmpty || coding == ["identity"],
+            ProxyHeaders.isCompressible(fields[.contentType]),
+            !CacheControl(fields[values: .cacheControl]).noTransform
+        else { return .asIs }
+        if let length = fields[.contentLength].flatMap(Int.init), length < ProxyHeaders.compressionThreshold {
+            return .asIs
+        }
+        return .gzip
+    }
+
+    /// The answer's fields once coded: the length is no longer known, the tag no longer names these bytes, and the
+    /// answer now depends on `Accept-Encoding` (RFC 9110 §12.5.5).
+    func fields(_ fields: HTTPFields) -> HTTPFields {
+        guard self != .asIs else { return fields }
+        var fields = fields
+        fields[.contentLength] = nil
+        fields[.contentEncoding] = self == .gzip ? "gzip" : nil
+        if let etag = fields[.eTag] { fields[.eTag] = ProxyHeaders.weakened(etag) }
+        let vary = fields[values: .vary].flatMap { $0.split(separator: ",") }.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        if !vary.contains("*"), !vary.contains("accept-encoding") {
+            fields[.vary] =
+                vary.isEmpty ? "Accept-Encoding" : fields[values: .vary].joined(separator: ", ") + ", Accept-Encoding"
+        }
+        return fields
+    }
+}
+
+/// One answer's gzip stream, coded chunk by chunk: each chunk's bytes leave with it (a sync flush), so a client
+/// reads a slow stream as it comes.
+final class StreamedCoder {
+    private let coding: StreamedCoding
+    private var compressor: (any NIOCompressor)?
+    private var decompressor: (any NIODecompressor)?
+    private let allocator = ByteBufferAllocator()
+
+    init(_ coding: StreamedCoding) throws {
+        self.coding = coding
+        switch coding {
+        case .gzip:
+            let compressor = CompressionAlgorithm.gzip().compressor
+            try compressor.startStream()
+            self.compressor = compressor
+        case .gunzip:
+            let decompressor = CompressionAlgorithm.gzip().decompressor
+            try decompressor.startStream()
+            self.decompressor = decompressor
+        case .asIs:
+            break
+        }
+    }
+
+    deinit {
+        try? compressor?.finishStream()
+        try? decompressor?.finishStream()
+    }
+
+    /// `chunk` coded: zero or more buffers to send.
+    func code(_ chunk: ByteBuffer) throws -> [ByteBuffer] {
+        var input = chunk
+        if let compressor { return try deflate(&input, compressor, flush: .sync) }
+        if let decompressor { return try inflate(&input, decompressor) }
+        return [chunk]
+    }
+
+    /// What is left once the upstream's body has ended: the gzip trailer.
+    func finish() throws -> [ByteBuffer] {
+        guard let compressor else { return [] }
+        var empty = ByteBuffer()
+        return try deflate(&empty, compressor, flush: .finish)
+    }
+
+    private func deflate(_ input: inout ByteBuffer, _ compressor: any NIOCompressor, flush: CompressNIOFlush) throws
+        -> [ByteBuffer]
+    {
+        var out: [ByteBuffer] = []
+        while true {
+            var output = allocator.buffer(capacity: max(512, input.readableBytes / 2 + 64))
+            var more = false
+            do {
+                try compressor.streamDeflate(from: &input, to: &output, flush: flush)
+                // zlib filled the buffer: more may be pending.
+                more = output.writableBytes == 0 || input.readableBytes > 0
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                // `.finish` without room to end, or nothing left to flush.
+                more = flush == .finish || input.readableBytes > 0
+                if output.readableBytes == 0, !more { break }
+            }
+            if output.readableBytes > 0 { out.append(output) }
+            if !more { break }
+        }
+        return out
+    }
+
+    private func inflate(_ input: inout ByteBuffer, _ decompressor: any NIODecompressor) throws -> [ByteBuffer] {
+        var out: [ByteBuffer] = []
+        while input.readableBytes > 0 {
+            var output = allocator.buffer(capacity: max(4096, input.readableBytes * 4))
+            var more = false
+            do {
+                try decompressor.streamInflate(from: &input, to: &output)
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                more = true
+            } catch let error as CompressNIOError where error == .inputBufferOverflow {
+                more = false
+            }
+            if output.readableBytes > 0 { out.append(output) }
+            if !more { break }
+        }
+        return out
+    }
+}
