@@ -134,9 +134,10 @@ public final class GatewayCache: Sendable {
         }
         let (outcome, upstream, leader) = await flight("\(primary)#f", incoming: incoming, primary: primary) {
             [self] in
-            // A flight that ended (and stored its answer) between this request's lookup and now: use what it stored
-            // (looked up again rather than remembered, so an invalidation since then is honoured).
-            if let stored = await store.lookup(primary, request: incoming.values),
+            // A flight of this process that ended (and stored its answer) between this request's lookup and now:
+            // use what it stored (looked up again rather than remembered, so an invalidation since then is
+            // honoured). L1 holds what this process stored; L2 was asked a moment ago.
+            if let stored = await store.find(primary, request: incoming.values, inL1Only: true),
                 Self.usability(
                     of: stored.response,
                     age: age(of: stored.response),

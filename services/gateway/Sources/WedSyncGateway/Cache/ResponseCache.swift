@@ -142,8 +142,9 @@ public final class ResponseCache: Sendable {
         await find(primaryKey, request: request).map { ($0.response, $0.key, $0.tier) }
     }
 
-    /// ``lookup(_:request:)``, with the response made ready to answer with when L1 had it.
-    func find(_ primaryKey: String, request: (String) -> [String]) async -> Found? {
+    /// ``lookup(_:request:)``, with the response made ready to answer with when L1 had it; with `inL1Only`, what
+    /// this process holds, without a round trip to L2.
+    func find(_ primaryKey: String, request: (String) -> [String], inL1Only: Bool = false) async -> Found? {
         if let rendered = peek(primaryKey) {
             let stored = rendered.stored
             guard stored.varyNames.isEmpty || Self.varyValues(stored.varyNames, in: request) == stored.varyValues else {
@@ -151,6 +152,7 @@ public final class ResponseCache: Sendable {
             }
             return Found(response: stored, key: primaryKey, tier: .l1, rendered: rendered)
         }
+        if inL1Only { return nil }
         guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey),
             let found = try? await cache.get(address), let stored = StoredResponse(decoding: found.entry.body)
         else { return nil }

@@ -142,7 +142,8 @@ public final class GatewayProxy: Sendable {
             tenant: tenant,
             cacheScope: scope,
             clientAddress: clientAddress,
-            requestID: context.requestID
+            requestID: context.requestID,
+            eventLoop: context.eventLoop
         )
         if route.cache, let cache, method(request.method, isOneOf: [.get, .head]) {
             return try await cache.respond(incoming, route: route, pool: pool, exchange: &exchange)

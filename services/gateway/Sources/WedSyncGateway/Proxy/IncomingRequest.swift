@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// What the proxy keeps of a client's request while it works on it.
 struct IncomingRequest: Sendable {
@@ -12,6 +13,8 @@ struct IncomingRequest: Sendable {
     let cacheScope: String?
     let clientAddress: String?
     let requestID: String
+    /// The event loop of the client's connection: an upstream connection on it keeps the exchange on one thread.
+    var eventLoop: (any EventLoop)? = nil
 
     /// The request's values of a field (lowercase name); the tenant's for `x-tenant-id`.
     func values(_ name: String) -> [String] {

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -50,11 +49,11 @@ struct UpstreamForwarder: Sendable {
         if acceptGzip { headers.replaceOrAdd(name: "accept-encoding", value: "gzip") }
         for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
         let outgoingMethod = method ?? HTTPMethod(rawValue: incoming.request.method.rawValue)
-        var body: HTTPClientRequest.Body?
+        var body: ForwardBody?
         let length = incoming.request.headers[.contentLength].flatMap { Int64($0) }
         let hasBody = (length ?? 0) > 0 || incoming.request.headers[.transferEncoding] != nil
         if hasBody, method == nil {
-            body = .stream(incoming.request.body, length: length.map { .known($0) } ?? .unknown)
+            body = ForwardBody(chunks: incoming.request.body, length: length)
         }
         let idempotent = [.GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE].contains(outgoingMethod)
         let request = ForwardRequest(
@@ -64,7 +63,13 @@ struct UpstreamForwarder: Sendable {
             body: body,
             isReplayable: idempotent && body == nil
         )
-        let response = try await client.send(request, to: pool, timeout: route.timeout, retries: route.retries)
+        let response = try await client.send(
+            request,
+            to: pool,
+            timeout: route.timeout,
+            retries: route.retries,
+            preferring: incoming.eventLoop
+        )
         exchange.upstream = (exchange.upstream ?? .zero) + response.elapsed
         return response
     }

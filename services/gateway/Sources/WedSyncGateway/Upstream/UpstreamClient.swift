@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import WedSyncServiceKit
 
 /// A request on its way to an upstream: what the client sent, with the hop-by-hop fields gone and the gateway's
@@ -15,7 +16,7 @@ public struct ForwardRequest: Sendable {
     /// Path and query, as the client sent them.
     public var target: String
     public var headers: HTTPHeaders
-    public var body: HTTPClientRequest.Body?
+    public var body: ForwardBody?
     /// Safe to send again to another replica: an idempotent method and no body.
     public var isReplayable: Bool
 
@@ -23,7 +24,7 @@ public struct ForwardRequest: Sendable {
         method: HTTPMethod,
         target: String,
         headers: HTTPHeaders,
-        body: HTTPClientRequest.Body? = nil,
+        body: ForwardBody? = nil,
         isReplayable: Bool
     ) {
         self.method = method
@@ -34,12 +35,24 @@ public struct ForwardRequest: Sendable {
     }
 }
 
+/// A request body on its way upstream, streamed as the client sends it.
+public struct ForwardBody: Sendable {
+    public var chunks: any AsyncSequence<ByteBuffer, any Error> & Sendable
+    /// Its `Content-Length`, when the client sent one (else it goes chunked).
+    public var length: Int64?
+
+    public init(chunks: any AsyncSequence<ByteBuffer, any Error> & Sendable, length: Int64?) {
+        self.chunks = chunks
+        self.length = length
+    }
+}
+
 /// An upstream's answer, its body still streaming.
 public struct UpstreamResponse: Sendable {
     public var status: Int
     /// The end-to-end fields (``ProxyHeaders/endToEnd(_:)``), converted once as they arrive.
     public var headers: HTTPFields
-    public var body: HTTPClientResponse.Body
+    public var body: UpstreamBody
     /// The replica that answered, `host:port`.
     public var replica: String
     /// From the first attempt to the response head (every attempt included).
@@ -56,11 +69,11 @@ public struct UpstreamResponse: Sendable {
 /// An upstream body that releases its replica when it ends, fails, or is dropped.
 struct ResponseBodyStream: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
-    let body: HTTPClientResponse.Body
+    let body: UpstreamBody
     let lease: ReplicaLease
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var base: HTTPClientResponse.Body.AsyncIterator
+        var base: UpstreamBody.AsyncIterator
         let lease: ReplicaLease
 
         mutating func next() async throws -> ByteBuffer? {
@@ -85,16 +98,23 @@ struct ResponseBodyStream: AsyncSequence, Sendable {
 /// Sends requests to a pool's replicas: picks one, applies the route's timeout, and retries a replayable request
 /// on another replica after a connection failure or a 502/503/504, within the pool's retry budget. Every outcome
 /// feeds the replica's latency average and circuit.
+///
+/// Plain `http` replicas are spoken to over the gateway's own keep-alive connections (``UpstreamConnectionPool``):
+/// nothing per request beyond writing the head and parsing the answer. `https` replicas go through AsyncHTTPClient.
 public final class UpstreamClient: Service, Sendable {
     let http: HTTPClient
     let logger: Logger
+    private let connectTimeout: Duration
+    private let readTimeout: Duration
+    private let connectionsPerReplica: Int
+    private let connectionPools = Mutex<[String: UpstreamConnectionPool]>([:])
 
     /// Statuses after which a replayable request is tried on another replica.
     static let retriableStatuses: Set<Int> = [502, 503, 504]
 
-    /// A client with keep-alive pools of up to `connectionsPerReplica` connections, `connectTimeout` to open one,
-    /// `readTimeout` between two reads of a response,
-    /// no redirect following and no decompression (the gateway passes bodies as they are).
+    /// A client that keeps up to `connectionsPerReplica` idle keep-alive connections to each replica, takes
+    /// `connectTimeout` at most to open one and `readTimeout` between two reads of a response, follows no
+    /// redirect and decompresses nothing (the gateway passes bodies as they are).
     public init(
         connectTimeout: Duration,
         readTimeout: Duration = .seconds(30),
@@ -115,9 +135,14 @@ public final class UpstreamClient: Service, Sendable {
         configuration.httpVersion = .http1Only
         self.http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
         self.logger = logger
+        self.connectTimeout = connectTimeout
+        self.readTimeout = readTimeout
+        self.connectionsPerReplica = connectionsPerReplica
     }
 
     public func shutdown() async {
+        let pools = connectionPools.withLock { Array($0.values) }
+        for pool in pools { pool.shutdown() }
         try? await http.shutdown()
     }
 
@@ -128,11 +153,76 @@ public final class UpstreamClient: Service, Sendable {
         await shutdown()
     }
 
+    /// The keep-alive connections to an `http` replica.
+    private func connectionPool(for address: UpstreamAddress) -> UpstreamConnectionPool {
+        connectionPools.withLock { pools in
+            let key = "\(address.host):\(address.port)"
+            if let pool = pools[key] { return pool }
+            let pool = UpstreamConnectionPool(
+                host: address.host,
+                port: address.port,
+                group: MultiThreadedEventLoopGroup.singleton,
+                connectTimeout: connectTimeout,
+                readTimeout: readTimeout,
+                maximumIdle: connectionsPerReplica,
+                // Below the services' own keep-alive (Hummingbird closes after 60 s idle in ours).
+                idleTimeout: .seconds(50)
+            )
+            pools[key] = pool
+            return pool
+        }
+    }
+
+    /// One attempt at `replica`: its response head and streaming body.
+    private func attempt(
+        _ request: ForwardRequest,
+        at address: UpstreamAddress,
+        timeout: Duration,
+        preferring eventLoop: (any EventLoop)?
+    ) async throws -> (status: Int, headers: HTTPHeaders, body: UpstreamBody) {
+        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Int64(timeout / .nanoseconds(1)))
+        guard address.scheme == "http" else {
+            var outgoing = HTTPClientRequest(url: address.baseURL + request.target)
+            outgoing.method = request.method
+            outgoing.headers = request.headers
+            if let body = request.body {
+                outgoing.body = .stream(body.chunks, length: body.length.map { .known($0) } ?? .unknown)
+            }
+            let response = try await http.execute(outgoing, deadline: deadline, logger: logger)
+            return (Int(response.status.code), response.headers, UpstreamBody(source: .client(response.body)))
+        }
+        let pool = connectionPool(for: address)
+        var headers = request.headers
+        if !headers.contains(name: "host") { headers.add(name: "host", value: pool.hostField) }
+        if let body = request.body {
+            if let length = body.length {
+                headers.replaceOrAdd(name: "content-length", value: String(length))
+            } else {
+                headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+            }
+        } else if [.POST, .PUT, .PATCH].contains(request.method) {
+            headers.replaceOrAdd(name: "content-length", value: "0")
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.target, headers: headers)
+        let (response, body) = try await pool.execute(
+            head: head,
+            body: request.body?.chunks,
+            replayable: request.isReplayable,
+            deadline: deadline,
+            preferring: eventLoop
+        )
+        return (Int(response.status.code), response.headers, UpstreamBody(source: .connection(body)))
+    }
+
     /// Sends `request` to `pool` within `timeout` (to the response head, per attempt), making up to `retries`
-    /// extra attempts.
-    public func send(_ request: ForwardRequest, to pool: UpstreamPool, timeout: Duration, retries: Int)
-        async throws(ServiceError) -> UpstreamResponse
-    {
+    /// extra attempts. `eventLoop`, the client connection's, is where a new upstream connection is opened.
+    public func send(
+        _ request: ForwardRequest,
+        to pool: UpstreamPool,
+        timeout: Duration,
+        retries: Int,
+        preferring eventLoop: (any EventLoop)? = nil
+    ) async throws(ServiceError) -> UpstreamResponse {
         let started = ContinuousClock.now
         var tried = Set<String>()
         var attempt = 0
@@ -150,17 +240,14 @@ public final class UpstreamClient: Service, Sendable {
             }
             tried.insert(replica.address.address)
             let attemptStart = ContinuousClock.now
-            var outgoing = HTTPClientRequest(url: replica.address.baseURL + request.target)
-            outgoing.method = request.method
-            outgoing.headers = request.headers
-            if let body = request.body { outgoing.body = body }
             do {
-                let response = try await http.execute(
-                    outgoing,
-                    deadline: .now() + TimeAmount.nanoseconds(Int64(timeout / .nanoseconds(1))),
-                    logger: logger
+                let response = try await self.attempt(
+                    request,
+                    at: replica.address,
+                    timeout: timeout,
+                    preferring: eventLoop
                 )
-                let status = Int(response.status.code)
+                let status = response.status
                 let now = ContinuousClock.now
                 replica.record(
                     latency: now - attemptStart,
@@ -197,7 +284,11 @@ public final class UpstreamClient: Service, Sendable {
                 }
                 replica.finish(latency: nil, failed: true, at: now, configuration: pool.configuration)
                 let timedOut =
-                    (error as? HTTPClientError).map { $0 == .deadlineExceeded || $0 == .readTimeout } ?? false
+                    (error as? HTTPClientError).map { $0 == .deadlineExceeded || $0 == .readTimeout }
+                    ?? (error as? UpstreamConnectionError).map {
+                        $0.kind == .deadlineExceeded || $0.kind == .readTimeout
+                    }
+                    ?? false
                 let failure =
                     timedOut
                     ? ServiceError(
