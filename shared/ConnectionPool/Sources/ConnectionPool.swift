@@ -101,9 +101,10 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     }
 
     /// Takes a borrowed connection back. A connection that is not `reusable` (the caller saw it fail, or left it in
-    /// a state it cannot clean up) or no longer ``PoolableConnection/isUsable`` is closed instead.
+    /// a state it cannot clean up) is closed instead. One that broke otherwise is found by the next borrow's check
+    /// (``PoolableConnection/isUsable`` is a system call: once per command, not twice).
     public func release(_ connection: Connection, reusable: Bool = true) {
-        guard reusable, connection.isUsable else {
+        guard reusable else {
             discard(connection)
             return
         }

@@ -96,6 +96,15 @@ public struct CacheControl: Sendable, Equatable {
         }
     }
 
+    /// `text` without the spaces and tabs around it (RFC 9110's OWS), without Foundation's character sets (this
+    /// runs on every response the cache looks at).
+    static func trimmingSpace(_ text: Substring) -> Substring {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = text.firstIndex(where: { !isSpace($0) }), let last = text.lastIndex(where: { !isSpace($0) })
+        else { return text[text.endIndex...] }
+        return text[first...last]
+    }
+
     /// Splits a field value at commas that are not inside a quoted string.
     static func split(_ value: String) -> [Substring] {
         var parts: [Substring] = []
@@ -121,10 +130,10 @@ public struct CacheControl: Sendable, Equatable {
 
     /// `name=argument` or `name="quoted argument"` or `name`, with the name lower-cased.
     static func nameAndArgument(_ directive: Substring) -> (String, String?) {
-        let trimmed = directive.trimmingCharacters(in: .whitespaces)
+        let trimmed = trimmingSpace(directive)
         guard let equals = trimmed.firstIndex(of: "=") else { return (trimmed.lowercased(), nil) }
-        let name = trimmed[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
-        var argument = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        let name = trimmingSpace(trimmed[..<equals]).lowercased()
+        var argument = String(trimmingSpace(trimmed[trimmed.index(after: equals)...]))
         if argument.count >= 2, argument.hasPrefix("\""), argument.hasSuffix("\"") {
             argument = String(argument.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"")
         }

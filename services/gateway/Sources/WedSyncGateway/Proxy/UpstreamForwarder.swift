@@ -53,6 +53,10 @@ struct UpstreamForwarder: Sendable {
         let length = incoming.request.headers[.contentLength].flatMap { Int64($0) }
         let hasBody = (length ?? 0) > 0 || incoming.request.headers[.transferEncoding] != nil
         if hasBody, method == nil {
+            // RFC 9110 §9.3.8: a TRACE carries no content; sent on, its bytes would reach the upstream unframed.
+            if outgoingMethod == .TRACE {
+                throw ServiceError.badRequest("a TRACE request carries no content", code: "trace_with_body")
+            }
             body = ForwardBody(chunks: incoming.request.body, length: length)
         }
         let idempotent = [.GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE].contains(outgoingMethod)
@@ -86,7 +90,16 @@ extension UpstreamResponse {
     func passedThrough(to request: Request, prefix: [ByteBuffer], rest: BodyRest?) -> Response {
         let status = HTTPResponse.Status(code: status)
         if request.method == .head || status.code == 204 || status.code == 304 {
-            return Response(status: status, headers: headers, body: ResponseBody())
+            guard body.hasUpload else { return Response(status: status, headers: headers, body: ResponseBody()) }
+            let body = self.body
+            return Response(
+                status: status,
+                headers: headers,
+                body: ResponseBody { writer in
+                    await body.finishUpload()
+                    try await writer.finish(nil)
+                }
+            )
         }
         let coding = StreamedCoding.choose(
             method: request.method,

@@ -7,15 +7,29 @@ public struct UpstreamBody: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
 
     enum Source: Sendable {
-        case connection(UpstreamConnection.Body)
+        /// The body, and the upload of the request's body when it may still run: it is over once the answer's
+        /// body ends or fails.
+        case connection(UpstreamConnection.Body, UpstreamConnection.Upload?)
         case client(HTTPClientResponse.Body)
     }
 
     let source: Source
 
+    /// Waits until the request's body is no longer being sent (stopping it if it still is): for an answer whose
+    /// body is not read (a `HEAD`'s, a 204's), before the request's own body is let go.
+    func finishUpload() async {
+        if case .connection(_, let upload?) = source { await upload.finish() }
+    }
+
+    /// Whether ``finishUpload()`` has anything to wait for.
+    var hasUpload: Bool {
+        if case .connection(_, _?) = source { return true }
+        return false
+    }
+
     public struct AsyncIterator: AsyncIteratorProtocol {
         enum Base {
-            case connection(UpstreamConnection.Body.AsyncIterator)
+            case connection(UpstreamConnection.Body.AsyncIterator, UpstreamConnection.Upload?)
             case client(HTTPClientResponse.Body.AsyncIterator)
         }
 
@@ -23,9 +37,18 @@ public struct UpstreamBody: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> ByteBuffer? {
             switch base {
-            case .connection(var iterator):
-                defer { base = .connection(iterator) }
-                return try await iterator.next()
+            case .connection(var iterator, let upload):
+                defer { base = .connection(iterator, upload) }
+                do {
+                    guard let chunk = try await iterator.next() else {
+                        await upload?.finish()
+                        return nil
+                    }
+                    return chunk
+                } catch {
+                    await upload?.finish()
+                    throw error
+                }
             case .client(var iterator):
                 defer { base = .client(iterator) }
                 return try await iterator.next()
@@ -35,7 +58,7 @@ public struct UpstreamBody: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> AsyncIterator {
         switch source {
-        case .connection(let body): AsyncIterator(base: .connection(body.makeAsyncIterator()))
+        case .connection(let body, let upload): AsyncIterator(base: .connection(body.makeAsyncIterator(), upload))
         case .client(let body): AsyncIterator(base: .client(body.makeAsyncIterator()))
         }
     }

@@ -204,14 +204,14 @@ public final class UpstreamClient: Service, Sendable {
             headers.replaceOrAdd(name: "content-length", value: "0")
         }
         let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.target, headers: headers)
-        let (response, body) = try await pool.execute(
+        let (response, body, upload) = try await pool.execute(
             head: head,
             body: request.body?.chunks,
             replayable: request.isReplayable,
             deadline: deadline,
             preferring: eventLoop
         )
-        return (Int(response.status.code), response.headers, UpstreamBody(source: .connection(body)))
+        return (Int(response.status.code), response.headers, UpstreamBody(source: .connection(body, upload)))
     }
 
     /// Sends `request` to `pool` within `timeout` (to the response head, per attempt), making up to `retries`
@@ -278,7 +278,9 @@ public final class UpstreamClient: Service, Sendable {
                 )
             } catch {
                 let now = ContinuousClock.now
-                if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
+                if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled
+                    || (error as? UpstreamConnectionError)?.kind == .cancelled
+                {
                     replica.abandon(admission)
                     throw ServiceError(.badGateway, code: "cancelled", message: "the request was cancelled")
                 }

@@ -17,6 +17,8 @@ struct UpstreamConnectionError: Error, Equatable, CustomStringConvertible {
         case readTimeout
         /// The response could not be parsed.
         case malformedResponse
+        /// The request waiting for the head was cancelled.
+        case cancelled
     }
 
     var kind: Kind
@@ -60,7 +62,11 @@ final class UpstreamConnection: Sendable {
             .channelOption(.autoRead, value: false)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // The framing fields are the caller's (``UpstreamClient``): never rewritten, so a body is
+                    // never sent unframed.
+                    var encoder = HTTPRequestEncoder.Configuration()
+                    encoder.automaticallySetFramingHeaders = false
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(encoderConfiguration: encoder)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -70,20 +76,23 @@ final class UpstreamConnection: Sendable {
         return UpstreamConnection(channel: channel, handler: bound)
     }
 
-    /// Sends `head` and, when given, `body`; returns the response head and its body. `onEnd` is called once the
-    /// exchange is over, with whether the connection may carry another.
+    /// Sends `head` and, when given, `body`; returns the response head, its body, and the upload of the request
+    /// body when it may still be running (the body's consumer ends it, ``Upload/finish()``, before the request's
+    /// own body is let go). `onEnd` is called once the exchange is over, with whether the connection may carry
+    /// another.
     func exchange(
         head: HTTPRequestHead,
         body: (any AsyncSequence<ByteBuffer, any Error> & Sendable)?,
         deadline: NIODeadline,
         onEnd: @escaping @Sendable (_ reusable: Bool) -> Void
-    ) async throws -> (HTTPResponseHead, Body) {
-        uses.add(1, ordering: .relaxed)
+    ) async throws -> (HTTPResponseHead, Body, Upload?) {
+        let id = uses.add(1, ordering: .relaxed).newValue
         let started = eventLoop.makePromise(of: (HTTPResponseHead, Body).self)
         let handler = self.handler
         let channel = self.channel
         eventLoop.execute {
             handler.value.start(
+                id,
                 head: head,
                 hasBody: body != nil,
                 deadline: deadline,
@@ -91,25 +100,53 @@ final class UpstreamConnection: Sendable {
                 onEnd: onEnd
             )
         }
-        if let body {
-            // The body streams out beside the wait for the response (an upstream may answer early, a 413 say);
-            // each write waits for the socket to take the previous one.
-            Task {
-                do {
-                    for try await chunk in body {
-                        try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(chunk))).get()
+        // The body streams out beside the wait for the response (an upstream may answer early, a 413 say); each
+        // write waits for the socket to take the previous one.
+        let upload = body.map { body in
+            Upload(
+                Task {
+                    do {
+                        for try await chunk in body {
+                            try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(chunk))).get()
+                        }
+                        // Noted on the loop as the end is written, before any later read of the answer.
+                        let ended = channel.eventLoop.makePromise(of: Void.self)
+                        ended.futureResult.whenSuccess { handler.value.requestSent(id) }
+                        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: ended)
+                        try await ended.futureResult.get()
+                    } catch {
+                        channel.close(promise: nil)
                     }
-                    try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-                    channel.eventLoop.execute { handler.value.requestSent() }
-                } catch {
-                    channel.close(promise: nil)
                 }
-            }
+            )
         }
-        return try await withTaskCancellationHandler {
-            try await started.futureResult.get()
-        } onCancel: {
-            channel.close(promise: nil)
+        do {
+            let (response, responseBody) = try await withTaskCancellationHandler {
+                try await started.futureResult.get()
+            } onCancel: {
+                channel.eventLoop.execute { handler.value.cancel(id) }
+            }
+            return (response, responseBody, upload)
+        } catch {
+            await upload?.finish()
+            throw error
+        }
+    }
+
+    /// The task streaming a request's body upstream. It reads the client's body, which the server drains once the
+    /// answer is written: it must be over before then.
+    final class Upload: Sendable {
+        private let task: Task<Void, Never>
+
+        init(_ task: Task<Void, Never>) {
+            self.task = task
+        }
+
+        /// Stops the upload if it still runs (the answer ended first: the connection is closed, not reused), and
+        /// waits until it no longer reads the client's body.
+        func finish() async {
+            task.cancel()
+            await task.value
         }
     }
 
@@ -161,6 +198,8 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     private var reading = false
     /// The exchange under way (counted from 1).
     private var exchange = 0
+    /// The request is a `CONNECT`: whatever follows a 2xx is a tunnel, never another exchange.
+    private var isConnect = false
     private var deadlineTask: Scheduled<Void>?
     private var readTimeoutTask: Scheduled<Void>?
 
@@ -177,6 +216,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func start(
+        _ id: Int,
         head: HTTPRequestHead,
         hasBody: Bool,
         deadline: NIODeadline,
@@ -189,10 +229,11 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             return
         }
         phase = .awaitingHead(promise)
-        exchange += 1
+        exchange = id
         self.onEnd = onEnd
         requestComplete = !hasBody
         responseKeepAlive = false
+        isConnect = head.method == .CONNECT
         paused = false
         deadlineTask = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
             fail(UpstreamConnectionError(kind: .deadlineExceeded))
@@ -206,9 +247,16 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         read()
     }
 
-    func requestSent() {
+    func requestSent(_ id: Int) {
+        guard id == exchange else { return }
         requestComplete = true
-        if case .idle = phase, onEnd != nil { finishExchange() }
+    }
+
+    /// The request waiting for `id`'s head was cancelled: that exchange fails (an exchange whose head came is
+    /// ended by its body's consumer instead, and a later one is not this request's).
+    func cancel(_ id: Int) {
+        guard id == exchange, case .awaitingHead = phase else { return }
+        fail(UpstreamConnectionError(kind: .cancelled))
     }
 
     /// The consumer of `exchange`'s body wants more of it.
@@ -255,7 +303,9 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             if head.status.code < 200, head.status.code != 101 { return }
             deadlineTask?.cancel()
             deadlineTask = nil
-            responseKeepAlive = head.isKeepAlive
+            // After a 101 or a CONNECT's 2xx the bytes are no longer HTTP.
+            responseKeepAlive =
+                head.isKeepAlive && head.status.code != 101 && !(isConnect && head.status.code < 300)
             let delegate = UpstreamConnection.BodyDelegate(
                 handler: NIOLoopBound(self, eventLoop: context.eventLoop),
                 exchange: exchange
@@ -275,8 +325,9 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             }
         case (.end, .streaming(let source)):
             phase = .idle
+            paused = false
             source.finish()
-            if requestComplete { finishExchange() }
+            finishExchange()
         case (.head, _), (.body, _), (.end, _):
             // Bytes nobody asked for: the connection is out of step.
             fail(UpstreamConnectionError(kind: .malformedResponse))
@@ -305,7 +356,9 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
     private func finishExchange() {
         let onEnd = self.onEnd
         self.onEnd = nil
-        let reusable = responseKeepAlive && (context?.channel.isActive ?? false)
+        paused = false
+        // A request body still going out when the answer ended: the upstream will not read the rest as a request.
+        let reusable = responseKeepAlive && requestComplete && (context?.channel.isActive ?? false)
         if !reusable {
             phase = .closed
             context?.close(promise: nil)

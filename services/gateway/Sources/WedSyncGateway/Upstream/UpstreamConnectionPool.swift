@@ -46,7 +46,7 @@ final class UpstreamConnectionPool: Sendable {
         replayable: Bool,
         deadline: NIODeadline,
         preferring eventLoop: (any EventLoop)?
-    ) async throws -> (HTTPResponseHead, UpstreamConnection.Body) {
+    ) async throws -> (HTTPResponseHead, UpstreamConnection.Body, UpstreamConnection.Upload?) {
         var reusedFailures = 0
         while true {
             let (connection, reused) = try await lease(preferring: eventLoop)
@@ -56,6 +56,7 @@ final class UpstreamConnectionPool: Sendable {
                 }
             } catch let error as UpstreamConnectionError
                 where error.kind == .closedBeforeResponse && reused && replayable && reusedFailures < 2
+                && !Task.isCancelled
             {
                 reusedFailures += 1
                 continue
@@ -91,20 +92,20 @@ final class UpstreamConnectionPool: Sendable {
     }
 
     private func give(back connection: UpstreamConnection) {
-        let kept =
-            !shutDown.load(ordering: .relaxed)
-            && idle.withLock { idle in
-                guard idle.count < maximumIdle else { return false }
-                idle.append((connection, .now))
-                return true
-            }
+        let kept = idle.withLock { idle in
+            // Ones the upstream closed meanwhile make room first.
+            idle.removeAll { !$0.connection.isActive }
+            guard !shutDown.load(ordering: .relaxed), idle.count < maximumIdle else { return false }
+            idle.append((connection, .now))
+            return true
+        }
         if !kept { connection.close() }
     }
 
     /// Closes the idle connections and keeps none from now on.
     func shutdown() {
-        shutDown.store(true, ordering: .relaxed)
         let all = idle.withLock { idle in
+            shutDown.store(true, ordering: .relaxed)
             defer { idle.removeAll() }
             return idle.map(\.connection)
         }
