@@ -74,11 +74,12 @@ struct CacheWarmingTests {
         #expect(done.succeeded == 40 && done.failed == 1)
         #expect(done.errors == ["/missing: HTTP 404"])
         #expect(done.bytes > 0)
-        #expect(
-            origin.requests.filter { $0["method"] == "GET" }.allSatisfy {
-                $0["authorization"] == "Bearer supplier-token"
-            }
-        )
+        // The job's own requests (a port freed by another test may still get a stray probe, a health check say).
+        let warmed = origin.requests.filter {
+            $0["method"] == "GET" && ($0["path"]?.hasPrefix("/item/") == true || $0["path"] == "/missing")
+        }
+        #expect(warmed.count >= 41)
+        #expect(warmed.allSatisfy { $0["authorization"] == "Bearer supplier-token" })
 
         let hit = try await HTTP.get("\(cache.baseURL)/v1/entries/\(namespace)/%2Fitem%2F7", headers: admin)
         #expect(hit.status == 200)
