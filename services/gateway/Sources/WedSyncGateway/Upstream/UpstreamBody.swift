@@ -37,7 +37,7 @@ public struct UpstreamBody: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> ByteBuffer? {
             switch base {
-            case .connection(var iterator, let upload):
+            case .connection(let iterator, let upload):
                 defer { base = .connection(iterator, upload) }
                 do {
                     guard let chunk = try await iterator.next() else {

@@ -55,24 +55,23 @@ final class UpstreamConnection: Sendable {
         connectTimeout: Duration,
         readTimeout: Duration
     ) async throws -> UpstreamConnection {
-        let handler = UpstreamConnectionHandler(readTimeout: .nanoseconds(Int64(readTimeout / .nanoseconds(1))))
-        let channel = try await ClientBootstrap(group: eventLoop)
+        let readTimeout = TimeAmount.nanoseconds(Int64(readTimeout / .nanoseconds(1)))
+        let (channel, bound) = try await ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(Int64(connectTimeout / .nanoseconds(1))))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.autoRead, value: false)
-            .channelInitializer { channel in
+            .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // The framing fields are the caller's (``UpstreamClient``): never rewritten, so a body is
                     // never sent unframed.
                     var encoder = HTTPRequestEncoder.Configuration()
                     encoder.automaticallySetFramingHeaders = false
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(encoderConfiguration: encoder)
+                    let handler = UpstreamConnectionHandler(readTimeout: readTimeout)
                     try channel.pipeline.syncOperations.addHandler(handler)
+                    return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop))
                 }
             }
-            .connect(host: host, port: port)
-            .get()
-        let bound = try await channel.eventLoop.submit { NIOLoopBound(handler, eventLoop: channel.eventLoop) }.get()
         return UpstreamConnection(channel: channel, handler: bound)
     }
 
@@ -235,7 +234,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         responseKeepAlive = false
         isConnect = head.method == .CONNECT
         paused = false
-        deadlineTask = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
+        deadlineTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             fail(UpstreamConnectionError(kind: .deadlineExceeded))
         }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -284,7 +283,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, RemovableChannelHa
             reading = true
             readTimeoutTask?.cancel()
             if case .streaming = phase {
-                readTimeoutTask = context.eventLoop.scheduleTask(in: readTimeout) { [self] in
+                readTimeoutTask = context.eventLoop.assumeIsolated().scheduleTask(in: readTimeout) { [self] in
                     fail(UpstreamConnectionError(kind: .readTimeout))
                 }
             }
