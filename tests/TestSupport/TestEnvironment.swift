@@ -121,14 +121,32 @@ package struct ShellError: Error, CustomStringConvertible {
     }
 }
 
-/// A free TCP port on loopback.
+/// Ports already handed out by ``freePort()`` in this process.
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+/// A loopback port nothing listens on, for a server a test is about to start. It is taken from 10000–19999, below
+/// the kernel's ephemeral range (32768–60999 on Linux) and the Redis Cluster nodes' (`ws_free_cluster_port`,
+/// 20000–55000): a port the kernel picked for a bind to port 0, then closed, can be taken by any outgoing connection
+/// (the suite opens thousands) before the server binds it. Never the same port twice in one process.
 package func freePort() throws -> Int {
+    for _ in 0..<500 {
+        let port = Int.random(in: 10_000..<20_000)
+        guard handedOutPorts.withLock({ $0.insert(port).inserted }) else { continue }
+        if let bound = try? bindLoopback(port: port), bound == port { return port }
+    }
+    let port = try bindLoopback(port: 0)
+    handedOutPorts.withLock { _ = $0.insert(port) }
+    return port
+}
+
+/// Binds a socket to 127.0.0.1:`port` (0: one the kernel picks), closes it, and returns the port it had.
+private func bindLoopback(port: Int) throws -> Int {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(descriptor) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in

@@ -216,7 +216,9 @@ struct CacheRedisTests {
 struct CacheAcrossProcessesTests {
     @Test("With the load lease, concurrent misses in two processes run the loader once in all")
     func distributedStampede() async throws {
-        let policy = NamespacePolicy(ttl: 60, distributedLoadLock: true, loadLease: .seconds(3))
+        // A lease long enough for the loaded machine of a full run: 200 gets at once in two processes can keep the
+        // loader's write in a queue for seconds, and a lease that lapses first lets the other process load too.
+        let policy = NamespacePolicy(ttl: 60, distributedLoadLock: true, loadLease: .seconds(20))
         let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL(), policy: policy)
         let address = try CacheAddress(namespace: uniqueNamespace("lease"), key: "report")
         let calls = Counter()
