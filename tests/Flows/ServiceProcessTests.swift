@@ -86,9 +86,15 @@ struct ServiceProcessTests {
         #expect(health.status == 200)
         #expect(try WedSyncJSON.makeDecoder().decode(HealthReport.self, from: health.data).service == name)
 
-        let ready = try await HTTP.get("\(service.baseURL)/ready")
-        let report = try WedSyncJSON.makeDecoder().decode(ReadinessReport.self, from: ready.data)
-        #expect(report.status == "ready")
+        // Ready with every dependency checked: a non-critical one (Redis for a cache) can read as degraded for a
+        // moment after start on a loaded machine, and /ready answers 200 either way.
+        var report: ReadinessReport?
+        let allReady = try await eventually(timeout: .seconds(20)) {
+            let ready = try await HTTP.get("\(service.baseURL)/ready")
+            report = try? WedSyncJSON.makeDecoder().decode(ReadinessReport.self, from: ready.data)
+            return report?.status == "ready"
+        }
+        #expect(allReady, "last readiness report: \(String(describing: report))")
 
         _ = try await HTTP.get("\(service.baseURL)/nowhere")
         let metrics = try await HTTP.get("\(service.baseURL)/metrics")
