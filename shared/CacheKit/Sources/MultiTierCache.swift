@@ -476,18 +476,14 @@ public final class MultiTierCache: Service, Sendable {
                 if let version = try await l2.write(entry, at: address.string, expectedKeyVersion: nil, now: now) {
                     entry.version = version
                     tiers.append(.l2)
-                    // Other processes drop older copies; this version stays. The key's first version has no older
-                    // copy anywhere (a copy in any L1 came from a version of the key, and versions outlive entries):
-                    // no message, as for every first store of a page.
-                    if version > 1 {
-                        let message = BackplaneMessage(
-                            origin: origin,
-                            keys: [address.string: version],
-                            tags: [:],
-                            prefixes: []
-                        )
-                        try await l2.publish(message.encoded())
-                    }
+                    // Other processes drop older copies; this version stays.
+                    let message = BackplaneMessage(
+                        origin: origin,
+                        keys: [address.string: version],
+                        tags: [:],
+                        prefixes: []
+                    )
+                    try await l2.publish(message.encoded())
                 }
                 markL2Healthy()
             } catch {
