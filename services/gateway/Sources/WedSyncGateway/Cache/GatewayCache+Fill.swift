@@ -183,15 +183,7 @@ extension GatewayCache {
         }
         // The gateway negotiates the coding only of what it keeps gzipped (its own, or the upstream's it gunzips for
         // identity clients): only those vary by Accept-Encoding; every other origin's Vary is left as it came.
-        if headers[.contentEncoding]?.lowercased() == "gzip",
-            !headers[values: .vary].contains(where: { $0.lowercased().contains("accept-encoding") })
-        {
-            if let vary = headers[.vary] {
-                headers[.vary] = vary + ", Accept-Encoding"
-            } else {
-                headers[.vary] = "Accept-Encoding"
-            }
-        }
+        if headers[.contentEncoding]?.lowercased() == "gzip" { ProxyHeaders.addVaryAcceptEncoding(&headers) }
         return StoredResponse(
             status: status,
             headers: headers,

@@ -128,6 +128,17 @@ enum ProxyHeaders {
         return try? source.decompress(with: .gzip(), maxSize: maximumSize)
     }
 
+    /// Adds `Accept-Encoding` to `fields`' `Vary` (RFC 9110 §12.5.5) unless it is listed already or `Vary` is `*`:
+    /// for a representation whose coding the gateway chose.
+    static func addVaryAcceptEncoding(_ fields: inout HTTPFields) {
+        let listed = fields[values: .vary].flatMap { $0.split(separator: ",") }.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        guard !listed.contains("*"), !listed.contains("accept-encoding") else { return }
+        fields[.vary] =
+            listed.isEmpty ? "Accept-Encoding" : fields[values: .vary].joined(separator: ", ") + ", Accept-Encoding"
+    }
+
     /// A strong tag made weak (the gateway changed the body's coding, so the bytes are no longer the upstream's).
     static func weakened(_ etag: String) -> String {
         etag.hasPrefix("W/") ? etag : "W/" + etag

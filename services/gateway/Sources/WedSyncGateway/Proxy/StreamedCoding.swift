@@ -42,13 +42,7 @@ enum StreamedCoding: Equatable {
         fields[.contentLength] = nil
         fields[.contentEncoding] = self == .gzip ? "gzip" : nil
         if let etag = fields[.eTag] { fields[.eTag] = ProxyHeaders.weakened(etag) }
-        let vary = fields[values: .vary].flatMap { $0.split(separator: ",") }.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        }
-        if !vary.contains("*"), !vary.contains("accept-encoding") {
-            fields[.vary] =
-                vary.isEmpty ? "Accept-Encoding" : fields[values: .vary].joined(separator: ", ") + ", Accept-Encoding"
-        }
+        ProxyHeaders.addVaryAcceptEncoding(&fields)
         return fields
     }
 }
