@@ -31,7 +31,7 @@ public struct CacheEntry: Sendable {
     var checkedEpoch: UInt64 = 0
     /// In L1 only: what a reader made of the entry the first time it found it there (a decoded or pre-rendered
     /// form, ``MultiTierCache/peekL1(_:memo:)``), kept with it until it is replaced or dropped.
-    public internal(set) var memo: (any Sendable)?
+    public internal(set) var memo: (any AnyObject & Sendable)?
 
     public init(
         body: ByteBuffer,

@@ -244,33 +244,52 @@ public final class MultiTierCache: Service, Sendable {
     /// back with every later find until the entry is replaced or dropped. `nil` when L1 has nothing fresh there, or
     /// when `memo` made nothing (remembered too: it is not asked again for that entry). A find counts as an L1 hit;
     /// finding nothing counts nothing (the caller's full ``get(_:loader:)`` that follows counts the miss).
-    public func peekL1<Memo: Sendable>(
+    public func peekL1<Memo: AnyObject & Sendable>(
         _ address: CacheAddress,
         memo make: (CacheEntry) -> Memo?,
         cost: (Memo) -> Int = { _ in 0 }
     ) -> Memo? {
         guard let namespace = registry.existing(address.namespace) else { return nil }
-        return peekL1(address, in: namespace, memo: make, cost: cost)
+        return peekL1(address.string, in: namespace, memo: make, cost: cost)
     }
 
-    /// ``peekL1(_:memo:cost:)`` in a namespace the caller resolved once (``namespace(_:)``), for the hottest paths.
-    public func peekL1<Memo: Sendable>(
-        _ address: CacheAddress,
+    /// ``peekL1(_:memo:cost:)`` of `namespace/key` as one string (``CacheAddress/string``), in a namespace the
+    /// caller resolved once (``namespace(_:)``), for the hottest paths: the caller vouches that the address is in that
+    /// namespace and valid.
+    @inlinable
+    public func peekL1<Memo: AnyObject & Sendable>(
+        _ address: String,
         in namespace: CacheNamespace,
         memo make: (CacheEntry) -> Memo?,
         cost: (Memo) -> Int = { _ in 0 }
     ) -> Memo? {
-        guard namespace.policy.useL1, namespace.name == address.namespace else { return nil }
+        peekL1Object(
+            address,
+            in: namespace,
+            memo: { make($0) },
+            cost: { ($0 as? Memo).map(cost) ?? 0 }
+        ) as? Memo
+    }
+
+    /// ``peekL1(_:in:now:memo:cost:)`` without the memo's type: a class, so that the caller's cast is a cheap one.
+    @usableFromInline
+    func peekL1Object(
+        _ address: String,
+        in namespace: CacheNamespace,
+        memo make: (CacheEntry) -> (any AnyObject & Sendable)?,
+        cost: (any AnyObject & Sendable) -> Int
+    ) -> (any AnyObject & Sendable)? {
+        guard namespace.policy.useL1 else { return nil }
         let now = self.now
         let started = ContinuousClock.now
-        let current = isCurrentInL1
-        let found: PeekedL1? = l1.project(address.string, now: now) { entry in
-            guard current(&entry) else { return (false, nil) }
+        let versions = tagVersions
+        let found: PeekedL1? = l1.project(address, now: now) { entry in
+            guard Self.isCurrent(&entry, versions: versions) else { return (false, nil) }
             guard entry.isFresh(at: now) else { return (true, nil) }
             if let memo = entry.memo { return (true, .memo(memo)) }
             return (true, .entry(entry))
         }
-        let memo: (any Sendable)?
+        let memo: any AnyObject & Sendable
         switch found {
         case nil:
             return nil
@@ -279,8 +298,8 @@ public final class MultiTierCache: Service, Sendable {
         case .entry(let entry):
             // Made outside the lock (it may decode and decompress), then kept if the entry is still the one read.
             let made = make(entry)
-            let kept: any Sendable = made ?? NoMemo()
-            l1.attach(address.string, now: now, extraCost: made.map(cost) ?? 0) { live in
+            let kept: any AnyObject & Sendable = made ?? NoMemo.shared
+            l1.attach(address, now: now, extraCost: made.map(cost) ?? 0) { live in
                 guard live.memo == nil, live.version == entry.version, live.createdAt == entry.createdAt else {
                     return false
                 }
@@ -289,7 +308,7 @@ public final class MultiTierCache: Service, Sendable {
             }
             memo = kept
         }
-        guard let memo = memo as? Memo else { return nil }
+        guard !(memo is NoMemo) else { return nil }
         l1Latency.record(ContinuousClock.now - started)
         CacheNamespace.count(namespace.lookups)
         CacheNamespace.count(namespace.l1Hits)
@@ -298,12 +317,14 @@ public final class MultiTierCache: Service, Sendable {
 
     /// What a peek found under the shard's lock.
     private enum PeekedL1: Sendable {
-        case memo(any Sendable)
+        case memo(any AnyObject & Sendable)
         case entry(CacheEntry)
     }
 
     /// Kept with an entry whose memo could not be made, so it is not tried again.
-    private struct NoMemo: Sendable {}
+    private final class NoMemo: Sendable {
+        static let shared = NoMemo()
+    }
 
     private func get(_ address: CacheAddress, namespace: CacheNamespace, loader: CacheLoader?)
         async throws(CacheKitError) -> CacheLookup?
@@ -575,14 +596,17 @@ public final class MultiTierCache: Service, Sendable {
     /// since it was last checked.
     var isCurrentInL1: @Sendable (inout CacheEntry) -> Bool {
         let versions = tagVersions
-        return { entry in
-            guard !entry.tags.isEmpty else { return true }
-            let epoch = versions.epoch
-            if entry.checkedEpoch == epoch { return true }
-            guard versions.matches(tags: entry.tags, stamps: entry.tagStamps) else { return false }
-            entry.checkedEpoch = epoch
-            return true
-        }
+        return { entry in Self.isCurrent(&entry, versions: versions) }
+    }
+
+    /// ``isCurrentInL1`` without a closure.
+    static func isCurrent(_ entry: inout CacheEntry, versions: TagVersions) -> Bool {
+        guard !entry.tags.isEmpty else { return true }
+        let epoch = versions.epoch
+        if entry.checkedEpoch == epoch { return true }
+        guard versions.matches(tags: entry.tags, stamps: entry.tagStamps) else { return false }
+        entry.checkedEpoch = epoch
+        return true
     }
 
     /// Whether an entry read from L2 still carries the current version of each of its tags, and no prefix

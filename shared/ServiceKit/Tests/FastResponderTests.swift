@@ -13,11 +13,11 @@ import WedSyncTestSupport
 struct FastResponderTests {
     /// Answers `GET /fast` (and `HEAD /fast`, without a body) itself; everything else goes to the router.
     struct Responder: HTTPFastResponder {
-        func respond(to head: HTTPRequestHead, remoteAddress: SocketAddress?, allocator: ByteBufferAllocator)
+        func respond(to head: FastRequestHead, remoteAddress: () -> SocketAddress?, allocator: ByteBufferAllocator)
             -> ByteBuffer?
         {
-            guard head.uri == "/fast", head.method == .GET || head.method == .HEAD else { return nil }
-            let body = head.method == .HEAD ? "" : "fast!"
+            guard head.target == "/fast" else { return nil }
+            let body = head.method == .head ? "" : "fast!"
             return allocator.buffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-made: here\r\n\r\n\(body)")
         }
     }
@@ -36,6 +36,10 @@ struct FastResponderTests {
         service.routes.get("/slow", RouteSpec(summary: "Takes a while", access: .public)) { _, _ -> [String: Int] in
             try await Task.sleep(for: .milliseconds(200))
             return ["slow": 1]
+        }
+        service.routes.add(.post, "/echo", RouteSpec(summary: "Its body back", access: .public)) { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            return Response(status: .ok, body: .init(byteBuffer: body))
         }
         service.routes.add(.get, "/dated", RouteSpec(summary: "Keeps its own Date", access: .public)) { _, _ in
             var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "dated")))
@@ -151,6 +155,73 @@ struct FastResponderTests {
             }
             #expect(first.hasSuffix("fast!"), "\(first)")
             #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+            #expect(closed)
+        }
+    }
+
+    @Test(
+        "Requests with content between answered ones reach the router whole, and the next GETs are answered here again"
+    )
+    func contentBetween() async throws {
+        try await Self.withService([:]) { port in
+            let answer = try await offloaded {
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                try connection.send(
+                    "GET /fast HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello"
+                )
+                try connection.send(" world")
+                // The POST's answer first: a GET that comes while it is being made goes to the router behind it.
+                var received = ""
+                while !received.contains("hello world") { received += try connection.receive(atLeast: 1) }
+                try connection.send(
+                    "GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                return received + connection.receiveUntilClosed().text
+            }
+            let parts = answer.components(separatedBy: "HTTP/1.1 200")
+            #expect(parts.count == 5, "\(answer)")
+            guard parts.count == 5 else { return }
+            #expect(parts[1].contains("x-made: here") && parts[1].hasSuffix("fast!"), "\(answer)")
+            #expect(parts[2].hasSuffix("hello world"), "the body was not the router's whole: \(answer)")
+            #expect(parts[3].contains("x-made: here"), "the GET after the POST was not answered here: \(answer)")
+            #expect(parts[4].hasSuffix("routed!"), "\(answer)")
+        }
+    }
+
+    @Test("After a chunked request the decoder reads the rest of the connection: nothing is answered out of frame")
+    func chunkedHandsOver() async throws {
+        try await Self.withService([:]) { port in
+            let answer = try await offloaded {
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                try connection.send(
+                    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                        + "GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                return connection.receiveUntilClosed().text
+            }
+            let parts = answer.components(separatedBy: "HTTP/1.1 200")
+            #expect(parts.count == 4, "\(answer)")
+            guard parts.count == 4 else { return }
+            #expect(parts[1].hasSuffix("hello"), "\(answer)")
+            #expect(parts[2].hasSuffix("routed!") && parts[3].hasSuffix("routed!"), "\(answer)")
+        }
+    }
+
+    @Test("A head that stops short behind answered requests in the same packet is refused with 408")
+    func pipelinedSlowHead() async throws {
+        try await Self.withService(["WEDSYNC_HTTP_HEADER_TIMEOUT_MS": "300"]) { port in
+            let (answer, closed) = try await offloaded {
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                try connection.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nX-Slow: a")
+                return connection.receiveUntilClosed()
+            }
+            #expect(
+                answer.hasPrefix("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-made: here\r\n\r\nfast!HTTP/1.1 408"),
+                "\(answer)"
+            )
             #expect(closed)
         }
     }

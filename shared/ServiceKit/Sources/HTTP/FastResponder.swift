@@ -6,14 +6,19 @@ import NIOHTTP1
 /// are already made (the gateway's cache hits), where the hop to the concurrency pool, the middleware chain, the
 /// conversion to HTTP types and the response encoder would cost more than the answer itself.
 ///
-/// The handler that calls it (``FastResponseHandler``) sits just after the HTTP decoder and writes the bytes it is
-/// given straight to the socket. It asks only when no request handed to the router is still being answered on the
-/// connection, so responses never overtake one another; it hands on requests that have a body, that are not
-/// HTTP/1.1 or that close the connection.
+/// It is asked by the request decoder itself (``FastPathRequestDecoder``), which reads each request from the
+/// connection's bytes before NIO's HTTP decoder does, and writes the bytes it is given straight to the socket. It
+/// asks only when no request handed to the router is still being answered on the connection, so responses never
+/// overtake one another, and only about `GET` and `HEAD` requests in HTTP/1.1, kept alive, without a body.
 public protocol HTTPFastResponder: Sendable {
     /// The whole answer to `head` as HTTP/1.1 bytes (status line, fields, blank line, body), or `nil` to let the
-    /// router answer it. Called on the event loop: it must not block or wait.
-    func respond(to head: HTTPRequestHead, remoteAddress: SocketAddress?, allocator: ByteBufferAllocator) -> ByteBuffer?
+    /// router answer it; `remoteAddress` gives the client's address when it is needed. Called on the event loop: it
+    /// must not block or wait.
+    func respond(
+        to head: FastRequestHead,
+        remoteAddress: () -> SocketAddress?,
+        allocator: ByteBufferAllocator
+    ) -> ByteBuffer?
 }
 
 extension HTTPField.Name {

@@ -15,7 +15,7 @@ struct LimitedHTTP1Channel: ServerChildChannel {
 
     let inner: HTTP1Channel
     let limits: HTTPServerLimits
-    /// Answers some requests before the router (``FastResponseHandler``).
+    /// Answers some requests before the router (``FastPathRequestDecoder``).
     let fastResponder: (any HTTPFastResponder)?
 
     init(
@@ -63,32 +63,40 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         }
         let decoderLimits = self.decoderLimits
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            var decoder = try channel.pipeline.syncOperations.context(
+            let decoder = try channel.pipeline.syncOperations.context(
                 handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self
             )
-            if fastResponder != nil {
+            if let fastResponder {
                 // NIO's server pipeline pairs the decoder with the response encoder, which queues each request's
                 // method to frame its response. A request answered before the encoder would leave its method in
                 // that queue, and frame the next response by it (a HEAD's would strip a GET's body): the decoder
-                // here is unpaired, and RouterResponseFraming drops the bodies of the router's responses to HEAD requests.
-                let unpaired = ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: decoderLimits))
+                // here is unpaired, and RouterResponseFraming drops the bodies of the router's responses to HEAD
+                // requests. Requests are read from the bytes first (FastPathRequestDecoder): an answer made there
+                // skips the decoder, the conversion to HTTP types, the router and the response encoder, and never
+                // wakes a task.
+                let unpaired = ByteToMessageHandler(
+                    FastPathRequestDecoder(
+                        decoder: HTTPRequestDecoder(limitConfiguration: decoderLimits),
+                        responder: fastResponder,
+                        guardHandler: guardHandler,
+                        maximumHeadBytes: limits.maximumHeaderBytes
+                    )
+                )
                 try channel.pipeline.syncOperations.addHandler(unpaired, position: .after(decoder.handler))
                 channel.pipeline.syncOperations.removeHandler(context: decoder, promise: nil)
-                decoder = try channel.pipeline.syncOperations.context(handler: unpaired)
-            }
-            let observer = RequestHeadObserver(guardHandler)
-            try channel.pipeline.syncOperations.addHandler(observer, position: .after(decoder.handler))
-            if let fastResponder {
-                // Right after the decoder: an answer made here skips the conversion to HTTP types, the router and
-                // the response encoder, and never wakes a task.
                 try channel.pipeline.syncOperations.addHandler(
-                    FastResponseHandler(responder: fastResponder, guardHandler: guardHandler),
-                    position: .after(observer)
+                    RequestHeadObserver(guardHandler),
+                    position: .after(unpaired)
                 )
                 let state = try channel.pipeline.syncOperations.context(handlerType: HTTPConnectionStateHandler.self)
                 try channel.pipeline.syncOperations.addHandler(
                     RouterResponseFraming(),
                     position: .after(state.handler)
+                )
+            } else {
+                try channel.pipeline.syncOperations.addHandler(
+                    RequestHeadObserver(guardHandler),
+                    position: .after(decoder.handler)
                 )
             }
             return value
@@ -146,12 +154,45 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     /// Heads decoded whose responses have not ended, the one being read included.
     var openRequestCount: Int { openRequests }
 
-    /// Writes a whole answer made for the last head (``FastResponseHandler``) straight to the socket, unflushed:
-    /// that request's response has ended.
-    func writeAnswer(_ answer: ByteBuffer) {
+    /// Requests read in full (``requestEnded()``) since the connection opened.
+    private(set) var endedRequestCount = 0
+    /// Answers written here and not yet flushed.
+    private var needsFlush = false
+
+    /// A request without content was answered before the decoder (``FastPathRequestDecoder``): `answer` is
+    /// written straight to the socket, and flushed when the read completes. The next bytes are the next head.
+    func answeredHere(_ answer: ByteBuffer) {
+        awaitingHead = true
+        headBytes = 0
+        endedRequestCount += 1
         guard let context else { return }
         context.write(wrapOutboundOut(answer), promise: nil)
-        responseEnded()
+        needsFlush = true
+    }
+
+    /// The start of a head, `bytes` long so far, waits for the rest before the decoder (after requests answered
+    /// in the same read): the header timeout and size limit count it.
+    func headPending(bytes: Int) {
+        headBytes = bytes
+    }
+
+    /// Whether anything of this read went on past the decoder (``FastPathRequestDecoder``): when every request
+    /// in it was answered here, the handlers after the decoder have nothing to complete.
+    private var handedOn = true
+
+    /// Bytes of this read go on to NIO's HTTP decoder and past it.
+    func handingOn() {
+        handedOn = true
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        let answeredOnly = needsFlush && !handedOn
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        handedOn = false
+        if !answeredOnly { context.fireChannelReadComplete() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -268,6 +309,7 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     func requestEnded() {
         awaitingHead = true
         headBytes = 0
+        endedRequestCount += 1
     }
 
     /// A response was written in full. The connection is idle from then when no other request is open (as

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// The id of the request being handled, carried across `await`s as a task-local so that outgoing calls
@@ -13,16 +14,32 @@ public enum RequestID {
     /// within one (a counter mixed through a bijection, so consecutive ids do not look consecutive). No system
     /// call per request.
     public static func generate() -> String {
-        let count = counter.wrappingAdd(1 as UInt64, ordering: .relaxed).newValue
-        let (high, low) = (processPrefix, mix(count))
-        return String(unsafeUninitializedCapacity: 32) { buffer in
-            let digits: StaticString = "0123456789abcdef"
-            for index in 0..<16 {
-                let shift = UInt64(60 - 4 * index)
-                buffer[index] = digits.utf8Start[Int((high >> shift) & 0xF)]
-                buffer[16 + index] = digits.utf8Start[Int((low >> shift) & 0xF)]
-            }
+        String(unsafeUninitializedCapacity: 32) { buffer in
+            spell(next(), into: UnsafeMutableRawBufferPointer(buffer))
             return 32
+        }
+    }
+
+    /// Writes a new id (``generate()``) into `buffer`, without making a string of it.
+    public static func generate(into buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 32) { bytes in
+            spell(next(), into: bytes)
+            return 32
+        }
+    }
+
+    /// The two halves of the next id.
+    private static func next() -> (UInt64, UInt64) {
+        (processPrefix, mix(counter.wrappingAdd(1 as UInt64, ordering: .relaxed).newValue))
+    }
+
+    /// Writes `id` as 32 lowercase hex digits at the start of `bytes`.
+    private static func spell(_ id: (UInt64, UInt64), into bytes: UnsafeMutableRawBufferPointer) {
+        let digits: StaticString = "0123456789abcdef"
+        for index in 0..<16 {
+            let shift = UInt64(60 - 4 * index)
+            bytes[index] = digits.utf8Start[Int((id.0 >> shift) & 0xF)]
+            bytes[16 + index] = digits.utf8Start[Int((id.1 >> shift) & 0xF)]
         }
     }
 

@@ -43,7 +43,7 @@ public final class ResponseCache: Sendable {
     /// targets are hashed so every key fits the cache's limit.
     public static func primaryKey(pool: String, tenant: String?, target: String) -> String {
         let key = "\(pool)|\(tenant ?? "-")|\(target)"
-        if key.utf8.count <= 900, !key.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return key }
+        if key.utf8.count <= maximumPlainKeyBytes, !key.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return key }
         return "\(pool)|\(tenant ?? "-")|#\(digest(target))"
     }
 
@@ -116,10 +116,36 @@ public final class ResponseCache: Sendable {
     /// The largest identity body made ready beside a stored gzip one.
     static let maximumRenderedPlainBytes = 8 << 20
 
-    /// The response L1 holds under `primaryKey`, fresh in L1 and made ready to answer with (``RenderedResponse``),
-    /// without waiting for anything: `nil` when L1 does not have it, or has a variant marker there.
+    /// The response L1 holds under `primaryKey` (one made by ``primaryKey(pool:tenant:target:)``), fresh in L1 and
+    /// made ready to answer with (``RenderedResponse``), without waiting for anything: `nil` when L1 does not have
+    /// it, or has a variant marker there.
     func peek(_ primaryKey: String) -> RenderedResponse? {
-        guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey) else { return nil }
+        peek(address: "\(Self.namespace)/\(primaryKey)")
+    }
+
+    /// ``peek(_:)`` of the response under `pool`, `tenant` and `target`, its key built once, for the fast path:
+    /// `nil` too when the key would be hashed (the full path looks those up).
+    func peek(pool: String, tenant: String?, target: String) -> RenderedResponse? {
+        let tenantPart = tenant ?? "-"
+        let keyBytes = pool.utf8.count + tenantPart.utf8.count + target.utf8.count + 2
+        guard keyBytes <= Self.maximumPlainKeyBytes, !target.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            return nil
+        }
+        var address = Self.namespace
+        address.reserveCapacity(keyBytes + Self.namespace.utf8.count + 1)
+        address += "/"
+        address += pool
+        address += "|"
+        address += tenantPart
+        address += "|"
+        address += target
+        return peek(address: address)
+    }
+
+    /// The longest key kept as it is, not hashed (``primaryKey(pool:tenant:target:)``).
+    static let maximumPlainKeyBytes = 900
+
+    private func peek(address: String) -> RenderedResponse? {
         let limit = Self.maximumRenderedPlainBytes
         guard let namespace = resolvedNamespace else { return nil }
         return cache.peekL1(

@@ -53,7 +53,8 @@ public final class GatewayMetrics: Sendable {
         /// Records one request that took `duration`.
         public func record(_ duration: Duration) {
             counter.increment()
-            let nanoseconds = Int64(duration / .nanoseconds(1))
+            let (seconds, attoseconds) = duration.components
+            let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
             timer.recordNanoseconds(nanoseconds)
             series?.record(durationMs: Double(nanoseconds) / 1e6)
         }

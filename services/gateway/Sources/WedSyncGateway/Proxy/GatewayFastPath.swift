@@ -28,44 +28,49 @@ struct GatewayFastPath: HTTPFastResponder {
         self.enabled = enabled
     }
 
-    /// Request fields (lowercase) that change how the cache must answer: such requests take the full path.
-    static let fullPathFields: Set<String> = [
-        "cache-control", "pragma", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range",
-        "range",
-    ]
-
-    func respond(to head: HTTPRequestHead, remoteAddress: SocketAddress?, allocator: ByteBufferAllocator)
+    func respond(to head: FastRequestHead, remoteAddress: () -> SocketAddress?, allocator: ByteBufferAllocator)
         -> ByteBuffer?
     {
         guard enabled else { return nil }
         let started = ContinuousClock.now
-        let method: HTTPRequest.Method
-        switch head.method {
-        case .GET: method = .get
-        case .HEAD: method = .head
-        default: return nil
-        }
-        let target = head.uri
-        guard let cache = proxy.cache, target.utf8.first == UInt8(ascii: "/") else { return nil }
-        let path = target[..<(target.firstIndex(of: "?") ?? target.endIndex)]
-        guard !GatewayProxy.isOwnPath(String(path)),
+        let method: HTTPRequest.Method = head.method == .get ? .get : .head
+        let target = head.target
+        guard let cache = proxy.cache else { return nil }
+        let path = target[..<(target.utf8.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)]
+        guard !GatewayProxy.isOwnPath(path),
             let route = proxy.routes.route(method: method, path: path), route.cache, route.fault == nil
         else { return nil }
         var authorization: String?
         var acceptEncoding: [String] = []
         var requestID: String?
-        for (name, value) in head.headers {
-            switch name.utf8.count {
-            case 13 where Self.equals(name, "authorization"):
-                guard authorization == nil else { return nil }
-                authorization = value
-            case 15 where Self.equals(name, "accept-encoding"): acceptEncoding.append(value)
-            case 12 where Self.equals(name, "x-request-id"): requestID = value
+        var fullPath = false
+        head.forEachField { name, value in
+            switch name.count {
+            case 13 where FastRequestHead.equals(name, "authorization"):
+                // Twice: the full path refuses it.
+                guard authorization == nil else {
+                    fullPath = true
+                    return false
+                }
+                authorization = String(decoding: value, as: UTF8.self)
+            case 15 where FastRequestHead.equals(name, "accept-encoding"):
+                acceptEncoding.append(String(decoding: value, as: UTF8.self))
+            case 12 where FastRequestHead.equals(name, "x-request-id"):
+                requestID = String(decoding: value, as: UTF8.self)
             case 5, 6, 8, 13, 17, 19:
-                if Self.fullPathFields.contains(name.lowercased()) { return nil }
-            default: break
+                // Fields that change how the cache must answer: cache directives, conditionals, a range.
+                fullPath =
+                    FastRequestHead.equals(name, "cache-control") || FastRequestHead.equals(name, "pragma")
+                    || FastRequestHead.equals(name, "if-none-match")
+                    || FastRequestHead.equals(name, "if-modified-since") || FastRequestHead.equals(name, "if-match")
+                    || FastRequestHead.equals(name, "if-unmodified-since")
+                    || FastRequestHead.equals(name, "if-range") || FastRequestHead.equals(name, "range")
+            default:
+                break
             }
+            return !fullPath
         }
+        guard !fullPath else { return nil }
         var tenant: String?
         if route.access == .tenant {
             guard let token = TenantAuthenticator.bearerToken(authorization),
@@ -77,14 +82,15 @@ struct GatewayFastPath: HTTPFastResponder {
             return nil
         }
         guard let pool = proxy.pools[route.upstream] else { return nil }
-        let primary = ResponseCache.primaryKey(pool: pool.name, tenant: tenant, target: target)
-        guard let rendered = cache.store.peek(primary), rendered.stored.varyNames.isEmpty else { return nil }
+        guard let rendered = cache.store.peek(pool: pool.name, tenant: tenant, target: target),
+            rendered.stored.varyNames.isEmpty
+        else { return nil }
         let now = cache.clock.now.timeIntervalSince1970
         guard rendered.isFresh(at: now) else { return nil }
         let lookedUp = ContinuousClock.now
         // Limits last: a request that goes the full way after all must not be counted twice.
         if let limits = route.rateLimit, let rateLimiter = proxy.rateLimiter {
-            let client = limits.client == nil ? nil : remoteAddress?.ipAddress
+            let client = limits.client == nil ? nil : remoteAddress()?.ipAddress
             guard rateLimiter.admitNow(route: route, limits: limits, client: client, tenant: tenant) ?? false else {
                 return nil
             }
@@ -92,23 +98,25 @@ struct GatewayFastPath: HTTPFastResponder {
 
         var representation = rendered.identity
         if let gzip = rendered.gzip, ProxyHeaders.acceptsGzip(acceptEncoding) { representation = gzip }
-        let id = requestID.flatMap { RequestID.isAcceptable($0[...]) ? $0 : nil } ?? RequestID.generate()
         let bodyBytes = method == .head ? 0 : representation.body.readableBytes
-        var answer = allocator.buffer(capacity: representation.head.readableBytes + 320 + id.utf8.count + bodyBytes)
+        var answer = allocator.buffer(capacity: representation.head.readableBytes + 448 + bodyBytes)
         answer.writeImmutableBuffer(representation.head)
         answer.writeString(serverLine)
         answer.writeStaticString("age: ")
-        answer.writeString(String(rendered.age(at: now)))
+        answer.writeDecimal(rendered.age(at: now))
         answer.writeStaticString("\r\nx-cache: HIT\r\nx-cache-tier: L1\r\nx-request-id: ")
-        answer.writeString(id)
+        if let requestID, RequestID.isAcceptable(requestID[...]) {
+            answer.writeString(requestID)
+        } else {
+            RequestID.generate(into: &answer)
+        }
         let total = ContinuousClock.now - started
-        let milliseconds = GatewayProxy.format(milliseconds: total)
         answer.writeStaticString("\r\nx-response-time: ")
-        answer.writeString(milliseconds)
+        answer.writeMilliseconds(total)
         answer.writeStaticString("\r\nserver-timing: cache;dur=")
-        answer.writeString(GatewayProxy.format(milliseconds: lookedUp - started))
+        answer.writeMilliseconds(lookedUp - started)
         answer.writeStaticString(";desc=\"L1\", total;dur=")
-        answer.writeString(milliseconds)
+        answer.writeMilliseconds(total)
         answer.writeStaticString("\r\n\r\n")
         if bodyBytes > 0 { answer.writeImmutableBuffer(representation.body) }
         rendered.hitRecorder(method: method) { label in
@@ -120,16 +128,5 @@ struct GatewayFastPath: HTTPFastResponder {
             )
         }.record(total)
         return answer
-    }
-
-    /// Whether `name` is `lowercase` in any case (ASCII).
-    static func equals(_ name: String, _ lowercase: StaticString) -> Bool {
-        var index = 0
-        let pointer = lowercase.utf8Start
-        for byte in name.utf8 {
-            guard index < lowercase.utf8CodeUnitCount, byte | 0x20 == pointer[index] | 0x20 else { return false }
-            index += 1
-        }
-        return index == lowercase.utf8CodeUnitCount
     }
 }

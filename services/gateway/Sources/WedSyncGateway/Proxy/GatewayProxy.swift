@@ -47,9 +47,28 @@ public final class GatewayProxy: Sendable {
 
     /// The paths the gateway answers itself, never forwarded.
     public static func isOwnPath(_ path: String) -> Bool {
-        path == APIPath.Common.health || path == APIPath.Common.ready || path == APIPath.Common.metrics
-            || path == APIPath.Common.openAPI || path.hasPrefix("/admin/") || path.hasPrefix("/v1/admin/")
+        isOwnPath(path[...])
     }
+
+    /// ``isOwnPath(_:)`` of a path cut from a target, compared byte for byte.
+    static func isOwnPath(_ path: Substring) -> Bool {
+        var path = path
+        return path.withUTF8 { bytes in
+            for own in ownPaths where own.count == bytes.count && own.elementsEqual(bytes) { return true }
+            for prefix in ownPrefixes
+            where bytes.count >= prefix.count && prefix.elementsEqual(bytes.prefix(prefix.count)) {
+                return true
+            }
+            return false
+        }
+    }
+
+    /// The gateway's own paths, and the starts of its own path families (``isOwnPath(_:)``).
+    private static let ownPaths = [
+        APIPath.Common.health, APIPath.Common.ready, APIPath.Common.metrics,
+        APIPath.Common.openAPI,
+    ].map { Array($0.utf8) }
+    private static let ownPrefixes = ["/admin/", "/v1/admin/"].map { Array($0.utf8) }
 
     /// Handles one request the router did not take.
     public func handle(_ request: Request, context: ServiceRequestContext) async -> Response {

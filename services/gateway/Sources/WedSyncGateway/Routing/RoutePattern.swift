@@ -36,17 +36,21 @@ public struct RoutePattern: Sendable, Equatable, CustomStringConvertible {
         self.template = template
     }
 
-    /// Whether `path` (without its query) matches.
+    /// Whether `path` (without its query) matches, segment by segment, byte for byte.
     public func matches(_ path: Substring) -> Bool {
-        var remaining = path.drop(while: { $0 == "/" })
+        let bytes = path.utf8
+        let slash = UInt8(ascii: "/")
+        var index = bytes.startIndex
+        while index < bytes.endIndex, bytes[index] == slash { bytes.formIndex(after: &index) }
         for segment in segments {
             if case .rest = segment { return true }
-            guard !remaining.isEmpty else { return false }
-            let end = remaining.firstIndex(of: "/") ?? remaining.endIndex
-            let part = remaining[remaining.startIndex..<end]
-            if case .literal(let literal) = segment, part != literal[...] { return false }
-            remaining = remaining[end...].drop(while: { $0 == "/" })
+            guard index < bytes.endIndex else { return false }
+            var end = index
+            while end < bytes.endIndex, bytes[end] != slash { bytes.formIndex(after: &end) }
+            if case .literal(let literal) = segment, !bytes[index..<end].elementsEqual(literal.utf8) { return false }
+            index = end
+            while index < bytes.endIndex, bytes[index] == slash { bytes.formIndex(after: &index) }
         }
-        return remaining.isEmpty
+        return index == bytes.endIndex
     }
 }
