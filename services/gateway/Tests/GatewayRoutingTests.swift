@@ -102,17 +102,49 @@ struct GatewayRoutingTests {
         #expect(RouteTable(file.routes).route(method: .get, path: "/api/clients")?.name == "api")
     }
 
+    @Test("Admission without waiting spends both limits or neither, on the counts the full path keeps")
+    func admitNowBoth() {
+        let limiter = RateLimiter(redis: nil, logger: .init(label: "test"))
+        let route = GatewayRoute(name: "r", pattern: RoutePattern("/**")!, upstream: "u")
+        let limits = RateLimitPolicy(tenant: .init(rate: 0.001, burst: 3), client: .init(rate: 0.001, burst: 2))
+        func admit(_ client: String, _ tenant: String) -> Bool? {
+            limiter.admitNow(route: route, limits: limits, client: client, tenant: tenant)
+        }
+        #expect(admit("a", "1") == true)
+        #expect(admit("a", "1") == true)
+        #expect(admit("a", "1") == false, "client a's burst of 2 is spent")
+        #expect(admit("b", "1") == true, "the refusal spent nothing of tenant 1's burst of 3")
+        #expect(admit("c", "1") == false, "tenant 1's burst is spent")
+        let now = Date().timeIntervalSince1970
+        #expect(limiter.checkLocal(.client(route, "c"), limit: limits.client!, now: now).allowed, "c was not spent")
+        #expect(!limiter.checkLocal(.tenant(route, "1"), limit: limits.tenant!, now: now).allowed)
+        // Many pairs: their two counts fall in the same shard or in two, in either order.
+        for index in 0..<64 {
+            #expect(admit("client-\(index)", "tenant-\(index)") == true)
+            #expect(admit("client-\(index)", "other-\(index)") == true)
+            #expect(admit("client-\(index)", "tenant-\(index)") == false, "client-\(index) has spent its burst")
+            #expect(admit("next-\(index)", "tenant-\(index)") == true)
+            #expect(admit("last-\(index)", "tenant-\(index)") == true)
+            #expect(admit("more-\(index)", "tenant-\(index)") == false, "tenant-\(index) has spent its burst")
+        }
+        let global = RateLimitPolicy(client: .init(rate: 1, burst: 1), global: true)
+        #expect(limiter.admitNow(route: route, limits: global, client: "fresh", tenant: nil) == true, "no Redis: local")
+    }
+
     @Test("GCRA: a burst, then one request per interval")
     func gcra() {
         let limiter = RateLimiter(redis: nil, logger: .init(label: "test"))
         let limit = RateLimitPolicy.Limit(rate: 2, burst: 3)
-        let allowed = (0..<5).map { _ in limiter.checkLocal("k", limit: limit, now: 100).allowed }
+        let key = RateLimiter.LocalKey(scope: UInt8(ascii: "c"), bucket: "standard", subject: "k")
+        let other = RateLimiter.LocalKey(scope: UInt8(ascii: "c"), bucket: "standard", subject: "other")
+        #expect(key.redisKey == "gw:rl:{c:standard:k}")
+        let allowed = (0..<5).map { _ in limiter.checkLocal(key, limit: limit, now: 100).allowed }
         #expect(allowed == [true, true, true, false, false])
-        let refused = limiter.checkLocal("k", limit: limit, now: 100)
+        let refused = limiter.checkLocal(key, limit: limit, now: 100)
         #expect(abs(refused.retryAfter - 0.5) < 0.001)
-        #expect(limiter.checkLocal("k", limit: limit, now: 100.5).allowed)
-        #expect(!limiter.checkLocal("k", limit: limit, now: 100.5).allowed)
-        #expect(limiter.checkLocal("other", limit: limit, now: 100).allowed)
+        #expect(limiter.checkLocal(key, limit: limit, now: 100.5).allowed)
+        #expect(!limiter.checkLocal(key, limit: limit, now: 100.5).allowed)
+        #expect(limiter.checkLocal(other, limit: limit, now: 100).allowed)
     }
 
     @Test(

@@ -281,7 +281,7 @@ public final class MultiTierCache: Service, Sendable {
     ) -> (any AnyObject & Sendable)? {
         guard namespace.policy.useL1 else { return nil }
         let now = self.now
-        let started = ContinuousClock.now
+        let started = NIODeadline.now().uptimeNanoseconds
         let versions = tagVersions
         let found: PeekedL1? = l1.project(address, now: now) { entry in
             guard Self.isCurrent(&entry, versions: versions) else { return (false, nil) }
@@ -309,7 +309,7 @@ public final class MultiTierCache: Service, Sendable {
             memo = kept
         }
         guard !(memo is NoMemo) else { return nil }
-        l1Latency.record(ContinuousClock.now - started)
+        l1Latency.record(nanoseconds: NIODeadline.now().uptimeNanoseconds &- started)
         CacheNamespace.count(namespace.lookups)
         CacheNamespace.count(namespace.l1Hits)
         return memo

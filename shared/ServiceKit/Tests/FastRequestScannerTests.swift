@@ -52,6 +52,8 @@ struct FastRequestScannerTests {
         ),
         ("a length that is not a number", "POST /a HTTP/1.1\r\nContent-Length: 1a\r\n\r\n", .unsupported),
         ("HTTP/1.0", "GET /a HTTP/1.0\r\n\r\n", .unsupported),
+        ("llhttp: Proxy-Connection is Connection", "GET /a HTTP/1.1\r\nProxy-Connection: close\r\n\r\n", .unsupported),
+        ("llhttp: no tab after a length", "GET /a HTTP/1.1\r\nContent-Length: 0\t\r\n\r\n", .unsupported),
         ("closing the connection", "GET /a HTTP/1.1\r\nConnection: close\r\n\r\n", .unsupported),
         ("an upgrade", "GET /a HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", .unsupported),
         ("an expectation", "PUT /a HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", .unsupported),
@@ -117,5 +119,20 @@ struct FastRequestScannerTests {
             return true
         }
         #expect(found)
+    }
+
+    @Test("A head with more fields than NIO's decoder takes is left to the decoder, which refuses it")
+    func fieldCount() {
+        let fields = String(repeating: "a:b\r\n", count: FastRequestScanner.maximumFieldCount)
+        let within = FastRequestScanner.scan(ByteBuffer(string: "GET / HTTP/1.1\r\n\(fields)\r\n"), limit: 1 << 16)
+        guard case .request(.some, _, _) = within else {
+            Issue.record("\(within)")
+            return
+        }
+        let over = FastRequestScanner.scan(ByteBuffer(string: "GET / HTTP/1.1\r\n\(fields)a:b\r\n\r\n"), limit: 1 << 16)
+        guard case .unsupported = over else {
+            Issue.record("\(over)")
+            return
+        }
     }
 }

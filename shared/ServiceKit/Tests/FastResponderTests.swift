@@ -13,7 +13,7 @@ import WedSyncTestSupport
 struct FastResponderTests {
     /// Answers `GET /fast` (and `HEAD /fast`, without a body) itself; everything else goes to the router.
     struct Responder: HTTPFastResponder {
-        func respond(to head: FastRequestHead, remoteAddress: () -> SocketAddress?, allocator: ByteBufferAllocator)
+        func respond(to head: FastRequestHead, clientAddress: () -> String?, allocator: ByteBufferAllocator)
             -> ByteBuffer?
         {
             guard head.target == "/fast" else { return nil }
@@ -223,6 +223,26 @@ struct FastResponderTests {
                 "\(answer)"
             )
             #expect(closed)
+        }
+    }
+
+    @Test("Each head that waits behind an answered one gets the whole header timeout from its own first bytes")
+    func pipelinedHeadsKeepTheirOwnClock() async throws {
+        try await Self.withService(["WEDSYNC_HTTP_HEADER_TIMEOUT_MS": "2000"]) { port in
+            let answer = try await offloaded {
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.close() }
+                // Each write ends inside the next head; the third head's clock starts 1.2 s after the first's.
+                try connection.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /fa")
+                _ = try connection.receive(atLeast: 57)
+                Thread.sleep(forTimeInterval: 1.2)
+                try connection.send("st HTTP/1.1\r\nHost: x\r\n\r\nGET /fa")
+                _ = try connection.receive(atLeast: 57)
+                Thread.sleep(forTimeInterval: 1.2)
+                try connection.send("st HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                return connection.receiveUntilClosed().text
+            }
+            #expect(answer.hasSuffix("routed!"), "\(answer)")
         }
     }
 }

@@ -30,6 +30,16 @@ final class FastPathRequestDecoder: ByteToMessageDecoder {
     }
 
     private var mode = Mode.between
+    /// The client's IP address as text, once read.
+    private var knownClientAddress: String??
+
+    /// The client's IP address as text, read from the channel once a connection.
+    private func clientAddress(_ context: ChannelHandlerContext) -> String? {
+        if let knownClientAddress { return knownClientAddress }
+        let address = context.channel.remoteAddress?.ipAddress
+        knownClientAddress = .some(address)
+        return address
+    }
 
     init(
         decoder: HTTPRequestDecoder,
@@ -85,10 +95,10 @@ final class FastPathRequestDecoder: ByteToMessageDecoder {
                 guardHandler.handingOn()
                 return try decoder.decode(context: context, buffer: &buffer)
             case .request(let head, let headLength, let contentLength):
-                if let head, guardHandler.openRequestCount == 0, context.channel.isWritable,
+                if let head, guardHandler.openRequestCount == 0, !guardHandler.isRefused, context.channel.isWritable,
                     let answer = responder.respond(
                         to: head,
-                        remoteAddress: { context.channel.remoteAddress },
+                        clientAddress: { self.clientAddress(context) },
                         allocator: context.channel.allocator
                     )
                 {

@@ -82,12 +82,16 @@ enum FastRequestScanner {
         index += version.utf8CodeUnitCount
         let fieldsStart = index
         var contentLength: Int?
+        var fieldCount = 0
         while true {
             guard count - index >= 2 else { return ranOut }
             if bytes[index] == cr {
                 guard bytes[index + 1] == lf else { return .unsupported }
                 break
             }
+            // NIO's decoder refuses more fields than this.
+            fieldCount += 1
+            guard fieldCount <= maximumFieldCount else { return .unsupported }
             let nameStart = index
             while index < count, isTokenByte(bytes[index]) { index += 1 }
             guard index < count else { return ranOut }
@@ -112,6 +116,9 @@ enum FastRequestScanner {
                 return .unsupported
             case 10 where FastRequestHead.equals(name, "connection"):
                 guard FastRequestHead.equals(trimmed(value), "keep-alive") else { return .unsupported }
+            case 16 where FastRequestHead.equals(name, "proxy-connection"):
+                // llhttp reads it as `Connection`.
+                return .unsupported
             default:
                 break
             }
@@ -150,9 +157,16 @@ enum FastRequestScanner {
         return UnsafeRawBufferPointer(rebasing: value[start..<end])
     }
 
-    /// A `Content-Length` value: 1 to 15 digits, nothing else but whitespace around them.
+    /// The most fields a head read here may have (NIO's decoder is configured to refuse more).
+    static let maximumFieldCount = 1000
+
+    /// A `Content-Length` value: 1 to 15 digits, with spaces or tabs before them and spaces after (llhttp refuses a
+    /// tab after the digits).
     private static func decimal(_ value: UnsafeRawBufferPointer) -> Int? {
-        let digits = trimmed(value)
+        var end = value.count
+        while end > 0, value[end - 1] == space { end -= 1 }
+        guard end == 0 || value[end - 1] != tab else { return nil }
+        let digits = trimmed(UnsafeRawBufferPointer(rebasing: value[0..<end]))
         guard (1...15).contains(digits.count) else { return nil }
         var result = 0
         for byte in digits {

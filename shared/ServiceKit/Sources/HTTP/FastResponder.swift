@@ -12,11 +12,11 @@ import NIOHTTP1
 /// overtake one another, and only about `GET` and `HEAD` requests in HTTP/1.1, kept alive, without a body.
 public protocol HTTPFastResponder: Sendable {
     /// The whole answer to `head` as HTTP/1.1 bytes (status line, fields, blank line, body), or `nil` to let the
-    /// router answer it; `remoteAddress` gives the client's address when it is needed. Called on the event loop: it
-    /// must not block or wait.
+    /// router answer it; `clientAddress` gives the client's IP address as text (read once a connection) when it is
+    /// needed. Called on the event loop: it must not block or wait.
     func respond(
         to head: FastRequestHead,
-        remoteAddress: () -> SocketAddress?,
+        clientAddress: () -> String?,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer?
 }

@@ -173,8 +173,16 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     /// The start of a head, `bytes` long so far, waits for the rest before the decoder (after requests answered
     /// in the same read): the header timeout and size limit count it.
     func headPending(bytes: Int) {
+        // A head that started after a request ended in this read starts its own clock.
+        if headBytes == 0 {
+            headStartedAt = .now()
+            if timer == nil, let context { scheduleHeadCheck(context, at: headStartedAt + timeout) }
+        }
         headBytes = bytes
     }
+
+    /// The connection was refused (408 or 431) and is closing: nothing more is answered on it.
+    var isRefused: Bool { refused }
 
     /// Whether anything of this read went on past the decoder (``FastPathRequestDecoder``): when every request
     /// in it was answered here, the handlers after the decoder have nothing to complete.

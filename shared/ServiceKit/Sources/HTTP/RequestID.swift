@@ -20,12 +20,13 @@ public enum RequestID {
         }
     }
 
-    /// Writes a new id (``generate()``) into `buffer`, without making a string of it.
-    public static func generate(into buffer: inout ByteBuffer) {
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 32) { bytes in
-            spell(next(), into: bytes)
-            return 32
-        }
+    /// The length of a generated id (hex digits).
+    public static let length = 32
+
+    /// Writes a new id (``generate()``) at the start of `bytes` (at least ``length`` of them).
+    public static func write(into bytes: UnsafeMutableRawBufferPointer) {
+        precondition(bytes.count >= length)
+        spell(next(), into: bytes)
     }
 
     /// The two halves of the next id.

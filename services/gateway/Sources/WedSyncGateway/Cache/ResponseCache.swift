@@ -131,14 +131,27 @@ public final class ResponseCache: Sendable {
         guard keyBytes <= Self.maximumPlainKeyBytes, !target.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
             return nil
         }
-        var address = Self.namespace
-        address.reserveCapacity(keyBytes + Self.namespace.utf8.count + 1)
-        address += "/"
-        address += pool
-        address += "|"
-        address += tenantPart
-        address += "|"
-        address += target
+        let address = String(unsafeUninitializedCapacity: keyBytes + Self.namespace.utf8.count + 1) { bytes in
+            var written = 0
+            func append(_ part: String) {
+                for byte in part.utf8 {
+                    bytes[written] = byte
+                    written += 1
+                }
+            }
+            func append(_ byte: UInt8) {
+                bytes[written] = byte
+                written += 1
+            }
+            append(Self.namespace)
+            append(UInt8(ascii: "/"))
+            append(pool)
+            append(UInt8(ascii: "|"))
+            append(tenantPart)
+            append(UInt8(ascii: "|"))
+            append(target)
+            return written
+        }
         return peek(address: address)
     }
 

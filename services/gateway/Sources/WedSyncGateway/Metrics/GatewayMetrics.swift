@@ -52,9 +52,13 @@ public final class GatewayMetrics: Sendable {
 
         /// Records one request that took `duration`.
         public func record(_ duration: Duration) {
-            counter.increment()
             let (seconds, attoseconds) = duration.components
-            let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+            record(nanoseconds: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
+
+        /// Records one request that took `nanoseconds`.
+        public func record(nanoseconds: Int64) {
+            counter.increment()
             timer.recordNanoseconds(nanoseconds)
             series?.record(durationMs: Double(nanoseconds) / 1e6)
         }

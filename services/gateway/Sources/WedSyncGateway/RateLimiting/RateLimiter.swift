@@ -13,8 +13,40 @@ import WedSyncServiceKit
 public final class RateLimiter: Sendable {
     let redis: (any RedisKeyRouting)?
     let logger: Logger
-    private let local = Mutex<[String: Double]>([:])
+    /// The counts of this process, in shards by key, so that event loops rarely wait on one another's lock.
+    private let shards: [LocalShard] = (0..<16).map { _ in LocalShard() }
     static let maximumLocalKeys = 200_000
+
+    /// One shard of the local counts: theoretical arrival times (seconds since 1970) by key.
+    private final class LocalShard: Sendable {
+        let table = Mutex<[LocalKey: Double]>([:])
+    }
+
+    /// Whose count, on which budget: the local counts are keyed without building a string per request.
+    struct LocalKey: Hashable, Sendable {
+        /// `c` a client address, `t` a tenant.
+        var scope: UInt8
+        /// ``RateLimiter/bucket(_:)``.
+        var bucket: String
+        var subject: String
+
+        static func client(_ route: GatewayRoute, _ address: String) -> LocalKey {
+            LocalKey(scope: UInt8(ascii: "c"), bucket: RateLimiter.bucket(route), subject: address)
+        }
+
+        static func tenant(_ route: GatewayRoute, _ tenant: String) -> LocalKey {
+            LocalKey(scope: UInt8(ascii: "t"), bucket: RateLimiter.bucket(route), subject: tenant)
+        }
+
+        /// The key of the same count in Redis (routes marked `global`).
+        var redisKey: String {
+            "gw:rl:{\(Character(Unicode.Scalar(scope))):\(bucket):\(subject)}"
+        }
+    }
+
+    private func shardIndex(_ key: LocalKey) -> Int {
+        Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))
+    }
 
     /// `{tat, now}` in milliseconds from Redis's own clock, so every gateway agrees on time.
     static let script = RedisScript(
@@ -51,7 +83,7 @@ public final class RateLimiter: Sendable {
     public func admit(route: GatewayRoute, limits: RateLimitPolicy, client: String?) async throws(ServiceError) {
         guard let limit = limits.client, let client else { return }
         try await check(
-            "gw:rl:{c:\(Self.bucket(route)):\(client)}",
+            .client(route, client),
             limit: limit,
             global: limits.global,
             scope: "client"
@@ -62,7 +94,7 @@ public final class RateLimiter: Sendable {
     public func admit(route: GatewayRoute, limits: RateLimitPolicy, tenant: String) async throws(ServiceError) {
         guard let limit = limits.tenant else { return }
         try await check(
-            "gw:rl:{t:\(Self.bucket(route)):\(tenant)}",
+            .tenant(route, tenant),
             limit: limit,
             global: limits.global,
             scope: "tenant"
@@ -74,26 +106,69 @@ public final class RateLimiter: Sendable {
     /// Redis (the full path decides, and answers a refusal).
     func admitNow(route: GatewayRoute, limits: RateLimitPolicy, client: String?, tenant: String?) -> Bool? {
         if limits.global, redis != nil { return nil }
-        var checks: [(key: String, limit: RateLimitPolicy.Limit)] = []
-        if let limit = limits.client, let client { checks.append(("gw:rl:{c:\(Self.bucket(route)):\(client)}", limit)) }
-        if let limit = limits.tenant, let tenant { checks.append(("gw:rl:{t:\(Self.bucket(route)):\(tenant)}", limit)) }
-        guard !checks.isEmpty else { return true }
+        let clientKey = limits.client != nil ? client.map { LocalKey.client(route, $0) } : nil
+        let tenantKey = limits.tenant != nil ? tenant.map { LocalKey.tenant(route, $0) } : nil
         let now = Date().timeIntervalSince1970
-        // Both limits decided under one lock, and spent only when both let the request in: a refusal goes the full
-        // way, which counts it (and answers it) as it always does.
-        return local.withLock { table in
-            var next: [(String, Double)] = []
-            for (key, limit) in checks {
-                let interval = 1 / limit.rate
-                let tolerance = interval * Double(max(0, limit.burst - 1))
-                let tat = max(table[key] ?? 0, now)
-                guard tat - now <= tolerance else { return false }
-                next.append((key, tat + interval))
-            }
-            if table.count >= Self.maximumLocalKeys { table = table.filter { $0.value > now } }
-            for (key, value) in next { table[key] = value }
+        switch (clientKey, tenantKey) {
+        case (nil, nil):
             return true
+        case (let key?, nil):
+            return shards[shardIndex(key)].table.withLock { Self.spend(&$0, key, limits.client!, now: now) }
+        case (nil, let key?):
+            return shards[shardIndex(key)].table.withLock { Self.spend(&$0, key, limits.tenant!, now: now) }
+        case (let clientKey?, let tenantKey?):
+            // Both limits decided under their locks (taken in shard order), and spent only when both let the request
+            // in: a refusal goes the full way, which counts it (and answers it) as it always does.
+            let (first, second) = (shardIndex(clientKey), shardIndex(tenantKey))
+            let (clientLimit, tenantLimit) = (limits.client!, limits.tenant!)
+            /// Both spent, through `read` and `write` of the tables that hold them, or neither.
+            func spendBoth(_ read: (LocalKey) -> Double?, _ write: (LocalKey, Double) -> Void) -> Bool {
+                guard let clientNext = Self.next(read(clientKey), clientLimit, now: now),
+                    let tenantNext = Self.next(read(tenantKey), tenantLimit, now: now)
+                else { return false }
+                write(clientKey, clientNext)
+                write(tenantKey, tenantNext)
+                return true
+            }
+            if first == second {
+                return shards[first].table.withLock { table in
+                    spendBoth({ table[$0] }, { Self.store(&table, $0, $1, now: now) })
+                }
+            }
+            return shards[min(first, second)].table.withLock { low in
+                shards[max(first, second)].table.withLock { high in
+                    func table(_ key: LocalKey) -> Bool { (key == clientKey) == (first < second) }
+                    return spendBoth(
+                        { table($0) ? low[$0] : high[$0] },
+                        { table($0) ? Self.store(&low, $0, $1, now: now) : Self.store(&high, $0, $1, now: now) }
+                    )
+                }
+            }
         }
+    }
+
+    /// GCRA: the next theoretical arrival time after a request at `now`, when `limit` lets it in after `tat`.
+    static func next(_ tat: Double?, _ limit: RateLimitPolicy.Limit, now: Double) -> Double? {
+        let interval = 1 / limit.rate
+        let tolerance = interval * Double(max(0, limit.burst - 1))
+        let current = max(tat ?? 0, now)
+        guard current - now <= tolerance else { return nil }
+        return current + interval
+    }
+
+    /// Spends one request of `limit` under `key`; whether it was let in.
+    static func spend(_ table: inout [LocalKey: Double], _ key: LocalKey, _ limit: RateLimitPolicy.Limit, now: Double)
+        -> Bool
+    {
+        guard let next = next(table[key], limit, now: now) else { return false }
+        store(&table, key, next, now: now)
+        return true
+    }
+
+    /// Keeps `value` under `key`, dropping the counts that have run out when the shard is full.
+    static func store(_ table: inout [LocalKey: Double], _ key: LocalKey, _ value: Double, now: Double) {
+        if table.count >= maximumLocalKeys / 16 { table = table.filter { $0.value > now } }
+        table[key] = value
     }
 
     /// Critical routes count apart, each on its own; every other route shares one budget.
@@ -101,13 +176,13 @@ public final class RateLimiter: Sendable {
         route.critical ? "critical:\(route.name)" : "standard"
     }
 
-    private func check(_ key: String, limit: RateLimitPolicy.Limit, global: Bool, scope: String)
+    private func check(_ key: LocalKey, limit: RateLimitPolicy.Limit, global: Bool, scope: String)
         async throws(ServiceError)
     {
         let decision: Decision
         if global, let redis {
             do {
-                decision = try await checkGlobal(key, limit: limit, redis: redis)
+                decision = try await checkGlobal(key.redisKey, limit: limit, redis: redis)
             } catch {
                 logger.debug("global rate limit unavailable: counting locally", metadata: ["error": "\(error)"])
                 decision = checkLocal(key, limit: limit, now: Date().timeIntervalSince1970)
@@ -132,17 +207,16 @@ public final class RateLimiter: Sendable {
     }
 
     /// GCRA in this process. `now` in seconds.
-    func checkLocal(_ key: String, limit: RateLimitPolicy.Limit, now: Double) -> Decision {
+    func checkLocal(_ key: LocalKey, limit: RateLimitPolicy.Limit, now: Double) -> Decision {
         let interval = 1 / limit.rate
         let tolerance = interval * Double(max(0, limit.burst - 1))
-        return local.withLock { table in
-            if table.count >= Self.maximumLocalKeys { table = table.filter { $0.value > now } }
+        return shards[shardIndex(key)].table.withLock { table in
             let tat = max(table[key] ?? 0, now)
             if tat - now > tolerance {
                 return Decision(allowed: false, remaining: 0, retryAfter: tat - now - tolerance)
             }
             let next = tat + interval
-            table[key] = next
+            Self.store(&table, key, next, now: now)
             return Decision(allowed: true, remaining: Int((tolerance - (next - now)) / interval), retryAfter: 0)
         }
     }
