@@ -37,6 +37,8 @@ extension MultiTierCache {
                     metadata: ["cache.reason": "\(reason)"]
                 )
             case .message(_, _, let payload):
+                // This process's own messages come back too: they are known without decoding them.
+                if BackplaneMessage.isSent(by: origin, payload) { continue }
                 guard let message = BackplaneMessage.decode(payload) else {
                     logger.warning("cache backplane: a message that is not ours was ignored")
                     continue

@@ -4,9 +4,14 @@ import ServiceLifecycle
 import Synchronization
 import WedSyncModels
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// API calls counted in the process and shipped as aggregates: per 10-second window, route, method, status class
 /// and cache result, the number of calls of each whole-microsecond duration (``APICallSummaryEvent``). Recording a
-/// call is a lock and two dictionary increments, never an allocation per call or a JSON document per call; every
+/// call is a lock (one of a few, by thread) and two dictionary increments, never an allocation per call or a JSON
+/// document per call; every
 /// `flushInterval` what was counted is handed to a ``BackgroundDelivery`` as a few summaries, and what is left is
 /// handed over at shutdown (register this service after the delivery, so it stops first).
 ///
@@ -25,7 +30,13 @@ public final class APICallAggregator: Service, Sendable {
     /// and skips the lookup.
     public final class Series: Sendable {
         let key: Key
-        fileprivate let windows = Mutex<[Int64: [Int: Int]]>([:])
+        /// The counts in a few shards, each thread recording into its own (mostly): event loops answering the same
+        /// route at once rarely wait on one lock.
+        fileprivate let shards: [Shard] = (0..<8).map { _ in Shard() }
+
+        fileprivate final class Shard: Sendable {
+            let windows = Mutex<[Int64: [Int: Int]]>([:])
+        }
 
         init(_ key: Key) {
             self.key = key
@@ -37,7 +48,30 @@ public final class APICallAggregator: Service, Sendable {
             let width = APICallSummaryEvent.windowSeconds
             let window = seconds - ((seconds % width) + width) % width
             let micros = APICallSummaryEvent.microseconds(durationMs: durationMs)
-            windows.withLock { windows in windows[window, default: [:]][micros, default: 0] += 1 }
+            shards[Self.shardOfThisThread(count: shards.count)].windows.withLock { windows in
+                windows[window, default: [:]][micros, default: 0] += 1
+            }
+        }
+
+        /// The counts so far, by window and duration, taken out of every shard.
+        fileprivate func take() -> [Int64: [Int: Int]] {
+            var merged: [Int64: [Int: Int]] = [:]
+            for shard in shards {
+                let windows = shard.windows.withLock { windows -> [Int64: [Int: Int]] in
+                    defer { windows.removeAll() }
+                    return windows
+                }
+                for (window, durations) in windows {
+                    merged[window, default: [:]].merge(durations, uniquingKeysWith: +)
+                }
+            }
+            return merged
+        }
+
+        /// A shard for the calling thread, the same each time it asks.
+        private static func shardOfThisThread(count: Int) -> Int {
+            let thread = UInt64(pthread_self())
+            return Int(((thread >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 32) % count
         }
     }
 
@@ -81,11 +115,7 @@ public final class APICallAggregator: Service, Sendable {
         let all = series.withLock { Array($0.values) }
         var taken: [(Key, Int64, [Int: Int])] = []
         for one in all {
-            let windows = one.windows.withLock { windows -> [Int64: [Int: Int]] in
-                defer { windows.removeAll() }
-                return windows
-            }
-            for (window, durations) in windows { taken.append((one.key, window, durations)) }
+            for (window, durations) in one.take() { taken.append((one.key, window, durations)) }
         }
         var events: [MetricEvent] = []
         for (key, window, durations) in taken.sorted(by: { $0.1 < $1.1 }) {

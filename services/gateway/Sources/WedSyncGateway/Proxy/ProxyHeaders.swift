@@ -12,16 +12,24 @@ enum ProxyHeaders {
         "transfer-encoding", "upgrade",
     ]
 
-    /// The hop-by-hop fields of a message: the fixed ones and those its `Connection` lists.
-    static func connectionFields(_ connection: [String]) -> Set<String> {
-        var fields = hopByHop
+    /// The hop-by-hop fields of a message, and `also`: the fixed ones and those its `Connection` lists (no new set
+    /// when it lists none beyond them, as nearly every message does: `Connection: keep-alive`).
+    static func connectionFields(_ connection: [String], also: Set<String> = []) -> Set<String> {
+        var listed: [String] = []
         for value in connection {
             for name in value.split(separator: ",") {
-                fields.insert(name.trimmingCharacters(in: .whitespaces).lowercased())
+                let name = CacheControl.trimmingSpace(name).lowercased()
+                if !name.isEmpty, !hopByHop.contains(name) { listed.append(name) }
             }
         }
+        if listed.isEmpty, also.isEmpty { return hopByHop }
+        var fields = also.isEmpty ? hopByHop : hopByHop.union(also)
+        for name in listed { fields.insert(name) }
         return fields
     }
+
+    /// The request fields never sent upstream as the client sent them.
+    static let ownRequestFields = hopByHop.union(["host", "content-length", tenant, "x-request-id"])
 
     /// The tenant field: set by the gateway from the token, never taken from a client.
     static let tenant = "x-tenant-id"
@@ -34,9 +42,10 @@ enum ProxyHeaders {
         requestID: String,
         dropConditionals: Bool
     ) -> HTTPHeaders {
-        let drop = connectionFields(fields[values: .connection]).union([
-            "host", "content-length", tenant, "x-request-id",
-        ])
+        let connection = fields[values: .connection]
+        let drop =
+            connection.isEmpty
+            ? ownRequestFields : connectionFields(connection, also: ["host", "content-length", tenant, "x-request-id"])
         var headers = HTTPHeaders()
         headers.reserveCapacity(fields.count + 4)
         var forwardedFor: String?
