@@ -70,7 +70,11 @@ public final class APICallAggregator: Service, Sendable {
 
         /// A shard for the calling thread, the same each time it asks.
         private static func shardOfThisThread(count: Int) -> Int {
-            let thread = UInt64(pthread_self())
+            #if canImport(Darwin)
+                let thread = UInt64(UInt(bitPattern: pthread_self()))
+            #else
+                let thread = UInt64(pthread_self())
+            #endif
             return Int(((thread >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 32) % count
         }
     }

@@ -12,19 +12,17 @@ enum ProxyHeaders {
         "transfer-encoding", "upgrade",
     ]
 
-    /// The hop-by-hop fields of a message, and `also`: the fixed ones and those its `Connection` lists (no new set
-    /// when it lists none beyond them, as nearly every message does: `Connection: keep-alive`).
-    static func connectionFields(_ connection: [String], also: Set<String> = []) -> Set<String> {
-        var listed: [String] = []
+    /// The fields of a message never forwarded: `base` (the hop-by-hop ones, or more) and those its `Connection`
+    /// lists. `base` itself, with no new set, when it lists none beyond them, as nearly every message does
+    /// (`Connection: keep-alive`).
+    static func connectionFields(_ connection: [String], base: Set<String> = hopByHop) -> Set<String> {
+        var fields = base
         for value in connection {
             for name in value.split(separator: ",") {
                 let name = CacheControl.trimmingSpace(name).lowercased()
-                if !name.isEmpty, !hopByHop.contains(name) { listed.append(name) }
+                if !name.isEmpty, !fields.contains(name) { fields.insert(name) }
             }
         }
-        if listed.isEmpty, also.isEmpty { return hopByHop }
-        var fields = also.isEmpty ? hopByHop : hopByHop.union(also)
-        for name in listed { fields.insert(name) }
         return fields
     }
 
@@ -42,10 +40,7 @@ enum ProxyHeaders {
         requestID: String,
         dropConditionals: Bool
     ) -> HTTPHeaders {
-        let connection = fields[values: .connection]
-        let drop =
-            connection.isEmpty
-            ? ownRequestFields : connectionFields(connection, also: ["host", "content-length", tenant, "x-request-id"])
+        let drop = connectionFields(fields[values: .connection], base: ownRequestFields)
         var headers = HTTPHeaders()
         headers.reserveCapacity(fields.count + 4)
         var forwardedFor: String?
