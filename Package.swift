@@ -65,9 +65,15 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
 /// `tests/Flows` holds the flows across services: the whole stack, and contracts between a sender and a receiver.
 let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])] = [
     ("WedSyncModelsTests", "shared/Models/Tests", ["WedSyncModels"]),
-    ("WedSyncConnectionPoolTests", "shared/ConnectionPool/Tests", ["WedSyncConnectionPool"]),
+    (
+        "WedSyncConnectionPoolTests", "shared/ConnectionPool/Tests",
+        ["WedSyncConnectionPool", .product(name: "NIOPosix", package: "swift-nio")]
+    ),
     ("WedSyncPostgresTests", "shared/Postgres/Tests", ["WedSyncPostgres", "WedSyncConnectionPool"]),
-    ("WedSyncRedisTests", "shared/Redis/Tests", ["WedSyncRedis", "WedSyncConnectionPool"]),
+    (
+        "WedSyncRedisTests", "shared/Redis/Tests",
+        ["WedSyncRedis", "WedSyncConnectionPool", .product(name: "NIOCore", package: "swift-nio")]
+    ),
     (
         "WedSyncServiceKitTests", "shared/ServiceKit/Tests",
         [

@@ -494,17 +494,21 @@ public final class MultiTierCache: Service, Sendable {
         if let l2, isL2Usable(now: now), !states.contains(where: \.isOffline), !isPendingInvalidation(address.string) {
             do {
                 if let readAt { entry.sequence = readAt } else { entry.sequence = try await l2.currentSequence() }
-                if let version = try await l2.write(entry, at: address.string, expectedKeyVersion: nil, now: now) {
-                    entry.version = version
+                if let written = try await l2.write(entry, at: address.string, expectedKeyVersion: nil, now: now) {
+                    entry.version = written.version
                     tiers.append(.l2)
-                    // Other processes drop older copies; this version stays.
-                    let message = BackplaneMessage(
-                        origin: origin,
-                        keys: [address.string: version],
-                        tags: [:],
-                        prefixes: []
-                    )
-                    try await l2.publish(message.encoded())
+                    // Other processes drop older copies; this version stays. A key written for the first time has
+                    // no older copy anywhere (every copy comes from L2 or from a write, which leaves a version; one
+                    // set while Redis was down is kept only briefly), so a miss one gateway stores wakes no other.
+                    if written.replacedEarlier {
+                        let message = BackplaneMessage(
+                            origin: origin,
+                            keys: [address.string: written.version],
+                            tags: [:],
+                            prefixes: []
+                        )
+                        try await l2.publish(message.encoded())
+                    }
                 }
                 markL2Healthy()
             } catch {

@@ -113,6 +113,58 @@ struct CacheRedisTests {
         await b.stop()
     }
 
+    @Test("A key's first write tells no other process (none holds a copy); a rewrite drops their older copies")
+    func firstWriteIsQuiet() async throws {
+        let url = try TestEnvironment.redisURL()
+        let (a, b) = try await RedisBackedCache.pair(url: url)
+        let namespace = uniqueNamespace("quiet")
+        let store = RedisL2Store(redis: a.redis)
+        let now = Date().timeIntervalSince1970
+        let entry = CacheEntry(body: ByteBuffer(string: "v"), contentType: "text/plain", createdAt: now, ttl: 60)
+        let direct = "\(namespace)/direct"
+        #expect(try await store.write(entry, at: direct, expectedKeyVersion: nil, now: now)?.replacedEarlier == false)
+        #expect(try await store.write(entry, at: direct, expectedKeyVersion: nil, now: now)?.replacedEarlier == true)
+        try await store.invalidate(addresses: [direct])
+        #expect(try await store.write(entry, at: direct, expectedKeyVersion: nil, now: now)?.replacedEarlier == true)
+
+        let fresh = try CacheAddress(namespace: namespace, key: "fresh")
+        let rewritten = try CacheAddress(namespace: namespace, key: "rewritten")
+        #expect(
+            try await a.cache.set(rewritten, body: ByteBuffer(string: "v1"), contentType: "text/plain") == [.l1, .l2]
+        )
+        #expect(await eventually(timeout: Self.bound) { (try? await b.cache.get(rewritten))?.text == "v1" })
+        #expect(try await b.cache.get(rewritten)?.tier == .l1)
+        let subscriber = RedisSubscriber(
+            configuration: try RedisConfiguration(url: url),
+            channels: [RedisL2Store.channel],
+            logger: Logger(label: "test")
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await subscriber.run() }
+            var events = subscriber.events.makeAsyncIterator()
+            #expect(await events.next() == .subscribed)
+            let tiers = [
+                try await a.cache.set(fresh, body: ByteBuffer(string: "new"), contentType: "text/plain"),
+                try await a.cache.set(rewritten, body: ByteBuffer(string: "v2"), contentType: "text/plain"),
+            ]
+            #expect(tiers == [[.l1, .l2], [.l1, .l2]])
+            // Messages of other suites' caches may come between; the rewrite's comes, and none about the fresh key
+            // before it.
+            while let event = await events.next() {
+                guard case .message(_, _, let payload) = event else { continue }
+                let text = String(decoding: payload, as: UTF8.self)
+                #expect(!text.contains(fresh.string))
+                if text.contains(rewritten.string) { break }
+            }
+            group.cancelAll()
+        }
+        // The other process dropped its older copy.
+        #expect(await eventually(timeout: Self.bound) { (try? await b.cache.get(rewritten))?.text == "v2" })
+        #expect(try await b.cache.get(fresh)?.text == "new")
+        await a.stop()
+        await b.stop()
+    }
+
     @Test("1,000 concurrent misses of one key run the loader once, and the value reaches L2")
     func stampede() async throws {
         // Every one of the 1,000 reads asks L2 first: with a pool of 8 on a busy 2-core machine, some wait past the

@@ -64,7 +64,8 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         var waited = false
         while true {
             let grant: Grant
-            switch state.withLock({ $0.grantWithoutWaiting(maximum: configuration.maximumConnections) }) {
+            let loop = MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
+            switch state.withLock({ $0.grantWithoutWaiting(maximum: configuration.maximumConnections, loop: loop) }) {
             case .granted(let immediate):
                 grant = immediate
             case .mustWait:
@@ -396,8 +397,23 @@ extension ConnectionPool {
         var latencies = [Double](repeating: 0, count: 1024)
         var latencyCount = 0
 
-        mutating func grantWithoutWaiting(maximum: Int) -> Decision {
+        /// An idle connection, the most recently used first; one on the borrower's event loop `loop` (when it runs
+        /// on one) before any other, and a new one opened there rather than one taken from another loop while the
+        /// pool has room.
+        mutating func grantWithoutWaiting(maximum: Int, loop: ObjectIdentifier? = nil) -> Decision {
             if isShutdown { return .shutdown }
+            if let loop, idle.last?.connection.eventLoopIdentity != loop {
+                if let index = idle.lastIndex(where: { $0.connection.eventLoopIdentity == loop }) {
+                    let found = idle.remove(at: index)
+                    leased += 1
+                    return .granted(.connection(found.connection, idleFor: .now - found.since))
+                }
+                if total < maximum, idle.contains(where: { $0.connection.eventLoopIdentity != nil }) {
+                    total += 1
+                    leased += 1
+                    return .granted(.openPermit)
+                }
+            }
             if let idle = idle.popLast() {
                 leased += 1
                 return .granted(.connection(idle.connection, idleFor: .now - idle.since))

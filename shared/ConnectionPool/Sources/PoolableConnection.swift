@@ -1,7 +1,7 @@
 /// A connection a ``ConnectionPool`` can lend out.
 ///
-/// Conformers are thin `Sendable` reference types around a client library's handle (a libpq `PGconn`, a hiredis
-/// context); the pool guarantees that one connection is leased to one borrower at a time.
+/// Conformers are thin `Sendable` reference types around a client library's handle (a libpq `PGconn`, a NIO
+/// channel); the pool guarantees that one connection is leased to one borrower at a time.
 public protocol PoolableConnection: AnyObject, Sendable {
     /// A cheap, local check (no round trip) that the connection can still be used: the socket is open and the
     /// server has not said goodbye. Called on every borrow and every return, so it must not block.
@@ -9,6 +9,13 @@ public protocol PoolableConnection: AnyObject, Sendable {
 
     /// Closes the connection and frees its resources. Called at most once, by the pool.
     func close()
+    /// The event loop the connection's I/O runs on, for connections that have one: a borrower running on that loop
+    /// is lent it first, and is answered without crossing threads.
+    var eventLoopIdentity: ObjectIdentifier? { get }
+}
+
+extension PoolableConnection {
+    public var eventLoopIdentity: ObjectIdentifier? { nil }
 }
 
 /// Opens connections for a ``ConnectionPool`` and proves they still work.

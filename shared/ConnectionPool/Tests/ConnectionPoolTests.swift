@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 import WedSyncConnectionPool
@@ -11,7 +13,12 @@ struct ConnectionPoolTests {
         let id: Int
         let usable = Atomic(true)
         let closed = Atomic(false)
-        init(id: Int) { self.id = id }
+        /// The event loop it was opened on, when it was opened on one.
+        let eventLoopIdentity: ObjectIdentifier?
+        init(id: Int) {
+            self.id = id
+            self.eventLoopIdentity = MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
+        }
         var isUsable: Bool { usable.load(ordering: .relaxed) && !isClosed }
         var isClosed: Bool { closed.load(ordering: .relaxed) }
         func close() { closed.store(true, ordering: .relaxed) }
@@ -122,6 +129,59 @@ struct ConnectionPoolTests {
         #expect(statistics.inUse == 0 && statistics.idle == 4 && statistics.waiting == 0)
         #expect(statistics.efficiency < 1)
         expectQuiescent(pool)
+    }
+
+    /// Runs a task's jobs on one event loop, as the gateway runs its handlers.
+    final class LoopExecutor: TaskExecutor {
+        let loop: any EventLoop
+        init(_ loop: any EventLoop) { self.loop = loop }
+        func enqueue(_ job: consuming ExecutorJob) {
+            let job = UnownedJob(job)
+            loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        }
+    }
+
+    @Test("A borrower on an event loop is lent a connection of its loop, opening one there while the pool has room")
+    func eventLoopAffinity() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let loops = Array(group.makeIterator())
+        let (first, second) = (LoopExecutor(loops[0]), LoopExecutor(loops[1]))
+        let factory = FakeFactory()
+        let pool = makePool(factory, maximum: 3)
+        /// Borrows from a task on `executor`'s loop and gives the connection back; returns its id.
+        func borrow(on executor: LoopExecutor?) async throws -> Int {
+            try await withTaskExecutorPreference(executor) {
+                try await pool.withConnection { connection in connection.id }
+            }
+        }
+        let onFirst = try await borrow(on: first)
+        let onSecond = try await borrow(on: second)
+        #expect(onFirst != onSecond)
+        #expect(factory.openedCount == 2)
+        // The second loop's connection is the most recently used, yet the first loop gets its own back.
+        #expect(try await borrow(on: first) == onFirst)
+        #expect(try await borrow(on: second) == onSecond)
+        #expect(try await borrow(on: first) == onFirst)
+        // Off the loops, the most recently used is lent, as before.
+        #expect(try await borrow(on: nil) == onFirst)
+        #expect(factory.openedCount == 2)
+        // A full pool lends another loop's idle connection rather than make the borrower wait.
+        let third = LoopExecutor(loops[1])
+        let holding = Tally()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for _ in 0..<3 {
+                tasks.addTask(executorPreference: third) {
+                    try await pool.withConnection { _ in
+                        holding.inUse.add(1, ordering: .relaxed)
+                        while holding.inUse.load(ordering: .relaxed) < 3 { try await Task.sleep(for: .milliseconds(1)) }
+                    }
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        #expect(factory.openedCount == 3)
+        expectQuiescent(pool)
+        try await group.shutdownGracefully()
     }
 
     @Test("A borrower that waits longer than the acquire timeout gets a clear error")

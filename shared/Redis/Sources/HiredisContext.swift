@@ -2,7 +2,7 @@ import CHiredis
 import Foundation
 
 /// A hiredis connection: the only place that touches hiredis. Every call blocks; callers run them on their own
-/// threads (``RedisConnection`` on its pool's thread pool, ``RedisSubscriber`` on its own thread).
+/// threads (``RedisSubscriber`` on its own thread; commands go through ``RedisConnection`` on NIO).
 ///
 /// hiredis 0.14 speaks RESP2 and has no TLS; after any I/O error or timeout its context is dead, so the owner
 /// drops it and connects afresh.
@@ -71,31 +71,6 @@ struct HiredisContext: @unchecked Sendable {
         let value = Self.value(of: raw.assumingMemoryBound(to: redisReply.self))
         if case .error(let message) = value { throw RedisError.reply(message) }
         return value
-    }
-
-    /// Sends every command, then reads every reply: one round trip for the batch. Error replies stay in place as
-    /// ``RedisValue/error(_:)``.
-    mutating func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [RedisValue] {
-        guard let context, context.pointee.err == 0 else {
-            throw RedisError(.connectionLost, "the connection is closed")
-        }
-        for arguments in commands {
-            let status = Self.withArgv(arguments) { argc, argv, lengths in
-                redisAppendCommandArgv(context, argc, argv, lengths)
-            }
-            guard status == REDIS_OK else { throw RedisError(.connectionLost, errorMessage) }
-        }
-        var replies: [RedisValue] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
-            var raw: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-                throw RedisError(.connectionLost, errorMessage)
-            }
-            replies.append(Self.value(of: raw.assumingMemoryBound(to: redisReply.self)))
-            freeReplyObject(raw)
-        }
-        return replies
     }
 
     /// Queues a command in the output buffer and writes the buffer out (used by the subscriber, which reads

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import WedSyncConnectionPool
@@ -10,26 +11,25 @@ import WedSyncConnectionPool
 /// try await redis.set("wedding:42", value: bytes, ttl: .seconds(60))
 /// let cached = try await redis.get("wedding:42")
 /// ```
-/// Every hiredis call blocks, so each runs on the client's own thread pool (one thread per pooled connection).
-/// Run the client as a `Service` so idle connections are reaped and everything closes on graceful shutdown.
+/// Connections speak RESP2 on NIO's event loops (``RedisConnection``): a command parks no thread, and a caller
+/// running on an event loop is answered there. Run the client as a `Service` so idle connections are reaped and
+/// everything closes on graceful shutdown.
 public final class RedisClient: Service, Sendable {
     public let configuration: RedisConfiguration
     private let pool: ConnectionPool<Factory>
-    private let threadPool: NIOThreadPool
 
+    /// A client whose connections run on `group` (NIO's shared loops unless given).
     public init(
         configuration: RedisConfiguration,
         poolConfiguration: ConnectionPoolConfiguration = .init(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) {
         self.configuration = configuration
-        let threadPool = NIOThreadPool(numberOfThreads: poolConfiguration.maximumConnections)
-        threadPool.start()
-        self.threadPool = threadPool
         self.pool = ConnectionPool(
             name: "redis",
             configuration: poolConfiguration,
-            factory: Factory(configuration: configuration, threadPool: threadPool),
+            factory: Factory(configuration: configuration, group: group),
             logger: logger
         )
     }
@@ -46,7 +46,6 @@ public final class RedisClient: Service, Sendable {
     /// Closes the client, for callers that do not run it as a `Service`.
     public func shutdown() async {
         pool.shutdown()
-        try? await threadPool.shutdownGracefully()
     }
 
     // MARK: Commands
@@ -139,10 +138,10 @@ public final class RedisClient: Service, Sendable {
 extension RedisClient {
     struct Factory: ConnectionFactory {
         let configuration: RedisConfiguration
-        let threadPool: NIOThreadPool
+        let group: any EventLoopGroup
 
         func makeConnection() async throws -> RedisConnection {
-            try await RedisConnection.connect(configuration: configuration, threadPool: threadPool)
+            try await RedisConnection.connect(configuration: configuration, group: group)
         }
 
         func ping(_ connection: RedisConnection) async -> Bool {

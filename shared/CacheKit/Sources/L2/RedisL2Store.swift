@@ -79,17 +79,27 @@ public final class RedisL2Store: Sendable {
           return -1
         end
         redis.call('PEXPIRE', KEYS[3], ARGV[5])
+        local existed = redis.call('EXISTS', KEYS[1])
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
         redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-        return version
+        return {version, existed}
         """
     )
 
+    /// What a write left in L2.
+    public struct Written: Sendable, Equatable {
+        /// The key's version now.
+        public var version: UInt64
+        /// Whether the key had a value or a version before: some process may hold an older copy. A key written
+        /// for the first time has nothing older anywhere to replace.
+        public var replacedEarlier: Bool
+    }
+
     /// Writes an entry. With `expectedKeyVersion` (a loader's write) it lands only if the key's version is still
-    /// the one seen before loading; without (an explicit set) it raises the version. Returns the version written,
-    /// `nil` when the condition failed.
+    /// the one seen before loading; without (an explicit set) it raises the version. `nil` when the condition
+    /// failed.
     public func write(_ entry: CacheEntry, at address: String, expectedKeyVersion: UInt64?, now: Double) async throws
-        -> UInt64?
+        -> Written?
     {
         let records = try codec.encode(entry, address: address)
         let retainMilliseconds = max(1, Int(((entry.retainUntil - now) * 1000).rounded(.up)))
@@ -102,10 +112,13 @@ public final class RedisL2Store: Sendable {
                 RedisArgument(Self.milliseconds(keyVersionRetention)),
             ]
         )
-        guard let version = reply.int else {
+        if reply.int == -1 { return nil }
+        guard let parts = reply.array, parts.count == 2, let version = parts[0].int, version >= 0,
+            let existed = parts[1].int
+        else {
             throw RedisError(.unexpectedReply, "the write script did not answer a version")
         }
-        return version < 0 ? nil : UInt64(version)
+        return Written(version: UInt64(version), replacedEarlier: version > 1 || existed == 1)
     }
 
     private static let invalidateKeyScript = RedisScript(

@@ -34,6 +34,7 @@ public final class ServiceBuilder {
     private let startedAt = Date()
     private var dependencies: [String: Any] = [:]
     private var fastResponder: (any HTTPFastResponder)?
+    private var handlersOnEventLoop = false
     private let errorMappings = ErrorMappings()
 
     public init(configuration: ServiceConfiguration, summary: String, logger: Logger? = nil) {
@@ -116,6 +117,14 @@ public final class ServiceBuilder {
         fastResponder = responder
     }
 
+    /// Runs every connection's handlers on the connection's own event loop instead of the concurrency pool
+    /// (``EventLoopTaskExecutor``): a request that awaits other connections of that loop (an upstream, Redis) is
+    /// resumed without a thread waking another. Only for a service whose handlers never block a thread (the
+    /// gateway): a blocking call would stall every connection of the loop.
+    public func runHandlersOnEventLoops() {
+        handlersOnEventLoop = true
+    }
+
     /// Runs `collector` before each `/metrics` scrape, to publish state kept elsewhere as gauges. One that blocks
     /// (a file or database read) awaits its work on threads of its own, never on the concurrency pool.
     public func addMetricsCollector(_ collector: @escaping @Sendable () async -> Void) {
@@ -131,7 +140,11 @@ public final class ServiceBuilder {
         let logger = self.logger
         return Application(
             router: routes.router,
-            server: .limitedHTTP1(configuration.http, fastResponder: fastResponder),
+            server: .limitedHTTP1(
+                configuration.http,
+                fastResponder: fastResponder,
+                handlersOnEventLoop: handlersOnEventLoop
+            ),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.service,

@@ -17,11 +17,14 @@ struct LimitedHTTP1Channel: ServerChildChannel {
     let limits: HTTPServerLimits
     /// Answers some requests before the router (``FastPathRequestDecoder``).
     let fastResponder: (any HTTPFastResponder)?
+    /// Runs each connection's request handling on the connection's event loop (``EventLoopTaskExecutor``).
+    let handlersOnEventLoop: Bool
 
     init(
         responder: @escaping HTTPChannelHandler.Responder,
         limits: HTTPServerLimits,
-        fastResponder: (any HTTPFastResponder)? = nil
+        fastResponder: (any HTTPFastResponder)? = nil,
+        handlersOnEventLoop: Bool = false
     ) {
         // NIO's decoder limits are a backstop above ours, which answer first with a proper status.
         let backstop = max(limits.maximumHeaderBytes * 2, 16 << 10)
@@ -38,6 +41,7 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         self.inner = HTTP1Channel(responder: responder, configuration: configuration)
         self.limits = limits
         self.fastResponder = fastResponder
+        self.handlersOnEventLoop = handlersOnEventLoop
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldSize = backstop
         decoderLimits.maxHeaderListSize = backstop
@@ -104,17 +108,33 @@ struct LimitedHTTP1Channel: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
+        guard handlersOnEventLoop else {
+            await inner.handle(value: value, logger: logger)
+            return
+        }
+        let executor = EventLoopTaskExecutor(value.channel.eventLoop)
+        await EventLoopTaskExecutor.$current.withValue(executor) {
+            await withTaskExecutorPreference(executor) {
+                await inner.handle(value: value, logger: logger)
+            }
+        }
     }
 }
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with the service's limits (``LimitedHTTP1Channel``).
-    static func limitedHTTP1(_ limits: HTTPServerLimits, fastResponder: (any HTTPFastResponder)? = nil)
-        -> HTTPServerBuilder
-    {
+    static func limitedHTTP1(
+        _ limits: HTTPServerLimits,
+        fastResponder: (any HTTPFastResponder)? = nil,
+        handlersOnEventLoop: Bool = false
+    ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            LimitedHTTP1Channel(responder: responder, limits: limits, fastResponder: fastResponder)
+            LimitedHTTP1Channel(
+                responder: responder,
+                limits: limits,
+                fastResponder: fastResponder,
+                handlersOnEventLoop: handlersOnEventLoop
+            )
         }
     }
 }

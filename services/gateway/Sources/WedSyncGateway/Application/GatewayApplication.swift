@@ -151,6 +151,9 @@ public enum GatewayApplication {
                 enabled: settings.fastPath && proxy.cache != nil
             )
         )
+        // A miss awaits an upstream and Redis on the client connection's own loop: nothing in the gateway's handlers
+        // blocks a thread, so they run there, and no await wakes another thread to resume.
+        service.runHandlersOnEventLoops()
         let replicas = settings.routesFile.pools.flatMap(\.replicas).map(\.baseURL)
         GatewayAdminRoutes(
             pools: pools,

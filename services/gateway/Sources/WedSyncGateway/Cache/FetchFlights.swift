@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WedSyncServiceKit
 
 /// The upstream fetches of cacheable requests in flight, by key: concurrent requests for one key wait for one
 /// fetch. And Varnish's hit-for-miss memo: keys whose last answer could not be stored go upstream at once, each on
@@ -35,7 +36,7 @@ final class FetchFlights: Sendable {
         var lead: Lead?
         let flight = running.withLock { running -> Flight in
             if let flight = running[key] { return flight }
-            let flight = Flight { await work() }
+            let flight = Flight(executorPreference: EventLoopTaskExecutor.current) { await work() }
             running[key] = flight
             lead = Lead(key: key, flight: flight)
             return flight
