@@ -22,6 +22,9 @@ public enum CacheApplication {
         configuration.backplaneFallbacks = Array(seeds.dropFirst())
         let cache = MultiTierCache(configuration: configuration, l2: l2, logger: service.logger)
         service.addService(cache)
+        // Its handlers read L1 and await Redis and origins; none blocks a thread, so they run on their connection's
+        // event loop, where the Redis client answers them without waking another thread.
+        service.runHandlersOnEventLoops()
         service.addReadinessCheck(
             ClosureReadinessCheck(name: "backplane", critical: false) {
                 guard cache.isBackplaneLive else {
