@@ -402,13 +402,13 @@ extension ConnectionPool {
         /// pool has room.
         mutating func grantWithoutWaiting(maximum: Int, loop: ObjectIdentifier? = nil) -> Decision {
             if isShutdown { return .shutdown }
-            if let loop, idle.last?.connection.eventLoopIdentity != loop {
+            if let loop, let latest = idle.last?.connection.eventLoopIdentity, latest != loop {
                 if let index = idle.lastIndex(where: { $0.connection.eventLoopIdentity == loop }) {
                     let found = idle.remove(at: index)
                     leased += 1
                     return .granted(.connection(found.connection, idleFor: .now - found.since))
                 }
-                if total < maximum, idle.contains(where: { $0.connection.eventLoopIdentity != nil }) {
+                if total < maximum {
                     total += 1
                     leased += 1
                     return .granted(.openPermit)
