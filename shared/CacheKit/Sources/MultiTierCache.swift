@@ -229,13 +229,36 @@ public final class MultiTierCache: Service, Sendable {
     /// (another process wrote it): reads of made-up namespaces find nothing, so they never take one of the
     /// bounded places of namespaces.
     public func get(_ address: CacheAddress, loader: CacheLoader? = nil) async throws(CacheKitError) -> CacheLookup? {
+        try await get(address, loader: loader, noting: nil)
+    }
+
+    /// ``get(_:loader:)`` without a loader, noting in `sequence` the invalidation sequence
+    /// (``invalidationSequence()``) when the read went to L2 and one round trip could give both: a caller that goes
+    /// to the origin after a miss need not ask for it on its own.
+    public func get(_ address: CacheAddress, notingSequence sequence: SequenceNote) async throws(CacheKitError)
+        -> CacheLookup?
+    {
+        try await get(address, loader: nil, noting: sequence)
+    }
+
+    /// Where a lookup leaves the invalidation sequence it read beside the entry (``get(_:notingSequence:)``).
+    public final class SequenceNote {
+        /// `nil` until a read of L2 noted it.
+        public var value: UInt64?
+
+        public init() {}
+    }
+
+    private func get(_ address: CacheAddress, loader: CacheLoader?, noting note: SequenceNote?)
+        async throws(CacheKitError) -> CacheLookup?
+    {
         if loader == nil, registry.existing(address.namespace) == nil {
             let standIn = registry.standIn(address.namespace)
-            let lookup = try await get(address, namespace: standIn, loader: nil)
+            let lookup = try await get(address, namespace: standIn, loader: nil, noting: note)
             if lookup != nil, let kept = registry.namespace(address.namespace) { kept.absorb(standIn) }
             return lookup
         }
-        return try await get(address, namespace: try self.namespace(address.namespace), loader: loader)
+        return try await get(address, namespace: try self.namespace(address.namespace), loader: loader, noting: note)
     }
 
     /// What L1 holds under `address`, current and fresh, without going further (no L2, no loader): for a caller
@@ -326,9 +349,12 @@ public final class MultiTierCache: Service, Sendable {
         static let shared = NoMemo()
     }
 
-    private func get(_ address: CacheAddress, namespace: CacheNamespace, loader: CacheLoader?)
-        async throws(CacheKitError) -> CacheLookup?
-    {
+    private func get(
+        _ address: CacheAddress,
+        namespace: CacheNamespace,
+        loader: CacheLoader?,
+        noting note: SequenceNote? = nil
+    ) async throws(CacheKitError) -> CacheLookup? {
         let now = self.now
         CacheNamespace.count(namespace.lookups)
         var fallback: (entry: CacheEntry, tier: CacheTier)?
@@ -361,10 +387,11 @@ public final class MultiTierCache: Service, Sendable {
             CacheNamespace.count(namespace.l2Lookups)
             do {
                 let started = ContinuousClock.now
-                let record = try await l2.read(address.string)
+                let record = try await l2.read(address.string, notingSequence: note != nil)
                 l2Latency.record(ContinuousClock.now - started)
                 markL2Healthy()
                 keyVersion = record.keyVersion
+                if let sequence = record.sequence { note?.value = sequence }
                 if let entry = record.entry, entry.retainUntil > now, await isCurrentInL2(entry, at: address) {
                     if entry.isFresh(at: now) {
                         promote(entry, to: address, namespace: namespace, readStart: readStart)

@@ -165,6 +165,32 @@ struct CacheRedisTests {
         await b.stop()
     }
 
+    @Test("A lookup that reads L2 notes the invalidation sequence in the same round trip; an L1 hit notes none")
+    func lookupNotesTheSequence() async throws {
+        let (a, b) = try await RedisBackedCache.pair(url: try TestEnvironment.redisURL())
+        let namespace = uniqueNamespace("noted")
+        let store = RedisL2Store(redis: a.redis)
+        await a.cache.invalidate(InvalidationRequest(tags: ["noted-\(namespace)"]))
+        let missing = MultiTierCache.SequenceNote()
+        #expect(
+            try await a.cache.get(CacheAddress(namespace: namespace, key: "absent"), notingSequence: missing) == nil
+        )
+        let afterMiss = try await store.currentSequence()
+        #expect(missing.value != nil && missing.value! <= afterMiss && missing.value! > 0)
+        // Another invalidation moves it on: a later lookup notes the later sequence.
+        await b.cache.invalidate(InvalidationRequest(tags: ["noted-again-\(namespace)"]))
+        let later = MultiTierCache.SequenceNote()
+        _ = try await a.cache.get(CacheAddress(namespace: namespace, key: "absent"), notingSequence: later)
+        #expect(later.value! > missing.value!)
+        let address = try CacheAddress(namespace: namespace, key: "held")
+        _ = try await a.cache.set(address, body: ByteBuffer(string: "v"), contentType: "text/plain")
+        let hit = MultiTierCache.SequenceNote()
+        #expect(try await a.cache.get(address, notingSequence: hit)?.tier == .l1)
+        #expect(hit.value == nil)
+        await a.stop()
+        await b.stop()
+    }
+
     @Test("1,000 concurrent misses of one key run the loader once, and the value reaches L2")
     func stampede() async throws {
         // Every one of the 1,000 reads asks L2 first: with a pool of 8 on a busy 2-core machine, some wait past the

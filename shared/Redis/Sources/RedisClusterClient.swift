@@ -252,6 +252,8 @@ public final class RedisClusterClient: Service, Sendable {
 }
 
 extension RedisClusterClient: RedisKeyRouting {
+    public var isSingleNode: Bool { false }
+
     public func send(_ arguments: [RedisArgument], routingKey key: String) async throws -> RedisValue {
         try await routed(key) { client, asking in try await Self.send(arguments, on: client, asking: asking) }
     }

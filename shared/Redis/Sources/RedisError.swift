@@ -38,7 +38,7 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// An error reply: its kind (the reply's first word) in the message, the rest kept aside.
-    static func reply(_ text: String) -> RedisError {
+    public static func reply(_ text: String) -> RedisError {
         let kind = text.prefix { !$0.isWhitespace }
         return RedisError(.server, "\(kind.isEmpty ? "ERR" : kind) reply", serverMessage: text)
     }

@@ -22,9 +22,14 @@ public protocol RedisKeyRouting: Sendable {
 
     /// One round trip to every primary.
     func ping() async throws
+
+    /// Whether every key lives on one server, so one pipeline may name keys of any slot.
+    var isSingleNode: Bool { get }
 }
 
 extension RedisClient: RedisKeyRouting {
+    public var isSingleNode: Bool { true }
+
     public func send(_ arguments: [RedisArgument], routingKey key: String) async throws -> RedisValue {
         try await send(arguments)
     }

@@ -44,29 +44,46 @@ public final class RedisL2Store: Sendable {
     public struct Record: Sendable {
         public var entry: CacheEntry?
         public var keyVersion: UInt64
+        /// The invalidation sequence as the read found it, when it was asked for and one round trip could give it.
+        public var sequence: UInt64?
     }
 
-    /// Reads an entry and its key's version in one round trip.
-    public func read(_ address: String) async throws -> Record {
-        let reply = try await redis.send(
-            [
-                "MGET", RedisArgument(Self.metadataKey(address)), RedisArgument(Self.dataKey(address)),
-                RedisArgument(Self.versionKey(address)),
-            ],
-            routingKey: Self.metadataKey(address)
-        )
+    /// Reads an entry and its key's version in one round trip; with `notingSequence`, on a single Redis server,
+    /// the invalidation sequence too (``currentSequence()``), in the same round trip. A Redis Cluster keeps the
+    /// sequence in another slot: there the record has none, and the caller asks for it on its own.
+    public func read(_ address: String, notingSequence: Bool = false) async throws -> Record {
+        let entryKeys: [RedisArgument] = [
+            "MGET", RedisArgument(Self.metadataKey(address)), RedisArgument(Self.dataKey(address)),
+            RedisArgument(Self.versionKey(address)),
+        ]
+        let reply: RedisValue
+        var sequence: UInt64?
+        if notingSequence, redis.isSingleNode {
+            let replies = try await redis.pipeline(
+                [entryKeys, ["GET", RedisArgument(Self.sequenceKey)]],
+                routingKey: Self.metadataKey(address)
+            )
+            guard replies.count == 2 else { throw RedisError(.unexpectedReply, "a pipeline of two answered otherwise") }
+            if case .error(let text) = replies[0] { throw RedisError.reply(text) }
+            if case .error(let text) = replies[1] { throw RedisError.reply(text) }
+            reply = replies[0]
+            sequence = UInt64(replies[1].int ?? 0)
+        } else {
+            reply = try await redis.send(entryKeys, routingKey: Self.metadataKey(address))
+        }
         guard let values = reply.array, values.count == 3 else {
             throw RedisError(.unexpectedReply, "MGET did not answer three values")
         }
         let keyVersion = UInt64(values[2].int ?? 0)
         guard let metadata = values[0].bytes, let data = values[1].bytes else {
-            return Record(entry: nil, keyVersion: keyVersion)
+            return Record(entry: nil, keyVersion: keyVersion, sequence: sequence)
         }
         // A record that does not decode (damaged, written with another key, not ours) is a miss, not an outage:
         // the next write of the key replaces it.
         return Record(
             entry: try? codec.decode(metadata: metadata, data: data, address: address, version: keyVersion),
-            keyVersion: keyVersion
+            keyVersion: keyVersion,
+            sequence: sequence
         )
     }
 

@@ -7,12 +7,14 @@ import WedSyncServiceKit
 
 extension GatewayCache {
     /// Fetches the request for the cache (a validation of `conditional` when given): a storable answer is read
-    /// whole (up to the store's object limit) and kept compressed; anything else is left to stream.
+    /// whole (up to the store's object limit) and kept compressed; anything else is left to stream. `readAt` is the
+    /// invalidation sequence when the lookup before noted it; otherwise it is read beside the upstream request.
     func fetch(
         _ incoming: IncomingRequest,
         route: GatewayRoute,
         pool: UpstreamPool,
-        conditional: StoredResponse?
+        conditional: StoredResponse?,
+        readAt noted: UInt64? = nil
     ) async -> (FetchOutcome, Duration?) {
         var exchange = ProxyExchange()
         let requestedAt = clock.now
@@ -23,12 +25,8 @@ extension GatewayCache {
             }
             if let modified = conditional.header(.lastModified) { validators.append(("if-modified-since", modified)) }
         }
-        // Noted before the upstream is asked (in parallel with it): what it answers is stored only if none of its
-        // tags was invalidated meanwhile.
-        async let readAt = store.invalidationSequence()
-        let upstream: UpstreamResponse
-        do {
-            upstream = try await forwarder.send(
+        func send() async throws(ServiceError) -> UpstreamResponse {
+            try await forwarder.send(
                 incoming,
                 to: pool,
                 route: route,
@@ -38,11 +36,28 @@ extension GatewayCache {
                 extraHeaders: validators,
                 exchange: &exchange
             )
-        } catch {
-            _ = await readAt
-            return (.failed(error), exchange.upstream)
         }
-        let sequence = await readAt
+        // Noted before the upstream is asked (by the lookup, or here in parallel with the request): what it answers
+        // is stored only if none of its tags was invalidated meanwhile.
+        let upstream: UpstreamResponse
+        let sequence: UInt64?
+        if let noted {
+            do {
+                upstream = try await send()
+            } catch {
+                return (.failed(error), exchange.upstream)
+            }
+            sequence = noted
+        } else {
+            async let readAt = store.invalidationSequence()
+            do {
+                upstream = try await send()
+            } catch {
+                _ = await readAt
+                return (.failed(error), exchange.upstream)
+            }
+            sequence = await readAt
+        }
         let receivedAt = clock.now
         var fields = upstream.headers
         if fields[.date] == nil { fields[.date] = HTTPDate.format(receivedAt) }

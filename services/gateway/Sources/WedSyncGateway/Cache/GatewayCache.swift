@@ -72,7 +72,8 @@ public final class GatewayCache: Sendable {
         let ranged = incoming.request.method == .get && headers[.range] != nil
         let primary = ResponseCache.primaryKey(pool: pool.name, tenant: incoming.cacheScope, target: incoming.target)
         let lookupStarted = ContinuousClock.now
-        let found = await store.find(primary, request: incoming.values)
+        let sequence = MultiTierCache.SequenceNote()
+        let found = await store.find(primary, request: incoming.values, sequence: sequence)
         exchange.cache = ContinuousClock.now - lookupStarted
 
         if let found {
@@ -132,6 +133,9 @@ public final class GatewayCache: Sendable {
         if incoming.request.method == .head || flights.isUncacheable(primary) {
             return try await direct(incoming, route: route, pool: pool, exchange: &exchange)
         }
+        // Noted by the lookup, before the upstream is asked: what it answers is stored only if none of its tags was
+        // invalidated since.
+        let readAt = sequence.value
         let (outcome, upstream, leader) = await flight("\(primary)#f", incoming: incoming, primary: primary) {
             [self] in
             // A flight of this process that ended (and stored its answer) between this request's lookup and now:
@@ -147,7 +151,7 @@ public final class GatewayCache: Sendable {
             {
                 return (.shared(stored.response, storable: false), nil)
             }
-            return await fetch(incoming, route: route, pool: pool, conditional: nil)
+            return await fetch(incoming, route: route, pool: pool, conditional: nil, readAt: readAt)
         }
         exchange.upstream = upstream
         switch outcome {

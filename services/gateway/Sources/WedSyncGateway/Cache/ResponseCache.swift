@@ -181,8 +181,14 @@ public final class ResponseCache: Sendable {
     }
 
     /// ``lookup(_:request:)``, with the response made ready to answer with when L1 had it; with `inL1Only`, what
-    /// this process holds, without a round trip to L2.
-    func find(_ primaryKey: String, request: (String) -> [String], inL1Only: Bool = false) async -> Found? {
+    /// this process holds, without a round trip to L2. A read of L2 notes the invalidation sequence in `sequence`
+    /// when the same round trip could give it (``MultiTierCache/get(_:notingSequence:)``).
+    func find(
+        _ primaryKey: String,
+        request: (String) -> [String],
+        inL1Only: Bool = false,
+        sequence: MultiTierCache.SequenceNote? = nil
+    ) async -> Found? {
         if let rendered = peek(primaryKey) {
             let stored = rendered.stored
             guard stored.varyNames.isEmpty || Self.varyValues(stored.varyNames, in: request) == stored.varyValues else {
@@ -191,9 +197,12 @@ public final class ResponseCache: Sendable {
             return Found(response: stored, key: primaryKey, tier: .l1, rendered: rendered)
         }
         if inL1Only { return nil }
-        guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey),
-            let found = try? await cache.get(address), let stored = StoredResponse(decoding: found.entry.body)
-        else { return nil }
+        guard let address = try? CacheAddress(namespace: Self.namespace, key: primaryKey) else { return nil }
+        let lookup =
+            if let sequence { try? await cache.get(address, notingSequence: sequence) } else {
+                try? await cache.get(address)
+            }
+        guard let found = lookup ?? nil, let stored = StoredResponse(decoding: found.entry.body) else { return nil }
         guard stored.isVariantMarker else {
             guard stored.varyNames.isEmpty || Self.varyValues(stored.varyNames, in: request) == stored.varyValues else {
                 return nil
