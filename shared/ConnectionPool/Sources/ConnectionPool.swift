@@ -402,21 +402,16 @@ extension ConnectionPool {
         /// pool has room.
         mutating func grantWithoutWaiting(maximum: Int, loop: ObjectIdentifier? = nil) -> Decision {
             if isShutdown { return .shutdown }
+            var index = idle.indices.last
             if let loop, let latest = idle.last?.connection.eventLoopIdentity, latest != loop {
-                if let index = idle.lastIndex(where: { $0.connection.eventLoopIdentity == loop }) {
-                    let found = idle.remove(at: index)
-                    leased += 1
-                    return .granted(.connection(found.connection, idleFor: .now - found.since))
-                }
-                if total < maximum {
-                    total += 1
-                    leased += 1
-                    return .granted(.openPermit)
-                }
+                index =
+                    idle.lastIndex(where: { $0.connection.eventLoopIdentity == loop })
+                    ?? (total < maximum ? nil : index)
             }
-            if let idle = idle.popLast() {
+            if let index {
+                let found = idle.remove(at: index)
                 leased += 1
-                return .granted(.connection(idle.connection, idleFor: .now - idle.since))
+                return .granted(.connection(found.connection, idleFor: .now - found.since))
             }
             if total < maximum {
                 total += 1

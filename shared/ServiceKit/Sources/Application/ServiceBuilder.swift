@@ -120,7 +120,7 @@ public final class ServiceBuilder {
     /// Runs every connection's handlers on the connection's own event loop instead of the concurrency pool
     /// (``EventLoopTaskExecutor``): a request that awaits other connections of that loop (an upstream, Redis) is
     /// resumed without a thread waking another. Only for a service whose handlers never block a thread (the
-    /// gateway): a blocking call would stall every connection of the loop.
+    /// gateway, the cache service): a blocking call would stall every connection of the loop.
     public func runHandlersOnEventLoops() {
         handlersOnEventLoop = true
     }

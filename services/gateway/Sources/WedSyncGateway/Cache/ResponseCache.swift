@@ -202,7 +202,7 @@ public final class ResponseCache: Sendable {
             if let sequence { try? await cache.get(address, notingSequence: sequence) } else {
                 try? await cache.get(address)
             }
-        guard let found = lookup ?? nil, let stored = StoredResponse(decoding: found.entry.body) else { return nil }
+        guard let found = lookup, let stored = StoredResponse(decoding: found.entry.body) else { return nil }
         guard stored.isVariantMarker else {
             guard stored.varyNames.isEmpty || Self.varyValues(stored.varyNames, in: request) == stored.varyValues else {
                 return nil
