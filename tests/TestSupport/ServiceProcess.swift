@@ -104,6 +104,15 @@ package enum HTTP {
         try await send(.GET, url, headers: headers)
     }
 
+    /// The tests' client: `HTTPClient.shared`'s configuration, but idle connections are let go after 20 s, before
+    /// any of our servers closes them (their idle timeout is 60 s). With both at 60 s, a kept-alive connection could
+    /// be reused the moment its server closed it (`remoteConnectionClosed`).
+    package static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.idleTimeout = .seconds(20)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// A client that hands bodies over as sent (no decompression) and follows no redirect.
     package static let raw = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
@@ -115,7 +124,7 @@ package enum HTTP {
         _ url: String,
         headers: [(String, String)] = [],
         body: String? = nil,
-        client: HTTPClient = .shared
+        client: HTTPClient = HTTP.client
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method
