@@ -36,6 +36,8 @@ public final class MultiTierCache: Service, Sendable {
     public let l1: L1Cache<CacheEntry>
     public let l2: RedisL2Store?
     public let tagVersions = TagVersions()
+    /// ``Configuration/clock``, kept apart: reading it through `configuration` copies the whole configuration.
+    let clock: @Sendable () -> Double
     let logger: Logger
     let registry: NamespaceRegistry
     let subscriber: RedisSubscriber?
@@ -184,6 +186,7 @@ public final class MultiTierCache: Service, Sendable {
 
     public init(configuration: Configuration = .init(), l2: RedisL2Store? = nil, logger: Logger) {
         self.configuration = configuration
+        self.clock = configuration.clock
         self.l1 = L1Cache(configuration: configuration.l1)
         self.l2 = l2
         self.logger = logger
@@ -217,7 +220,7 @@ public final class MultiTierCache: Service, Sendable {
         return namespace
     }
 
-    var now: Double { configuration.clock() }
+    var now: Double { clock() }
 
     // MARK: Reads
 
@@ -306,19 +309,18 @@ public final class MultiTierCache: Service, Sendable {
         let now = self.now
         let started = NIODeadline.now().uptimeNanoseconds
         let versions = tagVersions
-        let found: PeekedL1? = l1.project(address, now: now) { entry in
+        // A hit hands back only the kept memo, one reference (no copy of the entry); an entry without one yet is
+        // copied out by a second visit, once.
+        var memo: (any AnyObject & Sendable)? = l1.project(address, now: now) { entry in
             guard Self.isCurrent(&entry, versions: versions) else { return (false, nil) }
             guard entry.isFresh(at: now) else { return (true, nil) }
-            if let memo = entry.memo { return (true, .memo(memo)) }
-            return (true, .entry(entry))
+            return (true, entry.memo ?? Unmade.shared)
         }
-        let memo: any AnyObject & Sendable
-        switch found {
-        case nil:
-            return nil
-        case .memo(let kept):
-            memo = kept
-        case .entry(let entry):
+        if memo is Unmade {
+            let read: CacheEntry? = l1.project(address, now: now) { entry in
+                (true, entry.memo == nil && entry.isFresh(at: now) ? entry : nil)
+            }
+            guard let entry = read else { return nil }
             // Made outside the lock (it may decode and decompress), then kept if the entry is still the one read.
             let made = make(entry)
             let kept: any AnyObject & Sendable = made ?? NoMemo.shared
@@ -331,17 +333,16 @@ public final class MultiTierCache: Service, Sendable {
             }
             memo = kept
         }
-        guard !(memo is NoMemo) else { return nil }
+        guard let memo, !(memo is NoMemo) else { return nil }
         l1Latency.record(nanoseconds: NIODeadline.now().uptimeNanoseconds &- started)
         CacheNamespace.count(namespace.lookups)
         CacheNamespace.count(namespace.l1Hits)
         return memo
     }
 
-    /// What a peek found under the shard's lock.
-    private enum PeekedL1: Sendable {
-        case memo(any AnyObject & Sendable)
-        case entry(CacheEntry)
+    /// What a peek finds under the shard's lock for an entry that has no memo yet.
+    private final class Unmade: Sendable {
+        static let shared = Unmade()
     }
 
     /// Kept with an entry whose memo could not be made, so it is not tried again.
@@ -491,6 +492,72 @@ public final class MultiTierCache: Service, Sendable {
         }
     }
 
+    /// What ``writeCheckingUnknownTags(_:at:readAt:)`` did.
+    enum CheckedSet: Sendable {
+        /// The usual way applies: learn the tags' versions, then write.
+        case notTried
+        /// A tag was invalidated after the data was read: the value is stored nowhere.
+        case refused
+        /// L2 holds the entry (`nil`: the write did not land), and whether L1 may too: not when one of its tags was
+        /// heard invalidated meanwhile.
+        case written(RedisL2Store.Written?, forL1: Bool)
+    }
+
+    /// ``set``'s write when this process has not met some of the entry's tags yet (a gateway's per-URL tag, on every
+    /// first store of a URL), on a single Redis server, with the data's read noted (`readAt`). Rather than ask for
+    /// those tags' versions and then write (two round trips), the entry is sealed with them as never invalidated
+    /// (version 0) and the write script checks that in the same round trip
+    /// (``RedisL2Store/write(_:at:now:checking:readAt:)``). A tag invalidated after all is learnt, and the caller
+    /// goes the usual way.
+    func writeCheckingUnknownTags(_ entry: inout CacheEntry, at address: String, readAt: UInt64?) async -> CheckedSet {
+        guard let readAt, let l2, l2.redis.isSingleNode, isL2Usable(now: now), !isPendingInvalidation(address) else {
+            return .notTried
+        }
+        var unknown: [String] = []
+        var versions: [UInt64] = []
+        for tag in entry.tags {
+            if let state = tagVersions.state(of: tag) {
+                // A state made up while Redis was down goes the usual way (which keeps such entries out of L2).
+                guard let sequence = state.sequence else { return .notTried }
+                if sequence > readAt { return .refused }
+                versions.append(state.version)
+            } else {
+                guard !isPendingTag(tag) else { return .notTried }
+                unknown.append(tag)
+                versions.append(0)
+            }
+        }
+        guard !unknown.isEmpty else { return .notTried }
+        let clear = tagVersions.clearCount
+        entry.tagVersions = versions
+        entry.sequence = readAt
+        let outcome: RedisL2Store.CheckedWrite
+        do {
+            outcome = try await l2.write(entry, at: address, now: now, checking: unknown, readAt: readAt)
+            markL2Healthy()
+        } catch {
+            markL2Failed(error)
+            return .notTried
+        }
+        switch outcome {
+        case .tagChanged(let tag, let state):
+            tagVersions.merge(tag, version: state.version, sequence: state.sequence, fetchedAfterClear: clear)
+            return .notTried
+        case .invalidatedAfterRead(let tag, let state):
+            tagVersions.merge(tag, version: state.version, sequence: state.sequence, fetchedAfterClear: clear)
+            return .refused
+        case .written(let written):
+            for tag in unknown { tagVersions.merge(tag, version: 0, sequence: 0, fetchedAfterClear: clear) }
+            // The stamps of the versions sealed. An invalidation heard since (or a clear) leaves the entry out of L1;
+            // L2 holds it under versions every reader refuses.
+            guard let states = tagVersions.states(of: entry.tags),
+                zip(states, versions).allSatisfy({ !$0.isOffline && $0.version == $1 })
+            else { return .written(written, forL1: false) }
+            entry.tagStamps = states.map(\.stamp)
+            return .written(written, forL1: true)
+        }
+    }
+
     /// Stores a value under `address` in both tiers (L2 first) and tells the other processes to drop their copies.
     /// Returns the tiers that hold it: none when `readAt` (the ``invalidationSequence()`` noted before the value was
     /// read) shows one of its tags was invalidated since.
@@ -509,39 +576,56 @@ public final class MultiTierCache: Service, Sendable {
             namespace: namespace,
             now: now
         )
-        await learnVersions(of: entry.tags)
-        guard let states = tagVersions.states(of: entry.tags) else { return [] }
-        if let readAt, !states.allSatisfy({ ($0.sequence ?? .max) <= readAt }) { return [] }
-        entry.tagVersions = states.map(\.version)
-        entry.tagStamps = states.map(\.stamp)
+        var written: RedisL2Store.Written?
+        var forL1 = true
+        switch await writeCheckingUnknownTags(&entry, at: address.string, readAt: readAt) {
+        case .refused:
+            return []
+        case .written(let done, let current):
+            (written, forL1) = (done, current)
+        case .notTried:
+            await learnVersions(of: entry.tags)
+            guard let states = tagVersions.states(of: entry.tags) else { return [] }
+            if let readAt, !states.allSatisfy({ ($0.sequence ?? .max) <= readAt }) { return [] }
+            entry.tagVersions = states.map(\.version)
+            entry.tagStamps = states.map(\.stamp)
+            // A tag invalidated while Redis was down has a made-up version: such an entry stays out of L2.
+            if let l2, isL2Usable(now: now), !states.contains(where: \.isOffline),
+                !isPendingInvalidation(address.string)
+            {
+                do {
+                    if let readAt { entry.sequence = readAt } else { entry.sequence = try await l2.currentSequence() }
+                    written = try await l2.write(entry, at: address.string, expectedKeyVersion: nil, now: now)
+                    markL2Healthy()
+                } catch {
+                    markL2Failed(error)
+                }
+            }
+        }
         CacheNamespace.count(namespace.writes)
         CacheNamespace.count(namespace.bytesWritten, by: body.readableBytes)
         var tiers: [CacheTier] = []
-        // A tag invalidated while Redis was down has a made-up version: such an entry stays out of L2.
-        if let l2, isL2Usable(now: now), !states.contains(where: \.isOffline), !isPendingInvalidation(address.string) {
-            do {
-                if let readAt { entry.sequence = readAt } else { entry.sequence = try await l2.currentSequence() }
-                if let written = try await l2.write(entry, at: address.string, expectedKeyVersion: nil, now: now) {
-                    entry.version = written.version
-                    tiers.append(.l2)
-                    // Other processes drop older copies; this version stays. A key written for the first time has
-                    // no older copy anywhere (every copy comes from L2 or from a write, which leaves a version; one
-                    // set while Redis was down is kept only briefly), so a miss one gateway stores wakes no other.
-                    if written.replacedEarlier {
-                        let message = BackplaneMessage(
-                            origin: origin,
-                            keys: [address.string: written.version],
-                            tags: [:],
-                            prefixes: []
-                        )
-                        try await l2.publish(message.encoded())
-                    }
+        if let written, let l2 {
+            entry.version = written.version
+            tiers.append(.l2)
+            // Other processes drop older copies; this version stays. A key written for the first time has no older
+            // copy anywhere (every copy comes from L2 or from a write, which leaves a version; one set while Redis was
+            // down is kept only briefly), so a miss one gateway stores wakes no other.
+            if written.replacedEarlier {
+                let message = BackplaneMessage(
+                    origin: origin,
+                    keys: [address.string: written.version],
+                    tags: [:],
+                    prefixes: []
+                )
+                do {
+                    try await l2.publish(message.encoded())
+                } catch {
+                    markL2Failed(error)
                 }
-                markL2Healthy()
-            } catch {
-                markL2Failed(error)
             }
         }
+        guard forL1 else { return tiers }
         guard namespace.policy.useL1 else { return tiers }
         let online = tiers.contains(.l2)
         let stored = coordination.withLock { state -> Bool in

@@ -79,3 +79,53 @@ final class Counter: Sendable {
     @discardableResult
     func increment() -> Int { storage.add(1, ordering: .relaxed).newValue }
 }
+
+/// A real Redis client that counts the round trips sent through it (a command, a pipeline or a script each count
+/// one), for tests of how many a cache operation takes.
+final class CountingRedis: RedisKeyRouting {
+    let redis: RedisClient
+    private let trips = Atomic<Int>(0)
+
+    init(_ redis: RedisClient) {
+        self.redis = redis
+    }
+
+    /// Round trips so far.
+    var roundTrips: Int { trips.load(ordering: .relaxed) }
+
+    private func count() {
+        trips.add(1, ordering: .relaxed)
+    }
+
+    var isSingleNode: Bool { redis.isSingleNode }
+
+    func send(_ arguments: [RedisArgument], routingKey key: String) async throws -> RedisValue {
+        count()
+        return try await redis.send(arguments, routingKey: key)
+    }
+
+    func pipeline(_ commands: [[RedisArgument]], routingKey key: String) async throws -> [RedisValue] {
+        count()
+        return try await redis.pipeline(commands, routingKey: key)
+    }
+
+    func evaluate(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RedisValue {
+        count()
+        return try await redis.evaluate(script, keys: keys, arguments: arguments)
+    }
+
+    func scanKeys(matching pattern: String, count: Int) async throws -> [String] {
+        self.count()
+        return try await redis.scanKeys(matching: pattern, count: count)
+    }
+
+    func publish(_ message: [UInt8], to channel: String) async throws -> Int {
+        count()
+        return try await redis.publish(message, to: channel)
+    }
+
+    func ping() async throws {
+        count()
+        try await redis.ping()
+    }
+}

@@ -87,8 +87,9 @@ public final class RedisL2Store: Sendable {
         )
     }
 
-    private static let writeScript = RedisScript(
-        """
+    /// The write of an entry: conditional on the key's version (`ARGV[4]`, or `set` to raise it), expiring in
+    /// `ARGV[3]` ms, the key's version kept `ARGV[5]` ms.
+    private static let writeBody = """
         local version = tonumber(redis.call('GET', KEYS[3]) or '0')
         if ARGV[4] == 'set' then
           version = redis.call('INCR', KEYS[3])
@@ -101,6 +102,21 @@ public final class RedisL2Store: Sendable {
         redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
         return {version, existed}
         """
+
+    private static let writeScript = RedisScript(writeBody)
+
+    /// ``writeBody`` after a check of the tags at `KEYS[4...]`: each must still be at the version the entry was
+    /// sealed with (`ARGV[7...]`), and none invalidated after the read of the data (sequence `ARGV[6]`).
+    private static let checkedWriteScript = RedisScript(
+        """
+        for i = 4, #KEYS do
+          local state = redis.call('HMGET', KEYS[i], 'v', 's')
+          local version, sequence = state[1] or '0', tonumber(state[2] or '0')
+          if version ~= ARGV[i + 3] then return {-2, i - 3, tonumber(version), sequence} end
+          if sequence > tonumber(ARGV[6]) then return {-3, i - 3, tonumber(version), sequence} end
+        end
+
+        """ + writeBody
     )
 
     /// What a write left in L2.
@@ -136,6 +152,59 @@ public final class RedisL2Store: Sendable {
             throw RedisError(.unexpectedReply, "the write script did not answer a version")
         }
         return Written(version: UInt64(version), replacedEarlier: version > 1 || existed == 1)
+    }
+
+    /// What ``write(_:at:now:checking:readAt:)`` did.
+    public enum CheckedWrite: Sendable, Equatable {
+        case written(Written)
+        /// A checked tag is not at the version the entry carries: nothing was written.
+        case tagChanged(String, TagVersion)
+        /// A checked tag was invalidated after the data was read (at a later sequence): nothing was written.
+        case invalidatedAfterRead(String, TagVersion)
+    }
+
+    /// Writes an entry (raising the key's version, as an explicit set) in one round trip with a check of `tags`,
+    /// which the entry carries at versions the writer has not learnt from Redis: each must be at the version
+    /// the entry was sealed with, and none invalidated after `readAt`. Only on a single Redis server (a script
+    /// touches the tags' keys beside the entry's).
+    public func write(_ entry: CacheEntry, at address: String, now: Double, checking tags: [String], readAt: UInt64)
+        async throws -> CheckedWrite
+    {
+        guard redis.isSingleNode else {
+            throw RedisError(
+                .invalidConfiguration,
+                "a checked write touches keys of several slots: one Redis server only"
+            )
+        }
+        var sealed: [String: UInt64] = [:]
+        for (tag, version) in zip(entry.tags, entry.tagVersions) { sealed[tag] = version }
+        let records = try codec.encode(entry, address: address)
+        let retainMilliseconds = max(1, Int(((entry.retainUntil - now) * 1000).rounded(.up)))
+        var arguments: [RedisArgument] = [
+            RedisArgument(records.metadata), RedisArgument(records.data), RedisArgument(retainMilliseconds), "set",
+            RedisArgument(Self.milliseconds(keyVersionRetention)), RedisArgument(String(readAt)),
+        ]
+        arguments += tags.map { RedisArgument(String(sealed[$0] ?? 0)) }
+        let reply = try await redis.evaluate(
+            Self.checkedWriteScript,
+            keys: [Self.metadataKey(address), Self.dataKey(address), Self.versionKey(address)]
+                + tags.map(Self.tagKey),
+            arguments: arguments
+        )
+        guard let parts = reply.array, let first = parts.first?.int else {
+            throw RedisError(.unexpectedReply, "the checked write script answered no outcome")
+        }
+        if first < 0 {
+            guard parts.count == 4, let index = parts[1].int, tags.indices.contains(index - 1),
+                let version = parts[2].int, let sequence = parts[3].int, version >= 0, sequence >= 0
+            else { throw RedisError(.unexpectedReply, "the checked write script answered an unknown refusal") }
+            let state = TagVersion(version: UInt64(version), sequence: UInt64(sequence))
+            return first == -2 ? .tagChanged(tags[index - 1], state) : .invalidatedAfterRead(tags[index - 1], state)
+        }
+        guard parts.count == 2, let existed = parts[1].int else {
+            throw RedisError(.unexpectedReply, "the checked write script did not answer a version")
+        }
+        return .written(Written(version: UInt64(first), replacedEarlier: first > 1 || existed == 1))
     }
 
     private static let invalidateKeyScript = RedisScript(
