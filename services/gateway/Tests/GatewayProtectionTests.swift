@@ -84,7 +84,29 @@ struct GatewayProtectionTests {
             (try? await HTTP.get(gateway.baseURL + "/m/\(Self.run)"))?.headers.first(name: "x-cache") == "HIT"
         }
         #expect(hit)
+        // Hits answered on both event loops at once: the figures of every loop's shard are summed, none lost.
+        let hitsBefore = Self.sample(
+            try await HTTP.get(gateway.baseURL + "/metrics").text,
+            #"gateway_requests_total{route="/**",method="GET",status_class="2xx",cache="HIT"}"#
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    for _ in 0..<25 { _ = try await HTTP.get(gateway.baseURL + "/m/\(Self.run)") }
+                }
+            }
+            try await group.waitForAll()
+        }
         let metrics = try await HTTP.get(gateway.baseURL + "/metrics").text
+        let hits = Self.sample(
+            metrics,
+            #"gateway_requests_total{route="/**",method="GET",status_class="2xx",cache="HIT"}"#
+        )
+        #expect(hits == hitsBefore + 200)
+        #expect(
+            Self.sample(metrics, #"gateway_request_duration_seconds_count{route="/**",method="GET",cache="HIT"}"#)
+                == hits
+        )
         #expect(metrics.contains("gateway_requests_total{"))
         #expect(metrics.contains("route=\"/**\""))
         #expect(metrics.contains("cache=\"HIT\""))
@@ -173,6 +195,14 @@ struct GatewayProtectionTests {
         _ = try await gateway.terminate()
         _ = try await metrics.terminate()
         await origin.stop()
+    }
+
+    /// The value of the sample named exactly `series` in a `/metrics` text (0 when absent).
+    static func sample(_ text: String, _ series: String) -> Double {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1)) ?? 0
+        }
+        return 0
     }
 }
 

@@ -30,12 +30,36 @@ public final class APICallAggregator: Service, Sendable {
     /// and skips the lookup.
     public final class Series: Sendable {
         let key: Key
-        /// The counts in a few shards, each thread recording into its own (mostly): event loops answering the same
-        /// route at once rarely wait on one lock.
-        fileprivate let shards: [Shard] = (0..<8).map { _ in Shard() }
+        /// The counts in shards, each thread recording into its own (``ThreadSlot``): event loops answering the same
+        /// route at once never wait on one lock.
+        fileprivate let shards: [Shard] = (0..<16).map { _ in Shard() }
 
         fileprivate final class Shard: Sendable {
-            let windows = Mutex<[Int64: [Int: Int]]>([:])
+            let windows = Mutex(Windows())
+        }
+
+        /// A shard's counts: the window being recorded apart (one lookup a call), the ones before it by start.
+        fileprivate struct Windows {
+            var current: Int64 = .min
+            var counts: [Int: Int] = [:]
+            var earlier: [Int64: [Int: Int]] = [:]
+
+            mutating func count(_ micros: Int, in window: Int64) {
+                if window != current {
+                    if !counts.isEmpty { earlier[current, default: [:]].merge(counts, uniquingKeysWith: +) }
+                    current = window
+                    counts = earlier.removeValue(forKey: window) ?? [:]
+                }
+                counts[micros, default: 0] += 1
+            }
+
+            /// Every window's counts, leaving none.
+            mutating func take() -> [Int64: [Int: Int]] {
+                var all = earlier
+                if !counts.isEmpty { all[current, default: [:]].merge(counts, uniquingKeysWith: +) }
+                self = Windows()
+                return all
+            }
         }
 
         init(_ key: Key) {
@@ -44,38 +68,27 @@ public final class APICallAggregator: Service, Sendable {
 
         /// Counts one call of `durationMs` that ended at `at`.
         public func record(durationMs: Double, at date: Date = Date()) {
-            let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+            record(durationMs: durationMs, atSeconds: date.timeIntervalSince1970)
+        }
+
+        /// Counts one call of `durationMs` that ended `seconds` after 1970 (a clock the caller read already).
+        public func record(durationMs: Double, atSeconds seconds: Double) {
+            let seconds = Int64(seconds.rounded(.down))
             let width = APICallSummaryEvent.windowSeconds
             let window = seconds - ((seconds % width) + width) % width
             let micros = APICallSummaryEvent.microseconds(durationMs: durationMs)
-            shards[Self.shardOfThisThread(count: shards.count)].windows.withLock { windows in
-                windows[window, default: [:]][micros, default: 0] += 1
-            }
+            shards[ThreadSlot.current % shards.count].windows.withLock { $0.count(micros, in: window) }
         }
 
         /// The counts so far, by window and duration, taken out of every shard.
         fileprivate func take() -> [Int64: [Int: Int]] {
             var merged: [Int64: [Int: Int]] = [:]
             for shard in shards {
-                let windows = shard.windows.withLock { windows -> [Int64: [Int: Int]] in
-                    defer { windows.removeAll() }
-                    return windows
-                }
-                for (window, durations) in windows {
+                for (window, durations) in shard.windows.withLock({ $0.take() }) {
                     merged[window, default: [:]].merge(durations, uniquingKeysWith: +)
                 }
             }
             return merged
-        }
-
-        /// A shard for the calling thread, the same each time it asks.
-        private static func shardOfThisThread(count: Int) -> Int {
-            #if canImport(Darwin)
-                let thread = UInt64(UInt(bitPattern: pthread_self()))
-            #else
-                let thread = UInt64(pthread_self())
-            #endif
-            return Int(((thread >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 32) % count
         }
     }
 

@@ -42,9 +42,28 @@ public enum PrometheusMetrics {
         }
     }
 
-    /// The text exposition of every registered metric.
+    /// The text exposition of every registered metric, then of every live collector.
     public static func render() -> [UInt8] {
-        registry.emitToBuffer()
+        var bytes = registry.emitToBuffer()
+        let live = collectors.withLock { collectors in
+            collectors.removeAll { $0.collector == nil }
+            return collectors.compactMap(\.collector)
+        }
+        var exposition = PrometheusExposition()
+        for collector in live { collector.collect(into: &exposition) }
+        bytes += exposition.bytes
+        return bytes
+    }
+
+    private struct WeakCollector: Sendable {
+        weak var collector: (any PrometheusCollector)?
+    }
+
+    private static let collectors = Mutex<[WeakCollector]>([])
+
+    /// Adds `collector`'s families to ``render()`` for as long as it lives (it is not kept alive here).
+    public static func register(_ collector: any PrometheusCollector) {
+        collectors.withLock { $0.append(WeakCollector(collector: collector)) }
     }
 
     private static let builtInHelp: [String: String] = [

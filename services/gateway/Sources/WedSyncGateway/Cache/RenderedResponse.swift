@@ -2,16 +2,17 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
-import Synchronization
 import WedSyncModels
+import WedSyncServiceKit
 
 /// A stored response made ready to answer with, once, when L1 first hands it out (``MultiTierCache/peekL1(_:memo:)``
 /// keeps it with the entry): decoded, its fields for a gzip client and for an identity client built (the identity
 /// body gunzipped here, never per hit), the route label and the age arithmetic of §4.2.3 done up to `now`.
 final class RenderedResponse: Sendable {
     /// One representation: its fields (with `Content-Length`, without `Age`), the same as HTTP/1.1 bytes after
-    /// its status line (for the event loop's answers, ``GatewayFastPath``), and its body.
-    struct Representation: Sendable {
+    /// its status line (for the event loop's answers, ``GatewayFastPath``), and its body. A class: a hit picks one
+    /// of two by reference.
+    final class Representation: Sendable {
         let fields: HTTPFields
         let head: ByteBuffer
         let body: ByteBuffer
@@ -41,20 +42,29 @@ final class RenderedResponse: Sendable {
     let identity: Representation
     /// The upstream's own route template, when it named a valid one.
     let routeLabel: String?
+    /// Whether the stored response names `Vary` fields (its hits are keyed by them: the full path answers).
+    let varies: Bool
+    /// ``StoredResponse/freshness``, read on every hit.
+    private let lifetime: Int
+    private let requiresRevalidation: Bool
     /// What a hit on this response records, worked out by the first hit of each method.
-    private let recorders = Mutex<(get: GatewayMetrics.Recorder?, head: GatewayMetrics.Recorder?)>((nil, nil))
+    private let getRecorder = LazyReference<GatewayMetrics.Recorder>()
+    private let headRecorder = LazyReference<GatewayMetrics.Recorder>()
 
-    /// The recorder of a hit with `method`: made by `make` (given the route label, the upstream's template when it
-    /// named one) the first time.
-    func hitRecorder(method: HTTPRequest.Method, make: (String?) -> GatewayMetrics.Recorder) -> GatewayMetrics.Recorder
-    {
-        let isHead = method == .head
-        if let known = recorders.withLock({ isHead ? $0.head : $0.get }) { return known }
-        let made = make(routeLabel)
-        recorders.withLock { recorders in
-            if isHead { recorders.head = made } else { recorders.get = made }
+    /// Records a hit with `method` that took `nanoseconds` and ended at `now` (seconds since 1970) with its
+    /// recorder, made by `make` (given the route label, the upstream's template when it named one) the first time.
+    func recordHit(
+        method: HTTPRequest.Method,
+        nanoseconds: Int64,
+        at now: Double,
+        make: (String?) -> GatewayMetrics.Recorder
+    ) {
+        let routeLabel = routeLabel
+        if method == .head {
+            headRecorder.withValue(orMake: { make(routeLabel) }) { $0.record(nanoseconds: nanoseconds, at: now) }
+        } else {
+            getRecorder.withValue(orMake: { make(routeLabel) }) { $0.record(nanoseconds: nanoseconds, at: now) }
         }
-        return made
     }
 
     /// §4.2.3's corrected initial age, and when the response was received (seconds since 1970).
@@ -91,6 +101,9 @@ final class RenderedResponse: Sendable {
             }
         }
         routeLabel = label.flatMap { MetricEventBounds.isValidRoute($0) ? $0 : nil }
+        varies = !stored.varyNames.isEmpty
+        lifetime = stored.freshness.lifetime
+        requiresRevalidation = stored.freshness.requiresRevalidation
         let gzipped = stored.header(.contentEncoding)?.lowercased() == "gzip"
         if gzipped {
             guard let plain = ProxyHeaders.gunzip(stored.body, maximumSize: maximumBodyBytes) else { return nil }
@@ -136,7 +149,6 @@ final class RenderedResponse: Sendable {
     /// Fresh for a request that asks nothing of the cache (§4.2): no revalidation required and younger than its
     /// freshness lifetime.
     func isFresh(at now: Double) -> Bool {
-        let freshness = stored.freshness
-        return !freshness.requiresRevalidation && age(at: now) < freshness.lifetime
+        !requiresRevalidation && age(at: now) < lifetime
     }
 }

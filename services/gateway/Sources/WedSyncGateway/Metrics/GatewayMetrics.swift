@@ -1,13 +1,17 @@
 import Foundation
 import HTTPTypes
-import Metrics
+import Synchronization
 import WedSyncModels
 import WedSyncServiceKit
 
 /// Per route template, method, status class and cache result: request counts and latency histograms on
 /// `/metrics`, and the same calls counted for the metrics service as 10-second aggregates
 /// (``APICallAggregator``), shipped a few times a minute rather than one event per request.
-public final class GatewayMetrics: Sendable {
+///
+/// Every request records here, cache hits answered on the event loops included, so the figures are kept per thread
+/// (``ShardedTimer``) and summed when `/metrics` is read (a ``PrometheusCollector``): a counter and a histogram
+/// shared by the event loops were written from two cores on every hit, which cost the hit path a tenth of its rate.
+public final class GatewayMetrics: PrometheusCollector {
     /// Counts the calls for the metrics service; `nil` when no metrics service is configured.
     public let summaries: APICallAggregator?
 
@@ -18,35 +22,22 @@ public final class GatewayMetrics: Sendable {
         var cache: String
     }
 
-    let handles = MetricHandles<Labels> { labels in
-        (
-            Counter(
-                label: "gateway_requests_total",
-                dimensions: [
-                    ("route", labels.route), ("method", labels.method), ("status_class", "\(labels.statusClass)xx"),
-                    ("cache", labels.cache),
-                ]
-            ),
-            Metrics.Timer(
-                label: "gateway_request_duration_seconds",
-                dimensions: [("route", labels.route), ("method", labels.method), ("cache", labels.cache)]
-            )
-        )
-    }
+    private let recorders = Mutex<[Labels: Recorder]>([:])
 
     public init(summaries: APICallAggregator?) {
         self.summaries = summaries
+        PrometheusMetrics.register(self)
     }
 
-    /// What one route, method, status and cache result records per request, resolved once (the hot path keeps it).
+    /// What one route, method, status class and cache result records per request, resolved once (the hot path
+    /// keeps it).
     public final class Recorder: Sendable {
-        let counter: Counter
-        let timer: Metrics.Timer
+        let labels: Labels
+        let timer = ShardedTimer()
         let series: APICallAggregator.Series?
 
-        init(counter: Counter, timer: Metrics.Timer, series: APICallAggregator.Series?) {
-            self.counter = counter
-            self.timer = timer
+        init(labels: Labels, series: APICallAggregator.Series?) {
+            self.labels = labels
             self.series = series
         }
 
@@ -56,22 +47,20 @@ public final class GatewayMetrics: Sendable {
             record(nanoseconds: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         }
 
-        /// Records one request that took `nanoseconds`.
-        public func record(nanoseconds: Int64) {
-            counter.increment()
-            timer.recordNanoseconds(nanoseconds)
-            series?.record(durationMs: Double(nanoseconds) / 1e6)
+        /// Records one request that took `nanoseconds` and ended `at` seconds after 1970 (read now if not given).
+        public func record(nanoseconds: Int64, at seconds: Double? = nil) {
+            timer.record(nanoseconds: nanoseconds)
+            guard let series else { return }
+            series.record(durationMs: Double(nanoseconds) / 1e6, atSeconds: seconds ?? Date().timeIntervalSince1970)
         }
     }
 
     /// The recorder of `route` (a template, never a raw path), `method`, `status` and `cache`.
     public func recorder(route: String, method: HTTPRequest.Method, status: Int, cache: String) -> Recorder {
-        let (counter, timer) = handles(
-            Labels(route: route, method: method.rawValue, statusClass: status / 100, cache: cache)
-        )
-        return Recorder(
-            counter: counter,
-            timer: timer,
+        let labels = Labels(route: route, method: method.rawValue, statusClass: status / 100, cache: cache)
+        if let known = recorders.withLock({ $0[labels] }) { return known }
+        let made = Recorder(
+            labels: labels,
             series: summaries?.series(
                 route: route,
                 method: method.rawValue,
@@ -79,6 +68,11 @@ public final class GatewayMetrics: Sendable {
                 cache: CacheResult(rawValue: cache)
             )
         )
+        return recorders.withLock { recorders in
+            if let known = recorders[labels] { return known }
+            recorders[labels] = made
+            return made
+        }
     }
 
     /// Records one request. `route` is the template from the routes file, never a raw path.
@@ -90,5 +84,59 @@ public final class GatewayMetrics: Sendable {
         duration: Duration
     ) {
         recorder(route: route, method: method, status: status, cache: cache).record(duration)
+    }
+
+    /// `gateway_requests_total` (by route, method, status class and cache result) and
+    /// `gateway_request_duration_seconds` (by route, method and cache result).
+    public func collect(into exposition: inout PrometheusExposition) {
+        let all = recorders.withLock { Array($0.values) }
+        guard !all.isEmpty else { return }
+        let snapshots = all.map { ($0.labels, $0.timer.snapshot()) }.sorted { Self.order($0.0, $1.0) }
+        exposition.family(
+            "gateway_requests_total",
+            type: "counter",
+            help: "Requests the gateway answered, by route template, method, status class and cache result."
+        )
+        for (labels, snapshot) in snapshots {
+            exposition.sample(
+                "gateway_requests_total",
+                labels: [
+                    ("route", labels.route), ("method", labels.method), ("status_class", "\(labels.statusClass)xx"),
+                    ("cache", labels.cache),
+                ],
+                value: "\(snapshot.count)"
+            )
+        }
+        exposition.family(
+            "gateway_request_duration_seconds",
+            type: "histogram",
+            help: "Time the gateway took to answer a request, by route template, method and cache result."
+        )
+        // Status classes summed: the histogram's series are per route, method and cache result.
+        var merged: [(labels: Labels, snapshot: ShardedTimer.Snapshot)] = []
+        for (labels, snapshot) in snapshots {
+            if let last = merged.indices.last, merged[last].labels.route == labels.route,
+                merged[last].labels.method == labels.method, merged[last].labels.cache == labels.cache
+            {
+                merged[last].snapshot.add(snapshot)
+            } else {
+                merged.append((labels, snapshot))
+            }
+        }
+        for (labels, snapshot) in merged {
+            exposition.histogram(
+                "gateway_request_duration_seconds",
+                labels: [("route", labels.route), ("method", labels.method), ("cache", labels.cache)],
+                snapshot
+            )
+        }
+    }
+
+    /// Route, method, cache result, then status class: the order that keeps each histogram series' status classes
+    /// together.
+    private static func order(_ left: Labels, _ right: Labels) -> Bool {
+        (left.route, left.method, left.cache, left.statusClass) < (
+            right.route, right.method, right.cache, right.statusClass
+        )
     }
 }

@@ -16,16 +16,39 @@ import WedSyncServiceKit
 /// Anything else goes the full way (``GatewayProxy``): a miss, a stale or `Vary`-keyed response, a request with
 /// cache directives, conditionals or a range, an unknown or refused token, limits counted in Redis, an injected
 /// fault.
-struct GatewayFastPath: HTTPFastResponder {
+final class GatewayFastPath: HTTPFastResponder {
     let proxy: GatewayProxy
     let serverLine: String
     /// `false`: every request takes the full path (`gateway.cache.fast-path: false`, to compare).
     let enabled: Bool
+    /// The proxy's routes in their order, each with what a hit needs of it resolved once.
+    private let routes: [PreparedRoute]
+
+    /// A route as a hit uses it.
+    private final class PreparedRoute: Sendable {
+        let route: GatewayRoute
+        /// The name of its upstream pool (part of every cache key); `nil` when its hits take the full path: it does
+        /// not cache, it injects a fault, or its pool is unknown.
+        let pool: String?
+        let isTenant: Bool
+        let rateLimit: RateLimitPolicy?
+        /// ``RateLimiter/bucket(_:)``.
+        let bucket: String
+
+        init(_ route: GatewayRoute, pools: UpstreamRegistry) {
+            self.route = route
+            pool = route.cache && route.fault == nil ? pools[route.upstream]?.name : nil
+            isTenant = route.access == .tenant
+            rateLimit = route.rateLimit
+            bucket = RateLimiter.bucket(route)
+        }
+    }
 
     init(proxy: GatewayProxy, serverName: String, enabled: Bool = true) {
         self.proxy = proxy
         self.serverLine = "server: \(serverName)\r\n"
-        self.enabled = enabled
+        self.enabled = enabled && proxy.cache != nil
+        self.routes = proxy.routes.routes.map { PreparedRoute($0, pools: proxy.pools) }
     }
 
     func respond(to head: FastRequestHead, clientAddress: () -> String?, allocator: ByteBufferAllocator)
@@ -35,11 +58,32 @@ struct GatewayFastPath: HTTPFastResponder {
         let started = NIODeadline.now().uptimeNanoseconds
         let method: HTTPRequest.Method = head.method == .get ? .get : .head
         let target = head.target
-        guard let cache = proxy.cache else { return nil }
         let path = target[..<(target.utf8.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)]
-        guard !GatewayProxy.isOwnPath(path),
-            let route = proxy.routes.route(method: method, path: path), route.cache, route.fault == nil
-        else { return nil }
+        guard !GatewayProxy.isOwnPath(path) else { return nil }
+        guard let prepared = routes.first(where: { $0.route.matches(method: method, path: path) }) else { return nil }
+        return respond(
+            to: head,
+            route: prepared,
+            method: method,
+            path: path,
+            started: started,
+            clientAddress: clientAddress,
+            allocator: allocator
+        )
+    }
+
+    /// ``respond(to:clientAddress:allocator:)`` of a request `route` takes.
+    private func respond(
+        to head: FastRequestHead,
+        route prepared: PreparedRoute,
+        method: HTTPRequest.Method,
+        path: Substring,
+        started: UInt64,
+        clientAddress: () -> String?,
+        allocator: ByteBufferAllocator
+    ) -> ByteBuffer? {
+        guard let pool = prepared.pool, let cache = proxy.cache else { return nil }
+        let target = head.target
         var authorization: String?
         var acceptEncoding: [String] = []
         var requestID: String?
@@ -72,7 +116,7 @@ struct GatewayFastPath: HTTPFastResponder {
         }
         guard !fullPath else { return nil }
         var tenant: String?
-        if route.access == .tenant {
+        if prepared.isTenant {
             guard let token = TenantAuthenticator.bearerToken(authorization),
                 case .tenant(let introspection)? = proxy.authenticator.rememberedVerdict(token: token)
             else { return nil }
@@ -81,25 +125,25 @@ struct GatewayFastPath: HTTPFastResponder {
             // Credentials on a public route key the response by their digest: the full path does that.
             return nil
         }
-        guard let pool = proxy.pools[route.upstream] else { return nil }
-        guard let rendered = cache.store.peek(pool: pool.name, tenant: tenant, target: target),
-            rendered.stored.varyNames.isEmpty
-        else { return nil }
+        guard let rendered = cache.store.peek(pool: pool, tenant: tenant, target: target), !rendered.varies else {
+            return nil
+        }
         let now = cache.clock.now.timeIntervalSince1970
         guard rendered.isFresh(at: now) else { return nil }
         let lookedUp = NIODeadline.now().uptimeNanoseconds
         // Limits last: a request that goes the full way after all must not be counted twice.
-        if let limits = route.rateLimit, let rateLimiter = proxy.rateLimiter {
+        if let limits = prepared.rateLimit, let rateLimiter = proxy.rateLimiter {
             let client = limits.client == nil ? nil : clientAddress()
-            guard rateLimiter.admitNow(route: route, limits: limits, client: client, tenant: tenant) ?? false else {
+            guard rateLimiter.admitNow(bucket: prepared.bucket, limits: limits, client: client, tenant: tenant) ?? false
+            else {
                 return nil
             }
         }
 
-        var representation = rendered.identity
-        if let gzip = rendered.gzip, ProxyHeaders.acceptsGzip(acceptEncoding) { representation = gzip }
-        let bodyBytes = method == .head ? 0 : representation.body.readableBytes
+        let gzip = rendered.gzip != nil && ProxyHeaders.acceptsGzip(acceptEncoding)
         let acceptedID = requestID.flatMap { RequestID.isAcceptable($0[...]) ? $0 : nil }
+        let representation = gzip ? rendered.gzip! : rendered.identity
+        let bodyBytes = method == .head ? 0 : representation.body.readableBytes
         // The fields after the stored ones: at most the server line, a request id of 128 bytes, and 384 more.
         let tailBytes = serverLine.utf8.count + 512
         var answer = allocator.buffer(capacity: representation.head.readableBytes + tailBytes + bodyBytes)
@@ -122,14 +166,14 @@ struct GatewayFastPath: HTTPFastResponder {
             return fields.count
         }
         if bodyBytes > 0 { answer.writeImmutableBuffer(representation.body) }
-        rendered.hitRecorder(method: method) { label in
+        rendered.recordHit(method: method, nanoseconds: Int64(total), at: now) { label in
             proxy.metrics.recorder(
-                route: label ?? proxy.templates.match(path) ?? route.pattern.template,
+                route: label ?? proxy.templates.match(path) ?? prepared.route.pattern.template,
                 method: method,
-                status: rendered.stored.status,
+                status: rendered.status.code,
                 cache: "HIT"
             )
-        }.record(nanoseconds: Int64(total))
+        }
         return answer
     }
 }

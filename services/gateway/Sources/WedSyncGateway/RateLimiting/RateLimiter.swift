@@ -25,10 +25,32 @@ public final class RateLimiter: Sendable {
     /// Whose count, on which budget: the local counts are keyed without building a string per request.
     struct LocalKey: Hashable, Sendable {
         /// `c` a client address, `t` a tenant.
-        var scope: UInt8
+        let scope: UInt8
         /// ``RateLimiter/bucket(_:)``.
-        var bucket: String
-        var subject: String
+        let bucket: String
+        let subject: String
+        /// The three hashed once: a key picks its shard and its slot of that shard's table by it.
+        let hash: Int
+
+        init(scope: UInt8, bucket: String, subject: String) {
+            self.scope = scope
+            self.bucket = bucket
+            self.subject = subject
+            var hasher = Hasher()
+            hasher.combine(scope)
+            hasher.combine(bucket)
+            hasher.combine(subject)
+            hash = hasher.finalize()
+        }
+
+        static func == (left: LocalKey, right: LocalKey) -> Bool {
+            left.hash == right.hash && left.scope == right.scope && left.subject == right.subject
+                && left.bucket == right.bucket
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(hash)
+        }
 
         static func client(_ route: GatewayRoute, _ address: String) -> LocalKey {
             LocalKey(scope: UInt8(ascii: "c"), bucket: RateLimiter.bucket(route), subject: address)
@@ -45,7 +67,7 @@ public final class RateLimiter: Sendable {
     }
 
     private func shardIndex(_ key: LocalKey) -> Int {
-        Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))
+        Int(UInt(bitPattern: key.hash) % UInt(shards.count))
     }
 
     /// `{tat, now}` in milliseconds from Redis's own clock, so every gateway agrees on time.
@@ -105,9 +127,18 @@ public final class RateLimiter: Sendable {
     /// this process as ``admit(route:limits:client:)`` counts them; `nil` when the route's limits are counted in
     /// Redis (the full path decides, and answers a refusal).
     func admitNow(route: GatewayRoute, limits: RateLimitPolicy, client: String?, tenant: String?) -> Bool? {
+        admitNow(bucket: Self.bucket(route), limits: limits, client: client, tenant: tenant)
+    }
+
+    /// ``admitNow(route:limits:client:tenant:)`` for a route whose ``bucket(_:)`` the caller resolved once.
+    func admitNow(bucket: String, limits: RateLimitPolicy, client: String?, tenant: String?) -> Bool? {
         if limits.global, redis != nil { return nil }
-        let clientKey = limits.client != nil ? client.map { LocalKey.client(route, $0) } : nil
-        let tenantKey = limits.tenant != nil ? tenant.map { LocalKey.tenant(route, $0) } : nil
+        let clientKey =
+            limits.client != nil
+            ? client.map { LocalKey(scope: UInt8(ascii: "c"), bucket: bucket, subject: $0) } : nil
+        let tenantKey =
+            limits.tenant != nil
+            ? tenant.map { LocalKey(scope: UInt8(ascii: "t"), bucket: bucket, subject: $0) } : nil
         let now = Date().timeIntervalSince1970
         switch (clientKey, tenantKey) {
         case (nil, nil):
@@ -160,7 +191,13 @@ public final class RateLimiter: Sendable {
     static func spend(_ table: inout [LocalKey: Double], _ key: LocalKey, _ limit: RateLimitPolicy.Limit, now: Double)
         -> Bool
     {
-        guard let next = next(table[key], limit, now: now) else { return false }
+        // A known key is looked up once and changed in place.
+        if let index = table.index(forKey: key) {
+            guard let next = next(table.values[index], limit, now: now) else { return false }
+            table.values[index] = next
+            return true
+        }
+        guard let next = next(nil, limit, now: now) else { return false }
         store(&table, key, next, now: now)
         return true
     }
