@@ -9,9 +9,9 @@ import Synchronization
 #endif
 
 /// A small number for the calling thread, the same each time it asks, given out in turn (0, 1, 2, ...) to threads
-/// as they first ask: figures recorded per thread in that many shards (``ShardedTimer``) keep the few threads that
-/// record most (the event loops, which ask first) on shards of their own, where each records without waiting for or
-/// writing the cache lines of another core.
+/// as they first ask. Figures recorded per thread in N shards (``ShardedTimer``) by `slot % N` keep the first N
+/// threads that record on shards of their own (a service's event loops and its few pool threads), where each records
+/// without waiting for another or writing a cache line another core holds.
 public enum ThreadSlot {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
