@@ -226,11 +226,20 @@ struct CacheSimulateTests {
         #expect(result.output.contains("accesses=130000"))
         #expect(lru < 0.16, "every scan flushes LRU's hot set: only the second and third reads of a round hit")
         #expect(s3fifo > 0.2, "the hot set survives the scans")
+        #expect(ratios["arc"] != nil && ratios["wtinylfu"] != nil, "--policy all prints the reference policies too")
+
+        // Another process (another seed of Swift's hashing) gives the very same figures for the same trace; another
+        // seed of the shard hash may not, and is taken.
+        let again = try await run(binary, ["simulate", "--capacity", "1000", "--trace", path, "--policy", "all"])
+        #expect(again.output == result.output)
+        let seeded = try await run(binary, ["simulate", "--capacity", "1000", "--trace", path, "--seed", "42"])
+        #expect(seeded.status == 0 && seeded.output.hasPrefix("s3fifo capacity=1000"))
 
         for arguments in [
             ["simulate"], ["simulate", "--capacity", "0", "--trace", path],
             ["simulate", "--capacity", "10", "--trace", "/nonexistent"],
             ["simulate", "--capacity", "10", "--trace", path, "--policy", "clock"],
+            ["simulate", "--capacity", "10", "--trace", path, "--seed", "-1"],
         ] {
             let bad = try await run(binary, arguments)
             #expect(bad.status == 2, "\(arguments): \(bad.output)")

@@ -1,9 +1,11 @@
 import Foundation
 import WedSyncCacheKit
 
-/// `wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|all]`: replays a key trace (one key per
-/// line; of a CSV or space-separated line, the first field) through the real L1 policy or plain LRU and prints the
-/// hit ratio, so L1 can be sized before a season.
+/// `wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|arc|wtinylfu|all] [--seed N]`: replays a
+/// key trace (one key per line; of a CSV or space-separated line, the first field) through the real L1 policy and
+/// the reference policies (LRU, ARC, W-TinyLFU with a 1% window) and prints the hit ratios side by side, so L1 can be
+/// sized before a season. The same trace and settings always give the same figures (`--seed` picks the L1's shard
+/// hash).
 public enum SimulateCommand {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -14,6 +16,7 @@ public enum SimulateCommand {
         var capacity: Int?
         var trace: String?
         var policy = "s3fifo"
+        var seed = CacheSimulator.defaultSeed
         var index = 0
         while index < arguments.count {
             let flag = arguments[index]
@@ -28,10 +31,15 @@ public enum SimulateCommand {
             case "--trace":
                 trace = value
             case "--policy":
-                guard ["s3fifo", "lru", "all"].contains(value) else {
-                    throw Failure(description: "--policy: expected s3fifo, lru or all")
+                guard value == "all" || CacheSimulator.Policy(rawValue: value) != nil else {
+                    throw Failure(description: "--policy: expected s3fifo, lru, arc, wtinylfu or all")
                 }
                 policy = value
+            case "--seed":
+                guard let number = UInt64(value) else {
+                    throw Failure(description: "--seed: expected a non-negative whole number")
+                }
+                seed = number
             default:
                 throw Failure(description: "unknown option \(flag)")
             }
@@ -39,7 +47,8 @@ public enum SimulateCommand {
         }
         guard let capacity, let trace else {
             throw Failure(
-                description: "usage: wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|all]"
+                description:
+                    "usage: wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|arc|wtinylfu|all] [--seed N]"
             )
         }
         guard let file = fopen(trace, "r") else { throw Failure(description: "--trace: cannot open the file") }
@@ -47,9 +56,9 @@ public enum SimulateCommand {
         let keys = TraceLines(file: file)
         guard !keys.isEmpty else { throw Failure(description: "--trace: the file holds no keys") }
         let policies: [CacheSimulator.Policy] =
-            policy == "all" ? [.s3fifo, .lru] : [CacheSimulator.Policy(rawValue: policy)!]
+            policy == "all" ? CacheSimulator.Policy.allCases : [CacheSimulator.Policy(rawValue: policy)!]
         return policies.map { policy in
-            let ratio = CacheSimulator.hitRatio(keys.keys, capacity: capacity, policy: policy)
+            let ratio = CacheSimulator.hitRatio(keys.keys, capacity: capacity, policy: policy, seed: seed)
             return String(
                 format: "%@ capacity=%d accesses=%d hit_ratio=%.4f",
                 policy.rawValue,

@@ -8,14 +8,24 @@ public enum CacheSimulator {
         case s3fifo
         /// Plain least-recently-used, the baseline.
         case lru
+        /// Adaptive Replacement Cache (``ARCCache``), a reference.
+        case arc
+        /// Window TinyLFU with a static 1% window (``WTinyLFUCache``), a reference.
+        case wtinylfu
     }
 
+    /// The seed of the shard choice when none is given: the same answer for the same trace, in every run.
+    public static let defaultSeed: UInt64 = 0x5EED
+
     /// Hits over accesses when `trace` is replayed through `policy` holding `capacity` keys; every miss inserts.
+    /// Deterministic: the L1's shards are chosen by a hash of each key seeded with `seed`, not by Swift's per-process
+    /// hash.
     public static func hitRatio(
         _ trace: some Sequence<String>,
         capacity: Int,
         policy: Policy,
-        shards: Int = L1Configuration().shards
+        shards: Int = L1Configuration().shards,
+        seed: UInt64 = defaultSeed
     ) -> Double {
         var hits = 0
         var accesses = 0
@@ -26,9 +36,26 @@ public enum CacheSimulator {
                 accesses += 1
                 if lru.access(key) { hits += 1 }
             }
+        case .arc:
+            var arc = ARCCache(capacity: capacity)
+            for key in trace {
+                accesses += 1
+                if arc.access(key) { hits += 1 }
+            }
+        case .wtinylfu:
+            var tinyLFU = WTinyLFUCache(capacity: capacity)
+            for key in trace {
+                accesses += 1
+                if tinyLFU.access(key) { hits += 1 }
+            }
         case .s3fifo:
             let l1 = L1Cache<Bool>(
-                configuration: L1Configuration(maximumEntries: capacity, maximumBytes: Int.max / 2, shards: shards)
+                configuration: L1Configuration(
+                    maximumEntries: capacity,
+                    maximumBytes: Int.max / 2,
+                    shards: shards,
+                    shardSeed: seed
+                )
             )
             for key in trace {
                 accesses += 1

@@ -33,6 +33,7 @@ public final class L1Cache<Value: Sendable>: Sendable {
     }
 
     private func shard(for key: HashedKey) -> Shard {
+        if let seed = configuration.shardSeed { return shards[Int(KeyHash.hash(key.key, seed: seed) & UInt64(mask))] }
         // Mix the hash so that shards stay even when hashes differ only in their low bits.
         var hash = UInt64(bitPattern: Int64(key.hash))
         hash ^= hash >> 33

@@ -9,12 +9,17 @@ public struct L1Configuration: Sendable, Equatable {
     public var shards: Int
     /// The share of each shard's capacity given to the small probationary queue (S3-FIFO's `S`, 10% in the paper).
     public var smallQueueShare: Double
+    /// Picks each key's shard by a hash of its bytes with this seed (``KeyHash``), the same in every process, instead
+    /// of Swift's hash, which every process seeds at random: for simulations, which must give one answer for one
+    /// trace. `nil` in the services.
+    public var shardSeed: UInt64?
 
     public init(
         maximumEntries: Int = 100_000,
         maximumBytes: Int = 256 << 20,
         shards: Int = 16,
-        smallQueueShare: Double = 0.1
+        smallQueueShare: Double = 0.1,
+        shardSeed: UInt64? = nil
     ) {
         precondition(maximumEntries > 0 && maximumBytes > 0, "an L1 needs room for at least one entry")
         precondition(shards > 0 && shards & (shards - 1) == 0, "shards must be a power of two")
@@ -22,5 +27,6 @@ public struct L1Configuration: Sendable, Equatable {
         self.maximumBytes = maximumBytes
         self.shards = shards
         self.smallQueueShare = smallQueueShare
+        self.shardSeed = shardSeed
     }
 }
