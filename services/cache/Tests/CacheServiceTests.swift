@@ -234,12 +234,15 @@ struct CacheSimulateTests {
         #expect(again.output == result.output)
         let seeded = try await run(binary, ["simulate", "--capacity", "1000", "--trace", path, "--seed", "42"])
         #expect(seeded.status == 0 && seeded.output.hasPrefix("s3fifo capacity=1000"))
+        let unsharded = try await run(binary, ["simulate", "--capacity", "1000", "--trace", path, "--shards", "1"])
+        #expect(unsharded.status == 0 && unsharded.output.hasPrefix("s3fifo capacity=1000"))
 
         for arguments in [
             ["simulate"], ["simulate", "--capacity", "0", "--trace", path],
             ["simulate", "--capacity", "10", "--trace", "/nonexistent"],
             ["simulate", "--capacity", "10", "--trace", path, "--policy", "clock"],
             ["simulate", "--capacity", "10", "--trace", path, "--seed", "-1"],
+            ["simulate", "--capacity", "10", "--trace", path, "--shards", "3"],
         ] {
             let bad = try await run(binary, arguments)
             #expect(bad.status == 2, "\(arguments): \(bad.output)")

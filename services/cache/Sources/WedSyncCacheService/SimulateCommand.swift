@@ -1,11 +1,11 @@
 import Foundation
 import WedSyncCacheKit
 
-/// `wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|arc|wtinylfu|all] [--seed N]`: replays a
-/// key trace (one key per line; of a CSV or space-separated line, the first field) through the real L1 policy and
+/// `wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|arc|wtinylfu|all] [--shards N] [--seed N]`:
+/// replays a key trace (one key per line; of a CSV or space-separated line, the first field) through the real L1 policy and
 /// the reference policies (LRU, ARC, W-TinyLFU with a 1% window) and prints the hit ratios side by side, so L1 can be
 /// sized before a season. The same trace and settings always give the same figures (`--seed` picks the L1's shard
-/// hash).
+/// hash; `--shards` the L1's shards, 16 by default, halved until each holds 64 entries).
 public enum SimulateCommand {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -17,6 +17,7 @@ public enum SimulateCommand {
         var trace: String?
         var policy = "s3fifo"
         var seed = CacheSimulator.defaultSeed
+        var shards = L1Configuration().shards
         var index = 0
         while index < arguments.count {
             let flag = arguments[index]
@@ -35,6 +36,11 @@ public enum SimulateCommand {
                     throw Failure(description: "--policy: expected s3fifo, lru, arc, wtinylfu or all")
                 }
                 policy = value
+            case "--shards":
+                guard let number = Int(value), number > 0, number & (number - 1) == 0, number <= 1024 else {
+                    throw Failure(description: "--shards: expected a power of two from 1 to 1024")
+                }
+                shards = number
             case "--seed":
                 guard let number = UInt64(value) else {
                     throw Failure(description: "--seed: expected a non-negative whole number")
@@ -48,7 +54,7 @@ public enum SimulateCommand {
         guard let capacity, let trace else {
             throw Failure(
                 description:
-                    "usage: wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|arc|wtinylfu|all] [--seed N]"
+                    "usage: wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|arc|wtinylfu|all] [--shards N] [--seed N]"
             )
         }
         guard let file = fopen(trace, "r") else { throw Failure(description: "--trace: cannot open the file") }
@@ -58,7 +64,13 @@ public enum SimulateCommand {
         let policies: [CacheSimulator.Policy] =
             policy == "all" ? CacheSimulator.Policy.allCases : [CacheSimulator.Policy(rawValue: policy)!]
         return policies.map { policy in
-            let ratio = CacheSimulator.hitRatio(keys.keys, capacity: capacity, policy: policy, seed: seed)
+            let ratio = CacheSimulator.hitRatio(
+                keys.keys,
+                capacity: capacity,
+                policy: policy,
+                shards: shards,
+                seed: seed
+            )
             return String(
                 format: "%@ capacity=%d accesses=%d hit_ratio=%.4f",
                 policy.rawValue,

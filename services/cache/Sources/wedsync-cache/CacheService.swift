@@ -6,7 +6,7 @@ import WedSyncServiceKit
 ///
 /// ```
 /// wedsync-cache                                                  serve
-/// wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|arc|wtinylfu|all] [--seed N]   hit ratios
+/// wedsync-cache simulate --capacity N --trace FILE [--policy P|all] [--shards N] [--seed N]   hit ratios
 /// ```
 @main
 struct CacheService {
