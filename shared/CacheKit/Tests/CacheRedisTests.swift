@@ -222,13 +222,24 @@ struct CacheRedisTests {
         try await other.ready()
         let namespace = uniqueNamespace("onetrip")
 
-        /// Sets `key` tagged `tag` with the data read at the sequence of now (after `before` ran), until a set gets
-        /// an answer from Redis (a full run's load can stall a command past its timeout): its tiers and round trips.
-        func storeNow(_ key: String, tag: String, before: () async -> Void = {}) async throws -> ([CacheTier], Int) {
-            var outcome: ([CacheTier], Int) = ([], -1)
+        /// Sets `key` with the data read at the sequence of now, tagged with `tag(attempt)`, until a set gets an
+        /// answer from Redis (a full run's load can stall a command past its timeout; a retry then starts from a tag of
+        /// its own, one this process never met): its tiers, its round trips and the tag. `beforeRead` runs before the
+        /// sequence is read, `afterRead` after it.
+        func storeNow(
+            _ key: String,
+            tag: (Int) -> String,
+            beforeRead: (String) async -> Void = { _ in },
+            afterRead: (String) async -> Void = { _ in }
+        ) async throws -> (tiers: [CacheTier], trips: Int, tag: String) {
+            var outcome: ([CacheTier], Int, String) = ([], -1, "")
+            var attempt = 0
             let answered = await eventually(timeout: .seconds(15)) {
+                attempt += 1
+                let tag = tag(attempt)
+                await beforeRead(tag)
                 guard let readAt = try? await store.currentSequence() else { return false }
-                await before()
+                await afterRead(tag)
                 let trips = counting.roundTrips
                 guard
                     let tiers = try? await cache.set(
@@ -239,39 +250,39 @@ struct CacheRedisTests {
                         readAt: readAt
                     )
                 else { return false }
-                outcome = (tiers, counting.roundTrips - trips)
+                outcome = (tiers, counting.roundTrips - trips, tag)
                 return cache.isL2Available
             }
             #expect(answered)
             return outcome
         }
+        func invalidate(_ tag: String) async {
+            await other.cache.invalidate(InvalidationRequest(tags: [tag]))
+        }
 
-        let (fresh, freshTrips) = try await storeNow("fresh", tag: "never-\(namespace)")
-        #expect(fresh == [.l1, .l2])
-        #expect(freshTrips == 1, "the tag's version checked by the write itself")
+        let fresh = try await storeNow("fresh", tag: { "never-\(namespace)-\($0)" })
+        #expect(fresh.tiers == [.l1, .l2])
+        #expect(fresh.trips == 1, "the tag's version checked by the write itself")
         #expect(try await other.cache.get(CacheAddress(namespace: namespace, key: "fresh"))?.text == "fresh")
         // The tag is known now: the next store of it sends only the write.
-        let (again, againTrips) = try await storeNow("again", tag: "never-\(namespace)")
-        #expect(again == [.l1, .l2] && againTrips == 1)
+        let again = try await storeNow("again", tag: { _ in fresh.tag })
+        #expect(again.tiers == [.l1, .l2] && again.trips == 1)
 
         // Invalidated before the read: the guess of version 0 is refused, the version learnt, the entry sealed at it
         // (a reader elsewhere accepts it only then).
-        await other.cache.invalidate(InvalidationRequest(tags: ["earlier-\(namespace)"]))
-        let (earlier, earlierTrips) = try await storeNow("earlier", tag: "earlier-\(namespace)")
-        #expect(earlier == [.l1, .l2])
-        #expect(earlierTrips == 2, "the refused write, then the write at the version the refusal named")
+        let earlier = try await storeNow("earlier", tag: { "earlier-\(namespace)-\($0)" }, beforeRead: invalidate)
+        #expect(earlier.tiers == [.l1, .l2])
+        #expect(earlier.trips == 2, "the refused write, then the write at the version the refusal named")
         #expect(try await other.cache.get(CacheAddress(namespace: namespace, key: "earlier"))?.text == "earlier")
 
         // Invalidated after the read: stored nowhere.
-        let (late, _) = try await storeNow("late", tag: "late-\(namespace)") {
-            await other.cache.invalidate(InvalidationRequest(tags: ["late-\(namespace)"]))
-        }
-        #expect(late.isEmpty)
+        let late = try await storeNow("late", tag: { "late-\(namespace)-\($0)" }, afterRead: invalidate)
+        #expect(late.tiers.isEmpty)
         #expect(try await other.cache.get(CacheAddress(namespace: namespace, key: "late")) == nil)
 
         // The script's own answers: a tag at the version sealed but invalidated after the read refuses the write; at
         // another version, it is named with the version Redis holds.
-        let tag = "late-\(namespace)"
+        let tag = late.tag
         let state = try #require(try await store.versions(of: [tag])[tag])
         let now = Date().timeIntervalSince1970
         let sealed = CacheEntry(
