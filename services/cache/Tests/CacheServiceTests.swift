@@ -236,6 +236,12 @@ struct CacheSimulateTests {
         #expect(seeded.status == 0 && seeded.output.hasPrefix("s3fifo capacity=1000"))
         let unsharded = try await run(binary, ["simulate", "--capacity", "1000", "--trace", path, "--shards", "1"])
         #expect(unsharded.status == 0 && unsharded.output.hasPrefix("s3fifo capacity=1000"))
+        // A synthetic family instead of a file.
+        let loop = try await run(
+            binary,
+            ["simulate", "--capacity", "100", "--workload", "loop", "--accesses", "5000", "--policy", "lru"]
+        )
+        #expect(loop.status == 0 && loop.output.hasPrefix("lru capacity=100 accesses=5000 hit_ratio=0.0000"))
 
         for arguments in [
             ["simulate"], ["simulate", "--capacity", "0", "--trace", path],
@@ -243,6 +249,8 @@ struct CacheSimulateTests {
             ["simulate", "--capacity", "10", "--trace", path, "--policy", "clock"],
             ["simulate", "--capacity", "10", "--trace", path, "--seed", "-1"],
             ["simulate", "--capacity", "10", "--trace", path, "--shards", "3"],
+            ["simulate", "--capacity", "10", "--workload", "zipf-9"],
+            ["simulate", "--capacity", "10", "--workload", "loop", "--trace", path],
         ] {
             let bad = try await run(binary, arguments)
             #expect(bad.status == 2, "\(arguments): \(bad.output)")

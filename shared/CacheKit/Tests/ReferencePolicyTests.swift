@@ -74,4 +74,35 @@ struct ReferencePolicyTests {
         // every build computes the same.
         #expect(KeyHash.hash("", seed: 0) == 0xefd0_1f60_ba99_2926)
     }
+
+    @Test("Every workload family is the same for a seed, another for another seed, and as long as asked")
+    func workloadsAreDeterministic() {
+        for (name, workload) in Workload.named {
+            let trace = workload.trace(accesses: 5_000, capacity: 500, seed: 3)
+            #expect(trace.count == 5_000, "\(name)")
+            #expect(trace == workload.trace(accesses: 5_000, capacity: 500, seed: 3), "\(name)")
+            if case .zipf = workload {
+                #expect(trace != workload.trace(accesses: 5_000, capacity: 500, seed: 4), "\(name)")
+            }
+        }
+    }
+
+    @Test("No static policy wins every family: LRU keeps nothing of a loop, a static 1% window misreads phase shifts")
+    func familiesTellPoliciesApart() {
+        func ratio(_ workload: Workload, _ policy: CacheSimulator.Policy) -> Double {
+            CacheSimulator.hitRatio(
+                workload.trace(accesses: 60_000, capacity: 1_000, seed: 1),
+                capacity: 1_000,
+                policy: policy
+            )
+        }
+        #expect(ratio(.loop, .lru) == 0)
+        #expect(ratio(.loop, .wtinylfu) > 0.5)
+        // Each phase's working set is new: the sketch still favours the last phase's keys, which a 1% window cannot
+        // outlast; recency wins.
+        let phasesLRU = ratio(.phases, .lru)
+        let phasesTinyLFU = ratio(.phases, .wtinylfu)
+        #expect(phasesLRU > phasesTinyLFU + 0.05, "LRU \(phasesLRU), W-TinyLFU \(phasesTinyLFU)")
+    }
+
 }

@@ -1,8 +1,9 @@
 import Foundation
 import WedSyncCacheKit
 
-/// `wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|arc|wtinylfu|all] [--shards N] [--seed N]`:
-/// replays a key trace (one key per line; of a CSV or space-separated line, the first field) through the real L1 policy and
+/// `wedsync-cache simulate --capacity N (--trace FILE | --workload NAME [--accesses N]) [--policy P|all] [--shards N]
+/// [--seed N]`: replays a key trace (one key per line; of a CSV or space-separated line, the first field), or one of
+/// the synthetic ``Workload`` families, through the real L1 policy and
 /// the reference policies (LRU, ARC, W-TinyLFU with a 1% window) and prints the hit ratios side by side, so L1 can be
 /// sized before a season. The same trace and settings always give the same figures (`--seed` picks the L1's shard
 /// hash; `--shards` the L1's shards, 16 by default, halved until each holds 64 entries).
@@ -18,6 +19,8 @@ public enum SimulateCommand {
         var policy = "s3fifo"
         var seed = CacheSimulator.defaultSeed
         var shards = L1Configuration().shards
+        var workload: Workload?
+        var accesses: Int?
         var index = 0
         while index < arguments.count {
             let flag = arguments[index]
@@ -36,6 +39,19 @@ public enum SimulateCommand {
                     throw Failure(description: "--policy: expected s3fifo, lru, arc, wtinylfu or all")
                 }
                 policy = value
+            case "--workload":
+                guard let named = Workload.named[value] else {
+                    throw Failure(
+                        description:
+                            "--workload: expected one of \(Workload.named.keys.sorted().joined(separator: ", "))"
+                    )
+                }
+                workload = named
+            case "--accesses":
+                guard let number = Int(value), number > 0, number <= 100_000_000 else {
+                    throw Failure(description: "--accesses: expected a number from 1 to 100000000")
+                }
+                accesses = number
             case "--shards":
                 guard let number = Int(value), number > 0, number & (number - 1) == 0, number <= 1024 else {
                     throw Failure(description: "--shards: expected a power of two from 1 to 1024")
@@ -51,21 +67,30 @@ public enum SimulateCommand {
             }
             index += 2
         }
-        guard let capacity, let trace else {
-            throw Failure(
-                description:
-                    "usage: wedsync-cache simulate --capacity N --trace FILE [--policy s3fifo|lru|arc|wtinylfu|all] [--shards N] [--seed N]"
+        let usage =
+            "usage: wedsync-cache simulate --capacity N (--trace FILE | --workload NAME [--accesses N]) "
+            + "[--policy s3fifo|lru|arc|wtinylfu|all] [--shards N] [--seed N]"
+        guard let capacity, (trace == nil) != (workload == nil) else { throw Failure(description: usage) }
+        let keys: [String]
+        if let workload {
+            keys = workload.trace(
+                accesses: accesses ?? min(100_000_000, 100 * capacity),
+                capacity: capacity,
+                seed: seed
             )
+        } else if let trace {
+            guard let file = fopen(trace, "r") else { throw Failure(description: "--trace: cannot open the file") }
+            defer { fclose(file) }
+            keys = TraceLines(file: file).keys
+            guard !keys.isEmpty else { throw Failure(description: "--trace: the file holds no keys") }
+        } else {
+            throw Failure(description: usage)
         }
-        guard let file = fopen(trace, "r") else { throw Failure(description: "--trace: cannot open the file") }
-        defer { fclose(file) }
-        let keys = TraceLines(file: file)
-        guard !keys.isEmpty else { throw Failure(description: "--trace: the file holds no keys") }
         let policies: [CacheSimulator.Policy] =
             policy == "all" ? CacheSimulator.Policy.allCases : [CacheSimulator.Policy(rawValue: policy)!]
         return policies.map { policy in
             let ratio = CacheSimulator.hitRatio(
-                keys.keys,
+                keys,
                 capacity: capacity,
                 policy: policy,
                 shards: shards,
@@ -75,7 +100,7 @@ public enum SimulateCommand {
                 format: "%@ capacity=%d accesses=%d hit_ratio=%.4f",
                 policy.rawValue,
                 capacity,
-                keys.keys.count,
+                keys.count,
                 ratio
             )
         }
@@ -85,7 +110,6 @@ public enum SimulateCommand {
 /// The keys of a trace file, read once (a trace is replayed once per policy).
 private struct TraceLines {
     var keys: [String] = []
-    var isEmpty: Bool { keys.isEmpty }
 
     init(file: UnsafeMutablePointer<FILE>) {
         var line: UnsafeMutablePointer<CChar>?

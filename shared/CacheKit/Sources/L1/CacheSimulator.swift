@@ -74,7 +74,7 @@ public enum CacheSimulator {
 /// traces; deterministic for a seed.
 public struct ZipfGenerator: Sendable {
     private let cumulative: [Double]
-    private var state: UInt64
+    private var random: SplitMix
 
     public init(keys: Int, exponent: Double, seed: UInt64) {
         var total = 0.0
@@ -85,18 +85,12 @@ public struct ZipfGenerator: Sendable {
             cumulative.append(total)
         }
         self.cumulative = cumulative.map { $0 / total }
-        self.state = seed &+ 0x9E37_79B9_7F4A_7C15
+        self.random = SplitMix(seed: seed &+ 0x9E37_79B9_7F4A_7C15)
     }
 
     /// The next key's rank.
     public mutating func next() -> Int {
-        // splitmix64
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        let uniform = Double(z >> 11) / Double(1 << 53)
+        let uniform = Double(random.next() >> 11) / Double(1 << 53)
         var low = 0
         var high = cumulative.count - 1
         while low < high {
