@@ -50,16 +50,24 @@ struct ReferencePolicyTests {
         #expect(tinyLFU < 0.9 && arc < 0.9)
     }
 
-    @Test("ARC and W-TinyLFU never hold more keys than their capacity")
+    @Test("ARC, W-TinyLFU and the adaptive window never hold more keys than their capacity")
     func bounded() {
         var arc = ARCCache(capacity: 100)
-        var tinyLFU = WTinyLFUCache(capacity: 100)
-        for key in Self.zipf(20_000, keys: 5_000, exponent: 0.7) {
+        var tinyLFU = TinyLFUCache(capacity: 100, adaptive: false)
+        var adaptive = TinyLFUCache(capacity: 100)
+        for key in Self.zipf(20_000, keys: 5_000, exponent: 0.7)
+            + Workload.phases.trace(
+                accesses: 20_000,
+                capacity: 100,
+                seed: 2
+            )
+        {
             _ = arc.access(key)
             _ = tinyLFU.access(key)
-            #expect(arc.count <= 100 && tinyLFU.count <= 100)
+            _ = adaptive.access(key)
+            #expect(arc.count <= 100 && tinyLFU.count <= 100 && adaptive.count <= 100)
         }
-        #expect(arc.count == 100 && tinyLFU.count == 100)
+        #expect(arc.count == 100 && tinyLFU.count == 100 && adaptive.count == 100)
     }
 
     @Test("The sharded L1 gives the same ratio for the same trace and seed, and its shard hash is Swift's in no way")
@@ -103,6 +111,29 @@ struct ReferencePolicyTests {
         let phasesLRU = ratio(.phases, .lru)
         let phasesTinyLFU = ratio(.phases, .wtinylfu)
         #expect(phasesLRU > phasesTinyLFU + 0.05, "LRU \(phasesLRU), W-TinyLFU \(phasesTinyLFU)")
+    }
+
+    @Test(
+        "The adaptive window follows the workload: near LRU when the working set moves, near the static window on a loop and on Zipf"
+    )
+    func adaptiveWindow() {
+        func ratios(_ workload: Workload) -> (adaptive: Double, static: Double) {
+            let trace = workload.trace(accesses: 300_000, capacity: 500, seed: 1)
+            return (
+                CacheSimulator.hitRatio(trace, capacity: 500, policy: .adaptive),
+                CacheSimulator.hitRatio(trace, capacity: 500, policy: .wtinylfu)
+            )
+        }
+        let phases = ratios(.phases)
+        #expect(phases.adaptive > phases.static + 0.05, "phase shifts: \(phases)")
+        let loop = ratios(.loop)
+        #expect(loop.adaptive > loop.static - 0.02, "a loop: \(loop)")
+        let zipf = ratios(.zipf(exponent: 0.8))
+        #expect(zipf.adaptive > zipf.static - 0.01, "Zipf(0.8): \(zipf)")
+        var cache = TinyLFUCache(capacity: 500)
+        for key in Workload.phases.trace(accesses: 300_000, capacity: 500, seed: 1) { _ = cache.access(key) }
+        #expect(cache.currentWindow > 5, "the window grew from 1% for phase shifts: \(cache.currentWindow)")
+        #expect(cache.count <= 500)
     }
 
 }

@@ -36,7 +36,7 @@ public enum SimulateCommand {
                 trace = value
             case "--policy":
                 guard value == "all" || CacheSimulator.Policy(rawValue: value) != nil else {
-                    throw Failure(description: "--policy: expected s3fifo, lru, arc, wtinylfu or all")
+                    throw Failure(description: "--policy: expected s3fifo, lru, arc, wtinylfu, adaptive or all")
                 }
                 policy = value
             case "--workload":
@@ -69,7 +69,7 @@ public enum SimulateCommand {
         }
         let usage =
             "usage: wedsync-cache simulate --capacity N (--trace FILE | --workload NAME [--accesses N]) "
-            + "[--policy s3fifo|lru|arc|wtinylfu|all] [--shards N] [--seed N]"
+            + "[--policy s3fifo|lru|arc|wtinylfu|adaptive|all] [--shards N] [--seed N]"
         guard let capacity, (trace == nil) != (workload == nil) else { throw Failure(description: usage) }
         let keys: [String]
         if let workload {

@@ -10,8 +10,10 @@ public enum CacheSimulator {
         case lru
         /// Adaptive Replacement Cache (``ARCCache``), a reference.
         case arc
-        /// Window TinyLFU with a static 1% window (``WTinyLFUCache``), a reference.
+        /// Window TinyLFU with a static 1% window (``TinyLFUCache``, `adaptive: false`), a reference.
         case wtinylfu
+        /// Window TinyLFU with a hill-climbing window and a doorkeeper (``TinyLFUCache``): the candidate for L1.
+        case adaptive
     }
 
     /// The seed of the shard choice when none is given: the same answer for the same trace, in every run.
@@ -43,10 +45,16 @@ public enum CacheSimulator {
                 if arc.access(key) { hits += 1 }
             }
         case .wtinylfu:
-            var tinyLFU = WTinyLFUCache(capacity: capacity)
+            var tinyLFU = TinyLFUCache(capacity: capacity, adaptive: false)
             for key in trace {
                 accesses += 1
                 if tinyLFU.access(key) { hits += 1 }
+            }
+        case .adaptive:
+            var adaptive = TinyLFUCache(capacity: capacity)
+            for key in trace {
+                accesses += 1
+                if adaptive.access(key) { hits += 1 }
             }
         case .s3fifo:
             let l1 = L1Cache<Bool>(

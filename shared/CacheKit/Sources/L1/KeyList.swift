@@ -1,6 +1,6 @@
 /// Keys in recency order (front the most recent), each at most once, with O(1) insertion at the front, removal,
 /// move to the front and removal from the back: the queues of the reference policies (``ARCCache``,
-/// ``WTinyLFUCache``). A doubly linked list threaded through arrays, its slots reused.
+/// ``TinyLFUCache``). A doubly linked list threaded through arrays, its slots reused.
 struct KeyList {
     private var index: [String: Int] = [:]
     private var keys: [String] = []
@@ -32,6 +32,18 @@ struct KeyList {
         }
         index[key] = slot
         linkAtFront(slot)
+    }
+
+    /// Puts `key` (not in the list) at the back, as the least recent.
+    mutating func pushBack(_ key: String) {
+        pushFront(key)
+        guard let slot = index[key], slot != tail else { return }
+        unlink(slot)
+        previous[slot] = tail
+        next[slot] = -1
+        if tail >= 0 { next[tail] = slot }
+        tail = slot
+        if head < 0 { head = slot }
     }
 
     /// Removes `key`; whether it was there.
