@@ -11,7 +11,7 @@ import Synchronization
 /// A small number for the calling thread, the same each time it asks, given out in turn (0, 1, 2, ...) to threads
 /// as they first ask. Figures recorded per thread in N shards (``ShardedTimer``) by `slot % N` keep the first N
 /// threads that record on shards of their own (a service's event loops and its few pool threads), where each records
-/// without waiting for another or writing a cache line another core holds.
+/// without waiting for another (the shards keep their cache lines apart too).
 public enum ThreadSlot {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()

@@ -34,8 +34,12 @@ public final class APICallAggregator: Service, Sendable {
         /// route at once never wait on one lock.
         fileprivate let shards: [Shard] = (0..<16).map { _ in Shard() }
 
+        /// Padded so that two shards allocated one after the other never share a cache line.
         fileprivate final class Shard: Sendable {
             let windows = Mutex(Windows())
+            private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+                0, 0, 0, 0, 0, 0, 0, 0
+            )
         }
 
         /// A shard's counts: the window being recorded apart (one lookup a call), the ones before it by start.

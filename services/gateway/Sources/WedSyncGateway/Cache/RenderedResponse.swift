@@ -51,19 +51,14 @@ final class RenderedResponse: Sendable {
     private let getRecorder = LazyReference<GatewayMetrics.Recorder>()
     private let headRecorder = LazyReference<GatewayMetrics.Recorder>()
 
-    /// Records a hit with `method` that took `nanoseconds` and ended at `now` (seconds since 1970) with its
-    /// recorder, made by `make` (given the route label, the upstream's template when it named one) the first time.
-    func recordHit(
-        method: HTTPRequest.Method,
-        nanoseconds: Int64,
-        at now: Double,
-        make: (String?) -> GatewayMetrics.Recorder
-    ) {
+    /// Records a hit with `method` that took `nanoseconds` with its recorder, made by `make` (given the route label,
+    /// the upstream's template when it named one) the first time.
+    func recordHit(method: HTTPRequest.Method, nanoseconds: Int64, make: (String?) -> GatewayMetrics.Recorder) {
         let routeLabel = routeLabel
         if method == .head {
-            headRecorder.withValue(orMake: { make(routeLabel) }) { $0.record(nanoseconds: nanoseconds, at: now) }
+            headRecorder.withValue(orMake: { make(routeLabel) }) { $0.record(nanoseconds: nanoseconds) }
         } else {
-            getRecorder.withValue(orMake: { make(routeLabel) }) { $0.record(nanoseconds: nanoseconds, at: now) }
+            getRecorder.withValue(orMake: { make(routeLabel) }) { $0.record(nanoseconds: nanoseconds) }
         }
     }
 

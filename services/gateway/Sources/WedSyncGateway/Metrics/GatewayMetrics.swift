@@ -9,9 +9,10 @@ import WedSyncServiceKit
 /// (``APICallAggregator``), shipped a few times a minute rather than one event per request.
 ///
 /// Every request records here, cache hits answered on the event loops included, so the figures are kept per thread
-/// (``ShardedTimer``) and summed when `/metrics` is read (a ``PrometheusCollector``): a counter and a histogram
-/// shared by the event loops were written from two cores on every hit, which cost the hit path a tenth of its rate.
-public final class GatewayMetrics: PrometheusCollector {
+/// (``ShardedTimer``) and summed when `/metrics` is read (``Exposition``, one ``PrometheusCollector`` for every
+/// gateway in the process): a counter and a histogram shared by the event loops were written from two cores on every
+/// hit, which cost the hit path a tenth of its rate.
+public final class GatewayMetrics: Sendable {
     /// Counts the calls for the metrics service; `nil` when no metrics service is configured.
     public let summaries: APICallAggregator?
 
@@ -22,11 +23,45 @@ public final class GatewayMetrics: PrometheusCollector {
         var cache: String
     }
 
-    private let recorders = Mutex<[Labels: Recorder]>([:])
+    fileprivate let recorders = Mutex<[Labels: Recorder]>([:])
 
     public init(summaries: APICallAggregator?) {
         self.summaries = summaries
-        PrometheusMetrics.register(self)
+        Exposition.shared.add(self)
+    }
+
+    /// The gateway families on `/metrics`, written once for every live ``GatewayMetrics`` of the process (tests run
+    /// several gateways in one): figures of the same labels add up, as they did in one Prometheus registry.
+    final class Exposition: PrometheusCollector {
+        static let shared: Exposition = {
+            let exposition = Exposition()
+            PrometheusMetrics.register(exposition)
+            return exposition
+        }()
+
+        private struct Weak: Sendable {
+            weak var metrics: GatewayMetrics?
+        }
+
+        private let members = Mutex<[Weak]>([])
+
+        func add(_ metrics: GatewayMetrics) {
+            members.withLock { members in
+                members.removeAll { $0.metrics == nil }
+                members.append(Weak(metrics: metrics))
+            }
+        }
+
+        func collect(into exposition: inout PrometheusExposition) {
+            let live = members.withLock { $0.compactMap(\.metrics) }
+            var merged: [Labels: ShardedTimer.Snapshot] = [:]
+            for metrics in live {
+                for recorder in metrics.recorders.withLock({ Array($0.values) }) {
+                    merged[recorder.labels, default: ShardedTimer.Snapshot()].add(recorder.timer.snapshot())
+                }
+            }
+            GatewayMetrics.write(merged, into: &exposition)
+        }
     }
 
     /// What one route, method, status class and cache result records per request, resolved once (the hot path
@@ -47,11 +82,10 @@ public final class GatewayMetrics: PrometheusCollector {
             record(nanoseconds: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         }
 
-        /// Records one request that took `nanoseconds` and ended `at` seconds after 1970 (read now if not given).
-        public func record(nanoseconds: Int64, at seconds: Double? = nil) {
+        /// Records one request that took `nanoseconds`, ending now.
+        public func record(nanoseconds: Int64) {
             timer.record(nanoseconds: nanoseconds)
-            guard let series else { return }
-            series.record(durationMs: Double(nanoseconds) / 1e6, atSeconds: seconds ?? Date().timeIntervalSince1970)
+            series?.record(durationMs: Double(nanoseconds) / 1e6)
         }
     }
 
@@ -87,11 +121,10 @@ public final class GatewayMetrics: PrometheusCollector {
     }
 
     /// `gateway_requests_total` (by route, method, status class and cache result) and
-    /// `gateway_request_duration_seconds` (by route, method and cache result).
-    public func collect(into exposition: inout PrometheusExposition) {
-        let all = recorders.withLock { Array($0.values) }
-        guard !all.isEmpty else { return }
-        let snapshots = all.map { ($0.labels, $0.timer.snapshot()) }.sorted { Self.order($0.0, $1.0) }
+    /// `gateway_request_duration_seconds` (by route, method and cache result) of `figures`.
+    static func write(_ figures: [Labels: ShardedTimer.Snapshot], into exposition: inout PrometheusExposition) {
+        guard !figures.isEmpty else { return }
+        let snapshots = figures.map { ($0.key, $0.value) }.sorted { Self.order($0.0, $1.0) }
         exposition.family(
             "gateway_requests_total",
             type: "counter",

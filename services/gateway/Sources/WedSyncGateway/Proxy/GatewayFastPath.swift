@@ -166,7 +166,7 @@ final class GatewayFastPath: HTTPFastResponder {
             return fields.count
         }
         if bodyBytes > 0 { answer.writeImmutableBuffer(representation.body) }
-        rendered.recordHit(method: method, nanoseconds: Int64(total), at: now) { label in
+        rendered.recordHit(method: method, nanoseconds: Int64(total)) { label in
             proxy.metrics.recorder(
                 route: label ?? proxy.templates.match(path) ?? prepared.route.pattern.template,
                 method: method,
