@@ -110,4 +110,13 @@ struct APICallSeriesTests {
         #expect(counts[start + width] == [2_000: 200 * threads])
         #expect(aggregator.drain().isEmpty, "taken once")
     }
+
+    @Test("The coarse clock is the wall clock to the second")
+    func coarseClock() {
+        let before = Date().timeIntervalSince1970.rounded(.down)
+        let coarse = CoarseClock.secondsSince1970
+        let after = Date().timeIntervalSince1970
+        #expect(coarse >= before && coarse <= after)
+    }
+
 }

@@ -82,10 +82,11 @@ public final class GatewayMetrics: Sendable {
             record(nanoseconds: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         }
 
-        /// Records one request that took `nanoseconds`, ending now.
+        /// Records one request that took `nanoseconds`, ending now (to the second: the aggregates' windows are ten
+        /// seconds wide).
         public func record(nanoseconds: Int64) {
             timer.record(nanoseconds: nanoseconds)
-            series?.record(durationMs: Double(nanoseconds) / 1e6)
+            series?.record(durationMs: Double(nanoseconds) / 1e6, atSeconds: CoarseClock.secondsSince1970)
         }
     }
 
