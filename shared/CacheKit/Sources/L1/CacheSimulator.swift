@@ -31,31 +31,23 @@ public enum CacheSimulator {
     ) -> Double {
         var hits = 0
         var accesses = 0
+        /// Each key looked up once in order; `access` answers whether it was a hit (and inserts on a miss).
+        func replay(_ access: (String) -> Bool) {
+            for key in trace {
+                accesses += 1
+                if access(key) { hits += 1 }
+            }
+        }
         switch policy {
         case .lru:
             var lru = LRUCache(capacity: capacity)
-            for key in trace {
-                accesses += 1
-                if lru.access(key) { hits += 1 }
-            }
+            replay { lru.access($0) }
         case .arc:
             var arc = ARCCache(capacity: capacity)
-            for key in trace {
-                accesses += 1
-                if arc.access(key) { hits += 1 }
-            }
-        case .wtinylfu:
-            var tinyLFU = TinyLFUCache(capacity: capacity, adaptive: false)
-            for key in trace {
-                accesses += 1
-                if tinyLFU.access(key) { hits += 1 }
-            }
-        case .adaptive:
-            var adaptive = TinyLFUCache(capacity: capacity)
-            for key in trace {
-                accesses += 1
-                if adaptive.access(key) { hits += 1 }
-            }
+            replay { arc.access($0) }
+        case .wtinylfu, .adaptive:
+            var tinyLFU = TinyLFUCache(capacity: capacity, adaptive: policy == .adaptive)
+            replay { tinyLFU.access($0) }
         case .s3fifo:
             let l1 = L1Cache<Bool>(
                 configuration: L1Configuration(
@@ -65,13 +57,10 @@ public enum CacheSimulator {
                     shardSeed: seed
                 )
             )
-            for key in trace {
-                accesses += 1
-                if l1.get(key, now: 0) != nil {
-                    hits += 1
-                } else {
-                    l1.set(key, true, cost: 1, retainUntil: .infinity, now: 0)
-                }
+            replay { key in
+                guard l1.get(key, now: 0) == nil else { return true }
+                l1.set(key, true, cost: 1, retainUntil: .infinity, now: 0)
+                return false
             }
         }
         return accesses == 0 ? 0 : Double(hits) / Double(accesses)
