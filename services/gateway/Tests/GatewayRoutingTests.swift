@@ -116,8 +116,11 @@ struct GatewayRoutingTests {
         #expect(admit("b", "1") == true, "the refusal spent nothing of tenant 1's burst of 3")
         #expect(admit("c", "1") == false, "tenant 1's burst is spent")
         let now = Date().timeIntervalSince1970
-        #expect(limiter.checkLocal(.client(route, "c"), limit: limits.client!, now: now).allowed, "c was not spent")
-        #expect(!limiter.checkLocal(.tenant(route, "1"), limit: limits.tenant!, now: now).allowed)
+        #expect(
+            limiter.checkLocal(.client(RateLimiter.bucket(route), "c"), limit: limits.client!, now: now).allowed,
+            "c was not spent"
+        )
+        #expect(!limiter.checkLocal(.tenant(RateLimiter.bucket(route), "1"), limit: limits.tenant!, now: now).allowed)
         // Many pairs: their two counts fall in the same shard or in two, in either order.
         for index in 0..<64 {
             #expect(admit("client-\(index)", "tenant-\(index)") == true)

@@ -52,12 +52,14 @@ public final class RateLimiter: Sendable {
             hasher.combine(hash)
         }
 
-        static func client(_ route: GatewayRoute, _ address: String) -> LocalKey {
-            LocalKey(scope: UInt8(ascii: "c"), bucket: RateLimiter.bucket(route), subject: address)
+        /// The count of a client address in `bucket` (``RateLimiter/bucket(_:)``).
+        static func client(_ bucket: String, _ address: String) -> LocalKey {
+            LocalKey(scope: UInt8(ascii: "c"), bucket: bucket, subject: address)
         }
 
-        static func tenant(_ route: GatewayRoute, _ tenant: String) -> LocalKey {
-            LocalKey(scope: UInt8(ascii: "t"), bucket: RateLimiter.bucket(route), subject: tenant)
+        /// The count of a tenant in `bucket`.
+        static func tenant(_ bucket: String, _ tenant: String) -> LocalKey {
+            LocalKey(scope: UInt8(ascii: "t"), bucket: bucket, subject: tenant)
         }
 
         /// The key of the same count in Redis (routes marked `global`).
@@ -105,7 +107,7 @@ public final class RateLimiter: Sendable {
     public func admit(route: GatewayRoute, limits: RateLimitPolicy, client: String?) async throws(ServiceError) {
         guard let limit = limits.client, let client else { return }
         try await check(
-            .client(route, client),
+            .client(Self.bucket(route), client),
             limit: limit,
             global: limits.global,
             scope: "client"
@@ -116,7 +118,7 @@ public final class RateLimiter: Sendable {
     public func admit(route: GatewayRoute, limits: RateLimitPolicy, tenant: String) async throws(ServiceError) {
         guard let limit = limits.tenant else { return }
         try await check(
-            .tenant(route, tenant),
+            .tenant(Self.bucket(route), tenant),
             limit: limit,
             global: limits.global,
             scope: "tenant"
@@ -133,12 +135,8 @@ public final class RateLimiter: Sendable {
     /// ``admitNow(route:limits:client:tenant:)`` for a route whose ``bucket(_:)`` the caller resolved once.
     func admitNow(bucket: String, limits: RateLimitPolicy, client: String?, tenant: String?) -> Bool? {
         if limits.global, redis != nil { return nil }
-        let clientKey =
-            limits.client != nil
-            ? client.map { LocalKey(scope: UInt8(ascii: "c"), bucket: bucket, subject: $0) } : nil
-        let tenantKey =
-            limits.tenant != nil
-            ? tenant.map { LocalKey(scope: UInt8(ascii: "t"), bucket: bucket, subject: $0) } : nil
+        let clientKey = limits.client != nil ? client.map { LocalKey.client(bucket, $0) } : nil
+        let tenantKey = limits.tenant != nil ? tenant.map { LocalKey.tenant(bucket, $0) } : nil
         let now = Date().timeIntervalSince1970
         switch (clientKey, tenantKey) {
         case (nil, nil):
