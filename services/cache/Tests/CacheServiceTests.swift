@@ -202,7 +202,7 @@ struct CacheSimulateTests {
             "trace-\(UUID().uuidString.prefix(6)).txt"
         ).path
         // A hot set of 200 keys read three times a round, then a one-off scan twice the cache's size: LRU loses the
-        // hot set to every scan, S3-FIFO keeps it in its main queue.
+        // hot set to every scan, the L1's frequency filter keeps it in its main space.
         var lines: [String] = []
         for round in 0..<50 {
             for _ in 0..<3 {
@@ -221,11 +221,11 @@ struct CacheSimulateTests {
                 return (String(fields[0]), ratio)
             }
         )
-        let s3fifo = try #require(ratios["s3fifo"])
+        let l1 = try #require(ratios["l1"])
         let lru = try #require(ratios["lru"])
         #expect(result.output.contains("accesses=130000"))
         #expect(lru < 0.16, "every scan flushes LRU's hot set: only the second and third reads of a round hit")
-        #expect(s3fifo > 0.2, "the hot set survives the scans")
+        #expect(l1 > 0.2, "the hot set survives the scans")
         #expect(ratios["arc"] != nil && ratios["wtinylfu"] != nil, "--policy all prints the reference policies too")
 
         // Another process (another seed of Swift's hashing) gives the very same figures for the same trace; another
@@ -233,9 +233,9 @@ struct CacheSimulateTests {
         let again = try await run(binary, ["simulate", "--capacity", "1000", "--trace", path, "--policy", "all"])
         #expect(again.output == result.output)
         let seeded = try await run(binary, ["simulate", "--capacity", "1000", "--trace", path, "--seed", "42"])
-        #expect(seeded.status == 0 && seeded.output.hasPrefix("s3fifo capacity=1000"))
+        #expect(seeded.status == 0 && seeded.output.hasPrefix("l1 capacity=1000"))
         let unsharded = try await run(binary, ["simulate", "--capacity", "1000", "--trace", path, "--shards", "1"])
-        #expect(unsharded.status == 0 && unsharded.output.hasPrefix("s3fifo capacity=1000"))
+        #expect(unsharded.status == 0 && unsharded.output.hasPrefix("l1 capacity=1000"))
         // A synthetic family instead of a file.
         let loop = try await run(
             binary,

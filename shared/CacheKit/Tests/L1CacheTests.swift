@@ -2,7 +2,7 @@ import Testing
 import WedSyncCacheKit
 import WedSyncTestSupport
 
-@Suite("L1: S3-FIFO shards bounded by entries and bytes")
+@Suite("L1: Window TinyLFU shards bounded by entries and bytes")
 struct L1CacheTests {
     @Test("Never holds more entries or bytes than configured")
     func bounded() {
@@ -102,7 +102,7 @@ struct L1CacheTests {
             }
         }
         for trace in [zipf, mixed] {
-            let l1 = CacheSimulator.hitRatio(trace, capacity: 1_000, policy: .s3fifo)
+            let l1 = CacheSimulator.hitRatio(trace, capacity: 1_000, policy: .l1)
             let lru = CacheSimulator.hitRatio(trace, capacity: 1_000, policy: .lru)
             #expect(l1 > lru, "L1 \(l1) vs LRU \(lru)")
         }

@@ -88,13 +88,13 @@ struct RecommendationTests {
         let small = CacheSimulator.hitRatio(
             (0..<1_000).map { "c\($0 % 100)" },
             capacity: 64,
-            policy: .s3fifo,
+            policy: .l1,
             shards: 1
         )
         let large = CacheSimulator.hitRatio(
             (0..<1_000).map { "c\($0 % 100)" },
             capacity: 128,
-            policy: .s3fifo,
+            policy: .l1,
             shards: 1
         )
         #expect(large - small >= (grow.estimatedHitRatioGain ?? 0) * 0.5)

@@ -16,7 +16,7 @@ public enum SimulateCommand {
     public static func run(_ arguments: [String]) throws -> [String] {
         var capacity: Int?
         var trace: String?
-        var policy = "s3fifo"
+        var policy = "l1"
         var seed = CacheSimulator.defaultSeed
         var shards = L1Configuration().shards
         var workload: Workload?
@@ -36,7 +36,7 @@ public enum SimulateCommand {
                 trace = value
             case "--policy":
                 guard value == "all" || CacheSimulator.Policy(rawValue: value) != nil else {
-                    throw Failure(description: "--policy: expected s3fifo, lru, arc, wtinylfu, adaptive or all")
+                    throw Failure(description: "--policy: expected l1, lru, arc, wtinylfu or all")
                 }
                 policy = value
             case "--workload":
@@ -69,7 +69,7 @@ public enum SimulateCommand {
         }
         let usage =
             "usage: wedsync-cache simulate --capacity N (--trace FILE | --workload NAME [--accesses N]) "
-            + "[--policy s3fifo|lru|arc|wtinylfu|adaptive|all] [--shards N] [--seed N]"
+            + "[--policy l1|lru|arc|wtinylfu|all] [--shards N] [--seed N]"
         guard let capacity, (trace == nil) != (workload == nil) else { throw Failure(description: usage) }
         let keys: [String]
         if let workload {

@@ -4,24 +4,22 @@ import Foundation
 /// (`wedsync-cache simulate`) and the benchmarks can compare the L1 policy with LRU on the same trace.
 public enum CacheSimulator {
     public enum Policy: String, Sendable, CaseIterable {
-        /// The real L1 (``L1Cache``: sharded S3-FIFO), with the service's default shard count.
-        case s3fifo
+        /// The real L1 (``L1Cache``: adaptive Window TinyLFU in shards), with the service's default shard count.
+        case l1
         /// Plain least-recently-used, the baseline.
         case lru
         /// Adaptive Replacement Cache (``ARCCache``), a reference.
         case arc
-        /// Window TinyLFU with a static 1% window (``TinyLFUCache``, `adaptive: false`), a reference.
+        /// Window TinyLFU with a static 1% window (``TinyLFUCache``), a reference.
         case wtinylfu
-        /// Window TinyLFU with a hill-climbing window and a doorkeeper (``TinyLFUCache``): the candidate for L1.
-        case adaptive
     }
 
     /// The seed of the shard choice when none is given: the same answer for the same trace, in every run.
     public static let defaultSeed: UInt64 = 0x5EED
 
     /// Hits over accesses when `trace` is replayed through `policy` holding `capacity` keys; every miss inserts.
-    /// Deterministic: the L1's shards are chosen by a hash of each key seeded with `seed`, not by Swift's per-process
-    /// hash.
+    /// Deterministic: the L1's shards and sketch counters are chosen by a hash of each key seeded with `seed`, not by
+    /// Swift's per-process hash.
     public static func hitRatio(
         _ trace: some Sequence<String>,
         capacity: Int,
@@ -45,10 +43,10 @@ public enum CacheSimulator {
         case .arc:
             var arc = ARCCache(capacity: capacity)
             replay { arc.access($0) }
-        case .wtinylfu, .adaptive:
-            var tinyLFU = TinyLFUCache(capacity: capacity, adaptive: policy == .adaptive)
+        case .wtinylfu:
+            var tinyLFU = TinyLFUCache(capacity: capacity)
             replay { tinyLFU.access($0) }
-        case .s3fifo:
+        case .l1:
             let l1 = L1Cache<Bool>(
                 configuration: L1Configuration(
                     maximumEntries: capacity,

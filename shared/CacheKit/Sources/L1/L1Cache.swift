@@ -1,11 +1,12 @@
 import Synchronization
 
 /// The in-process tier: a bounded map from keys to values, split into independently locked shards, each evicting
-/// by S3-FIFO (``L1Shard``).
+/// by Window TinyLFU with a window sized by ghost hits (``L1Shard``).
 ///
-/// A read takes only its shard's lock, for a dictionary lookup and a counter bump, so readers on different keys
-/// run in parallel and no read waits for a sweep: expired entries are dropped when a read or an eviction meets
-/// them, and ``reclaimExpired(now:budgetPerShard:)`` frees the rest one short shard step at a time.
+/// A read takes only its shard's lock, for a dictionary lookup, a move in a list and a count in the frequency
+/// sketch, so readers on different keys run in parallel and no read waits for a sweep: expired entries are dropped
+/// when a read or an eviction meets them, and ``reclaimExpired(now:budgetPerShard:)`` frees the rest one short shard
+/// step at a time.
 public final class L1Cache<Value: Sendable>: Sendable {
     private final class Shard: Sendable {
         let state: Mutex<L1Shard<Value>>
@@ -14,38 +15,40 @@ public final class L1Cache<Value: Sendable>: Sendable {
 
     public let configuration: L1Configuration
     private let shards: [Shard]
-    private let mask: Int
-    /// The shards in use: the configured number, halved until each holds at least 64 entries.
+    private let mask: UInt64
+    /// The shards in use: the configured number, halved until each holds at least
+    /// ``L1Configuration/minimumShardEntries`` entries.
     public let shardCount: Int
 
     public init(configuration: L1Configuration = .init()) {
         self.configuration = configuration
-        // Each shard keeps at least 64 entries: smaller shards would make the policy's queues too short to work.
         var count = configuration.shards
-        while count > 1, configuration.maximumEntries / count < 64 { count /= 2 }
+        while count > 1, configuration.maximumEntries / count < L1Configuration.minimumShardEntries { count /= 2 }
         let entries = max(1, configuration.maximumEntries / count)
         let bytes = max(1, configuration.maximumBytes / count)
-        shards = (0..<count).map { _ in
-            Shard(L1Shard(maximumEntries: entries, maximumBytes: bytes, smallShare: configuration.smallQueueShare))
+        shards = (0..<count).map { index in
+            Shard(L1Shard(maximumEntries: entries, maximumBytes: bytes, seed: UInt64(index)))
         }
-        mask = count - 1
+        mask = UInt64(count - 1)
         shardCount = count
     }
 
+    private func hashed(_ key: String) -> HashedKey { HashedKey(key, seed: configuration.shardSeed) }
+
     private func shard(for key: HashedKey) -> Shard {
-        if let seed = configuration.shardSeed { return shards[Int(KeyHash.hash(key.key, seed: seed) & UInt64(mask))] }
         // Mix the hash so that shards stay even when hashes differ only in their low bits.
         var hash = UInt64(bitPattern: Int64(key.hash))
-        hash ^= hash >> 33
-        hash &*= 0xff51_afd7_ed55_8ccd
-        hash ^= hash >> 33
-        return shards[Int(hash & UInt64(mask))]
+        hash ^= hash >> 29
+        hash &*= 0xbf58_476d_1ce4_e5b9
+        hash ^= hash >> 32
+        return shards[Int(hash & mask)]
     }
 
     /// The value of `key` while it is retained; `inspect` (run under the shard's lock, so keep it short) may update
     /// the stored value and answers whether it is still valid; invalid entries are dropped.
+    @_specialize(exported:true,where Value == CacheEntry)
     public func get(_ key: String, now: Double, inspect: @Sendable (inout Value) -> Bool = { _ in true }) -> Value? {
-        let key = HashedKey(key)
+        let key = hashed(key)
         return shard(for: key).state.withLock { $0.read(key, now: now, inspect: inspect) }
     }
 
@@ -56,7 +59,7 @@ public final class L1Cache<Value: Sendable>: Sendable {
         now: Double,
         _ body: (inout Value) -> (valid: Bool, result: Result?)
     ) -> Result? {
-        let key = HashedKey(key)
+        let key = hashed(key)
         return shard(for: key).state.withLock { $0.project(key, now: now, body) }
     }
 
@@ -64,7 +67,7 @@ public final class L1Cache<Value: Sendable>: Sendable {
     /// its cost. Returns whether it did.
     @discardableResult
     public func attach(_ key: String, now: Double, extraCost: Int, _ body: (inout Value) -> Bool) -> Bool {
-        let key = HashedKey(key)
+        let key = hashed(key)
         return shard(for: key).state.withLock { $0.attach(key, now: now, extraCost: extraCost, body) }
     }
 
@@ -80,7 +83,7 @@ public final class L1Cache<Value: Sendable>: Sendable {
         now: Double,
         replacing shouldReplace: @Sendable (Value) -> Bool = { _ in true }
     ) -> Bool {
-        let key = HashedKey(key)
+        let key = hashed(key)
         return shard(for: key).state.withLock {
             $0.write(key, value: value, cost: cost, retainUntil: retainUntil, now: now, replacing: shouldReplace)
         }
@@ -88,7 +91,7 @@ public final class L1Cache<Value: Sendable>: Sendable {
 
     @discardableResult
     public func remove(_ key: String) -> Bool {
-        let key = HashedKey(key)
+        let key = hashed(key)
         return shard(for: key).state.withLock { $0.remove(key) }
     }
 
@@ -120,6 +123,7 @@ public final class L1Cache<Value: Sendable>: Sendable {
                 statistics.evictions += state.evictions
                 statistics.expirations += state.expirations
                 statistics.ghostHits += state.ghostHits
+                statistics.windowEntries += state.windowQuota
             }
         }
         return statistics
@@ -134,9 +138,12 @@ public struct L1Statistics: Sendable, Equatable {
     public var evictions = 0
     /// Entries dropped because their time was up.
     public var expirations = 0
-    /// Misses of keys evicted recently enough to be remembered (S3-FIFO's ghost queue, as large as the cache):
-    /// hits that doubling the cache would have added.
+    /// Misses of keys evicted recently enough to be remembered (a ghost of hashes as large as the cache): hits that
+    /// doubling the cache would have added.
     public var ghostHits = 0
+    /// The entries the window (the recency side of the policy) may hold now, as its ghosts sized it; the rest
+    /// is the main space behind the frequency filter.
+    public var windowEntries = 0
 
     public init() {}
 }

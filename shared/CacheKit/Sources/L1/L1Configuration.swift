@@ -1,5 +1,9 @@
 /// Bounds and shape of an ``L1Cache``.
 public struct L1Configuration: Sendable, Equatable {
+    /// The fewest entries a shard holds: the configured shards are halved until each has this many, since a policy's
+    /// lists over too few entries lose hits a single cache would keep.
+    public static let minimumShardEntries = 1_024
+
     /// The most entries the cache holds, over all shards.
     public var maximumEntries: Int
     /// The most bytes of values (as the caller costs them) the cache holds, over all shards.
@@ -7,9 +11,7 @@ public struct L1Configuration: Sendable, Equatable {
     /// Independent shards, each behind its own lock, so that readers of different keys never wait for each other.
     /// A power of two; capacity is divided evenly between them.
     public var shards: Int
-    /// The share of each shard's capacity given to the small probationary queue (S3-FIFO's `S`, 10% in the paper).
-    public var smallQueueShare: Double
-    /// Picks each key's shard by a hash of its bytes with this seed (``KeyHash``), the same in every process, instead
+    /// Picks each key's shard and its counters in the frequency sketch by a hash of its bytes with this seed (``KeyHash``), the same in every process, instead
     /// of Swift's hash, which every process seeds at random: for simulations, which must give one answer for one
     /// trace. `nil` in the services.
     public var shardSeed: UInt64?
@@ -18,7 +20,6 @@ public struct L1Configuration: Sendable, Equatable {
         maximumEntries: Int = 100_000,
         maximumBytes: Int = 256 << 20,
         shards: Int = 16,
-        smallQueueShare: Double = 0.1,
         shardSeed: UInt64? = nil
     ) {
         precondition(maximumEntries > 0 && maximumBytes > 0, "an L1 needs room for at least one entry")
@@ -26,7 +27,6 @@ public struct L1Configuration: Sendable, Equatable {
         self.maximumEntries = maximumEntries
         self.maximumBytes = maximumBytes
         self.shards = shards
-        self.smallQueueShare = smallQueueShare
         self.shardSeed = shardSeed
     }
 }

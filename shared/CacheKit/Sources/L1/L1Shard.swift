@@ -1,88 +1,108 @@
-import DequeModule
-
-/// One shard of an ``L1Cache``: S3-FIFO (Yang et al., SOSP 2023) over entries bounded by count and by bytes.
-///
-/// New keys enter a small FIFO `S`; when `S` is over its share, its oldest entry moves to the main FIFO `M` if it was
-/// read since it came in, and is otherwise dropped, its key remembered in a ghost FIFO `G`. A key found in `G` goes
-/// straight to `M`. `M` is a FIFO with reinsertion: an entry read since its last pass gets another round with its
-/// frequency lowered, the others are evicted. One-hit wonders and scans therefore never reach `M`, which is what
-/// makes S3-FIFO beat LRU on skewed and scan-polluted traces, while a hit only bumps a small counter (no list moves).
-///
-/// Removed entries leave tickets in the queues; a ticket whose stamp no longer matches its entry is skipped.
-/// A key with its hash computed once: the shard is chosen from it and the shard's dictionary reuses it, so a
-/// read hashes the key's bytes once instead of twice.
+/// A key with its hash computed once: the shard is chosen from it, the shard's dictionary and frequency sketch reuse
+/// it, so a read hashes the key's bytes once.
 struct HashedKey: Hashable, Sendable {
     let key: String
     let hash: Int
 
-    init(_ key: String) {
+    /// Hashes with Swift's hash, or with ``KeyHash`` and `seed` where runs must repeat (the simulator).
+    init(_ key: String, seed: UInt64? = nil) {
         self.key = key
-        self.hash = key.hashValue
+        self.hash = seed.map { Int(bitPattern: UInt(KeyHash.hash(key, seed: $0))) } ?? key.hashValue
     }
 
     static func == (left: HashedKey, right: HashedKey) -> Bool { left.hash == right.hash && left.key == right.key }
     func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 }
 
+/// One shard of an ``L1Cache``: Window TinyLFU (Einziger, Friedman and Manes, 2017) whose window is sized by ghost
+/// hits, over entries bounded by count and by bytes.
+///
+/// New keys enter a window LRU. A key pushed out of the window is a candidate for the main space, a segmented LRU
+/// (probation, then protected once read again, 80% of the main space): it is admitted only if the frequency sketch
+/// has seen it more often than the main space's victim, so one-offs and scans never displace what is read often.
+///
+/// The window's share adapts as ARC's does, from two small ghosts of a fifth of the shard each: candidates the filter
+/// refused and entries evicted from the main space. A refused candidate that comes back while its ghost remembers it
+/// would have been a hit in a window larger by that much, and grows the window by one entry; an evicted main entry
+/// that comes back shrinks it by one. A moving working set thus gets a large window within a phase (towards LRU),
+/// a frequency-biased workload keeps a small one behind the filter. Growth is paid for by the window's own hits (one
+/// entry per hit in the window): a loop just over the capacity sends every refused key back soon, yet a larger
+/// window would hold none of them, and without that price would grow into an LRU that hits nothing.
+///
+/// A hit moves the entry in its list and counts it in the sketch, all in O(1) under the shard's lock.
 struct L1Shard<Value: Sendable>: Sendable {
-    struct Slot {
-        var value: Value
-        var cost: Int
-        /// After this time (seconds since 1970) the entry is unusable and may be reclaimed.
-        var retainUntil: Double
-        var frequency: UInt8
-        var inMain: Bool
-        var stamp: UInt64
-    }
-
-    struct Ticket {
-        var key: HashedKey
-        var stamp: UInt64
-    }
+    typealias Segment = SegmentedLists.Segment
 
     let maximumEntries: Int
     let maximumBytes: Int
-    let smallShare: Double
 
-    private(set) var slots: [HashedKey: Slot] = [:]
-    private var small = Deque<Ticket>()
-    private var main = Deque<Ticket>()
-    /// Hashes of keys recently dropped from `S`, each with the stamp of its latest entry: a popped ghost entry
-    /// whose stamp is outdated (the key came back and left again) does not erase the newer one.
-    private var ghost = Deque<(hash: Int, stamp: UInt64)>()
-    private var ghostStamps: [Int: UInt64] = [:]
-    private var smallBytes = 0
-    private var smallCount = 0
+    private var index: [HashedKey: Int32] = [:]
+    private var lists = SegmentedLists()
+    /// The key and the value of each slot of `lists` (nil when free): the generic part, touched once a read.
+    private var keys: [HashedKey?] = []
+    private var values: [Value?] = []
+    private var sketch: FrequencySketch
+    /// Breaks ties for warm candidates now and then (Caffeine's defence against a victim no key can beat).
+    private var random: SplitMix
+
+    /// The window's quota; its bytes are the same share of the shard's bytes.
+    private var windowEntries = 0
+    private var windowBytes = 1
+    /// Hits in the window not yet spent on growing it.
+    private var windowCredit = 0
+
+    /// Keys recently evicted, as many as the shard holds.
+    private var ghost: RecentHashes
+    /// Candidates recently refused by admission, and entries recently evicted from the main space: a return of one
+    /// of the first is a hit a larger window would have had, of the second one a larger main space would have had.
+    private var windowGhost: RecentHashes
+    private var mainGhost: RecentHashes
+    private var sweepCursor = 0
+
     private(set) var bytes = 0
-    private var nextStamp: UInt64 = 0
     private(set) var evictions = 0
     private(set) var expirations = 0
-    /// Inserts of keys still remembered by the ghost queue: misses a cache twice as large would have hit.
+    /// Inserts of keys evicted recently enough to be remembered (as many as the shard holds): misses a cache twice
+    /// as large would have hit.
     private(set) var ghostHits = 0
 
-    init(maximumEntries: Int, maximumBytes: Int, smallShare: Double) {
+    /// The share of the shard the window starts with (Caffeine's).
+    static var initialWindowShare: Double { 0.01 }
+    /// How far back the steering ghosts remember, as a share of the shard.
+    static var ghostReach: Double { 0.2 }
+
+    /// A shard of `maximumEntries` and `maximumBytes`; `seed` seeds its tie-breaking.
+    init(maximumEntries: Int, maximumBytes: Int, seed: UInt64 = 0) {
         self.maximumEntries = max(1, maximumEntries)
         self.maximumBytes = max(1, maximumBytes)
-        self.smallShare = smallShare
+        sketch = FrequencySketch(capacity: self.maximumEntries)
+        random = SplitMix(seed: seed)
+        ghost = RecentHashes(capacity: self.maximumEntries)
+        let reach = Int(Self.ghostReach * Double(self.maximumEntries))
+        windowGhost = RecentHashes(capacity: reach)
+        mainGhost = RecentHashes(capacity: reach)
+        resizeWindow(entries: Int((Self.initialWindowShare * Double(self.maximumEntries)).rounded()))
     }
 
-    var count: Int { slots.count }
+    var count: Int { index.count }
+
+    /// The entries the window may hold now.
+    var windowQuota: Int { windowEntries }
+
+    private var mainEntries: Int { maximumEntries - windowEntries }
+    private var mainBytes: Int { maximumBytes - windowBytes }
+    private var mainCount: Int { lists.count(.probation) + lists.count(.protected) }
+    private var mainCost: Int { lists.bytes(.probation) + lists.bytes(.protected) }
+
+    // MARK: Reads
 
     /// Reads a usable entry, counting the read for the eviction policy. `inspect` may change the stored value
     /// (e.g. remember that its tags were checked) and answers whether it is still valid; an invalid entry is removed.
     mutating func read(_ key: HashedKey, now: Double, inspect: (inout Value) -> Bool) -> Value? {
-        guard let index = slots.index(forKey: key) else { return nil }
-        if slots.values[index].retainUntil <= now {
-            expirations += 1
-            drop(at: index)
-            return nil
+        project(key, now: now) { value in
+            let valid = inspect(&value)
+            return (valid, valid ? value : nil)
         }
-        guard inspect(&slots.values[index].value) else {
-            drop(at: index)
-            return nil
-        }
-        if slots.values[index].frequency < 3 { slots.values[index].frequency += 1 }
-        return slots.values[index].value
     }
 
     /// ``read(_:now:inspect:)`` that hands back what `body` takes from the value, not a copy of it: `body` answers
@@ -91,45 +111,32 @@ struct L1Shard<Value: Sendable>: Sendable {
         _ key: HashedKey,
         now: Double,
         _ body: (inout Value) -> (valid: Bool, result: Result?)
-    )
-        -> Result?
-    {
-        guard let index = slots.index(forKey: key) else { return nil }
-        // One in-place access to the slot (reading a field through the values' getter copies the whole slot).
-        var result: Result?
-        var expired = false
-        var valid = true
-        func visit(_ slot: inout Slot) {
-            guard slot.retainUntil > now else {
-                expired = true
-                return
-            }
-            (valid, result) = body(&slot.value)
-            if valid, slot.frequency < 3 { slot.frequency += 1 }
-        }
-        visit(&slots.values[index])
-        if expired { expirations += 1 }
-        guard !expired, valid else {
-            drop(at: index)
+    ) -> Result? {
+        guard let slot = index[key] else { return nil }
+        guard lists[slot].retainUntil > now else {
+            expirations += 1
+            drop(slot)
             return nil
         }
+        let (valid, result) = body(&values[Int(slot)]!)
+        guard valid else {
+            drop(slot)
+            return nil
+        }
+        touch(slot)
         return result
     }
 
     /// Changes the live value of `key` in place when `body` says so, adding `extraCost` to what it costs (what a
     /// reader attached to it); the next write evicts for it if the shard is then over its bytes.
     mutating func attach(_ key: HashedKey, now: Double, extraCost: Int, _ body: (inout Value) -> Bool) -> Bool {
-        guard let index = slots.index(forKey: key) else { return false }
-        var applied = false
-        func visit(_ slot: inout Slot) {
-            guard slot.retainUntil > now else { return }
-            applied = body(&slot.value)
-            if applied { slot.cost += extraCost }
-        }
-        visit(&slots.values[index])
-        if applied { bytes += extraCost }
-        return applied
+        guard let slot = index[key], lists[slot].retainUntil > now, body(&values[Int(slot)]!) else { return false }
+        lists.setCost(slot, lists[slot].cost + extraCost)
+        bytes += extraCost
+        return true
     }
+
+    // MARK: Writes
 
     /// Stores `value`, evicting as needed. Returns false when the value alone is larger than the shard allows, or
     /// when `shouldReplace` refuses to replace the live value already there.
@@ -142,181 +149,216 @@ struct L1Shard<Value: Sendable>: Sendable {
         now: Double,
         replacing shouldReplace: (Value) -> Bool = { _ in true }
     ) -> Bool {
-        if let existing = slots[key], existing.retainUntil > now, !shouldReplace(existing.value) { return false }
+        if let slot = index[key], lists[slot].retainUntil > now, !shouldReplace(values[Int(slot)]!) { return false }
         guard cost <= maximumBytes / 2 else {
             remove(key)
             return false
         }
-        if let index = slots.index(forKey: key) {
-            let old = slots.values[index].cost
-            slots.values[index].value = value
-            slots.values[index].cost = cost
-            slots.values[index].retainUntil = retainUntil
-            bytes += cost - old
-            if !slots.values[index].inMain { smallBytes += cost - old }
+        if let slot = index[key] {
+            bytes += cost - lists[slot].cost
+            lists.setCost(slot, cost)
+            lists.setRetainUntil(slot, retainUntil)
+            values[Int(slot)] = value
+            touch(slot)
         } else {
-            nextStamp &+= 1
-            let hash = key.hash
-            let toMain = ghostStamps.removeValue(forKey: hash) != nil
-            if toMain { ghostHits += 1 }
-            slots[key] = Slot(
-                value: value,
-                cost: cost,
-                retainUntil: retainUntil,
-                frequency: 0,
-                inMain: toMain,
-                stamp: nextStamp
-            )
-            let ticket = Ticket(key: key, stamp: nextStamp)
-            if toMain {
-                main.append(ticket)
-            } else {
-                small.append(ticket)
-                smallBytes += cost
-                smallCount += 1
-            }
-            bytes += cost
+            insert(key, value: value, cost: cost, retainUntil: retainUntil)
         }
-        while slots.count > maximumEntries || bytes > maximumBytes {
-            guard evictOne(now: now) else { break }
+        evictFromWindow(now: now)
+        // The main space may still be over after a large value or an attachment: evict least recent entries.
+        while index.count > maximumEntries || bytes > maximumBytes {
+            guard let victim = lists.tail(.probation) ?? lists.tail(.window) ?? lists.tail(.protected) else { break }
+            evict(victim, now: now)
         }
-        compactIfSparse()
         return true
     }
 
     @discardableResult
     mutating func remove(_ key: HashedKey) -> Bool {
-        guard let index = slots.index(forKey: key) else { return false }
-        drop(at: index)
+        guard let slot = index[key] else { return false }
+        drop(slot)
         return true
     }
 
     /// Removes every entry whose key satisfies `predicate`; returns how many.
     mutating func removeAll(where predicate: (String) -> Bool) -> Int {
-        let doomed = slots.keys.filter { predicate($0.key) }
+        let doomed = index.keys.filter { predicate($0.key) }
         for key in doomed { remove(key) }
         return doomed.count
     }
 
     mutating func removeAll() {
-        slots.removeAll()
-        small.removeAll()
-        main.removeAll()
+        index.removeAll()
+        lists.removeAll()
+        keys.removeAll()
+        values.removeAll()
         ghost.removeAll()
-        ghostStamps.removeAll()
-        smallBytes = 0
-        smallCount = 0
+        windowGhost.removeAll()
+        mainGhost.removeAll()
         bytes = 0
+        sweepCursor = 0
     }
 
-    /// Frees entries past their retention from the heads of the queues (where the oldest are), dropping dead
-    /// tickets on the way, examining at most `budget` tickets: a bounded step, so a caller sweeping shard by shard
-    /// never holds a lock for long. Expired entries further back go when an eviction or a read meets them.
+    /// Frees entries past their retention, examining at most `budget` slots from where the last call stopped: a
+    /// bounded step, so a caller sweeping shard by shard never holds a lock for long, and the whole shard is covered
+    /// in turn. Expired entries are also dropped when a read or an eviction meets them.
     mutating func reclaimExpired(now: Double, budget: Int) -> Int {
         var reclaimed = 0
-        var examined = 0
-        for inMain in [false, true] {
-            while examined < budget, let ticket = inMain ? main.first : small.first {
-                examined += 1
-                guard let slot = slots[ticket.key], slot.stamp == ticket.stamp, slot.inMain == inMain else {
-                    if inMain { main.removeFirst() } else { small.removeFirst() }
-                    continue
-                }
-                guard slot.retainUntil <= now else { break }
-                if inMain { main.removeFirst() } else { small.removeFirst() }
-                remove(ticket.key)
-                expirations += 1
-                reclaimed += 1
-            }
+        for _ in 0..<min(budget, lists.capacity) {
+            if sweepCursor >= lists.capacity { sweepCursor = 0 }
+            let slot = Int32(sweepCursor)
+            sweepCursor += 1
+            guard lists[slot].live, lists[slot].retainUntil <= now else { continue }
+            drop(slot)
+            expirations += 1
+            reclaimed += 1
         }
         return reclaimed
     }
 
-    // MARK: Eviction
+    // MARK: The policy
 
-    private mutating func evictOne(now: Double) -> Bool {
-        let smallLimitBytes = Int(Double(maximumBytes) * smallShare)
-        let smallLimitCount = max(1, Int(Double(maximumEntries) * smallShare))
-        if !small.isEmpty, smallBytes >= smallLimitBytes || smallCount >= smallLimitCount || main.isEmpty {
-            if evictFromSmall(now: now) { return true }
+    /// A new key: counted in the sketch, steering the window if a ghost remembers it, and put at the window's front.
+    private mutating func insert(_ key: HashedKey, value: Value, cost: Int, retainUntil: Double) {
+        sketch.record(UInt64(bitPattern: Int64(key.hash)))
+        if ghost.remove(key.hash) { ghostHits += 1 }
+        if windowGhost.remove(key.hash) {
+            if windowCredit > 0 {
+                windowCredit -= 1
+                resizeWindow(entries: windowEntries + 1)
+            }
+        } else if mainGhost.remove(key.hash) {
+            resizeWindow(entries: windowEntries - 1)
         }
-        if evictFromMain(now: now) { return true }
-        return evictFromSmall(now: now)
+        let slot = lists.allocate(cost: cost, retainUntil: retainUntil, hash: key.hash)
+        if Int(slot) == keys.count {
+            keys.append(key)
+            values.append(value)
+        } else {
+            keys[Int(slot)] = key
+            values[Int(slot)] = value
+        }
+        index[key] = slot
+        lists.link(slot, atFrontOf: .window)
+        bytes += cost
     }
 
-    /// Pops `S` until one entry leaves the cache (dropped to the ghost) or moves to `M`. Returns whether an entry
-    /// left the cache.
-    private mutating func evictFromSmall(now: Double) -> Bool {
-        while let ticket = small.popFirst() {
-            guard let index = slots.index(forKey: ticket.key), slots.values[index].stamp == ticket.stamp,
-                !slots.values[index].inMain
-            else { continue }
-            let slot = slots.values[index]
-            smallBytes -= slot.cost
-            smallCount -= 1
-            if slot.frequency > 0, slot.retainUntil > now {
-                slots.values[index].inMain = true
-                slots.values[index].frequency = 0
-                main.append(ticket)
-                continue
-            }
-            slots.remove(at: index)
-            bytes -= slot.cost
-            if slot.retainUntil > now {
-                evictions += 1
-                remember(ghost: ticket.key.hash)
+    /// A hit: counted in the sketch, and moved to the front of its list; a probation entry is promoted to protected,
+    /// whose least recent entries go back to probation when it is over its share of the main space.
+    private mutating func touch(_ slot: Int32) {
+        sketch.record(UInt64(bitPattern: Int64(lists[slot].hash)))
+        switch lists[slot].segment {
+        case .window:
+            if windowCredit < maximumEntries { windowCredit += 1 }
+            lists.moveToFront(slot)
+        case .protected:
+            lists.moveToFront(slot)
+        case .probation:
+            lists.unlink(slot)
+            lists.link(slot, atFrontOf: .protected)
+            demoteProtectedOverflow()
+        }
+    }
+
+    private mutating func demoteProtectedOverflow() {
+        let entries = mainEntries * 4 / 5
+        let bytes = mainBytes / 5 * 4
+        while lists.count(.protected) > entries || lists.bytes(.protected) > bytes,
+            let demoted = lists.tail(.protected)
+        {
+            lists.unlink(demoted)
+            lists.link(demoted, atFrontOf: .probation)
+        }
+    }
+
+    /// Sends the window's least recent entries beyond its quota to admission.
+    private mutating func evictFromWindow(now: Double) {
+        while lists.count(.window) > windowEntries || lists.bytes(.window) > windowBytes,
+            let candidate = lists.tail(.window)
+        {
+            lists.unlink(candidate)
+            admit(candidate, now: now)
+        }
+    }
+
+    /// Into probation while the main space has room; else in place of its victims (probation's least recent, then
+    /// protected's) only if the sketch has seen it more often than each, or it is evicted.
+    private mutating func admit(_ candidate: Int32, now: Double) {
+        let cost = lists[candidate].cost
+        guard lists[candidate].retainUntil > now, cost <= mainBytes else {
+            if lists[candidate].retainUntil > now { windowGhost.add(lists[candidate].hash) }
+            release(candidate, now: now)
+            return
+        }
+        while mainCount + 1 > mainEntries || mainCost + cost > mainBytes {
+            guard let victim = lists.tail(.probation) ?? lists.tail(.protected) else { break }
+            if lists[victim].retainUntil <= now {
+                evict(victim, now: now)
+            } else if admits(candidate, over: victim) {
+                mainGhost.add(lists[victim].hash)
+                evict(victim, now: now)
             } else {
-                expirations += 1
+                windowGhost.add(lists[candidate].hash)
+                release(candidate, now: now)
+                return
             }
-            return true
         }
-        return false
+        lists.link(candidate, atFrontOf: .probation)
     }
 
-    private mutating func evictFromMain(now: Double) -> Bool {
-        while let ticket = main.popFirst() {
-            guard let index = slots.index(forKey: ticket.key), slots.values[index].stamp == ticket.stamp,
-                slots.values[index].inMain
-            else { continue }
-            let slot = slots.values[index]
-            if slot.frequency > 0, slot.retainUntil > now {
-                slots.values[index].frequency -= 1
-                main.append(ticket)
-                continue
-            }
-            slots.remove(at: index)
-            bytes -= slot.cost
-            if slot.retainUntil > now { evictions += 1 } else { expirations += 1 }
-            return true
-        }
-        return false
+    /// TinyLFU's test: the candidate was seen more often than the victim; or, one time in 128, a candidate seen at
+    /// least six times, so that an attacker's hash collision cannot pin a victim forever.
+    private mutating func admits(_ candidate: Int32, over victim: Int32) -> Bool {
+        let candidateFrequency = sketch.frequency(UInt64(bitPattern: Int64(lists[candidate].hash)))
+        let victimFrequency = sketch.frequency(UInt64(bitPattern: Int64(lists[victim].hash)))
+        if candidateFrequency > victimFrequency { return true }
+        return candidateFrequency >= 6 && random.next() & 127 == 0
     }
 
-    private mutating func remember(ghost hash: Int) {
-        nextStamp &+= 1
-        ghostStamps[hash] = nextStamp
-        ghost.append((hash, nextStamp))
-        while ghost.count > maximumEntries, let oldest = ghost.popFirst() {
-            if ghostStamps[oldest.hash] == oldest.stamp { ghostStamps.removeValue(forKey: oldest.hash) }
+    /// Gives the window `entries` (at least one, at most the shard) and the same share of the bytes. A larger window
+    /// takes the main space's least recent entries (kept, at the window's back); a smaller one sends its least recent
+    /// to admission at the next write.
+    private mutating func resizeWindow(entries: Int) {
+        let entries = min(maximumEntries, max(1, entries))
+        guard entries != windowEntries else { return }
+        windowEntries = entries
+        windowBytes = max(1, Int(Double(maximumBytes) * Double(entries) / Double(maximumEntries)))
+        while mainCount > mainEntries || mainCost > mainBytes,
+            let moved = lists.tail(.probation) ?? lists.tail(.protected)
+        {
+            lists.unlink(moved)
+            lists.link(moved, atBackOf: .window)
         }
+        demoteProtectedOverflow()
     }
 
-    private mutating func drop(at index: Dictionary<HashedKey, Slot>.Index) {
-        let slot = slots.values[index]
-        if !slot.inMain {
-            smallBytes -= slot.cost
-            smallCount -= 1
-        }
-        bytes -= slot.cost
-        slots.remove(at: index)
+    /// Evicts a linked entry.
+    private mutating func evict(_ slot: Int32, now: Double) {
+        lists.unlink(slot)
+        release(slot, now: now)
     }
 
-    /// Rebuilds the queues when removals left more dead tickets than live entries, so they stay O(entries).
-    private mutating func compactIfSparse() {
-        guard small.count + main.count > 2 * slots.count + 64 else { return }
-        small = Deque(
-            small.filter { ticket in slots[ticket.key].map { $0.stamp == ticket.stamp && !$0.inMain } ?? false }
-        )
-        main = Deque(main.filter { ticket in slots[ticket.key].map { $0.stamp == ticket.stamp && $0.inMain } ?? false })
+    /// Frees an unlinked entry pushed out by the policy, remembering its key in the ghost when it was still live.
+    private mutating func release(_ slot: Int32, now: Double) {
+        if lists[slot].retainUntil > now {
+            evictions += 1
+            ghost.add(lists[slot].hash)
+        } else {
+            expirations += 1
+        }
+        free(slot)
+    }
+
+    /// Removes a linked entry that was invalidated, expired or replaced by a removal (not an eviction).
+    private mutating func drop(_ slot: Int32) {
+        lists.unlink(slot)
+        free(slot)
+    }
+
+    private mutating func free(_ slot: Int32) {
+        bytes -= lists[slot].cost
+        if let key = keys[Int(slot)] { index.removeValue(forKey: key) }
+        keys[Int(slot)] = nil
+        values[Int(slot)] = nil
+        lists.deallocate(slot)
     }
 }
