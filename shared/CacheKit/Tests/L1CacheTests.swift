@@ -59,6 +59,32 @@ struct L1CacheTests {
         #expect(cache.get("k", now: 0) == 5)
     }
 
+    @Test(
+        "A write that says stored can be read back, a value over the window's bytes included; bounds hold through attachments; removals and the sweep leave the totals right"
+    )
+    func bookkeeping() {
+        let cache = L1Cache<Int>(configuration: L1Configuration(maximumEntries: 100, maximumBytes: 10_000, shards: 1))
+        // The window starts with 1% of the bytes (100): a value of 3,000 is over it on its own.
+        #expect(cache.set("big", 1, cost: 3_000, retainUntil: 100, now: 0))
+        #expect(cache.get("big", now: 0) == 1)
+        for index in 0..<2_000 {
+            let key = "k\(index % 300)"
+            let stored = cache.set(key, index, cost: 20 + index % 70, retainUntil: index % 5 == 0 ? 5 : 100, now: 0)
+            if stored { #expect(cache.get(key, now: 0) == index, "\(key) was said stored") }
+            let statistics = cache.statistics
+            #expect(statistics.entries <= 100 && statistics.bytes <= 10_000, "\(statistics)")
+            if index % 7 == 0 { cache.attach(key, now: 0, extraCost: 30) { _ in true } }
+        }
+        // The sweep finds the expired entries wherever their slots were reused.
+        _ = cache.reclaimExpired(now: 10, budgetPerShard: 1_000)
+        #expect(cache.get("k0", now: 10) == nil)
+        let live = cache.statistics.entries
+        #expect(live > 0)
+        #expect(cache.removeAll { _ in true } == live)
+        #expect(cache.statistics.entries == 0 && cache.statistics.bytes == 0)
+        #expect(cache.reclaimExpired(now: 10, budgetPerShard: -1) == 0)
+    }
+
     @Test("A hot set survives a sequential scan that flushes an LRU of the same size")
     func scanResistance() {
         let capacity = 1_000

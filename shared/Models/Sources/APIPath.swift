@@ -27,6 +27,8 @@ public enum APIPath {
     /// The metrics service (`wedsync-metrics`).
     public enum Metrics {
         public static let events = "\(v1)/events"
+        /// Per series over a range; the gateway's `/api/performance/metrics` hands it on.
+        public static let summary = "\(v1)/summary"
     }
 
     /// The query optimizer (`wedsync-query-optimizer`).

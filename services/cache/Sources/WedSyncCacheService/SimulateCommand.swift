@@ -6,7 +6,7 @@ import WedSyncCacheKit
 /// the synthetic ``Workload`` families, through the real L1 policy and
 /// the reference policies (LRU, ARC, W-TinyLFU with a 1% window) and prints the hit ratios side by side, so L1 can be
 /// sized before a season. The same trace and settings always give the same figures (`--seed` picks the L1's shard
-/// hash; `--shards` the L1's shards, 16 by default, halved until each holds 64 entries).
+/// hash; `--shards` the L1's shards, 16 by default, halved until each holds 1,024 entries).
 public enum SimulateCommand {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String

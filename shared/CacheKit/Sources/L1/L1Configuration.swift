@@ -11,9 +11,9 @@ public struct L1Configuration: Sendable, Equatable {
     /// Independent shards, each behind its own lock, so that readers of different keys never wait for each other.
     /// A power of two; capacity is divided evenly between them.
     public var shards: Int
-    /// Picks each key's shard and its counters in the frequency sketch by a hash of its bytes with this seed (``KeyHash``), the same in every process, instead
-    /// of Swift's hash, which every process seeds at random: for simulations, which must give one answer for one
-    /// trace. `nil` in the services.
+    /// Picks each key's shard and its counters in the frequency sketch by a hash of its bytes with this seed
+    /// (``KeyHash``), the same in every process, instead of Swift's hash, which every process seeds at random: for
+    /// simulations, which must give one answer for one trace. `nil` in the services.
     public var shardSeed: UInt64?
 
     public init(

@@ -138,8 +138,8 @@ struct L1Shard<Value: Sendable>: Sendable {
 
     // MARK: Writes
 
-    /// Stores `value`, evicting as needed. Returns false when the value alone is larger than the shard allows, or
-    /// when `shouldReplace` refuses to replace the live value already there.
+    /// Stores `value`, evicting as needed. Returns false when the value alone is larger than the shard allows, when
+    /// `shouldReplace` refuses to replace the live value already there, or when the policy gave it up at once.
     @discardableResult
     mutating func write(
         _ key: HashedKey,
@@ -169,7 +169,8 @@ struct L1Shard<Value: Sendable>: Sendable {
             guard let victim = lists.tail(.probation) ?? lists.tail(.window) ?? lists.tail(.protected) else { break }
             evict(victim, now: now)
         }
-        return true
+        // Whether the value is still there: admission may have refused it at once.
+        return index[key] != nil
     }
 
     @discardableResult
@@ -196,6 +197,8 @@ struct L1Shard<Value: Sendable>: Sendable {
         mainGhost.removeAll()
         bytes = 0
         sweepCursor = 0
+        windowCredit = 0
+        resizeWindow(entries: Int((Self.initialWindowShare * Double(maximumEntries)).rounded()))
     }
 
     /// Frees entries past their retention, examining at most `budget` slots from where the last call stopped: a
@@ -203,7 +206,7 @@ struct L1Shard<Value: Sendable>: Sendable {
     /// in turn. Expired entries are also dropped when a read or an eviction meets them.
     mutating func reclaimExpired(now: Double, budget: Int) -> Int {
         var reclaimed = 0
-        for _ in 0..<min(budget, lists.capacity) {
+        for _ in 0..<max(0, min(budget, lists.capacity)) {
             if sweepCursor >= lists.capacity { sweepCursor = 0 }
             let slot = Int32(sweepCursor)
             sweepCursor += 1
@@ -270,9 +273,11 @@ struct L1Shard<Value: Sendable>: Sendable {
         }
     }
 
-    /// Sends the window's least recent entries beyond its quota to admission.
+    /// Sends the window's least recent entries beyond its quota to admission. The newest entry stays even when it
+    /// alone is over the window's bytes: a value larger than the window still gets its time there, to be read
+    /// before it faces admission.
     private mutating func evictFromWindow(now: Double) {
-        while lists.count(.window) > windowEntries || lists.bytes(.window) > windowBytes,
+        while lists.count(.window) > windowEntries || (lists.bytes(.window) > windowBytes && lists.count(.window) > 1),
             let candidate = lists.tail(.window)
         {
             lists.unlink(candidate)
@@ -284,8 +289,8 @@ struct L1Shard<Value: Sendable>: Sendable {
     /// protected's) only if the sketch has seen it more often than each, or it is evicted.
     private mutating func admit(_ candidate: Int32, now: Double) {
         let cost = lists[candidate].cost
+        // Too large for the main space: no window size would have kept it there, so its return steers nothing.
         guard lists[candidate].retainUntil > now, cost <= mainBytes else {
-            if lists[candidate].retainUntil > now { windowGhost.add(lists[candidate].hash) }
             release(candidate, now: now)
             return
         }

@@ -82,10 +82,9 @@ struct SegmentedLists: Sendable {
     private mutating func link(_ slot: Int32, into segment: Segment, atFront: Bool) {
         let list = segment.rawValue
         let neighbour = atFront ? queues[list].head : queues[list].tail
-        if atFront {
-            fronts &+= 1
-            slots[Int(slot)].frontedAt = fronts
-        }
+        // A slot put at the back counts as long sunk: its next hit moves it.
+        if atFront { fronts &+= 1 }
+        slots[Int(slot)].frontedAt = atFront ? fronts : 0
         slots[Int(slot)].segment = segment
         slots[Int(slot)].previous = atFront ? -1 : neighbour
         slots[Int(slot)].next = atFront ? neighbour : -1

@@ -161,6 +161,24 @@ public enum GatewayApplication {
             background: background,
             origins: AllowedOrigins(service.configuration.allowedOrigins + replicas)
         ).register(service.routes)
+        let configuration = service.configuration
+        GatewayPerformanceRoutes(
+            cache: responseCache,
+            pools: pools,
+            probeTimeout: settings.probeTimeout,
+            peers: [
+                ("cache", configuration.cacheURL), ("metrics", configuration.metricsURL),
+                ("query-optimizer", configuration.optimizerURL),
+            ].map { name, url in
+                ServiceClient(name: name, baseURL: url, token: configuration.serviceToken)
+            },
+            metrics: ServiceClient(
+                name: "metrics",
+                baseURL: configuration.metricsURL,
+                token: configuration.serviceToken,
+                timeout: .seconds(3)
+            )
+        ).register(service.routes)
         for pool in pools.all {
             let name = pool.name
             service.addReadinessCheck(
@@ -223,6 +241,7 @@ struct GatewayProxyMiddleware: RouterMiddleware {
 /// | `gateway.auth.valid-seconds` / `refused-seconds` | `30` / `5` | how long a token's introspection is remembered |
 /// | `gateway.events` | `true` | count every request for the metrics service (`metrics.url`), as 10-second `api_call_summary` aggregates |
 /// | `gateway.events.interval-ms` | `10000` | how often the aggregates are shipped (a window may go in parts: they add up) |
+/// | `gateway.performance.probe-timeout-ms` | `40` | how long `/api/performance/health` waits for a service's `/ready` |
 struct GatewaySettings {
     var routesFile: GatewayRoutesFile
     var connectTimeout: Duration
@@ -238,6 +257,8 @@ struct GatewaySettings {
     var tokenRefusedFor: Duration
     var events: Bool
     var eventsInterval: Duration
+    /// How long `/api/performance/health` waits for each service's `/ready`.
+    var probeTimeout: Duration
     var fastPath: Bool
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
@@ -271,6 +292,11 @@ struct GatewaySettings {
             )
         }
         connectTimeout = try settings.milliseconds("gateway.connect-timeout-ms", default: .seconds(1), in: 10...60_000)
+        probeTimeout = try settings.milliseconds(
+            "gateway.performance.probe-timeout-ms",
+            default: .milliseconds(40),
+            in: 5...10_000
+        )
         readTimeout = try settings.milliseconds("gateway.read-timeout-ms", default: .seconds(30), in: 10...3_600_000)
         let poolNames = routesFile.pools.map(\.name)
         authUpstream =

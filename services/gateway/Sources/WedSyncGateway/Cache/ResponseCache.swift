@@ -304,6 +304,9 @@ public final class ResponseCache: Sendable {
         cache.statistics()
     }
 
+    /// The entries L1's window may hold now, as its policy sized it.
+    public var l1WindowEntries: Int { cache.l1.statistics.windowEntries }
+
     // MARK: Invalidation
 
     /// The cache's invalidation sequence now: noted before an upstream is asked, so that what it answers is stored

@@ -68,7 +68,7 @@ public final class GatewayProxy: Sendable {
         APIPath.Common.health, APIPath.Common.ready, APIPath.Common.metrics,
         APIPath.Common.openAPI,
     ].map { Array($0.utf8) }
-    private static let ownPrefixes = ["/admin/", "/v1/admin/"].map { Array($0.utf8) }
+    private static let ownPrefixes = ["/admin/", "/v1/admin/", "/api/performance/"].map { Array($0.utf8) }
 
     /// Handles one request the router did not take.
     public func handle(_ request: Request, context: ServiceRequestContext) async -> Response {

@@ -165,8 +165,9 @@ struct MetricsRoutes {
             APIPath.Metrics.summary,
             RouteSpec(
                 summary: "Per series over a range: p50/p95/p99, rate, error rate, cache hit ratio",
+                description: "The gateway's own token may read it too: its `/api/performance/metrics` hands it on.",
                 tags: ["queries"],
-                access: .monitor,
+                access: .monitor(orService: "wedsync-gateway"),
                 queryParameters: [
                     QueryParameter(
                         "range",
