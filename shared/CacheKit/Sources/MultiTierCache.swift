@@ -52,6 +52,9 @@ public final class MultiTierCache: Service, Sendable {
     enum StoredOrFlight: Sendable {
         case stored(CacheEntry)
         case flight(Flight, joined: Bool)
+        /// Nothing in L1 and no load running, but a version of the key was stored here or announced by another
+        /// process while the read was at L2: L2 holds it now, so read it again rather than load.
+        case changedSinceRead
     }
 
     struct Flight: Sendable {
@@ -354,10 +357,11 @@ public final class MultiTierCache: Service, Sendable {
         _ address: CacheAddress,
         namespace: CacheNamespace,
         loader: CacheLoader?,
-        noting note: SequenceNote? = nil
+        noting note: SequenceNote? = nil,
+        again: Bool = false
     ) async throws(CacheKitError) -> CacheLookup? {
         let now = self.now
-        CacheNamespace.count(namespace.lookups)
+        if !again { CacheNamespace.count(namespace.lookups) }
         var fallback: (entry: CacheEntry, tier: CacheTier)?
 
         if namespace.policy.useL1 {
@@ -421,12 +425,20 @@ public final class MultiTierCache: Service, Sendable {
         // (under load, a slow L2 read would otherwise outlast the flight it should have joined).
         var flight: Flight
         var joined: Bool
-        switch storedOrFlight(address, namespace: namespace, loader: loader, keyVersion: keyVersion) {
+        switch storedOrFlight(
+            address,
+            namespace: namespace,
+            loader: loader,
+            keyVersion: keyVersion,
+            changedAfter: again ? nil : readStart
+        ) {
         case .stored(let entry):
             CacheNamespace.count(namespace.l1Hits)
             return CacheLookup(entry: entry, tier: .l1, state: .fresh)
         case .flight(let running, let wasRunning):
             (flight, joined) = (running, wasRunning)
+        case .changedSinceRead:
+            return try await get(address, namespace: namespace, loader: loader, noting: note, again: true)
         }
         CacheNamespace.count(namespace.misses)
         if fallback != nil { CacheNamespace.count(namespace.expiredMisses) }

@@ -18,12 +18,16 @@ extension MultiTierCache {
 
     /// A read's way to the loader after missing L1 and L2: the value in L1 if it is fresh there now, else the load
     /// running or a new one. Both are decided under the lock every load commits under, so a load that ends
-    /// between the read's look at L1 and here is used rather than run again.
+    /// between the read's look at L1 and here is used rather than run again. When no load runs and L1 has nothing,
+    /// but a version of the key was stored or announced after `changedAfter` (the read's start), L2 holds it now:
+    /// the read is sent back to L2 (a load here and another process's both ended while it read L2, and the other's
+    /// newer version pushed this one's out of L1).
     func storedOrFlight(
         _ address: CacheAddress,
         namespace: CacheNamespace,
         loader: @escaping CacheLoader,
-        keyVersion: UInt64?
+        keyVersion: UInt64?,
+        changedAfter readStart: Flight.Start? = nil
     ) -> StoredOrFlight {
         coordination.withLock { state in
             if namespace.policy.useL1, state.flights[address.string] == nil {
@@ -31,6 +35,11 @@ extension MultiTierCache {
                 if let entry = l1.get(address.string, now: now, inspect: isCurrentInL1), entry.isFresh(at: now) {
                     return .stored(entry)
                 }
+            }
+            if state.flights[address.string] == nil, let readStart,
+                let floor = state.floors[address.string], floor.ticket > readStart.ticket
+            {
+                return .changedSinceRead
             }
             let (flight, joined) = joinOrStartFlight(
                 address,
