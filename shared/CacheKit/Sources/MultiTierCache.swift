@@ -320,7 +320,7 @@ public final class MultiTierCache: Service, Sendable {
             return (true, entry.memo ?? Unmade.shared)
         }
         if memo is Unmade {
-            let read: CacheEntry? = l1.project(address, now: now) { entry in
+            let read: CacheEntry? = l1.project(address, now: now, touching: false) { entry in
                 (true, entry.memo == nil && entry.isFresh(at: now) ? entry : nil)
             }
             guard let entry = read else { return nil }

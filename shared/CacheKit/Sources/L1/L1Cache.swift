@@ -53,14 +53,17 @@ public final class L1Cache<Value: Sendable>: Sendable {
     }
 
     /// What `body` takes from the value of `key` while it is retained, under the shard's lock (keep it short): it
-    /// answers whether the value is still valid (invalid ones are dropped) and what to hand back.
+    /// answers whether the value is still valid (invalid ones are dropped) and what to hand back. `touching: false`
+    /// for the cache's own bookkeeping (a second look at an entry already read, a version check): the policy does
+    /// not count it as a read.
     public func project<Result: Sendable>(
         _ key: String,
         now: Double,
+        touching: Bool = true,
         _ body: (inout Value) -> (valid: Bool, result: Result?)
     ) -> Result? {
         let key = hashed(key)
-        return shard(for: key).state.withLock { $0.project(key, now: now, body) }
+        return shard(for: key).state.withLock { $0.project(key, now: now, touching: touching, body) }
     }
 
     /// Changes the live value of `key` in place when `body` (under the shard's lock) says so, and adds `extraCost` to

@@ -106,10 +106,12 @@ struct L1Shard<Value: Sendable>: Sendable {
     }
 
     /// ``read(_:now:inspect:)`` that hands back what `body` takes from the value, not a copy of it: `body` answers
-    /// whether the value is still valid (an invalid one is dropped) and what to return.
+    /// whether the value is still valid (an invalid one is dropped) and what to return. Without `touching`, the
+    /// policy does not count the look as a read.
     mutating func project<Result>(
         _ key: HashedKey,
         now: Double,
+        touching: Bool = true,
         _ body: (inout Value) -> (valid: Bool, result: Result?)
     ) -> Result? {
         guard let slot = index[key] else { return nil }
@@ -123,7 +125,7 @@ struct L1Shard<Value: Sendable>: Sendable {
             drop(slot)
             return nil
         }
-        touch(slot)
+        if touching { touch(slot) }
         return result
     }
 

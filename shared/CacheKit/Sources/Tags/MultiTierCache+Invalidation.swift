@@ -141,7 +141,9 @@ extension MultiTierCache {
         coordination.withLock { state in
             for (address, version) in keys {
                 state.raiseFloor(of: address, to: version)
-                _ = l1.get(address, now: now) { $0.version >= version && $0.version & Self.localVersion == 0 }
+                let _: Bool? = l1.project(address, now: now, touching: false) { entry in
+                    (entry.version >= version && entry.version & Self.localVersion == 0, nil)
+                }
             }
             for (tag, version) in tags where !(remote && isPendingTag(tag)) {
                 // Tags not yet met are recorded too: a fetch of one may be in flight, and must not win over this.
