@@ -52,6 +52,39 @@ struct RedisClusterTests {
         await cluster.shutdown()
     }
 
+    @Test(
+        "Run as a service, the cluster client runs every node's pool (each filled to its minimum); a scan lists every key of every primary once"
+    )
+    func nodePoolsAndScan() async throws {
+        let cluster = RedisClusterClient(
+            seeds: try RedisConfiguration.seeds(from: try TestEnvironment.redisClusterURLs()),
+            poolConfiguration: .init(
+                minimumConnections: 2,
+                maximumConnections: 4,
+                maintenanceInterval: .milliseconds(50)
+            ),
+            logger: Logger(label: "test")
+        )
+        let runner = Task { try await cluster.run() }
+        let prefix = uniqueNamespace("scan")
+        for index in 0..<200 {
+            _ = try await cluster.send(
+                ["SET", RedisArgument("\(prefix):\(index)"), "1"],
+                routingKey: "\(prefix):\(index)"
+            )
+        }
+        // Used one command at a time, each pool opened one connection; its maintenance opens the second.
+        let filled = await eventually(timeout: .seconds(15)) {
+            let pools = cluster.nodeStatistics
+            return pools.count == 3 && pools.values.allSatisfy { $0.size >= 2 }
+        }
+        #expect(filled, "\(cluster.nodeStatistics.mapValues(\.size))")
+        let keys = try await cluster.scanKeys(matching: "\(prefix):*", count: 100)
+        #expect(keys == (0..<200).map { "\(prefix):\($0)" }.sorted())
+        runner.cancel()
+        await cluster.shutdown()
+    }
+
     @Test("MOVED after a slot changes owner, ASK while it migrates: both followed, the map refreshed")
     func redirections() async throws {
         let cluster = try await PrivateRedisCluster.start()

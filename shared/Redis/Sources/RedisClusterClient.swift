@@ -9,7 +9,8 @@ import WedSyncConnectionPool
 /// primary, and follows the cluster's redirections: `MOVED` (the slot has a new owner: remember it, refresh the
 /// whole map in the background, retry there) and `ASK` (the slot is migrating: send `ASKING` and the command to the
 /// target once, without changing the map). A connection failure refreshes the map and retries once, so a failover
-/// is followed as soon as the cluster has promoted a replica.
+/// is followed as soon as the cluster has promoted a replica. Run as a `Service`, it runs each node's pool too (its
+/// minimum of connections kept, idle ones let go), as a single ``RedisClient`` runs its own.
 public final class RedisClusterClient: Service, Sendable {
     public let seeds: [RedisConfiguration]
     private let poolConfiguration: ConnectionPoolConfiguration
@@ -19,6 +20,9 @@ public final class RedisClusterClient: Service, Sendable {
     private let counters = Mutex((moved: 0, asked: 0, refreshes: 0))
     private let refreshRequests: AsyncStream<Void>
     private let requestRefresh: AsyncStream<Void>.Continuation
+    /// Each node's client as it is made, for ``run()`` to run its pool's maintenance.
+    private let madeNodes: AsyncStream<RedisClient>
+    private let announceNode: AsyncStream<RedisClient>.Continuation
     static let maximumRedirections = 5
 
     private struct State {
@@ -37,9 +41,11 @@ public final class RedisClusterClient: Service, Sendable {
         self.poolConfiguration = poolConfiguration
         self.logger = logger
         (refreshRequests, requestRefresh) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (madeNodes, announceNode) = AsyncStream.makeStream()
     }
 
-    /// Keeps the slot map current (every 30 s, and soon after each `MOVED`) until graceful shutdown.
+    /// Keeps the slot map current (every 30 s, and soon after each `MOVED`) and runs every node's pool, until
+    /// graceful shutdown.
     public func run() async throws {
         try? await refreshSlots()
         await cancelWhenGracefulShutdown {
@@ -55,6 +61,9 @@ public final class RedisClusterClient: Service, Sendable {
                         try? await self.refreshSlots()
                     }
                 }
+                for await node in self.madeNodes {
+                    group.addTask { try? await node.run() }
+                }
             }
         }
         await shutdown()
@@ -65,10 +74,16 @@ public final class RedisClusterClient: Service, Sendable {
         let clients = state.withLock { state -> [RedisClient] in
             state.stopped = true
             requestRefresh.finish()
+            announceNode.finish()
             defer { state.nodes.removeAll() }
             return Array(state.nodes.values)
         }
         for client in clients { await client.shutdown() }
+    }
+
+    /// Each node's pool now, by `host:port`.
+    public var nodeStatistics: [String: ConnectionPoolStatistics] {
+        state.withLock { $0.nodes.mapValues(\.statistics) }
     }
 
     /// `MOVED` and `ASK` redirections followed, and slot map refreshes, so far.
@@ -135,6 +150,7 @@ public final class RedisClusterClient: Service, Sendable {
             configuration.database = 0
             let client = RedisClient(configuration: configuration, poolConfiguration: poolConfiguration, logger: logger)
             state.nodes[address] = client
+            announceNode.yield(client)
             return client
         }
     }
@@ -297,13 +313,30 @@ extension RedisClusterClient: RedisKeyRouting {
         }
     }
 
+    /// Every primary's keys matching `pattern`. `SCAN` names no key, so no node redirects it: a primary that fails
+    /// over mid-scan is followed by refreshing the map and scanning its successor, and when the map changed during
+    /// the scan (a slot moved, a replica promoted), the primaries of the new map are scanned once more, so a key
+    /// that migrated from a node not yet scanned to one already scanned is not missed. A key seen on two nodes
+    /// (mid-migration) is listed once.
     public func scanKeys(matching pattern: String, count: Int) async throws -> [String] {
         if primaries.isEmpty { try await refreshSlots() }
-        var keys: [String] = []
-        for address in primaries {
-            keys += try await client(for: address).scanKeys(matching: pattern, count: count)
+        var keys = Set<String>()
+        var refreshedOnFailure = false
+        for pass in 0..<2 {
+            let before = state.withLock { $0.owners }
+            var scanned = Set<String>()
+            while let address = primaries.first(where: { !scanned.contains($0) }) {
+                do {
+                    keys.formUnion(try await client(for: address).scanKeys(matching: pattern, count: count))
+                    scanned.insert(address)
+                } catch let error as RedisError where error.isConnectionFailure && !refreshedOnFailure {
+                    refreshedOnFailure = true
+                    try await refreshSlots()
+                }
+            }
+            guard pass == 0, state.withLock({ $0.owners }) != before else { break }
         }
-        return keys
+        return keys.sorted()
     }
 
     public func publish(_ message: [UInt8], to channel: String) async throws -> Int {
