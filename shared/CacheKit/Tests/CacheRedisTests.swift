@@ -466,6 +466,7 @@ struct CacheAcrossProcessesTests {
             return CacheLoad(body: ByteBuffer(string: "costly"))
         }
         let (cacheA, cacheB) = (a.cache, b.cache)
+        let sessions = cacheA.backplaneSessions + cacheB.backplaneSessions
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<100 {
                 let cache = index % 2 == 0 ? cacheA : cacheB
@@ -473,7 +474,10 @@ struct CacheAcrossProcessesTests {
             }
             try await group.waitForAll()
         }
-        #expect(calls.value == 2)
+        // A subscription dropped and renewed meanwhile (a machine busy with other tests can stall one) clears that
+        // process's L1 and refuses the load running there, which is then run again: one more load each, no more.
+        let resubscribed = cacheA.backplaneSessions + cacheB.backplaneSessions - sessions
+        #expect(calls.value == 2 + resubscribed, "\(calls.value) loads, \(resubscribed) resubscriptions")
         await a.stop()
         await b.stop()
     }
