@@ -597,7 +597,13 @@ public final class MultiTierCache: Service, Sendable {
             (written, forL1) = (done, current)
         case .notTried:
             await learnVersions(of: entry.tags)
-            guard let states = tagVersions.states(of: entry.tags) else { return [] }
+            var learnt = tagVersions.states(of: entry.tags)
+            if learnt == nil {
+                // Cleared meanwhile (the backplane (re)subscribed: what was known may be stale): learn them again.
+                await learnVersions(of: entry.tags)
+                learnt = tagVersions.states(of: entry.tags)
+            }
+            guard let states = learnt else { return [] }
             if let readAt, !states.allSatisfy({ ($0.sequence ?? .max) <= readAt }) { return [] }
             entry.tagVersions = states.map(\.version)
             entry.tagStamps = states.map(\.stamp)
