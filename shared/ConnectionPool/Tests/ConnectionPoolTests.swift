@@ -209,7 +209,9 @@ struct ConnectionPoolTests {
 
     @Test("Waiters are served in arrival order when connections come back")
     func fifoWaiters() async throws {
-        let pool = makePool(FakeFactory(), maximum: 1)
+        // Waiters line up one by one; on a machine busy with other tests that can take longer than the usual 5 s
+        // acquire timeout, which would fail the first waiter rather than test the order.
+        let pool = makePool(FakeFactory(), maximum: 1, acquireTimeout: .seconds(120))
         let held = try await pool.acquire()
         let tally = Tally()
         try await withThrowingTaskGroup(of: Void.self) { group in

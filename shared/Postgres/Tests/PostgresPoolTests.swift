@@ -245,10 +245,13 @@ struct PostgresPoolTests {
             logger: logger
         )
         defer { Task { await fallback.shutdown() } }
-        await fallback.checkReplicas()
+        let judged = await eventually(timeout: .seconds(30)) {
+            await fallback.checkReplicas()
+            return fallback.state(of: fallback.replicas[0])?.reachable == false
+        }
+        #expect(judged, "the dead replica was never checked")
         let answered = try await fallback.readQuery("SELECT 42")
         #expect(try answered[0].decode(Int.self, at: 0) == 42)
-        #expect(fallback.state(of: fallback.replicas[0])?.reachable == false)
         #expect(fallback.read === fallback.primary)
     }
 
