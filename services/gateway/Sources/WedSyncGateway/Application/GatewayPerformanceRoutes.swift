@@ -180,13 +180,14 @@ struct GatewayPerformanceRoutes {
         cache: ResponseCache?
     ) async -> PerformanceHealthReport {
         let started = ContinuousClock.now
+        let onL1Only = cache.map { !$0.statistics().l2Available } ?? false
         var services = [
             DependencyStatus(
                 name: "wedsync-gateway",
-                state: cache.map { $0.statistics().l2Available } == false ? .degraded : .up,
+                state: onL1Only ? .degraded : .up,
                 critical: true,
                 latencyMs: 0,
-                detail: cache.map { $0.statistics().l2Available } == false ? "the response cache runs on L1 only" : nil
+                detail: onL1Only ? "the response cache runs on L1 only" : nil
             )
         ]
         for pool in pools.all {
