@@ -134,7 +134,8 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
     (
         "WedSyncFlowTests", "tests/Flows",
         [
-            "WedSyncAPI", "WedSyncCacheKit", "WedSyncMetrics", "WedSyncQueryOptimizer", "WedSyncModels",
+            "WedSyncAPI", "WedSyncCacheKit", "WedSyncCacheService", "WedSyncMetrics", "WedSyncQueryOptimizer",
+            "WedSyncModels",
             "WedSyncPostgres",
             "WedSyncRedis", "WedSyncServiceKit",
         ]

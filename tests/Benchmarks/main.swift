@@ -7,7 +7,7 @@
 //   wedsync-bench api-export --database-url URL --api-url URL --format csv|ndjson --pid PID [--org 1]
 //   wedsync-bench cache-l1 --redis-url URL [--seconds 5]
 //   wedsync-bench cache-l2 --redis-url URL [--samples 20000]
-//   wedsync-bench cache-warming --database-url URL --api-url URL --cache-url URL --admin-token T [--organizations 1000]
+//   wedsync-bench cache-warming --database-url URL --api-url URL --gateway-url URL --cache-url URL --admin-token T [--suppliers 1000]
 //   wedsync-bench metrics-ingest --metrics-url URL --pid PID [--seconds 10] [--concurrency 4] [--batch 1000]
 //   wedsync-bench optimizer --database-url URL --optimizer-url URL --admin-token T [--samples 20] [--rounds 3]
 //   wedsync-bench redis-failover --redis-urls URL,URL,... [--seconds 30] [--until-file F] [--writers 8]

@@ -124,27 +124,49 @@ struct InfrastructureFileTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test("The example warming schedules load and fill their templates")
+    @Test("The shipped warming schedules warm the gateway in each organization's own time zone")
     func warmingFile() throws {
         let schedules = try WarmingSchedule.load(
             path: Self.root.appendingPathComponent("infrastructure/cache-warming.yaml").path
         )
-        #expect(schedules.map(\.0.name) == ["tomorrow-schedules", "fortnight-ahead"])
-        let (friday, cron, zone) = schedules[0]
-        // Friday 2026-06-12 18:00 in London; the job warms Saturday's schedules.
-        let fires = try #require(cron.next(after: Date(timeIntervalSince1970: 1_781_200_000), in: zone))
-        let request = friday.request(
-            firingAt: fires,
-            in: zone,
-            environment: ["WEDSYNC_DEMO_TOKEN": "demo", "WEDSYNC_API_URL": "http://api:8090"]
-        )
-        #expect(request.keys == ["2026-06-13"])
+        #expect(schedules.map(\.0.name) == ["saturday-pages", "wedding-morning"])
+        #expect(schedules.allSatisfy { $0.0.firesPerOrganization && $0.0.warm.gateway != nil })
+        let environment = ["WEDSYNC_API_URL": "http://api:8090", "WEDSYNC_GATEWAY_URL": "http://gateway:8080"]
+        let zones = ["Europe/London", "Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata"].map {
+            TimeZone(identifier: $0)!
+        }
+        // From Thursday 2026-06-11 12:00 UTC, the Friday 18:00 firings come in the zones' order around the world.
+        var after = Date(timeIntervalSince1970: 1_781_179_200)
+        var fired: [(Date, [String], WarmRequest)] = []
+        while fired.count < 5,
+            let (date, firings) = WarmingScheduler.firings(
+                of: [schedules[0]],
+                after: after,
+                zones: zones,
+                environment: environment
+            )
+        {
+            for firing in firings {
+                fired.append((date, firing.request.gateway?.timezones ?? [], firing.request))
+            }
+            after = date
+        }
+        let iso = ISO8601DateFormatter()
         #expect(
-            request.loaderURL == "http://api:8090/api/supplier-schedules?date={key}",
-            "the API where the stack runs it"
+            fired.map { "\(iso.string(from: $0.0)) \($0.1.joined(separator: ","))" } == [
+                "2026-06-12T08:00:00Z Australia/Sydney",  // 18:00 AEST
+                "2026-06-12T12:30:00Z Asia/Kolkata",  // 18:00 IST, a half-hour offset
+                "2026-06-12T16:00:00Z Europe/Paris",  // 18:00 CEST
+                "2026-06-12T17:00:00Z Europe/London",  // 18:00 BST
+                "2026-06-12T22:00:00Z America/New_York",  // 18:00 EDT
+            ]
         )
-        #expect(request.headers?["Authorization"] == "Bearer demo")
-        #expect(schedules[1].0.request(firingAt: fires, in: zone).keys?.count == 14)
+        // Each warms the pages of Saturday in its own zone, through the gateway where the stack runs it.
+        for (_, _, request) in fired {
+            #expect(request.gateway?.targetsURL == "http://api:8090/v1/warming/targets?date=2026-06-13")
+            #expect(request.gateway?.url == "http://gateway:8080")
+            #expect(request.ttl == 129_600)
+        }
     }
 }
 

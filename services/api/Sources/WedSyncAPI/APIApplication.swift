@@ -63,7 +63,7 @@ public enum APIApplication {
             pool: database.write,
             interval: settings.dashboardRefreshInterval,
             logger: service.logger,
-            onRefresh: { await invalidations.record(tags: ["dashboard"], reason: "dashboard refreshed") }
+            onRefresh: { tags in await invalidations.record(tags: tags, reason: "dashboard refreshed") }
         )
         service.addService(dashboard)
 
@@ -75,7 +75,8 @@ public enum APIApplication {
             tokens: TokenStore(database: recording, cacheTTL: settings.tokenCacheTTL),
             invalidations: invalidations,
             queryEvents: queryEvents,
-            dashboard: dashboard
+            dashboard: dashboard,
+            warming: WarmingCallers(credentials: configuration.credentials, names: settings.warmingServices)
         )
         ClientRoutes(environment: environment).register(service.routes)
         GuestRoutes(environment: environment).register(service.routes)
@@ -83,6 +84,7 @@ public enum APIApplication {
         VendorRoutes(environment: environment).register(service.routes)
         AuthRoutes(environment: environment).register(service.routes)
         CalendarRoutes(environment: environment).register(service.routes)
+        WarmingRoutes(environment: environment).register(service.routes)
         ExportRoutes(
             environment: environment,
             logger: service.logger,

@@ -9,6 +9,7 @@ import WedSyncServiceKit
 /// | `api.query-events` | `true` | report each request's statements to the metrics service (`metrics.url`) and the query optimizer (`optimizer.url`, for N+1 detection) |
 /// | `api.dashboard-refresh-ms` | `60000` | how often the dashboard's materialized view is refreshed (100 to 86400000) |
 /// | `api.token-cache-ms` | `30000` | how long a token lookup is trusted (0 to 3600000) |
+/// | `api.warming-services` | `wedsync-cache` | services that may read a tenant's pages on its behalf to warm caches: with their own credential, `X-Tenant-Id` and `GET`/`HEAD` only (comma-separated; empty for none) |
 struct APISettings: Sendable {
     /// `api.migrate-on-start`.
     var migrateOnStart: Bool
@@ -18,17 +19,21 @@ struct APISettings: Sendable {
     var dashboardRefreshInterval: Duration
     /// `api.token-cache-ms`.
     var tokenCacheTTL: Duration
+    /// `api.warming-services`.
+    var warmingServices: [String]
 
     init(
         migrateOnStart: Bool = true,
         reportsQueryEvents: Bool = true,
         dashboardRefreshInterval: Duration = .seconds(60),
-        tokenCacheTTL: Duration = .seconds(30)
+        tokenCacheTTL: Duration = .seconds(30),
+        warmingServices: [String] = ["wedsync-cache"]
     ) {
         self.migrateOnStart = migrateOnStart
         self.reportsQueryEvents = reportsQueryEvents
         self.dashboardRefreshInterval = dashboardRefreshInterval
         self.tokenCacheTTL = tokenCacheTTL
+        self.warmingServices = warmingServices
     }
 
     /// The settings `configuration` gives, the defaults for the keys it leaves out.
@@ -47,7 +52,8 @@ struct APISettings: Sendable {
                 "api.token-cache-ms",
                 default: defaults.tokenCacheTTL,
                 in: 0...3_600_000
-            )
+            ),
+            warmingServices: try settings.serviceNames("api.warming-services", default: defaults.warmingServices)
         )
     }
 }

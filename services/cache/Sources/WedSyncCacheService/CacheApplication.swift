@@ -38,9 +38,11 @@ public enum CacheApplication {
         )
         let schedules = try settings.warmingFile.map(WarmingSchedule.load(path:)) ?? []
         let namespaces = try ServedNamespaces(
-            settings.namespaces.map(Set.init) ?? settings.namedNamespaces.union(schedules.map(\.0.warm.namespace))
+            settings.namespaces.map(Set.init)
+                ?? settings.namedNamespaces.union(schedules.filter { $0.0.warm.gateway == nil }.map(\.0.warm.namespace))
         )
-        for (schedule, _, _) in schedules where !namespaces.names.contains(schedule.warm.namespace) {
+        for (schedule, _, _) in schedules
+        where schedule.warm.gateway == nil && !namespaces.names.contains(schedule.warm.namespace) {
             throw ConfigurationError(
                 key: "cache.warming-file",
                 message: "schedule \(schedule.name): namespace \(schedule.warm.namespace) is not in cache.namespaces"
@@ -50,6 +52,7 @@ public enum CacheApplication {
             cache: cache,
             namespaces: namespaces,
             origins: AllowedOrigins(service.configuration.allowedOrigins),
+            serviceToken: service.configuration.credentials.ownToken,
             maximumValueBytes: settings.codec.maximumValueBytes,
             logger: service.logger
         )

@@ -16,12 +16,19 @@ import WedSyncServiceKit
 /// Every URL must point at an allowed origin (`outbound.allowed-origins`: by default the stack's own services), and
 /// redirects are not followed, so a caller cannot make the cache service connect anywhere else. Entries land only in
 /// served namespaces (``ServedNamespaces``), which only services and the admin can read.
+///
+/// A gateway job (``WarmRequest/Gateway``) stores nothing here: it reads the day's targets from the API and fetches
+/// each page through the gateway on its organization's behalf, with this service's own credential (never a
+/// supplier's token) and `X-Tenant-Id`, as `no-cache` (so a page already stored is revalidated and kept for the
+/// job's `ttl`). The gateway stores each answer under that tenant's key, where its suppliers' first reads find it.
 final class Warmer: Service, Sendable {
     /// One fetch of a job.
     struct Fetch: Sendable {
         var key: String
         var url: String
         var headers: [String: String] = [:]
+        /// Fetched through the gateway to fill its cache: nothing is stored here.
+        var throughGateway = false
     }
 
     struct Plan: Sendable {
@@ -47,6 +54,8 @@ final class Warmer: Service, Sendable {
     let namespaces: ServedNamespaces
     let origins: AllowedOrigins
     let http: HTTPClient
+    /// This service's own credential, sent to the API and the gateway by gateway jobs; never logged.
+    let serviceToken: String?
     let maximumValueBytes: Int
     let logger: Logger
     private let jobs = Mutex(Jobs())
@@ -58,6 +67,7 @@ final class Warmer: Service, Sendable {
         namespaces: ServedNamespaces,
         origins: AllowedOrigins,
         http: HTTPClient = ServiceClient.sharedHTTPClient,
+        serviceToken: String? = nil,
         maximumValueBytes: Int,
         logger: Logger
     ) {
@@ -65,6 +75,7 @@ final class Warmer: Service, Sendable {
         self.namespaces = namespaces
         self.origins = origins
         self.http = http
+        self.serviceToken = serviceToken
         self.maximumValueBytes = maximumValueBytes
         self.logger = logger
         (queue, enqueue) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
@@ -210,6 +221,15 @@ final class Warmer: Service, Sendable {
             let response = try await http.execute(outgoing, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: maximumValueBytes)
             guard response.status == .ok else { throw WarmFailure("HTTP \(response.status.code)") }
+            if fetch.throughGateway {
+                // The gateway stored it (its x-cache says how it answered); nothing is kept here.
+                guard response.headers.first(name: "x-cache") != nil else { throw WarmFailure("not through a gateway") }
+                update(id) {
+                    $0.succeeded += 1
+                    $0.bytes += body.readableBytes
+                }
+                return
+            }
             let tags = response.headers["cache-tag"].flatMap { $0.split(separator: ",") }.map {
                 $0.trimmingCharacters(in: .whitespaces)
             }.filter { !$0.isEmpty }
@@ -263,6 +283,7 @@ final class Warmer: Service, Sendable {
     // MARK: Validation
 
     private func resolve(_ request: WarmRequest) async throws(ServiceError) -> Plan {
+        if let gateway = request.gateway { return try await resolve(request, through: gateway) }
         guard namespaces.names.contains(request.namespace) else {
             throw ServiceError.badRequest(
                 "namespace: not one this service serves (cache.namespaces)",
@@ -345,6 +366,82 @@ final class Warmer: Service, Sendable {
                 "a key is 1 to \(CacheAddress.maximumKeyBytes) bytes without control characters",
                 code: "invalid_body"
             )
+        }
+        return Plan(request: request, fetches: fetches)
+    }
+
+    /// A gateway job: the targets the API names for the day, each page of each organization (in the job's time
+    /// zones) fetched through the gateway on its behalf.
+    private func resolve(_ request: WarmRequest, through gateway: WarmRequest.Gateway) async throws(ServiceError)
+        -> Plan
+    {
+        guard request.requests == nil, request.urls == nil, request.keys == nil, request.pattern == nil,
+            request.loaderURL == nil, request.headers == nil
+        else {
+            throw ServiceError.badRequest(
+                "gateway: a gateway job names its pages through targetsURL alone",
+                code: "invalid_body"
+            )
+        }
+        guard let serviceToken else {
+            throw ServiceError.unavailable(
+                "gateway: this service has no credential of its own (service.token) to warm with",
+                code: "no_service_token"
+            )
+        }
+        if let concurrency = request.concurrency, !(1...Self.maximumConcurrency).contains(concurrency) {
+            throw ServiceError.badRequest("concurrency: 1 to \(Self.maximumConcurrency)", code: "invalid_body")
+        }
+        if let ttl = request.ttl, !(ttl.isFinite && ttl >= 1 && ttl <= 31_536_000) {
+            throw ServiceError.badRequest("ttl: 1 to 31536000 seconds", code: "invalid_body")
+        }
+        if let name = request.name { try CacheFields.jobName.check(name, "name") }
+        try check(url: gateway.url, field: "gateway.url")
+        try check(url: gateway.targetsURL, field: "gateway.targetsURL")
+        let zones = gateway.timezones.map(Set.init)
+        if let zones, zones.count > 1_000 || zones.contains(where: { TimeZone(identifier: $0) == nil }) {
+            throw ServiceError.badRequest("gateway.timezones: at most 1000 IANA time zones", code: "invalid_body")
+        }
+        let targets: WarmingTargets
+        do {
+            var outgoing = HTTPClientRequest(url: gateway.targetsURL)
+            outgoing.headers.add(name: "accept", value: "application/json")
+            outgoing.headers.add(name: "authorization", value: "Bearer \(serviceToken)")
+            let response = try await http.execute(outgoing, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 64 << 20)
+            guard response.status == .ok else { throw WarmFailure("HTTP \(response.status.code)") }
+            targets = try WedSyncJSON.makeDecoder().decode(WarmingTargets.self, from: Data(body.readableBytesView))
+        } catch {
+            let reason = (error as? WarmFailure)?.reason ?? "\(type(of: error))"
+            throw ServiceError.unavailable(
+                "gateway.targetsURL: the warming targets could not be read (\(reason))",
+                code: "targets_unavailable",
+                retryAfterSeconds: 5
+            )
+        }
+        let base = gateway.url.hasSuffix("/") ? String(gateway.url.dropLast()) : gateway.url
+        var headers = [
+            "Authorization": "Bearer \(serviceToken)", "Cache-Control": "no-cache",
+            "Accept-Encoding": "gzip",
+        ]
+        if let ttl = request.ttl { headers[WarmingHeaders.ttl] = String(Int(ttl)) }
+        var fetches: [Fetch] = []
+        for organization in targets.organizations where zones?.contains(organization.timezone) ?? true {
+            for path in organization.paths where path.hasPrefix("/") && !path.hasPrefix("//") {
+                var own = headers
+                own[WarmingHeaders.tenant] = String(organization.organizationId)
+                fetches.append(
+                    Fetch(
+                        key: "org:\(organization.organizationId)\(path)",
+                        url: base + path,
+                        headers: own,
+                        throughGateway: true
+                    )
+                )
+            }
+        }
+        guard fetches.count <= Self.maximumItems else {
+            throw ServiceError.badRequest("at most \(Self.maximumItems) pages a job", code: "invalid_body")
         }
         return Plan(request: request, fetches: fetches)
     }

@@ -18,6 +18,10 @@ import Yams
 ///       loaderURL: "http://127.0.0.1:8090/api/supplier-schedules?date={key}"
 ///       headers: {Authorization: "Bearer ${WEDSYNC_DEMO_TOKEN}"}
 /// ```
+///
+/// `timezone: organizations` fires a gateway job (``WarmRequest/Gateway``) in each organization's own time zone:
+/// at 18:00 on Friday in London for London's businesses, five hours later for New York's, each job limited to the
+/// organizations of the zones whose clocks read the cron's time (``WarmingScheduler/firings(of:after:)``).
 struct WarmingSchedule: Sendable, Decodable {
     var name: String
     var cron: String
@@ -27,6 +31,12 @@ struct WarmingSchedule: Sendable, Decodable {
     struct File: Decodable {
         var schedules: [WarmingSchedule]
     }
+
+    /// The `timezone` of a schedule that fires in each organization's own time zone.
+    static let perOrganization = "organizations"
+
+    /// Whether the schedule fires in each organization's own time zone.
+    var firesPerOrganization: Bool { timezone == Self.perOrganization }
 
     /// Parses and checks a schedules file; the error names the schedule and what is wrong.
     static func load(path: String) throws -> [(WarmingSchedule, CronSchedule, TimeZone)] {
@@ -51,6 +61,15 @@ struct WarmingSchedule: Sendable, Decodable {
                 cron = try CronSchedule(schedule.cron)
             } catch {
                 throw ConfigurationError(key: "cache.warming-file", message: "schedule \(schedule.name): \(error)")
+            }
+            if schedule.firesPerOrganization {
+                guard schedule.warm.gateway != nil else {
+                    throw ConfigurationError(
+                        key: "cache.warming-file",
+                        message: "schedule \(schedule.name): timezone organizations needs a gateway job (warm.gateway)"
+                    )
+                }
+                return (schedule, cron, TimeZone.gmt)
             }
             guard let zone = TimeZone(identifier: schedule.timezone ?? "UTC") else {
                 throw ConfigurationError(
@@ -81,6 +100,9 @@ struct WarmingSchedule: Sendable, Decodable {
             WarmRequest.Item(key: fill($0.key), url: fill($0.url), headers: $0.headers?.mapValues(fill))
         }
         request.headers = request.headers?.mapValues(fill)
+        request.gateway = request.gateway.map {
+            WarmRequest.Gateway(url: fill($0.url), targetsURL: fill($0.targetsURL), timezones: $0.timezones)
+        }
         return request
     }
 
@@ -118,14 +140,24 @@ struct WarmingSchedule: Sendable, Decodable {
 
 /// Starts the scheduled warming jobs when their cron expressions fire.
 final class WarmingScheduler: Service, Sendable {
-    let schedules: [(WarmingSchedule, CronSchedule, TimeZone)]
+    typealias Entry = (WarmingSchedule, CronSchedule, TimeZone)
+
+    /// What fires at one instant: a schedule's request, filled in for the day in its zone.
+    struct Firing: Sendable {
+        var schedule: String
+        var request: WarmRequest
+    }
+
+    let schedules: [Entry]
     let warmer: Warmer
     let logger: Logger
     /// The wall clock; replaceable so a test can stand just before a firing.
     let clock: @Sendable () -> Date
+    /// The zones a per-organization schedule may fire in: every zone the system knows.
+    static let knownZones: [TimeZone] = TimeZone.knownTimeZoneIdentifiers.compactMap(TimeZone.init(identifier:))
 
     init(
-        schedules: [(WarmingSchedule, CronSchedule, TimeZone)],
+        schedules: [Entry],
         warmer: Warmer,
         logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }
@@ -136,35 +168,79 @@ final class WarmingScheduler: Service, Sendable {
         self.clock = clock
     }
 
+    /// The first instant after `after` at which any schedule fires, and what fires then. A per-organization
+    /// schedule fires once for every group of zones whose clocks read its time on the same day: its request's
+    /// `gateway.timezones` names them, and its dates are that day's.
+    static func firings(
+        of schedules: [Entry],
+        after: Date,
+        zones: [TimeZone] = knownZones,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> (Date, [Firing])? {
+        var soonest: Date?
+        var due: [(Int, TimeZone)] = []
+        for (index, entry) in schedules.enumerated() {
+            for zone in entry.0.firesPerOrganization ? zones : [entry.2] {
+                guard let next = entry.1.next(after: after, in: zone) else { continue }
+                if soonest == nil || next < soonest! {
+                    soonest = next
+                    due = [(index, zone)]
+                } else if next == soonest {
+                    due.append((index, zone))
+                }
+            }
+        }
+        guard let soonest else { return nil }
+        var firings: [Firing] = []
+        for index in Set(due.map(\.0)).sorted() {
+            let schedule = schedules[index].0
+            let zones = due.filter { $0.0 == index }.map(\.1)
+            guard schedule.firesPerOrganization else {
+                let request = schedule.request(firingAt: soonest, in: zones[0], environment: environment)
+                firings.append(Firing(schedule: schedule.name, request: request))
+                continue
+            }
+            // Zones whose clocks read the same time may still be on different days (across the date line).
+            var byDay: [String: [TimeZone]] = [:]
+            for zone in zones {
+                byDay[WarmingSchedule.expand("{date}", date: soonest, timeZone: zone, environment: [:]), default: []]
+                    .append(zone)
+            }
+            for day in byDay.keys.sorted() {
+                let group = byDay[day]!
+                var request = schedule.request(firingAt: soonest, in: group[0], environment: environment)
+                request.gateway?.timezones = group.map(\.identifier).sorted()
+                firings.append(Firing(schedule: schedule.name, request: request))
+            }
+        }
+        return (soonest, firings)
+    }
+
     func run() async throws {
         guard !schedules.isEmpty else { return }
         await cancelWhenGracefulShutdown {
             var after = self.clock()
             while !Task.isCancelled {
-                let upcoming = self.schedules.compactMap { entry in
-                    entry.1.next(after: after, in: entry.2).map { ($0, entry) }
-                }
-                guard let soonest = upcoming.min(by: { $0.0 < $1.0 }) else { return }
-                let wait = soonest.0.timeIntervalSince(self.clock())
+                guard let (date, firings) = Self.firings(of: self.schedules, after: after) else { return }
+                let wait = date.timeIntervalSince(self.clock())
                 if wait > 0 {
                     do { try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1)) } catch { return }
                 }
-                for (date, entry) in upcoming where date == soonest.0 {
-                    let (schedule, _, zone) = entry
+                for firing in firings {
                     do {
-                        let job = try await self.warmer.submit(schedule.request(firingAt: date, in: zone))
+                        let job = try await self.warmer.submit(firing.request)
                         self.logger.notice(
                             "scheduled cache warming started",
-                            metadata: ["cache.schedule": "\(schedule.name)", "cache.job": "\(job.id)"]
+                            metadata: ["cache.schedule": "\(firing.schedule)", "cache.job": "\(job.id)"]
                         )
                     } catch {
                         self.logger.error(
                             "scheduled cache warming refused",
-                            metadata: ["cache.schedule": "\(schedule.name)", "cache.error": "\(error)"]
+                            metadata: ["cache.schedule": "\(firing.schedule)", "cache.error": "\(error)"]
                         )
                     }
                 }
-                after = soonest.0
+                after = date
             }
         }
     }

@@ -41,6 +41,11 @@ public struct RouteAccess: Sendable, Hashable, CustomStringConvertible {
         RouteAccess(.service, services: names)
     }
 
+    /// The services named in configuration (`api.warming-services`), and the admin; only the admin when none is.
+    public static func service(_ names: [String]) -> RouteAccess {
+        RouteAccess(.service, services: names)
+    }
+
     /// Read-only operators, the admin, and the named services.
     public static func monitor(orService names: String...) -> RouteAccess {
         RouteAccess(.monitor, services: names)

@@ -30,6 +30,7 @@ import WedSyncConnectionPool
 /// | `redis.url` | `redis://127.0.0.1:6379` | Redis, or several comma-separated cluster seed nodes |
 /// | `redis.pool.max` | 16 | connections to Redis |
 /// | `api.url`, `cache.url`, `metrics.url` | `http://127.0.0.1:8090`, `:8081`, `:8083` | the other services |
+/// | `gateway.url` | `http://127.0.0.1:8080` | the gateway (the cache service warms it) |
 /// | `http.max-body-bytes` | 1048576, unless the service says otherwise (the gateway: 67108864) | largest request body (413 above) |
 /// | `http.slow-request-ms` | 1000 | requests slower than this are logged at `notice` |
 /// | `http.idle-timeout-ms`, `http.header-timeout-ms` | 60000, 10000 | idle keep-alive connections; reading a request's head |
@@ -70,6 +71,8 @@ public struct ServiceConfiguration: Sendable {
     public var metricsURL: String
     /// The query optimizer, which takes the API's query events for N+1 detection.
     public var optimizerURL: String
+    /// The gateway, whose response cache the cache service warms.
+    public var gatewayURL: String
     public var maxBodyBytes: Int
     public var slowRequestThreshold: Duration
     /// Timeouts and bounds of the HTTP server.
@@ -147,6 +150,7 @@ public struct ServiceConfiguration: Sendable {
         self.cacheURL = try settings.httpURL("cache.url", default: "http://127.0.0.1:8081")
         self.metricsURL = try settings.httpURL("metrics.url", default: "http://127.0.0.1:8083")
         self.optimizerURL = try settings.httpURL("optimizer.url", default: "http://127.0.0.1:8082")
+        self.gatewayURL = try settings.httpURL("gateway.url", default: "http://127.0.0.1:8080")
         self.maxBodyBytes = try settings.int("http.max-body-bytes", default: defaultMaxBodyBytes, in: 1024...(1 << 30))
         self.slowRequestThreshold = try settings.milliseconds("http.slow-request-ms", default: .seconds(1))
         self.http = HTTPServerLimits(
@@ -160,7 +164,7 @@ public struct ServiceConfiguration: Sendable {
             maximumConnections: try settings.int("http.max-connections", default: 4096, in: 1...1_000_000),
             maximumStreamsPerClient: try settings.int("http.max-streams-per-client", default: 4, in: 1...10_000)
         )
-        let ownServices = [apiURL, cacheURL, metricsURL, optimizerURL]
+        let ownServices = [apiURL, cacheURL, metricsURL, optimizerURL, gatewayURL]
         self.allowedOrigins = try settings.origins("outbound.allowed-origins", default: ownServices)
         let level = try settings.choice(
             "log.level",

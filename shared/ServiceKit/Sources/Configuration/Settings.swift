@@ -129,6 +129,17 @@ public struct Settings: Sendable {
         return text.hasSuffix("/") ? String(text.dropLast()) : text
     }
 
+    /// Service names (`wedsync-cache,wedsync-gateway`, comma-separated; empty for none): letters, digits, `-`, `_`.
+    public func serviceNames(_ key: String, default defaultValue: [String]) throws(ConfigurationError) -> [String] {
+        guard let text = string(key) else { return defaultValue }
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for name in names
+        where name.utf8.count > 64 || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            throw ConfigurationError(key: key, message: "expected service names, comma-separated")
+        }
+        return names
+    }
+
     /// Origins (`http://host:port`, a YAML list or comma-separated): where a caller-named address may point.
     public func origins(_ key: String, default defaultValue: [String]) throws(ConfigurationError) -> [String] {
         guard let text = string(key) else { return defaultValue.compactMap(AllowedOrigins.origin(of:)) }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import WedSyncModels
+import WedSyncPostgres
 import WedSyncServiceKit
 
 /// What every API route needs: the database, the token store, and where writes and query timings are reported.
@@ -12,19 +13,23 @@ public struct APIEnvironment: Sendable {
     public let invalidations: InvalidationOutbox
     public let queryEvents: QueryEventReporter?
     public let dashboard: DashboardRefresher
+    /// Services that may read tenant routes on an organization's behalf (``WarmingCallers``).
+    public let warming: WarmingCallers?
 
     public init(
         database: RecordingDatabase,
         tokens: TokenStore,
         invalidations: InvalidationOutbox,
         queryEvents: QueryEventReporter?,
-        dashboard: DashboardRefresher
+        dashboard: DashboardRefresher,
+        warming: WarmingCallers? = nil
     ) {
         self.database = database
         self.tokens = tokens
         self.invalidations = invalidations
         self.queryEvents = queryEvents
         self.dashboard = dashboard
+        self.warming = warming
     }
 
     static let serverTiming = HTTPField.Name("Server-Timing")!
@@ -45,6 +50,15 @@ public struct APIEnvironment: Sendable {
         return principal
     }
 
+    /// The caller of a tenant route: a warming service on an organization's behalf (``WarmingCallers``), else the
+    /// supplier of the bearer token. A warming service's organization must exist (404 otherwise).
+    func caller(of request: Request) async throws -> Principal {
+        guard let organization = try warming?.organization(of: request) else { return try await principal(of: request) }
+        let exists = try await database.read("SELECT 1 FROM organizations WHERE id = \(organization)").first != nil
+        guard exists else { throw ServiceError.notFound("no organization \(organization)") }
+        return .warming(organization: organization)
+    }
+
     /// Runs an authenticated route: the caller's principal, a ``QueryLog`` for its statements, a `Server-Timing`
     /// header (`db` and `app` durations) on the answer, and its query events reported.
     func handle(
@@ -56,7 +70,7 @@ public struct APIEnvironment: Sendable {
         let log = QueryLog()
         let started = ContinuousClock.now
         var response = try await QueryLog.$current.withValue(log) {
-            let principal = try await principal(of: request)
+            let principal = try await caller(of: request)
             return try await RecordingDatabase.$consistencyKey.withValue(
                 RecordingDatabase.key(organization: principal.organizationId)
             ) {

@@ -55,6 +55,12 @@ struct SeedPlan: Sendable {
     static let guestListShare = 0.18
     /// Relative frequency of weddings by month, January first.
     static let monthWeights: [Double] = [2, 2, 4, 7, 12, 16, 16, 15, 14, 8, 2, 2]
+    /// Organizations' time zones, and how often each is picked.
+    static let timeZones: [StaticString] = [
+        "Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Madrid", "America/New_York", "America/Los_Angeles",
+        "Australia/Sydney", "Asia/Kolkata",
+    ]
+    static let timeZoneWeights: [Double] = [60, 5, 8, 4, 10, 5, 5, 3]
     /// Relative frequency of weddings by weekday, Sunday first.
     static let weekdayWeights: [Double] = [1.4, 0.25, 0.25, 0.3, 0.5, 1.7, 10]
 
@@ -162,7 +168,9 @@ struct SeedPlan: Sendable {
             rows.text(name)
             rows.text("\(Self.slug(name))-\(id)")
             rows.plain(["scale", "professional", "starter"][random.weighted([id <= 5 ? 10 : 0.5, 3, 2])])
-            rows.plain("Europe/London")
+            // The first five (the demo's) are in London; the rest mostly so, with businesses across Europe, North
+            // America, Australia and India (a half-hour offset), so each warms on its own Friday evening.
+            rows.plain(id <= 5 ? "Europe/London" : Self.timeZones[random.weighted(Self.timeZoneWeights)])
             try await rows.endRow()
         }
     }

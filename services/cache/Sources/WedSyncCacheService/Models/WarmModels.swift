@@ -6,7 +6,29 @@ import WedSyncModels
 /// Give the entries one of three ways (they may be combined): `requests` (each a key and its URL), `urls` (the key
 /// is the URL's path and query), or `keys` with a `loaderURL` whose `{key}` is replaced by each key (URL-encoded).
 /// `pattern` adds every key of the namespace already in L2 that matches the glob, refreshed through `loaderURL`.
+///
+/// Or warm the gateway's response cache instead (`gateway`, without a namespace): the pages an API's warming
+/// targets name (``WarmingTargets``), each read through the gateway on its organization's behalf.
 public struct WarmRequest: Codable, Sendable, Equatable {
+    /// Warming the gateway: which gateway, where the day's targets come from, and which organizations.
+    public struct Gateway: Codable, Sendable, Equatable {
+        /// The gateway's base URL (an allowed origin).
+        public var url: String
+        /// The API's `GET /v1/warming/targets?date=` for the day (an allowed origin).
+        public var targetsURL: String
+        /// Only organizations in these IANA time zones; every one when absent.
+        public var timezones: [String]?
+
+        public init(url: String, targetsURL: String, timezones: [String]? = nil) {
+            self.url = url
+            self.targetsURL = targetsURL
+            self.timezones = timezones
+        }
+    }
+
+    /// The namespace a gateway job reports (it fills the gateway's cache, not one of this service's namespaces).
+    public static let gatewayNamespace = "gateway"
+
     public struct Item: Codable, Sendable, Equatable {
         public var key: String
         public var url: String
@@ -35,6 +57,9 @@ public struct WarmRequest: Codable, Sendable, Equatable {
     public var ttl: Double?
     /// A name for the job (a schedule's name when a schedule started it).
     public var name: String?
+    /// Warm the gateway rather than a namespace of this service. `ttl` is then the freshness the gateway keeps each
+    /// page for at least (a write still purges it).
+    public var gateway: Gateway?
 
     public init(
         namespace: String,
@@ -46,7 +71,8 @@ public struct WarmRequest: Codable, Sendable, Equatable {
         headers: [String: String]? = nil,
         concurrency: Int? = nil,
         ttl: Double? = nil,
-        name: String? = nil
+        name: String? = nil,
+        gateway: Gateway? = nil
     ) {
         self.namespace = namespace
         self.requests = requests
@@ -58,10 +84,11 @@ public struct WarmRequest: Codable, Sendable, Equatable {
         self.concurrency = concurrency
         self.ttl = ttl
         self.name = name
+        self.gateway = gateway
     }
 
     private enum CodingKeys: String, CodingKey {
-        case namespace, requests, urls, keys, pattern, loaderURL, headers, concurrency, ttl, name
+        case namespace, requests, urls, keys, pattern, loaderURL, headers, concurrency, ttl, name, gateway
     }
 
     /// `keys`, `pattern` and `loaderURL` are absent or a value, never null: which of them a request carries says
@@ -76,7 +103,12 @@ public struct WarmRequest: Codable, Sendable, Equatable {
                 )
             }
         }
-        namespace = try container.decode(String.self, forKey: .namespace)
+        gateway = try container.decodeIfPresent(Gateway.self, forKey: .gateway)
+        if gateway != nil, !container.contains(.namespace) {
+            namespace = Self.gatewayNamespace
+        } else {
+            namespace = try container.decode(String.self, forKey: .namespace)
+        }
         requests = try container.decodeIfPresent([Item].self, forKey: .requests)
         urls = try container.decodeIfPresent([String].self, forKey: .urls)
         keys = try container.decodeIfPresent([String].self, forKey: .keys)
@@ -97,6 +129,7 @@ public struct WarmJob: Codable, Sendable, Equatable {
 
     public var id: String
     public var name: String?
+    /// The namespace filled, or ``WarmRequest/gatewayNamespace`` for a job warming the gateway.
     public var namespace: String
     public var state: State
     public var total: Int

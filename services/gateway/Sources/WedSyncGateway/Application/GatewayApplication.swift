@@ -140,6 +140,11 @@ public enum GatewayApplication {
             ),
             rateLimiter: RateLimiter(redis: redis, logger: logger),
             metrics: GatewayMetrics(summaries: summaries),
+            warming: WarmingIdentity(
+                credentials: service.configuration.credentials,
+                names: settings.warmingServices,
+                maximumLifetime: Int(settings.cache.defaultPolicy.maximumTTL)
+            ),
             logger: logger
         )
         service.addMiddleware(GatewayProxyMiddleware(proxy: proxy))
@@ -237,7 +242,8 @@ struct GatewayProxyMiddleware: RouterMiddleware {
 /// | `gateway.cache.fast-path` | `true` | fresh L1 hits answered on the connection's event loop (``GatewayFastPath``) |
 /// | `gateway.cache.max-object-bytes` | `8388608` | larger responses stream through, unstored |
 /// | `gateway.cache.keep-seconds` | `600` | how long a stale response with a validator is kept to be revalidated |
-/// | `gateway.cache.max-ttl-seconds` | `86400` | the longest any response is kept |
+/// | `gateway.cache.max-ttl-seconds` | `172800` | the longest any response is kept (and the longest freshness a warming request may ask for) |
+/// | `gateway.warming-services` | `wedsync-cache` | services that may warm the cache on a tenant's behalf: their own credential, `X-Tenant-Id`, `GET`/`HEAD` (comma-separated; empty for none) |
 /// | `gateway.auth.valid-seconds` / `refused-seconds` | `30` / `5` | how long a token's introspection is remembered |
 /// | `gateway.events` | `true` | count every request for the metrics service (`metrics.url`), as 10-second `api_call_summary` aggregates |
 /// | `gateway.events.interval-ms` | `10000` | how often the aggregates are shipped (a window may go in parts: they add up) |
@@ -260,6 +266,8 @@ struct GatewaySettings {
     /// How long `/api/performance/health` waits for each service's `/ready`.
     var probeTimeout: Duration
     var fastPath: Bool
+    /// `gateway.warming-services`.
+    var warmingServices: [String]
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
@@ -314,7 +322,8 @@ struct GatewaySettings {
             in: 1024...(512 << 20)
         )
         keepSeconds = try settings.double("gateway.cache.keep-seconds", default: 600, in: 0...86_400)
-        let maximumTTL = try settings.double("gateway.cache.max-ttl-seconds", default: 86_400, in: 1...(30 * 86_400))
+        let maximumTTL = try settings.double("gateway.cache.max-ttl-seconds", default: 172_800, in: 1...(30 * 86_400))
+        warmingServices = try settings.serviceNames("gateway.warming-services", default: ["wedsync-cache"])
         cache = MultiTierCache.Configuration(
             l1: L1Configuration(
                 maximumEntries: try settings.int(

@@ -84,11 +84,12 @@ extension GatewayCache {
             response: fields,
             receivedAt: receivedAt
         )
-        guard case .store(let freshness) = decision, fields[.setCookie] == nil,
+        guard case .store(var freshness) = decision, fields[.setCookie] == nil,
             let varyNames = ResponseCache.varyNames(fields[values: .vary])
         else {
             return (.own(upstream, prefix: [], rest: nil), exchange.upstream)
         }
+        Self.extend(&freshness, for: incoming)
         if let declared = fields[.contentLength].flatMap(Int.init), declared > store.maximumObjectBytes {
             return (.own(upstream, prefix: [], rest: nil), exchange.upstream)
         }
@@ -156,9 +157,19 @@ extension GatewayCache {
             response: updated.headers,
             receivedAt: receivedAt
         )
-        guard case .store(let freshness) = decision else { return .notModified(updated, storable: false) }
+        guard case .store(var freshness) = decision else { return .notModified(updated, storable: false) }
+        Self.extend(&freshness, for: incoming)
         updated.freshness = freshness
         return .notModified(updated, storable: true)
+    }
+
+    /// A warming service's request keeps what it stores fresh for at least the lifetime it asked for
+    /// (``WarmingIdentity``): a page warmed on Friday evening still answers on Saturday, until a write purges it.
+    static func extend(_ freshness: inout SharedCachePolicy.Freshness, for incoming: IncomingRequest) {
+        guard let lifetime = incoming.warmLifetime, !freshness.requiresRevalidation, lifetime > freshness.lifetime
+        else { return }
+        freshness.lifetime = lifetime
+        freshness.isHeuristic = false
     }
 
     /// The response as stored: without the fields `private="..."`/`no-cache="..."` name or its framing, and

@@ -254,6 +254,12 @@ public final class GatewayCache: Sendable {
         let (outcome, upstream, lead) = await flights.join(key, work: work)
         guard let lead else { return (outcome, upstream, false) }
         switch outcome {
+        case .shared(let response, storable: true),
+            .notModified(let response, storable: true)
+        where incoming.isWarming:
+            // A warming service's answer means "stored": it is stored before the answer goes.
+            await store.store(response, primaryKey: primary, target: incoming.target, request: incoming.values)
+            flights.release(lead)
         case .shared(let response, storable: true), .notModified(let response, storable: true):
             let (store, flights, target) = (store, flights, incoming.target)
             // The key is let go on every path: stored, refused (queue full, shutting down) or dropped unstarted.

@@ -20,6 +20,8 @@ public final class GatewayProxy: Sendable {
     public let authenticator: TenantAuthenticator
     public let rateLimiter: RateLimiter?
     public let metrics: GatewayMetrics
+    /// Services that may warm the cache on a tenant's behalf.
+    let warming: WarmingIdentity?
     let forwarder: UpstreamForwarder
     /// The upstreams' route templates, for labelling what the gateway answers itself.
     let templates = RouteTemplates()
@@ -33,6 +35,7 @@ public final class GatewayProxy: Sendable {
         authenticator: TenantAuthenticator,
         rateLimiter: RateLimiter?,
         metrics: GatewayMetrics,
+        warming: WarmingIdentity? = nil,
         logger: Logger
     ) {
         self.routes = routes
@@ -42,6 +45,7 @@ public final class GatewayProxy: Sendable {
         self.authenticator = authenticator
         self.rateLimiter = rateLimiter
         self.metrics = metrics
+        self.warming = warming
         self.logger = logger
     }
 
@@ -112,12 +116,18 @@ public final class GatewayProxy: Sendable {
         exchange: inout ProxyExchange
     ) async throws(ServiceError) -> Response {
         let clientAddress = context.remoteAddress?.ipAddress
+        // A warming service on a tenant's behalf (its own credential, checked here and again by the API): that
+        // tenant's key, no rate limits (the job bounds its own concurrency).
+        let warmed = route.access == .tenant ? try warming?.warming(of: request) : nil
         // Per-address limits come first: a flood of made-up tokens must not turn into a flood of introspections.
-        if let rateLimiter, let limits = route.rateLimit {
+        if let rateLimiter, let limits = route.rateLimit, warmed == nil {
             try await rateLimiter.admit(route: route, limits: limits, client: clientAddress)
         }
         var tenant: String?
-        if route.access == .tenant {
+        if let warmed {
+            tenant = warmed.tenant
+            exchange.tenant = tenant
+        } else if route.access == .tenant {
             guard let token = TenantAuthenticator.bearerToken(request.headers[.authorization]) else {
                 throw ServiceError(
                     .unauthorized,
@@ -162,7 +172,9 @@ public final class GatewayProxy: Sendable {
             cacheScope: scope,
             clientAddress: clientAddress,
             requestID: context.requestID,
-            eventLoop: context.eventLoop
+            eventLoop: context.eventLoop,
+            warmLifetime: warmed?.lifetime,
+            isWarming: warmed != nil
         )
         if route.cache, let cache, method(request.method, isOneOf: [.get, .head]) {
             return try await cache.respond(incoming, route: route, pool: pool, exchange: &exchange)

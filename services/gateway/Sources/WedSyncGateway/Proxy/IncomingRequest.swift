@@ -15,6 +15,10 @@ struct IncomingRequest: Sendable {
     let requestID: String
     /// The event loop of the client's connection: an upstream connection on it keeps the exchange on one thread.
     var eventLoop: (any EventLoop)? = nil
+    /// A warming service's request for a longer freshness of what it stores (``WarmingIdentity``), in seconds.
+    var warmLifetime: Int? = nil
+    /// A warming service's request on the tenant's behalf: what it fetches is stored before it is answered.
+    var isWarming = false
 
     /// The request's values of a field (lowercase name); the tenant's for `x-tenant-id`.
     func values(_ name: String) -> [String] {

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import WedSyncModels
 
 /// Header rules of a proxy (RFC 9110 §7.6.1) and the gateway's content coding.
 enum ProxyHeaders {
@@ -27,7 +28,7 @@ enum ProxyHeaders {
     }
 
     /// The request fields never sent upstream as the client sent them.
-    static let ownRequestFields = hopByHop.union(["host", "content-length", tenant, "x-request-id"])
+    static let ownRequestFields = hopByHop.union(["host", "content-length", tenant, "x-request-id", WarmingHeaders.ttl])
 
     /// The tenant field: set by the gateway from the token, never taken from a client.
     static let tenant = "x-tenant-id"
