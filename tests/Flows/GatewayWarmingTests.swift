@@ -40,11 +40,17 @@ struct GatewayWarmingTests {
             ]
         )
         try await api.waitUntil("/ready")
-        let gateway = try await GatewayProcess.start(arguments: [], environment: ["WEDSYNC_API_URL": api.baseURL])
+        // A Redis of the test's own: other tests' gateways share the test Redis, and their tag purges (org:1...)
+        // would reach this gateway's pages over the backplane.
+        let privateRedis = try await PrivateRedis.start()
+        let gateway = try await GatewayProcess.start(
+            arguments: [],
+            environment: ["WEDSYNC_API_URL": api.baseURL, "WEDSYNC_REDIS_URL": privateRedis.url]
+        )
         let cache = try ServiceProcess(
             "wedsync-cache",
             environment: [
-                "WEDSYNC_REDIS_URL": try TestEnvironment.redisURL(), "WEDSYNC_API_URL": api.baseURL,
+                "WEDSYNC_REDIS_URL": privateRedis.url, "WEDSYNC_API_URL": api.baseURL,
                 "WEDSYNC_GATEWAY_URL": gateway.baseURL, "WEDSYNC_LOG_LEVEL": "warning",
             ]
         )
@@ -75,7 +81,7 @@ struct GatewayWarmingTests {
         for organization in Set(targets.organizations.map(\.organizationId) + [1, 2, 3, 4, 5, 6]) {
             tokens[organization] = try await database.token(organization: organization)
         }
-        // A test Redis used before may hold these URLs from an earlier run: purged first.
+        // Purged first (nothing is stored yet: the purge must not disturb what follows).
         let purge = try await HTTP.send(
             .POST,
             gateway.baseURL + "/admin/purge",
@@ -89,7 +95,7 @@ struct GatewayWarmingTests {
 
         // The seconds each page's L2 record has left (-2: none), as the gateway keys it (pool, tenant, target).
         let redis = RedisClient(
-            configuration: try RedisConfiguration(url: try TestEnvironment.redisURL()),
+            configuration: try RedisConfiguration(url: privateRedis.url),
             logger: Logger(label: "test")
         )
         func remaining() async throws -> [Int] {
@@ -203,5 +209,6 @@ struct GatewayWarmingTests {
                 ]
             ).status == 404
         )
+        withExtendedLifetime(privateRedis) {}
     }
 }

@@ -56,7 +56,8 @@ final class StackFixture: Sendable {
             "WEDSYNC_REDIS_URL": try TestEnvironment.stackRedisURL(),
             "WEDSYNC_API_URL": url(ports.api), "WEDSYNC_CACHE_URL": url(ports.cache),
             "WEDSYNC_METRICS_URL": url(ports.metrics),
-            "WEDSYNC_OPTIMIZER_URL": url(ports.optimizer), "WEDSYNC_CACHE_ENCRYPTION_KEY": GatewayProcess.encryptionKey,
+            "WEDSYNC_OPTIMIZER_URL": url(ports.optimizer), "WEDSYNC_GATEWAY_URL": url(ports.gateway),
+            "WEDSYNC_CACHE_ENCRYPTION_KEY": GatewayProcess.encryptionKey,
             "WEDSYNC_LOG_LEVEL": "warning",
         ]
         func start(_ service: String, _ port: Int, _ extra: [String: String]) throws -> ServiceProcess {
@@ -72,9 +73,10 @@ final class StackFixture: Sendable {
                 "WEDSYNC_METRICS_SYSTEM_SAMPLE_MS": "0",
             ]
         )
-        cacheEnvironment = common.merging(["WEDSYNC_CACHE_WARMING_FILE": root + "/infrastructure/cache-warming.yaml"]) {
-            $1
-        }
+        cacheEnvironment = common.merging([
+            "WEDSYNC_CACHE_WARMING_FILE": root + "/infrastructure/cache-warming.yaml",
+            "WEDSYNC_CACHE_NAMESPACES": "schedules",
+        ]) { $1 }
         cacheProcess = Mutex(try ServiceProcess("wedsync-cache", port: ports.cache, environment: cacheEnvironment))
         optimizer = try start(
             "wedsync-query-optimizer",

@@ -32,6 +32,46 @@ extension StackTests {
         )
     }
 
+    /// The metrics service's cache tier figures over the last hour, by `source/tier`.
+    static func tiers(_ stack: StackFixture) async throws -> [String: CacheTierFigure] {
+        let answer = try await HTTP.get(
+            stack.metrics.baseURL + "/v1/summary?range=1h",
+            headers: TestCredentials.asMonitor
+        )
+        let summary = try WedSyncJSON.makeDecoder().decode(MetricsSummary.self, from: answer.data)
+        return Dictionary(uniqueKeysWithValues: summary.cacheTiers.map { ("\($0.source ?? "-")/\($0.tier)", $0) })
+    }
+
+    @Test("The cache service's entry reads reach the metrics service per tier: a miss as origin, then L1 hits")
+    func cacheServiceTiers() async throws {
+        let stack = try await StackFixture.shared.value
+        let before = try await StackTests.tiers(stack)
+        let entry = stack.cache.baseURL + "/v1/entries/schedules/tiers-\(UUID().uuidString.prefix(8))"
+        let service = TestCredentials.asService("wedsync-api")
+        #expect(try await HTTP.get(entry, headers: service).status == 404)
+        let stored = try await HTTP.send(
+            .PUT,
+            entry + "?ttl=600",
+            headers: service + [("Content-Type", "application/json")],
+            body: #"{"tier":"test"}"#
+        )
+        #expect(stored.status == 200, "\(stored.text)")
+        for _ in 0..<2 {
+            let read = try await HTTP.get(entry, headers: service)
+            #expect(read.status == 200 && read.headers.first(name: "x-cache-tier") == "L1")
+        }
+        // Other tests may read entries meanwhile: at least these three lookups, one answered by the origin.
+        var after: [String: CacheTierFigure] = [:]
+        let arrived = await eventually(timeout: .seconds(60)) {
+            guard let tiers = try? await StackTests.tiers(stack) else { return false }
+            after = tiers
+            return (tiers["cache/L1"]?.answered ?? 0) - (before["cache/L1"]?.answered ?? 0) >= 2
+                && (tiers["cache/origin"]?.answered ?? 0) - (before["cache/origin"]?.answered ?? 0) >= 1
+        }
+        #expect(arrived, "\(after)")
+        #expect((after["cache/L1"]?.lookups ?? 0) - (before["cache/L1"]?.lookups ?? 0) >= 3)
+    }
+
     /// Every `wedsync_delivery_dropped_total` sample of a service's `/metrics`, by its labels.
     static func drops(_ service: ServiceProcess) async throws -> [String: Double] {
         let text = try await HTTP.get(service.baseURL + "/metrics").text
@@ -71,6 +111,7 @@ extension StackTests {
         }
         #expect(flushed, "the marker's event never arrived")
         let before = try await StackTests.counts(stack)
+        let tiersBefore = try await StackTests.tiers(stack)
         let seenBefore = try await StackTests.requestsSeen(by: stack.optimizer)
         // Five API routes, two tenants; paced under the shipped per-address rate limit (100/s), so every answer is
         // the API's (or the cache's) and none a 429.
@@ -90,21 +131,33 @@ extension StackTests {
         }
         var sent: [String: Int] = [:]
         var statuses: [Int: Int] = [:]
+        /// The tier each answer says it came from: `L1`, `L2`, or `origin` (a miss or a revalidation).
+        var answeredBy: [String: Int] = [:]
         for start in stride(from: 0, to: requests.count, by: 40) {
             let paced = ContinuousClock.now + .milliseconds(500)
             let chunk = requests[start..<min(start + 40, requests.count)]
-            let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+            let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
                 for request in chunk {
                     group.addTask {
-                        try await HTTP.get(
+                        let answer = try await HTTP.get(
                             stack.gateway.baseURL + request.path,
                             headers: [("Authorization", "Bearer \(request.token)")]
-                        ).status
+                        )
+                        let tier: String? =
+                            switch answer.headers.first(name: "x-cache") {
+                            case "HIT", "STALE": answer.headers.first(name: "x-cache-tier")
+                            case "MISS", "REVALIDATED": "origin"
+                            default: nil
+                            }
+                        return (answer.status, tier)
                     }
                 }
-                return try await group.reduce(into: [Int]()) { $0.append($1) }
+                return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
             }
-            for status in answers { statuses[status, default: 0] += 1 }
+            for (status, tier) in answers {
+                statuses[status, default: 0] += 1
+                if let tier { answeredBy[tier, default: 0] += 1 }
+            }
             for request in chunk { sent[request.template, default: 0] += 1 }
             try await Task.sleep(until: paced)
         }
@@ -123,6 +176,25 @@ extension StackTests {
         for (template, count) in sent {
             #expect(after[template, default: 0] - before[template, default: 0] == count, "\(template): sent \(count)")
         }
+
+        // Counted per gateway cache tier too, each answer under the tier its x-cache named: every lookup tried L1, the
+        // ones L1 missed tried L2, and the origin answered the rest.
+        let lookups = answeredBy.values.reduce(0, +)
+        var tiersAfter: [String: CacheTierFigure] = [:]
+        let tiersArrived = await eventually(timeout: .seconds(60)) {
+            guard let tiers = try? await StackTests.tiers(stack) else { return false }
+            tiersAfter = tiers
+            return (tiers["gateway/L1"]?.lookups ?? 0) - (tiersBefore["gateway/L1"]?.lookups ?? 0) >= lookups
+        }
+        #expect(tiersArrived && lookups > 0, "\(answeredBy)")
+        func grew(_ tier: String, _ field: (CacheTierFigure) -> Int?) -> Int {
+            (tiersAfter["gateway/\(tier)"].flatMap(field) ?? 0) - (tiersBefore["gateway/\(tier)"].flatMap(field) ?? 0)
+        }
+        #expect(grew("L1", \.lookups) == lookups)
+        #expect(grew("L1", \.answered) == answeredBy["L1", default: 0])
+        #expect(grew("L2", \.lookups) == lookups - answeredBy["L1", default: 0])
+        #expect(grew("L2", \.answered) == answeredBy["L2", default: 0])
+        #expect(grew("origin", \.answered) == answeredBy["origin", default: 0] && answeredBy["origin", default: 0] > 0)
 
         // Every budget of the shipped budgets.yaml has data.
         let budgets = try WedSyncJSON.makeDecoder().decode(

@@ -129,7 +129,7 @@ struct CacheServiceTests {
             body: #"{"prefix":"\#(namespace)/2026-06"}"#
         )
         let result = try WedSyncJSON.makeDecoder().decode(InvalidationResult.self, from: prefix.data)
-        #expect(result.invalidatedByPrefix == 1)
+        #expect(result.invalidatedPrefixes == 1)
         #expect(
             try await HTTP.get("\(second.baseURL)/v1/entries/\(namespace)/2026-06-13", headers: admin).status == 404
         )
@@ -146,6 +146,16 @@ struct CacheServiceTests {
         #expect(l2.p99Micros > 0)
         #expect(stats.hitRatio > 0)
         #expect(stats.namespaces.contains { $0.namespace == namespace })
+        // The prefix's one L2 entry was swept by the service that invalidated it, in the background.
+        #expect(
+            try await eventually(timeout: .seconds(10)) {
+                let swept = try WedSyncJSON.makeDecoder().decode(
+                    CacheStats.self,
+                    from: try await HTTP.get("\(first.baseURL)/v1/stats", headers: TestCredentials.asMonitor).data
+                )
+                return swept.sweptByPrefix == 1
+            }
+        )
         try await first.terminate()
         try await second.terminate()
     }

@@ -183,6 +183,60 @@ struct AlertEngineTests {
         #expect(objective.badRatio(bucket) == 0.5)
     }
 
+    @Test(
+        "A cache tier rule: one alert per namespace/tier from the tier aggregates; a tier whose lookups all missed reads 0, the origin never alerts"
+    )
+    func cacheTiers() throws {
+        let rule = AlertRule(
+            name: "CacheHitRatioLow",
+            metric: "cache_hit_ratio",
+            match: ["namespace": "gw"],
+            comparison: .below,
+            threshold: 0.8,
+            window: .seconds(300),
+            for: .seconds(0),
+            keepFiringFor: .seconds(60)
+        )
+        let setup = try Setup(rules: [rule])
+        // The gateway: 90 of 100 lookups from L1, the other 10 from the origin (L2 tried and missed every one);
+        // the cache service's namespace "schedules": half its lookups from L1.
+        func summary(_ tier: APICallSummaryEvent.Tier, _ namespace: String, _ calls: Int) -> MetricEvent {
+            .apiCallSummary(
+                APICallSummaryEvent(
+                    timestamp: AlertEngineTests.origin,
+                    route: "/api/clients",
+                    method: "GET",
+                    statusClass: 2,
+                    cache: tier == .origin ? .miss : .hit,
+                    tier: tier,
+                    namespace: namespace,
+                    count: calls,
+                    durationsUs: [[tier == .origin ? 9_000 : 300, calls]]
+                )
+            )
+        }
+        let events = [
+            summary(.l1, "gw", 90), summary(.origin, "gw", 10), summary(.l1, "schedules", 5),
+            summary(.origin, "schedules", 5),
+        ]
+        setup.aggregator.keep(try setup.store.add(setup.aggregator.deltas(of: events), held: setup.aggregator.bucket))
+        setup.evaluate(at: 1)
+        let alerts = setup.engine.alerts(at: AlertEngineTests.origin.addingTimeInterval(60))
+        // gw/L1 answers 90% (no alert), gw/L2 answered none of the 10 it was asked (0%: an alert), the origin has no
+        // ratio; the cache service's namespace is not matched.
+        #expect(alerts.map(\.labels) == [["namespace": "gw", "tier": "L2"]], "\(alerts)")
+        #expect(alerts.first?.value == 0)
+        let figures = try setup.queries.summary(seconds: 300, now: AlertEngineTests.origin.addingTimeInterval(60))
+        let tiers = Dictionary(
+            uniqueKeysWithValues: figures.cacheTiers.map { ("\($0.source ?? "")/\($0.tier)", $0) }
+        )
+        #expect(tiers["gateway/L1"]?.lookups == 100 && tiers["gateway/L1"]?.hitRatio == 0.9)
+        #expect(tiers["gateway/L2"]?.lookups == 10 && tiers["gateway/L2"]?.hitRatio == 0)
+        #expect(tiers["gateway/origin"]?.answered == 10 && tiers["gateway/origin"]?.hitRatio == nil)
+        #expect((tiers["gateway/origin"]?.p95Ms ?? 0) > 8 && (tiers["gateway/L1"]?.p95Ms ?? 1) < 0.5)
+        #expect(tiers["cache/L1"]?.hitRatio == 0.5)
+    }
+
     @Test("Alerts of one rule that fire in the same evaluation go out as one group")
     func grouping() throws {
         let rule = AlertRule(

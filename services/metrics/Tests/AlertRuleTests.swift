@@ -139,6 +139,7 @@ struct AlertRuleTests {
                 "ClientsLatencySlowBurn",
             ]
         )
+        #expect(rules[2].isTierRule && rules[2].match == ["tier": "L1"], "CacheHitRatioLow is per cache tier")
         #expect(
             rules[6].metric == "findings" && rules[6].match == ["kind": "n_plus_one"]
                 && rules[7].match == ["severity": "critical"]
@@ -164,7 +165,11 @@ struct AlertRuleTests {
             ("rules: [{name: a, metric: p99, condition: '> 100', resolve: '< 200'}]", "good side"),
             ("rules: [{name: a, metric: p99, condition: '> 1', for: 5 minutes}]", "for must be"),
             ("rules: [{name: a, metric: p99, condition: '> 1'}, {name: a, metric: p95, condition: '> 1'}]", "unique"),
-            ("rules: [{name: a, metric: p99, match: {kind: x}, condition: '> 1'}]", "gauge metrics only"),
+            ("rules: [{name: a, metric: p99, match: {kind: x}, condition: '> 1'}]", "match applies to gauge metrics"),
+            (
+                "rules: [{name: a, metric: cache_hit_ratio, route: /api/x, match: {tier: L1}, condition: '< 1'}]",
+                "cache tiers with tier and namespace (no route)"
+            ),
             ("slos: [{name: a, objective: 99.9}]", "objective must be"),
             ("slos: [{name: a, objective: 0.99, latency-ms: -3}]", "latency-ms"),
             (

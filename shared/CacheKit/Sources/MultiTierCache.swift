@@ -178,6 +178,8 @@ public final class MultiTierCache: Service, Sendable {
     /// recovery each start one, and two at once would apply the same invalidation twice.
     let replaying = Atomic<Bool>(false)
     let sharedPrefixes = Mutex(SharedPrefixLog())
+    /// L2 entries the background prefix sweeps deleted.
+    let sweptByPrefix = Atomic<Int>(0)
     /// Work for the background: a refresh (of `address`) or a replay.
     struct BackgroundJob: Sendable {
         var address: String?

@@ -8,9 +8,20 @@ import Foundation
 /// rounding (`durationMs × 1000`, rounded, at least 1), so its figures are exactly those of the single events.
 /// Summaries of one window may arrive in parts (a sender ships what it has every few seconds): they add up.
 ///
+/// A cache in front of an origin also says which tier answered (``tier``: `L1`, `L2`, or `origin` for a miss or a
+/// revalidation) and of which cache (``namespace``: `gw` for the gateway's, the namespace for the cache service's):
+/// the metrics service then counts the same calls per tier as well (hit ratio and latency of each).
+///
 /// `{"type":"api_call_summary","timestamp":"2026-06-13T14:00:00.000Z","route":"/api/clients","method":"GET",
-/// "statusClass":2,"cache":"HIT","count":3,"durationsUs":[[412,2],[1250,1]]}`
+/// "statusClass":2,"cache":"HIT","tier":"L1","namespace":"gw","count":3,"durationsUs":[[412,2],[1250,1]]}`
 public struct APICallSummaryEvent: Codable, Sendable, Equatable {
+    /// The tiers a cache answers from, in the order a lookup tries them (``origin``: none of them did).
+    public enum Tier: String, Codable, Sendable, CaseIterable {
+        case l1 = "L1"
+        case l2 = "L2"
+        case origin
+    }
+
     /// The start of the window (a multiple of 10 seconds since 1970).
     public var timestamp: Date
     public var route: String
@@ -18,6 +29,10 @@ public struct APICallSummaryEvent: Codable, Sendable, Equatable {
     /// The status's first digit, 1 to 5.
     public var statusClass: Int
     public var cache: CacheResult?
+    /// The tier that answered, for a cache lookup; `nil` when the calls were no lookup.
+    public var tier: Tier?
+    /// The cache the tier belongs to (`gw`, or a cache service namespace); with ``tier``.
+    public var namespace: String?
     /// Calls in the window: the sum of the counts in ``durationsUs``.
     public var count: Int
     /// `[microseconds, calls]` pairs, each duration once.
@@ -29,6 +44,8 @@ public struct APICallSummaryEvent: Codable, Sendable, Equatable {
         method: String,
         statusClass: Int,
         cache: CacheResult?,
+        tier: Tier? = nil,
+        namespace: String? = nil,
         count: Int,
         durationsUs: [[Int]]
     ) {
@@ -37,6 +54,8 @@ public struct APICallSummaryEvent: Codable, Sendable, Equatable {
         self.method = method
         self.statusClass = statusClass
         self.cache = cache
+        self.tier = tier
+        self.namespace = namespace
         self.count = count
         self.durationsUs = durationsUs
     }

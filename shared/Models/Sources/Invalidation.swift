@@ -47,17 +47,18 @@ public struct InvalidationRequest: Codable, Sendable, Equatable {
 public struct InvalidationResult: Codable, Sendable, Equatable {
     public var invalidatedKeys: Int
     public var invalidatedTags: Int
-    /// Entries removed by prefix (in L2; L1 removals are counted in the statistics).
-    public var invalidatedByPrefix: Int
+    /// Prefixes invalidated: every entry they cover is unreadable from the answer on, in every process; L2's
+    /// copies are deleted by a background sweep (counted in the statistics, `sweptByPrefix`), off the request path.
+    public var invalidatedPrefixes: Int
     /// Whether every process was told: false while Redis is unreachable (the invalidation is applied here and
     /// replayed to Redis and the other processes when it returns).
     public var propagated: Bool
     public var at: Date
 
-    public init(invalidatedKeys: Int, invalidatedTags: Int, invalidatedByPrefix: Int, propagated: Bool, at: Date) {
+    public init(invalidatedKeys: Int, invalidatedTags: Int, invalidatedPrefixes: Int, propagated: Bool, at: Date) {
         self.invalidatedKeys = invalidatedKeys
         self.invalidatedTags = invalidatedTags
-        self.invalidatedByPrefix = invalidatedByPrefix
+        self.invalidatedPrefixes = invalidatedPrefixes
         self.propagated = propagated
         self.at = at
     }
@@ -67,11 +68,11 @@ extension InvalidationResult: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "invalidatedKeys": .integer(), "invalidatedTags": .integer(), "invalidatedByPrefix": .integer(),
+                "invalidatedKeys": .integer(), "invalidatedTags": .integer(), "invalidatedPrefixes": .integer(),
                 "propagated": .described(.boolean, "False while Redis is down: replayed when it returns."),
                 "at": .string(format: "date-time"),
             ],
-            required: ["invalidatedKeys", "invalidatedTags", "invalidatedByPrefix", "propagated", "at"]
+            required: ["invalidatedKeys", "invalidatedTags", "invalidatedPrefixes", "propagated", "at"]
         )
     }
 }

@@ -77,6 +77,13 @@ extension MetricEvent {
         case .apiCallSummary(let summary):
             if let problem = routeAndMethod(summary.route, summary.method) { return problem }
             guard (1...5).contains(summary.statusClass) else { return "statusClass: the status's first digit, 1 to 5" }
+            if let namespace = summary.namespace {
+                if let problem = name("namespace", namespace) { return problem }
+                guard !namespace.contains("/") else { return "namespace: no /" }
+            }
+            guard (summary.tier == nil) == (summary.namespace == nil) else {
+                return "tier and namespace: both or neither"
+            }
             guard (1...APICallSummaryEvent.maximumPairs).contains(summary.durationsUs.count) else {
                 return "durationsUs: 1 to \(APICallSummaryEvent.maximumPairs) [microseconds, calls] pairs"
             }

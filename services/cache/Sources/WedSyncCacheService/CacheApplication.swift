@@ -74,7 +74,11 @@ public enum CacheApplication {
         }
         let metrics = CacheMetricsReporter(cache: cache)
         service.addMetricsCollector { metrics.report() }
-        CacheRoutes(cache: cache, namespaces: namespaces, warmer: warmer, cdn: cdn).register(service.routes)
+        let summaries =
+            settings.events
+            ? service.apiCallSummaries(name: "cache-events", flushInterval: settings.eventsInterval) : nil
+        CacheRoutes(cache: cache, namespaces: namespaces, warmer: warmer, cdn: cdn, summaries: summaries)
+            .register(service.routes)
         return cache
     }
 }
@@ -100,6 +104,8 @@ public enum CacheApplication {
 /// | `cache.cdn.purge-url` | none | L3: where purges by surrogate key are POSTed; no CDN purging without it |
 /// | `cache.cdn.token` | none | bearer token for the purge endpoint (secret) |
 /// | `cache.warming-file` | none | YAML file of scheduled warming jobs (``WarmingSchedule``) |
+/// | `cache.events` | `true` | count entry reads for the metrics service (`metrics.url`): per tier (`L1`, `L2`, `origin` for a miss) and namespace, as 10-second `api_call_summary` aggregates |
+/// | `cache.events.interval-ms` | `10000` | how often the aggregates are shipped |
 struct CacheSettings {
     var cache: MultiTierCache.Configuration
     var codec: L2Codec
@@ -110,9 +116,15 @@ struct CacheSettings {
     var namespaces: [String]?
     /// The namespaces `cache.namespace-ttls` and `cache.lock-namespaces` name.
     var namedNamespaces: Set<String> = []
+    /// `cache.events`.
+    var events = true
+    /// `cache.events.interval-ms`.
+    var eventsInterval: Duration = .seconds(10)
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
+        events = try settings.bool("cache.events", default: true)
+        eventsInterval = try settings.milliseconds("cache.events.interval-ms", default: .seconds(10), in: 50...60_000)
         let maximumTTL = try settings.double("cache.max-ttl-seconds", default: 86_400, in: 1...(7 * 86_400))
         let negativeTTL =
             settings.string("cache.negative-ttl-seconds") == nil

@@ -26,6 +26,8 @@ struct CacheRoutes: Sendable {
     let namespaces: ServedNamespaces
     let warmer: Warmer
     let cdn: CDNPurger?
+    /// Entry reads counted for the metrics service, per tier and namespace; `nil` when not reported.
+    var summaries: APICallAggregator? = nil
 
     static let entryPath = "\(APIPath.v1)/entries/{namespace}/{key}"
     static let entryParameters = ["namespace": CacheFields.namespaceSchema, "key": CacheFields.key.schema]
@@ -48,10 +50,25 @@ struct CacheRoutes: Sendable {
             )
         ) { _, context in
             let address = try address(context)
-            guard
-                let lookup = try await Self.mapped({ () async throws(CacheKitError) in try await cache.get(address) }),
-                !lookup.isNegative
-            else {
+            let started = ContinuousClock.now
+            let found = try await Self.mapped({ () async throws(CacheKitError) in try await cache.get(address) })
+            // Per tier and namespace (served namespaces only: a bounded set): a miss is the caller's trip to origin.
+            let answered: APICallSummaryEvent.Tier? =
+                switch found?.isNegative == false ? found?.tier : nil {
+                case .l1?: .l1
+                case .l2?: .l2
+                default: .origin
+                }
+            summaries?.record(
+                route: Self.entryPath,
+                method: "GET",
+                status: answered == .origin ? 404 : 200,
+                cache: answered == .origin ? .miss : .hit,
+                tier: answered,
+                namespace: address.namespace,
+                durationMs: Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e6
+            )
+            guard let lookup = found, !lookup.isNegative else {
                 throw ServiceError.notFound("no entry under this key")
             }
             let entry = lookup.entry

@@ -101,6 +101,8 @@ public struct CacheStats: Codable, Sendable, Equatable {
     /// Whether L2 is reachable and the invalidation backplane subscribed.
     public var l2Available: Bool
     public var backplaneLive: Bool
+    /// L2 entries deleted by the background sweeps of invalidated prefixes.
+    public var sweptByPrefix: Int
     public var at: Date
 
     public init(
@@ -113,6 +115,7 @@ public struct CacheStats: Codable, Sendable, Equatable {
         hitRatio: Double,
         l2Available: Bool,
         backplaneLive: Bool,
+        sweptByPrefix: Int = 0,
         at: Date
     ) {
         self.tiers = tiers
@@ -124,6 +127,7 @@ public struct CacheStats: Codable, Sendable, Equatable {
         self.hitRatio = hitRatio
         self.l2Available = l2Available
         self.backplaneLive = backplaneLive
+        self.sweptByPrefix = sweptByPrefix
         self.at = at
     }
 }
@@ -221,7 +225,7 @@ extension CacheStats: OpenAPISchemaProviding {
                 "namespaces": .array(.reference(CacheNamespaceStats.openAPIName)),
                 "loads": .integer(), "loadFailures": .integer(), "staleServed": .integer(),
                 "failSafeServed": .integer(),
-                "hitRatio": .number, "l2Available": .boolean, "backplaneLive": .boolean,
+                "hitRatio": .number, "l2Available": .boolean, "backplaneLive": .boolean, "sweptByPrefix": .integer(),
                 "at": .string(format: "date-time"),
             ],
             required: ["tiers", "namespaces", "hitRatio", "l2Available", "backplaneLive", "at"]

@@ -72,6 +72,7 @@ extension MultiTierCache {
             hitRatio: lookups == 0 ? 0 : min(1, Double(l1Hits + l2Hits + stale) / Double(lookups)),
             l2Available: isL2Available,
             backplaneLive: isBackplaneLive,
+            sweptByPrefix: sweptByPrefix.load(ordering: .relaxed),
             at: Date(timeIntervalSince1970: now)
         )
     }

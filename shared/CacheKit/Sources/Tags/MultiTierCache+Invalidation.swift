@@ -51,18 +51,15 @@ extension MultiTierCache {
     @discardableResult
     public func invalidate(_ request: InvalidationRequest) async -> InvalidationResult {
         let now = self.now
-        var byPrefix = 0
         var versions: L2Versions?
         if let l2, isL2Usable(now: now) {
             do {
-                let applied = try await applyToL2(
+                versions = try await applyToL2(
                     addresses: request.keys,
                     tags: request.tags,
                     prefixes: request.prefixes,
                     l2: l2
                 )
-                versions = applied.versions
-                byPrefix = applied.byPrefix
                 markL2Healthy()
             } catch {
                 markL2Failed(error)
@@ -95,7 +92,7 @@ extension MultiTierCache {
         return InvalidationResult(
             invalidatedKeys: request.keys.count,
             invalidatedTags: request.tags.count,
-            invalidatedByPrefix: byPrefix,
+            invalidatedPrefixes: request.prefixes.count,
             propagated: propagated,
             at: Date(timeIntervalSince1970: now)
         )
@@ -113,22 +110,39 @@ extension MultiTierCache {
         var prefixes: [PrefixInvalidation]
     }
 
-    /// The L2 side: delete the addresses (raising their key versions), raise the tags' versions, record each prefix
-    /// invalidation and delete what it covers.
-    func applyToL2(addresses: [String], tags: [String], prefixes: [String], l2: RedisL2Store) async throws -> (
-        versions: L2Versions, byPrefix: Int
-    ) {
+    /// The L2 side: delete the addresses (raising their key versions), raise the tags' versions, and record each
+    /// prefix invalidation. From the record on, no process reads an entry the prefix covers that was read before it
+    /// (``SharedPrefixLog``); deleting those entries from L2 is left to a background sweep (``sweep(prefix:in:)``),
+    /// so a request never waits on a `SCAN` of the keyspace.
+    func applyToL2(addresses: [String], tags: [String], prefixes: [String], l2: RedisL2Store) async throws
+        -> L2Versions
+    {
         let keys = try await l2.invalidate(addresses: addresses)
         let tagVersions = try await l2.bump(tags: tags)
-        var byPrefix = 0
         var recorded: [PrefixInvalidation] = []
         for prefix in prefixes {
             recorded.append(
                 PrefixInvalidation(prefix: prefix, sequence: try await l2.recordPrefixInvalidation(prefix, now: now))
             )
-            byPrefix += try await l2.invalidate(prefix: prefix)
         }
-        return (L2Versions(keys: keys, tags: tagVersions, prefixes: recorded), byPrefix)
+        for prefix in prefixes {
+            backgroundContinuation.yield(BackgroundJob(address: nil) { await self.sweep(prefix: prefix, in: l2) })
+        }
+        return L2Versions(keys: keys, tags: tagVersions, prefixes: recorded)
+    }
+
+    /// Deletes L2's entries under an invalidated `prefix` (raising each one's version), in the background. They are
+    /// unreadable already; a sweep that fails leaves them to expire. An entry written under the prefix a moment after
+    /// the invalidation may be swept too: a miss, never a stale read.
+    func sweep(prefix: String, in l2: RedisL2Store) async {
+        do {
+            sweptByPrefix.add(try await l2.invalidate(prefix: prefix), ordering: .relaxed)
+        } catch {
+            logger.warning(
+                "cache prefix sweep failed: the covered entries stay unreadable until they expire",
+                metadata: ["cache.error": "\(type(of: error))"]
+            )
+        }
     }
 
     /// The local side of a change L2 has made (here, or in another process when `remote`), under the coordination
@@ -218,7 +232,7 @@ extension MultiTierCache {
         var replayed = 0
         for invalidation in queued {
             do {
-                let (versions, _) = try await applyToL2(
+                let versions = try await applyToL2(
                     addresses: invalidation.addresses,
                     tags: invalidation.tags,
                     prefixes: invalidation.prefixes,

@@ -23,6 +23,8 @@ public final class APICallAggregator: Service, Sendable {
         var method: String
         var statusClass: Int
         var cache: CacheResult?
+        var tier: APICallSummaryEvent.Tier?
+        var namespace: String?
     }
 
     /// The calls of one route, method, status class and cache result: by window, the calls of each duration (whole
@@ -107,9 +109,24 @@ public final class APICallAggregator: Service, Sendable {
         self.logger = logger
     }
 
-    /// The series of calls to `route` with `method` answered `status` with `cache`.
-    public func series(route: String, method: String, status: Int, cache: CacheResult?) -> Series {
-        let key = Key(route: route, method: method, statusClass: min(5, max(1, status / 100)), cache: cache)
+    /// The series of calls to `route` with `method` answered `status` with `cache`, from `tier` of the cache
+    /// `namespace` when the calls were cache lookups.
+    public func series(
+        route: String,
+        method: String,
+        status: Int,
+        cache: CacheResult?,
+        tier: APICallSummaryEvent.Tier? = nil,
+        namespace: String? = nil
+    ) -> Series {
+        let key = Key(
+            route: route,
+            method: method,
+            statusClass: min(5, max(1, status / 100)),
+            cache: cache,
+            tier: namespace == nil ? nil : tier,
+            namespace: tier == nil ? nil : namespace
+        )
         return series.withLock { table in
             if let known = table[key] { return known }
             let made = Series(key)
@@ -124,10 +141,13 @@ public final class APICallAggregator: Service, Sendable {
         method: String,
         status: Int,
         cache: CacheResult?,
+        tier: APICallSummaryEvent.Tier? = nil,
+        namespace: String? = nil,
         durationMs: Double,
         at date: Date = Date()
     ) {
-        series(route: route, method: method, status: status, cache: cache).record(durationMs: durationMs, at: date)
+        series(route: route, method: method, status: status, cache: cache, tier: tier, namespace: namespace)
+            .record(durationMs: durationMs, at: date)
     }
 
     /// Takes what was counted so far, as summaries (a window with more distinct durations than one summary holds
@@ -152,6 +172,8 @@ public final class APICallAggregator: Service, Sendable {
                             method: key.method,
                             statusClass: key.statusClass,
                             cache: key.cache,
+                            tier: key.tier,
+                            namespace: key.namespace,
                             count: part.reduce(0) { $0 + $1[1] },
                             durationsUs: Array(part)
                         )

@@ -17,6 +17,8 @@ public final class MetricsServiceSignals: ScalingSignals {
     struct Figures: Decodable, Sendable {
         struct Tier: Decodable, Sendable {
             var tier: String
+            /// `gateway` or `cache`; the cache pool's load is the cache service's own.
+            var source: String?
             var lookups: Int
         }
         struct Database: Decodable, Sendable {
@@ -56,7 +58,9 @@ public final class MetricsServiceSignals: ScalingSignals {
         for metric in target.metrics {
             switch metric.kind {
             case .requestsPerReplica where target.pool == "cache":
-                let lookups = figures.cacheTiers.filter { $0.tier == "L1" }.reduce(0) { $0 + $1.lookups }
+                let lookups = figures.cacheTiers.filter { $0.tier == "L1" && $0.source != "gateway" }.reduce(0) {
+                    $0 + $1.lookups
+                }
                 readings[.requestsPerReplica] = .total(Double(lookups) / 300)
             case .requestsPerReplica:
                 readings[.requestsPerReplica] = .total(upstreamRate(figures))

@@ -92,30 +92,7 @@ public enum GatewayApplication {
 
         var summaries: APICallAggregator?
         if settings.events {
-            // Best effort: the figures never decide readiness.
-            let metrics = service.serviceClient(
-                "metrics",
-                baseURL: service.configuration.metricsURL,
-                critical: false,
-                checked: false
-            )
-            // Summaries are bigger than single events: a batch holds few, so it stays inside the body limit.
-            let delivery = BackgroundDelivery.metricEvents(
-                name: "gateway-events",
-                client: metrics,
-                path: APIPath.Metrics.events,
-                configuration: .init(capacity: 2_000, batchSize: APICallSummaryEvent.batchSize),
-                logger: logger
-            )
-            service.addService(delivery)
-            // Registered after the delivery: it stops first, and hands over what it counted last.
-            let aggregator = APICallAggregator(
-                delivery: delivery,
-                flushInterval: settings.eventsInterval,
-                logger: logger
-            )
-            service.addService(aggregator)
-            summaries = aggregator
+            summaries = service.apiCallSummaries(name: "gateway-events", flushInterval: settings.eventsInterval)
         }
 
         let proxy = GatewayProxy(

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Synchronization
+import WedSyncCacheKit
 import WedSyncModels
 import WedSyncServiceKit
 
@@ -23,7 +24,19 @@ public final class GatewayMetrics: Sendable {
         var cache: String
     }
 
-    fileprivate let recorders = Mutex<[Labels: Recorder]>([:])
+    /// A recorder's labels and the cache tier that answered (counted per tier for the metrics service; `/metrics`
+    /// adds the tiers up).
+    struct RecorderKey: Hashable, Sendable {
+        var labels: Labels
+        var tier: APICallSummaryEvent.Tier?
+        /// Whether the calls are shipped to the metrics service (a warming service's are not).
+        var shipped: Bool
+    }
+
+    /// The gateway's cache, as the metrics service names its tiers' series (`gw/L1`).
+    public static let cacheNamespace = "gw"
+
+    fileprivate let recorders = Mutex<[RecorderKey: Recorder]>([:])
 
     public init(summaries: APICallAggregator?) {
         self.summaries = summaries
@@ -90,23 +103,51 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
-    /// The recorder of `route` (a template, never a raw path), `method`, `status` and `cache`.
-    public func recorder(route: String, method: HTTPRequest.Method, status: Int, cache: String) -> Recorder {
+    /// The recorder of `route` (a template, never a raw path), `method`, `status` and `cache`, answered by `tier`
+    /// of the cache (`nil`: no lookup); counted on `/metrics` only unless `shipped`.
+    public func recorder(
+        route: String,
+        method: HTTPRequest.Method,
+        status: Int,
+        cache: String,
+        tier: APICallSummaryEvent.Tier? = nil,
+        shipped: Bool = true
+    ) -> Recorder {
         let labels = Labels(route: route, method: method.rawValue, statusClass: status / 100, cache: cache)
-        if let known = recorders.withLock({ $0[labels] }) { return known }
+        let key = RecorderKey(labels: labels, tier: tier, shipped: shipped)
+        if let known = recorders.withLock({ $0[key] }) { return known }
         let made = Recorder(
             labels: labels,
-            series: summaries?.series(
-                route: route,
-                method: method.rawValue,
-                status: status,
-                cache: CacheResult(rawValue: cache)
-            )
+            series: !shipped
+                ? nil
+                : summaries?.series(
+                    route: route,
+                    method: method.rawValue,
+                    status: status,
+                    cache: CacheResult(rawValue: cache),
+                    tier: tier,
+                    namespace: Self.cacheNamespace
+                )
         )
         return recorders.withLock { recorders in
-            if let known = recorders[labels] { return known }
-            recorders[labels] = made
+            if let known = recorders[key] { return known }
+            recorders[key] = made
             return made
+        }
+    }
+
+    /// The tier a request's cache result and stored tier say answered it: the tier for a hit or a stale answer,
+    /// `origin` for a miss or a revalidation, `nil` for no lookup (a bypass, an uncached route).
+    static func tier(cache: String, stored: CacheTier?) -> APICallSummaryEvent.Tier? {
+        switch cache {
+        case "HIT", "STALE":
+            switch stored {
+            case .l1?: .l1
+            case .l2?: .l2
+            default: nil
+            }
+        case "MISS", "REVALIDATED": .origin
+        default: nil
         }
     }
 
@@ -116,9 +157,12 @@ public final class GatewayMetrics: Sendable {
         method: HTTPRequest.Method,
         status: Int,
         cache: String,
+        tier: APICallSummaryEvent.Tier? = nil,
+        shipped: Bool = true,
         duration: Duration
     ) {
-        recorder(route: route, method: method, status: status, cache: cache).record(duration)
+        recorder(route: route, method: method, status: status, cache: cache, tier: tier, shipped: shipped)
+            .record(duration)
     }
 
     /// `gateway_requests_total` (by route, method, status class and cache result) and

@@ -171,7 +171,8 @@ final class GatewayFastPath: HTTPFastResponder {
                 route: label ?? proxy.templates.match(path) ?? prepared.route.pattern.template,
                 method: method,
                 status: rendered.status.code,
-                cache: "HIT"
+                cache: "HIT",
+                tier: .l1
             )
         }
         return answer

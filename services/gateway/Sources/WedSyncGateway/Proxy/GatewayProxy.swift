@@ -127,6 +127,7 @@ public final class GatewayProxy: Sendable {
         if let warmed {
             tenant = warmed.tenant
             exchange.tenant = tenant
+            exchange.warming = true
         } else if route.access == .tenant {
             guard let token = TenantAuthenticator.bearerToken(request.headers[.authorization]) else {
                 throw ServiceError(
@@ -254,12 +255,15 @@ public final class GatewayProxy: Sendable {
         let label = label(route: route, path: path, response: &response)
         let status = Int(response.status.code)
         let cache = route == nil ? "NONE" : (response.headers[GatewayHeaders.cache] ?? exchange.result)
+        let tier = GatewayMetrics.tier(cache: cache, stored: exchange.tier)
         guard response.body.contentLength == nil else {
             metrics.record(
                 route: label,
                 method: method,
                 status: status,
                 cache: cache,
+                tier: tier,
+                shipped: !exchange.warming,
                 duration: total
             )
             return response
@@ -270,13 +274,15 @@ public final class GatewayProxy: Sendable {
         // runs once the end has gone to the socket (under load the loop may be milliseconds behind the writer).
         // `x-response-time` and `Server-Timing`, sent before the body, still say when the head left. A body never
         // written (the client left before the head went) is recorded when it is let go.
-        let (metrics, started, body) = (metrics, exchange.started, response.body)
+        let (metrics, started, body, shipped) = (metrics, exchange.started, response.body, !exchange.warming)
         let recording = RecordOnce {
             metrics.record(
                 route: label,
                 method: method,
                 status: status,
                 cache: cache,
+                tier: tier,
+                shipped: shipped,
                 duration: ContinuousClock.now - started
             )
         }

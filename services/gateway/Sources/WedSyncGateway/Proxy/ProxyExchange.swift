@@ -11,4 +11,7 @@ struct ProxyExchange {
     var result = "BYPASS"
     var tier: CacheTier?
     var tenant: String?
+    /// A warming service's request: on `/metrics`, but not shipped to the metrics service (its misses and
+    /// revalidations are no supplier's, and would weigh on the routes' figures and the tiers' hit ratios).
+    var warming = false
 }

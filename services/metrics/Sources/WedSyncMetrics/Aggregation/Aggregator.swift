@@ -69,6 +69,36 @@ public final class Aggregator: Sendable {
         }
     }
 
+    /// The tier series a summary of cache lookups adds to (`cache` series named `namespace/tier`, method `get`):
+    /// the tier that answered counts the calls and their durations, and a hit for each; every tier a lookup tried
+    /// before it counts a lookup that missed. So a tier's `cache_hit_ratio` is the share of the lookups that reached
+    /// it which it answered (L2's is of L1's misses), and its percentiles are those of the calls it answered;
+    /// `origin` has calls and durations, never lookups.
+    static func tierDeltas(of summary: APICallSummaryEvent) -> [(SeriesKey, SeriesBucket)] {
+        guard let tier = summary.tier, let namespace = summary.namespace else { return [] }
+        let failed = summary.statusClass == 5
+        var result: [(SeriesKey, SeriesBucket)] = []
+        for tried in APICallSummaryEvent.Tier.allCases {
+            let key = SeriesKey(kind: "cache", name: "\(namespace)/\(tried.rawValue)", method: "get")
+            var bucket = SeriesBucket()
+            if tried == tier {
+                for pair in summary.durationsUs where pair.count == 2 {
+                    bucket.record(
+                        microseconds: UInt64(pair[0]),
+                        calls: pair[1],
+                        failed: failed,
+                        cacheHit: tier == .origin ? nil : true
+                    )
+                }
+                result.append((key, bucket))
+                break
+            }
+            bucket.cacheLookups = summary.count
+            result.append((key, bucket))
+        }
+        return result
+    }
+
     /// What `events` add to each bucket they fall in (nothing is changed here yet).
     public func deltas(of events: [MetricEvent]) -> [BucketKey: SeriesBucket] {
         var deltas: [BucketKey: SeriesBucket] = [:]
@@ -86,6 +116,15 @@ public final class Aggregator: Sendable {
                 }
                 deltas[BucketKey(series: bounded, start: Self.bucketStart(summary.timestamp)), default: SeriesBucket()]
                     .add(bucket)
+                for (key, delta) in Self.tierDeltas(of: summary) {
+                    let bounded = series[key] ?? admit(key)
+                    series[key] = bounded
+                    deltas[
+                        BucketKey(series: bounded, start: Self.bucketStart(summary.timestamp)),
+                        default: SeriesBucket()
+                    ]
+                    .add(delta)
+                }
                 continue
             }
             guard let (key, duration, failed, hit) = Self.sample(of: event) else { continue }

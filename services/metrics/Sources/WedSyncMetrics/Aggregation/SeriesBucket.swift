@@ -165,6 +165,8 @@ public struct SeriesBucket: Sendable {
     /// One metric of the bucket over `seconds`: `p50`, `p95`, `p99` (milliseconds), `rate` (per second),
     /// `error_rate`, `cache_hit_ratio` (shares) or `count`; `nil` without requests (or lookups) or for another name.
     public func value(of metric: String, seconds: Double) -> Double? {
+        // A cache tier's lookups may all have missed it: a ratio of 0 with no call answered.
+        if metric == "cache_hit_ratio" { return cacheLookups == 0 ? nil : Double(cacheHits) / Double(cacheLookups) }
         guard count > 0 else { return nil }
         switch metric {
         case "p50": return percentileMs(50)
@@ -172,7 +174,6 @@ public struct SeriesBucket: Sendable {
         case "p99": return percentileMs(99)
         case "rate": return Double(count) / seconds
         case "error_rate": return Double(errors) / Double(count)
-        case "cache_hit_ratio": return cacheLookups == 0 ? nil : Double(cacheHits) / Double(cacheLookups)
         case "count": return Double(count)
         default: return nil
         }

@@ -93,7 +93,21 @@ public final class AlertEngine: Service, Sendable {
                 } else {
                     let long = try merged(rule.window)
                     let short = try rule.shortWindow.map(merged) ?? [:]
-                    for (key, bucket) in long where key.kind == "api" && (rule.route == nil || key.name == rule.route) {
+                    if rule.isTierRule {
+                        // A cache tier rule: one alert per tier series (`namespace/tier`) matching its labels.
+                        for (key, bucket) in long where key.kind == "cache" {
+                            let parts = key.name.split(separator: "/", maxSplits: 1).map(String.init)
+                            guard parts.count == 2 else { continue }
+                            let tier = ["namespace": parts[0], "tier": parts[1]]
+                            guard rule.match.allSatisfy({ tier[$0.key] == $0.value }) else { continue }
+                            values["\(rule.name)|\(key.name)"] = (
+                                rule.labels.merging(tier) { $1 },
+                                rule.value(long: bucket, short: short[key], seconds: Double(seconds))
+                            )
+                        }
+                    }
+                    for (key, bucket) in long
+                    where !rule.isTierRule && key.kind == "api" && (rule.route == nil || key.name == rule.route) {
                         let labels = rule.labels.merging(["route": key.name, "method": key.method]) { $1 }
                         values["\(rule.name)|\(key.method)|\(key.name)"] = (
                             labels, rule.value(long: bucket, short: short[key], seconds: Double(seconds))

@@ -150,6 +150,12 @@ public struct AlertRule: Sendable, Equatable {
         return long?.value(of: metric, seconds: seconds)
     }
 
+    /// The labels a request-metric rule may match to evaluate cache tiers (the `cache` series `namespace/tier`).
+    public static let tierLabels: Set<String> = ["namespace", "tier"]
+
+    /// Whether the rule is evaluated on cache tiers (a request metric with a `tier`/`namespace` match).
+    public var isTierRule: Bool { !match.isEmpty && !Self.gaugeMetrics.contains(metric) }
+
     /// Metrics read from stored gauges (system samples, scraped pools, reported findings) rather than from request
     /// buckets.
     public static let gaugeMetrics: Set<String> = [

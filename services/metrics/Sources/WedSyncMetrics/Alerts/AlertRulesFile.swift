@@ -11,7 +11,9 @@ import Yams
 ///     metric: p99                 # p50, p95, p99, error_rate, cache_hit_ratio, rate; or a gauge: pool_utilisation,
 ///                                 # pool_waiting, cpu_utilisation, memory_utilisation, disk_utilisation, up, findings
 ///     route: /api/clients         # optional: every API route when absent
-///     match: {kind: n_plus_one}   # optional, gauges only: series with these label values
+///     match: {kind: n_plus_one}   # optional: a gauge's series with these label values; for the request metrics,
+///                                 # {tier: L1} and/or {namespace: gw} make it a cache tier rule: one alert per
+///                                 # cache tier (namespace/tier) on its series rather than per route
 ///     condition: "> 200"          # milliseconds for latencies, a share for ratios
 ///     resolve: "< 150"            # optional hysteresis
 ///     window: 5m
@@ -97,8 +99,10 @@ public enum AlertRulesFile {
             guard let (comparison, threshold) = condition(rule.condition) else {
                 throw fail("condition must be like \"> 200\" or \"< 0.8\"")
             }
-            if rule.match?.isEmpty == false, !AlertRule.gaugeMetrics.contains(rule.metric) {
-                throw fail("match applies to gauge metrics only")
+            if let match = rule.match, !match.isEmpty, !AlertRule.gaugeMetrics.contains(rule.metric) {
+                guard Set(match.keys).isSubset(of: AlertRule.tierLabels), rule.route == nil else {
+                    throw fail("match applies to gauge metrics, or to cache tiers with tier and namespace (no route)")
+                }
             }
             var resolve: Double?
             if let text = rule.resolve {

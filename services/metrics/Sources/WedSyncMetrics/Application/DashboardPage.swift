@@ -182,8 +182,14 @@ enum DashboardPage {
           container.innerHTML = items.map((item) => {
             const ratio = item.hitRatio == null ? 0 : item.hitRatio;
             const color = ratio >= 0.8 ? "var(--good)" : ratio >= 0.5 ? "var(--p95)" : "var(--bad)";
-            return '<div style="margin-bottom:.55rem"><div style="display:flex;justify-content:space-between"><span>' + esc(item.tier) +
-              '</span><span>' + pct(item.hitRatio) + ' <small style="color:var(--muted)">of ' + item.lookups + '</small></span></div>' +
+            const name = esc((item.source ? item.source + " " : "") + item.tier);
+            const latency = item.p95Ms == null ? "" : ' <small style="color:var(--muted)">p95 ' + ms(item.p95Ms) + '</small>';
+            if (item.hitRatio == null && item.answered != null) {
+              return '<div style="margin-bottom:.55rem"><div style="display:flex;justify-content:space-between"><span>' + name +
+                '</span><span>' + item.answered + ' answered' + latency + '</span></div></div>';
+            }
+            return '<div style="margin-bottom:.55rem"><div style="display:flex;justify-content:space-between"><span>' + name +
+              '</span><span>' + pct(item.hitRatio) + ' <small style="color:var(--muted)">of ' + item.lookups + '</small>' + latency + '</span></div>' +
               '<div class="bar"><div style="width:' + (ratio * 100).toFixed(1) + '%;background:' + color + '"></div></div></div>';
           }).join("");
           container.dataset.points = String(items.length);

@@ -77,14 +77,33 @@ public struct LivePoint: Codable, Sendable, Equatable {
 
 /// One cache tier (`L1`, `L2`, `gateway`) over every namespace.
 public struct CacheTierFigure: Codable, Sendable, Equatable {
+    /// `L1`, `L2`, `origin` (a cache's misses), or `responses` (the API calls' overall cache results).
     public var tier: String
+    /// Whose tier: `gateway` (its response cache) or `cache` (the cache service's namespaces); `nil` for
+    /// `responses`.
+    public var source: String?
+    /// Lookups that reached the tier (L2's are L1's misses); none for `origin`.
     public var lookups: Int
+    /// The share of those lookups the tier answered.
     public var hitRatio: Double?
+    /// Calls the tier answered, and their p95 (milliseconds).
+    public var answered: Int?
+    public var p95Ms: Double?
 
-    public init(tier: String, lookups: Int, hitRatio: Double?) {
+    public init(
+        tier: String,
+        source: String? = nil,
+        lookups: Int,
+        hitRatio: Double?,
+        answered: Int? = nil,
+        p95Ms: Double? = nil
+    ) {
         self.tier = tier
+        self.source = source
         self.lookups = lookups
         self.hitRatio = hitRatio
+        self.answered = answered
+        self.p95Ms = p95Ms
     }
 }
 
@@ -145,7 +164,13 @@ extension LivePoint: OpenAPISchemaProviding {
 
 extension CacheTierFigure: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
-        .object(["tier": .string(), "lookups": .integer(), "hitRatio": .number], required: ["tier", "lookups"])
+        .object(
+            [
+                "tier": .string(), "source": .string(enumeration: ["gateway", "cache"]), "lookups": .integer(),
+                "hitRatio": .number, "answered": .integer(), "p95Ms": .number,
+            ],
+            required: ["tier", "lookups"]
+        )
     }
 }
 

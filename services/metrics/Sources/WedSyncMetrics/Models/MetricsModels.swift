@@ -45,18 +45,21 @@ public struct SeriesSummary: Codable, Sendable, Equatable {
     }
 }
 
-/// `GET /v1/summary?range=`: every series over the range, busiest first.
+/// `GET /v1/summary?range=`: every series over the range, busiest first; and each cache tier's figures (the
+/// gateway's and the cache service's L1, L2 and origin, from their `cache` series).
 public struct MetricsSummary: Codable, Sendable, Equatable {
     public var range: String
     public var from: Date
     public var to: Date
     public var series: [SeriesSummary]
+    public var cacheTiers: [CacheTierFigure]
 
-    public init(range: String, from: Date, to: Date, series: [SeriesSummary]) {
+    public init(range: String, from: Date, to: Date, series: [SeriesSummary], cacheTiers: [CacheTierFigure] = []) {
         self.range = range
         self.from = from
         self.to = to
         self.series = series
+        self.cacheTiers = cacheTiers
     }
 }
 
@@ -110,12 +113,15 @@ extension MetricsSummary: OpenAPISchemaProviding {
             [
                 "range": .string(), "from": .string(format: "date-time"), "to": .string(format: "date-time"),
                 "series": .array(.reference(SeriesSummary.openAPIName)),
+                "cacheTiers": .array(.reference(CacheTierFigure.openAPIName)),
             ],
-            required: ["range", "from", "to", "series"]
+            required: ["range", "from", "to", "series", "cacheTiers"]
         )
     }
 
-    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] { [SeriesSummary.self] }
+    public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
+        [SeriesSummary.self, CacheTierFigure.self]
+    }
 }
 
 extension SeriesPoint: OpenAPISchemaProviding {

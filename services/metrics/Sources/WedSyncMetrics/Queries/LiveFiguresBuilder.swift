@@ -57,6 +57,7 @@ public struct LiveFiguresBuilder: Sendable {
         var routes: [SeriesKey: SeriesBucket] = [:]
         var statements: [SeriesKey: SeriesBucket] = [:]
         var tiers: [String: (lookups: Int, hits: Int)] = [:]
+        var cacheSeries: [SeriesKey: SeriesBucket] = [:]
         for (series, start, bucket) in rows {
             let recent = start >= to - 300
             switch series.kind {
@@ -72,10 +73,8 @@ public struct LiveFiguresBuilder: Sendable {
                 }
             case "db" where recent:
                 statements[series, default: SeriesBucket()].add(bucket)
-            case "cache" where recent && bucket.cacheLookups > 0:
-                let tier = series.name.split(separator: "/").last.map(String.init) ?? series.name
-                tiers[tier, default: (0, 0)].lookups += bucket.cacheLookups
-                tiers[tier, default: (0, 0)].hits += bucket.cacheHits
+            case "cache" where recent:
+                cacheSeries[series, default: SeriesBucket()].add(bucket)
             default:
                 break
             }
@@ -100,20 +99,20 @@ public struct LiveFiguresBuilder: Sendable {
         let slowest = statements.map { MetricsQueries.summary($0.key, $0.value, seconds: 300) }.sorted {
             $0.p95Ms > $1.p95Ms
         }
-        let tierOrder = ["L1": 0, "L2": 1, "L3": 2, "responses": 3]
         return LiveFigures(
             at: now,
             overall: MetricsQueries.summary(SeriesKey(kind: "api", name: "*", method: "*"), lastMinute, seconds: 60),
             history: history,
             routes: Array(busiest.prefix(12)),
-            cacheTiers: tiers.map {
-                CacheTierFigure(
-                    tier: $0.key,
-                    lookups: $0.value.lookups,
-                    hitRatio: $0.value.lookups == 0 ? nil : Double($0.value.hits) / Double($0.value.lookups)
-                )
-            }
-            .sorted { (tierOrder[$0.tier] ?? 9, $0.tier) < (tierOrder[$1.tier] ?? 9, $1.tier) },
+            // The caches' tiers (the gateway's, then the cache service's), then the API calls' overall results.
+            cacheTiers: CacheTierKey.figures(cacheSeries, seconds: 300)
+                + tiers.map {
+                    CacheTierFigure(
+                        tier: $0.key,
+                        lookups: $0.value.lookups,
+                        hitRatio: $0.value.lookups == 0 ? nil : Double($0.value.hits) / Double($0.value.lookups)
+                    )
+                },
             database: DatabaseFigures(
                 ratePerSecond: Double(allStatements.count) / 300,
                 p95Ms: allStatements.count > 0 ? allStatements.percentileMs(95) : nil,
@@ -124,5 +123,43 @@ public struct LiveFiguresBuilder: Sendable {
             budgets: budgets(now),
             forecast: forecast(now)
         )
+    }
+}
+
+/// A cache tier as the dashboard shows it: the gateway's (`gw/...` series) or the cache service's (every namespace
+/// added up).
+struct CacheTierKey: Hashable {
+    var source: String
+    var tier: String
+
+    static let tierOrder = ["L1": 0, "L2": 1, "L3": 2, "origin": 3, "responses": 4]
+    static let sourceOrder = ["gateway": 0, "cache": 1]
+
+    init(series: SeriesKey) {
+        let parts = series.name.split(separator: "/", maxSplits: 1).map(String.init)
+        source = parts.first == "gw" ? "gateway" : "cache"
+        tier = parts.count == 2 ? parts[1] : series.name
+    }
+
+    /// The tiers of the `cache` series in `series` over `seconds`, gateway first, each in lookup order.
+    static func figures(_ series: [SeriesKey: SeriesBucket], seconds: Double) -> [CacheTierFigure] {
+        var tiers: [CacheTierKey: SeriesBucket] = [:]
+        for (key, bucket) in series where key.kind == "cache" && (bucket.cacheLookups > 0 || bucket.count > 0) {
+            tiers[CacheTierKey(series: key), default: SeriesBucket()].add(bucket)
+        }
+        return tiers.map { key, bucket in
+            CacheTierFigure(
+                tier: key.tier,
+                source: key.source,
+                lookups: bucket.cacheLookups,
+                hitRatio: bucket.value(of: "cache_hit_ratio", seconds: seconds),
+                answered: bucket.count,
+                p95Ms: bucket.count > 0 ? bucket.percentileMs(95) : nil
+            )
+        }
+        .sorted {
+            (sourceOrder[$0.source ?? ""] ?? 9, tierOrder[$0.tier] ?? 9, $0.tier)
+                < (sourceOrder[$1.source ?? ""] ?? 9, tierOrder[$1.tier] ?? 9, $1.tier)
+        }
     }
 }

@@ -111,7 +111,8 @@ public struct MetricsQueries: Sendable {
             range: range,
             from: Date(timeIntervalSince1970: Double(from)),
             to: Date(timeIntervalSince1970: Double(to)),
-            series: series
+            series: series,
+            cacheTiers: CacheTierKey.figures(merged, seconds: Double(seconds))
         )
     }
 
@@ -134,7 +135,8 @@ public struct MetricsQueries: Sendable {
             range: "\(seconds)s",
             from: Date(timeIntervalSince1970: Double(start)),
             to: Date(timeIntervalSince1970: Double(start + seconds)),
-            series: series
+            series: series,
+            cacheTiers: CacheTierKey.figures(merged, seconds: Double(seconds))
         )
     }
 
