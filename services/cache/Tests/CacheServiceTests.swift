@@ -148,7 +148,7 @@ struct CacheServiceTests {
         #expect(stats.namespaces.contains { $0.namespace == namespace })
         // The prefix's one L2 entry was swept by the service that invalidated it, in the background.
         #expect(
-            try await eventually(timeout: .seconds(10)) {
+            try await eventually(timeout: .seconds(120)) {
                 let swept = try WedSyncJSON.makeDecoder().decode(
                     CacheStats.self,
                     from: try await HTTP.get("\(first.baseURL)/v1/stats", headers: TestCredentials.asMonitor).data

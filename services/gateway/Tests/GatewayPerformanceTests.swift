@@ -71,6 +71,32 @@ struct GatewayPerformanceTests {
         await origin.stop()
     }
 
+    @Test("The gateway's own state: up on L1 alone when so configured, degraded when its configured L2 is out of reach")
+    func ownCacheState() async throws {
+        let origin = try await ScriptedOrigin.start(name: "performance-l1")
+        var states: [String: String] = [:]
+        for (name, environment) in [
+            ("configured", ["WEDSYNC_GATEWAY_CACHE_REDIS": "false"]),
+            ("unreachable", ["WEDSYNC_REDIS_URL": "redis://127.0.0.1:9"]),
+        ] {
+            let gateway = try await GatewayProcess.plain(upstream: origin.base, environment: environment)
+            let answer = try await HTTP.get(
+                gateway.baseURL + "/api/performance/health",
+                headers: TestCredentials.asMonitor
+            )
+            let report = try WedSyncJSON.makeDecoder().decode(PerformanceHealthReport.self, from: answer.data)
+            let own = report.services.first { $0.name == "wedsync-gateway" }
+            states[name] = "\(own?.state.rawValue ?? "-") \(own?.detail ?? "")"
+            _ = try await gateway.terminate()
+        }
+        #expect(states["configured"] == "up ", "\(states)")
+        #expect(
+            states["unreachable"]?.hasPrefix("degraded the response cache's L2 is out of reach") == true,
+            "\(states)"
+        )
+        await origin.stop()
+    }
+
     @Test(
         "Health gathers every service at once: a ready metrics service, a degraded peer, one that never answers (down at the probe timeout), and after the metrics service stops, its summary is a clear 503"
     )

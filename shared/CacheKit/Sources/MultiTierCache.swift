@@ -796,6 +796,9 @@ public final class MultiTierCache: Service, Sendable {
     /// Whether L2 answered its last call.
     public var isL2Available: Bool { l2 != nil && l2DownUntil.load(ordering: .relaxed) == 0 }
 
+    /// Whether the cache was given an L2 at all (a cache on L1 alone is so by configuration, not by an outage).
+    public var hasL2: Bool { l2 != nil }
+
     /// Whether this process hears every invalidation (always true without a backplane).
     public var isBackplaneLive: Bool { backplaneLive.load(ordering: .acquiring) }
 

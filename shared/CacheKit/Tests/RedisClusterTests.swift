@@ -166,7 +166,7 @@ struct RedisClusterTests {
         #expect(removed.invalidatedPrefixes == 1)
         // Swept from every node in the background: day-1 and day-10 ... day-19.
         #expect(
-            await eventually(timeout: CacheRedisTests.bound) { a.statistics().sweptByPrefix - sweptBefore == 11 },
+            await eventually(timeout: .seconds(120)) { a.statistics().sweptByPrefix - sweptBefore == 11 },
             "\(a.statistics().sweptByPrefix - sweptBefore)"
         )
         #expect(await eventually(timeout: CacheRedisTests.bound) { (try? await b.get(addresses[15])) == nil })
