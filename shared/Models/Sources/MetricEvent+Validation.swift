@@ -106,6 +106,10 @@ extension MetricEvent {
             return duration(query.durationMs)
         case .cacheOperation(let operation):
             if let problem = name("namespace", operation.namespace) ?? name("tier", operation.tier) { return problem }
+            // A cache series is named namespace/tier: neither may hold the separator.
+            guard !operation.namespace.contains("/"), !operation.tier.contains("/") else {
+                return "namespace, tier: no /"
+            }
             return duration(operation.durationMs)
         case .systemSample(let sample):
             guard sample.cpuUtilisation.isFinite, (0...1).contains(sample.cpuUtilisation) else {

@@ -55,7 +55,8 @@ public enum WarmingHeaders {
     /// The organization the request is on behalf of: the gateway sets it from a supplier's token, and takes it from
     /// a warming service (which has no token of the tenant's).
     public static let tenant = "x-tenant-id"
-    /// Seconds the gateway keeps the warmed response fresh at least (capped by `gateway.warming-max-ttl-ms`):
+    /// Seconds the gateway keeps the warmed response fresh at least (capped by `gateway.cache.max-ttl-seconds`; only
+    /// a response the origin lets be reused for some time):
     /// a page warmed on Friday evening still answers on Saturday morning. Writes purge it by tag as usual.
     public static let ttl = "x-wedsync-warm-ttl"
 }

@@ -166,7 +166,9 @@ extension GatewayCache {
     /// A warming service's request keeps what it stores fresh for at least the lifetime it asked for
     /// (``WarmingIdentity``): a page warmed on Friday evening still answers on Saturday, until a write purges it.
     static func extend(_ freshness: inout SharedCachePolicy.Freshness, for incoming: IncomingRequest) {
-        guard let lifetime = incoming.warmLifetime, !freshness.requiresRevalidation, lifetime > freshness.lifetime
+        // Only what the origin lets be reused without asking: never a response it wants revalidated every time.
+        guard let lifetime = incoming.warmLifetime, !freshness.requiresRevalidation, freshness.lifetime > 0,
+            lifetime > freshness.lifetime
         else { return }
         freshness.lifetime = lifetime
         freshness.isHeuristic = false

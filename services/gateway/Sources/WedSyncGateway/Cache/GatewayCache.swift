@@ -254,9 +254,9 @@ public final class GatewayCache: Sendable {
         let (outcome, upstream, lead) = await flights.join(key, work: work)
         guard let lead else { return (outcome, upstream, false) }
         switch outcome {
-        case .shared(let response, storable: true),
-            .notModified(let response, storable: true)
-        where incoming.isWarming:
+        // (A `where` binds to the pattern before it alone: each pattern states the condition.)
+        case .shared(let response, storable: true) where incoming.isWarming,
+            .notModified(let response, storable: true) where incoming.isWarming:
             // A warming service's answer means "stored": it is stored before the answer goes.
             await store.store(response, primaryKey: primary, target: incoming.target, request: incoming.values)
             flights.release(lead)

@@ -100,7 +100,7 @@ public final class AlertEngine: Service, Sendable {
                             guard parts.count == 2 else { continue }
                             let tier = ["namespace": parts[0], "tier": parts[1]]
                             guard rule.match.allSatisfy({ tier[$0.key] == $0.value }) else { continue }
-                            values["\(rule.name)|\(key.name)"] = (
+                            values["\(rule.name)|\(key.method)|\(key.name)"] = (
                                 rule.labels.merging(tier) { $1 },
                                 rule.value(long: bucket, short: short[key], seconds: Double(seconds))
                             )
