@@ -22,6 +22,7 @@ struct EventContractTests {
         case 2: return "/api/a|b"
         case 3: return "/api/\u{7}bell"
         case 4: return "/api/é-\(Int.random(in: 0..<9, using: &generator))"
+        case 6: return Bool.random(using: &generator) ? "gw/L1" : "schedules"
         case 5:
             return "SELECT " + String(repeating: "x, ", count: Int.random(in: 60..<100, using: &generator)) + "1 FROM t"
         default: return "/api/clients/{id}-\(Int.random(in: 0..<100, using: &generator))"
@@ -118,6 +119,64 @@ struct EventContractTests {
             if sender == nil { accepted += 1 }
         }
         #expect(accepted > 300 && accepted < 4_700, "both kinds were generated: \(accepted) accepted")
+    }
+
+    @Test("The published schema allows exactly the names the check takes, in every field with a pattern of its own")
+    func schemaAgrees() throws {
+        // The fields of each kind as `MetricEventBatch.openAPISchema` documents them (what a fuzzer generates from).
+        let document = try JSONSerialization.jsonObject(
+            with: try JSONEncoder().encode(MetricEventBatch.openAPISchema.json)
+        )
+        let events = (document as? [String: Any])?["properties"] as? [String: Any]
+        let kinds = ((events?["events"] as? [String: Any])?["items"] as? [String: Any])?["oneOf"] as? [[String: Any]]
+        func field(_ kind: MetricEvent.Kind, _ name: String) throws -> (NSRegularExpression, ClosedRange<Int>) {
+            let properties =
+                kinds?.first {
+                    (($0["properties"] as? [String: Any])?["type"] as? [String: Any])?["enum"] as? [String] == [
+                        kind.rawValue
+                    ]
+                }?["properties"] as? [String: Any]
+            let schema = try #require(properties?[name] as? [String: Any], "\(kind.rawValue).\(name) is documented")
+            let pattern = try #require(schema["pattern"] as? String)
+            let length = try #require(schema["minLength"] as? Int)...(try #require(schema["maxLength"] as? Int))
+            return (try NSRegularExpression(pattern: pattern), length)
+        }
+        func allows(_ field: (NSRegularExpression, ClosedRange<Int>), _ value: String) -> Bool {
+            let range = NSRange(value.startIndex..., in: value)
+            return field.1.contains(value.unicodeScalars.count)
+                && field.0.firstMatch(in: value, options: [], range: range) != nil
+        }
+        let (namespace, tier, route) = (
+            try field(.cacheOperation, "namespace"), try field(.cacheOperation, "tier"), try field(.apiCall, "route")
+        )
+        var generator = SeededGenerator(seed: 21)
+        var refused = 0
+        for _ in 0..<2_000 {
+            let value = Self.name(&generator)
+            func cache(namespace: String = "gw", tier: String = "L1") -> MetricEvent {
+                .cacheOperation(
+                    CacheOperationEvent(
+                        timestamp: Date(),
+                        operation: .get,
+                        namespace: namespace,
+                        tier: tier,
+                        hit: true,
+                        durationMs: 1
+                    )
+                )
+            }
+            let call = MetricEvent.apiCall(
+                APICallEvent(timestamp: Date(), route: value, method: "GET", status: 200, durationMs: 1)
+            )
+            for (schema, event) in [(namespace, cache(namespace: value)), (tier, cache(tier: value)), (route, call)] {
+                #expect(
+                    allows(schema, value) == (event.problem == nil),
+                    "\(value.prefix(80)): \(event.problem ?? "ok")"
+                )
+                if event.problem != nil { refused += 1 }
+            }
+        }
+        #expect(refused > 1_000, "refusals of every kind were generated: \(refused)")
     }
 
     @Test("A sender's queue never sends what the receiver would refuse: bad events are counted apart, good ones go")

@@ -60,6 +60,21 @@ PY
     echo "$name $run: $result ($cases; $(grep -Eo '[0-9]+ generated' "$log" | tail -n 1 || echo '? generated'), $(grep -Eo 'in [0-9.]+s =' "$log" | tail -n 1 | tr -d 'in =' || echo '?'))"
 }
 
+# failures LOG TOKEN — what a failed run found, for the CI log (the report directory goes with the machine): the
+# log from its first failure on, at most 120 lines, every credential written as [redacted].
+failures() {
+    WEDSYNC_FUZZ_TOKEN="$2" python3 - "$1" <<'PY'
+import os, re, sys
+text = open(sys.argv[1], errors="replace").read()
+for secret in {os.environ["WEDSYNC_FUZZ_TOKEN"]}:
+    text = text.replace(secret, "[redacted]")
+text = re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+", r"\1[redacted]", text)
+lines = text.splitlines()
+start = next((i for i, line in enumerate(lines) if "FAILURES" in line or "❌" in line), max(0, len(lines) - 60))
+print("\n".join("    | " + line for line in lines[start:start + 120]))
+PY
+}
+
 status=0
 summary="$reports/summary.txt"
 : >"$summary"
@@ -78,7 +93,7 @@ while read -r name folder default_port; do
         line="$(cat "$reports/$name-$run.line")"; rm -f "$reports/$name-$run.line"
         [ -n "$line" ] || { line="$name $run: FAILED (the run died: $reports/$name-$run.log)"; }
         echo "$line" | tee -a "$summary" >&2
-        case "$line" in *": passed ("*) ;; *) status=1 ;; esac
+        case "$line" in *": passed ("*) ;; *) status=1; failures "$reports/$name-$run.log" "$token" >&2 ;; esac
     done
 done < <(ws_services)
 exit "$status"

@@ -253,6 +253,8 @@ extension MetricEventBatch: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         let name = JSONSchema.text(1...MetricEventBounds.maximumNameLength, pattern: #"^[^\u0000-\u001F\u007F|]*$"#)
         let route = JSONSchema.text(1...MetricEventBounds.maximumNameLength, pattern: #"^/[^\u0000-\u001F\u007F|]*$"#)
+        // A cache series is keyed namespace/tier: neither part holds the separator.
+        let segment = JSONSchema.text(1...MetricEventBounds.maximumNameLength, pattern: #"^[^\u0000-\u001F\u007F|/]*$"#)
         let whole = JSONSchema.integer(in: 0...MetricEventBounds.maximumInteger)
         let duration = JSONSchema.number(in: 0...MetricEventBounds.maximumDurationMs)
         func event(
@@ -291,8 +293,8 @@ extension MetricEventBatch: OpenAPISchemaProviding {
             event(
                 .cacheOperation,
                 [
-                    "operation": .string(enumeration: ["get", "set", "invalidate", "refresh"]), "namespace": name,
-                    "tier": name, "hit": .boolean, "durationMs": duration,
+                    "operation": .string(enumeration: ["get", "set", "invalidate", "refresh"]), "namespace": segment,
+                    "tier": segment, "hit": .boolean, "durationMs": duration,
                 ],
                 required: ["operation", "namespace", "tier", "hit", "durationMs"]
             ),
