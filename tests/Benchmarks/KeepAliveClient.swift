@@ -13,6 +13,8 @@ final class KeepAliveClient {
         /// Field names lower-cased.
         var headers: [String: String]
         var body: [UInt8]
+        /// From sending the request to its answer's last byte (the client's parsing of the fields not included).
+        var elapsed: Duration
     }
 
     private let descriptor: Int32
@@ -54,20 +56,16 @@ final class KeepAliveClient {
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         request += "\r\n"
         let bytes = Array(request.utf8)
+        let started = ContinuousClock.now
         guard write(descriptor, bytes, bytes.count) == bytes.count else { throw BenchError("the request was not sent") }
         let head = try readHead()
-        let lines = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")
-        guard let statusLine = lines.first, statusLine.count >= 12, let status = Int(statusLine.dropFirst(9).prefix(3))
-        else { throw BenchError("not an HTTP answer") }
-        var fields: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
+        // The body's framing from the raw head; the fields are parsed once the answer is in, off the clock.
         var body: [UInt8] = []
-        if let length = fields["content-length"].flatMap(Int.init) {
+        if let length = Self.field("content-length", in: head).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }) {
             body = try take(length)
-        } else if fields["transfer-encoding"]?.lowercased().contains("chunked") == true {
+        } else if let coding = Self.field("transfer-encoding", in: head),
+            String(decoding: coding, as: UTF8.self).lowercased().contains("chunked")
+        {
             while true {
                 let sizeLine = String(decoding: try readLine(), as: UTF8.self)
                 let size = Int(sizeLine.split(separator: ";")[0].trimmingCharacters(in: .whitespaces), radix: 16) ?? 0
@@ -79,7 +77,39 @@ final class KeepAliveClient {
                 _ = try readLine()
             }
         }
-        return Answer(status: status, headers: fields, body: body)
+        let elapsed = ContinuousClock.now - started
+        let lines = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")
+        guard let statusLine = lines.first, statusLine.count >= 12, let status = Int(statusLine.dropFirst(9).prefix(3))
+        else { throw BenchError("not an HTTP answer") }
+        var fields: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Answer(status: status, headers: fields, body: body, elapsed: elapsed)
+    }
+
+    /// The value of the field `name` (lower-case) in a raw head, its name matched without regard to case and its
+    /// value trimmed of spaces; `nil` when the head has none.
+    private static func field(_ name: String, in head: [UInt8]) -> ArraySlice<UInt8>? {
+        let wanted = Array(name.utf8) + [UInt8(ascii: ":")]
+        var start = 0
+        while start < head.count {
+            var end = start
+            while end + 1 < head.count, !(head[end] == 13 && head[end + 1] == 10) { end += 1 }
+            if end + 1 >= head.count { end = head.count }
+            let line = head[start..<end]
+            if line.count > wanted.count,
+                zip(line, wanted).allSatisfy({ (($0 >= 65 && $0 <= 90) ? $0 | 0x20 : $0) == $1 })
+            {
+                var value = line.dropFirst(wanted.count)
+                while value.first == 32 { value = value.dropFirst() }
+                while value.last == 32 { value = value.dropLast() }
+                return value
+            }
+            start = end + 2
+        }
+        return nil
     }
 
     private func fill() throws {

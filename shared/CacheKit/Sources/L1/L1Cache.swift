@@ -3,10 +3,10 @@ import Synchronization
 /// The in-process tier: a bounded map from keys to values, split into independently locked shards, each evicting
 /// by Window TinyLFU with a window sized by ghost hits (``L1Shard``).
 ///
-/// A read takes only its shard's lock, for a dictionary lookup, a move in a list and a count in the frequency
-/// sketch, so readers on different keys run in parallel and no read waits for a sweep: expired entries are dropped
-/// when a read or an eviction meets them, and ``reclaimExpired(now:budgetPerShard:)`` frees the rest one short shard
-/// step at a time.
+/// A read takes only its shard's lock, for a lookup by the key's digest (``KeyDigest``, ``DigestIndex``), a move in
+/// a list and a count in the frequency sketch, so readers on different keys run in parallel and no read waits for a
+/// sweep: expired entries are dropped when a read or an eviction meets them, and
+/// ``reclaimExpired(now:budgetPerShard:)`` frees the rest one short shard step at a time.
 public final class L1Cache<Value: Sendable>: Sendable {
     private final class Shard: Sendable {
         let state: Mutex<L1Shard<Value>>

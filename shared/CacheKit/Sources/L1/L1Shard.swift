@@ -1,17 +1,27 @@
-/// A key with its hash computed once: the shard is chosen from it, the shard's dictionary and frequency sketch reuse
-/// it, so a read hashes the key's bytes once.
-struct HashedKey: Hashable, Sendable {
+/// A key with its digest computed once (``KeyDigest``): the shard is chosen from it, the shard's index and frequency
+/// sketch reuse it, so a read hashes the key's bytes once and never compares them.
+struct HashedKey: Sendable {
     let key: String
+    /// The first half of the digest: the shard, the index's bucket, the sketch's counters, the ghosts.
     let hash: Int
+    /// The second half: with ``hash``, the key's identity in the index.
+    let check: UInt64
 
-    /// Hashes with Swift's hash, or with ``KeyHash`` and `seed` where runs must repeat (the simulator).
+    /// Digests with this process's secret, or with `seed` where runs must repeat (the simulator, whose shard and
+    /// sketch choices stay those of ``KeyHash``).
     init(_ key: String, seed: UInt64? = nil) {
         self.key = key
-        self.hash = seed.map { Int(bitPattern: UInt(KeyHash.hash(key, seed: $0))) } ?? key.hashValue
+        if let seed {
+            hash = Int(bitPattern: UInt(KeyHash.hash(key, seed: seed)))
+            check = KeyDigest(key, secret: .seeded(seed)).second
+        } else {
+            let digest = KeyDigest(key)
+            hash = Int(bitPattern: UInt(digest.first))
+            check = digest.second
+        }
     }
 
-    static func == (left: HashedKey, right: HashedKey) -> Bool { left.hash == right.hash && left.key == right.key }
-    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    var unsignedHash: UInt64 { UInt64(bitPattern: Int64(hash)) }
 }
 
 /// One shard of an ``L1Cache``: Window TinyLFU (Einziger, Friedman and Manes, 2017) whose window is sized by ghost
@@ -36,7 +46,7 @@ struct L1Shard<Value: Sendable>: Sendable {
     let maximumEntries: Int
     let maximumBytes: Int
 
-    private var index: [HashedKey: Int32] = [:]
+    private var index = DigestIndex()
     private var lists = SegmentedLists()
     /// The key and the value of each slot of `lists` (nil when free): the generic part, touched once a read.
     private var keys: [HashedKey?] = []
@@ -114,7 +124,7 @@ struct L1Shard<Value: Sendable>: Sendable {
         touching: Bool = true,
         _ body: (inout Value) -> (valid: Bool, result: Result?)
     ) -> Result? {
-        guard let slot = index[key] else { return nil }
+        guard let slot = index.slot(of: key) else { return nil }
         guard lists[slot].retainUntil > now else {
             expirations += 1
             drop(slot)
@@ -132,7 +142,9 @@ struct L1Shard<Value: Sendable>: Sendable {
     /// Changes the live value of `key` in place when `body` says so, adding `extraCost` to what it costs (what a
     /// reader attached to it); the next write evicts for it if the shard is then over its bytes.
     mutating func attach(_ key: HashedKey, now: Double, extraCost: Int, _ body: (inout Value) -> Bool) -> Bool {
-        guard let slot = index[key], lists[slot].retainUntil > now, body(&values[Int(slot)]!) else { return false }
+        guard let slot = index.slot(of: key), lists[slot].retainUntil > now, body(&values[Int(slot)]!) else {
+            return false
+        }
         lists.setCost(slot, lists[slot].cost + extraCost)
         bytes += extraCost
         return true
@@ -151,12 +163,14 @@ struct L1Shard<Value: Sendable>: Sendable {
         now: Double,
         replacing shouldReplace: (Value) -> Bool = { _ in true }
     ) -> Bool {
-        if let slot = index[key], lists[slot].retainUntil > now, !shouldReplace(values[Int(slot)]!) { return false }
+        if let slot = index.slot(of: key), lists[slot].retainUntil > now, !shouldReplace(values[Int(slot)]!) {
+            return false
+        }
         guard cost <= maximumBytes / 2 else {
             remove(key)
             return false
         }
-        if let slot = index[key] {
+        if let slot = index.slot(of: key) {
             bytes += cost - lists[slot].cost
             lists.setCost(slot, cost)
             lists.setRetainUntil(slot, retainUntil)
@@ -172,19 +186,19 @@ struct L1Shard<Value: Sendable>: Sendable {
             evict(victim, now: now)
         }
         // Whether the value is still there: admission may have refused it at once.
-        return index[key] != nil
+        return index.slot(of: key) != nil
     }
 
     @discardableResult
     mutating func remove(_ key: HashedKey) -> Bool {
-        guard let slot = index[key] else { return false }
+        guard let slot = index.slot(of: key) else { return false }
         drop(slot)
         return true
     }
 
     /// Removes every entry whose key satisfies `predicate`; returns how many.
     mutating func removeAll(where predicate: (String) -> Bool) -> Int {
-        let doomed = index.keys.filter { predicate($0.key) }
+        let doomed = keys.compactMap { key in key.flatMap { predicate($0.key) ? $0 : nil } }
         for key in doomed { remove(key) }
         return doomed.count
     }
@@ -242,7 +256,7 @@ struct L1Shard<Value: Sendable>: Sendable {
             keys[Int(slot)] = key
             values[Int(slot)] = value
         }
-        index[key] = slot
+        index.insert(key, slot: slot)
         lists.link(slot, atFrontOf: .window)
         bytes += cost
     }
@@ -363,7 +377,7 @@ struct L1Shard<Value: Sendable>: Sendable {
 
     private mutating func free(_ slot: Int32) {
         bytes -= lists[slot].cost
-        if let key = keys[Int(slot)] { index.removeValue(forKey: key) }
+        if let key = keys[Int(slot)] { index.remove(key) }
         keys[Int(slot)] = nil
         values[Int(slot)] = nil
         lists.deallocate(slot)
