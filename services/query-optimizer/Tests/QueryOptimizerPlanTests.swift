@@ -179,6 +179,19 @@ struct QueryOptimizerPlanTests {
         #expect(IndexAdvisor.Candidate.quoted("Weird Name") == "\"Weird Name\"")
     }
 
+    @Test("The minimum improvement: a tenth of the statement's cost and 100 units, both; never a worse or broken plan")
+    func minimumImprovement() {
+        let rule = MinimumImprovement()
+        #expect(rule.accepts(before: 24_706, after: 17_219), "30% of a full scan")
+        #expect(rule.accepts(before: 1_000, after: 900), "a tenth, and 100 units")
+        #expect(!rule.accepts(before: 8, after: 4), "half of a cheap statement is under 100 units")
+        #expect(!rule.accepts(before: 5_000, after: 4_600), "400 units, under a tenth")
+        #expect(!rule.accepts(before: 1_000, after: 1_200) && !rule.accepts(before: 1_000, after: .nan))
+        #expect(!rule.accepts(before: 0, after: 0))
+        let strict = MinimumImprovement(share: 0.5, cost: 0)
+        #expect(!strict.accepts(before: 24_706, after: 17_219) && strict.accepts(before: 8, after: 4))
+    }
+
     @Test("Column references leave out functions, types and keywords")
     func columnReferences() {
         let found = PredicateColumns.columnReferences(

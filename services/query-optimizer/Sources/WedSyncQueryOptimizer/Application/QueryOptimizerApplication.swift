@@ -17,7 +17,6 @@ public enum QueryOptimizerApplication {
         let analyzer = StatementAnalyzer(runner: runner, advisor: advisor, logger: service.logger)
         var workload = WorkloadAdvisor(runner: runner, advisor: advisor, logger: service.logger)
         workload.statements = settings.workloadStatements
-        workload.minimumImprovement = settings.workloadMinimumImprovement
         let detector = NPlusOneDetector(threshold: settings.nPlusOneThreshold, window: settings.nPlusOneWindow)
         let metrics = settings.reportInterval.map { _ in
             service.serviceClient(
@@ -50,9 +49,9 @@ public enum QueryOptimizerApplication {
 /// | key | default | meaning |
 /// |---|---|---|
 /// | `optimizer.statement-timeout-ms` | `10000` | the statement timeout of each statement the optimizer runs (ANALYZE runs the caller's) |
-/// | `optimizer.minimum-improvement` | `50` | the share of a statement's cost (percent) an index must save to be recommended |
+/// | `optimizer.minimum-improvement` | `10` | the share of a statement's cost (percent) an index must save to be recommended, by `/v1/analyze` and the workload alike |
+/// | `optimizer.minimum-improvement-cost` | `100` | and the planner cost units it must save at least |
 /// | `optimizer.workload.statements` | `50` | the top statements (by total time) planned for workload recommendations |
-/// | `optimizer.workload.minimum-improvement` | `2` | the share of the workload's time (percent) an index must save |
 /// | `optimizer.n-plus-one.threshold` | `5` | a request running one statement this many times is an N+1 |
 /// | `optimizer.n-plus-one.window-seconds` | `900` | how far back requests are kept |
 /// | `optimizer.slow-query-ms` | `100` | a statement slower than this on average is a finding |
@@ -61,9 +60,8 @@ public enum QueryOptimizerApplication {
 /// | `optimizer.report-interval-seconds` | `60` | how often findings go to the metrics service (`metrics.url`); 0: never |
 struct QueryOptimizerSettings {
     var statementTimeout: Duration
-    var minimumImprovement: Double
+    var minimumImprovement: MinimumImprovement
     var workloadStatements: Int
-    var workloadMinimumImprovement: Double
     var nPlusOneThreshold: Int
     var nPlusOneWindow: Duration
     var slowQueryMs: Double
@@ -78,10 +76,11 @@ struct QueryOptimizerSettings {
             default: .seconds(10),
             in: 10...600_000
         )
-        minimumImprovement = Double(try settings.int("optimizer.minimum-improvement", default: 50, in: 1...99)) / 100
+        minimumImprovement = MinimumImprovement(
+            share: Double(try settings.int("optimizer.minimum-improvement", default: 10, in: 1...99)) / 100,
+            cost: Double(try settings.int("optimizer.minimum-improvement-cost", default: 100, in: 0...1_000_000_000))
+        )
         workloadStatements = try settings.int("optimizer.workload.statements", default: 50, in: 1...500)
-        workloadMinimumImprovement =
-            Double(try settings.int("optimizer.workload.minimum-improvement", default: 2, in: 1...99)) / 100
         nPlusOneThreshold = try settings.int("optimizer.n-plus-one.threshold", default: 5, in: 2...10_000)
         nPlusOneWindow = .seconds(
             try settings.int("optimizer.n-plus-one.window-seconds", default: 900, in: 10...86_400)

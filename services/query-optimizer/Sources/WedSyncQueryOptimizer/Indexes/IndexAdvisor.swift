@@ -3,16 +3,17 @@ import WedSyncModels
 import WedSyncPostgres
 
 /// Proposes indexes from a plan's predicates, joins and ordering, and keeps only those a hypothetical index
-/// (hypopg) proves: the planner's cost of the statement must fall by at least ``minimumImprovement``.
+/// (hypopg) proves: the planner's cost of the statement must fall by at least ``minimumImprovement``
+/// (``MinimumImprovement``: a tenth of it and 100 units, by default).
 ///
 /// Candidates per table put equality columns first, then one range column, or the sort column; a join column
 /// alone; and, for a constant equality (`status = 'active'`), a partial index on the other columns. A candidate
 /// an existing index already leads with (the same leading columns) is not tried.
 public struct IndexAdvisor: Sendable {
-    public var minimumImprovement: Double
+    public var minimumImprovement: MinimumImprovement
     public var maximumCandidates = 12
 
-    public init(minimumImprovement: Double = 0.5) {
+    public init(minimumImprovement: MinimumImprovement = .init()) {
         self.minimumImprovement = minimumImprovement
     }
 
@@ -168,8 +169,7 @@ public struct IndexAdvisor: Sendable {
                 try await connection.simpleQuery("ROLLBACK TO SAVEPOINT candidate")
             }
             _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
-            guard let (after, size) = tried, before > 0, after.isFinite, after <= before * (1 - minimumImprovement)
-            else { continue }
+            guard let (after, size) = tried, minimumImprovement.accepts(before: before, after: after) else { continue }
             kept.append(
                 IndexRecommendation(
                     table: candidate.table,

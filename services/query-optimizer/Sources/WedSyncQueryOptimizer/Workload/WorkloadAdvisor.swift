@@ -8,17 +8,16 @@ import WedSyncServiceKit
 
 /// Index recommendations for a whole workload: the top statements of `pg_stat_statements`, each planned
 /// generically (its `$n` unknown, as a prepared statement's generic plan), and indexes chosen greedily by how much
-/// of the workload's time they save, each statement's cost cut weighed by its share of the time. One index that
-/// serves many statements is worth more than one that serves a single one, and an index whose work an earlier
-/// choice already does is worth nothing more.
+/// of the workload's time they save, each statement's cost cut weighed by its share of the time. A cut counts only
+/// where it is enough for that statement (the advisor's ``MinimumImprovement``, the rule `/v1/analyze` applies to
+/// one statement). One index that serves many statements is worth more than one that serves a single one, and an
+/// index whose work an earlier choice already does is worth nothing more.
 public struct WorkloadAdvisor: Sendable {
     let runner: ExplainRunner
     let advisor: IndexAdvisor
     let logger: Logger
     /// Statements planned, most time first.
     public var statements = 50
-    /// The share of the workload's time an index must save to be recommended (after those chosen before it).
-    public var minimumImprovement = 0.02
     /// Indexes recommended at most.
     public var maximumIndexes = 8
     /// Candidates tried at most, across the workload.
@@ -65,7 +64,7 @@ public struct WorkloadAdvisor: Sendable {
     /// recommendations (planning the statements with hypothetical indexes).
     public func report(top: Int = 10, recommend: Bool = true) async throws -> WorkloadReport {
         let count = statements
-        let minimum = minimumImprovement
+        let minimum = advisor.minimumImprovement
         let maximum = maximumIndexes
         let candidatesLimit = maximumCandidates
         let advisor = self.advisor
@@ -168,7 +167,7 @@ public struct WorkloadAdvisor: Sendable {
         _ candidates: [IndexAdvisor.Candidate],
         for planned: inout [Planned],
         workloadTime total: Double,
-        minimum: Double,
+        minimum: MinimumImprovement,
         maximum: Int,
         deadline: ContinuousClock.Instant,
         on connection: PostgresConnection,
@@ -201,9 +200,12 @@ public struct WorkloadAdvisor: Sendable {
                     bounds.removeFirst()
                     continue
                 }
+                // (A cut too small for its statement counts nothing: savings still only shrink as indexes are added.)
                 let saving = planned.indices.reduce(0.0) { sum, index in
-                    guard let after = tried.costs[index], planned[index].baseline > 0 else { return sum }
-                    return sum + planned[index].statement.totalTimeMs / total * max(0, planned[index].current - after)
+                    guard let after = tried.costs[index],
+                        minimum.accepts(before: planned[index].current, after: after)
+                    else { return sum }
+                    return sum + planned[index].statement.totalTimeMs / total * (planned[index].current - after)
                         / planned[index].baseline
                 }
                 bounds[0].saving = saving
@@ -215,12 +217,12 @@ public struct WorkloadAdvisor: Sendable {
                     break
                 }
             }
-            guard let picked, bounds[picked.index].saving >= minimum else { break }
+            guard let picked, bounds[picked.index].saving > 0 else { break }
             let candidate = bounds[picked.index].candidate
-            // Every cut counts from now on (so it is never credited again); a cut of a tenth or more is "served".
+            // Every cut counts from now on (so it is never credited again); a cut the rule accepts is "served".
             var served: [WorkloadRecommendation.Served] = []
             for (index, after) in picked.costs where after < planned[index].current {
-                if after < planned[index].current * 0.9 {
+                if minimum.accepts(before: planned[index].current, after: after) {
                     served.append(
                         .init(
                             queryId: planned[index].statement.queryId,
