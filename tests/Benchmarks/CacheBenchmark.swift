@@ -26,6 +26,10 @@ enum CacheBenchmark {
         let entries = 100_000
         let l1 = L1Cache<CacheEntry>(configuration: L1Configuration(maximumEntries: entries * 2, maximumBytes: 1 << 30))
         let keys = (0..<entries).map { "schedules/org-\($0 % 1000)/2026-06-\($0 / 1000)" }
+        // The host's floor beside it: the same entries in a plain Swift dictionary behind one lock, read and copied
+        // with no eviction policy at all (the two are read in turn, never at once).
+        final class Floor: Sendable { let table = Mutex<[String: CacheEntry]>([:]) }
+        let floor = Floor()
         // Each entry its own body, as in a service: one value shared by all would have both threads retain and
         // release one buffer on every read, measuring that rather than the L1.
         for key in keys {
@@ -36,6 +40,7 @@ enum CacheBenchmark {
                 ttl: .infinity
             )
             l1.set(key, value, cost: value.cost, retainUntil: .infinity, now: 0)
+            floor.table.withLock { $0[key] = value }
         }
         var zipf = ZipfGenerator(keys: entries, exponent: 0.99, seed: 42)
         let ranks = (0..<(1 << 20)).map { _ in zipf.next() }
@@ -46,21 +51,8 @@ enum CacheBenchmark {
             return ranks.map { own[$0] }
         }
 
-        // The host's floor beside it: the same keys and values in a plain Swift dictionary behind one lock, read and
-        // copied with no eviction policy at all. This host's memory latency moves both by a third from one minute to
-        // the next; rounds of each in turn, so each L1 round has a floor round beside it.
-        final class Floor: Sendable { let table = Mutex<[String: CacheEntry]>([:]) }
-        let floor = Floor()
-        floor.table.withLock { table in
-            for key in keys {
-                table[key] = CacheEntry(
-                    body: ByteBuffer(repeating: 0x61, count: 512),
-                    contentType: "application/json",
-                    createdAt: 0,
-                    ttl: .infinity
-                )
-            }
-        }
+        // This host's memory latency moves the L1 and its floor by a third from one minute to the next: rounds of each
+        // in turn, so each L1 round has a floor round beside it.
         func rate(_ threads: Int, seconds: Double, _ read: @escaping @Sendable (String) -> Bool) -> Double {
             let operations = measureThreads(threads, seconds: seconds) { thread, stop in
                 var index = thread * 7919

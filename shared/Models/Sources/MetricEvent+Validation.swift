@@ -58,6 +58,10 @@ extension MetricEvent {
         func name(_ field: String, _ value: String) -> String? {
             MetricEventBounds.isValidName(value) ? nil : "\(field): 1 to 256 printable characters, no |"
         }
+        /// A part of a cache series' name (`namespace/tier`): a name without the separator.
+        func segment(_ field: String, _ value: String) -> String? {
+            name(field, value) ?? (value.contains("/") ? "\(field): no /" : nil)
+        }
         /// An API call's route template and method.
         func routeAndMethod(_ route: String, _ method: String) -> String? {
             if let problem = name("route", route) { return problem }
@@ -77,10 +81,7 @@ extension MetricEvent {
         case .apiCallSummary(let summary):
             if let problem = routeAndMethod(summary.route, summary.method) { return problem }
             guard (1...5).contains(summary.statusClass) else { return "statusClass: the status's first digit, 1 to 5" }
-            if let namespace = summary.namespace {
-                if let problem = name("namespace", namespace) { return problem }
-                guard !namespace.contains("/") else { return "namespace: no /" }
-            }
+            if let namespace = summary.namespace, let problem = segment("namespace", namespace) { return problem }
             guard (summary.tier == nil) == (summary.namespace == nil) else {
                 return "tier and namespace: both or neither"
             }
@@ -105,10 +106,8 @@ extension MetricEvent {
             if let requestID = query.requestId, let problem = name("requestId", requestID) { return problem }
             return duration(query.durationMs)
         case .cacheOperation(let operation):
-            if let problem = name("namespace", operation.namespace) ?? name("tier", operation.tier) { return problem }
-            // A cache series is named namespace/tier: neither may hold the separator.
-            guard !operation.namespace.contains("/"), !operation.tier.contains("/") else {
-                return "namespace, tier: no /"
+            if let problem = segment("namespace", operation.namespace) ?? segment("tier", operation.tier) {
+                return problem
             }
             return duration(operation.durationMs)
         case .systemSample(let sample):
