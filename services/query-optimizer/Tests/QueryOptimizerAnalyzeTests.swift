@@ -45,7 +45,7 @@ struct QueryOptimizerAnalyzeTests {
         #expect(first.analyzed && first.fullTableScan)
         #expect(first.executionTimeMs != nil && first.planningTimeMs != nil)
         #expect(
-            first.findings.contains { $0.kind == "seq_scan_selective" && $0.node.hasSuffix("on clients") },
+            first.findings.contains { $0.kind == "seq_scan_selective" && $0.node.hasSuffix("on public.clients") },
             "\(first.findings)"
         )
         let recommendation = try #require(first.recommendations.first, "\(first)")
@@ -54,7 +54,7 @@ struct QueryOptimizerAnalyzeTests {
         #expect(recommendation.costAfter <= recommendation.costBefore / 2)
         #expect(recommendation.estimatedSizeBytes > 1_000_000)
         #expect(recommendation.createStatement.hasPrefix("CREATE INDEX CONCURRENTLY"))
-        #expect(recommendation.createStatement.contains("ON clients (organization_id, wedding_date)"))
+        #expect(recommendation.createStatement.contains("ON public.clients (organization_id, wedding_date)"))
         #expect(
             !first.recommendations.contains { $0.predicate != nil },
             "a parameter's value is no reason for a partial index"
@@ -99,11 +99,101 @@ struct QueryOptimizerAnalyzeTests {
         #expect(MinimumImprovement().accepts(before: recommendation.costBefore, after: recommendation.costAfter))
     }
 
+    @Test(
+        "The same statement against same-named tables in two schemas: each schema's own findings, catalog and recommendations (by search path, and schema-qualified in one statement)"
+    )
+    func twoSchemas() async throws {
+        let fixture = try await Self.fixture.value
+        let params = #"[7, "2026-06-01", "2026-06-30"]"#
+        func analyze(_ sql: String, _ extra: String) async throws -> AnalyzeResponse {
+            let answer = try await Self.analyze(Self.request(sql, params, extra: extra))
+            #expect(answer.status == 200, "\(answer.text)")
+            return try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: answer.data)
+        }
+        // The seed's clients query, its tables found in tenant_b (400,000 clients, no index but the key).
+        let tenant = try await analyze(Self.clientsQuery, #","searchPath":["tenant_b"]"#)
+        let tenantSchemas = Set(tenant.plan.allNodes.compactMap(\.schema))
+        #expect(tenantSchemas == ["tenant_b"], "\(tenant.plan)")
+        let scan = try #require(
+            tenant.findings.first { $0.kind == "seq_scan_selective" && $0.node.hasSuffix("on tenant_b.clients") },
+            "\(tenant.findings)"
+        )
+        // The rows read are tenant_b's, not the million of public.clients.
+        let read = try #require(Double(scan.message.split(separator: " ")[2]), "\(scan.message)")
+        #expect(read > 360_000 && read < 440_000, "\(scan.message)")
+        let recommendation = try #require(
+            tenant.recommendations.first { $0.columns == ["organization_id", "wedding_date"] },
+            "\(tenant.recommendations)"
+        )
+        #expect(recommendation.schema == "tenant_b" && recommendation.table == "clients")
+        #expect(recommendation.createStatement.contains("ON tenant_b.clients (organization_id, wedding_date)"))
+        #expect(tenant.recommendations.allSatisfy { $0.schema == "tenant_b" }, "\(tenant.recommendations)")
+
+        // The same text on the role's search path: public's tables, public's answer, whichever indexes public has.
+        let home = try await analyze(Self.clientsQuery, "")
+        #expect(Set(home.plan.allNodes.compactMap(\.schema)) == ["public"], "\(home.plan)")
+        #expect(home.recommendations.allSatisfy { $0.schema == "public" }, "\(home.recommendations)")
+        #expect(!home.findings.contains { $0.node.contains("tenant_b") || $0.message.contains("tenant_b") })
+        let indexed = try await fixture.pool.query(
+            """
+            SELECT count(*)::bigint FROM pg_index x WHERE x.indrelid = 'public.clients'::regclass
+                AND x.indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = 'public.clients'::regclass AND attname = 'organization_id')
+                AND x.indkey[1] = (SELECT attnum FROM pg_attribute WHERE attrelid = 'public.clients'::regclass AND attname = 'wedding_date')
+            """
+        )
+        if try indexed.first?.decode(Int64.self, at: 0) ?? 0 > 0 {
+            #expect(
+                !home.fullTableScan && !home.recommendations.contains { $0.table == "clients" },
+                "public's own index serves it"
+            )
+        } else {
+            #expect(
+                home.recommendations.contains { $0.columns == ["organization_id", "wedding_date"] },
+                "\(home.recommendations)"
+            )
+        }
+
+        // Both schemas in one statement, a subquery's alias reused (the plan names them c and c_1).
+        let both = try await analyze(
+            """
+            SELECT c.name, x.id FROM public.clients c JOIN (SELECT c.id FROM tenant_b.clients c
+                WHERE c.organization_id = $1 AND c.wedding_date BETWEEN $2 AND $3) x ON x.id = c.id
+            """,
+            #","analyze":false"#
+        )
+        #expect(Set(both.plan.allNodes.compactMap(\.schema)) == ["public", "tenant_b"], "\(both.plan)")
+        #expect(
+            both.recommendations.contains {
+                $0.schema == "tenant_b" && $0.columns == ["organization_id", "wedding_date"]
+            },
+            "\(both.recommendations)"
+        )
+        #expect(
+            !both.recommendations.contains { $0.schema == "public" && $0.columns.first == "organization_id" },
+            "\(both.recommendations)"
+        )
+
+        // A search path is a list of names, checked.
+        for bad in [
+            #"["a\u0000b"]"#, #"[""]"#, "[" + Array(repeating: #""s""#, count: 17).joined(separator: ",") + "]",
+        ] {
+            let refused = try await Self.analyze(Self.request("SELECT 1", extra: #","searchPath":"# + bad))
+            #expect(refused.status == 400 && refused.text.contains("searchPath"), "\(bad): \(refused.text)")
+        }
+        let missing = try await Self.analyze(
+            Self.request("SELECT count(*) FROM clients", extra: #","analyze":false,"searchPath":["no_such_schema"]"#)
+        )
+        #expect(missing.status == 400 && missing.text.contains("42P01"), "\(missing.text)")
+    }
+
     /// Each finding, on a real query built to show it.
     @Test(
         "Every finding on a real query built to trigger it",
         arguments: [
-            ("row_estimate_off", "SELECT * FROM clients WHERE organization_id = 8 AND id % 1000 = 7", "on clients"),
+            (
+                "row_estimate_off", "SELECT * FROM clients WHERE organization_id = 8 AND id % 1000 = 7",
+                "on public.clients"
+            ),
             ("sort_spill", "SELECT * FROM clients WHERE id <= 50000 ORDER BY name", "Sort"),
             (
                 "hash_spill",
@@ -123,9 +213,9 @@ struct QueryOptimizerAnalyzeTests {
             (
                 "index_only_scan_possible",
                 "SELECT paid_on, amount FROM payments WHERE paid_on BETWEEN '2026-03-01' AND '2026-03-10'",
-                "on payments"
+                "on public.payments"
             ),
-            ("seq_scan_selective", "SELECT * FROM payments WHERE amount = 517", "Seq Scan on payments"),
+            ("seq_scan_selective", "SELECT * FROM payments WHERE amount = 517", "Seq Scan on public.payments"),
         ]
     )
     func finding(kind: String, sql: String, node: String) async throws {
@@ -137,7 +227,7 @@ struct QueryOptimizerAnalyzeTests {
         switch kind {
         case "missing_fk_index": #expect(found.contains { $0.message.contains("payments.client_id") })
         case "index_only_scan_possible":
-            #expect(found.contains { $0.message.contains("ON payments (paid_on) INCLUDE (amount)") }, "\(found)")
+            #expect(found.contains { $0.message.contains("ON public.payments (paid_on) INCLUDE (amount)") }, "\(found)")
         default: break
         }
     }

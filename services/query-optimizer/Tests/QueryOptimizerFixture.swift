@@ -11,6 +11,8 @@ import WedSyncTestSupport
 ///   list, 200,000 payments (a foreign key without an index, an index on `paid_on`), and `notes` with
 ///   duplicate, redundant and unused indexes and 70% of its rows deleted, never vacuumed (bloat). A small
 ///   `work_mem`, so sorts and hashes spill on modest inputs.
+/// - A second tenant's schema, `tenant_b`, with tables of the same names and columns: 400,000 clients of 400
+///   organizations (their primary key and nothing else) and 200,000 guest lists.
 /// - A metrics service (its alert rules fire on the optimizer's findings), and a WedSync API on the shared test
 ///   database, whose pools the optimizer reads.
 /// - The optimizer, as its own least-privilege role (`infrastructure/postgres/optimizer-role.sql`): a 20-second
@@ -63,13 +65,21 @@ final class QueryOptimizerFixture: Sendable {
                 CREATE INDEX notes_created_client ON notes (created_at, client_id);
                 CREATE INDEX notes_body ON notes (body);
                 DELETE FROM notes WHERE id % 10 < 7;
+                CREATE SCHEMA tenant_b;
+                CREATE TABLE tenant_b.clients (LIKE clients INCLUDING DEFAULTS, PRIMARY KEY (id));
+                CREATE TABLE tenant_b.guest_lists (LIKE guest_lists INCLUDING DEFAULTS, PRIMARY KEY (id), UNIQUE (client_id));
+                INSERT INTO tenant_b.clients SELECT g, 1 + g % 400, 'client ' || g, date '2026-01-01' + (g % 730),
+                    (ARRAY['active', 'archived', 'lead'])[1 + g % 3], g % 5000 FROM generate_series(1, 400000) g;
+                INSERT INTO tenant_b.guest_lists SELECT g, g, 20 + g % 280 FROM generate_series(1, 400000, 2) g;
                 ALTER DATABASE \(name) SET work_mem = '1MB';
                 """
             )
             // The inserts' and the delete's counts reach the statistics before ANALYZE sets them.
             try await connection.simpleQuery("SELECT pg_stat_force_next_flush()")
             try await connection.simpleQuery("SELECT 1")
-            try await connection.simpleQuery("ANALYZE clients; ANALYZE guest_lists; ANALYZE payments; ANALYZE notes")
+            try await connection.simpleQuery(
+                "ANALYZE clients; ANALYZE guest_lists; ANALYZE payments; ANALYZE notes; ANALYZE tenant_b.clients; ANALYZE tenant_b.guest_lists"
+            )
         }
         // The optimizer connects as its own least-privilege role, made by the shipped script, as the stack makes it.
         role = "\(name)_optimizer"
@@ -105,6 +115,7 @@ final class QueryOptimizerFixture: Sendable {
                 "WEDSYNC_DATABASE_URL": optimizerURL, "WEDSYNC_OPTIMIZER_STATEMENT_TIMEOUT_MS": "20000",
                 "WEDSYNC_OPTIMIZER_LONG_TRANSACTION_SECONDS": "1", "WEDSYNC_OPTIMIZER_REPORT_INTERVAL_SECONDS": "1",
                 "WEDSYNC_OPTIMIZER_POOL_TARGETS": "api=\(api.baseURL),ghost=http://127.0.0.1:9",
+                "WEDSYNC_OPTIMIZER_WORKLOAD_SEARCH_PATHS": "tenant_b",
                 "WEDSYNC_METRICS_URL": metrics.baseURL,
                 "WEDSYNC_LOG_LEVEL": "warning",
             ]

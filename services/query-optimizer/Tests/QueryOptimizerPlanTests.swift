@@ -257,4 +257,93 @@ struct QueryOptimizerPlanTests {
         clean.heapFetches = 0
         #expect(PlanAnalyzer().findings(clean, catalog: catalog).isEmpty)
     }
+
+    /// PostgreSQL 15's `EXPLAIN (VERBOSE, FORMAT JSON)` of a correlated subquery over a table of another schema,
+    /// as it printed it.
+    static let verbosePlan = """
+        [{"Plan": {"Node Type": "Seq Scan", "Parallel Aware": false, "Async Capable": false, "Relation Name": "sales",
+          "Schema": "olap", "Alias": "s", "Startup Cost": 0.00, "Total Cost": 2287920.23, "Plan Rows": 30, "Plan Width": 4,
+          "Output": ["s.sale_id"], "Filter": "((s.d_key = 5) AND ((s.quantity)::numeric > (SubPlan 1)))",
+          "Plans": [{"Node Type": "Aggregate", "Strategy": "Plain", "Partial Mode": "Simple", "Parent Relationship": "SubPlan",
+            "Subplan Name": "SubPlan 1", "Parallel Aware": false, "Async Capable": false, "Startup Cost": 2087.5,
+            "Total Cost": 2087.51, "Plan Rows": 1, "Plan Width": 32, "Output": ["avg(s2.quantity)"],
+            "Plans": [{"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Parallel Aware": false, "Async Capable": false,
+              "Relation Name": "sales", "Schema": "olap", "Alias": "s2", "Startup Cost": 0.00, "Total Cost": 2087.5,
+              "Plan Rows": 5, "Plan Width": 4, "Output": ["s2.sale_id", "s2.prod_key", "s2.quantity", "s2.d_key"],
+              "Filter": "(s2.prod_key = s.prod_key)"}]}]},
+         "Query Identifier": 4718938415190912268}]
+        """
+
+    @Test(
+        "EXPLAIN VERBOSE: each scan's schema, the subplan's name and relationship, and the 64-bit query identifier exactly"
+    )
+    func verboseJSON() throws {
+        let output = try ExplainOutput(json: Self.verbosePlan)
+        #expect(output.queryIdentifier == "4718938415190912268", "a double would round it")
+        let scans = output.plan.allNodes.compactMap(\.relationName)
+        #expect(scans == ["olap.sales", "olap.sales"])
+        #expect(scans.allSatisfy { $0.schema == "olap" && $0.name == "sales" })
+        let aggregate = output.plan.children[0]
+        #expect(aggregate.parentRelationship == "SubPlan" && aggregate.subplanName == "SubPlan 1")
+        #expect(PlanAnalyzer.label(output.plan) == "Seq Scan on olap.sales")
+        // The correlated subquery's join column is the inner scan's, in the table's own schema.
+        let candidates = IndexAdvisor().candidates(output.plan, catalog: CatalogFacts(), sql: "SELECT ...")
+        #expect(candidates.contains { $0.table == "olap.sales" && $0.columns == ["prod_key"] }, "\(candidates)")
+        #expect(candidates.allSatisfy { $0.table.schema == "olap" })
+    }
+
+    @Test(
+        "Same-named tables of two schemas in one plan stay apart: aliases made unique (c, c_1) find their own table, candidates and catalog are per schema, statements qualified"
+    )
+    func twoSchemas() {
+        let plan = PlanNode(
+            nodeType: "Hash Join",
+            joinCondition: "(c.id = c_1.id)",
+            children: [
+                PlanNode(nodeType: "Seq Scan", relation: "clients", schema: "public", alias: "c"),
+                PlanNode(
+                    nodeType: "Hash",
+                    children: [
+                        PlanNode(
+                            nodeType: "Seq Scan",
+                            relation: "clients",
+                            schema: "Tenant B",
+                            alias: "c_1",
+                            planRows: 40,
+                            filter: "((c_1.organization_id = '7'::bigint) AND (c_1.wedding_date >= '2026-06-01'::date))"
+                        )
+                    ]
+                ),
+            ]
+        )
+        let aliases = PlanAnalyzer.aliases(plan)
+        #expect(aliases["c"] == RelationName(schema: "public", name: "clients"))
+        #expect(aliases["c_1"] == RelationName(schema: "Tenant B", name: "clients"))
+        let tenant = RelationName(schema: "Tenant B", name: "clients")
+        // The public table's index leads with the same columns: it covers nothing in the other schema.
+        let catalog = CatalogFacts(
+            rows: ["public.clients": 1_000_000, tenant: 400_000],
+            indexes: ["public.clients": [CatalogFacts.Index(name: "x", columns: ["organization_id", "wedding_date"])]]
+        )
+        let candidates = IndexAdvisor().candidates(plan, catalog: catalog, sql: "SELECT ...")
+        let wanted = IndexAdvisor.Candidate(table: tenant, columns: ["organization_id", "wedding_date"])
+        #expect(candidates.contains(wanted), "\(candidates)")
+        #expect(
+            !candidates.contains { $0.table.schema == "public" && $0.columns.first == "organization_id" },
+            "\(candidates)"
+        )
+        #expect(
+            wanted.statement(concurrently: true)
+                == "CREATE INDEX CONCURRENTLY idx_clients_organization_id_wedding_date ON \"Tenant B\".clients (organization_id, wedding_date)"
+        )
+        let findings = PlanAnalyzer().findings(plan, catalog: catalog)
+        #expect(
+            findings.contains { $0.kind == "seq_scan_selective" && $0.node == "Seq Scan on Tenant B.clients" },
+            "\(findings)"
+        )
+        #expect(
+            RelationName(stringLiteral: "olap.sales").sql == "olap.sales"
+                && RelationName(stringLiteral: "x").schema == nil
+        )
+    }
 }

@@ -155,7 +155,9 @@ struct QueryOptimizerReportTests {
         #expect(chosen.columns == ["client_id"], "the index both statements use: \(payments)")
         #expect(Set(chosen.served.map(\.queryId)).isSuperset(of: [first.queryId, second.queryId]))
         #expect(payments.count == 1, "nothing left for a second payments index to save: \(payments)")
-        #expect(chosen.createStatement == "CREATE INDEX CONCURRENTLY idx_payments_client_id ON payments (client_id);")
+        #expect(
+            chosen.createStatement == "CREATE INDEX CONCURRENTLY idx_payments_client_id ON public.payments (client_id);"
+        )
         #expect(chosen.workloadImprovement > 0.02 && chosen.estimatedSizeBytes > 0)
         #expect(chosen.served.allSatisfy { $0.costAfter < $0.costBefore / 2 })
         // A second round: the guest lists' own index, for the statement the first one does nothing for.
@@ -179,6 +181,40 @@ struct QueryOptimizerReportTests {
             headers: GatewayProcess.admin
         )
         #expect(bad.status == 400 && bad.text.contains("invalid_parameter"))
+    }
+
+    @Test(
+        "Workload in two schemas: the same text run on tenant_b's tables and on public's is planned on each (its query identifier), and each gets its index in its own schema"
+    )
+    func workloadTwoSchemas() async throws {
+        let fixture = try await QueryOptimizerFixture.shared.value
+        let sql = "SELECT id, name FROM clients WHERE budget = $1 AND wedding_date = $2"
+        for schema in ["tenant_b", "public"] {
+            try await fixture.pool.withConnection { connection in
+                try await connection.simpleQuery("SET search_path = \(schema)")
+                for index in 0..<30 {
+                    _ = try await connection.query(
+                        PostgresQuery(sql: sql, binds: [Int64(100 + index), "2026-06-\(10 + index % 10)"]),
+                        prepared: false
+                    )
+                }
+                try await connection.simpleQuery("RESET search_path")
+            }
+        }
+        let report = try await fixture.get(APIPath.QueryOptimizer.workload + "?top=50", as: WorkloadReport.self)
+        let entries = report.topByTotalTime.filter { $0.query == sql }
+        #expect(entries.count == 2, "one entry a schema: \(report.topByTotalTime.map(\.query))")
+        let ids = Set(entries.map(\.queryId))
+        let serving = report.recommendations.filter { !ids.isDisjoint(with: $0.served.map(\.queryId)) }
+        let tenant = try #require(serving.first { $0.schema == "tenant_b" }, "\(report.recommendations)")
+        let home = try #require(serving.first { $0.schema == "public" }, "\(report.recommendations)")
+        #expect(tenant.table == "clients" && tenant.columns.first == "budget", "\(tenant)")
+        #expect(tenant.createStatement.contains(" ON tenant_b.clients (budget"), "\(tenant.createStatement)")
+        #expect(home.table == "clients" && home.createStatement.contains(" ON public.clients (budget"))
+        // Each statement is served in its own schema only.
+        let tenantServed = Set(tenant.served.map(\.queryId)).intersection(ids)
+        let homeServed = Set(home.served.map(\.queryId)).intersection(ids)
+        #expect(tenantServed.count == 1 && homeServed.count == 1 && tenantServed != homeServed)
     }
 
     @Test(

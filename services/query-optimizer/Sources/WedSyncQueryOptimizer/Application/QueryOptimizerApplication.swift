@@ -17,6 +17,7 @@ public enum QueryOptimizerApplication {
         let analyzer = StatementAnalyzer(runner: runner, advisor: advisor, logger: service.logger)
         var workload = WorkloadAdvisor(runner: runner, advisor: advisor, logger: service.logger)
         workload.statements = settings.workloadStatements
+        workload.searchPaths = settings.workloadSearchPaths
         let detector = NPlusOneDetector(threshold: settings.nPlusOneThreshold, window: settings.nPlusOneWindow)
         let metrics = settings.reportInterval.map { _ in
             service.serviceClient(
@@ -52,6 +53,7 @@ public enum QueryOptimizerApplication {
 /// | `optimizer.minimum-improvement` | `10` | the share of a statement's cost (percent) an index must save to be recommended, by `/v1/analyze` and the workload alike |
 /// | `optimizer.minimum-improvement-cost` | `100` | and the planner cost units it must save at least |
 /// | `optimizer.workload.statements` | `50` | the top statements (by total time) planned for workload recommendations |
+/// | `optimizer.workload.search-paths` | none | `tenant_b;olap,public`: search paths (`;` between paths, `,` between schemas) to plan a statement under when the role's own finds other tables than it ran on |
 /// | `optimizer.n-plus-one.threshold` | `5` | a request running one statement this many times is an N+1 |
 /// | `optimizer.n-plus-one.window-seconds` | `900` | how far back requests are kept |
 /// | `optimizer.slow-query-ms` | `100` | a statement slower than this on average is a finding |
@@ -62,6 +64,7 @@ struct QueryOptimizerSettings {
     var statementTimeout: Duration
     var minimumImprovement: MinimumImprovement
     var workloadStatements: Int
+    var workloadSearchPaths: [[String]]
     var nPlusOneThreshold: Int
     var nPlusOneWindow: Duration
     var slowQueryMs: Double
@@ -81,6 +84,7 @@ struct QueryOptimizerSettings {
             cost: Double(try settings.int("optimizer.minimum-improvement-cost", default: 100, in: 0...1_000_000_000))
         )
         workloadStatements = try settings.int("optimizer.workload.statements", default: 50, in: 1...500)
+        workloadSearchPaths = try Self.searchPaths(settings.string("optimizer.workload.search-paths") ?? "")
         nPlusOneThreshold = try settings.int("optimizer.n-plus-one.threshold", default: 5, in: 2...10_000)
         nPlusOneWindow = .seconds(
             try settings.int("optimizer.n-plus-one.window-seconds", default: 900, in: 10...86_400)
@@ -93,5 +97,24 @@ struct QueryOptimizerSettings {
             } ?? []
         let interval = try settings.int("optimizer.report-interval-seconds", default: 60, in: 0...86_400)
         reportInterval = interval == 0 ? nil : .seconds(interval)
+    }
+
+    /// `tenant_b;olap,public` → `[["tenant_b"], ["olap", "public"]]`; each schema a name of 1 to 63 characters.
+    static func searchPaths(_ text: String) throws(ConfigurationError) -> [[String]] {
+        let key = "optimizer.workload.search-paths"
+        var paths: [[String]] = []
+        for path in text.split(separator: ";") {
+            let schemas = path.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !schemas.isEmpty, schemas.count <= AnalyzeRequest.searchPathLength,
+                schemas.allSatisfy({ (try? AnalyzeRequest.schemaRule.check($0, key)) != nil })
+            else {
+                throw ConfigurationError(
+                    key: key,
+                    message: "each path is 1 to \(AnalyzeRequest.searchPathLength) schema names, separated by commas"
+                )
+            }
+            paths.append(schemas)
+        }
+        return paths
     }
 }

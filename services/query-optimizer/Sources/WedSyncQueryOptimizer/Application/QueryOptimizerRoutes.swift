@@ -28,7 +28,9 @@ struct QueryOptimizerRoutes {
                     + "admin token; a statement that writes is refused (403 `write_refused`) unless `allowWrite` is set as well. A statement "
                     + "calling a function that acts beyond the transaction (signals, files, configuration, dblink) is refused (400 "
                     + "`function_refused`); the optimizer's database role could not do most of it anyway. Errors give the SQLSTATE, never the "
-                    + "values involved. `timeoutMs` shortens the statement timeout for this statement.",
+                    + "values involved. `timeoutMs` shortens the statement timeout for this statement; `searchPath` "
+                    + "sets the schemas its unqualified names are found in (the catalog, the findings and the recommended indexes follow "
+                    + "the schema each table was found in).",
                 tags: ["analysis"],
                 access: .admin,
                 requestBody: .of(AnalyzeRequest.self),
@@ -62,6 +64,15 @@ struct QueryOptimizerRoutes {
             }
             if let timeout = body.timeoutMs, !(timeout.isFinite && timeout >= 1 && timeout <= 3_600_000) {
                 throw ServiceError.badRequest("timeoutMs: 1 to 3600000 milliseconds", code: "invalid_body")
+            }
+            if let path = body.searchPath {
+                guard path.count <= AnalyzeRequest.searchPathLength else {
+                    throw ServiceError.badRequest(
+                        "searchPath: at most \(AnalyzeRequest.searchPathLength) schemas",
+                        code: "invalid_body"
+                    )
+                }
+                for schema in path { _ = try AnalyzeRequest.schemaRule.check(schema, "searchPath") }
             }
             var checked = body
             checked.sql = sql.hasSuffix(";") ? String(sql.dropLast()) : sql

@@ -30,26 +30,16 @@ public struct StatementAnalyzer: Sendable {
             params: params,
             analyze: analyze,
             allowWrite: request.allowWrite == true,
-            statementTimeout: request.timeoutMs.map { .milliseconds(Int(saturating: $0)) }
+            statementTimeout: request.timeoutMs.map { .milliseconds(Int(saturating: $0)) },
+            searchPath: request.searchPath
         ) { connection, output in
-            let tables = Set(output.plan.allNodes.compactMap(\.relation))
+            let tables = Set(output.plan.allNodes.compactMap(\.relationName))
             let catalog = try await CatalogReader.facts(for: tables, on: connection)
             var findings = analyzer.findings(output.plan, catalog: catalog)
             var recommendations: [IndexRecommendation] = []
             if recommend {
-                if try await !CatalogReader.hasExtension("hypopg", on: connection) {
-                    logger.warning("hypopg is not installed in the target database: no recommendations")
-                    findings.append(
-                        PlanFinding(
-                            kind: "hypopg_missing",
-                            severity: "info",
-                            node: "database",
-                            message:
-                                "CREATE EXTENSION hypopg in the target database to get index recommendations proven with hypothetical indexes"
-                        )
-                    )
-                } else {
-                    // Under a savepoint: hypopg in a schema off the search path, or refusing, costs the recommendations only.
+                if let hypopg = try await Hypopg.find(on: connection) {
+                    // Under a savepoint: hypopg refusing costs the recommendations only.
                     try await connection.simpleQuery("SAVEPOINT advisor")
                     do {
                         recommendations = try await advisor.recommend(
@@ -57,6 +47,7 @@ public struct StatementAnalyzer: Sendable {
                             params: params,
                             plan: output.plan,
                             catalog: catalog,
+                            hypopg: hypopg,
                             on: connection
                         )
                         try await connection.simpleQuery("RELEASE SAVEPOINT advisor")
@@ -69,10 +60,21 @@ public struct StatementAnalyzer: Sendable {
                                 severity: "info",
                                 node: "database",
                                 message:
-                                    "hypopg is installed but could not be used (SQLSTATE \(error.sqlState ?? "")): keep its schema on the search_path"
+                                    "hypopg is installed but could not be used (SQLSTATE \(error.sqlState ?? "")): grant the optimizer's role USAGE on its schema"
                             )
                         )
                     }
+                } else {
+                    logger.warning("hypopg is not installed in the target database: no recommendations")
+                    findings.append(
+                        PlanFinding(
+                            kind: "hypopg_missing",
+                            severity: "info",
+                            node: "database",
+                            message:
+                                "CREATE EXTENSION hypopg in the target database to get index recommendations proven with hypothetical indexes"
+                        )
+                    )
                 }
             }
             return (findings, recommendations)

@@ -18,17 +18,25 @@ public struct IndexAdvisor: Sendable {
     }
 
     public struct Candidate: Sendable, Hashable {
-        public var table: String
+        public var table: RelationName
         public var columns: [String]
         public var predicate: String?
 
-        /// `CREATE INDEX [CONCURRENTLY] name ON table (columns) [WHERE predicate]`.
+        public init(table: RelationName, columns: [String], predicate: String? = nil) {
+            self.table = table
+            self.columns = columns
+            self.predicate = predicate
+        }
+
+        /// `CREATE INDEX [CONCURRENTLY] name ON schema.table (columns) [WHERE predicate]`: the index goes in the
+        /// table's schema, so its name takes none.
         public func statement(concurrently: Bool) -> String {
             let name = String(
-                ("idx_" + ([table] + columns).joined(separator: "_") + (predicate == nil ? "" : "_partial")).prefix(63)
+                ("idx_" + ([table.name] + columns).joined(separator: "_") + (predicate == nil ? "" : "_partial"))
+                    .prefix(63)
             )
             return
-                "CREATE INDEX \(concurrently ? "CONCURRENTLY " : "")\(Self.quoted(name)) ON \(Self.quoted(table)) (\(columns.map(Self.quoted).joined(separator: ", ")))"
+                "CREATE INDEX \(concurrently ? "CONCURRENTLY " : "")\(Self.quoted(name)) ON \(table.sql) (\(columns.map(Self.quoted).joined(separator: ", ")))"
                 + (predicate.map { " WHERE \($0)" } ?? "")
         }
 
@@ -45,7 +53,7 @@ public struct IndexAdvisor: Sendable {
     /// index is proposed only for a constant written in `sql` itself: a parameter's value shows in the plan as a
     /// constant too (`'7'::bigint`), and an index for one value of a parameter serves nobody else.
     public func candidates(_ plan: PlanNode, catalog: CatalogFacts, sql: String) -> [Candidate] {
-        let aliases = PlanAnalyzer.aliases(plan)
+        let resolver = ColumnResolver(plan)
         // The constants the statement itself writes (not `$1` and its kin).
         let literals = Set(
             SQLLexer.tokens(sql).compactMap { token -> String? in
@@ -55,31 +63,34 @@ public struct IndexAdvisor: Sendable {
                 }
             }
         )
-        var equality: [String: [String]] = [:]
-        var range: [String: [String]] = [:]
-        var constants: [String: [(column: String, text: String)]] = [:]
-        var joins: [String: [String]] = [:]
-        var sorts: [String: [String]] = [:]
-        func add(_ column: String, to list: inout [String: [String]], _ table: String) {
+        var equality: [RelationName: [String]] = [:]
+        var range: [RelationName: [String]] = [:]
+        var constants: [RelationName: [(column: String, text: String)]] = [:]
+        var joins: [RelationName: [String]] = [:]
+        var sorts: [RelationName: [String]] = [:]
+        func add(_ column: String, to list: inout [RelationName: [String]], _ table: RelationName) {
             if !(list[table] ?? []).contains(column) { list[table, default: []].append(column) }
         }
         for node in plan.allNodes {
             for condition in [node.filter, node.indexCondition, node.joinCondition].compactMap({ $0 }) {
                 for comparison in PredicateColumns.comparisons(in: condition) {
-                    guard let table = comparison.qualifier.flatMap({ aliases[$0] }) ?? node.relation else { continue }
+                    guard let (table, column) = resolver.resolve(comparison.qualifier, comparison.column, in: node)
+                    else { continue }
                     if let other = comparison.otherColumn {
                         guard comparison.op == "=" else { continue }
-                        add(comparison.column, to: &joins, table)
-                        if let otherTable = comparison.otherQualifier.flatMap({ aliases[$0] }) {
-                            add(other, to: &joins, otherTable)
+                        add(column, to: &joins, table)
+                        if let otherQualifier = comparison.otherQualifier,
+                            let (otherTable, otherColumn) = resolver.resolve(otherQualifier, other, in: node)
+                        {
+                            add(otherColumn, to: &joins, otherTable)
                         }
                     } else if comparison.op == "=" {
-                        add(comparison.column, to: &equality, table)
+                        add(column, to: &equality, table)
                         if let constant = comparison.constant, literals.contains(Self.literal(of: constant)) {
-                            constants[table, default: []].append((comparison.column, constant))
+                            constants[table, default: []].append((column, constant))
                         }
                     } else if PredicateColumns.rangeOperators.contains(comparison.op) || comparison.op == "LIKE" {
-                        add(comparison.column, to: &range, table)
+                        add(column, to: &range, table)
                     }
                 }
             }
@@ -88,16 +99,19 @@ public struct IndexAdvisor: Sendable {
                 guard let first = words.first else { continue }
                 let parts = first.split(separator: ".").map(String.init)
                 guard let last = parts.last else { continue }
-                let column = last.trimmingCharacters(in: CharacterSet(charactersIn: "()\""))
-                let relations = Set(aliases.values)
-                let table = parts.count == 2 ? aliases[parts[0]] : (relations.count == 1 ? relations.first : nil)
-                if let table, column.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+                let name = last.trimmingCharacters(in: CharacterSet(charactersIn: "()\""))
+                let relations = Set(resolver.tables.values)
+                let found =
+                    parts.count == 2
+                    ? resolver.resolve(parts[0].trimmingCharacters(in: CharacterSet(charactersIn: "(")), name, in: node)
+                    : relations.count == 1 ? relations.first.map { ($0, name) } : nil
+                if let (table, column) = found, column.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
                     add(column, to: &sorts, table)
                 }
             }
         }
         var candidates: [Candidate] = []
-        func propose(_ table: String, _ columns: [String], predicate: String? = nil) {
+        func propose(_ table: RelationName, _ columns: [String], predicate: String? = nil) {
             var unique: [String] = []
             for column in columns where !unique.contains(column) { unique.append(column) }
             guard !unique.isEmpty, unique.count <= 4 else { return }
@@ -136,11 +150,12 @@ public struct IndexAdvisor: Sendable {
         params: [String?],
         plan: PlanNode,
         catalog: CatalogFacts,
+        hypopg: Hypopg,
         on connection: PostgresConnection
     ) async throws -> [IndexRecommendation] {
         let candidates = candidates(plan, catalog: catalog, sql: sql)
         guard !candidates.isEmpty else { return [] }
-        _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
+        try await hypopg.reset(on: connection)
         let before = try await ExplainRunner.plan(sql, params: params, analyze: false, on: connection).plan.totalCost
         var kept: [IndexRecommendation] = []
         for candidate in candidates {
@@ -149,30 +164,20 @@ public struct IndexAdvisor: Sendable {
             var tried: (after: Double, size: Int64)?
             try await connection.simpleQuery("SAVEPOINT candidate")
             do {
-                let created = try await connection.query(
-                    PostgresQuery(
-                        sql: "SELECT indexrelid::bigint FROM hypopg_create_index($1)",
-                        binds: [candidate.statement(concurrently: false)]
-                    ),
-                    prepared: false
-                )
-                let oid = try created.first?.decode(Int64.self, at: 0) ?? 0
+                let oid = try await hypopg.create(candidate.statement(concurrently: false), on: connection)
                 let after = try await ExplainRunner.plan(sql, params: params, analyze: false, on: connection).plan
                     .totalCost
-                let size = try await connection.query(
-                    PostgresQuery(sql: "SELECT hypopg_relation_size($1::oid)::bigint", binds: [oid]),
-                    prepared: false
-                )
-                tried = (after, try size.first?.decode(Int64.self, at: 0) ?? 0)
+                tried = (after, try await hypopg.size(oid, on: connection))
                 try await connection.simpleQuery("RELEASE SAVEPOINT candidate")
             } catch let error as PostgresError where error.code == .server && error.sqlState != "57014" {
                 try await connection.simpleQuery("ROLLBACK TO SAVEPOINT candidate")
             }
-            _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
+            try await hypopg.reset(on: connection)
             guard let (after, size) = tried, minimumImprovement.accepts(before: before, after: after) else { continue }
             kept.append(
                 IndexRecommendation(
-                    table: candidate.table,
+                    schema: candidate.table.schema,
+                    table: candidate.table.name,
                     columns: candidate.columns,
                     predicate: candidate.predicate,
                     costBefore: before,
@@ -186,7 +191,8 @@ public struct IndexAdvisor: Sendable {
         kept.sort { $0.costAfter != $1.costAfter ? $0.costAfter < $1.costAfter : $0.columns.count > $1.columns.count }
         return kept.filter { shorter in
             !kept.contains { longer in
-                longer != shorter && longer.table == shorter.table && longer.predicate == shorter.predicate
+                longer != shorter && longer.schema == shorter.schema && longer.table == shorter.table
+                    && longer.predicate == shorter.predicate
                     && longer.columns.count > shorter.columns.count
                     && Array(longer.columns.prefix(shorter.columns.count)) == shorter.columns
                     && longer.costAfter <= shorter.costAfter * 1.05

@@ -15,6 +15,9 @@ public struct AnalyzeRequest: Codable, Sendable, Equatable {
     public var recommend: Bool?
     /// A statement timeout for this statement, shorter than the service's (`optimizer.statement-timeout-ms`).
     public var timeoutMs: Double?
+    /// The schemas the statement's unqualified names are looked up in, in order (`SET search_path`), for a
+    /// statement written for another schema's tables. Default: the optimizer role's own search path.
+    public var searchPath: [String]?
 
     public init(
         sql: String,
@@ -22,7 +25,8 @@ public struct AnalyzeRequest: Codable, Sendable, Equatable {
         analyze: Bool? = nil,
         allowWrite: Bool? = nil,
         recommend: Bool? = nil,
-        timeoutMs: Double? = nil
+        timeoutMs: Double? = nil,
+        searchPath: [String]? = nil
     ) {
         self.sql = sql
         self.params = params
@@ -30,6 +34,7 @@ public struct AnalyzeRequest: Codable, Sendable, Equatable {
         self.allowWrite = allowWrite
         self.recommend = recommend
         self.timeoutMs = timeoutMs
+        self.searchPath = searchPath
     }
 }
 
@@ -58,8 +63,18 @@ extension JSONValue {
 /// One node of a plan, as PostgreSQL's `EXPLAIN (FORMAT JSON)` gives it, with the fields findings use.
 public struct PlanNode: Codable, Sendable, Equatable {
     public var nodeType: String
+    /// The table a scan reads, and its schema (with `VERBOSE`).
     public var relation: String?
+    public var schema: String?
+    /// The name the plan's expressions qualify this table's columns with: the statement's alias, made unique
+    /// across the statement (`c`, `c_1`).
     public var alias: String?
+    /// How the node feeds its parent: `Outer`, `Inner`, `SubPlan`, `InitPlan`, `Subquery`, `Member`.
+    public var parentRelationship: String?
+    /// A subplan's name (`SubPlan 1`, `CTE totals`), which the parent's expressions refer to.
+    public var subplanName: String?
+    /// The common table expression a `CTE Scan` reads.
+    public var cteName: String?
     public var indexName: String?
     public var joinType: String?
     public var startupCost: Double
@@ -89,7 +104,11 @@ public struct PlanNode: Codable, Sendable, Equatable {
     public init(
         nodeType: String,
         relation: String? = nil,
+        schema: String? = nil,
         alias: String? = nil,
+        parentRelationship: String? = nil,
+        subplanName: String? = nil,
+        cteName: String? = nil,
         indexName: String? = nil,
         joinType: String? = nil,
         startupCost: Double = 0,
@@ -115,7 +134,11 @@ public struct PlanNode: Codable, Sendable, Equatable {
     ) {
         self.nodeType = nodeType
         self.relation = relation
+        self.schema = schema
         self.alias = alias
+        self.parentRelationship = parentRelationship
+        self.subplanName = subplanName
+        self.cteName = cteName
         self.indexName = indexName
         self.joinType = joinType
         self.startupCost = startupCost
@@ -142,6 +165,9 @@ public struct PlanNode: Codable, Sendable, Equatable {
 
     /// This node and every node below it, depth first.
     public var allNodes: [PlanNode] { [self] + children.flatMap(\.allNodes) }
+
+    /// The table the node reads, with its schema when the plan gives it.
+    public var relationName: RelationName? { relation.map { RelationName(schema: schema, name: $0) } }
 }
 
 /// Something in a plan worth acting on.
@@ -165,6 +191,8 @@ public struct PlanFinding: Codable, Sendable, Equatable {
 
 /// An index the planner would use, proven with a hypothetical index (hypopg).
 public struct IndexRecommendation: Codable, Sendable, Equatable {
+    /// The table's schema, when the plan named it (it does: the optimizer explains with `VERBOSE`).
+    public var schema: String?
     public var table: String
     public var columns: [String]
     /// A partial index's predicate, when the query filters on a constant.
@@ -179,6 +207,7 @@ public struct IndexRecommendation: Codable, Sendable, Equatable {
     public var createStatement: String
 
     public init(
+        schema: String? = nil,
         table: String,
         columns: [String],
         predicate: String?,
@@ -188,6 +217,7 @@ public struct IndexRecommendation: Codable, Sendable, Equatable {
         estimatedSizeBytes: Int,
         createStatement: String
     ) {
+        self.schema = schema
         self.table = table
         self.columns = columns
         self.predicate = predicate
@@ -242,6 +272,10 @@ extension AnalyzeRequest: OpenAPISchemaProviding {
     static let sqlRule = TextRule(1...100_000, multiline: true, needsContent: true)
     /// A text parameter: PostgreSQL takes no NUL in text.
     static let parameterRule = TextRule(0...100_000, multiline: true)
+    /// A schema's name in the search path: PostgreSQL's identifiers are at most 63 bytes.
+    static let schemaRule = TextRule(1...63)
+    /// Schemas in the search path at most.
+    static let searchPathLength = 16
 
     public static var openAPISchema: JSONSchema {
         .object(
@@ -263,6 +297,10 @@ extension AnalyzeRequest: OpenAPISchemaProviding {
                     .nullable(.number(in: 1...3_600_000)),
                     "a shorter statement timeout for this statement, 1 to 3600000 ms"
                 ),
+                "searchPath": .described(
+                    .nullable(.array(schemaRule.schema, count: 0...searchPathLength)),
+                    "the schemas unqualified names are looked up in, in order (default: the optimizer role's search path)"
+                ),
             ],
             required: ["sql"]
         )
@@ -273,7 +311,8 @@ extension PlanNode: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "nodeType": .string(), "relation": .string(), "alias": .string(), "indexName": .string(),
+                "nodeType": .string(), "relation": .string(), "schema": .string(), "alias": .string(),
+                "parentRelationship": .string(), "subplanName": .string(), "cteName": .string(), "indexName": .string(),
                 "joinType": .string(), "startupCost": .number,
                 "totalCost": .number, "planRows": .number, "actualRows": .number, "actualLoops": .number,
                 "actualTotalTimeMs": .number, "filter": .string(),
@@ -305,7 +344,8 @@ extension IndexRecommendation: OpenAPISchemaProviding {
     public static var openAPISchema: JSONSchema {
         .object(
             [
-                "table": .string(), "columns": .array(.string()), "predicate": .string(), "costBefore": .number,
+                "schema": .string(), "table": .string(), "columns": .array(.string()), "predicate": .string(),
+                "costBefore": .number,
                 "costAfter": .number, "improvement": .number,
                 "estimatedSizeBytes": .integer(), "createStatement": .string(),
             ],

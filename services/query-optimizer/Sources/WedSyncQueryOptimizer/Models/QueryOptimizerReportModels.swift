@@ -124,6 +124,8 @@ public struct WorkloadRecommendation: Codable, Sendable, Equatable {
         }
     }
 
+    /// The table's schema (the workload's statements are planned with `VERBOSE`, which names it).
+    public var schema: String?
     public var table: String
     public var columns: [String]
     public var predicate: String?
@@ -136,6 +138,7 @@ public struct WorkloadRecommendation: Codable, Sendable, Equatable {
     public var served: [Served]
 
     public init(
+        schema: String? = nil,
         table: String,
         columns: [String],
         predicate: String?,
@@ -144,6 +147,7 @@ public struct WorkloadRecommendation: Codable, Sendable, Equatable {
         createStatement: String,
         served: [Served]
     ) {
+        self.schema = schema
         self.table = table
         self.columns = columns
         self.predicate = predicate
@@ -537,7 +541,7 @@ extension WorkloadRecommendation: OpenAPISchemaProviding {
         )
         return .object(
             [
-                "table": .string(), "columns": .array(.string()), "predicate": .string(),
+                "schema": .string(), "table": .string(), "columns": .array(.string()), "predicate": .string(),
                 "workloadImprovement": .number, "estimatedSizeBytes": .integer(),
                 "createStatement": .string(), "served": .array(served),
             ],

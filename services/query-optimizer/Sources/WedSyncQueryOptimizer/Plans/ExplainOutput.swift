@@ -6,6 +6,9 @@ public struct ExplainOutput: Sendable, Equatable {
     public var plan: PlanNode
     public var planningTimeMs: Double?
     public var executionTimeMs: Double?
+    /// The statement's query identifier (`compute_query_id`, which `pg_stat_statements` turns on), as
+    /// `pg_stat_statements.queryid` gives it; `VERBOSE` prints it.
+    public var queryIdentifier: String?
 
     public struct Malformed: Error, CustomStringConvertible {
         public var description: String
@@ -20,6 +23,8 @@ public struct ExplainOutput: Sendable, Equatable {
         self.plan = Self.node(plan)
         planningTimeMs = first["Planning Time"] as? Double
         executionTimeMs = first["Execution Time"] as? Double
+        // From the text: a 64-bit identifier read as JSON may be rounded to a double's precision.
+        queryIdentifier = text.firstMatch(of: /"Query Identifier": (-?[0-9]+)/).map { String($0.1) }
     }
 
     static func node(_ object: [String: Any]) -> PlanNode {
@@ -28,7 +33,11 @@ public struct ExplainOutput: Sendable, Equatable {
         return PlanNode(
             nodeType: text("Node Type") ?? "Unknown",
             relation: text("Relation Name"),
+            schema: text("Schema"),
             alias: text("Alias"),
+            parentRelationship: text("Parent Relationship"),
+            subplanName: text("Subplan Name"),
+            cteName: text("CTE Name"),
             indexName: text("Index Name"),
             joinType: text("Join Type"),
             startupCost: number("Startup Cost") ?? 0,

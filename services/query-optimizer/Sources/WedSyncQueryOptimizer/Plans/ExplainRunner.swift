@@ -68,19 +68,23 @@ public struct ExplainRunner: Sendable {
     /// (`set_config('statement_timeout', ...)`) do not outlive it; the timeout is set again for `body`. After the
     /// transaction, what outlives a rollback is cleared (``clearSession(_:)``). A connection that cannot be cleared
     /// is closed rather than returned to the pool.
-    /// `statementTimeout` bounds the caller's statement when shorter than the runner's own timeout.
+    /// `statementTimeout` bounds the caller's statement when shorter than the runner's own timeout; `searchPath`
+    /// replaces the role's search path for the whole transaction (the statement, its catalog and its
+    /// hypothetical indexes).
     public func explain<Extra: Sendable>(
         _ sql: String,
         params: [String?],
         analyze: Bool,
         allowWrite: Bool,
         statementTimeout: Duration? = nil,
+        searchPath: [String]? = nil,
         then body: @Sendable (PostgresConnection, ExplainOutput) async throws -> Extra
     ) async throws -> (ExplainOutput, Extra) {
         let milliseconds = Int(saturating: timeout / .milliseconds(1))
         let statementMilliseconds =
             statementTimeout.map { min(milliseconds, max(1, Int(saturating: $0 / .milliseconds(1)))) } ?? milliseconds
         return try await transaction(allowWrite: allowWrite) { connection in
+            if let searchPath { try await Self.setSearchPath(searchPath, on: connection) }
             try await connection.simpleQuery("SET LOCAL statement_timeout = \(statementMilliseconds); SAVEPOINT caller")
             let output: ExplainOutput
             do {
@@ -119,6 +123,15 @@ public struct ExplainRunner: Sendable {
         }
     }
 
+    /// `SET LOCAL search_path` to `schemas`, each quoted: a name is a name, never a list or `$user`.
+    static func setSearchPath(_ schemas: [String], on connection: PostgresConnection) async throws {
+        let path = schemas.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ", ")
+        _ = try await connection.query(
+            PostgresQuery(sql: "SELECT set_config('search_path', $1, true)", binds: [path]),
+            prepared: false
+        )
+    }
+
     /// Clears what a rollback leaves: the prepared statement of generic plans, advisory locks the statement took,
     /// hypothetical indexes; closes the connection when that fails, so the pool opens a clean one. (Only the
     /// optimizer's own prepared statement goes: the connection's cache of prepared statements stays valid.)
@@ -135,13 +148,8 @@ public struct ExplainRunner: Sendable {
             if try state.first?.decode(Bool.self, at: 0) == true {
                 try await connection.simpleQuery("DEALLOCATE wedsync_generic")
             }
-            // Schema-qualified: hypopg may live in a schema off the search path.
             if let schema = try state.first?.decode(String?.self, at: 1) {
-                // (A plain string: an interpolated `PostgresQuery` would bind the schema as a parameter.)
-                _ = try await connection.query(
-                    PostgresQuery(sql: "SELECT " + IndexAdvisor.Candidate.quoted(schema) + ".hypopg_reset()"),
-                    prepared: false
-                )
+                try await Hypopg(schema: schema).reset(on: connection)
             }
         } catch {
             connection.close()

@@ -12,16 +12,16 @@ public struct PlanAnalyzer: Sendable {
 
     public init() {}
 
-    /// `Seq Scan on clients`.
+    /// `Seq Scan on public.clients`: the node and its table, with the schema when the plan names it.
     static func label(_ node: PlanNode) -> String {
-        node.relation.map { "\(node.nodeType) on \($0)" } ?? node.nodeType
+        node.relationName.map { "\(node.nodeType) on \($0)" } ?? node.nodeType
     }
 
     public func findings(_ plan: PlanNode, catalog: CatalogFacts) -> [PlanFinding] {
         var findings: [PlanFinding] = []
         for node in plan.allNodes {
             let label = Self.label(node)
-            if node.nodeType.hasSuffix("Seq Scan"), let relation = node.relation,
+            if node.nodeType.hasSuffix("Seq Scan"), let relation = node.relationName,
                 let tableRows = catalog.rows[relation], tableRows >= largeTableRows
             {
                 let kept = node.actualRows.map { $0 * (node.actualLoops ?? 1) } ?? node.planRows
@@ -107,7 +107,7 @@ public struct PlanAnalyzer: Sendable {
     func indexOnlyOpportunities(_ plan: PlanNode, catalog: CatalogFacts) -> [PlanFinding] {
         var findings: [PlanFinding] = []
         for node in plan.allNodes {
-            guard let relation = node.relation else { continue }
+            guard let relation = node.relationName else { continue }
             let rows = (node.actualRows ?? node.planRows) * (node.actualLoops ?? 1)
             let visible =
                 catalog.allVisibleShare[relation].map { " (\(Self.percent($0)) of its pages are all-visible)" } ?? ""
@@ -120,7 +120,7 @@ public struct PlanAnalyzer: Sendable {
                         severity: "info",
                         node: Self.label(node),
                         message:
-                            "the index-only scan fetched \(Int(saturating: fetches)) of \(Int(saturating: rows)) rows from the table\(visible): VACUUM \(relation) so the visibility map lets the index answer alone"
+                            "the index-only scan fetched \(Int(saturating: fetches)) of \(Int(saturating: rows)) rows from the table\(visible): VACUUM \(relation.sql) so the visibility map lets the index answer alone"
                     )
                 )
             }
@@ -135,7 +135,7 @@ public struct PlanAnalyzer: Sendable {
                 let index = catalog.indexes[relation]?.first(where: { $0.name == scanned }),
                 !index.columns.contains("(expression)")
             else { continue }
-            let own: Set<String?> = [nil, relation, node.alias]
+            let own: Set<String?> = [nil, relation.name, node.alias]
             var needed: [String] = []
             for expression in output + [node.filter].compactMap({ $0 }) {
                 for reference in PredicateColumns.columnReferences(in: expression)
@@ -151,7 +151,7 @@ public struct PlanAnalyzer: Sendable {
                         severity: "info",
                         node: Self.label(node),
                         message:
-                            "\(scanned) holds every column this scan needs, yet the scan reads the table\(visible): VACUUM \(relation) (or tune its autovacuum) and the planner can use an index-only scan"
+                            "\(scanned) holds every column this scan needs, yet the scan reads the table\(visible): VACUUM \(relation.sql) (or tune its autovacuum) and the planner can use an index-only scan"
                     )
                 )
             } else if missing.count <= includeColumns, !index.isPartial {
@@ -163,7 +163,7 @@ public struct PlanAnalyzer: Sendable {
                         severity: "info",
                         node: Self.label(node),
                         message:
-                            "the scan visits \(relation) only for \(missing.joined(separator: ", ")): CREATE INDEX CONCURRENTLY ON \(quoted(relation)) (\(keys)) INCLUDE (\(missing.map(quoted).joined(separator: ", "))) lets an index-only scan answer it (and can replace \(scanned) unless it enforces a constraint)"
+                            "the scan visits \(relation) only for \(missing.joined(separator: ", ")): CREATE INDEX CONCURRENTLY ON \(relation.sql) (\(keys)) INCLUDE (\(missing.map(quoted).joined(separator: ", "))) lets an index-only scan answer it (and can replace \(scanned) unless it enforces a constraint)"
                     )
                 )
             }
@@ -173,7 +173,7 @@ public struct PlanAnalyzer: Sendable {
 
     /// Joins on a foreign key column that no index leads with.
     func missingForeignKeyIndexes(_ plan: PlanNode, catalog: CatalogFacts) -> [PlanFinding] {
-        let aliases = Self.aliases(plan)
+        let resolver = ColumnResolver(plan)
         var seen = Set<String>()
         var findings: [PlanFinding] = []
         for node in plan.allNodes {
@@ -183,8 +183,8 @@ public struct PlanAnalyzer: Sendable {
                     let sides = [
                         (comparison.qualifier, comparison.column), (comparison.otherQualifier, comparison.otherColumn!),
                     ]
-                    for (qualifier, column) in sides {
-                        guard let table = qualifier.flatMap({ aliases[$0] }) ?? node.relation,
+                    for (qualifier, name) in sides {
+                        guard let (table, column) = resolver.resolve(qualifier, name, in: node),
                             catalog.foreignKeys[table]?.contains(column) == true,
                             !(catalog.indexes[table] ?? []).contains(where: { $0.columns.first == column }),
                             seen.insert("\(table).\(column)").inserted
@@ -195,7 +195,7 @@ public struct PlanAnalyzer: Sendable {
                                 severity: "warning",
                                 node: Self.label(node),
                                 message:
-                                    "\(table).\(column) is a foreign key used in a join, and no index starts with it: CREATE INDEX CONCURRENTLY ON \(table) (\(column))"
+                                    "\(table).\(column) is a foreign key used in a join, and no index starts with it: CREATE INDEX CONCURRENTLY ON \(table.sql) (\(IndexAdvisor.Candidate.quoted(column)))"
                             )
                         )
                     }
@@ -205,67 +205,18 @@ public struct PlanAnalyzer: Sendable {
         return findings
     }
 
-    /// Alias → table, from the scan nodes.
-    static func aliases(_ plan: PlanNode) -> [String: String] {
-        var aliases: [String: String] = [:]
-        for node in plan.allNodes {
-            if let relation = node.relation {
-                aliases[relation] = relation
-                if let alias = node.alias { aliases[alias] = relation }
-            }
-        }
+    /// The name each scan's columns are qualified with (its alias, unique across the statement) → its table;
+    /// and a table's own name → the table, where no alias took that name (plans without `VERBOSE` may qualify
+    /// by it).
+    static func aliases(_ plan: PlanNode) -> [String: RelationName] {
+        var aliases: [String: RelationName] = [:]
+        let scans = plan.allNodes.compactMap { node in node.relationName.map { (node.alias, $0) } }
+        for case (let alias?, let relation) in scans { aliases[alias] = relation }
+        for (_, relation) in scans where aliases[relation.name] == nil { aliases[relation.name] = relation }
         return aliases
     }
 
     static func percent(_ share: Double) -> String {
         share < 0.001 ? "under 0.1%" : "\(Double(Int(saturating: share * 1000)) / 10)%"
-    }
-}
-
-/// What the catalog says about the tables a plan touches.
-public struct CatalogFacts: Sendable, Equatable {
-    public struct Index: Sendable, Equatable {
-        public var name: String
-        /// The key columns in order; an expression key is `(expression)`.
-        public var columns: [String]
-        public var isPartial: Bool
-        /// The `INCLUDE` columns.
-        public var included: [String]
-
-        public init(name: String, columns: [String], isPartial: Bool = false, included: [String] = []) {
-            self.name = name
-            self.columns = columns
-            self.isPartial = isPartial
-            self.included = included
-        }
-    }
-
-    /// Estimated rows per table (`pg_class.reltuples`).
-    public var rows: [String: Double] = [:]
-    /// Columns of each table that are foreign keys (single-column constraints).
-    public var foreignKeys: [String: Set<String>] = [:]
-    /// Each table's indexes and their key columns in order.
-    public var indexes: [String: [Index]] = [:]
-    /// The share of each table's pages the visibility map marks all-visible (`relallvisible / relpages`): what an
-    /// index-only scan can answer without visiting the table.
-    public var allVisibleShare: [String: Double] = [:]
-
-    public init(
-        rows: [String: Double] = [:],
-        foreignKeys: [String: Set<String>] = [:],
-        indexes: [String: [Index]] = [:],
-        allVisibleShare: [String: Double] = [:]
-    ) {
-        self.rows = rows
-        self.foreignKeys = foreignKeys
-        self.indexes = indexes
-        self.allVisibleShare = allVisibleShare
-    }
-
-    /// Whether an existing index already leads with `columns` (the same leading columns, in order).
-    public func covers(_ table: String, _ columns: [String]) -> Bool {
-        (indexes[table] ?? []).contains {
-            !$0.isPartial && $0.columns.count >= columns.count && Array($0.columns.prefix(columns.count)) == columns
-        }
     }
 }

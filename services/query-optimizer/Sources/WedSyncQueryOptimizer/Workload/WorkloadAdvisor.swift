@@ -24,6 +24,12 @@ public struct WorkloadAdvisor: Sendable {
     public var maximumCandidates = 60
     /// How long planning may take: past it, the indexes chosen so far are the answer.
     public var timeLimit: Duration = .seconds(60)
+    /// Search paths to plan a statement under when the role's own does not give it the same query identifier
+    /// `pg_stat_statements` recorded (its tables were found in other schemas): each is tried in order, and the
+    /// one whose plan has the statement's identifier wins. A statement none matches is planned under the first
+    /// path that plans it, the role's own first. (Identifiers match for statements sent with `$n` parameters of
+    /// types PostgreSQL infers, as this repo's services send them.)
+    public var searchPaths: [[String]] = []
     /// One planning at a time: it holds a connection and works the database.
     let running = Running()
 
@@ -55,7 +61,9 @@ public struct WorkloadAdvisor: Sendable {
         var statement: WorkloadStatement
         /// The text PostgreSQL keeps, which is what is planned.
         var text: String
-        var tables: Set<String>
+        /// The search path it is planned under; `nil`: the role's own.
+        var searchPath: [String]?
+        var tables: Set<RelationName>
         var baseline: Double
         var current: Double
     }
@@ -64,6 +72,7 @@ public struct WorkloadAdvisor: Sendable {
     /// recommendations (planning the statements with hypothetical indexes).
     public func report(top: Int = 10, recommend: Bool = true) async throws -> WorkloadReport {
         let count = statements
+        let searchPaths = self.searchPaths
         let minimum = advisor.minimumImprovement
         let maximum = maximumIndexes
         let candidatesLimit = maximumCandidates
@@ -101,20 +110,27 @@ public struct WorkloadAdvisor: Sendable {
             }
             guard recommend else { return report(planned: 0, unplannable: 0, recommendations: []) }
             try await connection.simpleQuery("SET LOCAL plan_cache_mode = force_generic_plan")
-            let hypopg = try await CatalogReader.hasExtension("hypopg", on: connection)
+            let hypopg = try await Hypopg.find(on: connection)
             var planned: [Planned] = []
             var plans: [(PlanNode, String)] = []
             var unplannable = 0
             for entry in entries.prefix(count) where ContinuousClock.now < deadline {
-                guard let output = try await Self.genericPlan(entry.text, on: connection) else {
+                guard
+                    let (output, searchPath) = try await Self.genericPlan(
+                        entry,
+                        searchPaths: searchPaths,
+                        on: connection
+                    )
+                else {
                     unplannable += 1
                     continue
                 }
-                let tables = Set(output.plan.allNodes.compactMap(\.relation))
+                let tables = Set(output.plan.allNodes.compactMap(\.relationName))
                 planned.append(
                     Planned(
                         statement: entry.statement,
                         text: entry.text,
+                        searchPath: searchPath,
                         tables: tables,
                         baseline: output.plan.totalCost,
                         current: output.plan.totalCost
@@ -123,7 +139,7 @@ public struct WorkloadAdvisor: Sendable {
                 plans.append((output.plan, entry.text))
             }
             var recommendations: [WorkloadRecommendation] = []
-            if hypopg, !planned.isEmpty {
+            if let hypopg, !planned.isEmpty {
                 let catalog = try await CatalogReader.facts(for: Set(planned.flatMap(\.tables)), on: connection)
                 var candidates: [IndexAdvisor.Candidate] = []
                 for (plan, sql) in plans {
@@ -136,10 +152,12 @@ public struct WorkloadAdvisor: Sendable {
                 // Under a savepoint: hypopg off the search path (or refusing) costs the recommendations, not the report.
                 try await connection.simpleQuery("SAVEPOINT recommendations")
                 do {
-                    _ = try await connection.query("SELECT hypopg_reset()", prepared: false)
+                    try await hypopg.reset(on: connection)
                     recommendations = try await Self.choose(
                         candidates,
                         for: &planned,
+                        hypopg: hypopg,
+                        pathsSet: !searchPaths.isEmpty,
                         workloadTime: totalTime,
                         minimum: minimum,
                         maximum: maximum,
@@ -166,6 +184,8 @@ public struct WorkloadAdvisor: Sendable {
     static func choose(
         _ candidates: [IndexAdvisor.Candidate],
         for planned: inout [Planned],
+        hypopg: Hypopg,
+        pathsSet: Bool,
         workloadTime total: Double,
         minimum: MinimumImprovement,
         maximum: Int,
@@ -196,7 +216,15 @@ public struct WorkloadAdvisor: Sendable {
                     picked = (0, bounds[0].costs, bounds[0].size)
                     break
                 }
-                guard let tried = try await trial(bounds[0].candidate, planned: planned, on: connection) else {
+                guard
+                    let tried = try await trial(
+                        bounds[0].candidate,
+                        planned: planned,
+                        hypopg: hypopg,
+                        pathsSet: pathsSet,
+                        on: connection
+                    )
+                else {
                     bounds.removeFirst()
                     continue
                 }
@@ -240,7 +268,8 @@ public struct WorkloadAdvisor: Sendable {
             }
             chosen.append(
                 WorkloadRecommendation(
-                    table: candidate.table,
+                    schema: candidate.table.schema,
+                    table: candidate.table.name,
                     columns: candidate.columns,
                     predicate: nil,
                     workloadImprovement: bounds[picked.index].saving,
@@ -250,13 +279,7 @@ public struct WorkloadAdvisor: Sendable {
                 )
             )
             // The chosen index stays, hypothetically, for the rounds after.
-            _ = try await connection.query(
-                PostgresQuery(
-                    sql: "SELECT indexrelid FROM hypopg_create_index($1)",
-                    binds: [candidate.statement(concurrently: false)]
-                ),
-                prepared: false
-            )
+            _ = try await hypopg.create(candidate.statement(concurrently: false), on: connection)
             bounds.remove(at: picked.index)
             logger.debug(
                 "workload index chosen",
@@ -271,19 +294,14 @@ public struct WorkloadAdvisor: Sendable {
     static func trial(
         _ candidate: IndexAdvisor.Candidate,
         planned: [Planned],
+        hypopg: Hypopg,
+        pathsSet: Bool,
         on connection: PostgresConnection
     ) async throws -> (costs: [Int: Double], size: Int64)? {
         try await connection.simpleQuery("SAVEPOINT candidate")
         let oid: Int64
         do {
-            let created = try await connection.query(
-                PostgresQuery(
-                    sql: "SELECT indexrelid::bigint FROM hypopg_create_index($1)",
-                    binds: [candidate.statement(concurrently: false)]
-                ),
-                prepared: false
-            )
-            oid = try created.first?.decode(Int64.self, at: 0) ?? 0
+            oid = try await hypopg.create(candidate.statement(concurrently: false), on: connection)
             try await connection.simpleQuery("RELEASE SAVEPOINT candidate")
         } catch let error as PostgresError where error.code == .server && !Task.isCancelled {
             try await connection.simpleQuery("ROLLBACK TO SAVEPOINT candidate")
@@ -291,19 +309,41 @@ public struct WorkloadAdvisor: Sendable {
         }
         var costs: [Int: Double] = [:]
         for (index, statement) in planned.enumerated() where statement.tables.contains(candidate.table) {
+            if pathsSet { try await setSearchPath(statement.searchPath, on: connection) }
             if let output = try await genericPlan(statement.text, on: connection) {
                 costs[index] = output.plan.totalCost
             }
         }
-        let size = try await connection.query(
-            PostgresQuery(sql: "SELECT hypopg_relation_size($1::oid)::bigint", binds: [oid]),
-            prepared: false
-        )
-        _ = try await connection.query(
-            PostgresQuery(sql: "SELECT hypopg_drop_index($1::oid)", binds: [oid]),
-            prepared: false
-        )
-        return (costs, try size.first?.decode(Int64.self, at: 0) ?? 0)
+        let size = try await hypopg.size(oid, on: connection)
+        try await hypopg.drop(oid, on: connection)
+        return (costs, size)
+    }
+
+    /// The generic plan of a `pg_stat_statements` entry, and the search path it was planned under (`nil`: the
+    /// role's own): the first of the role's own and `searchPaths` whose plan has the entry's query identifier,
+    /// else the first that plans it.
+    static func genericPlan(
+        _ entry: StatementStatistics.Entry,
+        searchPaths: [[String]],
+        on connection: PostgresConnection
+    ) async throws -> (ExplainOutput, [String]?)? {
+        var first: (ExplainOutput, [String]?)?
+        for path in [nil] + searchPaths.map(Optional.some) {
+            if !searchPaths.isEmpty { try await setSearchPath(path, on: connection) }
+            guard let output = try await genericPlan(entry.text, on: connection) else { continue }
+            if output.queryIdentifier == entry.statement.queryId { return (output, path) }
+            if first == nil { first = (output, path) }
+        }
+        return first
+    }
+
+    /// The transaction's search path: `schemas`, or the role's own for `nil`.
+    static func setSearchPath(_ schemas: [String]?, on connection: PostgresConnection) async throws {
+        if let schemas {
+            try await ExplainRunner.setSearchPath(schemas, on: connection)
+        } else {
+            try await connection.simpleQuery("SET LOCAL search_path TO DEFAULT")
+        }
     }
 
     /// The generic plan of a statement with `$n` parameters of unknown value: prepared afresh (so hypothetical
@@ -323,7 +363,7 @@ public struct WorkloadAdvisor: Sendable {
         do {
             try await connection.simpleQuery("PREPARE wedsync_generic AS \(sql)")
             let rows = try await connection.query(
-                PostgresQuery(sql: "EXPLAIN (FORMAT JSON) EXECUTE wedsync_generic\(arguments)"),
+                PostgresQuery(sql: "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE wedsync_generic\(arguments)"),
                 prepared: false
             )
             try await connection.simpleQuery("DEALLOCATE wedsync_generic; RELEASE SAVEPOINT generic")
