@@ -346,4 +346,46 @@ struct QueryOptimizerPlanTests {
                 && RelationName(stringLiteral: "x").schema == nil
         )
     }
+
+    @Test(
+        "A candidate's statement: operator classes after their column, INCLUDE columns, the predicate; named within 63 bytes"
+    )
+    func candidateStatement() {
+        let candidate = IndexAdvisor.Candidate(
+            table: "olap.customer",
+            columns: ["c_nation_key", "c_name"],
+            predicate: "c_segment = 'BUILDING'",
+            include: ["c_key"],
+            operatorClasses: ["c_name": "text_pattern_ops"]
+        )
+        #expect(
+            candidate.statement(concurrently: false)
+                == "CREATE INDEX idx_customer_c_nation_key_c_name_pattern_incl_c_key_partial ON olap.customer (c_nation_key, c_name text_pattern_ops) INCLUDE (c_key) WHERE c_segment = 'BUILDING'"
+        )
+        let long = IndexAdvisor.Candidate(table: "t", columns: (1...12).map { "column_number_\($0)" })
+        #expect(long.name.utf8.count == 63 && long.name.hasPrefix("idx_t_column_number_1_"))
+    }
+
+    @Test(
+        "A script's named statements: each from its `-- name: summary` line to its semicolon, comments before the first left out"
+    )
+    func namedStatements() {
+        let script = """
+            -- A header, not a statement.
+
+            -- Q1: the first
+            SELECT 1
+            FROM t;
+
+            -- Q2: the second
+            SELECT 2;
+            """
+        let statements = NamedStatement.parse(script)
+        #expect(
+            statements == [
+                NamedStatement(name: "Q1", summary: "the first", sql: "SELECT 1\nFROM t"),
+                NamedStatement(name: "Q2", summary: "the second", sql: "SELECT 2"),
+            ]
+        )
+    }
 }

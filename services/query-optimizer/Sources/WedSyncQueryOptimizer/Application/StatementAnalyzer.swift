@@ -36,13 +36,13 @@ public struct StatementAnalyzer: Sendable {
             let tables = Set(output.plan.allNodes.compactMap(\.relationName))
             let catalog = try await CatalogReader.facts(for: tables, on: connection)
             var findings = analyzer.findings(output.plan, catalog: catalog)
-            var recommendations: [IndexRecommendation] = []
+            var advice = IndexAdvisor.Advice(recommendations: [], combinations: [])
             if recommend {
                 if let hypopg = try await Hypopg.find(on: connection) {
                     // Under a savepoint: hypopg refusing costs the recommendations only.
                     try await connection.simpleQuery("SAVEPOINT advisor")
                     do {
-                        recommendations = try await advisor.recommend(
+                        advice = try await advisor.recommend(
                             sql,
                             params: params,
                             plan: output.plan,
@@ -77,7 +77,7 @@ public struct StatementAnalyzer: Sendable {
                     )
                 }
             }
-            return (findings, recommendations)
+            return (findings, advice)
         }
         let nodes = output.plan.allNodes
         return AnalyzeResponse(
@@ -89,7 +89,8 @@ public struct StatementAnalyzer: Sendable {
             indexUsage: nodes.contains { $0.nodeType.contains("Index") },
             fullTableScan: nodes.contains { $0.nodeType.hasSuffix("Seq Scan") },
             findings: extra.0,
-            recommendations: extra.1
+            recommendations: extra.1.recommendations,
+            combinations: extra.1.combinations
         )
     }
 }

@@ -11,47 +11,23 @@ import WedSyncPostgres
 /// an existing index already leads with (the same leading columns) is not tried.
 public struct IndexAdvisor: Sendable {
     public var minimumImprovement: MinimumImprovement
-    public var maximumCandidates = 12
+    public var maximumCandidates = 24
+    /// `INCLUDE` columns at most.
+    public var maximumIncluded = 3
 
     public init(minimumImprovement: MinimumImprovement = .init()) {
         self.minimumImprovement = minimumImprovement
     }
 
-    public struct Candidate: Sendable, Hashable {
-        public var table: RelationName
-        public var columns: [String]
-        public var predicate: String?
-
-        public init(table: RelationName, columns: [String], predicate: String? = nil) {
-            self.table = table
-            self.columns = columns
-            self.predicate = predicate
-        }
-
-        /// `CREATE INDEX [CONCURRENTLY] name ON schema.table (columns) [WHERE predicate]`: the index goes in the
-        /// table's schema, so its name takes none.
-        public func statement(concurrently: Bool) -> String {
-            let name = String(
-                ("idx_" + ([table.name] + columns).joined(separator: "_") + (predicate == nil ? "" : "_partial"))
-                    .prefix(63)
-            )
-            return
-                "CREATE INDEX \(concurrently ? "CONCURRENTLY " : "")\(Self.quoted(name)) ON \(table.sql) (\(columns.map(Self.quoted).joined(separator: ", ")))"
-                + (predicate.map { " WHERE \($0)" } ?? "")
-        }
-
-        /// An identifier as SQL takes it: bare when it is plain lower case, else in double quotes.
-        static func quoted(_ name: String) -> String {
-            let plain =
-                name.first.map { $0.isLowercase || $0 == "_" } == true
-                && name.allSatisfy { ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" }
-            return plain ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-    }
-
-    /// The candidates a plan suggests, most specific first, without those an existing index covers. A partial
-    /// index is proposed only for a constant written in `sql` itself: a parameter's value shows in the plan as a
-    /// constant too (`'7'::bigint`), and an index for one value of a parameter serves nobody else.
+    /// The candidates a plan suggests, without those whose key columns an existing index already leads with. Per
+    /// table, most specific first: equality columns then one range, `LIKE` prefix or sort/group column (the
+    /// prefix also with `text_pattern_ops`, which a collation other than C needs); the equality columns alone; a
+    /// range column alone; each join column alone (both sides of a join, the inner side of a nested loop, a
+    /// correlated subquery's column); the same with the few other columns the table's scans read as `INCLUDE`
+    /// (an index-only scan); and, for a constant equality the SQL writes (`status = 'active'`), a partial index
+    /// on the other columns. A parameter's value shows in the plan as a constant too (`'7'::bigint`), and an index
+    /// for one value of a parameter serves nobody else. Tables take turns, so the cap
+    /// (``maximumCandidates``) cuts each table's least specific ones first.
     public func candidates(_ plan: PlanNode, catalog: CatalogFacts, sql: String) -> [Candidate] {
         let resolver = ColumnResolver(plan)
         // The constants the statement itself writes (not `$1` and its kin).
@@ -65,9 +41,11 @@ public struct IndexAdvisor: Sendable {
         )
         var equality: [RelationName: [String]] = [:]
         var range: [RelationName: [String]] = [:]
+        var patterns: [RelationName: Set<String>] = [:]
         var constants: [RelationName: [(column: String, text: String)]] = [:]
         var joins: [RelationName: [String]] = [:]
         var sorts: [RelationName: [String]] = [:]
+        var needed: [RelationName: [String]] = [:]
         func add(_ column: String, to list: inout [RelationName: [String]], _ table: RelationName) {
             if !(list[table] ?? []).contains(column) { list[table, default: []].append(column) }
         }
@@ -89,12 +67,18 @@ public struct IndexAdvisor: Sendable {
                         if let constant = comparison.constant, literals.contains(Self.literal(of: constant)) {
                             constants[table, default: []].append((column, constant))
                         }
-                    } else if PredicateColumns.rangeOperators.contains(comparison.op) || comparison.op == "LIKE" {
+                    } else if PredicateColumns.rangeOperators.contains(comparison.op) {
                         add(column, to: &range, table)
+                    } else if comparison.op == "LIKE", let constant = comparison.constant,
+                        !constant.hasPrefix("'%"), !constant.hasPrefix("'_")
+                    {
+                        // A fixed prefix: a B-tree serves it, with `text_pattern_ops` unless the collation is C.
+                        add(column, to: &range, table)
+                        patterns[table, default: []].insert(column)
                     }
                 }
             }
-            for key in node.sortKey ?? [] {
+            for key in (node.sortKey ?? []) + (node.groupKey ?? []) {
                 let words = key.split(separator: " ")
                 guard let first = words.first else { continue }
                 let parts = first.split(separator: ".").map(String.init)
@@ -109,31 +93,79 @@ public struct IndexAdvisor: Sendable {
                     add(column, to: &sorts, table)
                 }
             }
+            // The columns this scan reads: what it returns, and what its conditions test.
+            if let table = node.relationName {
+                let expressions = (node.output ?? []) + [node.filter, node.indexCondition].compactMap { $0 }
+                for expression in expressions {
+                    for reference in PredicateColumns.columnReferences(in: expression)
+                    where reference.qualifier == nil || reference.qualifier == node.alias {
+                        add(reference.column, to: &needed, table)
+                    }
+                }
+            }
         }
-        var candidates: [Candidate] = []
-        func propose(_ table: RelationName, _ columns: [String], predicate: String? = nil) {
+        var proposed: [RelationName: [Candidate]] = [:]
+        func propose(
+            _ table: RelationName,
+            _ columns: [String],
+            predicate: String? = nil,
+            operatorClasses: [String: String] = [:]
+        ) {
             var unique: [String] = []
             for column in columns where !unique.contains(column) { unique.append(column) }
-            guard !unique.isEmpty, unique.count <= 4 else { return }
-            let candidate = Candidate(table: table, columns: unique, predicate: predicate)
-            guard !candidates.contains(candidate), predicate != nil || !catalog.covers(table, unique) else { return }
-            candidates.append(candidate)
+            guard !unique.isEmpty, unique.count <= 4, !catalog.covers(table, unique) else { return }
+            var list = proposed[table] ?? []
+            let candidate = Candidate(
+                table: table,
+                columns: unique,
+                predicate: predicate,
+                operatorClasses: operatorClasses
+            )
+            if !list.contains(candidate) { list.append(candidate) }
+            // The same with the other columns the scans read, when a few: the index alone then answers.
+            let rest = (needed[table] ?? []).filter { !unique.contains($0) }
+            if predicate == nil, (1...maximumIncluded).contains(rest.count) {
+                var covering = candidate
+                covering.include = rest
+                if !list.contains(covering) { list.append(covering) }
+            }
+            proposed[table] = list
         }
-        for table in Set(equality.keys).union(range.keys).union(joins.keys).union(sorts.keys).sorted() {
+        for table in Set(equality.keys).union(range.keys).union(joins.keys).union(sorts.keys) {
             let equal = equality[table] ?? []
             let ranged = (range[table] ?? []).filter { !equal.contains($0) }
             let sorted = (sorts[table] ?? []).filter { !equal.contains($0) }
-            if let first = ranged.first { propose(table, equal + [first]) }
+            if let first = ranged.first {
+                propose(table, equal + [first])
+                if patterns[table]?.contains(first) == true {
+                    propose(table, equal + [first], operatorClasses: [first: "text_pattern_ops"])
+                }
+            }
             if let first = sorted.first { propose(table, equal + [first]) }
             propose(table, equal)
-            if let first = ranged.first { propose(table, [first]) }
+            if let first = ranged.first, !equal.isEmpty {
+                propose(table, [first])
+                if patterns[table]?.contains(first) == true {
+                    propose(table, [first], operatorClasses: [first: "text_pattern_ops"])
+                }
+            }
             for column in joins[table] ?? [] { propose(table, [column]) }
             for (column, text) in constants[table] ?? [] {
                 let rest = equal.filter { $0 != column } + ranged.prefix(1)
                 if !rest.isEmpty { propose(table, Array(rest), predicate: "\(Candidate.quoted(column)) = \(text)") }
             }
         }
-        return Array(candidates.prefix(maximumCandidates))
+        // Tables take turns: each one's first, then each one's second...
+        var candidates: [Candidate] = []
+        let tables = proposed.keys.sorted()
+        var turn = 0
+        while candidates.count < maximumCandidates, tables.contains(where: { proposed[$0]!.count > turn }) {
+            for table in tables where turn < proposed[table]!.count && candidates.count < maximumCandidates {
+                candidates.append(proposed[table]![turn])
+            }
+            turn += 1
+        }
+        return candidates
     }
 
     /// `'active'` of `'active'::text`: the constant as a statement would write it.
@@ -142,9 +174,20 @@ public struct IndexAdvisor: Sendable {
         return String(constant[...end])
     }
 
+    /// What ``recommend(_:params:plan:catalog:hypopg:on:)`` proves.
+    public struct Advice: Sendable {
+        public var recommendations: [IndexRecommendation]
+        public var combinations: [IndexCombination]
+    }
+
+    /// Pairs of indexes tried at most, from the candidates that did best alone.
+    public var maximumPairs = 10
+
     /// Tries each candidate as a hypothetical index on `connection` (inside the caller's transaction) and keeps
     /// those that cut the statement's cost enough, best first; a candidate whose columns lead a kept one that does
-    /// as well is dropped (one index serving both).
+    /// as well is dropped (one index serving both), as is one needing `text_pattern_ops` when the plain index does
+    /// as well (a C collation). Then pairs of the candidates that did best alone (kept or not: a join may need both
+    /// sides): a pair is a combination when it beats the best single index by the minimum improvement again.
     public func recommend(
         _ sql: String,
         params: [String?],
@@ -152,51 +195,107 @@ public struct IndexAdvisor: Sendable {
         catalog: CatalogFacts,
         hypopg: Hypopg,
         on connection: PostgresConnection
-    ) async throws -> [IndexRecommendation] {
+    ) async throws -> Advice {
         let candidates = candidates(plan, catalog: catalog, sql: sql)
-        guard !candidates.isEmpty else { return [] }
+        guard !candidates.isEmpty else { return Advice(recommendations: [], combinations: []) }
         try await hypopg.reset(on: connection)
         let before = try await ExplainRunner.plan(sql, params: params, analyze: false, on: connection).plan.totalCost
-        var kept: [IndexRecommendation] = []
-        for candidate in candidates {
-            // Each try under a savepoint: a candidate PostgreSQL refuses (a column the plan's text misled us
-            // about) is skipped, not the whole analysis.
-            var tried: (after: Double, size: Int64)?
+        /// The statement's cost with `indexes` made hypothetically, and their sizes; `nil` when PostgreSQL refuses
+        /// one (a column the plan's text misled us about): under a savepoint, so only that try is lost.
+        func trial(_ indexes: [Candidate]) async throws -> (after: Double, sizes: [Int64])? {
+            var tried: (after: Double, sizes: [Int64])?
             try await connection.simpleQuery("SAVEPOINT candidate")
             do {
-                let oid = try await hypopg.create(candidate.statement(concurrently: false), on: connection)
+                var oids: [Int64] = []
+                for index in indexes {
+                    oids.append(try await hypopg.create(index.statement(concurrently: false), on: connection))
+                }
                 let after = try await ExplainRunner.plan(sql, params: params, analyze: false, on: connection).plan
                     .totalCost
-                tried = (after, try await hypopg.size(oid, on: connection))
+                var sizes: [Int64] = []
+                for oid in oids { sizes.append(try await hypopg.size(oid, on: connection)) }
+                tried = (after, sizes)
                 try await connection.simpleQuery("RELEASE SAVEPOINT candidate")
             } catch let error as PostgresError where error.code == .server && error.sqlState != "57014" {
                 try await connection.simpleQuery("ROLLBACK TO SAVEPOINT candidate")
             }
             try await hypopg.reset(on: connection)
-            guard let (after, size) = tried, minimumImprovement.accepts(before: before, after: after) else { continue }
+            return tried
+        }
+        var singles: [(candidate: Candidate, after: Double)] = []
+        var kept: [(candidate: Candidate, recommendation: IndexRecommendation)] = []
+        for candidate in candidates {
+            guard let tried = try await trial([candidate]) else { continue }
+            singles.append((candidate, tried.after))
+            guard minimumImprovement.accepts(before: before, after: tried.after) else { continue }
             kept.append(
-                IndexRecommendation(
-                    schema: candidate.table.schema,
-                    table: candidate.table.name,
-                    columns: candidate.columns,
-                    predicate: candidate.predicate,
-                    costBefore: before,
-                    costAfter: after,
-                    improvement: 1 - after / before,
-                    estimatedSizeBytes: Int(size),
-                    createStatement: candidate.statement(concurrently: true) + ";"
+                (
+                    candidate,
+                    IndexRecommendation(
+                        schema: candidate.table.schema,
+                        table: candidate.table.name,
+                        columns: candidate.columns,
+                        predicate: candidate.predicate,
+                        include: candidate.include.isEmpty ? nil : candidate.include,
+                        costBefore: before,
+                        costAfter: tried.after,
+                        improvement: 1 - tried.after / before,
+                        estimatedSizeBytes: Int(tried.sizes.first ?? 0),
+                        createStatement: candidate.statement(concurrently: true) + ";"
+                    )
                 )
             )
         }
-        kept.sort { $0.costAfter != $1.costAfter ? $0.costAfter < $1.costAfter : $0.columns.count > $1.columns.count }
-        return kept.filter { shorter in
-            !kept.contains { longer in
-                longer != shorter && longer.schema == shorter.schema && longer.table == shorter.table
-                    && longer.predicate == shorter.predicate
-                    && longer.columns.count > shorter.columns.count
-                    && Array(longer.columns.prefix(shorter.columns.count)) == shorter.columns
-                    && longer.costAfter <= shorter.costAfter * 1.05
+        kept.sort {
+            $0.recommendation.costAfter != $1.recommendation.costAfter
+                ? $0.recommendation.costAfter < $1.recommendation.costAfter
+                : $0.candidate.columns.count > $1.candidate.columns.count
+        }
+        let recommendations = kept.filter { shorter in
+            !kept.contains { other in
+                guard other.candidate != shorter.candidate, other.candidate.table == shorter.candidate.table,
+                    other.candidate.predicate == shorter.candidate.predicate
+                else { return false }
+                // The same key with less: a plain index where the pattern one does no better, no INCLUDE where
+                // it does no better.
+                if other.candidate.columns == shorter.candidate.columns {
+                    let simpler =
+                        other.candidate.operatorClasses.count < shorter.candidate.operatorClasses.count
+                        || other.candidate.include.count < shorter.candidate.include.count
+                    return simpler && other.recommendation.costAfter <= shorter.recommendation.costAfter * 1.001
+                }
+                return other.candidate.columns.count > shorter.candidate.columns.count
+                    && Array(other.candidate.columns.prefix(shorter.candidate.columns.count))
+                        == shorter.candidate.columns
+                    && other.recommendation.costAfter <= shorter.recommendation.costAfter * 1.05
+            }
+        }.map(\.recommendation)
+        // Pairs of the best singles, on different keys.
+        let best = singles.sorted { $0.after < $1.after }
+        let bestAlone = min(best.first?.after ?? before, before)
+        var pool: [Candidate] = []
+        for single in best where pool.count < 5 {
+            if !pool.contains(where: { $0.table == single.candidate.table && $0.columns == single.candidate.columns }) {
+                pool.append(single.candidate)
             }
         }
+        var combination: IndexCombination?
+        var pairs = 0
+        for first in pool.indices {
+            for second in pool.indices where second > first && pairs < maximumPairs {
+                pairs += 1
+                guard let tried = try await trial([pool[first], pool[second]]),
+                    minimumImprovement.accepts(before: bestAlone, after: tried.after),
+                    tried.after < combination?.costAfter ?? .infinity
+                else { continue }
+                combination = IndexCombination(
+                    createStatements: [pool[first], pool[second]].map { $0.statement(concurrently: true) + ";" },
+                    costBefore: before,
+                    costAfter: tried.after,
+                    improvement: 1 - tried.after / before
+                )
+            }
+        }
+        return Advice(recommendations: recommendations, combinations: combination.map { [$0] } ?? [])
     }
 }

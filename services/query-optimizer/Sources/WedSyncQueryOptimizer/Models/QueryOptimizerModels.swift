@@ -89,6 +89,8 @@ public struct PlanNode: Codable, Sendable, Equatable {
     public var indexCondition: String?
     public var joinCondition: String?
     public var sortKey: [String]?
+    /// An aggregate's grouping columns (`Group Key`).
+    public var groupKey: [String]?
     public var sortMethod: String?
     public var sortSpaceType: String?
     public var hashBatches: Double?
@@ -122,6 +124,7 @@ public struct PlanNode: Codable, Sendable, Equatable {
         indexCondition: String? = nil,
         joinCondition: String? = nil,
         sortKey: [String]? = nil,
+        groupKey: [String]? = nil,
         sortMethod: String? = nil,
         sortSpaceType: String? = nil,
         hashBatches: Double? = nil,
@@ -152,6 +155,7 @@ public struct PlanNode: Codable, Sendable, Equatable {
         self.indexCondition = indexCondition
         self.joinCondition = joinCondition
         self.sortKey = sortKey
+        self.groupKey = groupKey
         self.sortMethod = sortMethod
         self.sortSpaceType = sortSpaceType
         self.hashBatches = hashBatches
@@ -197,6 +201,8 @@ public struct IndexRecommendation: Codable, Sendable, Equatable {
     public var columns: [String]
     /// A partial index's predicate, when the query filters on a constant.
     public var predicate: String?
+    /// Columns the index stores beside its key (`INCLUDE`), so an index-only scan answers.
+    public var include: [String]?
     /// The planner's total cost of the statement without and with the index.
     public var costBefore: Double
     public var costAfter: Double
@@ -211,6 +217,7 @@ public struct IndexRecommendation: Codable, Sendable, Equatable {
         table: String,
         columns: [String],
         predicate: String?,
+        include: [String]? = nil,
         costBefore: Double,
         costAfter: Double,
         improvement: Double,
@@ -221,6 +228,7 @@ public struct IndexRecommendation: Codable, Sendable, Equatable {
         self.table = table
         self.columns = columns
         self.predicate = predicate
+        self.include = include
         self.costBefore = costBefore
         self.costAfter = costAfter
         self.improvement = improvement
@@ -243,6 +251,9 @@ public struct AnalyzeResponse: Codable, Sendable, Equatable {
     public var fullTableScan: Bool
     public var findings: [PlanFinding]
     public var recommendations: [IndexRecommendation]
+    /// Two indexes that together cut the cost well below what the best one alone does (a join served on both
+    /// sides), when there are such.
+    public var combinations: [IndexCombination]
 
     public init(
         analyzed: Bool,
@@ -253,7 +264,8 @@ public struct AnalyzeResponse: Codable, Sendable, Equatable {
         indexUsage: Bool,
         fullTableScan: Bool,
         findings: [PlanFinding],
-        recommendations: [IndexRecommendation]
+        recommendations: [IndexRecommendation],
+        combinations: [IndexCombination] = []
     ) {
         self.analyzed = analyzed
         self.plan = plan
@@ -264,6 +276,35 @@ public struct AnalyzeResponse: Codable, Sendable, Equatable {
         self.fullTableScan = fullTableScan
         self.findings = findings
         self.recommendations = recommendations
+        self.combinations = combinations
+    }
+}
+
+/// Indexes that serve a statement together, proven together with hypopg.
+public struct IndexCombination: Codable, Sendable, Equatable {
+    /// Each index's `CREATE INDEX CONCURRENTLY` statement.
+    public var createStatements: [String]
+    public var costBefore: Double
+    public var costAfter: Double
+    public var improvement: Double
+
+    public init(createStatements: [String], costBefore: Double, costAfter: Double, improvement: Double) {
+        self.createStatements = createStatements
+        self.costBefore = costBefore
+        self.costAfter = costAfter
+        self.improvement = improvement
+    }
+}
+
+extension IndexCombination: OpenAPISchemaProviding {
+    public static var openAPISchema: JSONSchema {
+        .object(
+            [
+                "createStatements": .array(.string()), "costBefore": .number, "costAfter": .number,
+                "improvement": .number,
+            ],
+            required: ["createStatements", "costBefore", "costAfter", "improvement"]
+        )
     }
 }
 
@@ -317,7 +358,7 @@ extension PlanNode: OpenAPISchemaProviding {
                 "totalCost": .number, "planRows": .number, "actualRows": .number, "actualLoops": .number,
                 "actualTotalTimeMs": .number, "filter": .string(),
                 "rowsRemovedByFilter": .number, "indexCondition": .string(), "joinCondition": .string(),
-                "sortKey": .array(.string()), "sortMethod": .string(),
+                "sortKey": .array(.string()), "groupKey": .array(.string()), "sortMethod": .string(),
                 "sortSpaceType": .string(), "hashBatches": .number, "sharedHitBlocks": .number,
                 "sharedReadBlocks": .number, "tempWrittenBlocks": .number,
                 "output": .array(.string()), "heapFetches": .number,
@@ -345,7 +386,7 @@ extension IndexRecommendation: OpenAPISchemaProviding {
         .object(
             [
                 "schema": .string(), "table": .string(), "columns": .array(.string()), "predicate": .string(),
-                "costBefore": .number,
+                "include": .array(.string()), "costBefore": .number,
                 "costAfter": .number, "improvement": .number,
                 "estimatedSizeBytes": .integer(), "createStatement": .string(),
             ],
@@ -365,12 +406,16 @@ extension AnalyzeResponse: OpenAPISchemaProviding {
                 "indexUsage": .boolean, "fullTableScan": .boolean,
                 "findings": .array(.reference(PlanFinding.openAPIName)),
                 "recommendations": .array(.reference(IndexRecommendation.openAPIName)),
+                "combinations": .array(.reference(IndexCombination.openAPIName)),
             ],
-            required: ["analyzed", "plan", "totalCost", "indexUsage", "fullTableScan", "findings", "recommendations"]
+            required: [
+                "analyzed", "plan", "totalCost", "indexUsage", "fullTableScan", "findings", "recommendations",
+                "combinations",
+            ]
         )
     }
 
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
-        [PlanNode.self, PlanFinding.self, IndexRecommendation.self]
+        [PlanNode.self, PlanFinding.self, IndexRecommendation.self, IndexCombination.self]
     }
 }

@@ -51,6 +51,7 @@ public struct ExplainOutput: Sendable, Equatable {
             indexCondition: text("Index Cond") ?? text("Recheck Cond"),
             joinCondition: text("Hash Cond") ?? text("Merge Cond") ?? text("Join Filter"),
             sortKey: object["Sort Key"] as? [String],
+            groupKey: object["Group Key"] as? [String],
             sortMethod: text("Sort Method"),
             sortSpaceType: text("Sort Space Type"),
             hashBatches: number("Hash Batches"),

@@ -1,0 +1,61 @@
+import Foundation
+
+extension IndexAdvisor {
+    /// An index to try: key columns in order, each with an operator class where it needs one
+    /// (`text_pattern_ops`, for `LIKE 'prefix%'` under a collation other than C), `INCLUDE` columns, and a
+    /// partial index's predicate.
+    public struct Candidate: Sendable, Hashable {
+        public var table: RelationName
+        public var columns: [String]
+        public var predicate: String?
+        /// Columns stored in the index beside the key, so an index-only scan can answer.
+        public var include: [String]
+        /// Key column → operator class, for the columns that take one other than the default.
+        public var operatorClasses: [String: String]
+
+        public init(
+            table: RelationName,
+            columns: [String],
+            predicate: String? = nil,
+            include: [String] = [],
+            operatorClasses: [String: String] = [:]
+        ) {
+            self.table = table
+            self.columns = columns
+            self.predicate = predicate
+            self.include = include
+            self.operatorClasses = operatorClasses
+        }
+
+        /// `idx_sales_status_ship_date_incl_sale_id`: the table and columns, at most 63 bytes as PostgreSQL keeps.
+        public var name: String {
+            var words = ["idx", table.name] + columns
+            if !operatorClasses.isEmpty { words.append("pattern") }
+            if !include.isEmpty { words += ["incl"] + include }
+            if predicate != nil { words.append("partial") }
+            var name = words.joined(separator: "_")
+            while name.utf8.count > 63 { name.removeLast() }
+            return name
+        }
+
+        /// `CREATE INDEX [CONCURRENTLY] name ON schema.table (columns) [INCLUDE (...)] [WHERE predicate]`: the index
+        /// goes in the table's schema, so its name takes none.
+        public func statement(concurrently: Bool) -> String {
+            let keys = columns.map { column in
+                Self.quoted(column) + (operatorClasses[column].map { " " + $0 } ?? "")
+            }
+            return "CREATE INDEX \(concurrently ? "CONCURRENTLY " : "")\(Self.quoted(name)) ON \(table.sql) ("
+                + keys.joined(separator: ", ") + ")"
+                + (include.isEmpty ? "" : " INCLUDE (\(include.map(Self.quoted).joined(separator: ", ")))")
+                + (predicate.map { " WHERE \($0)" } ?? "")
+        }
+
+        /// An identifier as SQL takes it: bare when it is plain lower case, else in double quotes.
+        static func quoted(_ name: String) -> String {
+            let plain =
+                name.first.map { $0.isLowercase || $0 == "_" } == true
+                && name.allSatisfy { ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" }
+            return plain ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+    }
+}
