@@ -185,8 +185,9 @@ ws_pg() {
 }
 
 # ws_start_postgres DIR PORT [fast] — initialises a PostgreSQL 15 cluster in DIR/data if there is none, starts it on
-# 127.0.0.1:PORT with hypopg and pg_stat_statements preloaded, and creates the wedsync database. With "fast",
-# durability is traded for speed (tests only).
+# 127.0.0.1:PORT with hypopg and pg_stat_statements preloaded (WS_PG_PRELOAD adds libraries: pg_qualstats for the
+# optimizer's benchmark), and creates the wedsync database. With "fast", durability is traded for speed (tests
+# only).
 ws_start_postgres() {
     local dir="$1" port="$2" mode="${3:-}"
     if [ "$(id -u)" -eq 0 ]; then
@@ -201,7 +202,7 @@ ws_start_postgres() {
         cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
-shared_preload_libraries = 'pg_stat_statements,hypopg'
+shared_preload_libraries = 'pg_stat_statements,hypopg${WS_PG_PRELOAD:+,$WS_PG_PRELOAD}'
 pg_stat_statements.track = all
 max_connections = 300
 shared_buffers = 256MB

@@ -38,12 +38,14 @@ do {
         try await MetricsBenchmark.ingest(arguments)
     case "optimizer":
         try await OptimizerBenchmark.run(arguments)
+    case "optimizer-olap":
+        try await OptimizerOlapBenchmark.run(arguments)
     case "redis-failover":
         try await RedisFailoverProbe.run(arguments)
     default:
         FileHandle.standardError.write(
             Data(
-                "usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export|cache-l1|cache-l2|cache-warming|metrics-ingest|optimizer|redis-failover [options]\n"
+                "usage: wedsync-bench postgres|redis|cursor-memory|api-clients|api-export|cache-l1|cache-l2|cache-warming|metrics-ingest|optimizer|optimizer-olap|redis-failover [options]\n"
                     .utf8
             )
         )

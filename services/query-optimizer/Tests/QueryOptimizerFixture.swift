@@ -17,7 +17,7 @@ import WedSyncTestSupport
 ///   database, whose pools the optimizer reads.
 /// - The optimizer, as its own least-privilege role (`infrastructure/postgres/optimizer-role.sql`): a 20-second
 ///   statement timeout (a test of the timeout asks for less), transactions open over a second count as long,
-///   findings sent every second.
+///   statements over 100 ms slow, findings sent (and slow statements captured) every second.
 final class QueryOptimizerFixture: Sendable {
     /// The database, as its owner (a superuser).
     let url: String
@@ -115,7 +115,7 @@ final class QueryOptimizerFixture: Sendable {
                 "WEDSYNC_DATABASE_URL": optimizerURL, "WEDSYNC_OPTIMIZER_STATEMENT_TIMEOUT_MS": "20000",
                 "WEDSYNC_OPTIMIZER_LONG_TRANSACTION_SECONDS": "1", "WEDSYNC_OPTIMIZER_REPORT_INTERVAL_SECONDS": "1",
                 "WEDSYNC_OPTIMIZER_POOL_TARGETS": "api=\(api.baseURL),ghost=http://127.0.0.1:9",
-                "WEDSYNC_OPTIMIZER_WORKLOAD_SEARCH_PATHS": "tenant_b",
+                "WEDSYNC_OPTIMIZER_WORKLOAD_SEARCH_PATHS": "tenant_b", "WEDSYNC_OPTIMIZER_SLOW_STATEMENT_MS": "100",
                 "WEDSYNC_METRICS_URL": metrics.baseURL,
                 "WEDSYNC_LOG_LEVEL": "warning",
             ]

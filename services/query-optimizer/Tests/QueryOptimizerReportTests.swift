@@ -218,6 +218,60 @@ struct QueryOptimizerReportTests {
     }
 
     @Test(
+        "Slow statements: one that ran past optimizer.slow-statement-ms is captured with its generic plan, and one the API reported slow with its findings; both in the report and its page"
+    )
+    func slowStatements() async throws {
+        let fixture = try await QueryOptimizerFixture.shared.value
+        // A self-join of 50,000 clients on their budget: about half a second, over the fixture's 100 ms.
+        let slow = "SELECT count(*) FROM clients a JOIN clients b ON a.budget = b.budget WHERE a.id <= $1"
+        let started = ContinuousClock.now
+        _ = try await fixture.pool.query(PostgresQuery(sql: slow, binds: [Int64(50_000)]))
+        print("slow statement: ran in \((ContinuousClock.now - started) / .milliseconds(1)) ms")
+        // The API reports a statement slow that never ran here: planned from its text.
+        let reported = "SELECT id FROM payments WHERE amount = $1 AND method = $2 AND \(Self.tag.count) > 0"
+        #expect(
+            try await fixture.post([Self.query(reported, request: "slow-\(Self.tag)", route: "/api/slow", ms: 900)])
+                .status == 200
+        )
+        let posted = ContinuousClock.now
+        // Captured at the next report interval (1 s here): waited for, not timed.
+        var report = SlowStatementsReport(thresholdMs: 0, statements: [])
+        var fromStatistics: SlowStatement?
+        var fromEvents: SlowStatement?
+        while ContinuousClock.now - posted < .seconds(60) {
+            report = try await fixture.get(APIPath.QueryOptimizer.slowStatements, as: SlowStatementsReport.self)
+            fromStatistics = report.statements.first { $0.fingerprint == slow }
+            fromEvents = report.statements.first { $0.fingerprint == reported }
+            if fromStatistics != nil && fromEvents != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        print("slow statement: both captured \((ContinuousClock.now - posted) / .milliseconds(1)) ms after the event")
+        #expect(report.thresholdMs == 100)
+        let measured = try #require(fromStatistics, "\(report.statements.map(\.fingerprint))")
+        #expect(measured.source == "pg_stat_statements" && measured.queryId != nil && measured.maxTimeMs >= 100)
+        #expect(measured.calls ?? 0 >= 1 && measured.unplannable == nil)
+        let plan = try #require(measured.plan)
+        #expect(plan.allNodes.contains { $0.relationName == "public.clients" } && (measured.totalCost ?? 0) > 0)
+        let event = try #require(fromEvents)
+        #expect(event.source == "query_events" && event.maxTimeMs == 900 && event.queryId == nil)
+        #expect(
+            event.findings.contains { $0.kind == "seq_scan_selective" && $0.node == "Seq Scan on public.payments" },
+            "\(event.findings)"
+        )
+        // Fast statements are not captured.
+        #expect(!report.statements.contains { $0.maxTimeMs < 100 })
+        let whole = try await fixture.get(APIPath.QueryOptimizer.report, as: OptimizerReport.self)
+        #expect(whole.slowStatements?.statements.contains { $0.fingerprint == slow } == true)
+        #expect(whole.findings.contains { $0.kind == "slow_statement" && $0.message.contains("seq_scan_selective") })
+        let page = try await HTTP.send(
+            .GET,
+            fixture.service.baseURL + APIPath.QueryOptimizer.report + "?format=html",
+            headers: GatewayProcess.admin
+        )
+        #expect(page.text.contains("<h2>Slow statements</h2>") && page.text.contains("Seq Scan on public.payments"))
+    }
+
+    @Test(
         "Index and table health: unused, duplicate and redundant indexes; bloat; tables read by sequential scans; cache hit ratios"
     )
     func health() async throws {

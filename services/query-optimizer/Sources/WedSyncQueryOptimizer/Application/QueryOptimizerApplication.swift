@@ -19,6 +19,7 @@ public enum QueryOptimizerApplication {
         workload.statements = settings.workloadStatements
         workload.searchPaths = settings.workloadSearchPaths
         let detector = NPlusOneDetector(threshold: settings.nPlusOneThreshold, window: settings.nPlusOneWindow)
+        let slow = SlowStatementCapture(runner: runner, thresholdMs: settings.slowStatementMs, logger: service.logger)
         let metrics = settings.reportInterval.map { _ in
             service.serviceClient(
                 "metrics",
@@ -35,6 +36,7 @@ public enum QueryOptimizerApplication {
                 targets: settings.poolTargets,
                 longTransaction: settings.longTransaction
             ),
+            slow: slow,
             slowQueryMs: settings.slowQueryMs,
             metrics: metrics,
             interval: settings.reportInterval,
@@ -57,6 +59,7 @@ public enum QueryOptimizerApplication {
 /// | `optimizer.n-plus-one.threshold` | `5` | a request running one statement this many times is an N+1 |
 /// | `optimizer.n-plus-one.window-seconds` | `900` | how far back requests are kept |
 /// | `optimizer.slow-query-ms` | `100` | a statement slower than this on average is a finding |
+/// | `optimizer.slow-statement-ms` | `500` | a statement that ran this long once (pg_stat_statements, or the API's query events) gets its plan captured, each report interval |
 /// | `optimizer.long-transaction-seconds` | `60` | a transaction open longer is a finding |
 /// | `optimizer.pool-targets` | none | `api=http://host:port,...`: services whose pools (`/metrics`) are read |
 /// | `optimizer.report-interval-seconds` | `60` | how often findings go to the metrics service (`metrics.url`); 0: never |
@@ -68,6 +71,7 @@ struct QueryOptimizerSettings {
     var nPlusOneThreshold: Int
     var nPlusOneWindow: Duration
     var slowQueryMs: Double
+    var slowStatementMs: Double
     var longTransaction: Duration
     var poolTargets: [ConnectionHealthReader.Target]
     var reportInterval: Duration?
@@ -90,6 +94,7 @@ struct QueryOptimizerSettings {
             try settings.int("optimizer.n-plus-one.window-seconds", default: 900, in: 10...86_400)
         )
         slowQueryMs = Double(try settings.int("optimizer.slow-query-ms", default: 100, in: 1...3_600_000))
+        slowStatementMs = Double(try settings.int("optimizer.slow-statement-ms", default: 500, in: 1...3_600_000))
         longTransaction = .seconds(try settings.int("optimizer.long-transaction-seconds", default: 60, in: 1...86_400))
         poolTargets =
             try settings.string("optimizer.pool-targets").map { text throws(ConfigurationError) in

@@ -82,9 +82,11 @@ struct QueryOptimizerRoutes {
         routes.post(
             APIPath.QueryOptimizer.queryEvents,
             RouteSpec(
-                summary: "Take the statements requests ran (the API's query events), for N+1 detection",
+                summary:
+                    "Take the statements requests ran (the API's query events), for N+1 detection and slow statements",
                 description:
-                    "The body of the metrics service's `POST /v1/events`; only `db_query` events with a `requestId` are kept.",
+                    "The body of the metrics service's `POST /v1/events`; `db_query` events with a `requestId` are kept for N+1 "
+                    + "detection, and those slower than `optimizer.slow-statement-ms` are planned at the next report interval.",
                 tags: ["n-plus-one"],
                 access: .service("wedsync-api"),
                 requestBody: .of(MetricEventBatch.self),
@@ -102,7 +104,29 @@ struct QueryOptimizerRoutes {
                 throw ServiceError.badRequest(problem, code: "invalid_body")
             }
             detector.record(batch.events)
+            reporter.slow?.record(batch.events)
             return EventsAccepted(accepted: batch.events.count)
+        }
+
+        routes.get(
+            APIPath.QueryOptimizer.slowStatements,
+            RouteSpec(
+                summary:
+                    "Statements that ran slower than optimizer.slow-statement-ms, each with its captured plan and findings",
+                description:
+                    "From `pg_stat_statements` (a statement's slowest run) and the API's query events, checked every report interval "
+                    + "(`optimizer.report-interval-seconds`): each new one is planned generically (`EXPLAIN (VERBOSE)` of the statement "
+                    + "prepared, in a rolled-back transaction) once, and kept by its fingerprint, slowest first, 200 at most. Texts have "
+                    + "their constants folded to `?`.",
+                tags: ["workload"],
+                access: .monitor,
+                response: .of(SlowStatementsReport.self)
+            )
+        ) { _, _ in
+            guard let slow = reporter.slow else {
+                return SlowStatementsReport(thresholdMs: 0, statements: [])
+            }
+            return slow.statements()
         }
 
         routes.get(

@@ -9,4 +9,5 @@ extension APIPath.QueryOptimizer {
     public static let indexes = "\(APIPath.v1)/indexes"
     public static let tables = "\(APIPath.v1)/tables"
     public static let connections = "\(APIPath.v1)/connections"
+    public static let slowStatements = "\(APIPath.v1)/slow-statements"
 }

@@ -461,6 +461,8 @@ public struct OptimizerReport: Codable, Sendable, Equatable {
     public var indexes: IndexHealthReport?
     public var tables: TableHealthReport?
     public var connections: ConnectionHealthReport?
+    /// Statements captured slower than `optimizer.slow-statement-ms`, with their plans.
+    public var slowStatements: SlowStatementsReport?
     /// Sections that could not be made, and why.
     public var errors: [String: String]
 
@@ -473,6 +475,7 @@ public struct OptimizerReport: Codable, Sendable, Equatable {
         indexes: IndexHealthReport?,
         tables: TableHealthReport?,
         connections: ConnectionHealthReport?,
+        slowStatements: SlowStatementsReport? = nil,
         errors: [String: String]
     ) {
         self.generatedAt = generatedAt
@@ -483,6 +486,7 @@ public struct OptimizerReport: Codable, Sendable, Equatable {
         self.indexes = indexes
         self.tables = tables
         self.connections = connections
+        self.slowStatements = slowStatements
         self.errors = errors
     }
 }
@@ -669,7 +673,8 @@ extension OptimizerReport: OpenAPISchemaProviding {
                 "workload": .reference(WorkloadReport.openAPIName), "nPlusOne": .reference(NPlusOneReport.openAPIName),
                 "indexes": .reference(IndexHealthReport.openAPIName),
                 "tables": .reference(TableHealthReport.openAPIName),
-                "connections": .reference(ConnectionHealthReport.openAPIName), "errors": .map(.string()),
+                "connections": .reference(ConnectionHealthReport.openAPIName),
+                "slowStatements": .reference(SlowStatementsReport.openAPIName), "errors": .map(.string()),
             ],
             required: ["generatedAt", "database", "findings", "nPlusOne", "errors"]
         )
@@ -678,7 +683,7 @@ extension OptimizerReport: OpenAPISchemaProviding {
     public static var openAPIDependencies: [any OpenAPISchemaProviding.Type] {
         [
             WorkloadReport.self, NPlusOneReport.self, IndexHealthReport.self, TableHealthReport.self,
-            ConnectionHealthReport.self,
+            ConnectionHealthReport.self, SlowStatementsReport.self,
         ]
     }
 }

@@ -14,6 +14,8 @@ public final class OptimizerReporter: Service, Sendable {
     let workload: WorkloadAdvisor
     let detector: NPlusOneDetector
     let connections: ConnectionHealthReader
+    /// Slow statements' plans, captured each interval.
+    public let slow: SlowStatementCapture?
     let indexes = IndexHealthReader()
     let tables = TableHealthReader()
     /// A statement slower than this on average is a `slow_query` finding.
@@ -27,6 +29,7 @@ public final class OptimizerReporter: Service, Sendable {
         workload: WorkloadAdvisor,
         detector: NPlusOneDetector,
         connections: ConnectionHealthReader,
+        slow: SlowStatementCapture? = nil,
         slowQueryMs: Double = 100,
         metrics: ServiceClient?,
         interval: Duration?,
@@ -36,6 +39,7 @@ public final class OptimizerReporter: Service, Sendable {
         self.workload = workload
         self.detector = detector
         self.connections = connections
+        self.slow = slow
         self.slowQuery = slowQueryMs
         self.metrics = metrics
         self.interval = interval
@@ -68,6 +72,7 @@ public final class OptimizerReporter: Service, Sendable {
             indexes: indexes,
             tables: tables,
             connections: connections,
+            slowStatements: slow?.statements(),
             errors: errors
         )
         report.findings = findings(of: report)
@@ -98,6 +103,7 @@ public final class OptimizerReporter: Service, Sendable {
     /// reported as 0 and its alert resolves.
     public static let kinds: [(kind: String, severity: String, section: String)] = [
         ("n_plus_one", "warning", "nPlusOne"), ("slow_query", "warning", "workload"),
+        ("slow_statement", "warning", "slowStatements"),
         ("workload_index", "warning", "workload"),
         ("unused_index", "info", "indexes"), ("redundant_index", "warning", "indexes"),
         ("sequential_scans_dominate", "warning", "tables"),
@@ -118,6 +124,22 @@ public final class OptimizerReporter: Service, Sendable {
                     subject: pattern.route,
                     message:
                         "\(pattern.requests) request(s) ran one statement up to \(pattern.maximumPerRequest) times (\(Self.milliseconds(pattern.meanTimePerRequestMs)) per request): \(pattern.batchedForm)"
+                )
+            )
+        }
+        for statement in report.slowStatements?.statements ?? [] {
+            let kinds = statement.findings.map(\.kind)
+            found.append(
+                ReportFinding(
+                    kind: "slow_statement",
+                    severity: "warning",
+                    subject: statement.queryId.map { "query \($0)" } ?? "statement",
+                    message:
+                        "ran \(Self.milliseconds(statement.maxTimeMs)) at its slowest; its plan "
+                        + (statement.plan == nil
+                            ? "could not be captured (\(statement.unplannable ?? "unplannable"))"
+                            : kinds.isEmpty ? "shows nothing to fix" : "shows \(kinds.joined(separator: ", "))")
+                        + ": \(String(statement.query.prefix(200)))"
                 )
             )
         }
@@ -268,17 +290,29 @@ public final class OptimizerReporter: Service, Sendable {
         }
     }
 
-    /// Sends the findings' counts every interval, from a report without workload planning (cheap on the database).
+    /// Every interval: captures slow statements' plans, then sends the findings' counts (when there is a metrics
+    /// service), from a report without workload planning (cheap on the database).
     public func run() async throws {
-        guard let interval, let metrics else {
+        guard let interval, slow != nil || metrics != nil else {
             try? await gracefulShutdown()
             return
         }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await self.publish(to: metrics)
+                await self.captureSlowStatements()
+                if let metrics = self.metrics { await self.publish(to: metrics) }
                 try? await Task.sleep(for: interval)
             }
+        }
+    }
+
+    /// One pass of the slow-statement capture; a failure is logged and the next interval tries again.
+    public func captureSlowStatements() async {
+        guard let slow else { return }
+        do {
+            try await slow.capture()
+        } catch {
+            logger.warning("slow statements not captured", metadata: ["error": "\(error)"])
         }
     }
 

@@ -42,6 +42,25 @@ public enum ReportPage {
                 ]
             }
         )
+        if let slow = report.slowStatements {
+            html +=
+                "<h2>Slow statements</h2><p>Statements that ran \(escape(OptimizerReporter.milliseconds(slow.thresholdMs))) or longer, each plan captured once.</p>"
+            html += table(
+                ["Statement", "Slowest", "Mean", "Calls", "Plan", "Findings"],
+                slow.statements.map { statement in
+                    [
+                        code(statement.query), escape(OptimizerReporter.milliseconds(statement.maxTimeMs)),
+                        statement.meanTimeMs.map { escape(OptimizerReporter.milliseconds($0)) } ?? "",
+                        statement.calls.map(number) ?? "",
+                        statement.plan.map { plan in
+                            code(plan.allNodes.map(PlanAnalyzer.label).joined(separator: " › "))
+                                + (statement.totalCost.map { " cost \(Int(saturating: $0.rounded()))" } ?? "")
+                        } ?? escape(statement.unplannable ?? ""),
+                        escape(statement.findings.map { "\($0.kind): \($0.message)" }.joined(separator: "; ")),
+                    ]
+                }
+            )
+        }
         if let workload = report.workload {
             html +=
                 "<h2>Workload</h2><p>\(workload.statements) statements, \(escape(OptimizerReporter.milliseconds(workload.totalTimeMs))) in all; \(workload.planned) planned for recommendations.</p>"

@@ -19,10 +19,17 @@ public enum StatementStatistics {
     public struct Entry: Sendable {
         public var statement: WorkloadStatement
         public var text: String
+        /// Its slowest run.
+        public var maxTimeMs: Double
     }
 
-    /// Every statement the extension holds for the database, most execution time first.
-    public static func read(on connection: PostgresConnection, limit: Int = 5_000) async throws -> [Entry] {
+    /// Every statement the extension holds for the database, most execution time first; with `slowerThanMs`,
+    /// only those that ran that long at least once.
+    public static func read(
+        on connection: PostgresConnection,
+        limit: Int = 5_000,
+        slowerThanMs: Double? = nil
+    ) async throws -> [Entry] {
         guard try await CatalogReader.hasExtension("pg_stat_statements", on: connection) else {
             throw Unavailable(
                 description:
@@ -35,14 +42,15 @@ public enum StatementStatistics {
                 PostgresQuery(
                     sql: """
                         SELECT s.queryid::text, s.query, s.calls::bigint, s.total_exec_time::float8, s.mean_exec_time::float8, s.rows::bigint,
-                            s.shared_blks_hit::bigint, s.shared_blks_read::bigint
+                            s.shared_blks_hit::bigint, s.shared_blks_read::bigint, s.max_exec_time::float8
                         FROM pg_stat_statements s
                         WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.toplevel AND s.calls > 0
                             AND s.query !~* '^\\s*(explain|prepare|execute|deallocate|begin|start|commit|end|rollback|abort|savepoint|release|set|reset|show|create|alter|drop|vacuum|analyze|grant|revoke|lock|truncate|copy|listen|notify|discard|checkpoint|do|call)\\M'
                             AND s.query !~* '\\m(pg_\\w+|hypopg\\w*|current_database|current_setting)\\M'
+                            AND ($2::float8 IS NULL OR s.max_exec_time >= $2::float8)
                         ORDER BY s.total_exec_time DESC LIMIT $1
                         """,
-                    binds: [limit]
+                    binds: [limit, slowerThanMs]
                 ),
                 prepared: false
             )
@@ -72,7 +80,7 @@ public enum StatementStatistics {
                 shareOfTotalTime: 0,
                 cacheHitRatio: hits + reads > 0 ? Double(hits) / Double(hits + reads) : nil
             )
-            entries.append(Entry(statement: statement, text: text))
+            entries.append(Entry(statement: statement, text: text, maxTimeMs: try row.decode(Double.self, at: 8)))
         }
         let total = entries.reduce(0) { $0 + $1.statement.totalTimeMs }
         return entries.map { entry in
