@@ -36,7 +36,7 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
     (
         "wedsync-query-optimizer", "query-optimizer", "WedSyncQueryOptimizer",
         [
-            "WedSyncPostgres", "WedSyncPostgresService",
+            "WedSyncPostgres", "WedSyncPostgresService", "WedSyncConnectionPool",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -357,6 +357,14 @@ ws_grant_optimizer_role() {
     psql "$1" -qAt -v ON_ERROR_STOP=1 -v role="$2" -v password="${3:-}" -f "$WS_ROOT/infrastructure/postgres/optimizer-role.sql" >/dev/null
 }
 
+# ws_grant_optimizer_apply_role DATABASE_URL ROLE OWNERS [PASSWORD] — creates (or updates) the role the optimizer
+# builds recommended indexes as (infrastructure/postgres/optimizer-apply-role.sql): a NOINHERIT member of the owner
+# roles in OWNERS (comma-separated), as the URL's user (a superuser).
+ws_grant_optimizer_apply_role() {
+    psql "$1" -qAt -v ON_ERROR_STOP=1 -v role="$2" -v owners="$3" -v password="${4:-}" \
+        -f "$WS_ROOT/infrastructure/postgres/optimizer-apply-role.sql" >/dev/null
+}
+
 # ws_random_token — a 32-character secret.
 ws_random_token() {
     head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32

@@ -8,7 +8,8 @@ import WedSyncTestSupport
 /// optimizer on it as its least-privilege role: the snowflake schema `olap` (eight tables around 400,000 sales,
 /// and `olap.clients`, named as a table of `public` is), vacuumed and analyzed, under a collation other than C
 /// (`C.UTF-8`, as most deployments run one), where `LIKE 'prefix%'` needs `text_pattern_ops`. Its own database,
-/// so its statements are nobody else's workload. Every page is all-visible, as a settled table's are: the
+/// so its statements are nobody else's workload. Its tables belong to an owner role, which the optimizer's apply
+/// role may take (`infrastructure/postgres/optimizer-apply-role.sql`). Every page is all-visible, as a settled table's are: the
 /// planner then costs index-only scans as it would in production.
 final class AnalyticsFixture: Sendable {
     /// The database, as its owner (a superuser).
@@ -58,6 +59,23 @@ final class AnalyticsFixture: Sendable {
         pool = PostgresPool(name: "fixture", configuration: try PostgresConfiguration(url: url), logger: logger)
         let role = "\(name)_optimizer"
         try await libsh(#"ws_grant_optimizer_role "$1" "$2""#, url, role)
+        // The schema's tables belong to an owner role, as a DBA sets them up; the optimizer builds indexes as a role
+        // that may take that owner's role, and no other (public's tables stay the superuser's).
+        let owner = "\(name)_olap_owner"
+        let applier = "\(name)_apply"
+        try await pool.withConnection { connection in
+            try await connection.simpleQuery(
+                """
+                CREATE ROLE \(owner) NOLOGIN; ALTER SCHEMA olap OWNER TO \(owner);
+                DO $$ DECLARE t record; BEGIN
+                    FOR t IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'olap'::regnamespace AND c.relkind = 'r' LOOP
+                        EXECUTE format('ALTER TABLE olap.%I OWNER TO \(owner)', t.relname);
+                    END LOOP;
+                END $$
+                """
+            )
+        }
+        try await libsh(#"ws_grant_optimizer_apply_role "$1" "$2" "$3""#, url, applier, owner)
         service = try ServiceProcess(
             "wedsync-query-optimizer",
             environment: [
@@ -66,6 +84,10 @@ final class AnalyticsFixture: Sendable {
                     with: "postgres://\(role)@"
                 ),
                 "WEDSYNC_OPTIMIZER_STATEMENT_TIMEOUT_MS": "20000", "WEDSYNC_OPTIMIZER_REPORT_INTERVAL_SECONDS": "0",
+                "WEDSYNC_OPTIMIZER_APPLY_DATABASE_URL": url.replacingOccurrences(
+                    of: "postgres://postgres@",
+                    with: "postgres://\(applier)@"
+                ),
                 "WEDSYNC_LOG_LEVEL": "warning",
             ]
         )

@@ -15,8 +15,19 @@ import WedSyncTestSupport
 struct QueryOptimizerAnalyticsTests {
     static var fixture: Task<AnalyticsFixture, any Error> { AnalyticsFixture.shared }
 
-    /// Every query analyzed once, plan only (several would take minutes to run without their indexes).
-    static let analyses = Task { () throws -> [(query: NamedStatement, response: AnalyzeResponse)] in
+    /// What the tests judge, taken before any index is built here (the apply tests build some): every query
+    /// analyzed once, plan only (several would take minutes to run without their indexes); the schema's indexes;
+    /// and each recommendation's and combination's costs planned again in a fresh session.
+    struct Baseline: Sendable {
+        var analyses: [(query: NamedStatement, response: AnalyzeResponse)]
+        /// Table → each index's key columns.
+        var existing: [String: [[String]]]
+        /// Query, indexes, the optimizer's costs before and after, and the fresh session's.
+        var reproduced:
+            [(query: String, indexes: [String], before: Double, after: Double, freshBefore: Double, freshAfter: Double)]
+    }
+
+    static let baseline = Task { () throws -> Baseline in
         let fixture = try await AnalyticsFixture.shared.value
         var analyses: [(query: NamedStatement, response: AnalyzeResponse)] = []
         for query in fixture.queries {
@@ -35,14 +46,48 @@ struct QueryOptimizerAnalyticsTests {
             }
             analyses.append((query, try WedSyncJSON.makeDecoder().decode(AnalyzeResponse.self, from: answer.data)))
         }
-        return analyses
+        let rows = try await fixture.pool.query(
+            """
+            SELECT t.relname, array_to_string(ARRAY(SELECT a.attname FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(n, o)
+                JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n WHERE k.o <= x.indnkeyatts ORDER BY k.o), ',')
+            FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid WHERE t.relnamespace = 'olap'::regnamespace
+            """
+        )
+        var existing: [String: [[String]]] = [:]
+        for row in rows {
+            existing[try row.decode(String.self, at: 0), default: []].append(
+                try row.decode(String.self, at: 1).split(separator: ",").map(String.init)
+            )
+        }
+        // A pool of its own: a session nothing else has touched.
+        let fresh = PostgresPool(
+            name: "fresh",
+            configuration: try PostgresConfiguration(url: fixture.url),
+            logger: Logger(label: "test")
+        )
+        let reproduced = try await fresh.withConnection { connection in
+            var reproduced: [(String, [String], Double, Double, Double, Double)] = []
+            for (query, response) in analyses where !response.recommendations.isEmpty {
+                let before = try await IndexSetScore.costs(of: [query.sql], with: [], on: connection)[0]
+                let sets =
+                    response.recommendations.map { ([$0.createStatement], $0.costBefore, $0.costAfter) }
+                    + response.combinations.map { ($0.createStatements, $0.costBefore, $0.costAfter) }
+                for (indexes, costBefore, costAfter) in sets {
+                    let after = try await IndexSetScore.costs(of: [query.sql], with: indexes, on: connection)[0]
+                    reproduced.append((query.name, indexes, costBefore, costAfter, before, after))
+                }
+            }
+            return reproduced
+        }
+        await fresh.shutdown()
+        return Baseline(analyses: analyses, existing: existing, reproduced: reproduced)
     }
 
     @Test(
         "22 queries: recommendations on at least 12, each in schema olap; the correlated subquery's join column cuts its cost by over 90%; a LIKE prefix gets text_pattern_ops; queries existing indexes serve get none"
     )
     func recommendations() async throws {
-        let analyses = try await Self.analyses.value
+        let analyses = try await Self.baseline.value.analyses
         #expect(analyses.count == 22)
         let served = analyses.filter { !$0.response.recommendations.isEmpty }
         #expect(served.count >= 12, "\(served.map { $0.query.name })")
@@ -89,23 +134,8 @@ struct QueryOptimizerAnalyticsTests {
 
     @Test("No recommended index, alone or in a combination, has the leading key columns of an index the table has")
     func noDuplicates() async throws {
-        let fixture = try await Self.fixture.value
-        let analyses = try await Self.analyses.value
-        // Every valid index of the schema: its table and key columns in order.
-        let rows = try await fixture.pool.query(
-            """
-            SELECT t.relname, array_to_string(ARRAY(SELECT a.attname FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(n, o)
-                JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n WHERE k.o <= x.indnkeyatts ORDER BY k.o), ',')
-            FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid WHERE t.relnamespace = 'olap'::regnamespace
-            """
-        )
-        var existing: [String: [[String]]] = [:]
-        for row in rows {
-            existing[try row.decode(String.self, at: 0), default: []].append(
-                try row.decode(String.self, at: 1).split(separator: ",").map(String.init)
-            )
-        }
-        #expect(existing["sales"]?.contains(["d_key"]) == true && existing["product"]?.contains(["p_brand"]) == true)
+        let baseline = try await Self.baseline.value
+        let (analyses, existing) = (baseline.analyses, baseline.existing)
         var checked = 0
         for (query, response) in analyses {
             let statements =
@@ -129,35 +159,173 @@ struct QueryOptimizerAnalyticsTests {
         "Every recommendation's and combination's costAfter, and every costBefore, reproduce within 1% in a fresh session"
     )
     func costsReproduce() async throws {
-        let fixture = try await Self.fixture.value
-        let analyses = try await Self.analyses.value
-        // A pool of its own: a session nothing else has touched.
-        let fresh = PostgresPool(
-            name: "fresh",
-            configuration: try PostgresConfiguration(url: fixture.url),
-            logger: Logger(label: "test")
+        let baseline = try await Self.baseline.value
+        for (query, response) in baseline.analyses where !response.recommendations.isEmpty {
+            let fresh = try #require(baseline.reproduced.first { $0.query == query.name }).freshBefore
+            #expect(abs(fresh - response.totalCost) <= response.totalCost * 0.01, "\(query.name): \(fresh)")
+        }
+        for item in baseline.reproduced {
+            #expect(
+                abs(item.freshBefore - item.before) <= item.before * 0.01,
+                "\(item.query): \(item.freshBefore) \(item.before)"
+            )
+            #expect(
+                abs(item.freshAfter - item.after) <= item.after * 0.01,
+                "\(item.query): \(item.indexes) gave \(item.freshAfter), the optimizer said \(item.after)"
+            )
+        }
+        #expect(baseline.reproduced.count >= 12)
+    }
+
+    /// `POST /v1/recommendations/apply` with the admin token.
+    static func apply(_ request: ApplyRequest, token: [(String, String)] = GatewayProcess.admin) async throws
+        -> HTTP.Answer
+    {
+        let fixture = try await fixture.value
+        return try await HTTP.send(
+            .POST,
+            fixture.service.baseURL + APIPath.QueryOptimizer.apply,
+            headers: token + [("Content-Type", "application/json")],
+            body: String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
         )
-        var compared = 0
-        try await fresh.withConnection { connection in
-            for (query, response) in analyses where !response.recommendations.isEmpty {
-                let before = try await IndexSetScore.costs(of: [query.sql], with: [], on: connection)[0]
-                #expect(abs(before - response.totalCost) <= response.totalCost * 0.01, "\(query.name): \(before)")
-                let sets =
-                    response.recommendations.map { ([$0.createStatement], $0.costBefore, $0.costAfter) }
-                    + response.combinations.map { ($0.createStatements, $0.costBefore, $0.costAfter) }
-                for (indexes, costBefore, costAfter) in sets {
-                    #expect(abs(before - costBefore) <= costBefore * 0.01, "\(query.name): \(before) \(costBefore)")
-                    let after = try await IndexSetScore.costs(of: [query.sql], with: indexes, on: connection)[0]
-                    #expect(
-                        abs(after - costAfter) <= costAfter * 0.01,
-                        "\(query.name): \(indexes) gave \(after), the optimizer said \(costAfter)"
+    }
+
+    /// The job until it is done or failed.
+    static func finished(_ id: String) async throws -> ApplyJob {
+        let fixture = try await fixture.value
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(120) {
+            let answer = try await HTTP.send(
+                .GET,
+                fixture.service.baseURL + APIPath.QueryOptimizer.jobs + "/" + id,
+                headers: TestCredentials.asMonitor
+            )
+            let job = try WedSyncJSON.makeDecoder().decode(ApplyJob.self, from: answer.data)
+            if job.state == "done" || job.state == "failed" { return job }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw QueryOptimizerFixture.Failure(description: "job \(id) never finished")
+    }
+
+    @Test(
+        "Apply: the correlated subquery's index built CONCURRENTLY while a writer updates the table throughout, without a writer error; its progress read; the query's plan uses it after"
+    )
+    func applyWhileWriting() async throws {
+        // The other tests' figures first: this one builds an index and writes.
+        _ = try await Self.baseline.value
+        let fixture = try await Self.fixture.value
+        let q3 = try fixture.query("Q3")
+        // A writer, one short transaction after another, until the build is over.
+        let writing = Task { () -> (updates: Int, errors: [String]) in
+            var updates = 0
+            var errors: [String] = []
+            while !Task.isCancelled {
+                do {
+                    _ = try await fixture.pool.execute(
+                        PostgresQuery(
+                            sql: "UPDATE olap.sales SET quantity = quantity + 1 WHERE sale_id = $1",
+                            binds: [Int64(1 + updates % 400_000)]
+                        )
                     )
-                    compared += 1
+                    updates += 1
+                } catch {
+                    errors.append("\(error)")
                 }
             }
+            return (updates, errors)
         }
-        await fresh.shutdown()
-        #expect(compared >= 12)
+        // Writing already.
+        try await Task.sleep(for: .milliseconds(200))
+        let answer = try await Self.apply(
+            ApplyRequest(
+                schema: "olap",
+                table: "sales",
+                columns: ["prod_key"],
+                statements: [ApplyRequest.Statement(sql: q3)]
+            )
+        )
+        #expect(answer.status == 202, "\(answer.text)")
+        let submitted = try WedSyncJSON.makeDecoder().decode(ApplyJob.self, from: answer.data)
+        #expect(submitted.createStatement == "CREATE INDEX CONCURRENTLY idx_sales_prod_key ON olap.sales (prod_key);")
+        let job = try await Self.finished(submitted.id)
+        writing.cancel()
+        let (updates, errors) = await writing.value
+        print("apply: \(updates) updates during the build, phases \(job.phasesSeen)")
+        #expect(job.state == "done", "\(job)")
+        #expect(errors.isEmpty, "\(errors.prefix(3))")
+        #expect(updates > 10, "the writer wrote throughout")
+        #expect(!job.phasesSeen.isEmpty, "pg_stat_progress_create_index was read")
+        let planned = try #require(job.statements.first)
+        #expect(planned.usesIndex == true && (planned.costAfter ?? .infinity) < planned.costBefore / 10, "\(planned)")
+        let valid = try await fixture.pool.query(
+            "SELECT x.indisvalid FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE i.relname = 'idx_sales_prod_key'"
+        )
+        #expect(try valid.first?.decode(Bool.self, at: 0) == true)
+    }
+
+    @Test(
+        "Apply: a failing build (a unique index over duplicate keys) is a failed job with its SQLSTATE and leaves no invalid index; a table the apply role may not own is 403; bad input is 4xx; the monitor token may not apply"
+    )
+    func applyRefused() async throws {
+        _ = try await Self.baseline.value
+        let fixture = try await Self.fixture.value
+        let answer = try await Self.apply(
+            ApplyRequest(schema: "olap", table: "sales", columns: ["cust_key"], unique: true)
+        )
+        #expect(answer.status == 202, "\(answer.text)")
+        let job = try await Self.finished(try WedSyncJSON.makeDecoder().decode(ApplyJob.self, from: answer.data).id)
+        #expect(job.state == "failed" && job.sqlState == "23505" && job.invalidIndexDropped == true, "\(job)")
+        let invalid = try await fixture.pool.query(
+            "SELECT count(*)::bigint FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid WHERE t.relnamespace = 'olap'::regnamespace AND NOT x.indisvalid"
+        )
+        #expect(try invalid.first?.decode(Int64.self, at: 0) == 0)
+
+        let notGranted = try await Self.apply(ApplyRequest(schema: "public", table: "clients", columns: ["budget"]))
+        #expect(notGranted.status == 403 && notGranted.text.contains("apply_not_granted"), "\(notGranted.text)")
+        let bad: [(ApplyRequest, Int, String)] = [
+            (ApplyRequest(schema: "olap", table: "nope", columns: ["x"]), 404, "no table"),
+            (ApplyRequest(schema: "olap", table: "sales", columns: ["nope"]), 400, "unknown_column"),
+            (
+                ApplyRequest(
+                    schema: "olap",
+                    table: "sales",
+                    columns: ["status"],
+                    predicate: "status = 'x'; DROP TABLE olap.sales"
+                ), 400, "invalid_predicate"
+            ),
+            (
+                ApplyRequest(schema: "olap", table: "sales", columns: ["status"], predicate: "nope = 1"), 400,
+                "invalid_predicate"
+            ),
+            (
+                ApplyRequest(
+                    schema: "olap",
+                    table: "sales",
+                    columns: ["status"],
+                    operatorClasses: ["status": "gin_trgm_ops"]
+                ), 400, "operatorClasses"
+            ),
+            (ApplyRequest(schema: "olap", table: "sales", columns: []), 400, "columns"),
+        ]
+        for (request, status, text) in bad {
+            let refused = try await Self.apply(request)
+            #expect(
+                refused.status == status && refused.text.contains(text),
+                "\(request): \(refused.status) \(refused.text)"
+            )
+        }
+        let monitor = try await Self.apply(
+            ApplyRequest(schema: "olap", table: "sales", columns: ["status"]),
+            token: TestCredentials.asMonitor
+        )
+        #expect(monitor.status == 403)
+        #expect(
+            try await HTTP.send(
+                .GET,
+                fixture.service.baseURL + APIPath.QueryOptimizer.jobs + "/nope",
+                headers: TestCredentials.asMonitor
+            ).status == 404
+        )
     }
 
     /// `("sales", ["status", "d_key"])` of `CREATE INDEX ... ON olap.sales (status, d_key) INCLUDE (...)`: the

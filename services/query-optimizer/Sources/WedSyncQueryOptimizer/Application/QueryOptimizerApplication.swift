@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import WedSyncConnectionPool
 import WedSyncModels
 import WedSyncPostgres
 import WedSyncPostgresService
@@ -9,6 +10,9 @@ import WedSyncServiceKit
 /// The query optimizer on a ``ServiceBuilder``: plan analysis, workload analysis, N+1 detection and index, table
 /// and connection health of the configured database (`database.url`), and its findings sent to the metrics service.
 public enum QueryOptimizerApplication {
+    /// The apply role's pool: one build at a time, and the drop of an invalid index beside it.
+    static let applyPool = ConnectionPoolConfiguration(minimumConnections: 0, maximumConnections: 2)
+
     public static func configure(_ service: ServiceBuilder) throws {
         let settings = try QueryOptimizerSettings(service.configuration)
         let database = try service.postgres(critical: true)
@@ -43,7 +47,19 @@ public enum QueryOptimizerApplication {
             logger: service.logger
         )
         service.addService(reporter)
-        QueryOptimizerRoutes(analyzer: analyzer, reporter: reporter).register(service.routes)
+        // The role indexes are built with, when one is configured: a small pool of its own.
+        let applyPool = try settings.applyDatabase.map { configuration in
+            let pool = PostgresPool(
+                name: "apply",
+                configuration: configuration,
+                poolConfiguration: Self.applyPool,
+                logger: service.logger
+            )
+            service.addService(pool)
+            return pool
+        }
+        let applier = IndexApplier(runner: runner, pool: applyPool, logger: service.logger)
+        QueryOptimizerRoutes(analyzer: analyzer, reporter: reporter, applier: applier).register(service.routes)
     }
 }
 
@@ -62,6 +78,7 @@ public enum QueryOptimizerApplication {
 /// | `optimizer.slow-statement-ms` | `500` | a statement that ran this long once (pg_stat_statements, or the API's query events) gets its plan captured, each report interval |
 /// | `optimizer.long-transaction-seconds` | `60` | a transaction open longer is a finding |
 /// | `optimizer.pool-targets` | none | `api=http://host:port,...`: services whose pools (`/metrics`) are read |
+/// | `optimizer.apply-database-url` | none | the role `POST /v1/recommendations/apply` builds indexes as (`infrastructure/postgres/optimizer-apply-role.sql`); without it, apply is 409 `apply_disabled` |
 /// | `optimizer.report-interval-seconds` | `60` | how often findings go to the metrics service (`metrics.url`); 0: never |
 struct QueryOptimizerSettings {
     var statementTimeout: Duration
@@ -75,6 +92,7 @@ struct QueryOptimizerSettings {
     var longTransaction: Duration
     var poolTargets: [ConnectionHealthReader.Target]
     var reportInterval: Duration?
+    var applyDatabase: PostgresConfiguration?
 
     init(_ configuration: ServiceConfiguration) throws(ConfigurationError) {
         let settings = configuration.settings
@@ -102,6 +120,18 @@ struct QueryOptimizerSettings {
             } ?? []
         let interval = try settings.int("optimizer.report-interval-seconds", default: 60, in: 0...86_400)
         reportInterval = interval == 0 ? nil : .seconds(interval)
+        applyDatabase = try settings.string("optimizer.apply-database-url").map(Self.applyDatabase)
+    }
+
+    /// The apply role's database, named in the pool's sessions; the URL (it may hold a password) is never echoed.
+    static func applyDatabase(_ url: String) throws(ConfigurationError) -> PostgresConfiguration {
+        do {
+            var database = try PostgresConfiguration(url: url)
+            database.options["application_name"] = "wedsync-query-optimizer/apply"
+            return database
+        } catch {
+            throw ConfigurationError(key: "optimizer.apply-database-url", message: error.message)
+        }
     }
 
     /// `tenant_b;olap,public` → `[["tenant_b"], ["olap", "public"]]`; each schema a name of 1 to 63 characters.

@@ -5,16 +5,19 @@ import NIOCore
 import WedSyncModels
 import WedSyncServiceKit
 
-/// The optimizer's routes: `POST /v1/analyze`, `POST /v1/query-events`, and the reports (`/v1/workload`,
-/// `/v1/n-plus-one`, `/v1/indexes`, `/v1/tables`, `/v1/connections`, `/v1/report`). Everything that reads the
-/// database takes the admin token: plans, statements and schema are not for everyone.
+/// The optimizer's routes: `POST /v1/analyze`, `POST /v1/query-events`, `POST /v1/recommendations/apply` and its
+/// jobs, and the reports (`/v1/workload`, `/v1/n-plus-one`, `/v1/slow-statements`, `/v1/indexes`, `/v1/tables`,
+/// `/v1/connections`, `/v1/report`). Running a statement or building an index takes the admin token; the reports
+/// take the monitor token: plans, statements and schema are not for everyone.
 struct QueryOptimizerRoutes {
     let analyzer: StatementAnalyzer
     let reporter: OptimizerReporter
+    let applier: IndexApplier
 
     func register(_ routes: ServiceRoutes) {
         let analyzer = self.analyzer
         let reporter = self.reporter
+        let applier = self.applier
         let detector = reporter.detector
         let workload = reporter.workload
         routes.post(
@@ -77,6 +80,46 @@ struct QueryOptimizerRoutes {
             var checked = body
             checked.sql = sql.hasSuffix(";") ? String(sql.dropLast()) : sql
             return try await analyzer.analyze(checked)
+        }
+
+        routes.post(
+            APIPath.QueryOptimizer.apply,
+            RouteSpec(
+                summary:
+                    "Build a recommended index: CREATE INDEX CONCURRENTLY, its progress watched, the statements planned after",
+                description:
+                    "The index is described by its parts (schema, table, key columns with operator classes, INCLUDE columns, a "
+                    + "predicate of `column = constant` terms), each checked against the catalog, never sent as DDL. It is built "
+                    + "CONCURRENTLY (writers go on) under `lockTimeoutMs` (5000) and `statementTimeoutMs`, as the role of "
+                    + "`optimizer.apply-database-url` taking the table owner's role for the build alone (409 `apply_disabled` "
+                    + "without one, 403 `apply_not_granted` for a table whose owner it may not become). A failed build's invalid "
+                    + "index is dropped. Answers 202 with the job: `GET /v1/jobs/{id}` gives its phase from "
+                    + "`pg_stat_progress_create_index` and, when done, each given statement's cost before and after and whether "
+                    + "its plan uses the index.",
+                tags: ["analysis"],
+                access: .admin,
+                requestBody: .of(ApplyRequest.self),
+                response: .of(ApplyJob.self),
+                successStatus: 202
+            )
+        ) { request, context in
+            let body = try await request.decodeJSON(ApplyRequest.self, context: context)
+            return try await applier.submit(body)
+        }
+
+        routes.get(
+            "\(APIPath.QueryOptimizer.jobs)/{id}",
+            RouteSpec(
+                summary: "An index build's progress and outcome",
+                tags: ["analysis"],
+                access: .monitor,
+                response: .of(ApplyJob.self)
+            )
+        ) { _, context in
+            guard let job = applier.job(context.parameters.get("id") ?? "") else {
+                throw ServiceError.notFound("no such job")
+            }
+            return job
         }
 
         routes.post(

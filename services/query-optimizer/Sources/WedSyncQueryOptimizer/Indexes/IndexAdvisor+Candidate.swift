@@ -12,6 +12,8 @@ extension IndexAdvisor {
         public var include: [String]
         /// Key column → operator class, for the columns that take one other than the default.
         public var operatorClasses: [String: String]
+        /// A name given instead of the one made from the table and columns (``name``): one already taken.
+        public var indexName: String?
 
         public init(
             table: RelationName,
@@ -29,6 +31,7 @@ extension IndexAdvisor {
 
         /// `idx_sales_status_ship_date_incl_sale_id`: the table and columns, at most 63 bytes as PostgreSQL keeps.
         public var name: String {
+            if let indexName { return indexName }
             var words = ["idx", table.name] + columns
             if !operatorClasses.isEmpty { words.append("pattern") }
             if !include.isEmpty { words += ["incl"] + include }
@@ -38,13 +41,14 @@ extension IndexAdvisor {
             return name
         }
 
-        /// `CREATE INDEX [CONCURRENTLY] name ON schema.table (columns) [INCLUDE (...)] [WHERE predicate]`: the index
-        /// goes in the table's schema, so its name takes none.
-        public func statement(concurrently: Bool) -> String {
+        /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON schema.table (columns) [INCLUDE (...)] [WHERE predicate]`:
+        /// the index goes in the table's schema, so its name takes none.
+        public func statement(concurrently: Bool, unique: Bool = false) -> String {
             let keys = columns.map { column in
                 Self.quoted(column) + (operatorClasses[column].map { " " + $0 } ?? "")
             }
-            return "CREATE INDEX \(concurrently ? "CONCURRENTLY " : "")\(Self.quoted(name)) ON \(table.sql) ("
+            return
+                "CREATE \(unique ? "UNIQUE " : "")INDEX \(concurrently ? "CONCURRENTLY " : "")\(Self.quoted(name)) ON \(table.sql) ("
                 + keys.joined(separator: ", ") + ")"
                 + (include.isEmpty ? "" : " INCLUDE (\(include.map(Self.quoted).joined(separator: ", ")))")
                 + (predicate.map { " WHERE \($0)" } ?? "")

@@ -10,4 +10,6 @@ extension APIPath.QueryOptimizer {
     public static let tables = "\(APIPath.v1)/tables"
     public static let connections = "\(APIPath.v1)/connections"
     public static let slowStatements = "\(APIPath.v1)/slow-statements"
+    public static let apply = "\(APIPath.v1)/recommendations/apply"
+    public static let jobs = "\(APIPath.v1)/jobs"
 }
