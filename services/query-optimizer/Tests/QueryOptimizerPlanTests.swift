@@ -388,4 +388,79 @@ struct QueryOptimizerPlanTests {
             ]
         )
     }
+
+    /// PostgreSQL 15's `EXPLAIN (VERBOSE, FORMAT JSON)` of the analytical workload's Q13: a materialized CTE of
+    /// per-customer totals joined back to the customers (trimmed to the fields read).
+    static let ctePlan = """
+        [{"Plan": {"Node Type": "Limit", "Total Cost": 6618.78, "Plan Rows": 20, "Output": ["customer.c_name",
+        "totals.spent"], "Plans": [{"Node Type": "Aggregate", "Parent Relationship": "InitPlan",
+        "Subplan Name": "CTE totals", "Total Cost": 5181.33, "Plan Rows": 15891, "Output": ["sales.cust_key",
+        "sum(((sales.quantity)::numeric * sales.price))"], "Plans": [{"Node Type": "Bitmap Heap Scan",
+        "Parent Relationship": "Outer", "Relation Name": "sales", "Schema": "olap", "Alias": "sales",
+        "Total Cost": 4763.04, "Plan Rows": 21965, "Output": ["sales.sale_id", "sales.d_key", "sales.cust_key",
+        "sales.prod_key", "sales.supp_key", "sales.quantity", "sales.price", "sales.discount", "sales.status",
+        "sales.ship_date"], "Plans": [{"Node Type": "Bitmap Index Scan", "Parent Relationship": "Outer",
+        "Total Cost": 304.07, "Plan Rows": 21965,
+        "Index Cond": "((sales.d_key >= 700) AND (sales.d_key <= 760))"}]}]}, {"Node Type": "Sort",
+        "Parent Relationship": "Outer", "Total Cost": 1450.65, "Plan Rows": 5297, "Output": ["customer.c_name",
+        "totals.spent"], "Plans": [{"Node Type": "Hash Join", "Parent Relationship": "Outer",
+        "Total Cost": 1296.45, "Plan Rows": 5297, "Output": ["customer.c_name", "totals.spent"],
+        "Hash Cond": "(totals.cust_key = customer.c_key)", "Plans": [{"Node Type": "CTE Scan",
+        "Parent Relationship": "Outer", "CTE Name": "totals", "Alias": "totals", "Total Cost": 357.55,
+        "Plan Rows": 5297, "Output": ["totals.cust_key", "totals.spent"],
+        "Filter": "(totals.spent > '1000'::numeric)"}, {"Node Type": "Hash", "Parent Relationship": "Inner",
+        "Total Cost": 550.0, "Plan Rows": 30000, "Output": ["customer.c_name", "customer.c_key"],
+        "Plans": [{"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Relation Name": "customer",
+        "Schema": "olap", "Alias": "customer", "Total Cost": 550.0, "Plan Rows": 30000,
+        "Output": ["customer.c_name", "customer.c_key"]}]}]}]}]}}]
+        """
+
+    @Test(
+        "Columns through a CTE and a subquery: a CTE's passed-through column is its table's, a computed one no table's; a subquery's alias resolves through its plan's outputs"
+    )
+    func columnResolver() throws {
+        let plan = try ExplainOutput(json: Self.ctePlan).plan
+        let join = try #require(plan.allNodes.first { $0.nodeType == "Hash Join" })
+        let resolver = ColumnResolver(plan)
+        let through = try #require(resolver.resolve("totals", "cust_key", in: join))
+        #expect(through.0 == "olap.sales" && through.1 == "cust_key")
+        #expect(resolver.resolve("totals", "spent", in: join) == nil, "a sum is no column of a table")
+        #expect(resolver.resolve("customer", "c_key", in: join)?.0 == "olap.customer")
+        #expect(resolver.resolve("nowhere", "c_key", in: join) == nil, "an unknown name is no table's")
+        // A subquery the planner kept (its LIMIT): `x.id` is the scan's `c_1.id` inside, in tenant_b.
+        let subquery = PlanNode(
+            nodeType: "Hash Join",
+            joinCondition: "(c.id = x.id)",
+            children: [
+                PlanNode(nodeType: "Seq Scan", relation: "clients", schema: "public", alias: "c"),
+                PlanNode(
+                    nodeType: "Subquery Scan",
+                    alias: "x",
+                    output: ["x.id"],
+                    children: [
+                        PlanNode(
+                            nodeType: "Limit",
+                            output: ["c_1.id"],
+                            children: [
+                                PlanNode(
+                                    nodeType: "Seq Scan",
+                                    relation: "clients",
+                                    schema: "tenant_b",
+                                    alias: "c_1",
+                                    output: ["c_1.id"]
+                                )
+                            ]
+                        )
+                    ]
+                ),
+            ]
+        )
+        let inner = ColumnResolver(subquery)
+        #expect(inner.resolve("x", "id", in: subquery)?.0 == "tenant_b.clients")
+        #expect(inner.resolve("c", "id", in: subquery)?.0 == "public.clients")
+        // Candidates from the CTE plan land on the tables, none on the CTE.
+        let candidates = IndexAdvisor().candidates(plan, catalog: CatalogFacts(), sql: "WITH ...")
+        #expect(candidates.allSatisfy { $0.table.schema == "olap" }, "\(candidates)")
+        #expect(candidates.contains { $0.table == "olap.sales" && $0.columns == ["cust_key"] }, "\(candidates)")
+    }
 }
