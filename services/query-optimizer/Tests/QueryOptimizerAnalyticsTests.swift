@@ -190,6 +190,17 @@ struct QueryOptimizerAnalyticsTests {
         )
     }
 
+    /// A job as it stands.
+    static func job(_ id: String) async throws -> ApplyJob {
+        let fixture = try await fixture.value
+        let answer = try await HTTP.send(
+            .GET,
+            fixture.service.baseURL + APIPath.QueryOptimizer.jobs + "/" + id,
+            headers: TestCredentials.asMonitor
+        )
+        return try WedSyncJSON.makeDecoder().decode(ApplyJob.self, from: answer.data)
+    }
+
     /// The job until it is done or failed.
     static func finished(_ id: String) async throws -> ApplyJob {
         let fixture = try await fixture.value
@@ -208,53 +219,81 @@ struct QueryOptimizerAnalyticsTests {
     }
 
     @Test(
-        "Apply: the correlated subquery's index built CONCURRENTLY while a writer updates the table throughout, without a writer error; its progress read; the query's plan uses it after"
+        "Apply: the correlated subquery's index built CONCURRENTLY while a writer updates the table throughout, without a writer error; its progress read while it waits on an older snapshot; the query's plan uses it after"
     )
     func applyWhileWriting() async throws {
         // The other tests' figures first: this one builds an index and writes.
         _ = try await Self.baseline.value
         let fixture = try await Self.fixture.value
         let q3 = try fixture.query("Q3")
-        // A writer, one short transaction after another, until the build is over.
-        let writing = Task { () -> (updates: Int, errors: [String]) in
-            var updates = 0
+        // A writer, one short transaction after another, until the build is over: when each update ended.
+        let writing = Task { () -> (ends: [Date], errors: [String]) in
+            var ends: [Date] = []
             var errors: [String] = []
             while !Task.isCancelled {
                 do {
                     _ = try await fixture.pool.execute(
                         PostgresQuery(
                             sql: "UPDATE olap.sales SET quantity = quantity + 1 WHERE sale_id = $1",
-                            binds: [Int64(1 + updates % 400_000)]
+                            binds: [Int64(1 + ends.count % 400_000)]
                         )
                     )
-                    updates += 1
+                    ends.append(Date())
+                } catch is CancellationError {
+                    break  // the test is over: the update in flight was cancelled, not refused
                 } catch {
                     errors.append("\(error)")
                 }
             }
-            return (updates, errors)
+            return (ends, errors)
         }
-        // Writing already.
-        try await Task.sleep(for: .milliseconds(200))
-        let answer = try await Self.apply(
-            ApplyRequest(
-                schema: "olap",
-                table: "sales",
-                columns: ["prod_key"],
-                statements: [ApplyRequest.Statement(sql: q3)]
-            )
+        // A reader's transaction with a snapshot older than the build: the build must wait for it to end, which is
+        // the moment its progress is read (no race with a build that may take under a second).
+        let reader = PostgresPool(
+            name: "reader",
+            configuration: try PostgresConfiguration(url: fixture.url),
+            logger: Logger(label: "test")
         )
-        #expect(answer.status == 202, "\(answer.text)")
-        let submitted = try WedSyncJSON.makeDecoder().decode(ApplyJob.self, from: answer.data)
-        #expect(submitted.createStatement == "CREATE INDEX CONCURRENTLY idx_sales_prod_key ON olap.sales (prod_key);")
-        let job = try await Self.finished(submitted.id)
+        let job: ApplyJob = try await reader.withConnection { connection in
+            try await connection.simpleQuery("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            _ = try await connection.query("SELECT count(*) FROM olap.region", prepared: false)
+            let answer = try await Self.apply(
+                ApplyRequest(
+                    schema: "olap",
+                    table: "sales",
+                    columns: ["prod_key"],
+                    statements: [ApplyRequest.Statement(sql: q3)],
+                    lockTimeoutMs: 60_000
+                )
+            )
+            #expect(answer.status == 202, "\(answer.text)")
+            let submitted = try WedSyncJSON.makeDecoder().decode(ApplyJob.self, from: answer.data)
+            #expect(
+                submitted.createStatement == "CREATE INDEX CONCURRENTLY idx_sales_prod_key ON olap.sales (prod_key);"
+            )
+            // Waiting on the reader, as pg_stat_progress_create_index reports it through the job.
+            var waiting: ApplyJob?
+            let started = ContinuousClock.now
+            while waiting == nil, ContinuousClock.now - started < .seconds(60) {
+                let current = try await Self.job(submitted.id)
+                if current.phase?.contains("waiting for old snapshots") == true { waiting = current }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let seen = try #require(waiting, "the build never waited on the reader")
+            #expect(seen.state == "building" && (seen.tuplesTotal ?? 0) >= 0)
+            try await connection.simpleQuery("COMMIT")
+            return try await Self.finished(submitted.id)
+        }
+        await reader.shutdown()
         writing.cancel()
-        let (updates, errors) = await writing.value
-        print("apply: \(updates) updates during the build, phases \(job.phasesSeen)")
+        let (ends, errors) = await writing.value
+        let finished = try #require(job.finishedAt)
+        let during = ends.filter { $0 >= job.startedAt && $0 <= finished }.count
+        print("apply: \(during) updates during the build, phases \(job.phasesSeen)")
         #expect(job.state == "done", "\(job)")
         #expect(errors.isEmpty, "\(errors.prefix(3))")
-        #expect(updates > 10, "the writer wrote throughout")
-        #expect(!job.phasesSeen.isEmpty, "pg_stat_progress_create_index was read")
+        #expect(during >= 10, "the writer wrote while the index was built: \(during)")
+        #expect(job.phasesSeen.contains { $0.contains("waiting for old snapshots") }, "\(job.phasesSeen)")
         let planned = try #require(job.statements.first)
         #expect(planned.usesIndex == true && (planned.costAfter ?? .infinity) < planned.costBefore / 10, "\(planned)")
         let valid = try await fixture.pool.query(

@@ -23,7 +23,12 @@ public enum QueryOptimizerApplication {
         workload.statements = settings.workloadStatements
         workload.searchPaths = settings.workloadSearchPaths
         let detector = NPlusOneDetector(threshold: settings.nPlusOneThreshold, window: settings.nPlusOneWindow)
-        let slow = SlowStatementCapture(runner: runner, thresholdMs: settings.slowStatementMs, logger: service.logger)
+        let slow = SlowStatementCapture(
+            runner: runner,
+            thresholdMs: settings.slowStatementMs,
+            searchPaths: settings.workloadSearchPaths,
+            logger: service.logger
+        )
         let metrics = settings.reportInterval.map { _ in
             service.serviceClient(
                 "metrics",

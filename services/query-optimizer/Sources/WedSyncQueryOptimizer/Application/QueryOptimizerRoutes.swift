@@ -159,7 +159,8 @@ struct QueryOptimizerRoutes {
                 description:
                     "From `pg_stat_statements` (a statement's slowest run) and the API's query events, checked every report interval "
                     + "(`optimizer.report-interval-seconds`): each new one is planned generically (`EXPLAIN (VERBOSE)` of the statement "
-                    + "prepared, in a rolled-back transaction) once, and kept by its fingerprint, slowest first, 200 at most. Texts have "
+                    + "prepared, in a rolled-back transaction) once, and kept by its query identifier, slowest first, 200 at most; an event is "
+                    + "matched to pg_stat_statements by its text, never planned itself. Texts have "
                     + "their constants folded to `?`.",
                 tags: ["workload"],
                 access: .monitor,

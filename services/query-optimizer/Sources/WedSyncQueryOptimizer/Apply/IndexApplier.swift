@@ -30,6 +30,9 @@ public final class IndexApplier: Sendable {
     /// How often the build's progress is read.
     let progressInterval: Duration
     private let jobs = Mutex<[ApplyJob]>([])
+    /// The indexes being built (`schema.name`): one build of a name at a time, so a failed build's cleanup can only
+    /// ever meet its own invalid index.
+    private let building = Mutex<Set<String>>([])
     /// Jobs kept, the newest.
     let capacity = 100
 
@@ -67,17 +70,28 @@ public final class IndexApplier: Sendable {
             )
         }
         let target = try await check(request)
-        // The apply role may become the table's owner, and the owner may create in the schema.
-        let granted = try await pool.withConnection { connection in
-            try await connection.query(
-                PostgresQuery(
-                    sql: """
-                        SELECT pg_has_role(current_user, $1, 'MEMBER') AND has_schema_privilege($1, $2, 'CREATE')
-                        """,
-                    binds: [target.owner, request.schema]
-                ),
-                prepared: false
-            ).first?.decode(Bool.self, at: 0) ?? false
+        // The apply role (the session's, whatever role a connection last took) may become the table's owner, and
+        // the owner may create in the schema.
+        let granted: Bool
+        do {
+            granted = try await pool.withConnection { connection in
+                try await connection.query(
+                    PostgresQuery(
+                        sql: """
+                            SELECT pg_has_role(session_user, $1, 'MEMBER') AND has_schema_privilege($1, $2, 'CREATE')
+                            """,
+                        binds: [target.owner, request.schema]
+                    ),
+                    prepared: false
+                ).first?.decode(Bool.self, at: 0) ?? false
+            }
+        } catch {
+            logger.warning("the apply role could not connect", metadata: ["error": "\(error)"])
+            throw ServiceError.unavailable(
+                "the apply role could not connect to the database",
+                code: "apply_unavailable",
+                retryAfterSeconds: 5
+            )
         }
         guard granted else {
             throw ServiceError(
@@ -90,9 +104,14 @@ public final class IndexApplier: Sendable {
         var planned: [ApplyJob.Planned] = []
         for statement in request.statements ?? [] {
             let params = (statement.params ?? []).map(\.postgresText)
-            let cost = try await runner.transaction { connection in
-                try await ExplainRunner.plan(statement.sql, params: params, analyze: false, on: connection).plan
-                    .totalCost
+            let cost: Double
+            do {
+                cost = try await runner.transaction { connection in
+                    try await ExplainRunner.plan(statement.sql, params: params, analyze: false, on: connection).plan
+                        .totalCost
+                }
+            } catch {
+                throw ExplainRunner.clientError(error)
             }
             planned.append(ApplyJob.Planned(sql: statement.sql, costBefore: cost))
         }
@@ -103,10 +122,22 @@ public final class IndexApplier: Sendable {
             startedAt: Date(),
             statements: planned
         )
+        let key = "\(target.candidate.table.schema ?? "").\(target.candidate.name)"
+        guard building.withLock({ $0.insert(key).inserted }) else {
+            throw ServiceError(
+                .conflict,
+                code: "apply_running",
+                message: "\(target.candidate.name) is being built already",
+                headers: [.retryAfter: "10"]
+            )
+        }
         let capacity = self.capacity
         jobs.withLock { jobs in
             jobs.append(job)
-            if jobs.count > capacity { jobs.removeFirst(jobs.count - capacity) }
+            // Finished jobs go first; a running one stays to be followed.
+            while jobs.count > capacity, let finished = jobs.firstIndex(where: { $0.finishedAt != nil }) {
+                jobs.remove(at: finished)
+            }
         }
         let lockTimeout = Int(request.lockTimeoutMs ?? 5_000)
         let statementTimeout = Int(request.statementTimeoutMs ?? 3_600_000)
@@ -119,6 +150,7 @@ public final class IndexApplier: Sendable {
                 statementTimeout: statementTimeout,
                 on: pool
             )
+            _ = self.building.withLock { $0.remove(key) }
         }
         return job
     }
@@ -166,9 +198,7 @@ public final class IndexApplier: Sendable {
             let rows = try await connection.query(
                 PostgresQuery(
                     sql: """
-                        SELECT c.oid::bigint, pg_get_userbyid(c.relowner)::text,
-                            ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
-                                AND NOT a.attisdropped)::text
+                        SELECT c.oid::bigint, pg_get_userbyid(c.relowner)::text, c.relkind::text
                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                         WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'm')
                         """,
@@ -177,14 +207,37 @@ public final class IndexApplier: Sendable {
                 prepared: false
             )
             guard let row = rows.first else { throw ServiceError.notFound("no table \(table)") }
-            let existing = Set(
-                try row.decode(String.self, at: 2).trimmingCharacters(in: CharacterSet(charactersIn: "{}"))
-                    .split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-            )
-            for column in request.columns + (request.include ?? []) where !existing.contains(column) {
+            let oid = try row.decode(Int64.self, at: 0)
+            guard try row.decode(String.self, at: 2) != "p" else {
+                throw ServiceError.badRequest(
+                    "\(table) is partitioned: PostgreSQL builds no index on it CONCURRENTLY; build one on each partition",
+                    code: "partitioned_table"
+                )
+            }
+            // Each column and whether it is text (what a pattern operator class takes), one row each.
+            var existing: [String: Bool] = [:]
+            for column in try await connection.query(
+                PostgresQuery(
+                    sql: """
+                        SELECT a.attname::text, a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+                        FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
+                        """,
+                    binds: [oid]
+                ),
+                prepared: false
+            ) {
+                existing[try column.decode(String.self, at: 0)] = try column.decode(Bool.self, at: 1)
+            }
+            for column in request.columns + (request.include ?? []) where existing[column] == nil {
                 throw ServiceError.badRequest("\(table) has no column \(column)", code: "unknown_column")
             }
-            let predicate = try request.predicate.map { try Self.predicate($0, columns: existing) }
+            for column in (request.operatorClasses ?? [:]).keys where existing[column] != true {
+                throw ServiceError.badRequest(
+                    "operatorClasses: \(column) is not text; pattern operator classes take text",
+                    code: "invalid_body"
+                )
+            }
+            let predicate = try request.predicate.map { try Self.predicate($0, columns: Set(existing.keys)) }
             var candidate = IndexAdvisor.Candidate(
                 table: table,
                 columns: request.columns,
@@ -210,7 +263,7 @@ public final class IndexApplier: Sendable {
                 candidate.indexName = trimmed + tail
             }
             return Target(
-                oid: try row.decode(Int64.self, at: 0),
+                oid: oid,
                 owner: try row.decode(String.self, at: 1),
                 candidate: candidate,
                 unique: request.unique == true
@@ -221,7 +274,7 @@ public final class IndexApplier: Sendable {
     /// `status = 'cancelled'::text AND region = 3`, rebuilt from its tokens: each term a known column, `=`, and a
     /// string or number constant (with an optional cast to a plain type); anything else is a 400.
     static func predicate(_ text: String, columns: Set<String>) throws -> String {
-        let tokens = SQLLexer.tokens(text, limit: 200)
+        let tokens = SQLLexer.tokens(text, limit: 201)
         var terms: [String] = []
         var index = 0
         func refuse() -> ServiceError {
@@ -230,6 +283,7 @@ public final class IndexApplier: Sendable {
                 code: "invalid_predicate"
             )
         }
+        guard tokens.count <= 200 else { throw refuse() }
         while index < tokens.count {
             guard case .identifier(let column) = tokens[index], columns.contains(column), index + 2 < tokens.count,
                 tokens[index + 1] == .symbol("=")
@@ -278,51 +332,62 @@ public final class IndexApplier: Sendable {
         let name = target.candidate.name
         do {
             try await pool.withConnection { connection in
+                // Back to the session's own role and settings at the end, or the connection is closed: a pooled
+                // connection never stays the owner.
+                var reset = false
+                defer { if !reset { connection.close() } }
                 let pid =
                     try await connection.query("SELECT pg_backend_pid()", prepared: false).first?.decode(
                         Int.self,
                         at: 0
                     ) ?? 0
-                // The owner's role for the build alone; the session's settings go back as they were after.
+                // The owner's role for the build alone.
                 try await connection.simpleQuery(
                     "SET ROLE \(IndexAdvisor.Candidate.quoted(target.owner)); SET lock_timeout = \(lockTimeout); SET statement_timeout = \(statementTimeout)"
                 )
                 let watcher = Task { await self.watch(id, pid: pid) }
-                defer { watcher.cancel() }
+                var failure: (any Error)?
                 do {
                     try await connection.simpleQuery(statement)
-                    watcher.cancel()
-                    try await connection.simpleQuery("RESET statement_timeout; RESET lock_timeout; RESET ROLE")
                 } catch {
-                    watcher.cancel()
-                    let state = (error as? PostgresError)?.sqlState
+                    failure = error
+                }
+                watcher.cancel()
+                if let failure {
+                    let state = (failure as? PostgresError)?.sqlState
                     update(id) { job in
                         job.sqlState = state
                         job.error =
                             "SQLSTATE \(state ?? "?"): "
-                            + String(((error as? PostgresError)?.message ?? "\(error)").prefix(300))
+                            + String(((failure as? PostgresError)?.message ?? "\(failure)").prefix(300))
                     }
                     // A failed concurrent build leaves its index behind, invalid: dropped (concurrently, as the owner).
-                    let dropped = try await Self.dropInvalid(
+                    let dropped = await Self.dropInvalid(
                         name,
                         schema: target.candidate.table.schema ?? "public",
                         on: connection
                     )
-                    try? await connection.simpleQuery("RESET statement_timeout; RESET lock_timeout; RESET ROLE")
                     update(id) { job in
                         job.invalidIndexDropped = dropped
+                        if dropped == nil {
+                            job.error =
+                                (job.error ?? "") + "; the invalid index \(name) is left: DROP INDEX CONCURRENTLY it"
+                        }
                         job.state = "failed"
                         job.finishedAt = Date()
                     }
                     logger.warning("index build failed", metadata: ["index": "\(name)", "sqlState": "\(state ?? "")"])
-                    return
                 }
+                try await connection.simpleQuery("RESET statement_timeout; RESET lock_timeout; RESET ROLE")
+                reset = true
             }
         } catch {
             update(id) { job in
-                job.state = "failed"
-                job.error = job.error ?? String("\(error)".prefix(300))
-                job.finishedAt = Date()
+                if job.finishedAt == nil {
+                    job.state = "failed"
+                    job.error = job.error ?? String("\(error)".prefix(300))
+                    job.finishedAt = Date()
+                }
             }
             return
         }
@@ -372,24 +437,33 @@ public final class IndexApplier: Sendable {
         }
     }
 
-    /// Drops the index `name` of `schema` when it is there and invalid; whether it did.
-    static func dropInvalid(_ name: String, schema: String, on connection: PostgresConnection) async throws -> Bool {
-        let invalid = try await connection.query(
-            PostgresQuery(
-                sql: """
-                    SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
-                    WHERE n.nspname = $1 AND i.relname = $2 AND NOT x.indisvalid
-                    """,
-                binds: [schema, name]
-            ),
-            prepared: false
-        )
-        guard !invalid.isEmpty else { return false }
-        try await connection.simpleQuery("SET statement_timeout = 0; SET lock_timeout = 0")
-        try await connection.simpleQuery(
-            "DROP INDEX CONCURRENTLY IF EXISTS \(RelationName(schema: schema, name: name).sql)"
-        )
-        return true
+    /// Drops the index `name` of `schema` when it is there and invalid: `true` when it did, `false` when there was
+    /// none, `nil` when it could not (each try waits 5 s at most for the locks it needs; three tries).
+    static func dropInvalid(_ name: String, schema: String, on connection: PostgresConnection) async -> Bool? {
+        for _ in 0..<3 {
+            do {
+                let invalid = try await connection.query(
+                    PostgresQuery(
+                        sql: """
+                            SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                            JOIN pg_namespace n ON n.oid = i.relnamespace
+                            WHERE n.nspname = $1 AND i.relname = $2 AND NOT x.indisvalid
+                            """,
+                        binds: [schema, name]
+                    ),
+                    prepared: false
+                )
+                guard !invalid.isEmpty else { return false }
+                try await connection.simpleQuery("SET lock_timeout = 5000; SET statement_timeout = 60000")
+                try await connection.simpleQuery(
+                    "DROP INDEX CONCURRENTLY IF EXISTS \(RelationName(schema: schema, name: name).sql)"
+                )
+                return true
+            } catch {
+                continue
+            }
+        }
+        return nil
     }
 
     private func update(_ id: String, _ change: (inout ApplyJob) -> Void) {

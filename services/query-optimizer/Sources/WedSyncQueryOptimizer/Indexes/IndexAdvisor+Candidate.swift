@@ -54,12 +54,33 @@ extension IndexAdvisor {
                 + (predicate.map { " WHERE \($0)" } ?? "")
         }
 
-        /// An identifier as SQL takes it: bare when it is plain lower case, else in double quotes.
+        /// An identifier as SQL takes it: bare when it is plain lower case and no keyword, else in double quotes
+        /// (as PostgreSQL's `quote_ident`).
         static func quoted(_ name: String) -> String {
             let plain =
                 name.first.map { $0.isLowercase || $0 == "_" } == true
                 && name.allSatisfy { ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" }
+                && !keywords.contains(name)
             return plain ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
+
+        /// PostgreSQL's keywords that are not unreserved (reserved, or reserved but for function and type names,
+        /// or never a function or type name): a column so named must be quoted.
+        static let keywords: Set<String> = [
+            "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization", "between",
+            "bigint", "binary", "bit", "boolean", "both", "case", "cast", "char", "character", "check", "coalesce",
+            "collate", "collation", "column", "concurrently", "constraint", "create", "cross", "current_catalog",
+            "current_date", "current_role", "current_schema", "current_time", "current_timestamp", "current_user",
+            "dec", "decimal", "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "exists",
+            "extract", "false", "fetch", "float", "for", "foreign", "freeze", "from", "full", "grant", "greatest",
+            "group", "grouping", "having", "ilike", "in", "initially", "inner", "inout", "int", "integer",
+            "intersect", "interval", "into", "is", "isnull", "join", "lateral", "leading", "least", "left", "like",
+            "limit", "localtime", "localtimestamp", "national", "natural", "nchar", "none", "normalize", "not",
+            "notnull", "null", "nullif", "numeric", "offset", "on", "only", "or", "order", "out", "outer", "overlaps",
+            "overlay", "placing", "position", "precision", "primary", "real", "references", "returning", "right",
+            "row", "select", "session_user", "setof", "similar", "smallint", "some", "substring", "symmetric",
+            "table", "tablesample", "then", "time", "timestamp", "to", "trailing", "treat", "trim", "true", "union",
+            "unique", "user", "using", "values", "varchar", "variadic", "verbose", "when", "where", "window", "with",
+        ]
     }
 }

@@ -123,9 +123,13 @@ public struct ExplainRunner: Sendable {
         }
     }
 
-    /// `SET LOCAL search_path` to `schemas`, each quoted: a name is a name, never a list or `$user`.
+    /// `SET LOCAL search_path` to `schemas`, each quoted: a name is a name, never a list or `$user`. `pg_catalog`
+    /// comes first whatever the caller's order: the optimizer's own queries in the transaction (`unnest`,
+    /// `to_regclass`, `=`) never resolve to a look-alike in a schema someone can create in.
     static func setSearchPath(_ schemas: [String], on connection: PostgresConnection) async throws {
-        let path = schemas.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ", ")
+        let path = (["pg_catalog"] + schemas.filter { $0 != "pg_catalog" }).map {
+            "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }.joined(separator: ", ")
         _ = try await connection.query(
             PostgresQuery(sql: "SELECT set_config('search_path', $1, true)", binds: [path]),
             prepared: false

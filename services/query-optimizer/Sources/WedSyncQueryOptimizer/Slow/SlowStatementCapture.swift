@@ -6,28 +6,43 @@ import WedSyncPostgres
 
 /// Captures the plans of slow statements, as `auto_explain` logs them but kept where an operator reads them:
 /// each statement that ran slower than ``threshold`` (its slowest run in `pg_stat_statements`, or a query event
-/// the API reported) gets its generic plan captured once, with the plan's findings, kept by its fingerprint;
-/// later passes refresh its figures. At most ``capacity`` statements are kept, the slowest.
+/// the API reported) gets its generic plan captured once, with the plan's findings; later passes refresh its
+/// figures. Only statements `pg_stat_statements` holds are planned, as PostgreSQL recorded them (under the search
+/// path whose plan has their query identifier, as the workload plans them): an event's text is matched to them,
+/// never planned itself, so what a caller reports cannot make the optimizer plan anything that did not run. At
+/// most ``capacity`` statements are kept, the slowest, by query identifier (one text run in two schemas is two).
 public final class SlowStatementCapture: Sendable {
     let runner: ExplainRunner
     /// A run this long (milliseconds) makes a statement slow.
     public let threshold: Double
     public let capacity: Int
+    /// Search paths a statement may have run under (``WorkloadAdvisor/searchPaths``).
+    let searchPaths: [[String]]
     /// New plans captured per pass at most: the rest wait for the next.
     let plansPerPass = 20
     let logger: Logger
     private let state = Mutex(State())
 
     struct State {
+        /// By query identifier.
         var captured: [String: SlowStatement] = [:]
-        /// Fingerprints the API reported slow, not captured yet: their slowest run.
+        /// Fingerprints the API reported slow, not matched to a statement yet: their slowest run.
         var reported: [String: Double] = [:]
+        /// Statements let go over capacity: not planned again.
+        var dropped: Set<String> = []
     }
 
-    public init(runner: ExplainRunner, thresholdMs: Double, capacity: Int = 200, logger: Logger) {
+    public init(
+        runner: ExplainRunner,
+        thresholdMs: Double,
+        capacity: Int = 200,
+        searchPaths: [[String]] = [],
+        logger: Logger
+    ) {
         self.runner = runner
         self.threshold = thresholdMs
         self.capacity = capacity
+        self.searchPaths = searchPaths
         self.logger = logger
     }
 
@@ -41,13 +56,9 @@ public final class SlowStatementCapture: Sendable {
         guard !slow.isEmpty else { return }
         let capacity = self.capacity
         state.withLock { state in
-            for (fingerprint, milliseconds) in slow {
-                if var known = state.captured[fingerprint] {
-                    known.maxTimeMs = max(known.maxTimeMs, milliseconds)
-                    state.captured[fingerprint] = known
-                } else if state.reported[fingerprint] != nil || state.reported.count < capacity {
-                    state.reported[fingerprint] = max(state.reported[fingerprint] ?? 0, milliseconds)
-                }
+            for (fingerprint, milliseconds) in slow
+            where state.reported[fingerprint] != nil || state.reported.count < capacity {
+                state.reported[fingerprint] = max(state.reported[fingerprint] ?? 0, milliseconds)
             }
         }
     }
@@ -61,64 +72,66 @@ public final class SlowStatementCapture: Sendable {
         )
     }
 
-    /// One pass: reads `pg_stat_statements` for statements over the threshold, matches the reported events to
-    /// them by fingerprint, and plans those not captured yet, in a transaction rolled back like every other.
+    /// One pass: reads `pg_stat_statements`, takes the statements over the threshold and those the reported events
+    /// name (by fingerprint), and plans those not captured yet, in a transaction rolled back like every other.
     public func capture(now: Date = Date()) async throws {
         let threshold = self.threshold
-        let known = state.withLock { state in (Set(state.captured.keys), state.reported) }
+        let searchPaths = self.searchPaths
+        let known = state.withLock { state in (state.captured, state.reported, state.dropped) }
         let limit = plansPerPass
         let analyzer = PlanAnalyzer()
         let found = try await runner.transaction {
-            connection -> (new: [SlowStatement], seen: [String: StatementStatistics.Entry]) in
+            connection -> (
+                new: [SlowStatement], seen: [String: (entry: StatementStatistics.Entry, maxMs: Double)],
+                matched: Set<String>
+            ) in
             try await connection.simpleQuery("SET LOCAL plan_cache_mode = force_generic_plan")
-            // pg_stat_statements may be missing or unloaded: the API's events still count.
-            var entries: [StatementStatistics.Entry] = []
+            // pg_stat_statements may be missing or unloaded: then there is nothing to plan.
             var statistics: [StatementStatistics.Entry] = []
             try await connection.simpleQuery("SAVEPOINT statistics")
             do {
-                entries = try await StatementStatistics.read(on: connection, limit: 500, slowerThanMs: threshold)
-                if !known.1.isEmpty { statistics = try await StatementStatistics.read(on: connection, limit: 5_000) }
+                statistics = try await StatementStatistics.read(
+                    on: connection,
+                    limit: 5_000,
+                    slowerThanMs: known.1.isEmpty ? threshold : nil
+                )
                 try await connection.simpleQuery("RELEASE SAVEPOINT statistics")
             } catch is StatementStatistics.Unavailable {
                 try await connection.simpleQuery("ROLLBACK TO SAVEPOINT statistics")
             }
-            var byFingerprint: [String: StatementStatistics.Entry] = [:]
-            for entry in statistics { byFingerprint[DatabaseQueryEvent.fingerprint(of: entry.text)] = entry }
-            // The slow ones: pg_stat_statements' first, then the events' (matched to their statistics when there).
-            var wanted: [(fingerprint: String, entry: StatementStatistics.Entry?, source: String, maxMs: Double)] = []
-            for entry in entries {
-                wanted.append(
-                    (DatabaseQueryEvent.fingerprint(of: entry.text), entry, "pg_stat_statements", entry.maxTimeMs)
-                )
-            }
-            for (fingerprint, milliseconds) in known.1 where !wanted.contains(where: { $0.fingerprint == fingerprint })
-            {
-                let entry = byFingerprint[fingerprint]
-                wanted.append((fingerprint, entry, "query_events", max(milliseconds, entry?.maxTimeMs ?? 0)))
+            // The slow ones, each with its slowest run as pg_stat_statements or an event saw it.
+            var slow: [String: (entry: StatementStatistics.Entry, maxMs: Double, source: String)] = [:]
+            var matched = Set<String>()
+            for entry in statistics {
+                let reported = known.1[DatabaseQueryEvent.fingerprint(of: entry.text)]
+                if reported != nil { matched.insert(DatabaseQueryEvent.fingerprint(of: entry.text)) }
+                let maxMs = max(entry.maxTimeMs, reported ?? 0)
+                guard maxMs >= threshold else { continue }
+                let source = entry.maxTimeMs >= threshold ? "pg_stat_statements" : "query_events"
+                slow[entry.statement.queryId] = (entry, maxMs, source)
             }
             var new: [SlowStatement] = []
-            for item in wanted where !known.0.contains(item.fingerprint) && new.count < limit {
-                let text = item.entry?.text ?? item.fingerprint
+            for (queryId, item) in slow.sorted(by: { $0.value.maxMs > $1.value.maxMs })
+            where known.0[queryId] == nil && !known.2.contains(queryId) && new.count < limit {
                 var statement = SlowStatement(
-                    fingerprint: item.fingerprint,
-                    query: StatementFingerprint.normalize(text),
-                    queryId: item.entry?.statement.queryId,
+                    fingerprint: DatabaseQueryEvent.fingerprint(of: item.entry.text),
+                    query: item.entry.statement.query,
+                    queryId: queryId,
                     source: item.source,
                     maxTimeMs: item.maxMs,
-                    meanTimeMs: item.entry?.statement.meanTimeMs,
-                    calls: item.entry?.statement.calls,
+                    meanTimeMs: item.entry.statement.meanTimeMs,
+                    calls: item.entry.statement.calls,
                     capturedAt: now,
                     plan: nil,
                     totalCost: nil,
                     findings: [],
                     unplannable: nil
                 )
-                // An event's text cut short (`SELECT … FROM`, ` #hash`) is no statement to plan.
-                if item.entry == nil, item.fingerprint.contains("…") || item.fingerprint.contains(" #") {
-                    statement.unplannable = "the event's text was cut short and pg_stat_statements does not hold it"
-                } else if ExplainRunner.refusedFunction(in: text) != nil {
-                    statement.unplannable = "it calls a function that acts beyond its transaction"
-                } else if let output = try await WorkloadAdvisor.genericPlan(text, on: connection) {
+                if let (output, _) = try await WorkloadAdvisor.genericPlan(
+                    item.entry,
+                    searchPaths: searchPaths,
+                    on: connection
+                ) {
                     let tables = Set(output.plan.allNodes.compactMap(\.relationName))
                     let catalog = try await CatalogReader.facts(for: tables, on: connection)
                     statement.plan = output.plan
@@ -126,31 +139,32 @@ public final class SlowStatementCapture: Sendable {
                     statement.findings = analyzer.findings(output.plan, catalog: catalog)
                 } else {
                     statement.unplannable =
-                        "PostgreSQL could not plan it generically (a parameter of unknown type, or several statements)"
+                        "PostgreSQL could not plan it generically (a parameter of unknown type, or a statement that is gone)"
                 }
                 new.append(statement)
             }
-            var seen: [String: StatementStatistics.Entry] = [:]
-            for item in wanted { if let entry = item.entry { seen[item.fingerprint] = entry } }
-            return (new, seen)
+            return (new, slow.mapValues { ($0.entry, $0.maxMs) }, matched)
         }
         let capacity = self.capacity
         state.withLock { state in
             for statement in found.new {
-                state.captured[statement.fingerprint] = statement
-                state.reported[statement.fingerprint] = nil
+                if let queryId = statement.queryId { state.captured[queryId] = statement }
             }
-            for (fingerprint, entry) in found.seen {
-                guard var statement = state.captured[fingerprint] else { continue }
-                statement.maxTimeMs = max(statement.maxTimeMs, entry.maxTimeMs)
-                statement.meanTimeMs = entry.statement.meanTimeMs
-                statement.calls = entry.statement.calls
-                state.captured[fingerprint] = statement
+            for fingerprint in found.matched { state.reported[fingerprint] = nil }
+            for (queryId, item) in found.seen {
+                guard var statement = state.captured[queryId] else { continue }
+                statement.maxTimeMs = max(statement.maxTimeMs, item.maxMs)
+                statement.meanTimeMs = item.entry.statement.meanTimeMs
+                statement.calls = item.entry.statement.calls
+                state.captured[queryId] = statement
             }
-            // Over capacity: the fastest go.
+            // Over capacity: the fastest go, and are not planned again.
             if state.captured.count > capacity {
-                let kept = state.captured.values.sorted { $0.maxTimeMs > $1.maxTimeMs }.prefix(capacity)
-                state.captured = Dictionary(uniqueKeysWithValues: kept.map { ($0.fingerprint, $0) })
+                let sorted = state.captured.sorted { $0.value.maxTimeMs > $1.value.maxTimeMs }
+                for (queryId, _) in sorted.dropFirst(capacity) {
+                    state.captured[queryId] = nil
+                    if state.dropped.count < capacity * 10 { state.dropped.insert(queryId) }
+                }
             }
         }
         if !found.new.isEmpty {

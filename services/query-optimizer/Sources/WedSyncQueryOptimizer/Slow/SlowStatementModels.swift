@@ -8,7 +8,7 @@ public struct SlowStatement: Codable, Sendable, Equatable {
     public var fingerprint: String
     /// The text shown, any constant folded to `?`.
     public var query: String
-    /// `pg_stat_statements`' identifier, when the statement is there.
+    /// `pg_stat_statements`' identifier: what a statement is kept by.
     public var queryId: String?
     /// Where it was seen slow first: `pg_stat_statements` or `query_events` (the API's).
     public var source: String
@@ -18,7 +18,7 @@ public struct SlowStatement: Codable, Sendable, Equatable {
     public var calls: Int?
     public var capturedAt: Date
     /// The generic plan (`EXPLAIN (VERBOSE)` of the statement prepared, its parameters unknown), and its cost;
-    /// `nil` with `unplannable` saying why (a text cut short in its event, a parameter of unknown type).
+    /// `nil` with `unplannable` saying why (a parameter of unknown type).
     public var plan: PlanNode?
     public var totalCost: Double?
     public var findings: [PlanFinding]
