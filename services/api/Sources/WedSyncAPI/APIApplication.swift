@@ -81,6 +81,7 @@ public enum APIApplication {
         ClientRoutes(environment: environment).register(service.routes)
         GuestRoutes(environment: environment).register(service.routes)
         PlanningRoutes(environment: environment).register(service.routes)
+        ScreenRoutes(environment: environment).register(service.routes)
         VendorRoutes(environment: environment).register(service.routes)
         AuthRoutes(environment: environment).register(service.routes)
         CalendarRoutes(environment: environment).register(service.routes)

@@ -1,0 +1,120 @@
+import Foundation
+import Hummingbird
+import WedSyncModels
+import WedSyncServiceKit
+
+/// The wedding-day screen in one round trip, `GET /api/screens/wedding-day?date=`, and its parts on their own,
+/// `GET /api/guest-summary?date=` and `GET /api/timeline?date=` (the schedules are `/api/supplier-schedules`): each
+/// cached like every tenant read, the screen tagged with the union of its parts' tags, so a change to any part
+/// purges it (``WeddingDayStore``).
+struct ScreenRoutes {
+    let environment: APIEnvironment
+    let store: WeddingDayStore
+
+    init(environment: APIEnvironment) {
+        self.environment = environment
+        self.store = WeddingDayStore(database: environment.database)
+    }
+
+    static let dayParameters = [
+        QueryParameter("date", schema: APIFields.daySchema, required: true, description: "The day."),
+        QueryParameter("supplier_id", schema: APIFields.idSchema, description: "Only this supplier's weddings."),
+    ]
+
+    func register(_ routes: ServiceRoutes) {
+        let store = self.store
+        routes.add(
+            .get,
+            "/api/screens/wedding-day",
+            RouteSpec(
+                summary:
+                    "The wedding-day screen: the day's schedules, its run sheet and each wedding's guest numbers, in one response",
+                description:
+                    "What `/api/supplier-schedules`, `/api/timeline` and `/api/guest-summary` give for the day, together: one round "
+                    + "trip on a phone's slow link. Tagged with the union of their tags, so a change to any part purges it.",
+                tags: ["planning"],
+                access: .tenant,
+                queryParameters: Self.dayParameters,
+                response: .of(WeddingDayScreen.self)
+            )
+        ) { request, context in
+            try await environment.handle(request, context, route: "/api/screens/wedding-day") { principal in
+                let (date, supplier) = try Self.day(request)
+                let organization = principal.organizationId
+                let screen = try await store.screen(on: date, supplier: supplier, organization: organization)
+                return CachePolicy.standard.respond(
+                    screen,
+                    tags: WeddingDayStore.tags(
+                        organization: organization,
+                        date: date,
+                        clients: screen.schedules.map(\.clientId)
+                    ),
+                    request: request
+                )
+            }
+        }
+
+        routes.add(
+            .get,
+            "/api/guest-summary",
+            RouteSpec(
+                summary:
+                    "Each of the day's weddings' guests in numbers: RSVPs, plus-ones, dietary requirements, seating",
+                tags: ["planning"],
+                access: .tenant,
+                queryParameters: Self.dayParameters,
+                response: .of(GuestSummaryResponse.self)
+            )
+        ) { request, context in
+            try await environment.handle(request, context, route: "/api/guest-summary") { principal in
+                let (date, supplier) = try Self.day(request)
+                let organization = principal.organizationId
+                let day = try await store.schedules.schedules(on: date, supplier: supplier, organization: organization)
+                let clients = WeddingDayStore.clients(of: day)
+                return CachePolicy.standard.respond(
+                    GuestSummaryResponse(
+                        date: date,
+                        weddings: try await store.guests(of: clients, organization: organization)
+                    ),
+                    tags: WeddingDayStore.tags(organization: organization, date: date, clients: clients),
+                    request: request
+                )
+            }
+        }
+
+        routes.add(
+            .get,
+            "/api/timeline",
+            RouteSpec(
+                summary: "The day's run sheet across the organization's schedules, in time order",
+                tags: ["planning"],
+                access: .tenant,
+                queryParameters: Self.dayParameters,
+                response: .of(DayTimelineResponse.self)
+            )
+        ) { request, context in
+            try await environment.handle(request, context, route: "/api/timeline") { principal in
+                let (date, supplier) = try Self.day(request)
+                let organization = principal.organizationId
+                let day = try await store.schedules.schedules(on: date, supplier: supplier, organization: organization)
+                return CachePolicy.standard.respond(
+                    DayTimelineResponse(date: date, events: WeddingDayStore.timeline(of: day)),
+                    tags: WeddingDayStore.tags(
+                        organization: organization,
+                        date: date,
+                        clients: WeddingDayStore.clients(of: day)
+                    ),
+                    request: request
+                )
+            }
+        }
+    }
+
+    /// `date` (required) and `supplier_id`.
+    static func day(_ request: Request) throws -> (CalendarDay, Int?) {
+        guard let date = try Parameters.day(request, "date") else {
+            throw ServiceError.badRequest("date: required (YYYY-MM-DD)", code: "invalid_parameter")
+        }
+        return (date, try request.integerQuery("supplier_id", in: APIFields.ids))
+    }
+}
