@@ -53,7 +53,6 @@ public final class IndexApplier: Sendable {
 
     /// The table an apply request names, checked against the catalog.
     struct Target {
-        var oid: Int64
         var owner: String
         var candidate: IndexAdvisor.Candidate
         var unique: Bool
@@ -263,7 +262,6 @@ public final class IndexApplier: Sendable {
                 candidate.indexName = trimmed + tail
             }
             return Target(
-                oid: oid,
                 owner: try row.decode(String.self, at: 1),
                 candidate: candidate,
                 unique: request.unique == true
