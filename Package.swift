@@ -17,7 +17,7 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
     (
         "wedsync-gateway", "gateway", "WedSyncGateway",
         [
-            "WedSyncCacheKit", "WedSyncRedis", "WedSyncRedisService",
+            "WedSyncCacheKit", "WedSyncCompression", "WedSyncRedis", "WedSyncRedisService",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -65,6 +65,7 @@ let services: [(name: String, folder: String, library: String?, uses: [Target.De
 /// `tests/Flows` holds the flows across services: the whole stack, and contracts between a sender and a receiver.
 let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])] = [
     ("WedSyncModelsTests", "shared/Models/Tests", ["WedSyncModels"]),
+    ("WedSyncCompressionTests", "shared/Compression/Tests", ["WedSyncCompression"]),
     (
         "WedSyncConnectionPoolTests", "shared/ConnectionPool/Tests",
         ["WedSyncConnectionPool", .product(name: "NIOPosix", package: "swift-nio")]
@@ -97,7 +98,7 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
     (
         "WedSyncGatewayTests", "services/gateway/Tests",
         [
-            "WedSyncGateway", "WedSyncCacheKit", "WedSyncModels", "WedSyncServiceKit",
+            "WedSyncGateway", "WedSyncCacheKit", "WedSyncCompression", "WedSyncModels", "WedSyncServiceKit",
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
@@ -134,8 +135,8 @@ let roomTests: [(name: String, path: String, dependencies: [Target.Dependency])]
     (
         "WedSyncFlowTests", "tests/Flows",
         [
-            "WedSyncAPI", "WedSyncCacheKit", "WedSyncCacheService", "WedSyncMetrics", "WedSyncQueryOptimizer",
-            "WedSyncModels",
+            "WedSyncAPI", "WedSyncCacheKit", "WedSyncCacheService", "WedSyncCompression", "WedSyncMetrics",
+            "WedSyncQueryOptimizer", "WedSyncModels",
             "WedSyncPostgres",
             "WedSyncRedis", "WedSyncServiceKit",
         ]
@@ -168,6 +169,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -183,6 +185,7 @@ let package = Package(
         .systemLibrary(name: "CHiredis", path: "shared/Redis/CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CSQLite", path: "services/metrics/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", path: "services/metrics/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CBrotli", path: "shared/Compression/CBrotli", providers: [.apt(["libbrotli-dev"])]),
 
         // The ground floor every service stands on.
         .target(
@@ -233,6 +236,10 @@ let package = Package(
                 "WedSyncConnectionPool",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -247,6 +254,18 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             path: "shared/ServiceKit/Sources",
+            swiftSettings: swiftSettings
+        ),
+
+        // The content codings a response travels in (brotli over libbrotli, gzip over zlib) and their negotiation.
+        .target(
+            name: "WedSyncCompression",
+            dependencies: [
+                "CBrotli",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            path: "shared/Compression/Sources",
             swiftSettings: swiftSettings
         ),
 
@@ -336,6 +355,7 @@ let package = Package(
             dependencies: [
                 "WedSyncServiceKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

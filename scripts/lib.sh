@@ -27,8 +27,8 @@ ws_ensure_packages() {
 }
 
 # The C libraries and servers every build and run needs.
-WS_BUILD_PACKAGES=(libpq-dev libhiredis-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev)
-WS_SERVER_PACKAGES=(curl redis-server redis-tools postgresql-15 postgresql-contrib postgresql-15-hypopg pgbouncer)
+WS_BUILD_PACKAGES=(libpq-dev libhiredis-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libbrotli-dev)
+WS_SERVER_PACKAGES=(curl openssl redis-server redis-tools postgresql-15 postgresql-contrib postgresql-15-hypopg pgbouncer)
 
 # ws_ensure_python_module MODULE PIP_NAME — installs a Python package when the module is missing.
 ws_ensure_python_module() {

@@ -25,14 +25,37 @@ struct GatewayTenantTests {
         return stats.namespaces.first { $0.namespace == "gw" }?.lookups ?? 0
     }
 
+    /// How the clients reach the gateways.
+    enum Transport: String, CaseIterable, Sendable {
+        /// Plain HTTP/1.1, a connection per request in flight.
+        case http1Plain = "HTTP/1.1"
+        /// TLS 1.3 and HTTP/2: each gateway's workers share one connection, both tenants' streams interleaved on it.
+        case http2TLS = "HTTP/2 over TLS"
+    }
+
     @Test(
-        "Two organizations hammering the same URLs through two gateways only ever get their own data; Redis holds their pages sealed"
+        "Two organizations hammering the same URLs through two gateways only ever get their own data; Redis holds their pages sealed",
+        arguments: Transport.allCases
     )
-    func isolation() async throws {
+    func isolation(over transport: Transport) async throws {
         let api = try await DemoAPI.shared.value
-        let environment = ["WEDSYNC_API_URL": api.base]
-        let first = try await GatewayProcess.start(arguments: [], environment: environment)
-        let second = try await GatewayProcess.start(arguments: [], environment: environment)
+        let certificates = try await TestCertificates.shared()
+        let tlsPorts = (try freePort(), try freePort())
+        func environment(tlsPort: Int) -> [String: String] {
+            let base = ["WEDSYNC_API_URL": api.base]
+            guard transport == .http2TLS else { return base }
+            return base.merging(certificates.environment(port: tlsPort)) { _, new in new }
+        }
+        let first = try await GatewayProcess.start(arguments: [], environment: environment(tlsPort: tlsPorts.0))
+        let second = try await GatewayProcess.start(arguments: [], environment: environment(tlsPort: tlsPorts.1))
+        let client = transport == .http2TLS ? try certificates.client() : HTTP.client
+        func base(_ gateway: ServiceProcess) -> String {
+            guard transport == .http2TLS else { return gateway.baseURL }
+            return "https://localhost:\(gateway === first ? tlsPorts.0 : tlsPorts.1)"
+        }
+        if transport == .http2TLS {
+            #expect(await eventually { acceptsConnections(port: tlsPorts.0) && acceptsConnections(port: tlsPorts.1) })
+        }
         defer {
             Task {
                 try? await first.terminate()
@@ -75,7 +98,8 @@ struct GatewayTenantTests {
                         // Half the requests also claim the other organization's tenant id.
                         var headers = [("Authorization", "Bearer \(token)")]
                         if round % 2 == 1 { headers.append(("X-Tenant-Id", String(3 - organization))) }
-                        let answer = try await HTTP.get(gateway.baseURL + url, headers: headers)
+                        let answer = try await HTTP.send(.GET, base(gateway) + url, headers: headers, client: client)
+                        if transport == .http2TLS, answer.version != .http2 { wrong.append("\(url) not over HTTP/2") }
                         let want = answers["\(organization) \(url)"]!
                         let others = Self.organizations(in: answer.text).subtracting([organization])
                         if answer.status != want.status || !others.isEmpty
@@ -93,7 +117,12 @@ struct GatewayTenantTests {
         }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
         // The cache was used, by both gateways, and both tenants.
-        let hit = try await HTTP.get(second.baseURL + urls[0], headers: [("Authorization", "Bearer \(api.tokenTwo)")])
+        let hit = try await HTTP.send(
+            .GET,
+            base(second) + urls[0],
+            headers: [("Authorization", "Bearer \(api.tokenTwo)")],
+            client: client
+        )
         #expect(hit.headers.first(name: "x-cache") == "HIT")
         #expect(Self.organizations(in: hit.text) == [2])
 
@@ -109,6 +138,7 @@ struct GatewayTenantTests {
             #expect(!raw.contains("organizationId") && !raw.contains("api|"), "\(record) holds plaintext")
         }
         await redis.shutdown()
+        if transport == .http2TLS { try? await client.shutdown() }
     }
 
     @Test(

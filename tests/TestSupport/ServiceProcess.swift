@@ -96,6 +96,8 @@ package enum HTTP {
         package let status: Int
         package let headers: HTTPHeaders
         package let body: ByteBuffer
+        /// The protocol the answer came in (HTTP/2 when ALPN chose it).
+        package var version: HTTPVersion = .http1_1
         package var text: String { String(buffer: body) }
         package var data: Data { Data(body.readableBytesView) }
     }
@@ -134,7 +136,8 @@ package enum HTTP {
         return Answer(
             status: Int(response.status.code),
             headers: response.headers,
-            body: try await response.body.collect(upTo: 16 << 20)
+            body: try await response.body.collect(upTo: 16 << 20),
+            version: response.version
         )
     }
 }

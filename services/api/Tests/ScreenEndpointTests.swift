@@ -153,6 +153,71 @@ struct ScreenEndpointTests {
     }
 
     @Test(
+        "A run-sheet entry's change (PATCH /api/timeline-events/{id}) sends the day's tag the screen and its timeline carry; bad fields are 400s; another tenant's entry is a 404"
+    )
+    func timelineChange() async throws {
+        let api = try await APIFixture.shared()
+        let date = try await Self.busiestDay(api)
+        let answer = try await api.get("/api/screens/wedding-day?date=\(date)", token: api.tokenOne)
+        let screen = try Self.decode(WeddingDayScreen.self, answer)
+        let timeline = try await api.get("/api/timeline?date=\(date)", token: api.tokenOne)
+        let event = try #require(screen.timeline.first)
+        let moved = event.startsAt == "23:55" ? "23:50" : "23:55"
+        let patched = try await api.send(
+            .PATCH,
+            "/api/timeline-events/\(event.id)",
+            token: api.tokenOne,
+            body: #"{"startsAt":"\#(moved)","title":"  First dance  "}"#
+        )
+        #expect(patched.status == 200, "\(patched.text)")
+        let changed = try Self.decode(TimelineEvent.self, patched)
+        #expect(changed.startsAt == moved && changed.title == "First dance" && changed.minutes == event.minutes)
+        let tag = "org:1:schedules:\(date)"
+        #expect(Self.tags(answer).contains(tag) && Self.tags(timeline).contains(tag))
+        #expect(await eventually { api.receiver.invalidations.contains { $0.tags.contains(tag) } })
+        let after = try await api.get("/api/screens/wedding-day?date=\(date)", token: api.tokenOne)
+        #expect(after.headers.first(name: "etag") != answer.headers.first(name: "etag"))
+        let entry = try Self.decode(WeddingDayScreen.self, after).timeline.first { $0.id == event.id }
+        #expect(entry?.startsAt == moved && entry?.title == "First dance")
+        let order = try Self.decode(WeddingDayScreen.self, after).timeline.map(\.startsAt)
+        #expect(order == order.sorted(), "the run sheet is in time order again")
+
+        for body in [
+            #"{"startsAt":"24:00"}"#, #"{"startsAt":"9:30"}"#, #"{"startsAt":"ab:cd"}"#, #"{"minutes":0}"#,
+            #"{"minutes":1441}"#, #"{"title":""}"#, #"{"startsAt":7}"#, "not json",
+        ] {
+            let refused = try await api.send(
+                .PATCH,
+                "/api/timeline-events/\(event.id)",
+                token: api.tokenOne,
+                body: body
+            )
+            #expect(refused.status == 400, "\(body): \(refused.status) \(refused.text)")
+            #expect(refused.text.contains("\"error\""))
+        }
+        let foreign = try await api.send(
+            .PATCH,
+            "/api/timeline-events/\(event.id)",
+            token: api.tokenTwo,
+            body: #"{"title":"Not yours"}"#
+        )
+        #expect(foreign.status == 404, "another tenant's entry: \(foreign.text)")
+        let unchanged = try Self.decode(
+            WeddingDayScreen.self,
+            try await api.get("/api/screens/wedding-day?date=\(date)", token: api.tokenOne)
+        )
+        #expect(unchanged.timeline.first { $0.id == event.id }?.title == "First dance")
+        // The seeded day as it was, for the tests after this one.
+        let restored = try await api.send(
+            .PATCH,
+            "/api/timeline-events/\(event.id)",
+            token: api.tokenOne,
+            body: #"{"startsAt":"\#(event.startsAt)","title":"\#(event.title)"}"#
+        )
+        #expect(restored.status == 200, "\(restored.text)")
+    }
+
+    @Test(
         "Bad input is a 400 naming the parameter; no token is a 401",
         arguments: ["/api/screens/wedding-day", "/api/timeline", "/api/guest-summary"]
     )

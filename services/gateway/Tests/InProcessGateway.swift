@@ -36,14 +36,15 @@ final class InProcessGateway: Sendable {
         self.stopped = Mutex(nil)
     }
 
-    static func start(upstream: String) async throws -> InProcessGateway {
+    /// Starts one in front of `upstream`; `environment` adds configuration (a TLS listener, say).
+    static func start(upstream: String, environment extra: [String: String] = [:]) async throws -> InProcessGateway {
         let port = try freePort()
         let environment = TestCredentials.environment(for: "wedsync-gateway").merging([
             "WEDSYNC_REDIS_URL": try TestEnvironment.redisURL(),
             "WEDSYNC_CACHE_ENCRYPTION_KEY": GatewayProcess.encryptionKey,
             "WEDSYNC_GATEWAY_EVENTS": "false",
             "WEDSYNC_LOG_LEVEL": "warning",
-        ]) { _, new in new }
+        ]) { _, new in new }.merging(extra) { _, new in new }
         let configuration = try await ServiceConfiguration.load(
             service: "wedsync-gateway",
             defaultPort: port,

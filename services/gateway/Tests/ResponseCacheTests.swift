@@ -62,7 +62,30 @@ struct ResponseCacheTests {
         #expect(decoded.compressedHere && decoded.validator == "\"v\"")
         #expect(decoded.freshness.lifetime == 60)
         #expect(String(buffer: decoded.body) == "{}")
+        #expect(decoded.brotli == nil && !decoded.codedAtBest)
         #expect(StoredResponse(decoding: ByteBuffer(string: "junk")) == nil)
+
+        // Version 2 keeps the brotli body beside the gzip one, and whether both were made at the best levels.
+        original.brotli = ByteBuffer(string: "brotli bytes")
+        original.codedAtBest = true
+        let coded = try #require(StoredResponse(decoding: original.encoded()))
+        #expect(coded.brotli.map { String(buffer: $0) } == "brotli bytes")
+        #expect(coded.codedAtBest)
+        #expect(String(buffer: coded.body) == "{}")
+        // A version 1 record (no brotli length) still reads, without brotli: the same bytes with the length cut out.
+        var record = original.encoded()
+        var bytes = Array(record.readBytes(length: record.readableBytes)!)
+        let body = Array("{}".utf8)
+        let cut = bytes.count - body.count - "brotli bytes".utf8.count - 4
+        bytes.removeSubrange(cut..<(bytes.count - body.count))
+        bytes[0] = 1
+        let old = try #require(StoredResponse(decoding: ByteBuffer(bytes: bytes)))
+        #expect(old.brotli == nil)
+        #expect(String(buffer: old.body) == "{}")
+        #expect(old.headers.map(\.name) == [.contentType, .eTag])
+        // A record of a version this gateway does not know is a miss.
+        bytes[0] = 9
+        #expect(StoredResponse(decoding: ByteBuffer(bytes: bytes)) == nil)
     }
 
     @Test("Vary: a variant is found by the same field values, not by others")

@@ -227,6 +227,12 @@ public final class MultiTierCache: Service, Sendable {
 
     var now: Double { clock() }
 
+    /// What L1 holds at `address` now, fresh or not, without counting a lookup or touching its recency: for a
+    /// caller checking that an entry it wrote is still the one there before it writes again.
+    public func l1Entry(_ address: CacheAddress) -> CacheEntry? {
+        l1.project(address.string, now: now, touching: false) { entry in (true, entry) }
+    }
+
     // MARK: Reads
 
     /// Reads `address`: from L1, else L2, else `loader` (once, however many callers miss together). `nil` when

@@ -138,18 +138,56 @@ public final class ServiceBuilder {
     public func buildApplication() -> some ApplicationProtocol {
         addCommonRoutes()
         let logger = self.logger
+        let limits = configuration.http
+        let (fastResponder, handlersOnEventLoop) = (self.fastResponder, self.handlersOnEventLoop)
+        // The TLS listener: the same routes, its own port, run beside the plain one (the plain application runs it
+        // as one of its services, so both start and stop together).
+        var services = self.services
+        if let tls = configuration.tls {
+            services.append(
+                Application(
+                    router: routes.router,
+                    server: .negotiated(
+                        limits,
+                        tlsContext: tls.context,
+                        fastResponder: fastResponder,
+                        handlersOnEventLoop: handlersOnEventLoop
+                    ),
+                    configuration: .init(
+                        address: .hostname(configuration.host, port: tls.port),
+                        serverName: configuration.service,
+                        availableConnectionsDelegate: MaximumAvailableConnections(
+                            limits.maximumConnections,
+                            logger: logger
+                        )
+                    ),
+                    onServerRunning: { channel in
+                        logger.info(
+                            "listening",
+                            metadata: [
+                                "http.address": "\(channel.localAddress?.description ?? "?")", "http.tls": "true",
+                            ]
+                        )
+                    },
+                    logger: logger
+                )
+            )
+        }
         return Application(
             router: routes.router,
-            server: .limitedHTTP1(
-                configuration.http,
-                fastResponder: fastResponder,
-                handlersOnEventLoop: handlersOnEventLoop
-            ),
+            server: limits.http2PriorKnowledge
+                ? .negotiated(
+                    limits,
+                    tlsContext: nil,
+                    fastResponder: fastResponder,
+                    handlersOnEventLoop: handlersOnEventLoop
+                )
+                : .limitedHTTP1(limits, fastResponder: fastResponder, handlersOnEventLoop: handlersOnEventLoop),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.service,
                 availableConnectionsDelegate: MaximumAvailableConnections(
-                    configuration.http.maximumConnections,
+                    limits.maximumConnections,
                     logger: logger
                 )
             ),

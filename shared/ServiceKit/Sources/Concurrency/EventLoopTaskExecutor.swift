@@ -20,4 +20,15 @@ public final class EventLoopTaskExecutor: TaskExecutor {
             job.runSynchronously(on: self.asUnownedTaskExecutor())
         }
     }
+
+    /// Runs `body` with an executor of `eventLoop` as its preference and as ``current``: what it awaits, and the
+    /// child tasks it starts, resume on that loop.
+    static func running(on eventLoop: any EventLoop, _ body: () async -> Void) async {
+        let executor = EventLoopTaskExecutor(eventLoop)
+        await $current.withValue(executor) {
+            await withTaskExecutorPreference(executor) {
+                await body()
+            }
+        }
+    }
 }

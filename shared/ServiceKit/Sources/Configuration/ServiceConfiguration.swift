@@ -36,6 +36,10 @@ import WedSyncConnectionPool
 /// | `http.idle-timeout-ms`, `http.header-timeout-ms` | 60000, 10000 | idle keep-alive connections; reading a request's head |
 /// | `http.max-header-bytes`, `http.max-connections` | 32768, 4096 | request head size (431 above); open connections |
 /// | `http.max-streams-per-client` | 4 | long-lived streams (Server-Sent Events) one client address may hold |
+/// | `http.h2c` | true | the plain port also speaks HTTP/2 to a client that starts with its preface (prior knowledge) |
+/// | `http.h2-max-age-ms`, `http.h2-graceful-close-ms` | 3600000, 5000 | an HTTP/2 connection's lifetime (0: none) before a GOAWAY; how long its streams may finish after one |
+/// | `tls.certificate-file`, `tls.key-file` | none | PEM chain and key: a TLS 1.3 listener with HTTP/2 and HTTP/1.1 by ALPN |
+/// | `tls.port` | 8443 | the TLS listener's port |
 /// | `log.level` | `info` | `trace`...`critical` |
 /// | `log.format` | `text` | `text` or `json` (JSON lines) |
 public struct ServiceConfiguration: Sendable {
@@ -77,6 +81,8 @@ public struct ServiceConfiguration: Sendable {
     public var slowRequestThreshold: Duration
     /// Timeouts and bounds of the HTTP server.
     public var http: HTTPServerLimits
+    /// The TLS listener, when a certificate is configured.
+    public var tls: TLSSettings?
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     /// Every source, for the service's own keys.
@@ -162,8 +168,20 @@ public struct ServiceConfiguration: Sendable {
             ),
             maximumHeaderBytes: try settings.int("http.max-header-bytes", default: 32 << 10, in: 1024...(1 << 20)),
             maximumConnections: try settings.int("http.max-connections", default: 4096, in: 1...1_000_000),
-            maximumStreamsPerClient: try settings.int("http.max-streams-per-client", default: 4, in: 1...10_000)
+            maximumStreamsPerClient: try settings.int("http.max-streams-per-client", default: 4, in: 1...10_000),
+            http2PriorKnowledge: try settings.bool("http.h2c", default: true),
+            http2MaximumAge: try settings.milliseconds(
+                "http.h2-max-age-ms",
+                default: .seconds(3600),
+                in: 0...604_800_000
+            ),
+            http2GracefulClose: try settings.milliseconds(
+                "http.h2-graceful-close-ms",
+                default: .seconds(5),
+                in: 0...3_600_000
+            )
         )
+        self.tls = try TLSSettings.read(settings)
         let ownServices = [apiURL, cacheURL, metricsURL, optimizerURL, gatewayURL]
         self.allowedOrigins = try settings.origins("outbound.allowed-origins", default: ownServices)
         let level = try settings.choice(
@@ -243,19 +261,33 @@ public struct HTTPServerLimits: Sendable {
     public var maximumConnections: Int
     /// Long-lived streams (Server-Sent Events) one client address may hold at once.
     public var maximumStreamsPerClient: Int
+    /// The plain port takes HTTP/2 from a client that opens with its preface (h2c with prior knowledge, for hops
+    /// inside a deployment); HTTP/1.1 clients never notice.
+    public var http2PriorKnowledge: Bool
+    /// An HTTP/2 connection is told to go away (GOAWAY) after this long open, busy or not; `.zero`: never. An idle
+    /// one (no open stream) goes after ``idleTimeout``.
+    public var http2MaximumAge: Duration
+    /// After a GOAWAY, how long open streams may finish before the connection closes.
+    public var http2GracefulClose: Duration
 
     public init(
         idleTimeout: Duration = .seconds(60),
         headerReadTimeout: Duration = .seconds(10),
         maximumHeaderBytes: Int = 32 << 10,
         maximumConnections: Int = 4096,
-        maximumStreamsPerClient: Int = 4
+        maximumStreamsPerClient: Int = 4,
+        http2PriorKnowledge: Bool = true,
+        http2MaximumAge: Duration = .seconds(3600),
+        http2GracefulClose: Duration = .seconds(5)
     ) {
         self.idleTimeout = idleTimeout
         self.headerReadTimeout = headerReadTimeout
         self.maximumHeaderBytes = maximumHeaderBytes
         self.maximumConnections = maximumConnections
         self.maximumStreamsPerClient = maximumStreamsPerClient
+        self.http2PriorKnowledge = http2PriorKnowledge
+        self.http2MaximumAge = http2MaximumAge
+        self.http2GracefulClose = http2GracefulClose
     }
 }
 

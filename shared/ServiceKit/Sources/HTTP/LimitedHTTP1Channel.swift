@@ -19,18 +19,26 @@ struct LimitedHTTP1Channel: ServerChildChannel {
     let fastResponder: (any HTTPFastResponder)?
     /// Runs each connection's request handling on the connection's event loop (``EventLoopTaskExecutor``).
     let handlersOnEventLoop: Bool
+    /// The connection came through TLS: each request is marked `https` (``RouterResponseFraming``).
+    let secure: Bool
 
     init(
         responder: @escaping HTTPChannelHandler.Responder,
         limits: HTTPServerLimits,
         fastResponder: (any HTTPFastResponder)? = nil,
-        handlersOnEventLoop: Bool = false
+        handlersOnEventLoop: Bool = false,
+        secure: Bool = false
     ) {
         // NIO's decoder limits are a backstop above ours, which answer first with a proper status.
         let backstop = max(limits.maximumHeaderBytes * 2, 16 << 10)
         // With a fast responder, Hummingbird's state handler does not see the requests answered before it: the idle
         // timeout is kept by ``RequestHeadGuard``, which sees every byte and every answer.
+        // Without a fast responder, a secure connection's requests are marked by a framing of their own (with one,
+        // the framing that setup adds does it).
+        let marking = secure && fastResponder == nil
         let configuration = HTTP1Channel.Configuration(
+            // An autoclosure: a handler of its own for each connection.
+            additionalChannelHandlers: marking ? [RouterResponseFraming(scheme: "https")] : [],
             idleTimeout: fastResponder == nil ? .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1))) : nil,
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: backstop,
@@ -42,6 +50,7 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         self.limits = limits
         self.fastResponder = fastResponder
         self.handlersOnEventLoop = handlersOnEventLoop
+        self.secure = secure
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldSize = backstop
         decoderLimits.maxHeaderListSize = backstop
@@ -53,7 +62,7 @@ struct LimitedHTTP1Channel: ServerChildChannel {
     let decoderLimits: NIOHTTPDecoderLimitConfiguration
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let (limits, fastResponder) = (self.limits, self.fastResponder)
+        let (limits, fastResponder, secure) = (self.limits, self.fastResponder, self.secure)
         let guardHandler: RequestHeadGuard
         do {
             guardHandler = RequestHeadGuard(
@@ -61,49 +70,61 @@ struct LimitedHTTP1Channel: ServerChildChannel {
                 maximumBytes: limits.maximumHeaderBytes,
                 idleTimeout: fastResponder == nil ? nil : .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1)))
             )
-            try channel.pipeline.syncOperations.addHandler(guardHandler, position: .first)
+            // Last of what is there now: after TLS when the connection is secure (the guard reads and writes the
+            // plain bytes), first on a plain connection.
+            try channel.pipeline.syncOperations.addHandler(guardHandler, position: .last)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
         let decoderLimits = self.decoderLimits
-        return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let decoder = try channel.pipeline.syncOperations.context(
-                handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self
-            )
-            if let fastResponder {
-                // NIO's server pipeline pairs the decoder with the response encoder, which queues each request's
-                // method to frame its response. A request answered before the encoder would leave its method in
-                // that queue, and frame the next response by it (a HEAD's would strip a GET's body): the decoder
-                // here is unpaired, and RouterResponseFraming drops the bodies of the router's responses to HEAD
-                // requests. Requests are read from the bytes first (FastPathRequestDecoder): an answer made there
-                // skips the decoder, the conversion to HTTP types, the router and the response encoder, and never
-                // wakes a task.
-                let unpaired = ByteToMessageHandler(
-                    FastPathRequestDecoder(
-                        decoder: HTTPRequestDecoder(limitConfiguration: decoderLimits),
-                        responder: fastResponder,
-                        guardHandler: guardHandler,
-                        maximumHeadBytes: limits.maximumHeaderBytes
+        return inner.setup(channel: channel, logger: logger).flatMap { value in
+            do {
+                let decoder = try channel.pipeline.syncOperations.context(
+                    handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self
+                )
+                if let fastResponder {
+                    // NIO's server pipeline pairs the decoder with the response encoder, which queues each request's
+                    // method to frame its response. A request answered before the encoder would leave its method in
+                    // that queue, and frame the next response by it (a HEAD's would strip a GET's body): the decoder
+                    // here is unpaired, and RouterResponseFraming drops the bodies of the router's responses to HEAD
+                    // requests. Requests are read from the bytes first (FastPathRequestDecoder): an answer made there
+                    // skips the decoder, the conversion to HTTP types, the router and the response encoder, and never
+                    // wakes a task.
+                    let unpaired = ByteToMessageHandler(
+                        FastPathRequestDecoder(
+                            decoder: HTTPRequestDecoder(limitConfiguration: decoderLimits),
+                            responder: fastResponder,
+                            guardHandler: guardHandler,
+                            maximumHeadBytes: limits.maximumHeaderBytes
+                        )
                     )
-                )
-                try channel.pipeline.syncOperations.addHandler(unpaired, position: .after(decoder.handler))
-                channel.pipeline.syncOperations.removeHandler(context: decoder, promise: nil)
-                try channel.pipeline.syncOperations.addHandler(
-                    RequestHeadObserver(guardHandler),
-                    position: .after(unpaired)
-                )
-                let state = try channel.pipeline.syncOperations.context(handlerType: HTTPConnectionStateHandler.self)
-                try channel.pipeline.syncOperations.addHandler(
-                    RouterResponseFraming(),
-                    position: .after(state.handler)
-                )
-            } else {
-                try channel.pipeline.syncOperations.addHandler(
-                    RequestHeadObserver(guardHandler),
-                    position: .after(decoder.handler)
-                )
+                    try channel.pipeline.syncOperations.addHandler(unpaired, position: .after(decoder.handler))
+                    // The decoder leaves the pipeline on a later tick: bytes a negotiation held (TLS, h2c sniffing) are
+                    // handed on once setup completes, so setup completes once it has left.
+                    let removed = channel.eventLoop.makePromise(of: Void.self)
+                    channel.pipeline.syncOperations.removeHandler(context: decoder, promise: removed)
+                    try channel.pipeline.syncOperations.addHandler(
+                        RequestHeadObserver(guardHandler),
+                        position: .after(unpaired)
+                    )
+                    let state = try channel.pipeline.syncOperations.context(
+                        handlerType: HTTPConnectionStateHandler.self
+                    )
+                    try channel.pipeline.syncOperations.addHandler(
+                        RouterResponseFraming(scheme: secure ? "https" : nil),
+                        position: .after(state.handler)
+                    )
+                    return removed.futureResult.map { value }
+                } else {
+                    try channel.pipeline.syncOperations.addHandler(
+                        RequestHeadObserver(guardHandler),
+                        position: .after(decoder.handler)
+                    )
+                }
+                return channel.eventLoop.makeSucceededFuture(value)
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
             }
-            return value
         }
     }
 
@@ -112,11 +133,8 @@ struct LimitedHTTP1Channel: ServerChildChannel {
             await inner.handle(value: value, logger: logger)
             return
         }
-        let executor = EventLoopTaskExecutor(value.channel.eventLoop)
-        await EventLoopTaskExecutor.$current.withValue(executor) {
-            await withTaskExecutorPreference(executor) {
-                await inner.handle(value: value, logger: logger)
-            }
+        await EventLoopTaskExecutor.running(on: value.channel.eventLoop) {
+            await inner.handle(value: value, logger: logger)
         }
     }
 }

@@ -14,6 +14,11 @@ enum APIFields {
     static let years = 1900...2199
     static let guestEstimate = 0...10_000
     static let tableNumber = 1...500
+    /// A run-sheet entry: its title, and how long it lasts (a day at most).
+    static let eventTitle = TextRule.name(200)
+    static let eventMinutes = 1...1440
+    /// A time of day, `HH:MM` (24-hour).
+    static let clockSchema = JSONSchema.constrained(.string(), ["pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"])
     /// Ids: positive, and at most 2^53 - 1, which every JSON client holds exactly.
     static let ids = 1...Int.maximumJSONSafe
 

@@ -77,7 +77,7 @@ struct PlanningRoutes {
                     organization: organization
                 )
                 let tags =
-                    ["org:\(organization)", "org:\(organization):schedules:\(date)"]
+                    ["org:\(organization)", WeddingDayStore.dayTag(organization: organization, date: date)]
                     + Set(schedules.map(\.clientId)).sorted().map { "client:\($0)" }
                 return CachePolicy.standard.respond(
                     SupplierSchedulesResponse(date: date, schedules: schedules),

@@ -6,14 +6,16 @@ import WedSyncServiceKit
 /// The wedding-day screen in one round trip, `GET /api/screens/wedding-day?date=`, and its parts on their own,
 /// `GET /api/guest-summary?date=` and `GET /api/timeline?date=` (the schedules are `/api/supplier-schedules`): each
 /// cached like every tenant read, the screen tagged with the union of its parts' tags, so a change to any part
-/// purges it (``WeddingDayStore``).
+/// purges it (``WeddingDayStore``). `PATCH /api/timeline-events/{id}` changes one entry of the run sheet.
 struct ScreenRoutes {
     let environment: APIEnvironment
     let store: WeddingDayStore
+    let events: TimelineEventStore
 
     init(environment: APIEnvironment) {
         self.environment = environment
         self.store = WeddingDayStore(database: environment.database)
+        self.events = TimelineEventStore(database: environment.database)
     }
 
     static let dayParameters = [
@@ -22,6 +24,7 @@ struct ScreenRoutes {
     ]
 
     func register(_ routes: ServiceRoutes) {
+        registerEventChange(routes)
         let store = self.store
         routes.add(
             .get,
@@ -108,6 +111,62 @@ struct ScreenRoutes {
                 )
             }
         }
+    }
+
+    /// `PATCH /api/timeline-events/{id}`: the entry as changed; a 404 for an entry that is not the caller's.
+    private func registerEventChange(_ routes: ServiceRoutes) {
+        let events = self.events
+        routes.add(
+            .patch,
+            "/api/timeline-events/{id}",
+            RouteSpec(
+                summary: "Change one entry of a run sheet: its time, length, title or place",
+                tags: ["planning"],
+                access: .tenant,
+                pathParameters: ["id": APIFields.idSchema],
+                requestBody: .of(TimelineEventPatch.self),
+                response: .of(TimelineEvent.self)
+            )
+        ) { request, context in
+            try await environment.handle(request, context, route: "/api/timeline-events/{id}") { principal in
+                let id = try Parameters.id(context)
+                let patch = try Self.validated(try await request.decodeJSON(TimelineEventPatch.self, context: context))
+                let organization = principal.organizationId
+                guard
+                    let event = try await events.update(
+                        id: id,
+                        with: patch,
+                        by: principal,
+                        requestID: context.requestID,
+                        invalidating: { date in [WeddingDayStore.dayTag(organization: organization, date: date)] }
+                    )
+                else { throw ServiceError.notFound("no timeline event \(id)") }
+                if patch != TimelineEventPatch() { environment.committed() }
+                var response = Response.json(event)
+                response.headers[.cacheControl] = "no-store"
+                return response
+            }
+        }
+    }
+
+    /// `patch` with every field it names checked (a 400 naming the first that is not valid), its text as stored.
+    static func validated(_ patch: TimelineEventPatch) throws -> TimelineEventPatch {
+        var checked = patch
+        if let startsAt = patch.startsAt {
+            let parts = startsAt.split(separator: ":", omittingEmptySubsequences: false)
+            guard startsAt.utf8.count == 5, parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
+                (0...23).contains(hour), (0...59).contains(minute),
+                parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } })
+            else {
+                throw ServiceError.badRequest("startsAt: expected HH:MM (24-hour)", code: "invalid_body")
+            }
+        }
+        if let minutes = patch.minutes {
+            checked.minutes = try APIFields.check(minutes, in: APIFields.eventMinutes, "minutes")
+        }
+        checked.title = try Parameters.text(patch.title, "title", APIFields.eventTitle)
+        checked.location = try Parameters.text(patch.location, "location", APIFields.optionalName)
+        return checked
     }
 
     /// `date` (required) and `supplier_id`.

@@ -8,7 +8,7 @@ struct SupplierScheduleStore: Sendable {
     let database: RecordingDatabase
 
     /// `HH:MM:SS` → `HH:MM`.
-    private static func clock(_ time: String) -> String { String(time.prefix(5)) }
+    static func clock(_ time: String) -> String { String(time.prefix(5)) }
 
     /// The schedules of `organization` on `date` (only `supplier`'s when given), in arrival order, each with its
     /// run sheet: two statements whatever the number of schedules.

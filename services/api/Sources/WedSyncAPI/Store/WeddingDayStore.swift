@@ -99,7 +99,14 @@ struct WeddingDayStore: Sendable {
 
     /// What each part is invalidated by: the organization, the day's schedules (and their run sheets), and each
     /// wedding (its client row and guest lists: guest writes name `client:C`).
+    /// The tag of everything of one organization's day: its schedules, their run sheets, the screen. A change to a
+    /// schedule or a run-sheet entry purges by it.
+    static func dayTag(organization: Int, date: CalendarDay) -> String {
+        "org:\(organization):schedules:\(date)"
+    }
+
     static func tags(organization: Int, date: CalendarDay, clients: [Int]) -> [String] {
-        ["org:\(organization)", "org:\(organization):schedules:\(date)"] + Set(clients).sorted().map { "client:\($0)" }
+        ["org:\(organization)", dayTag(organization: organization, date: date)]
+            + Set(clients).sorted().map { "client:\($0)" }
     }
 }

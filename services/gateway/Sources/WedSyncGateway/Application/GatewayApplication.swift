@@ -31,6 +31,13 @@ public enum GatewayApplication {
 
         // Registered after the client and the cache its jobs use, so it drains before they stop.
         let background = BackgroundWork(name: "gateway-background", logger: logger)
+        // Stored bodies recoded at the best levels, one at a time on NIO's thread pool: a burst of fills never
+        // holds the stores' slots; past its queue, a response keeps its fast coding.
+        let recoding = BackgroundWork(
+            name: "gateway-recode",
+            configuration: .init(concurrency: 1, capacity: 256),
+            logger: logger
+        )
         var responseCache: ResponseCache?
         var redis: (any RedisKeyRouting)?
         if settings.cacheEnabled {
@@ -89,6 +96,7 @@ public enum GatewayApplication {
         }
 
         service.addService(background)
+        service.addService(recoding)
 
         var summaries: APICallAggregator?
         if settings.events {
@@ -105,6 +113,7 @@ public enum GatewayApplication {
                     policy: SharedCachePolicy(),
                     forwarder: UpstreamForwarder(client: client),
                     background: background,
+                    recoding: recoding,
                     clock: clock
                 )
             },

@@ -148,6 +148,10 @@ extension GatewayCache {
             updated.validator = etag
             updated.headers[.eTag] = ProxyHeaders.weakened(etag)
         }
+        // The 304's Vary is the origin's: the body is still in the coding the gateway negotiates.
+        if updated.header(.contentEncoding)?.lowercased() == "gzip" {
+            ProxyHeaders.addVaryAcceptEncoding(&updated.headers)
+        }
         updated.requestedAt = requestedAt.timeIntervalSince1970
         updated.receivedAt = receivedAt.timeIntervalSince1970
         let decision = policy.decide(
@@ -174,8 +178,9 @@ extension GatewayCache {
         freshness.isHeuristic = false
     }
 
-    /// The response as stored: without the fields `private="..."`/`no-cache="..."` name or its framing, and
-    /// gzip-compressed once when it is JSON or text of 1 KB or more that the upstream did not compress.
+    /// The response as stored: without the fields `private="..."`/`no-cache="..."` name or its framing, and, when
+    /// it is JSON or text the upstream did not code, gzip- and brotli-compressed once at the fast levels
+    /// (``StoredCoding``): each coding is kept only when it is smaller than the body, whatever its size.
     static func makeStored(
         status: Int,
         fields: HTTPFields,
@@ -192,22 +197,17 @@ extension GatewayCache {
             fields.filter { !unshared.contains($0.name.canonicalName) && $0.name != .contentLength }
         )
         var body = body
+        var brotli: ByteBuffer?
         var compressedHere = false
-        var validator = headers[.eTag]
-        if ProxyHeaders.isCompressible(headers[.contentType]) {
-            if body.readableBytes >= ProxyHeaders.compressionThreshold, headers[.contentEncoding] == nil,
-                !directives.noTransform, let compressed = ProxyHeaders.gzip(body),
-                compressed.readableBytes < body.readableBytes
-            {
-                body = compressed
-                compressedHere = true
-                headers[.contentEncoding] = "gzip"
-                if let etag = headers[.eTag] { headers[.eTag] = ProxyHeaders.weakened(etag) }
-            } else {
-                validator = nil
-            }
-        } else {
-            validator = nil
+        let validator = headers[.eTag]
+        if ProxyHeaders.isCompressible(headers[.contentType]), headers[.contentEncoding] == nil,
+            !directives.noTransform, let coded = StoredCoding.code(body, best: false)
+        {
+            body = coded.gzip
+            brotli = coded.brotli
+            compressedHere = true
+            headers[.contentEncoding] = "gzip"
+            if let etag = headers[.eTag] { headers[.eTag] = ProxyHeaders.weakened(etag) }
         }
         // The gateway negotiates the coding only of what it keeps gzipped (its own, or the upstream's it gunzips for
         // identity clients): only those vary by Accept-Encoding; every other origin's Vary is left as it came.
@@ -222,6 +222,7 @@ extension GatewayCache {
             varyNames: varyNames,
             varyValues: ResponseCache.varyValues(varyNames, in: incoming.values),
             compressedHere: compressedHere,
+            brotli: brotli,
             validator: compressedHere ? validator : nil
         )
     }

@@ -27,7 +27,7 @@ extension GatewayCache {
             throw error
         }
         let sequence = await readAt
-        guard upstream.status == 200 else { return upstream.passedThrough(to: incoming.request) }
+        guard upstream.status == 200 else { return await upstream.passedThrough(to: incoming.request) }
         let receivedAt = clock.now
         var fields = upstream.headers
         if fields[.date] == nil { fields[.date] = HTTPDate.format(receivedAt) }
@@ -45,7 +45,7 @@ extension GatewayCache {
         } else {
             _ = await invalidate(targets: [incoming.target])
         }
-        return upstream.passedThrough(to: incoming.request)
+        return await upstream.passedThrough(to: incoming.request)
     }
 
     /// Whether a `HEAD` response's fields describe the stored response's representation (§4.3.5): the same

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import WedSyncCacheKit
+import WedSyncCompression
 import WedSyncServiceKit
 
 extension GatewayCache {
@@ -57,9 +58,9 @@ extension GatewayCache {
         )
     }
 
-    /// Answers with a stored response: `304` when the request's validators match it (§4.3.2), the body gunzipped
-    /// for a client that does not take gzip, `Age` computed now.
-    /// `rendered`, when L1 had the response, holds both representations ready: nothing is gunzipped per hit.
+    /// Answers with a stored response: `304` when the request's validators match it (§4.3.2), in the coding the
+    /// client weighs highest (brotli, gzip, or the body gunzipped for a client that takes neither), `Age` computed now.
+    /// `rendered`, when L1 had the response, holds every representation ready: nothing is gunzipped per hit.
     func serve(
         _ stored: StoredResponse,
         to incoming: IncomingRequest,
@@ -89,30 +90,37 @@ extension GatewayCache {
         let range = request.method == .get && stored.status == 200 ? request.headers[.range] : nil
         var body: ByteBuffer
         if let rendered {
-            var representation = rendered.identity
-            if let gzip = rendered.gzip, range == nil,
-                ProxyHeaders.acceptsGzip(request.headers[values: .acceptEncoding])
-            {
-                representation = gzip
-            }
+            let representation =
+                range == nil
+                ? rendered.representation(for: AcceptEncoding(request.headers[values: .acceptEncoding]))
+                : rendered.identity
             fields = representation.fields
             body = representation.body
             if let label = rendered.routeLabel { fields[GatewayHeaders.route] = label }
         } else {
             body = stored.body
             let gzipped = stored.header(.contentEncoding)?.lowercased() == "gzip"
-            let decompress =
-                gzipped && (range != nil || !ProxyHeaders.acceptsGzip(request.headers[values: .acceptEncoding]))
+            let accept = AcceptEncoding(request.headers[values: .acceptEncoding])
+            let coding =
+                range != nil
+                ? ContentCoding.identity
+                : accept.preferred(among: stored.brotli == nil ? [.gzip, .identity] : [.brotli, .gzip, .identity])
+            let decompress = gzipped && coding == .identity
             var decompressed = false
-            if decompress,
-                let plain = ProxyHeaders.gunzip(stored.body, maximumSize: store.maximumPlainBytes)
-            {
+            var brotli = false
+            if gzipped, coding == .brotli, let coded = stored.brotli {
+                body = coded
+                brotli = true
+            } else if decompress, let plain = ProxyHeaders.gunzip(stored.body, maximumSize: store.maximumPlainBytes) {
                 body = plain
                 decompressed = true
             }
             for field in stored.headers where field.name != .age {
-                if decompressed, field.name == .contentEncoding { continue }
-                if decompressed, stored.compressedHere, field.name == .eTag, let validator = stored.validator {
+                if brotli, field.name == .contentEncoding {
+                    fields.append(HTTPField(name: .contentEncoding, value: ContentCoding.brotli.rawValue))
+                } else if decompressed, field.name == .contentEncoding {
+                    continue
+                } else if decompressed, stored.compressedHere, field.name == .eTag, let validator = stored.validator {
                     fields.append(HTTPField(name: .eTag, value: validator))
                 } else if decompressed, field.name == .eTag {
                     // The upstream's own gzip, decompressed here: no longer its bytes.

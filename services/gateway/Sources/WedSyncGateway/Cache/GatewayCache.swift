@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOPosix
 import WedSyncCacheKit
 import WedSyncServiceKit
 
@@ -14,6 +15,8 @@ public final class GatewayCache: Sendable {
     public let policy: SharedCachePolicy
     /// Stores, stale refreshes: started by requests, finished after them.
     public let background: BackgroundWork
+    /// Stored bodies recoded at the best levels (``recode(_:primaryKey:target:request:)``), one at a time.
+    public let recoding: BackgroundWork
     let forwarder: UpstreamForwarder
     let flights: FetchFlights
     let clock: any WallClock
@@ -23,12 +26,14 @@ public final class GatewayCache: Sendable {
         policy: SharedCachePolicy,
         forwarder: UpstreamForwarder,
         background: BackgroundWork,
+        recoding: BackgroundWork,
         clock: any WallClock
     ) {
         self.store = store
         self.policy = policy
         self.forwarder = forwarder
         self.background = background
+        self.recoding = recoding
         self.clock = clock
         self.flights = FetchFlights(clock: clock)
     }
@@ -37,6 +42,7 @@ public final class GatewayCache: Sendable {
     /// so far left in the cache is there to be looked up.
     public func settled() async {
         await background.idle()
+        await recoding.idle()
     }
 
     /// Drops every stored variant of each target and everything tagged with `tags`, in every gateway.
@@ -159,7 +165,7 @@ public final class GatewayCache: Sendable {
         where leader || response.varyValues == ResponseCache.varyValues(response.varyNames, in: incoming.values):
             return serve(response, to: incoming, result: "MISS", tier: nil)
         case .own(let response, let prefix, let rest) where leader:
-            return response.passedThrough(to: incoming.request, prefix: prefix, rest: rest)
+            return await response.passedThrough(to: incoming.request, prefix: prefix, rest: rest)
         case .failed(let error):
             throw error
         case .shared, .own, .notModified:
@@ -209,7 +215,7 @@ public final class GatewayCache: Sendable {
             throw error
         case .own(let response, let prefix, let rest) where leader:
             exchange.result = "MISS"
-            return response.passedThrough(to: incoming.request, prefix: prefix, rest: rest)
+            return await response.passedThrough(to: incoming.request, prefix: prefix, rest: rest)
         case .own, .shared:
             exchange.result = "MISS"
             return try await direct(incoming, route: route, pool: pool, exchange: &exchange)
@@ -232,6 +238,36 @@ public final class GatewayCache: Sendable {
                 await fetch(incoming, route: route, pool: pool, conditional: stored)
             }
         }
+    }
+
+    /// Queues `response`'s recode at the best levels (``recode(_:primaryKey:target:request:)``), once per key at a
+    /// time, when it is the gateway's own coding, not already at its best, and was read at a known invalidation
+    /// sequence (without one, as in a gateway without Redis, a purge meanwhile could not be told apart).
+    func scheduleRecode(_ response: StoredResponse, primaryKey: String, incoming: IncomingRequest) {
+        guard response.compressedHere, !response.codedAtBest, response.readAt != nil else { return }
+        let target = incoming.target
+        recoding.submit(key: primaryKey) { [self] in
+            await recode(response, primaryKey: primaryKey, target: target, request: incoming.values)
+        }
+    }
+
+    /// Stores `response` again with its codings made at the best levels (``StoredCoding/recoded(_:maximumPlainBytes:)``),
+    /// on a thread of NIO's pool, never an event loop: brotli's best takes tens of milliseconds for a screen. It is
+    /// written only if this process's L1 still holds this very response (the same receipt and validator: a newer
+    /// fill or a revalidation wins; an entry L1 let go is left as it is), and with the invalidation sequence the
+    /// response was read at, so a purge since wins too.
+    func recode(_ response: StoredResponse, primaryKey: String, target: String, request: (String) -> [String]) async {
+        let maximum = store.maximumPlainBytes
+        let recoded = try? await NIOThreadPool.singleton.runIfActive {
+            StoredCoding.recoded(response, maximumPlainBytes: maximum)
+        }
+        guard let recoded,
+            let current = store.heldInL1(response, primaryKey: primaryKey),
+            current.receivedAt == response.receivedAt, current.requestedAt == response.requestedAt,
+            current.validator == response.validator, current.header(.eTag) == response.header(.eTag),
+            !current.codedAtBest
+        else { return }
+        await store.store(recoded, primaryKey: primaryKey, target: target, request: request)
     }
 
     /// Sends the request upstream on its own (no coalescing, nothing stored), conditionals and all.
@@ -258,14 +294,21 @@ public final class GatewayCache: Sendable {
         case .shared(let response, storable: true) where incoming.isWarming,
             .notModified(let response, storable: true) where incoming.isWarming:
             // A warming service's answer means "stored": it is stored before the answer goes.
-            await store.store(response, primaryKey: primary, target: incoming.target, request: incoming.values)
+            let stored = await store.store(
+                response,
+                primaryKey: primary,
+                target: incoming.target,
+                request: incoming.values
+            )
             flights.release(lead)
+            if stored { scheduleRecode(response, primaryKey: primary, incoming: incoming) }
         case .shared(let response, storable: true), .notModified(let response, storable: true):
             let (store, flights, target) = (store, flights, incoming.target)
             // The key is let go on every path: stored, refused (queue full, shutting down) or dropped unstarted.
-            let accepted = background.submit(onDrop: { flights.release(lead) }) {
-                await store.store(response, primaryKey: primary, target: target, request: incoming.values)
+            let accepted = background.submit(onDrop: { flights.release(lead) }) { [self] in
+                let stored = await store.store(response, primaryKey: primary, target: target, request: incoming.values)
                 flights.release(lead)
+                if stored { scheduleRecode(response, primaryKey: primary, incoming: incoming) }
             }
             if !accepted { flights.release(lead) }
         case .own:

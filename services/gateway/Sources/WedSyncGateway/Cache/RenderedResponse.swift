@@ -2,11 +2,12 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import WedSyncCompression
 import WedSyncModels
 import WedSyncServiceKit
 
 /// A stored response made ready to answer with, once, when L1 first hands it out (``MultiTierCache/peekL1(_:memo:)``
-/// keeps it with the entry): decoded, its fields for a gzip client and for an identity client built (the identity
+/// keeps it with the entry): decoded, its fields for a brotli, a gzip and an identity client built (the identity
 /// body gunzipped here, never per hit), the route label and the age arithmetic of §4.2.3 done up to `now`.
 final class RenderedResponse: Sendable {
     /// One representation: its fields (with `Content-Length`, without `Age`), the same as HTTP/1.1 bytes after
@@ -38,6 +39,8 @@ final class RenderedResponse: Sendable {
     let status: HTTPResponse.Status
     /// The stored gzip body and its fields; `nil` when the body is not gzip.
     let gzip: Representation?
+    /// The stored brotli body and its fields; `nil` when the gateway made none.
+    let brotli: Representation?
     /// The body as an identity client takes it.
     let identity: Representation
     /// The upstream's own route template, when it named a valid one.
@@ -73,7 +76,18 @@ final class RenderedResponse: Sendable {
     /// here, and the fields written out.
     var extraBytes: Int {
         (gzip == nil ? 0 : identity.body.readableBytes) + identity.head.readableBytes
-            + (gzip?.head.readableBytes ?? 0) + 256
+            + (gzip?.head.readableBytes ?? 0) + (brotli?.head.readableBytes ?? 0) + 256
+    }
+
+    /// The representation for a client whose `Accept-Encoding` is `accept`: the one it weighs highest among those
+    /// held, the smaller among equals.
+    func representation(for accept: AcceptEncoding) -> Representation {
+        guard let gzip else { return identity }
+        switch accept.preferred(among: brotli == nil ? [.gzip, .identity] : [.brotli, .gzip, .identity]) {
+        case .brotli: return brotli ?? gzip
+        case .gzip: return gzip
+        case .identity: return identity
+        }
     }
 
     /// `nil` for a variant marker, and when the body cannot be made ready (a gzip body that does not gunzip).
@@ -105,6 +119,13 @@ final class RenderedResponse: Sendable {
             var fields = common
             fields[.contentLength] = String(stored.body.readableBytes)
             gzip = Representation(status: status, fields: fields, body: stored.body)
+            if let coded = stored.brotli, stored.compressedHere {
+                fields[.contentEncoding] = ContentCoding.brotli.rawValue
+                fields[.contentLength] = String(coded.readableBytes)
+                brotli = Representation(status: status, fields: fields, body: coded)
+            } else {
+                brotli = nil
+            }
             var plainFields = HTTPFields()
             plainFields.reserveCapacity(common.count + 8)
             for field in common where field.name != .contentEncoding {
@@ -124,6 +145,7 @@ final class RenderedResponse: Sendable {
             // RFC 9110 §8.6: no Content-Length on a 204 (or a 1xx or 304, never stored).
             if stored.status != 204 { fields[.contentLength] = String(stored.body.readableBytes) }
             gzip = nil
+            brotli = nil
             identity = Representation(status: status, fields: fields, body: stored.body)
         }
         let age = SharedCachePolicy.correctedInitialAge(

@@ -172,6 +172,18 @@ public final class ResponseCache: Sendable {
         )
     }
 
+    /// The response this process's L1 holds for `response`'s key (its variant's, when it varies), read without
+    /// counting a lookup: to check that it is still the one stored before it is replaced.
+    func heldInL1(_ response: StoredResponse, primaryKey: String) -> StoredResponse? {
+        let key =
+            response.varyNames.isEmpty
+            ? primaryKey : Self.variantKey(primaryKey, names: response.varyNames, values: response.varyValues)
+        guard let address = try? CacheAddress(namespace: Self.namespace, key: key) else { return nil }
+        return cache.l1Entry(address).flatMap {
+            StoredResponse(decoding: $0.body)
+        }
+    }
+
     /// A stored response for the request under `primaryKey` whose `Vary` fields match; `request` gives the
     /// request's values of a field (lowercase name).
     public func lookup(_ primaryKey: String, request: (String) -> [String]) async -> (
@@ -260,6 +272,10 @@ public final class ResponseCache: Sendable {
         var tags = Self.tags(from: response.headers[values: .cacheTag] + response.headers[values: .surrogateKey])
         tags.append(Self.uriTag(target))
         var record = response
+        // The record holds both codings: past the object limit (L2 refuses to read it back), brotli is left out.
+        if let brotli = record.brotli, record.body.readableBytes + brotli.readableBytes > maximumObjectBytes {
+            record.brotli = nil
+        }
         record.varyValues = Self.varyValues(response.varyNames, in: request)
         var key = primaryKey
         do {

@@ -3,7 +3,7 @@ import HTTPTypes
 import NIOCore
 
 /// A response as the gateway's cache keeps it: status, end-to-end header fields, body (gzip-compressed once when
-/// that pays), when it was requested and received (for §4.2.3 age), its freshness, and the request field values
+/// that pays, with a brotli copy beside it), when it was requested and received (for §4.2.3 age), its freshness, and the request field values
 /// its `Vary` names (§4.1). A *variant marker* holds only the `Vary` names: the responses live under keys that add
 /// the request's values of those fields.
 public struct StoredResponse: Sendable {
@@ -21,6 +21,11 @@ public struct StoredResponse: Sendable {
     public var varyValues: [String]
     /// The body is gzip the gateway made (the upstream's own `ETag` is in ``validator``).
     public var compressedHere: Bool
+    /// The same body in brotli, made here beside the gzip one (only when ``compressedHere``).
+    public var brotli: ByteBuffer?
+    /// Both codings were made at their best level (``Brotli/bestQuality``, ``Gzip/bestLevel``), in the background
+    /// once the response was first stored at the fast ones.
+    public var codedAtBest: Bool
     /// The upstream's `ETag`, sent back upstream in `If-None-Match` when revalidating.
     public var validator: String?
     /// Only the `Vary` names: look again under the variant's key.
@@ -39,6 +44,8 @@ public struct StoredResponse: Sendable {
         varyNames: [String] = [],
         varyValues: [String] = [],
         compressedHere: Bool = false,
+        brotli: ByteBuffer? = nil,
+        codedAtBest: Bool = false,
         validator: String? = nil,
         isVariantMarker: Bool = false
     ) {
@@ -51,6 +58,8 @@ public struct StoredResponse: Sendable {
         self.varyNames = varyNames
         self.varyValues = varyValues
         self.compressedHere = compressedHere
+        self.brotli = brotli
+        self.codedAtBest = codedAtBest
         self.validator = validator
         self.isVariantMarker = isVariantMarker
     }
@@ -62,14 +71,16 @@ public struct StoredResponse: Sendable {
 
     /// The content type stored in the cache entry for a stored response (the body holds the whole record).
     static let contentType = "application/x-wedsync-http-response"
-    static let formatVersion: UInt8 = 1
+    /// Version 2 added the brotli body; a version 1 record (written before) still reads, without one.
+    static let formatVersion: UInt8 = 2
 
     // MARK: Encoding
 
-    /// The record: a version byte, then fixed fields, then length-prefixed strings, then the body.
+    /// The record: a version byte, then fixed fields, then length-prefixed strings, then the brotli body
+    /// (length-prefixed, empty when there is none), then the body.
     func encoded() -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(
-            capacity: body.readableBytes + 64
+            capacity: body.readableBytes + (brotli?.readableBytes ?? 0) + 68
                 + headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 8 }
         )
         buffer.writeInteger(Self.formatVersion)
@@ -79,6 +90,7 @@ public struct StoredResponse: Sendable {
         if freshness.mustRevalidateWhenStale { flags |= 4 }
         if compressedHere { flags |= 8 }
         if isVariantMarker { flags |= 16 }
+        if codedAtBest { flags |= 32 }
         buffer.writeInteger(flags)
         buffer.writeInteger(UInt16(status))
         buffer.writeInteger(requestedAt.bitPattern)
@@ -96,6 +108,8 @@ public struct StoredResponse: Sendable {
             Self.write(field.name.rawName, to: &buffer)
             Self.write(field.value, to: &buffer)
         }
+        buffer.writeInteger(UInt32(brotli?.readableBytes ?? 0))
+        if var brotli { buffer.writeBuffer(&brotli) }
         var body = body
         buffer.writeBuffer(&body)
         return buffer
@@ -104,7 +118,7 @@ public struct StoredResponse: Sendable {
     /// Decodes a record; `nil` when it is not one this version wrote.
     init?(decoding record: ByteBuffer) {
         var buffer = record
-        guard let version: UInt8 = buffer.readInteger(), version == Self.formatVersion,
+        guard let version: UInt8 = buffer.readInteger(), version == 1 || version == Self.formatVersion,
             let flags: UInt8 = buffer.readInteger(),
             let status: UInt16 = buffer.readInteger(),
             let requested: UInt64 = buffer.readInteger(),
@@ -125,6 +139,13 @@ public struct StoredResponse: Sendable {
             }
             headers.append(HTTPField(name: name, value: value))
         }
+        var brotli: ByteBuffer?
+        if version >= 2 {
+            guard let length: UInt32 = buffer.readInteger(), let bytes = buffer.readSlice(length: Int(length)) else {
+                return nil
+            }
+            brotli = length == 0 ? nil : bytes
+        }
         self.init(
             status: Int(status),
             headers: headers,
@@ -142,6 +163,8 @@ public struct StoredResponse: Sendable {
             varyNames: names,
             varyValues: values,
             compressedHere: flags & 8 != 0,
+            brotli: brotli,
+            codedAtBest: flags & 32 != 0,
             validator: validator.isEmpty ? nil : validator,
             isVariantMarker: flags & 16 != 0
         )

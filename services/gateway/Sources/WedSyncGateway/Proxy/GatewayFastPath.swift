@@ -3,6 +3,7 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import WedSyncCacheKit
+import WedSyncCompression
 import WedSyncModels
 import WedSyncServiceKit
 
@@ -140,9 +141,8 @@ final class GatewayFastPath: HTTPFastResponder {
             }
         }
 
-        let gzip = rendered.gzip != nil && ProxyHeaders.acceptsGzip(acceptEncoding)
         let acceptedID = requestID.flatMap { RequestID.isAcceptable($0[...]) ? $0 : nil }
-        let representation = gzip ? rendered.gzip! : rendered.identity
+        let representation = rendered.representation(for: AcceptEncoding(acceptEncoding))
         let bodyBytes = method == .head ? 0 : representation.body.readableBytes
         // The fields after the stored ones: at most the server line, a request id of 128 bytes, and 384 more.
         let tailBytes = serverLine.utf8.count + 512

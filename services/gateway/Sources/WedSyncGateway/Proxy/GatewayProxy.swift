@@ -193,7 +193,7 @@ public final class GatewayProxy: Sendable {
                 }
             await cache.invalidate(targets: targets)
         }
-        return upstream.passedThrough(to: request)
+        return await upstream.passedThrough(to: request)
     }
 
     private func method(_ method: HTTPRequest.Method, isOneOf methods: [HTTPRequest.Method]) -> Bool {

@@ -1,8 +1,8 @@
-import CompressNIO
 import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import WedSyncCompression
 import WedSyncModels
 
 /// Header rules of a proxy (RFC 9110 §7.6.1) and the gateway's content coding.
@@ -34,12 +34,15 @@ enum ProxyHeaders {
     static let tenant = "x-tenant-id"
 
     /// The request fields sent upstream: end-to-end fields only, without `Host` (the upstream's own is sent), the
-    /// body framing (set from the body) or any `X-Tenant-Id`; with `X-Forwarded-*` and the request id added.
+    /// body framing (set from the body) or any `X-Tenant-Id`; with `X-Forwarded-*` (the proto from the request's
+    /// `scheme`, the host from `Host` or HTTP/2's `authority`) and the request id added.
     static func upstreamRequestFields(
         _ fields: HTTPFields,
         clientAddress: String?,
         requestID: String,
-        dropConditionals: Bool
+        dropConditionals: Bool,
+        scheme: String? = nil,
+        authority: String? = nil
     ) -> HTTPHeaders {
         let drop = connectionFields(fields[values: .connection], base: ownRequestFields)
         var headers = HTTPHeaders()
@@ -60,8 +63,12 @@ enum ProxyHeaders {
         } else if let forwardedFor {
             headers.add(name: "x-forwarded-for", value: forwardedFor)
         }
-        if let host = fields[HTTPField.Name("Host")!] { headers.add(name: "x-forwarded-host", value: host) }
-        headers.add(name: "x-forwarded-proto", value: "http")
+        // HTTP/2 names the host in `:authority` rather than a Host field.
+        if let host = fields[HTTPField.Name("Host")!] ?? authority {
+            headers.add(name: "x-forwarded-host", value: host)
+        }
+        // The scheme the connection marked (``RouterResponseFraming``): `https` behind the gateway's TLS.
+        headers.add(name: "x-forwarded-proto", value: scheme == "https" ? "https" : "http")
         headers.add(name: "x-request-id", value: requestID)
         return headers
     }
@@ -84,35 +91,6 @@ enum ProxyHeaders {
         return fields
     }
 
-    /// Whether the client takes gzip (`Accept-Encoding` lists `gzip` or `*` with a non-zero weight).
-    static func acceptsGzip(_ values: [String]) -> Bool {
-        // The usual field (`gzip, deflate, br`): gzip named, no weights anywhere.
-        if values.count == 1, !values[0].utf8.contains(UInt8(ascii: ";")), containsGzip(values[0].utf8) { return true }
-        for value in values {
-            for item in value.split(separator: ",") {
-                let parts = item.split(separator: ";")
-                guard let first = parts.first else { continue }
-                let coding = first.trimmingCharacters(in: .whitespaces).lowercased()
-                guard coding == "gzip" || coding == "x-gzip" || coding == "*" else { continue }
-                let weight =
-                    parts.dropFirst().first { $0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("q=") }
-                    .flatMap { Double($0.trimmingCharacters(in: .whitespaces).dropFirst(2)) } ?? 1
-                if weight > 0 { return true }
-            }
-        }
-        return false
-    }
-
-    private static func containsGzip(_ bytes: String.UTF8View) -> Bool {
-        let needle = Array("gzip".utf8)
-        var matched = 0
-        for byte in bytes {
-            matched = byte | 0x20 == needle[matched] ? matched + 1 : (byte | 0x20 == needle[0] ? 1 : 0)
-            if matched == needle.count { return true }
-        }
-        return false
-    }
-
     /// JSON, text, JavaScript, XML and SVG: the bodies gzip shrinks.
     static func isCompressible(_ contentType: String?) -> Bool {
         guard let contentType = contentType?.lowercased() else { return false }
@@ -120,17 +98,12 @@ enum ProxyHeaders {
             || contentType.contains("xml") || contentType.hasPrefix("image/svg")
     }
 
-    /// Bodies from this size are compressed.
+    /// Streamed bodies of a known length under this size are coded whole, and sent coded only if that made them
+    /// smaller; longer ones are coded as they stream.
     static let compressionThreshold = 1024
 
-    static func gzip(_ body: ByteBuffer) -> ByteBuffer? {
-        var source = body
-        return try? source.compress(with: .gzip())
-    }
-
     static func gunzip(_ body: ByteBuffer, maximumSize: Int) -> ByteBuffer? {
-        var source = body
-        return try? source.decompress(with: .gzip(), maxSize: maximumSize)
+        Gzip.decompress(body, maximumSize: maximumSize)
     }
 
     /// Adds `Accept-Encoding` to `fields`' `Vary` (RFC 9110 §12.5.5) unless it is listed already or `Vary` is `*`:

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
+import WedSyncCompression
 import WedSyncServiceKit
 
 /// Sends a client's request to a pool: its fields made fit for the upstream (``ProxyHeaders``), the tenant the
@@ -43,7 +44,9 @@ struct UpstreamForwarder: Sendable {
             incoming.request.headers,
             clientAddress: incoming.clientAddress,
             requestID: incoming.requestID,
-            dropConditionals: dropConditionals
+            dropConditionals: dropConditionals,
+            scheme: incoming.request.head.scheme,
+            authority: incoming.request.head.authority
         )
         if let tenant = incoming.tenant { headers.add(name: "X-Tenant-Id", value: tenant) }
         if acceptGzip { headers.replaceOrAdd(name: "accept-encoding", value: "gzip") }
@@ -81,13 +84,13 @@ struct UpstreamForwarder: Sendable {
 
 extension UpstreamResponse {
     /// The answer streamed to `request`'s client as it comes, coded for it (``StreamedCoding``).
-    func passedThrough(to request: Request) -> Response {
-        passedThrough(to: request, prefix: [], rest: nil)
+    func passedThrough(to request: Request) async -> Response {
+        await passedThrough(to: request, prefix: [], rest: nil)
     }
 
     /// The answer to one request only, when the cache read part of its body: what was read (`prefix`), then the rest
     /// as it streams (`rest`, or the whole body when `nil`).
-    func passedThrough(to request: Request, prefix: [ByteBuffer], rest: BodyRest?) -> Response {
+    func passedThrough(to request: Request, prefix: [ByteBuffer], rest: BodyRest?) async -> Response {
         let status = HTTPResponse.Status(code: status)
         if request.method == .head || status.code == 204 || status.code == 304 {
             guard body.hasUpload else { return Response(status: status, headers: headers, body: ResponseBody()) }
@@ -109,6 +112,11 @@ extension UpstreamResponse {
         )
         if coding == .asIs, rest == nil {
             return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: streamedBody))
+        }
+        if coding.compresses, let length = headers[.contentLength].flatMap(Int.init),
+            length < ProxyHeaders.compressionThreshold
+        {
+            return await codedWhole(status: status, coding: coding, length: length, prefix: prefix, rest: rest)
         }
         let whole = streamedBody
         return Response(
@@ -132,5 +140,47 @@ extension UpstreamResponse {
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// A small body of known `length` read whole and coded at once: sent coded, with its length, only if that made
+    /// it smaller; otherwise as it came (a tiny body is never sent larger than it is).
+    private func codedWhole(
+        status: HTTPResponse.Status,
+        coding: StreamedCoding,
+        length: Int,
+        prefix: [ByteBuffer],
+        rest: BodyRest?
+    ) async -> Response {
+        var body = ByteBuffer()
+        do {
+            for var chunk in prefix { body.writeBuffer(&chunk) }
+            if let rest {
+                while body.readableBytes <= length, var chunk = try await rest.iterator.next() {
+                    body.writeBuffer(&chunk)
+                }
+            } else {
+                for try await var chunk in streamedBody {
+                    body.writeBuffer(&chunk)
+                    if body.readableBytes > length { break }
+                }
+            }
+        } catch {
+            return GatewayProxy.error(.badGateway, "upstream_reset", "the upstream broke off its response")
+        }
+        // An upstream that sent other than it declared: its answer cannot be framed as it said.
+        guard body.readableBytes == length else {
+            return GatewayProxy.error(.badGateway, "upstream_reset", "the upstream broke off its response")
+        }
+        let coded: ByteBuffer? =
+            coding == .brotli
+            ? Brotli.compress(body, quality: Brotli.fastQuality)
+            : Gzip.compress(body, level: Gzip.fastLevel)
+        guard let coded, coded.readableBytes < body.readableBytes else {
+            // Sent as it came, which every client takes: no Vary is needed for it.
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+        }
+        var fields = coding.fields(headers)
+        fields[.contentLength] = String(coded.readableBytes)
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: coded))
     }
 }
