@@ -205,13 +205,19 @@ package final class RawHTTPConnection: @unchecked Sendable {
 
     /// Reads until the server closes the connection (`closed`), or `timeout` passes with nothing new.
     package func receiveUntilClosed(timeout: Int = 20) -> (text: String, closed: Bool) {
+        let (bytes, closed) = receiveBytesUntilClosed(timeout: timeout)
+        return (String(decoding: bytes, as: UTF8.self), closed)
+    }
+
+    /// ``receiveUntilClosed(timeout:)`` as the bytes came (binary protocols: HTTP/2 frames).
+    package func receiveBytesUntilClosed(timeout: Int = 20) -> (bytes: [UInt8], closed: Bool) {
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let count = read(descriptor, &buffer, buffer.count)
-            if count <= 0 { return (String(decoding: received, as: UTF8.self), count == 0) }
+            if count <= 0 { return (received, count == 0) }
             received += buffer[0..<count]
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOHTTP1
 import Testing
 import WedSyncAPI
@@ -150,6 +151,35 @@ struct ScreenEndpointTests {
                 api.receiver.invalidations.filter { $0.tags.contains("client:\(client)") }.count >= 2
             }
         )
+    }
+
+    @Test(
+        "Save-Data: on gives the compact form: the same entries and counts without places and dietary breakdowns, its own ETag, Vary: Save-Data"
+    )
+    func saveData() async throws {
+        let api = try await APIFixture.shared()
+        let date = try await Self.busiestDay(api)
+        let path = "/api/screens/wedding-day?date=\(date)"
+        let fullAnswer = try await api.get(path, token: api.tokenOne)
+        let full = try Self.decode(WeddingDayScreen.self, fullAnswer)
+        #expect(full.compact == nil)
+        #expect(full.timeline.contains { $0.location != nil }, "the full form has places")
+        for value in ["on", "On", " ON ; detail", "on"] {
+            let answer = try await api.get(path, token: api.tokenOne, headers: [("Save-Data", value)])
+            let compact = try Self.decode(WeddingDayScreen.self, answer)
+            #expect(compact.compact == true, "\(value)")
+            #expect(compact == full.compacted(), "the compact form is the full one without its details")
+            #expect(compact.timeline.map(\.id) == full.timeline.map(\.id))
+            #expect(compact.timeline.allSatisfy { $0.location == nil })
+            #expect(compact.guests.map(\.attending) == full.guests.map(\.attending))
+            #expect(answer.body.readableBytes < fullAnswer.body.readableBytes)
+            #expect(answer.headers.first(name: "etag") != fullAnswer.headers.first(name: "etag"))
+            #expect(answer.headers.first(name: "vary") == "X-Tenant-Id, Save-Data")
+            #expect(Self.tags(answer) == Self.tags(fullAnswer), "one purge drops both forms")
+        }
+        #expect(fullAnswer.headers.first(name: "vary") == "X-Tenant-Id, Save-Data", "the full form varies by it too")
+        let off = try await api.get(path, token: api.tokenOne, headers: [("Save-Data", "off")])
+        #expect(try Self.decode(WeddingDayScreen.self, off) == full)
     }
 
     @Test(

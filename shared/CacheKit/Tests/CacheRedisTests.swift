@@ -124,7 +124,8 @@ struct CacheRedisTests {
                 return left == 0
             }
         )
-        #expect(a.cache.statistics().sweptByPrefix >= 5)
+        // Whichever process swept them counts them (the other may have, on the Redis they share).
+        #expect(a.cache.statistics().sweptByPrefix + b.cache.statistics().sweptByPrefix >= 5)
         #expect(await eventually(timeout: Self.bound) { (try? await b.cache.get(june[0])) == nil })
         for address in june { #expect(try await b.cache.get(address) == nil) }
         #expect(try await b.cache.get(july)?.text == "2026-07-01")

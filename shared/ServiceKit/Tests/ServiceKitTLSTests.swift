@@ -146,4 +146,50 @@ struct ServiceKitTLSTests {
             #expect(second.output.contains("HTTP/1.1 200"), "the resumed connection is served after its handshake")
         }
     }
+
+    /// The types of the HTTP/2 frames in `bytes` (a server's side of a connection: frames from the first byte).
+    static func frameTypes(_ bytes: [UInt8]) -> [UInt8] {
+        var types: [UInt8] = []
+        var offset = 0
+        while offset + 9 <= bytes.count {
+            let length = Int(bytes[offset]) << 16 | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2])
+            types.append(bytes[offset + 3])
+            offset += 9 + length
+        }
+        return types
+    }
+
+    /// An HTTP/2 connection with prior knowledge that opens and then waits: the server's frames until it closes.
+    static func waitingHTTP2Connection(port: Int) async throws -> (types: [UInt8], closed: Bool) {
+        try await offloaded {
+            let connection = try RawHTTPConnection(port: port)
+            defer { connection.close() }
+            // The preface, then an empty SETTINGS frame: a client that says hello and nothing more.
+            try connection.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + "\u{0}\u{0}\u{0}\u{4}\u{0}\u{0}\u{0}\u{0}\u{0}")
+            // Until the server has been quiet for 3 s: a GOAWAY comes well before, and the connection may stay
+            // open after it for streams to finish.
+            let (bytes, closed) = connection.receiveBytesUntilClosed(timeout: 3)
+            return (frameTypes(bytes), closed)
+        }
+    }
+
+    @Test("An idle HTTP/2 connection gets a GOAWAY after the idle timeout, and one past its maximum age after that")
+    func http2Timeouts() async throws {
+        let goAway: UInt8 = 7
+        try await Self.withService(["WEDSYNC_HTTP_IDLE_TIMEOUT_MS": "300"]) { plain, _, _ in
+            let (types, _) = try await Self.waitingHTTP2Connection(port: plain)
+            #expect(types.first == 4, "the server's SETTINGS first: \(types)")
+            #expect(types.contains(goAway), "idle: \(types)")
+        }
+        // Idle for a minute at most, but 500 ms old at most: the age goes first.
+        try await Self.withService(["WEDSYNC_HTTP_H2_MAX_AGE_MS": "500", "WEDSYNC_HTTP_H2_GRACEFUL_CLOSE_MS": "200"]) {
+            plain,
+            _,
+            _ in
+            let started = ContinuousClock.now
+            let (types, _) = try await Self.waitingHTTP2Connection(port: plain)
+            #expect(types.contains(goAway), "maximum age: \(types)")
+            #expect(ContinuousClock.now - started < .seconds(30), "told to go by its age, long before the idle timeout")
+        }
+    }
 }

@@ -30,12 +30,12 @@ public struct CachePolicy: Sendable {
     static let cdnCacheControl = HTTPField.Name("CDN-Cache-Control")!
     static let cacheTag = HTTPField.Name("Cache-Tag")!
 
-    /// The caching headers of a response with `etag` and `tags`.
-    func headers(etag: EntityTag, tags: [String]) -> HTTPFields {
+    /// The caching headers of a response with `etag` and `tags`, varying by the tenant and by `vary`.
+    func headers(etag: EntityTag, tags: [String], vary: [String] = []) -> HTTPFields {
         var headers: HTTPFields = [
             .eTag: etag.description,
             .cacheControl: "private, no-cache",
-            .vary: Self.tenantHeader,
+            .vary: ([Self.tenantHeader] + vary).joined(separator: ", "),
         ]
         // `public`: the request carries the supplier's token, and RFC 9111 §3.5 lets a shared cache store such a
         // response only when told so; `Vary: X-Tenant-Id` (set by the gateway from the token) keeps tenants apart.
@@ -45,8 +45,9 @@ public struct CachePolicy: Sendable {
         return headers
     }
 
-    /// `value` as JSON with a strong `ETag`, or `304 Not Modified` when the request's `If-None-Match` matches it.
-    public func respond(_ value: some Encodable, tags: [String], request: Request) -> Response {
+    /// `value` as JSON with a strong `ETag`, or `304 Not Modified` when the request's `If-None-Match` matches it;
+    /// `vary` names the request fields beside the tenant that chose the representation (`Save-Data`).
+    public func respond(_ value: some Encodable, tags: [String], request: Request, vary: [String] = []) -> Response {
         let body: Data
         do {
             body = try WedSyncJSON.makeEncoder().encode(value)
@@ -57,7 +58,7 @@ public struct CachePolicy: Sendable {
             )
         }
         let etag = EntityTag.strong(of: body)
-        var headers = headers(etag: etag, tags: tags)
+        var headers = headers(etag: etag, tags: tags, vary: vary)
         if let condition = request.headers[.ifNoneMatch], etag.matches(ifNoneMatch: condition) {
             return Response(status: .notModified, headers: headers)
         }

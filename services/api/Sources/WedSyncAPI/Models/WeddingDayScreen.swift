@@ -119,13 +119,32 @@ public struct WeddingDayScreen: Codable, Sendable, Equatable {
     public var schedules: [ScheduleSummary]
     public var timeline: [DayTimelineEvent]
     public var guests: [WeddingGuests]
+    /// `true` in the compact form (``compacted()``), absent in the full one.
+    public var compact: Bool?
 
-    public init(date: CalendarDay, schedules: [ScheduleSummary], timeline: [DayTimelineEvent], guests: [WeddingGuests])
-    {
+    public init(
+        date: CalendarDay,
+        schedules: [ScheduleSummary],
+        timeline: [DayTimelineEvent],
+        guests: [WeddingGuests],
+        compact: Bool? = nil
+    ) {
         self.date = date
         self.schedules = schedules
         self.timeline = timeline
         self.guests = guests
+        self.compact = compact
+    }
+
+    /// The compact form, for a phone that asks to save data (`Save-Data: on`): every schedule, run-sheet entry and
+    /// count, without what the screen shows only on a second look: each entry's place (the wedding's venue is on
+    /// its schedule) and each wedding's dietary breakdown (its counts stay).
+    public func compacted() -> WeddingDayScreen {
+        var compact = self
+        compact.compact = true
+        for index in compact.timeline.indices { compact.timeline[index].location = nil }
+        for index in compact.guests.indices { compact.guests[index].dietary = [:] }
+        return compact
     }
 }
 
@@ -195,7 +214,7 @@ extension WeddingDayScreen: OpenAPISchemaProviding {
             [
                 "date": .date, "schedules": .array(.reference(ScheduleSummary.openAPIName)),
                 "timeline": .array(.reference(DayTimelineEvent.openAPIName)),
-                "guests": .array(.reference(WeddingGuests.openAPIName)),
+                "guests": .array(.reference(WeddingGuests.openAPIName)), "compact": .boolean,
             ],
             required: ["date", "schedules", "timeline", "guests"]
         )

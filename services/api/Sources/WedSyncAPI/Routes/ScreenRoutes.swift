@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import WedSyncModels
 import WedSyncServiceKit
@@ -34,7 +35,9 @@ struct ScreenRoutes {
                     "The wedding-day screen: the day's schedules, its run sheet and each wedding's guest numbers, in one response",
                 description:
                     "What `/api/supplier-schedules`, `/api/timeline` and `/api/guest-summary` give for the day, together: one round "
-                    + "trip on a phone's slow link. Tagged with the union of their tags, so a change to any part purges it.",
+                    + "trip on a phone's slow link. Tagged with the union of their tags, so a change to any part purges it. "
+                    + "With `Save-Data: on` (the client hint of a phone saving data), the compact form (`compact: true`): "
+                    + "without each entry's `location` and each wedding's `dietary` breakdown; it varies by `Save-Data`.",
                 tags: ["planning"],
                 access: .tenant,
                 queryParameters: Self.dayParameters,
@@ -46,13 +49,14 @@ struct ScreenRoutes {
                 let organization = principal.organizationId
                 let screen = try await store.screen(on: date, supplier: supplier, organization: organization)
                 return CachePolicy.standard.respond(
-                    screen,
+                    Self.savesData(request) ? screen.compacted() : screen,
                     tags: WeddingDayStore.tags(
                         organization: organization,
                         date: date,
                         clients: screen.schedules.map(\.clientId)
                     ),
-                    request: request
+                    request: request,
+                    vary: [Self.saveData.rawName]
                 )
             }
         }
@@ -167,6 +171,16 @@ struct ScreenRoutes {
         checked.title = try Parameters.text(patch.title, "title", APIFields.eventTitle)
         checked.location = try Parameters.text(patch.location, "location", APIFields.optionalName)
         return checked
+    }
+
+    /// The client hint of a phone that saves data (`Save-Data: on`).
+    static let saveData = HTTPField.Name("Save-Data")!
+
+    /// Whether the request asks for the compact form: `Save-Data: on`, in any case, with any parameters after it.
+    static func savesData(_ request: Request) -> Bool {
+        request.headers[values: saveData].contains { value in
+            value.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "on"
+        }
     }
 
     /// `date` (required) and `supplier_id`.
