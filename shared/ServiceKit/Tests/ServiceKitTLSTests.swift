@@ -96,9 +96,14 @@ struct ServiceKitTLSTests {
         }
     }
 
-    @Test("A client that connects and says nothing (no handshake, half a preface) is closed after the header timeout")
+    @Test(
+        "A client that connects and says nothing (no handshake, half a preface) is closed after the idle and header timeouts"
+    )
     func silentClients() async throws {
-        try await Self.withService(["WEDSYNC_HTTP_HEADER_TIMEOUT_MS": "300"]) { plain, secure, _ in
+        try await Self.withService(["WEDSYNC_HTTP_HEADER_TIMEOUT_MS": "300", "WEDSYNC_HTTP_IDLE_TIMEOUT_MS": "300"]) {
+            plain,
+            secure,
+            _ in
             for (port, bytes) in [(plain, "PRI * HTTP/2.0\r\n"), (secure, ""), (plain, "")] {
                 let closed = try await offloaded {
                     let connection = try RawHTTPConnection(port: port)

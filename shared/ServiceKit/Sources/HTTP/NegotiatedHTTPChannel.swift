@@ -23,8 +23,9 @@ struct NegotiatedHTTPChannel: ServerChildChannel {
     let http1: LimitedHTTP1Channel
     let http2: HTTP2Channel
     let handlersOnEventLoop: Bool
-    /// How long a connection may take to say what it speaks (its TLS handshake, or its first bytes): the header
-    /// timeout, so a client that connects and says nothing holds nothing.
+    /// How long a connection may take to say what it speaks (its TLS handshake, or its first bytes): the longer of
+    /// the idle and header timeouts, so a client that connects and says nothing holds nothing for long, while a
+    /// busy server that is slow to read a prompt client never cuts it off.
     let negotiationTimeout: TimeAmount
 
     init(
@@ -36,7 +37,9 @@ struct NegotiatedHTTPChannel: ServerChildChannel {
     ) {
         let secure = tlsContext != nil
         self.tlsContext = tlsContext
-        self.negotiationTimeout = .nanoseconds(Int64(limits.headerReadTimeout / .nanoseconds(1)))
+        self.negotiationTimeout = .nanoseconds(
+            Int64(max(limits.headerReadTimeout, limits.idleTimeout) / .nanoseconds(1))
+        )
         self.handlersOnEventLoop = handlersOnEventLoop
         self.http1 = LimitedHTTP1Channel(
             responder: responder,
