@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 import Testing
 import WedSyncServiceKit
 import WedSyncTestSupport
@@ -196,5 +197,34 @@ struct ServiceKitTLSTests {
             #expect(types.contains(goAway), "maximum age: \(types)")
             #expect(ContinuousClock.now - started < .seconds(30), "told to go by its age, long before the idle timeout")
         }
+    }
+
+    @Test("A graceful shutdown closes connections that never said what they speak at once, plain and TLS")
+    func shutdownWithSilentConnections() async throws {
+        let opened = SilentConnections()
+        let started = ContinuousClock.now
+        try await Self.withService { plain, secure, _ in
+            // A browser's speculative connections: open, and nothing sent on them.
+            opened.add(try RawHTTPConnection(port: plain))
+            opened.add(try RawHTTPConnection(port: secure))
+        }
+        // The idle timeout is a minute: only the quiescing closes them this soon.
+        #expect(ContinuousClock.now - started < .seconds(20), "the shutdown waited on silent connections")
+        for connection in opened.all {
+            let closed = try await offloaded { connection.receiveBytesUntilClosed(timeout: 5).closed }
+            #expect(closed, "the server closed a silent connection when it shut down")
+            connection.close()
+        }
+    }
+}
+
+/// Connections a test opened inside a closure, kept for after it.
+final class SilentConnections: Sendable {
+    private let connections = Mutex<[RawHTTPConnection]>([])
+
+    var all: [RawHTTPConnection] { connections.withLock { $0 } }
+
+    func add(_ connection: RawHTTPConnection) {
+        connections.withLock { $0.append(connection) }
     }
 }

@@ -82,9 +82,16 @@ struct NegotiatedHTTPChannel: ServerChildChannel {
                 }
             }
             try operations.addHandler(negotiation)
+            // A server shutting down asks every connection to quiesce: one that has not said what it speaks yet (a
+            // browser's speculative connection) has nothing to finish, and closes at once.
+            let quiescer = UnnegotiatedQuiescer()
+            try operations.addHandler(quiescer)
             let result = negotiation.protocolNegotiationResult
             let deadline = channel.eventLoop.scheduleTask(in: negotiationTimeout) { channel.close(promise: nil) }
-            result.whenComplete { _ in deadline.cancel() }
+            result.whenComplete { _ in
+                deadline.cancel()
+                channel.pipeline.removeHandler(quiescer, promise: nil)
+            }
             return Value(negotiated: result, channel: channel)
         }
     }
@@ -133,5 +140,18 @@ extension HTTPServerBuilder {
                 handlersOnEventLoop: handlersOnEventLoop
             )
         }
+    }
+}
+
+/// Closes a connection asked to quiesce (a graceful shutdown) before its protocol was negotiated; removed once it is.
+final class UnnegotiatedQuiescer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
