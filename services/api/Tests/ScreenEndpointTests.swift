@@ -232,6 +232,16 @@ struct ScreenEndpointTests {
             body: #"{"title":"Not yours"}"#
         )
         #expect(foreign.status == 404, "another tenant's entry: \(foreign.text)")
+        // A patch naming no field answers the entry as it is; another tenant's is still a 404.
+        let empty = try await api.send(.PATCH, "/api/timeline-events/\(event.id)", token: api.tokenOne, body: "{}")
+        #expect(try Self.decode(TimelineEvent.self, empty).title == "First dance")
+        let emptyForeign = try await api.send(
+            .PATCH,
+            "/api/timeline-events/\(event.id)",
+            token: api.tokenTwo,
+            body: "{}"
+        )
+        #expect(emptyForeign.status == 404)
         let unchanged = try Self.decode(
             WeddingDayScreen.self,
             try await api.get("/api/screens/wedding-day?date=\(date)", token: api.tokenOne)

@@ -19,6 +19,17 @@ struct TimelineEventStore: Sendable {
             patch.startsAt.map { _ in "starts_at" }, patch.minutes.map { _ in "minutes" },
             patch.title.map { _ in "title" }, patch.location.map { _ in "location" },
         ].compactMap { $0 }
+        guard !fields.isEmpty else {
+            // An empty patch changes nothing: the entry as it is, with no write (no row version, no lock).
+            let rows = try await database.readPrimary(
+                """
+                SELECT t.id, t.starts_at::text, t.minutes, t.title, t.location
+                FROM timeline_events t JOIN supplier_schedules s ON s.id = t.schedule_id
+                WHERE t.id = \(id) AND s.organization_id = \(organization)
+                """
+            )
+            return try rows.first.map(Self.event(from:))
+        }
         return try await database.transaction { transaction -> TimelineEvent? in
             // The schedule carries the organization: an entry of another tenant's schedule matches no row.
             let rows = try await transaction.query(
@@ -34,14 +45,7 @@ struct TimelineEventStore: Sendable {
                 """
             )
             guard let row = rows.first else { return nil }
-            let event = TimelineEvent(
-                id: try row.decode(Int.self, at: 0),
-                startsAt: SupplierScheduleStore.clock(try row.decode(String.self, at: 1)),
-                minutes: try row.decode(Int.self, at: 2),
-                title: try row.decode(String.self, at: 3),
-                location: try row.decode(String?.self, at: 4)
-            )
-            guard !fields.isEmpty else { return event }
+            let event = try Self.event(from: row)
             try await AuditLog.record(
                 transaction,
                 principal: principal,
@@ -55,5 +59,16 @@ struct TimelineEventStore: Sendable {
             try await InvalidationOutbox.record(transaction, tags: tags, reason: "timeline event updated")
             return event
         }
+    }
+
+    /// An entry from a row whose first five columns are its id, start, length, title and place.
+    private static func event(from row: PostgresRow) throws -> TimelineEvent {
+        TimelineEvent(
+            id: try row.decode(Int.self, at: 0),
+            startsAt: SupplierScheduleStore.clock(try row.decode(String.self, at: 1)),
+            minutes: try row.decode(Int.self, at: 2),
+            title: try row.decode(String.self, at: 3),
+            location: try row.decode(String?.self, at: 4)
+        )
     }
 }
